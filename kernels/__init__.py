@@ -1,0 +1,1 @@
+"""Numba CUDA kernels with launch wrappers; installed as tensorcore.kernels. Imports nothing from tensorcore."""

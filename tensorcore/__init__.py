@@ -1,0 +1,1 @@
+"""tensorcore: a small, fast, readable deep-learning engine."""
