@@ -1,0 +1,23 @@
+"""Data: the IDX reader, MNIST and Fashion-MNIST from local files, Dataset and DataLoader."""
+
+from .datasets import fashion_mnist, find_files, mnist, search_paths
+from .errors import DataError, DatasetNotFoundError
+from .idx import read_idx, write_idx
+from .loader import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+
+__all__ = [
+    "DataError",
+    "DataLoader",
+    "Dataset",
+    "DatasetNotFoundError",
+    "Subset",
+    "TensorDataset",
+    "default_collate",
+    "fashion_mnist",
+    "find_files",
+    "mnist",
+    "random_split",
+    "read_idx",
+    "search_paths",
+    "write_idx",
+]

@@ -1,0 +1,381 @@
+"""Checkpoints: save and load nested state (model and optimizer state dicts) in a .npz, no pickle.
+
+File layout: a NumPy .npz (a zip of .npy files) that np.load opens with allow_pickle=False.
+
+    "__tensorcore__"   uint8 array: UTF-8 JSON {"format": "tensorcore-checkpoint", "version": 1,
+                       "root": node}
+    "a0", "a1", ...    one entry per array leaf (Tensor, NumPy array or NumPy scalar)
+
+A node is a JSON scalar (null, true/false, a number, a string) for a Python scalar, or an object:
+
+    {"type": "dict", "items": [[key, node], ...]}    keys: str, int, float, bool or None
+    {"type": "list" | "tuple", "items": [node, ...]}
+    {"type": "tensor" | "ndarray" | "npscalar", "entry": "a3", "shape": [...], "dtype": "<f4"}
+        (tensor nodes also record "device" and "requires_grad")
+
+Writes are atomic: the archive goes to a temp file in the target's folder, is flushed and
+fsync'ed, renamed over the target with os.replace, and the folder is fsync'ed. A save that is
+interrupted at any point (an exception, a kill) leaves the previous file as it was.
+"""
+
+import contextlib
+import json
+import os
+import secrets
+import zipfile
+from typing import NamedTuple
+
+import numpy as np
+
+from .errors import TensorcoreError
+
+FORMAT = "tensorcore-checkpoint"
+VERSION = 1
+HEADER = "__tensorcore__"
+_ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex: what .npy stores without pickle
+
+
+class CheckpointError(TensorcoreError, ValueError):
+    """A checkpoint file that cannot be written or read; the message names the file and the problem."""
+
+
+class StateDictError(TensorcoreError, ValueError):
+    """A state dict whose names or shapes do not match the module or optimizer it is loaded into."""
+
+
+# ---------------------------------------------------------------------------------------------
+# atomic writes
+
+
+@contextlib.contextmanager
+def atomic_write(path):
+    """Open a temp file next to `path` for binary writing; on success it replaces `path` atomically.
+
+    On any exception the temp file is removed and `path` is untouched. After a kill, `path` is
+    either the old file or the complete new one (a stray `.<name>.*.tmp` file may remain).
+
+    >>> with atomic_write("weights.npz") as f:
+    ...     f.write(data)
+    """
+    path = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    # os.open applies the umask to 0o666, so the new file gets the usual permissions.
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            yield f
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    _fsync_folder(folder)
+
+
+def _fsync_folder(folder):
+    # NOTE: makes the rename itself durable; not possible on every platform (Windows), hence optional.
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---------------------------------------------------------------------------------------------
+# save
+
+
+def save(obj, path):
+    """Save a nested dict/list/tuple of Tensors, NumPy arrays, Python scalars, strings and None.
+
+    The file is a .npz readable with np.load(path, allow_pickle=False); see the module docstring.
+    The write is atomic: an interrupted save never destroys the previous file at `path`.
+
+    >>> tc.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, "ckpt.npz")
+    >>> state = tc.load("ckpt.npz")
+    """
+    path = os.fspath(path)
+    arrays = {}
+    root = _encode(obj, arrays, "obj", path)
+    header = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, allow_nan=True)
+    arrays[HEADER] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
+    with atomic_write(path) as f:
+        np.savez(f, **arrays)
+
+
+def _encode(obj, arrays, where, path):
+    from .tensor import Tensor
+
+    if obj is None or isinstance(obj, (bool, str)):
+        return obj
+    if isinstance(obj, int):
+        return int(obj)
+    if isinstance(obj, float):
+        return float(obj)
+    if isinstance(obj, dict):
+        items = []
+        for key, value in obj.items():
+            if not (key is None or isinstance(key, (str, int, float, bool))):
+                raise CheckpointError(
+                    f"save({path}): dict key {key!r} at {where} is a {type(key).__name__}; "
+                    "keys must be str, int, float, bool or None"
+                )
+            items.append(
+                [_encode(key, arrays, where, path), _encode(value, arrays, f"{where}[{key!r}]", path)]
+            )
+        return {"type": "dict", "items": items}
+    if isinstance(obj, (list, tuple)):
+        kind = "tuple" if isinstance(obj, tuple) else "list"
+        return {"type": kind, "items": [_encode(v, arrays, f"{where}[{i}]", path) for i, v in enumerate(obj)]}
+    if isinstance(obj, Tensor):
+        node = _array_node("tensor", obj.numpy(), arrays, where, path)
+        node["device"] = str(obj.device)
+        node["requires_grad"] = bool(obj.requires_grad)
+        return node
+    if isinstance(obj, np.ndarray):
+        return _array_node("ndarray", obj, arrays, where, path)
+    if isinstance(obj, np.generic):
+        return _array_node("npscalar", np.asarray(obj), arrays, where, path)
+    raise CheckpointError(
+        f"save({path}): cannot save a {type(obj).__name__} at {where}; a checkpoint holds dicts, lists, "
+        "tuples, Tensors, NumPy arrays, Python scalars, strings and None"
+    )
+
+
+def _array_node(kind, array, arrays, where, path):
+    if array.dtype.kind not in _ARRAY_KINDS:
+        raise CheckpointError(
+            f"save({path}): array at {where} has dtype {array.dtype}; only bool, integer, float "
+            "and complex arrays are stored (other dtypes would need pickle)"
+        )
+    entry = f"a{len(arrays)}"
+    arrays[entry] = array
+    return {"type": kind, "entry": entry, "shape": list(array.shape), "dtype": array.dtype.str}
+
+
+# ---------------------------------------------------------------------------------------------
+# load
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
+
+
+def load(path, map_location=None):
+    """Load what save() wrote. Tensor leaves come back as Tensors, NumPy leaves as NumPy arrays.
+
+    map_location: None puts each tensor on the device it was saved from; a device ("cpu",
+    "cuda:0", a tc.device) puts every tensor there. Never unpickles anything: a file that is not a
+    tensorcore checkpoint, holds pickled objects, is corrupt or does not match its own header
+    raises CheckpointError naming the file and the problem.
+
+    >>> state = tc.load("ckpt.npz", map_location="cpu")
+    >>> model.load_state_dict(state["model"])
+    """
+    path = os.fspath(path)
+    _check_magic(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        if isinstance(exc, FileNotFoundError):
+            raise
+        raise CheckpointError(f"load({path}): corrupt or truncated checkpoint ({exc})") from exc
+    if not isinstance(archive, np.lib.npyio.NpzFile):  # a lone .npy that slipped past the magic check
+        raise CheckpointError(f"load({path}): not a tensorcore checkpoint (a single .npy array)")
+    with archive:
+        reader = _Reader(archive, path, map_location)
+        root = reader.read_header()
+        obj = reader.decode(root, "obj")
+        unreferenced = sorted(set(archive.files) - reader.used - {HEADER})
+        if unreferenced:
+            raise CheckpointError(
+                f"load({path}): corrupt checkpoint: entries {unreferenced} are not referenced by the header"
+            )
+    return obj
+
+
+def _check_magic(path):
+    with open(path, "rb") as f:
+        head = f.read(6)
+    if head.startswith(_ZIP_MAGIC) or head.startswith(_EMPTY_ZIP_MAGIC):
+        return
+    if head.startswith(b"\x93NUMPY"):
+        what = "a single .npy array, not a .npz"
+    elif head[:1] == b"\x80":
+        what = (
+            "it looks like a pickle (e.g. from torch.save or pickle.dump), which is refused: it can run code"
+        )
+    elif not head:
+        what = "the file is empty"
+    else:
+        what = f"it does not start with the zip magic bytes (starts with {head.hex(' ')})"
+    raise CheckpointError(f"load({path}): not a tensorcore checkpoint: {what}")
+
+
+class _Reader:
+    def __init__(self, archive, path, map_location):
+        self.archive = archive
+        self.path = path
+        self.map_location = map_location
+        self.used = set()
+
+    def fail(self, problem):
+        raise CheckpointError(f"load({self.path}): {problem}")
+
+    def read_header(self):
+        if HEADER not in self.archive.files:
+            entries = sorted(self.archive.files)[:8]
+            self.fail(
+                f"not a tensorcore checkpoint: a plain .npz without a {HEADER!r} entry (entries: {entries})"
+            )
+        raw = self.entry(HEADER)
+        if raw.dtype != np.uint8 or raw.ndim != 1:
+            self.fail(f"corrupt checkpoint: header entry has dtype {raw.dtype} and shape {raw.shape}")
+        try:
+            header = json.loads(raw.tobytes().decode("utf-8"))
+        except (UnicodeDecodeError, ValueError) as exc:
+            self.fail(f"corrupt checkpoint: the header is not valid JSON ({exc})")
+        if not isinstance(header, dict) or header.get("format") != FORMAT or "root" not in header:
+            self.fail(f"not a tensorcore checkpoint: the header does not declare format {FORMAT!r}")
+        if header.get("version") != VERSION:
+            self.fail(f"checkpoint format version {header.get('version')!r}; this tensorcore reads {VERSION}")
+        return header["root"]
+
+    def entry(self, name):
+        try:
+            return self.archive[name]
+        except ValueError as exc:
+            if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
+                self.fail(
+                    f"entry {name!r} holds pickled Python objects; refused (loading them could run code)"
+                )
+            self.fail(f"corrupt entry {name!r} ({exc})")
+        except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+            self.fail(f"corrupt entry {name!r} ({exc})")
+
+    def decode(self, node, where):
+        if node is None or isinstance(node, (bool, str, int, float)):
+            return node
+        if not isinstance(node, dict):
+            self.fail(f"corrupt checkpoint: unexpected {type(node).__name__} node at {where}")
+        kind = node.get("type")
+        if kind in ("list", "tuple", "dict") and not isinstance(node.get("items"), list):
+            self.fail(f"corrupt checkpoint: {kind} node at {where} has no item list")
+        if kind == "list":
+            return [self.decode(v, f"{where}[{i}]") for i, v in enumerate(node["items"])]
+        if kind == "tuple":
+            return tuple(self.decode(v, f"{where}[{i}]") for i, v in enumerate(node["items"]))
+        if kind == "dict":
+            out = {}
+            for item in node["items"]:
+                if not (isinstance(item, list) and len(item) == 2):
+                    self.fail(f"corrupt checkpoint: bad dict item at {where}")
+                key, value = item
+                if not (key is None or isinstance(key, (str, int, float, bool))):
+                    self.fail(f"corrupt checkpoint: bad dict key {key!r} at {where}")
+                out[key] = self.decode(value, f"{where}[{key!r}]")
+            return out
+        if kind in ("tensor", "ndarray", "npscalar"):
+            return self.decode_array(kind, node, where)
+        self.fail(f"corrupt checkpoint: unknown node type {kind!r} at {where}")
+
+    def decode_array(self, kind, node, where):
+        name, shape, dtype = node.get("entry"), node.get("shape"), node.get("dtype")
+        if not (isinstance(name, str) and isinstance(shape, list) and isinstance(dtype, str)):
+            self.fail(f"corrupt checkpoint: array node at {where} lacks entry, shape or dtype")
+        if name == HEADER or name in self.used:
+            self.fail(f"corrupt checkpoint: entry {name!r} referenced twice (at {where})")
+        if name not in self.archive.files:
+            self.fail(f"missing entry {name!r} for {where} (the archive was modified or is incomplete)")
+        self.used.add(name)
+        array = self.entry(name)
+        if list(array.shape) != shape:
+            self.fail(
+                f"entry {name!r} for {where} has shape {tuple(array.shape)}, the header says {tuple(shape)}"
+            )
+        if array.dtype.str != dtype or array.dtype.kind not in _ARRAY_KINDS:
+            self.fail(f"entry {name!r} for {where} has dtype {array.dtype.str}, the header says {dtype}")
+        if kind == "ndarray":
+            return array
+        if kind == "npscalar":
+            return array[()]
+        from . import tensor as make_tensor
+
+        device = self.map_location if self.map_location is not None else node.get("device", "cpu")
+        return make_tensor(
+            array, dtype=array.dtype, device=device, requires_grad=bool(node.get("requires_grad"))
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# state-dict validation
+
+
+class Mismatch(NamedTuple):
+    name: str
+    expected_shape: tuple
+    given_shape: tuple
+    expected_dtype: object
+    given_dtype: object
+
+
+class StateDictReport(NamedTuple):
+    missing: list
+    unexpected: list
+    mismatched: list  # of Mismatch
+
+
+def check_state_dict(expected, given, strict=True, what="load_state_dict"):
+    """Compare a state dict with what a module or optimizer expects.
+
+    expected: {name: (shape, dtype)} (dtype None: any dtype). given: {name: Tensor or array}.
+    Returns StateDictReport(missing, unexpected, mismatched), unpackable as a 3-tuple; mismatched
+    lists Mismatch(name, expected_shape, given_shape, expected_dtype, given_dtype) for entries
+    whose shape or dtype differs. With strict=True, any problem raises StateDictError naming them.
+
+    >>> expected = {k: (p.shape, p.dtype) for k, p in model.state_dict().items()}
+    >>> missing, unexpected, mismatched = check_state_dict(expected, state, strict=False)
+    """
+    if not isinstance(given, dict):
+        raise StateDictError(f"{what}: expected a dict of name -> array, got {type(given).__name__}")
+    missing = [name for name in expected if name not in given]
+    unexpected = [name for name in given if name not in expected]
+    mismatched = []
+    for name, (shape, dtype) in expected.items():
+        if name not in given:
+            continue
+        value = given[name]
+        given_shape = tuple(value.shape) if hasattr(value, "shape") else np.shape(value)
+        given_dtype = np.dtype(value.dtype) if hasattr(value, "dtype") else np.asarray(value).dtype
+        dtype = None if dtype is None else np.dtype(dtype)
+        if given_shape != tuple(shape) or (dtype is not None and given_dtype != dtype):
+            mismatched.append(Mismatch(name, tuple(shape), given_shape, dtype, given_dtype))
+    report = StateDictReport(missing, unexpected, mismatched)
+    if strict and (missing or unexpected or mismatched):
+        raise StateDictError(describe_state_dict_report(report, what))
+    return report
+
+
+def describe_state_dict_report(report, what="load_state_dict"):
+    """The multi-line message check_state_dict raises: every missing, unexpected, mismatched name."""
+    lines = [
+        f"{what}: {len(report.missing)} missing, {len(report.unexpected)} unexpected, "
+        f"{len(report.mismatched)} mismatched entries"
+    ]
+    if report.missing:
+        lines.append("  missing: " + ", ".join(report.missing))
+    if report.unexpected:
+        lines.append("  unexpected: " + ", ".join(map(str, report.unexpected)))
+    for m in report.mismatched:
+        if m.given_shape != m.expected_shape:
+            lines.append(f"  wrong shape: {m.name} is {m.given_shape}, expected {m.expected_shape}")
+        else:
+            lines.append(f"  wrong dtype: {m.name} is {m.given_dtype}, expected {m.expected_dtype}")
+    return "\n".join(lines)
