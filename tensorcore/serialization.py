@@ -306,7 +306,7 @@ class _Reader:
             return array
         if kind == "npscalar":
             return array[()]
-        from . import tensor as make_tensor
+        from .tensor import tensor as make_tensor
 
         device = self.map_location if self.map_location is not None else node.get("device", "cpu")
         return make_tensor(

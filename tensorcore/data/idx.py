@@ -14,6 +14,7 @@ magic, the type code, and that the file holds exactly the bytes the header annou
 """
 
 import gzip
+import math
 import os
 import struct
 import zlib
@@ -78,7 +79,7 @@ def _read_stream(stream, path, what):
     shape = struct.unpack(f">{ndim}I", dims_bytes)
     dtype = IDX_DTYPES[code]
     header_bytes = 4 + 4 * ndim
-    data_bytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    data_bytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow on a corrupt header
     expected = header_bytes + data_bytes
     # Read in chunks so a corrupt header announcing terabytes fails on the length check instead of
     # allocating; a bytearray keeps the result writable without another copy.

@@ -212,6 +212,6 @@ def _as_numpy(value, what):
 
 
 def _to_tensor(array):
-    from .. import tensor
+    from ..tensor import tensor
 
     return tensor(array)
