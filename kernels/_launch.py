@@ -1,0 +1,247 @@
+"""Shared launch logic for every kernel family: array kinds, checks, allocation, streams and grids.
+
+Three kinds of arrays reach the wrappers:
+
+* ``"cupy"``: a ``cupy.ndarray`` (zero-copy through ``__cuda_array_interface__``); outputs are
+  ``cupy.empty`` and kernels launch on CuPy's current stream unless a stream is given.
+* ``"numba"``: a Numba device array, or any other object exposing ``__cuda_array_interface__``;
+  outputs are ``numba.cuda.device_array``.
+* ``"numpy"``: a plain ``numpy.ndarray``, accepted only when Numba runs in its CUDA simulator
+  (``NUMBA_ENABLE_CUDASIM=1``), which is how tensorcore's simulated cuda device runs.
+
+Nothing here imports CuPy at module level: it is imported lazily when a CuPy array shows up.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import config as _numba_config
+from numba import cuda
+
+#: True when Numba's CUDA simulator is active (it must be switched on before numba is imported).
+SIMULATOR = bool(_numba_config.ENABLE_CUDASIM)
+
+#: Threads per block of the one-dimensional (elementwise, grid-stride) kernels.
+THREADS_1D = 256
+#: Grid-stride kernels launch at most this many blocks per SM (enough to fill an H100/H200).
+BLOCKS_PER_SM = 16
+#: In the simulator every block runs one after another on Python threads: keep grids small.
+SIM_MAX_BLOCKS = 4
+
+if SIMULATOR:
+    from . import _sim
+
+    _sim.install()
+
+
+def cdiv(a: int, b: int) -> int:
+    """Ceiling division: the number of size-``b`` tiles that cover ``a`` items."""
+    return -(-int(a) // int(b))
+
+
+def array_kind(x, fn: str = "kernel") -> str:
+    """``"cupy"``, ``"numba"`` or ``"numpy"`` for an argument, or TypeError naming ``fn``."""
+    module = type(x).__module__
+    if module.startswith("cupy"):
+        return "cupy"
+    if isinstance(x, np.ndarray):
+        if SIMULATOR:
+            return "numpy"
+        raise TypeError(
+            f"{fn}: got a numpy.ndarray; pass a device array (CuPy or Numba) exposing "
+            "__cuda_array_interface__, or run in Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1)"
+        )
+    if SIMULATOR and hasattr(x, "copy_to_host"):
+        return "numba"
+    if hasattr(x, "__cuda_array_interface__"):
+        return "numba"
+    raise TypeError(
+        f"{fn}: expected a device array exposing __cuda_array_interface__, got {type(x).__name__}"
+    )
+
+
+def is_c_contiguous(x) -> bool:
+    flags = getattr(x, "flags", None)
+    if flags is not None:
+        try:
+            return bool(flags["C_CONTIGUOUS"])
+        except (KeyError, TypeError):
+            pass
+    cai = getattr(x, "__cuda_array_interface__", None)
+    if cai is not None:
+        if cai.get("strides") is None:
+            return True
+        itemsize = np.dtype(cai["typestr"]).itemsize
+        expected = []
+        stride = itemsize
+        for n in reversed(cai["shape"]):
+            expected.append(stride)
+            stride *= n
+        return tuple(reversed(expected)) == tuple(cai["strides"]) or math.prod(cai["shape"]) <= 1
+    return False
+
+
+def check(fn: str, name: str, x, *, ndim=None, dtype=None, shape=None, contiguous=True):
+    """Check one argument of wrapper ``fn``; raise ValueError/TypeError naming the function."""
+    if ndim is not None:
+        ndims = (ndim,) if isinstance(ndim, int) else tuple(ndim)
+        if x.ndim not in ndims:
+            want = " or ".join(str(d) for d in ndims)
+            raise ValueError(f"{fn}: {name} must be {want}-D, got shape {tuple(x.shape)}")
+    if dtype is not None:
+        dtypes = (np.dtype(dtype),) if not isinstance(dtype, (tuple, list)) else tuple(map(np.dtype, dtype))
+        if np.dtype(x.dtype) not in dtypes:
+            want = " or ".join(str(d) for d in dtypes)
+            raise TypeError(f"{fn}: {name} must have dtype {want}, got {np.dtype(x.dtype)}")
+    if shape is not None and tuple(x.shape) != tuple(shape):
+        raise ValueError(f"{fn}: {name} must have shape {tuple(shape)}, got {tuple(x.shape)}")
+    if contiguous and not is_c_contiguous(x):
+        raise ValueError(
+            f"{fn}: {name} (shape {tuple(x.shape)}) must be C-contiguous; make a contiguous copy first"
+        )
+
+
+def check_float(fn: str, name: str, x, **kw):
+    """Check that ``x`` is float32 or float64 (and the other constraints of :func:`check`)."""
+    check(fn, name, x, dtype=(np.float32, np.float64), **kw)
+
+
+def check_same_kind(fn: str, *arrays) -> str:
+    kinds = {array_kind(a, fn) for a in arrays if a is not None}
+    if len(kinds) != 1:
+        raise TypeError(f"{fn}: all arrays must be of one kind (CuPy, Numba or NumPy), got {sorted(kinds)}")
+    return kinds.pop()
+
+
+def empty(kind: str, shape, dtype):
+    """An uninitialised array of ``kind`` (see the module docstring)."""
+    shape = tuple(int(s) for s in shape)
+    dtype = np.dtype(dtype)
+    if kind == "cupy":
+        import cupy
+
+        return cupy.empty(shape, dtype=dtype)
+    if kind == "numpy":
+        return np.empty(shape, dtype=dtype)
+    return cuda.device_array(shape, dtype=dtype)
+
+
+def zeros(kind: str, shape, dtype):
+    """A zero-filled array of ``kind``."""
+    if kind == "cupy":
+        import cupy
+
+        return cupy.zeros(tuple(shape), dtype=dtype)
+    if kind == "numpy":
+        return np.zeros(tuple(shape), dtype=dtype)
+    out = cuda.device_array(tuple(shape), dtype=dtype)
+    if out.size:
+        fill_zero(out)
+    return out
+
+
+def output(fn: str, kind: str, out, shape, dtype, name: str = "out"):
+    """Return ``out`` after checking it, or a fresh array when ``out`` is None."""
+    if out is None:
+        return empty(kind, shape, dtype)
+    if array_kind(out, fn) != kind:
+        raise TypeError(f"{fn}: {name} must be the same kind of array as the inputs ({kind})")
+    check(fn, name, out, dtype=dtype, shape=shape)
+    return out
+
+
+def reshape(x, shape):
+    """A view of contiguous ``x`` with a new shape (CuPy, Numba and NumPy arrays alike)."""
+    return x.reshape(tuple(int(s) for s in shape))
+
+
+_external_streams: dict[int, object] = {}
+
+
+def stream_for(kind: str, stream=None):
+    """The stream to launch on: ``stream`` if given, else CuPy's current stream for CuPy arrays,
+    else the default stream (0)."""
+    if stream is not None:
+        if SIMULATOR:
+            return 0
+        if isinstance(stream, int):
+            return _external(stream) if stream else 0
+        ptr = getattr(stream, "ptr", None)  # a cupy.cuda.Stream
+        if ptr is not None and not hasattr(stream, "handle"):
+            return _external(int(ptr)) if ptr else 0
+        return stream
+    if SIMULATOR or kind != "cupy":
+        return 0
+    import cupy
+
+    ptr = int(cupy.cuda.get_current_stream().ptr)
+    return _external(ptr) if ptr else 0
+
+
+def _external(ptr: int):
+    s = _external_streams.get(ptr)
+    if s is None:
+        s = cuda.external_stream(ptr)
+        _external_streams[ptr] = s
+    return s
+
+
+def kernel_arg(x):
+    """What to pass to a kernel for array ``x``: CuPy arrays become zero-copy Numba views (no
+    synchronisation: we launch on CuPy's stream), everything else passes through."""
+    if x is None or SIMULATOR:
+        return x
+    if type(x).__module__.startswith("cupy"):
+        return cuda.as_cuda_array(x, sync=False)
+    return x
+
+
+def launch(kernel, grid, block, stream, *args):
+    """Launch ``kernel[grid, block, stream](*args)`` with array arguments converted by :func:`kernel_arg`."""
+    grid = tuple(int(g) for g in grid) if isinstance(grid, tuple) else int(grid)
+    block = tuple(int(b) for b in block) if isinstance(block, tuple) else int(block)
+    kernel[grid, block, stream](*[kernel_arg(a) for a in args])
+
+
+_sm_count = None
+
+
+def sm_count() -> int:
+    global _sm_count
+    if _sm_count is None:
+        try:
+            _sm_count = int(cuda.get_current_device().MULTIPROCESSOR_COUNT)
+        except Exception:  # simulator or no device: any sensible number works
+            _sm_count = 132
+    return _sm_count
+
+
+def grid_1d(n: int, threads: int = THREADS_1D) -> int:
+    """Blocks for a grid-stride loop over ``n`` items: enough to fill the GPU, never more than needed."""
+    blocks = max(1, cdiv(n, threads))
+    cap = SIM_MAX_BLOCKS if SIMULATOR else sm_count() * BLOCKS_PER_SM
+    return min(blocks, cap)
+
+
+@cuda.jit
+def _fill_zero_kernel(x):
+    i = cuda.grid(1)
+    stride = cuda.gridsize(1)
+    while i < x.size:
+        x[i] = 0
+        i += stride
+
+
+def fill_zero(x, stream=0):
+    flat = reshape(x, (x.size,))
+    launch(_fill_zero_kernel, grid_1d(x.size), THREADS_1D, stream, flat)
+
+
+def jit(fn, launch_bounds=None):
+    """``numba.cuda.jit`` without signatures: compiles once per argument types, on first launch (no
+    GPU needed at import). ``launch_bounds`` is passed on real hardware only (the simulator has none)."""
+    if SIMULATOR or launch_bounds is None:
+        return cuda.jit(fn)
+    return cuda.jit(fn, launch_bounds=launch_bounds)

@@ -1,0 +1,446 @@
+"""GEMM: ``C = op(A) @ op(B) (+ C) (+ bias)``, then an optional activation, in one kernel.
+
+Math and shapes
+---------------
+For every batch ``z`` of ``C`` (shape ``(batch, M, N)``)::
+
+    C[z] = act(op(A[z % batchA]) @ op(B[z % batchB]) + bias)
+
+``op(A)`` is ``A`` (stored ``(M, K)``) or, with ``trans_a``, ``A.T`` (``A`` stored ``(K, M)``);
+likewise ``op(B)`` is ``B`` (``(K, N)``) or ``B.T`` (``B`` stored ``(N, K)``). All four layouts
+compile (NN, NT, TN, TT); linear and convolution forward/backward use NN, NT and TN. Batches are
+strided (contiguous 3-D arrays); an operand with fewer batches is reused cyclically (``z % batchA``),
+so a 2-D weight broadcasts over a batch and ``(G, ...)`` group weights over ``(N*G, ...)`` images.
+``bias`` is per column (``(batchBias, N)``, the linear layer's bias) or per row (``(batchBias, M)``,
+the convolution's per-channel bias), batch ``z % batchBias``. ``act`` is none, ReLU or GELU (erf).
+Any M, N, K >= 0: no multiple-of-tile assumption; every global index is bounds-guarded and
+out-of-range tile entries load as zero. FLOPs ``2*batch*M*N*K``; fewest bytes
+``itemsize*(|A| + |B| + |C|)``.
+
+Tiling (why 128x128x8 with an 8x8 micro-tile)
+----------------------------------------------
+A block of 256 threads computes a ``BM x BN = 128 x 128`` tile of ``C``; each thread owns an
+``TM x TN = 8 x 8`` micro-tile held in 64 registers. The K loop walks ``BK = 8`` columns at a time:
+
+* Global/L2 -> shared: per K step a block loads ``(BM + BN) * BK * 4 B = 8 KiB`` and performs
+  ``2 * BM * BN * BK = 262,144`` FLOPs: **32 FLOP per byte**. H200 HBM gives ~4.3 TB/s, so the
+  FP32 peak (~67 TFLOP/s) needs only ~16 FLOP/B: the 128x128 tile makes DRAM/L2 traffic no
+  bottleneck (a 32x32 tile would give 8 FLOP/B and be memory bound).
+* Shared -> registers: per K column a thread reads ``TM + TN = 16`` words for ``TM * TN = 64``
+  FMAs: 8 FLOP per shared word (a 4x4 micro-tile gives 4, which is why published 4x4 Numba
+  kernels stall on shared-memory bandwidth at ~21% of cuBLAS).
+* Thread ``(ty, tx)`` of the 16x16 thread grid owns rows ``ty + 16 i`` and columns ``tx + 16 j``
+  (strided, not blocked): the 16 lanes of a half-warp read 16 consecutive shared words of the B
+  tile (no bank conflict; the A reads are broadcasts) and store 16 consecutive floats of C per row.
+* Shared tiles are stored K-major (``As[k, m]``, ``Bs[k, n]``) with 4 words of padding per row, so
+  the transposing stores of a row-major A tile hit 32 distinct banks.
+* Resources: 64 accumulators + 16 fragment registers + addressing; ``2 * 8 * 132 * 4 B = 8.3 KiB``
+  of shared memory per block. ``kernels/RESOURCES.md`` records the ptxas figures (no spills).
+
+Launch grid: ``(cdiv(N, BN), cdiv(M, BM), batch)`` blocks of ``(BM/TM) * (BN/TN) = 256`` threads.
+
+Wrapper
+-------
+``matmul(a, b, out=None, bias=None, activation=None, trans_a=False, trans_b=False, stream=None)``;
+``a``/``b`` 2-D or 3-D (batched), float32 or float64, C-contiguous, CuPy/Numba device arrays (or
+NumPy arrays in the simulator)::
+
+    c = matmul(x, w, bias=b, activation="relu", trans_b=True)   # relu(x @ w.T + b)
+    dw = matmul(grad, x, trans_a=True)                           # grad.T @ x
+
+:func:`gemm_batched` is the lower-level entry (3-D operands, row or column bias) used by conv.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import cuda
+
+from . import _launch
+
+
+class GemmTile(NamedTuple):
+    """A block tile ``bm x bn x bk`` computed by ``(bm/tm) * (bn/tn)`` threads of ``tm x tn`` each."""
+
+    bm: int
+    bn: int
+    bk: int
+    tm: int
+    tn: int
+
+    @property
+    def threads(self) -> int:
+        return (self.bm // self.tm) * (self.bn // self.tn)
+
+
+#: The production tile (see the module docstring).
+TILE = GemmTile(bm=128, bn=128, bk=8, tm=8, tn=8)
+#: A small tile for the simulator tests that want many blocks cheaply (same code, other constants).
+SMALL_TILE = GemmTile(bm=16, bn=16, bk=4, tm=2, tn=2)
+#: Padding (words) of each shared-tile row: keeps the transposing stores free of bank conflicts.
+SMEM_PAD = 4
+
+#: Activation codes of the fused epilogue.
+ACTIVATIONS = {None: 0, "none": 0, "relu": 1, "gelu": 2}
+#: Bias modes of the fused epilogue.
+BIAS_NONE, BIAS_COLUMNS, BIAS_ROWS = 0, 1, 2
+
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+
+
+def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: GemmTile = TILE):
+    """Build the GEMM kernel for one layout, dtype and tile (all compile-time constants).
+
+    Kernel arguments: ``A, B, C`` (3-D, C-contiguous), ``bias`` (2-D; a ``(1, 1)`` dummy when
+    ``bias_mode == 0``) and ``bias_mode`` (0 none, 1 columns, 2 rows). The activation (None,
+    "relu", "gelu") is a compile-time constant: a runtime switch would make the epilogue too large
+    for NVVM to unroll, which moves the accumulators to local memory. Launch: grid
+    ``(cdiv(N, bn), cdiv(M, bm), batch)``, block ``tile.threads``; ``launch_bounds`` (set on the
+    returned function) asks ptxas for 2 blocks per SM in float32 (<= 128 registers, no spills).
+    """
+    nbtype = _NUMBA_TYPES[np.dtype(dtype)]
+    BM, BN, BK, TM, TN = tile
+    THREADS = tile.threads
+    TX = BN // TN  # threads along N
+    TY = BM // TM  # threads along M
+    A_LOADS = BM * BK // THREADS
+    B_LOADS = BN * BK // THREADS
+    assert A_LOADS * THREADS == BM * BK and B_LOADS * THREADS == BN * BK, tile
+    A_KSTEP = THREADS // BM  # k rows covered by one pass of all threads over a (K, M) tile
+    B_KSTEP = THREADS // BN
+    assert BK % A_LOADS == 0 and BK % B_LOADS == 0 and A_KSTEP >= 1 and B_KSTEP >= 1, tile
+    SA = BM + SMEM_PAD
+    SB = BN + SMEM_PAD
+    TRANS_A = bool(trans_a)
+    TRANS_B = bool(trans_b)
+    INV_SQRT2 = _INV_SQRT2
+    ACTIVATION = ACTIVATIONS[activation]
+
+    def gemm_kernel(A, B, C, bias, bias_mode):
+        M = C.shape[1]
+        N = C.shape[2]
+        if TRANS_A:
+            K = A.shape[1]
+        else:
+            K = A.shape[2]
+        z = cuda.blockIdx.z
+        za = z % A.shape[0]
+        zb = z % B.shape[0]
+        tid = cuda.threadIdx.x
+        tx = tid % TX
+        ty = tid // TX
+        m0 = cuda.blockIdx.y * BM
+        n0 = cuda.blockIdx.x * BN
+        # This thread's first element of the A and B tiles (the loads are A_LOADS/B_LOADS apart).
+        if TRANS_A:
+            a_k = tid // BM
+            a_m = tid % BM
+        else:
+            a_k = (tid % (BK // A_LOADS)) * A_LOADS
+            a_m = tid // (BK // A_LOADS)
+        if TRANS_B:
+            b_k = (tid % (BK // B_LOADS)) * B_LOADS
+            b_n = tid // (BK // B_LOADS)
+        else:
+            b_k = tid // BN
+            b_n = tid % BN
+
+        As = cuda.shared.array((BK, SA), nbtype)
+        Bs = cuda.shared.array((BK, SB), nbtype)
+        acc = cuda.local.array((TM, TN), nbtype)
+        a_frag = cuda.local.array(TM, nbtype)
+        b_frag = cuda.local.array(TN, nbtype)
+        for i in range(TM):
+            for j in range(TN):
+                acc[i, j] = nbtype(0.0)
+
+        for k0 in range(0, K, BK):
+            # Global -> shared. Consecutive threads read consecutive addresses of the stored layout.
+            for r in range(A_LOADS):
+                if TRANS_A:  # A[za] is (K, M): a warp reads 32 consecutive m of one k row
+                    kk = a_k + r * A_KSTEP
+                    mm = a_m
+                else:  # A[za] is (M, K): a thread reads A_LOADS consecutive k of one m row
+                    kk = a_k + r
+                    mm = a_m
+                gm = m0 + mm
+                gk = k0 + kk
+                v = nbtype(0.0)
+                if gm < M and gk < K:
+                    if TRANS_A:
+                        v = A[za, gk, gm]
+                    else:
+                        v = A[za, gm, gk]
+                As[kk, mm] = v
+            for r in range(B_LOADS):
+                if TRANS_B:  # B[zb] is (N, K): a thread reads B_LOADS consecutive k of one n row
+                    kk = b_k + r
+                    nn = b_n
+                else:  # B[zb] is (K, N): a warp reads 32 consecutive n of one k row
+                    kk = b_k + r * B_KSTEP
+                    nn = b_n
+                gn = n0 + nn
+                gk = k0 + kk
+                v = nbtype(0.0)
+                if gn < N and gk < K:
+                    if TRANS_B:
+                        v = B[zb, gn, gk]
+                    else:
+                        v = B[zb, gk, gn]
+                Bs[kk, nn] = v
+            cuda.syncthreads()
+            # Shared -> registers -> 8x8 outer product per k.
+            for kk in range(BK):
+                for i in range(TM):
+                    a_frag[i] = As[kk, ty + i * TY]
+                for j in range(TN):
+                    b_frag[j] = Bs[kk, tx + j * TX]
+                for i in range(TM):
+                    for j in range(TN):
+                        acc[i, j] += a_frag[i] * b_frag[j]
+            cuda.syncthreads()
+
+        # Epilogue, in three fully unrolled loops so the accumulators stay in registers (an
+        # epilogue indexing acc[i, j] in a loop that is not unrolled puts acc in local memory).
+        # 1. Bias fragments (bounds-guarded loads), reusing the a/b fragment registers.
+        zbias = z % bias.shape[0]
+        for i in range(TM):
+            gm = m0 + ty + i * TY
+            a_frag[i] = nbtype(0.0)
+            if bias_mode == 2 and gm < M:
+                a_frag[i] = bias[zbias, gm]
+        for j in range(TN):
+            gn = n0 + tx + j * TX
+            b_frag[j] = nbtype(0.0)
+            if bias_mode == 1 and gn < N:
+                b_frag[j] = bias[zbias, gn]
+        # 2. Bias and activation in registers.
+        for i in range(TM):
+            for j in range(TN):
+                v = acc[i, j] + a_frag[i] + b_frag[j]
+                if ACTIVATION == 1:
+                    if v < 0:  # NOTE: `v < 0` keeps NaN as NaN, like max(NaN, 0) in NumPy.
+                        v = nbtype(0.0)
+                elif ACTIVATION == 2:
+                    v = nbtype(0.5) * v * (nbtype(1.0) + math.erf(v * nbtype(INV_SQRT2)))
+                acc[i, j] = v
+        # 3. Bounds-guarded stores: a half-warp writes 16 consecutive elements of a row.
+        for i in range(TM):
+            gm = m0 + ty + i * TY
+            if gm < M:
+                for j in range(TN):
+                    gn = n0 + tx + j * TX
+                    if gn < N:
+                        C[z, gm, gn] = acc[i, j]
+
+    layout = ("T" if trans_a else "N") + ("T" if trans_b else "N")
+    act = "" if ACTIVATION == 0 else "_" + activation
+    gemm_kernel.__name__ = gemm_kernel.__qualname__ = f"gemm_{layout}{act}_{np.dtype(dtype).name}"
+    # float32: 2 blocks of 256 threads per SM (<= 128 registers); float64 accumulators alone need 128.
+    gemm_kernel.launch_bounds = (THREADS, 2 if nbtype == numba.float32 else 1)
+    return gemm_kernel
+
+
+_kernels: dict = {}
+
+
+def get_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: GemmTile = TILE):
+    """The jitted kernel for a layout/dtype/activation/tile, built once and cached (it then compiles
+    once, on its first launch)."""
+    key = (bool(trans_a), bool(trans_b), np.dtype(dtype), ACTIVATIONS[activation], tuple(tile))
+    k = _kernels.get(key)
+    if k is None:
+        fn = make_gemm_kernel(trans_a, trans_b, dtype, activation, GemmTile(*tile))
+        k = _kernels[key] = _launch.jit(fn, launch_bounds=fn.launch_bounds)
+    return k
+
+
+def _signature(dtype):
+    t = _NUMBA_TYPES[np.dtype(dtype)]
+    return numba.void(t[:, :, ::1], t[:, :, ::1], t[:, :, ::1], t[:, ::1], numba.int64)
+
+
+#: The (layout, activation) pairs the wrappers launch: matmul/linear (NN, NT with any activation),
+#: conv forward (NN), conv input grad (TN), weight grad (NT); TT only without activation.
+LAUNCHED = [
+    ((ta, tb), act)
+    for ta, tb in ((False, False), (False, True), (True, False))
+    for act in (None, "relu", "gelu")
+]
+LAUNCHED += [((True, True), None)]
+
+
+def ptx_signatures():
+    """``(name, python function, [signature], launch_bounds)`` for every GEMM kernel the wrappers
+    launch (``kernels/resources.py`` compiles each to sm_90)."""
+    out = []
+    for dtype in (np.float32, np.float64):
+        for (ta, tb), act in LAUNCHED:
+            if dtype == np.float64 and act is not None:
+                continue  # float64 is for checks; its activations compile the same code path
+            fn = make_gemm_kernel(ta, tb, dtype, act)
+            out.append((fn.__name__, fn, [_signature(dtype)], fn.launch_bounds))
+    return out
+
+
+_dummies: dict = {}
+
+
+def _dummy_bias(kind: str, dtype):
+    key = (kind if kind == "numpy" else "device", np.dtype(dtype))
+    d = _dummies.get(key)
+    if d is None:
+        d = _dummies[key] = _launch.zeros("numpy" if kind == "numpy" else "numba", (1, 1), dtype)
+    return d
+
+
+def gemm_batched(
+    a,
+    b,
+    c,
+    bias=None,
+    bias_mode=BIAS_NONE,
+    activation=None,
+    trans_a=False,
+    trans_b=False,
+    stream=None,
+    tile: GemmTile = TILE,
+    fn="gemm_batched",
+):
+    """``c[z] = act(op(a[z % A]) @ op(b[z % B]) + bias)`` on 3-D operands, written into ``c``.
+
+    ``bias`` is 2-D ``(batchBias, N)`` with ``bias_mode=BIAS_COLUMNS`` or ``(batchBias, M)`` with
+    ``BIAS_ROWS``. Shapes are checked; ``c`` must be allocated by the caller. Returns ``c``.
+    """
+    kind = _launch.check_same_kind(fn, a, b, c, bias)
+    for name, x in (("a", a), ("b", b), ("c", c)):
+        _launch.check_float(fn, name, x, ndim=3)
+    dtype = np.dtype(c.dtype)
+    if np.dtype(a.dtype) != dtype or np.dtype(b.dtype) != dtype:
+        raise TypeError(f"{fn}: dtypes differ: a {a.dtype}, b {b.dtype}, out {c.dtype}")
+    batch, M, N = c.shape
+    am, ak = (a.shape[2], a.shape[1]) if trans_a else (a.shape[1], a.shape[2])
+    bk, bn = (b.shape[2], b.shape[1]) if trans_b else (b.shape[1], b.shape[2])
+    if am != M or bn != N or ak != bk:
+        raise ValueError(
+            f"{fn}: shapes do not multiply: a {tuple(a.shape)}{' (transposed)' if trans_a else ''}, "
+            f"b {tuple(b.shape)}{' (transposed)' if trans_b else ''}, out {tuple(c.shape)}"
+        )
+    for name, x in (("a", a), ("b", b)):
+        if x.shape[0] < 1 or batch % x.shape[0]:
+            raise ValueError(f"{fn}: batch of {name} ({x.shape[0]}) must divide the output batch ({batch})")
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{fn}: activation must be one of None, 'relu', 'gelu', got {activation!r}")
+    if bias is None or bias_mode == BIAS_NONE:
+        bias, bias_mode = _dummy_bias(kind, dtype), BIAS_NONE
+    else:
+        length = N if bias_mode == BIAS_COLUMNS else M
+        _launch.check(fn, "bias", bias, ndim=2, dtype=dtype)
+        if bias.shape[1] != length or bias.shape[0] < 1 or batch % bias.shape[0]:
+            raise ValueError(f"{fn}: bias of shape {tuple(bias.shape)} does not fit output {tuple(c.shape)}")
+    if batch == 0 or M == 0 or N == 0:
+        return c
+    tile = GemmTile(*tile)
+    kernel = get_gemm_kernel(trans_a, trans_b, dtype, activation, tile)
+    grid = (_launch.cdiv(N, tile.bn), _launch.cdiv(M, tile.bm), batch)
+    _launch.launch(
+        kernel, grid, tile.threads, _launch.stream_for(kind, stream), a, b, c, bias, int(bias_mode)
+    )
+    return c
+
+
+def matmul(a, b, out=None, bias=None, activation=None, trans_a=False, trans_b=False, stream=None):
+    """``out = act(op(a) @ op(b) + bias)`` (``op`` transposes the last two axes when asked).
+
+    ``a``: ``(M, K)``, or ``(K, M)`` with ``trans_a``, or 3-D with a leading batch; ``b``: ``(K, N)``
+    or ``(N, K)`` with ``trans_b``, or 3-D. 2-D times 2-D gives ``(M, N)``; otherwise the output is
+    ``(batch, M, N)`` and a 2-D operand is shared by every batch. ``bias``: ``(N,)``, added to every
+    row. ``activation``: None, ``"relu"`` or ``"gelu"`` (erf form). float32 or float64,
+    C-contiguous. ``stream``: a Numba or CuPy stream (default: CuPy's current stream for CuPy input).
+
+    Example::
+
+        y = matmul(x, w, bias=b, trans_b=True)      # x @ w.T + b, a linear layer
+    """
+    fn = "matmul"
+    kind = _launch.check_same_kind(fn, a, b, out, bias)
+    _launch.check_float(fn, "a", a, ndim=(2, 3))
+    _launch.check_float(fn, "b", b, ndim=(2, 3))
+    if np.dtype(a.dtype) != np.dtype(b.dtype):
+        raise TypeError(f"{fn}: a and b dtypes differ: {a.dtype} vs {b.dtype}")
+    dtype = np.dtype(a.dtype)
+    M = a.shape[-1] if trans_a else a.shape[-2]
+    Ka = a.shape[-2] if trans_a else a.shape[-1]
+    Kb = b.shape[-1] if trans_b else b.shape[-2]
+    N = b.shape[-2] if trans_b else b.shape[-1]
+    if Ka != Kb:
+        raise ValueError(
+            f"{fn}: inner dimensions differ: a {tuple(a.shape)}{' (transposed)' if trans_a else ''} "
+            f"and b {tuple(b.shape)}{' (transposed)' if trans_b else ''}"
+        )
+    a3 = a if a.ndim == 3 else _launch.reshape(a, (1,) + tuple(a.shape))
+    b3 = b if b.ndim == 3 else _launch.reshape(b, (1,) + tuple(b.shape))
+    batch = max(a3.shape[0], b3.shape[0])
+    if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0]:
+        raise ValueError(f"{fn}: batch sizes differ: a {tuple(a.shape)}, b {tuple(b.shape)}")
+    out_shape = (M, N) if (a.ndim == 2 and b.ndim == 2) else (batch, M, N)
+    out = _launch.output(fn, kind, out, out_shape, dtype)
+    c3 = out if out.ndim == 3 else _launch.reshape(out, (1, M, N))
+    bias2 = None
+    if bias is not None:
+        _launch.check(fn, "bias", bias, ndim=1, dtype=dtype, shape=(N,))
+        bias2 = _launch.reshape(bias, (1, N))
+    gemm_batched(
+        a3,
+        b3,
+        c3,
+        bias2,
+        BIAS_COLUMNS if bias is not None else BIAS_NONE,
+        activation,
+        trans_a,
+        trans_b,
+        stream,
+        fn=fn,
+    )
+    return out
+
+
+def gemm_reference(a, b, bias=None, bias_mode=BIAS_NONE, activation=None, trans_a=False, trans_b=False):
+    """NumPy float64 reference of :func:`gemm_batched` (3-D operands) and :func:`matmul` (2-D)."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    opa = np.swapaxes(a, -1, -2) if trans_a else a
+    opb = np.swapaxes(b, -1, -2) if trans_b else b
+    if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0]:
+        batch = max(a.shape[0], b.shape[0])
+        opa = opa[np.arange(batch) % a.shape[0]]
+        opb = opb[np.arange(batch) % b.shape[0]]
+    r = opa @ opb
+    if bias is not None and bias_mode != BIAS_NONE:
+        bias = np.asarray(bias, dtype=np.float64)
+        if bias.ndim == 1:
+            bias = bias[None]
+        zb = np.arange(r.shape[0] if r.ndim == 3 else 1) % bias.shape[0]
+        bb = bias[zb]  # (batch, L)
+        if r.ndim == 2:
+            bb = bb[0]
+            r = r + (bb[None, :] if bias_mode == BIAS_COLUMNS else bb[:, None])
+        else:
+            r = r + (bb[:, None, :] if bias_mode == BIAS_COLUMNS else bb[:, :, None])
+    if activation == "relu":
+        r = np.where(r < 0, 0.0, r)
+    elif activation == "gelu":
+        r = gelu_erf_reference(r)
+    return r
+
+
+def gelu_erf_reference(x):
+    """``0.5 x (1 + erf(x / sqrt 2))`` in float64 (NumPy has no erf; math.erf elementwise)."""
+    x = np.asarray(x, dtype=np.float64)
+    erf = np.vectorize(math.erf, otypes=[np.float64])
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
