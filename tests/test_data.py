@@ -349,6 +349,23 @@ def test_loader_shuffle_reproducible_with_seed_and_set_epoch():
     assert run(unseeded, 1)[0] == unseeded_first
 
 
+def test_loader_state_dict_resumes_the_same_epochs(tmp_path):
+    from tensorcore.serialization import load, save
+
+    ds = TensorDataset(np.arange(30))
+    for seed in (7, None, np.random.default_rng(3)):
+        loader = DataLoader(ds, batch_size=4, shuffle=True, seed=seed)
+        list(loader)
+        save({"loader": loader.state_dict()}, tmp_path / "s.npz")
+        expected = [as_numpy(b)[0].tolist() for _ in range(2) for b in loader]
+        other_seed = np.random.default_rng(99) if isinstance(seed, np.random.Generator) else 1
+        resumed = DataLoader(ds, batch_size=4, shuffle=True, seed=other_seed)
+        resumed.load_state_dict(load(tmp_path / "s.npz")["loader"])
+        assert [as_numpy(b)[0].tolist() for _ in range(2) for b in resumed] == expected
+    with pytest.raises(DataError, match="expected"):
+        resumed.load_state_dict({"epoch": 1})
+
+
 def test_loader_shuffle_drop_last_uses_distinct_indices():
     loader = DataLoader(TensorDataset(np.arange(10)), batch_size=4, shuffle=True, drop_last=True, seed=1)
     order = np.concatenate([as_numpy(b)[0] for b in loader])

@@ -130,6 +130,32 @@ class DataLoader:
         """Make the next iteration epoch number `epoch` (its shuffle order depends only on seed and epoch)."""
         self.epoch = int(epoch)
 
+    def state_dict(self):
+        """What resuming needs to repeat the coming epochs: {"epoch": e, "seed": s} (JSON-able, tc.save-able).
+
+        With a numpy Generator as seed, its bit-generator state is saved instead of the seed.
+        A resumed loader restarts at the beginning of epoch e (no mid-epoch position is kept).
+        """
+        if isinstance(self.seed, np.random.Generator):
+            return {"epoch": self.epoch, "generator": self.seed.bit_generator.state}
+        return {"epoch": self.epoch, "seed": int(self.seed)}
+
+    def load_state_dict(self, state):
+        """Restore state_dict(): the next iteration is the epoch it recorded, in the same order."""
+        if not isinstance(state, dict) or "epoch" not in state or not ({"seed", "generator"} & set(state)):
+            raise DataError(
+                f"DataLoader.load_state_dict: expected {{'epoch', 'seed' or 'generator'}}, got {state!r}"
+            )
+        if "generator" in state:
+            if not isinstance(self.seed, np.random.Generator):
+                raise DataError(
+                    "DataLoader.load_state_dict: state holds a Generator state; this loader has an int seed"
+                )
+            self.seed.bit_generator.state = state["generator"]
+        else:
+            self.seed = int(state["seed"])
+        self.epoch = int(state["epoch"])
+
     def _num_samples(self):
         return len(self.sampler) if self.sampler is not None else len(self.dataset)
 
