@@ -23,6 +23,7 @@ import json
 import os
 import secrets
 import zipfile
+import zlib
 from typing import NamedTuple
 
 import numpy as np
@@ -165,6 +166,9 @@ def _array_node(kind, array, arrays, where, path):
 # load
 
 _ZIP_MAGIC = b"PK\x03\x04"
+# What zipfile and np.load raise on damaged archives (an unknown compression method or version
+# byte, a flipped "encrypted" flag, bad CRC, short reads).
+_CORRUPT = (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error)
 _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 
 
@@ -183,7 +187,7 @@ def load(path, map_location=None):
     _check_magic(path)
     try:
         archive = np.load(path, allow_pickle=False)
-    except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+    except (ValueError, *_CORRUPT) as exc:
         if isinstance(exc, FileNotFoundError):
             raise
         raise CheckpointError(f"load({path}): corrupt or truncated checkpoint ({exc})") from exc
@@ -257,7 +261,7 @@ class _Reader:
                     f"entry {name!r} holds pickled Python objects; refused (loading them could run code)"
                 )
             self.fail(f"corrupt entry {name!r} ({exc})")
-        except (OSError, EOFError, zipfile.BadZipFile, zipfile.LargeZipFile) as exc:
+        except _CORRUPT as exc:
             self.fail(f"corrupt entry {name!r} ({exc})")
 
     def decode(self, node, where):

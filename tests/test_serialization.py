@@ -405,3 +405,30 @@ def test_check_state_dict_accepts_tensors():
 
     expected = {"w": ((2, 2), np.float32)}
     assert check_state_dict(expected, {"w": tensor(np.zeros((2, 2), np.float32))}) == ([], [], [])
+
+
+@pytest.fixture(scope="module")
+def good_checkpoint(tmp_path_factory):
+    path = tmp_path_factory.mktemp("good") / "c.npz"
+    save({"w": np.arange(50, dtype=np.float32).reshape(5, 10), "opt": {0: {"step": 3}}, "name": "x"}, path)
+    return path.read_bytes()
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=st.data())
+def test_damaged_checkpoints_raise_only_checkpoint_error(tmp_path_factory, good_checkpoint, data):
+    content = bytearray(good_checkpoint)
+    kind = data.draw(st.sampled_from(["flip", "truncate", "insert"]))
+    position = data.draw(st.integers(0, len(content) - 1))
+    if kind == "flip":
+        content[position] ^= data.draw(st.integers(1, 255))
+    elif kind == "truncate":
+        del content[position:]
+    else:
+        content[position:position] = data.draw(st.binary(min_size=1, max_size=4))
+    path = tmp_path_factory.mktemp("damaged") / "c.npz"
+    path.write_bytes(bytes(content))
+    try:
+        load(path)
+    except CheckpointError as exc:
+        assert str(path) in str(exc)
