@@ -1,1 +1,124 @@
-"""tensorcore: a small, fast, readable deep-learning engine."""
+"""tensorcore: a small, fast, readable deep-learning engine.
+
+A tape-based reverse-mode autograd Tensor on NumPy (CPU) and CuPy + Numba CUDA kernels (GPU).
+
+Example:
+    import tensorcore as tc
+    x = tc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    x.grad          # tensor([2., 4., 6.])
+"""
+
+from . import ops
+from .autograd import (
+    Function,
+    detect_anomaly,
+    enable_grad,
+    grad,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
+from .creation import (
+    arange,
+    empty,
+    empty_like,
+    eye,
+    from_dlpack,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    zeros,
+    zeros_like,
+)
+from .device import Device, device, get_default_device, set_default_device
+from .dtypes import (
+    as_dtype,
+    bool_,
+    float16,
+    float32,
+    float64,
+    get_default_dtype,
+    int8,
+    int16,
+    int32,
+    int64,
+    set_default_dtype,
+    uint8,
+)
+from .errors import (
+    AnomalyError,
+    DeviceError,
+    DTypeError,
+    GradcheckError,
+    GradientError,
+    IndexingError,
+    ShapeError,
+    TensorcoreError,
+)
+from .gradcheck import gradcheck, gradgradcheck
+from .ops.elementwise import (
+    abs,
+    add,
+    clip,
+    cos,
+    div,
+    elu,
+    erf,
+    exp,
+    gelu,
+    leaky_relu,
+    log,
+    log1p,
+    maximum,
+    minimum,
+    mul,
+    neg,
+    pow,
+    relu,
+    sigmoid,
+    sign,
+    sin,
+    softplus,
+    sqrt,
+    sub,
+    tanh,
+    where,
+)
+from .ops.index import getitem, index_put
+from .ops.matmul import linear, matmul
+from .ops.nn import log_softmax, softmax
+from .ops.reduce import argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
+from .ops.shape import (
+    broadcast_to,
+    concatenate,
+    expand_dims,
+    flatten,
+    pad,
+    repeat,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    swapaxes,
+    tile,
+    transpose,
+    unsqueeze,
+)
+from .random import Generator, get_rng_state, manual_seed, set_rng_state
+from .tensor import Tensor, tensor
+
+bool = bool_
+cat = concatenate
+__version__ = "0.1.0"

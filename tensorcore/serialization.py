@@ -166,10 +166,10 @@ def _array_node(kind, array, arrays, where, path):
 # load
 
 _ZIP_MAGIC = b"PK\x03\x04"
+_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 # What zipfile and np.load raise on damaged archives (an unknown compression method or version
 # byte, a flipped "encrypted" flag, bad CRC, short reads).
 _CORRUPT = (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error)
-_EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 
 
 def load(path, map_location=None):
@@ -195,8 +195,12 @@ def load(path, map_location=None):
         raise CheckpointError(f"load({path}): not a tensorcore checkpoint (a single .npy array)")
     with archive:
         reader = _Reader(archive, path, map_location)
-        root = reader.read_header()
-        obj = reader.decode(root, "obj")
+        try:
+            obj = reader.decode(reader.read_header(), "obj")
+        except RecursionError:
+            raise CheckpointError(
+                f"load({path}): corrupt checkpoint: the structure is nested too deeply"
+            ) from None
         unreferenced = sorted(set(archive.files) - reader.used - {HEADER})
         if unreferenced:
             raise CheckpointError(

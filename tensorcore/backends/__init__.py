@@ -1,0 +1,26 @@
+"""Backends: one module per device type, each exposing the same primitive table.
+
+The table (see `PRIMITIVES`) names the array operations that ops dispatch through the backend
+instead of calling the array module `xp` directly: those with custom kernels on the GPU.
+"""
+
+PRIMITIVES = (
+    "xp",
+    "name",
+    "asarray",
+    "to_numpy",
+    "from_host",
+    "erf",
+    "matmul",
+    "linear",
+    "relu",
+    "relu_backward",
+    "leaky_relu",
+    "leaky_relu_backward",
+    "sigmoid",
+    "tanh",
+    "gelu",
+    "softmax",
+    "log_softmax",
+    "softmax_cross_entropy",
+)

@@ -1,0 +1,157 @@
+"""The CPU backend: NumPy arrays and NumPy/BLAS implementations of the primitive table."""
+
+import math
+
+import numpy as np
+
+xp = np
+name = "cpu"
+simulated = False
+
+
+def asarray(data, dtype=None):
+    """Any array-like -> a NumPy array of `dtype` (copies only when it must)."""
+    return np.asarray(data, dtype=dtype)
+
+
+def to_numpy(a):
+    """The array as a NumPy array (the same object on the CPU)."""
+    return a
+
+
+def from_host(a):
+    """A NumPy array moved onto this device (a copy, so the two never share memory)."""
+    return np.array(a, copy=True)
+
+
+# --- matmul -----------------------------------------------------------------------------------
+
+
+def matmul(a, b):
+    """NumPy matmul semantics: 1-D, 2-D and batched with broadcast batch dimensions."""
+    return np.matmul(a, b)
+
+
+def linear(x, w, b=None):
+    """y = x @ w.T + b with w of shape (out, in): one BLAS call and an in-place bias add."""
+    y = x @ w.T
+    if b is not None:
+        y += b
+    return y
+
+
+# --- activations --------------------------------------------------------------------------------
+
+
+def relu(x):
+    return np.maximum(x, 0)
+
+
+def relu_backward(x, g):
+    """g where x > 0, else 0.  # NOTE: the subgradient at the kink x == 0 is taken as 0."""
+    return np.where(x > 0, g, 0).astype(g.dtype, copy=False)
+
+
+def leaky_relu(x, slope):
+    return np.where(x > 0, x, x * slope).astype(x.dtype, copy=False)
+
+
+def leaky_relu_backward(x, g, slope):
+    return np.where(x > 0, g, g * slope).astype(g.dtype, copy=False)
+
+
+def sigmoid(x):
+    # NOTE: 0.5 * (1 + tanh(x / 2)) never overflows, unlike 1 / (1 + exp(-x)) for x << 0.
+    y = np.tanh(x * 0.5)
+    y += 1
+    y *= 0.5
+    return y
+
+
+def tanh(x):
+    return np.tanh(x)
+
+
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu(x, approximate="none"):
+    if approximate == "tanh":
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
+        return 0.5 * x * (1.0 + np.tanh(inner))
+    return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def erf(x):
+    """Elementwise erf in NumPy (no SciPy).
+
+    # NOTE: W. J. Cody's rational Chebyshev approximations (as used by many libms); |error| < 1e-15.
+    """
+    x = np.asarray(x)
+    out_dtype = x.dtype if x.dtype.kind == "f" else np.float64
+    xd = x.astype(np.float64, copy=False)
+    ax = np.abs(xd)
+    res = np.empty_like(xd)
+    small = ax < 0.5
+    if small.any():
+        z = xd[small]
+        t = z * z
+        p = (((0.185777706184603153 * t + 3.16112374387056560) * t + 113.864154151050156) * t
+             + 377.485237685302021) * t + 3209.37758913846947
+        q = (((t + 23.6012909523441209) * t + 244.024637934444173) * t + 1282.61652607737228) * t \
+            + 2844.23683343917062
+        res[small] = z * p / q
+    mid = (~small) & (ax < 4.0)
+    if mid.any():
+        z = ax[mid]
+        p = ((((((((2.15311535474403846e-8 * z + 0.564188496988670089) * z + 8.88314979438837594) * z
+                  + 66.1191906371416295) * z + 298.635138197400131) * z + 881.952221241769090) * z
+               + 1712.04761263407058) * z + 2051.07837782607147) * z + 1230.33935479799725)
+        q = ((((((((z + 15.7449261107098347) * z + 117.693950891312499) * z + 537.181101862009858) * z
+                 + 1621.38957456669019) * z + 3290.79923573345963) * z + 4362.61909014324716) * z
+              + 3439.36767414372164) * z + 1230.33935480374942)
+        r = np.exp(-z * z) * p / q
+        res[mid] = np.sign(xd[mid]) * (1.0 - r)
+    big = ax >= 4.0
+    if big.any():
+        z = ax[big]
+        zi = 1.0 / (z * z)
+        p = ((((0.0163153871373020978 * zi + 0.305326634961232344) * zi + 0.360344899949804439) * zi
+              + 0.125781726111229246) * zi + 0.0160837851487422766) * zi + 0.000658749161529837803
+        q = ((((zi + 2.56852019228982242) * zi + 1.87295284992346725) * zi + 0.527905102951428412) * zi
+             + 0.0605183413124413191) * zi + 0.00233520497626869185
+        r = zi * p / q
+        r = (1.0 / math.sqrt(math.pi) - r) / z
+        r = np.exp(-z * z) * r
+        res[big] = np.sign(xd[big]) * (1.0 - r)
+    return res.astype(out_dtype, copy=False)
+
+
+
+# --- softmax family ---------------------------------------------------------------------------
+
+
+def softmax(x, axis=-1):
+    # NOTE: subtracting the row max keeps exp() finite for logits of 1e4.
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def log_softmax(x, axis=-1):
+    shifted = x - x.max(axis=axis, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
+
+
+def softmax_cross_entropy(logits, targets):
+    """Rows of logits (N, C) and integer targets (N,) -> (loss per row (N,), softmax - onehot (N, C)).
+
+    One pass: the stable log-softmax gives both the loss and, exponentiated, the gradient.
+    """
+    logp = log_softmax(logits, axis=1)
+    rows = np.arange(logits.shape[0])
+    loss = -logp[rows, targets]
+    grad = np.exp(logp, out=logp)
+    grad[rows, targets] -= 1
+    return loss, grad

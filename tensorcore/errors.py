@@ -1,0 +1,33 @@
+"""The exceptions tensorcore raises. Each message names the op and the shapes, dtypes or devices."""
+
+
+class TensorcoreError(Exception):
+    """Base class of every error tensorcore raises on purpose."""
+
+
+class ShapeError(TensorcoreError, ValueError):
+    """Shapes that do not fit the op (alignment, broadcasting, axes, reshape sizes)."""
+
+
+class DTypeError(TensorcoreError, TypeError):
+    """A dtype the op does not accept (for example an integer tensor asked to require grad)."""
+
+
+class DeviceError(TensorcoreError, ValueError):
+    """Tensors on different devices, or a device that is unknown or unavailable."""
+
+
+class GradientError(TensorcoreError, RuntimeError):
+    """Misuse of the tape: backward twice through a freed graph, a tensor changed in place, ..."""
+
+
+class GradcheckError(TensorcoreError, AssertionError):
+    """Analytic and numeric gradients disagree."""
+
+
+class AnomalyError(GradientError):
+    """A NaN or Inf produced in forward or backward while anomaly detection is on."""
+
+
+class IndexingError(TensorcoreError, IndexError):
+    """An index out of bounds or of a kind the op does not accept."""

@@ -1,0 +1,108 @@
+"""matmul (NumPy semantics: 1-D, 2-D, batched with broadcast batch dimensions) and linear."""
+
+from ..autograd import Function
+from ..errors import ShapeError
+from .registry import register
+
+
+class Matmul(Function):
+    op_name = "matmul"
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return ctx.backend.matmul(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        a, b = ctx.saved_tensors
+        # Promote 1-D operands as NumPy does: a (k,) is (1, k), b (k,) is (k, 1); g gets the axis back.
+        a2 = a.reshape(1, -1) if a.ndim == 1 else a
+        b2 = b.reshape(-1, 1) if b.ndim == 1 else b
+        if a.ndim == 1 and b.ndim == 1:
+            g2 = g.reshape(1, 1)
+        elif a.ndim == 1:
+            g2 = g.unsqueeze(-2)
+        elif b.ndim == 1:
+            g2 = g.unsqueeze(-1)
+        else:
+            g2 = g
+        from .elementwise import unbroadcast
+
+        ga = gb = None
+        if ctx.needs_input_grad[0]:
+            ga = unbroadcast(g2 @ b2.mT, a2.shape).reshape(a.shape)
+        if ctx.needs_input_grad[1]:
+            gb = unbroadcast(a2.mT @ g2, b2.shape).reshape(b.shape)
+        return ga, gb
+
+
+def _check_matmul(a, b):
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: both operands need at least one dimension, got shapes {a.shape} and {b.shape}")
+    k1 = a.shape[-1]
+    k2 = b.shape[-2] if b.ndim > 1 else b.shape[0]
+    if k1 != k2:
+        raise ShapeError(f"matmul: shapes {a.shape} and {b.shape} are not aligned ({k1} != {k2})")
+    ba, bb = a.shape[:-2], b.shape[:-2]
+    for m, n in zip(reversed(ba), reversed(bb)):
+        if m != n and m != 1 and n != 1:
+            raise ShapeError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast")
+
+
+@register("matmul")
+def matmul(a, b):
+    """a @ b with NumPy's matmul rules.
+
+    Example:
+        tc.matmul(tc.ones((2, 3)), tc.ones((3, 4))).shape == (2, 4)
+    """
+    from ..tensor import Tensor, tensor
+
+    if not isinstance(a, Tensor):
+        a = tensor(a, dtype=b.dtype)
+    if not isinstance(b, Tensor):
+        b = tensor(b, dtype=a.dtype)
+    _check_matmul(a, b)
+    return Matmul.apply(a, b)
+
+
+class Linear(Function):
+    """y = x @ w.T + b: one node for a dense layer, dispatched to the backend's fused GEMM."""
+
+    op_name = "linear"
+
+    @staticmethod
+    def forward(ctx, x, w, b):
+        ctx.save_for_backward(x, w)
+        ctx.has_bias = b is not None
+        return ctx.backend.linear(x, w, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        gx = g @ w if needs[0] else None
+        gw = gb = None
+        if needs[1]:
+            if x.ndim == 2:
+                gw = g.T @ x
+            else:
+                gw = g.reshape(-1, g.shape[-1]).T @ x.reshape(-1, x.shape[-1])
+        if ctx.has_bias and needs[2]:
+            gb = g.sum(axis=tuple(range(g.ndim - 1)))
+        return gx, gw, gb
+
+
+@register("linear")
+def linear(x, weight, bias=None):
+    """x @ weight.T + bias, with weight of shape (out_features, in_features) as in PyTorch."""
+    if weight.ndim != 2:
+        raise ShapeError(f"linear: weight must be 2-D (out, in), got shape {weight.shape}")
+    if x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+        raise ShapeError(f"linear: input of shape {x.shape} does not match weight of shape {weight.shape} "
+                         f"(expected last dimension {weight.shape[1]})")
+    if bias is not None and bias.shape != (weight.shape[0],):
+        raise ShapeError(f"linear: bias of shape {bias.shape} for weight of shape {weight.shape}")
+    return Linear.apply(x, weight, bias)
+

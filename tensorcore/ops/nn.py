@@ -1,0 +1,328 @@
+"""Softmax, log-softmax, the losses and dropout: the ops a classifier's head and loss are made of."""
+
+import numpy as np
+
+from ..autograd import Function, is_grad_enabled
+from ..errors import DTypeError, ShapeError
+from ..random import _gen
+from ..tensor import Tensor, _make
+from .elementwise import abs as tc_abs
+from .elementwise import exp, log1p, maximum, relu, sigmoid, where
+from .reduce import mean, normalize_axis, sum
+from .registry import register
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+class Softmax(Function):
+    op_name = "softmax"
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        out = ctx.backend.softmax(x, axis)
+        ctx.axis = axis
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return y * (g - (g * y).sum(axis=ctx.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    op_name = "log_softmax"
+
+    @staticmethod
+    def forward(ctx, x, axis):
+        out = ctx.backend.log_softmax(x, axis)
+        ctx.axis = axis
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g - exp(y) * g.sum(axis=ctx.axis, keepdims=True)
+
+
+@register("softmax")
+def softmax(x, axis=-1):
+    """exp(x) / sum(exp(x)) along `axis`; the max is subtracted first, so logits of 1e4 are fine."""
+    return Softmax.apply(x, axis=normalize_axis("softmax", axis, x.ndim)[0])
+
+
+@register("log_softmax")
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along `axis`, computed stably."""
+    return LogSoftmax.apply(x, axis=normalize_axis("log_softmax", axis, x.ndim)[0])
+
+
+class SoftmaxCrossEntropy(Function):
+    """Mean or summed cross-entropy of logits (N, C) against integer targets (N,), in one node.
+
+    Forward computes the stable log-softmax once; backward is (softmax - onehot) * g / N.
+    """
+
+    op_name = "cross_entropy"
+
+    @staticmethod
+    def forward(ctx, logits, targets, reduction):
+        loss, dlogits = ctx.backend.softmax_cross_entropy(logits, targets)
+        ctx.save_for_backward(logits)
+        ctx.dlogits, ctx.targets, ctx.reduction = dlogits, targets, reduction
+        n = logits.shape[0]
+        if reduction == "none":
+            return loss
+        total = loss.sum()
+        return total / n if reduction == "mean" else total
+
+    @staticmethod
+    def backward(ctx, g):
+        n = ctx.dlogits.shape[0]
+        if ctx.reduction == "none":
+            scale = g.reshape(-1, 1)
+        elif ctx.reduction == "mean":
+            scale = g / n
+        else:
+            scale = g
+        if is_grad_enabled():
+            # create_graph: rebuild softmax - onehot from ops so the result is differentiable.
+            (logits,) = ctx.saved_tensors
+            onehot = _one_hot_array(ctx.targets, logits.shape[1], logits.dtype, ctx.backend.xp)
+            d = softmax(logits, axis=1) - _make(onehot, g.device, False, None)
+        else:
+            d = _make(ctx.dlogits, g.device, False, None)
+        return d * scale, None
+
+
+def _one_hot_array(targets, num_classes, dtype, xp):
+    out = xp.zeros((targets.shape[0], num_classes), dtype=dtype)
+    out[xp.arange(targets.shape[0]), targets] = 1
+    return out
+
+
+def _check_reduction(op, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _reduce(loss, reduction):
+    if reduction == "mean":
+        return mean(loss)
+    if reduction == "sum":
+        return sum(loss)
+    return loss
+
+
+def _as_targets(targets, device):
+    if isinstance(targets, Tensor):
+        if targets.device is not device:
+            from ..errors import DeviceError
+
+            raise DeviceError(f"cross_entropy: targets on {targets.device}, logits on {device}")
+        return targets
+    return _make(device.backend.asarray(targets), device, False, None)
+
+
+@register("cross_entropy")
+def cross_entropy(logits, targets, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Cross-entropy of raw logits (N, C) (or (N, C, d1, ...)) against targets.
+
+    Targets are class indices (N,) of an integer dtype, or probabilities / one-hot rows of the
+    logits' shape. Same arguments and meaning as torch.nn.functional.cross_entropy.
+
+    Example:
+        loss = tc.nn.functional.cross_entropy(model(x), y)   # y: int64 labels
+    """
+    _check_reduction("cross_entropy", reduction)
+    if logits.ndim < 2:
+        raise ShapeError(f"cross_entropy: logits must be (N, C) or (N, C, d1, ...), got shape {logits.shape}")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    targets = _as_targets(targets, logits.device)
+    num_classes = logits.shape[1]
+    if targets.dtype.kind == "f":
+        if targets.shape != logits.shape:
+            raise ShapeError(f"cross_entropy: probability targets of shape {targets.shape} for logits of "
+                             f"shape {logits.shape} (they must match)")
+        if label_smoothing:
+            targets = targets * (1 - label_smoothing) + label_smoothing / num_classes
+        logp = log_softmax(logits, axis=1)
+        if weight is not None:
+            logp = logp * _class_weight_view(weight, logits.ndim)
+        return _reduce(-(targets * logp).sum(axis=1), reduction)
+    if targets.dtype.kind not in "iu":
+        raise DTypeError(f"cross_entropy: targets must be integer class indices or float probabilities, "
+                         f"got {targets.dtype}")
+    expected = (logits.shape[0],) + logits.shape[2:]
+    if targets.shape != expected:
+        raise ShapeError(f"cross_entropy: targets of shape {targets.shape} for logits of shape {logits.shape} "
+                         f"(expected {expected})")
+    t = targets.data
+    valid = t != ignore_index
+    if bool(((t < 0) & valid).any()) or bool(((t >= num_classes) & valid).any()):
+        bad = t[valid & ((t < 0) | (t >= num_classes))][0]
+        raise ShapeError(f"cross_entropy: target {int(bad)} is out of range for {num_classes} classes")
+    fast = logits.ndim == 2 and weight is None and not label_smoothing and bool(valid.all())
+    if fast:
+        return SoftmaxCrossEntropy.apply(logits, targets, reduction=reduction)
+    logp = log_softmax(logits, axis=1)
+    loss = nll_loss(logp, targets, weight=weight, ignore_index=ignore_index, reduction=reduction)
+    if label_smoothing:
+        smooth = -logp
+        if weight is not None:
+            smooth = smooth * _class_weight_view(weight, logits.ndim)
+        smooth = smooth.sum(axis=1) / num_classes
+        if reduction == "mean":
+            w = _make(valid.astype(logits.dtype), logits.device, False, None)
+            smooth = sum(smooth * w) / max(int(valid.sum()), 1)
+        elif reduction == "sum":
+            smooth = sum(smooth * _make(valid.astype(logits.dtype), logits.device, False, None))
+        else:
+            smooth = smooth * _make(valid.astype(logits.dtype), logits.device, False, None)
+        loss = loss * (1 - label_smoothing) + smooth * label_smoothing
+    return loss
+
+
+def _class_weight_view(weight, ndim):
+    return weight.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+@register("nll_loss")
+def nll_loss(logp, targets, weight=None, ignore_index=-100, reduction="mean"):
+    """Negative log-likelihood of log-probabilities (N, C[, d1, ...]) at integer targets.
+
+    With `weight`, 'mean' divides by the summed weights of the targets (as PyTorch does).
+    """
+    _check_reduction("nll_loss", reduction)
+    targets = _as_targets(targets, logp.device)
+    if logp.ndim < 2 or targets.shape != (logp.shape[0],) + logp.shape[2:]:
+        raise ShapeError(f"nll_loss: input of shape {logp.shape} and targets of shape {targets.shape} do not match")
+    if targets.dtype.kind not in "iu":
+        raise DTypeError(f"nll_loss: targets must be integer class indices, got {targets.dtype}")
+    xp = logp.device.backend.xp
+    c = logp.shape[1]
+    if logp.ndim > 2:  # (N, C, d...) -> (N*d..., C)
+        perm = (0,) + tuple(range(2, logp.ndim)) + (1,)
+        logp = logp.transpose(*perm).reshape(-1, c)
+    t = targets.data.reshape(-1)
+    valid = t != ignore_index
+    if bool(((t < 0) | (t >= c))[valid].any()):
+        raise ShapeError(f"nll_loss: a target is out of range for {c} classes")
+    safe = xp.where(valid, t, 0)
+    picked = logp[xp.arange(t.shape[0]), safe]
+    w = valid.astype(logp.dtype)
+    if weight is not None:
+        if weight.shape != (c,):
+            raise ShapeError(f"nll_loss: weight of shape {weight.shape} for {c} classes")
+        w = weight.data[safe] * w
+    wt = _make(w, logp.device, False, None)
+    loss = -picked * wt
+    if reduction == "none":
+        return loss.reshape(targets.shape)
+    if reduction == "sum":
+        return sum(loss)
+    return sum(loss) / float(w.sum())
+
+
+@register("mse_loss")
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error; input and target must have the same shape (nothing is broadcast)."""
+    _check_reduction("mse_loss", reduction)
+    if not isinstance(target, Tensor):
+        target = _make(input.device.backend.asarray(target, dtype=input.dtype), input.device, False, None)
+    if input.shape != target.shape:
+        raise ShapeError(f"mse_loss: input of shape {input.shape} and target of shape {target.shape} differ")
+    d = input - target
+    return _reduce(d * d, reduction)
+
+
+class BCEWithLogits(Function):
+    op_name = "binary_cross_entropy_with_logits"
+
+    @staticmethod
+    def forward(ctx, x, t):
+        xp = ctx.backend.xp
+        ctx.save_for_backward(x, t)
+        # NOTE: max(x, 0) - x t + log(1 + e^-|x|) is log(1 + e^x) - x t without overflow.
+        return xp.maximum(x, 0) - x * t + xp.log1p(xp.exp(-xp.abs(x)))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, t = ctx.saved_tensors
+        gx = g * (sigmoid(x) - t) if ctx.needs_input_grad[0] else None
+        gt = -g * x if ctx.needs_input_grad[1] else None
+        return gx, gt
+
+
+@register("binary_cross_entropy_with_logits")
+def binary_cross_entropy_with_logits(logits, targets, weight=None, pos_weight=None, reduction="mean"):
+    """Binary cross-entropy on raw logits, stable for any logit; targets in [0, 1], same shape."""
+    _check_reduction("binary_cross_entropy_with_logits", reduction)
+    if not isinstance(targets, Tensor):
+        targets = _make(logits.device.backend.asarray(targets, dtype=logits.dtype), logits.device, False, None)
+    if targets.shape != logits.shape:
+        raise ShapeError(f"binary_cross_entropy_with_logits: logits of shape {logits.shape} and targets of "
+                         f"shape {targets.shape} differ")
+    if pos_weight is None:
+        loss = BCEWithLogits.apply(logits, targets.astype(logits.dtype))
+    else:
+        # l = (1 - t) x + (1 + (p - 1) t) log(1 + e^-x), written stably.
+        lw = (pos_weight - 1) * targets + 1
+        softplus_neg = relu(-logits) + log1p(exp(-tc_abs(logits)))
+        loss = (1 - targets) * logits + lw * softplus_neg
+    if weight is not None:
+        loss = loss * weight
+    return _reduce(loss, reduction)
+
+
+def binary_cross_entropy(probs, targets, reduction="mean", eps=1e-7):
+    """Binary cross-entropy of probabilities (clipped to [eps, 1 - eps] so log never sees 0)."""
+    from .elementwise import clip, log
+
+    if not isinstance(targets, Tensor):
+        targets = _make(probs.device.backend.asarray(targets, dtype=probs.dtype), probs.device, False, None)
+    if targets.shape != probs.shape:
+        raise ShapeError(f"binary_cross_entropy: input of shape {probs.shape} and targets of shape "
+                         f"{targets.shape} differ")
+    p = clip(probs, eps, 1 - eps)
+    return _reduce(-(targets * log(p) + (1 - targets) * log(1 - p)), reduction)
+
+
+@register("dropout")
+def dropout(x, p=0.5, training=True, generator=None):
+    """Zero each element with probability p and scale the rest by 1/(1-p) (inverted dropout).
+
+    The mask comes from the default generator (seeded by tc.manual_seed) or `generator`.
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return x
+    if p == 1.0:
+        return x * 0.0
+    keep = _gen(generator).random(x.shape) >= p
+    mask = (keep / (1.0 - p)).astype(x.dtype)
+    return x * _make(x.device.backend.from_host(mask) if x.device.type != "cpu" else mask, x.device, False, None)
+
+
+def one_hot(targets, num_classes):
+    """Integer labels (N,) -> float rows (N, num_classes) of the default dtype."""
+    from ..dtypes import get_default_dtype
+
+    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    if t.dtype.kind not in "iu":
+        raise DTypeError(f"one_hot: labels must be integers, got {t.dtype}")
+    if t.size and (t.min() < 0 or t.max() >= num_classes):
+        raise ShapeError(f"one_hot: labels must be in [0, {num_classes}), got range [{t.min()}, {t.max()}]")
+    device = targets.device if isinstance(targets, Tensor) else None
+    xp = device.backend.xp if device else np
+    out = xp.zeros(t.shape + (num_classes,), dtype=get_default_dtype())
+    xp.put_along_axis(out, t[..., None], 1, axis=-1)
+    from ..device import device as as_device
+
+    return _make(out, device or as_device("cpu"), False, None)
+
+
+_ = maximum, where

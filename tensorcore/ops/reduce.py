@@ -1,0 +1,200 @@
+"""Reductions: sum, mean, max, min, var, std, logsumexp, prod; argmax/argmin (no gradient)."""
+
+import builtins
+
+import numpy as np
+
+from ..autograd import Function, is_grad_enabled
+from ..errors import GradientError, ShapeError
+from ..tensor import _make
+from .registry import register
+
+
+def normalize_axis(op, axis, ndim):
+    """int, tuple or None -> a sorted tuple of non-negative axes; a clear error when out of range."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    out = []
+    for a in axes:
+        if not isinstance(a, (int, np.integer)):
+            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ShapeError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
+        a = int(a) % builtins.max(ndim, 1)
+        if a in out:
+            raise ShapeError(f"{op}: axis {a} repeated in {axis!r}")
+        out.append(a)
+    return tuple(sorted(out))
+
+
+def _expand(g, shape, axes, keepdims):
+    """Broadcast a reduced gradient back to the input's shape."""
+    if not keepdims:
+        kept = [1 if i in axes else n for i, n in enumerate(shape)]
+        g = g.reshape(tuple(kept))
+    return g.broadcast_to(shape)
+
+
+class Sum(Function):
+    op_name = "sum"
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        return x.sum(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand(g, ctx.shape, ctx.axes, ctx.keepdims)
+
+
+class Mean(Function):
+    op_name = "mean"
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        ctx.count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        return x.mean(axis=axes, keepdims=keepdims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand(g / ctx.count, ctx.shape, ctx.axes, ctx.keepdims)
+
+
+class MaxMin(Function):
+    """max or min over axes. # NOTE: ties share the gradient evenly (like NumPy-style amax in PyTorch)."""
+
+    op_name = "max"
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims, kind):
+        if x.size == 0:
+            raise ShapeError(f"{kind}: reduction of an empty tensor of shape {x.shape}")
+        out = x.max(axis=axes, keepdims=True) if kind == "max" else x.min(axis=axes, keepdims=True)
+        mask = x == out
+        weight = mask / mask.sum(axis=axes, keepdims=True)
+        ctx.weight = weight.astype(x.dtype, copy=False)
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+
+    @staticmethod
+    def backward(ctx, g):
+        return _expand(g, ctx.shape, ctx.axes, ctx.keepdims) * _make(ctx.weight, g.device, False, None)
+
+
+class Prod(Function):
+    op_name = "prod"
+
+    @staticmethod
+    def forward(ctx, x, axes, keepdims):
+        out = x.prod(axis=axes, keepdims=True)
+        ctx.save_for_backward(x)
+        ctx.out = out
+        ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
+        return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        gb = _expand(g, ctx.shape, ctx.axes, ctx.keepdims)
+        xp = ctx.backend.xp
+        if not bool((x.data == 0).any()):
+            return gb * prod(x, axis=ctx.axes, keepdims=True) / x
+        if is_grad_enabled():
+            raise GradientError("prod: double backward is not supported when the input has zeros")
+        # Product of all the other elements, without dividing by zero: move the reduced axes to the
+        # end, flatten them, and multiply exclusive prefix and suffix products.
+        rest = [i for i in range(x.ndim) if i not in ctx.axes]
+        perm = rest + list(ctx.axes)
+        xt = xp.transpose(x.data, perm)
+        flat = xt.reshape(xt.shape[: len(rest)] + (-1,))
+        ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
+        left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
+        right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1)
+        others = (left * right).reshape(xt.shape)
+        others = xp.transpose(others, np.argsort(perm))
+        return gb * _make(others, g.device, False, None)
+
+
+@register("sum")
+def sum(x, axis=None, keepdims=False):
+    """Sum over `axis` (int, tuple or None for all)."""
+    return Sum.apply(x, axes=normalize_axis("sum", axis, x.ndim), keepdims=keepdims)
+
+
+@register("mean")
+def mean(x, axis=None, keepdims=False):
+    """Arithmetic mean over `axis`."""
+    return Mean.apply(x, axes=normalize_axis("mean", axis, x.ndim), keepdims=keepdims)
+
+
+@register("max")
+def max(x, axis=None, keepdims=False):
+    """Largest value over `axis`; tied maxima share the gradient."""
+    return MaxMin.apply(x, axes=normalize_axis("max", axis, x.ndim), keepdims=keepdims, kind="max")
+
+
+@register("min")
+def min(x, axis=None, keepdims=False):
+    """Smallest value over `axis`; tied minima share the gradient."""
+    return MaxMin.apply(x, axes=normalize_axis("min", axis, x.ndim), keepdims=keepdims, kind="min")
+
+
+@register("prod")
+def prod(x, axis=None, keepdims=False):
+    """Product over `axis` (gradients are exact with zeros present, first order)."""
+    return Prod.apply(x, axes=normalize_axis("prod", axis, x.ndim), keepdims=keepdims)
+
+
+@register("var")
+def var(x, axis=None, keepdims=False, ddof=0):
+    """Variance over `axis` with NumPy's `ddof` (0: population, 1: unbiased)."""
+    axes = normalize_axis("var", axis, x.ndim)
+    n = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+    if n - ddof <= 0:
+        raise ShapeError(f"var: {n} elements over axis {axis} with ddof={ddof}")
+    centered = x - mean(x, axis=axes, keepdims=True)
+    return sum(centered * centered, axis=axes, keepdims=keepdims) / (n - ddof)
+
+
+@register("std")
+def std(x, axis=None, keepdims=False, ddof=0):
+    """Standard deviation: sqrt(var)."""
+    from .elementwise import sqrt
+
+    return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
+
+
+@register("logsumexp")
+def logsumexp(x, axis=None, keepdims=False):
+    """log(sum(exp(x))) over `axis`, stable: the max is subtracted first (finite for 1e4)."""
+    from .elementwise import exp, log
+
+    axes = normalize_axis("logsumexp", axis, x.ndim)
+    # NOTE: the shift m is a constant: logsumexp(x) = m + logsumexp(x - m) for any m.
+    m = _make(x.data.max(axis=axes, keepdims=True), x.device, False, None)
+    out = log(sum(exp(x - m), axis=axes, keepdims=True)) + m
+    if not keepdims:
+        out = out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
+    return out
+
+
+def argmax(x, axis=None, keepdims=False):
+    """Index of the largest value (int64, no gradient); over the flattened tensor when axis is None."""
+    return _arg(x, axis, keepdims, "argmax")
+
+
+def argmin(x, axis=None, keepdims=False):
+    return _arg(x, axis, keepdims, "argmin")
+
+
+def _arg(x, axis, keepdims, name):
+    if axis is not None:
+        normalize_axis(name, axis, x.ndim)
+    if x.size == 0:
+        raise ShapeError(f"{name}: empty tensor of shape {x.shape}")
+    xp = x.device.backend.xp
+    out = getattr(xp, name)(x.data, axis=axis, keepdims=keepdims).astype(np.int64)
+    return _make(out, x.device, False, None)
