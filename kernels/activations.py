@@ -1,0 +1,289 @@
+"""Elementwise activations, forward and backward, as grid-stride kernels over contiguous arrays.
+
+Math (``g`` is the incoming gradient, ``dx = g * f'(x)``; every backward takes the forward *input*)::
+
+    relu(x)        = x if x > 0 else 0           f'(x) = 1 if x > 0 else 0   (NOTE: 0 at the kink)
+    leaky_relu(x)  = x if x >= 0 else a x        f'(x) = 1 if x > 0 else a
+    sigmoid(x)     = 1 / (1 + e^-x)              f'(x) = s (1 - s)
+    tanh(x)                                      f'(x) = 1 - tanh(x)^2
+    gelu(x)        = x Phi(x) = x/2 (1 + erf(x / sqrt 2))
+                                                 f'(x) = Phi(x) + x phi(x),  phi(x) = e^(-x^2/2) / sqrt(2 pi)
+    gelu_tanh(x)   = x/2 (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
+                                                 f'(x) = (1 + t)/2 + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+
+Shapes and dtypes: any shape, C-contiguous, float32 or float64 (the math runs in the array's dtype:
+constants are cast, so float32 stays float32 on the GPU). ``out`` may be ``x`` itself (in place).
+Cost per element: forward reads 1 and writes 1 element, backward reads 2 and writes 1 (8 or 12 B in
+float32); a handful of FLOPs (erf/tanh/exp about 20-40), so every kernel is memory bound.
+
+Launch: a 1-D grid-stride loop, ``THREADS_1D = 256`` threads per block and
+``min(cdiv(n, 256), 16 * SMs)`` blocks (``_launch.grid_1d``): enough blocks to fill the GPU, each
+thread walking ``i, i + gridsize, ...`` so any ``n`` works with one launch.
+
+Wrappers (CuPy/Numba device arrays, or NumPy in the simulator; ``stream`` optional)::
+
+    relu(x, out=None, stream=None)                 relu_backward(x, grad, out=None, stream=None)
+    leaky_relu(x, negative_slope=0.01, out=None)   leaky_relu_backward(x, grad, negative_slope=0.01, out=None)
+    sigmoid(x, out=None)                           sigmoid_backward(x, grad, out=None)
+    tanh(x, out=None)                              tanh_backward(x, grad, out=None)
+    gelu(x, approximate="none", out=None)          gelu_backward(x, grad, approximate="none", out=None)
+
+    y = relu(x); dx = relu_backward(x, dy)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import cuda
+
+from . import _launch
+
+_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+_INV_SQRT2 = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_C = 0.044715
+
+#: The activation names (``gelu`` is the erf form, ``gelu_tanh`` the tanh approximation).
+NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh")
+
+
+def _constants(dtype):
+    """The math constants in the kernel's dtype (Python floats would promote float32 math to float64)."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    return (
+        T(0.0),
+        T(1.0),
+        T(0.5),
+        T(_SQRT_2_OVER_PI),
+        T(_INV_SQRT2),
+        T(_INV_SQRT_2PI),
+        T(_GELU_C),
+        T(3.0 * _GELU_C),
+    )
+
+
+# NOTE: the activation is a compile-time constant (OP) tested inline in the kernel: NVVM folds the
+# if/elif chain away. (Calling separate `cuda.jit(device=True)` functions would need a GPU to
+# compile PTX, which the resource check does without one.)
+
+
+def make_forward_kernel(name: str, dtype):
+    """``out[i] = f(x[i], a)`` for ``i < x.size``, grid-stride. Args ``(x, a, out)``, 1-D."""
+    OP = NAMES.index(name)
+    zero, one, half, s2pi, inv_sqrt2, inv_sqrt_2pi, c, c3 = _constants(dtype)
+
+    def activation_forward(x, a, out):
+        i = cuda.grid(1)
+        stride = cuda.gridsize(1)
+        n = x.size
+        while i < n:
+            v = x[i]
+            if OP == 0:  # relu. NOTE: `v < 0` lets NaN through as NaN
+                y = zero if v < zero else v
+            elif OP == 1:  # leaky_relu
+                y = a * v if v < zero else v
+            elif OP == 2:  # sigmoid. NOTE: exp of a non-positive number only, no overflow
+                e = math.exp(-abs(v))
+                y = one / (one + e) if v >= zero else e / (one + e)
+            elif OP == 3:
+                y = math.tanh(v)
+            elif OP == 4:  # gelu, erf form
+                y = half * v * (one + math.erf(v * inv_sqrt2))
+            else:  # gelu, tanh approximation
+                y = half * v * (one + math.tanh(s2pi * (v + c * v * v * v)))
+            out[i] = y
+            i += stride
+
+    activation_forward.__name__ = activation_forward.__qualname__ = f"{name}_forward_{np.dtype(dtype).name}"
+    return activation_forward
+
+
+def make_backward_kernel(name: str, dtype):
+    """``out[i] = grad[i] * f'(x[i], a)``, grid-stride. Args ``(x, grad, a, out)``, 1-D."""
+    OP = NAMES.index(name)
+    zero, one, half, s2pi, inv_sqrt2, inv_sqrt_2pi, c, c3 = _constants(dtype)
+
+    def activation_backward(x, grad, a, out):
+        i = cuda.grid(1)
+        stride = cuda.gridsize(1)
+        n = x.size
+        while i < n:
+            v = x[i]
+            if OP == 0:  # NOTE: derivative 0 at the kink v = 0
+                d = one if v > zero else zero
+            elif OP == 1:
+                d = one if v > zero else a
+            elif OP == 2:
+                e = math.exp(-abs(v))
+                s = one / (one + e) if v >= zero else e / (one + e)
+                d = s * (one - s)
+            elif OP == 3:
+                t = math.tanh(v)
+                d = one - t * t
+            elif OP == 4:
+                d = half * (one + math.erf(v * inv_sqrt2)) + v * inv_sqrt_2pi * math.exp(-half * v * v)
+            else:
+                t = math.tanh(s2pi * (v + c * v * v * v))
+                d = half * (one + t) + half * v * (one - t * t) * s2pi * (one + c3 * v * v)
+            out[i] = grad[i] * d
+            i += stride
+
+    activation_backward.__name__ = activation_backward.__qualname__ = (
+        f"{name}_backward_{np.dtype(dtype).name}"
+    )
+    return activation_backward
+
+
+_kernels: dict = {}
+
+
+def _kernel(name, dtype, backward):
+    key = (name, np.dtype(dtype), backward)
+    k = _kernels.get(key)
+    if k is None:
+        make = make_backward_kernel if backward else make_forward_kernel
+        k = _kernels[key] = _launch.jit(make(name, dtype))
+    return k
+
+
+def ptx_signatures():
+    """``(name, python function, [signature], launch_bounds)`` of every kernel as launched."""
+    out = []
+    for dtype in (np.float32, np.float64):
+        t = _NUMBA_TYPES[np.dtype(dtype)]
+        v = t[::1]
+        for name in NAMES:
+            fwd = make_forward_kernel(name, dtype)
+            bwd = make_backward_kernel(name, dtype)
+            out.append((fwd.__name__, fwd, [numba.void(v, t, v)], None))
+            out.append((bwd.__name__, bwd, [numba.void(v, v, t, v)], None))
+    return out
+
+
+def _run(fn, name, x, grad, a, out, stream):
+    kind = _launch.check_same_kind(fn, x, grad, out)
+    _launch.check_float(fn, "x", x)
+    dtype = np.dtype(x.dtype)
+    if grad is not None:
+        _launch.check(fn, "grad", grad, dtype=dtype, shape=x.shape)
+    out = _launch.output(fn, kind, out, x.shape, dtype)
+    n = x.size
+    if n == 0:
+        return out
+    flat = [_launch.reshape(v, (n,)) for v in ((x, grad, out) if grad is not None else (x, out))]
+    args = (
+        [flat[0], flat[1], dtype.type(a), flat[2]] if grad is not None else [flat[0], dtype.type(a), flat[1]]
+    )
+    kernel = _kernel(name, dtype, grad is not None)
+    _launch.launch(kernel, _launch.grid_1d(n), _launch.THREADS_1D, _launch.stream_for(kind, stream), *args)
+    return out
+
+
+def relu(x, out=None, stream=None):
+    """``max(x, 0)`` elementwise (NaN stays NaN). Example: ``y = relu(x)``."""
+    return _run("relu", "relu", x, None, 0.0, out, stream)
+
+
+def relu_backward(x, grad, out=None, stream=None):
+    """``grad * (x > 0)``: the gradient of relu at its input ``x``. Example: ``dx = relu_backward(x, dy)``."""
+    return _run("relu_backward", "relu", x, grad, 0.0, out, stream)
+
+
+def leaky_relu(x, negative_slope=0.01, out=None, stream=None):
+    """``x if x >= 0 else negative_slope * x``."""
+    return _run("leaky_relu", "leaky_relu", x, None, negative_slope, out, stream)
+
+
+def leaky_relu_backward(x, grad, negative_slope=0.01, out=None, stream=None):
+    """``grad * (1 if x > 0 else negative_slope)``."""
+    return _run("leaky_relu_backward", "leaky_relu", x, grad, negative_slope, out, stream)
+
+
+def sigmoid(x, out=None, stream=None):
+    """``1 / (1 + exp(-x))``, computed without overflow for large ``|x|``."""
+    return _run("sigmoid", "sigmoid", x, None, 0.0, out, stream)
+
+
+def sigmoid_backward(x, grad, out=None, stream=None):
+    """``grad * s (1 - s)`` with ``s = sigmoid(x)`` (recomputed from the input ``x``)."""
+    return _run("sigmoid_backward", "sigmoid", x, grad, 0.0, out, stream)
+
+
+def tanh(x, out=None, stream=None):
+    """``tanh(x)``."""
+    return _run("tanh", "tanh", x, None, 0.0, out, stream)
+
+
+def tanh_backward(x, grad, out=None, stream=None):
+    """``grad * (1 - tanh(x)^2)``."""
+    return _run("tanh_backward", "tanh", x, grad, 0.0, out, stream)
+
+
+def _gelu_name(fn, approximate):
+    if approximate in (None, "none", False):
+        return "gelu"
+    if approximate == "tanh":
+        return "gelu_tanh"
+    raise ValueError(f"{fn}: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def gelu(x, approximate="none", out=None, stream=None):
+    """``x Phi(x)`` (erf form), or with ``approximate="tanh"`` the tanh approximation."""
+    return _run("gelu", _gelu_name("gelu", approximate), x, None, 0.0, out, stream)
+
+
+def gelu_backward(x, grad, approximate="none", out=None, stream=None):
+    """``grad * gelu'(x)`` for the erf form or (``approximate="tanh"``) the tanh approximation."""
+    return _run("gelu_backward", _gelu_name("gelu_backward", approximate), x, grad, 0.0, out, stream)
+
+
+# ----------------------------------------------------------------------------- NumPy references (float64)
+
+
+def _erf(x):
+    return np.vectorize(math.erf, otypes=[np.float64])(x)
+
+
+def forward_reference(name, x, a=0.0):
+    """NumPy float64 reference of the forward kernel ``name``."""
+    x = np.asarray(x, dtype=np.float64)
+    if name == "relu":
+        return np.where(x < 0, 0.0, x)
+    if name == "leaky_relu":
+        return np.where(x < 0, a * x, x)
+    if name == "sigmoid":
+        return 0.5 * (1.0 + np.tanh(0.5 * x))
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "gelu":
+        return 0.5 * x * (1.0 + _erf(x * _INV_SQRT2))
+    if name == "gelu_tanh":
+        return 0.5 * x * (1.0 + np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x**3)))
+    raise ValueError(name)
+
+
+def backward_reference(name, x, grad, a=0.0):
+    """NumPy float64 reference of the backward kernel ``name`` (``grad * f'(x)``)."""
+    x = np.asarray(x, dtype=np.float64)
+    g = np.asarray(grad, dtype=np.float64)
+    if name == "relu":
+        d = (x > 0).astype(np.float64)
+    elif name == "leaky_relu":
+        d = np.where(x > 0, 1.0, a)
+    elif name == "sigmoid":
+        s = forward_reference("sigmoid", x)
+        d = s * (1 - s)
+    elif name == "tanh":
+        d = 1 - np.tanh(x) ** 2
+    elif name == "gelu":
+        d = 0.5 * (1 + _erf(x * _INV_SQRT2)) + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+    elif name == "gelu_tanh":
+        t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x**3))
+        d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
+    else:
+        raise ValueError(name)
+    return g * d
