@@ -432,3 +432,12 @@ def test_damaged_checkpoints_raise_only_checkpoint_error(tmp_path_factory, good_
         load(path)
     except CheckpointError as exc:
         assert str(path) in str(exc)
+
+
+def test_absurdly_nested_header_is_corrupt_not_recursion_error(tmp_path):
+    path = tmp_path / "deep.npz"
+    root = '{"type": "list", "items": [' * 100_000 + "]}" * 100_000
+    header = '{"format": "tensorcore-checkpoint", "version": 1, "root": ' + root + "}"
+    np.savez(path, __tensorcore__=np.frombuffer(header.encode(), dtype=np.uint8))
+    with pytest.raises(CheckpointError, match="nested too deeply"):
+        load(path)
