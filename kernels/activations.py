@@ -8,8 +8,8 @@ Math (``g`` is the incoming gradient, ``dx = g * f'(x)``; every backward takes t
     tanh(x)                                      f'(x) = 1 - tanh(x)^2
     gelu(x)        = x Phi(x) = x/2 (1 + erf(x / sqrt 2))
                                                  f'(x) = Phi(x) + x phi(x),  phi(x) = e^(-x^2/2) / sqrt(2 pi)
-    gelu_tanh(x)   = x/2 (1 + tanh(u)),  u = sqrt(2/pi) (x + 0.044715 x^3)
-                                                 f'(x) = (1 + t)/2 + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
+    gelu_tanh(x)   = x/2 (1 + t),  t = tanh(sqrt(2/pi) (x + 0.044715 x^3))
+                   f'(x) = (1 + t)/2 + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
 
 Shapes and dtypes: any shape, C-contiguous, float32 or float64 (the math runs in the array's dtype:
 constants are cast, so float32 stays float32 on the GPU). ``out`` may be ``x`` itself (in place).
