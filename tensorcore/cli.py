@@ -1,0 +1,48 @@
+"""The command line: `tensorcore train | bench | gradcheck | visualize | info` (also `python -m tensorcore`).
+
+Each subcommand lives in its own module exposing `add_arguments(parser)` and `run(args) -> int`;
+this file only wires them up and turns tensorcore errors into one clear line and a non-zero exit.
+"""
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help). Modules are imported only when their command runs.
+COMMANDS = {
+    "train": ("tensorcore.train", "train a model (mlp, lenet5, alexnet, zfnet) on Fashion-MNIST"),
+    "bench": ("tensorcore.bench.cli", "benchmark kernels, training steps and per-op overhead"),
+    "gradcheck": ("tensorcore.gradcheck_sweep", "check every registered op's gradients"),
+    "visualize": ("tensorcore.visualize", "saliency, CAM and deconvnet pictures of a trained model"),
+    "info": ("tensorcore.info", "versions, devices and backends"),
+}
+
+
+def build_parser(load=None):
+    parser = argparse.ArgumentParser(prog="tensorcore", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        if load is None or load == name:
+            importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv=None):
+    from .errors import TensorcoreError
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv and argv[0] in COMMANDS else None
+    args = build_parser(load=command).parse_args(argv)
+    try:
+        return int(importlib.import_module(COMMANDS[args.command][0]).run(args) or 0)
+    except (TensorcoreError, FileNotFoundError, PermissionError) as e:
+        print(f"tensorcore {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"tensorcore {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
