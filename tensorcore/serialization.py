@@ -129,9 +129,7 @@ def _encode(obj, arrays, where, path):
                     f"save({path}): dict key {key!r} at {where} is a {type(key).__name__}; "
                     "keys must be str, int, float, bool or None"
                 )
-            items.append(
-                [_encode(key, arrays, where, path), _encode(value, arrays, f"{where}[{key!r}]", path)]
-            )
+            items.append([_encode(key, arrays, where, path), _encode(value, arrays, f"{where}[{key!r}]", path)])
         return {"type": "dict", "items": items}
     if isinstance(obj, (list, tuple)):
         kind = "tuple" if isinstance(obj, tuple) else "list"
@@ -198,9 +196,7 @@ def load(path, map_location=None):
         try:
             obj = reader.decode(reader.read_header(), "obj")
         except RecursionError:
-            raise CheckpointError(
-                f"load({path}): corrupt checkpoint: the structure is nested too deeply"
-            ) from None
+            raise CheckpointError(f"load({path}): corrupt checkpoint: the structure is nested too deeply") from None
         unreferenced = sorted(set(archive.files) - reader.used - {HEADER})
         if unreferenced:
             raise CheckpointError(
@@ -217,9 +213,7 @@ def _check_magic(path):
     if head.startswith(b"\x93NUMPY"):
         what = "a single .npy array, not a .npz"
     elif head[:1] == b"\x80":
-        what = (
-            "it looks like a pickle (e.g. from torch.save or pickle.dump), which is refused: it can run code"
-        )
+        what = "it looks like a pickle (e.g. from torch.save or pickle.dump), which is refused: it can run code"
     elif not head:
         what = "the file is empty"
     else:
@@ -240,9 +234,7 @@ class _Reader:
     def read_header(self):
         if HEADER not in self.archive.files:
             entries = sorted(self.archive.files)[:8]
-            self.fail(
-                f"not a tensorcore checkpoint: a plain .npz without a {HEADER!r} entry (entries: {entries})"
-            )
+            self.fail(f"not a tensorcore checkpoint: a plain .npz without a {HEADER!r} entry (entries: {entries})")
         raw = self.entry(HEADER)
         if raw.dtype != np.uint8 or raw.ndim != 1:
             self.fail(f"corrupt checkpoint: header entry has dtype {raw.dtype} and shape {raw.shape}")
@@ -261,9 +253,7 @@ class _Reader:
             return self.archive[name]
         except ValueError as exc:
             if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-                self.fail(
-                    f"entry {name!r} holds pickled Python objects; refused (loading them could run code)"
-                )
+                self.fail(f"entry {name!r} holds pickled Python objects; refused (loading them could run code)")
             self.fail(f"corrupt entry {name!r} ({exc})")
         except _CORRUPT as exc:
             self.fail(f"corrupt entry {name!r} ({exc})")
@@ -305,9 +295,7 @@ class _Reader:
         self.used.add(name)
         array = self.entry(name)
         if list(array.shape) != shape:
-            self.fail(
-                f"entry {name!r} for {where} has shape {tuple(array.shape)}, the header says {tuple(shape)}"
-            )
+            self.fail(f"entry {name!r} for {where} has shape {tuple(array.shape)}, the header says {tuple(shape)}")
         if array.dtype.str != dtype or array.dtype.kind not in _ARRAY_KINDS:
             self.fail(f"entry {name!r} for {where} has dtype {array.dtype.str}, the header says {dtype}")
         if kind == "ndarray":
@@ -317,9 +305,7 @@ class _Reader:
         from .tensor import tensor as make_tensor
 
         device = self.map_location if self.map_location is not None else node.get("device", "cpu")
-        return make_tensor(
-            array, dtype=array.dtype, device=device, requires_grad=bool(node.get("requires_grad"))
-        )
+        return make_tensor(array, dtype=array.dtype, device=device, requires_grad=bool(node.get("requires_grad")))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tensorcore as tc
 import tensorcore.data as data
 from tensorcore.data import DataError, DataLoader, DatasetNotFoundError, TensorDataset, read_idx, write_idx
 from tensorcore.errors import TensorcoreError
@@ -257,9 +258,7 @@ def test_dataset_corrupt_file_is_reported(isolated, monkeypatch):
         data.fashion_mnist()
 
 
-@pytest.mark.skipif(
-    not DEBIAN_DIR.is_dir(), reason=f"{DEBIAN_DIR} missing: apt-get install dataset-fashion-mnist"
-)
+@pytest.mark.skipif(not DEBIAN_DIR.is_dir(), reason=f"{DEBIAN_DIR} missing: apt-get install dataset-fashion-mnist")
 def test_real_fashion_mnist(monkeypatch):
     monkeypatch.delenv("TENSORCORE_DATA", raising=False)
     (x_train, y_train), (x_test, y_test) = data.fashion_mnist()
@@ -285,11 +284,9 @@ def test_tensor_dataset_checks_lengths():
 
 
 def test_tensor_dataset_accepts_tensors():
-    from tensorcore.tensor import Tensor, tensor
-
-    ds = TensorDataset(tensor([[1.0, 2.0], [3.0, 4.0]]), np.array([0, 1]))
+    ds = TensorDataset(tc.tensor([[1.0, 2.0], [3.0, 4.0]]), np.array([0, 1]))
     (x, y) = next(iter(DataLoader(ds, batch_size=2)))
-    assert isinstance(x, Tensor)
+    assert isinstance(x, tc.Tensor)
     np.testing.assert_array_equal(x.numpy(), [[1.0, 2.0], [3.0, 4.0]])
 
 
@@ -304,8 +301,6 @@ def test_tensor_dataset_accepts_tensors():
     ],
 )
 def test_loader_batching(n, batch, drop_last, sizes):
-    from tensorcore.tensor import Tensor
-
     x = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
     y = np.arange(n, dtype=np.int64)
     loader = DataLoader(TensorDataset(x, y), batch_size=batch, drop_last=drop_last)
@@ -313,7 +308,7 @@ def test_loader_batching(n, batch, drop_last, sizes):
     assert len(loader) == len(sizes) == len(batches)
     assert [len(b[1].numpy()) for b in batches] == sizes
     for xb, yb in batches:
-        assert isinstance(xb, Tensor) and isinstance(yb, Tensor)
+        assert isinstance(xb, tc.Tensor) and isinstance(yb, tc.Tensor)
         assert xb.dtype == np.float32 and yb.dtype == np.int64
     if sizes:
         seen = np.concatenate([yb.numpy() for _, yb in batches])
@@ -343,7 +338,11 @@ def test_loader_shuffle_reproducible_with_seed_and_set_epoch():
     resumed = DataLoader(ds, batch_size=7, shuffle=True, seed=42)
     resumed.set_epoch(2)
     assert run(resumed, 1)[0] == first[2]
+    tc.manual_seed(0)
     unseeded = DataLoader(ds, batch_size=7, shuffle=True)
+    tc.manual_seed(0)
+    assert run(DataLoader(ds, batch_size=7, shuffle=True), 1) == run(unseeded, 1)
+    unseeded.set_epoch(0)
     unseeded_first = run(unseeded, 1)[0]
     unseeded.set_epoch(0)
     assert run(unseeded, 1)[0] == unseeded_first
@@ -377,6 +376,8 @@ def test_loader_accepts_numpy_generator():
     a = [as_numpy(b)[0].tolist() for b in DataLoader(ds, 20, shuffle=True, seed=np.random.default_rng(5))]
     b = [as_numpy(b)[0].tolist() for b in DataLoader(ds, 20, shuffle=True, seed=np.random.default_rng(5))]
     assert a == b and sorted(a[0]) == list(range(20))
+    c = [as_numpy(b)[0].tolist() for b in DataLoader(ds, 20, shuffle=True, seed=tc.Generator(5))]
+    assert c == a
 
 
 def test_loader_fast_path_does_not_index_samples_one_by_one(monkeypatch):

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import tensorcore as tc
 from tensorcore import serialization
 from tensorcore.errors import TensorcoreError
 from tensorcore.serialization import CheckpointError, StateDictError, check_state_dict, load, save
@@ -26,8 +27,6 @@ REPO = Path(__file__).resolve().parents[1]
 
 def assert_same(a, b, where="obj"):
     """Equal values and equal types, recursively (NaN equals NaN; arrays: dtype, shape, values)."""
-    from tensorcore.tensor import Tensor
-
     assert type(a) is type(b), f"{where}: {type(a).__name__} != {type(b).__name__}"
     if isinstance(a, dict):
         assert list(a) == list(b), f"{where}: keys {list(a)} != {list(b)}"
@@ -38,7 +37,7 @@ def assert_same(a, b, where="obj"):
         assert len(a) == len(b), f"{where}: lengths differ"
         for i, (x, y) in enumerate(zip(a, b)):
             assert_same(x, y, f"{where}[{i}]")
-    elif isinstance(a, Tensor):
+    elif isinstance(a, tc.Tensor):
         assert a.dtype == b.dtype and a.requires_grad == b.requires_grad and str(a.device) == str(b.device)
         np.testing.assert_array_equal(a.numpy(), b.numpy(), err_msg=where)
     elif isinstance(a, (np.ndarray, np.generic)):
@@ -100,16 +99,14 @@ def test_file_is_a_plain_npz_readable_without_pickle(tmp_path):
 
 
 def test_round_trip_tensors(tmp_path):
-    from tensorcore.tensor import Tensor, tensor
-
-    w = tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
-    b = tensor(np.zeros(3, dtype=np.float64))
-    labels = tensor(np.array([1, 2], dtype=np.int64))
+    w = tc.tensor(np.arange(6, dtype=np.float32).reshape(2, 3), requires_grad=True)
+    b = tc.tensor(np.zeros(3, dtype=np.float64))
+    labels = tc.tensor(np.array([1, 2], dtype=np.int64))
     obj = {"model": {"fc.weight": w, "fc.bias": b, "labels": labels}, "epoch": 4, "raw": np.ones(2)}
     save(obj, tmp_path / "t.npz")
     out = load(tmp_path / "t.npz")
     assert_same(out, obj)
-    assert isinstance(out["raw"], np.ndarray) and isinstance(out["model"]["fc.bias"], Tensor)
+    assert isinstance(out["raw"], np.ndarray) and isinstance(out["model"]["fc.bias"], tc.Tensor)
     assert str(load(tmp_path / "t.npz", map_location="cpu")["model"]["fc.weight"].device) == "cpu"
 
 
@@ -343,9 +340,7 @@ def test_killed_save_leaves_previous_checkpoint_intact(tmp_path, mode, size):
     save(previous, path)
     before = path.read_bytes()
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    child = subprocess.Popen(
-        [sys.executable, "-c", textwrap.dedent(CHILD), str(path), mode, str(size)], env=env
-    )
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent(CHILD), str(path), mode, str(size)], env=env)
     try:
         deadline = time.monotonic() + 30
         threshold = 1 << 20 if mode == "writing" else 8000  # a good part of the data is in the temp file
@@ -379,9 +374,7 @@ def test_check_state_dict_ok_and_report():
     missing, unexpected, mismatched = check_state_dict(expected, given, strict=False)
     assert missing == ["fc.bias"] and unexpected == ["extra"]
     assert [m.name for m in mismatched] == ["fc.weight"] and mismatched[0].given_shape == (3, 4)
-    dtype_only = check_state_dict(
-        expected, {**given_ok, "fc.weight": np.zeros((4, 3), np.int64)}, strict=False
-    )
+    dtype_only = check_state_dict(expected, {**given_ok, "fc.weight": np.zeros((4, 3), np.int64)}, strict=False)
     assert dtype_only.mismatched[0].given_dtype == np.int64
 
 
@@ -401,10 +394,8 @@ def test_check_state_dict_strict_names_everything():
 
 
 def test_check_state_dict_accepts_tensors():
-    from tensorcore.tensor import tensor
-
     expected = {"w": ((2, 2), np.float32)}
-    assert check_state_dict(expected, {"w": tensor(np.zeros((2, 2), np.float32))}) == ([], [], [])
+    assert check_state_dict(expected, {"w": tc.tensor(np.zeros((2, 2), np.float32))}) == ([], [], [])
 
 
 @pytest.fixture(scope="module")

@@ -112,17 +112,11 @@ def load_mnist_like(name):
         images, labels = arrays[f"{split}_images"], arrays[f"{split}_labels"]
         image_path, label_path = paths[f"{split}_images"], paths[f"{split}_labels"]
         if images.ndim != 3 or images.dtype != np.uint8:
-            raise DataError(
-                f"{image_path}: expected uint8 images (N, rows, cols), got {images.dtype} {images.shape}"
-            )
+            raise DataError(f"{image_path}: expected uint8 images (N, rows, cols), got {images.dtype} {images.shape}")
         if labels.ndim != 1 or labels.dtype != np.uint8:
-            raise DataError(
-                f"{label_path}: expected uint8 labels of shape (N,), got {labels.dtype} {labels.shape}"
-            )
+            raise DataError(f"{label_path}: expected uint8 labels of shape (N,), got {labels.dtype} {labels.shape}")
         if len(images) != len(labels):
-            raise DataError(
-                f"{name}: {len(images)} images in {image_path} but {len(labels)} labels in {label_path}"
-            )
+            raise DataError(f"{name}: {len(images)} images in {image_path} but {len(labels)} labels in {label_path}")
         if len(labels) and labels.max() > 9:
             raise DataError(f"{label_path}: label {int(labels.max())} is outside 0..9")
         out.append((images, labels.astype(np.int64)))

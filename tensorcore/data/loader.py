@@ -99,31 +99,26 @@ class DataLoader:
     `set_epoch(e)` jumps to epoch e (to resume training). `sampler` (an iterable of indices,
     optionally with `set_epoch`, e.g. a DistributedSampler) replaces the loader's own ordering and
     gets the epoch number before each epoch. `collate_fn(list_of_samples)` builds a batch from
-    samples (it forces the per-sample path).
+    samples (it forces the per-sample path). seed: an int, a numpy or tensorcore Generator, or
+    None (then a seed is drawn from tensorcore's default generator, which tc.manual_seed sets).
 
     >>> loader = DataLoader(TensorDataset(x_train, y_train), batch_size=32, shuffle=True, seed=0)
     >>> for x, y in loader: ...
     """
 
-    def __init__(
-        self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, sampler=None, collate_fn=None
-    ):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, sampler=None, collate_fn=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise DataError(f"DataLoader: batch_size must be a positive integer, got {batch_size!r}")
         if sampler is not None and shuffle:
-            raise DataError(
-                "DataLoader: give either shuffle=True or a sampler, not both (the sampler orders)"
-            )
-        if seed is not None and not isinstance(seed, (numbers.Integral, np.random.Generator)):
-            raise DataError(f"DataLoader: seed must be an int, a numpy Generator or None, got {seed!r}")
+            raise DataError("DataLoader: give either shuffle=True or a sampler, not both (the sampler orders)")
+        seed = _as_seed(seed, shuffle)
         self.dataset = dataset
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         self.sampler = sampler
         self.collate_fn = collate_fn
-        # With no seed, pick one now so that set_epoch still reproduces this loader's epochs.
-        self.seed = np.random.SeedSequence().entropy if seed is None else seed
+        self.seed = seed
         self.epoch = 0
 
     def set_epoch(self, epoch):
@@ -143,9 +138,7 @@ class DataLoader:
     def load_state_dict(self, state):
         """Restore state_dict(): the next iteration is the epoch it recorded, in the same order."""
         if not isinstance(state, dict) or "epoch" not in state or not ({"seed", "generator"} & set(state)):
-            raise DataError(
-                f"DataLoader.load_state_dict: expected {{'epoch', 'seed' or 'generator'}}, got {state!r}"
-            )
+            raise DataError(f"DataLoader.load_state_dict: expected {{'epoch', 'seed' or 'generator'}}, got {state!r}")
         if "generator" in state:
             if not isinstance(self.seed, np.random.Generator):
                 raise DataError(
@@ -193,6 +186,20 @@ class DataLoader:
         collate = self.collate_fn or default_collate
         for start in range(0, stop, self.batch_size):
             yield collate([self.dataset[int(i)] for i in indices[start : start + self.batch_size]])
+
+
+def _as_seed(seed, shuffle):
+    """An int or a numpy Generator. With no seed, an int drawn now from tensorcore's default generator
+    (so tc.manual_seed makes shuffling reproducible, and set_epoch still replays this loader's epochs)."""
+    from ..random import Generator, default_generator
+
+    if seed is None:
+        return int(default_generator.np.integers(2**63)) if shuffle else 0
+    if isinstance(seed, Generator):
+        return seed.np
+    if isinstance(seed, bool) or not isinstance(seed, (numbers.Integral, np.random.Generator)):
+        raise DataError(f"DataLoader: seed must be an int, a Generator or None, got {seed!r}")
+    return seed
 
 
 def default_collate(samples):
