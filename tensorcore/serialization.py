@@ -124,6 +124,8 @@ def _encode(obj, arrays, where, path):
     if isinstance(obj, dict):
         items = []
         for key, value in obj.items():
+            if isinstance(key, (np.integer, np.floating, np.bool_)):
+                key = key.item()  # NumPy scalar keys (e.g. parameter indices) become Python scalars
             if not (key is None or isinstance(key, (str, int, float, bool))):
                 raise CheckpointError(
                     f"save({path}): dict key {key!r} at {where} is a {type(key).__name__}; "

@@ -120,6 +120,12 @@ def test_save_refuses_unsupported_values_naming_the_place(tmp_path):
     assert not os.listdir(tmp_path)
 
 
+def test_numpy_scalar_keys_become_python_scalars(tmp_path):
+    save({np.int64(3): "a", np.float32(0.5): "b"}, tmp_path / "k.npz")
+    out = load(tmp_path / "k.npz")
+    assert out == {3: "a", 0.5: "b"} and [type(k) for k in out] == [int, float]
+
+
 json_scalars = st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=5)
 arrays = st.sampled_from(["float32", "int8", "uint16", "bool", "complex128"]).flatmap(
     lambda dt: st.lists(st.integers(0, 3), max_size=3).map(
