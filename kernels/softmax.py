@@ -1,0 +1,363 @@
+"""Row-wise softmax and log-softmax (forward and backward) and fused softmax + cross-entropy.
+
+Math, over the last axis of ``x`` viewed as ``(R, C)`` (rows ``r``, classes ``c``)::
+
+    m_r = max_c x[r, c]                   s_r = sum_c exp(x[r, c] - m_r)
+    softmax:      y = exp(x - m) / s      dx = y * (g - sum_c g y)
+    log_softmax:  y = x - m - log s       dx = g - exp(y) * sum_c g
+    cross-entropy with integer targets t_r (fused: loss and gradient in one kernel):
+        loss_r = m_r + log s_r - x[r, t_r]
+        dlogits[r, c] = scale * (softmax(x)[r, c] - [c == t_r])
+    rows with ``t_r == ignore_index`` get loss 0 and gradient 0; other targets outside [0, C) give a
+    NaN loss (the kernel cannot raise).
+
+NOTE: stability. ``m`` and ``s`` are computed in one pass with the online rule
+(``s <- s * exp(m_old - m_new) + exp(x - m_new)``), so every ``exp`` has a non-positive argument:
+logits of 1e4 (or -1e4) give exact results instead of inf/NaN, and log-softmax uses ``x - m - log s``
+rather than ``log(softmax)``, which would underflow to ``log 0``.
+
+Parallelisation: one warp per row, ``WARPS_PER_BLOCK = 4`` rows per block of 128 threads; lanes
+stride the row 32 columns apart (coalesced), then combine their partial ``(m, s)`` or sums with
+five ``shfl_xor_sync`` butterfly steps, so every lane ends with the row's total (no shared memory,
+no ``syncthreads``). Grid ``min(cdiv(R, 4), 16 * SMs)`` blocks, grid-stride over rows.
+
+Bytes (float32): forward reads x twice (the second read mostly hits L1/L2: one warp re-reads its own
+row) and writes y once, ``>= 8 R C`` bytes; backward reads 2 and writes 1 array; cross-entropy reads
+the logits (twice, as above) and writes the gradient plus ``R`` losses. FLOPs about 5 per element
+plus one ``exp`` (two in the online pass).
+
+Wrappers (last axis; any leading shape; float32/float64; C-contiguous)::
+
+    softmax(x, out=None, stream=None)              softmax_backward(y, grad, out=None, stream=None)
+    log_softmax(x, out=None, stream=None)          log_softmax_backward(y, grad, out=None, stream=None)
+    softmax_cross_entropy(logits, targets, grad_scale=1.0, ignore_index=-100, loss_out=None,
+                          grad_out=None, stream=None) -> (loss_per_row, grad)
+
+    loss, dlogits = softmax_cross_entropy(logits, labels, grad_scale=1 / len(labels))
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import cuda
+
+from . import _launch
+
+#: Rows (warps) per block.
+WARPS_PER_BLOCK = 4
+THREADS = 32 * WARPS_PER_BLOCK
+_FULL_MASK = 0xFFFFFFFF
+_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+
+
+def make_forward_kernel(log: bool, dtype):
+    """``out = softmax(x)`` or ``log_softmax(x)`` row-wise; args ``(x, out)``, both ``(R, C)``."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    LOG = bool(log)
+    ZERO, ONE, NEG_INF = T(0.0), T(1.0), T(-math.inf)
+
+    def softmax_forward(x, out):
+        R, C = x.shape
+        lane = cuda.threadIdx.x % 32
+        row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
+        row_stride = cuda.gridDim.x * WARPS_PER_BLOCK
+        while row < R:  # uniform across the warp: every lane takes part in the shuffles
+            m = NEG_INF
+            s = ZERO
+            c = lane
+            while c < C:  # online max and sum of exp
+                v = x[row, c]
+                if v > m:
+                    s = s * math.exp(m - v) + ONE
+                    m = v
+                else:
+                    s += math.exp(v - m)
+                c += 32
+            off = 16
+            while off > 0:  # butterfly: every lane ends with the row's (m, s)
+                m2 = cuda.shfl_xor_sync(_FULL_MASK, m, off)
+                s2 = cuda.shfl_xor_sync(_FULL_MASK, s, off)
+                mn = max(m, m2)
+                if mn != NEG_INF:  # both empty lanes (C < 32): keep s = 0
+                    s = s * math.exp(m - mn) + s2 * math.exp(m2 - mn)
+                m = mn
+                off //= 2
+            shift = m + math.log(s)  # log_softmax: y = x - shift
+            inv = ONE / s  # softmax: y = exp(x - m) * inv
+            c = lane
+            while c < C:
+                if LOG:
+                    out[row, c] = x[row, c] - shift
+                else:
+                    out[row, c] = math.exp(x[row, c] - m) * inv
+                c += 32
+            row += row_stride
+
+    name = "log_softmax" if log else "softmax"
+    softmax_forward.__name__ = softmax_forward.__qualname__ = f"{name}_forward_{np.dtype(dtype).name}"
+    return softmax_forward
+
+
+def make_backward_kernel(log: bool, dtype):
+    """Row-wise backward from the forward output ``y``; args ``(y, grad, out)``, all ``(R, C)``."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    LOG = bool(log)
+    ZERO = T(0.0)
+
+    def softmax_backward(y, grad, out):
+        R, C = y.shape
+        lane = cuda.threadIdx.x % 32
+        row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
+        row_stride = cuda.gridDim.x * WARPS_PER_BLOCK
+        while row < R:
+            total = ZERO  # softmax: sum g*y; log_softmax: sum g
+            c = lane
+            while c < C:
+                if LOG:
+                    total += grad[row, c]
+                else:
+                    total += grad[row, c] * y[row, c]
+                c += 32
+            off = 16
+            while off > 0:
+                total += cuda.shfl_xor_sync(_FULL_MASK, total, off)
+                off //= 2
+            c = lane
+            while c < C:
+                if LOG:
+                    out[row, c] = grad[row, c] - math.exp(y[row, c]) * total
+                else:
+                    out[row, c] = y[row, c] * (grad[row, c] - total)
+                c += 32
+            row += row_stride
+
+    name = "log_softmax" if log else "softmax"
+    softmax_backward.__name__ = softmax_backward.__qualname__ = f"{name}_backward_{np.dtype(dtype).name}"
+    return softmax_backward
+
+
+def make_cross_entropy_kernel(dtype):
+    """Fused softmax + cross-entropy; args ``(logits (R, C), targets (R,) int, scale, ignore_index,
+    loss (R,), grad (R, C))``."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    ZERO, ONE, NEG_INF, NAN = T(0.0), T(1.0), T(-math.inf), T(math.nan)
+
+    def softmax_cross_entropy(x, targets, scale, ignore_index, loss, grad):
+        R, C = x.shape
+        lane = cuda.threadIdx.x % 32
+        row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
+        row_stride = cuda.gridDim.x * WARPS_PER_BLOCK
+        while row < R:
+            t = targets[row]
+            if t == ignore_index:
+                c = lane
+                while c < C:
+                    grad[row, c] = ZERO
+                    c += 32
+                if lane == 0:
+                    loss[row] = ZERO
+            else:
+                m = NEG_INF
+                s = ZERO
+                c = lane
+                while c < C:
+                    v = x[row, c]
+                    if v > m:
+                        s = s * math.exp(m - v) + ONE
+                        m = v
+                    else:
+                        s += math.exp(v - m)
+                    c += 32
+                off = 16
+                while off > 0:
+                    m2 = cuda.shfl_xor_sync(_FULL_MASK, m, off)
+                    s2 = cuda.shfl_xor_sync(_FULL_MASK, s, off)
+                    mn = max(m, m2)
+                    if mn != NEG_INF:
+                        s = s * math.exp(m - mn) + s2 * math.exp(m2 - mn)
+                    m = mn
+                    off //= 2
+                inv = ONE / s
+                c = lane
+                while c < C:
+                    p = math.exp(x[row, c] - m) * inv
+                    if c == t:
+                        p -= ONE
+                    grad[row, c] = scale * p
+                    c += 32
+                if lane == 0:
+                    if 0 <= t < C:
+                        loss[row] = m + math.log(s) - x[row, t]
+                    else:
+                        loss[row] = NAN
+            row += row_stride
+
+    softmax_cross_entropy.__name__ = softmax_cross_entropy.__qualname__ = (
+        f"softmax_cross_entropy_{np.dtype(dtype).name}"
+    )
+    return softmax_cross_entropy
+
+
+_kernels: dict = {}
+
+
+def _kernel(which, dtype):
+    key = (which, np.dtype(dtype))
+    k = _kernels.get(key)
+    if k is None:
+        if which == "ce":
+            fn = make_cross_entropy_kernel(dtype)
+        else:
+            direction, log = which
+            fn = (make_forward_kernel if direction == "forward" else make_backward_kernel)(log, dtype)
+        k = _kernels[key] = _launch.jit(fn)
+    return k
+
+
+def ptx_signatures():
+    """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
+    out = []
+    for dtype in (np.float32, np.float64):
+        t = _NUMBA_TYPES[np.dtype(dtype)]
+        m = t[:, ::1]
+        for log in (False, True):
+            f = make_forward_kernel(log, dtype)
+            b = make_backward_kernel(log, dtype)
+            out.append((f.__name__, f, [numba.void(m, m)], None))
+            out.append((b.__name__, b, [numba.void(m, m, m)], None))
+        ce = make_cross_entropy_kernel(dtype)
+        sigs = [numba.void(m, it[::1], t, numba.int64, t[::1], m) for it in (numba.int32, numba.int64)]
+        out.append((ce.__name__, ce, sigs, None))
+    return out
+
+
+def _grid(rows):
+    return _launch.grid_1d(rows, WARPS_PER_BLOCK)
+
+
+def _rows(fn, x):
+    if x.ndim < 1:
+        raise ValueError(f"{fn}: x must have at least 1 dimension, got a scalar")
+    C = x.shape[-1]
+    R = x.size // C if C else 0
+    return R, C
+
+
+def _forward(fn, log, x, out, stream):
+    kind = _launch.check_same_kind(fn, x, out)
+    _launch.check_float(fn, "x", x)
+    out = _launch.output(fn, kind, out, x.shape, x.dtype)
+    R, C = _rows(fn, x)
+    if R and C:
+        args = [_launch.reshape(a, (R, C)) for a in (x, out)]
+        _launch.launch(_kernel(("forward", log), x.dtype), _grid(R), THREADS, _launch.stream_for(kind, stream), *args)
+    return out
+
+
+def _backward(fn, log, y, grad, out, stream):
+    kind = _launch.check_same_kind(fn, y, grad, out)
+    _launch.check_float(fn, "y", y)
+    _launch.check(fn, "grad", grad, dtype=y.dtype, shape=y.shape)
+    out = _launch.output(fn, kind, out, y.shape, y.dtype)
+    R, C = _rows(fn, y)
+    if R and C:
+        args = [_launch.reshape(a, (R, C)) for a in (y, grad, out)]
+        _launch.launch(_kernel(("backward", log), y.dtype), _grid(R), THREADS, _launch.stream_for(kind, stream), *args)
+    return out
+
+
+def softmax(x, out=None, stream=None):
+    """``exp(x - max) / sum exp(x - max)`` over the last axis. Example: ``p = softmax(logits)``."""
+    return _forward("softmax", False, x, out, stream)
+
+
+def log_softmax(x, out=None, stream=None):
+    """``x - max - log sum exp(x - max)`` over the last axis."""
+    return _forward("log_softmax", True, x, out, stream)
+
+
+def softmax_backward(y, grad, out=None, stream=None):
+    """``y * (grad - sum(grad * y))`` over the last axis, from the forward output ``y``."""
+    return _backward("softmax_backward", False, y, grad, out, stream)
+
+
+def log_softmax_backward(y, grad, out=None, stream=None):
+    """``grad - exp(y) * sum(grad)`` over the last axis, from the forward output ``y``."""
+    return _backward("log_softmax_backward", True, y, grad, out, stream)
+
+
+def softmax_cross_entropy(
+    logits, targets, grad_scale=1.0, ignore_index=-100, loss_out=None, grad_out=None, stream=None
+):
+    """Per-row cross-entropy of ``softmax(logits)`` against integer ``targets``, and its gradient.
+
+    ``logits``: ``(R, C)`` float32/float64; ``targets``: ``(R,)`` int32/int64. Returns
+    ``(loss (R,), grad (R, C))`` with ``grad = grad_scale * (softmax(logits) - onehot(targets))``
+    (pass ``grad_scale=1/R`` for a mean loss). Rows whose target is ``ignore_index`` get 0 loss and
+    0 gradient; other out-of-range targets give a NaN loss.
+    """
+    fn = "softmax_cross_entropy"
+    kind = _launch.check_same_kind(fn, logits, targets, loss_out, grad_out)
+    _launch.check_float(fn, "logits", logits, ndim=2)
+    R, C = logits.shape
+    _launch.check(fn, "targets", targets, dtype=(np.int32, np.int64), shape=(R,))
+    dtype = np.dtype(logits.dtype)
+    loss = _launch.output(fn, kind, loss_out, (R,), dtype, name="loss_out")
+    grad = _launch.output(fn, kind, grad_out, (R, C), dtype, name="grad_out")
+    if R == 0:
+        return loss, grad
+    if C == 0:
+        raise ValueError(f"{fn}: logits of shape {tuple(logits.shape)} have no classes")
+    _launch.launch(
+        _kernel("ce", dtype),
+        _grid(R),
+        THREADS,
+        _launch.stream_for(kind, stream),
+        logits,
+        targets,
+        dtype.type(grad_scale),
+        int(ignore_index),
+        loss,
+        grad,
+    )
+    return loss, grad
+
+
+# ----------------------------------------------------------------------------- NumPy references (float64)
+
+
+def softmax_reference(x, log=False):
+    """float64 softmax / log-softmax over the last axis."""
+    x = np.asarray(x, dtype=np.float64)
+    m = x.max(axis=-1, keepdims=True)
+    z = x - m
+    lse = np.log(np.exp(z).sum(axis=-1, keepdims=True))
+    return z - lse if log else np.exp(z - lse)
+
+
+def softmax_backward_reference(y, grad, log=False):
+    y = np.asarray(y, dtype=np.float64)
+    g = np.asarray(grad, dtype=np.float64)
+    if log:
+        return g - np.exp(y) * g.sum(axis=-1, keepdims=True)
+    return y * (g - (g * y).sum(axis=-1, keepdims=True))
+
+
+def softmax_cross_entropy_reference(logits, targets, grad_scale=1.0, ignore_index=-100):
+    """float64 ``(loss (R,), grad (R, C))`` of :func:`softmax_cross_entropy`."""
+    x = np.asarray(logits, dtype=np.float64)
+    t = np.asarray(targets)
+    R, C = x.shape
+    logp = softmax_reference(x, log=True)
+    ignored = t == ignore_index
+    valid = (t >= 0) & (t < C)
+    tc = np.where(valid, t, 0)
+    loss = np.where(valid, -logp[np.arange(R), tc], np.nan)
+    loss = np.where(ignored, 0.0, loss)
+    grad = np.exp(logp)
+    grad[np.arange(R)[valid], tc[valid]] -= 1.0
+    grad = grad_scale * np.where(ignored[:, None], 0.0, grad)
+    return loss, grad
