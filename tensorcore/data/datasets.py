@@ -24,7 +24,7 @@ FILES = {
 SYSTEM_DIR = Path("/usr/share/datasets")
 ENV_VAR = "TENSORCORE_DATA"
 _HOW_TO_GET = {
-    "fashion-mnist": "install the Debian package: sudo apt-get install dataset-fashion-mnist",
+    "fashion-mnist": "sudo apt-get install dataset-fashion-mnist",
     "mnist": None,
 }
 
@@ -84,22 +84,17 @@ def _find_file(folder, stem):
 
 
 def _not_found_message(name, partial):
-    searched = "\n".join(f"    {p}" for p in search_paths(name))
-    names = ", ".join(FILES.values())
-    lines = [f"{name}: data set not found. Searched, in order:", searched]
+    """First line: the whole fix (a CLI prints just that line). Then where we looked."""
+    files = ", ".join(FILES.values())
+    how = f"run `{_HOW_TO_GET[name]}`, or " if _HOW_TO_GET.get(name) else ""
+    lines = [
+        f"{name}: data set not found (nothing is downloaded). To get it, {how}put the four IDX files "
+        f"{files} (raw or .gz) in ${ENV_VAR} or ${ENV_VAR}/{name}/ or ~/.cache/tensorcore/{name}/.",
+        "Searched, in order:",
+        *(f"    {p}" for p in search_paths(name)),
+    ]
     if partial:
         lines.append("Incomplete folders: " + "; ".join(partial))
-    lines.append("To get it, either")
-    step = 1
-    if _HOW_TO_GET.get(name):
-        lines.append(f"  {step}. {_HOW_TO_GET[name]}   (files go to {SYSTEM_DIR / name}), or")
-        step += 1
-    lines.append(
-        f"  {step}. put the four IDX files {names} (each may end in .gz) in a folder and set "
-        f"{ENV_VAR} to it (or to its parent, with the files in a '{name}' subfolder), or copy them "
-        f"to ~/.cache/tensorcore/{name}/"
-    )
-    lines.append("Nothing is downloaded by tensorcore.")
     return "\n".join(lines)
 
 
