@@ -1,0 +1,215 @@
+"""Gradcheck cases for every registered op: inputs, the function, and a NumPy reference.
+
+`all_cases()` gathers the core cases below and those of other op families (conv_cases.py,
+nn_cases.py). tests/test_ops_sweep.py and `tensorcore gradcheck` run them all; a test fails when a
+registered op has no case. Inputs are drawn away from kinks (|x| > 0.1 for relu/abs/max ...), and
+shapes exercise broadcasting and size-1 dimensions.
+"""
+
+import importlib
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import tensorcore as tc
+
+from ..backends.cpu import erf as np_erf
+
+
+@dataclass
+class OpCase:
+    """One gradcheck case.
+
+    op: the registry name. make(rng) -> tuple of float64 NumPy arrays (the differentiable inputs).
+    fn(*tensors) -> Tensor (or tuple). ref(*arrays) -> the expected forward value (None: no check).
+    """
+
+    op: str
+    make: object
+    fn: object
+    ref: object = None
+    gradgrad: bool = True
+    label: str = ""
+    atol: float = 1e-5
+    rtol: float = 1e-3
+    requires_grad: tuple = field(default=())
+
+    @property
+    def name(self):
+        return f"{self.op}[{self.label}]" if self.label else self.op
+
+
+def _away(rng, *shape, low=0.2, high=2.0):
+    """Random values with |x| in [low, high): away from kinks at 0."""
+    return rng.uniform(low, high, shape) * rng.choice([-1.0, 1.0], shape)
+
+
+def _pos(rng, *shape, low=0.5, high=2.0):
+    return rng.uniform(low, high, shape)
+
+
+def _n(rng, *shape):
+    return rng.standard_normal(shape)
+
+
+def _distinct(rng, *shape):
+    """Values whose pairwise gaps exceed the finite-difference step (for max/min/sort-like ops)."""
+    n = int(np.prod(shape))
+    return (rng.permutation(n) * 0.37 - n * 0.15).reshape(shape)
+
+
+def _softmax(x, axis=-1):
+    e = np.exp(x - x.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax(x, axis=-1):
+    s = x - x.max(axis=axis, keepdims=True)
+    return s - np.log(np.exp(s).sum(axis=axis, keepdims=True))
+
+
+_TARGETS = np.array([2, 0, 3])
+_PROBS = _softmax(np.random.default_rng(5).standard_normal((3, 4)))
+
+
+def _ce_ref(x):
+    return -_log_softmax(x, 1)[np.arange(3), _TARGETS].mean()
+
+
+def _gelu_tanh(x):
+    return 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3)))
+
+
+def _seeded_dropout(x):
+    return tc.ops.nn.dropout(x, 0.3, generator=tc.Generator(7))
+
+
+CORE_CASES = [
+    # arithmetic, with broadcasting and size-1 dimensions
+    OpCase("add", lambda r: (_n(r, 3, 4), _n(r, 4)), lambda a, b: a + b, np.add, label="broadcast"),
+    OpCase("add", lambda r: (_n(r, 2, 1, 3), _n(r, 4, 1)), lambda a, b: a + b, np.add, label="size-1"),
+    OpCase("sub", lambda r: (_n(r, 3, 1), _n(r, 1, 4)), lambda a, b: a - b, np.subtract),
+    OpCase("mul", lambda r: (_n(r, 3, 4), _n(r, 3, 1)), lambda a, b: a * b, np.multiply),
+    OpCase("mul", lambda r: (_n(r, 3),), lambda a: 2.5 * a, lambda a: 2.5 * a, label="scalar"),
+    OpCase("div", lambda r: (_n(r, 2, 3), _pos(r, 3)), lambda a, b: a / b, np.divide),
+    OpCase("div", lambda r: (_pos(r, 3),), lambda a: 1.0 / a, lambda a: 1.0 / a, label="rdiv"),
+    OpCase("pow", lambda r: (_pos(r, 2, 3), _n(r, 3)), lambda a, b: a**b, np.power),
+    OpCase("pow", lambda r: (_n(r, 4),), lambda a: a**3, lambda a: a**3, label="int exponent"),
+    OpCase("neg", lambda r: (_n(r, 2, 3),), lambda a: -a, np.negative),
+    # unary math
+    OpCase("exp", lambda r: (_n(r, 2, 3),), tc.exp, np.exp),
+    OpCase("log", lambda r: (_pos(r, 2, 3),), tc.log, np.log),
+    OpCase("log1p", lambda r: (_pos(r, 2, 3, low=0.1),), tc.log1p, np.log1p),
+    OpCase("sqrt", lambda r: (_pos(r, 2, 3),), tc.sqrt, np.sqrt),
+    OpCase("sin", lambda r: (_n(r, 5),), tc.sin, np.sin),
+    OpCase("cos", lambda r: (_n(r, 5),), tc.cos, np.cos),
+    OpCase("abs", lambda r: (_away(r, 2, 3),), tc.abs, np.abs),
+    OpCase("erf", lambda r: (_n(r, 2, 3),), tc.erf, np_erf),
+    # activations
+    OpCase("relu", lambda r: (_away(r, 3, 4),), tc.relu, lambda x: np.maximum(x, 0)),
+    OpCase("leaky_relu", lambda r: (_away(r, 3, 4),), lambda x: tc.leaky_relu(x, 0.1),
+           lambda x: np.where(x > 0, x, 0.1 * x)),
+    OpCase("sigmoid", lambda r: (_n(r, 3, 4),), tc.sigmoid, lambda x: 1 / (1 + np.exp(-x))),
+    OpCase("tanh", lambda r: (_n(r, 3, 4),), tc.tanh, np.tanh),
+    OpCase("elu", lambda r: (_away(r, 3, 4),), tc.elu, lambda x: np.where(x > 0, x, np.expm1(x))),
+    OpCase("gelu", lambda r: (_n(r, 3, 4),), tc.gelu, lambda x: 0.5 * x * (1 + np_erf(x / np.sqrt(2)))),
+    OpCase("gelu", lambda r: (_n(r, 3, 4),), lambda x: tc.gelu(x, approximate="tanh"), _gelu_tanh, label="tanh"),
+    OpCase("softplus", lambda r: (_n(r, 3, 4) * 3,), tc.softplus, lambda x: np.log1p(np.exp(x))),
+    # clip / maximum / minimum / where
+    OpCase("clip", lambda r: (_n(r, 4, 5) + 0.05,), lambda x: tc.clip(x, -0.5, 0.6),
+           lambda x: np.clip(x, -0.5, 0.6)),
+    OpCase("maximum", lambda r: (_distinct(r, 3, 4), _distinct(r, 4) + 0.11), tc.maximum, np.maximum),
+    OpCase("minimum", lambda r: (_distinct(r, 3, 4), _distinct(r, 4) + 0.11), tc.minimum, np.minimum),
+    OpCase("where", lambda r: (_n(r, 3, 4), _n(r, 4)),
+           lambda a, b: tc.where(np.arange(12).reshape(3, 4) % 3 == 0, a, b),
+           lambda a, b: np.where(np.arange(12).reshape(3, 4) % 3 == 0, a, b)),
+    # matmul and linear
+    OpCase("matmul", lambda r: (_n(r, 3, 4), _n(r, 4, 2)), tc.matmul, np.matmul, label="2d"),
+    OpCase("matmul", lambda r: (_n(r, 2, 1, 3, 4), _n(r, 3, 4, 2)), tc.matmul, np.matmul, label="batched broadcast"),
+    OpCase("matmul", lambda r: (_n(r, 4), _n(r, 2, 4, 3)), tc.matmul, np.matmul, label="1d @ batched"),
+    OpCase("matmul", lambda r: (_n(r, 3, 4), _n(r, 4)), tc.matmul, np.matmul, label="2d @ 1d"),
+    OpCase("matmul", lambda r: (_n(r, 4), _n(r, 4)), tc.matmul, np.matmul, label="dot"),
+    OpCase("linear", lambda r: (_n(r, 5, 4), _n(r, 3, 4), _n(r, 3)), tc.linear, lambda x, w, b: x @ w.T + b),
+    OpCase("linear", lambda r: (_n(r, 2, 2, 4), _n(r, 3, 4)), tc.linear, lambda x, w: x @ w.T, label="3d, no bias"),
+    # reductions
+    OpCase("sum", lambda r: (_n(r, 2, 3, 4),), lambda x: x.sum(axis=(0, 2)), lambda x: x.sum(axis=(0, 2))),
+    OpCase("sum", lambda r: (_n(r, 2, 3),), lambda x: x.sum(axis=1, keepdims=True),
+           lambda x: x.sum(axis=1, keepdims=True), label="keepdims"),
+    OpCase("mean", lambda r: (_n(r, 2, 3, 4),), lambda x: x.mean(axis=-1), lambda x: x.mean(axis=-1)),
+    OpCase("mean", lambda r: (_n(r, 2, 3),), lambda x: x.mean(), lambda x: x.mean(), label="all"),
+    OpCase("max", lambda r: (_distinct(r, 3, 4),), lambda x: x.max(axis=1), lambda x: x.max(axis=1)),
+    OpCase("max", lambda r: (_distinct(r, 3, 4),), lambda x: x.max(), lambda x: x.max(), label="all"),
+    OpCase("min", lambda r: (_distinct(r, 3, 4),), lambda x: x.min(axis=0, keepdims=True),
+           lambda x: x.min(axis=0, keepdims=True)),
+    OpCase("prod", lambda r: (_away(r, 2, 3, low=0.5),), lambda x: x.prod(axis=1), lambda x: x.prod(axis=1)),
+    OpCase("var", lambda r: (_n(r, 3, 4),), lambda x: x.var(axis=1), lambda x: x.var(axis=1)),
+    OpCase("var", lambda r: (_n(r, 3, 4),), lambda x: x.var(ddof=1), lambda x: x.var(ddof=1), label="ddof=1"),
+    OpCase("std", lambda r: (_n(r, 3, 4),), lambda x: x.std(axis=0), lambda x: x.std(axis=0)),
+    OpCase("logsumexp", lambda r: (_n(r, 3, 4),), lambda x: x.logsumexp(axis=1),
+           lambda x: np.log(np.exp(x).sum(axis=1))),
+    # shape
+    OpCase("reshape", lambda r: (_n(r, 2, 6),), lambda x: x.reshape(3, -1), lambda x: x.reshape(3, -1)),
+    OpCase("transpose", lambda r: (_n(r, 2, 3, 4),), lambda x: x.transpose(2, 0, 1),
+           lambda x: x.transpose(2, 0, 1)),
+    OpCase("transpose", lambda r: (_n(r, 2, 3),), lambda x: x.T, lambda x: x.T, label=".T"),
+    OpCase("flatten", lambda r: (_n(r, 2, 3, 4),), lambda x: x.flatten(1), lambda x: x.reshape(2, -1)),
+    OpCase("squeeze", lambda r: (_n(r, 2, 1, 3),), lambda x: x.squeeze(1), lambda x: x.squeeze(1)),
+    OpCase("unsqueeze", lambda r: (_n(r, 2, 3),), lambda x: x.unsqueeze(-1), lambda x: x[..., None]),
+    OpCase("broadcast_to", lambda r: (_n(r, 3, 1),), lambda x: x.broadcast_to((2, 3, 4)),
+           lambda x: np.broadcast_to(x, (2, 3, 4))),
+    OpCase("concatenate", lambda r: (_n(r, 2, 3), _n(r, 2, 1)), lambda a, b: tc.concatenate([a, b], axis=1),
+           lambda a, b: np.concatenate([a, b], axis=1)),
+    OpCase("stack", lambda r: (_n(r, 2, 3), _n(r, 2, 3)), lambda a, b: tc.stack([a, b], axis=1),
+           lambda a, b: np.stack([a, b], axis=1)),
+    OpCase("split", lambda r: (_n(r, 5, 2),), lambda x: tuple(tc.split(x, [1, 3])),
+           lambda x: np.concatenate([p.reshape(-1) for p in np.split(x, [1, 3])])),
+    OpCase("pad", lambda r: (_n(r, 2, 3),), lambda x: tc.pad(x, ((1, 0), (2, 1))),
+           lambda x: np.pad(x, ((1, 0), (2, 1)))),
+    OpCase("repeat", lambda r: (_n(r, 2, 3),), lambda x: x.repeat(2, axis=1), lambda x: x.repeat(2, axis=1)),
+    OpCase("tile", lambda r: (_n(r, 2, 3),), lambda x: x.tile((2, 1, 2)), lambda x: np.tile(x, (2, 1, 2))),
+    # indexing
+    OpCase("getitem", lambda r: (_n(r, 4, 5),), lambda x: x[1:4:2, ::-2], lambda x: x[1:4:2, ::-2], label="slices"),
+    OpCase("getitem", lambda r: (_n(r, 3, 4),), lambda x: x[None, ..., 2], lambda x: x[None, ..., 2],
+           label="None, Ellipsis"),
+    OpCase("getitem", lambda r: (_n(r, 4, 3),), lambda x: x[np.array([0, 2, 0, 0])],
+           lambda x: x[np.array([0, 2, 0, 0])], label="repeated ints"),
+    OpCase("getitem", lambda r: (_n(r, 3, 4),), lambda x: x[np.arange(12).reshape(3, 4) % 2 == 0],
+           lambda x: x[np.arange(12).reshape(3, 4) % 2 == 0], label="bool mask"),
+    OpCase("index_put", lambda r: (_n(r, 3, 4), _n(r, 4)), lambda x, v: tc.index_put(x, 1, v),
+           lambda x, v: np.concatenate([x[:1], v[None], x[2:]])),
+    # softmax family and losses
+    OpCase("softmax", lambda r: (_n(r, 3, 4),), lambda x: tc.softmax(x, axis=1), lambda x: _softmax(x, 1)),
+    OpCase("log_softmax", lambda r: (_n(r, 3, 4),), lambda x: tc.log_softmax(x, axis=0),
+           lambda x: _log_softmax(x, 0)),
+    OpCase("cross_entropy", lambda r: (_n(r, 3, 4),), lambda x: tc.ops.nn.cross_entropy(x, _TARGETS), _ce_ref,
+           label="int targets (fused)"),
+    OpCase("cross_entropy", lambda r: (_n(r, 3, 4),), lambda x: tc.ops.nn.cross_entropy(x, _PROBS),
+           lambda x: -(_PROBS * _log_softmax(x, 1)).sum(1).mean(), label="probability targets"),
+    OpCase("cross_entropy", lambda r: (_n(r, 3, 4),),
+           lambda x: tc.ops.nn.cross_entropy(x, _TARGETS, label_smoothing=0.1), label="label smoothing"),
+    OpCase("nll_loss", lambda r: (_n(r, 3, 4),), lambda x: tc.ops.nn.nll_loss(x, _TARGETS, reduction="sum"),
+           lambda x: -x[np.arange(3), _TARGETS].sum()),
+    OpCase("mse_loss", lambda r: (_n(r, 3, 4), _n(r, 3, 4)), tc.ops.nn.mse_loss,
+           lambda a, b: ((a - b) ** 2).mean()),
+    OpCase("binary_cross_entropy_with_logits", lambda r: (_n(r, 3, 4) * 3, r.uniform(0, 1, (3, 4))),
+           tc.ops.nn.binary_cross_entropy_with_logits,
+           lambda x, t: (np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))).mean()),
+    OpCase("dropout", lambda r: (_n(r, 4, 5),), _seeded_dropout),
+]
+
+# Other op families keep their cases beside their ops; each module exports CASES.
+_FAMILY_CASE_MODULES = ("tensorcore.ops.conv_cases", "tensorcore.ops.nn_cases")
+
+
+def all_cases():
+    """The core cases plus each family's, for the sweep and the coverage test."""
+    cases = list(CORE_CASES)
+    for name in _FAMILY_CASE_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name != name:
+                raise
+            continue
+        cases += module.CASES
+    return cases
