@@ -122,3 +122,6 @@ from .tensor import Tensor, tensor
 bool = bool_
 cat = concatenate
 __version__ = "0.1.0"
+
+from . import data
+from .serialization import load, save
