@@ -84,6 +84,8 @@ SMALL_TILE = GemmTile(bm=16, bn=16, bk=4, tm=2, tn=2)
 #: Padding (words) of each shared-tile row: keeps the transposing stores free of bank conflicts.
 SMEM_PAD = 4
 
+#: Shortest K range one split-K block walks (see :func:`auto_split_k`).
+SPLIT_K_MIN = 256
 #: Activation codes of the fused epilogue.
 ACTIVATIONS = {None: 0, "none": 0, "relu": 1, "gelu": 2}
 #: Bias modes of the fused epilogue.
@@ -121,14 +123,17 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
     INV_SQRT2 = _INV_SQRT2
     ACTIVATION = ACTIVATIONS[activation]
 
-    def gemm_kernel(A, B, C, bias, bias_mode):
+    def gemm_kernel(A, B, C, bias, bias_mode, splits, k_chunk):
         M = C.shape[1]
         N = C.shape[2]
         if TRANS_A:
             K = A.shape[1]
         else:
             K = A.shape[2]
-        z = cuda.blockIdx.z
+        zs = cuda.blockIdx.z  # batch * splits + split (split-K: C holds batch * splits partial products)
+        z = zs // splits
+        k_begin = (zs % splits) * k_chunk
+        k_end = min(K, k_begin + k_chunk)
         za = z % A.shape[0]
         zb = z % B.shape[0]
         tid = cuda.threadIdx.x
@@ -159,7 +164,7 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
             for j in range(TN):
                 acc[i, j] = nbtype(0.0)
 
-        for k0 in range(0, K, BK):
+        for k0 in range(k_begin, k_end, BK):
             # Global -> shared. Consecutive threads read consecutive addresses of the stored layout.
             for r in range(A_LOADS):
                 if TRANS_A:  # A[za] is (K, M): a warp reads 32 consecutive m of one k row
@@ -171,7 +176,7 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
                 gm = m0 + mm
                 gk = k0 + kk
                 v = nbtype(0.0)
-                if gm < M and gk < K:
+                if gm < M and gk < k_end:
                     if TRANS_A:
                         v = A[za, gk, gm]
                     else:
@@ -187,7 +192,7 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
                 gn = n0 + nn
                 gk = k0 + kk
                 v = nbtype(0.0)
-                if gn < N and gk < K:
+                if gn < N and gk < k_end:
                     if TRANS_B:
                         v = B[zb, gn, gk]
                     else:
@@ -236,7 +241,7 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
                 for j in range(TN):
                     gn = n0 + tx + j * TX
                     if gn < N:
-                        C[z, gm, gn] = acc[i, j]
+                        C[zs, gm, gn] = acc[i, j]
 
     layout = ("T" if trans_a else "N") + ("T" if trans_b else "N")
     act = "" if ACTIVATION == 0 else "_" + activation
@@ -262,15 +267,14 @@ def get_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: 
 
 def _signature(dtype):
     t = _NUMBA_TYPES[np.dtype(dtype)]
-    return numba.void(t[:, :, ::1], t[:, :, ::1], t[:, :, ::1], t[:, ::1], numba.int64)
+    i64 = numba.int64
+    return numba.void(t[:, :, ::1], t[:, :, ::1], t[:, :, ::1], t[:, ::1], i64, i64, i64)
 
 
 #: The (layout, activation) pairs the wrappers launch: matmul/linear (NN, NT with any activation),
 #: conv forward (NN), conv input grad (TN), weight grad (NT); TT only without activation.
 LAUNCHED = [
-    ((ta, tb), act)
-    for ta, tb in ((False, False), (False, True), (True, False))
-    for act in (None, "relu", "gelu")
+    ((ta, tb), act) for ta, tb in ((False, False), (False, True), (True, False)) for act in (None, "relu", "gelu")
 ]
 LAUNCHED += [((True, True), None)]
 
@@ -285,6 +289,9 @@ def ptx_signatures():
                 continue  # float64 is for checks; its activations compile the same code path
             fn = make_gemm_kernel(ta, tb, dtype, act)
             out.append((fn.__name__, fn, [_signature(dtype)], fn.launch_bounds))
+        t = _NUMBA_TYPES[np.dtype(dtype)]
+        red = make_sum_splits_kernel(dtype)
+        out.append((red.__name__, red, [numba.void(t[:, ::1], t[:, ::1], numba.int64)], None))
     return out
 
 
@@ -310,12 +317,16 @@ def gemm_batched(
     trans_b=False,
     stream=None,
     tile: GemmTile = TILE,
+    split_k=None,
     fn="gemm_batched",
 ):
     """``c[z] = act(op(a[z % A]) @ op(b[z % B]) + bias)`` on 3-D operands, written into ``c``.
 
     ``bias`` is 2-D ``(batchBias, N)`` with ``bias_mode=BIAS_COLUMNS`` or ``(batchBias, M)`` with
     ``BIAS_ROWS``. Shapes are checked; ``c`` must be allocated by the caller. Returns ``c``.
+    ``split_k``: split the K loop over that many blocks writing partial products to a scratch array,
+    then add them (:func:`make_sum_splits_kernel`); None chooses (:func:`auto_split_k`) when there is
+    no bias or activation to fuse.
     """
     kind = _launch.check_same_kind(fn, a, b, c, bias)
     for name, x in (("a", a), ("b", b), ("c", c)):
@@ -346,12 +357,68 @@ def gemm_batched(
     if batch == 0 or M == 0 or N == 0:
         return c
     tile = GemmTile(*tile)
+    K = ak
+    if split_k is None:
+        split_k = auto_split_k(M, N, K, batch, tile) if (bias_mode == BIAS_NONE and activation is None) else 1
+    elif split_k > 1 and (bias_mode != BIAS_NONE or activation is not None):
+        raise ValueError(f"{fn}: split_k > 1 cannot fuse a bias or an activation")
+    k_chunk = max(tile.bk, _launch.cdiv(_launch.cdiv(K, max(1, int(split_k))), tile.bk) * tile.bk)
+    splits = max(1, _launch.cdiv(K, k_chunk))
+    stream = _launch.stream_for(kind, stream)
     kernel = get_gemm_kernel(trans_a, trans_b, dtype, activation, tile)
-    grid = (_launch.cdiv(N, tile.bn), _launch.cdiv(M, tile.bm), batch)
+    target = c if splits == 1 else _launch.empty(kind, (batch * splits, M, N), dtype)
+    grid = (_launch.cdiv(N, tile.bn), _launch.cdiv(M, tile.bm), batch * splits)
     _launch.launch(
-        kernel, grid, tile.threads, _launch.stream_for(kind, stream), a, b, c, bias, int(bias_mode)
+        kernel, grid, tile.threads, stream, a, b, target, bias, int(bias_mode), splits, k_chunk if splits > 1 else K
     )
+    if splits > 1:
+        part = _launch.reshape(target, (batch * splits, M * N))
+        out = _launch.reshape(c, (batch, M * N))
+        _launch.launch(
+            _sum_splits_kernel(dtype), _launch.grid_1d(batch * M * N), _launch.THREADS_1D, stream, part, out, splits
+        )
     return c
+
+
+def auto_split_k(M, N, K, batch, tile: GemmTile = TILE) -> int:
+    """Split-K factor for a GEMM whose output tiles alone cannot fill the GPU (a convolution's weight
+    gradient: ``Cout x Cin*kh*kw`` outputs, ``K = batch*H*W`` long): enough splits for about two
+    blocks per SM, each split at least ``SPLIT_K_MIN`` long. 1 (no split) in the simulator."""
+    if _launch.SIMULATOR:
+        return 1
+    blocks = _launch.cdiv(M, tile.bm) * _launch.cdiv(N, tile.bn) * batch
+    want = _launch.cdiv(2 * _launch.sm_count(), blocks)
+    return max(1, min(want, K // SPLIT_K_MIN))
+
+
+def make_sum_splits_kernel(dtype):
+    """``out[z, i] = sum_s part[z * splits + s, i]``: adds split-K partial products. Grid-stride over
+    ``out.size``; reads ``splits`` and writes 1 element per output."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+
+    def gemm_sum_splits(part, out, splits):
+        n = out.shape[1]
+        i = cuda.grid(1)
+        stride = cuda.gridsize(1)
+        while i < out.size:
+            z = i // n
+            r = i - z * n
+            acc = T(0.0)
+            for s in range(splits):
+                acc += part[z * splits + s, r]
+            out[z, r] = acc
+            i += stride
+
+    gemm_sum_splits.__name__ = gemm_sum_splits.__qualname__ = f"gemm_sum_splits_{np.dtype(dtype).name}"
+    return gemm_sum_splits
+
+
+def _sum_splits_kernel(dtype):
+    key = ("sum_splits", np.dtype(dtype))
+    k = _kernels.get(key)
+    if k is None:
+        k = _kernels[key] = _launch.jit(make_sum_splits_kernel(dtype))
+    return k
 
 
 def matmul(a, b, out=None, bias=None, activation=None, trans_a=False, trans_b=False, stream=None):

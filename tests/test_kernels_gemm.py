@@ -113,3 +113,18 @@ def test_matmul_large_gpu(gemm, rng, layout, activation):
         a, b, bias=bias, bias_mode=gemm.BIAS_COLUMNS, activation=activation, trans_a=ta, trans_b=tb
     )
     assert_close(out, ref, np.float32, tol=1e-5)
+
+
+@requires_cuda
+@pytest.mark.parametrize("layout", ["NT", "TN"])
+def test_gemm_split_k(gemm, rng, layout):
+    """Split-K (the convolution weight gradient's long K): partial products then their sum."""
+    ta, tb = layout[0] == "T", layout[1] == "T"
+    M, N, K, batch = 5, 7, 23, 2
+    a = random(rng, (batch, K, M) if ta else (batch, M, K), np.float64)
+    b = random(rng, (1, N, K) if tb else (1, K, N), np.float64)
+    c = poisoned((batch, M, N), np.float64)
+    gemm.gemm_batched(to_device(a), to_device(b), c, trans_a=ta, trans_b=tb, tile=gemm.SMALL_TILE, split_k=3)
+    assert_close(c, gemm.gemm_reference(a, b, trans_a=ta, trans_b=tb), np.float64, what=f"split-K {layout}")
+    with pytest.raises(ValueError, match="split_k > 1 cannot fuse"):
+        gemm.gemm_batched(to_device(a), to_device(b), c, activation="relu", trans_a=ta, trans_b=tb, split_k=2)
