@@ -23,6 +23,7 @@ from .errors import AnomalyError, GradientError, ShapeError
 
 _grad_enabled = True
 _anomaly_enabled = False
+_anomaly_forward = False  # anomaly mode checks forward outputs (off while the engine runs backward rules)
 
 
 def is_grad_enabled():
@@ -101,8 +102,8 @@ class enable_grad(_GradMode):
 
 def set_detect_anomaly(mode):
     """Check every op's output and every gradient for NaN/Inf (off by default: no cost when off)."""
-    global _anomaly_enabled
-    _anomaly_enabled = bool(mode)
+    global _anomaly_enabled, _anomaly_forward
+    _anomaly_enabled = _anomaly_forward = bool(mode)
 
 
 def is_anomaly_enabled():
@@ -272,7 +273,7 @@ class Function:
         if not (requires and _grad_enabled):
             ctx = Context(backend, _NO_GRAD_NEEDED)
             out = cls.forward(ctx, *arrays, **params)
-            if _anomaly_enabled:
+            if _anomaly_forward:
                 _check_finite(out, f"{cls.name()} (forward, called at {_user_frame()})")
             return _make_tensor(out, ctx.out_device if cls.changes_device else device, False, None)
 
@@ -306,6 +307,7 @@ class Function:
         ctx._to_save = None
         if _anomaly_enabled:
             ctx.created_at = _user_frame()
+        if _anomaly_forward:
             _check_finite(out, f"{cls.name()} (forward, called at {ctx.created_at})")
         return result
 
@@ -426,7 +428,7 @@ def _roots(tensors, grads, op):
 
 
 def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
-    global _grad_enabled
+    global _grad_enabled, _anomaly_forward
     # 1. Count, for each node, how many consumers it has in this graph.
     deps = {}
     stack = []
@@ -454,6 +456,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     owned = set()
     prev_mode = _grad_enabled
     _grad_enabled = create_graph
+    _anomaly_forward = False  # backward rules are checked per node, in _normalize
     try:
         for t, g in zip(roots, root_grads):
             if t._node is None:
@@ -470,8 +473,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
             in_grads = None
             if g is not None:
                 in_grads = _call_backward(node, g, create_graph)
-                if not retain_graph:
-                    node._saved = None
+                if not retain_graph and node._saved:
+                    node._saved = None  # free what forward saved; nodes that saved nothing stay usable
             for i, nxt in enumerate(node.next):
                 if nxt is None:
                     continue
@@ -489,6 +492,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
                     ready.append(nxt)
     finally:
         _grad_enabled = prev_mode
+        _anomaly_forward = _anomaly_enabled
         if _callbacks:
             callbacks = list(_callbacks)
             _callbacks.clear()

@@ -286,12 +286,13 @@ class Abs(Function):
 
     @staticmethod
     def forward(ctx, x):
-        ctx.sign = ctx.backend.xp.sign(x)  # NOTE: the subgradient at 0 is 0, as in PyTorch
+        ctx.save_for_backward(ctx.backend.xp.sign(x))  # NOTE: the subgradient at 0 is 0, as in PyTorch
         return ctx.backend.xp.abs(x)
 
     @staticmethod
     def backward(ctx, g):
-        return g * _make(ctx.sign, g.device, False, None)
+        (sign,) = ctx.saved_tensors
+        return g * sign
 
 
 class Erf(Function):
@@ -457,15 +458,13 @@ class ELU(Function):
         xp = ctx.backend.xp
         pos = x > 0
         out = xp.where(pos, x, alpha * xp.expm1(xp.minimum(x, 0))).astype(x.dtype, copy=False)
-        ctx.pos = pos
         ctx.alpha = alpha
-        ctx.save_for_backward(out)
+        ctx.save_for_backward(out, pos)
         return out
 
     @staticmethod
     def backward(ctx, g):
-        (y,) = ctx.saved_tensors
-        pos = _make(ctx.pos, g.device, False, None)
+        y, pos = ctx.saved_tensors
         return where(pos, g, g * (y + ctx.alpha))
 
 
@@ -572,12 +571,13 @@ class Clip(Function):
             inside &= x >= lo
         if hi is not None:
             inside &= x <= hi
-        ctx.inside = inside
+        ctx.save_for_backward(inside)
         return xp.clip(x, lo, hi)
 
     @staticmethod
     def backward(ctx, g):
-        return g * _make(ctx.inside, g.device, False, None)
+        (inside,) = ctx.saved_tensors
+        return g * inside
 
 
 class Maximum(Function):
@@ -587,13 +587,13 @@ class Maximum(Function):
     def forward(ctx, x, y):
         xp = ctx.backend.xp
         # NOTE: at ties the gradient is split evenly between x and y (as PyTorch does).
-        ctx.wx = ((x > y) + (x == y) * 0.5).astype(np.result_type(x, y), copy=False)
+        ctx.save_for_backward(((x > y) + (x == y) * 0.5).astype(np.result_type(x, y), copy=False))
         ctx.shapes = (np.shape(x), np.shape(y))
         return xp.maximum(x, y)
 
     @staticmethod
     def backward(ctx, g):
-        wx = _make(ctx.wx, g.device, False, None)
+        (wx,) = ctx.saved_tensors
         sx, sy = ctx.shapes
         return (unbroadcast(g * wx, sx) if _needs(ctx, 0) else None,
                 unbroadcast(g * (1 - wx), sy) if _needs(ctx, 1) else None)
@@ -605,7 +605,7 @@ class Minimum(Function):
     @staticmethod
     def forward(ctx, x, y):
         xp = ctx.backend.xp
-        ctx.wx = ((x < y) + (x == y) * 0.5).astype(np.result_type(x, y), copy=False)
+        ctx.save_for_backward(((x < y) + (x == y) * 0.5).astype(np.result_type(x, y), copy=False))
         ctx.shapes = (np.shape(x), np.shape(y))
         return xp.minimum(x, y)
 
@@ -617,13 +617,13 @@ class Where(Function):
 
     @staticmethod
     def forward(ctx, cond, x, y):
-        ctx.cond = cond
+        ctx.save_for_backward(cond)
         ctx.shapes = (np.shape(x), np.shape(y))
         return ctx.backend.xp.where(cond, x, y)
 
     @staticmethod
     def backward(ctx, g):
-        cond = _make(ctx.cond, g.device, False, None)
+        (cond,) = ctx.saved_tensors
         sx, sy = ctx.shapes
         zero = 0.0
         gx = unbroadcast(where(cond, g, zero), sx) if _needs(ctx, 1) else None

@@ -69,8 +69,8 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, targets, reduction):
         loss, dlogits = ctx.backend.softmax_cross_entropy(logits, targets)
-        ctx.save_for_backward(logits)
-        ctx.dlogits, ctx.targets, ctx.reduction = dlogits, targets, reduction
+        ctx.save_for_backward(logits, dlogits)
+        ctx.targets, ctx.reduction = targets, reduction
         n = logits.shape[0]
         if reduction == "none":
             return loss
@@ -79,7 +79,8 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        n = ctx.dlogits.shape[0]
+        logits, dlogits = ctx.saved_tensors
+        n = logits.shape[0]
         if ctx.reduction == "none":
             scale = g.reshape(-1, 1)
         elif ctx.reduction == "mean":
@@ -88,11 +89,10 @@ class SoftmaxCrossEntropy(Function):
             scale = g
         if is_grad_enabled():
             # create_graph: rebuild softmax - onehot from ops so the result is differentiable.
-            (logits,) = ctx.saved_tensors
             onehot = _one_hot_array(ctx.targets, logits.shape[1], logits.dtype, ctx.backend.xp)
             d = softmax(logits, axis=1) - _make(onehot, g.device, False, None)
         else:
-            d = _make(ctx.dlogits, g.device, False, None)
+            d = dlogits
         return d * scale, None
 
 

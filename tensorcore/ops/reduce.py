@@ -75,13 +75,14 @@ class MaxMin(Function):
         out = x.max(axis=axes, keepdims=True) if kind == "max" else x.min(axis=axes, keepdims=True)
         mask = x == out
         weight = mask / mask.sum(axis=axes, keepdims=True)
-        ctx.weight = weight.astype(x.dtype, copy=False)
+        ctx.save_for_backward(weight.astype(x.dtype, copy=False))
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
         return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
     @staticmethod
     def backward(ctx, g):
-        return _expand(g, ctx.shape, ctx.axes, ctx.keepdims) * _make(ctx.weight, g.device, False, None)
+        (weight,) = ctx.saved_tensors
+        return _expand(g, ctx.shape, ctx.axes, ctx.keepdims) * weight
 
 
 class Prod(Function):
@@ -91,7 +92,6 @@ class Prod(Function):
     def forward(ctx, x, axes, keepdims):
         out = x.prod(axis=axes, keepdims=True)
         ctx.save_for_backward(x)
-        ctx.out = out
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
         return out if keepdims else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
 
