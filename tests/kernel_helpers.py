@@ -43,7 +43,7 @@ TOL = {np.float32: 2e-6, np.float64: 1e-12}
 def to_device(x):
     """A NumPy array as the wrappers take it: NumPy in the simulator, a CuPy array on a GPU when CuPy
     is installed, else a Numba device array."""
-    x = np.ascontiguousarray(x)
+    x = np.array(x, order="C", copy=True)  # a copy, as a real transfer would be
     if SIMULATOR:
         return x
     try:

@@ -1,0 +1,136 @@
+"""Fused Adam / AdamW update: one grid-stride launch per parameter tensor, updating in place.
+
+Math (step ``t >= 1``; PyTorch's formulation)::
+
+    g = grad + wd * p                        (Adam with L2 weight decay: decoupled=False)
+    m = beta1 m + (1 - beta1) g
+    v = beta2 v + (1 - beta2) g^2
+    p = p - lr wd p                          (AdamW, decoupled=True, instead of the L2 term)
+    p = p - (lr / (1 - beta1^t)) m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
+
+The bias corrections are computed once on the host. Shapes: ``param``, ``grad``, ``m``, ``v`` all of
+one shape and dtype (float32/float64), C-contiguous; ``param``, ``m`` and ``v`` are updated in place.
+Cost per element: reads 4 and writes 3 elements (28 bytes in float32), about 15 FLOPs and one
+``sqrt``: memory bound. One kernel instead of the ~10 elementwise ops an unfused update needs, so
+each parameter is read once. Launch: 1-D grid-stride, 256 threads, ``min(cdiv(n, 256), 16 SMs)``
+blocks.
+
+Wrapper::
+
+    adam_update(param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, step=1,
+                decoupled=False, stream=None) -> param
+
+    adam_update(w, dw, m_w, v_w, lr=1e-3, step=t, weight_decay=0.01, decoupled=True)   # AdamW
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import cuda
+
+from . import _launch
+
+_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+
+
+def make_adam_kernel(dtype):
+    """Args ``(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step_size, inv_sqrt_bc2, decoupled)``:
+    1-D arrays and scalars of the array dtype (``step_size = lr / (1 - beta1^t)``,
+    ``inv_sqrt_bc2 = 1 / sqrt(1 - beta2^t)``), ``decoupled`` an int."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    ONE = T(1.0)
+
+    def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step_size, inv_sqrt_bc2, decoupled):
+        i = cuda.grid(1)
+        stride = cuda.gridsize(1)
+        n = p.size
+        while i < n:
+            w = p[i]
+            gi = g[i]
+            if decoupled:
+                w -= lr * weight_decay * w
+            else:
+                gi += weight_decay * w
+            mi = beta1 * m[i] + (ONE - beta1) * gi
+            vi = beta2 * v[i] + (ONE - beta2) * gi * gi
+            m[i] = mi
+            v[i] = vi
+            p[i] = w - step_size * mi / (math.sqrt(vi) * inv_sqrt_bc2 + eps)
+            i += stride
+
+    adam_update.__name__ = adam_update.__qualname__ = f"adam_update_{np.dtype(dtype).name}"
+    return adam_update
+
+
+_kernels: dict = {}
+
+
+def _kernel(dtype):
+    k = _kernels.get(np.dtype(dtype))
+    if k is None:
+        k = _kernels[np.dtype(dtype)] = _launch.jit(make_adam_kernel(dtype))
+    return k
+
+
+def ptx_signatures():
+    """``(name, python function, [signatures], launch_bounds)`` of the optimizer kernels."""
+    out = []
+    for dtype in (np.float32, np.float64):
+        t = _NUMBA_TYPES[np.dtype(dtype)]
+        fn = make_adam_kernel(dtype)
+        out.append((fn.__name__, fn, [numba.void(*([t[::1]] * 4), *([t] * 7), numba.int64)], None))
+    return out
+
+
+def adam_update(
+    param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, step=1, decoupled=False, stream=None
+):
+    """One Adam (``decoupled=False``) or AdamW (``decoupled=True``) step on ``param`` in place (also
+    updating the moment buffers ``m`` and ``v``); returns ``param``. ``step`` counts from 1."""
+    fn = "adam_update"
+    kind = _launch.check_same_kind(fn, param, grad, m, v)
+    _launch.check_float(fn, "param", param)
+    for name, a in (("grad", grad), ("m", m), ("v", v)):
+        _launch.check(fn, name, a, dtype=param.dtype, shape=param.shape)
+    step = int(step)
+    if step < 1:
+        raise ValueError(f"{fn}: step counts from 1, got {step}")
+    if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
+        raise ValueError(f"{fn}: betas must be in [0, 1), got {beta1}, {beta2}")
+    n = param.size
+    if n == 0:
+        return param
+    T = np.dtype(param.dtype).type
+    step_size = lr / (1.0 - beta1**step)
+    inv_sqrt_bc2 = 1.0 / math.sqrt(1.0 - beta2**step)
+    flat = [_launch.reshape(a, (n,)) for a in (param, grad, m, v)]
+    scalars = [T(s) for s in (lr, beta1, beta2, eps, weight_decay, step_size, inv_sqrt_bc2)]
+    _launch.launch(
+        _kernel(param.dtype),
+        _launch.grid_1d(n),
+        _launch.THREADS_1D,
+        _launch.stream_for(kind, stream),
+        *flat,
+        *scalars,
+        int(bool(decoupled)),
+    )
+    return param
+
+
+def adam_update_reference(
+    param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, step=1, decoupled=False
+):
+    """float64 ``(param, m, v)`` after one step (new arrays; the inputs are not modified)."""
+    p, g, m, v = (np.asarray(a, np.float64).copy() for a in (param, grad, m, v))
+    if decoupled:
+        p = p - lr * weight_decay * p
+    else:
+        g = g + weight_decay * p
+    m = beta1 * m + (1 - beta1) * g
+    v = beta2 * v + (1 - beta2) * g * g
+    mhat = m / (1 - beta1**step)
+    vhat = v / (1 - beta2**step)
+    return p - lr * mhat / (np.sqrt(vhat) + eps), m, v
