@@ -23,4 +23,12 @@ PRIMITIVES = (
     "softmax",
     "log_softmax",
     "softmax_cross_entropy",
+    # convolution and pooling (backends/cpu_conv.py)
+    "conv2d_forward",
+    "conv2d_backward_input",
+    "conv2d_backward_weight",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
 )

@@ -155,3 +155,7 @@ def softmax_cross_entropy(logits, targets):
     grad = np.exp(logp, out=logp)
     grad[rows, targets] -= 1
     return loss, grad
+
+
+# --- convolution and pooling: backends/cpu_conv.py ----------------------------------------------
+from .cpu_conv import *  # noqa: E402,F401,F403  (conv and pooling primitives)

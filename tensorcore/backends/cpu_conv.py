@@ -1,0 +1,211 @@
+"""CPU primitives for convolution and pooling (NCHW, NumPy + BLAS).
+
+Every function takes and returns plain NumPy arrays; geometry arguments are pairs of ints
+(`stride=(sh, sw)`, `padding=(ph, pw)` symmetric zero padding, `dilation=(dh, dw)`) and
+`groups` an int. The CUDA backend implements the same names with the same signatures.
+
+Convolution is im2col + one batched GEMM:
+  cols[n, g, (c, i, j), (oh, ow)] = xpad[n, g*Cg + c, oh*sh + i*dh, ow*sw + j*dw]
+  out[n, g, o, p] = sum_k w[g, o, k] cols[n, g, k, p]          (np.matmul over the (n, g) batch)
+The column matrix is one strided copy out of `sliding_window_view` (no Python loop over pixels,
+channels, batch or groups), and the (N, G, Og, P) product is already NCHW, so no output transpose.
+The input gradient is the transposed GEMM followed by col2im: a loop over the kh*kw kernel
+offsets, each adding one strided (N, C, OH, OW) slab.
+"""
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = [
+    "conv2d_forward",
+    "conv2d_backward_input",
+    "conv2d_backward_weight",
+    "max_pool2d_forward",
+    "max_pool2d_backward",
+    "avg_pool2d_forward",
+    "avg_pool2d_backward",
+]
+
+
+def conv_output_size(size, kernel, stride, padding, dilation):
+    """floor((size + 2 p - d (k - 1) - 1) / s) + 1, PyTorch's rule (may be <= 0 for bad arguments)."""
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+def _pad(x, padding, value=0.0):
+    ph, pw = padding
+    if ph == 0 and pw == 0:
+        return x
+    return np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)), constant_values=value)
+
+
+def _windows(xpad, kernel, stride, dilation, out_hw):
+    """A (N, C, OH, OW, kh, kw) strided view of the windows of `xpad` (no copy)."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    oh, ow = out_hw
+    v = sliding_window_view(xpad, (dh * (kh - 1) + 1, dw * (kw - 1) + 1), axis=(2, 3))
+    return v[:, :, : (oh - 1) * sh + 1 : sh, : (ow - 1) * sw + 1 : sw, ::dh, ::dw]
+
+
+def _im2col(x, kernel, stride, padding, dilation, groups):
+    """x (N, C, H, W) -> cols (N, G, C/G * kh * kw, OH * OW), one contiguous copy; and (OH, OW)."""
+    n, c, h, w = x.shape
+    kh, kw = kernel
+    oh = conv_output_size(h, kh, stride[0], padding[0], dilation[0])
+    ow = conv_output_size(w, kw, stride[1], padding[1], dilation[1])
+    win = _windows(_pad(x, padding), kernel, stride, dilation, (oh, ow))
+    cols = np.empty((n, c, kh, kw, oh, ow), dtype=x.dtype)
+    cols[...] = win.transpose(0, 1, 4, 5, 2, 3)
+    return cols.reshape(n, groups, (c // groups) * kh * kw, oh * ow), (oh, ow)
+
+
+def conv2d_forward(x, w, stride, padding, dilation, groups):
+    """Cross-correlation, no bias: x (N, C, H, W), w (O, C/groups, kh, kw) -> (N, O, OH, OW).
+
+    out[n, o, y, x] = sum_{c, i, j} w[o, c, i, j] xpad[n, g(o) C/G + c, y sh + i dh, x sw + j dw]
+    """
+    o, cg, kh, kw = w.shape
+    cols, (oh, ow) = _im2col(x, (kh, kw), stride, padding, dilation, groups)
+    wg = w.reshape(groups, o // groups, cg * kh * kw)
+    out = np.matmul(wg, cols)  # (N, G, O/G, P): one batched GEMM
+    return out.reshape(x.shape[0], o, oh, ow)
+
+
+def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups):
+    """d(sum(g * conv2d(x, w)))/dw: the correlation of x with g, shape w_shape (O, C/G, kh, kw)."""
+    o, cg, kh, kw = w_shape
+    n = x.shape[0]
+    cols, (oh, ow) = _im2col(x, (kh, kw), stride, padding, dilation, groups)
+    gg = g.reshape(n, groups, o // groups, oh * ow)
+    gw = np.matmul(gg, cols.transpose(0, 1, 3, 2))  # (N, G, O/G, K), summed over the batch below
+    return gw.sum(axis=0).reshape(w_shape)
+
+
+def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
+    """d(sum(g * conv2d(x, w)))/dx for x of x_shape: the transposed convolution of g with w.
+
+    The GEMM gives per-offset column slabs dcols[i, j, n, c, oh, ow] = sum_o w[o, c, i, j] g[n, o, oh, ow];
+    col2im adds slab (i, j) into xpad[:, :, i dh + oh sh, j dw + ow sw] (a kh*kw loop, no pixel loop).
+    Rows or columns of x that no window reaches (when (H + 2p - d(k-1) - 1) % s != 0) get zero.
+    """
+    n, c, h, wd = x_shape
+    o, cg, kh, kw = w.shape
+    (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
+    oh, ow = g.shape[2], g.shape[3]
+    og = o // groups
+    # w (O, Cg, kh, kw) -> (kh*kw, 1, G, Cg, Og) so the product comes out offset-major.
+    wt = w.reshape(groups, og, cg, kh * kw).transpose(3, 0, 2, 1)[:, None]
+    gg = g.reshape(n, groups, og, oh * ow)
+    dcols = np.matmul(wt, gg)  # (kh*kw, N, G, Cg, P)
+    dcols = dcols.reshape(kh, kw, n, c, oh, ow)
+    dx = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            r0, c0 = i * dh, j * dw
+            dx[:, :, r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw] += dcols[i, j]
+    if ph or pw:
+        dx = dx[:, :, ph : ph + h, pw : pw + wd]
+    return dx
+
+
+# --- pooling ---------------------------------------------------------------------------------------
+
+
+def _pool_geometry(x_shape, kernel, stride, padding, dilation):
+    h, w = x_shape[2], x_shape[3]
+    oh = conv_output_size(h, kernel[0], stride[0], padding[0], dilation[0])
+    ow = conv_output_size(w, kernel[1], stride[1], padding[1], dilation[1])
+    return oh, ow
+
+
+def _offset_slices(kernel, stride, dilation, out_hw):
+    """For each kernel offset (i, j): the strided (rows, cols) slices of the padded input it reads."""
+    (kh, kw), (sh, sw), (dh, dw) = kernel, stride, dilation
+    oh, ow = out_hw
+    for i in range(kh):
+        for j in range(kw):
+            yield i, j, (slice(i * dh, i * dh + (oh - 1) * sh + 1, sh), slice(j * dw, j * dw + (ow - 1) * sw + 1, sw))
+
+
+def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1)):
+    """Max over each window -> (out (N, C, OH, OW), indices (N, C, OH, OW) int64).
+
+    indices are PyTorch's: the flat position h * W + w of the maximum in its (n, c) input plane
+    (unpadded coordinates), the first maximum in scan order on ties; a NaN wins (propagates).
+    Padding counts as -inf. A loop over the kh*kw offsets, each a vectorized compare.
+    """
+    n, c, h, w = x.shape
+    oh, ow = _pool_geometry(x.shape, kernel, stride, padding, dilation)
+    xpad = _pad(x, padding, value=-np.inf)
+    out = None
+    best = None  # kernel offset index of the current maximum
+    for i, j, (rows, cols) in _offset_slices(kernel, stride, dilation, (oh, ow)):
+        v = xpad[:, :, rows, cols]
+        if out is None:
+            out = v.copy()
+            best = np.zeros(out.shape, dtype=np.int16)
+            continue
+        # NOTE: `not (v <= out)` is v > out or v is NaN, so NaN propagates like PyTorch's max pool.
+        take = ~(v <= out)
+        np.copyto(out, v, where=take)
+        np.copyto(best, i * kernel[1] + j, where=take)
+    kh_idx, kw_idx = np.divmod(best, kernel[1], dtype=np.int64)
+    row = (np.arange(oh) * stride[0] - padding[0])[:, None] + kh_idx * dilation[0]
+    col = (np.arange(ow) * stride[1] - padding[1]) + kw_idx * dilation[1]
+    indices = row * w + col
+    return out, indices
+
+
+def max_pool2d_backward(g, indices, x_shape, unique=False):
+    """Scatter-add g (N, C, OH, OW) into zeros(x_shape) at the per-plane flat `indices`.
+
+    Max pooling's input gradient and max_unpool2d's forward. `unique=True` promises that no index
+    repeats within a plane (non-overlapping windows), so a plain assignment replaces the sum.
+    """
+    n, c, h, w = x_shape
+    planes = n * c
+    flat = (indices.reshape(planes, -1) + (np.arange(planes) * (h * w))[:, None]).reshape(-1)
+    gflat = g.reshape(-1)
+    if unique:
+        out = np.zeros(planes * h * w, dtype=g.dtype)
+        out[flat] = gflat
+    else:
+        out = np.bincount(flat, weights=gflat, minlength=planes * h * w).astype(g.dtype, copy=False)
+    return out.reshape(x_shape)
+
+
+def _avg_divisor(x_shape, kernel, stride, padding, count_include_pad, dtype):
+    """The number each window's sum is divided by: kh*kw, or (count_include_pad=False) the in-bounds count."""
+    if count_include_pad:
+        return float(kernel[0] * kernel[1])
+    oh, ow = _pool_geometry(x_shape, kernel, stride, padding, (1, 1))
+    ones = _pad(np.ones((1, 1) + tuple(x_shape[2:]), dtype=dtype), padding)
+    count = np.zeros((1, 1, oh, ow), dtype=dtype)
+    for _, _, (rows, cols) in _offset_slices(kernel, stride, (1, 1), (oh, ow)):
+        count += ones[:, :, rows, cols]
+    return count
+
+
+def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
+    """Mean over each window (zero padding) -> (N, C, OH, OW); a loop over the kh*kw offsets."""
+    oh, ow = _pool_geometry(x.shape, kernel, stride, padding, (1, 1))
+    xpad = _pad(x, padding)
+    out = np.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
+    for _, _, (rows, cols) in _offset_slices(kernel, stride, (1, 1), (oh, ow)):
+        out += xpad[:, :, rows, cols]
+    out /= _avg_divisor(x.shape, kernel, stride, padding, count_include_pad, x.dtype)
+    return out
+
+
+def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad=True):
+    """The adjoint of avg_pool2d_forward: each window's g / divisor added back over the window."""
+    n, c, h, w = x_shape
+    ph, pw = padding
+    oh, ow = g.shape[2], g.shape[3]
+    gd = g / _avg_divisor(x_shape, kernel, stride, padding, count_include_pad, g.dtype)
+    dx = np.zeros((n, c, h + 2 * ph, w + 2 * pw), dtype=g.dtype)
+    for _, _, (rows, cols) in _offset_slices(kernel, stride, (1, 1), (oh, ow)):
+        dx[:, :, rows, cols] += gd
+    if ph or pw:
+        dx = dx[:, :, ph : ph + h, pw : pw + w]
+    return dx
