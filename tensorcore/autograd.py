@@ -272,19 +272,35 @@ class Function:
         backend = device.backend
         if not (requires and _grad_enabled):
             ctx = Context(backend, _NO_GRAD_NEEDED)
-            out = cls.forward(ctx, *arrays, **params)
+            try:
+                out = cls.forward(ctx, *arrays, **params)
+            except (ValueError, TypeError, IndexError) as e:
+                raise _forward_error(cls, inputs, e) from e
             if _anomaly_forward:
                 _check_finite(out, f"{cls.name()} (forward, called at {_user_frame()})")
             return _make_tensor(out, ctx.out_device if cls.changes_device else device, False, None)
 
-        needs = tuple(isinstance(t, _Tensor) and t.requires_grad for t in inputs)
+        needs, edges, meta = [], [], []
+        for t, a in zip(inputs, arrays):
+            if isinstance(t, _Tensor):
+                meta.append((a.shape, a.dtype))
+                if t.requires_grad:
+                    needs.append(True)
+                    edges.append(t if t._node is None else t._node)
+                    continue
+            else:
+                meta.append(None)
+            needs.append(False)
+            edges.append(None)
         ctx = Context(backend, needs)
-        out = cls.forward(ctx, *arrays, **params)
+        try:
+            out = cls.forward(ctx, *arrays, **params)
+        except (ValueError, TypeError, IndexError) as e:
+            raise _forward_error(cls, inputs, e) from e
         ctx.fn = cls
         ctx.device = device
-        ctx.next = tuple(_edge(t) for t in inputs)
-        ctx.input_meta = tuple((a.shape, a.dtype) if isinstance(t, _Tensor) else None
-                               for t, a in zip(inputs, arrays))
+        ctx.next = edges
+        ctx.input_meta = meta
         result = _make_tensor(out, ctx.out_device if cls.changes_device else device, True, ctx)
         to_save = ctx._to_save
         if to_save:
@@ -313,6 +329,21 @@ class Function:
 
 
 _NO_GRAD_NEEDED = None
+
+
+def _forward_error(cls, inputs, error):
+    """An array-library error inside forward, re-raised naming the op and its inputs' shapes and dtypes."""
+    from .errors import DTypeError, ShapeError, TensorcoreError
+
+    if isinstance(error, TensorcoreError):
+        return error
+    described = ", ".join(f"{tuple(t.shape)} {t.dtype}" if isinstance(t, _Tensor) else repr(t) for t in inputs)
+    kind = DTypeError if isinstance(error, TypeError) else ShapeError
+    message = str(error)
+    if "broadcast" in message:
+        shapes = " and ".join(str(tuple(t.shape)) for t in inputs if isinstance(t, _Tensor))
+        return ShapeError(f"{cls.name()}: shapes {shapes} cannot be broadcast together")
+    return kind(f"{cls.name()}: {message} (inputs: {described})")
 
 
 def _raise_device_mix(cls, inputs):

@@ -14,21 +14,22 @@ _default = None
 
 
 class Device:
-    __slots__ = ("type", "index", "_backend")
+    __slots__ = ("type", "index", "backend")
 
     def __init__(self, type, index):
         self.type = type
         self.index = index
-        self._backend = None
 
-    @property
-    def backend(self):
-        """The backend module of this device (imported on first use: cuda is never imported early)."""
-        if self._backend is None:
-            self._backend = importlib.import_module(f"tensorcore.backends.{self.type}")
-            if self.type == "cuda":
-                self._backend.check_device(self.index)
-        return self._backend
+    def __getattr__(self, name):
+        """`device.backend`, the backend module, is imported on first use (so cuda is never imported
+        early) and then stored as a plain attribute: every op reads it."""
+        if name != "backend":
+            raise AttributeError(name)
+        backend = importlib.import_module(f"tensorcore.backends.{self.type}")
+        if self.type == "cuda":
+            backend.check_device(self.index)
+        self.backend = backend
+        return backend
 
     def __repr__(self):
         return f"device(type='{self.type}'" + (f", index={self.index})" if self.index is not None else ")")

@@ -44,9 +44,7 @@ def _binary(cls, x, y):
         x = _operand(x, y)
     if not isinstance(y, Tensor):
         y = _operand(y, x)
-    if isinstance(x, Tensor) and isinstance(y, Tensor) and x.shape != y.shape:
-        _check_broadcast(cls.op_name, x.shape, y.shape)
-    return cls.apply(x, y)
+    return cls.apply(x, y)  # a broadcasting error is reported by Function.apply, naming the op
 
 
 def _check_broadcast(op, a, b):
@@ -59,6 +57,11 @@ def _needs(ctx, i):
     return ctx.needs_input_grad[i]
 
 
+def _shape(ctx, i):
+    """Shape of input i (a Tensor input: only those get gradients)."""
+    return ctx.input_meta[i][0]
+
+
 # --- arithmetic ---------------------------------------------------------------------------------------
 
 
@@ -67,14 +70,12 @@ class Add(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.shapes = (np.shape(x), np.shape(y))
         return x + y
 
     @staticmethod
     def backward(ctx, g):
-        sx, sy = ctx.shapes
-        return (unbroadcast(g, sx) if _needs(ctx, 0) else None,
-                unbroadcast(g, sy) if _needs(ctx, 1) else None)
+        return (unbroadcast(g, _shape(ctx, 0)) if _needs(ctx, 0) else None,
+                unbroadcast(g, _shape(ctx, 1)) if _needs(ctx, 1) else None)
 
 
 class Sub(Function):
@@ -82,14 +83,12 @@ class Sub(Function):
 
     @staticmethod
     def forward(ctx, x, y):
-        ctx.shapes = (np.shape(x), np.shape(y))
         return x - y
 
     @staticmethod
     def backward(ctx, g):
-        sx, sy = ctx.shapes
-        return (unbroadcast(g, sx) if _needs(ctx, 0) else None,
-                unbroadcast(-g, sy) if _needs(ctx, 1) else None)
+        return (unbroadcast(g, _shape(ctx, 0)) if _needs(ctx, 0) else None,
+                unbroadcast(-g, _shape(ctx, 1)) if _needs(ctx, 1) else None)
 
 
 class Mul(Function):
@@ -103,8 +102,8 @@ class Mul(Function):
     @staticmethod
     def backward(ctx, g):
         x, y = ctx.saved_tensors
-        return (unbroadcast(g * y, np.shape(x)) if _needs(ctx, 0) else None,
-                unbroadcast(g * x, np.shape(y)) if _needs(ctx, 1) else None)
+        return (unbroadcast(g * y, _shape(ctx, 0)) if _needs(ctx, 0) else None,
+                unbroadcast(g * x, _shape(ctx, 1)) if _needs(ctx, 1) else None)
 
 
 class Div(Function):
@@ -119,8 +118,8 @@ class Div(Function):
     def backward(ctx, g):
         x, y = ctx.saved_tensors
         gx = g / y
-        return (unbroadcast(gx, np.shape(x)) if _needs(ctx, 0) else None,
-                unbroadcast(-gx * x / y, np.shape(y)) if _needs(ctx, 1) else None)
+        return (unbroadcast(gx, _shape(ctx, 0)) if _needs(ctx, 0) else None,
+                unbroadcast(-gx * x / y, _shape(ctx, 1)) if _needs(ctx, 1) else None)
 
 
 class Pow(Function):
@@ -137,11 +136,11 @@ class Pow(Function):
         x, y, out = ctx.saved_tensors
         gx = gy = None
         if _needs(ctx, 0):
-            gx = unbroadcast(g * y * x ** (y - 1), np.shape(x))
+            gx = unbroadcast(g * y * x ** (y - 1), _shape(ctx, 0))
         if _needs(ctx, 1):
             # NOTE: d(x^y)/dy = x^y log x; taken as 0 where x == 0 (as PyTorch does).
             safe = where(x > 0, x, 1.0)
-            gy = unbroadcast(g * out * log(safe), np.shape(y))
+            gy = unbroadcast(g * out * log(safe), _shape(ctx, 1))
         return gx, gy
 
 
@@ -588,15 +587,13 @@ class Maximum(Function):
         xp = ctx.backend.xp
         # NOTE: at ties the gradient is split evenly between x and y (as PyTorch does).
         ctx.save_for_backward(((x > y) + (x == y) * 0.5).astype(np.result_type(x, y), copy=False))
-        ctx.shapes = (np.shape(x), np.shape(y))
         return xp.maximum(x, y)
 
     @staticmethod
     def backward(ctx, g):
         (wx,) = ctx.saved_tensors
-        sx, sy = ctx.shapes
-        return (unbroadcast(g * wx, sx) if _needs(ctx, 0) else None,
-                unbroadcast(g * (1 - wx), sy) if _needs(ctx, 1) else None)
+        return (unbroadcast(g * wx, _shape(ctx, 0)) if _needs(ctx, 0) else None,
+                unbroadcast(g * (1 - wx), _shape(ctx, 1)) if _needs(ctx, 1) else None)
 
 
 class Minimum(Function):
@@ -606,7 +603,6 @@ class Minimum(Function):
     def forward(ctx, x, y):
         xp = ctx.backend.xp
         ctx.save_for_backward(((x < y) + (x == y) * 0.5).astype(np.result_type(x, y), copy=False))
-        ctx.shapes = (np.shape(x), np.shape(y))
         return xp.minimum(x, y)
 
     backward = Maximum.backward
@@ -618,16 +614,13 @@ class Where(Function):
     @staticmethod
     def forward(ctx, cond, x, y):
         ctx.save_for_backward(cond)
-        ctx.shapes = (np.shape(x), np.shape(y))
         return ctx.backend.xp.where(cond, x, y)
 
     @staticmethod
     def backward(ctx, g):
         (cond,) = ctx.saved_tensors
-        sx, sy = ctx.shapes
-        zero = 0.0
-        gx = unbroadcast(where(cond, g, zero), sx) if _needs(ctx, 1) else None
-        gy = unbroadcast(where(cond, zero, g), sy) if _needs(ctx, 2) else None
+        gx = unbroadcast(where(cond, g, 0.0), _shape(ctx, 1)) if _needs(ctx, 1) else None
+        gy = unbroadcast(where(cond, 0.0, g), _shape(ctx, 2)) if _needs(ctx, 2) else None
         return None, gx, gy
 
 

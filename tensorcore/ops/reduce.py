@@ -28,12 +28,29 @@ def normalize_axis(op, axis, ndim):
     return tuple(sorted(out))
 
 
+class Expand(Function):
+    """A reduced gradient broadcast back to the input's shape: the backward of sum and mean.
+
+    One node (reshape to the kept shape, then a broadcast view); its own backward is a sum.
+    """
+
+    op_name = "expand"
+
+    @staticmethod
+    def forward(ctx, g, shape, axes, keepdims):
+        ctx.axes, ctx.keepdims = axes, keepdims
+        if not keepdims:
+            g = g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+        return ctx.backend.xp.broadcast_to(g, shape)
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Sum.apply(gg, axes=ctx.axes, keepdims=ctx.keepdims)
+
+
 def _expand(g, shape, axes, keepdims):
     """Broadcast a reduced gradient back to the input's shape."""
-    if not keepdims:
-        kept = [1 if i in axes else n for i, n in enumerate(shape)]
-        g = g.reshape(tuple(kept))
-    return g.broadcast_to(shape)
+    return Expand.apply(g, shape=shape, axes=axes, keepdims=keepdims)
 
 
 class Sum(Function):
