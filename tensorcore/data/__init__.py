@@ -1,5 +1,6 @@
 """Data: the IDX reader, MNIST and Fashion-MNIST from local files, Dataset and DataLoader."""
 
+from ..distributed.sampler import DistributedSampler
 from .datasets import fashion_mnist, find_files, mnist, search_paths
 from .errors import DataError, DatasetNotFoundError
 from .idx import read_idx, write_idx

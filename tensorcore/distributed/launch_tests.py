@@ -1,0 +1,79 @@
+"""Run the tests marked `mpi` under `mpirun -n 2` (the CI step; README's test command runs it).
+
+    python -m tensorcore.distributed.launch_tests [pytest arguments]
+
+Both ranks run pytest on tests/test_distributed_mpi.py; rank 0 prints, the other ranks' output is
+shown only if they fail. The whole run is killed after 300 s (a hang cannot block CI), and every
+collective inside gives up after TENSORCORE_DIST_TIMEOUT=60 s. Exits 5 (pytest's "no tests ran",
+which tests/run.sh does not count as a failure) when mpi4py or mpirun is not installed.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+
+DEFAULT_TESTS = ["tests/test_distributed_mpi.py"]
+WALL_LIMIT_S = 300
+RANKS = 2
+
+
+def _rank():
+    for var in ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK"):
+        if var in os.environ:
+            return int(os.environ[var])
+    return 0
+
+
+def worker(pytest_args):
+    """Inside mpirun: pytest on this rank; non-zero ranks write to a log printed only on failure."""
+    import pytest
+
+    rank = _rank()
+    if rank == 0:
+        return pytest.main(pytest_args)
+    with tempfile.TemporaryFile(mode="w+") as log:
+        saved = os.dup(1), os.dup(2)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            code = pytest.main(pytest_args)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+        if code not in (0, 5):
+            log.seek(0)
+            sys.stderr.write(f"\n===== rank {rank} output =====\n{log.read()}")
+    return code
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["--worker"]:
+        return worker(argv[1:])
+    from .launch import find_mpirun, mpirun_argv
+    from .process_group import is_available
+
+    if not is_available() or find_mpirun() is None:
+        print("distributed tests skipped: mpi4py or mpirun is not installed (pip install 'tensorcore[mpi]')")
+        return 5
+    pytest_args = ["-q", "-m", "mpi", "-p", "no:cacheprovider"] + (argv or DEFAULT_TESTS)
+    command = mpirun_argv(RANKS) + [sys.executable, "-m", "tensorcore.distributed.launch_tests", "--worker"]
+    env = dict(os.environ, TENSORCORE_DIST_TIMEOUT=os.environ.get("TENSORCORE_DIST_TIMEOUT", "60"))
+    proc = subprocess.Popen(command + pytest_args, env=env, start_new_session=True)
+    try:
+        return proc.wait(timeout=WALL_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+        print(f"distributed tests: killed after {WALL_LIMIT_S} s", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
