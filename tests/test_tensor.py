@@ -1,0 +1,127 @@
+"""Tensor creation, properties, dtypes, conversion, repr."""
+
+import numpy as np
+import pytest
+
+import tensorcore as tc
+
+
+def test_tensor_from_lists_scalars_and_arrays():
+    assert tc.tensor([[1.0, 2.0], [3.0, 4.0]]).dtype == tc.float32  # Python floats -> default float
+    assert tc.tensor([1, 2]).dtype == tc.int64
+    assert tc.tensor(3.5).shape == () and tc.tensor(3.5).item() == 3.5
+    a = np.arange(6, dtype=np.float64).reshape(2, 3)
+    t = tc.tensor(a)
+    assert t.dtype == tc.float64 and t.shape == (2, 3)
+    a[0, 0] = 100  # tc.tensor copies
+    assert t.numpy()[0, 0] == 0
+    assert tc.tensor([True, False]).dtype == tc.bool
+
+
+@pytest.mark.parametrize("spec", [tc.float64, np.float64, "float64", "f8"])
+def test_dtype_accepts_tc_numpy_and_names(spec):
+    assert tc.tensor([1, 2], dtype=spec).dtype == np.float64
+
+
+def test_default_dtype_switch():
+    try:
+        tc.set_default_dtype(tc.float64)
+        assert tc.tensor([1.0]).dtype == tc.float64
+        assert tc.zeros(2).dtype == tc.float64
+        with pytest.raises(tc.DTypeError):
+            tc.set_default_dtype(tc.int64)
+    finally:
+        tc.set_default_dtype(tc.float32)
+    assert tc.get_default_dtype() == tc.float32
+
+
+def test_creation_functions():
+    assert tc.zeros(2, 3).shape == (2, 3) and tc.zeros((2, 3)).numpy().sum() == 0
+    assert tc.ones(4).numpy().sum() == 4
+    assert tc.full((2, 2), 7.0).numpy().tolist() == [[7.0, 7.0], [7.0, 7.0]]
+    assert tc.empty(3).shape == (3,)
+    assert tc.arange(5).dtype == tc.int64 and tc.arange(0, 1, 0.25).numpy().tolist() == [0, 0.25, 0.5, 0.75]
+    assert tc.linspace(0, 1, 5).numpy()[-1] == 1.0
+    np.testing.assert_array_equal(tc.eye(3).numpy(), np.eye(3))
+    x = tc.randn(2, 3, dtype=tc.float64)
+    assert tc.zeros_like(x).dtype == tc.float64 and tc.ones_like(x).shape == (2, 3)
+    assert tc.full_like(x, 2.0).numpy().max() == 2.0
+
+
+def test_random_is_seedable():
+    tc.manual_seed(42)
+    a = tc.randn(5).numpy()
+    b = tc.rand(3).numpy()
+    c = tc.randint(0, 10, size=(4,)).numpy()
+    tc.manual_seed(42)
+    np.testing.assert_array_equal(a, tc.randn(5).numpy())
+    np.testing.assert_array_equal(b, tc.rand(3).numpy())
+    np.testing.assert_array_equal(c, tc.randint(0, 10, size=(4,)).numpy())
+    assert ((b >= 0) & (b < 1)).all() and ((c >= 0) & (c < 10)).all()
+    state = tc.get_rng_state()
+    d = tc.randn(3).numpy()
+    tc.set_rng_state(state)
+    np.testing.assert_array_equal(d, tc.randn(3).numpy())
+
+
+def test_properties():
+    x = tc.tensor(np.zeros((2, 3, 4)), requires_grad=True)
+    assert (x.shape, x.ndim, x.size, len(x)) == ((2, 3, 4), 3, 24, 2)
+    assert x.is_leaf and x.requires_grad and x.grad is None
+    y = x * 2.0
+    assert not y.is_leaf and y.grad_fn is not None
+    d = y.detach()
+    assert d.is_leaf and not d.requires_grad
+    assert np.asarray(x).shape == (2, 3, 4)
+    assert x.T.shape == (4, 3, 2)
+    assert x.transpose(1, 0, 2).shape == (3, 2, 4)
+    assert x.astype(tc.float32).dtype == tc.float32
+    assert str(x.device) == "cpu" and x.device == tc.device("cpu")
+
+
+def test_requires_grad_():
+    x = tc.ones(3)
+    assert x.requires_grad_() is x and x.requires_grad
+    with pytest.raises(tc.DTypeError):
+        tc.arange(3).requires_grad_()
+
+
+def test_repr_is_readable():
+    r = repr(tc.tensor([1.0, 2.0], requires_grad=True))
+    assert r.startswith("tensor([1., 2.]") and "requires_grad=True" in r
+    assert "grad_fn=<MulBackward>" in repr(tc.tensor([1.0], requires_grad=True) * 2.0)
+    assert "dtype=int64" in repr(tc.tensor([1, 2]))
+
+
+def test_item_and_bool():
+    assert tc.tensor([3.0]).item() == 3.0
+    with pytest.raises(ValueError):
+        tc.tensor([1.0, 2.0]).item()
+    assert bool(tc.tensor(1.0)) and not bool(tc.tensor(0.0))
+
+
+def test_comparisons_return_bool_tensors_without_grad():
+    x = tc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    m = x > 1.5
+    assert m.dtype == tc.bool and not m.requires_grad
+    assert m.numpy().tolist() == [False, True, True]
+    assert (x == 2.0).numpy().tolist() == [False, True, False]
+    assert x.argmax().item() == 2
+
+
+def test_dlpack_round_trip_with_numpy():
+    x = tc.tensor(np.arange(6.0).reshape(2, 3))
+    y = np.from_dlpack(x)
+    np.testing.assert_array_equal(y, x.numpy())
+    z = tc.from_dlpack(y)
+    assert z.shape == (2, 3) and z.device == tc.device("cpu")
+    z.data[0, 0] = 42.0  # zero copy: shared memory
+    assert x.numpy()[0, 0] == 42.0
+
+
+def test_device_parsing_and_errors():
+    assert tc.device("cpu") is tc.device("cpu")
+    with pytest.raises(tc.DeviceError, match="unknown device"):
+        tc.device("tpu")
+    with pytest.raises(tc.DeviceError):
+        tc.device("cuda:x")
