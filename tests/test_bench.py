@@ -1,0 +1,298 @@
+"""tensorcore bench: record schema and JSON, ceilings, the correctness gate, and quick CLI runs on the CPU.
+
+Sizes and repeats are shrunk through the suites' parameters so the whole file runs in seconds.
+"""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from tensorcore.bench import ceilings, gate, record, references, timing
+from tensorcore.bench.suites import kernels
+
+
+def _timing(med=2e-3):
+    return timing.Timing(median_s=med, min_s=med * 0.9, max_s=med * 1.5, runs=5)
+
+
+# --- timing -----------------------------------------------------------------------------------------
+
+
+def test_measure_reports_ordered_summary():
+    calls = []
+    t = timing.measure(lambda: calls.append(1), warmup=2, min_runs=4, max_runs=8, min_time=0.0)
+    assert 4 <= t.runs <= 8
+    assert 0 < t.min_s <= t.median_s <= t.max_s
+    assert len(calls) >= 2 + t.runs * t.inner  # warm-up calls ran first
+
+
+def test_measure_alternating_times_every_region():
+    (ta, tb), samples = timing.measure_alternating([lambda: None, lambda: sum(range(100))], rounds=3,
+                                                   target_sample_s=1e-4)
+    assert ta.runs == tb.runs == 3
+    assert [len(s) for s in samples] == [3, 3]
+
+
+# --- record schema and JSON ---------------------------------------------------------------------------
+
+
+def test_record_has_schema_keys_and_rates():
+    c = {"gflops": 100.0, "gbps": 10.0}
+    rec = record.make_record("matmul", (64, 64, 64), "float32", "cpu", "numpy", timing=_timing(), flops=2 * 64**3,
+                             nbytes=3 * 4 * 64 * 64, ceilings=c)
+    record.validate_record(rec)
+    for key in record.RECORD_KEYS:
+        assert key in rec
+    assert rec["gflops"] == pytest.approx(2 * 64**3 / 2e-3 / 1e9)
+    assert rec["fraction_of_ceiling"] == pytest.approx(rec["gflops"] / 100.0)
+    mem = record.make_record("relu", (1024,), "float32", "cpu", "numpy", timing=_timing(), nbytes=8 * 1024,
+                             memory_bound=True, ceilings=c)
+    assert mem["fraction_of_ceiling"] == pytest.approx(mem["gbps"] / 10.0)
+
+
+@pytest.mark.parametrize("status", ["failed: relative error 1e-1", "unavailable: cupy not installed"])
+def test_untimed_records_have_no_timing(status):
+    rec = record.make_record("matmul", (8, 8, 8), "float32", "cuda", "cupy", status=status, timing=_timing())
+    record.validate_record(rec)
+    assert rec["median_s"] is None and rec["gflops"] is None
+
+
+def test_validate_rejects_bad_records():
+    good = record.make_record("matmul", (8, 8, 8), "float32", "cpu", "numpy", timing=_timing(), flops=1024)
+    with pytest.raises(ValueError, match="missing"):
+        record.validate_record({k: v for k, v in good.items() if k != "median_s"})
+    with pytest.raises(ValueError, match="status"):
+        record.validate_record({**good, "status": "great"})
+    with pytest.raises(ValueError, match="inconsistent"):
+        record.validate_record({**good, "min_s": 1.0})
+    with pytest.raises(ValueError, match="timed"):
+        record.validate_record({**good, "status": "failed: wrong"})
+
+
+def test_json_is_atomic_and_round_trips(tmp_path):
+    path = tmp_path / "sub" / "k.json"
+    rec = record.make_record("matmul", (8, 8, 8), "float32", "cpu", "numpy", timing=_timing(), flops=1024,
+                             extra_value=np.float32(1.5))
+    record.write_json(path, {"suite": "kernels", "records": [rec], "nan": float("nan")})
+    payload = record.read_json(path)
+    assert payload["schema"] == record.SCHEMA and payload["nan"] is None
+    assert payload["records"][0]["extra_value"] == 1.5
+    assert os.listdir(path.parent) == ["k.json"]  # no temporary file left behind
+
+    class Boom:
+        def item(self):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        record.write_json(path, {"records": [Boom()]})
+    assert record.read_json(path)["records"][0]["op"] == "matmul"  # the old file survives a failed write
+    assert os.listdir(path.parent) == ["k.json"]
+
+
+# --- ceilings ---------------------------------------------------------------------------------------------
+
+
+def test_cpu_ceilings_are_sane():
+    c = ceilings.cpu_ceilings(gemm_n=256, copy_mib=8, min_time=0.02)
+    assert c["device"] == "cpu"
+    assert 0.1 < c["gflops"] < 1e5  # a CPU core does more than 0.1 and far less than 100 TFLOP/s
+    assert 0.1 < c["gbps"] < 1e4
+    for part in ("gemm", "copy"):
+        t = c[part]
+        assert 0 < t["min_s"] <= t["median_s"] <= t["max_s"] and t["runs"] >= 3
+
+
+def test_kernel_suite_records_a_gpu_ceiling_failure_instead_of_crashing(monkeypatch):
+    def no_gpu(**kw):
+        raise RuntimeError("cudaErrorNoDevice")
+
+    monkeypatch.setattr(ceilings, "gpu_ceilings", no_gpu)
+    got = kernels.measure_ceilings(("cuda",), True, [(kernels.CupyBackend(), None)])
+    assert got["cuda"]["error"] == "RuntimeError: cudaErrorNoDevice"
+
+
+# --- the correctness gate ---------------------------------------------------------------------------------
+
+
+def test_gate_accepts_close_and_rejects_wrong():
+    rng = np.random.default_rng(0)
+    ref = rng.standard_normal((16, 16))
+    assert gate.check(ref.astype(np.float32), ref, 1e-4) == (True, "")
+    ok, why = gate.check(ref.astype(np.float32) * 1.01, ref, 1e-4)
+    assert not ok and "relative error" in why
+    bad = ref.copy()
+    bad[3, 3] = np.nan
+    ok, why = gate.check(bad, ref, 1e-4)
+    assert not ok and "NaN" in why
+    ok, why = gate.check(ref[:8], ref, 1e-4)
+    assert not ok and "shape" in why
+
+
+class _WrongMatmul(kernels.Backend):
+    """A 'fast' kernel that forgets the last row of K: must be failed, never timed."""
+
+    name = "wrong"
+
+    def op_matmul(self, case, a, b):
+        return lambda: a[:, :-1] @ b[:-1]
+
+
+class _CrashingMatmul(kernels.Backend):
+    name = "crash"
+
+    def op_matmul(self, case, a, b):
+        def run():
+            raise RuntimeError("launch failed")
+
+        return run
+
+
+def test_gate_fails_a_wrong_kernel_instead_of_timing_it():
+    case = kernels.matmul_case("square", 24, 24, 24)
+    settings = kernels.Settings(warmup=1, min_runs=2, max_runs=3, min_time=0.0)
+    rng = np.random.default_rng(0)
+    rec = kernels.time_case(_WrongMatmul(), case, {}, settings, rng)
+    assert rec["status"].startswith("failed: relative error")
+    assert rec["median_s"] is None and rec["gflops"] is None
+    rec = kernels.time_case(_CrashingMatmul(), case, {}, settings, rng)
+    assert rec["status"] == "failed: raised RuntimeError: launch failed"
+    rec = kernels.time_case(kernels.NumpyBackend(), case, {"cpu": {"gflops": 50.0, "gbps": 5.0}}, settings, rng)
+    record.validate_record(rec)
+    assert rec["status"] == "ok" and rec["gflops"] > 0 and rec["fraction_of_ceiling"] > 0
+
+
+def test_unsupported_op_is_unavailable_not_failed():
+    case = kernels.pool_case("tiny", 2, 3, 9, 3, 2, 1)
+    rec = kernels.time_case(kernels.CupyBackend(), case, {}, kernels.Settings.quick(), np.random.default_rng(0))
+    assert rec["status"] == "unavailable: cupy has no max_pool2d"
+
+
+# --- references (checked against direct loops, and against PyTorch when installed) --------------------
+
+
+def _conv_direct(x, w, stride, padding, groups):
+    N, C, H, W = x.shape
+    O, Cg, KH, KW = w.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
+    Ho = (H + 2 * padding - KH) // stride + 1
+    Wo = (W + 2 * padding - KW) // stride + 1
+    y = np.zeros((N, O, Ho, Wo))
+    Og = O // groups
+    for n in range(N):
+        for o in range(O):
+            g = o // Og
+            for i in range(Ho):
+                for j in range(Wo):
+                    patch = xp[n, g * Cg:(g + 1) * Cg, i * stride:i * stride + KH, j * stride:j * stride + KW]
+                    y[n, o, i, j] = (patch * w[o]).sum()
+    return y
+
+
+def test_conv_references_against_direct_loops_and_adjoints():
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((2, 4, 7, 6))
+    w = rng.standard_normal((6, 2, 3, 2))
+    p = {"stride": (2, 2), "padding": (1, 1), "dilation": (1, 1), "groups": 2}
+    y = references.conv2d_forward(x, w, **p)
+    np.testing.assert_allclose(y, _conv_direct(x, w, 2, 1, 2), rtol=1e-12, atol=1e-12)
+    # The gradients are the adjoints of the forward map: <gy, conv(x, w)> = <dx, x> = <dw, w>.
+    gy = rng.standard_normal(y.shape)
+    gx = references.conv2d_backward_input(gy, w, x.shape, **p)
+    gw = references.conv2d_backward_weight(x, gy, w.shape, **p)
+    assert np.vdot(gy, y) == pytest.approx(np.vdot(gx, x)) == pytest.approx(np.vdot(gw, w))
+
+
+def test_references_match_torch():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 4, 9, 9))
+    w = rng.standard_normal((6, 2, 3, 3))
+    p = {"stride": (2, 2), "padding": (1, 1), "dilation": (1, 1), "groups": 2}
+    tx = torch.tensor(x, requires_grad=True)
+    tw = torch.tensor(w, requires_grad=True)
+    ty = F.conv2d(tx, tw, None, 2, 1, 1, 2)
+    gy = rng.standard_normal(ty.shape)
+    ty.backward(torch.tensor(gy))
+    np.testing.assert_allclose(references.conv2d_forward(x, w, **p), ty.detach().numpy(), rtol=1e-10, atol=1e-10)
+    np.testing.assert_allclose(references.conv2d_backward_input(gy, w, x.shape, **p), tx.grad.numpy(), atol=1e-10)
+    np.testing.assert_allclose(references.conv2d_backward_weight(x, gy, w.shape, **p), tw.grad.numpy(), atol=1e-10)
+    pooled = F.max_pool2d(torch.tensor(x), 3, 2, 1).numpy()
+    np.testing.assert_allclose(references.max_pool2d(x, (3, 3), (2, 2), (1, 1)), pooled)
+
+
+# --- the command line (quick runs with tiny sizes) ----------------------------------------------------------
+
+
+@pytest.fixture
+def tiny_suite(monkeypatch):
+    monkeypatch.setattr(kernels, "SQUARE_QUICK", (16, 32))
+    monkeypatch.setattr(kernels, "MATMUL_SHAPES", (("mlp.fc3", 4, 8, 10),))
+    monkeypatch.setattr(kernels, "RELU_SIZES_QUICK", (1000,))
+    monkeypatch.setattr(kernels, "CE_SHAPES_QUICK", ((8, 10),))
+    monkeypatch.setattr(kernels, "CONV_LAYERS", (("lenet5.tiny", 2, 3, 8, 4, 3, 1, 1, 1),))
+    monkeypatch.setattr(kernels, "POOL_LAYERS", (("lenet5.tiny", 2, 3, 8, 2, 2, 0),) * 2)
+    monkeypatch.setattr(kernels.Settings, "quick", classmethod(lambda cls: cls(warmup=1, min_runs=2, max_runs=3,
+                                                                                min_time=0.0)))
+    real = ceilings.cpu_ceilings
+    monkeypatch.setattr(ceilings, "cpu_ceilings", lambda **kw: real(gemm_n=128, copy_mib=4, min_time=0.01))
+
+
+def test_cli_kernels_quick_writes_json_and_plot_and_names_unavailable(tiny_suite, tmp_path, capsys):
+    from tensorcore.cli import main
+
+    out, png = tmp_path / "k.json", tmp_path / "k.png"
+    rc = main(["bench", "kernels", "--quick", "--json", str(out), "--plot", str(png)])
+    text = capsys.readouterr().out
+    assert rc == 0, text
+    payload = record.read_json(out)  # validates every record
+    assert payload["suite"] == "kernels" and payload["machine"]["cores"] >= 1
+    assert {"cpu"} <= set(payload["ceilings"])
+    assert payload["backends"]["numpy"] == "ok"
+    ops = {r["op"] for r in payload["records"] if r["backend"] == "numpy"}
+    assert {"matmul", "relu", "relu_backward", "softmax_cross_entropy"} <= ops
+    for name in ("numba", "cupy", "torch-cuda"):
+        state = payload["backends"][name]
+        if state != "ok":
+            assert state.startswith("unavailable: ")
+            assert f"{name:<11} unavailable: " in text  # said clearly in the terminal too
+    assert png.stat().st_size > 10_000
+    with open(out) as f:
+        assert json.load(f)["schema"] == record.SCHEMA
+
+
+def test_cli_rejects_unknown_op(capsys):
+    from tensorcore.cli import main
+
+    assert main(["bench", "kernels", "--ops", "fft"]) == 2
+    assert "unknown op 'fft'" in capsys.readouterr().err
+
+
+def test_cli_train_quick(tmp_path, capsys):
+    from tensorcore.cli import main
+
+    out = tmp_path / "t.json"
+    rc = main(["bench", "train", "--quick", "--model", "mlp", "--rounds", "1", "--json", str(out)])
+    text = capsys.readouterr().out
+    payload = record.read_json(out)
+    (tc_rec,) = [r for r in payload["records"] if r["backend"] == "tensorcore"]
+    assert tc_rec["status"] == "ok" or tc_rec["status"].startswith("unavailable: "), text
+    if tc_rec["status"] == "ok":
+        assert rc == 0
+        if "torch" in {r["backend"] for r in payload["records"]}:
+            assert tc_rec["ratio_vs_torch"] > 0 and "vs torch" in text
+            a, b = tc_rec["gate_losses"][0]
+            assert a == pytest.approx(b, rel=1e-4)  # the same model, weights and data
+
+
+def test_overhead_suite_tiny():
+    from tensorcore.bench.suites import overhead
+
+    result = overhead.run_suite(rounds=1, ops=("add", "matmul"), sizes=("1",))
+    for rec in result["records"]:
+        record.validate_record(rec)
+    tc_recs = [r for r in result["records"] if r["backend"] == "tensorcore"]
+    assert [r["status"] for r in tc_recs] == ["ok"] * 4  # 2 ops x (forward, forward+backward)
+    assert "tensorcore" in overhead.format_table(result)
