@@ -1,0 +1,245 @@
+"""Conv-net layers: Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, MaxUnpool2d,
+LocalResponseNorm, BatchNorm2d, Dropout2d (PyTorch's names, arguments and defaults; NCHW).
+
+Init (PyTorch's): a conv weight (out, in / groups, kh, kw) gets kaiming_uniform_(a=sqrt(5)), which is
+U(-1/sqrt(fan_in), 1/sqrt(fan_in)) with fan_in = in / groups * kh * kw; the bias gets the same
+bound. ConvTranspose2d's weight is (in, out / groups, kh, kw) and its fan_in is computed from that
+layout as PyTorch does (out / groups * kh * kw). BatchNorm2d: weight ones, bias zeros, running
+mean 0, running variance 1.
+"""
+
+import math
+
+from .. import ops
+from ..errors import ShapeError
+from . import init
+from .layers import BatchNorm1d, _empty_parameter
+from .module import Module
+
+
+def _pair(v):
+    return (int(v), int(v)) if isinstance(v, int) else tuple(int(a) for a in v)
+
+
+class _ConvNd(Module):
+    def reset_parameters(self):
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            fan_in, _ = init.calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            init.uniform_(self.bias, -bound, bound)
+
+    def extra_repr(self):
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0, 0):
+            s += f", padding={self.padding}"
+        if self.dilation != (1, 1):
+            s += f", dilation={self.dilation}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class Conv2d(_ConvNd):
+    """2-D convolution (cross-correlation) over (N, C, H, W): weight (out, in / groups, kh, kw).
+
+    padding: an int, a pair, 'valid' or 'same'. padding_mode: only 'zeros'.
+
+    Example:
+        conv = nn.Conv2d(1, 6, 5, padding=2)
+        conv(tc.zeros((8, 1, 28, 28))).shape       # (8, 6, 28, 28)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"Conv2d: padding_mode {padding_mode!r} is not supported (only 'zeros')")
+        if in_channels % groups or out_channels % groups:
+            raise ShapeError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must be "
+                             f"divisible by groups={groups}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size, self.stride, self.dilation = _pair(kernel_size), _pair(stride), _pair(dilation)
+        self.padding = padding if isinstance(padding, str) else _pair(padding)
+        self.groups = int(groups)
+        self.weight = _empty_parameter((out_channels, in_channels // groups) + self.kernel_size, device, dtype)
+        if bias:
+            self.bias = _empty_parameter((out_channels,), device, dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def forward(self, x):
+        return ops.conv.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+
+
+class ConvTranspose2d(_ConvNd):
+    """Transposed convolution: weight (in, out / groups, kh, kw).
+
+    Output size (H - 1) stride - 2 padding + dilation (k - 1) + output_padding + 1.
+    `forward(x, output_size=None)`: output_size (H, W) picks output_padding, as in PyTorch.
+
+    Example:
+        up = nn.ConvTranspose2d(16, 8, 4, stride=2, padding=1)
+        up(tc.zeros((1, 16, 7, 7))).shape          # (1, 8, 14, 14)
+    """
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        super().__init__()
+        if padding_mode != "zeros":
+            raise NotImplementedError(f"ConvTranspose2d: padding_mode {padding_mode!r} is not supported")
+        if in_channels % groups or out_channels % groups:
+            raise ShapeError(f"ConvTranspose2d: in_channels {in_channels} and out_channels {out_channels} must be "
+                             f"divisible by groups={groups}")
+        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
+        self.kernel_size, self.stride, self.dilation = _pair(kernel_size), _pair(stride), _pair(dilation)
+        self.padding, self.output_padding = _pair(padding), _pair(output_padding)
+        self.groups = int(groups)
+        self.weight = _empty_parameter((in_channels, out_channels // groups) + self.kernel_size, device, dtype)
+        if bias:
+            self.bias = _empty_parameter((out_channels,), device, dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def forward(self, x, output_size=None):
+        output_padding = self.output_padding
+        if output_size is not None:
+            want = tuple(int(s) for s in tuple(output_size)[-2:])
+            base = tuple((x.shape[-2 + a] - 1) * self.stride[a] - 2 * self.padding[a]
+                         + self.dilation[a] * (self.kernel_size[a] - 1) + 1 for a in (0, 1))
+            output_padding = tuple(w - b for w, b in zip(want, base))
+        return ops.conv.conv_transpose2d(x, self.weight, self.bias, self.stride, self.padding, output_padding,
+                                         self.groups, self.dilation)
+
+
+class MaxPool2d(Module):
+    """Max pooling; stride defaults to kernel_size. return_indices=True returns (out, switches).
+
+    Example:
+        nn.MaxPool2d(3, stride=2)(tc.zeros((1, 96, 55, 55))).shape    # (1, 96, 27, 27): AlexNet's overlapping pool
+    """
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, \
+            padding
+        self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
+
+    def forward(self, x):
+        return ops.pool.max_pool2d(x, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode,
+                                   self.return_indices)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AvgPool2d(Module):
+    """Average pooling; stride defaults to kernel_size."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, \
+            padding
+        self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
+
+    def forward(self, x):
+        return ops.pool.avg_pool2d(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                   self.count_include_pad)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class AdaptiveAvgPool2d(Module):
+    """Average pooling to a fixed output size (PyTorch's bins); AdaptiveAvgPool2d(1) is global pooling."""
+
+    def __init__(self, output_size):
+        super().__init__()
+        self.output_size = output_size
+
+    def forward(self, x):
+        return ops.pool.adaptive_avg_pool2d(x, self.output_size)
+
+    def extra_repr(self):
+        return f"output_size={self.output_size}"
+
+
+class MaxUnpool2d(Module):
+    """Inverse of MaxPool2d given its switches: forward(x, indices, output_size=None)."""
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, \
+            padding
+
+    def forward(self, x, indices, output_size=None):
+        return ops.pool.max_unpool2d(x, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+
+class LocalResponseNorm(Module):
+    """Local response normalization across channels, PyTorch's convention (alpha is divided by size).
+
+    The AlexNet paper's (k=2, n=5, alpha=1e-4, beta=0.75) is LocalResponseNorm(5, alpha=5e-4, beta=0.75, k=2.0).
+    """
+
+    def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
+        super().__init__()
+        self.size, self.alpha, self.beta, self.k = int(size), alpha, beta, k
+
+    def forward(self, x):
+        return ops.norm.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self):
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
+
+
+class BatchNorm2d(BatchNorm1d):
+    """Batch normalization over (N, C, H, W), per channel (statistics over N, H and W).
+
+    Training: batch statistics, running stats updated with `momentum` (None: a cumulative average);
+    eval: running statistics. Same parameters and buffers as BatchNorm1d.
+
+    Example:
+        bn = nn.BatchNorm2d(16)
+        bn(tc.randn(8, 16, 5, 5)).shape           # (8, 16, 5, 5)
+    """
+
+    def _check_input(self, x):
+        if x.ndim != 4 or x.shape[1] != self.num_features:
+            raise ShapeError(f"BatchNorm2d({self.num_features}): expected input (N, {self.num_features}, H, W), "
+                             f"got {x.shape}")
+
+    def forward(self, x):
+        self._check_input(x)
+        momentum = self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked._version += 1
+            if momentum is None:
+                momentum = 1.0 / float(self.num_batches_tracked.data)
+        use_batch = self.training or not self.track_running_stats
+        keep = self.track_running_stats
+        return ops.norm.batch_norm(x, self.running_mean if keep else None, self.running_var if keep else None,
+                                   self.weight, self.bias, training=use_batch,
+                                   momentum=0.0 if momentum is None else momentum, eps=self.eps)
+
+
+class Dropout2d(Module):
+    """Zero whole channels with probability p during training (scaled by 1 / (1 - p)); identity in eval."""
+
+    def __init__(self, p=0.5, inplace=False):
+        super().__init__()
+        if not 0.0 <= p <= 1.0:
+            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
+        self.p = p
+
+    def forward(self, x):
+        return ops.norm.dropout2d(x, self.p, self.training)
+
+    def extra_repr(self):
+        return f"p={self.p}"
