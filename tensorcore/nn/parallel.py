@@ -187,6 +187,8 @@ class DistributedDataParallel(Module):
     def _start(self, bucket):
         bucket.fill()
         bucket.work = self._group.all_reduce(bucket.buffer, "sum")
+        where = f"DistributedDataParallel gradient bucket {bucket.index} of {len(self._buckets)}"
+        bucket.work.what = f"{where}: {bucket.work.what}"
         self._inflight.append(bucket.work)
 
     def _finish_backward(self):
