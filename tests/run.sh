@@ -12,4 +12,6 @@ step "cpu + ptx" python -m pytest -q -m "not kernels and not cuda and not gpu an
 # 2. The GPU path without a GPU: kernels and the cuda device in Numba's CUDA simulator.
 step "kernels + cuda device (simulated)" env NUMBA_ENABLE_CUDASIM=1 TENSORCORE_CUDA_SIM=1 \
   python -m pytest -q -m "(kernels or cuda) and not gpu" -p no:cacheprovider "$@"
+# 3. Data parallelism across processes: the tests marked mpi, under mpirun -n 2 (tensorcore.distributed).
+step "distributed (mpirun -n 2)" python -m tensorcore.distributed.launch_tests
 exit $status
