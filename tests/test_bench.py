@@ -163,6 +163,16 @@ def test_gate_fails_a_wrong_kernel_instead_of_timing_it():
     assert rec["status"] == "ok" and rec["gflops"] > 0 and rec["fraction_of_ceiling"] > 0
 
 
+def test_large_matmul_gate_by_projection_still_catches_a_wrong_kernel(monkeypatch):
+    monkeypatch.setattr(kernels, "PROJECT_ABOVE", 1000)
+    case = kernels.matmul_case("square", 20, 20, 20)
+    assert "project" in case.params
+    settings = kernels.Settings(warmup=1, min_runs=2, max_runs=3, min_time=0.0)
+    rng = np.random.default_rng(0)
+    assert kernels.time_case(kernels.NumpyBackend(), case, {}, settings, rng)["status"] == "ok"
+    assert kernels.time_case(_WrongMatmul(), case, {}, settings, rng)["status"].startswith("failed: relative")
+
+
 def test_unsupported_op_is_unavailable_not_failed():
     case = kernels.pool_case("tiny", 2, 3, 9, 3, 2, 1)
     rec = kernels.time_case(kernels.CupyBackend(), case, {}, kernels.Settings.quick(), np.random.default_rng(0))

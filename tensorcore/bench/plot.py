@@ -34,12 +34,12 @@ def plot_kernels(payload, path):
                      if r["op"] == "matmul" and r.get("label") == "square" and r["backend"] == b)
         if pts:
             ax1.plot(*zip(*pts), marker="o", label=b)
+    ax1.set_xscale("log", base=2)
     for dev, c in (payload.get("ceilings") or {}).items():
         if c.get("gflops"):
             ax1.axhline(c["gflops"], ls="--", lw=1, color="gray")
-            ax1.text(ax1.get_xlim()[0] if backends else 64, c["gflops"], f" {dev} GEMM ceiling", va="bottom",
-                     fontsize=8, color="gray")
-    ax1.set_xscale("log", base=2)
+            ax1.annotate(f"{dev} GEMM ceiling {c['gflops']:.0f} GFLOP/s", (0.01, c["gflops"]),
+                         xycoords=("axes fraction", "data"), va="bottom", fontsize=8, color="gray")
     ax1.set_yscale("log")
     ax1.set_xlabel("n (square float32 matmul n x n x n)")
     ax1.set_ylabel("GFLOP/s (median)")

@@ -76,12 +76,15 @@ def measure(fn, *, warmup=2, min_runs=5, max_runs=50, min_time=0.2, target_sampl
     return Timing.from_samples(samples, inner)
 
 
-def measure_alternating(fns, *, warmup=2, rounds=7, inner=None, target_sample_s=0.05, syncs=None):
+def measure_alternating(fns, *, warmup=2, rounds=7, inner=None, target_sample_s=0.05, syncs=None, pause_s=0.0):
     """Time several regions in alternating rounds (A B, B A, A B, ...) so drift and noise from other
     processes hit all of them alike. Returns one Timing per region and the per-round samples.
 
     `syncs` (one callable or None per region) runs at the end of each sample, inside the timed
     interval: e.g. `torch.cuda.synchronize` for regions that queue GPU work.
+
+    `pause_s` sleeps (untimed) before each sample: idle BLAS/OpenMP worker threads of the region
+    just timed spin for a while before they sleep, and would otherwise steal a core from the next.
 
     Example:
         (ta, tb), samples = measure_alternating([step_a, step_b], rounds=9)
@@ -99,6 +102,8 @@ def measure_alternating(fns, *, warmup=2, rounds=7, inner=None, target_sample_s=
     for r in range(rounds):
         for i in (order if r % 2 == 0 else order[::-1]):
             fn, n, sync = fns[i], inners[i], syncs[i]
+            if pause_s:
+                time.sleep(pause_s)
             t0 = time.perf_counter()
             for _ in range(n):
                 fn()

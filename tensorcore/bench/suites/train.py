@@ -374,7 +374,8 @@ def run_model(name, device, quick, rounds, backends, say):
     say(f"  {name} on {device}: timing {', '.join(names)} in {n_rounds} alternating rounds ...")
     target = 0.05 if quick else 0.25
     timings, samples = measure_alternating(fns, warmup=2 if name != "alexnet" else 1, rounds=n_rounds,
-                                           target_sample_s=target, syncs=syncs)
+                                           target_sample_s=target, syncs=syncs,
+                                           pause_s=0.1 if device == "cpu" else 0.0)
     out = []
     torch_t = timings[names.index("torch")] if "torch" in names else None
     for i, (who, t) in enumerate(zip(names, timings)):
