@@ -81,6 +81,8 @@ def test_two_ranks_match_one_process_with_the_whole_batch(optimizer, bucket_cap_
         for (xb, yb), *ref_batches in zip(loader, *ref_loaders):
             opt.zero_grad()
             loss_fn(model(xb), yb).backward()
+            # Every bucket's all-reduce started inside backward, as soon as its gradients were there.
+            assert model.buckets_started_in_backward == len(model.bucket_sizes)
             opt.step()
             ref_opt.zero_grad()
             xr = tc.cat([b[0] for b in ref_batches])

@@ -115,6 +115,7 @@ class DistributedDataParallel(Module):
         self._inflight = []
         self._in_backward = False
         self._sync = True
+        self.buckets_started_in_backward = 0  # in the last backward, before its end (overlapped with it)
         me = weakref.ref(self)
         for i, p in enumerate(trainable):
             p.register_post_accumulate_grad_hook(_make_hook(me, i))
@@ -193,6 +194,7 @@ class DistributedDataParallel(Module):
 
     def _finish_backward(self):
         self._in_backward = False
+        self.buckets_started_in_backward = self._next  # the rest start now: their overlap was lost
         for bucket in self._buckets[self._next :]:
             self._start(bucket)
         self._next = len(self._buckets)
