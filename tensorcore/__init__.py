@@ -117,11 +117,22 @@ from .ops.shape import (
     unsqueeze,
 )
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
-from .tensor import Tensor, tensor
+
+from .tensor import Tensor, tensor  # isort: skip
+from . import data  # noqa: E402  (after tensor: data imports it)
+from .serialization import load, save
 
 bool = bool_
 cat = concatenate
 __version__ = "0.1.0"
 
-from . import data
-from .serialization import load, save
+# These subpackages load on first use, so `import tensorcore` stays fast.
+_LAZY_SUBMODULES = ("nn", "optim", "keras", "models")
+
+
+def __getattr__(name):
+    import importlib
+
+    if name in _LAZY_SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'tensorcore' has no attribute {name!r}")

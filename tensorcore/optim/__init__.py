@@ -1,0 +1,32 @@
+"""tensorcore.optim: optimizers and learning-rate schedules (PyTorch's names and update formulas).
+
+Example:
+    opt = tc.optim.Adam(model.parameters(), lr=1e-3)
+    for x, y in loader:
+        opt.zero_grad()
+        loss = tc.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+"""
+
+from . import lr_scheduler
+from .adagrad import Adagrad, adagrad_update
+from .adam import Adam, AdamW, adam_update
+from .optimizer import Optimizer, OptimizerError
+from .rmsprop import RMSprop, rmsprop_update
+from .sgd import SGD, sgd_update
+
+__all__ = [
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "OptimizerError",
+    "RMSprop",
+    "adagrad_update",
+    "adam_update",
+    "lr_scheduler",
+    "rmsprop_update",
+    "sgd_update",
+]

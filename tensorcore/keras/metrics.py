@@ -1,0 +1,113 @@
+"""Keras metrics computed on NumPy arrays of a batch: each returns (sum over samples, sample count).
+
+'accuracy' (or 'acc') picks its kind from the loss and the targets, as Keras does: categorical
+(argmax of both), sparse categorical (argmax of the prediction vs integer labels) or binary
+(prediction > 0.5, or logits > 0).
+"""
+
+import numpy as np
+
+
+class Metric:
+    """A metric that sums a per-sample value over batches: update(y_true, y_pred), result(), reset()."""
+
+    needs_probabilities = False  # False: works on logits as well (argmax, sign)
+
+    def __init__(self, name):
+        self.name = name
+        self.reset_state()
+
+    def reset_state(self):
+        self.total = 0.0
+        self.count = 0
+
+    def update_state(self, y_true, y_pred, from_logits=False):
+        s, n = self.batch(y_true, y_pred, from_logits)
+        self.total += s
+        self.count += n
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+    def batch(self, y_true, y_pred, from_logits):
+        raise NotImplementedError
+
+
+class CategoricalAccuracy(Metric):
+    def __init__(self, name="categorical_accuracy"):
+        super().__init__(name)
+
+    def batch(self, y_true, y_pred, from_logits):
+        pred = y_pred.argmax(axis=-1)
+        true = y_true if y_true.ndim == pred.ndim else y_true.argmax(axis=-1)
+        return float(np.count_nonzero(pred == true)), pred.size
+
+
+class SparseCategoricalAccuracy(CategoricalAccuracy):
+    def __init__(self, name="sparse_categorical_accuracy"):
+        Metric.__init__(self, name)
+
+    def batch(self, y_true, y_pred, from_logits):
+        pred = y_pred.argmax(axis=-1)
+        return float(np.count_nonzero(pred == y_true.reshape(pred.shape))), pred.size
+
+
+class BinaryAccuracy(Metric):
+    def __init__(self, name="binary_accuracy", threshold=0.5):
+        super().__init__(name)
+        self.threshold = threshold
+
+    def batch(self, y_true, y_pred, from_logits):
+        cut = np.log(self.threshold / (1 - self.threshold)) if from_logits else self.threshold
+        pred = y_pred > cut
+        return float(np.count_nonzero(pred == (y_true.reshape(pred.shape) > 0.5))), pred.size
+
+
+class MeanSquaredError(Metric):
+    needs_probabilities = True
+
+    def __init__(self, name="mean_squared_error"):
+        super().__init__(name)
+
+    def batch(self, y_true, y_pred, from_logits):
+        d = y_pred - y_true.reshape(y_pred.shape)
+        return float((d * d).mean(axis=-1).sum()) if d.ndim > 1 else float((d * d).sum()), len(d)
+
+
+class MeanAbsoluteError(Metric):
+    needs_probabilities = True
+
+    def __init__(self, name="mean_absolute_error"):
+        super().__init__(name)
+
+    def batch(self, y_true, y_pred, from_logits):
+        d = np.abs(y_pred - y_true.reshape(y_pred.shape))
+        return float(d.mean(axis=-1).sum()) if d.ndim > 1 else float(d.sum()), len(d)
+
+
+_BY_NAME = {
+    "categorical_accuracy": CategoricalAccuracy,
+    "sparse_categorical_accuracy": SparseCategoricalAccuracy,
+    "binary_accuracy": BinaryAccuracy,
+    "mse": MeanSquaredError,
+    "mean_squared_error": MeanSquaredError,
+    "mae": MeanAbsoluteError,
+    "mean_absolute_error": MeanAbsoluteError,
+}
+
+
+def get(identifier, loss_name=None, y_true=None, output_shape=None):
+    """A Metric from a name; 'accuracy'/'acc' resolved from the loss name and targets, named as given."""
+    if isinstance(identifier, Metric):
+        return identifier
+    if not isinstance(identifier, str):
+        raise ValueError(f"metric must be a name or a keras Metric, got {identifier!r}")
+    if identifier in ("accuracy", "acc"):
+        if loss_name == "binary_crossentropy" or (output_shape is not None and output_shape[-1:] == (1,)):
+            return BinaryAccuracy(identifier)
+        if loss_name == "sparse_categorical_crossentropy" or (y_true is not None and y_true.ndim == 1):
+            return SparseCategoricalAccuracy(identifier)
+        return CategoricalAccuracy(identifier)
+    if identifier not in _BY_NAME:
+        raise ValueError(f"unknown metric {identifier!r}; known: accuracy, {', '.join(sorted(_BY_NAME))}")
+    return _BY_NAME[identifier](identifier)

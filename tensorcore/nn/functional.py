@@ -1,0 +1,128 @@
+"""tensorcore.nn.functional: the stateless ops layers are made of (torch.nn.functional's names).
+
+Everything here is a re-export of an op in tensorcore.ops, or a short composition of them.
+`dim=` is accepted wherever PyTorch uses it (tensorcore's ops call it `axis=`).
+
+Example:
+    import tensorcore.nn.functional as F
+    loss = F.cross_entropy(F.linear(x, w, b), y)
+"""
+
+# --- conv / pool / normalization ops (added by the conv engineer) -----------------------------
+from ..ops.conv import conv2d, conv_transpose2d
+from ..ops.elementwise import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
+from ..ops.matmul import linear
+from ..ops.nn import (
+    binary_cross_entropy,
+    binary_cross_entropy_with_logits,
+    cross_entropy,
+    dropout,
+    mse_loss,
+    nll_loss,
+    one_hot,
+)
+from ..ops.nn import log_softmax as _log_softmax
+from ..ops.nn import softmax as _softmax
+from ..ops.norm import dropout2d, local_response_norm
+from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
+from ..ops.shape import flatten as _flatten
+
+
+def softmax(x, dim=-1, axis=None):
+    """exp(x) / sum(exp(x)) along dim, stably."""
+    return _softmax(x, dim if axis is None else axis)
+
+
+def log_softmax(x, dim=-1, axis=None):
+    """x - logsumexp(x) along dim, stably."""
+    return _log_softmax(x, dim if axis is None else axis)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    return _flatten(x, start_dim, end_dim)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """Mean (or sum, or none) of |input - target|."""
+    from ..ops.elementwise import abs as tc_abs
+    from ..ops.nn import _check_reduction, _reduce
+
+    _check_reduction("l1_loss", reduction)
+    return _reduce(tc_abs(input - target), reduction)
+
+
+def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """Normalize over every axis but 1 (channels): (x - mean) / sqrt(var + eps) * weight + bias.
+
+    training=True uses the batch's statistics and updates running_mean / running_var in place
+    (when given) with `momentum`: running = (1 - momentum) * running + momentum * batch, where the
+    running variance gets the unbiased batch variance (as PyTorch does). training=False uses the
+    running statistics.
+    """
+    from ..autograd import no_grad
+    from ..errors import ShapeError
+    from ..ops.elementwise import sqrt
+
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: input must be (N, C, ...), got shape {x.shape}")
+    c = x.shape[1]
+    view = (1, c) + (1,) * (x.ndim - 2)
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training:
+        n = x.size // c
+        if n <= 1:
+            raise ShapeError(f"batch_norm: expected more than 1 value per channel when training, got input {x.shape}")
+        mean = x.mean(axis=axes, keepdims=True)
+        centered = x - mean
+        var = (centered * centered).mean(axis=axes, keepdims=True)
+        if running_mean is not None:
+            with no_grad():
+                rm, rv = running_mean.data, running_var.data
+                rm *= 1 - momentum
+                rm += momentum * mean.data.reshape(c)
+                rv *= 1 - momentum
+                rv += (momentum * n / (n - 1)) * var.data.reshape(c)
+                running_mean._version += 1
+                running_var._version += 1
+        out = centered / sqrt(var + eps)
+    else:
+        if running_mean is None:
+            raise ShapeError("batch_norm: training=False needs running_mean and running_var")
+        out = (x - running_mean.reshape(view)) / sqrt(running_var.reshape(view) + eps)
+    if weight is not None:
+        out = out * weight.reshape(view)
+    if bias is not None:
+        out = out + bias.reshape(view)
+    return out
+
+
+__all__ = [
+    "adaptive_avg_pool2d",
+    "avg_pool2d",
+    "conv2d",
+    "conv_transpose2d",
+    "dropout2d",
+    "local_response_norm",
+    "max_pool2d",
+    "max_unpool2d",
+    "batch_norm",
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "elu",
+    "flatten",
+    "gelu",
+    "l1_loss",
+    "leaky_relu",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "softplus",
+    "tanh",
+]

@@ -1,0 +1,86 @@
+"""Gradient clipping and parameter <-> vector helpers (torch.nn.utils' names)."""
+
+import math
+
+import numpy as np
+
+from ..errors import GradientError
+from ..tensor import Tensor, _make
+
+
+def _grads(parameters):
+    if isinstance(parameters, Tensor):
+        parameters = [parameters]
+    return [p.grad for p in parameters if p.grad is not None]
+
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+    """Scale all gradients together so their joint norm is at most max_norm; returns the norm before clipping.
+
+    total = (sum_p ||g_p||^q)^(1/q) (q = norm_type; inf: the largest |g|). When total > max_norm
+    every gradient is multiplied in place by max_norm / (total + 1e-6), as PyTorch does.
+
+    Example:
+        nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    """
+    grads = _grads(parameters)
+    if not grads:
+        return _make(np.zeros((), dtype=np.float32), _cpu(), False, None)
+    norm_type = float(norm_type)
+    host = [float(_norm(g.data, norm_type)) for g in grads]
+    if norm_type == math.inf:
+        total = max(host)
+    else:
+        total = sum(h**norm_type for h in host) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise GradientError(f"clip_grad_norm_: the total gradient norm is {total}; set error_if_nonfinite=False "
+                            "to clip anyway")
+    coef = float(max_norm) / (total + 1e-6)
+    if coef < 1:
+        for g in grads:
+            g.data *= g.data.dtype.type(coef)
+            g._version += 1
+    return _make(np.asarray(total, dtype=grads[0].dtype), _cpu(), False, None)
+
+
+def _norm(a, q):
+    xp = np if isinstance(a, np.ndarray) else __import__("cupy")
+    if q == math.inf:
+        return xp.abs(a).max() if a.size else 0.0
+    if q == 2.0:
+        flat = a.reshape(-1).astype(np.float64, copy=False)
+        return math.sqrt(float(flat @ flat))
+    return float((xp.abs(a.astype(np.float64)) ** q).sum()) ** (1.0 / q)
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clamp every gradient element into [-clip_value, clip_value], in place."""
+    for g in _grads(parameters):
+        xp = g.device.backend.xp
+        xp.clip(g.data, -clip_value, clip_value, out=g.data)
+        g._version += 1
+
+
+def parameters_to_vector(parameters):
+    """All parameters flattened and concatenated into one 1-D tensor (a copy, no graph)."""
+    params = list(parameters)
+    xp = params[0].device.backend.xp
+    return _make(xp.concatenate([p.data.reshape(-1) for p in params]), params[0].device, False, None)
+
+
+def vector_to_parameters(vec, parameters):
+    """Copy consecutive slices of a 1-D tensor into the parameters, in place."""
+    offset = 0
+    for p in parameters:
+        n = p.data.size
+        p.data[...] = vec.data[offset:offset + n].reshape(p.shape)
+        p._version += 1
+        offset += n
+    if offset != vec.data.size:
+        raise GradientError(f"vector_to_parameters: vector has {vec.data.size} elements, parameters need {offset}")
+
+
+def _cpu():
+    from ..device import device
+
+    return device("cpu")

@@ -1,0 +1,321 @@
+"""Learning-rate schedules (torch.optim.lr_scheduler's names and formulas).
+
+Call `scheduler.step()` once per epoch (OneCycleLR: once per batch) after `optimizer.step()`.
+Each scheduler computes the learning rate of epoch t in closed form from each group's
+`initial_lr`, so `state_dict()` / `load_state_dict()` (for resuming) only need `last_epoch`.
+
+Example:
+    opt = tc.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = tc.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)
+    for epoch in range(10):
+        train_one_epoch(); sched.step()
+"""
+
+import bisect
+import math
+
+from .optimizer import OptimizerError
+
+
+class LRScheduler:
+    """Base class: subclasses define `lr_at(base_lr, t)`, the learning rate at step t for a base rate."""
+
+    def __init__(self, optimizer, last_epoch=-1):
+        self.optimizer = optimizer
+        for i, group in enumerate(optimizer.param_groups):
+            if last_epoch == -1:
+                group.setdefault("initial_lr", group["lr"])
+            elif "initial_lr" not in group:
+                raise OptimizerError(f"{type(self).__name__}: param group {i} has no 'initial_lr' "
+                                     "(needed when resuming with last_epoch != -1)")
+        self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self.step()
+
+    def lr_at(self, base_lr, t):
+        raise NotImplementedError
+
+    def get_lr(self):
+        return [self.lr_at(base, self.last_epoch) for base in self.base_lrs]
+
+    def step(self, epoch=None):
+        """Advance one step (or jump to `epoch`) and set every group's lr."""
+        self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
+        lrs = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs):
+            group["lr"] = lr
+        self._last_lr = lrs
+
+    def get_last_lr(self):
+        return list(self._last_lr)
+
+    def state_dict(self):
+        """Everything but the optimizer (plain numbers and lists: tc.save-able)."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)}
+
+    def load_state_dict(self, state):
+        self.__dict__.update(state)
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr
+
+
+_LRScheduler = LRScheduler
+
+
+class LambdaLR(LRScheduler):
+    """lr = base_lr * fn(t)."""
+
+    def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        self.lr_lambda = lr_lambda
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, t):
+        return base_lr * self.lr_lambda(t)
+
+
+class StepLR(LRScheduler):
+    """lr = base_lr * gamma ^ floor(t / step_size)."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
+        if step_size < 1:
+            raise OptimizerError(f"StepLR: step_size must be >= 1, got {step_size}")
+        self.step_size, self.gamma = int(step_size), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, t):
+        return base_lr * self.gamma ** (t // self.step_size)
+
+
+class MultiStepLR(LRScheduler):
+    """lr = base_lr * gamma ^ (number of milestones <= t)."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
+        self.milestones, self.gamma = sorted(int(m) for m in milestones), gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, t):
+        return base_lr * self.gamma ** bisect.bisect_right(self.milestones, t)
+
+
+class ExponentialLR(LRScheduler):
+    """lr = base_lr * gamma ^ t."""
+
+    def __init__(self, optimizer, gamma, last_epoch=-1):
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, t):
+        return base_lr * self.gamma**t
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr = eta_min + (base_lr - eta_min) (1 + cos(pi t / T_max)) / 2."""
+
+    def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
+        if T_max < 1:
+            raise OptimizerError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, t):
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+
+
+class LinearLR(LRScheduler):
+    """Linear warmup (or decay): lr = base_lr * (start + (end - start) min(t, total_iters) / total_iters).
+
+    Example (warm up over 5 epochs from lr/10):
+        LinearLR(opt, start_factor=0.1, total_iters=5)
+    """
+
+    def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
+            raise OptimizerError(f"LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], got "
+                                 f"{start_factor}, {end_factor}")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, int(total_iters)
+        super().__init__(optimizer, last_epoch)
+
+    def lr_at(self, base_lr, t):
+        frac = min(t, self.total_iters) / self.total_iters if self.total_iters > 0 else 1.0
+        return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+
+
+def linear_warmup(optimizer, warmup_steps, start_factor=0.0, after=None):
+    """Warm up linearly from start_factor * lr to lr over warmup_steps, then follow `after` (a factory).
+
+    `after(optimizer)` builds the schedule that runs once warmup ends (e.g. lambda o: CosineAnnealingLR(o, 90)).
+    Without it the lr stays at its base value after warmup.
+    """
+    warm = LambdaLR(optimizer, lambda t: start_factor + (1 - start_factor) * min(t, warmup_steps) / warmup_steps
+                    if warmup_steps > 0 else 1.0)
+    if after is None:
+        return warm
+    return SequentialLR(optimizer, [warm, after(optimizer)], milestones=[warmup_steps])
+
+
+class SequentialLR(LRScheduler):
+    """Run schedulers one after another: schedulers[i] takes over at milestones[i - 1], restarting at t = 0."""
+
+    def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        if len(milestones) != len(schedulers) - 1:
+            raise OptimizerError(f"SequentialLR: {len(schedulers)} schedulers need {len(schedulers) - 1} milestones")
+        self.schedulers, self.milestones = list(schedulers), [int(m) for m in milestones]
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self):
+        i = bisect.bisect_right(self.milestones, self.last_epoch)
+        start = self.milestones[i - 1] if i > 0 else 0
+        sched = self.schedulers[i]
+        sched.last_epoch = self.last_epoch - start
+        return sched.get_lr()
+
+    def state_dict(self):
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "schedulers")}
+        state["schedulers"] = [s.state_dict() for s in self.schedulers]
+        return state
+
+    def load_state_dict(self, state):
+        state = dict(state)
+        for s, st in zip(self.schedulers, state.pop("schedulers")):
+            s.load_state_dict(st)
+        super().load_state_dict(state)
+
+
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith): warm up from max_lr/div_factor to max_lr, anneal to max_lr/(div_factor *
+    final_div_factor); momentum (or Adam's beta1) cycles the opposite way. Step it once per batch.
+
+    Phases (as PyTorch): up for pct_start * total_steps - 1 steps, then down to total_steps - 1
+    (three_phase: up, back down to the initial lr, then annealed to the minimum).
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
+                 final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise OptimizerError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
+            total_steps = int(epochs) * int(steps_per_epoch)
+        if total_steps < 2:
+            raise OptimizerError(f"OneCycleLR: total_steps must be >= 2, got {total_steps}")
+        if not 0 <= pct_start <= 1:
+            raise OptimizerError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise OptimizerError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.total_steps, self.anneal_strategy = int(total_steps), anneal_strategy
+        groups = optimizer.param_groups
+        max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        if last_epoch == -1:
+            for group, m in zip(groups, max_lrs):
+                group["initial_lr"] = m / div_factor
+                group["max_lr"] = m
+                group["min_lr"] = group["initial_lr"] / final_div_factor
+        up = float(pct_start * self.total_steps) - 1
+        if three_phase:
+            self.phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                           (2 * up, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
+                           (self.total_steps - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum")]
+        else:
+            self.phases = [(up, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
+                           (self.total_steps - 1, "max_lr", "min_lr", "base_momentum", "max_momentum")]
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise OptimizerError("OneCycleLR: cycle_momentum needs an optimizer with momentum or betas")
+            self.use_beta1 = "betas" in optimizer.defaults
+            if last_epoch == -1:
+                for group in groups:
+                    group["max_momentum"], group["base_momentum"] = max_momentum, base_momentum
+                    self._set_momentum(group, max_momentum)
+        super().__init__(optimizer, last_epoch)
+
+    def _set_momentum(self, group, m):
+        if self.use_beta1:
+            group["betas"] = (m, *group["betas"][1:])
+        else:
+            group["momentum"] = m
+
+    def _anneal(self, start, end, pct):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
+        return (end - start) * pct + start
+
+    def get_lr(self):
+        t = self.last_epoch
+        if t > self.total_steps:
+            raise OptimizerError(f"OneCycleLR: stepped {t} times, more than total_steps = {self.total_steps}")
+        lrs = []
+        for group in self.optimizer.param_groups:
+            start_step = 0.0
+            for i, (end_step, lr_from, lr_to, m_from, m_to) in enumerate(self.phases):
+                if t <= end_step or i == len(self.phases) - 1:
+                    pct = (t - start_step) / (end_step - start_step)
+                    lr = self._anneal(group[lr_from], group[lr_to], pct)
+                    if self.cycle_momentum:
+                        self._set_momentum(group, self._anneal(group[m_from], group[m_to], pct))
+                    break
+                start_step = end_step
+            lrs.append(lr)
+        return lrs
+
+
+class ReduceLROnPlateau:
+    """Multiply the lr by `factor` when a metric has stopped improving for `patience` epochs.
+
+    Example:
+        sched = ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=2)
+        sched.step(val_loss)
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0.0, eps=1e-8):
+        if factor >= 1.0:
+            raise OptimizerError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
+        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise OptimizerError(f"ReduceLROnPlateau: bad mode {mode!r} or threshold_mode {threshold_mode!r}")
+        self.optimizer = optimizer
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode, self.cooldown, self.eps = threshold, threshold_mode, cooldown, eps
+        n = len(optimizer.param_groups)
+        self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def _is_better(self, a, best):
+        if self.mode == "min":
+            return a < (best * (1 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
+        return a > (best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
+
+    def step(self, metrics):
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(current, self.best):
+            self.best = current
+            self.num_bad_epochs = 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                new = max(group["lr"] * self.factor, min_lr)
+                if group["lr"] - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def get_last_lr(self):
+        return list(self._last_lr)
+
+    def state_dict(self):
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state):
+        self.__dict__.update(state)

@@ -1,0 +1,221 @@
+"""Optimizer: parameter groups, per-parameter state, zero_grad, step, state_dict (PyTorch's design).
+
+Each optimizer keeps its per-parameter update math in one plain function of arrays
+(`sgd_update`, `adam_update`, ...). `step()` looks the function up on the parameters' backend
+first (`backend.adam_update`, e.g. a fused CUDA kernel) and falls back to the NumPy/CuPy-generic
+one, so a device can replace the math without touching the optimizer. Updates are in place on
+`p.data` (under no_grad, with `out=` ufuncs), and bump `p._version`.
+"""
+
+import math
+
+import numpy as np
+
+from ..autograd import enable_grad, no_grad
+from ..errors import TensorcoreError
+from ..tensor import Tensor, _make
+
+
+class OptimizerError(TensorcoreError, ValueError):
+    """A bad hyperparameter, parameter list or optimizer state dict."""
+
+
+class _Required:
+    def __repr__(self):
+        return "<required>"
+
+
+required = _Required()
+
+
+class Optimizer:
+    """Base class: holds `param_groups` (list of dicts with 'params' and hyperparameters) and `state`.
+
+    Subclasses define `_init_state(p, group)` (the arrays a parameter needs) and `_update(group)`.
+
+    Example:
+        opt = tc.optim.SGD([{"params": model[0].parameters(), "lr": 0.1},
+                            {"params": model[2].parameters()}], lr=0.01, momentum=0.9)
+    """
+
+    # names of per-parameter state entries that are arrays of the parameter's shape
+    _array_state = ()
+
+    def __init__(self, params, defaults):
+        self.defaults = dict(defaults)
+        self.state = {}
+        self.param_groups = []
+        if isinstance(params, Tensor):
+            raise OptimizerError(f"{type(self).__name__}: params must be an iterable of Tensors or of dicts, "
+                                 "got a single Tensor (wrap it in a list)")
+        groups = list(params)
+        if not groups:
+            raise OptimizerError(f"{type(self).__name__}: got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for g in groups:
+            self.add_param_group(g)
+
+    def add_param_group(self, group):
+        if not isinstance(group, dict) or "params" not in group:
+            raise OptimizerError(f"{type(self).__name__}: a param group is a dict with a 'params' entry")
+        group = dict(group)
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise OptimizerError(f"{type(self).__name__}: can only optimize Tensors, got {type(p).__name__}")
+            if p._node is not None:
+                raise OptimizerError(f"{type(self).__name__}: can only optimize leaf tensors (got one with "
+                                     f"grad_fn {p._node!r})")
+            if p.dtype.kind != "f":
+                raise OptimizerError(f"{type(self).__name__}: can only optimize floating tensors, got {p.dtype}")
+        seen = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in seen for p in params) or len({id(p) for p in params}) != len(params):
+            raise OptimizerError(f"{type(self).__name__}: some parameters appear in more than one group")
+        group["params"] = params
+        for key, value in self.defaults.items():
+            if value is required and key not in group:
+                raise OptimizerError(f"{type(self).__name__}: parameter group didn't specify a value of "
+                                     f"required optimization parameter {key}")
+            group.setdefault(key, value)
+        self._check_group(group)
+        self.param_groups.append(group)
+
+    def _check_group(self, group):
+        lr = group.get("lr")
+        if lr is not None and not (isinstance(lr, (int, float)) and lr >= 0):
+            raise OptimizerError(f"{type(self).__name__}: invalid learning rate {lr!r} (must be a number >= 0)")
+
+    # --- the two calls of a training loop --------------------------------------------------------
+    def zero_grad(self, set_to_none=True):
+        """Clear the gradients: None (default, as PyTorch 2 does) or zeros in place."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if set_to_none:
+                    p.grad = None
+                elif p.grad is not None:
+                    p.grad.data[...] = 0
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient; with closure, re-evaluate the loss first."""
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                self._update(group)
+        return loss
+
+    def _update(self, group):
+        raise NotImplementedError
+
+    def _state(self, p, group):
+        st = self.state.get(p)
+        if st is None:
+            st = self.state[p] = self._init_state(p, group)
+        return st
+
+    def _init_state(self, p, group):
+        return {"step": 0}
+
+    @staticmethod
+    def _update_fn(p, name, default):
+        """The backend's replacement for the update function, if it has one (looked up per step)."""
+        return getattr(p.device.backend, name, default)
+
+    # --- state dicts ---------------------------------------------------------------------------
+    def state_dict(self):
+        """{"state": {index: {name: Tensor or number}}, "param_groups": [{..., "params": [index, ...]}]}.
+
+        Parameters are numbered in group order, as PyTorch does; arrays are copies, saved with tc.save.
+        """
+        index = {}
+        groups = []
+        for group in self.param_groups:
+            g = {k: v for k, v in group.items() if k != "params"}
+            g["params"] = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                g["params"].append(index[id(p)])
+            groups.append(g)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                st = self.state.get(p)
+                if st is None:
+                    continue
+                state[index[id(p)]] = {k: (_make(v.copy(), p.device, False, None) if _is_array(v) else v)
+                                       for k, v in st.items() if not k.startswith("_")}
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore state_dict(): hyperparameters and per-parameter state, validated against the params.
+
+        Raises StateDictError naming what does not fit (group count, group sizes, array shapes).
+        """
+        from ..serialization import StateDictError
+
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
+            raise StateDictError(f"{name}: expected a dict with 'state' and 'param_groups'")
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise StateDictError(f"{name}: the state has {len(saved_groups)} parameter groups, "
+                                 f"this optimizer has {len(self.param_groups)}")
+        problems = []
+        id_to_param = {}
+        for gi, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if len(saved["params"]) != len(group["params"]):
+                problems.append(f"group {gi} has {len(saved['params'])} parameters in the state, "
+                                f"{len(group['params'])} here")
+                continue
+            for idx, p in zip(saved["params"], group["params"]):
+                id_to_param[idx] = p
+        new_state = {}
+        raw_state = state_dict["state"]
+        for idx, st in raw_state.items():
+            key = int(idx) if not isinstance(idx, int) else idx
+            p = id_to_param.get(key)
+            if p is None:
+                problems.append(f"state for parameter {key}, which is in no group")
+                continue
+            entry = {}
+            for k, v in st.items():
+                if isinstance(v, Tensor) or isinstance(v, np.ndarray):
+                    array = v.numpy() if isinstance(v, Tensor) else v
+                    if k in self._array_state and tuple(array.shape) != tuple(p.shape):
+                        problems.append(f"state[{key}][{k!r}] has shape {tuple(array.shape)}, the parameter "
+                                        f"has shape {tuple(p.shape)}")
+                        continue
+                    array = np.ascontiguousarray(array, dtype=p.dtype if array.dtype.kind == "f" else array.dtype)
+                    entry[k] = array.copy() if p.device.type == "cpu" else p.device.backend.from_host(array)
+                else:
+                    entry[k] = v.item() if isinstance(v, np.generic) else v
+            new_state[p] = entry
+        if problems:
+            raise StateDictError(f"{name}: the state does not fit these parameters:\n  " + "\n  ".join(problems))
+        for saved, group in zip(saved_groups, self.param_groups):
+            for k, v in saved.items():
+                if k != "params":
+                    group[k] = tuple(v) if isinstance(v, list) and k == "betas" else v
+        self.state = new_state
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for k in sorted(group):
+                if k != "params":
+                    lines.append(f"    {k}: {group[k]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _is_array(v):
+    return hasattr(v, "shape") and hasattr(v, "dtype") and not isinstance(v, (int, float))
+
+
+def _bias_corrections(beta1, beta2, step):
+    return 1 - beta1**step, math.sqrt(1 - beta2**step)
