@@ -1,0 +1,236 @@
+"""Compile every kernel to sm_90 machine code without a GPU and tabulate its resources.
+
+Each kernel family lists, in ``ptx_signatures()``, every kernel with every signature its wrappers
+launch it with. This module compiles each to PTX for compute capability 9.0
+(``numba.cuda.compile_ptx``, which needs NVVM but no GPU), assembles the PTX with
+``ptxas -arch=sm_90 -v`` and records registers, shared memory, stack frame and spill bytes.
+
+Regenerate ``kernels/RESOURCES.md`` (the one documented command)::
+
+    python -m tensorcore.kernels.resources --write
+
+``python -m tensorcore.kernels.resources`` prints the table; ``--check`` exits 1 when the file is
+stale. tests/test_ptx.py runs the check and fails when a GEMM or convolution kernel spills.
+
+``ptxas`` must be as new as the NVVM that wrote the PTX (NVVM 13.5 writes ``.version 9.5``, which
+CUDA 13.0's ptxas refuses): it is taken from ``$TENSORCORE_PTXAS``, else from the
+``nvidia-cuda-nvcc`` wheel (found through ``cuda.pathfinder`` or the ``nvidia`` package), else from
+``PATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+#: The kernel families, in table order.
+FAMILIES = ("gemm", "conv", "pool", "activations", "softmax", "optim")
+#: Families whose kernels must never spill (the compute-bound ones and the convolution's helpers).
+NO_SPILL_FAMILIES = ("gemm", "conv")
+CC = (9, 0)
+ARCH = "sm_90"
+TABLE_PATH = Path(__file__).with_name("RESOURCES.md")
+COMMAND = "python -m tensorcore.kernels.resources --write"
+COLUMNS = (
+    "family",
+    "kernel",
+    "signature",
+    "registers",
+    "shared (B)",
+    "stack (B)",
+    "spill stores (B)",
+    "spill loads (B)",
+)
+
+
+class PtxasNotFound(RuntimeError):
+    pass
+
+
+def find_ptxas() -> str:
+    """Path of a ``ptxas`` new enough for the installed NVVM (see the module docstring)."""
+    env = os.environ.get("TENSORCORE_PTXAS")
+    if env:
+        return env
+    candidates = []
+    try:
+        from cuda import pathfinder
+
+        found = pathfinder.find_nvidia_binary_utility("ptxas")
+        if found:
+            candidates.append(found)
+    except Exception:  # cuda-pathfinder missing or too old
+        pass
+    try:
+        import nvidia
+
+        for base in nvidia.__path__:
+            candidates += [os.path.join(base, sub, "bin", "ptxas") for sub in ("cu13", "cuda_nvcc")]
+    except ImportError:
+        pass
+    which = shutil.which("ptxas")
+    if which:
+        candidates.append(which)
+    for c in candidates:
+        if c and os.path.isfile(c) and os.access(c, os.X_OK):
+            return c
+    raise PtxasNotFound(
+        "ptxas not found: install the dev dependencies (pip install -e '.[dev]' brings the "
+        "nvidia-cuda-nvcc wheel matching NVVM 13.5) or set TENSORCORE_PTXAS=/path/to/ptxas"
+    )
+
+
+_PTXAS_PATTERNS = {
+    "registers": re.compile(r"Used (\d+) registers"),
+    "shared": re.compile(r"(\d+) bytes smem"),
+    "stack": re.compile(r"(\d+) bytes stack frame"),
+    "spill_stores": re.compile(r"(\d+) bytes spill stores"),
+    "spill_loads": re.compile(r"(\d+) bytes spill loads"),
+}
+
+
+def parse_ptxas(text: str) -> dict:
+    """Registers, shared memory, stack and spill bytes from ``ptxas -v`` output (one kernel)."""
+    out = {}
+    for key, pat in _PTXAS_PATTERNS.items():
+        m = pat.search(text)
+        out[key] = int(m.group(1)) if m else 0
+    if not _PTXAS_PATTERNS["registers"].search(text):
+        raise RuntimeError(f"could not read ptxas output:\n{text}")
+    return out
+
+
+def _signature_text(sig) -> str:
+    """``float32[:, ::1], int64`` style text of a kernel signature's arguments."""
+    parts = []
+    for t in sig.args:
+        if hasattr(t, "ndim") and hasattr(t, "dtype"):
+            dims = [":"] * (t.ndim - 1) + (["::1"] if t.layout == "C" else [":"])
+            parts.append(f"{t.dtype}[{', '.join(dims)}]")
+        else:
+            parts.append(str(t))
+    return ", ".join(parts)
+
+
+def compile_all(families=FAMILIES):
+    """``[(family, kernel, signature text, ptx text)]`` for every kernel and launched signature."""
+    from numba import cuda
+
+    items = []
+    for family in families:
+        module = importlib.import_module(f"{__package__}.{family}")
+        for name, fn, sigs, launch_bounds in module.ptx_signatures():
+            for sig in sigs:
+                kw = {} if launch_bounds is None else {"launch_bounds": launch_bounds}
+                ptx, _ = cuda.compile_ptx(fn, sig, cc=CC, **kw)
+                items.append((family, name, _signature_text(sig), ptx))
+    return items
+
+
+def assemble(ptx: str, ptxas: str) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "k.ptx")
+        with open(src, "w") as f:
+            f.write(ptx)
+        r = subprocess.run(
+            [ptxas, f"-arch={ARCH}", "-v", src, "-o", os.path.join(tmp, "k.cubin")], capture_output=True, text=True
+        )
+    if r.returncode:
+        raise RuntimeError(f"ptxas failed ({ptxas}):\n{r.stderr}")
+    return parse_ptxas(r.stderr + r.stdout)
+
+
+def collect(families=FAMILIES):
+    """Rows ``(family, kernel, signature, registers, shared, stack, spill stores, spill loads)``."""
+    ptxas = find_ptxas()
+    items = compile_all(families)
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        stats = list(pool.map(lambda it: assemble(it[3], ptxas), items))
+    return [
+        (fam, name, sig, s["registers"], s["shared"], s["stack"], s["spill_stores"], s["spill_loads"])
+        for (fam, name, sig, _), s in zip(items, stats)
+    ]
+
+
+def _versions() -> str:
+    import numba
+
+    try:
+        from importlib.metadata import version
+
+        nc = version("numba-cuda")
+    except Exception:
+        nc = "?"
+    try:
+        r = subprocess.run([find_ptxas(), "--version"], capture_output=True, text=True)
+        px = r.stdout.strip().splitlines()[-2].split(",")[-1].strip() if r.stdout else "?"
+    except Exception:
+        px = "?"
+    return f"numba {numba.__version__}, numba-cuda {nc}, ptxas {px}"
+
+
+def render(rows) -> str:
+    lines = [
+        "# Kernel resources on sm_90 (H100/H200)",
+        "",
+        f"Generated by `{COMMAND}` ({_versions()}); do not edit by hand.",
+        "Every kernel with every signature its wrappers launch, compiled with `numba.cuda.compile_ptx` for",
+        "compute capability 9.0 and assembled with `ptxas -arch=sm_90 -v`. tests/test_ptx.py fails when this",
+        "table is stale or when a GEMM or convolution kernel spills (spill or stack bytes > 0).",
+        "",
+        "| " + " | ".join(COLUMNS) + " |",
+        "|" + "|".join(" --- " for _ in COLUMNS) + "|",
+    ]
+    for row in rows:
+        lines.append("| " + " | ".join(f"`{c}`" if i == 2 else str(c) for i, c in enumerate(row)) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def parse_table(text: str):
+    """The rows of a rendered table (as strings), for comparison."""
+    rows = []
+    for line in text.splitlines():
+        if not line.startswith("| ") or line.startswith("| family"):
+            continue
+        cells = [c.strip().strip("`") for c in line.strip().strip("|").split("|")]
+        if set(cells) != {"---"}:
+            rows.append(tuple(cells))
+    return rows
+
+
+def as_strings(rows):
+    return [tuple(str(c) for c in row) for row in rows]
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m tensorcore.kernels.resources", description=__doc__.split("\n")[0])
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--write", action="store_true", help=f"rewrite {TABLE_PATH.name}")
+    g.add_argument("--check", action="store_true", help=f"exit 1 if {TABLE_PATH.name} is stale")
+    args = p.parse_args(argv)
+    rows = collect()
+    text = render(rows)
+    if args.write:
+        TABLE_PATH.write_text(text)
+        print(f"wrote {TABLE_PATH} ({len(rows)} kernels)")
+    elif args.check:
+        current = parse_table(TABLE_PATH.read_text()) if TABLE_PATH.exists() else []
+        if current != as_strings(rows):
+            print(f"{TABLE_PATH} is stale: run `{COMMAND}`", file=sys.stderr)
+            return 1
+        print(f"{TABLE_PATH.name} is current ({len(rows)} kernels)")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""Real code without a GPU: every kernel compiles to sm_90 and matches kernels/RESOURCES.md.
+
+Compiles each kernel with each signature its wrappers launch (``numba.cuda.compile_ptx``, cc 9.0),
+assembles it with ``ptxas -arch=sm_90 -v`` and compares registers, shared memory, stack and spills
+with the checked-in table. Regenerate the table with ``python -m tensorcore.kernels.resources --write``.
+"""
+
+import difflib
+
+import pytest
+from kernel_helpers import SIMULATOR
+
+pytestmark = pytest.mark.ptx
+
+
+@pytest.fixture(scope="module")
+def resources():
+    if SIMULATOR:
+        pytest.skip("compile_ptx needs Numba's real CUDA target: run without NUMBA_ENABLE_CUDASIM")
+    from tensorcore.kernels import resources
+
+    return resources
+
+
+@pytest.fixture(scope="module")
+def rows(resources):
+    try:
+        resources.find_ptxas()
+    except resources.PtxasNotFound as e:  # a dev dependency: fail loudly, never skip
+        pytest.fail(str(e))
+    return resources.collect()
+
+
+def test_resources_table_is_current(resources, rows):
+    assert resources.TABLE_PATH.exists(), f"{resources.TABLE_PATH} missing: run `{resources.COMMAND}`"
+    current = resources.parse_table(resources.TABLE_PATH.read_text())
+    fresh = resources.as_strings(rows)
+    if current != fresh:
+        diff = "\n".join(
+            difflib.unified_diff(
+                [" | ".join(r) for r in current],
+                [" | ".join(r) for r in fresh],
+                "RESOURCES.md",
+                "compiled now",
+                lineterm="",
+                n=0,
+            )
+        )
+        pytest.fail(f"kernels/RESOURCES.md is stale: run `{resources.COMMAND}`\n{diff}")
+
+
+def test_gemm_and_conv_kernels_do_not_spill(resources, rows):
+    bad = [r for r in rows if r[0] in resources.NO_SPILL_FAMILIES and (r[5] or r[6] or r[7])]
+    assert not bad, "GEMM/convolution kernels with local-memory stack or spills:\n" + "\n".join(map(str, bad))
+
+
+def test_every_family_and_gemm_layout_is_compiled(resources, rows):
+    families = {r[0] for r in rows}
+    assert families == set(resources.FAMILIES)
+    gemms = {r[1] for r in rows if r[0] == "gemm"}
+    for layout in ("NN", "NT", "TN"):
+        for act in ("", "_relu", "_gelu"):
+            assert f"gemm_{layout}{act}_float32" in gemms
+    # float32 GEMMs fit 2 blocks of 256 threads per SM: <= 128 registers.
+    assert all(r[3] <= 128 for r in rows if r[0] == "gemm" and r[1].endswith("float32"))
