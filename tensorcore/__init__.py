@@ -10,7 +10,7 @@ Example:
     x.grad          # tensor([2., 4., 6.])
 """
 
-from . import ops
+from . import backends, cuda, ops
 from .autograd import (
     Function,
     detect_anomaly,

@@ -23,6 +23,8 @@ PRIMITIVES = (
     "softmax",
     "log_softmax",
     "softmax_cross_entropy",
+    "check_targets",
+    "adam_update",
     # convolution and pooling (backends/cpu_conv.py)
     "conv2d_forward",
     "conv2d_backward_input",
@@ -32,3 +34,12 @@ PRIMITIVES = (
     "avg_pool2d_forward",
     "avg_pool2d_backward",
 )
+
+
+def __getattr__(name):
+    """`tc.backends.cpu` / `tc.backends.cuda` import their module on first use."""
+    if name in ("cpu", "cuda"):
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(name)

@@ -144,18 +144,40 @@ def log_softmax(x, axis=-1):
     return shifted
 
 
-def softmax_cross_entropy(logits, targets):
+def softmax_cross_entropy(logits, targets, ignore_index=-100):
     """Rows of logits (N, C) and integer targets (N,) -> (loss per row (N,), softmax - onehot (N, C)).
 
-    One pass: the stable log-softmax gives both the loss and, exponentiated, the gradient.
+    One pass: the stable log-softmax gives both the loss and, exponentiated, the gradient. Rows whose
+    target is ignore_index get 0 loss and 0 gradient.
     """
     logp = log_softmax(logits, axis=1)
     rows = np.arange(logits.shape[0])
-    loss = -logp[rows, targets]
+    valid = targets != ignore_index
+    safe = np.where(valid, targets, 0)
+    loss = -logp[rows, safe]
     grad = np.exp(logp, out=logp)
-    grad[rows, targets] -= 1
+    grad[rows, safe] -= 1
+    if not valid.all():
+        loss[~valid] = 0
+        grad[~valid] = 0
     return loss, grad
+
+
+def check_targets(op, targets, num_classes, ignore_index):
+    """Class-index targets must lie in [0, num_classes) unless equal to ignore_index."""
+    bad = (targets != ignore_index) & ((targets < 0) | (targets >= num_classes))
+    if bad.any():
+        from ..errors import ShapeError
+
+        raise ShapeError(f"{op}: target {int(targets[bad][0])} is out of range for {num_classes} classes")
 
 
 # --- convolution and pooling: backends/cpu_conv.py ----------------------------------------------
 from .cpu_conv import *  # noqa: E402,F401,F403  (conv and pooling primitives)
+
+
+def adam_update(*args, **kwargs):
+    """One Adam/AdamW step in place with NumPy ufuncs (tensorcore.optim.adam.adam_update)."""
+    from ..optim.adam import adam_update as numpy_adam
+
+    return numpy_adam(*args, **kwargs)

@@ -61,36 +61,41 @@ def log_softmax(x, axis=-1):
 class SoftmaxCrossEntropy(Function):
     """Mean or summed cross-entropy of logits (N, C) against integer targets (N,), in one node.
 
-    Forward computes the stable log-softmax once; backward is (softmax - onehot) * g / N.
+    Forward runs the backend's fused softmax + cross-entropy once (loss rows and softmax - onehot);
+    backward scales that saved gradient. Rows with target == ignore_index count for nothing, and
+    'mean' divides by the number of the others (computed on the device: no host synchronization).
     """
 
     op_name = "cross_entropy"
 
     @staticmethod
-    def forward(ctx, logits, targets, reduction):
-        loss, dlogits = ctx.backend.softmax_cross_entropy(logits, targets)
-        ctx.save_for_backward(logits, dlogits)
-        ctx.targets, ctx.reduction = targets, reduction
-        n = logits.shape[0]
+    def forward(ctx, logits, targets, reduction, ignore_index):
+        xp = ctx.backend.xp
+        loss, dlogits = ctx.backend.softmax_cross_entropy(logits, targets, ignore_index)
+        valid = (targets != ignore_index).astype(logits.dtype)
+        count = xp.maximum(valid.sum(), 1).astype(logits.dtype)
+        ctx.save_for_backward(logits, dlogits, valid, count)
+        ctx.targets, ctx.reduction, ctx.ignore_index = targets, reduction, ignore_index
         if reduction == "none":
             return loss
         total = loss.sum()
-        return total / n if reduction == "mean" else total
+        return (total / count).astype(logits.dtype) if reduction == "mean" else total
 
     @staticmethod
     def backward(ctx, g):
-        logits, dlogits = ctx.saved_tensors
-        n = logits.shape[0]
+        logits, dlogits, valid, count = ctx.saved_tensors
         if ctx.reduction == "none":
             scale = g.reshape(-1, 1)
         elif ctx.reduction == "mean":
-            scale = g / n
+            scale = g / count
         else:
             scale = g
         if is_grad_enabled():
             # create_graph: rebuild softmax - onehot from ops so the result is differentiable.
-            onehot = _one_hot_array(ctx.targets, logits.shape[1], logits.dtype, ctx.backend.xp)
-            d = softmax(logits, axis=1) - _make(onehot, g.device, False, None)
+            xp = ctx.backend.xp
+            safe = xp.where(ctx.targets == ctx.ignore_index, 0, ctx.targets)
+            onehot = _one_hot_array(safe, logits.shape[1], logits.dtype, xp)
+            d = (softmax(logits, axis=1) - _make(onehot, g.device, False, None)) * valid.reshape(-1, 1)
         else:
             d = dlogits
         return d * scale, None
@@ -160,13 +165,10 @@ def cross_entropy(logits, targets, weight=None, ignore_index=-100, reduction="me
         raise ShapeError(f"cross_entropy: targets of shape {targets.shape} for logits of shape {logits.shape} "
                          f"(expected {expected})")
     t = targets.data
+    logits.device.backend.check_targets("cross_entropy", t, num_classes, ignore_index)
+    if logits.ndim == 2 and weight is None and not label_smoothing:
+        return SoftmaxCrossEntropy.apply(logits, targets, reduction=reduction, ignore_index=ignore_index)
     valid = t != ignore_index
-    if bool(((t < 0) & valid).any()) or bool(((t >= num_classes) & valid).any()):
-        bad = t[valid & ((t < 0) | (t >= num_classes))][0]
-        raise ShapeError(f"cross_entropy: target {int(bad)} is out of range for {num_classes} classes")
-    fast = logits.ndim == 2 and weight is None and not label_smoothing and bool(valid.all())
-    if fast:
-        return SoftmaxCrossEntropy.apply(logits, targets, reduction=reduction)
     logp = log_softmax(logits, axis=1)
     loss = nll_loss(logp, targets, weight=weight, ignore_index=ignore_index, reduction=reduction)
     if label_smoothing:
@@ -176,7 +178,9 @@ def cross_entropy(logits, targets, weight=None, ignore_index=-100, reduction="me
         smooth = smooth.sum(axis=1) / num_classes
         if reduction == "mean":
             w = _make(valid.astype(logits.dtype), logits.device, False, None)
-            smooth = sum(smooth * w) / max(int(valid.sum()), 1)
+            count = _make(valid.sum(keepdims=True).clip(1, None).astype(logits.dtype).reshape(()), logits.device,
+                          False, None)
+            smooth = sum(smooth * w) / count
         elif reduction == "sum":
             smooth = sum(smooth * _make(valid.astype(logits.dtype), logits.device, False, None))
         else:
@@ -207,9 +211,8 @@ def nll_loss(logp, targets, weight=None, ignore_index=-100, reduction="mean"):
         perm = (0,) + tuple(range(2, logp.ndim)) + (1,)
         logp = logp.transpose(*perm).reshape(-1, c)
     t = targets.data.reshape(-1)
+    logp.device.backend.check_targets("nll_loss", t, c, ignore_index)
     valid = t != ignore_index
-    if bool(((t < 0) | (t >= c))[valid].any()):
-        raise ShapeError(f"nll_loss: a target is out of range for {c} classes")
     safe = xp.where(valid, t, 0)
     picked = logp[xp.arange(t.shape[0]), safe]
     w = valid.astype(logp.dtype)
@@ -223,7 +226,7 @@ def nll_loss(logp, targets, weight=None, ignore_index=-100, reduction="mean"):
         return loss.reshape(targets.shape)
     if reduction == "sum":
         return sum(loss)
-    return sum(loss) / float(w.sum())
+    return sum(loss) / _make(w.sum(), logp.device, False, None)  # on the device: no host sync
 
 
 @register("mse_loss")

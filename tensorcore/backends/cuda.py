@@ -1,0 +1,347 @@
+"""The cuda backend: CuPy arrays, our Numba kernels (tensorcore.kernels) for the heavy primitives.
+
+It implements the same primitive table as backends/cpu.py (tests/test_backends.py checks the
+names). Elementwise math without a custom kernel stays `xp`-generic in the ops (`xp` is CuPy).
+
+The simulated device: with TENSORCORE_CUDA_SIM=1 and NUMBA_ENABLE_CUDASIM=1, `cuda` exists on a
+machine without a GPU. Arrays are NumPy arrays and the kernels run in Numba's CUDA simulator, so
+CI exercises exactly this dispatch. `tc.cuda.is_simulated()` says which mode is on.
+
+Switches for benchmarks and checks (module attributes, read on every call):
+    tc.backends.cuda.gemm = "numba" | "cublas"     # our GEMM kernel, or CuPy's matmul (cuBLAS)
+The primitive itself is named `matmul`, like every backend's, so the switch is named `gemm`.
+
+Host transfers are explicit and counted (`transfers`): `to_numpy` is the only way data leaves the
+device, and a training step never calls it (tests/test_cuda_device.py counts).
+"""
+
+import functools
+import os
+
+import numpy as np
+
+from ..errors import DeviceError, ShapeError
+
+name = "cuda"
+simulated = os.environ.get("TENSORCORE_CUDA_SIM", "") == "1"
+gemm = "numba"
+
+#: Host <-> device copies made through this backend (tests count them).
+transfers = {"to_host": 0, "to_device": 0}
+
+_unavailable = None
+if simulated:
+    xp = np
+    _array_type = np.ndarray
+    if os.environ.get("NUMBA_ENABLE_CUDASIM", "") != "1":
+        _unavailable = ("TENSORCORE_CUDA_SIM=1 needs NUMBA_ENABLE_CUDASIM=1 too (set both before starting "
+                        "Python: the simulator must be on before numba is imported)")
+else:
+    try:
+        import cupy as xp
+
+        _array_type = xp.ndarray
+    except ImportError as e:  # no CuPy: the device is unavailable, with the reason
+        xp = None
+        _array_type = ()
+        _unavailable = (f"CuPy is not installed ({e}); install tensorcore[cuda], or set TENSORCORE_CUDA_SIM=1 "
+                        "and NUMBA_ENABLE_CUDASIM=1 for the simulated device")
+
+
+def device_count():
+    if _unavailable is not None:
+        return 0
+    if simulated:
+        return 1
+    try:
+        return xp.cuda.runtime.getDeviceCount()
+    except Exception:  # no driver / no device
+        return 0
+
+
+def unavailable_reason():
+    """Why cuda cannot be used here, or None when it can."""
+    if _unavailable is not None:
+        return _unavailable
+    if device_count() == 0:
+        return "no CUDA GPU found (CuPy sees no device)"
+    return None
+
+
+def check_device(index):
+    """Raise DeviceError unless cuda:index can be used."""
+    reason = unavailable_reason()
+    if reason is not None:
+        raise DeviceError(f"cuda:{index} is not available: {reason}")
+    if index >= device_count():
+        raise DeviceError(f"cuda:{index} is not available: only {device_count()} device(s)")
+
+
+def _kernels(family):
+    """tensorcore.kernels.<family>, imported on first use (it imports numba.cuda)."""
+    import importlib
+
+    return importlib.import_module(f"tensorcore.kernels.{family}")
+
+
+def _oom_guard(fn):
+    """A CUDA out-of-memory error becomes a DeviceError naming the primitive and the sizes asked for."""
+    if simulated:
+        return fn
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except xp.cuda.memory.OutOfMemoryError as e:
+            shapes = ", ".join(str(tuple(a.shape)) for a in args if hasattr(a, "shape"))
+            raise DeviceError(f"{fn.__name__}: CUDA out of memory (inputs {shapes}): {e}") from None
+
+    return wrapper
+
+
+def _contiguous(a):
+    return a if a.flags.c_contiguous else xp.ascontiguousarray(a)
+
+
+# --- storage ---------------------------------------------------------------------------------------------
+
+
+def asarray(data, dtype=None):
+    """Device array of `dtype` from a device array (no copy when it can) or host data (one copy)."""
+    if isinstance(data, _array_type) and not simulated:
+        return xp.asarray(data, dtype=dtype)
+    if not simulated:
+        transfers["to_device"] += 1
+    return xp.asarray(data, dtype=dtype)
+
+
+def to_numpy(a):
+    """A NumPy copy on the host: the one, explicit, counted way out of the device."""
+    transfers["to_host"] += 1
+    return a.copy() if simulated else xp.asnumpy(a)
+
+
+def from_host(a):
+    """A NumPy array copied onto the device."""
+    transfers["to_device"] += 1
+    return np.array(a, copy=True) if simulated else xp.asarray(a)
+
+
+def erf(x):
+    if simulated:
+        from .cpu import erf as cpu_erf
+
+        return cpu_erf(x)
+    import cupyx.scipy.special
+
+    return cupyx.scipy.special.erf(x)
+
+
+# --- matmul ----------------------------------------------------------------------------------------------
+
+
+def _gemm_operand(a):
+    """A 2-D/3-D operand for the GEMM kernel: C-contiguous as is, or a transposed view passed with
+    the transpose flag (so `g.T @ x` in linear's backward copies nothing)."""
+    if a.flags.c_contiguous:
+        return a, False
+    t = a.swapaxes(-1, -2)
+    if t.flags.c_contiguous:
+        return t, True
+    return xp.ascontiguousarray(a), False
+
+
+@_oom_guard
+def matmul(a, b):
+    """NumPy matmul semantics; 2-D and batched products run on our GEMM kernel (or cuBLAS)."""
+    if gemm == "cublas" or a.dtype != b.dtype or a.dtype.kind != "f":
+        return xp.matmul(a, b)
+    if a.ndim == 1 or b.ndim == 1:  # promote like NumPy, multiply, drop the added axis
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        out = matmul(a2, b2)
+        return out[..., 0, :] if a.ndim == 1 and b.ndim > 1 else (out[..., 0] if b.ndim == 1 and a.ndim > 1
+                                                                    else out[..., 0, 0])
+    k = _kernels("gemm")
+    if a.ndim == 2 and b.ndim == 2:
+        a2, ta = _gemm_operand(a)
+        b2, tb = _gemm_operand(b)
+        return k.matmul(a2, b2, trans_a=ta, trans_b=tb)
+    batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    a3 = a if a.ndim == 2 else xp.broadcast_to(a, batch + a.shape[-2:]).reshape((-1,) + a.shape[-2:])
+    b3 = b if b.ndim == 2 else xp.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+    out = k.matmul(_contiguous(a3), _contiguous(b3))
+    return out.reshape(batch + out.shape[-2:])
+
+
+@_oom_guard
+def linear(x, w, b=None):
+    """y = x @ w.T + b in one GEMM launch with the bias fused into its epilogue."""
+    if gemm == "cublas" or x.dtype != w.dtype:
+        y = xp.matmul(x, w.T)
+        if b is not None:
+            y += b
+        return y
+    lead = x.shape[:-1]
+    x2 = _contiguous(x.reshape(-1, x.shape[-1]))
+    y = _kernels("gemm").matmul(x2, _contiguous(w), bias=None if b is None else _contiguous(b), trans_b=True)
+    return y.reshape(lead + (w.shape[0],))
+
+
+# --- activations -----------------------------------------------------------------------------------------
+
+
+def _activation(fn_name, *arrays, **kw):
+    arrays = [_contiguous(a) for a in arrays]
+    return getattr(_kernels("activations"), fn_name)(*arrays, **kw)
+
+
+@_oom_guard
+def relu(x):
+    return _activation("relu", x)
+
+
+@_oom_guard
+def relu_backward(x, g):
+    return _activation("relu_backward", x, g)
+
+
+@_oom_guard
+def leaky_relu(x, slope):
+    return _activation("leaky_relu", x, negative_slope=slope)
+
+
+@_oom_guard
+def leaky_relu_backward(x, g, slope):
+    return _activation("leaky_relu_backward", x, g, negative_slope=slope)
+
+
+@_oom_guard
+def sigmoid(x):
+    return _activation("sigmoid", x)
+
+
+@_oom_guard
+def tanh(x):
+    return _activation("tanh", x)
+
+
+@_oom_guard
+def gelu(x, approximate="none"):
+    return _activation("gelu", x, approximate=approximate)
+
+
+# --- softmax family ------------------------------------------------------------------------------------------
+
+
+def _rows(x, axis):
+    """Move `axis` last and flatten the rest: the kernels work on rows."""
+    moved = xp.moveaxis(x, axis, -1)
+    return _contiguous(moved).reshape(-1, x.shape[axis]), moved.shape
+
+
+@_oom_guard
+def softmax(x, axis=-1):
+    rows, shape = _rows(x, axis)
+    return xp.moveaxis(_kernels("softmax").softmax(rows).reshape(shape), -1, axis)
+
+
+@_oom_guard
+def log_softmax(x, axis=-1):
+    rows, shape = _rows(x, axis)
+    return xp.moveaxis(_kernels("softmax").log_softmax(rows).reshape(shape), -1, axis)
+
+
+@_oom_guard
+def softmax_cross_entropy(logits, targets, ignore_index=-100):
+    """(loss per row, softmax - onehot) in one fused kernel; ignored rows get 0 loss and 0 gradient.
+
+    # NOTE: out-of-range targets are not checked on the host (that would synchronize): the kernel
+    # gives them a NaN loss, which anomaly mode reports.
+    """
+    return _kernels("softmax").softmax_cross_entropy(_contiguous(logits), _contiguous(targets),
+                                                     ignore_index=ignore_index)
+
+
+def check_targets(op, targets, num_classes, ignore_index):
+    """Nothing on the device: range checks would cost a host synchronization (see above)."""
+
+
+# --- convolution and pooling ------------------------------------------------------------------------------------
+
+
+@_oom_guard
+def conv2d_forward(x, w, stride, padding, dilation, groups):
+    return _kernels("conv").conv2d_forward(_contiguous(x), _contiguous(w), stride=stride, padding=padding,
+                                           dilation=dilation, groups=groups)
+
+
+@_oom_guard
+def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
+    return _kernels("conv").conv2d_backward_input(_contiguous(g), _contiguous(w), x_shape, stride=stride,
+                                                  padding=padding, dilation=dilation, groups=groups)
+
+
+@_oom_guard
+def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups):
+    return _kernels("conv").conv2d_backward_weight(_contiguous(x), _contiguous(g), w_shape, stride=stride,
+                                                   padding=padding, dilation=dilation, groups=groups)
+
+
+@_oom_guard
+def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1)):
+    """Max pooling -> (out, indices as in the CPU backend: flat h * W + w per plane, int64)."""
+    if tuple(dilation) != (1, 1):
+        raise ShapeError(f"max_pool2d: dilation {tuple(dilation)} is not supported on cuda")
+    out, argmax = _kernels("pool").max_pool2d_forward(_contiguous(x), kernel, stride, padding)
+    return out, argmax.astype(np.int64)
+
+
+@_oom_guard
+def max_pool2d_backward(g, indices, x_shape, unique=False):
+    """Scatter-add g into zeros(x_shape) at the per-plane flat indices (also max_unpool2d's forward)."""
+    n, c, h, w = x_shape
+    planes = n * c
+    flat = (indices.reshape(planes, -1) + (xp.arange(planes) * (h * w))[:, None]).reshape(-1)
+    out = xp.zeros(planes * h * w, dtype=g.dtype)
+    if simulated:
+        np.add.at(out, flat, g.reshape(-1))
+    else:
+        import cupyx
+
+        cupyx.scatter_add(out, flat, g.reshape(-1))
+    return out.reshape(x_shape)
+
+
+@_oom_guard
+def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
+    return _kernels("pool").avg_pool2d_forward(_contiguous(x), kernel, stride, padding,
+                                               count_include_pad=count_include_pad)
+
+
+@_oom_guard
+def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad=True):
+    return _kernels("pool").avg_pool2d_backward(_contiguous(g), x_shape, kernel, stride, padding,
+                                                count_include_pad=count_include_pad)
+
+
+# --- optimizer ---------------------------------------------------------------------------------------------------
+
+
+@_oom_guard
+def adam_update(xp_, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, *, step, lr, beta1, beta2, eps,
+                weight_decay, amsgrad, maximize, decoupled_weight_decay):
+    """One fused Adam/AdamW step in place on param and the moments: one kernel launch per parameter.
+
+    Same signature as tensorcore.optim.adam.adam_update; amsgrad and maximize take that generic path.
+    """
+    if amsgrad or maximize or param.dtype.kind != "f":
+        from ..optim.adam import adam_update as generic
+
+        return generic(xp_, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, step=step, lr=lr,
+                       beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                       maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+    _kernels("optim").adam_update(param, _contiguous(grad), exp_avg, exp_avg_sq, lr, beta1=beta1, beta2=beta2,
+                                  eps=eps, weight_decay=weight_decay, step=step, decoupled=decoupled_weight_decay)
+    return param
