@@ -1,0 +1,315 @@
+"""`tensorcore train`: train a registered model on Fashion-MNIST (or MNIST), with checkpoints and curves.
+
+    tensorcore train --model mlp --dataset fashion-mnist --epochs 10 --batch-size 32 \\
+        --optimizer adam --lr 0.001 --seed 0 --save mlp.npz --plot curves.png
+
+Each epoch prints the training loss and accuracy and the validation loss and accuracy (the last
+--val-split of the training set); the end prints the test accuracy. A checkpoint (--save) holds
+the model, the optimizer (and schedule) state, the finished epoch count, the RNG state and the
+history, written atomically after every epoch; --resume continues from one exactly as if the run
+had not stopped (the data order depends only on the seed and the epoch number).
+"""
+
+import argparse
+import inspect
+import sys
+import time
+
+import numpy as np
+
+from .errors import DeviceError, TensorcoreError
+
+DATASETS = ("fashion-mnist", "mnist")
+OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
+SCHEDULES = ("none", "step", "cosine", "onecycle")
+CHECKPOINT_FORMAT = "tensorcore-train-checkpoint"
+
+
+def add_arguments(parser):
+    parser.add_argument("--model", default="mlp", help="registered model name (mlp, lenet5, alexnet, zfnet)")
+    parser.add_argument("--dataset", default="fashion-mnist", help=f"one of {', '.join(DATASETS)}")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--optimizer", default="adam", help=f"one of {', '.join(OPTIMIZERS)}")
+    parser.add_argument("--lr", type=float, default=0.001, help="learning rate")
+    parser.add_argument("--momentum", type=float, default=0.9, help="momentum for sgd and rmsprop")
+    parser.add_argument("--weight-decay", type=float, default=0.0)
+    parser.add_argument("--schedule", default="none", help=f"learning-rate schedule: {', '.join(SCHEDULES)}")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
+    parser.add_argument("--val-split", type=float, default=0.1,
+                        help="fraction of the training set held out for validation (the last samples)")
+    parser.add_argument("--limit", type=int, default=None,
+                        help="use only the first N training and test samples (quick runs)")
+    parser.add_argument("--save", metavar="PATH", help="write a checkpoint here after every epoch")
+    parser.add_argument("--resume", metavar="PATH", help="continue from this checkpoint")
+    parser.add_argument("--plot", metavar="PATH", help="write a PNG of the loss and accuracy curves")
+    parser.add_argument("--quiet", action="store_true", help="no progress bars")
+
+
+def _check_args(args):
+    if args.dataset not in DATASETS:
+        raise TensorcoreError(f"unknown dataset {args.dataset!r}; available: {', '.join(DATASETS)}")
+    if args.optimizer not in OPTIMIZERS:
+        raise TensorcoreError(f"unknown optimizer {args.optimizer!r}; available: {', '.join(OPTIMIZERS)}")
+    if args.schedule not in SCHEDULES:
+        raise TensorcoreError(f"unknown schedule {args.schedule!r}; available: {', '.join(SCHEDULES)}")
+    if args.epochs < 1 or args.batch_size < 1:
+        raise TensorcoreError(f"--epochs ({args.epochs}) and --batch-size ({args.batch_size}) must be >= 1")
+    if not 0 <= args.val_split < 1:
+        raise TensorcoreError(f"--val-split must be in [0, 1), got {args.val_split}")
+    if args.limit is not None and args.limit < 1:
+        raise TensorcoreError(f"--limit must be >= 1, got {args.limit}")
+    if args.lr <= 0:
+        raise TensorcoreError(f"--lr must be > 0, got {args.lr}")
+
+
+def _device(spec):
+    import tensorcore as tc
+
+    dev = tc.device(spec)  # DeviceError for a malformed name
+    try:
+        dev.backend  # noqa: B018  (imports and checks the backend)
+    except TensorcoreError:
+        raise
+    except Exception as e:  # a missing CuPy / CUDA driver
+        raise DeviceError(f"device {spec!r} is not available ({type(e).__name__}: {e})") from None
+    return dev
+
+
+def load_data(name, input_shape, limit=None, val_split=0.1):
+    """(train, val, test) pairs of (float32 images scaled to [0, 1] in `input_shape`, int64 labels)."""
+    from . import data
+
+    (x_train, y_train), (x_test, y_test) = data.fashion_mnist() if name == "fashion-mnist" else data.mnist()
+    if limit is not None:
+        x_train, y_train, x_test, y_test = x_train[:limit], y_train[:limit], x_test[:limit], y_test[:limit]
+
+    def prep(x):
+        x = x.astype(np.float32) / 255.0
+        size = int(np.prod(input_shape))
+        if x[0].size != size:
+            raise TensorcoreError(f"the model expects inputs of shape {input_shape}; {name} images are {x.shape[1:]}")
+        return x.reshape((len(x),) + tuple(input_shape))
+
+    x_train, x_test = prep(x_train), prep(x_test)
+    n_val = int(round(len(x_train) * val_split))
+    cut = len(x_train) - n_val
+    return ((x_train[:cut], y_train[:cut]), (x_train[cut:], y_train[cut:]), (x_test, y_test))
+
+
+def build_model(name, num_classes, input_shape):
+    from . import models
+
+    factory = models.get_model_factory(name)
+    params = inspect.signature(factory).parameters
+    kwargs = {}
+    if "num_classes" in params:
+        kwargs["num_classes"] = num_classes
+    if len(input_shape) == 3:
+        if "in_channels" in params:
+            kwargs["in_channels"] = input_shape[0]
+        if "input_size" in params:
+            kwargs["input_size"] = input_shape[-1]
+    return factory(**kwargs)
+
+
+def build_optimizer(args, params):
+    from . import optim
+
+    if args.optimizer == "sgd":
+        return optim.SGD(params, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay)
+    if args.optimizer == "adam":
+        return optim.Adam(params, lr=args.lr, weight_decay=args.weight_decay)
+    if args.optimizer == "adamw":
+        return optim.AdamW(params, lr=args.lr, weight_decay=args.weight_decay)
+    if args.optimizer == "rmsprop":
+        return optim.RMSprop(params, lr=args.lr, momentum=0.0, weight_decay=args.weight_decay)
+    return optim.Adagrad(params, lr=args.lr, weight_decay=args.weight_decay)
+
+
+def build_schedule(args, opt, steps_per_epoch):
+    """(scheduler or None, whether it steps per batch)."""
+    from .optim import lr_scheduler
+
+    if args.schedule == "step":
+        return lr_scheduler.StepLR(opt, step_size=max(1, args.epochs // 3), gamma=0.1), False
+    if args.schedule == "cosine":
+        return lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs), False
+    if args.schedule == "onecycle":
+        return lr_scheduler.OneCycleLR(opt, max_lr=args.lr, epochs=args.epochs, steps_per_epoch=steps_per_epoch), True
+    return None, False
+
+
+def evaluate(model, x, y, device, batch_size=1000):
+    """(mean cross-entropy, accuracy) of model on arrays x, y, in eval mode without recording."""
+    import tensorcore as tc
+    from tensorcore.nn import functional as F
+
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with tc.no_grad():
+        for start in range(0, len(x), batch_size):
+            xb = tc.tensor(x[start:start + batch_size], device=device)
+            yb = tc.tensor(y[start:start + batch_size], device=device)
+            logits = model(xb)
+            total_loss += float(F.cross_entropy(logits, yb, reduction="sum").item())
+            correct += int(np.count_nonzero(logits.numpy().argmax(axis=1) == y[start:start + batch_size]))
+    model.train()
+    n = max(len(x), 1)
+    return total_loss / n, correct / n
+
+
+def train_epoch(model, opt, loader, device, scheduler=None, per_batch=False, progress=None):
+    """One pass over loader: (mean loss, accuracy) of the training batches."""
+    from tensorcore.nn import functional as F
+
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    last = time.perf_counter()
+    for xb, yb in loader:
+        if device.type != "cpu":
+            xb, yb = xb.to(device), yb.to(device)
+        logits = model(xb)
+        loss = F.cross_entropy(logits, yb)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        if scheduler is not None and per_batch:
+            scheduler.step()
+        n = len(yb.data)
+        total_loss += float(loss.data) * n
+        correct += int(np.count_nonzero(logits.data.argmax(axis=1) == yb.data))
+        seen += n
+        if progress is not None:
+            progress.update(1)
+            now = time.perf_counter()
+            if now - last > 0.2:
+                last = now
+                progress.set_postfix_str(f"loss {total_loss / seen:.4f} acc {correct / seen:.4f}", refresh=False)
+    return total_loss / max(seen, 1), correct / max(seen, 1)
+
+
+def save_checkpoint(path, args, model, opt, scheduler, epoch, history):
+    import tensorcore as tc
+
+    tc.save({
+        "format": CHECKPOINT_FORMAT,
+        "model_name": args.model,
+        "dataset": args.dataset,
+        "seed": args.seed,
+        "epoch": epoch,
+        "model": model.state_dict(),
+        "optimizer": opt.state_dict(),
+        "scheduler": scheduler.state_dict() if scheduler is not None else None,
+        "rng_state": tc.get_rng_state(),
+        "history": history,
+    }, path)
+
+
+def load_checkpoint(path, args, model, opt, scheduler):
+    """Restore a checkpoint into model/opt/scheduler; returns (finished epochs, history)."""
+    import tensorcore as tc
+    from tensorcore.serialization import CheckpointError
+
+    state = tc.load(path)
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path}: not a training checkpoint written by `tensorcore train --save`")
+    if state["model_name"] != args.model:
+        raise CheckpointError(f"{path}: checkpoint of model {state['model_name']!r}, but --model is {args.model!r}")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        if state.get("scheduler") is None:
+            raise CheckpointError(f"{path}: the checkpoint has no learning-rate schedule state, but --schedule is "
+                                  f"{args.schedule!r}")
+        scheduler.load_state_dict(state["scheduler"])
+    tc.set_rng_state(state["rng_state"])
+    return int(state["epoch"]), {k: list(v) for k, v in state["history"].items()}
+
+
+def plot_history(history, path):
+    """Loss and accuracy per epoch (train and validation), two panels, written as a PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    epochs = range(1, len(history["train_loss"]) + 1)
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
+    for ax, key, label in ((ax_loss, "loss", "cross-entropy"), (ax_acc, "acc", "accuracy")):
+        ax.plot(epochs, history[f"train_{key}"], "o-", label="train")
+        if history.get(f"val_{key}"):
+            ax.plot(epochs, history[f"val_{key}"], "o-", label="validation")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.suptitle("tensorcore train")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+
+
+def run(args):
+    import tensorcore as tc
+
+    from . import models
+    from .data import DataLoader, TensorDataset
+
+    _check_args(args)
+    device = _device(args.device)
+    input_shape = models.input_shape(args.model)  # UnknownModelError before any data is read
+    tc.manual_seed(args.seed)
+    (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_data(args.dataset, input_shape, args.limit,
+                                                                     args.val_split)
+    model = build_model(args.model, 10, input_shape).to(device)
+    opt = build_optimizer(args, list(model.parameters()))
+    loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed)
+    scheduler, per_batch = build_schedule(args, opt, len(loader))
+    history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
+    start_epoch = 0
+    if args.resume:
+        start_epoch, history = load_checkpoint(args.resume, args, model, opt, scheduler)
+        print(f"resumed from {args.resume} after epoch {start_epoch}")
+    print(f"{args.model} ({model.num_parameters():,} parameters) on {args.dataset}: {len(x_train)} training, "
+          f"{len(x_val)} validation, {len(x_test)} test samples; {args.optimizer} lr {args.lr}, batch "
+          f"{args.batch_size}, device {device}")
+    for epoch in range(start_epoch, args.epochs):
+        loader.set_epoch(epoch)
+        bar = None
+        if not args.quiet:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
+                       dynamic_ncols=True, mininterval=0.2, file=sys.stderr)
+        t0 = time.perf_counter()
+        train_loss, train_acc = train_epoch(model, opt, loader, device, scheduler, per_batch, bar)
+        if bar is not None:
+            bar.close()
+        if scheduler is not None and not per_batch:
+            scheduler.step()
+        val_loss, val_acc = evaluate(model, x_val, y_val, device) if len(x_val) else (float("nan"), float("nan"))
+        elapsed = time.perf_counter() - t0
+        history["train_loss"].append(train_loss)
+        history["train_acc"].append(train_acc)
+        history["val_loss"].append(val_loss)
+        history["val_acc"].append(val_acc)
+        print(f"epoch {epoch + 1}/{args.epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  "
+              f"val loss {val_loss:.4f} acc {val_acc:.4f}  ({elapsed:.1f} s)", flush=True)
+        if args.save:
+            save_checkpoint(args.save, args, model, opt, scheduler, epoch + 1, history)
+    test_loss, test_acc = evaluate(model, x_test, y_test, device)
+    print(f"test loss {test_loss:.4f}  test accuracy {test_acc:.4f}")
+    if args.save:
+        print(f"checkpoint: {args.save}")
+    if args.plot and history["train_loss"]:
+        plot_history(history, args.plot)
+        print(f"training curves: {args.plot}")
+    return 0
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="tensorcore train", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
