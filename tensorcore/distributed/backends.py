@@ -38,15 +38,22 @@ class Work:
         work.wait()
     """
 
-    __slots__ = ("what", "_test", "_finish", "_done", "_backend", "_keep")
+    __slots__ = ("_what", "label", "_test", "_finish", "_done", "_backend", "_keep")
 
     def __init__(self, backend, what, test, finish=None, keep=None):
         self._backend = backend
-        self.what = what  # e.g. "all_reduce of 1,024 float32 (4.0 kB)": named in the timeout message
+        self._what = what  # a string, or a function making it (only needed for the timeout message)
+        self.label = None  # e.g. "DistributedDataParallel gradient bucket 2 of 5", put before `what`
         self._test = test  # () -> bool, True once complete; drives the library's progress
         self._finish = finish  # () -> None, run once on completion (copy back, divide for "mean")
         self._done = False
         self._keep = keep  # arrays the library reads or writes until completion
+
+    @property
+    def what(self):
+        """What this collective is, e.g. "all_reduce of 1,024 float32 (4.0 kB)"."""
+        what = self._what() if callable(self._what) else self._what
+        return what if self.label is None else f"{self.label}: {what}"
 
     def is_completed(self):
         if not self._done and self._test():
@@ -60,9 +67,10 @@ class Work:
         limit = self._backend.timeout if timeout is None else float(timeout)
         start = time.monotonic()
         pause = 0.0
-        # NOTE: poll rather than block, so a dead peer cannot hang us. Spin briefly (a collective on one
-        # machine takes microseconds), then back off to sleeps of up to 2 ms, so ranks that share cores
-        # leave them to the ranks still computing.
+        # NOTE: poll rather than block, so a dead or hung peer cannot hang us. MPI moves a non-blocking
+        # collective forward only inside MPI calls, so for the first 20 ms poll without sleeping (yielding
+        # the core to any other runnable process); after that the peers are busy elsewhere (a slow rank):
+        # back off to sleeps of up to 1 ms.
         while not self._test():
             waited = time.monotonic() - start
             if waited > limit:
@@ -71,8 +79,10 @@ class Work:
                     f"or called a different collective. Set the limit with init_process_group(timeout=...) "
                     f"or {TIMEOUT_ENV}=seconds."
                 )
-            if waited > 1e-4:
-                pause = min(2e-3, max(2e-5, pause * 2))
+            if waited < 0.02:
+                _yield()
+            else:
+                pause = min(1e-3, max(5e-5, pause * 2))
                 time.sleep(pause)
         self._complete()
         return True
@@ -85,6 +95,9 @@ class Work:
             finish()
 
 
+_yield = getattr(os, "sched_yield", lambda: time.sleep(0))
+
+
 def _nbytes(n):
     for unit in ("B", "kB", "MB", "GB"):
         if n < 1024 or unit == "GB":
@@ -93,7 +106,9 @@ def _nbytes(n):
 
 
 def describe(op, array):
-    return f"{op} of {array.size:,} {array.dtype} ({_nbytes(array.nbytes)})"
+    """A function naming the collective (formatted only if a timeout message needs it)."""
+    size, dtype, nbytes = array.size, array.dtype, array.nbytes
+    return lambda: f"{op} of {size:,} {dtype} ({_nbytes(nbytes)})"
 
 
 class MPIBackend:

@@ -116,9 +116,10 @@ class DistributedDataParallel(Module):
         self._in_backward = False
         self._sync = True
         self.buckets_started_in_backward = 0  # in the last backward, before its end (overlapped with it)
-        me = weakref.ref(self)
-        for i, p in enumerate(trainable):
-            p.register_post_accumulate_grad_hook(_make_hook(me, i))
+        if self._world > 1:  # in a world of one there is nothing to average: backward is left alone
+            me = weakref.ref(self)
+            for i, p in enumerate(trainable):
+                p.register_post_accumulate_grad_hook(_make_hook(me, i))
 
     # --- the module interface -------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
@@ -188,8 +189,7 @@ class DistributedDataParallel(Module):
     def _start(self, bucket):
         bucket.fill()
         bucket.work = self._group.all_reduce(bucket.buffer, "sum")
-        where = f"DistributedDataParallel gradient bucket {bucket.index} of {len(self._buckets)}"
-        bucket.work.what = f"{where}: {bucket.work.what}"
+        bucket.work.label = f"DistributedDataParallel gradient bucket {bucket.index} of {len(self._buckets)}"
         self._inflight.append(bucket.work)
 
     def _finish_backward(self):

@@ -1,0 +1,154 @@
+"""Data-parallel throughput on this machine: 1 rank against 2 ranks (MPI, CPU), DistributedDataParallel.
+
+    python bench/bench_distributed.py [--steps 60] [--out bench/results]
+
+Launches itself under mpirun for each configuration and writes bench/results/distributed_cpu.json and
+.md. Workload: an MLP 784-512-512-10 (0.67 M parameters, 2.7 MB of float32 gradients) on random
+Fashion-MNIST-shaped data, cross-entropy, SGD. Configurations:
+  * 1 rank x 1 BLAS thread, plain model (no DDP)     the baseline
+  * 1 rank x 1 BLAS thread, DDP                      DDP's own overhead (world of one)
+  * 1 rank x 2 BLAS threads, plain model             the other way to use two cores
+  * 2 ranks x 1 BLAS thread, DDP                     data parallel, same per-rank batch (weak scaling)
+Also the time of one all-reduce of the whole gradient on 2 ranks (shared memory).
+"""
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+WIDTHS = (784, 512, 512, 10)
+
+
+def worker(args):
+    import tensorcore as tc
+    import tensorcore.distributed as dist
+    from tensorcore import nn
+
+    dist.init_process_group("mpi")
+    rank, world = dist.get_rank(), dist.get_world_size()
+    tc.manual_seed(0)
+    layers = []
+    for i, (a, b) in enumerate(zip(WIDTHS[:-1], WIDTHS[1:])):
+        layers += [nn.Linear(a, b)] + ([nn.ReLU()] if i < len(WIDTHS) - 2 else [])
+    net = nn.Sequential(*layers)
+    model = nn.parallel.DistributedDataParallel(net, bucket_cap_mb=args.bucket_mb) if args.ddp else net
+    opt = tc.optim.SGD(model.parameters(), lr=0.01)
+    loss_fn = nn.CrossEntropyLoss()
+    rng = np.random.default_rng(rank)
+    batches = [(tc.tensor(rng.standard_normal((args.batch, 784)).astype(np.float32)),
+                tc.tensor(rng.integers(0, 10, args.batch))) for _ in range(8)]
+
+    def step(i):
+        x, y = batches[i % len(batches)]
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+
+    for i in range(5):
+        step(i)
+    dist.barrier()
+    times = []
+    for i in range(args.steps):
+        t0 = time.perf_counter()
+        step(i)
+        times.append(time.perf_counter() - t0)
+    dist.barrier()
+    result = {"median_step_s": float(np.median(times)), "mean_step_s": float(np.mean(times))}
+    # The all-reduce alone, on a buffer the size of the whole gradient.
+    grad = tc.zeros(sum(p.data.size for p in net.parameters()))
+    dist.all_reduce(grad)
+    t0 = time.perf_counter()
+    for _ in range(20):
+        dist.all_reduce(grad)
+    result["allreduce_s"] = (time.perf_counter() - t0) / 20
+    result["gradient_bytes"] = int(grad.data.nbytes)
+    if rank == 0:
+        print("RESULT " + json.dumps(result), flush=True)
+    dist.destroy_process_group()
+
+
+def run(ranks, threads, ddp, args):
+    from tensorcore.distributed.launch import mpirun_argv
+
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads), OPENBLAS_NUM_THREADS=str(threads),
+               MKL_NUM_THREADS=str(threads))
+    cmd = mpirun_argv(ranks) + [sys.executable, os.path.abspath(__file__), "--worker", "--steps", str(args.steps),
+                                "--batch", str(args.batch), "--bucket-mb", str(args.bucket_mb)]
+    if ddp:
+        cmd.append("--ddp")
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    for line in out.stdout.splitlines():
+        if line.startswith("RESULT "):
+            r = json.loads(line[len("RESULT "):])
+            r.update(ranks=ranks, blas_threads=threads, ddp=ddp, per_rank_batch=args.batch)
+            r["samples_per_s"] = ranks * args.batch / r["median_step_s"]
+            return r
+    raise RuntimeError(f"benchmark run failed:\n{out.stdout[-2000:]}\n{out.stderr[-2000:]}")
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--ddp", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--steps", type=int, default=60)
+    p.add_argument("--batch", type=int, default=128, help="samples per rank per step")
+    p.add_argument("--bucket-mb", type=float, default=25.0)
+    p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
+    args = p.parse_args()
+    if args.worker:
+        return worker(args)
+    configs = [(1, 1, False), (1, 1, True), (1, 2, False), (2, 1, True)]
+    rows = []
+    for ranks, threads, ddp in configs:
+        r = run(ranks, threads, ddp, args)
+        rows.append(r)
+        print(f"{ranks} rank(s) x {threads} thread(s) {'DDP ' if ddp else 'plain'}: "
+              f"{r['median_step_s'] * 1e3:7.2f} ms/step  {r['samples_per_s']:8.0f} samples/s", flush=True)
+    base = rows[0]["samples_per_s"]
+    for r in rows:
+        r["speedup_vs_1_rank_1_thread"] = r["samples_per_s"] / base
+    report = {
+        "benchmark": "bench/bench_distributed.py",
+        "model": f"MLP {'-'.join(map(str, WIDTHS))}, float32, SGD, cross-entropy",
+        "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+                    "loadavg_at_end": os.getloadavg()},
+        "steps": args.steps,
+        "note": "weak scaling: every rank runs per_rank_batch samples per step; samples_per_s counts all ranks",
+        "runs": rows,
+    }
+    os.makedirs(args.out, exist_ok=True)
+    with open(os.path.join(args.out, "distributed_cpu.json"), "w") as f:
+        json.dump(report, f, indent=2)
+    lines = [
+        "# Data-parallel throughput on CPU (bench/bench_distributed.py)",
+        "",
+        f"{report['model']}; {args.batch} samples per rank per step; median of {args.steps} steps;",
+        f"{os.cpu_count()} CPU cores (shared with other work: load average {os.getloadavg()[0]:.1f} at the end).",
+        "",
+        "| ranks | BLAS threads | DDP | ms / step | samples / s | vs 1 rank, 1 thread |",
+        "|---:|---:|:---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        lines.append(f"| {r['ranks']} | {r['blas_threads']} | {'yes' if r['ddp'] else 'no'} | "
+                     f"{r['median_step_s'] * 1e3:.2f} | {r['samples_per_s']:.0f} | {r['speedup_vs_1_rank_1_thread']:.2f}x |")
+    two = rows[-1]
+    lines += [
+        "",
+        f"All-reduce of the whole gradient ({two['gradient_bytes'] / 1e6:.2f} MB float32) on 2 ranks: "
+        f"{two['allreduce_s'] * 1e3:.2f} ms ({two['gradient_bytes'] / two['allreduce_s'] / 1e9:.2f} GB/s algorithm "
+        "bandwidth, Open MPI shared memory).",
+        "",
+    ]
+    with open(os.path.join(args.out, "distributed_cpu.md"), "w") as f:
+        f.write("\n".join(lines))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
