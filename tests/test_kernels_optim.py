@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from kernel_helpers import assert_close, random, requires_cuda, to_device, to_host
+
+from .kernel_helpers import assert_close, random, requires_cuda, to_device, to_host
 
 pytestmark = pytest.mark.kernels
 

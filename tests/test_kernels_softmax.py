@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from kernel_helpers import assert_close, poisoned, random, requires_cuda, requires_gpu, to_device, to_host
+
+from .kernel_helpers import assert_close, poisoned, random, requires_cuda, requires_gpu, to_device, to_host
 
 pytestmark = pytest.mark.kernels
 

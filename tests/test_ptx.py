@@ -8,7 +8,8 @@ with the checked-in table. Regenerate the table with ``python -m tensorcore.kern
 import difflib
 
 import pytest
-from kernel_helpers import SIMULATOR
+
+from .kernel_helpers import SIMULATOR
 
 pytestmark = pytest.mark.ptx
 
