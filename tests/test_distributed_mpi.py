@@ -198,7 +198,14 @@ def test_buffers_follow_rank_0():
     stats = dist.all_gather_object(net[1].running_mean.numpy())
     assert not np.array_equal(stats[0], stats[1])  # rank 1 updated from rank 0's, with its own batch
     model.module.eval()
-    model(x)
+    model(x)  # recording: synchronised
+    stats = dist.all_gather_object(net[1].running_mean.numpy())
+    np.testing.assert_array_equal(stats[0], stats[1])
+    model.train()
+    with tc.no_grad():
+        for _ in range(rank + 1):  # a different number of forward passes per rank: no collective inside
+            model(x)
+    model.sync_buffers()
     stats = dist.all_gather_object(net[1].running_mean.numpy())
     np.testing.assert_array_equal(stats[0], stats[1])
 

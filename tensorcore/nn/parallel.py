@@ -72,8 +72,10 @@ class DistributedDataParallel(Module):
     and dtypes; a mismatch raises DistributedError on every rank naming the first difference) and
     copies rank 0's parameters and buffers to all ranks. Calling it calls `module`; when
     broadcast_buffers is True, rank 0's buffers (e.g. BatchNorm running statistics) are copied to all
-    ranks before each forward, as in PyTorch. Inside `with model.no_sync():` backward only accumulates
-    local gradients; the first backward after it averages everything accumulated.
+    ranks before each forward that records for backward, as in PyTorch (forward passes under no_grad
+    communicate nothing; call `sync_buffers()` before evaluating if ranks must agree).
+    Inside `with model.no_sync():` backward only accumulates local gradients; the first backward
+    after it averages everything accumulated.
 
     bucket_cap_mb: the size of a gradient bucket in megabytes (one all-reduce per bucket; a parameter
     bigger than that gets a bucket of its own).
@@ -123,12 +125,19 @@ class DistributedDataParallel(Module):
 
     # --- the module interface -------------------------------------------------------------------------
     def forward(self, *args, **kwargs):
-        if self.broadcast_buffers and self._world > 1:
-            buffers = list(self.module.buffers())
-            if buffers:
-                with autograd.no_grad():
-                    _broadcast_coalesced(self._group, buffers)
+        # NOTE: buffers are synchronised only in forward passes that record (training steps, which every
+        # rank takes in lockstep); under no_grad (evaluation, perhaps of shards of different lengths) a
+        # forward is purely local, so it can never wait for a rank that does not call it.
+        if self.broadcast_buffers and self._world > 1 and autograd.is_grad_enabled():
+            self.sync_buffers()
         return self.module(*args, **kwargs)
+
+    def sync_buffers(self):
+        """Copy rank 0's buffers (e.g. BatchNorm running statistics) to every rank; a collective."""
+        buffers = list(self.module.buffers())
+        if buffers and self._world > 1:
+            with autograd.no_grad():
+                _broadcast_coalesced(self._group, buffers)
 
     @contextlib.contextmanager
     def no_sync(self):
