@@ -132,6 +132,11 @@ class DistributedDataParallel(Module):
             self.sync_buffers()
         return self.module(*args, **kwargs)
 
+    def sync_parameters(self):
+        """Copy rank 0's parameters and buffers to every rank (as at construction); a collective."""
+        with autograd.no_grad():
+            _broadcast_coalesced(self._group, list(self.module.parameters()) + list(self.module.buffers()))
+
     def sync_buffers(self):
         """Copy rank 0's buffers (e.g. BatchNorm running statistics) to every rank; a collective."""
         buffers = list(self.module.buffers())
