@@ -1,4 +1,9 @@
-"""Shared test fixtures."""
+"""Shared test fixtures.
+
+`device` runs a test on cpu and on cuda. The cuda case carries the `cuda` marker: tests/run.sh runs
+it in its own process with the simulated device (TENSORCORE_CUDA_SIM=1, NUMBA_ENABLE_CUDASIM=1), or on
+a real GPU; it skips, saying why, where neither is present.
+"""
 
 import numpy as np
 import pytest
@@ -7,3 +12,17 @@ import pytest
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+def require_cuda():
+    import tensorcore as tc
+
+    if not tc.cuda.is_available():
+        pytest.skip(f"cuda device not available: {tc.cuda.unavailable_reason()}")
+
+
+@pytest.fixture(params=["cpu", pytest.param("cuda", marks=pytest.mark.cuda)])
+def device(request):
+    if request.param == "cuda":
+        require_cuda()
+    return request.param

@@ -101,7 +101,11 @@ def _oom_guard(fn):
 
 
 def _contiguous(a):
-    return a if a.flags.c_contiguous else xp.ascontiguousarray(a)
+    """C-contiguous (a copy only when needed). # NOTE: Numba's simulator copies every NumPy argument
+    back after a launch, so read-only views (broadcasts) are copied there too."""
+    if not a.flags.c_contiguous or (simulated and not a.flags.writeable):
+        return xp.array(a, order="C", copy=True)
+    return a
 
 
 # --- storage ---------------------------------------------------------------------------------------------
@@ -171,6 +175,7 @@ def matmul(a, b):
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     a3 = a if a.ndim == 2 else xp.broadcast_to(a, batch + a.shape[-2:]).reshape((-1,) + a.shape[-2:])
     b3 = b if b.ndim == 2 else xp.broadcast_to(b, batch + b.shape[-2:]).reshape((-1,) + b.shape[-2:])
+    # a 2-D operand is shared by every batch entry inside the kernel (no copy)
     out = k.matmul(_contiguous(a3), _contiguous(b3))
     return out.reshape(batch + out.shape[-2:])
 
@@ -272,9 +277,11 @@ def check_targets(op, targets, num_classes, ignore_index):
 
 
 @_oom_guard
-def conv2d_forward(x, w, stride, padding, dilation, groups):
-    return _kernels("conv").conv2d_forward(_contiguous(x), _contiguous(w), stride=stride, padding=padding,
-                                           dilation=dilation, groups=groups)
+def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False):
+    """Convolution through our im2col + GEMM kernels. The im2col matrix is not kept (columns=None)."""
+    out = _kernels("conv").conv2d_forward(_contiguous(x), _contiguous(w), stride=stride, padding=padding,
+                                          dilation=dilation, groups=groups)
+    return (out, None) if return_columns else out
 
 
 @_oom_guard
@@ -284,7 +291,7 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
 
 
 @_oom_guard
-def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups):
+def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, columns=None):
     return _kernels("conv").conv2d_backward_weight(_contiguous(x), _contiguous(g), w_shape, stride=stride,
                                                    padding=padding, dilation=dilation, groups=groups)
 
