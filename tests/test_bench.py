@@ -173,6 +173,25 @@ def test_large_matmul_gate_by_projection_still_catches_a_wrong_kernel(monkeypatc
     assert kernels.time_case(_WrongMatmul(), case, {}, settings, rng)["status"].startswith("failed: relative")
 
 
+@pytest.mark.kernels
+def test_numba_kernels_pass_the_gate_in_the_simulator():
+    """Runs in the simulated test step (NUMBA_ENABLE_CUDASIM=1): the suite's calls into every kernel
+    family give the reference's results, so the GPU run only has to time them."""
+    import os
+
+    if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+        pytest.skip("needs NUMBA_ENABLE_CUDASIM=1 before numba is imported (tests/run.sh step 2)")
+    backend = kernels.NumbaBackend(simulated=True)
+    assert backend.availability() is None
+    settings = kernels.Settings(warmup=1, min_runs=1, max_runs=1, min_time=0.0, pause_s=0.0)
+    cases = [kernels.matmul_case("tiny", 5, 7, 3), *kernels.relu_cases(300), kernels.ce_case(3, 5),
+             kernels.pool_case("tiny", 1, 2, 7, 3, 2, 1), *kernels.conv_cases("tiny", 1, 2, 6, 2, 3, 2, 1, 2)]
+    rng = np.random.default_rng(0)
+    for case in cases:
+        rec = kernels.time_case(backend, case, {}, settings, rng)
+        assert rec["status"] == "ok", (case.op, rec["status"])
+
+
 def test_unsupported_op_is_unavailable_not_failed():
     case = kernels.pool_case("tiny", 2, 3, 9, 3, 2, 1)
     rec = kernels.time_case(kernels.CupyBackend(), case, {}, kernels.Settings.quick(), np.random.default_rng(0))

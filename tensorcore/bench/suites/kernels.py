@@ -416,13 +416,27 @@ class CupyBackend(Backend):
 
 
 class NumbaBackend(Backend):
-    """Our Numba CUDA kernels (`tensorcore.kernels`), on CuPy arrays and CuPy's stream."""
+    """Our Numba CUDA kernels (`tensorcore.kernels`), on CuPy arrays and CuPy's stream.
+
+    `simulated=True` runs them on NumPy arrays in Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1
+    set before numba is imported): no timing worth quoting, but it checks the suite's wiring to
+    every kernel (arguments, outputs, the gate) on a machine without a GPU.
+    """
 
     name = "numba"
     device = "cuda"
     events = "cupy"
 
+    def __init__(self, simulated=False):
+        self.simulated = simulated
+        if simulated:
+            self.name, self.device, self.events = "numba-sim", "cuda-sim", None
+
     def availability(self):
+        if self.simulated:
+            if os.environ.get("NUMBA_ENABLE_CUDASIM") != "1":
+                return "the simulated backend needs NUMBA_ENABLE_CUDASIM=1 set before numba is imported"
+            return _import_reason("numba")
         reason = _import_reason("numba") or _cuda_reason()
         if reason:
             return reason
@@ -433,6 +447,8 @@ class NumbaBackend(Backend):
         return None
 
     def to_device(self, a):
+        if self.simulated:
+            return np.ascontiguousarray(a)
         import cupy
 
         return cupy.asarray(a)
