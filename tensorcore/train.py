@@ -6,8 +6,9 @@
 Each epoch prints the training loss and accuracy and the validation loss and accuracy (the last
 --val-split of the training set); the end prints the test accuracy. A checkpoint (--save) holds
 the model, the optimizer (and schedule) state, the finished epoch count, the RNG state and the
-history, written atomically after every epoch; --resume continues from one exactly as if the run
-had not stopped (the data order depends only on the seed and the epoch number).
+history, written atomically after every epoch; --resume (with the same other arguments) continues
+from one exactly as if the run had not stopped: the data order depends only on the seed and the
+epoch number, and the schedule, optimizer and RNG states come from the checkpoint.
 """
 
 import argparse

@@ -266,7 +266,7 @@ class Sequential:
         if steps_per_epoch is not None:
             steps = min(steps, int(steps_per_epoch))
         history = callbacks_module.History()
-        cbs = [history] + list(callbacks or [])
+        cbs = list(callbacks or []) + [history]  # History last, so it sees what other callbacks add to the logs
         for cb in cbs:
             cb.set_model(self)
             cb.set_params({"epochs": epochs, "steps": steps, "verbose": verbose})
