@@ -46,6 +46,9 @@ def add_arguments(parser):
     parser.add_argument("--resume", metavar="PATH", help="continue from this checkpoint")
     parser.add_argument("--plot", metavar="PATH", help="write a PNG of the loss and accuracy curves")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--distributed", action="store_true",
+                        help="data parallel over the ranks of an MPI job: mpirun -n 4 tensorcore train --distributed "
+                             "(--batch-size is per rank; rank 0 prints and writes the checkpoint)")
 
 
 def _check_args(args):
@@ -260,6 +263,11 @@ def run(args):
 
     _check_args(args)
     device = _device(args.device)
+    dp = None
+    if args.distributed:  # the data-parallel parts live in tensorcore/distributed/training.py
+        from .distributed.training import TrainScript
+
+        dp = TrainScript(args, device)
     input_shape = models.input_shape(args.model)  # UnknownModelError before any data is read
     tc.manual_seed(args.seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_data(args.dataset, input_shape, args.limit,
@@ -267,12 +275,16 @@ def run(args):
     model = build_model(args.model, 10, input_shape).to(device)
     opt = build_optimizer(args, list(model.parameters()))
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed)
+    if dp:
+        loader = dp.shard_loader(loader)
     scheduler, per_batch = build_schedule(args, opt, len(loader))
     history = {"train_loss": [], "train_acc": [], "val_loss": [], "val_acc": []}
     start_epoch = 0
     if args.resume:
         start_epoch, history = load_checkpoint(args.resume, args, model, opt, scheduler)
         print(f"resumed from {args.resume} after epoch {start_epoch}")
+    if dp:
+        model = dp.wrap(model)  # every rank starts from rank 0's weights
     print(f"{args.model} ({model.num_parameters():,} parameters) on {args.dataset}: {len(x_train)} training, "
           f"{len(x_val)} validation, {len(x_test)} test samples; {args.optimizer} lr {args.lr}, batch "
           f"{args.batch_size}, device {device}")
@@ -286,6 +298,8 @@ def run(args):
                        dynamic_ncols=True, mininterval=0.2, file=sys.stderr)
         t0 = time.perf_counter()
         train_loss, train_acc = train_epoch(model, opt, loader, device, scheduler, per_batch, bar)
+        if dp:
+            train_loss, train_acc = dp.average(train_loss, train_acc)
         if bar is not None:
             bar.close()
         if scheduler is not None and not per_batch:
@@ -298,13 +312,13 @@ def run(args):
         history["val_acc"].append(val_acc)
         print(f"epoch {epoch + 1}/{args.epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  "
               f"val loss {val_loss:.4f} acc {val_acc:.4f}  ({elapsed:.1f} s)", flush=True)
-        if args.save:
-            save_checkpoint(args.save, args, model, opt, scheduler, epoch + 1, history)
+        if args.save and (dp is None or dp.is_main):
+            save_checkpoint(args.save, args, dp.unwrap(model) if dp else model, opt, scheduler, epoch + 1, history)
     test_loss, test_acc = evaluate(model, x_test, y_test, device)
     print(f"test loss {test_loss:.4f}  test accuracy {test_acc:.4f}")
     if args.save:
         print(f"checkpoint: {args.save}")
-    if args.plot and history["train_loss"]:
+    if args.plot and history["train_loss"] and (dp is None or dp.is_main):
         plot_history(history, args.plot)
         print(f"training curves: {args.plot}")
     return 0

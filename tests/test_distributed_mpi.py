@@ -256,3 +256,60 @@ def test_metrics_and_rank_0_checkpoints(tmp_path):
     assert tc.load(path)["rank"].tolist() == [0.0]  # written once, by rank 0, before anyone reads
     with pytest.raises(dist.DistributedError, match="different sets of metrics"):
         dist.average_metrics({"loss": 1.0} if rank == 0 else {"loss": 1.0, "extra": 2.0})
+
+
+def test_keras_fit_distributed(tmp_path):
+    """fit(distributed=True): every rank ends with the same weights and the same (averaged) history."""
+    from tensorcore.keras.callbacks import Callback, EarlyStopping, ModelCheckpoint
+    from tensorcore.keras.layers import Dense
+    from tensorcore.keras.models import Sequential
+
+    rank = dist.get_rank()
+    tc.manual_seed(rank)  # different initial weights and shuffles on each rank: fit must align them
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((203, 10)).astype(np.float32)
+    y = (x @ rng.standard_normal((10, 3))).argmax(1)
+    model = Sequential([Dense(16, activation="relu", input_dim=10), Dense(3, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+    class Seen(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            self.last = dict(logs)
+
+    seen = Seen()
+    path = dist.broadcast_object(str(tmp_path / "keras.npz"))
+    history = model.fit(x, y, epochs=3, batch_size=16, validation_split=0.2, verbose=0, distributed=True,
+                        callbacks=[seen, ModelCheckpoint(path), EarlyStopping(monitor="val_loss", patience=5)])
+    everyone = dist.all_gather_object((model.get_weights(), history.history, seen.last))
+    for weights, hist, last in everyone[1:]:
+        assert all(np.array_equal(a, b) for a, b in zip(weights, everyone[0][0]))
+        assert hist == everyone[0][1] and last == everyone[0][2]
+    assert set(history.history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    dist.barrier()
+    assert tc.load(path)  # written by rank 0 (ModelCheckpoint runs there only)
+
+
+def test_tensorcore_train_distributed(tmp_path):
+    """`tensorcore train --distributed`: rank 0 writes the checkpoint, of the plain model, resumable anywhere."""
+    import sys
+
+    from tensorcore import data, train
+
+    try:
+        data.find_files("fashion-mnist")
+    except Exception:  # noqa: BLE001 - the data set is optional on a developer machine
+        pytest.skip("Fashion-MNIST is not installed")
+    path = dist.broadcast_object(str(tmp_path / "train.npz"))
+    stdout = sys.stdout
+    try:
+        code = train.main(["--model", "mlp", "--distributed", "--epochs", "1", "--limit", "640", "--batch-size", "32",
+                           "--quiet", "--save", path])
+    finally:
+        sys.stdout = stdout
+    assert code == 0
+    dist.barrier()
+    state = tc.load(path)
+    assert state["epoch"] == 1 and all(not k.startswith("module.") for k in state["model"])
+    model = train.build_model("mlp", 10, (784,))
+    model.load_state_dict(state["model"])  # a plain model takes it: resumable without --distributed

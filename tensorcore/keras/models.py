@@ -233,12 +233,15 @@ class Sequential:
     # --- fit / evaluate / predict --------------------------------------------------------------------
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
             validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, class_weight=None,
-            sample_weight=None):
+            sample_weight=None, distributed=False):
         """Train for `epochs` epochs; returns a History whose .history has 'loss', metrics, 'val_*'.
 
         Shuffling draws from tensorcore's generator (tc.manual_seed makes a run repeatable).
         validation_split takes the last fraction of the samples, before shuffling, as Keras does.
         verbose: 0 silent, 1 a progress bar per epoch (tqdm), 2 one line per epoch.
+        distributed=True: data parallel over the ranks of an MPI job (`mpirun -n 4 python script.py`):
+        each rank trains on its shard of x (batch_size per rank), gradients and epoch logs are averaged
+        over the ranks, and only rank 0 prints and runs ModelCheckpoint (tensorcore/distributed/training.py).
         """
         if class_weight is not None or sample_weight is not None:
             raise TypeError("fit: class_weight and sample_weight are not supported")
@@ -259,6 +262,11 @@ class Sequential:
             x, xv, y, yv = x[:split], x[split:], y[:split], y[split:]
         else:
             xv = yv = None
+        if distributed:
+            from ..distributed.training import KerasFit
+
+            dp = KerasFit(self, x, y, xv, yv, verbose, callbacks)
+            x, y, xv, yv, verbose, callbacks = dp.x, dp.y, dp.xv, dp.yv, dp.verbose, dp.callbacks
         n = len(x)
         if n == 0:
             raise ValueError("fit: no training samples")
@@ -329,6 +337,8 @@ class Sequential:
             if xv is not None and len(xv):
                 val = self._evaluate_arrays(xv, yv, batch_size)
                 logs.update({f"val_{k}": v for k, v in val.items()})
+            if distributed:
+                logs = dp.average_logs(logs)
             elapsed = time.perf_counter() - start
             if bar is not None:
                 bar.set_postfix_str(_format_logs(logs), refresh=False)
