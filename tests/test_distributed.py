@@ -197,3 +197,82 @@ def test_a_failing_rank_stops_the_job_with_a_clear_error(tmp_path, mode, message
     assert message in text, text[-3000:]
     assert "finished" not in text
     assert elapsed < 40, elapsed
+
+
+FAKE_CUPY = '''
+import sys, types
+import numpy as np
+
+class DeviceArray(np.ndarray):
+    """NumPy memory dressed as a CuPy array: .data.ptr and __cuda_array_interface__."""
+    @property
+    def data(self):
+        return types.SimpleNamespace(ptr=self.ctypes.data)
+    @property
+    def __cuda_array_interface__(self):
+        return {"shape": self.shape, "typestr": self.dtype.str, "data": (self.ctypes.data, False), "version": 3}
+    def get(self):
+        return np.array(self)
+
+calls = []
+nccl = types.ModuleType("cupy.cuda.nccl")
+for i, name in enumerate(["NCCL_INT8", "NCCL_UINT8", "NCCL_INT32", "NCCL_INT64", "NCCL_FLOAT16", "NCCL_FLOAT32",
+                          "NCCL_FLOAT64", "NCCL_SUM", "NCCL_PROD", "NCCL_MAX", "NCCL_MIN"]):
+    setattr(nccl, name, i)
+nccl.get_unique_id = lambda: tuple(range(128))
+class NcclCommunicator:
+    def __init__(self, ndev, uid, rank):
+        assert (ndev, rank, len(uid)) == (1, 0, 128)
+    def allReduce(self, send, recv, count, dtype, op, stream):
+        calls.append(("allReduce", count, dtype, op))
+    def bcast(self, buf, count, dtype, root, stream):
+        calls.append(("bcast", count, dtype, root))
+    def allGather(self, send, recv, count, dtype, stream):
+        calls.append(("allGather", count, dtype))
+        import ctypes; ctypes.memmove(recv, send, count * 4)
+    def abort(self): pass
+    def destroy(self): calls.append(("destroy",))
+nccl.NcclCommunicator = NcclCommunicator
+class Event:
+    def __init__(self, block=False, disable_timing=False): self.done = False
+    def record(self): self.done = True
+cuda = types.ModuleType("cupy.cuda")
+cuda.nccl, cuda.Event = nccl, Event
+cuda.runtime = types.SimpleNamespace(getDeviceCount=lambda: 1)
+cuda.Device = lambda i: types.SimpleNamespace(use=lambda: None)
+cuda.get_current_stream = lambda: types.SimpleNamespace(ptr=0)
+cupy = types.ModuleType("cupy")
+cupy.cuda = cuda
+cupy.ascontiguousarray = lambda a: np.ascontiguousarray(a).view(DeviceArray)
+sys.modules.update({"cupy": cupy, "cupy.cuda": cuda, "cupy.cuda.nccl": nccl})
+'''
+
+
+@needs_mpi
+def test_nccl_backend_calls_nccl_for_device_arrays_and_mpi_for_host_arrays():
+    """The NCCL path against a stand-in CuPy (no GPU here; nccl_selftest() runs it for real on a GPU)."""
+    out = run_python(FAKE_CUPY + """
+import tensorcore.distributed as dist
+dist.init_process_group("nccl")
+assert dist.get_backend() == "nccl"
+group = dist.process_group._group
+a = np.arange(6, dtype=np.float32).view(DeviceArray)
+group.all_reduce(a, "mean").wait()                   # NCCL sum, then / world size on the device
+group.all_reduce(a[::2], "max").wait()               # non-contiguous: through a contiguous copy
+group.broadcast(np.zeros(3).view(DeviceArray), 0).wait()
+out = np.zeros((1, 4), dtype=np.float32).view(DeviceArray)
+group.all_gather(np.full(4, 2.0, dtype=np.float32).view(DeviceArray), out).wait()
+assert out.tolist() == [[2.0] * 4]
+host = np.ones(3)
+group.all_reduce(host, "sum").wait()                  # a host array goes through MPI
+assert calls == [("allReduce", 6, 5, 7), ("allReduce", 3, 5, 9), ("bcast", 3, 6, 0), ("allGather", 4, 5)], calls
+try:
+    group.all_reduce(np.ones(2, dtype=np.complex64).view(DeviceArray), "sum")
+    raise SystemExit("complex accepted")
+except dist.DistributedError as e:
+    assert "not supported by NCCL" in str(e)
+dist.destroy_process_group()
+assert calls[-1] == ("destroy",)
+print("ok")
+""")
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]

@@ -250,7 +250,7 @@ class NCCLBackend(MPIBackend):
         super().free()
 
     def _is_device(self, array):
-        return not isinstance(array, np.ndarray)
+        return hasattr(array, "__cuda_array_interface__")
 
     def _device_array(self, array):
         """(contiguous device array NCCL can work on, copy-back function or None)."""
