@@ -59,24 +59,31 @@ def _im2col(x, kernel, stride, padding, dilation, groups):
     return cols.reshape(n, groups, (c // groups) * kh * kw, oh * ow), (oh, ow)
 
 
-def conv2d_forward(x, w, stride, padding, dilation, groups):
+def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False):
     """Cross-correlation, no bias: x (N, C, H, W), w (O, C/groups, kh, kw) -> (N, O, OH, OW).
 
     out[n, o, y, x] = sum_{c, i, j} w[o, c, i, j] xpad[n, g(o) C/G + c, y sh + i dh, x sw + j dw]
+    return_columns=True returns (out, columns): the im2col matrix, an opaque object that
+    conv2d_backward_weight accepts to skip rebuilding it (a backend may return None instead).
     """
     o, cg, kh, kw = w.shape
     cols, (oh, ow) = _im2col(x, (kh, kw), stride, padding, dilation, groups)
     wg = w.reshape(groups, o // groups, cg * kh * kw)
-    out = np.matmul(wg, cols)  # (N, G, O/G, P): one batched GEMM
-    return out.reshape(x.shape[0], o, oh, ow)
+    out = np.matmul(wg, cols).reshape(x.shape[0], o, oh, ow)  # (N, G, O/G, P): one batched GEMM
+    return (out, cols) if return_columns else out
 
 
-def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups):
-    """d(sum(g * conv2d(x, w)))/dw: the correlation of x with g, shape w_shape (O, C/G, kh, kw)."""
+def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, columns=None):
+    """d(sum(g * conv2d(x, w)))/dw: the correlation of x with g, shape w_shape (O, C/G, kh, kw).
+
+    `columns`: what conv2d_forward(x, ..., return_columns=True) returned for this x, or None.
+    """
     o, cg, kh, kw = w_shape
     n = x.shape[0]
-    cols, (oh, ow) = _im2col(x, (kh, kw), stride, padding, dilation, groups)
-    gg = g.reshape(n, groups, o // groups, oh * ow)
+    cols = columns
+    if cols is None:
+        cols, _ = _im2col(x, (kh, kw), stride, padding, dilation, groups)
+    gg = g.reshape(n, groups, o // groups, -1)
     gw = np.matmul(gg, cols.transpose(0, 1, 3, 2))  # (N, G, O/G, K), summed over the batch below
     return gw.sum(axis=0).reshape(w_shape)
 
@@ -93,12 +100,11 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     oh, ow = g.shape[2], g.shape[3]
     og = o // groups
+    hp, wp = h + 2 * ph, wd + 2 * pw
     # w (O, Cg, kh, kw) -> (kh*kw, 1, G, Cg, Og) so the product comes out offset-major.
     wt = w.reshape(groups, og, cg, kh * kw).transpose(3, 0, 2, 1)[:, None]
-    gg = g.reshape(n, groups, og, oh * ow)
-    dcols = np.matmul(wt, gg)  # (kh*kw, N, G, Cg, P)
-    dcols = dcols.reshape(kh, kw, n, c, oh, ow)
-    dx = np.zeros((n, c, h + 2 * ph, wd + 2 * pw), dtype=g.dtype)
+    dcols = np.matmul(wt, g.reshape(n, groups, og, oh * ow)).reshape(kh, kw, n, c, oh, ow)
+    dx = np.zeros((n, c, hp, wp), dtype=g.dtype)
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
@@ -131,28 +137,39 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1)):
     """Max over each window -> (out (N, C, OH, OW), indices (N, C, OH, OW) int64).
 
     indices are PyTorch's: the flat position h * W + w of the maximum in its (n, c) input plane
-    (unpadded coordinates), the first maximum in scan order on ties; a NaN wins (propagates).
-    Padding counts as -inf. A loop over the kh*kw offsets, each a vectorized compare.
+    (unpadded coordinates), the first maximum in scan order on ties; a NaN wins (propagates; the last
+    NaN of a window is its switch, as in PyTorch).
+    Padding counts as -inf. Two loops over the kh*kw offsets, each step a few vectorized ops on
+    output-sized arrays: a running np.maximum, then (in reverse, so the first offset wins) the
+    offset where the window's value equals the maximum.
     """
     n, c, h, w = x.shape
     oh, ow = _pool_geometry(x.shape, kernel, stride, padding, dilation)
     xpad = _pad(x, padding, value=-np.inf)
-    out = None
-    best = None  # kernel offset index of the current maximum
-    for i, j, (rows, cols) in _offset_slices(kernel, stride, dilation, (oh, ow)):
-        v = xpad[:, :, rows, cols]
-        if out is None:
-            out = v.copy()
-            best = np.zeros(out.shape, dtype=np.int16)
-            continue
-        # NOTE: `not (v <= out)` is v > out or v is NaN, so NaN propagates like PyTorch's max pool.
-        take = ~(v <= out)
-        np.copyto(out, v, where=take)
-        np.copyto(best, i * kernel[1] + j, where=take)
-    kh_idx, kw_idx = np.divmod(best, kernel[1], dtype=np.int64)
-    row = (np.arange(oh) * stride[0] - padding[0])[:, None] + kh_idx * dilation[0]
-    col = (np.arange(ow) * stride[1] - padding[1]) + kw_idx * dilation[1]
-    indices = row * w + col
+    # each view reads xpad at plane position (row + i dh) * W + (col + j dw): offset i dh W + j dw
+    views = [(i * dilation[0] * w + j * dilation[1], xpad[:, :, rows, cols])
+             for i, j, (rows, cols) in _offset_slices(kernel, stride, dilation, (oh, ow))]
+    out = views[0][1].copy()
+    for _, v in views[1:]:
+        np.maximum(out, v, out=out)  # NOTE: np.maximum propagates NaN, as PyTorch's max pool does
+    has_nan = bool(np.isnan(out).any())
+    # The switch: the offset of the first view equal to the max. Walk the views backwards, each hit
+    # overwriting best (best += hit * (offset - best): np.where and boolean-mask stores of random
+    # masks are several times slower in NumPy 2.4).
+    best = np.zeros(out.shape, dtype=np.int32)
+    step = np.empty(out.shape, dtype=np.int32)
+    for offset, v in reversed(views):
+        np.subtract(offset, best, out=step)
+        step *= v == out
+        best += step
+    if has_nan:  # NOTE: as in PyTorch's kernel (val > max || isnan(val)), the last NaN of a window wins
+        for offset, v in views:
+            np.subtract(offset, best, out=step)
+            step *= np.isnan(v)
+            best += step
+    base = ((np.arange(oh) * stride[0] - padding[0]) * w)[:, None] + (np.arange(ow) * stride[1] - padding[1])
+    indices = best.astype(np.int64)
+    indices += base
     return out, indices
 
 

@@ -71,28 +71,39 @@ def _check_float_pair(op, x, w):
 
 
 class Conv2d(Function):
-    """y = conv2d(x, w) + b. Backward: T(g, w) for x, W(g, x) for w, g summed for b."""
+    """y = conv2d(x, w) + b. Backward: T(g, w) for x, W(g, x) for w, g summed for b.
+
+    When w needs a gradient, forward keeps the backend's im2col matrix (saved like any array, so it
+    is freed after backward) and hands it to the weight gradient, which then skips rebuilding it.
+    """
 
     op_name = "conv2d"
 
     @staticmethod
     def forward(ctx, x, w, b, geometry):
-        ctx.save_for_backward(x, w)
         ctx.geometry = geometry  # (stride, padding, dilation, groups)
-        y = ctx.backend.conv2d_forward(x, w, *geometry)
+        needs = ctx.needs_input_grad
+        if needs and needs[1]:
+            # Keep the im2col matrix for the weight gradient (the backend may give None instead).
+            y, columns = ctx.backend.conv2d_forward(x, w, *geometry, return_columns=True)
+            ctx.save_for_backward(x, w, columns)
+        else:
+            y = ctx.backend.conv2d_forward(x, w, *geometry)
+            ctx.save_for_backward(x, w, None)
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
         return y
 
     @staticmethod
     def backward(ctx, g):
-        x, w = ctx.saved_tensors
+        x, w, columns = ctx.saved_tensors
         needs = ctx.needs_input_grad
         gx = gw = gb = None
         if needs[0]:
             gx = Conv2dBackwardInput.apply(g, w, x_shape=x.shape, geometry=ctx.geometry)
         if needs[1]:
-            gw = Conv2dBackwardWeight.apply(g, x, w_shape=w.shape, geometry=ctx.geometry)
+            gw = Conv2dBackwardWeight.apply(g, x, w_shape=w.shape, geometry=ctx.geometry,
+                                            columns=None if columns is None else columns.data)
         if needs[2]:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -130,10 +141,10 @@ class Conv2dBackwardWeight(Function):
     op_name = "conv2d_backward_weight"
 
     @staticmethod
-    def forward(ctx, g, x, w_shape, geometry):
+    def forward(ctx, g, x, w_shape, geometry, columns=None):
         ctx.save_for_backward(g, x)
         ctx.geometry = geometry
-        return ctx.backend.conv2d_backward_weight(g, x, w_shape, *geometry)
+        return ctx.backend.conv2d_backward_weight(g, x, w_shape, *geometry, columns=columns)
 
     @staticmethod
     def backward(ctx, k):
