@@ -32,10 +32,17 @@ A block of 256 threads computes a ``BM x BN = 128 x 128`` tile of ``C``; each th
 * Thread ``(ty, tx)`` of the 16x16 thread grid owns rows ``ty + 16 i`` and columns ``tx + 16 j``
   (strided, not blocked): the 16 lanes of a half-warp read 16 consecutive shared words of the B
   tile (no bank conflict; the A reads are broadcasts) and store 16 consecutive floats of C per row.
-* Shared tiles are stored K-major (``As[k, m]``, ``Bs[k, n]``) with 4 words of padding per row, so
-  the transposing stores of a row-major A tile hit 32 distinct banks.
-* Resources: 64 accumulators + 16 fragment registers + addressing; ``2 * 8 * 132 * 4 B = 8.3 KiB``
-  of shared memory per block. ``kernels/RESOURCES.md`` records the ptxas figures (no spills).
+* Shared tiles are stored K-major and split by fragment: ``As[k, i, ty]`` holds ``A[m0 + 16 i + ty,
+  k0 + k]`` (``Bs[k, j, tx]`` likewise). After unrolling, the 16 fragment loads of one k step are
+  one base address plus immediate offsets (the inner loop is 16 LDS + 64 FFMA + a few integer ops;
+  a flat ``As[k, 16 i + ty]`` index costs a 64-bit add and a wrap-around check per load). One extra
+  ``i`` row per k slab (``TM + 1``) pads the slabs apart: the transposing stores of a row-major tile
+  are at worst 2-way bank conflicted (4 stores per thread per K step, against 128 loads).
+* Resources: 64 accumulators + 16 fragment registers + addressing, capped at 128 registers
+  (``launch_bounds`` 256 threads x 2 blocks per SM) without spills; ``2 * 8 * 9 * 16 * 4 B = 9 KiB``
+  of shared memory per block. ``kernels/RESOURCES.md`` records the ptxas figures.
+* Not done (candidates once timed on a GPU): double-buffered shared tiles with register prefetch of
+  the next K step, and 128-bit vector loads (Numba has no float4 loads of array elements).
 
 Launch grid: ``(cdiv(N, BN), cdiv(M, BM), batch)`` blocks of ``(BM/TM) * (BN/TN) = 256`` threads.
 
@@ -81,8 +88,6 @@ class GemmTile(NamedTuple):
 TILE = GemmTile(bm=128, bn=128, bk=8, tm=8, tn=8)
 #: A small tile for the simulator tests that want many blocks cheaply (same code, other constants).
 SMALL_TILE = GemmTile(bm=16, bn=16, bk=4, tm=2, tn=2)
-#: Padding (words) of each shared-tile row: keeps the transposing stores free of bank conflicts.
-SMEM_PAD = 4
 
 #: Shortest K range one split-K block walks (see :func:`auto_split_k`).
 SPLIT_K_MIN = 256
@@ -116,8 +121,8 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
     A_KSTEP = THREADS // BM  # k rows covered by one pass of all threads over a (K, M) tile
     B_KSTEP = THREADS // BN
     assert BK % A_LOADS == 0 and BK % B_LOADS == 0 and A_KSTEP >= 1 and B_KSTEP >= 1, tile
-    SA = BM + SMEM_PAD
-    SB = BN + SMEM_PAD
+    TM1 = TM + 1
+    TN1 = TN + 1
     TRANS_A = bool(trans_a)
     TRANS_B = bool(trans_b)
     INV_SQRT2 = _INV_SQRT2
@@ -155,8 +160,12 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
             b_k = tid // BN
             b_n = tid % BN
 
-        As = cuda.shared.array((BK, SA), nbtype)
-        Bs = cuda.shared.array((BK, SB), nbtype)
+        # Shared tiles, K-major, split so a thread's fragment is [k, i, ty]: As[k, i, ty] holds
+        # A[m0 + i * TY + ty, k0 + k] (and Bs[k, j, tx] holds B[k0 + k, n0 + j * TX + tx]). With the
+        # fragment index i a constant after unrolling, the inner loop loads from one base address with
+        # immediate offsets. The extra (TM + 1)-th row pads each k slab against bank conflicts.
+        As = cuda.shared.array((BK, TM1, TY), nbtype)
+        Bs = cuda.shared.array((BK, TN1, TX), nbtype)
         acc = cuda.local.array((TM, TN), nbtype)
         a_frag = cuda.local.array(TM, nbtype)
         b_frag = cuda.local.array(TN, nbtype)
@@ -181,7 +190,7 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
                         v = A[za, gk, gm]
                     else:
                         v = A[za, gm, gk]
-                As[kk, mm] = v
+                As[kk, mm // TY, mm % TY] = v
             for r in range(B_LOADS):
                 if TRANS_B:  # B[zb] is (N, K): a thread reads B_LOADS consecutive k of one n row
                     kk = b_k + r
@@ -197,14 +206,14 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
                         v = B[zb, gn, gk]
                     else:
                         v = B[zb, gk, gn]
-                Bs[kk, nn] = v
+                Bs[kk, nn // TX, nn % TX] = v
             cuda.syncthreads()
             # Shared -> registers -> 8x8 outer product per k.
             for kk in range(BK):
                 for i in range(TM):
-                    a_frag[i] = As[kk, ty + i * TY]
+                    a_frag[i] = As[kk, i, ty]
                 for j in range(TN):
-                    b_frag[j] = Bs[kk, tx + j * TX]
+                    b_frag[j] = Bs[kk, j, tx]
                 for i in range(TM):
                     for j in range(TN):
                         acc[i, j] += a_frag[i] * b_frag[j]
