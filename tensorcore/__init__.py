@@ -59,6 +59,7 @@ from .dtypes import (
 )
 from .errors import (
     AnomalyError,
+    ArgumentError,
     DeviceError,
     DTypeError,
     GradcheckError,

@@ -17,7 +17,7 @@ run when all their consumers have run (Kahn's algorithm), gradients summed in a 
 import sys
 import weakref
 
-from .errors import AnomalyError, GradientError, ShapeError
+from .errors import AnomalyError, ArgumentError, GradientError, ShapeError
 
 # --- grad mode --------------------------------------------------------------------------------
 
@@ -265,10 +265,10 @@ class Function:
                 arrays.append(t.data)
             else:
                 if t is not None and not isinstance(t, (int, float)):
-                    raise TypeError(f"{cls.name()}: expected Tensor inputs, got {type(t).__name__}")
+                    raise ArgumentError(f"{cls.name()}: expected Tensor inputs, got {type(t).__name__}")
                 arrays.append(t)
         if device is None:
-            raise TypeError(f"{cls.name()}: needs at least one Tensor input")
+            raise ArgumentError(f"{cls.name()}: needs at least one Tensor input")
         backend = device.backend
         if not (requires and _grad_enabled):
             ctx = Context(backend, _NO_GRAD_NEEDED)

@@ -4,7 +4,7 @@ import numpy as np
 
 from .device import device as as_device
 from .dtypes import as_dtype, get_default_dtype
-from .errors import DTypeError
+from .errors import ArgumentError, DTypeError
 from .random import _gen
 from .tensor import Tensor, _make
 
@@ -121,7 +121,7 @@ def randn_like(x, generator=None):
 def from_numpy(array):
     """A cpu tensor sharing memory with a NumPy array."""
     if not isinstance(array, np.ndarray):
-        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+        raise ArgumentError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
     return _make(array, as_device("cpu"), False, None)
 
 
@@ -134,7 +134,7 @@ def from_dlpack(obj):
         import cupy
 
         return _make(cupy.from_dlpack(obj), as_device(f"cuda:{index}"), False, None)
-    raise TypeError(f"from_dlpack: unsupported DLPack device type {dev_type}")
+    raise ArgumentError(f"from_dlpack: unsupported DLPack device type {dev_type}")
 
 
 _ = Tensor

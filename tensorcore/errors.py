@@ -31,3 +31,7 @@ class AnomalyError(GradientError):
 
 class IndexingError(TensorcoreError, IndexError):
     """An index out of bounds or of a kind the op does not accept."""
+
+
+class ArgumentError(TensorcoreError, TypeError, ValueError):
+    """An argument of the wrong type or out of its range (an axis of type str, p=1.5 for dropout...)."""

@@ -9,7 +9,7 @@ from . import autograd
 from .device import Device
 from .device import device as as_device
 from .dtypes import as_dtype, get_default_dtype
-from .errors import DTypeError, GradientError
+from .errors import ArgumentError, DTypeError, GradientError
 
 
 class Tensor:
@@ -78,7 +78,7 @@ class Tensor:
 
     def __len__(self):
         if self.data.ndim == 0:
-            raise TypeError("len() of a 0-d tensor")
+            raise ArgumentError("len() of a 0-d tensor")
         return self.data.shape[0]
 
     def __hash__(self):
@@ -86,7 +86,7 @@ class Tensor:
 
     def __bool__(self):
         if self.data.size != 1:
-            raise ValueError(f"the truth value of a tensor with {self.data.size} elements is ambiguous")
+            raise ArgumentError(f"the truth value of a tensor with {self.data.size} elements is ambiguous")
         return bool(self.item())
 
     def __float__(self):
@@ -97,7 +97,7 @@ class Tensor:
 
     def __index__(self):
         if self.dtype.kind not in "iu" or self.data.size != 1:
-            raise TypeError("only integer tensors of one element can be used as an index")
+            raise ArgumentError("only integer tensors of one element can be used as an index")
         return int(self.item())
 
     # --- conversion ----------------------------------------------------------------------------------
@@ -111,7 +111,7 @@ class Tensor:
 
     def item(self):
         if self.data.size != 1:
-            raise ValueError(f"item: only one-element tensors can be converted, got shape {self.shape}")
+            raise ArgumentError(f"item: only one-element tensors can be converted, got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
     def tolist(self):
@@ -344,7 +344,7 @@ class Tensor:
 
     def __iter__(self):
         if self.data.ndim == 0:
-            raise TypeError("iteration over a 0-d tensor")
+            raise ArgumentError("iteration over a 0-d tensor")
         return (self[i] for i in range(self.data.shape[0]))
 
     # --- math methods (the same functions as tc.<name>) ------------------------------------------------

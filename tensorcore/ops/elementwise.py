@@ -8,7 +8,7 @@ import math
 import numpy as np
 
 from ..autograd import Function
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor, _make, tensor
 from .registry import register
 
@@ -546,7 +546,7 @@ def elu(x, alpha=1.0):
 def gelu(x, approximate="none"):
     """x * Phi(x) (exact, with erf) or its tanh approximation (approximate="tanh")."""
     if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        raise ArgumentError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
     return GELU.apply(x, approximate=approximate)
 
 
@@ -628,7 +628,7 @@ class Where(Function):
 def clip(x, min=None, max=None):
     """x limited to [min, max]; the gradient is 1 inside (bounds included) and 0 outside."""
     if min is None and max is None:
-        raise ValueError("clip: at least one of min and max must be given")
+        raise ArgumentError("clip: at least one of min and max must be given")
     return Clip.apply(x, lo=min, hi=max)
 
 
@@ -648,7 +648,7 @@ def where(cond, x, y):
     """x where cond else y (NumPy broadcasting); no gradient flows to cond."""
     ref = x if isinstance(x, Tensor) else y
     if not isinstance(ref, Tensor):
-        raise TypeError("where: x or y must be a Tensor")
+        raise ArgumentError("where: x or y must be a Tensor")
     if isinstance(cond, Tensor):
         cond = cond.data
     if getattr(cond, "dtype", None) is not None and cond.dtype != np.bool_:

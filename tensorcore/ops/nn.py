@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..autograd import Function, is_grad_enabled
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import _gen
 from ..tensor import Tensor, _make
 from .elementwise import abs as tc_abs
@@ -109,7 +109,7 @@ def _one_hot_array(targets, num_classes, dtype, xp):
 
 def _check_reduction(op, reduction):
     if reduction not in _REDUCTIONS:
-        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+        raise ArgumentError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
 def _reduce(loss, reduction):
@@ -144,7 +144,7 @@ def cross_entropy(logits, targets, weight=None, ignore_index=-100, reduction="me
     if logits.ndim < 2:
         raise ShapeError(f"cross_entropy: logits must be (N, C) or (N, C, d1, ...), got shape {logits.shape}")
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+        raise ArgumentError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
     targets = _as_targets(targets, logits.device)
     num_classes = logits.shape[1]
     if targets.dtype.kind == "f":
@@ -300,7 +300,7 @@ def dropout(x, p=0.5, training=True, generator=None):
     The mask comes from the default generator (seeded by tc.manual_seed) or `generator`.
     """
     if not 0.0 <= p <= 1.0:
-        raise ValueError(f"dropout: p must be in [0, 1], got {p}")
+        raise ArgumentError(f"dropout: p must be in [0, 1], got {p}")
     if not training or p == 0.0:
         return x
     if p == 1.0:

@@ -1,11 +1,10 @@
 """Reductions: sum, mean, max, min, var, std, logsumexp, prod; argmax/argmin (no gradient)."""
 
-import builtins
 
 import numpy as np
 
 from ..autograd import Function, is_grad_enabled
-from ..errors import GradientError, ShapeError
+from ..errors import ArgumentError, GradientError, ShapeError
 from ..tensor import _make
 from .registry import register
 
@@ -14,14 +13,19 @@ def normalize_axis(op, axis, ndim):
     """int, tuple or None -> a sorted tuple of non-negative axes; a clear error when out of range."""
     if axis is None:
         return tuple(range(ndim))
-    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    if isinstance(axis, (int, np.integer)) and not isinstance(axis, bool):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise ArgumentError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
     out = []
     for a in axes:
         if not isinstance(a, (int, np.integer)):
-            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
-        if not -ndim <= a < builtins.max(ndim, 1):
+            raise ArgumentError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+        if not -ndim <= a < ndim:
             raise ShapeError(f"{op}: axis {a} is out of range for a tensor of {ndim} dimensions")
-        a = int(a) % builtins.max(ndim, 1)
+        a = int(a) % ndim
         if a in out:
             raise ShapeError(f"{op}: axis {a} repeated in {axis!r}")
         out.append(a)
@@ -190,6 +194,8 @@ def logsumexp(x, axis=None, keepdims=False):
     from .elementwise import exp, log
 
     axes = normalize_axis("logsumexp", axis, x.ndim)
+    if x.size == 0:
+        raise ShapeError(f"logsumexp: reduction of an empty tensor of shape {x.shape}")
     # NOTE: the shift m is a constant: logsumexp(x) = m + logsumexp(x - m) for any m.
     m = _make(x.data.max(axis=axes, keepdims=True), x.device, False, None)
     out = log(sum(exp(x - m), axis=axes, keepdims=True)) + m

@@ -1,8 +1,16 @@
 """The op registry: every public differentiable op is registered once, by name.
 
-The gradcheck sweep (`tensorcore gradcheck`, tests/test_gradcheck_sweep.py) runs the cases of
+The gradcheck sweep (`tensorcore gradcheck`, tests/test_ops_sweep.py) runs the cases of
 `ops/cases.py` for each registered op, and a test fails when an op has no case.
+
+Registering also gives each public op one error boundary: a bare TypeError, ValueError, IndexError
+or AttributeError escaping it (a junk argument reaching NumPy or Python) becomes a tensorcore error
+that names the op. Errors tensorcore raises on purpose pass through unchanged.
 """
+
+import functools
+
+from ..errors import ArgumentError, IndexingError, TensorcoreError
 
 OPS = {}
 
@@ -13,7 +21,19 @@ def register(name):
     def deco(fn):
         if name in OPS:
             raise ValueError(f"op {name!r} registered twice")
-        OPS[name] = fn
-        return fn
+
+        @functools.wraps(fn)
+        def op(*args, **kwargs):
+            try:
+                return fn(*args, **kwargs)
+            except TensorcoreError:
+                raise
+            except IndexError as e:
+                raise IndexingError(f"{name}: {e}") from e
+            except (TypeError, ValueError, AttributeError) as e:
+                raise ArgumentError(f"{name}: {e}") from e
+
+        OPS[name] = op
+        return op
 
     return deco
