@@ -161,7 +161,7 @@ FAILING_RANK = """
 import os, signal, sys, time
 import numpy as np, tensorcore as tc, tensorcore.distributed as dist
 from tensorcore import nn
-dist.init_process_group("mpi", timeout=3)
+dist.init_process_group("mpi", timeout=5)
 rank = dist.get_rank()
 model = nn.parallel.DistributedDataParallel(nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 1)))
 x = tc.tensor(np.ones((2, 4), dtype=np.float32))
@@ -181,7 +181,7 @@ print("rank", rank, "finished", flush=True)
 
 @needs_mpirun
 @pytest.mark.parametrize("mode,message", [
-    ("hang", "gradient bucket 0 of 1: all_reduce of 49 float32 (196 B) did not complete within 3 s"),
+    ("hang", "gradient bucket 0 of 1: all_reduce of 49 float32 (196 B) did not complete within 5 s"),
     ("raise", "rank 1 of 2: uncaught RuntimeError"),
     ("kill", "rank 1"),
 ])
