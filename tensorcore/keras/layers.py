@@ -271,3 +271,14 @@ def Input(shape=None, batch_size=None, name=None, **kwargs):
 
 
 __all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "get_activation"]
+
+# --- conv-net layers (channels-last images): tensorcore/keras/conv_layers.py ---------------------
+from .conv_layers import (  # noqa: E402
+    AveragePooling2D,
+    BatchNormalization,
+    Conv2D,
+    GlobalAveragePooling2D,
+    MaxPooling2D,
+)
+
+__all__ += ["AveragePooling2D", "BatchNormalization", "Conv2D", "GlobalAveragePooling2D", "MaxPooling2D"]

@@ -18,12 +18,15 @@ class ZFNet(nn.Module):
     Geometry for 224: conv1 pad 1 -> 110, pool (pad 1) -> 55, conv2 -> 26, pool (pad 1) -> 13,
     conv3-5 -> 13, pool -> 6 (the paper's sizes). The paper's contrast normalization is an LRN here.
     Small inputs (input_size < 128): conv1 3x3/1, conv2 5x5/1 pad 2, pools 3/2 pad 1 (28 -> 14 -> 7 -> 4).
-    `width` scales the channels, `hidden` the dense layers.
+    `width` scales the channels, `hidden` the dense layers: 1.0 and 4096 by default, 0.25 and 512 for
+    small inputs.
     """
 
-    def __init__(self, num_classes=1000, in_channels=3, input_size=224, width=1.0, hidden=4096, dropout=0.5):
+    def __init__(self, num_classes=1000, in_channels=3, input_size=224, width=None, hidden=None, dropout=0.5):
         super().__init__()
         small = input_size < SMALL_INPUT
+        width = (0.25 if small else 1.0) if width is None else width
+        hidden = (512 if small else 4096) if hidden is None else hidden
         c1, c2, c3, c4, c5 = (scaled(c, width) for c in (96, 256, 384, 384, 256))
         if small:
             conv1, conv2 = nn.Conv2d(in_channels, c1, 3, padding=1), nn.Conv2d(c1, c2, 5, padding=2)
@@ -51,10 +54,10 @@ class ZFNet(nn.Module):
 
 
 @register_model("zfnet", input_shape=(1, 28, 28))
-def zfnet(num_classes=1000, in_channels=3, input_size=224, width=1.0, hidden=4096, dropout=0.5):
+def zfnet(num_classes=1000, in_channels=3, input_size=224, width=None, hidden=None, dropout=0.5):
     """ZFNet; see ZFNet. zfnet() is the 224x224 network (62,357,608 parameters).
 
     Example:
-        model = zfnet(num_classes=10, in_channels=1, input_size=28, width=0.25, hidden=512)  # Fashion-MNIST
+        model = zfnet(num_classes=10, in_channels=1, input_size=28)  # Fashion-MNIST: width 0.25, hidden 512
     """
     return ZFNet(num_classes, in_channels, input_size, width, hidden, dropout)
