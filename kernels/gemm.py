@@ -41,8 +41,10 @@ A block of 256 threads computes a ``BM x BN = 128 x 128`` tile of ``C``; each th
 * Resources: 64 accumulators + 16 fragment registers + addressing, capped at 128 registers
   (``launch_bounds`` 256 threads x 2 blocks per SM) without spills; ``2 * 8 * 9 * 16 * 4 B = 9 KiB``
   of shared memory per block. ``kernels/RESOURCES.md`` records the ptxas figures.
-* Not done (candidates once timed on a GPU): double-buffered shared tiles with register prefetch of
-  the next K step, and 128-bit vector loads (Numba has no float4 loads of array elements).
+* Register prefetch: each K step first issues the global loads of the next step into 8 registers,
+  then runs its 512 FMAs from shared memory, so global latency overlaps compute; 2 barriers per
+  step. Not done (candidates once timed on a GPU): a second shared buffer (one barrier per step)
+  and 128-bit vector loads (Numba has no float4 loads of array elements).
 
 Launch grid: ``(cdiv(N, BN), cdiv(M, BM), batch)`` blocks of ``(BM/TM) * (BN/TN) = 256`` threads.
 
@@ -173,51 +175,66 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
             for j in range(TN):
                 acc[i, j] = nbtype(0.0)
 
-        for k0 in range(k_begin, k_end, BK):
-            # Global -> shared. Consecutive threads read consecutive addresses of the stored layout.
-            for r in range(A_LOADS):
-                if TRANS_A:  # A[za] is (K, M): a warp reads 32 consecutive m of one k row
-                    kk = a_k + r * A_KSTEP
-                    mm = a_m
-                else:  # A[za] is (M, K): a thread reads A_LOADS consecutive k of one m row
-                    kk = a_k + r
-                    mm = a_m
-                gm = m0 + mm
-                gk = k0 + kk
-                v = nbtype(0.0)
-                if gm < M and gk < k_end:
-                    if TRANS_A:
-                        v = A[za, gk, gm]
-                    else:
-                        v = A[za, gm, gk]
-                As[kk, mm // TY, mm % TY] = v
-            for r in range(B_LOADS):
-                if TRANS_B:  # B[zb] is (N, K): a thread reads B_LOADS consecutive k of one n row
-                    kk = b_k + r
-                    nn = b_n
-                else:  # B[zb] is (K, N): a warp reads 32 consecutive n of one k row
-                    kk = b_k + r * B_KSTEP
-                    nn = b_n
-                gn = n0 + nn
-                gk = k0 + kk
-                v = nbtype(0.0)
-                if gn < N and gk < k_end:
-                    if TRANS_B:
-                        v = B[zb, gn, gk]
-                    else:
-                        v = B[zb, gk, gn]
-                Bs[kk, nn // TX, nn % TX] = v
-            cuda.syncthreads()
-            # Shared -> registers -> 8x8 outer product per k.
-            for kk in range(BK):
-                for i in range(TM):
-                    a_frag[i] = As[kk, i, ty]
-                for j in range(TN):
-                    b_frag[j] = Bs[kk, j, tx]
-                for i in range(TM):
+        # One K step per iteration, with register prefetch: the global loads of the *next* K step are
+        # issued into registers (a_next, b_next) before this step's FMAs, so their latency overlaps
+        # the compute; after a barrier they are stored to the (single) shared tile. Consecutive
+        # threads read consecutive addresses of the stored layout; out-of-range elements are 0.
+        a_next = cuda.local.array(A_LOADS, nbtype)
+        b_next = cuda.local.array(B_LOADS, nbtype)
+        k0 = k_begin - BK
+        while k0 < k_end:  # uniform across the block (syncthreads inside)
+            kn = k0 + BK
+            if kn < k_end:
+                for r in range(A_LOADS):
+                    gm = m0 + a_m
+                    v = nbtype(0.0)
+                    if TRANS_A:  # A[za] is (K, M): a warp reads 32 consecutive m of one k row
+                        gk = kn + a_k + r * A_KSTEP
+                        if gm < M and gk < k_end:
+                            v = A[za, gk, gm]
+                    else:  # A[za] is (M, K): a thread reads A_LOADS consecutive k of one m row
+                        gk = kn + a_k + r
+                        if gm < M and gk < k_end:
+                            v = A[za, gm, gk]
+                    a_next[r] = v
+                for r in range(B_LOADS):
+                    gn = n0 + b_n
+                    v = nbtype(0.0)
+                    if TRANS_B:  # B[zb] is (N, K): a thread reads B_LOADS consecutive k of one n row
+                        gk = kn + b_k + r
+                        if gn < N and gk < k_end:
+                            v = B[zb, gn, gk]
+                    else:  # B[zb] is (K, N): a warp reads 32 consecutive n of one k row
+                        gk = kn + b_k + r * B_KSTEP
+                        if gn < N and gk < k_end:
+                            v = B[zb, gk, gn]
+                    b_next[r] = v
+            if k0 >= k_begin:
+                # Shared -> registers -> 8x8 outer product per k.
+                for kk in range(BK):
+                    for i in range(TM):
+                        a_frag[i] = As[kk, i, ty]
                     for j in range(TN):
-                        acc[i, j] += a_frag[i] * b_frag[j]
+                        b_frag[j] = Bs[kk, j, tx]
+                    for i in range(TM):
+                        for j in range(TN):
+                            acc[i, j] += a_frag[i] * b_frag[j]
             cuda.syncthreads()
+            if kn < k_end:
+                for r in range(A_LOADS):
+                    if TRANS_A:
+                        kk = a_k + r * A_KSTEP
+                    else:
+                        kk = a_k + r
+                    As[kk, a_m // TY, a_m % TY] = a_next[r]
+                for r in range(B_LOADS):
+                    if TRANS_B:
+                        kk = b_k + r
+                    else:
+                        kk = b_k + r * B_KSTEP
+                    Bs[kk, b_n // TX, b_n % TX] = b_next[r]
+            cuda.syncthreads()
+            k0 = kn
 
         # Epilogue, in three fully unrolled loops so the accumulators stay in registers (an
         # epilogue indexing acc[i, j] in a loop that is not unrolled puts acc in local memory).

@@ -31,9 +31,7 @@ def test_matmul_layouts_real_tile(gemm, rng, dtype, layout):
         out = poisoned((M, N), dtype)
         r = gemm.matmul(to_device(a), to_device(b), out=out, trans_a=ta, trans_b=tb)
         assert r is out
-        assert_close(
-            out, gemm.gemm_reference(a, b, trans_a=ta, trans_b=tb), dtype, what=f"{layout} {M}x{N}x{K}"
-        )
+        assert_close(out, gemm.gemm_reference(a, b, trans_a=ta, trans_b=tb), dtype, what=f"{layout} {M}x{N}x{K}")
 
 
 @requires_cuda
@@ -46,9 +44,7 @@ def test_matmul_bias_activation_epilogue(gemm, rng, activation):
         random(rng, (N,), np.float64),
     )
     out = gemm.matmul(to_device(a), to_device(w), bias=to_device(bias), activation=activation, trans_b=True)
-    ref = gemm.gemm_reference(
-        a, w, bias=bias, bias_mode=gemm.BIAS_COLUMNS, activation=activation, trans_b=True
-    )
+    ref = gemm.gemm_reference(a, w, bias=bias, bias_mode=gemm.BIAS_COLUMNS, activation=activation, trans_b=True)
     assert_close(out, ref, np.float64, what=f"epilogue {activation}")
 
 
@@ -65,9 +61,7 @@ def test_gemm_batched_small_tile_many_blocks(gemm, rng, layout):
     gemm.gemm_batched(
         to_device(a), to_device(b), c, to_device(bias), gemm.BIAS_ROWS, "relu", ta, tb, tile=gemm.SMALL_TILE
     )
-    ref = gemm.gemm_reference(
-        a, b, bias=bias, bias_mode=gemm.BIAS_ROWS, activation="relu", trans_a=ta, trans_b=tb
-    )
+    ref = gemm.gemm_reference(a, b, bias=bias, bias_mode=gemm.BIAS_ROWS, activation="relu", trans_a=ta, trans_b=tb)
     assert_close(c, ref, np.float64, what=f"batched {layout}")
 
 
@@ -85,6 +79,13 @@ def test_matmul_empty_and_errors(gemm, rng):
     a = to_device(random(rng, (0, 3), np.float32))
     b = to_device(random(rng, (3, 2), np.float32))
     assert gemm.matmul(a, b).shape == (0, 2)
+    k0 = gemm.matmul(
+        to_device(np.ones((3, 0), np.float32)),
+        to_device(np.ones((0, 2), np.float32)),
+        bias=to_device(np.array([1.0, -2.0], np.float32)),
+        activation="relu",
+    )
+    assert_close(k0, np.array([[1.0, 0.0]] * 3), np.float32, what="K = 0: bias and activation only")
     with pytest.raises(ValueError, match=r"matmul: inner dimensions differ: a \(0, 3\)"):
         gemm.matmul(a, to_device(random(rng, (4, 2), np.float32)))
     with pytest.raises(TypeError, match="matmul: a and b dtypes differ"):
@@ -107,9 +108,7 @@ def test_matmul_large_gpu(gemm, rng, layout, activation):
     a = random(rng, (K, M) if ta else (M, K), np.float32)
     b = random(rng, (N, K) if tb else (K, N), np.float32)
     bias = random(rng, (N,), np.float32)
-    out = gemm.matmul(
-        to_device(a), to_device(b), bias=to_device(bias), activation=activation, trans_a=ta, trans_b=tb
-    )
+    out = gemm.matmul(to_device(a), to_device(b), bias=to_device(bias), activation=activation, trans_a=ta, trans_b=tb)
     ref = gemm.gemm_reference(
         a, b, bias=bias, bias_mode=gemm.BIAS_COLUMNS, activation=activation, trans_a=ta, trans_b=tb
     )
