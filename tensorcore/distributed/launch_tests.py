@@ -62,7 +62,8 @@ def main(argv=None):
     if not is_available() or find_mpirun() is None:
         print("distributed tests skipped: mpi4py or mpirun is not installed (pip install 'tensorcore[mpi]')")
         return 5
-    pytest_args = ["-q", "-m", "mpi", "-p", "no:cacheprovider"] + (argv or DEFAULT_TESTS)
+    paths = [a for a in argv if a.endswith(".py") or "::" in a or os.path.isdir(a)]
+    pytest_args = ["-q", "-m", "mpi", "-p", "no:cacheprovider"] + argv + ([] if paths else DEFAULT_TESTS)
     command = mpirun_argv(RANKS) + [sys.executable, "-m", "tensorcore.distributed.launch_tests", "--worker"]
     env = dict(os.environ, TENSORCORE_DIST_TIMEOUT=os.environ.get("TENSORCORE_DIST_TIMEOUT", "60"))
     proc = subprocess.Popen(command + pytest_args, env=env, start_new_session=True)
