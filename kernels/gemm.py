@@ -467,10 +467,11 @@ def matmul(a, b, out=None, bias=None, activation=None, trans_a=False, trans_b=Fa
     if np.dtype(a.dtype) != np.dtype(b.dtype):
         raise TypeError(f"{fn}: a and b dtypes differ: {a.dtype} vs {b.dtype}")
     dtype = np.dtype(a.dtype)
-    M = a.shape[-1] if trans_a else a.shape[-2]
-    Ka = a.shape[-2] if trans_a else a.shape[-1]
-    Kb = b.shape[-1] if trans_b else b.shape[-2]
-    N = b.shape[-2] if trans_b else b.shape[-1]
+    ash, bsh = tuple(a.shape), tuple(b.shape)  # (the simulator's shapes take no negative index)
+    M = ash[-1] if trans_a else ash[-2]
+    Ka = ash[-2] if trans_a else ash[-1]
+    Kb = bsh[-1] if trans_b else bsh[-2]
+    N = bsh[-2] if trans_b else bsh[-1]
     if Ka != Kb:
         raise ValueError(
             f"{fn}: inner dimensions differ: a {tuple(a.shape)}{' (transposed)' if trans_a else ''} "

@@ -241,7 +241,7 @@ def _grid(rows):
 def _rows(fn, x):
     if x.ndim < 1:
         raise ValueError(f"{fn}: x must have at least 1 dimension, got a scalar")
-    C = x.shape[-1]
+    C = tuple(x.shape)[-1]
     R = x.size // C if C else 0
     return R, C
 
