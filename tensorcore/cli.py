@@ -37,7 +37,9 @@ def main(argv=None):
     try:
         return int(importlib.import_module(COMMANDS[args.command][0]).run(args) or 0)
     except (TensorcoreError, FileNotFoundError, PermissionError) as e:
-        print(f"tensorcore {args.command}: error: {e}", file=sys.stderr)
+        # One line: the first line of a tensorcore message is the whole diagnosis.
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        print(f"tensorcore {args.command}: error: {first}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print(f"tensorcore {args.command}: interrupted", file=sys.stderr)
