@@ -266,29 +266,31 @@ class Tensor:
         return self._inplace("setitem", ops.index.index_put(self, index, value))
 
     # --- arithmetic --------------------------------------------------------------------------------
+    # The arithmetic operators call the op classes directly (the hot path of every model);
+    # Function.apply already turns array-library errors into tensorcore errors naming the op.
     def __add__(self, other):
-        return ops.elementwise.add(self, other)
+        return _binary(_ew.Add, self, other)
 
     def __radd__(self, other):
-        return ops.elementwise.add(other, self)
+        return _binary(_ew.Add, other, self)
 
     def __sub__(self, other):
-        return ops.elementwise.sub(self, other)
+        return _binary(_ew.Sub, self, other)
 
     def __rsub__(self, other):
-        return ops.elementwise.sub(other, self)
+        return _binary(_ew.Sub, other, self)
 
     def __mul__(self, other):
-        return ops.elementwise.mul(self, other)
+        return _binary(_ew.Mul, self, other)
 
     def __rmul__(self, other):
-        return ops.elementwise.mul(other, self)
+        return _binary(_ew.Mul, other, self)
 
     def __truediv__(self, other):
-        return ops.elementwise.div(self, other)
+        return _binary(_ew.Div, self, other)
 
     def __rtruediv__(self, other):
-        return ops.elementwise.div(other, self)
+        return _binary(_ew.Div, other, self)
 
     def __pow__(self, other):
         return ops.elementwise.pow(self, other)
@@ -303,7 +305,7 @@ class Tensor:
         return ops.matmul.matmul(other, self)
 
     def __neg__(self):
-        return ops.elementwise.neg(self)
+        return _ew.Neg.apply(self)
 
     def __pos__(self):
         return self
@@ -521,3 +523,5 @@ autograd._Tensor = Tensor
 autograd._make_tensor = _make
 
 from . import ops  # noqa: E402  (ops import Tensor from here)
+from .ops import elementwise as _ew  # noqa: E402
+from .ops.elementwise import _binary  # noqa: E402
