@@ -313,3 +313,16 @@ def test_tensorcore_train_distributed(tmp_path):
     assert state["epoch"] == 1 and all(not k.startswith("module.") for k in state["model"])
     model = train.build_model("mlp", 10, (784,))
     model.load_state_dict(state["model"])  # a plain model takes it: resumable without --distributed
+
+
+def test_sampler_shards_cover_the_data_set_once_per_epoch_across_ranks():
+    world = dist.get_world_size()
+    n = 10 * world
+    sampler = dist.DistributedSampler(range(n), seed=3)
+    epochs = []
+    for epoch in range(3):
+        sampler.set_epoch(epoch)
+        shards = dist.all_gather_object(sampler.indices().tolist())
+        assert sorted(i for shard in shards for i in shard) == list(range(n))
+        epochs.append(shards)
+    assert epochs[0] != epochs[1] != epochs[2]
