@@ -143,3 +143,30 @@ def test_op_on_cuda_matches_cpu_and_gradchecks(case):
         assert g.device == tc.device("cuda")
         np.testing.assert_allclose(g.numpy(), c.numpy(), rtol=1e-9, atol=1e-12)
     assert tc.gradcheck(case.fn, on_cuda, atol=case.atol, rtol=case.rtol, fast_mode=True)
+
+
+def test_module_to_cuda_trains_with_the_fused_adam_kernel_like_the_cpu():
+    from tensorcore import nn, optim
+
+    rng = np.random.default_rng(3)
+    x, y = rng.standard_normal((6, 5)).astype(np.float32), rng.integers(0, 3, 6)
+    losses, weights = {}, {}
+    for dev in ("cpu", "cuda"):
+        tc.manual_seed(0)
+        model = nn.Sequential(nn.Linear(5, 4), nn.ReLU(), nn.Linear(4, 3)).to(dev)
+        assert all(p.device == tc.device(dev) for p in model.parameters())
+        opt = optim.Adam(model.parameters(), lr=0.05)
+        xt, yt = tc.tensor(x, device=dev), tc.tensor(y, device=dev)
+        for _ in range(3):
+            opt.zero_grad()
+            loss = nn.functional.cross_entropy(model(xt), yt)
+            loss.backward()
+            opt.step()
+        losses[dev] = loss.item()
+        weights[dev] = [p.numpy() for p in model.parameters()]
+        if dev == "cuda":
+            state = opt.state[next(iter(model.parameters()))]
+            assert type(state["exp_avg"]) is type(next(iter(model.parameters())).data)
+    np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-5)
+    for a, b in zip(weights["cpu"], weights["cuda"]):
+        np.testing.assert_allclose(b, a, atol=1e-5)
