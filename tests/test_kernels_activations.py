@@ -87,3 +87,15 @@ def test_large_gpu(act, rng, name):
     assert_close(
         _backward(act, name, to_device(x), to_device(g)), act.backward_reference(name, x, g, 0.1), np.float32
     )
+
+
+@requires_cuda
+def test_grid_stride_covers_more_than_one_grid(act, rng):
+    from tensorcore.kernels import _launch
+
+    n = _launch.grid_1d(10**9) * _launch.THREADS_1D * act.UNROLL + 37  # > one full grid of elements
+    if n > 200_000:
+        pytest.skip("only meaningful where the grid is small (the simulator)")
+    x, g = random(rng, (n,), np.float32), random(rng, (n,), np.float32)
+    assert_close(act.leaky_relu(to_device(x), 0.2), act.forward_reference("leaky_relu", x, 0.2), np.float32)
+    assert_close(act.relu_backward(to_device(x), to_device(g)), act.backward_reference("relu", x, g), np.float32)
