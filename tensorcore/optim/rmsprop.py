@@ -1,9 +1,9 @@
 """RMSprop (optionally centered, with momentum), PyTorch's formulas."""
 
-from .optimizer import Optimizer, OptimizerError
+from .optimizer import FLUSH_EVERY, Optimizer, OptimizerError, flush_subnormals_
 
 
-def rmsprop_update(xp, param, grad, square_avg, grad_avg, momentum_buffer, scratch, *, lr, alpha, eps,
+def rmsprop_update(xp, param, grad, square_avg, grad_avg, momentum_buffer, scratch, *, step, lr, alpha, eps,
                    weight_decay, momentum, centered, maximize):
     """One RMSprop step on arrays, in place.
 
@@ -11,6 +11,8 @@ def rmsprop_update(xp, param, grad, square_avg, grad_avg, momentum_buffer, scrat
         v = alpha v + (1 - alpha) g^2
         centered: a = alpha a + (1 - alpha) g;  denom = sqrt(v - a^2) + eps;   else denom = sqrt(v) + eps
         momentum: b = momentum b + g / denom;  param -= lr b      else param -= lr g / denom
+
+    Every FLUSH_EVERY steps, subnormal values of the running averages are set to 0 (see flush_subnormals_).
     """
     if maximize:
         grad = -grad
@@ -37,6 +39,10 @@ def rmsprop_update(xp, param, grad, square_avg, grad_avg, momentum_buffer, scrat
     else:
         scratch *= lr
         param -= scratch
+    if step % FLUSH_EVERY == 0:
+        for state in (square_avg, grad_avg, momentum_buffer):
+            if state is not None:
+                flush_subnormals_(xp, state)
 
 
 class RMSprop(Optimizer):
@@ -81,6 +87,7 @@ class RMSprop(Optimizer):
             st["step"] += 1
             fn = self._update_fn(p, "rmsprop_update", rmsprop_update)
             fn(xp, p.data, g.data, st["square_avg"], st.get("grad_avg"), st.get("momentum_buffer"), st["_scratch"],
-               lr=group["lr"], alpha=group["alpha"], eps=group["eps"], weight_decay=group["weight_decay"],
-               momentum=group["momentum"], centered=group["centered"], maximize=group["maximize"])
+               step=st["step"], lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
+               weight_decay=group["weight_decay"], momentum=group["momentum"], centered=group["centered"],
+               maximize=group["maximize"])
             p._version += 1

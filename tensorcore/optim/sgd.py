@@ -1,29 +1,33 @@
 """SGD with momentum, dampening, Nesterov momentum and L2 weight decay (PyTorch's formulas)."""
 
-from .optimizer import Optimizer, OptimizerError
+from .optimizer import FLUSH_EVERY, Optimizer, OptimizerError, flush_subnormals_
 
 
-def sgd_update(xp, param, grad, momentum_buffer, *, lr, momentum, dampening, weight_decay, nesterov, maximize,
-               first_step):
+def sgd_update(xp, param, grad, momentum_buffer, *, step, lr, momentum, dampening, weight_decay, nesterov,
+               maximize):
     """One SGD step on arrays, in place. Returns the momentum buffer (new on the first momentum step).
 
         g = -grad if maximize else grad;   g = g + weight_decay * param
         b = g (first step)  or  b = momentum * b + (1 - dampening) * g
         g = g + momentum * b  (nesterov)   or   g = b
         param = param - lr * g
+
+    Every FLUSH_EVERY steps, subnormal values of the buffer are set to 0 (see flush_subnormals_).
     """
     if maximize:
         grad = -grad
     if weight_decay:
         grad = grad + weight_decay * param
     if momentum:
-        if momentum_buffer is None or first_step:
+        if momentum_buffer is None or step == 1:
             momentum_buffer = grad.copy()
         else:
             momentum_buffer *= momentum
             momentum_buffer += (1 - dampening) * grad if dampening else grad
         grad = grad + momentum * momentum_buffer if nesterov else momentum_buffer
     param -= lr * grad
+    if momentum_buffer is not None and step % FLUSH_EVERY == 0:
+        flush_subnormals_(xp, momentum_buffer)
     return momentum_buffer
 
 
@@ -59,7 +63,7 @@ class SGD(Optimizer):
             st = self._state(p, group)
             st["step"] += 1
             fn = self._update_fn(p, "sgd_update", sgd_update)
-            st["momentum_buffer"] = fn(p.device.backend.xp, p.data, g.data, st["momentum_buffer"], lr=lr,
-                                       momentum=momentum, dampening=dampening, weight_decay=wd, nesterov=nesterov,
-                                       maximize=maximize, first_step=st["step"] == 1)
+            st["momentum_buffer"] = fn(p.device.backend.xp, p.data, g.data, st["momentum_buffer"], step=st["step"],
+                                       lr=lr, momentum=momentum, dampening=dampening, weight_decay=wd,
+                                       nesterov=nesterov, maximize=maximize)
             p._version += 1
