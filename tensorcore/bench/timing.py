@@ -38,21 +38,27 @@ class Timing:
 
 
 def _calibrate(fn, warmup, target_sample_s):
-    """Run the warm-up calls; return (seconds of the last call, calls per sample)."""
-    last = 0.0
+    """Run the warm-up calls; return (seconds per call, calls per sample).
+
+    The per-call estimate is the fastest of a few timed calls (a call that another process slowed
+    down must not shrink `inner` to 1 for a region of microseconds).
+    """
     for _ in range(max(1, warmup)):
-        t0 = time.perf_counter()
         fn()
-        last = time.perf_counter() - t0
-    # A few more calls if the region is tiny: one call is too short to time reliably.
-    if last < 1e-4:
-        n = 100
+    best = math.inf
+    spent = 0.0
+    for _ in range(5):
+        n = 1 if best > 1e-4 else 100  # tiny regions: time 100 calls at a time
         t0 = time.perf_counter()
         for _ in range(n):
             fn()
-        last = (time.perf_counter() - t0) / n
-    inner = max(1, math.ceil(target_sample_s / max(last, 1e-9))) if last < target_sample_s else 1
-    return last, inner
+        dt = time.perf_counter() - t0
+        spent += dt
+        best = min(best, dt / n)
+        if spent > 2 * target_sample_s and best > 1e-4:
+            break
+    inner = max(1, math.ceil(target_sample_s / max(best, 1e-9))) if best < target_sample_s else 1
+    return best, inner
 
 
 def measure(fn, *, warmup=2, min_runs=5, max_runs=50, min_time=0.2, target_sample_s=2e-3, inner=None):
