@@ -17,7 +17,8 @@ logits of 1e4 (or -1e4) give exact results instead of inf/NaN, and log-softmax u
 rather than ``log(softmax)``, which would underflow to ``log 0``.
 
 Parallelisation: one warp per row, ``WARPS_PER_BLOCK = 4`` rows per block of 128 threads; lanes
-stride the row 32 columns apart (coalesced), then combine their partial ``(m, s)`` or sums with
+stride the row 32 columns apart (coalesced), ``UNROLL = 4`` columns per lane per step with their
+loads issued together (enough bytes in flight for HBM3e), then combine their partial ``(m, s)`` or sums with
 five ``shfl_xor_sync`` butterfly steps, so every lane ends with the row's total (no shared memory,
 no ``syncthreads``). Grid ``min(cdiv(R, 4), 16 * SMs)`` blocks, grid-stride over rows.
 
@@ -49,6 +50,8 @@ from . import _launch
 #: Rows (warps) per block.
 WARPS_PER_BLOCK = 4
 THREADS = 32 * WARPS_PER_BLOCK
+#: Columns per lane per step: a lane issues UNROLL loads (32 columns apart) before using them.
+UNROLL = 4
 _FULL_MASK = 0xFFFFFFFF
 _NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
 
@@ -61,39 +64,53 @@ def make_forward_kernel(log: bool, dtype):
 
     def softmax_forward(x, out):
         R, C = x.shape
+        vals = cuda.local.array(UNROLL, T)
         lane = cuda.threadIdx.x % 32
         row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
         row_stride = cuda.gridDim.x * WARPS_PER_BLOCK
         while row < R:  # uniform across the warp: every lane takes part in the shuffles
+            # Pass 1: online max m and sum s of exp(x - m), UNROLL loads in flight per lane.
             m = NEG_INF
             s = ZERO
-            c = lane
-            while c < C:  # online max and sum of exp
-                v = x[row, c]
-                if v > m:
-                    s = s * math.exp(m - v) + ONE
-                    m = v
-                else:
-                    s += math.exp(v - m)
-                c += 32
+            c0 = lane
+            while c0 < C:
+                for u in range(UNROLL):
+                    c = c0 + 32 * u
+                    vals[u] = x[row, c] if c < C else NEG_INF
+                mx = m
+                for u in range(UNROLL):
+                    mx = max(mx, vals[u])
+                if mx != NEG_INF:
+                    s *= math.exp(m - mx)
+                    for u in range(UNROLL):
+                        s += math.exp(vals[u] - mx)  # NaN in x makes s NaN: the row's output is NaN
+                    m = mx
+                c0 += 32 * UNROLL
             off = 16
             while off > 0:  # butterfly: every lane ends with the row's (m, s)
                 m2 = cuda.shfl_xor_sync(_FULL_MASK, m, off)
                 s2 = cuda.shfl_xor_sync(_FULL_MASK, s, off)
                 mn = max(m, m2)
-                if mn != NEG_INF:  # both empty lanes (C < 32): keep s = 0
+                if mn != NEG_INF:  # both lanes empty (C < 32): keep s = 0
                     s = s * math.exp(m - mn) + s2 * math.exp(m2 - mn)
                 m = mn
                 off //= 2
             shift = m + math.log(s)  # log_softmax: y = x - shift
             inv = ONE / s  # softmax: y = exp(x - m) * inv
-            c = lane
-            while c < C:
-                if LOG:
-                    out[row, c] = x[row, c] - shift
-                else:
-                    out[row, c] = math.exp(x[row, c] - m) * inv
-                c += 32
+            # Pass 2: write (the row is re-read from L1/L2).
+            c0 = lane
+            while c0 < C:
+                for u in range(UNROLL):
+                    c = c0 + 32 * u
+                    vals[u] = x[row, c] if c < C else ZERO
+                for u in range(UNROLL):
+                    c = c0 + 32 * u
+                    if c < C:
+                        if LOG:
+                            out[row, c] = vals[u] - shift
+                        else:
+                            out[row, c] = math.exp(vals[u] - m) * inv
+                c0 += 32 * UNROLL
             row += row_stride
 
     name = "log_softmax" if log else "softmax"
@@ -109,29 +126,44 @@ def make_backward_kernel(log: bool, dtype):
 
     def softmax_backward(y, grad, out):
         R, C = y.shape
+        ys = cuda.local.array(UNROLL, T)
+        gs = cuda.local.array(UNROLL, T)
         lane = cuda.threadIdx.x % 32
         row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
         row_stride = cuda.gridDim.x * WARPS_PER_BLOCK
         while row < R:
             total = ZERO  # softmax: sum g*y; log_softmax: sum g
-            c = lane
-            while c < C:
-                if LOG:
-                    total += grad[row, c]
-                else:
-                    total += grad[row, c] * y[row, c]
-                c += 32
+            c0 = lane
+            while c0 < C:
+                for u in range(UNROLL):
+                    c = c0 + 32 * u
+                    gs[u] = grad[row, c] if c < C else ZERO
+                    if not LOG:
+                        ys[u] = y[row, c] if c < C else ZERO
+                for u in range(UNROLL):
+                    if LOG:
+                        total += gs[u]
+                    else:
+                        total += gs[u] * ys[u]
+                c0 += 32 * UNROLL
             off = 16
             while off > 0:
                 total += cuda.shfl_xor_sync(_FULL_MASK, total, off)
                 off //= 2
-            c = lane
-            while c < C:
-                if LOG:
-                    out[row, c] = grad[row, c] - math.exp(y[row, c]) * total
-                else:
-                    out[row, c] = y[row, c] * (grad[row, c] - total)
-                c += 32
+            c0 = lane
+            while c0 < C:
+                for u in range(UNROLL):
+                    c = c0 + 32 * u
+                    gs[u] = grad[row, c] if c < C else ZERO
+                    ys[u] = y[row, c] if c < C else ZERO
+                for u in range(UNROLL):
+                    c = c0 + 32 * u
+                    if c < C:
+                        if LOG:
+                            out[row, c] = gs[u] - math.exp(ys[u]) * total
+                        else:
+                            out[row, c] = ys[u] * (gs[u] - total)
+                c0 += 32 * UNROLL
             row += row_stride
 
     name = "log_softmax" if log else "softmax"
@@ -147,6 +179,7 @@ def make_cross_entropy_kernel(dtype):
 
     def softmax_cross_entropy(x, targets, scale, ignore_index, loss, grad):
         R, C = x.shape
+        vals = cuda.local.array(UNROLL, T)
         lane = cuda.threadIdx.x % 32
         row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
         row_stride = cuda.gridDim.x * WARPS_PER_BLOCK
@@ -162,15 +195,20 @@ def make_cross_entropy_kernel(dtype):
             else:
                 m = NEG_INF
                 s = ZERO
-                c = lane
-                while c < C:
-                    v = x[row, c]
-                    if v > m:
-                        s = s * math.exp(m - v) + ONE
-                        m = v
-                    else:
-                        s += math.exp(v - m)
-                    c += 32
+                c0 = lane
+                while c0 < C:
+                    for u in range(UNROLL):
+                        c = c0 + 32 * u
+                        vals[u] = x[row, c] if c < C else NEG_INF
+                    mx = m
+                    for u in range(UNROLL):
+                        mx = max(mx, vals[u])
+                    if mx != NEG_INF:
+                        s *= math.exp(m - mx)
+                        for u in range(UNROLL):
+                            s += math.exp(vals[u] - mx)
+                        m = mx
+                    c0 += 32 * UNROLL
                 off = 16
                 while off > 0:
                     m2 = cuda.shfl_xor_sync(_FULL_MASK, m, off)
@@ -181,13 +219,19 @@ def make_cross_entropy_kernel(dtype):
                     m = mn
                     off //= 2
                 inv = ONE / s
-                c = lane
-                while c < C:
-                    p = math.exp(x[row, c] - m) * inv
-                    if c == t:
-                        p -= ONE
-                    grad[row, c] = scale * p
-                    c += 32
+                c0 = lane
+                while c0 < C:
+                    for u in range(UNROLL):
+                        c = c0 + 32 * u
+                        vals[u] = x[row, c] if c < C else ZERO
+                    for u in range(UNROLL):
+                        c = c0 + 32 * u
+                        if c < C:
+                            p = math.exp(vals[u] - m) * inv
+                            if c == t:
+                                p -= ONE
+                            grad[row, c] = scale * p
+                    c0 += 32 * UNROLL
                 if lane == 0:
                     if 0 <= t < C:
                         loss[row] = m + math.log(s) - x[row, t]

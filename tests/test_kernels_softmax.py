@@ -15,8 +15,9 @@ def sm():
     return softmax
 
 
-# Rows: 1, 5 (partial block of 4 warps), 9; classes: 1, 3 (< one warp), 33 (one warp + 1), 100.
-SHAPES = [(1, 1), (5, 3), (9, 33), (2, 3, 100)]
+# Rows: 1, 5 (partial block of 4 warps), 9; classes: 1, 3 (< one warp), 33 (one warp + 1), 100, 301
+# (several 4 x 32-column steps per lane, the last partial).
+SHAPES = [(1, 1), (5, 3), (9, 33), (2, 3, 100), (3, 301)]
 
 
 @requires_cuda
@@ -50,7 +51,7 @@ def test_softmax_float32_and_huge_logits(sm, rng):
 @requires_cuda
 @pytest.mark.parametrize("target_dtype", [np.int32, np.int64])
 def test_softmax_cross_entropy(sm, rng, target_dtype):
-    R, C = 7, 35
+    R, C = 7, 135
     x = random(rng, (R, C), np.float64, -4, 4)
     x[0] *= 1e4  # logits up to 4e4: still exact
     t = rng.integers(0, C, size=R).astype(target_dtype)
