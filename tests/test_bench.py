@@ -325,3 +325,20 @@ def test_overhead_suite_tiny():
     tc_recs = [r for r in result["records"] if r["backend"] == "tensorcore"]
     assert [r["status"] for r in tc_recs] == ["ok"] * 4  # 2 ops x (forward, forward+backward)
     assert "tensorcore" in overhead.format_table(result)
+
+
+def test_train_gate_fails_a_peer_that_is_not_the_same_model(monkeypatch):
+    torch = pytest.importorskip("torch")
+    from tensorcore.bench.suites import train
+
+    real = train.torch_model
+
+    def tanh_instead_of_relu(layers):
+        model = real(layers)
+        return torch.nn.Sequential(*[torch.nn.Tanh() if isinstance(m, torch.nn.ReLU) else m for m in model])
+
+    monkeypatch.setattr(train, "torch_model", tanh_instead_of_relu)
+    result = train.run_suite(models=("mlp",), quick=True, rounds=1, epoch=False)
+    (rec,) = result["records"]
+    assert rec["status"].startswith("failed: tensorcore and PyTorch disagree"), rec["status"]
+    assert rec["median_s"] is None
