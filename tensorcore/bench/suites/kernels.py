@@ -89,6 +89,16 @@ F32 = 4
 PROJECT_ABOVE = 1 << 30
 
 
+# What the numbers of a record's `shape` are, per op family.
+SHAPE_NAMES = {
+    "matmul": "M,K,N (M x K @ K x N)",
+    "conv2d": "N,C,H,W,out_channels,kernel,stride,padding,groups",
+    "max_pool2d": "N,C,H,W,kernel,stride,padding",
+    "relu": "elements",
+    "softmax_cross_entropy": "rows,classes",
+}
+
+
 def _randn(rng, *shape):
     return rng.standard_normal(shape, dtype=np.float32)
 
@@ -547,7 +557,8 @@ class CaseData:
 def time_case(backend, case, ceilings, settings, rng=None, gate_fn=gate.check, data=None):
     """One record: bind, check against the reference once, then time (or fail / unavailable)."""
     rec = dict(op=case.op, shape=case.shape, dtype="float32", device=backend.device, backend=backend.name,
-               flops=case.flops, nbytes=case.nbytes, memory_bound=case.memory_bound, label=case.label)
+               flops=case.flops, nbytes=case.nbytes, memory_bound=case.memory_bound, label=case.label,
+               shape_names=SHAPE_NAMES[case.family])
     data = data or CaseData(case, settings, rng)
     input_sets = data.input_sets
     try:
