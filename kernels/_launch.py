@@ -245,3 +245,14 @@ def jit(fn, launch_bounds=None):
     if SIMULATOR or launch_bounds is None:
         return cuda.jit(fn)
     return cuda.jit(fn, launch_bounds=launch_bounds)
+
+
+#: Kernels that decode flat indices with 32-bit unsigned division need every size below this.
+INDEX32_LIMIT = 2**32
+
+
+def check_index32(fn: str, **sizes):
+    """ValueError when a size would overflow the 32-bit index arithmetic of conv/pool kernels."""
+    for name, n in sizes.items():
+        if int(n) >= INDEX32_LIMIT:
+            raise ValueError(f"{fn}: {name} has {int(n)} elements; these kernels index with 32 bits (< 2^32)")

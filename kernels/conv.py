@@ -29,7 +29,9 @@ so each group's problem is a single GEMM over all images:
 * weight grad:   ``dW[g] (Cog, K) = dY[g] (Cog, N P) @ col[g]^T`` (NT, split-K over the long N P);
 * bias grad:     ``db[co] = sum_{n, p} dY[n, co, p]``           (a warp per channel, shuffles).
 
-Kernels (all 1-D grid-stride, 256 threads, ``min(cdiv(n, 256), 16 SMs)`` blocks, bounds-guarded):
+Kernels (all 1-D grid-stride, 256 threads, ``min(cdiv(n, 256), 16 SMs)`` blocks, bounds-guarded;
+flat indices are decoded with 32-bit unsigned division, a third of the instructions of Numba's
+default 64-bit division, so sizes must stay below 2^32 elements, which the wrappers check):
 ``im2col`` (one thread per column entry: reads 1 input element or pads with 0, writes 1 entry),
 ``col2im`` (one thread per input pixel, reading ``<= kh kw`` column entries), ``swap01`` (``(A, B, P) ->
 (B, A, P)``: reads and writes each element once, coalesced along ``P``), ``bias_grad`` (4 warps
@@ -63,6 +65,7 @@ GEMM_TILE = gemm.TILE
 BIAS_WARPS = 4
 _FULL_MASK = 0xFFFFFFFF
 _NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+U, I = numba.uint32, numba.int64  # 32-bit unsigned division (see im2col), back to int64 indices
 
 
 def output_size(size, kernel, stride, padding, dilation):
@@ -86,18 +89,20 @@ def make_im2col_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            q = i % NP
-            t = i // NP
-            k = t % K
-            g = t // K
-            n = q // P
+            # NOTE: index decoding in 32-bit unsigned arithmetic (`U`): a 64-bit division is about 3x
+            # the instructions, and im2col is all index arithmetic. Wrappers keep sizes < 2^32.
+            t = I(U(i) // U(NP))
+            q = i - t * NP
+            g = I(U(t) // U(K))
+            k = t - g * K
+            n = I(U(q) // U(P))
             p = q - n * P
-            oh = p // Wo
+            oh = I(U(p) // U(Wo))
             ow = p - oh * Wo
-            j = k % kw
-            t2 = k // kw
-            ki = t2 % kh
-            cg = t2 // kh
+            t2 = I(U(k) // U(kw))
+            j = k - t2 * kw
+            cg = I(U(t2) // U(kh))
+            ki = t2 - cg * kh
             ih = oh * sh - ph + ki * dh
             iw = ow * sw - pw + j * dw
             v = T(0.0)
@@ -126,25 +131,25 @@ def make_col2im_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            iw = i % W
-            t = i // W
-            ih = t % H
-            t = t // H
-            c = t % C
-            n = t // C
-            g = c // Cg
+            t = I(U(i) // U(W))
+            iw = i - t * W
+            t2 = I(U(t) // U(H))
+            ih = t - t2 * H
+            n = I(U(t2) // U(C))
+            c = t2 - n * C
+            g = I(U(c) // U(Cg))
             cg = c - g * Cg
             acc = T(0.0)
             for ki in range(kh):
                 hnum = ih + ph - ki * dh
-                if hnum >= 0 and hnum % sh == 0:
-                    oh = hnum // sh
-                    if oh < Ho:
+                if hnum >= 0:
+                    oh = I(U(hnum) // U(sh))
+                    if oh * sh == hnum and oh < Ho:
                         for kj in range(kw):
                             wnum = iw + pw - kj * dw
-                            if wnum >= 0 and wnum % sw == 0:
-                                ow = wnum // sw
-                                if ow < Wo:
+                            if wnum >= 0:
+                                ow = I(U(wnum) // U(sw))
+                                if ow * sw == wnum and ow < Wo:
                                     acc += dcol[g, (cg * kh + ki) * kw + kj, n * P + oh * Wo + ow]
             dx[n, c, ih, iw] = acc
             i += stride
@@ -162,10 +167,10 @@ def make_swap01_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            p = i % P
-            t = i // P
-            a = t % A
-            b = t // A
+            t = I(U(i) // U(P))
+            p = i - t * P
+            b = I(U(t) // U(A))
+            a = t - b * A
             dst[b, a, p] = src[a, b, p]
             i += stride
 
@@ -271,6 +276,10 @@ def _params(fn, x_shape, w_shape, stride, padding, dilation, groups):
     return stride, padding, dilation, G, (Ho, Wo)
 
 
+def _check32(fn, a, b, col_size):
+    _launch.check_index32(fn, input=a.size, output=b.size, column_matrix=col_size)
+
+
 def _chunks(N, per_image_bytes):
     per = max(1, MAX_COL_BYTES // max(1, per_image_bytes))
     return [(n0, min(N, n0 + per)) for n0 in range(0, N, per)]
@@ -333,7 +342,9 @@ def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 
     w3 = _launch.reshape(w, (G, Cog, K))
     bias2 = None if bias is None else _launch.reshape(bias, (G, Cog))
     mode = gemm.BIAS_NONE if bias is None else gemm.BIAS_ROWS
-    for n0, n1 in _chunks(N, G * K * P * x.dtype.itemsize):
+    chunks = _chunks(N, G * K * P * x.dtype.itemsize)
+    _check32(fn, x, out, G * K * P * max(n1 - n0 for n0, n1 in chunks))
+    for n0, n1 in chunks:
         xs, outs, nc = x[n0:n1], out[n0:n1], n1 - n0
         col = _im2col(kind, xs, G, K, kh, kw, (sh, sw), (ph, pw), (dh, dw), Wo, P, stream)
         if nc == 1:  # (Co, 1, P) is already (1, Co, P)
@@ -387,7 +398,9 @@ def conv2d_backward_input(
     stream = _launch.stream_for(kind, stream)
     Cog, K, P = Co // G, Cg * kh * kw, Ho * Wo
     w3 = _launch.reshape(w, (G, Cog, K))
-    for n0, n1 in _chunks(N, G * K * P * w.dtype.itemsize):
+    chunks = _chunks(N, G * K * P * w.dtype.itemsize)
+    _check32(fn, out, grad_out, G * K * P * max(n1 - n0 for n0, n1 in chunks))
+    for n0, n1 in chunks:
         nc = n1 - n0
         dyt = _launch.reshape(_grad_out_t(kind, grad_out[n0:n1], stream), (G, Cog, nc * P))
         dcol = _launch.empty(kind, (G, K, nc * P), w.dtype)
@@ -440,6 +453,7 @@ def conv2d_backward_weight(
         _launch.fill_zero(out, stream)
         return out
     chunks = _chunks(N, G * K * P * x.dtype.itemsize)
+    _check32(fn, x, grad_out, G * K * P * max(n1 - n0 for n0, n1 in chunks))
     # One chunk: the GEMM writes dW. Several: each chunk writes its own slice, then they are summed.
     parts = out if len(chunks) == 1 else _launch.empty(kind, (len(chunks), Co * Cg * kh * kw), x.dtype)
     for ci, (n0, n1) in enumerate(chunks):

@@ -44,6 +44,7 @@ from numba import cuda
 from . import _launch
 
 _NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+U, I = numba.uint32, numba.int64  # 32-bit unsigned index division, back to int64 indices
 ARGMAX_DTYPE = np.int32
 
 
@@ -59,12 +60,12 @@ def make_max_forward_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            ow = i % Wo
-            t = i // Wo
-            oh = t % Ho
-            t = t // Ho
-            c = t % C
-            n = t // C
+            t = I(U(i) // U(Wo))  # NOTE: 32-bit unsigned index division (sizes < 2^32)
+            ow = i - t * Wo
+            t2 = I(U(t) // U(Ho))
+            oh = t - t2 * Ho
+            n = I(U(t2) // U(C))
+            c = t2 - n * C
             h0 = oh * sh - ph
             w0 = ow * sw - pw
             best = NEG_INF
@@ -98,19 +99,19 @@ def make_max_backward_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            w = i % W
-            t = i // W
-            h = t % H
-            t = t // H
-            c = t % C
-            n = t // C
+            t = I(U(i) // U(W))  # NOTE: 32-bit unsigned index division (sizes < 2^32)
+            w = i - t * W
+            t2 = I(U(t) // U(H))
+            h = t - t2 * H
+            n = I(U(t2) // U(C))
+            c = t2 - n * C
             # Windows containing row h: oh sh - ph <= h <= oh sh - ph + kh - 1.
             num = h + ph - kh + 1
-            oh_lo = (num + sh - 1) // sh if num > 0 else 0
-            oh_hi = min(Ho - 1, (h + ph) // sh)
+            oh_lo = I(U(num + sh - 1) // U(sh)) if num > 0 else 0
+            oh_hi = min(Ho - 1, I(U(h + ph) // U(sh)))
             num = w + pw - kw + 1
-            ow_lo = (num + sw - 1) // sw if num > 0 else 0
-            ow_hi = min(Wo - 1, (w + pw) // sw)
+            ow_lo = I(U(num + sw - 1) // U(sw)) if num > 0 else 0
+            ow_hi = min(Wo - 1, I(U(w + pw) // U(sw)))
             me = h * W + w
             acc = T(0.0)
             for oh in range(oh_lo, oh_hi + 1):
@@ -135,12 +136,12 @@ def make_avg_forward_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            ow = i % Wo
-            t = i // Wo
-            oh = t % Ho
-            t = t // Ho
-            c = t % C
-            n = t // C
+            t = I(U(i) // U(Wo))  # NOTE: 32-bit unsigned index division (sizes < 2^32)
+            ow = i - t * Wo
+            t2 = I(U(t) // U(Ho))
+            oh = t - t2 * Ho
+            n = I(U(t2) // U(C))
+            c = t2 - n * C
             h0 = oh * sh - ph
             w0 = ow * sw - pw
             acc = T(0.0)
@@ -173,18 +174,18 @@ def make_avg_backward_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            w = i % W
-            t = i // W
-            h = t % H
-            t = t // H
-            c = t % C
-            n = t // C
+            t = I(U(i) // U(W))  # NOTE: 32-bit unsigned index division (sizes < 2^32)
+            w = i - t * W
+            t2 = I(U(t) // U(H))
+            h = t - t2 * H
+            n = I(U(t2) // U(C))
+            c = t2 - n * C
             num = h + ph - kh + 1
-            oh_lo = (num + sh - 1) // sh if num > 0 else 0
-            oh_hi = min(Ho - 1, (h + ph) // sh)
+            oh_lo = I(U(num + sh - 1) // U(sh)) if num > 0 else 0
+            oh_hi = min(Ho - 1, I(U(h + ph) // U(sh)))
             num = w + pw - kw + 1
-            ow_lo = (num + sw - 1) // sw if num > 0 else 0
-            ow_hi = min(Wo - 1, (w + pw) // sw)
+            ow_lo = I(U(num + sw - 1) // U(sw)) if num > 0 else 0
+            ow_hi = min(Wo - 1, I(U(w + pw) // U(sw)))
             acc = T(0.0)
             for oh in range(oh_lo, oh_hi + 1):
                 if count_include_pad:
@@ -269,6 +270,7 @@ def _geometry(fn, x_shape, kernel, stride, padding):
 
 
 def _launch_1d(name, dtype, kind, stream, n, *args):
+    _launch.check_index32(name, input=max(a.size for a in args if hasattr(a, "size")))
     if n:
         _launch.launch(
             _kernel(name, dtype), _launch.grid_1d(n), _launch.THREADS_1D, _launch.stream_for(kind, stream), *args
