@@ -352,7 +352,7 @@ def run_suite(models=("mlp", "lenet5"), devices=("cpu",), quick=False, rounds=No
 def _rounds(name, quick, rounds):
     if rounds:
         return rounds
-    return {"mlp": 5, "lenet5": 5, "alexnet": 3}[name] if quick else {"mlp": 9, "lenet5": 9, "alexnet": 5}[name]
+    return {"mlp": 5, "lenet5": 5, "alexnet": 3}[name] if quick else {"mlp": 9, "lenet5": 9, "alexnet": 3}[name]
 
 
 def run_model(name, device, quick, rounds, backends, say):
