@@ -305,3 +305,82 @@ def test_load_state_dict_errors_name_the_problem():
         optim.Adam([nn.Parameter(tc.ones(2)), nn.Parameter(tc.ones(2))]).load_state_dict(sd)
     with pytest.raises(StateDictError):
         optim.Adam([nn.Parameter(tc.ones(2))]).load_state_dict({"state": {}})
+
+
+# --- Adam's flat (foreach) path -------------------------------------------------------------------
+
+
+def _two_models(seed=0):
+    tc.manual_seed(seed)
+    a = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    b = nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 3))
+    b.load_state_dict(a.state_dict())
+    return a, b
+
+
+@pytest.mark.parametrize("kw", [{}, {"amsgrad": True, "weight_decay": 0.1}])
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW])
+def test_flat_adam_equals_per_parameter_loop(cls, kw):
+    a, b = _two_models()
+    opt_a, opt_b = cls(a.parameters(), lr=0.01, foreach=True, **kw), cls(b.parameters(), lr=0.01, foreach=False, **kw)
+    _train(a, opt_a, 20, seed=4)
+    _train(b, opt_b, 20, seed=4)
+    assert opt_a._flat and not opt_b._flat
+    for x, y in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+    sa, sb = opt_a.state_dict(), opt_b.state_dict()
+    for i in sb["state"]:
+        for k in ("exp_avg", "exp_avg_sq"):
+            np.testing.assert_array_equal(sa["state"][i][k].numpy(), sb["state"][i][k].numpy())
+        assert sa["state"][i]["step"] == sb["state"][i]["step"] == 20
+
+
+def test_flat_adam_falls_back_and_repacks():
+    a, b = _two_models()
+    opt_a, opt_b = optim.Adam(a.parameters(), lr=0.01), optim.Adam(b.parameters(), lr=0.01, foreach=False)
+    _train(a, opt_a, 3, seed=1)
+    _train(b, opt_b, 3, seed=1)
+    for model, opt in ((a, opt_a), (b, opt_b)):  # a step where one parameter has no gradient
+        opt.zero_grad()
+        model(tc.ones((2, 4))).sum().backward()
+        model[0].bias.grad = None
+        opt.step()
+    assert opt_a.state[a[0].bias]["step"] == 3 and opt_a.state[a[0].weight]["step"] == 4
+    _train(a, opt_a, 2, seed=2)  # steps differ between parameters: the loop keeps going
+    _train(b, opt_b, 2, seed=2)
+    for x, y in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+    for model, opt in ((a, opt_a), (b, opt_b)):  # equal steps again: a's group is packed again
+        opt.zero_grad()
+        model(tc.ones((2, 4))).sum().backward()
+        model[0].weight.grad = model[0].weight.grad * 0
+        opt.step()
+    _train(a, opt_a, 1, seed=3)
+    w = a[0].weight
+    w.data = w.data.copy()  # an array replaced behind the optimizer's back (as model.to does): repacked
+    _train(a, opt_a, 2, seed=5)
+    _train(b, opt_b, 1, seed=3)
+    _train(b, opt_b, 2, seed=5)
+    assert opt_a._flat
+    for x, y in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(x.numpy(), y.numpy())
+
+
+def test_flat_adam_parameters_stay_usable():
+    model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 2))
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    w = model[0].weight
+    _x = tc.ones((1, 3))
+    opt.zero_grad()
+    model(_x).sum().backward()
+    opt.step()
+    assert model[0].weight is w and w.data.base is not None  # now a view into the packed buffer
+    model.load_state_dict({k: np.zeros(v.shape) for k, v in model.state_dict().items()})
+    assert float(abs(w).max()) == 0  # in-place loading reaches the packed buffer
+    sd = opt.state_dict()
+    opt2 = optim.Adam(model.parameters(), lr=0.1)
+    opt2.load_state_dict(sd)
+    opt2.zero_grad()
+    model(_x).sum().backward()
+    opt2.step()
+    assert opt2.state[w]["step"] == 2

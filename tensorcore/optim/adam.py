@@ -51,8 +51,60 @@ def adam_update(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, *
         flush_subnormals_(xp, exp_avg_sq)
 
 
+class _FlatGroup:
+    """A param group packed into contiguous 1-D arrays: each parameter's .data and state are views.
+
+    One adam_update call then updates every parameter of the group: 11 array operations in all
+    instead of 11 per parameter (for the 6-parameter MLP, ~50 fewer NumPy calls a step). The
+    gradients are copied into `grad` before each step.
+    """
+
+    def __init__(self, params, state, amsgrad, init_state):
+        p0 = params[0]
+        xp = p0.device.backend.xp
+        total = sum(p.data.size for p in params)
+        self.param = xp.empty(total, dtype=p0.dtype)
+        self.grad = xp.empty(total, dtype=p0.dtype)
+        self.scratch = xp.empty(total, dtype=p0.dtype)
+        names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+        self.arrays = {name: xp.zeros(total, dtype=p0.dtype) for name in names}
+        self.grad_views = []
+        offset = 0
+        for p in params:
+            n, shape = p.data.size, p.data.shape
+            seg = slice(offset, offset + n)
+            self.param[seg] = p.data.reshape(-1)
+            p.data = self.param[seg].reshape(shape)  # the same values, now a view into the flat buffer
+            st = state.get(p)
+            if st is None:
+                st = state[p] = init_state(p)
+            st.pop("_scratch", None)
+            for name, flat in self.arrays.items():
+                if name in st:
+                    flat[seg] = st[name].reshape(-1)
+                st[name] = flat[seg].reshape(shape)
+            self.grad_views.append(self.grad[seg].reshape(shape))
+            offset += n
+        self.amsgrad = amsgrad
+
+    def matches(self, params, state, amsgrad):
+        """Still valid: no parameter's array was replaced (model.to, ...) and all have taken the same steps."""
+        if amsgrad != self.amsgrad:
+            return False
+        step = state[params[0]]["step"]
+        for p in params:
+            if p.data.base is not self.param or state[p]["step"] != step:
+                return False
+        return True
+
+
 class Adam(Optimizer):
     """Adam (Kingma & Ba) with optional amsgrad and L2 weight decay added to the gradient.
+
+    foreach (default: on when a group's parameters share device and dtype) packs each group's
+    parameters and state into flat arrays so one update call handles the whole group; the numbers
+    are the same as the per-parameter loop's. Parameters whose gradient is None on a step fall
+    back to the loop for that step.
 
     Example:
         opt = tc.optim.Adam(model.parameters(), lr=1e-3)
@@ -62,14 +114,15 @@ class Adam(Optimizer):
     _decoupled = False
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 maximize=False):
+                 maximize=False, foreach=None):
         b1, b2 = betas
         if not (0 <= b1 < 1 and 0 <= b2 < 1):
             raise OptimizerError(f"{type(self).__name__}: betas must be in [0, 1), got {betas}")
         if eps < 0 or weight_decay < 0:
             raise OptimizerError(f"{type(self).__name__}: eps ({eps}) and weight_decay ({weight_decay}) must be >= 0")
+        self._flat = {}
         super().__init__(params, dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
+                                      maximize=maximize, foreach=foreach))
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
@@ -78,11 +131,48 @@ class Adam(Optimizer):
             st["max_exp_avg_sq"] = xp.zeros_like(p.data)
         return st
 
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        self._flat = {}  # the state arrays were replaced: repack on the next step
+
+    def _flat_group(self, group):
+        """The group's _FlatGroup (built or rebuilt when needed), or None when this step must use the loop."""
+        params = group["params"]
+        if group["foreach"] is False or len(params) < 2 or any(p.grad is None for p in params):
+            return None
+        key = id(group)
+        flat = self._flat.get(key)
+        state, amsgrad = self.state, group["amsgrad"]
+        if flat is not None and all(p in state for p in params) and flat.matches(params, state, amsgrad):
+            return flat
+        p0 = params[0]
+        if any(p.device is not p0.device or p.dtype != p0.dtype for p in params):
+            return None
+        if len({state[p]["step"] if p in state else 0 for p in params}) != 1:
+            return None
+        flat = self._flat[key] = _FlatGroup(params, state, amsgrad, lambda p: self._init_state(p, group))
+        return flat
+
     def _update(self, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = self._decoupled
         state = self.state
+        flat = self._flat_group(group)
+        if flat is not None:
+            params = group["params"]
+            for view, p in zip(flat.grad_views, params):
+                view[...] = p.grad.data
+            step = state[params[0]]["step"] + 1
+            backend = params[0].device.backend
+            fn = getattr(backend, "adam_update", adam_update)
+            fn(backend.xp, flat.param, flat.grad, flat.arrays["exp_avg"], flat.arrays["exp_avg_sq"],
+               flat.arrays.get("max_exp_avg_sq"), flat.scratch, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
+               weight_decay=wd, amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled)
+            for p in params:
+                state[p]["step"] = step
+                p._version += 1
+            return
         for p in group["params"]:
             g = p.grad
             if g is None:
@@ -114,6 +204,6 @@ class AdamW(Adam):
     _decoupled = True
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-                 maximize=False):
+                 maximize=False, foreach=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         maximize=maximize)
+                         maximize=maximize, foreach=foreach)
