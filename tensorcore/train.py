@@ -85,7 +85,10 @@ def load_data(name, input_shape, limit=None, val_split=0.1):
     """(train, val, test) pairs of (float32 images scaled to [0, 1] in `input_shape`, int64 labels)."""
     from . import data
 
-    (x_train, y_train), (x_test, y_test) = data.fashion_mnist() if name == "fashion-mnist" else data.mnist()
+    try:
+        (x_train, y_train), (x_test, y_test) = data.fashion_mnist() if name == "fashion-mnist" else data.mnist()
+    except data.DatasetNotFoundError as e:  # the CLI prints one line: the first, which says how to get the files
+        raise data.DatasetNotFoundError(str(e).splitlines()[0]) from None
     if limit is not None:
         x_train, y_train, x_test, y_test = x_train[:limit], y_train[:limit], x_test[:limit], y_test[:limit]
 

@@ -116,7 +116,8 @@ def test_missing_dataset(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("HOME", str(tmp_path))
     monkeypatch.delenv("TENSORCORE_DATA", raising=False)
     assert main(["train", "--quiet", "--limit", "10"]) == 2
-    assert "not found" in _error_line(capsys)
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("tensorcore train: error:") and "not found" in err and "\n" not in err
 
 
 @needs_data
