@@ -189,6 +189,39 @@ def machine_info():
     return info
 
 
+def summary_markdown(r):
+    """A short human-readable report of one result."""
+    m = r["machine"]
+    lines = [
+        "# MLP training step: tensorcore vs PyTorch (CPU)",
+        "",
+        f"{r['description']}.",
+        "",
+        f"- date: {r['date']}",
+        f"- command: `{r['command']}`",
+        f"- machine: {m.get('processor')}, {m.get('cpus')} cores, {m.get('platform')}; load average at the end "
+        f"{tuple(round(x, 1) for x in m.get('load_average', ()))}",
+        f"- versions: Python {m.get('python')}, NumPy {m.get('numpy')}, PyTorch {r.get('torch')}, "
+        f"tensorcore {m.get('tensorcore')}",
+        f"- threads: {r['threads_requested'] or 'library defaults'} (PyTorch {r.get('torch_threads')}, "
+        f"BLAS {[b.get('num_threads') for b in m.get('blas', [])] or m.get('OPENBLAS_NUM_THREADS')})",
+        f"- data: {r['data']}; {r['steps_timed']} timed steps per implementation, alternating blocks of {r['block']}",
+        "",
+        "| implementation | median step (ms) | mean step (ms) | epoch of 1875 steps (s, from median) |",
+        "|---|---|---|---|",
+    ]
+    for name in r["median_step_ms"]:
+        lines.append(f"| {name} | {r['median_step_ms'][name]:.3f} | {r['mean_step_ms'][name]:.3f} | "
+                     f"{r['epoch_s_from_median'][name]:.2f} |")
+    lines.append("")
+    if "ratio_tensorcore_over_torch" in r:
+        verdict = "meets" if r["meets_goal"] else "misses"
+        lines.append(f"**tensorcore / PyTorch = {r['ratio_tensorcore_over_torch']}** (goal {r['goal']}: {verdict} it); "
+                     f"tensorcore / hand-written NumPy floor = {r['ratio_tensorcore_over_numpy_floor']}.")
+    lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=EPOCH_STEPS, help="timed steps per implementation")
@@ -272,6 +305,7 @@ def main(argv=None):
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
+    out.with_suffix(".md").write_text(summary_markdown(result))
     print(json.dumps({k: result[k] for k in ("median_step_ms", "epoch_s_from_median") if k in result}, indent=2))
     for key in ("ratio_tensorcore_over_torch", "ratio_tensorcore_over_numpy_floor"):
         if key in result:
