@@ -394,3 +394,28 @@ def test_parameters_to_vector_round_trip():
     assert vec.shape == (model.num_parameters(),)
     nn.utils.vector_to_parameters(vec * 0 + 2, model.parameters())
     assert all(float(p.min()) == 2 for p in model.parameters())
+
+
+# --- fuzzed state dicts: any junk is a StateDictError naming the entry, never a crash ----------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_values = st.one_of(
+    st.none(), st.integers(), st.floats(allow_nan=True), st.text(max_size=3),
+    st.lists(st.integers(min_value=0, max_value=3), max_size=3).map(lambda s: np.zeros(s, dtype=np.float32)),
+    st.sampled_from([np.zeros((3, 4), np.float32), np.zeros((3,), np.int64), np.zeros((3, 4), np.float64)]),
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.dictionaries(st.sampled_from(["weight", "bias", "other", "0.weight"]), _values, max_size=4),
+       st.booleans())
+def test_load_state_dict_fuzz(state, strict):
+    from tensorcore.errors import TensorcoreError
+
+    layer = nn.Linear(4, 3)
+    try:
+        layer.load_state_dict(state, strict=strict)
+    except TensorcoreError as e:
+        assert "load_state_dict" in str(e)
