@@ -38,15 +38,18 @@ A block of 256 threads computes a ``BM x BN = 128 x 128`` tile of ``C``; each th
   a flat ``As[k, 16 i + ty]`` index costs a 64-bit add and a wrap-around check per load). One extra
   ``i`` row per k slab (``TM + 1``) pads the slabs apart: the transposing stores of a row-major tile
   are at worst 2-way bank conflicted (4 stores per thread per K step, against 128 loads).
-* Resources: 64 accumulators + 16 fragment registers + addressing, capped at 128 registers
-  (``launch_bounds`` 256 threads x 2 blocks per SM) without spills; ``2 * 8 * 9 * 16 * 4 B = 9 KiB``
-  of shared memory per block. ``kernels/RESOURCES.md`` records the ptxas figures.
-* Register prefetch: each K step first issues the global loads of the next step into 8 registers,
-  then runs its 512 FMAs from shared memory, so global latency overlaps compute; 2 barriers per
-  step. Not done (candidates once timed on a GPU): a second shared buffer (one barrier per step)
-  and 128-bit vector loads (Numba has no float4 loads of array elements).
+* Resources: 64 accumulators + 16 fragment + 8 prefetch registers + addressing, capped at 128
+  registers (``launch_bounds`` 256 threads x 2 blocks per SM) without spills;
+  ``2 buffers * 2 * 8 * 9 * 16 * 4 B = 18 KiB`` of shared memory per block.
+  ``kernels/RESOURCES.md`` records the ptxas figures.
+* Register prefetch and double-buffered shared tiles: each K step first issues the global loads of
+  the next step into 8 registers, runs its 512 FMAs from one shared buffer, then stores the
+  prefetched elements into the other buffer: global latency overlaps compute and there is one
+  barrier per K step. Not done (a candidate once timed on a GPU): 128-bit vector loads (Numba
+  has no float4 loads of array elements).
 
-Launch grid: ``(cdiv(N, BN), cdiv(M, BM), batch)`` blocks of ``(BM/TM) * (BN/TN) = 256`` threads.
+Launch grid: ``(cdiv(N, BN), cdiv(M, BM), batch * splits)`` blocks of ``(BM/TM) * (BN/TN) = 256``
+threads (``splits`` > 1 only for split-K, when the output tiles cannot fill the GPU).
 
 Wrapper
 -------
@@ -166,8 +169,8 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
         # A[m0 + i * TY + ty, k0 + k] (and Bs[k, j, tx] holds B[k0 + k, n0 + j * TX + tx]). With the
         # fragment index i a constant after unrolling, the inner loop loads from one base address with
         # immediate offsets. The extra (TM + 1)-th row pads each k slab against bank conflicts.
-        As = cuda.shared.array((BK, TM1, TY), nbtype)
-        Bs = cuda.shared.array((BK, TN1, TX), nbtype)
+        As = cuda.shared.array((2, BK, TM1, TY), nbtype)
+        Bs = cuda.shared.array((2, BK, TN1, TX), nbtype)
         acc = cuda.local.array((TM, TN), nbtype)
         a_frag = cuda.local.array(TM, nbtype)
         b_frag = cuda.local.array(TN, nbtype)
@@ -181,6 +184,7 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
         # threads read consecutive addresses of the stored layout; out-of-range elements are 0.
         a_next = cuda.local.array(A_LOADS, nbtype)
         b_next = cuda.local.array(B_LOADS, nbtype)
+        buf = 0  # the shared buffer computed from; the other one receives the next K step
         k0 = k_begin - BK
         while k0 < k_end:  # uniform across the block (syncthreads inside)
             kn = k0 + BK
@@ -213,27 +217,27 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
                 # Shared -> registers -> 8x8 outer product per k.
                 for kk in range(BK):
                     for i in range(TM):
-                        a_frag[i] = As[kk, i, ty]
+                        a_frag[i] = As[buf, kk, i, ty]
                     for j in range(TN):
-                        b_frag[j] = Bs[kk, j, tx]
+                        b_frag[j] = Bs[buf, kk, j, tx]
                     for i in range(TM):
                         for j in range(TN):
                             acc[i, j] += a_frag[i] * b_frag[j]
-            cuda.syncthreads()
-            if kn < k_end:
+            if kn < k_end:  # nobody reads buffer 1 - buf during this step: no barrier needed before
                 for r in range(A_LOADS):
                     if TRANS_A:
                         kk = a_k + r * A_KSTEP
                     else:
                         kk = a_k + r
-                    As[kk, a_m // TY, a_m % TY] = a_next[r]
+                    As[1 - buf, kk, a_m // TY, a_m % TY] = a_next[r]
                 for r in range(B_LOADS):
                     if TRANS_B:
                         kk = b_k + r
                     else:
                         kk = b_k + r * B_KSTEP
-                    Bs[kk, b_n // TX, b_n % TX] = b_next[r]
-            cuda.syncthreads()
+                    Bs[1 - buf, kk, b_n // TX, b_n % TX] = b_next[r]
+            cuda.syncthreads()  # the one barrier per K step
+            buf = 1 - buf
             k0 = kn
 
         # Epilogue, in three fully unrolled loops so the accumulators stay in registers (an
