@@ -91,27 +91,28 @@ def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, col
 def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     """d(sum(g * conv2d(x, w)))/dx for x of x_shape: the transposed convolution of g with w.
 
-    The GEMM gives per-offset column slabs dcols[i, j, n, c, oh, ow] = sum_o w[o, c, i, j] g[n, o, oh, ow];
-    col2im adds slab (i, j) into xpad[:, :, i dh + oh sh, j dw + ow sw] (a kh*kw loop, no pixel loop).
-    Rows or columns of x that no window reaches (when (H + 2p - d(k-1) - 1) % s != 0) get zero.
+    Batch-innermost layout, so every memory run is long: one GEMM per group gives the column slabs
+        dcols[g, i, j, c, oh, ow, n] = sum_o w[g, o, c, i, j] g[n, g, o, oh, ow]
+    and col2im adds slab (i, j) into xpad^T[:, i dh + oh sh, j dw + ow sw, :] (a kh*kw loop, no
+    pixel loop); a last transpose returns (N, C, H, W). Rows or columns of x that no window reaches
+    (when (H + 2p - d(k-1) - 1) % s != 0) get zero.
     """
     n, c, h, wd = x_shape
     o, cg, kh, kw = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     oh, ow = g.shape[2], g.shape[3]
     og = o // groups
-    hp, wp = h + 2 * ph, wd + 2 * pw
-    # w (O, Cg, kh, kw) -> (kh*kw, 1, G, Cg, Og) so the product comes out offset-major.
-    wt = w.reshape(groups, og, cg, kh * kw).transpose(3, 0, 2, 1)[:, None]
-    dcols = np.matmul(wt, g.reshape(n, groups, og, oh * ow)).reshape(kh, kw, n, c, oh, ow)
-    dx = np.zeros((n, c, hp, wp), dtype=g.dtype)
+    # w (O, Cg, kh, kw) -> (G, kh*kw*Cg, Og); g (N, O, OH, OW) -> (G, Og, OH*OW*N)
+    wt = w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, og)
+    gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(groups, og, oh * ow * n)
+    dcols = np.matmul(wt, gt).reshape(groups, kh, kw, cg, oh, ow, n)
+    dxt = np.zeros((groups, cg, h + 2 * ph, wd + 2 * pw, n), dtype=g.dtype)
     for i in range(kh):
         for j in range(kw):
             r0, c0 = i * dh, j * dw
-            dx[:, :, r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw] += dcols[i, j]
-    if ph or pw:
-        dx = dx[:, :, ph : ph + h, pw : pw + wd]
-    return dx
+            dxt[:, :, r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw] += dcols[:, i, j]
+    dxt = dxt.reshape(c, h + 2 * ph, wd + 2 * pw, n)[:, ph : ph + h, pw : pw + wd]
+    return np.ascontiguousarray(dxt.transpose(3, 0, 1, 2))
 
 
 # --- pooling ---------------------------------------------------------------------------------------
@@ -147,28 +148,27 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1)):
     oh, ow = _pool_geometry(x.shape, kernel, stride, padding, dilation)
     xpad = _pad(x, padding, value=-np.inf)
     # each view reads xpad at plane position (row + i dh) * W + (col + j dw): offset i dh W + j dw
-    views = [(i * dilation[0] * w + j * dilation[1], xpad[:, :, rows, cols])
-             for i, j, (rows, cols) in _offset_slices(kernel, stride, dilation, (oh, ow))]
-    out = views[0][1].copy()
-    for _, v in views[1:]:
+    views = [xpad[:, :, rows, cols] for _, _, (rows, cols) in _offset_slices(kernel, stride, dilation, (oh, ow))]
+    offsets = np.array([i * dilation[0] * w + j * dilation[1] for i in range(kernel[0]) for j in range(kernel[1])])
+    out = views[0].copy()
+    for v in views[1:]:
         np.maximum(out, v, out=out)  # NOTE: np.maximum propagates NaN, as PyTorch's max pool does
-    has_nan = bool(np.isnan(out).any())
-    # The switch: the offset of the first view equal to the max. Walk the views backwards, each hit
-    # overwriting best (best += hit * (offset - best): np.where and boolean-mask stores of random
-    # masks are several times slower in NumPy 2.4).
-    best = np.zeros(out.shape, dtype=np.int32)
-    step = np.empty(out.shape, dtype=np.int32)
-    for offset, v in reversed(views):
-        np.subtract(offset, best, out=step)
-        step *= v == out
-        best += step
-    if has_nan:  # NOTE: as in PyTorch's kernel (val > max || isnan(val)), the last NaN of a window wins
-        for offset, v in views:
-            np.subtract(offset, best, out=step)
-            step *= np.isnan(v)
-            best += step
+    # The switch: the first view equal to the max, found with boolean ops (np.where, masked copyto
+    # and argmax over a small last axis are all several times slower in NumPy 2.4).
+    kind = np.int8 if len(views) < 128 else np.int32
+    best = np.zeros(out.shape, dtype=kind)
+    found = views[0] == out
+    for k, v in enumerate(views[1:], start=1):
+        hit = v == out
+        hit &= ~found
+        found |= hit
+        best += hit.view(np.int8).astype(kind, copy=False) * kind(k)
+    if bool(np.isnan(out).any()):  # NOTE: as in PyTorch's kernel (val > max || isnan(val)), the last NaN wins
+        for k, v in enumerate(views):
+            nan = np.isnan(v)
+            best -= (best - kind(k)) * nan.astype(kind)
     base = ((np.arange(oh) * stride[0] - padding[0]) * w)[:, None] + (np.arange(ow) * stride[1] - padding[1])
-    indices = best.astype(np.int64)
+    indices = offsets.take(best)
     indices += base
     return out, indices
 
