@@ -144,7 +144,13 @@ def assemble(ptx: str, ptxas: str) -> dict:
             [ptxas, f"-arch={ARCH}", "-v", src, "-o", os.path.join(tmp, "k.cubin")], capture_output=True, text=True
         )
     if r.returncode:
-        raise RuntimeError(f"ptxas failed ({ptxas}):\n{r.stderr}")
+        hint = ""
+        if "version" in r.stderr.lower():
+            hint = (
+                "\nThis ptxas is older than the NVVM that wrote the PTX: install the nvidia-cuda-nvcc wheel "
+                "of the same CUDA release (pip install -e '.[dev]') or set TENSORCORE_PTXAS."
+            )
+        raise RuntimeError(f"ptxas failed ({ptxas}):\n{r.stderr}{hint}")
     return parse_ptxas(r.stderr + r.stdout)
 
 
