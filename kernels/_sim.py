@@ -18,7 +18,8 @@ class _Warp:
     def __init__(self, lanes: int):
         self.lanes = lanes
         self.values = [None] * 32
-        self.barrier = threading.Barrier(lanes)
+        # A timeout turns a lane that never arrives (divergent shuffle, exception) into an error, not a hang.
+        self.barrier = threading.Barrier(lanes, timeout=120)
 
 
 def _warp_of_current_thread():
