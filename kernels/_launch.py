@@ -57,9 +57,7 @@ def array_kind(x, fn: str = "kernel") -> str:
         return "numba"
     if hasattr(x, "__cuda_array_interface__"):
         return "numba"
-    raise TypeError(
-        f"{fn}: expected a device array exposing __cuda_array_interface__, got {type(x).__name__}"
-    )
+    raise TypeError(f"{fn}: expected a device array exposing __cuda_array_interface__, got {type(x).__name__}")
 
 
 def is_c_contiguous(x) -> bool:
@@ -98,9 +96,7 @@ def check(fn: str, name: str, x, *, ndim=None, dtype=None, shape=None, contiguou
     if shape is not None and tuple(x.shape) != tuple(shape):
         raise ValueError(f"{fn}: {name} must have shape {tuple(shape)}, got {tuple(x.shape)}")
     if contiguous and not is_c_contiguous(x):
-        raise ValueError(
-            f"{fn}: {name} (shape {tuple(x.shape)}) must be C-contiguous; make a contiguous copy first"
-        )
+        raise ValueError(f"{fn}: {name} (shape {tuple(x.shape)}) must be C-contiguous; make a contiguous copy first")
 
 
 def check_float(fn: str, name: str, x, **kw):

@@ -84,9 +84,7 @@ def test_large_gpu(act, rng, name):
     x = random(rng, (1 << 20) + 7, np.float32, -4, 4)
     g = random(rng, x.shape, np.float32)
     assert_close(_forward(act, name, to_device(x)), act.forward_reference(name, x, 0.1), np.float32)
-    assert_close(
-        _backward(act, name, to_device(x), to_device(g)), act.backward_reference(name, x, g, 0.1), np.float32
-    )
+    assert_close(_backward(act, name, to_device(x), to_device(g)), act.backward_reference(name, x, g, 0.1), np.float32)
 
 
 @requires_cuda
