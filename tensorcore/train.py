@@ -82,7 +82,11 @@ def _device(spec):
 
 
 def load_data(name, input_shape, limit=None, val_split=0.1):
-    """(train, val, test) pairs of (float32 images scaled to [0, 1] in `input_shape`, int64 labels)."""
+    """(train, val, test) pairs of (float32 images in `input_shape`, int64 labels).
+
+    Pixels are scaled to [0, 1], then standardized with the mean and standard deviation of the
+    training split (the part not held out for validation), which the test set shares.
+    """
     from . import data
 
     try:
@@ -102,6 +106,10 @@ def load_data(name, input_shape, limit=None, val_split=0.1):
     x_train, x_test = prep(x_train), prep(x_test)
     n_val = int(round(len(x_train) * val_split))
     cut = len(x_train) - n_val
+    mean, std = float(x_train[:cut].mean()), float(x_train[:cut].std()) or 1.0
+    for x in (x_train, x_test):
+        x -= mean
+        x /= std
     return ((x_train[:cut], y_train[:cut]), (x_train[cut:], y_train[cut:]), (x_test, y_test))
 
 
