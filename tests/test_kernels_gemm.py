@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from .kernel_helpers import assert_close, poisoned, random, requires_cuda, requires_gpu, to_device
 
@@ -128,3 +130,31 @@ def test_gemm_split_k(gemm, rng, layout):
     assert_close(c, gemm.gemm_reference(a, b, trans_a=ta, trans_b=tb), np.float64, what=f"split-K {layout}")
     with pytest.raises(ValueError, match="split_k > 1 cannot fuse"):
         gemm.gemm_batched(to_device(a), to_device(b), c, activation="relu", trans_a=ta, trans_b=tb, split_k=2)
+
+
+@requires_cuda
+@settings(max_examples=6, deadline=None, derandomize=True)
+@given(
+    M=st.integers(1, 40),
+    N=st.integers(1, 40),
+    K=st.integers(0, 20),
+    layout=st.sampled_from(["NN", "NT", "TN", "TT"]),
+    activation=st.sampled_from([None, "relu", "gelu"]),
+)
+def test_gemm_random_shapes_small_tile(M, N, K, layout, activation):
+    """Random shapes and layouts (small tile: many blocks, partial tiles) against the reference."""
+    from tensorcore.kernels import gemm
+
+    rng = np.random.default_rng(M * 10007 + N * 101 + K)
+    ta, tb = layout[0] == "T", layout[1] == "T"
+    a = random(rng, (1, K, M) if ta else (1, M, K), np.float64)
+    b = random(rng, (1, N, K) if tb else (1, K, N), np.float64)
+    bias = random(rng, (1, N), np.float64)
+    c = poisoned((1, M, N), np.float64)
+    gemm.gemm_batched(
+        to_device(a), to_device(b), c, to_device(bias), gemm.BIAS_COLUMNS, activation, ta, tb, tile=gemm.SMALL_TILE
+    )
+    ref = gemm.gemm_reference(
+        a, b, bias=bias, bias_mode=gemm.BIAS_COLUMNS, activation=activation, trans_a=ta, trans_b=tb
+    )
+    assert_close(c, ref, np.float64, what=f"{layout} {M}x{N}x{K} {activation}")
