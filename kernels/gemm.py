@@ -1,4 +1,4 @@
-"""GEMM: ``C = op(A) @ op(B) (+ C) (+ bias)``, then an optional activation, in one kernel.
+"""GEMM: ``C = act(op(A) @ op(B) + bias)`` in one kernel (batched, split-K when the tiles are few).
 
 Math and shapes
 ---------------
