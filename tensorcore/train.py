@@ -46,6 +46,9 @@ def add_arguments(parser):
     parser.add_argument("--resume", metavar="PATH", help="continue from this checkpoint")
     parser.add_argument("--plot", metavar="PATH", help="write a PNG of the loss and accuracy curves")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="BLAS threads (default: 1 for models under a million parameters, whose small "
+                             "matrix products are fastest on one thread; else the library's default)")
     parser.add_argument("--distributed", action="store_true",
                         help="data parallel over the ranks of an MPI job: mpirun -n 4 tensorcore train --distributed "
                              "(--batch-size is per rank; rank 0 prints and writes the checkpoint)")
@@ -299,33 +302,36 @@ def run(args):
     print(f"{args.model} ({model.num_parameters():,} parameters) on {args.dataset}: {len(x_train)} training, "
           f"{len(x_val)} validation, {len(x_test)} test samples; {args.optimizer} lr {args.lr}, batch "
           f"{args.batch_size}, device {device}")
-    for epoch in range(start_epoch, args.epochs):
-        loader.set_epoch(epoch)
-        bar = None
-        if not args.quiet:
-            from tqdm import tqdm
+    from .nn.utils import blas_threads, small_model_threads
 
-            bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
-                       dynamic_ncols=True, mininterval=0.2, file=sys.stderr)
-        t0 = time.perf_counter()
-        train_loss, train_acc = train_epoch(model, opt, loader, device, scheduler, per_batch, bar)
-        if dp:
-            train_loss, train_acc = dp.average(train_loss, train_acc)
-        if bar is not None:
-            bar.close()
-        if scheduler is not None and not per_batch:
-            scheduler.step()
-        val_loss, val_acc = evaluate(model, x_val, y_val, device) if len(x_val) else (float("nan"), float("nan"))
-        elapsed = time.perf_counter() - t0
-        history["train_loss"].append(train_loss)
-        history["train_acc"].append(train_acc)
-        history["val_loss"].append(val_loss)
-        history["val_acc"].append(val_acc)
-        print(f"epoch {epoch + 1}/{args.epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  "
-              f"val loss {val_loss:.4f} acc {val_acc:.4f}  ({elapsed:.1f} s)", flush=True)
-        if args.save and (dp is None or dp.is_main):
-            save_checkpoint(args.save, args, dp.unwrap(model) if dp else model, opt, scheduler, epoch + 1, history)
-    test_loss, test_acc = evaluate(model, x_test, y_test, device)
+    with blas_threads(args.threads if args.threads is not None else small_model_threads(model)):
+        for epoch in range(start_epoch, args.epochs):
+            loader.set_epoch(epoch)
+            bar = None
+            if not args.quiet:
+                from tqdm import tqdm
+
+                bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
+                           dynamic_ncols=True, mininterval=0.2, file=sys.stderr)
+            t0 = time.perf_counter()
+            train_loss, train_acc = train_epoch(model, opt, loader, device, scheduler, per_batch, bar)
+            if dp:
+                train_loss, train_acc = dp.average(train_loss, train_acc)
+            if bar is not None:
+                bar.close()
+            if scheduler is not None and not per_batch:
+                scheduler.step()
+            val_loss, val_acc = evaluate(model, x_val, y_val, device) if len(x_val) else (float("nan"), float("nan"))
+            elapsed = time.perf_counter() - t0
+            history["train_loss"].append(train_loss)
+            history["train_acc"].append(train_acc)
+            history["val_loss"].append(val_loss)
+            history["val_acc"].append(val_acc)
+            print(f"epoch {epoch + 1}/{args.epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  "
+                  f"val loss {val_loss:.4f} acc {val_acc:.4f}  ({elapsed:.1f} s)", flush=True)
+            if args.save and (dp is None or dp.is_main):
+                save_checkpoint(args.save, args, dp.unwrap(model) if dp else model, opt, scheduler, epoch + 1, history)
+        test_loss, test_acc = evaluate(model, x_test, y_test, device)
     print(f"test loss {test_loss:.4f}  test accuracy {test_acc:.4f}")
     if args.save:
         print(f"checkpoint: {args.save}")

@@ -26,6 +26,7 @@ from .. import nn
 from ..autograd import no_grad
 from ..dtypes import get_default_dtype
 from ..errors import ShapeError, TensorcoreError
+from ..nn.utils import blas_threads, small_model_threads
 from ..tensor import Tensor, _make
 from . import callbacks as callbacks_module
 from . import losses as losses_module
@@ -242,7 +243,17 @@ class Sequential:
         distributed=True: data parallel over the ranks of an MPI job (`mpirun -n 4 python script.py`):
         each rank trains on its shard of x (batch_size per rank), gradients and epoch logs are averaged
         over the ranks, and only rank 0 prints and runs ModelCheckpoint (tensorcore/distributed/training.py).
+        Models under a million parameters train with NumPy's BLAS on one thread (nn.utils.blas_threads).
         """
+        if x is not None and not self.built:
+            self._ensure_built(self._inputs(x))
+        threads = small_model_threads(self.net) if self.built else None
+        with blas_threads(threads):
+            return self._fit(x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
+                             shuffle, initial_epoch, steps_per_epoch, class_weight, sample_weight, distributed)
+
+    def _fit(self, x, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
+             initial_epoch, steps_per_epoch, class_weight, sample_weight, distributed):
         if class_weight is not None or sample_weight is not None:
             raise TypeError("fit: class_weight and sample_weight are not supported")
         if x is None or y is None:
