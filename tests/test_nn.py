@@ -419,3 +419,19 @@ def test_load_state_dict_fuzz(state, strict):
         layer.load_state_dict(state, strict=strict)
     except TensorcoreError as e:
         assert "load_state_dict" in str(e)
+
+
+def test_blas_threads_limits_and_restores():
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+
+    def blas():
+        return [d["num_threads"] for d in threadpoolctl.threadpool_info() if d["user_api"] == "blas"]
+
+    before = blas()
+    with nn.utils.blas_threads(1):
+        assert all(n == 1 for n in blas())
+    assert blas() == before
+    with nn.utils.blas_threads(None):
+        assert blas() == before
+    assert nn.utils.small_model_threads(nn.Linear(10, 10)) == 1
+    assert nn.utils.small_model_threads(nn.Linear(10, 10), limit=50) is None
