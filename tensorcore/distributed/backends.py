@@ -56,9 +56,15 @@ class Work:
         return what if self.label is None else f"{self.label}: {what}"
 
     def is_completed(self):
-        if not self._done and self._test():
+        if not self._done and self._poll():
             self._complete()
         return self._done
+
+    def _poll(self):
+        try:
+            return self._test()
+        except Exception as e:  # noqa: BLE001 - an MPI or NCCL error leaves the communicator unusable
+            self._backend.fail(f"{self.what} failed: {type(e).__name__}: {e}.")
 
     def wait(self, timeout=None):
         """Block until complete; after `timeout` seconds (default: the process group's) abort all ranks."""
@@ -71,7 +77,7 @@ class Work:
         # collective forward only inside MPI calls, so for the first 20 ms poll without sleeping (yielding
         # the core to any other runnable process); after that the peers are busy elsewhere (a slow rank):
         # back off to sleeps of up to 1 ms.
-        while not self._test():
+        while not self._poll():
             waited = time.monotonic() - start
             if waited > limit:
                 self._backend.fail(
