@@ -101,8 +101,12 @@ def measure_alternating(fns, *, warmup=2, rounds=7, inner=None, target_sample_s=
     for fn, sync in zip(fns, syncs):
         if sync is not None:
             fn = _synced(fn, sync)
-        _, calibrated = _calibrate(fn, warmup, target_sample_s)
-        inners.append(calibrated if inner is None else inner)
+        if inner is None:
+            inners.append(_calibrate(fn, warmup, target_sample_s)[1])
+        else:  # fixed calls per sample: only the warm-up calls (possibly none)
+            for _ in range(warmup):
+                fn()
+            inners.append(inner)
     samples = [[] for _ in fns]
     order = list(range(len(fns)))
     for r in range(rounds):

@@ -457,7 +457,11 @@ def run_mlp_epoch(device, rounds, say, seed=0):
             b["torch_step"](torch.from_numpy(x[idx]).to(device), torch.from_numpy(y[idx]).to(device))
 
     say(f"  mlp epoch on {device}: {n // bs} steps of {bs}, tensorcore and torch in {rounds} alternating rounds ...")
-    (t_tc, t_torch), samples = measure_alternating([tc_epoch, torch_epoch], warmup=1, rounds=rounds, inner=1,
+    for i in range(0, 100 * bs, bs):  # warm-up: 100 steps each, not a whole epoch
+        idx = order[i:i + bs]
+        b["tc_step"](tc.tensor(x[idx], device=device), tc.tensor(y[idx], device=device))
+        b["torch_step"](torch.from_numpy(x[idx]).to(device), torch.from_numpy(y[idx]).to(device))
+    (t_tc, t_torch), samples = measure_alternating([tc_epoch, torch_epoch], warmup=0, rounds=rounds, inner=1,
                                                    syncs=b["syncs"], pause_s=0.1 if device == "cpu" else 0.0)
     ratio = t_tc.median_s / t_torch.median_s
     say(f"    tensorcore    median {fmt_time(t_tc.median_s)}/epoch, torch {fmt_time(t_torch.median_s)}/epoch: "
