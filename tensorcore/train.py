@@ -246,7 +246,7 @@ def load_checkpoint(path, args, model, opt, scheduler):
     return int(state["epoch"]), {k: list(v) for k, v in state["history"].items()}
 
 
-def plot_history(history, path):
+def plot_history(history, path, title="tensorcore train"):
     """Loss and accuracy per epoch (train and validation), two panels, written as a PNG."""
     import matplotlib
 
@@ -263,7 +263,7 @@ def plot_history(history, path):
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
         ax.legend()
-    fig.suptitle("tensorcore train")
+    fig.suptitle(title)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -336,7 +336,8 @@ def run(args):
     if args.save:
         print(f"checkpoint: {args.save}")
     if args.plot and history["train_loss"] and (dp is None or dp.is_main):
-        plot_history(history, args.plot)
+        plot_history(history, args.plot, f"tensorcore train: {args.model} on {args.dataset}, {args.optimizer} "
+                                          f"lr {args.lr}, batch {args.batch_size}")
         print(f"training curves: {args.plot}")
     return 0
 
