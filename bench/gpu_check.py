@@ -505,6 +505,12 @@ SECTIONS += [
     ("optim", bench_optim),
 ]
 
+# The cuda device's sections (device tests, training steps vs PyTorch, NCCL): bench/gpu_train.py.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import gpu_train  # noqa: E402
+
+gpu_train.register(register_section)
+
 
 # ----------------------------------------------------------------------------------------------- summary
 
