@@ -30,36 +30,9 @@ def is_grad_enabled():
     return _grad_enabled
 
 
-class set_grad_enabled:
-    """Context manager (and decorator) that turns recording on or off."""
-
-    def __init__(self, mode):
-        global _grad_enabled
-        self.prev = _grad_enabled
-        self.mode = bool(mode)
-        _grad_enabled = self.mode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev
-
-    def __call__(self, fn):
-        import functools
-
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-
-        return wrapper
-
-
 class _GradMode:
+    """Context manager and decorator that sets grad mode to `self.mode` and restores it on exit."""
+
     mode = True
 
     def __enter__(self):
@@ -83,6 +56,17 @@ class _GradMode:
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+class set_grad_enabled(_GradMode):
+    """`tc.set_grad_enabled(False)` turns recording off now; as a context manager, until the block ends."""
+
+    def __init__(self, mode):
+        self.mode = bool(mode)
+        _GradMode.__enter__(self)
+
+    def __enter__(self):
+        return self
 
 
 class no_grad(_GradMode):
