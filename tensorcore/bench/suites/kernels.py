@@ -300,8 +300,13 @@ class TorchBackend(Backend):
             return reason
         import torch
 
-        if self.device == "cuda" and not torch.cuda.is_available():
-            return "torch.cuda.is_available() is False (no CUDA GPU or a CPU-only torch build)"
+        if self.device == "cuda":
+            if not torch.cuda.is_available():
+                return "torch.cuda.is_available() is False (no CUDA GPU or a CPU-only torch build)"
+            # NOTE: PyTorch lets cuDNN convolutions use TF32 by default (about 1e-3 relative error):
+            # the FP32 comparison, and the gate, need it off.
+            torch.backends.cudnn.allow_tf32 = False
+            torch.backends.cuda.matmul.allow_tf32 = False
         return None
 
     def to_device(self, a):

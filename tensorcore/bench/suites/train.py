@@ -230,9 +230,12 @@ def build(name, device="cpu", seed=0):
     except ImportError as e:
         out["torch_reason"] = f"torch not installed ({e})"
         return out
-    if device == "cuda" and not torch.cuda.is_available():
-        out["torch_reason"] = "torch.cuda.is_available() is False"
-        return out
+    if device == "cuda":
+        if not torch.cuda.is_available():
+            out["torch_reason"] = "torch.cuda.is_available() is False"
+            return out
+        torch.backends.cudnn.allow_tf32 = False  # FP32 against FP32 (cuDNN defaults to TF32 convs)
+        torch.backends.cuda.matmul.allow_tf32 = False
     import torch.nn.functional as F
 
     tmodel = torch_model(spec["layers"]).to(device)
