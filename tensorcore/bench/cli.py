@@ -45,10 +45,12 @@ def add_arguments(parser):
     o = sub.add_parser("overhead", help="per-op overhead on small tensors, tensorcore against PyTorch")
     o.add_argument("--rounds", type=int, default=None, help="alternating timing rounds per op")
     _common(o)
-    a = sub.add_parser("all", help="kernels, train and overhead on the CPU; results into --out")
+    a = sub.add_parser("all", help="kernels, train and overhead; results into --out")
     a.add_argument("--quick", action="store_true")
     a.add_argument("--threads", type=int, default=None)
-    a.add_argument("--device", choices=DEVICES, default="cpu")
+    a.add_argument("--device", choices=DEVICES, default="all",
+                   help="kernels on these devices (GPU backends are listed as unavailable without a GPU); "
+                   "train runs on the CPU unless cuda is given")
     a.add_argument("--out", metavar="DIR", required=True, help="folder for <suite>.json, <suite>.md, kernels.png")
     a.add_argument("--tag", default=None, help="file name prefix (default: the date and the CPU count)")
 
@@ -223,7 +225,8 @@ def run_all(args):
     status = 0
     for suite in ("kernels", "train", "overhead"):
         base = os.path.join(out, f"{tag}-{suite}")
-        ns = argparse.Namespace(suite=suite, quick=args.quick, json=base + ".json", md=base + ".md", device=args.device,
+        device = args.device if suite == "kernels" else ("cuda" if args.device == "cuda" else "cpu")
+        ns = argparse.Namespace(suite=suite, quick=args.quick, json=base + ".json", md=base + ".md", device=device,
                                 ops=None, plot=base + ".png" if suite == "kernels" else None, model=None, rounds=None,
                                 threads=args.threads)
         meta = machine.describe(_command(args))
