@@ -45,17 +45,14 @@ class Sequential(Module):
             for i, m in enumerate(modules):
                 self.add_module(str(i), m)
 
-    def add_module(self, name, module):
-        super().add_module(name, module)
-        self.__dict__["_chain"] = tuple(m for m in self._modules.values() if m is not None)
-
     def append(self, module):
         self.add_module(str(len(self._modules)), module)
         return self
 
     def forward(self, x):
-        for m in self._chain:
-            x = m(x)
+        for m in self._modules.values():
+            if m is not None:
+                x = m(x)
         return x
 
     def __getitem__(self, index):
