@@ -10,7 +10,7 @@ Convolution is im2col + one batched GEMM:
 The column matrix is one strided copy out of `sliding_window_view` (no Python loop over pixels,
 channels, batch or groups), and the (N, G, Og, P) product is already NCHW, so no output transpose.
 The input gradient is the transposed GEMM followed by col2im: a loop over the kh*kw kernel
-offsets, each adding one strided (N, C, OH, OW) slab.
+offsets, each adding one strided slab, in a batch-innermost layout (long memory runs).
 """
 
 import numpy as np
@@ -91,26 +91,29 @@ def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, col
 def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     """d(sum(g * conv2d(x, w)))/dx for x of x_shape: the transposed convolution of g with w.
 
-    Batch-innermost layout, so every memory run is long: one GEMM per group gives the column slabs
-        dcols[g, i, j, c, oh, ow, n] = sum_o w[g, o, c, i, j] g[n, g, o, oh, ow]
-    and col2im adds slab (i, j) into xpad^T[:, i dh + oh sh, j dw + ow sw, :] (a kh*kw loop, no
-    pixel loop); a last transpose returns (N, C, H, W). Rows or columns of x that no window reaches
-    (when (H + 2p - d(k-1) - 1) % s != 0) get zero.
+    Batch-innermost layout, so every memory run is long. For each kernel row i, one GEMM per group
+    gives the column slabs
+        dcols[g, j, c, oh, ow, n] = sum_o w[g, o, c, i, j] g[n, g, o, oh, ow]
+    and col2im adds slab j into xpad^T[:, i dh + oh sh, j dw + ow sw, :] (loops over the kh*kw kernel
+    offsets only; one kernel row of columns at a time keeps them in cache and the peak memory kh
+    times smaller). A last transpose returns (N, C, H, W). Rows or columns of x that no window
+    reaches (when (H + 2p - d(k-1) - 1) % s != 0) get zero.
     """
     n, c, h, wd = x_shape
     o, cg, kh, kw = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
     oh, ow = g.shape[2], g.shape[3]
     og = o // groups
-    # w (O, Cg, kh, kw) -> (G, kh*kw*Cg, Og); g (N, O, OH, OW) -> (G, Og, OH*OW*N)
-    wt = w.reshape(groups, og, cg, kh, kw).transpose(0, 3, 4, 2, 1).reshape(groups, kh * kw * cg, og)
+    # w (O, Cg, kh, kw) -> (kh, G, kw*Cg, Og); g (N, O, OH, OW) -> (G, Og, OH*OW*N)
+    wt = w.reshape(groups, og, cg, kh, kw).transpose(3, 0, 4, 2, 1).reshape(kh, groups, kw * cg, og)
     gt = np.ascontiguousarray(g.transpose(1, 2, 3, 0)).reshape(groups, og, oh * ow * n)
-    dcols = np.matmul(wt, gt).reshape(groups, kh, kw, cg, oh, ow, n)
     dxt = np.zeros((groups, cg, h + 2 * ph, wd + 2 * pw, n), dtype=g.dtype)
     for i in range(kh):
+        dcols = np.matmul(wt[i], gt).reshape(groups, kw, cg, oh, ow, n)
+        r0 = i * dh
         for j in range(kw):
-            r0, c0 = i * dh, j * dw
-            dxt[:, :, r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw] += dcols[:, i, j]
+            c0 = j * dw
+            dxt[:, :, r0 : r0 + (oh - 1) * sh + 1 : sh, c0 : c0 + (ow - 1) * sw + 1 : sw] += dcols[:, j]
     dxt = dxt.reshape(c, h + 2 * ph, wd + 2 * pw, n)[:, ph : ph + h, pw : pw + wd]
     return np.ascontiguousarray(dxt.transpose(3, 0, 1, 2))
 
