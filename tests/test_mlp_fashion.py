@@ -46,8 +46,9 @@ def test_subset_two_epochs_reaches_080(data):
 
 @pytest.mark.slow
 def test_full_ten_epochs_reaches_087(data):
-    # Test accuracy after 10 epochs for seeds 0, 1, 2 (2026-11-28): 0.870, 0.881, 0.883. Seed 1, the
-    # median, keeps the assertion clear of the bar's edge.
+    # Test accuracy after 10 epochs for seeds 0..5 (2026-11-28): 0.865, 0.884, 0.881, 0.878, 0.883,
+    # 0.884 (mean 0.879; PyTorch's reference model gets 0.878). Seed 1 keeps the assertion clear of
+    # the bar's edge; seed 0 is this setup's low outlier.
     (x_train, y_train), (x_test, y_test) = data
     tc.manual_seed(1)
     model = keras_mlp()
