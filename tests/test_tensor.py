@@ -125,3 +125,15 @@ def test_device_parsing_and_errors():
         tc.device("tpu")
     with pytest.raises(tc.DeviceError):
         tc.device("cuda:x")
+
+
+def test_dlpack_exchange_with_pytorch_without_copies():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: nothing to exchange with")
+    t = torch.arange(6, dtype=torch.float32).reshape(2, 3)
+    x = tc.from_dlpack(t)
+    assert x.shape == (2, 3) and x.dtype == tc.float32
+    t[0, 0] = 42.0
+    assert x.numpy()[0, 0] == 42.0  # shared memory
+    back = torch.from_dlpack(x)
+    x.data[1, 2] = -1.0
+    assert back[1, 2].item() == -1.0
