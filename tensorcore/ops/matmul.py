@@ -2,7 +2,7 @@
 
 from ..autograd import Function, is_grad_enabled
 from ..errors import ShapeError
-from ..tensor import _make
+from ..tensor import Tensor, _make, tensor
 from .registry import register
 
 
@@ -58,8 +58,6 @@ def matmul(a, b):
     Example:
         tc.matmul(tc.ones((2, 3)), tc.ones((3, 4))).shape == (2, 4)
     """
-    from ..tensor import Tensor, tensor
-
     if not isinstance(a, Tensor):
         a = tensor(a, dtype=b.dtype)
     if not isinstance(b, Tensor):
