@@ -81,7 +81,8 @@ def set_threads(n):
     try:
         import torch
 
-        torch.set_num_threads(n)
+        if n != torch.get_num_threads():  # NOTE: see suites/overhead.py: set_num_threads(>1) hurts small ops
+            torch.set_num_threads(n)
         done["torch"] = n
     except ImportError:
         pass

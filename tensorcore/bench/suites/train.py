@@ -355,7 +355,7 @@ def run_suite(models=("mlp", "lenet5"), devices=("cpu",), quick=False, rounds=No
 def _rounds(name, quick, rounds):
     if rounds:
         return rounds
-    return {"mlp": 5, "lenet5": 5, "alexnet": 3}[name] if quick else {"mlp": 9, "lenet5": 9, "alexnet": 3}[name]
+    return {"mlp": 5, "lenet5": 5, "alexnet": 3}[name] if quick else {"mlp": 7, "lenet5": 7, "alexnet": 3}[name]
 
 
 def run_model(name, device, quick, rounds, backends, say):
@@ -388,7 +388,7 @@ def run_model(name, device, quick, rounds, backends, say):
         syncs.append(None)
     n_rounds = _rounds(name, quick, rounds)
     say(f"  {name} on {device}: timing {', '.join(names)} in {n_rounds} alternating rounds ...")
-    target = 0.05 if quick else 0.25
+    target = 0.05 if quick else 0.15
     timings, samples = measure_alternating(fns, warmup=2 if name != "alexnet" else 1, rounds=n_rounds,
                                            target_sample_s=target, syncs=syncs,
                                            pause_s=0.1 if device == "cpu" else 0.0)
