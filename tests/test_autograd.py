@@ -357,3 +357,15 @@ def test_detect_anomaly_names_the_op_and_the_line():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         assert not np.isfinite(tc.log(tc.tensor([-1.0])).numpy()).all()  # off: no error
+
+
+def test_retain_graph_twice_through_fused_cross_entropy_gives_the_same_gradient():
+    import tensorcore.ops.nn as F
+
+    x = leaf(3, 4)
+    loss = F.cross_entropy(x, np.array([0, 3, 1]))
+    loss.backward(retain_graph=True)
+    first = x.grad.numpy().copy()
+    x.grad = None
+    loss.backward()
+    np.testing.assert_allclose(x.grad.numpy(), first)

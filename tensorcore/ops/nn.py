@@ -84,6 +84,12 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def backward(ctx, g):
         logits, dlogits, valid, count = ctx.saved_tensors
+        if not is_grad_enabled():  # plain backward: scale the saved gradient, no op dispatch
+            if ctx.reduction == "none":
+                scale = g.data.reshape(-1, 1)
+            else:
+                scale = (g.data / count.data) if ctx.reduction == "mean" else g.data
+            return _make(dlogits.data * scale, g.device, False, None), None
         if ctx.reduction == "none":
             scale = g.reshape(-1, 1)
         elif ctx.reduction == "mean":
