@@ -23,7 +23,9 @@ def _max_error(case, tensors, second):
                               device=o.device, requires_grad=True)
                     for o in _as_tuple(case.fn(*tensors))]
 
-        def fn(*args, n=len(tensors)):
+        n = len(tensors)
+
+        def fn(*args):
             xs, vs = args[:n], args[n:]
             outs = _as_tuple(case.fn(*xs))
             return tuple(g if g is not None else x * 0.0 for g, x in

@@ -25,8 +25,9 @@ CASES = {
     "std": (lambda x: x.std(axis=1), lambda x: x.std(1, unbiased=False)),
     "cross_entropy": (lambda x: F.cross_entropy(x, TARGETS),
                       lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(TARGETS))),
-    "cross_entropy_smooth": (lambda x: F.cross_entropy(x, TARGETS, label_smoothing=0.2),
-                             lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(TARGETS), label_smoothing=0.2)),
+    "cross_entropy_smooth": (
+        lambda x: F.cross_entropy(x, TARGETS, label_smoothing=0.2),
+        lambda x: torch.nn.functional.cross_entropy(x, torch.tensor(TARGETS), label_smoothing=0.2)),
     "cross_entropy_ignore": (lambda x: F.cross_entropy(x, np.array([1, -100, 3, 2, -100])),
                              lambda x: torch.nn.functional.cross_entropy(x, torch.tensor([1, -100, 3, 2, -100]))),
     "cross_entropy_weight": (
