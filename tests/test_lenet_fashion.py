@@ -44,7 +44,10 @@ def test_lenet5_full_ten_epochs_reaches_089(capsys):
 
 @pytest.mark.slow
 def test_small_zfnet_trains_without_nan_and_beats_the_mlp(capsys):
-    args = ("--epochs", "2", "--limit", "20000")
+    # 18000 training images, 5 epochs, seed 0 (2026-11-28): ZFNet (28x28 variant, 1,025,082 parameters)
+    # 0.8733 test accuracy, MLP 784-64-64-10 0.8528. After 2 epochs the ZFNet (dropout 0.5) still trails:
+    # 0.8393 against 0.8470. About 50 s per ZFNet epoch on 2 cores.
+    args = ("--epochs", "5", "--limit", "20000")
     _, _, zf_test, zf_losses = _train(capsys, "--model", "zfnet", *args)
     _, _, mlp_test, _ = _train(capsys, "--model", "mlp", *args)
     assert all(loss == loss for loss in zf_losses)  # no NaN
