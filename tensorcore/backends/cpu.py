@@ -49,7 +49,7 @@ def relu(x):
 
 def relu_backward(x, g):
     """g where x > 0, else 0.  # NOTE: the subgradient at the kink x == 0 is taken as 0."""
-    return np.where(x > 0, g, 0).astype(g.dtype, copy=False)
+    return g * (x > 0)  # several times faster than np.where in NumPy 2
 
 
 def leaky_relu(x, slope):
