@@ -17,6 +17,12 @@ class Matmul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
+        if a.ndim == 2 and b.ndim == 2 and not is_grad_enabled():
+            # Plain backward of a 2-D product: two BLAS calls on the arrays, no op dispatch.
+            be, needs = ctx.backend, ctx.needs_input_grad
+            ga = _make(be.matmul(g.data, b.data.T), g.device, False, None) if needs[0] else None
+            gb = _make(be.matmul(a.data.T, g.data), g.device, False, None) if needs[1] else None
+            return ga, gb
         # Promote 1-D operands as NumPy does: a (k,) is (1, k), b (k,) is (k, 1); g gets the axis back.
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
@@ -62,8 +68,11 @@ def matmul(a, b):
         a = tensor(a, dtype=b.dtype)
     if not isinstance(b, Tensor):
         b = tensor(b, dtype=a.dtype)
-    _check_matmul(a, b)
-    return Matmul.apply(a, b)
+    try:
+        return Matmul.apply(a, b)
+    except ShapeError:
+        _check_matmul(a, b)  # the clearer message: which dimensions disagree
+        raise
 
 
 class Linear(Function):
