@@ -23,7 +23,7 @@ from ..ops.nn import (
 )
 from ..ops.nn import log_softmax as _log_softmax
 from ..ops.nn import softmax as _softmax
-from ..ops.norm import dropout2d, local_response_norm
+from ..ops.norm import batch_norm, dropout2d, local_response_norm
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
 from ..ops.shape import flatten as _flatten
 
@@ -49,51 +49,6 @@ def l1_loss(input, target, reduction="mean"):
 
     _check_reduction("l1_loss", reduction)
     return _reduce(tc_abs(input - target), reduction)
-
-
-def batch_norm(x, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
-    """Normalize over every axis but 1 (channels): (x - mean) / sqrt(var + eps) * weight + bias.
-
-    training=True uses the batch's statistics and updates running_mean / running_var in place
-    (when given) with `momentum`: running = (1 - momentum) * running + momentum * batch, where the
-    running variance gets the unbiased batch variance (as PyTorch does). training=False uses the
-    running statistics.
-    """
-    from ..autograd import no_grad
-    from ..errors import ShapeError
-    from ..ops.elementwise import sqrt
-
-    if x.ndim < 2:
-        raise ShapeError(f"batch_norm: input must be (N, C, ...), got shape {x.shape}")
-    c = x.shape[1]
-    view = (1, c) + (1,) * (x.ndim - 2)
-    axes = (0,) + tuple(range(2, x.ndim))
-    if training:
-        n = x.size // c
-        if n <= 1:
-            raise ShapeError(f"batch_norm: expected more than 1 value per channel when training, got input {x.shape}")
-        mean = x.mean(axis=axes, keepdims=True)
-        centered = x - mean
-        var = (centered * centered).mean(axis=axes, keepdims=True)
-        if running_mean is not None:
-            with no_grad():
-                rm, rv = running_mean.data, running_var.data
-                rm *= 1 - momentum
-                rm += momentum * mean.data.reshape(c)
-                rv *= 1 - momentum
-                rv += (momentum * n / (n - 1)) * var.data.reshape(c)
-                running_mean._version += 1
-                running_var._version += 1
-        out = centered / sqrt(var + eps)
-    else:
-        if running_mean is None:
-            raise ShapeError("batch_norm: training=False needs running_mean and running_var")
-        out = (x - running_mean.reshape(view)) / sqrt(running_var.reshape(view) + eps)
-    if weight is not None:
-        out = out * weight.reshape(view)
-    if bias is not None:
-        out = out + bias.reshape(view)
-    return out
 
 
 __all__ = [
