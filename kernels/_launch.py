@@ -243,6 +243,23 @@ def jit(fn, launch_bounds=None):
     return cuda.jit(fn, launch_bounds=launch_bounds)
 
 
+_built: dict = {}
+
+
+def built(make, *args, launch_bounds=None):
+    """``jit(make(*args))``, built once per ``(make, args)``: every family's kernel cache.
+
+    ``args`` are the maker's compile-time parameters (a dtype, an activation name ...); dtypes are
+    normalized so ``np.float32`` and ``np.dtype("float32")`` share one kernel.
+    """
+    key = (make,) + tuple(np.dtype(a) if isinstance(a, (type, np.dtype)) else a for a in args)
+    k = _built.get(key)
+    if k is None:
+        fn = make(*args)
+        k = _built[key] = jit(fn, launch_bounds=launch_bounds(fn) if launch_bounds else None)
+    return k
+
+
 #: Kernels that decode flat indices with 32-bit unsigned division need every size below this.
 INDEX32_LIMIT = 2**32
 

@@ -164,16 +164,8 @@ def make_backward_kernel(name: str, dtype):
     return activation_backward
 
 
-_kernels: dict = {}
-
-
 def _kernel(name, dtype, backward):
-    key = (name, np.dtype(dtype), backward)
-    k = _kernels.get(key)
-    if k is None:
-        make = make_backward_kernel if backward else make_forward_kernel
-        k = _kernels[key] = _launch.jit(make(name, dtype))
-    return k
+    return _launch.built(make_backward_kernel if backward else make_forward_kernel, name, dtype)
 
 
 def ptx_signatures():

@@ -211,15 +211,10 @@ _MAKERS = {
     "swap01": make_swap01_kernel,
     "bias_grad": make_bias_grad_kernel,
 }
-_kernels: dict = {}
 
 
 def _kernel(name, dtype):
-    key = (name, np.dtype(dtype))
-    k = _kernels.get(key)
-    if k is None:
-        k = _kernels[key] = _launch.jit(_MAKERS[name](dtype))
-    return k
+    return _launch.built(_MAKERS[name], dtype)
 
 
 def ptx_signatures():

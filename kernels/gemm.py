@@ -281,18 +281,12 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
     return gemm_kernel
 
 
-_kernels: dict = {}
-
-
 def get_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: GemmTile = TILE):
     """The jitted kernel for a layout/dtype/activation/tile, built once and cached (it then compiles
     once, on its first launch)."""
-    key = (bool(trans_a), bool(trans_b), np.dtype(dtype), ACTIVATIONS[activation], tuple(tile))
-    k = _kernels.get(key)
-    if k is None:
-        fn = make_gemm_kernel(trans_a, trans_b, dtype, activation, GemmTile(*tile))
-        k = _kernels[key] = _launch.jit(fn, launch_bounds=fn.launch_bounds)
-    return k
+    ACTIVATIONS[activation]  # unknown activation names fail here, before anything is built
+    return _launch.built(make_gemm_kernel, bool(trans_a), bool(trans_b), dtype, activation, GemmTile(*tile),
+                         launch_bounds=lambda fn: fn.launch_bounds)
 
 
 def _signature(dtype):
@@ -444,11 +438,7 @@ def make_sum_splits_kernel(dtype):
 
 
 def _sum_splits_kernel(dtype):
-    key = ("sum_splits", np.dtype(dtype))
-    k = _kernels.get(key)
-    if k is None:
-        k = _kernels[key] = _launch.jit(make_sum_splits_kernel(dtype))
-    return k
+    return _launch.built(make_sum_splits_kernel, dtype)
 
 
 def matmul(a, b, out=None, bias=None, activation=None, trans_a=False, trans_b=False, stream=None):

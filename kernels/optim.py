@@ -65,14 +65,8 @@ def make_adam_kernel(dtype):
     return adam_update
 
 
-_kernels: dict = {}
-
-
 def _kernel(dtype):
-    k = _kernels.get(np.dtype(dtype))
-    if k is None:
-        k = _kernels[np.dtype(dtype)] = _launch.jit(make_adam_kernel(dtype))
-    return k
+    return _launch.built(make_adam_kernel, dtype)
 
 
 def ptx_signatures():

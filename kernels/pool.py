@@ -211,15 +211,10 @@ _MAKERS = {
     "avg_forward": make_avg_forward_kernel,
     "avg_backward": make_avg_backward_kernel,
 }
-_kernels: dict = {}
 
 
 def _kernel(name, dtype):
-    key = (name, np.dtype(dtype))
-    k = _kernels.get(key)
-    if k is None:
-        k = _kernels[key] = _launch.jit(_MAKERS[name](dtype))
-    return k
+    return _launch.built(_MAKERS[name], dtype)
 
 
 def ptx_signatures():

@@ -245,20 +245,11 @@ def make_cross_entropy_kernel(dtype):
     return softmax_cross_entropy
 
 
-_kernels: dict = {}
-
-
 def _kernel(which, dtype):
-    key = (which, np.dtype(dtype))
-    k = _kernels.get(key)
-    if k is None:
-        if which == "ce":
-            fn = make_cross_entropy_kernel(dtype)
-        else:
-            direction, log = which
-            fn = (make_forward_kernel if direction == "forward" else make_backward_kernel)(log, dtype)
-        k = _kernels[key] = _launch.jit(fn)
-    return k
+    if which == "ce":
+        return _launch.built(make_cross_entropy_kernel, dtype)
+    direction, log = which
+    return _launch.built(make_forward_kernel if direction == "forward" else make_backward_kernel, log, dtype)
 
 
 def ptx_signatures():
