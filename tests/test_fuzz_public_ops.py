@@ -92,6 +92,12 @@ def test_tensor_from_bad_data(bad):
         tc.tensor(bad)
 
 
+@pytest.mark.parametrize("op", ["argmax", "argmin"])
+def test_arg_reductions_take_one_axis(op):
+    with pytest.raises(tc.ArgumentError, match=f"{op}: axis must be an int or None"):
+        getattr(tc, op)(tc.zeros((1, 1)), axis=(0, 1))
+
+
 def test_empty_tensors_work_through_ops_and_backward():
     x = tc.zeros((0, 3), requires_grad=True)
     y = (x * 2.0).sum()

@@ -215,6 +215,8 @@ def argmin(x, axis=None, keepdims=False):
 
 def _arg(x, axis, keepdims, name):
     if axis is not None:
+        if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+            raise ArgumentError(f"{name}: axis must be an int or None, got {axis!r}")
         normalize_axis(name, axis, x.ndim)
     if x.size == 0:
         raise ShapeError(f"{name}: empty tensor of shape {x.shape}")
