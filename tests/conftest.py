@@ -5,8 +5,17 @@ it in its own process with the simulated device (TENSORCORE_CUDA_SIM=1, NUMBA_EN
 a real GPU; it skips, saying why, where neither is present.
 """
 
+import os
+
 import numpy as np
 import pytest
+from hypothesis import settings
+
+# CI runs every property test on the same derandomized examples (a red CI is then reproducible);
+# locally hypothesis explores new ones each run.
+settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture
