@@ -6,7 +6,7 @@ from .device import device as as_device
 from .dtypes import as_dtype, get_default_dtype
 from .errors import ArgumentError, DTypeError
 from .random import _gen
-from .tensor import Tensor, _make
+from .tensor import _make
 
 
 def _shape(shape):
@@ -136,5 +136,3 @@ def from_dlpack(obj):
         return _make(cupy.from_dlpack(obj), as_device(f"cuda:{index}"), False, None)
     raise ArgumentError(f"from_dlpack: unsupported DLPack device type {dev_type}")
 
-
-_ = Tensor

@@ -7,7 +7,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import _gen
 from ..tensor import Tensor, _make
 from .elementwise import abs as tc_abs
-from .elementwise import exp, log1p, maximum, relu, sigmoid, where
+from .elementwise import exp, log1p, relu, sigmoid
 from .reduce import mean, normalize_axis, sum
 from .registry import register
 
@@ -333,5 +333,3 @@ def one_hot(targets, num_classes):
 
     return _make(out, device or as_device("cpu"), False, None)
 
-
-_ = maximum, where

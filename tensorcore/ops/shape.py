@@ -7,7 +7,6 @@ import numpy as np
 
 from ..autograd import Function
 from ..errors import ShapeError
-from ..tensor import Tensor
 from .reduce import normalize_axis
 from .registry import register
 
@@ -289,6 +288,3 @@ def tile(x, reps):
         x = reshape(x, (1,) * (len(reps) - x.ndim) + x.shape)
     return Tile.apply(x, reps=reps)
 
-
-def _is_tensor(x):
-    return isinstance(x, Tensor)
