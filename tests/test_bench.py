@@ -342,3 +342,24 @@ def test_train_gate_fails_a_peer_that_is_not_the_same_model(monkeypatch):
     (rec,) = result["records"]
     assert rec["status"].startswith("failed: tensorcore and PyTorch disagree"), rec["status"]
     assert rec["median_s"] is None
+
+
+def test_overhead_gate_uses_the_float32_tolerance(monkeypatch):
+    """A float32 matmul summed in another order (rel. err ~1e-6) agrees; a 1e-3 error does not."""
+    torch = pytest.importorskip("torch")
+    from tensorcore.bench.suites import overhead
+
+    tc_fn, torch_fn = overhead.build_pair("matmul", "32x64", "forward", np.random.default_rng(0), torch)
+    assert callable(tc_fn) and callable(torch_fn)
+    real = overhead._ops
+
+    def off_by_1e3(lib):
+        ops = dict(real(lib))
+        if lib is not torch:
+            fn, b_shape = ops["matmul"]
+            ops["matmul"] = (lambda a, b: fn(a, b) * 1.001, b_shape)
+        return ops
+
+    monkeypatch.setattr(overhead, "_ops", off_by_1e3)
+    with pytest.raises(AssertionError, match=r"disagree .*relative error 1\.0e-03 > 1e-04"):
+        overhead.build_pair("matmul", "32x64", "forward", np.random.default_rng(0), torch)
