@@ -29,22 +29,26 @@ CHECKPOINT_FORMAT = "tensorcore-train-checkpoint"
 def add_arguments(parser):
     parser.add_argument("--model", default="mlp", help="registered model name (mlp, lenet5, alexnet, zfnet)")
     parser.add_argument("--dataset", default="fashion-mnist", help=f"one of {', '.join(DATASETS)}")
-    parser.add_argument("--epochs", type=int, default=10)
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--epochs", type=int, default=10, help="passes over the training set")
+    parser.add_argument("--batch-size", type=int, default=32, help="samples per optimizer step")
     parser.add_argument("--optimizer", default="adam", help=f"one of {', '.join(OPTIMIZERS)}")
     parser.add_argument("--lr", type=float, default=0.001, help="learning rate")
-    parser.add_argument("--momentum", type=float, default=0.9, help="momentum for sgd and rmsprop")
-    parser.add_argument("--weight-decay", type=float, default=0.0)
-    parser.add_argument("--schedule", default="none", help=f"learning-rate schedule: {', '.join(SCHEDULES)}")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--momentum", type=float, default=0.9,
+                        help="momentum for sgd (rmsprop and the others take none)")
+    parser.add_argument("--weight-decay", type=float, default=0.0, help="L2 penalty (decoupled for adamw)")
+    parser.add_argument("--schedule", default="none",
+                        help=f"learning-rate schedule, one of {', '.join(SCHEDULES)} (step: x0.1 every epochs/3; "
+                             "cosine: to 0 over the epochs; onecycle: up then down, per batch)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seeds the weights, the data order and dropout")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or cuda:N")
     parser.add_argument("--val-split", type=float, default=0.1,
                         help="fraction of the training set held out for validation (the last samples)")
     parser.add_argument("--limit", type=int, default=None,
-                        help="use only the first N training and test samples (quick runs)")
+                        help="use only the first N training and test samples (quick runs; default: all)")
     parser.add_argument("--save", metavar="PATH", help="write a checkpoint here after every epoch")
     parser.add_argument("--resume", metavar="PATH", help="continue from this checkpoint")
-    parser.add_argument("--plot", metavar="PATH", help="write a PNG of the loss and accuracy curves")
+    parser.add_argument("--plot", metavar="PATH", help="write a PNG of the loss and accuracy curves per epoch")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
     parser.add_argument("--threads", type=int, default=None,
                         help="BLAS threads (default: 1 for models under a million parameters, whose small "
@@ -248,25 +252,34 @@ def load_checkpoint(path, args, model, opt, scheduler):
 
 def plot_history(history, path, title="tensorcore train"):
     """Loss and accuracy per epoch (train and validation), two panels, written as a PNG."""
-    import matplotlib
+    from .figures import integer_ticks, pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     epochs = range(1, len(history["train_loss"]) + 1)
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for ax, key, label in ((ax_loss, "loss", "cross-entropy"), (ax_acc, "acc", "accuracy")):
-        ax.plot(epochs, history[f"train_{key}"], "o-", label="train")
-        if history.get(f"val_{key}"):
-            ax.plot(epochs, history[f"val_{key}"], "o-", label="validation")
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(9, 3.6))
+    for ax, key, label in ((ax_loss, "loss", "cross-entropy loss (mean per sample)"),
+                           (ax_acc, "acc", "accuracy (fraction correct)")):
+        ax.plot(epochs, history[f"train_{key}"], "o-", label="train (running, during the epoch)")
+        if history.get(f"val_{key}") and not all(v != v for v in history[f"val_{key}"]):  # v != v: NaN
+            ax.plot(epochs, history[f"val_{key}"], "s-", label="validation (after the epoch)")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
+        ax.set_xlim(0.5, len(epochs) + 0.5)
+        integer_ticks(ax.xaxis)
         ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle(title)
+        ax.legend(fontsize=8)
+    ax_loss.set_title("loss")
+    ax_acc.set_title("accuracy")
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save(fig, path, dpi=90)
+
+
+def plot_title(args):
+    """The curves' title: model, data, optimizer and the learning-rate schedule."""
+    schedule = "constant lr" if args.schedule == "none" else f"{args.schedule} schedule"
+    return (f"tensorcore train: {args.model} on {args.dataset}, {args.optimizer} lr {args.lr} ({schedule}), "
+            f"batch {args.batch_size}")
 
 
 def run(args):
@@ -336,8 +349,7 @@ def run(args):
     if args.save:
         print(f"checkpoint: {args.save}")
     if args.plot and history["train_loss"] and (dp is None or dp.is_main):
-        plot_history(history, args.plot, f"tensorcore train: {args.model} on {args.dataset}, {args.optimizer} "
-                                          f"lr {args.lr}, batch {args.batch_size}")
+        plot_history(history, args.plot, plot_title(args))
         print(f"training curves: {args.plot}")
     return 0
 
