@@ -179,6 +179,16 @@ def deconvnet(model, x, layer=None, channel=None, keep="max"):
     Example:
         img = deconvnet(model, test_images[0], channel=3)   # what excites feature map 3
     """
+    return deconvnet_strongest(model, x, layer, channel, keep)[0]
+
+
+def deconvnet_strongest(model, x, layer=None, channel=None, keep="max"):
+    """(projection (C, H, W), info) as deconvnet; info: layer, layer_name, conv (how many Conv2d up to
+    `layer`), channel, position, value, box.
+
+    box = (top, bottom, left, right): the receptive field of the strongest activation of `channel`
+    in the input (rows top:bottom, columns left:right), where all of the projection lives.
+    """
     x = _as_batch(x)
     layers = layers_of(model)
     layer = _last_conv_index(layers) if layer is None else int(layer)
@@ -210,9 +220,9 @@ def deconvnet(model, x, layer=None, channel=None, keep="max"):
                 channel = int(a.reshape(a.shape[0], -1).max(axis=1).argmax())
             if not 0 <= channel < a.shape[0]:
                 raise TensorcoreError(f"deconvnet: channel {channel} out of range for {a.shape[0]} feature maps")
+            pos = np.unravel_index(int(a[channel].argmax()), a[channel].shape)
             top = np.zeros_like(a)
             if keep == "max":
-                pos = np.unravel_index(int(a[channel].argmax()), a[channel].shape)
                 top[(channel,) + pos] = a[(channel,) + pos]
             else:
                 top[channel] = a[channel]
@@ -221,12 +231,44 @@ def deconvnet(model, x, layer=None, channel=None, keep="max"):
                 if isinstance(m, nn.MaxPool2d):
                     r = ops.pool.max_unpool2d(r, idx, m.kernel_size, m.stride, m.padding, output_size=in_shape[2:])
                 elif isinstance(m, nn.ReLU):
-                    r = ops.elementwise.relu(r)
+                    r = nn.functional.relu(r)
                 elif isinstance(m, nn.Conv2d):
                     r = _transpose_conv(m, r, in_shape)
-            return r.numpy()[0]
+            convs = sum(isinstance(m, nn.Conv2d) for m in layers[: layer + 1])
+            info = {"layer": layer, "layer_name": type(layers[layer]).__name__, "conv": convs, "channel": channel,
+                    "position": tuple(int(p) for p in pos), "value": float(a[(channel,) + pos]),
+                    "box": receptive_field([m for m, _, _ in trace], pos, x.shape[2:])}
+            return r.numpy()[0], info
     finally:
         model.train(was_training)
+
+
+def _pair(v):
+    return tuple(v) if isinstance(v, (tuple, list)) else (v, v)
+
+
+def receptive_field(layers, position, size):
+    """(top, bottom, left, right): the input pixels that reach output `position` through conv/pool `layers`.
+
+    Going down one layer of kernel k, stride s, padding p, dilation d, output rows [a, b] read input
+    rows [a s - p, b s - p + d (k - 1)]; the result is clipped to the image of `size` (H, W).
+    """
+    lo, hi = [int(position[0]), int(position[1])], [int(position[0]), int(position[1])]
+    for m in reversed(layers):
+        if not isinstance(m, (nn.Conv2d, nn.MaxPool2d)):
+            continue
+        k, d = _pair(m.kernel_size), _pair(m.dilation)
+        s = _pair(m.stride if m.stride is not None else m.kernel_size)
+        if isinstance(m.padding, str):
+            from .ops.conv import _same_padding
+
+            pad = _same_padding(k, d)[0] if m.padding == "same" else (0, 0)
+        else:
+            pad = _pair(m.padding)
+        for a in (0, 1):
+            lo[a] = lo[a] * s[a] - pad[a]
+            hi[a] = hi[a] * s[a] - pad[a] + d[a] * (k[a] - 1)
+    return (max(lo[0], 0), min(hi[0] + 1, size[0]), max(lo[1], 0), min(hi[1] + 1, size[1]))
 
 
 def _transpose_conv(conv, r, in_shape):
@@ -262,40 +304,59 @@ def _display(img):
     return img[0] if img.shape[0] == 1 else np.transpose(img[:3], (1, 2, 0))
 
 
-def render(model, image, path, label=None, class_names=None, with_deconv=False):
+def class_name(c, class_names=None):
+    """'Bag (8)' with names, else '8'."""
+    return f"{class_names[c]} ({c})" if class_names is not None and 0 <= c < len(class_names) else str(c)
+
+
+def _image_panel(ax, data, title, xlabel, cmap="gray"):
+    im = ax.imshow(data, cmap=cmap)
+    ax.set_title(title, fontsize=10)
+    ax.set_xlabel(xlabel, fontsize=8)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    return im
+
+
+def render(model, image, path, label=None, class_names=None, with_deconv=False, model_name=None):
     """Write a PNG: input | saliency | CAM (| deconvnet), side by side. Returns the predicted class."""
-    import matplotlib
+    from .figures import pyplot, save
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    plt = pyplot()
     img = np.asarray(image, dtype=np.float32)
     sal = saliency(model, img)
     cam, kind, pred = class_activation_map(model, img)
-    panels = [("input", _display(img), "gray"), ("saliency", _normalize(sal), "hot"),
-              (kind, None, "jet")]
+    n = 4 if with_deconv else 3
+    fig, axes = plt.subplots(1, n, figsize=(3.2 * n, 3.6), layout="constrained")
+    shown = _display(img)
+    _image_panel(axes[0], shown, "input", "true: " + (class_name(label, class_names) if label is not None else "?"))
+    im = _image_panel(axes[1], _normalize(sal), "saliency |d score / d pixel|",
+                      f"gradient of the {class_name(pred, class_names)} score", cmap="hot")
+    fig.colorbar(im, ax=axes[1], shrink=0.8, label="relative (max 1)")
+    axes[2].imshow(shown, cmap="gray")
+    im = axes[2].imshow(cam, cmap="jet", alpha=0.5, vmin=0, vmax=1)
+    axes[2].set_title(f"{kind}: where the evidence is", fontsize=10)
+    axes[2].set_xlabel(f"last conv maps weighted for {class_name(pred, class_names)}", fontsize=8)
+    axes[2].set_xticks([])
+    axes[2].set_yticks([])
+    fig.colorbar(im, ax=axes[2], shrink=0.8, label="class activation (max 1)")
     if with_deconv:
-        panels.append(("deconvnet", _normalize(_display(deconvnet(model, img))), "gray"))
-
-    def name(c):
-        return class_names[c] if class_names is not None and c < len(class_names) else str(c)
-
-    fig, axes = plt.subplots(1, len(panels), figsize=(3.2 * len(panels), 3.4))
-    for ax, (title, data, cmap) in zip(axes, panels):
-        if data is None:  # the CAM over the input
-            ax.imshow(_display(img), cmap="gray")
-            ax.imshow(cam, cmap=cmap, alpha=0.5)
-        else:
-            ax.imshow(data, cmap=cmap)
-        ax.set_title(title)
-        ax.axis("off")
-    sup = f"predicted: {name(pred)}"
+        proj, info = deconvnet_strongest(model, img)
+        top, bottom, left, right = info["box"]
+        crop = _display(proj[:, top:bottom, left:right])
+        crop = crop / (np.abs(crop).max() or 1.0)  # signed: red pixels raise the activation, blue lower it
+        im = _image_panel(axes[3], crop, f"deconvnet: conv{info['conv']}, map {info['channel']}",
+                          f"its strongest activation projected to pixels,\ncropped to its {bottom - top}x"
+                          f"{right - left} receptive field (box on the input)", cmap="RdBu_r")
+        im.set_clim(-1, 1)
+        fig.colorbar(im, ax=axes[3], shrink=0.8, label="projection (signed, max 1)")
+        axes[0].add_patch(plt.Rectangle((left - 0.5, top - 0.5), right - left, bottom - top, fill=False, lw=1.5,
+                                        color="tab:orange"))
+    title = f"{model_name or type(model).__name__}: predicted {class_name(pred, class_names)}"
     if label is not None:
-        sup += f"   true: {name(label)}"
-    fig.suptitle(sup)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+        title += f", true {class_name(label, class_names)}" + (" (correct)" if label == pred else " (wrong)")
+    fig.suptitle(title, fontsize=11)
+    save(fig, path, dpi=90)
     return pred
 
 
@@ -346,7 +407,8 @@ def run(args):
         raise TensorcoreError(f"visualize: model {name!r} takes flat inputs {shape}; saliency and CAM need a conv "
                               "net (lenet5, alexnet, zfnet)")
     names = FASHION_CLASSES if dataset == "fashion-mnist" else None
-    pred = render(model, image, args.out, int(y_test[args.image_index]), names, with_deconv=args.deconv)
-    print(f"{args.out}: {name} on {dataset} test image {args.image_index} (true {int(y_test[args.image_index])}, "
-          f"predicted {pred})")
+    true = int(y_test[args.image_index])
+    pred = render(model, image, args.out, true, names, with_deconv=args.deconv, model_name=name)
+    print(f"{args.out}: {name} on {dataset} test image {args.image_index}: true {class_name(true, names)}, "
+          f"predicted {class_name(pred, names)}")
     return 0

@@ -77,6 +77,25 @@ def test_deconvnet_errors_and_defaults():
         V.class_activation_map(models.mlp(), x.reshape(784))
 
 
+def test_receptive_field_of_lenets_second_conv_is_14_pixels():
+    layers = V.layers_of(models.lenet5())[:4]  # conv1 (5x5, pad 2), relu, pool 2, conv2 (5x5)
+    assert V.receptive_field(layers, (4, 4), (28, 28)) == (6, 20, 6, 20)
+    assert V.receptive_field(layers, (0, 9), (28, 28)) == (0, 12, 16, 28)  # clipped at the image's edges
+
+
+def test_deconvnet_projection_lives_inside_the_receptive_field_of_the_strongest_activation():
+    tc.manual_seed(3)
+    model = models.lenet5()
+    x = np.random.default_rng(5).random((1, 28, 28)).astype(np.float32)
+    proj, info = V.deconvnet_strongest(model, x)
+    top, bottom, left, right = info["box"]
+    assert info["conv"] == 2 and info["value"] > 0 and (bottom - top, right - left) != (28, 28)
+    outside = proj.copy()
+    outside[:, top:bottom, left:right] = 0
+    assert np.abs(proj).max() > 0 and np.abs(outside).max() == 0
+    np.testing.assert_array_equal(proj, V.deconvnet(model, x))  # the same projection as the plain function
+
+
 def test_render_writes_a_png(tmp_path):
     path = tmp_path / "vis.png"
     pred = V.render(models.lenet5(), np.random.default_rng(4).random((1, 28, 28)), str(path), label=1,
@@ -104,7 +123,9 @@ def test_visualize_command_writes_input_saliency_cam(tmp_path, capsys):
     _checkpoint(ckpt, "lenet5")
     assert main(["visualize", "--model", str(ckpt), "--image-index", "7", "--out", str(png)]) == 0
     assert png.read_bytes()[:4] == b"\x89PNG" and png.stat().st_size > 5000
-    assert "test image 7" in capsys.readouterr().out
+    (_, _), (_, y_test) = tc.data.fashion_mnist()
+    true = V.FASHION_CLASSES[int(y_test[7])]
+    assert f"test image 7: true {true} ({int(y_test[7])}), predicted " in capsys.readouterr().out
     flat = tmp_path / "mlp.npz"
     _checkpoint(flat, "mlp")
     assert main(["visualize", "--model", str(flat), "--out", str(png)]) == 2
