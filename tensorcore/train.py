@@ -13,7 +13,6 @@ epoch number, and the schedule, optimizer and RNG states come from the checkpoin
 
 import argparse
 import inspect
-import sys
 import time
 
 import numpy as np
@@ -168,30 +167,28 @@ def evaluate(model, x, y, device, batch_size=1000):
     import tensorcore as tc
     from tensorcore.nn import functional as F
 
+    from . import loop
+
+    def step(xb, yb):
+        logits = model(xb)
+        return F.cross_entropy(logits, yb), logits
+
+    batches = loop.array_batches((x, y), batch_size, to_tensor=lambda a, rows: tc.tensor(a[rows], device=device))
     model.eval()
-    total_loss, correct = 0.0, 0
-    with tc.no_grad():
-        for start in range(0, len(x), batch_size):
-            xb = tc.tensor(x[start:start + batch_size], device=device)
-            yb = tc.tensor(y[start:start + batch_size], device=device)
-            logits = model(xb)
-            total_loss += float(F.cross_entropy(logits, yb, reduction="sum").item())
-            correct += int(np.count_nonzero(logits.numpy().argmax(axis=1) == y[start:start + batch_size]))
-    model.train()
-    n = max(len(x), 1)
-    return total_loss / n, correct / n
+    try:
+        logs = loop.evaluate(batches, step, loop.Accuracy())
+    finally:
+        model.train()
+    return logs["loss"], logs["acc"]
 
 
 def train_epoch(model, opt, loader, device, scheduler=None, per_batch=False, progress=None):
-    """One pass over loader: (mean loss, accuracy) of the training batches."""
+    """One pass over loader (tensorcore.loop.run_epoch): (mean loss, accuracy) of the training batches."""
     from tensorcore.nn import functional as F
 
-    model.train()
-    total_loss, correct, seen = 0.0, 0, 0
-    last = time.perf_counter()
-    for xb, yb in loader:
-        if device.type != "cpu":
-            xb, yb = xb.to(device), yb.to(device)
+    from . import loop
+
+    def step(xb, yb):
         logits = model(xb)
         loss = F.cross_entropy(logits, yb)
         opt.zero_grad()
@@ -199,17 +196,16 @@ def train_epoch(model, opt, loader, device, scheduler=None, per_batch=False, pro
         opt.step()
         if scheduler is not None and per_batch:
             scheduler.step()
-        n = len(yb.data)
-        total_loss += float(loss.data) * n
-        correct += int(np.count_nonzero(logits.data.argmax(axis=1) == yb.data))
-        seen += n
-        if progress is not None:
-            progress.update(1)
-            now = time.perf_counter()
-            if now - last > 0.2:
-                last = now
-                progress.set_postfix_str(f"loss {total_loss / seen:.4f} acc {correct / seen:.4f}", refresh=False)
-    return total_loss / max(seen, 1), correct / max(seen, 1)
+        return loss, logits
+
+    model.train()
+    batches = loader if device.type == "cpu" else ((xb.to(device), yb.to(device)) for xb, yb in loader)
+    logs = loop.run_epoch(batches, step, loop.Accuracy(), progress)
+    return logs["loss"], logs["acc"]
+
+
+def _format_progress(logs):
+    return f"loss {logs['loss']:.4f} acc {logs['acc']:.4f}"
 
 
 def save_checkpoint(path, args, model, opt, scheduler, epoch, history):
@@ -315,17 +311,16 @@ def run(args):
     print(f"{args.model} ({model.num_parameters():,} parameters) on {args.dataset}: {len(x_train)} training, "
           f"{len(x_val)} validation, {len(x_test)} test samples; {args.optimizer} lr {args.lr}, batch "
           f"{args.batch_size}, device {device}")
+    from . import loop
     from .nn.utils import blas_threads, small_model_threads
 
     with blas_threads(args.threads if args.threads is not None else small_model_threads(model)):
-        for epoch in range(start_epoch, args.epochs):
+        def one_epoch(epoch):
             loader.set_epoch(epoch)
             bar = None
             if not args.quiet:
-                from tqdm import tqdm
-
-                bar = tqdm(total=len(loader), desc=f"epoch {epoch + 1}/{args.epochs}", unit="batch", leave=False,
-                           dynamic_ncols=True, mininterval=0.2, file=sys.stderr)
+                bar = loop.Progress(len(loader), f"epoch {epoch + 1}/{args.epochs}", _format_progress, unit="batch",
+                                    leave=False)
             t0 = time.perf_counter()
             train_loss, train_acc = train_epoch(model, opt, loader, device, scheduler, per_batch, bar)
             if dp:
@@ -335,15 +330,18 @@ def run(args):
             if scheduler is not None and not per_batch:
                 scheduler.step()
             val_loss, val_acc = evaluate(model, x_val, y_val, device) if len(x_val) else (float("nan"), float("nan"))
-            elapsed = time.perf_counter() - t0
-            history["train_loss"].append(train_loss)
-            history["train_acc"].append(train_acc)
-            history["val_loss"].append(val_loss)
-            history["val_acc"].append(val_acc)
-            print(f"epoch {epoch + 1}/{args.epochs}  train loss {train_loss:.4f} acc {train_acc:.4f}  "
-                  f"val loss {val_loss:.4f} acc {val_acc:.4f}  ({elapsed:.1f} s)", flush=True)
+            return {"train_loss": train_loss, "train_acc": train_acc, "val_loss": val_loss, "val_acc": val_acc,
+                    "seconds": time.perf_counter() - t0}
+
+        def epoch_end(epoch, logs):
+            for key in history:
+                history[key].append(logs[key])
+            print(f"epoch {epoch + 1}/{args.epochs}  train loss {logs['train_loss']:.4f} acc {logs['train_acc']:.4f}  "
+                  f"val loss {logs['val_loss']:.4f} acc {logs['val_acc']:.4f}  ({logs['seconds']:.1f} s)", flush=True)
             if args.save and (dp is None or dp.is_main):
                 save_checkpoint(args.save, args, dp.unwrap(model) if dp else model, opt, scheduler, epoch + 1, history)
+
+        loop.fit(one_epoch, args.epochs, start_epoch, callbacks=[loop.EpochEnd(epoch_end)])
         test_loss, test_acc = evaluate(model, x_test, y_test, device)
     print(f"test loss {test_loss:.4f}  test accuracy {test_acc:.4f}")
     if args.save:
