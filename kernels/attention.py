@@ -1,0 +1,503 @@
+"""Fused scaled-dot-product attention, forward and backward (FlashAttention-2 style), float32.
+
+Math, per batch-head ``z`` (``q: (BH, L, DK)``, ``k: (BH, S, DK)``, ``v: (BH, S, DV)``)::
+
+    s[i, j] = scale * q[i] . k[j] + mask[i, j]       (mask: additive float32; -inf drops a key)
+              = -inf where is_causal and j > i        (top-left aligned, as PyTorch's is_causal)
+    lse[i]  = log sum_j exp(s[i, j])                  p[i, j] = exp(s[i, j] - lse[i])
+    out[i]  = sum_j p[i, j] v[j]
+  backward, from dout:
+    delta[i] = dout[i] . out[i]                       dp[i, j] = dout[i] . v[j]
+    ds[i, j] = p[i, j] (dp[i, j] - delta[i])
+    dq[i] = scale sum_j ds[i, j] k[j]    dk[j] = scale sum_i ds[i, j] q[i]    dv[j] = sum_i p[i, j] dout[i]
+
+A row whose keys are all masked gets ``out = 0``, ``lse = -inf`` and zero gradients (PyTorch's CPU
+flash kernel does the same). ``mask`` is 4-D ``(MB, MH, ML, MS)`` with each dimension 1 (broadcast) or
+full (``B = BH / heads``, ``heads``, ``L``, ``S``); batch-head ``z`` is ``(b, h) = divmod(z, heads)``.
+
+No ``L x S`` matrix reaches global memory. The forward walks the keys in tiles of ``block_n`` staged
+in shared memory and keeps, per query row, a running max ``m`` and sum ``l`` of ``exp(s - m)``
+(NOTE: online softmax: when a score exceeds ``m`` the accumulator and ``l`` are rescaled by
+``exp(m_old - m_new)``, so every ``exp`` argument is <= 0 and nothing overflows); the output is
+divided by ``l`` once at the end and ``lse = m + log l`` is saved. The backward recomputes ``p``
+tile by tile from ``lse``: one kernel per key tile accumulates ``dk, dv`` over all query tiles,
+another per query tile accumulates ``dq`` over all key tiles (no atomics: deterministic), after a
+row kernel computes ``delta``.
+
+Thread layout: a block owns ``block_m`` query rows (forward, dq) or ``block_n`` key rows (dk/dv);
+``lanes`` consecutive threads share a row and split the head dimension, thread ``lane`` holding
+columns ``lane + lanes * t`` for ``t < d_max / lanes`` in registers (q, the output accumulator, ...).
+A dot product is a per-lane partial sum plus ``log2(lanes)`` butterfly shuffles. The other operand
+(keys/values, or queries/dout for dk/dv) is staged in shared memory, read without bank conflicts
+(the lanes of a row read consecutive words, other rows read the same words: broadcasts).
+
+FLOPs (no causal skipping): forward ``2 BH L S (DK + DV)``; backward ``BH L S (4 DK + 3 DV)`` for
+dk/dv plus ``BH L S (4 DK + 2 DV)`` for dq (scores and ``dp`` are computed twice); one ``exp`` per
+score per lane. Fewest bytes: forward ``4 BH (L DK + S DK + S DV + L DV + L)``; backward reads q, k,
+v, out, dout, lse and writes dq, dk, dv. Keys and values are re-read (from L2) once per query tile.
+
+Launch grids: forward and dq ``(BH, cdiv(L, block_m))``, dk/dv ``(BH, cdiv(S, block_n))``, blocks of
+``rows * lanes`` threads; delta: a warp per row, 4 rows per block (grid-stride).
+
+Wrappers (C-contiguous float32 device arrays; NumPy arrays in the simulator)::
+
+    out, lse = attention_forward(q, k, v, mask=None, is_causal=False, scale=None, heads=1)
+    dq, dk, dv = attention_backward(q, k, v, out, lse, dout, mask=None, is_causal=False, scale=None, heads=1)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numba
+import numpy as np
+from numba import cuda
+
+from . import _launch
+
+
+class AttentionTile(NamedTuple):
+    """``block_m`` queries x ``block_n`` keys per tile; ``lanes`` threads per row split ``d_max`` columns."""
+
+    block_m: int
+    block_n: int
+    lanes: int
+    d_max: int
+
+
+#: Production tiles by the largest head dimension they hold (16 columns per thread, 64-1024 threads).
+TILES = (AttentionTile(32, 32, 2, 32), AttentionTile(32, 32, 4, 64), AttentionTile(32, 32, 8, 128))
+#: A small tile for simulator tests that want several query and key tiles cheaply (same code).
+SMALL_TILE = AttentionTile(4, 4, 2, 8)
+#: Rows (warps) per block of the delta kernel.
+DELTA_WARPS = 4
+_FULL_MASK = 0xFFFFFFFF
+_F32 = numba.float32
+_NEG_INF = -math.inf
+
+
+def tile_for(head_dim: int) -> AttentionTile:
+    """The smallest production tile whose ``d_max`` holds ``head_dim`` (ValueError above 128)."""
+    for t in TILES:
+        if head_dim <= t.d_max:
+            return t
+    raise ValueError(f"attention: head dimension {head_dim} > {TILES[-1].d_max} is not supported by the kernel")
+
+
+def _constants(tile):
+    bm, bn, lanes, d_max = tile
+    assert d_max % lanes == 0 and lanes & (lanes - 1) == 0 and lanes <= 32, tile
+    return bm, bn, bn + 1, lanes, d_max, d_max // lanes, lanes.bit_length() - 1
+
+
+def make_forward_kernel(tile: AttentionTile):
+    """Args ``(q, k, v, mask, out, lse, heads, scale, causal, has_mask)``; grid ``(BH, cdiv(L, block_m))``."""
+    BM, BN, BN1, LANES, DMAX, DPT, LOG2_LANES = _constants(tile)
+    THREADS = BM * LANES
+    ZERO, ONE, NEG_INF = _F32(0.0), _F32(1.0), _F32(_NEG_INF)
+
+    def attention_forward(q, k, v, mask, out, lse, heads, scale, causal, has_mask):
+        L, DK = q.shape[1], q.shape[2]
+        S, DV = k.shape[1], v.shape[2]
+        z = cuda.blockIdx.x
+        m0 = cuda.blockIdx.y * BM
+        tid = cuda.threadIdx.x
+        row = tid // LANES
+        lane = tid % LANES
+        qi = m0 + row
+        mb = (z // heads) if mask.shape[0] > 1 else 0
+        mh = (z % heads) if mask.shape[1] > 1 else 0
+        k_tile = cuda.shared.array((BN, DMAX), _F32)
+        v_tile = cuda.shared.array((BN, DMAX), _F32)
+        mask_tile = cuda.shared.array((BM, BN1), _F32)
+        q_reg = cuda.local.array(DPT, _F32)
+        acc = cuda.local.array(DPT, _F32)
+        for t in range(DPT):
+            d = lane + LANES * t
+            q_reg[t] = q[z, qi, d] * scale if (qi < L and d < DK) else ZERO
+            acc[t] = ZERO
+        m_run = NEG_INF
+        l_run = ZERO
+        n_end = min(S, m0 + BM) if causal else S
+        n0 = 0
+        while n0 < n_end:  # uniform across the block (syncthreads inside)
+            e = tid
+            while e < BN * DMAX:
+                n, d = e // DMAX, e % DMAX
+                ok = n0 + n < S
+                k_tile[n, d] = k[z, n0 + n, d] if (ok and d < DK) else ZERO
+                v_tile[n, d] = v[z, n0 + n, d] if (ok and d < DV) else ZERO
+                e += THREADS
+            if has_mask:
+                e = tid
+                while e < BM * BN:
+                    r, n = e // BN, e % BN
+                    i, j = m0 + r, n0 + n
+                    if i < L and j < S:
+                        mask_tile[r, n] = mask[mb, mh, i if mask.shape[2] > 1 else 0, j if mask.shape[3] > 1 else 0]
+                    e += THREADS
+            cuda.syncthreads()
+            for n in range(min(BN, n_end - n0)):
+                s = ZERO
+                for t in range(DPT):
+                    s += q_reg[t] * k_tile[n, lane + LANES * t]
+                for step in range(LOG2_LANES):
+                    s += cuda.shfl_xor_sync(_FULL_MASK, s, LANES >> (step + 1))
+                if has_mask:
+                    s += mask_tile[row, n]
+                if causal and n0 + n > qi:
+                    s = NEG_INF
+                if s > m_run:  # a new running max: rescale what was summed so far
+                    alpha = math.exp(m_run - s)
+                    l_run *= alpha
+                    for t in range(DPT):
+                        acc[t] *= alpha
+                    m_run = s
+                if s != NEG_INF:
+                    p = math.exp(s - m_run)
+                    l_run += p
+                    for t in range(DPT):
+                        acc[t] += p * v_tile[n, lane + LANES * t]
+            cuda.syncthreads()
+            n0 += BN
+        if qi < L:
+            inv = ONE / l_run if l_run > ZERO else ZERO
+            for t in range(DPT):
+                d = lane + LANES * t
+                if d < DV:
+                    out[z, qi, d] = acc[t] * inv
+            if lane == 0:
+                lse[z, qi] = m_run + math.log(l_run) if l_run > ZERO else NEG_INF
+
+    attention_forward.__name__ = attention_forward.__qualname__ = f"attention_forward_d{DMAX}"
+    return attention_forward
+
+
+def make_delta_kernel():
+    """``delta[r] = sum_c dout[r, c] * out[r, c]``; args ``(dout, out, delta)`` as ``(R, C)``, ``(R,)``."""
+
+    ZERO = _F32(0.0)
+
+    def attention_backward_delta(dout, out, delta):
+        R, C = out.shape
+        lane = cuda.threadIdx.x % 32
+        r = cuda.blockIdx.x * DELTA_WARPS + cuda.threadIdx.x // 32
+        while r < R:  # uniform across the warp
+            total = ZERO
+            c = lane
+            while c < C:
+                total += dout[r, c] * out[r, c]
+                c += 32
+            off = 16
+            while off > 0:
+                total += cuda.shfl_xor_sync(_FULL_MASK, total, off)
+                off //= 2
+            if lane == 0:
+                delta[r] = total
+            r += cuda.gridDim.x * DELTA_WARPS
+
+    return attention_backward_delta
+
+
+def make_dq_kernel(tile: AttentionTile):
+    """Args ``(q, k, v, mask, lse, delta, dout, dq, heads, scale, causal, has_mask)``; grid like the forward."""
+    BM, BN, BN1, LANES, DMAX, DPT, LOG2_LANES = _constants(tile)
+    THREADS = BM * LANES
+    ZERO, NEG_INF = _F32(0.0), _F32(_NEG_INF)
+
+    def attention_backward_dq(q, k, v, mask, lse, delta, dout, dq, heads, scale, causal, has_mask):
+        L, DK = q.shape[1], q.shape[2]
+        S, DV = k.shape[1], v.shape[2]
+        z = cuda.blockIdx.x
+        m0 = cuda.blockIdx.y * BM
+        tid = cuda.threadIdx.x
+        row = tid // LANES
+        lane = tid % LANES
+        qi = m0 + row
+        mb = (z // heads) if mask.shape[0] > 1 else 0
+        mh = (z % heads) if mask.shape[1] > 1 else 0
+        k_tile = cuda.shared.array((BN, DMAX), _F32)
+        v_tile = cuda.shared.array((BN, DMAX), _F32)
+        mask_tile = cuda.shared.array((BM, BN1), _F32)
+        q_reg = cuda.local.array(DPT, _F32)
+        do_reg = cuda.local.array(DPT, _F32)
+        acc = cuda.local.array(DPT, _F32)
+        for t in range(DPT):
+            d = lane + LANES * t
+            q_reg[t] = q[z, qi, d] * scale if (qi < L and d < DK) else ZERO
+            do_reg[t] = dout[z, qi, d] if (qi < L and d < DV) else ZERO
+            acc[t] = ZERO
+        lse_i = lse[z, qi] if qi < L else NEG_INF
+        delta_i = delta[z, qi] if qi < L else ZERO
+        n_end = min(S, m0 + BM) if causal else S
+        n0 = 0
+        while n0 < n_end:  # uniform
+            e = tid
+            while e < BN * DMAX:
+                n, d = e // DMAX, e % DMAX
+                ok = n0 + n < S
+                k_tile[n, d] = k[z, n0 + n, d] if (ok and d < DK) else ZERO
+                v_tile[n, d] = v[z, n0 + n, d] if (ok and d < DV) else ZERO
+                e += THREADS
+            if has_mask:
+                e = tid
+                while e < BM * BN:
+                    r, n = e // BN, e % BN
+                    i, j = m0 + r, n0 + n
+                    if i < L and j < S:
+                        mask_tile[r, n] = mask[mb, mh, i if mask.shape[2] > 1 else 0, j if mask.shape[3] > 1 else 0]
+                    e += THREADS
+            cuda.syncthreads()
+            for n in range(min(BN, n_end - n0)):
+                s = ZERO
+                dp = ZERO
+                for t in range(DPT):
+                    s += q_reg[t] * k_tile[n, lane + LANES * t]
+                    dp += do_reg[t] * v_tile[n, lane + LANES * t]
+                for step in range(LOG2_LANES):
+                    s += cuda.shfl_xor_sync(_FULL_MASK, s, LANES >> (step + 1))
+                    dp += cuda.shfl_xor_sync(_FULL_MASK, dp, LANES >> (step + 1))
+                if has_mask:
+                    s += mask_tile[row, n]
+                if not ((causal and n0 + n > qi) or s == NEG_INF or lse_i == NEG_INF):
+                    ds = math.exp(s - lse_i) * (dp - delta_i)
+                    for t in range(DPT):
+                        acc[t] += ds * k_tile[n, lane + LANES * t]
+            cuda.syncthreads()
+            n0 += BN
+        if qi < L:
+            for t in range(DPT):
+                d = lane + LANES * t
+                if d < DK:
+                    dq[z, qi, d] = acc[t] * scale
+
+    attention_backward_dq.__name__ = attention_backward_dq.__qualname__ = f"attention_backward_dq_d{DMAX}"
+    return attention_backward_dq
+
+
+def make_dkdv_kernel(tile: AttentionTile):
+    """Args ``(q, k, v, mask, lse, delta, dout, dk, dv, heads, scale, causal, has_mask)``;
+    grid ``(BH, cdiv(S, block_n))``, ``block_n * lanes`` threads (a row per key)."""
+    BM, BN, BN1, LANES, DMAX, DPT, LOG2_LANES = _constants(tile)
+    THREADS = BN * LANES
+    ZERO, NEG_INF = _F32(0.0), _F32(_NEG_INF)
+
+    def attention_backward_dkdv(q, k, v, mask, lse, delta, dout, dk, dv, heads, scale, causal, has_mask):
+        L, DK = q.shape[1], q.shape[2]
+        S, DV = k.shape[1], v.shape[2]
+        z = cuda.blockIdx.x
+        n0 = cuda.blockIdx.y * BN
+        tid = cuda.threadIdx.x
+        row = tid // LANES
+        lane = tid % LANES
+        kj = n0 + row
+        mb = (z // heads) if mask.shape[0] > 1 else 0
+        mh = (z % heads) if mask.shape[1] > 1 else 0
+        q_tile = cuda.shared.array((BM, DMAX), _F32)
+        do_tile = cuda.shared.array((BM, DMAX), _F32)
+        mask_tile = cuda.shared.array((BM, BN1), _F32)
+        lse_tile = cuda.shared.array(BM, _F32)
+        delta_tile = cuda.shared.array(BM, _F32)
+        k_reg = cuda.local.array(DPT, _F32)
+        v_reg = cuda.local.array(DPT, _F32)
+        dk_acc = cuda.local.array(DPT, _F32)
+        dv_acc = cuda.local.array(DPT, _F32)
+        for t in range(DPT):
+            d = lane + LANES * t
+            k_reg[t] = k[z, kj, d] if (kj < S and d < DK) else ZERO
+            v_reg[t] = v[z, kj, d] if (kj < S and d < DV) else ZERO
+            dk_acc[t] = ZERO
+            dv_acc[t] = ZERO
+        # causal: query tiles that end before this key tile starts see none of its keys
+        m0 = (n0 // BM) * BM if causal else 0
+        while m0 < L:  # uniform
+            e = tid
+            while e < BM * DMAX:
+                r, d = e // DMAX, e % DMAX
+                ok = m0 + r < L
+                q_tile[r, d] = q[z, m0 + r, d] * scale if (ok and d < DK) else ZERO
+                do_tile[r, d] = dout[z, m0 + r, d] if (ok and d < DV) else ZERO
+                e += THREADS
+            e = tid
+            while e < BM:
+                ok = m0 + e < L
+                lse_tile[e] = lse[z, m0 + e] if ok else NEG_INF
+                delta_tile[e] = delta[z, m0 + e] if ok else ZERO
+                e += THREADS
+            if has_mask:
+                e = tid
+                while e < BM * BN:
+                    r, n = e // BN, e % BN
+                    i, j = m0 + r, n0 + n
+                    if i < L and j < S:
+                        mask_tile[r, n] = mask[mb, mh, i if mask.shape[2] > 1 else 0, j if mask.shape[3] > 1 else 0]
+                    e += THREADS
+            cuda.syncthreads()
+            for r in range(min(BM, L - m0)):
+                s = ZERO
+                dp = ZERO
+                for t in range(DPT):
+                    s += k_reg[t] * q_tile[r, lane + LANES * t]
+                    dp += v_reg[t] * do_tile[r, lane + LANES * t]
+                for step in range(LOG2_LANES):
+                    s += cuda.shfl_xor_sync(_FULL_MASK, s, LANES >> (step + 1))
+                    dp += cuda.shfl_xor_sync(_FULL_MASK, dp, LANES >> (step + 1))
+                if has_mask:
+                    s += mask_tile[r, row]
+                lse_i = lse_tile[r]
+                if not ((causal and kj > m0 + r) or s == NEG_INF or lse_i == NEG_INF):
+                    p = math.exp(s - lse_i)
+                    ds = p * (dp - delta_tile[r])
+                    for t in range(DPT):
+                        dv_acc[t] += p * do_tile[r, lane + LANES * t]
+                        dk_acc[t] += ds * q_tile[r, lane + LANES * t]  # q_tile holds scale * q
+            cuda.syncthreads()
+            m0 += BM
+        if kj < S:
+            for t in range(DPT):
+                d = lane + LANES * t
+                if d < DK:
+                    dk[z, kj, d] = dk_acc[t]
+                if d < DV:
+                    dv[z, kj, d] = dv_acc[t]
+
+    attention_backward_dkdv.__name__ = attention_backward_dkdv.__qualname__ = f"attention_backward_dkdv_d{DMAX}"
+    return attention_backward_dkdv
+
+
+def ptx_signatures():
+    """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
+    a3, a4, a2, a1 = _F32[:, :, ::1], _F32[:, :, :, ::1], _F32[:, ::1], _F32[::1]
+    i64 = numba.int64
+    out = []
+    for tile in TILES:
+        f, dq, dkdv = make_forward_kernel(tile), make_dq_kernel(tile), make_dkdv_kernel(tile)
+        out.append((f.__name__, f, [numba.void(a3, a3, a3, a4, a3, a2, i64, _F32, i64, i64)], None))
+        out.append((dq.__name__, dq, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, i64, _F32, i64, i64)], None))
+        out.append((dkdv.__name__, dkdv, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, a3, i64, _F32, i64, i64)], None))
+    delta = make_delta_kernel()
+    out.append((delta.__name__, delta, [numba.void(a2, a2, a1)], None))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- wrappers
+
+
+def _check_inputs(fn, q, k, v, mask, heads, extra=()):
+    kind = _launch.check_same_kind(fn, q, k, v, mask, *extra)
+    for name, a in (("q", q), ("k", k), ("v", v)):
+        _launch.check(fn, name, a, ndim=3, dtype=np.float32)
+    BH, L, DK = q.shape
+    S, DV = k.shape[1], v.shape[2]
+    _launch.check(fn, "k", k, shape=(BH, S, DK))
+    _launch.check(fn, "v", v, shape=(BH, S, DV))
+    heads = int(heads)
+    if heads < 1 or BH % heads:
+        raise ValueError(f"{fn}: heads={heads} does not divide the batch-head dimension {BH}")
+    if mask is None:
+        mask = _launch.zeros(kind, (1, 1, 1, 1), np.float32)
+    else:
+        _launch.check(fn, "mask", mask, ndim=4, dtype=np.float32)
+        for dim, full in zip(mask.shape, (BH // heads, heads, L, S)):
+            if dim not in (1, full):
+                raise ValueError(f"{fn}: mask of shape {tuple(mask.shape)} does not broadcast to "
+                                 f"{(BH // heads, heads, L, S)}")
+    if L >= 65535 * TILES[0].block_m or S >= 65535 * TILES[0].block_n:
+        raise ValueError(f"{fn}: sequence lengths L={L}, S={S} exceed the launch grid")
+    return kind, mask, (BH, L, S, DK, DV)
+
+
+def _scale(scale, dk):
+    return np.float32(1.0 / math.sqrt(dk) if scale is None else scale)
+
+
+def attention_forward(q, k, v, mask=None, is_causal=False, scale=None, heads=1, out=None, lse_out=None, stream=None,
+                      tile=None):
+    """``out = softmax(scale q k^T + mask) v`` and ``lse = logsumexp(scale q k^T + mask)`` per row.
+
+    ``q (BH, L, DK)``, ``k (BH, S, DK)``, ``v (BH, S, DV)`` float32; ``mask`` None or float32
+    ``(MB, MH, ML, MS)`` broadcasting to ``(BH / heads, heads, L, S)``; ``scale`` defaults to
+    ``1 / sqrt(DK)``. Returns ``(out (BH, L, DV), lse (BH, L))``.
+    """
+    fn = "attention_forward"
+    kind, mask4, (BH, L, S, DK, DV) = _check_inputs(fn, q, k, v, mask, heads, (out, lse_out))
+    tile = tile or tile_for(max(DK, DV))
+    out = _launch.output(fn, kind, out, (BH, L, DV), np.float32)
+    lse = _launch.output(fn, kind, lse_out, (BH, L), np.float32, name="lse_out")
+    if BH and L:
+        _launch.launch(_launch.built(make_forward_kernel, tile), (BH, _launch.cdiv(L, tile.block_m)),
+                       tile.block_m * tile.lanes, _launch.stream_for(kind, stream), q, k, v, mask4, out, lse,
+                       int(heads), _scale(scale, DK), int(bool(is_causal)), int(mask is not None))
+    return out, lse
+
+
+def attention_backward(q, k, v, out, lse, dout, mask=None, is_causal=False, scale=None, heads=1, stream=None,
+                       tile=None):
+    """``(dq, dk, dv)`` of :func:`attention_forward` from its ``out``, ``lse`` and the gradient ``dout``
+    (``p`` is recomputed from ``lse`` tile by tile; see the module docstring for the formulas)."""
+    fn = "attention_backward"
+    kind, mask4, (BH, L, S, DK, DV) = _check_inputs(fn, q, k, v, mask, heads, (out, lse, dout))
+    _launch.check(fn, "out", out, dtype=np.float32, shape=(BH, L, DV))
+    _launch.check(fn, "dout", dout, dtype=np.float32, shape=(BH, L, DV))
+    _launch.check(fn, "lse", lse, dtype=np.float32, shape=(BH, L))
+    tile = tile or tile_for(max(DK, DV))
+    st = _launch.stream_for(kind, stream)
+    dq = _launch.empty(kind, (BH, L, DK), np.float32)
+    dk = _launch.empty(kind, (BH, S, DK), np.float32)
+    dv = _launch.empty(kind, (BH, S, DV), np.float32)
+    args = (int(heads), _scale(scale, DK), int(bool(is_causal)), int(mask is not None))
+    delta = _launch.empty(kind, (BH, L), np.float32)
+    if BH and L:
+        R = BH * L
+        _launch.launch(_launch.built(make_delta_kernel), _launch.grid_1d(R, DELTA_WARPS), 32 * DELTA_WARPS, st,
+                       _launch.reshape(dout, (R, DV)), _launch.reshape(out, (R, DV)), _launch.reshape(delta, (R,)))
+        _launch.launch(_launch.built(make_dq_kernel, tile), (BH, _launch.cdiv(L, tile.block_m)),
+                       tile.block_m * tile.lanes, st, q, k, v, mask4, lse, delta, dout, dq, *args)
+    if BH and S:
+        _launch.launch(_launch.built(make_dkdv_kernel, tile), (BH, _launch.cdiv(S, tile.block_n)),
+                       tile.block_n * tile.lanes, st, q, k, v, mask4, lse, delta, dout, dk, dv, *args)
+    return dq, dk, dv
+
+
+# ------------------------------------------------------------------------------------ NumPy references (float64)
+
+
+def _scores_reference(q, k, mask, is_causal, scale, heads):
+    q = np.asarray(q, np.float64)
+    k = np.asarray(k, np.float64)
+    BH, L, DK = q.shape
+    S = k.shape[1]
+    scale = 1.0 / math.sqrt(DK) if scale is None else scale
+    s = scale * q @ k.transpose(0, 2, 1)
+    if mask is not None:
+        m = np.broadcast_to(np.asarray(mask, np.float64), (BH // heads, heads, L, S))
+        s = s + m.reshape(BH, L, S)
+    if is_causal:
+        s = np.where(np.triu(np.ones((L, S), bool), 1), -np.inf, s)
+    return s, scale
+
+
+def attention_reference(q, k, v, mask=None, is_causal=False, scale=None, heads=1):
+    """float64 ``(out, lse)`` of :func:`attention_forward` through the full ``(BH, L, S)`` scores."""
+    s, _ = _scores_reference(q, k, mask, is_causal, scale, heads)
+    m = s.max(axis=-1, keepdims=True)
+    dead = ~np.isfinite(m)  # every key masked
+    e = np.where(dead, 0.0, np.exp(s - np.where(dead, 0.0, m)))
+    total = e.sum(axis=-1, keepdims=True)
+    out = np.where(dead, 0.0, (e / np.where(dead, 1.0, total)) @ np.asarray(v, np.float64))
+    lse = np.where(dead, -np.inf, m + np.log(np.where(dead, 1.0, total)))[..., 0]
+    return out, lse
+
+
+def attention_backward_reference(q, k, v, dout, mask=None, is_causal=False, scale=None, heads=1):
+    """float64 ``(dq, dk, dv)`` of :func:`attention_backward`."""
+    s, scale = _scores_reference(q, k, mask, is_causal, scale, heads)
+    out, lse = attention_reference(q, k, v, mask, is_causal, scale, heads)
+    dead = ~np.isfinite(lse)[..., None]
+    p = np.where(dead, 0.0, np.exp(s - np.where(dead, 0.0, lse[..., None])))
+    q, k, v, g = (np.asarray(a, np.float64) for a in (q, k, v, dout))
+    dv = p.transpose(0, 2, 1) @ g
+    dp = g @ v.transpose(0, 2, 1)
+    ds = p * (dp - (g * out).sum(axis=-1, keepdims=True))
+    return scale * ds @ k, scale * ds.transpose(0, 2, 1) @ q, dv
