@@ -38,6 +38,9 @@ def save(fig, path, dpi=100):
     try:
         with os.fdopen(fd, "wb") as f:
             fig.savefig(f, format="png", dpi=dpi, metadata={"Software": None})
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is for secrets, not pictures
         os.replace(tmp, path)
     except BaseException:
         os.unlink(tmp)

@@ -92,3 +92,45 @@ def gpu_ceilings(gemm_n=8192, copy_mib=1024, seed=0):
         "copy": {"what": f"device-to-device copy of {copy_mib} MiB (read + write counted)",
                  "median_s": t_copy.median_s, "min_s": t_copy.min_s, "max_s": t_copy.max_s, "runs": t_copy.runs},
     }
+
+
+def _shape_text(shape):
+    return "x".join(str(s) for s in shape) if isinstance(shape, (list, tuple)) else str(shape)
+
+
+def roofline(ceilings, records):
+    """Per device, the roofline every timed result sits under: {"peak_gflops", "peak_from", "gbps", "gbps_from"}.
+
+    The peak is the best rate measured in the run (the GEMM probe or any timed op, whichever is
+    higher), the bandwidth likewise (the copy probe or any op's bytes / median time), so no point
+    (intensity, GFLOP/s) lies above min(peak, bandwidth x intensity): a probe of one size is not
+    the machine's ceiling when another size or library runs faster.
+    """
+    out = {}
+    for dev, c in (ceilings or {}).items():
+        if not c or "error" in c:
+            continue
+        best = {"gflops": (c.get("gflops") or 0.0, f"GEMM probe: {c.get('gemm', {}).get('what', '?')}"),
+                "gbps": (c.get("gbps") or 0.0, f"copy probe: {c.get('copy', {}).get('what', '?')}")}
+        for r in records:
+            if r.get("device") != dev or r.get("status") != "ok":
+                continue
+            for key in ("gflops", "gbps"):
+                if r.get(key) and r[key] > best[key][0]:
+                    best[key] = (r[key], f"{r['backend']} {r['op']} {_shape_text(r['shape'])}")
+        out[dev] = {"peak_gflops": best["gflops"][0], "peak_from": best["gflops"][1],
+                    "gbps": best["gbps"][0], "gbps_from": best["gbps"][1]}
+    return out
+
+
+def apply_roofline(records, roof):
+    """Set each timed record's `fraction_of_ceiling` against its device's roofline (so it is at most 1)."""
+    for r in records:
+        c = roof.get(r.get("device"))
+        if c is None or r.get("status") != "ok":
+            continue
+        if r.get("memory_bound") and r.get("gbps") and c["gbps"]:
+            r["fraction_of_ceiling"] = r["gbps"] / c["gbps"]
+        elif r.get("gflops") and c["peak_gflops"]:
+            r["fraction_of_ceiling"] = r["gflops"] / c["peak_gflops"]
+    return records

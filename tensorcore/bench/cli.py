@@ -1,9 +1,9 @@
 """`tensorcore bench kernels | train | overhead | all`: benchmark suites with tables, JSON and plots.
 
   tensorcore bench kernels [--device cpu|cuda|all] [--ops matmul,conv2d,...] [--quick] [--json PATH] [--plot PATH]
-  tensorcore bench train [--model mlp|lenet5|alexnet] [--device cpu|cuda|all] [--quick] [--json PATH]
-  tensorcore bench overhead [--quick] [--json PATH]
-  tensorcore bench all [--quick] --out DIR        (all three; JSON + markdown per suite in DIR)
+  tensorcore bench train [--model mlp|lenet5|alexnet] [--device cpu|cuda|all] [--quick] [--json PATH] [--plot PATH]
+  tensorcore bench overhead [--quick] [--json PATH] [--plot PATH]
+  tensorcore bench all [--quick] --out DIR        (all three; JSON, markdown and PNG per suite in DIR)
 
 Every run prints the machine, the measured ceilings and which backends were unavailable and why.
 """
@@ -21,37 +21,47 @@ from .record import write_json
 DEVICES = {"cpu": ("cpu",), "cuda": ("cuda",), "all": ("cpu", "cuda")}
 
 
-def _common(p, json_help="write the results as JSON"):
+def _common(p, plot_help):
     p.add_argument("--quick", action="store_true", help="small sizes and few repeats (under a minute)")
     p.add_argument("--threads", type=int, default=None,
                    help="limit NumPy's BLAS (threadpoolctl) and PyTorch to N threads (default: theirs)")
-    p.add_argument("--json", metavar="PATH", help=json_help)
+    p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     p.add_argument("--md", metavar="PATH", help="write a short markdown summary (machine, command, table)")
+    p.add_argument("--plot", metavar="PATH", help=plot_help)
 
 
 def add_arguments(parser):
+    from ..cli import HelpFormatter
+
     sub = parser.add_subparsers(dest="suite", required=True, metavar="{kernels,train,overhead,all}")
-    k = sub.add_parser("kernels", help="single ops across backends against the measured ceilings")
-    k.add_argument("--device", choices=DEVICES, default="all")
-    k.add_argument("--ops", default=None, help="comma-separated: matmul,conv2d,max_pool2d,relu,softmax_cross_entropy")
-    k.add_argument("--plot", metavar="PATH", help="PNG: matmul GFLOP/s against size, and a roofline")
-    _common(k)
-    t = sub.add_parser("train", help="training steps, tensorcore against PyTorch, alternating")
+
+    def suite(name, help_text):
+        return sub.add_parser(name, help=help_text, description=help_text, formatter_class=HelpFormatter)
+
+    k = suite("kernels", "single ops across backends against the measured ceilings")
+    k.add_argument("--device", choices=DEVICES, default="all", help="which backends to time")
+    k.add_argument("--ops", default=None, help="comma-separated subset of matmul, conv2d, max_pool2d, relu, "
+                   "softmax_cross_entropy (default: all)")
+    _common(k, "write a PNG: matmul GFLOP/s against size, and every op under the measured roofline")
+    t = suite("train", "training steps, tensorcore against PyTorch, alternating")
     t.add_argument("--model", default=None, help="comma-separated: mlp,lenet5,alexnet (default: mlp,lenet5; "
                    "alexnet too without --quick)")
-    t.add_argument("--device", choices=DEVICES, default="cpu")
-    t.add_argument("--rounds", type=int, default=None, help="alternating timing rounds per framework")
-    _common(t)
-    o = sub.add_parser("overhead", help="per-op overhead on small tensors, tensorcore against PyTorch")
-    o.add_argument("--rounds", type=int, default=None, help="alternating timing rounds per op")
-    _common(o)
-    a = sub.add_parser("all", help="kernels, train and overhead; results into --out")
-    a.add_argument("--quick", action="store_true")
-    a.add_argument("--threads", type=int, default=None)
+    t.add_argument("--device", choices=DEVICES, default="cpu", help="where the models train")
+    t.add_argument("--rounds", type=int, default=None,
+                   help="alternating timing rounds per framework (default: 5 with --quick, else 7; AlexNet 3)")
+    _common(t, "write a PNG: each model's median step time per framework, relative to PyTorch")
+    o = suite("overhead", "per-op overhead on small tensors, tensorcore against PyTorch")
+    o.add_argument("--rounds", type=int, default=None,
+                   help="alternating timing rounds per op (default: 5 with --quick, else 9)")
+    _common(o, "write a PNG: each op's time relative to PyTorch eager, per size, forward and forward+backward")
+    a = suite("all", "kernels, train and overhead; results into --out")
+    a.add_argument("--quick", action="store_true", help="small sizes and few repeats")
+    a.add_argument("--threads", type=int, default=None,
+                   help="limit NumPy's BLAS and PyTorch to N threads (default: theirs)")
     a.add_argument("--device", choices=DEVICES, default="all",
                    help="kernels on these devices (GPU backends are listed as unavailable without a GPU); "
                    "train runs on the CPU unless cuda is given")
-    a.add_argument("--out", metavar="DIR", required=True, help="folder for <suite>.json, <suite>.md, kernels.png")
+    a.add_argument("--out", metavar="DIR", required=True, help="folder for <tag>-<suite>.json, .md and .png")
     a.add_argument("--tag", default=None, help="file name prefix (default: the date and the CPU count)")
 
 
@@ -136,6 +146,18 @@ def markdown_summary(suite, payload, text):
     return "\n".join(lines)
 
 
+def _plot(args, suite, payload):
+    if not getattr(args, "plot", None):
+        return
+    from . import plot
+
+    try:
+        getattr(plot, f"plot_{suite}")(payload, args.plot)
+        print(f"wrote {args.plot}")
+    except ImportError as e:
+        print(f"tensorcore bench {suite}: no plot: {e}", file=sys.stderr)
+
+
 # --- kernels --------------------------------------------------------------------------------------
 
 
@@ -159,6 +181,7 @@ def run_kernels(args, meta):
     result = kernels.run_suite(devices=devices, ops=ops, quick=args.quick, progress=progress)
     text = "\n".join([
         *report.ceilings_lines(result["ceilings"]),
+        *report.roofline_lines(result.get("roofline") or {}),
         "backends:", *report.backends_lines(result["backends"]),
         "",
         report.table(report.kernel_rows(result["records"]), report.KERNEL_HEADERS),
@@ -168,14 +191,7 @@ def run_kernels(args, meta):
     print(f"\n{len(result['records'])} results in {time.perf_counter() - t0:.1f} s")
     payload = _finish(args, meta, "kernels", {"quick": args.quick, "devices": list(devices), "ops": list(ops),
                                               **result}, text)
-    if args.plot:
-        from . import plot
-
-        try:
-            plot.plot_kernels(payload, args.plot)
-            print(f"wrote {args.plot}")
-        except ImportError as e:
-            print(f"tensorcore bench kernels: no plot: {e}", file=sys.stderr)
+    _plot(args, "kernels", payload)
     failed = [r for r in result["records"] if r["status"].startswith("failed")]
     return 1 if failed else 0
 
@@ -197,7 +213,7 @@ def run_train(args, meta):
     text = "\n".join(["frameworks:", *report.backends_lines(result["backends"]), "", train.format_table(result)])
     print()
     print(text)
-    _finish(args, meta, "train", {"quick": args.quick, **result}, text)
+    _plot(args, "train", _finish(args, meta, "train", {"quick": args.quick, **result}, text))
     return 1 if any(r["status"].startswith("failed") for r in result["records"]) else 0
 
 
@@ -211,7 +227,7 @@ def run_overhead(args, meta):
     text = "\n".join(["frameworks:", *report.backends_lines(result["backends"]), "", overhead.format_table(result)])
     print()
     print(text)
-    _finish(args, meta, "overhead", {"quick": args.quick, **result}, text)
+    _plot(args, "overhead", _finish(args, meta, "overhead", {"quick": args.quick, **result}, text))
     return 1 if any(r["status"].startswith("failed") for r in result["records"]) else 0
 
 
@@ -228,7 +244,7 @@ def run_all(args):
         base = os.path.join(out, f"{tag}-{suite}")
         device = args.device if suite == "kernels" else ("cuda" if args.device == "cuda" else "cpu")
         ns = argparse.Namespace(suite=suite, quick=args.quick, json=base + ".json", md=base + ".md", device=device,
-                                ops=None, plot=base + ".png" if suite == "kernels" else None, model=None, rounds=None,
+                                ops=None, plot=base + ".png", model=None, rounds=None,
                                 threads=args.threads)
         meta = machine.describe(_command(args))
         meta["threads"] = set_threads(args.threads)

@@ -70,8 +70,15 @@ def ceilings_lines(ceilings):
     return lines
 
 
+def roofline_lines(roof):
+    """What `of ceiling` is measured against: the best rate and bandwidth of the run, per device."""
+    return [f"{dev} roofline (the 'of ceiling' column): {c['peak_gflops']:.1f} GFLOP/s ({c['peak_from']}), "
+            f"{c['gbps']:.1f} GB/s ({c['gbps_from']})" for dev, c in roof.items()]
+
+
 def backends_lines(backends):
-    return [f"  {name:<11} {state}" for name, state in backends.items()]
+    width = max((len(name) for name in backends), default=0)
+    return [f"  {name:<{width}}  {state}" for name, state in backends.items()]
 
 
 def machine_line(m):

@@ -7,9 +7,10 @@ Ops and shapes (float32, random normal data, never zeros):
   max_pool2d    LeNet-5's 2/2 pooling and the overlapping 3/2 pooling of AlexNet and ZFNet
   relu          forward and backward on 2^16..2^24 elements
   softmax_cross_entropy   fused loss and gradient, (64, 10) .. (4096, 1000)
-Backends: numpy (tensorcore's CPU backend), torch-cpu; on a GPU numba (our kernels), cupy (cuBLAS
-and CuPy elementwise), torch-cuda. A backend that is missing here is reported as unavailable with
-the reason; an op a backend lacks likewise; a wrong result is reported as failed and not timed.
+Backends: tensorcore-cpu (tensorcore's CPU backend: NumPy + BLAS), torch-cpu; on a GPU
+tensorcore-cuda (our Numba kernels, tensorcore.kernels), cupy (cuBLAS and CuPy elementwise),
+torch-cuda. A backend that is missing here is reported as unavailable with the reason; an op a
+backend lacks likewise; a wrong result is reported as failed and not timed.
 
 Example:
     payload = run_suite(devices=("cpu",), ops=("matmul",), quick=True)
@@ -229,7 +230,7 @@ def _import_reason(module):
 class NumpyBackend(Backend):
     """tensorcore's CPU backend (`tensorcore.backends.cpu`: NumPy + BLAS)."""
 
-    name = "numpy"
+    name = "tensorcore-cpu"
 
     def __init__(self):
         from ...backends import cpu
@@ -438,14 +439,14 @@ class NumbaBackend(Backend):
     every kernel (arguments, outputs, the gate) on a machine without a GPU.
     """
 
-    name = "numba"
+    name = "tensorcore-cuda"
     device = "cuda"
     events = "cupy"
 
     def __init__(self, simulated=False):
         self.simulated = simulated
         if simulated:
-            self.name, self.device, self.events = "numba-sim", "cuda-sim", None
+            self.name, self.device, self.events = "tensorcore-cuda-sim", "cuda-sim", None
 
     def availability(self):
         if self.simulated:
@@ -658,8 +659,11 @@ def run_suite(devices=("cpu", "cuda"), ops=OPS, quick=False, settings=None, back
             records.append(rec)
             if progress:
                 progress(rec)
+    roof = ceilings_mod.roofline(ceilings, records)
+    ceilings_mod.apply_roofline(records, roof)
     return {
         "ceilings": ceilings,
+        "roofline": roof,
         "backends": {b.name: ("ok" if why is None else f"unavailable: {why}") for b, why in available},
         "backend_devices": {b.name: b.device for b, _ in available},
         "records": records,
