@@ -1,138 +1,215 @@
-"""Tensor creation: zeros, ones, full, empty, arange, linspace, eye, *_like, rand, randn, randint."""
+"""Tensor creation: zeros, ones, full, empty, arange, linspace, eye, *_like, rand, randn, randint.
+
+Sizes are checked before anything is allocated (tensorcore/_validate.py): ints only (2.0 and True
+are refused, as PyTorch refuses them), non-negative, and small enough to fit in memory.
+"""
+
+import math
+import numbers
 
 import numpy as np
 
+from . import _validate as check
 from .device import device as as_device
 from .dtypes import as_dtype, get_default_dtype
 from .errors import ArgumentError, DTypeError
 from .random import _gen
-from .tensor import _make
+from .tensor import Tensor, _make
 
 
-def _shape(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    return tuple(int(n) for n in shape)
+def _dtype(dtype, op, default=None):
+    dt = as_dtype(dtype) if dtype is not None else (default or get_default_dtype())
+    return check.tensor_dtype(dt, op)
 
 
-def _finish(array, device, requires_grad):
-    """A host array -> a tensor on `device` (random numbers are drawn on the host, see random.py)."""
-    dev = as_device(device)
-    if requires_grad and array.dtype.kind != "f":
-        raise DTypeError(f"only floating tensors can require grad, got {array.dtype}")
+def _grad_check(requires_grad, dtype, op):
+    if requires_grad and dtype.kind != "f":
+        raise DTypeError(f"{op}(): only floating tensors can require grad, got {dtype}")
+
+
+def _finish(array, dev, requires_grad):
+    """A host array -> a tensor on `dev` (random numbers are drawn on the host, see random.py)."""
     data = array if dev.type == "cpu" else dev.backend.from_host(array)
     return _make(data, dev, bool(requires_grad), None)
 
 
-def _filled(fill, shape, dtype, device, requires_grad):
+def _filled(op, fill, shape, dtype, device, requires_grad):
+    dtype = _dtype(dtype, op)
+    dims = check.shape(shape, op, dtype)
+    _grad_check(requires_grad, dtype, op)
     dev = as_device(device)
-    dtype = as_dtype(dtype) or get_default_dtype()
-    xp = dev.backend.xp
-    data = fill(xp, _shape(shape), dtype)
-    if requires_grad and dtype.kind != "f":
-        raise DTypeError(f"only floating tensors can require grad, got {dtype}")
-    return _make(data, dev, bool(requires_grad), None)
+    return _make(fill(dev.backend.xp, dims, dtype), dev, bool(requires_grad), None)
 
 
-def zeros(*shape, dtype=None, device=None, requires_grad=False):
+def zeros(*size, dtype=None, device=None, requires_grad=False):
     """A tensor of zeros. Example: tc.zeros(2, 3) or tc.zeros((2, 3), dtype=tc.float64)."""
-    return _filled(lambda xp, s, d: xp.zeros(s, dtype=d), shape, dtype, device, requires_grad)
+    return _filled("zeros", lambda xp, s, d: xp.zeros(s, dtype=d), size, dtype, device, requires_grad)
 
 
-def ones(*shape, dtype=None, device=None, requires_grad=False):
-    return _filled(lambda xp, s, d: xp.ones(s, dtype=d), shape, dtype, device, requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    """A tensor of ones. Example: tc.ones(2, 3)."""
+    return _filled("ones", lambda xp, s, d: xp.ones(s, dtype=d), size, dtype, device, requires_grad)
 
 
-def empty(*shape, dtype=None, device=None, requires_grad=False):
-    return _filled(lambda xp, s, d: xp.empty(s, dtype=d), shape, dtype, device, requires_grad)
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    """An uninitialized tensor. Example: tc.empty(2, 3)."""
+    return _filled("empty", lambda xp, s, d: xp.empty(s, dtype=d), size, dtype, device, requires_grad)
 
 
-def full(shape, fill_value, dtype=None, device=None, requires_grad=False):
-    if dtype is None and isinstance(fill_value, (bool, int)) and not isinstance(fill_value, float):
-        dtype = np.bool_ if isinstance(fill_value, bool) else np.int64
-    return _filled(lambda xp, s, d: xp.full(s, fill_value, dtype=d), (shape,) if isinstance(shape, int)
-                   else (tuple(shape),), dtype, device, requires_grad)
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    """A tensor of `size` filled with fill_value; bool -> bool, int -> int64, float -> the default float."""
+    if isinstance(fill_value, Tensor) and fill_value.ndim == 0:
+        fill_value = fill_value.item()
+    if not isinstance(fill_value, (numbers.Number, np.bool_)) or isinstance(fill_value, complex):
+        raise ArgumentError(f"full(): fill_value must be a number, got {type(fill_value).__name__} {fill_value!r:.40}")
+    if dtype is None and isinstance(fill_value, (bool, np.bool_)):
+        dtype = np.bool_
+    elif dtype is None and isinstance(fill_value, numbers.Integral):
+        dtype = np.int64
+    dtype = _dtype(dtype, "full")
+    if dtype.kind in "iu" and not (isinstance(fill_value, numbers.Integral)
+                                   and np.iinfo(dtype).min <= fill_value <= np.iinfo(dtype).max):
+        raise ArgumentError(f"full(): fill_value {fill_value!r} does not fit dtype {dtype}")
+    size = (size,) if not isinstance(size, (tuple, list)) else (tuple(size),)
+    return _filled("full", lambda xp, s, d: xp.full(s, fill_value, dtype=d), size, dtype, device, requires_grad)
+
+
+def _like(x, op):
+    if not isinstance(x, Tensor):
+        raise ArgumentError(f"{op}(): expected a Tensor, got {type(x).__name__}")
+    return x
 
 
 def zeros_like(x, dtype=None, device=None, requires_grad=False):
+    x = _like(x, "zeros_like")
     return zeros(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
 def ones_like(x, dtype=None, device=None, requires_grad=False):
+    x = _like(x, "ones_like")
     return ones(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
 def empty_like(x, dtype=None, device=None, requires_grad=False):
+    x = _like(x, "empty_like")
     return empty(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
 def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+    x = _like(x, "full_like")
     return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x.device,
                 requires_grad=requires_grad)
 
 
-def arange(start, stop=None, step=1, dtype=None, device=None, requires_grad=False):
-    """NumPy's arange; int64 for integer arguments, the default float type otherwise."""
-    if stop is None:
-        start, stop = 0, start
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """start, start + step, ... up to end (excluded); int64 for integer arguments, the default float otherwise."""
+    if end is None:
+        start, end = 0, start
+    for name, v in (("start", start), ("end", end), ("step", step)):
+        check.number(v, name, "arange")
+    if step == 0:
+        raise ArgumentError("arange(): step must be nonzero")
+    if (end - start) * step < 0:
+        raise ArgumentError(f"arange(): upper bound and larger bound inconsistent with step sign "
+                            f"(start {start}, end {end}, step {step})")
     if dtype is None:
-        is_int = all(isinstance(v, (int, np.integer)) for v in (start, stop, step))
+        is_int = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if is_int else get_default_dtype()
-    return _finish(np.arange(start, stop, step, dtype=as_dtype(dtype)), device, requires_grad)
+    dtype = _dtype(dtype, "arange")
+    check.fits_in_memory((math.ceil((end - start) / step),), dtype, "arange")
+    _grad_check(requires_grad, dtype, "arange")
+    return _finish(np.arange(start, end, step, dtype=dtype), as_device(device), requires_grad)
 
 
-def linspace(start, stop, num=50, endpoint=True, dtype=None, device=None, requires_grad=False):
-    array = np.linspace(start, stop, num, endpoint=endpoint, dtype=as_dtype(dtype) or get_default_dtype())
-    return _finish(array, device, requires_grad)
+def linspace(start, end, steps=50, endpoint=True, dtype=None, device=None, requires_grad=False):
+    """`steps` evenly spaced values from start to end (included unless endpoint=False)."""
+    check.number(start, "start", "linspace")
+    check.number(end, "end", "linspace")
+    steps = check.size(steps, "steps", "linspace")
+    dtype = _dtype(dtype, "linspace")
+    check.fits_in_memory((steps,), dtype, "linspace")
+    _grad_check(requires_grad, dtype, "linspace")
+    return _finish(np.linspace(start, end, steps, endpoint=bool(endpoint), dtype=dtype), as_device(device),
+                   requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    return _finish(np.eye(n, m, dtype=as_dtype(dtype) or get_default_dtype()), device, requires_grad)
+    """The n x m identity matrix (m defaults to n)."""
+    n = check.size(n, "n", "eye")
+    m = n if m is None else check.size(m, "m", "eye")
+    dtype = _dtype(dtype, "eye")
+    check.fits_in_memory((n, m), dtype, "eye")
+    _grad_check(requires_grad, dtype, "eye")
+    return _finish(np.eye(n, m, dtype=dtype), as_device(device), requires_grad)
 
 
-def rand(*shape, dtype=None, device=None, requires_grad=False, generator=None):
+def _random(op, draw, size, dtype, device, requires_grad, generator):
+    dtype = _dtype(dtype, op)
+    if dtype.kind != "f":
+        raise DTypeError(f"{op}(): draws floating numbers; dtype {dtype} is not floating")
+    dims = check.shape(size, op, np.float64)  # drawn in float64, then cast
+    dev = as_device(device)
+    return _finish(draw(_gen(generator), dims).astype(dtype, copy=False), dev, requires_grad)
+
+
+def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform in [0, 1), from the default generator (tc.manual_seed) or `generator`."""
-    dtype = as_dtype(dtype) or get_default_dtype()
-    return _finish(_gen(generator).random(_shape(shape)).astype(dtype), device, requires_grad)
+    return _random("rand", lambda g, s: g.random(s), size, dtype, device, requires_grad, generator)
 
 
-def randn(*shape, dtype=None, device=None, requires_grad=False, generator=None):
+def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal, from the default generator (tc.manual_seed) or `generator`."""
-    dtype = as_dtype(dtype) or get_default_dtype()
-    return _finish(_gen(generator).standard_normal(_shape(shape)).astype(dtype), device, requires_grad)
+    return _random("randn", lambda g, s: g.standard_normal(s), size, dtype, device, requires_grad, generator)
 
 
 def randint(low, high=None, size=(), dtype=np.int64, device=None, generator=None):
     """Integers in [low, high) (or [0, low) when high is omitted)."""
     if high is None:
         low, high = 0, low
-    size = (size,) if isinstance(size, int) else tuple(size)
-    return _finish(_gen(generator).integers(low, high, size=size).astype(as_dtype(dtype)), device, False)
+    low, high = check.integer(low, "low", "randint"), check.integer(high, "high", "randint")
+    if low >= high:
+        raise ArgumentError(f"randint(): expects low < high, got low {low} and high {high}")
+    dtype = _dtype(dtype, "randint")
+    if dtype.kind in "iu" and not (np.iinfo(dtype).min <= low and high - 1 <= np.iinfo(dtype).max):
+        raise ArgumentError(f"randint(): [{low}, {high}) does not fit dtype {dtype}")
+    if dtype.kind == "b" and not (low >= 0 and high <= 2):
+        raise ArgumentError(f"randint(): [{low}, {high}) does not fit dtype bool")
+    dims = check.shape((size,) if not isinstance(size, (tuple, list)) else (tuple(size),), "randint", np.int64)
+    return _finish(_gen(generator).integers(low, high, size=dims).astype(dtype), as_device(device), False)
 
 
 def rand_like(x, generator=None):
+    x = _like(x, "rand_like")
     return rand(x.shape, dtype=x.dtype, device=x.device, generator=generator)
 
 
 def randn_like(x, generator=None):
+    x = _like(x, "randn_like")
     return randn(x.shape, dtype=x.dtype, device=x.device, generator=generator)
 
 
 def from_numpy(array):
-    """A cpu tensor sharing memory with a NumPy array."""
+    """A cpu tensor sharing memory with a NumPy array (of bool, integer or float dtype)."""
     if not isinstance(array, np.ndarray):
         raise ArgumentError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    if array.dtype.kind not in check.TENSOR_KINDS or array.dtype.fields is not None:
+        raise DTypeError(f"from_numpy: can't convert an array of dtype {array.dtype}; the only supported types "
+                         "are bool, integer and floating dtypes")
     return _make(array, as_device("cpu"), False, None)
 
 
 def from_dlpack(obj):
     """A tensor sharing memory with any object that speaks DLPack (NumPy, CuPy, PyTorch, JAX)."""
+    if not hasattr(obj, "__dlpack_device__"):
+        raise ArgumentError(f"from_dlpack: a {type(obj).__name__} does not speak DLPack (no __dlpack_device__)")
     dev_type, index = obj.__dlpack_device__()
     if int(dev_type) == 1:  # kDLCPU
-        return _make(np.from_dlpack(obj), as_device("cpu"), False, None)
+        array = np.from_dlpack(obj)
+        if array.dtype.kind not in check.TENSOR_KINDS:
+            raise DTypeError(f"from_dlpack: unsupported dtype {array.dtype}")
+        return _make(array, as_device("cpu"), False, None)
     if int(dev_type) == 2:  # kDLCUDA
         import cupy
 
         return _make(cupy.from_dlpack(obj), as_device(f"cuda:{index}"), False, None)
     raise ArgumentError(f"from_dlpack: unsupported DLPack device type {dev_type}")
-

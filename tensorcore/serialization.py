@@ -19,9 +19,14 @@ interrupted at any point (an exception, a kill) leaves the previous file as it w
 """
 
 import contextlib
+import errno
+import hashlib
 import json
+import math
 import os
+import re
 import secrets
+import stat
 import zipfile
 import zlib
 from typing import NamedTuple
@@ -48,22 +53,68 @@ class StateDictError(TensorcoreError, ValueError):
 # atomic writes
 
 
+def _temp_prefix(path):
+    """`.<name>.` for the temp files of a save to `path` (a shortened name plus a hash when it is long)."""
+    name = os.path.basename(path)
+    if len(os.fsencode(name)) > 200:  # a temp name must stay under NAME_MAX (255 bytes) with the suffix
+        name = f"{name[:40]}~{hashlib.sha1(os.fsencode(name)).hexdigest()[:12]}"
+    return f".{name}."
+
+
+def _remove_stray_temps(folder, prefix):
+    """Delete the temp files of earlier saves to the same path whose process is gone (killed mid-save)."""
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    pattern = re.compile(re.escape(prefix) + r"(\d+)\.[0-9a-f]{8}\.tmp")
+    for name in names:
+        match = pattern.fullmatch(name)
+        if match is None:
+            continue
+        pid = int(match.group(1))
+        if pid == os.getpid() or _process_alive(pid):
+            continue  # a save in progress (another thread, another process)
+        with contextlib.suppress(OSError):
+            os.unlink(os.path.join(folder, name))
+
+
+def _process_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OverflowError, OSError):
+        return True
+    return True
+
+
 @contextlib.contextmanager
 def atomic_write(path):
     """Open a temp file next to `path` for binary writing; on success it replaces `path` atomically.
 
     On any exception the temp file is removed and `path` is untouched. After a kill, `path` is
-    either the old file or the complete new one (a stray `.<name>.*.tmp` file may remain).
+    either the old file or the complete new one; the stray `.<name>.<pid>.<hex>.tmp` file left
+    behind is removed by the next save to the same path. An existing file's permission bits are
+    kept; a new file gets 0o666 minus the umask.
 
     >>> with atomic_write("weights.npz") as f:
     ...     f.write(data)
     """
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    prefix = _temp_prefix(path)
+    _remove_stray_temps(folder, prefix)
+    tmp = os.path.join(folder, f"{prefix}{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except OSError:
+        mode = None
     # os.open applies the umask to 0o666, so the new file gets the usual permissions.
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
+        if mode is not None:
+            os.fchmod(fd, mode)
         with os.fdopen(fd, "wb") as f:
             yield f
             f.flush()
@@ -103,17 +154,76 @@ def save(obj, path):
     >>> tc.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, "ckpt.npz")
     >>> state = tc.load("ckpt.npz")
     """
-    path = os.fspath(path)
+    path = _check_save_path(path)
     arrays = {}
-    root = _encode(obj, arrays, "obj", path)
+    try:
+        root = _encode(obj, arrays, "obj", path, set())
+    except RecursionError:
+        raise CheckpointError(f"save({path}): the object is nested too deeply to save") from None
     header = json.dumps({"format": FORMAT, "version": VERSION, "root": root}, allow_nan=True)
-    arrays[HEADER] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
-    with atomic_write(path) as f:
-        np.savez(f, **arrays)
+    try:
+        arrays[HEADER] = np.frombuffer(header.encode("utf-8"), dtype=np.uint8)
+    except UnicodeEncodeError as exc:
+        raise CheckpointError(f"save({path}): a string cannot be encoded as UTF-8 ({exc})") from None
+    try:
+        with atomic_write(path) as f:
+            np.savez(f, **arrays)
+    except OSError as exc:
+        raise _io_error(f"save({path}): cannot write the checkpoint", exc) from exc
 
 
-def _encode(obj, arrays, where, path):
-    from .tensor import Tensor
+class CheckpointIOError(CheckpointError, OSError):
+    """A checkpoint that cannot be written or read for a reason of the file system (errno kept)."""
+
+
+def _io_error(what, exc):
+    error = CheckpointIOError(f"{what}: {exc.strerror or exc}")
+    error.errno = exc.errno  # str(error) stays the message: strerror and filename are left unset
+    return error
+
+
+def _check_save_path(path):
+    """The path as a str; a folder, a missing folder or an over-long name raise CheckpointIOError."""
+    try:
+        path = os.fspath(path)
+    except TypeError:
+        raise CheckpointError(f"save: path must be a str or os.PathLike, got {type(path).__name__}") from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    name, folder = os.path.basename(path), os.path.dirname(os.path.abspath(path))
+    problem = None
+    if not name or os.path.isdir(path):
+        problem = (errno.EISDIR, "is a directory")
+    elif len(os.fsencode(name)) > _name_max(folder):
+        problem = (errno.ENAMETOOLONG, f"file name too long ({len(os.fsencode(name))} bytes, at most "
+                                       f"{_name_max(folder)})")
+    elif not os.path.isdir(folder):
+        problem = (errno.ENOENT, f"folder {folder} does not exist")
+    if problem:
+        error = CheckpointIOError(f"save({path}): {problem[1]}")
+        error.errno = problem[0]
+        raise error
+    return path
+
+
+def _name_max(folder):
+    try:
+        return os.pathconf(folder, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _encode(obj, arrays, where, path, active):
+    """The header node of obj; `active` holds the ids of the containers being encoded (a cycle check)."""
+    if isinstance(obj, (dict, list, tuple)):
+        if id(obj) in active:
+            raise CheckpointError(f"save({path}): {where} contains itself (a reference cycle); a checkpoint "
+                                  "holds trees")
+        active.add(id(obj))
+        try:
+            return _encode_container(obj, arrays, where, path, active)
+        finally:
+            active.discard(id(obj))
 
     if obj is None or isinstance(obj, (bool, str)):
         return obj
@@ -121,6 +231,10 @@ def _encode(obj, arrays, where, path):
         return int(obj)
     if isinstance(obj, float):
         return float(obj)
+    return _encode_leaf(obj, arrays, where, path)
+
+
+def _encode_container(obj, arrays, where, path, active):
     if isinstance(obj, dict):
         items = []
         for key, value in obj.items():
@@ -131,11 +245,16 @@ def _encode(obj, arrays, where, path):
                     f"save({path}): dict key {key!r} at {where} is a {type(key).__name__}; "
                     "keys must be str, int, float, bool or None"
                 )
-            items.append([_encode(key, arrays, where, path), _encode(value, arrays, f"{where}[{key!r}]", path)])
+            value = _encode(value, arrays, f"{where}[{key!r}]", path, active)
+            items.append([_encode(key, arrays, where, path, active), value])
         return {"type": "dict", "items": items}
-    if isinstance(obj, (list, tuple)):
-        kind = "tuple" if isinstance(obj, tuple) else "list"
-        return {"type": kind, "items": [_encode(v, arrays, f"{where}[{i}]", path) for i, v in enumerate(obj)]}
+    kind = "tuple" if isinstance(obj, tuple) else "list"
+    return {"type": kind, "items": [_encode(v, arrays, f"{where}[{i}]", path, active) for i, v in enumerate(obj)]}
+
+
+def _encode_leaf(obj, arrays, where, path):
+    from .tensor import Tensor
+
     if isinstance(obj, Tensor):
         node = _array_node("tensor", obj.numpy(), arrays, where, path)
         node["device"] = str(obj.device)
@@ -183,28 +302,116 @@ def load(path, map_location=None):
     >>> state = tc.load("ckpt.npz", map_location="cpu")
     >>> model.load_state_dict(state["model"])
     """
-    path = os.fspath(path)
-    _check_magic(path)
     try:
-        archive = np.load(path, allow_pickle=False)
-    except (ValueError, *_CORRUPT) as exc:
-        if isinstance(exc, FileNotFoundError):
-            raise
+        path = os.fspath(path)
+    except TypeError:
+        raise CheckpointError(f"load: path must be a str or os.PathLike, got {type(path).__name__}") from None
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    try:
+        _check_magic(path)
+    except FileNotFoundError as exc:
+        raise CheckpointNotFoundError(_io_error(f"load({path})", exc)) from None
+    except OSError as exc:
+        raise _io_error(f"load({path}): cannot read the checkpoint", exc) from exc
+    try:  # the file is readable: what fails from here on is the archive's content
+        archive = zipfile.ZipFile(path)
+    except _CORRUPT as exc:
         raise CheckpointError(f"load({path}): corrupt or truncated checkpoint ({exc})") from exc
-    if not isinstance(archive, np.lib.npyio.NpzFile):  # a lone .npy that slipped past the magic check
-        raise CheckpointError(f"load({path}): not a tensorcore checkpoint (a single .npy array)")
     with archive:
-        reader = _Reader(archive, path, map_location)
+        members = _Members(archive, path)
+        reader = _Reader(members, path, map_location)
         try:
             obj = reader.decode(reader.read_header(), "obj")
         except RecursionError:
             raise CheckpointError(f"load({path}): corrupt checkpoint: the structure is nested too deeply") from None
-        unreferenced = sorted(set(archive.files) - reader.used - {HEADER})
+        unreferenced = sorted(set(members.files) - reader.used - {HEADER})
         if unreferenced:
             raise CheckpointError(
                 f"load({path}): corrupt checkpoint: entries {unreferenced} are not referenced by the header"
             )
     return obj
+
+
+class CheckpointNotFoundError(CheckpointIOError, FileNotFoundError):
+    """tc.load of a path where there is no file."""
+
+    def __init__(self, cause):
+        super().__init__(str(cause))
+        self.errno = cause.errno
+
+
+_DEFLATE_MAX_RATIO = 1100  # deflate expands at most ~1032:1; a member claiming more is lying about its size
+
+
+class _Members:
+    """The members of a checkpoint's zip: .npy arrays only, each name once, sizes checked before reading."""
+
+    def __init__(self, archive, path):
+        self.archive, self.path = archive, path
+        self.infos = {}
+        for info in archive.infolist():
+            name = info.filename
+            if not name.endswith(".npy"):
+                self.fail(f"not a tensorcore checkpoint: member {name!r} is not a .npy array")
+            if name[:-4] in self.infos:
+                self.fail(f"corrupt checkpoint: member {name!r} appears twice (one copy would shadow the other)")
+            self.infos[name[:-4]] = info
+        self.files = list(self.infos)
+
+    def fail(self, problem):
+        raise CheckpointError(f"load({self.path}): {problem}")
+
+    def read(self, name):
+        """The array of member `name`: its declared size is checked against the member's real size first."""
+        info = self.infos[name]
+        if info.compress_type == zipfile.ZIP_STORED:
+            if info.file_size != info.compress_size:
+                self.fail(f"corrupt entry {name!r}: stored member of {info.compress_size} bytes claims "
+                          f"{info.file_size} bytes")
+        elif info.compress_type == zipfile.ZIP_DEFLATED:
+            if info.file_size > info.compress_size * _DEFLATE_MAX_RATIO + 1024:
+                self.fail(f"corrupt entry {name!r}: {info.compress_size} compressed bytes cannot hold the "
+                          f"{info.file_size} bytes it claims")
+        else:
+            self.fail(f"corrupt entry {name!r}: compression method {info.compress_type} (only stored or deflate)")
+        from ._validate import fits_in_memory
+
+        fits_in_memory((info.file_size,), np.uint8, f"load({self.path})", error=CheckpointError)
+        with self.archive.open(info) as f:
+            shape, fortran_order, dtype = self.read_npy_header(f, name)
+            nbytes = math.prod(shape) * dtype.itemsize
+            have = info.file_size - f.tell()
+            if nbytes != have:
+                self.fail(f"corrupt entry {name!r}: the .npy header declares shape {shape} of {dtype} "
+                          f"({nbytes} bytes), the member holds {have} bytes")
+            buffer = bytearray(nbytes)
+            view, got = memoryview(buffer), 0
+            while got < nbytes:
+                n = f.readinto(view[got:])
+                if not n:
+                    self.fail(f"corrupt entry {name!r}: truncated after {got} of {nbytes} bytes")
+                got += n
+            f.read(1)  # reaches the end of the member: zipfile checks its CRC
+        array = np.frombuffer(buffer, dtype=dtype)
+        return array.reshape(shape[::-1]).T if fortran_order else array.reshape(shape)
+
+    def read_npy_header(self, f, name):
+        try:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                self.fail(f"corrupt entry {name!r}: .npy format version {version}")
+        except ValueError as exc:
+            self.fail(f"corrupt entry {name!r}: bad .npy header ({exc})")
+        if dtype.hasobject:
+            self.fail(f"entry {name!r} holds pickled Python objects; refused (loading them could run code)")
+        if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
+            self.fail(f"corrupt entry {name!r}: dtype {dtype} is not one tensorcore stores")
+        return shape, fortran_order, dtype
 
 
 def _check_magic(path):
@@ -252,11 +459,7 @@ class _Reader:
 
     def entry(self, name):
         try:
-            return self.archive[name]
-        except ValueError as exc:
-            if "allow_pickle" in str(exc) or "Object arrays" in str(exc):
-                self.fail(f"entry {name!r} holds pickled Python objects; refused (loading them could run code)")
-            self.fail(f"corrupt entry {name!r} ({exc})")
+            return self.archive.read(name)
         except _CORRUPT as exc:
             self.fail(f"corrupt entry {name!r} ({exc})")
 

@@ -10,7 +10,8 @@ Layout (all integers big-endian):
     the rest    prod(dims) elements in C order, big-endian
 
 `read_idx` detects gzip by its magic bytes (0x1f 0x8b), not by the file name, and checks the
-magic, the type code, and that the file holds exactly the bytes the header announces.
+magic, the type code, ndim (1 to MAX_NDIM), that the announced array fits in memory, and that the
+file holds exactly the bytes the header announces (read in chunks: nothing is allocated up front).
 """
 
 import gzip
@@ -34,6 +35,7 @@ IDX_DTYPES = {
 }
 _CODE_OF_DTYPE = {dtype.newbyteorder("="): code for code, dtype in IDX_DTYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+MAX_NDIM = 32  # NumPy's limit on every supported version
 _CHUNK = 1 << 22
 
 
@@ -52,15 +54,16 @@ def read_idx(path):
         raw.seek(0)
         stream = gzip.GzipFile(fileobj=raw, mode="rb") if compressed else raw
         what = "decompressed size" if compressed else "file size"
+        file_size = None if compressed else os.fstat(raw.fileno()).st_size
         try:
-            return _read_stream(stream, path, what)
+            return _read_stream(stream, path, what, file_size)
         except (EOFError, OSError, zlib.error) as exc:
             if not compressed or isinstance(exc, FileNotFoundError):
                 raise
             raise DataError(f"{path}: corrupt or truncated gzip data ({exc})") from exc
 
 
-def _read_stream(stream, path, what):
+def _read_stream(stream, path, what, file_size=None):
     head = _read_upto(stream, 4)
     if len(head) < 4:
         raise DataError(f"{path}: not an IDX file: {len(head)} bytes, shorter than the 4-byte header")
@@ -70,6 +73,8 @@ def _read_stream(stream, path, what):
     if code not in IDX_DTYPES:
         known = ", ".join(f"0x{c:02X} {d.name}" for c, d in IDX_DTYPES.items())
         raise DataError(f"{path}: unknown IDX type code 0x{code:02X} (known: {known})")
+    if not 1 <= ndim <= MAX_NDIM:
+        raise DataError(f"{path}: corrupt IDX header: ndim is {ndim}, expected 1 to {MAX_NDIM}")
     dims_bytes = _read_upto(stream, 4 * ndim)
     if len(dims_bytes) < 4 * ndim:
         raise DataError(
@@ -81,19 +86,29 @@ def _read_stream(stream, path, what):
     header_bytes = 4 + 4 * ndim
     data_bytes = math.prod(shape) * dtype.itemsize  # Python ints: no overflow on a corrupt header
     expected = header_bytes + data_bytes
+    from .._validate import memory_limit
+
+    if file_size is not None and file_size != expected:  # a raw file: its size is known before reading
+        _size_error(path, shape, dtype, expected, file_size, what)
+    if data_bytes > memory_limit():
+        raise DataError(f"{path}: corrupt IDX header: shape {shape} of {dtype.name} needs {data_bytes} bytes, "
+                        f"more than this machine's memory")
     # Read in chunks so a corrupt header announcing terabytes fails on the length check instead of
     # allocating; a bytearray keeps the result writable without another copy.
     data = _read_upto(stream, data_bytes)
     trailing = _count_rest(stream)
     if len(data) < data_bytes or trailing:
-        actual = header_bytes + len(data) + trailing
-        problem = "truncated" if actual < expected else f"{actual - expected} trailing bytes"
-        raise DataError(
-            f"{path}: {problem}: the header announces shape {shape} of {dtype.name}, "
-            f"{expected} bytes in total, but the {what} is {actual} bytes"
-        )
+        _size_error(path, shape, dtype, expected, header_bytes + len(data) + trailing, what)
     array = np.frombuffer(data, dtype=dtype).reshape(shape)
     return array if dtype.itemsize == 1 else array.astype(dtype.newbyteorder("="))
+
+
+def _size_error(path, shape, dtype, expected, actual, what):
+    problem = "truncated" if actual < expected else f"{actual - expected} trailing bytes"
+    raise DataError(
+        f"{path}: {problem}: the header announces shape {shape} of {dtype.name}, "
+        f"{expected} bytes in total, but the {what} is {actual} bytes"
+    )
 
 
 def _read_upto(stream, nbytes):
