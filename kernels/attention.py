@@ -108,8 +108,8 @@ def make_forward_kernel(tile: AttentionTile):
         qi = m0 + row
         mb = (z // heads) if mask.shape[0] > 1 else 0
         mh = (z % heads) if mask.shape[1] > 1 else 0
-        k_tile = cuda.shared.array((BN, DMAX), _F32)
-        v_tile = cuda.shared.array((BN, DMAX), _F32)
+        k_tile = cuda.shared.array((BN, DPT, LANES), _F32)
+        v_tile = cuda.shared.array((BN, DPT, LANES), _F32)
         mask_tile = cuda.shared.array((BM, BN1), _F32)
         q_reg = cuda.local.array(DPT, _F32)
         acc = cuda.local.array(DPT, _F32)
@@ -126,8 +126,8 @@ def make_forward_kernel(tile: AttentionTile):
             while e < BN * DMAX:
                 n, d = e // DMAX, e % DMAX
                 ok = n0 + n < S
-                k_tile[n, d] = k[z, n0 + n, d] if (ok and d < DK) else ZERO
-                v_tile[n, d] = v[z, n0 + n, d] if (ok and d < DV) else ZERO
+                k_tile[n, d // LANES, d % LANES] = k[z, n0 + n, d] if (ok and d < DK) else ZERO
+                v_tile[n, d // LANES, d % LANES] = v[z, n0 + n, d] if (ok and d < DV) else ZERO
                 e += THREADS
             if has_mask:
                 e = tid
@@ -141,7 +141,7 @@ def make_forward_kernel(tile: AttentionTile):
             for n in range(min(BN, n_end - n0)):
                 s = ZERO
                 for t in range(DPT):
-                    s += q_reg[t] * k_tile[n, lane + LANES * t]
+                    s += q_reg[t] * k_tile[n, t, lane]
                 for step in range(LOG2_LANES):
                     s += cuda.shfl_xor_sync(_FULL_MASK, s, LANES >> (step + 1))
                 if has_mask:
@@ -158,7 +158,7 @@ def make_forward_kernel(tile: AttentionTile):
                     p = math.exp(s - m_run)
                     l_run += p
                     for t in range(DPT):
-                        acc[t] += p * v_tile[n, lane + LANES * t]
+                        acc[t] += p * v_tile[n, t, lane]
             cuda.syncthreads()
             n0 += BN
         if qi < L:
@@ -217,8 +217,8 @@ def make_dq_kernel(tile: AttentionTile):
         qi = m0 + row
         mb = (z // heads) if mask.shape[0] > 1 else 0
         mh = (z % heads) if mask.shape[1] > 1 else 0
-        k_tile = cuda.shared.array((BN, DMAX), _F32)
-        v_tile = cuda.shared.array((BN, DMAX), _F32)
+        k_tile = cuda.shared.array((BN, DPT, LANES), _F32)
+        v_tile = cuda.shared.array((BN, DPT, LANES), _F32)
         mask_tile = cuda.shared.array((BM, BN1), _F32)
         q_reg = cuda.local.array(DPT, _F32)
         do_reg = cuda.local.array(DPT, _F32)
@@ -237,8 +237,8 @@ def make_dq_kernel(tile: AttentionTile):
             while e < BN * DMAX:
                 n, d = e // DMAX, e % DMAX
                 ok = n0 + n < S
-                k_tile[n, d] = k[z, n0 + n, d] if (ok and d < DK) else ZERO
-                v_tile[n, d] = v[z, n0 + n, d] if (ok and d < DV) else ZERO
+                k_tile[n, d // LANES, d % LANES] = k[z, n0 + n, d] if (ok and d < DK) else ZERO
+                v_tile[n, d // LANES, d % LANES] = v[z, n0 + n, d] if (ok and d < DV) else ZERO
                 e += THREADS
             if has_mask:
                 e = tid
@@ -253,8 +253,8 @@ def make_dq_kernel(tile: AttentionTile):
                 s = ZERO
                 dp = ZERO
                 for t in range(DPT):
-                    s += q_reg[t] * k_tile[n, lane + LANES * t]
-                    dp += do_reg[t] * v_tile[n, lane + LANES * t]
+                    s += q_reg[t] * k_tile[n, t, lane]
+                    dp += do_reg[t] * v_tile[n, t, lane]
                 for step in range(LOG2_LANES):
                     s += cuda.shfl_xor_sync(_FULL_MASK, s, LANES >> (step + 1))
                     dp += cuda.shfl_xor_sync(_FULL_MASK, dp, LANES >> (step + 1))
@@ -263,7 +263,7 @@ def make_dq_kernel(tile: AttentionTile):
                 if not ((causal and n0 + n > qi) or s == NEG_INF or lse_i == NEG_INF):
                     ds = math.exp(s - lse_i) * (dp - delta_i)
                     for t in range(DPT):
-                        acc[t] += ds * k_tile[n, lane + LANES * t]
+                        acc[t] += ds * k_tile[n, t, lane]
             cuda.syncthreads()
             n0 += BN
         if qi < L:
@@ -294,8 +294,8 @@ def make_dkdv_kernel(tile: AttentionTile):
         kj = n0 + row
         mb = (z // heads) if mask.shape[0] > 1 else 0
         mh = (z % heads) if mask.shape[1] > 1 else 0
-        q_tile = cuda.shared.array((BM, DMAX), _F32)
-        do_tile = cuda.shared.array((BM, DMAX), _F32)
+        q_tile = cuda.shared.array((BM, DPT, LANES), _F32)
+        do_tile = cuda.shared.array((BM, DPT, LANES), _F32)
         mask_tile = cuda.shared.array((BM, BN1), _F32)
         lse_tile = cuda.shared.array(BM, _F32)
         delta_tile = cuda.shared.array(BM, _F32)
@@ -316,8 +316,8 @@ def make_dkdv_kernel(tile: AttentionTile):
             while e < BM * DMAX:
                 r, d = e // DMAX, e % DMAX
                 ok = m0 + r < L
-                q_tile[r, d] = q[z, m0 + r, d] * scale if (ok and d < DK) else ZERO
-                do_tile[r, d] = dout[z, m0 + r, d] if (ok and d < DV) else ZERO
+                q_tile[r, d // LANES, d % LANES] = q[z, m0 + r, d] * scale if (ok and d < DK) else ZERO
+                do_tile[r, d // LANES, d % LANES] = dout[z, m0 + r, d] if (ok and d < DV) else ZERO
                 e += THREADS
             e = tid
             while e < BM:
@@ -338,8 +338,8 @@ def make_dkdv_kernel(tile: AttentionTile):
                 s = ZERO
                 dp = ZERO
                 for t in range(DPT):
-                    s += k_reg[t] * q_tile[r, lane + LANES * t]
-                    dp += v_reg[t] * do_tile[r, lane + LANES * t]
+                    s += k_reg[t] * q_tile[r, t, lane]
+                    dp += v_reg[t] * do_tile[r, t, lane]
                 for step in range(LOG2_LANES):
                     s += cuda.shfl_xor_sync(_FULL_MASK, s, LANES >> (step + 1))
                     dp += cuda.shfl_xor_sync(_FULL_MASK, dp, LANES >> (step + 1))
@@ -350,8 +350,8 @@ def make_dkdv_kernel(tile: AttentionTile):
                     p = math.exp(s - lse_i)
                     ds = p * (dp - delta_tile[r])
                     for t in range(DPT):
-                        dv_acc[t] += p * do_tile[r, lane + LANES * t]
-                        dk_acc[t] += ds * q_tile[r, lane + LANES * t]  # q_tile holds scale * q
+                        dv_acc[t] += p * do_tile[r, t, lane]
+                        dk_acc[t] += ds * q_tile[r, t, lane]  # q_tile holds scale * q
             cuda.syncthreads()
             m0 += BM
         if kj < S:
