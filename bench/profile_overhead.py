@@ -19,12 +19,13 @@ from tensorcore.bench.suites import overhead
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--ops", default=",".join(overhead.OPS))
-    p.add_argument("--size", default="1", choices=list(overhead.SIZES))
-    p.add_argument("--mode", default="forward", choices=overhead.MODES)
-    p.add_argument("--calls", type=int, default=20000)
-    p.add_argument("--top", type=int, default=12)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--ops", default=",".join(overhead.OPS), help="comma-separated ops of the overhead suite")
+    p.add_argument("--size", default="1", choices=list(overhead.SIZES), help="tensor size")
+    p.add_argument("--mode", default="forward", choices=overhead.MODES, help="what is timed")
+    p.add_argument("--calls", type=int, default=20000, help="calls per timing and per profile")
+    p.add_argument("--top", type=int, default=12, help="functions listed per op")
     args = p.parse_args(argv)
     try:
         import torch

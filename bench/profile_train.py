@@ -61,11 +61,13 @@ def build_pair(name):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--model", default="mlp", choices=train.MODELS)
-    p.add_argument("--steps", type=int, default=None)
-    p.add_argument("--pyinstrument", action="store_true")
-    p.add_argument("--threads", type=int, default=None)
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--model", default="mlp", choices=train.MODELS, help="the suite's model to profile")
+    p.add_argument("--steps", type=int, default=None, help="steps per phase timing (default: mlp 2000, lenet5 "
+                   "200, alexnet 5)")
+    p.add_argument("--pyinstrument", action="store_true", help="a call tree from pyinstrument instead of cProfile")
+    p.add_argument("--threads", type=int, default=None, help="BLAS and PyTorch threads (default: theirs)")
     args = p.parse_args(argv)
     if args.threads:
         from tensorcore.bench.cli import set_threads

@@ -315,6 +315,7 @@ def test_cli_train_quick(tmp_path, capsys):
     payload = record.read_json(out)
     (tc_rec,) = [r for r in payload["records"] if r["backend"] == "tensorcore"]
     assert tc_rec["status"] == "ok" or tc_rec["status"].startswith("unavailable: "), text
+    assert "numpy-manual" in {r["backend"] for r in payload["records"]}  # the floor, gated against tensorcore
     if tc_rec["status"] == "ok":
         assert rc == 0
         if "torch" in {r["backend"] for r in payload["records"]}:
@@ -370,3 +371,26 @@ def test_overhead_gate_uses_the_float32_tolerance(monkeypatch):
     monkeypatch.setattr(overhead, "_ops", off_by_1e3)
     with pytest.raises(AssertionError, match=r"disagree .*relative error 1\.0e-03 > 1e-04"):
         overhead.build_pair("matmul", "32x64", "forward", np.random.default_rng(0), torch)
+
+
+def test_numpy_floor_trains_exactly_like_tensorcore():
+    """The hand-written NumPy MLP step (the floor) is the same computation as tensorcore's: same losses."""
+    import tensorcore as tc
+    from tensorcore.bench.suites import numpy_floor
+    from tensorcore.nn import functional as F
+
+    tc.manual_seed(0)
+    model = tc.models.mlp()
+    floor = numpy_floor.mlp_step([p.numpy() for p in model.parameters()], lr=1e-3)
+    opt = tc.optim.Adam(model.parameters(), lr=1e-3)
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        x, y = rng.standard_normal((8, 784), dtype=np.float32), rng.integers(0, 10, 8)
+        opt.zero_grad()
+        loss = F.cross_entropy(model(tc.tensor(x)), tc.tensor(y))
+        loss.backward()
+        opt.step()
+        assert floor(x, y) == pytest.approx(float(loss.item()), rel=1e-5)
+    np.testing.assert_allclose(floor.params[0], next(iter(model.parameters())).numpy(), rtol=1e-4, atol=1e-6)
+    with pytest.raises(ValueError, match="6 arrays"):
+        numpy_floor.mlp_step(floor.params[:2])

@@ -13,8 +13,8 @@ Models (the issues' benchmark settings):
   lenet5   LeNet-5 on 1x28x28, batch 64, SGD lr 0.01 mom 0.9    goal <= 1.5x PyTorch    (issue 4)
   alexnet  the paper's AlexNet on 3x227x227, batch 8: zero_grad, forward, loss, backward (no
            optimizer step), as issue 4 asks
-For the MLP a hand-written NumPy loop (manual backward, the same Adam) is timed too: the floor for
-a NumPy engine.
+For the MLP the hand-written NumPy step of `numpy_floor.py` (manual backward, the same Adam, the
+same initial weights and batches) is timed too: the floor for a NumPy engine.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import numpy as np
 from ..record import make_record
 from ..report import fmt_time, table
 from ..timing import measure_alternating
+from . import numpy_floor
 
 MODELS = ("mlp", "lenet5", "alexnet")
 
@@ -206,6 +207,7 @@ def build(name, device="cpu", seed=0):
         tc.manual_seed(seed)
     batches = _batches(spec, rng)
     model, source = tc_model(name, spec["layers"], device)
+    init = [np.array(p.numpy(), copy=True) for p in model.parameters()]  # before the gate's steps
     opt_kind, opt_kw = spec["optimizer"]
     opt = tc_optimizer(opt_kind, model.parameters(), opt_kw)
     ce = tc_cross_entropy()
@@ -224,7 +226,7 @@ def build(name, device="cpu", seed=0):
         return loss
 
     out = {"tc_step": tc_step, "torch_step": None, "syncs": [None, None], "source": source, "gate": None,
-           "torch_reason": None}
+           "torch_reason": None, "init": init, "batches": batches}
     try:
         import torch
     except ImportError as e:
@@ -284,58 +286,6 @@ def tc_sync():
         return None
 
 
-def numpy_mlp_step(spec, seed=0):
-    """The floor: a hand-written NumPy MLP step (manual backward, PyTorch's Adam), no framework at all."""
-    rng = np.random.default_rng(seed)
-    sizes = [(a[0], a[1]) for kind, *a in spec["layers"] if kind == "linear"]
-    params = []
-    for fan_in, fan_out in sizes:
-        bound = 1 / np.sqrt(fan_in)
-        params += [rng.uniform(-bound, bound, (fan_out, fan_in)).astype(np.float32),
-                   rng.uniform(-bound, bound, fan_out).astype(np.float32)]
-    m = [np.zeros_like(p) for p in params]
-    v = [np.zeros_like(p) for p in params]
-    lr, b1, b2, eps = spec["optimizer"][1]["lr"], 0.9, 0.999, 1e-8
-    batches = itertools.cycle(_batches(spec, rng))
-    state = {"t": 0}
-
-    def step():
-        x, y = next(batches)
-        w1, b1_, w2, b2_, w3, b3 = params
-        h1 = x @ w1.T
-        h1 += b1_
-        np.maximum(h1, 0, out=h1)
-        h2 = h1 @ w2.T
-        h2 += b2_
-        np.maximum(h2, 0, out=h2)
-        z = h2 @ w3.T
-        z += b3
-        z -= z.max(axis=1, keepdims=True)
-        np.exp(z, out=z)
-        z /= z.sum(axis=1, keepdims=True)
-        n = x.shape[0]
-        z[np.arange(n), y] -= 1
-        z /= n
-        g3, gb3 = z.T @ h2, z.sum(0)
-        d2 = z @ w3
-        d2 *= h2 > 0
-        g2, gb2 = d2.T @ h1, d2.sum(0)
-        d1 = d2 @ w2
-        d1 *= h1 > 0
-        g1, gb1 = d1.T @ x, d1.sum(0)
-        state["t"] += 1
-        t = state["t"]
-        c1, c2 = 1 - b1**t, 1 - b2**t
-        for p, g, mi, vi in zip(params, (g1, gb1, g2, gb2, g3, gb3), m, v):
-            mi *= b1
-            mi += (1 - b1) * g
-            vi *= b2
-            vi += (1 - b2) * g * g
-            p -= (lr / c1) * mi / (np.sqrt(vi / c2) + eps)
-
-    return step
-
-
 # --- the suite ------------------------------------------------------------------------------------
 
 
@@ -383,9 +333,15 @@ def run_model(name, device, quick, rounds, backends, say):
         names.append("torch")
         syncs.append(b["syncs"][1])
     if name == "mlp" and device == "cpu":
-        fns.append(numpy_mlp_step(spec))
-        names.append("numpy-manual")
-        syncs.append(None)
+        floor = numpy_floor.mlp_step(b["init"], spec["optimizer"][1]["lr"], b["batches"])
+        first = floor()  # the first batch, tensorcore's initial weights: the same loss as tensorcore's first
+        if b.get("gate_losses") and abs(first - b["gate_losses"][0][0]) > 1e-4 * max(1.0, abs(first)):
+            backends["numpy-manual"] = (f"failed: the NumPy floor's first loss {first} differs from tensorcore's "
+                                        f"{b['gate_losses'][0][0]}")
+        else:
+            fns.append(floor)
+            names.append("numpy-manual")
+            syncs.append(None)
     n_rounds = _rounds(name, quick, rounds)
     say(f"  {name} on {device}: timing {', '.join(names)} in {n_rounds} alternating rounds ...")
     target = 0.05 if quick else 0.15
