@@ -1,4 +1,5 @@
-"""Shared launch logic for every kernel family: array kinds, checks, allocation, streams and grids.
+"""What every kernel family shares: array kinds, checks, allocation, streams, grids, the dtype table,
+kernel naming and the kernel cache, and the inline device helpers that decode flat indices.
 
 Three kinds of arrays reach the wrappers:
 
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import math
 
+import numba
 import numpy as np
 from numba import config as _numba_config
 from numba import cuda
@@ -34,6 +36,51 @@ if SIMULATOR:
     from . import _sim
 
     _sim.install()
+
+#: The floating dtypes every kernel family compiles for, and their Numba types.
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+
+
+def numba_type(dtype):
+    """The Numba scalar type of ``dtype`` (float32 or float64): ``numba_type("float32") is numba.float32``."""
+    return _NUMBA_TYPES[np.dtype(dtype)]
+
+
+def named(fn, stem: str, dtype):
+    """Name kernel ``fn`` ``<stem>_<dtype>`` (what PTX, ptxas and RESOURCES.md call it) and return it."""
+    fn.__name__ = fn.__qualname__ = f"{stem}_{np.dtype(dtype).name}"
+    return fn
+
+
+# Index decoding, shared by the kernels that map a flat grid-stride index onto an array's axes.
+# `inline=True` makes NVVM inline them, so callers compile to PTX without a GPU (compile_ptx) and
+# the machine code is the same as if they were written out in each kernel.
+U32, I64 = numba.uint32, numba.int64
+
+
+@cuda.jit(device=True, inline=True)
+def div32(i, n):
+    """``i // n`` for ``0 <= i, n < 2^32`` (int64 result)."""
+    return I64(U32(i) // U32(n))
+
+
+@cuda.jit(device=True, inline=True)
+def divmod32(i, n):
+    """``(i // n, i % n)`` for ``0 <= i, n < 2^32`` (int64 results)."""
+    # NOTE: 32-bit unsigned division: a 64-bit one is about 3x the instructions, and index decoding
+    # is most of what im2col and pooling do. Wrappers keep sizes < 2^32 (check_index32).
+    q = I64(U32(i) // U32(n))
+    return q, i - q * n
+
+
+@cuda.jit(device=True, inline=True)
+def unravel4(i, B, C, D):
+    """``(a, b, c, d)`` with ``i = ((a B + b) C + c) D + d``: flat index to 4-D (sizes < 2^32)."""
+    t, d = divmod32(i, D)
+    t, c = divmod32(t, C)
+    a, b = divmod32(t, B)
+    return a, b, c, d
 
 
 def cdiv(a: int, b: int) -> int:

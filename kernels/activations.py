@@ -43,7 +43,6 @@ from numba import cuda
 
 from . import _launch
 
-_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -59,7 +58,7 @@ NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh")
 
 def _constants(dtype):
     """The math constants in the kernel's dtype (Python floats would promote float32 math to float64)."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
     return (
         T(0.0),
         T(1.0),
@@ -72,15 +71,15 @@ def _constants(dtype):
     )
 
 
-# NOTE: the activation is a compile-time constant (OP) tested inline in the kernel: NVVM folds the
-# if/elif chain away. (Calling separate `cuda.jit(device=True)` functions would need a GPU to
-# compile PTX, which the resource check does without one.)
+# The activation is a compile-time constant (OP) tested inline in the kernel: NVVM folds the if/elif
+# chain away, leaving one activation per kernel. (Device functions would do as well: a kernel calling
+# `cuda.jit(device=True, inline=True)` helpers, like _launch.divmod32, compiles to PTX without a GPU.)
 
 
 def make_forward_kernel(name: str, dtype):
     """``out[i] = f(x[i], a)`` for ``i < x.size``, grid-stride. Args ``(x, a, out)``, 1-D."""
     OP = NAMES.index(name)
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
     zero, one, half, s2pi, inv_sqrt2, inv_sqrt_2pi, c, c3 = _constants(dtype)
 
     def activation_forward(x, a, out):
@@ -114,14 +113,13 @@ def make_forward_kernel(name: str, dtype):
                 out[i] = y
             base += stride
 
-    activation_forward.__name__ = activation_forward.__qualname__ = f"{name}_forward_{np.dtype(dtype).name}"
-    return activation_forward
+    return _launch.named(activation_forward, f"{name}_forward", dtype)
 
 
 def make_backward_kernel(name: str, dtype):
     """``out[i] = grad[i] * f'(x[i], a)``, grid-stride. Args ``(x, grad, a, out)``, 1-D."""
     OP = NAMES.index(name)
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
     zero, one, half, s2pi, inv_sqrt2, inv_sqrt_2pi, c, c3 = _constants(dtype)
 
     def activation_backward(x, grad, a, out):
@@ -160,8 +158,7 @@ def make_backward_kernel(name: str, dtype):
                 out[i] = grads[u] * d
             base += stride
 
-    activation_backward.__name__ = activation_backward.__qualname__ = f"{name}_backward_{np.dtype(dtype).name}"
-    return activation_backward
+    return _launch.named(activation_backward, f"{name}_backward", dtype)
 
 
 def _kernel(name, dtype, backward):
@@ -171,8 +168,8 @@ def _kernel(name, dtype, backward):
 def ptx_signatures():
     """``(name, python function, [signature], launch_bounds)`` of every kernel as launched."""
     out = []
-    for dtype in (np.float32, np.float64):
-        t = _NUMBA_TYPES[np.dtype(dtype)]
+    for dtype in _launch.FLOAT_DTYPES:
+        t = _launch.numba_type(dtype)
         v = t[::1]
         for name in NAMES:
             fwd = make_forward_kernel(name, dtype)

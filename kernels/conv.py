@@ -64,8 +64,7 @@ GEMM_TILE = gemm.TILE
 #: Warps per block of the bias-gradient reduction.
 BIAS_WARPS = 4
 _FULL_MASK = 0xFFFFFFFF
-_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
-U, I = numba.uint32, numba.int64  # 32-bit unsigned division (see im2col), back to int64 indices
+div32, divmod32, unravel4 = _launch.div32, _launch.divmod32, _launch.unravel4  # 32-bit unsigned index decoding
 
 
 def output_size(size, kernel, stride, padding, dilation):
@@ -78,7 +77,7 @@ def make_im2col_kernel(dtype):
 
     Args ``(x (N, C, H, W), col (G, K, N P), kh, kw, sh, sw, ph, pw, dh, dw, Wo)``.
     """
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
 
     def im2col(x, col, kh, kw, sh, sw, ph, pw, dh, dw, Wo):
         N, C, H, W = x.shape
@@ -89,20 +88,12 @@ def make_im2col_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            # NOTE: index decoding in 32-bit unsigned arithmetic (`U`): a 64-bit division is about 3x
-            # the instructions, and im2col is all index arithmetic. Wrappers keep sizes < 2^32.
-            t = I(U(i) // U(NP))
-            q = i - t * NP
-            g = I(U(t) // U(K))
-            k = t - g * K
-            n = I(U(q) // U(P))
-            p = q - n * P
-            oh = I(U(p) // U(Wo))
-            ow = p - oh * Wo
-            t2 = I(U(k) // U(kw))
-            j = k - t2 * kw
-            cg = I(U(t2) // U(kh))
-            ki = t2 - cg * kh
+            t, q = divmod32(i, NP)
+            g, k = divmod32(t, K)
+            n, p = divmod32(q, P)
+            oh, ow = divmod32(p, Wo)
+            t2, j = divmod32(k, kw)
+            cg, ki = divmod32(t2, kh)
             ih = oh * sh - ph + ki * dh
             iw = ow * sw - pw + j * dw
             v = T(0.0)
@@ -111,8 +102,7 @@ def make_im2col_kernel(dtype):
             col[g, k, q] = v
             i += stride
 
-    im2col.__name__ = im2col.__qualname__ = f"im2col_{np.dtype(dtype).name}"
-    return im2col
+    return _launch.named(im2col, "im2col", dtype)
 
 
 def make_col2im_kernel(dtype):
@@ -120,7 +110,7 @@ def make_col2im_kernel(dtype):
 
     Args ``(dcol (G, K, N P), dx (N, C, H, W), kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo)``.
     """
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
 
     def col2im(dcol, dx, kh, kw, sh, sw, ph, pw, dh, dw, Ho, Wo):
         N, C, H, W = dx.shape
@@ -131,31 +121,24 @@ def make_col2im_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            t = I(U(i) // U(W))
-            iw = i - t * W
-            t2 = I(U(t) // U(H))
-            ih = t - t2 * H
-            n = I(U(t2) // U(C))
-            c = t2 - n * C
-            g = I(U(c) // U(Cg))
-            cg = c - g * Cg
+            n, c, ih, iw = unravel4(i, C, H, W)
+            g, cg = divmod32(c, Cg)
             acc = T(0.0)
             for ki in range(kh):
                 hnum = ih + ph - ki * dh
                 if hnum >= 0:
-                    oh = I(U(hnum) // U(sh))
+                    oh = div32(hnum, sh)
                     if oh * sh == hnum and oh < Ho:
                         for kj in range(kw):
                             wnum = iw + pw - kj * dw
                             if wnum >= 0:
-                                ow = I(U(wnum) // U(sw))
+                                ow = div32(wnum, sw)
                                 if ow * sw == wnum and ow < Wo:
                                     acc += dcol[g, (cg * kh + ki) * kw + kj, n * P + oh * Wo + ow]
             dx[n, c, ih, iw] = acc
             i += stride
 
-    col2im.__name__ = col2im.__qualname__ = f"col2im_{np.dtype(dtype).name}"
-    return col2im
+    return _launch.named(col2im, "col2im", dtype)
 
 
 def make_swap01_kernel(dtype):
@@ -167,20 +150,17 @@ def make_swap01_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            t = I(U(i) // U(P))
-            p = i - t * P
-            b = I(U(t) // U(A))
-            a = t - b * A
+            t, p = divmod32(i, P)
+            b, a = divmod32(t, A)
             dst[b, a, p] = src[a, b, p]
             i += stride
 
-    swap01.__name__ = swap01.__qualname__ = f"swap01_{np.dtype(dtype).name}"
-    return swap01
+    return _launch.named(swap01, "swap01", dtype)
 
 
 def make_bias_grad_kernel(dtype):
     """``db[c] = sum_{n, p} dy[n, c, p]``; a warp per channel; args ``(dy (N, Co, P), db (Co,))``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
 
     def conv_bias_grad(dy, db):
         N, Co, P = dy.shape
@@ -201,8 +181,7 @@ def make_bias_grad_kernel(dtype):
                 db[c] = acc
             c += cuda.gridDim.x * BIAS_WARPS
 
-    conv_bias_grad.__name__ = conv_bias_grad.__qualname__ = f"conv_bias_grad_{np.dtype(dtype).name}"
-    return conv_bias_grad
+    return _launch.named(conv_bias_grad, "conv_bias_grad", dtype)
 
 
 _MAKERS = {
@@ -222,8 +201,8 @@ def ptx_signatures():
     GEMMs it launches are listed by :mod:`gemm`)."""
     out = []
     i64 = numba.int64
-    for dtype in (np.float32, np.float64):
-        t = _NUMBA_TYPES[np.dtype(dtype)]
+    for dtype in _launch.FLOAT_DTYPES:
+        t = _launch.numba_type(dtype)
         a4, a3 = t[:, :, :, ::1], t[:, :, ::1]
         sigs = {
             "im2col": numba.void(a4, a3, *([i64] * 9)),

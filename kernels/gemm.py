@@ -102,7 +102,6 @@ ACTIVATIONS = {None: 0, "none": 0, "relu": 1, "gelu": 2}
 BIAS_NONE, BIAS_COLUMNS, BIAS_ROWS = 0, 1, 2
 
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
-_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
 
 
 def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: GemmTile = TILE):
@@ -115,7 +114,7 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
     ``(cdiv(N, bn), cdiv(M, bm), batch)``, block ``tile.threads``; ``launch_bounds`` (set on the
     returned function) asks ptxas for 2 blocks per SM in float32 (<= 128 registers, no spills).
     """
-    nbtype = _NUMBA_TYPES[np.dtype(dtype)]
+    nbtype = _launch.numba_type(dtype)
     BM, BN, BK, TM, TN = tile
     THREADS = tile.threads
     TX = BN // TN  # threads along N
@@ -275,7 +274,7 @@ def make_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile:
 
     layout = ("T" if trans_a else "N") + ("T" if trans_b else "N")
     act = "" if ACTIVATION == 0 else "_" + activation
-    gemm_kernel.__name__ = gemm_kernel.__qualname__ = f"gemm_{layout}{act}_{np.dtype(dtype).name}"
+    _launch.named(gemm_kernel, f"gemm_{layout}{act}", dtype)
     # float32: 2 blocks of 256 threads per SM (<= 128 registers); float64 accumulators alone need 128.
     gemm_kernel.launch_bounds = (THREADS, 2 if nbtype == numba.float32 else 1)
     return gemm_kernel
@@ -290,7 +289,7 @@ def get_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: 
 
 
 def _signature(dtype):
-    t = _NUMBA_TYPES[np.dtype(dtype)]
+    t = _launch.numba_type(dtype)
     i64 = numba.int64
     return numba.void(t[:, :, ::1], t[:, :, ::1], t[:, :, ::1], t[:, ::1], i64, i64, i64)
 
@@ -307,13 +306,13 @@ def ptx_signatures():
     """``(name, python function, [signature], launch_bounds)`` for every GEMM kernel the wrappers
     launch (``kernels/resources.py`` compiles each to sm_90)."""
     out = []
-    for dtype in (np.float32, np.float64):
+    for dtype in _launch.FLOAT_DTYPES:
         for (ta, tb), act in LAUNCHED:
             if dtype == np.float64 and act is not None:
                 continue  # float64 is for checks; its activations compile the same code path
             fn = make_gemm_kernel(ta, tb, dtype, act)
             out.append((fn.__name__, fn, [_signature(dtype)], fn.launch_bounds))
-        t = _NUMBA_TYPES[np.dtype(dtype)]
+        t = _launch.numba_type(dtype)
         red = make_sum_splits_kernel(dtype)
         out.append((red.__name__, red, [numba.void(t[:, ::1], t[:, ::1], numba.int64)], None))
     return out
@@ -418,7 +417,7 @@ def auto_split_k(M, N, K, batch, tile: GemmTile = TILE) -> int:
 def make_sum_splits_kernel(dtype):
     """``out[z, i] = sum_s part[z * splits + s, i]``: adds split-K partial products. Grid-stride over
     ``out.size``; reads ``splits`` and writes 1 element per output."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
 
     def gemm_sum_splits(part, out, splits):
         n = out.shape[1]
@@ -433,8 +432,7 @@ def make_sum_splits_kernel(dtype):
             out[z, r] = acc
             i += stride
 
-    gemm_sum_splits.__name__ = gemm_sum_splits.__qualname__ = f"gemm_sum_splits_{np.dtype(dtype).name}"
-    return gemm_sum_splits
+    return _launch.named(gemm_sum_splits, "gemm_sum_splits", dtype)
 
 
 def _sum_splits_kernel(dtype):

@@ -33,14 +33,12 @@ from numba import cuda
 
 from . import _launch
 
-_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
-
 
 def make_adam_kernel(dtype):
     """Args ``(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step_size, inv_sqrt_bc2, decoupled)``:
     1-D arrays and scalars of the array dtype (``step_size = lr / (1 - beta1^t)``,
     ``inv_sqrt_bc2 = 1 / sqrt(1 - beta2^t)``), ``decoupled`` an int."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
     ONE = T(1.0)
 
     def adam_update(p, g, m, v, lr, beta1, beta2, eps, weight_decay, step_size, inv_sqrt_bc2, decoupled):
@@ -61,8 +59,7 @@ def make_adam_kernel(dtype):
             p[i] = w - step_size * mi / (math.sqrt(vi) * inv_sqrt_bc2 + eps)
             i += stride
 
-    adam_update.__name__ = adam_update.__qualname__ = f"adam_update_{np.dtype(dtype).name}"
-    return adam_update
+    return _launch.named(adam_update, "adam_update", dtype)
 
 
 def _kernel(dtype):
@@ -72,8 +69,8 @@ def _kernel(dtype):
 def ptx_signatures():
     """``(name, python function, [signatures], launch_bounds)`` of the optimizer kernels."""
     out = []
-    for dtype in (np.float32, np.float64):
-        t = _NUMBA_TYPES[np.dtype(dtype)]
+    for dtype in _launch.FLOAT_DTYPES:
+        t = _launch.numba_type(dtype)
         fn = make_adam_kernel(dtype)
         out.append((fn.__name__, fn, [numba.void(*([t[::1]] * 4), *([t] * 7), numba.int64)], None))
     return out

@@ -43,14 +43,13 @@ from numba import cuda
 
 from . import _launch
 
-_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
-U, I = numba.uint32, numba.int64  # 32-bit unsigned index division, back to int64 indices
+div32, unravel4 = _launch.div32, _launch.unravel4  # 32-bit unsigned index decoding (sizes < 2^32)
 ARGMAX_DTYPE = np.int32
 
 
 def make_max_forward_kernel(dtype):
     """Args ``(x (N, C, H, W), out (N, C, Ho, Wo), argmax (int32, like out), kh, kw, sh, sw, ph, pw)``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
     NEG_INF = T(-math.inf)
 
     def max_pool2d_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
@@ -60,12 +59,7 @@ def make_max_forward_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            t = I(U(i) // U(Wo))  # NOTE: 32-bit unsigned index division (sizes < 2^32)
-            ow = i - t * Wo
-            t2 = I(U(t) // U(Ho))
-            oh = t - t2 * Ho
-            n = I(U(t2) // U(C))
-            c = t2 - n * C
+            n, c, oh, ow = unravel4(i, C, Ho, Wo)
             h0 = oh * sh - ph
             w0 = ow * sw - pw
             best = NEG_INF
@@ -84,13 +78,12 @@ def make_max_forward_kernel(dtype):
             argmax[n, c, oh, ow] = best_idx
             i += stride
 
-    max_pool2d_forward.__name__ = max_pool2d_forward.__qualname__ = f"max_pool2d_forward_{np.dtype(dtype).name}"
-    return max_pool2d_forward
+    return _launch.named(max_pool2d_forward, "max_pool2d_forward", dtype)
 
 
 def make_max_backward_kernel(dtype):
     """Args ``(grad_out (N, C, Ho, Wo), argmax, dx (N, C, H, W), kh, kw, sh, sw, ph, pw)``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
 
     def max_pool2d_backward(grad_out, argmax, dx, kh, kw, sh, sw, ph, pw):
         N, C, H, W = dx.shape
@@ -99,19 +92,14 @@ def make_max_backward_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            t = I(U(i) // U(W))  # NOTE: 32-bit unsigned index division (sizes < 2^32)
-            w = i - t * W
-            t2 = I(U(t) // U(H))
-            h = t - t2 * H
-            n = I(U(t2) // U(C))
-            c = t2 - n * C
+            n, c, h, w = unravel4(i, C, H, W)
             # Windows containing row h: oh sh - ph <= h <= oh sh - ph + kh - 1.
             num = h + ph - kh + 1
-            oh_lo = I(U(num + sh - 1) // U(sh)) if num > 0 else 0
-            oh_hi = min(Ho - 1, I(U(h + ph) // U(sh)))
+            oh_lo = div32(num + sh - 1, sh) if num > 0 else 0
+            oh_hi = min(Ho - 1, div32(h + ph, sh))
             num = w + pw - kw + 1
-            ow_lo = I(U(num + sw - 1) // U(sw)) if num > 0 else 0
-            ow_hi = min(Wo - 1, I(U(w + pw) // U(sw)))
+            ow_lo = div32(num + sw - 1, sw) if num > 0 else 0
+            ow_hi = min(Wo - 1, div32(w + pw, sw))
             me = h * W + w
             acc = T(0.0)
             for oh in range(oh_lo, oh_hi + 1):
@@ -121,13 +109,12 @@ def make_max_backward_kernel(dtype):
             dx[n, c, h, w] = acc
             i += stride
 
-    max_pool2d_backward.__name__ = max_pool2d_backward.__qualname__ = f"max_pool2d_backward_{np.dtype(dtype).name}"
-    return max_pool2d_backward
+    return _launch.named(max_pool2d_backward, "max_pool2d_backward", dtype)
 
 
 def make_avg_forward_kernel(dtype):
     """Args ``(x (N, C, H, W), out (N, C, Ho, Wo), kh, kw, sh, sw, ph, pw, count_include_pad)``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
 
     def avg_pool2d_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad):
         N, C, H, W = x.shape
@@ -136,12 +123,7 @@ def make_avg_forward_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            t = I(U(i) // U(Wo))  # NOTE: 32-bit unsigned index division (sizes < 2^32)
-            ow = i - t * Wo
-            t2 = I(U(t) // U(Ho))
-            oh = t - t2 * Ho
-            n = I(U(t2) // U(C))
-            c = t2 - n * C
+            n, c, oh, ow = unravel4(i, C, Ho, Wo)
             h0 = oh * sh - ph
             w0 = ow * sw - pw
             acc = T(0.0)
@@ -159,13 +141,12 @@ def make_avg_forward_kernel(dtype):
             out[n, c, oh, ow] = acc / T(count)
             i += stride
 
-    avg_pool2d_forward.__name__ = avg_pool2d_forward.__qualname__ = f"avg_pool2d_forward_{np.dtype(dtype).name}"
-    return avg_pool2d_forward
+    return _launch.named(avg_pool2d_forward, "avg_pool2d_forward", dtype)
 
 
 def make_avg_backward_kernel(dtype):
     """Args ``(grad_out (N, C, Ho, Wo), dx (N, C, H, W), kh, kw, sh, sw, ph, pw, count_include_pad)``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
 
     def avg_pool2d_backward(grad_out, dx, kh, kw, sh, sw, ph, pw, count_include_pad):
         N, C, H, W = dx.shape
@@ -174,18 +155,13 @@ def make_avg_backward_kernel(dtype):
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < total:
-            t = I(U(i) // U(W))  # NOTE: 32-bit unsigned index division (sizes < 2^32)
-            w = i - t * W
-            t2 = I(U(t) // U(H))
-            h = t - t2 * H
-            n = I(U(t2) // U(C))
-            c = t2 - n * C
+            n, c, h, w = unravel4(i, C, H, W)
             num = h + ph - kh + 1
-            oh_lo = I(U(num + sh - 1) // U(sh)) if num > 0 else 0
-            oh_hi = min(Ho - 1, I(U(h + ph) // U(sh)))
+            oh_lo = div32(num + sh - 1, sh) if num > 0 else 0
+            oh_hi = min(Ho - 1, div32(h + ph, sh))
             num = w + pw - kw + 1
-            ow_lo = I(U(num + sw - 1) // U(sw)) if num > 0 else 0
-            ow_hi = min(Wo - 1, I(U(w + pw) // U(sw)))
+            ow_lo = div32(num + sw - 1, sw) if num > 0 else 0
+            ow_hi = min(Wo - 1, div32(w + pw, sw))
             acc = T(0.0)
             for oh in range(oh_lo, oh_hi + 1):
                 if count_include_pad:
@@ -201,8 +177,7 @@ def make_avg_backward_kernel(dtype):
             dx[n, c, h, w] = acc
             i += stride
 
-    avg_pool2d_backward.__name__ = avg_pool2d_backward.__qualname__ = f"avg_pool2d_backward_{np.dtype(dtype).name}"
-    return avg_pool2d_backward
+    return _launch.named(avg_pool2d_backward, "avg_pool2d_backward", dtype)
 
 
 _MAKERS = {
@@ -222,8 +197,8 @@ def ptx_signatures():
     out = []
     i64 = numba.int64
     idx = numba.int32[:, :, :, ::1]
-    for dtype in (np.float32, np.float64):
-        a4 = _NUMBA_TYPES[np.dtype(dtype)][:, :, :, ::1]
+    for dtype in _launch.FLOAT_DTYPES:
+        a4 = _launch.numba_type(dtype)[:, :, :, ::1]
         sigs = {
             "max_forward": numba.void(a4, a4, idx, *([i64] * 6)),
             "max_backward": numba.void(a4, idx, a4, *([i64] * 6)),

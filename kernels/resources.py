@@ -3,14 +3,17 @@
 Each kernel family lists, in ``ptx_signatures()``, every kernel with every signature its wrappers
 launch it with. This module compiles each to PTX for compute capability 9.0
 (``numba.cuda.compile_ptx``, which needs NVVM but no GPU), assembles the PTX with
-``ptxas -arch=sm_90 -v`` and records registers, shared memory, stack frame and spill bytes.
+``ptxas -arch=sm_90 -v`` into a cubin and records registers, shared memory, stack frame and spill
+bytes, then disassembles the cubin (``cuobjdump -sass``) and records the hot loop's instruction mix
+and any local-memory traffic (kernels/sass.py).
 
 Regenerate ``kernels/RESOURCES.md`` (the one documented command)::
 
     python -m tensorcore.kernels.resources --write
 
 ``python -m tensorcore.kernels.resources`` prints the table; ``--check`` exits 1 when the file is
-stale. tests/test_ptx.py runs the check and fails when a GEMM or convolution kernel spills.
+stale. tests/test_ptx.py runs the check and fails when a GEMM or convolution kernel spills;
+tests/test_sass.py fails when a GEMM, convolution or attention kernel touches local memory.
 
 ``ptxas`` must be as new as the NVVM that wrote the PTX (NVVM 13.5 writes ``.version 9.5``, which
 CUDA 13.0's ptxas refuses): it is taken from ``$TENSORCORE_PTXAS``, else from the
@@ -21,6 +24,7 @@ CUDA 13.0's ptxas refuses): it is taken from ``$TENSORCORE_PTXAS``, else from th
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import os
 import re
@@ -31,10 +35,26 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from . import sass
+
+_HERE = Path(__file__).resolve().parent
+#: Modules of kernels/ that hold no kernel family.
+_NOT_FAMILIES = {"resources", "sass"}
+_ORDER = ("gemm", "conv", "attention", "pool", "activations", "softmax", "layernorm", "embedding", "optim")
+
+
+def _families() -> tuple:
+    """Every kernel family (each module of kernels/ but the private ones and these tools), in table order."""
+    names = {p.stem for p in _HERE.glob("*.py") if not p.stem.startswith("_") and p.stem not in _NOT_FAMILIES}
+    return tuple(sorted(names, key=lambda n: (_ORDER.index(n) if n in _ORDER else len(_ORDER), n)))
+
+
 #: The kernel families, in table order.
-FAMILIES = ("gemm", "conv", "pool", "activations", "softmax", "optim")
+FAMILIES = _families()
 #: Families whose kernels must never spill (the compute-bound ones and the convolution's helpers).
 NO_SPILL_FAMILIES = ("gemm", "conv")
+#: Families whose kernels must never touch local memory (LDL/STL in their SASS).
+NO_LOCAL_FAMILIES = ("gemm", "conv", "attention")
 CC = (9, 0)
 ARCH = "sm_90"
 TABLE_PATH = Path(__file__).with_name("RESOURCES.md")
@@ -48,6 +68,11 @@ COLUMNS = (
     "stack (B)",
     "spill stores (B)",
     "spill loads (B)",
+    "loop instr",
+    "FMA share",
+    "LDS/.64/.128",
+    "int per FMA",
+    "LDL/STL",
 )
 
 
@@ -127,6 +152,8 @@ def compile_all(families=FAMILIES):
     items = []
     for family in families:
         module = importlib.import_module(f"{__package__}.{family}")
+        if not hasattr(module, "ptx_signatures"):
+            raise RuntimeError(f"kernels/{family}.py has no ptx_signatures(): list its kernels there (see gemm.py)")
         for name, fn, sigs, launch_bounds in module.ptx_signatures():
             for sig in sigs:
                 kw = {} if launch_bounds is None else {"launch_bounds": launch_bounds}
@@ -135,14 +162,17 @@ def compile_all(families=FAMILIES):
     return items
 
 
-def assemble(ptx: str, ptxas: str) -> dict:
+def assemble(ptx: str, ptxas: str, cuobjdump=None) -> dict:
+    """ptxas's resource figures of one kernel, plus ``"mix"`` (a :class:`sass.Mix`) when
+    ``cuobjdump = (path, env)`` is given (see :func:`sass.find_cuobjdump`)."""
     with tempfile.TemporaryDirectory() as tmp:
         src = os.path.join(tmp, "k.ptx")
+        cubin = os.path.join(tmp, "k.cubin")
         with open(src, "w") as f:
             f.write(ptx)
-        r = subprocess.run(
-            [ptxas, f"-arch={ARCH}", "-v", src, "-o", os.path.join(tmp, "k.cubin")], capture_output=True, text=True
-        )
+        r = subprocess.run([ptxas, f"-arch={ARCH}", "-v", src, "-o", cubin], capture_output=True, text=True)
+        if not r.returncode and cuobjdump is not None:
+            mix = sass.analyze(sass.disassemble(cubin, *cuobjdump))
     if r.returncode:
         hint = ""
         if "version" in r.stderr.lower():
@@ -151,19 +181,31 @@ def assemble(ptx: str, ptxas: str) -> dict:
                 "of the same CUDA release (pip install -e '.[dev]') or set TENSORCORE_PTXAS."
             )
         raise RuntimeError(f"ptxas failed ({ptxas}):\n{r.stderr}{hint}")
-    return parse_ptxas(r.stderr + r.stdout)
+    stats = parse_ptxas(r.stderr + r.stdout)
+    if cuobjdump is not None:
+        stats["mix"] = mix
+    return stats
 
 
 def collect(families=FAMILIES):
-    """Rows ``(family, kernel, signature, registers, shared, stack, spill stores, spill loads)``."""
+    """Rows ``(family, kernel, signature, registers, shared, stack, spill stores, spill loads,
+    loop instructions, FMA share, LDS widths, int per FMA, LDL/STL)`` (the last five as table cells)."""
     ptxas = find_ptxas()
+    cuobjdump = sass.find_cuobjdump()
     items = compile_all(families)
     with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
-        stats = list(pool.map(lambda it: assemble(it[3], ptxas), items))
+        stats = list(pool.map(lambda it: assemble(it[3], ptxas, cuobjdump), items))
     return [
         (fam, name, sig, s["registers"], s["shared"], s["stack"], s["spill_stores"], s["spill_loads"])
+        + s["mix"].cells()
         for (fam, name, sig, _), s in zip(items, stats)
     ]
+
+
+@functools.cache
+def collect_cached(families=FAMILIES):
+    """:func:`collect`, once per process (tests/test_ptx.py and tests/test_sass.py share it)."""
+    return tuple(collect(families))
 
 
 def _versions() -> str:
@@ -180,7 +222,13 @@ def _versions() -> str:
         px = r.stdout.strip().splitlines()[-2].split(",")[-1].strip() if r.stdout else "?"
     except Exception:
         px = "?"
-    return f"numba {numba.__version__}, numba-cuda {nc}, ptxas {px}"
+    try:
+        path, env = sass.find_cuobjdump()
+        r = subprocess.run([path, "--version"], capture_output=True, text=True, env=env)
+        cu = r.stdout.strip().splitlines()[-2].split(",")[-1].strip() if r.stdout else "?"
+    except Exception:
+        cu = "?"
+    return f"numba {numba.__version__}, numba-cuda {nc}, ptxas {px}, cuobjdump {cu}"
 
 
 def render(rows) -> str:
@@ -191,6 +239,13 @@ def render(rows) -> str:
         "Every kernel with every signature its wrappers launch, compiled with `numba.cuda.compile_ptx` for",
         "compute capability 9.0 and assembled with `ptxas -arch=sm_90 -v`. tests/test_ptx.py fails when this",
         "table is stale or when a GEMM or convolution kernel spills (spill or stack bytes > 0).",
+        "",
+        "The last five columns read the machine code (`cuobjdump -sass` of the cubin, kernels/sass.py). The",
+        "hot loop is the backward branch whose body holds the most FFMA/DFMA (without any, the longest loop;",
+        "without a loop, `-` and the whole kernel): its instruction count, the FMA share of it, its",
+        "shared-memory loads by width (LDS / LDS.64 / LDS.128), and its integer and address instructions",
+        "(IMAD, IADD3, LEA, SHF, LOP3, ISETP, ...) per FMA. LDL/STL counts local-memory loads and stores in",
+        "the whole kernel: tests/test_sass.py fails when a GEMM, convolution or attention kernel has any.",
         "",
         "| " + " | ".join(COLUMNS) + " |",
         "|" + "|".join(" --- " for _ in COLUMNS) + "|",

@@ -53,12 +53,11 @@ THREADS = 32 * WARPS_PER_BLOCK
 #: Columns per lane per step: a lane issues UNROLL loads (32 columns apart) before using them.
 UNROLL = 4
 _FULL_MASK = 0xFFFFFFFF
-_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
 
 
 def make_forward_kernel(log: bool, dtype):
     """``out = softmax(x)`` or ``log_softmax(x)`` row-wise; args ``(x, out)``, both ``(R, C)``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
     LOG = bool(log)
     ZERO, ONE, NEG_INF = T(0.0), T(1.0), T(-math.inf)
 
@@ -114,13 +113,12 @@ def make_forward_kernel(log: bool, dtype):
             row += row_stride
 
     name = "log_softmax" if log else "softmax"
-    softmax_forward.__name__ = softmax_forward.__qualname__ = f"{name}_forward_{np.dtype(dtype).name}"
-    return softmax_forward
+    return _launch.named(softmax_forward, f"{name}_forward", dtype)
 
 
 def make_backward_kernel(log: bool, dtype):
     """Row-wise backward from the forward output ``y``; args ``(y, grad, out)``, all ``(R, C)``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
     LOG = bool(log)
     ZERO = T(0.0)
 
@@ -167,14 +165,13 @@ def make_backward_kernel(log: bool, dtype):
             row += row_stride
 
     name = "log_softmax" if log else "softmax"
-    softmax_backward.__name__ = softmax_backward.__qualname__ = f"{name}_backward_{np.dtype(dtype).name}"
-    return softmax_backward
+    return _launch.named(softmax_backward, f"{name}_backward", dtype)
 
 
 def make_cross_entropy_kernel(dtype):
     """Fused softmax + cross-entropy; args ``(logits (R, C), targets (R,) int, scale, ignore_index,
     loss (R,), grad (R, C))``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _launch.numba_type(dtype)
     ZERO, ONE, NEG_INF, NAN = T(0.0), T(1.0), T(-math.inf), T(math.nan)
 
     def softmax_cross_entropy(x, targets, scale, ignore_index, loss, grad):
@@ -239,10 +236,7 @@ def make_cross_entropy_kernel(dtype):
                         loss[row] = NAN
             row += row_stride
 
-    softmax_cross_entropy.__name__ = softmax_cross_entropy.__qualname__ = (
-        f"softmax_cross_entropy_{np.dtype(dtype).name}"
-    )
-    return softmax_cross_entropy
+    return _launch.named(softmax_cross_entropy, "softmax_cross_entropy", dtype)
 
 
 def _kernel(which, dtype):
@@ -255,8 +249,8 @@ def _kernel(which, dtype):
 def ptx_signatures():
     """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
     out = []
-    for dtype in (np.float32, np.float64):
-        t = _NUMBA_TYPES[np.dtype(dtype)]
+    for dtype in _launch.FLOAT_DTYPES:
+        t = _launch.numba_type(dtype)
         m = t[:, ::1]
         for log in (False, True):
             f = make_forward_kernel(log, dtype)

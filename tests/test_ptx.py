@@ -29,7 +29,7 @@ def rows(resources):
         resources.find_ptxas()
     except resources.PtxasNotFound as e:  # a dev dependency: fail loudly, never skip
         pytest.fail(str(e))
-    return resources.collect()
+    return resources.collect_cached()
 
 
 def test_resources_table_is_current(resources, rows):

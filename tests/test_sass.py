@@ -1,0 +1,139 @@
+"""The machine code, read without a GPU: kernels/sass.py's hot-loop analysis and the local-memory rule.
+
+The parser is checked on a hand-written listing in cuobjdump's format; the real checks assemble the
+kernels to sm_90 cubins (ptxas) and disassemble them (cuobjdump -sass), as RESOURCES.md's columns do.
+"""
+
+import pytest
+from tensorcore.kernels import sass
+
+from .kernel_helpers import SIMULATOR
+
+# A listing in `cuobjdump -sass` format: a 4-instruction loop (2 FFMA, 1 LDS.128, 1 IADD3 ...) inside a
+# longer one, a local store outside both, and the end-of-kernel self-branch that is no loop.
+LISTING = """
+        code for sm_90
+                Function : k
+        /*0000*/                   LDC R1, c[0x0][0x28] ;                  /* 0x00000a00ff017b82 */
+        /*0010*/                   STL [R1], R2 ;                          /* 0x0000000201007387 */
+        /*0020*/                   IMAD.WIDE R4, R0, 0x4, R4 ;             /* 0x0000000400047825 */
+        /*0030*/                   LDS.128 R8, [R3] ;                      /* 0x0000000003087984 */
+        /*0040*/                   FFMA R10, R8, R9, R10 ;                 /* 0x000000090a0a7223 */
+        /*0050*/                   FFMA R11, R8, R9, R11 ;                 /* 0x000000090b0b7223 */
+        /*0060*/                   UIADD3 UR4, UR4, 0x1, URZ ;             /* 0x0000000104047890 */
+        /*0070*/              @!P0 BRA 0x30 ;                              /* 0x0000000000f08947 */
+        /*0080*/                   LDS R12, [R3+0x4] ;                     /* 0x0000040003087984 */
+        /*0090*/                   ISETP.GE.AND P1, PT, R0, R5, PT ;       /* 0x000000050000720c */
+        /*00a0*/               @P1 BRA 0x20 ;                              /* 0x0000000000d88947 */
+        /*00b0*/                   LDL R2, [R1] ;                          /* 0x0000000001027983 */
+        /*00c0*/                   EXIT ;                                  /* 0x000000000000794d */
+        /*00d0*/                   BRA 0xd0;                               /* 0x000fc0000383ffff */
+"""
+
+
+def test_parse_drops_predicates_and_keeps_modifiers():
+    ins = sass.parse(LISTING)
+    assert len(ins) == 14
+    assert [i.opcode for i in ins[6:8]] == ["UIADD3", "BRA"]
+    assert ins[6].base == "IADD3" and ins[3].base == "LDS" and ins[3].opcode == "LDS.128"
+
+
+def test_loops_are_backward_branches_not_the_final_self_branch():
+    ins = sass.parse(LISTING)
+    assert sorted(sass.loops(ins)) == [(2, 10), (3, 7)]
+
+
+def test_hot_loop_mix():
+    mix = sass.analyze(LISTING)
+    # Both loops hold the 2 FFMA: the shorter (inner) one is the hot loop: 5 instructions.
+    assert mix.loop_instructions == 5
+    assert mix.fma_share == pytest.approx(2 / 5)
+    assert mix.lds == (0, 0, 1)
+    assert mix.int_per_fma == pytest.approx(0.5)  # UIADD3 only: BRA is no integer instruction
+    assert (mix.local_loads, mix.local_stores) == (1, 1)  # counted over the whole kernel
+    assert mix.cells() == ("5", "40%", "0/0/1", "0.50", "1/1")
+
+
+def test_no_loop_measures_the_whole_kernel():
+    text = "\n".join(line for line in LISTING.splitlines() if "BRA" not in line)
+    mix = sass.analyze(text)
+    assert mix.loop_instructions == 0 and mix.cells()[0] == "-"
+    assert mix.fma_share == pytest.approx(2 / 11)
+
+
+def test_garbage_is_an_error():
+    with pytest.raises(ValueError, match="no SASS"):
+        sass.analyze("not a listing")
+
+
+# ------------------------------------------------------------------------------------- real machine code
+
+
+@pytest.fixture(scope="module")
+def resources():
+    if SIMULATOR:
+        pytest.skip("compile_ptx needs Numba's real CUDA target: run without NUMBA_ENABLE_CUDASIM")
+    from tensorcore.kernels import resources
+
+    try:
+        resources.find_ptxas()
+        sass.find_cuobjdump()
+    except (resources.PtxasNotFound, sass.CuobjdumpNotFound) as e:  # dev dependencies: fail, never skip
+        pytest.fail(str(e))
+    return resources
+
+
+def _mix_of(resources, fn, sig):
+    from numba import cuda
+
+    ptx, _ = cuda.compile_ptx(fn, sig, cc=resources.CC)
+    return resources.assemble(ptx, resources.find_ptxas(), sass.find_cuobjdump())["mix"]
+
+
+@pytest.mark.ptx
+def test_a_dynamically_indexed_local_array_is_seen(resources):
+    """The negative control: the rule below can fail. A local array indexed by a runtime value lives
+    in local memory (LDL/STL); the same kernel with constant indices keeps it in registers."""
+    import numba
+    from numba import cuda
+
+    def dynamic(x, j):
+        tile = cuda.local.array(32, numba.float32)
+        for i in range(32):
+            tile[i] = x[i]
+        for i in range(32):
+            k = numba.int32(x[i + 32]) & 31
+            tile[k] += tile[(k + j) & 31]
+        x[0] = tile[j & 31]
+
+    def static(x, j):
+        tile = cuda.local.array(32, numba.float32)
+        for i in range(32):
+            tile[i] = x[i]
+        for i in range(32):
+            tile[i] += tile[(i + 3) & 31]
+        x[0] = tile[5] + numba.float32(j)
+
+    sig = numba.void(numba.float32[::1], numba.int64)
+    bad, good = _mix_of(resources, dynamic, sig), _mix_of(resources, static, sig)
+    assert bad.local_loads + bad.local_stores > 0
+    assert good.local_loads == good.local_stores == 0
+
+
+@pytest.mark.ptx
+def test_gemm_conv_attention_kernels_never_touch_local_memory(resources):
+    rows = resources.collect_cached()
+    ldl_stl = resources.COLUMNS.index("LDL/STL")
+    bad = [(r[0], r[1], r[2], r[ldl_stl]) for r in rows if r[0] in resources.NO_LOCAL_FAMILIES and r[ldl_stl] != "0/0"]
+    assert not bad, "kernels with local-memory loads/stores (LDL/STL):\n" + "\n".join(map(str, bad))
+
+
+@pytest.mark.ptx
+def test_float32_gemm_inner_loop_is_mostly_ffma(resources):
+    """The numbers the table reports are the real inner loop: the float32 GEMM's k step is FFMA-bound."""
+    rows = resources.collect_cached()
+    share = resources.COLUMNS.index("FMA share")
+    gemms = [r for r in rows if r[0] == "gemm" and r[1].startswith("gemm_N") and r[1].endswith("float32")]
+    assert gemms
+    for r in gemms:
+        assert float(r[share].rstrip("%")) >= 50, r
