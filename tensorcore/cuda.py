@@ -1,7 +1,15 @@
-"""tc.cuda: is the cuda device usable here, how many, is it simulated; synchronize.
+"""tc.cuda: is the cuda device usable here (and if not, why), how many, is it simulated; synchronize.
 
 Nothing here imports CuPy or Numba until asked.
 """
+
+import functools
+
+#: The CUDA release our CuPy and kernels are built for (cupy-cuda13x, numba-cuda[cu13]) ...
+CUDA_MAJOR = 13
+#: ... and the oldest NVIDIA driver that runs it (CUDA 13.0 needs the R580 driver).
+MIN_DRIVER = 580
+_DRIVER_VERSION_FILE = "/proc/driver/nvidia/version"
 
 
 def _backend():
@@ -39,3 +47,76 @@ def synchronize():
 def transfers():
     """Counts of explicit host <-> device copies so far: {'to_host': n, 'to_device': m}."""
     return dict(_backend().transfers)
+
+
+# ------------------------------------------------------------------------------------ why not (diagnosis)
+
+
+def driver_release(path=_DRIVER_VERSION_FILE):
+    """The loaded NVIDIA kernel driver's release, e.g. ``"580.65.06"``, or None (no driver, not Linux)."""
+    try:
+        with open(path) as f:
+            text = f.read(4096)
+    except OSError:
+        return None
+    for word in text.split():
+        head = word.split(".")[0]
+        if "." in word and head.isdigit() and len(head) >= 3:
+            return word
+    return None
+
+
+def _cuda_text(version):
+    """``12020`` -> ``"12.2"`` (CUDA's integer version encoding)."""
+    return f"{version // 1000}.{version % 1000 // 10}"
+
+
+def explain_driver(driver_cuda, release=None, needed_cuda=CUDA_MAJOR * 1000):
+    """Why a driver supporting CUDA ``driver_cuda`` (e.g. 12020) cannot run CUDA ``needed_cuda`` code, or None.
+
+    >>> explain_driver(12020, "535.104.05")
+    'driver 535 is older than CUDA 13 needs (580 or newer; this one supports CUDA 12.2)'
+    """
+    if driver_cuda // 1000 >= needed_cuda // 1000:  # minor-version compatibility within a major release
+        return None
+    name = f"driver {release.split('.')[0]}" if release else "the NVIDIA driver"
+    supports = f"this one supports CUDA {_cuda_text(driver_cuda)}" if driver_cuda > 0 else "it reports no CUDA"
+    need = needed_cuda // 1000
+    floor = f"{MIN_DRIVER} or newer; " if need == CUDA_MAJOR else ""
+    return f"{name} is older than CUDA {need} needs ({floor}{supports})"
+
+
+def diagnose(cupy, release=None):
+    """Why real CUDA cannot be used through the imported ``cupy`` module (a sentence), or None.
+
+    Tells apart no driver, a driver too old for the CUDA runtime CuPy was built for, and no GPU.
+    ``release`` defaults to :func:`driver_release`.
+    """
+    runtime = cupy.cuda.runtime
+    release = release if release is not None else driver_release()
+    try:
+        needed = int(runtime.runtimeGetVersion())
+    except Exception:  # the runtime CuPy was built against, as a fallback
+        needed = CUDA_MAJOR * 1000
+    try:
+        driver_cuda = int(runtime.driverGetVersion())
+    except Exception as e:
+        return f"no usable NVIDIA driver (libcuda could not be loaded: {type(e).__name__}: {e})"
+    if driver_cuda == 0:
+        where = f"kernel module {release} is loaded but libcuda reports nothing" if release else "none is loaded"
+        return f"no NVIDIA driver ({where}); a CUDA {needed // 1000} GPU needs driver {MIN_DRIVER} or newer"
+    too_old = explain_driver(driver_cuda, release, needed_cuda=needed)
+    if too_old:
+        return too_old
+    try:
+        count = int(runtime.getDeviceCount())
+    except Exception as e:
+        return f"CuPy cannot reach a GPU ({type(e).__name__}: {e})"
+    if count == 0:
+        return "no CUDA GPU found (the driver sees no device)"
+    return None
+
+
+@functools.lru_cache(maxsize=1)
+def _diagnose_once(cupy):
+    return diagnose(cupy)

@@ -63,9 +63,11 @@ def unavailable_reason():
     """Why cuda cannot be used here, or None when it can."""
     if _unavailable is not None:
         return _unavailable
-    if device_count() == 0:
-        return "no CUDA GPU found (CuPy sees no device)"
-    return None
+    if simulated:
+        return None
+    from ..cuda import _diagnose_once  # no driver, a driver too old for CuPy's CUDA, or no GPU
+
+    return _diagnose_once(xp)
 
 
 def check_device(index):
@@ -126,8 +128,8 @@ def to_numpy(a):
     return a.copy() if simulated else xp.asnumpy(a)
 
 
-def from_host(a):
-    """A NumPy array copied onto the device."""
+def from_host(a, copy=True):
+    """A NumPy array copied onto the device (always a copy: the host and the device never share memory)."""
     transfers["to_device"] += 1
     return np.array(a, copy=True) if simulated else xp.asarray(a)
 
@@ -213,13 +215,13 @@ def relu_backward(x, g):
 
 
 @_oom_guard
-def leaky_relu(x, slope):
-    return _activation("leaky_relu", x, negative_slope=slope)
+def leaky_relu(x, negative_slope):
+    return _activation("leaky_relu", x, negative_slope=negative_slope)
 
 
 @_oom_guard
-def leaky_relu_backward(x, g, slope):
-    return _activation("leaky_relu_backward", x, g, negative_slope=slope)
+def leaky_relu_backward(x, g, negative_slope):
+    return _activation("leaky_relu_backward", x, g, negative_slope=negative_slope)
 
 
 @_oom_guard
