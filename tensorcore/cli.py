@@ -1,4 +1,4 @@
-"""The command line: `tensorcore train | bench | gradcheck | visualize | info` (also `python -m tensorcore`).
+"""The command line: `tensorcore train | bench | gradcheck | visualize | info | gallery` (also `python -m tensorcore`).
 
 Each subcommand lives in its own module exposing `add_arguments(parser)` and `run(args) -> int`;
 this file only wires them up and turns tensorcore errors into one clear line and a non-zero exit.
@@ -15,6 +15,7 @@ COMMANDS = {
     "gradcheck": ("tensorcore.gradcheck_sweep", "check every registered op's gradients"),
     "visualize": ("tensorcore.visualize", "saliency, CAM and deconvnet pictures of a trained model"),
     "info": ("tensorcore.info", "versions, devices and backends"),
+    "gallery": ("tensorcore.gallery", "draw every picture tensorcore makes into a folder, with gallery.md"),
 }
 
 

@@ -7,7 +7,6 @@ Example:
 """
 
 import os
-import tempfile
 
 
 def pyplot():
@@ -28,23 +27,16 @@ def integer_ticks(axis):
 
 
 def save(fig, path, dpi=100):
-    """Write `fig` as a PNG at `path` atomically (temporary file in the same folder, then rename); close it."""
+    """Write `fig` as a PNG at `path` atomically (serialization.atomic_write) and close it; returns path."""
     import matplotlib.pyplot as plt
 
+    from .serialization import atomic_write
+
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".png", dir=folder)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     try:
-        with os.fdopen(fd, "wb") as f:
+        with atomic_write(path) as f:
             fig.savefig(f, format="png", dpi=dpi, metadata={"Software": None})
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp's 0600 is for secrets, not pictures
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
     finally:
         plt.close(fig)
     return path
