@@ -1,0 +1,325 @@
+"""LayerNorm over the last axis: forward (saving mean and rstd) and backward (dx, dweight, dbias).
+
+Math, over ``x`` viewed as ``(R, C)`` (rows ``r``, features ``c``; ``w``/``b`` of shape ``(C,)``)::
+
+    mean_r = sum_c x / C      var_r = sum_c (x - mean_r)^2 / C (biased)      rstd_r = 1 / sqrt(var_r + eps)
+    xhat = (x - mean) * rstd                                  y = xhat * w + b
+  backward, from dy (g = dy * w):
+    dx = rstd * (g - sum_c g / C - xhat * sum_c (g * xhat) / C)
+    dw = sum_r dy * xhat                                      db = sum_r dy
+
+NOTE: the variance is Welford's: each lane keeps a running ``(count, mean, M2)`` and the lanes merge
+with Chan's formula, so rows with a large mean lose no digits (``E[x^2] - E[x]^2`` would cancel).
+
+Row kernels (forward, dx): one warp per row, ``WARPS_PER_BLOCK = 4`` rows per block, grid-stride;
+lanes stride the row 32 columns apart (coalesced) and combine with five ``shfl_xor_sync`` butterfly
+steps. Each row is reduced in one pass (forward: Welford; backward: both sums at once) and then
+written in a second sweep that re-reads the row from L1/L2, as the softmax kernels do.
+
+dw/db without atomics, in a fixed order (deterministic, independent of the GPU): a partials kernel
+on a grid of ``(cdiv(C, PARTIAL_COLS), chunks)`` blocks of ``PARTIAL_COLS x PARTIAL_ROW_THREADS``
+threads sums its chunk of rows for 32 columns (each thread a strided subset, then a fixed-order
+shared-memory sum over the row threads) into ``partial[chunk, c]``; a second kernel sums the
+``chunks`` partials of each column in order. ``chunks = cdiv(R, rows_per_chunk)`` with
+``rows_per_chunk = max(PARTIAL_ROWS, cdiv(R, MAX_CHUNKS))``.
+
+Bytes (float32): forward reads x (twice, second from cache) and writes y, ``>= 8 R C``; backward
+reads dy and x in the dx kernel and again in the partials kernel and writes dx: ``>= 12 R C`` of
+DRAM traffic plus ``8 chunks C`` for the partials. FLOPs about 8 per element forward, 12 backward.
+
+Wrappers (float32/float64, C-contiguous; ``weight``/``bias`` may be None: 1 and 0)::
+
+    y, mean, rstd = layer_norm_forward(x2d, weight, bias, eps=1e-5)
+    dx, dw, db = layer_norm_backward(dy, x2d, weight, mean, rstd)
+"""
+
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+from numba import cuda
+
+from . import _launch
+
+#: Rows (warps) per block of the row kernels.
+WARPS_PER_BLOCK = 4
+THREADS = 32 * WARPS_PER_BLOCK
+#: Columns and row threads of a dw/db partials block (256 threads).
+PARTIAL_COLS = 32
+PARTIAL_ROW_THREADS = 8
+#: Fewest rows per partials chunk, and most chunks (bounds the partials buffer to MAX_CHUNKS x C).
+PARTIAL_ROWS = 128
+MAX_CHUNKS = 256
+_FULL_MASK = 0xFFFFFFFF
+_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+
+
+def make_forward_kernel(dtype):
+    """Args ``(x (R, C), w (C,), b (C,), eps, y (R, C), mean (R,), rstd (R,))``."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    ZERO, ONE = T(0.0), T(1.0)
+
+    def layer_norm_forward(x, w, b, eps, y, mean, rstd):
+        R, C = x.shape
+        lane = cuda.threadIdx.x % 32
+        row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
+        while row < R:  # uniform across the warp: every lane takes part in the shuffles
+            n = ZERO
+            mu = ZERO
+            m2 = ZERO
+            c = lane
+            while c < C:  # Welford
+                xv = x[row, c]
+                n += ONE
+                delta = xv - mu
+                mu += delta / n
+                m2 += delta * (xv - mu)
+                c += 32
+            off = 16
+            while off > 0:  # Chan's merge of (n, mu, m2) across lanes
+                n2 = cuda.shfl_xor_sync(_FULL_MASK, n, off)
+                mu2 = cuda.shfl_xor_sync(_FULL_MASK, mu, off)
+                m22 = cuda.shfl_xor_sync(_FULL_MASK, m2, off)
+                total = n + n2
+                if n2 > ZERO:
+                    delta = mu2 - mu
+                    mu += delta * (n2 / total)
+                    m2 += m22 + delta * delta * (n * n2 / total)
+                    n = total
+                off //= 2
+            # lanes may differ in the last bit (merge order): every lane uses lane 0's statistics
+            mu = cuda.shfl_sync(_FULL_MASK, mu, 0)
+            m2 = cuda.shfl_sync(_FULL_MASK, m2, 0)
+            r = ONE / math.sqrt(m2 / T(C) + eps)
+            c = lane
+            while c < C:
+                y[row, c] = (x[row, c] - mu) * r * w[c] + b[c]
+                c += 32
+            if lane == 0:
+                mean[row] = mu
+                rstd[row] = r
+            row += cuda.gridDim.x * WARPS_PER_BLOCK
+
+    layer_norm_forward.__name__ = layer_norm_forward.__qualname__ = f"layer_norm_forward_{np.dtype(dtype).name}"
+    return layer_norm_forward
+
+
+def make_backward_input_kernel(dtype):
+    """Args ``(dy (R, C), x (R, C), w (C,), mean (R,), rstd (R,), dx (R, C))``."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    ZERO = T(0.0)
+
+    def layer_norm_backward_input(dy, x, w, mean, rstd, dx):
+        R, C = x.shape
+        lane = cuda.threadIdx.x % 32
+        row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
+        while row < R:
+            mu = mean[row]
+            r = rstd[row]
+            sum_g = ZERO
+            sum_gx = ZERO
+            c = lane
+            while c < C:
+                g = dy[row, c] * w[c]
+                sum_g += g
+                sum_gx += g * ((x[row, c] - mu) * r)
+                c += 32
+            off = 16
+            while off > 0:
+                sum_g += cuda.shfl_xor_sync(_FULL_MASK, sum_g, off)
+                sum_gx += cuda.shfl_xor_sync(_FULL_MASK, sum_gx, off)
+                off //= 2
+            mean_g = sum_g / T(C)
+            mean_gx = sum_gx / T(C)
+            c = lane
+            while c < C:
+                xhat = (x[row, c] - mu) * r
+                dx[row, c] = r * (dy[row, c] * w[c] - mean_g - xhat * mean_gx)
+                c += 32
+            row += cuda.gridDim.x * WARPS_PER_BLOCK
+
+    layer_norm_backward_input.__name__ = layer_norm_backward_input.__qualname__ = (
+        f"layer_norm_backward_input_{np.dtype(dtype).name}"
+    )
+    return layer_norm_backward_input
+
+
+def make_backward_partials_kernel(dtype):
+    """Args ``(dy, x, mean, rstd, rows_per_chunk, dw_part (chunks, C), db_part (chunks, C))``;
+    grid ``(cdiv(C, PARTIAL_COLS), chunks)``, ``PARTIAL_COLS * PARTIAL_ROW_THREADS`` threads."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    ZERO = T(0.0)
+
+    def layer_norm_backward_partials(dy, x, mean, rstd, rows_per_chunk, dw_part, db_part):
+        R, C = x.shape
+        tx = cuda.threadIdx.x % PARTIAL_COLS
+        ty = cuda.threadIdx.x // PARTIAL_COLS
+        c = cuda.blockIdx.x * PARTIAL_COLS + tx
+        chunk = cuda.blockIdx.y
+        dw_sh = cuda.shared.array((PARTIAL_ROW_THREADS, PARTIAL_COLS), T)
+        db_sh = cuda.shared.array((PARTIAL_ROW_THREADS, PARTIAL_COLS), T)
+        acc_w = ZERO
+        acc_b = ZERO
+        if c < C:
+            row = chunk * rows_per_chunk + ty
+            end = min(R, (chunk + 1) * rows_per_chunk)
+            while row < end:
+                g = dy[row, c]
+                acc_w += g * ((x[row, c] - mean[row]) * rstd[row])
+                acc_b += g
+                row += PARTIAL_ROW_THREADS
+        dw_sh[ty, tx] = acc_w
+        db_sh[ty, tx] = acc_b
+        cuda.syncthreads()
+        if ty == 0 and c < C:
+            for t in range(1, PARTIAL_ROW_THREADS):  # a fixed order: deterministic
+                acc_w += dw_sh[t, tx]
+                acc_b += db_sh[t, tx]
+            dw_part[chunk, c] = acc_w
+            db_part[chunk, c] = acc_b
+
+    layer_norm_backward_partials.__name__ = layer_norm_backward_partials.__qualname__ = (
+        f"layer_norm_backward_partials_{np.dtype(dtype).name}"
+    )
+    return layer_norm_backward_partials
+
+
+def make_sum_partials_kernel(dtype):
+    """``out[c] = sum_k part[k, c]`` in order k = 0, 1, ...; args ``(dw_part, db_part, dw, db)``, grid-stride."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    ZERO = T(0.0)
+
+    def layer_norm_sum_partials(dw_part, db_part, dw, db):
+        chunks, C = dw_part.shape
+        c = cuda.grid(1)
+        while c < C:
+            acc_w = ZERO
+            acc_b = ZERO
+            for k in range(chunks):
+                acc_w += dw_part[k, c]
+                acc_b += db_part[k, c]
+            dw[c] = acc_w
+            db[c] = acc_b
+            c += cuda.gridsize(1)
+
+    layer_norm_sum_partials.__name__ = layer_norm_sum_partials.__qualname__ = (
+        f"layer_norm_sum_partials_{np.dtype(dtype).name}"
+    )
+    return layer_norm_sum_partials
+
+
+def ptx_signatures():
+    """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
+    out = []
+    for dtype in (np.float32, np.float64):
+        t = _NUMBA_TYPES[np.dtype(dtype)]
+        m, v = t[:, ::1], t[::1]
+        f = make_forward_kernel(dtype)
+        bi = make_backward_input_kernel(dtype)
+        bp = make_backward_partials_kernel(dtype)
+        sp = make_sum_partials_kernel(dtype)
+        out.append((f.__name__, f, [numba.void(m, v, v, t, m, v, v)], None))
+        out.append((bi.__name__, bi, [numba.void(m, m, v, v, v, m)], None))
+        out.append((bp.__name__, bp, [numba.void(m, m, v, v, numba.int64, m, m)], None))
+        out.append((sp.__name__, sp, [numba.void(m, m, v, v)], None))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------- wrappers
+
+
+def _affine(fn, kind, name, a, C, dtype, fill):
+    if a is None:
+        return (_launch.zeros if fill == 0 else _ones)(kind, (C,), dtype)
+    _launch.check(fn, name, a, dtype=dtype, shape=(C,))
+    return a
+
+
+def _ones(kind, shape, dtype):
+    if kind == "cupy":
+        import cupy
+
+        return cupy.ones(shape, dtype=dtype)
+    if kind == "numpy":
+        return np.ones(shape, dtype=dtype)
+    return cuda.to_device(np.ones(shape, dtype=dtype))
+
+
+def layer_norm_forward(x2d, weight=None, bias=None, eps=1e-5, out=None, stream=None):
+    """``y = (x - mean) / sqrt(var + eps) * weight + bias`` per row of ``x2d (R, C)``; returns
+    ``(y (R, C), mean (R,), rstd (R,))`` (``rstd = 1 / sqrt(var + eps)``, the biased variance)."""
+    fn = "layer_norm_forward"
+    kind = _launch.check_same_kind(fn, x2d, weight, bias, out)
+    _launch.check_float(fn, "x2d", x2d, ndim=2)
+    R, C = x2d.shape
+    dtype = np.dtype(x2d.dtype)
+    w = _affine(fn, kind, "weight", weight, C, dtype, 1)
+    b = _affine(fn, kind, "bias", bias, C, dtype, 0)
+    y = _launch.output(fn, kind, out, (R, C), dtype)
+    mean = _launch.empty(kind, (R,), dtype)
+    rstd = _launch.empty(kind, (R,), dtype)
+    if R and C:
+        _launch.launch(_launch.built(make_forward_kernel, dtype), _launch.grid_1d(R, WARPS_PER_BLOCK), THREADS,
+                       _launch.stream_for(kind, stream), x2d, w, b, dtype.type(eps), y, mean, rstd)
+    return y, mean, rstd
+
+
+def layer_norm_backward(dy, x2d, weight, mean, rstd, stream=None, rows_per_chunk=None):
+    """``(dx, dweight, dbias)`` of :func:`layer_norm_forward` from its saved ``mean``/``rstd``
+    (``weight`` None means 1; dweight and dbias are returned all the same). ``rows_per_chunk``
+    overrides the dw/db chunking (tests use it to get several chunks from a few rows)."""
+    fn = "layer_norm_backward"
+    kind = _launch.check_same_kind(fn, dy, x2d, weight, mean, rstd)
+    _launch.check_float(fn, "x2d", x2d, ndim=2)
+    R, C = x2d.shape
+    dtype = np.dtype(x2d.dtype)
+    _launch.check(fn, "dy", dy, dtype=dtype, shape=(R, C))
+    _launch.check(fn, "mean", mean, dtype=dtype, shape=(R,))
+    _launch.check(fn, "rstd", rstd, dtype=dtype, shape=(R,))
+    w = _affine(fn, kind, "weight", weight, C, dtype, 1)
+    st = _launch.stream_for(kind, stream)
+    dx = _launch.empty(kind, (R, C), dtype)
+    if R == 0 or C == 0:
+        return dx, _launch.zeros(kind, (C,), dtype), _launch.zeros(kind, (C,), dtype)
+    dw = _launch.empty(kind, (C,), dtype)
+    db = _launch.empty(kind, (C,), dtype)
+    _launch.launch(_launch.built(make_backward_input_kernel, dtype), _launch.grid_1d(R, WARPS_PER_BLOCK), THREADS,
+                   st, dy, x2d, w, mean, rstd, dx)
+    if rows_per_chunk is None:
+        rows_per_chunk = max(PARTIAL_ROWS, _launch.cdiv(R, MAX_CHUNKS))
+    chunks = _launch.cdiv(R, rows_per_chunk)
+    dw_part = _launch.empty(kind, (chunks, C), dtype)
+    db_part = _launch.empty(kind, (chunks, C), dtype)
+    _launch.launch(_launch.built(make_backward_partials_kernel, dtype), (_launch.cdiv(C, PARTIAL_COLS), chunks),
+                   PARTIAL_COLS * PARTIAL_ROW_THREADS, st, dy, x2d, mean, rstd, int(rows_per_chunk), dw_part, db_part)
+    _launch.launch(_launch.built(make_sum_partials_kernel, dtype), _launch.grid_1d(C), _launch.THREADS_1D, st,
+                   dw_part, db_part, dw, db)
+    return dx, dw, db
+
+
+# ------------------------------------------------------------------------------------ NumPy references (float64)
+
+
+def layer_norm_reference(x2d, weight=None, bias=None, eps=1e-5):
+    """float64 ``(y, mean, rstd)`` of :func:`layer_norm_forward` (two-pass variance)."""
+    x = np.asarray(x2d, np.float64)
+    mean = x.mean(axis=1)
+    rstd = 1.0 / np.sqrt(((x - mean[:, None]) ** 2).mean(axis=1) + eps)
+    y = (x - mean[:, None]) * rstd[:, None]
+    if weight is not None:
+        y = y * np.asarray(weight, np.float64)
+    if bias is not None:
+        y = y + np.asarray(bias, np.float64)
+    return y, mean, rstd
+
+
+def layer_norm_backward_reference(dy, x2d, weight=None, eps=1e-5):
+    """float64 ``(dx, dweight, dbias)`` of :func:`layer_norm_backward`."""
+    x, g = np.asarray(x2d, np.float64), np.asarray(dy, np.float64)
+    _, mean, rstd = layer_norm_reference(x, eps=eps)
+    xhat = (x - mean[:, None]) * rstd[:, None]
+    gw = g * (1.0 if weight is None else np.asarray(weight, np.float64))
+    dx = rstd[:, None] * (gw - gw.mean(axis=1, keepdims=True) - xhat * (gw * xhat).mean(axis=1, keepdims=True))
+    return dx, (g * xhat).sum(axis=0), g.sum(axis=0)
