@@ -16,6 +16,7 @@ Nothing here imports CuPy at module level: it is imported lazily when a CuPy arr
 from __future__ import annotations
 
 import math
+import os
 
 import numba
 import numpy as np
@@ -282,12 +283,21 @@ def fill_zero(x, stream=0):
     launch(_fill_zero_kernel, grid_1d(x.size), THREADS_1D, stream, flat)
 
 
+def cache_enabled() -> bool:
+    """Whether compiled kernels go to Numba's disk cache: only when ``NUMBA_CACHE_DIR`` names a folder
+    (bench/gpu_check.py sets it, so its sections reuse each other's compiles), never in the simulator."""
+    return not SIMULATOR and bool(os.environ.get("NUMBA_CACHE_DIR"))
+
+
 def jit(fn, launch_bounds=None):
     """``numba.cuda.jit`` without signatures: compiles once per argument types, on first launch (no
     GPU needed at import). ``launch_bounds`` is passed on real hardware only (the simulator has none)."""
-    if SIMULATOR or launch_bounds is None:
-        return cuda.jit(fn)
-    return cuda.jit(fn, launch_bounds=launch_bounds)
+    kw = {}
+    if not SIMULATOR and launch_bounds is not None:
+        kw["launch_bounds"] = launch_bounds
+    if cache_enabled():
+        kw["cache"] = True
+    return cuda.jit(fn, **kw) if kw else cuda.jit(fn)
 
 
 _built: dict = {}

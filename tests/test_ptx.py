@@ -64,3 +64,26 @@ def test_every_family_and_gemm_layout_is_compiled(resources, rows):
             assert f"gemm_{layout}{act}_float32" in gemms
     # float32 GEMMs fit 2 blocks of 256 threads per SM: <= 128 registers.
     assert all(r[3] <= 128 for r in rows if r[0] == "gemm" and r[1].endswith("float32"))
+
+
+def test_kernels_cache_to_disk_only_when_numba_cache_dir_is_set(resources, monkeypatch, tmp_path):
+    """bench/gpu_check.py sets NUMBA_CACHE_DIR so its sections reuse compiled kernels; without it, no cache."""
+    from tensorcore.kernels import _launch, optim
+
+    fn = optim.make_adam_kernel("float32")
+    monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
+    assert type(_launch.jit(fn)._cache).__name__ == "NullCache"
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    assert type(_launch.jit(fn)._cache).__name__ == "CUDACache"
+
+
+def test_every_kernel_closure_pickles_for_the_disk_cache(resources):
+    """Numba keys a cached kernel by its pickled closure: an unpicklable one would fail on the GPU at save."""
+    import importlib
+
+    from numba.cuda.serialize import dumps
+
+    for family in resources.FAMILIES:
+        module = importlib.import_module(f"tensorcore.kernels.{family}")
+        for _name, fn, _, _ in module.ptx_signatures():
+            dumps(tuple(c.cell_contents for c in (fn.__closure__ or ())))  # raises if not picklable
