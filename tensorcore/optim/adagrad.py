@@ -1,6 +1,6 @@
 """Adagrad, PyTorch's formulas."""
 
-from .optimizer import Optimizer, OptimizerError
+from .optimizer import Optimizer
 
 
 def adagrad_update(xp, param, grad, state_sum, scratch, *, step, lr, lr_decay, weight_decay, eps, maximize):
@@ -36,10 +36,13 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
                  maximize=False):
-        if lr_decay < 0 or weight_decay < 0 or initial_accumulator_value < 0 or eps < 0:
-            raise OptimizerError("Adagrad: lr_decay, weight_decay, initial_accumulator_value and eps must be >= 0")
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
                                       initial_accumulator_value=initial_accumulator_value, maximize=maximize))
+
+    def _check_hyperparameters(self, group):
+        for key in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+            self._number(group, key, low=0)
+        self._flag(group, "maximize")
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp

@@ -2,6 +2,7 @@
 
 import math
 
+from .. import _validate as check
 from .optimizer import FLUSH_EVERY, Optimizer, OptimizerError, flush_subnormals_
 
 
@@ -115,14 +116,24 @@ class Adam(Optimizer):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
                  maximize=False, foreach=None):
-        b1, b2 = betas
-        if not (0 <= b1 < 1 and 0 <= b2 < 1):
-            raise OptimizerError(f"{type(self).__name__}: betas must be in [0, 1), got {betas}")
-        if eps < 0 or weight_decay < 0:
-            raise OptimizerError(f"{type(self).__name__}: eps ({eps}) and weight_decay ({weight_decay}) must be >= 0")
         self._flat = {}
-        super().__init__(params, dict(lr=lr, betas=(b1, b2), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+        betas = tuple(betas) if isinstance(betas, (list, tuple)) else betas
+        super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, foreach=foreach))
+
+    def _check_hyperparameters(self, group):
+        name, betas = type(self).__name__, group["betas"]
+        if not (isinstance(betas, tuple) and len(betas) == 2):
+            raise OptimizerError(f"{name}: betas must be a pair of numbers in [0, 1), got {betas!r:.60}")
+        for i, beta in enumerate(betas):
+            check.number(beta, f"beta parameter at index {i}", name, low=0, high=1, high_open=True,
+                         error=OptimizerError)
+        self._number(group, "eps", low=0)
+        self._number(group, "weight_decay", low=0)
+        self._flag(group, "amsgrad")
+        self._flag(group, "maximize")
+        if group["foreach"] is not None:
+            self._flag(group, "foreach")
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp

@@ -14,13 +14,29 @@ Example:
 import bisect
 import math
 
-from .optimizer import OptimizerError
+from .. import _validate as check
+from .optimizer import Optimizer, OptimizerError
+
+
+def _number(value, name, op, **bounds):
+    return check.number(value, name, op, error=OptimizerError, **bounds)
+
+
+def _integer(value, name, op, minimum=None):
+    return check.integer(value, name, op, minimum=minimum, error=OptimizerError)
+
+
+def _check_optimizer(optimizer, op):
+    if not isinstance(optimizer, Optimizer):
+        raise OptimizerError(f"{op}: {type(optimizer).__name__} is not an Optimizer")
 
 
 class LRScheduler:
     """Base class: subclasses define `lr_at(base_lr, t)`, the learning rate at step t for a base rate."""
 
     def __init__(self, optimizer, last_epoch=-1):
+        _check_optimizer(optimizer, type(self).__name__)
+        last_epoch = _integer(last_epoch, "last_epoch", type(self).__name__, minimum=-1)
         self.optimizer = optimizer
         for i, group in enumerate(optimizer.param_groups):
             if last_epoch == -1:
@@ -40,8 +56,9 @@ class LRScheduler:
 
     def step(self, epoch=None):
         """Advance one step (or jump to `epoch`) and set every group's lr."""
-        self.last_epoch = self.last_epoch + 1 if epoch is None else int(epoch)
-        lrs = self.get_lr()
+        self.last_epoch = self.last_epoch + 1 if epoch is None else _integer(epoch, "epoch", type(self).__name__)
+        lrs = [_number(lr, "learning rate", f"{type(self).__name__} at step {self.last_epoch}", low=0)
+               for lr in self.get_lr()]
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = lrs
@@ -54,6 +71,15 @@ class LRScheduler:
         return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)}
 
     def load_state_dict(self, state):
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state, dict) or not isinstance(state.get("last_epoch"), int) \
+                or not isinstance(state.get("_last_lr"), (list, tuple)):
+            raise OptimizerError(f"{name}: expected a dict with 'last_epoch' and '_last_lr', as state_dict() returns")
+        if len(state["_last_lr"]) != len(self.optimizer.param_groups):
+            raise OptimizerError(f"{name}: the state has {len(state['_last_lr'])} learning rates, the optimizer "
+                                 f"{len(self.optimizer.param_groups)} param groups")
+        for lr in state["_last_lr"]:
+            _number(lr, "learning rate", name, low=0)
         self.__dict__.update(state)
         for group, lr in zip(self.optimizer.param_groups, self._last_lr):
             group["lr"] = lr
@@ -66,6 +92,8 @@ class LambdaLR(LRScheduler):
     """lr = base_lr * fn(t)."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
+        if not callable(lr_lambda):
+            raise OptimizerError(f"LambdaLR: lr_lambda must be a function of the step, got {type(lr_lambda).__name__}")
         self.lr_lambda = lr_lambda
         super().__init__(optimizer, last_epoch)
 
@@ -77,9 +105,8 @@ class StepLR(LRScheduler):
     """lr = base_lr * gamma ^ floor(t / step_size)."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        if step_size < 1:
-            raise OptimizerError(f"StepLR: step_size must be >= 1, got {step_size}")
-        self.step_size, self.gamma = int(step_size), gamma
+        self.step_size = _integer(step_size, "step_size", "StepLR", minimum=1)
+        self.gamma = _number(gamma, "gamma", "StepLR", low=0)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, t):
@@ -90,7 +117,10 @@ class MultiStepLR(LRScheduler):
     """lr = base_lr * gamma ^ (number of milestones <= t)."""
 
     def __init__(self, optimizer, milestones, gamma=0.1, last_epoch=-1):
-        self.milestones, self.gamma = sorted(int(m) for m in milestones), gamma
+        if not isinstance(milestones, (list, tuple, set, frozenset, range)):
+            raise OptimizerError(f"MultiStepLR: milestones must be a list of ints, got {type(milestones).__name__}")
+        self.milestones = sorted(_integer(m, "milestones", "MultiStepLR") for m in milestones)
+        self.gamma = _number(gamma, "gamma", "MultiStepLR", low=0)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, t):
@@ -101,7 +131,7 @@ class ExponentialLR(LRScheduler):
     """lr = base_lr * gamma ^ t."""
 
     def __init__(self, optimizer, gamma, last_epoch=-1):
-        self.gamma = gamma
+        self.gamma = _number(gamma, "gamma", "ExponentialLR", low=0)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, t):
@@ -112,9 +142,8 @@ class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (base_lr - eta_min) (1 + cos(pi t / T_max)) / 2."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        if T_max < 1:
-            raise OptimizerError(f"CosineAnnealingLR: T_max must be >= 1, got {T_max}")
-        self.T_max, self.eta_min = T_max, eta_min
+        self.T_max = _integer(T_max, "T_max", "CosineAnnealingLR", minimum=1)
+        self.eta_min = _number(eta_min, "eta_min", "CosineAnnealingLR", low=0)
         super().__init__(optimizer, last_epoch)
 
     def lr_at(self, base_lr, t):
@@ -129,6 +158,9 @@ class LinearLR(LRScheduler):
     """
 
     def __init__(self, optimizer, start_factor=1.0 / 3, end_factor=1.0, total_iters=5, last_epoch=-1):
+        _number(start_factor, "start_factor", "LinearLR")
+        _number(end_factor, "end_factor", "LinearLR")
+        total_iters = _integer(total_iters, "total_iters", "LinearLR", minimum=0)
         if not 0 < start_factor <= 1 or not 0 <= end_factor <= 1:
             raise OptimizerError(f"LinearLR: start_factor must be in (0, 1] and end_factor in [0, 1], got "
                                  f"{start_factor}, {end_factor}")
@@ -157,6 +189,15 @@ class SequentialLR(LRScheduler):
     """Run schedulers one after another: schedulers[i] takes over at milestones[i - 1], restarting at t = 0."""
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
+        _check_optimizer(optimizer, "SequentialLR")
+        if not isinstance(schedulers, (list, tuple)) or not schedulers \
+                or not all(isinstance(s, LRScheduler) for s in schedulers):
+            raise OptimizerError("SequentialLR: schedulers must be a non-empty list of lr schedulers")
+        if not isinstance(milestones, (list, tuple)):
+            raise OptimizerError(f"SequentialLR: milestones must be a list of ints, got {type(milestones).__name__}")
+        milestones = [_integer(m, "milestones", "SequentialLR", minimum=0) for m in milestones]
+        if milestones != sorted(milestones):
+            raise OptimizerError(f"SequentialLR: milestones must be increasing, got {milestones}")
         if len(milestones) != len(schedulers) - 1:
             raise OptimizerError(f"SequentialLR: {len(schedulers)} schedulers need {len(schedulers) - 1} milestones")
         self.schedulers, self.milestones = list(schedulers), [int(m) for m in milestones]
@@ -194,19 +235,28 @@ class OneCycleLR(LRScheduler):
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
                  anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95, div_factor=25.0,
                  final_div_factor=1e4, three_phase=False, last_epoch=-1):
+        op = "OneCycleLR"
+        _check_optimizer(optimizer, op)
         if total_steps is None:
             if epochs is None or steps_per_epoch is None:
                 raise OptimizerError("OneCycleLR: give total_steps, or epochs and steps_per_epoch")
-            total_steps = int(epochs) * int(steps_per_epoch)
+            total_steps = _integer(epochs, "epochs", op, 1) * _integer(steps_per_epoch, "steps_per_epoch", op, 1)
+        total_steps = _integer(total_steps, "total_steps", op)
         if total_steps < 2:
             raise OptimizerError(f"OneCycleLR: total_steps must be >= 2, got {total_steps}")
-        if not 0 <= pct_start <= 1:
-            raise OptimizerError(f"OneCycleLR: pct_start must be in [0, 1], got {pct_start}")
+        _number(pct_start, "pct_start", op, low=0, high=1)
+        _number(div_factor, "div_factor", op, low=0, low_open=True)
+        _number(final_div_factor, "final_div_factor", op, low=0, low_open=True)
+        _number(base_momentum, "base_momentum", op, low=0, high=1)
+        _number(max_momentum, "max_momentum", op, low=0, high=1)
         if anneal_strategy not in ("cos", "linear"):
             raise OptimizerError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps, self.anneal_strategy = int(total_steps), anneal_strategy
         groups = optimizer.param_groups
         max_lrs = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
+        if len(max_lrs) != len(groups):
+            raise OptimizerError(f"OneCycleLR: {len(max_lrs)} max_lr values for {len(groups)} param groups")
+        max_lrs = [_number(m, "max_lr", op, low=0, low_open=True) for m in max_lrs]
         if last_epoch == -1:
             for group, m in zip(groups, max_lrs):
                 group["initial_lr"] = m / div_factor
@@ -271,8 +321,12 @@ class ReduceLROnPlateau:
 
     def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
                  cooldown=0, min_lr=0.0, eps=1e-8):
-        if factor >= 1.0:
-            raise OptimizerError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
+        op = "ReduceLROnPlateau"
+        _check_optimizer(optimizer, op)
+        _number(factor, "factor", op, low=0, high=1, high_open=True)
+        patience, cooldown = _integer(patience, "patience", op, 0), _integer(cooldown, "cooldown", op, 0)
+        _number(threshold, "threshold", op, low=0)
+        _number(eps, "eps", op, low=0)
         if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
             raise OptimizerError(f"ReduceLROnPlateau: bad mode {mode!r} or threshold_mode {threshold_mode!r}")
         self.optimizer = optimizer
@@ -280,6 +334,9 @@ class ReduceLROnPlateau:
         self.threshold, self.threshold_mode, self.cooldown, self.eps = threshold, threshold_mode, cooldown, eps
         n = len(optimizer.param_groups)
         self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * n
+        if len(self.min_lrs) != n:
+            raise OptimizerError(f"ReduceLROnPlateau: {len(self.min_lrs)} min_lr values for {n} param groups")
+        self.min_lrs = [_number(m, "min_lr", op, low=0) for m in self.min_lrs]
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
@@ -292,7 +349,11 @@ class ReduceLROnPlateau:
         return a > (best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
 
     def step(self, metrics):
-        current = float(metrics)
+        try:
+            current = float(metrics)
+        except (TypeError, ValueError) as exc:
+            raise OptimizerError(f"ReduceLROnPlateau.step: metrics must be a number, got {type(metrics).__name__} "
+                                 f"({exc})") from None
         self.last_epoch += 1
         if self._is_better(current, self.best):
             self.best = current

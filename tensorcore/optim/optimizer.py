@@ -9,15 +9,18 @@ one, so a device can replace the math without touching the optimizer. Updates ar
 
 import math
 
-import numpy as np
-
+from .. import _validate as check
 from ..autograd import enable_grad, no_grad
-from ..errors import TensorcoreError
+from ..errors import ArgumentError
 from ..tensor import Tensor, _make
 
 
-class OptimizerError(TensorcoreError, ValueError):
+class OptimizerError(ArgumentError):
     """A bad hyperparameter, parameter list or optimizer state dict."""
+
+
+# Keys the lr schedulers add to param groups (they may be in any optimizer's saved state).
+SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "max_momentum", "base_momentum"})
 
 
 class _Required:
@@ -83,9 +86,19 @@ class Optimizer:
         self.param_groups.append(group)
 
     def _check_group(self, group):
-        lr = group.get("lr")
-        if lr is not None and not (isinstance(lr, (int, float)) and lr >= 0):
-            raise OptimizerError(f"{type(self).__name__}: invalid learning rate {lr!r} (must be a number >= 0)")
+        """Hyperparameters finite and in range (OptimizerError naming the bad one); subclasses add theirs."""
+        if "lr" in group and group["lr"] is not required:
+            self._number(group, "lr", low=0)
+        self._check_hyperparameters(group)
+
+    def _check_hyperparameters(self, group):
+        pass
+
+    def _number(self, group, key, **bounds):
+        return check.number(group[key], key, type(self).__name__, error=OptimizerError, **bounds)
+
+    def _flag(self, group, key):
+        return check.flag(group[key], key, type(self).__name__, error=OptimizerError)
 
     # --- the two calls of a training loop --------------------------------------------------------
     def zero_grad(self, set_to_none=True):
@@ -153,54 +166,15 @@ class Optimizer:
     def load_state_dict(self, state_dict):
         """Restore state_dict(): hyperparameters and per-parameter state, validated against the params.
 
-        Raises StateDictError naming what does not fit (group count, group sizes, array shapes).
+        Raises StateDictError naming what does not fit: a state of another optimizer type, invalid
+        hyperparameters, group count or sizes, array shapes. Nothing changes unless all of it fits.
         """
-        from ..serialization import StateDictError
+        from .state_dict import load_optimizer_state
 
-        name = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, dict) or "state" not in state_dict or "param_groups" not in state_dict:
-            raise StateDictError(f"{name}: expected a dict with 'state' and 'param_groups'")
-        saved_groups = state_dict["param_groups"]
-        if len(saved_groups) != len(self.param_groups):
-            raise StateDictError(f"{name}: the state has {len(saved_groups)} parameter groups, "
-                                 f"this optimizer has {len(self.param_groups)}")
-        problems = []
-        id_to_param = {}
-        for gi, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            if len(saved["params"]) != len(group["params"]):
-                problems.append(f"group {gi} has {len(saved['params'])} parameters in the state, "
-                                f"{len(group['params'])} here")
-                continue
-            for idx, p in zip(saved["params"], group["params"]):
-                id_to_param[idx] = p
-        new_state = {}
-        raw_state = state_dict["state"]
-        for idx, st in raw_state.items():
-            key = int(idx) if not isinstance(idx, int) else idx
-            p = id_to_param.get(key)
-            if p is None:
-                problems.append(f"state for parameter {key}, which is in no group")
-                continue
-            entry = {}
-            for k, v in st.items():
-                if isinstance(v, Tensor) or isinstance(v, np.ndarray):
-                    array = v.numpy() if isinstance(v, Tensor) else v
-                    if k in self._array_state and tuple(array.shape) != tuple(p.shape):
-                        problems.append(f"state[{key}][{k!r}] has shape {tuple(array.shape)}, the parameter "
-                                        f"has shape {tuple(p.shape)}")
-                        continue
-                    array = np.ascontiguousarray(array, dtype=p.dtype if array.dtype.kind == "f" else array.dtype)
-                    entry[k] = array.copy() if p.device.type == "cpu" else p.device.backend.from_host(array)
-                else:
-                    entry[k] = v.item() if isinstance(v, np.generic) else v
-            new_state[p] = entry
-        if problems:
-            raise StateDictError(f"{name}: the state does not fit these parameters:\n  " + "\n  ".join(problems))
-        for saved, group in zip(saved_groups, self.param_groups):
-            for k, v in saved.items():
-                if k != "params":
-                    group[k] = tuple(v) if isinstance(v, list) and k == "betas" else v
-        self.state = new_state
+        groups, state = load_optimizer_state(self, state_dict)
+        for group, new in zip(self.param_groups, groups):
+            group.update(new)
+        self.state = state
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]

@@ -1,6 +1,6 @@
 """RMSprop (optionally centered, with momentum), PyTorch's formulas."""
 
-from .optimizer import FLUSH_EVERY, Optimizer, OptimizerError, flush_subnormals_
+from .optimizer import FLUSH_EVERY, Optimizer, flush_subnormals_
 
 
 def rmsprop_update(xp, param, grad, square_avg, grad_avg, momentum_buffer, scratch, *, step, lr, alpha, eps,
@@ -56,11 +56,17 @@ class RMSprop(Optimizer):
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
                  maximize=False):
-        if not 0 <= alpha or eps < 0 or momentum < 0 or weight_decay < 0:
-            raise OptimizerError(f"RMSprop: alpha ({alpha}), eps ({eps}), momentum ({momentum}) and weight_decay "
-                                 f"({weight_decay}) must be >= 0")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
                                       centered=centered, maximize=maximize))
+
+    def _check_hyperparameters(self, group):
+        # NOTE: alpha > 1 would make (1 - alpha) g^2 negative and the square average's sqrt NaN (PyTorch
+        # accepts it and gives NaN); it is refused here.
+        self._number(group, "alpha", low=0, high=1)
+        for key in ("eps", "momentum", "weight_decay"):
+            self._number(group, key, low=0)
+        self._flag(group, "centered")
+        self._flag(group, "maximize")
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp

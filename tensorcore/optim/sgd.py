@@ -43,12 +43,16 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                  maximize=False):
-        if momentum < 0 or weight_decay < 0:
-            raise OptimizerError(f"SGD: momentum ({momentum}) and weight_decay ({weight_decay}) must be >= 0")
-        if nesterov and (momentum <= 0 or dampening != 0):
-            raise OptimizerError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
+
+    def _check_hyperparameters(self, group):
+        momentum = self._number(group, "momentum", low=0)
+        dampening = self._number(group, "dampening")
+        self._number(group, "weight_decay", low=0)
+        self._flag(group, "maximize")
+        if self._flag(group, "nesterov") and (momentum <= 0 or dampening != 0):
+            raise OptimizerError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
 
     def _init_state(self, p, group):
         return {"step": 0, "momentum_buffer": None}
