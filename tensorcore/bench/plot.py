@@ -156,6 +156,7 @@ def plot_train(payload, path):
             goal_label = None  # one legend entry
     ax.set_yticks(np.arange(len(keys)))
     ax.set_yticklabels([_workload(groups[k]) for k in keys], fontsize=8)
+    ax.set_ylabel("workload (model, what is timed, batch, device)", fontsize=8)
     ax.invert_yaxis()
     if relative:
         ax.axvline(1.0, color="k", lw=0.8)
