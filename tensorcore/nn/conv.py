@@ -10,15 +10,44 @@ mean 0, running variance 1.
 
 import math
 
+from .. import _validate as check
 from .. import ops
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from . import init
 from .layers import BatchNorm1d, _empty_parameter
 from .module import Module
 
 
-def _pair(v):
-    return (int(v), int(v)) if isinstance(v, int) else tuple(int(a) for a in v)
+def _conv_args(op, in_channels, out_channels, kernel_size, stride, dilation, groups, padding_mode):
+    """Checked (in, out, kernel, stride, dilation, groups): ints, kernel/stride/dilation/groups >= 1."""
+    if padding_mode != "zeros":
+        raise ArgumentError(f"{op}: padding_mode {padding_mode!r} is not supported (only 'zeros')")
+    in_channels = check.integer(in_channels, "in_channels", op, minimum=1)
+    out_channels = check.integer(out_channels, "out_channels", op, minimum=1)
+    groups = check.integer(groups, "groups", op, minimum=1)
+    if in_channels % groups or out_channels % groups:
+        raise ShapeError(f"{op}: in_channels {in_channels} and out_channels {out_channels} must be "
+                         f"divisible by groups={groups}")
+    kernel = check.int_tuple(kernel_size, "kernel_size", op, minimum=1)
+    stride = check.int_tuple(stride, "stride", op, minimum=1)
+    dilation = check.int_tuple(dilation, "dilation", op, minimum=1)
+    return in_channels, out_channels, kernel, stride, dilation, groups
+
+
+def _pool_args(op, kernel_size, stride, padding, dilation=1):
+    """Checked (kernel, stride, padding, dilation) pairs; padding at most half the kernel (PyTorch's rule)."""
+    kernel = check.int_tuple(kernel_size, "kernel_size", op, minimum=1)
+    stride = kernel if stride is None else check.int_tuple(stride, "stride", op, minimum=1)
+    padding = check.int_tuple(padding, "padding", op, minimum=0)
+    dilation = check.int_tuple(dilation, "dilation", op, minimum=1)
+    if padding[0] > kernel[0] // 2 or padding[1] > kernel[1] // 2:
+        raise ArgumentError(f"{op}: padding {padding} should be at most half of the kernel size {kernel}")
+    return kernel, stride, padding, dilation
+
+
+def _no_ceil_mode(op, ceil_mode):
+    if ceil_mode:
+        raise ArgumentError(f"{op}: ceil_mode=True is not supported; pad the input instead")
 
 
 class _ConvNd(Module):
@@ -56,15 +85,16 @@ class Conv2d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"Conv2d: padding_mode {padding_mode!r} is not supported (only 'zeros')")
-        if in_channels % groups or out_channels % groups:
-            raise ShapeError(f"Conv2d: in_channels {in_channels} and out_channels {out_channels} must be "
-                             f"divisible by groups={groups}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size, self.stride, self.dilation = _pair(kernel_size), _pair(stride), _pair(dilation)
-        self.padding = padding if isinstance(padding, str) else _pair(padding)
-        self.groups = int(groups)
+        in_channels, out_channels, self.kernel_size, self.stride, self.dilation, groups = _conv_args(
+            "Conv2d", in_channels, out_channels, kernel_size, stride, dilation, groups, padding_mode)
+        if isinstance(padding, str):
+            check.choice(padding, "padding", "Conv2d", ("valid", "same"))
+            if padding == "same" and self.stride != (1, 1):
+                raise ArgumentError("Conv2d: padding='same' is not supported for strided convolutions")
+            self.padding = padding
+        else:
+            self.padding = check.int_tuple(padding, "padding", "Conv2d", minimum=0)
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.weight = _empty_parameter((out_channels, in_channels // groups) + self.kernel_size, device, dtype)
         if bias:
             self.bias = _empty_parameter((out_channels,), device, dtype)
@@ -90,15 +120,15 @@ class ConvTranspose2d(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
         super().__init__()
-        if padding_mode != "zeros":
-            raise NotImplementedError(f"ConvTranspose2d: padding_mode {padding_mode!r} is not supported")
-        if in_channels % groups or out_channels % groups:
-            raise ShapeError(f"ConvTranspose2d: in_channels {in_channels} and out_channels {out_channels} must be "
-                             f"divisible by groups={groups}")
-        self.in_channels, self.out_channels = int(in_channels), int(out_channels)
-        self.kernel_size, self.stride, self.dilation = _pair(kernel_size), _pair(stride), _pair(dilation)
-        self.padding, self.output_padding = _pair(padding), _pair(output_padding)
-        self.groups = int(groups)
+        op = "ConvTranspose2d"
+        in_channels, out_channels, self.kernel_size, self.stride, self.dilation, groups = _conv_args(
+            op, in_channels, out_channels, kernel_size, stride, dilation, groups, padding_mode)
+        self.padding = check.int_tuple(padding, "padding", op, minimum=0)
+        self.output_padding = check.int_tuple(output_padding, "output_padding", op, minimum=0)
+        if any(o >= max(s, d) for o, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ArgumentError(f"{op}: output_padding {self.output_padding} must be smaller than either stride "
+                                f"{self.stride} or dilation {self.dilation}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
         self.weight = _empty_parameter((in_channels, out_channels // groups) + self.kernel_size, device, dtype)
         if bias:
             self.bias = _empty_parameter((out_channels,), device, dtype)
@@ -126,6 +156,8 @@ class MaxPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
+        _pool_args("MaxPool2d", kernel_size, stride, padding, dilation)
+        _no_ceil_mode("MaxPool2d", ceil_mode)
         self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, \
             padding
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
@@ -143,6 +175,8 @@ class AvgPool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__()
+        _pool_args("AvgPool2d", kernel_size, stride, padding)
+        _no_ceil_mode("AvgPool2d", ceil_mode)
         self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, \
             padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad
@@ -160,6 +194,12 @@ class AdaptiveAvgPool2d(Module):
 
     def __init__(self, output_size):
         super().__init__()
+        sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,)
+        if isinstance(output_size, (tuple, list)) and len(output_size) != 2:
+            raise ArgumentError(f"AdaptiveAvgPool2d: output_size must be an int or a pair, got {output_size}")
+        for s in sizes:
+            if s is not None or not isinstance(output_size, (tuple, list)):
+                check.integer(s, "output_size", "AdaptiveAvgPool2d", minimum=1)
         self.output_size = output_size
 
     def forward(self, x):
@@ -174,6 +214,7 @@ class MaxUnpool2d(Module):
 
     def __init__(self, kernel_size, stride=None, padding=0):
         super().__init__()
+        _pool_args("MaxUnpool2d", kernel_size, stride, padding)
         self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, \
             padding
 
@@ -189,7 +230,11 @@ class LocalResponseNorm(Module):
 
     def __init__(self, size, alpha=1e-4, beta=0.75, k=1.0):
         super().__init__()
-        self.size, self.alpha, self.beta, self.k = int(size), alpha, beta, k
+        op = "LocalResponseNorm"
+        self.size = check.integer(size, "size", op, minimum=1)
+        # NOTE: k > 0 keeps (k + alpha / n sum x^2)^-beta finite on an all-zero neighbourhood.
+        self.alpha, self.beta = check.number(alpha, "alpha", op, low=0), check.number(beta, "beta", op)
+        self.k = check.number(k, "k", op, low=0, low_open=True)
 
     def forward(self, x):
         return ops.norm.local_response_norm(x, self.size, self.alpha, self.beta, self.k)
@@ -234,9 +279,7 @@ class Dropout2d(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout2d: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p = check.number(p, "dropout probability p", "Dropout2d", low=0, high=1)
 
     def forward(self, x):
         return ops.norm.dropout2d(x, self.p, self.training)

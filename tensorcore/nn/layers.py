@@ -8,9 +8,10 @@ running variance 1, momentum 0.1, eps 1e-5.
 import math
 from collections import OrderedDict
 
+from .. import _validate as check
 from .. import ops
 from ..dtypes import as_dtype, get_default_dtype
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..tensor import _make
 from . import functional as F
 from . import init
@@ -22,6 +23,11 @@ def _empty_parameter(shape, device=None, dtype=None):
 
     dev = as_device(device)
     dt = as_dtype(dtype) or get_default_dtype()
+    if dt.kind != "f":
+        from ..errors import DTypeError
+
+        raise DTypeError(f"parameters must be floating, got dtype {dt}")
+    check.fits_in_memory(shape, dt, "parameter")
     return Parameter(_make(dev.backend.xp.zeros(shape, dtype=dt), dev, False, None))
 
 
@@ -122,8 +128,8 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        self.in_features = int(in_features)
-        self.out_features = int(out_features)
+        self.in_features = check.size(in_features, "in_features", "Linear")
+        self.out_features = check.size(out_features, "out_features", "Linear")
         self.weight = _empty_parameter((self.out_features, self.in_features), device, dtype)
         if bias:
             self.bias = _empty_parameter((self.out_features,), device, dtype)
@@ -155,7 +161,7 @@ class ReLU(Module):
 class LeakyReLU(Module):
     def __init__(self, negative_slope=0.01):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope = check.number(negative_slope, "negative_slope", "LeakyReLU")
 
     def forward(self, x):
         return ops.elementwise.leaky_relu(x, self.negative_slope)
@@ -177,7 +183,7 @@ class Tanh(Module):
 class GELU(Module):
     def __init__(self, approximate="none"):
         super().__init__()
-        self.approximate = approximate
+        self.approximate = check.choice(approximate, "approximate", "GELU", ("none", "tanh"))
 
     def forward(self, x):
         return ops.elementwise.gelu(x, self.approximate)
@@ -189,7 +195,7 @@ class GELU(Module):
 class ELU(Module):
     def __init__(self, alpha=1.0):
         super().__init__()
-        self.alpha = alpha
+        self.alpha = check.number(alpha, "alpha", "ELU")
 
     def forward(self, x):
         return ops.elementwise.elu(x, self.alpha)
@@ -198,7 +204,11 @@ class ELU(Module):
 class Softplus(Module):
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
-        self.beta, self.threshold = beta, threshold
+        # NOTE: beta = 0 would divide by zero (log(1 + exp(0 x)) / 0); refused.
+        self.beta = check.number(beta, "beta", "Softplus")
+        if self.beta == 0:
+            raise ArgumentError("Softplus: beta must be nonzero")
+        self.threshold = check.number(threshold, "threshold", "Softplus")
 
     def forward(self, x):
         return ops.elementwise.softplus(x, self.beta, self.threshold)
@@ -209,7 +219,7 @@ class Softmax(Module):
 
     def __init__(self, dim=-1):
         super().__init__()
-        self.dim = dim
+        self.dim = dim if dim is None else check.integer(dim, "dim", "Softmax")
 
     def forward(self, x):
         return ops.nn.softmax(x, self.dim)
@@ -221,7 +231,7 @@ class Softmax(Module):
 class LogSoftmax(Module):
     def __init__(self, dim=-1):
         super().__init__()
-        self.dim = dim
+        self.dim = dim if dim is None else check.integer(dim, "dim", "LogSoftmax")
 
     def forward(self, x):
         return ops.nn.log_softmax(x, self.dim)
@@ -238,9 +248,7 @@ class Dropout(Module):
 
     def __init__(self, p=0.5):
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be in [0, 1], got {p}")
-        self.p = p
+        self.p = check.number(p, "dropout probability p", "Dropout", low=0, high=1)
 
     def forward(self, x):
         if not self.training or self.p == 0.0:
@@ -256,7 +264,8 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = check.integer(start_dim, "start_dim", "Flatten")
+        self.end_dim = check.integer(end_dim, "end_dim", "Flatten")
 
     def forward(self, x):
         if x.ndim == 2 and self.start_dim == 1 and self.end_dim == -1:
@@ -278,8 +287,13 @@ class BatchNorm1d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None):
         super().__init__()
-        self.num_features, self.eps, self.momentum = int(num_features), eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
+        op = type(self).__name__
+        self.num_features = check.size(num_features, "num_features", op)
+        # NOTE: eps > 0 keeps 1 / sqrt(var + eps) finite for a constant channel (var = 0).
+        self.eps = check.number(eps, "eps", op, low=0, low_open=True)
+        self.momentum = momentum if momentum is None else check.number(momentum, "momentum", op, low=0, high=1)
+        self.affine, self.track_running_stats = bool(affine), bool(track_running_stats)
+        num_features = self.num_features
         if affine:
             self.weight = _empty_parameter((num_features,), device, dtype)
             self.bias = _empty_parameter((num_features,), device, dtype)

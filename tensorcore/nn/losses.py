@@ -5,6 +5,9 @@ Example:
     loss = criterion(model(x), y)        # logits (N, C), integer labels (N,)
 """
 
+from .. import _validate as check
+from ..errors import ArgumentError
+from ..tensor import Tensor
 from . import functional as F
 from .module import Module
 
@@ -12,9 +15,12 @@ from .module import Module
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in ("mean", "sum", "none"):
-            raise ValueError(f"{type(self).__name__}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = check.choice(reduction, "reduction", type(self).__name__, ("mean", "sum", "none"))
+
+    def _tensor_or_none(self, value, name):
+        if value is not None and not isinstance(value, Tensor):
+            raise ArgumentError(f"{type(self).__name__}: {name} must be a Tensor or None, got {type(value).__name__}")
+        return value
 
     def extra_repr(self):
         return f"reduction={self.reduction!r}"
@@ -28,7 +34,9 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
-        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, label_smoothing
+        self.weight = self._tensor_or_none(weight, "weight")
+        self.ignore_index = check.integer(ignore_index, "ignore_index", "CrossEntropyLoss")
+        self.label_smoothing = check.number(label_smoothing, "label_smoothing", "CrossEntropyLoss", low=0, high=1)
 
     def forward(self, input, target):
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
@@ -40,7 +48,8 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
-        self.weight, self.ignore_index = weight, ignore_index
+        self.weight = self._tensor_or_none(weight, "weight")
+        self.ignore_index = check.integer(ignore_index, "ignore_index", "NLLLoss")
 
     def forward(self, input, target):
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index, reduction=self.reduction)
@@ -65,7 +74,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
-        self.weight, self.pos_weight = weight, pos_weight
+        self.weight, self.pos_weight = self._tensor_or_none(weight, "weight"), self._tensor_or_none(pos_weight,
+                                                                                                   "pos_weight")
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, pos_weight=self.pos_weight,

@@ -22,7 +22,7 @@ import numpy as np
 
 from ..device import device as as_device
 from ..dtypes import as_dtype
-from ..errors import TensorcoreError
+from ..errors import ArgumentError, TensorcoreError
 from ..tensor import Tensor, _make
 
 
@@ -114,16 +114,18 @@ class Module:
             d["_modules"][name] = value
         elif name in d["_parameters"]:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} to parameter {name!r} "
-                                "(expected Parameter or None)")
+                raise ArgumentError(f"cannot assign {type(value).__name__} to parameter {name!r} "
+                                    "(expected Parameter or None)")
             d["_parameters"][name] = None
         elif name in d["_buffers"]:
             if value is not None and not isinstance(value, Tensor):
-                raise TypeError(f"cannot assign {type(value).__name__} to buffer {name!r} (expected Tensor or None)")
+                raise ArgumentError(f"cannot assign {type(value).__name__} to buffer {name!r} "
+                                    "(expected Tensor or None)")
             d["_buffers"][name] = value
         elif name in d["_modules"]:
             if value is not None:
-                raise TypeError(f"cannot assign {type(value).__name__} to submodule {name!r} (expected Module or None)")
+                raise ArgumentError(f"cannot assign {type(value).__name__} to submodule {name!r} "
+                                    "(expected Module or None)")
             d["_modules"][name] = None
         object.__setattr__(self, name, value)
 
@@ -141,7 +143,7 @@ class Module:
     def register_parameter(self, name, param):
         """Add a parameter (or None, a declared-but-absent parameter like a missing bias)."""
         if param is not None and not isinstance(param, Parameter):
-            raise TypeError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
+            raise ArgumentError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
         self._forget(name)
         self._parameters[name] = param
         object.__setattr__(self, name, param)
@@ -149,7 +151,7 @@ class Module:
     def register_buffer(self, name, tensor, persistent=True):
         """Add a buffer: state saved in state_dict (when persistent) and moved by to(), never trained."""
         if tensor is not None and not isinstance(tensor, Tensor):
-            raise TypeError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
+            raise ArgumentError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
         self._forget(name)
         self._buffers[name] = tensor
         if not persistent:
@@ -158,7 +160,7 @@ class Module:
 
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
-            raise TypeError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
+            raise ArgumentError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
         self._forget(name)
         self._modules[name] = module
         object.__setattr__(self, name, module)
