@@ -6,6 +6,7 @@ this file only wires them up and turns tensorcore errors into one clear line and
 
 import argparse
 import importlib
+import os
 import sys
 
 # name -> (module, one-line help). Modules are imported only when their command runs.
@@ -28,8 +29,15 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
+class OneLineErrorParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (exit 2), like every other failure."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser(load=None):
-    parser = argparse.ArgumentParser(prog="tensorcore", description=__doc__.splitlines()[0])
+    parser = OneLineErrorParser(prog="tensorcore", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text, formatter_class=HelpFormatter)
@@ -46,11 +54,18 @@ def main(argv=None):
     args = build_parser(load=command).parse_args(argv)
     try:
         return int(importlib.import_module(COMMANDS[args.command][0]).run(args) or 0)
-    except (TensorcoreError, FileNotFoundError, PermissionError) as e:
+    except (TensorcoreError, OSError, MemoryError) as e:
         # One line: the first line of a tensorcore message is the whole diagnosis.
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         print(f"tensorcore {args.command}: error: {first}", file=sys.stderr)
         return 2
+    except Exception as e:  # a bug: still one line (TENSORCORE_DEBUG=1 shows the traceback)
+        if os.environ.get("TENSORCORE_DEBUG"):
+            raise
+        first = (str(e).strip().splitlines() or [""])[0]
+        print(f"tensorcore {args.command}: internal error: {type(e).__name__}: {first} "
+              "(TENSORCORE_DEBUG=1 shows the traceback)", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"tensorcore {args.command}: interrupted", file=sys.stderr)
         return 130

@@ -40,9 +40,14 @@ def _max_error(case, tensors, second):
 
 
 def run(args):
+    from tensorcore.errors import ArgumentError
     from tensorcore.ops.cases import all_cases
 
-    wanted = {name for name in args.ops.split(",") if name}
+    wanted = {name.strip() for name in args.ops.split(",") if name.strip()}
+    known = sorted({c.op for c in all_cases()})
+    unknown = sorted(wanted - set(known))
+    if unknown:
+        raise ArgumentError(f"--ops: unknown op name(s) {', '.join(unknown)}; known: {', '.join(known)}")
     cases = [c for c in all_cases() if not wanted or c.op in wanted]
     print(f"{'op case':44s} {'max |err| grad':>15s} {'max |err| gradgrad':>19s} {'status':>7s}")
     failures = 0

@@ -13,6 +13,8 @@ epoch number, and the schedule, optimizer and RNG states come from the checkpoin
 
 import argparse
 import inspect
+import math
+import os
 import time
 
 import numpy as np
@@ -23,6 +25,10 @@ DATASETS = ("fashion-mnist", "mnist")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
 SCHEDULES = ("none", "step", "cosine", "onecycle")
 CHECKPOINT_FORMAT = "tensorcore-train-checkpoint"
+CHECKPOINT_KEYS = ("model_name", "epoch", "model", "optimizer", "rng_state", "history")
+# Arguments a --resume must repeat (the model, the optimizer and its schedule, the data and its order).
+RESUME_MUST_MATCH = ("model", "dataset", "optimizer", "lr", "momentum", "weight_decay", "schedule", "batch_size",
+                     "seed", "val_split", "limit")
 
 
 def add_arguments(parser):
@@ -70,8 +76,55 @@ def _check_args(args):
         raise TensorcoreError(f"--val-split must be in [0, 1), got {args.val_split}")
     if args.limit is not None and args.limit < 1:
         raise TensorcoreError(f"--limit must be >= 1, got {args.limit}")
-    if args.lr <= 0:
-        raise TensorcoreError(f"--lr must be > 0, got {args.lr}")
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        raise TensorcoreError(f"--lr must be a finite number > 0, got {args.lr}")
+    for flag, value in (("--momentum", args.momentum), ("--weight-decay", args.weight_decay)):
+        if not (math.isfinite(value) and value >= 0):
+            raise TensorcoreError(f"{flag} must be a finite number >= 0, got {value}")
+    if not 0 <= args.seed < 2**63:
+        raise TensorcoreError(f"--seed must be in [0, 2**63), got {args.seed}")
+    if args.threads is not None and args.threads < 1:
+        raise TensorcoreError(f"--threads must be >= 1, got {args.threads}")
+    if args.resume:
+        check_input_path(args.resume, "--resume")
+    if args.save:
+        check_output_path(args.save, "--save")
+    if args.plot:
+        check_output_path(args.plot, "--plot")
+        _check_plot_format(args.plot)
+
+
+def check_input_path(path, flag):
+    """A readable file (not a folder), else TensorcoreError naming the flag and the path."""
+    if not os.path.exists(path):
+        raise TensorcoreError(f"{flag} {path}: no such file")
+    if os.path.isdir(path):
+        raise TensorcoreError(f"{flag} {path}: is a directory, expected a checkpoint file")
+    if not os.access(path, os.R_OK):
+        raise TensorcoreError(f"{flag} {path}: not readable (permission denied)")
+
+
+def check_output_path(path, flag, min_free=1 << 20):
+    """A file path we can write: not a folder, in an existing writable folder with at least min_free bytes free."""
+    if os.path.isdir(path):
+        raise TensorcoreError(f"{flag} {path}: is a directory, expected a file name")
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise TensorcoreError(f"{flag} {path}: the folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise TensorcoreError(f"{flag} {path}: not writable (permission denied)")
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):
+        return
+    if st.f_bavail * st.f_frsize < min_free:
+        raise TensorcoreError(f"{flag} {path}: the disk is full ({st.f_bavail * st.f_frsize} bytes free in {folder})")
+
+
+def _check_plot_format(path):
+    ext = os.path.splitext(path)[1].lower().lstrip(".")
+    if ext and ext not in ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp"):
+        raise TensorcoreError(f"--plot {path}: unknown image format {ext!r} (use .png, .pdf or .svg)")
 
 
 def _device(spec):
@@ -112,6 +165,8 @@ def load_data(name, input_shape, limit=None, val_split=0.1):
     x_train, x_test = prep(x_train), prep(x_test)
     n_val = int(round(len(x_train) * val_split))
     cut = len(x_train) - n_val
+    if cut < 1:
+        raise TensorcoreError(f"--val-split {val_split} of {len(x_train)} samples leaves no training data")
     mean, std = float(x_train[:cut].mean()), float(x_train[:cut].std()) or 1.0
     for x in (x_train, x_test):
         x -= mean
@@ -191,6 +246,10 @@ def train_epoch(model, opt, loader, device, scheduler=None, per_batch=False, pro
     def step(xb, yb):
         logits = model(xb)
         loss = F.cross_entropy(logits, yb)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise TensorcoreError(f"the training loss became {value} (diverged; try a smaller --lr); "
+                                  "the last checkpoint is kept")
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -216,6 +275,7 @@ def save_checkpoint(path, args, model, opt, scheduler, epoch, history):
         "model_name": args.model,
         "dataset": args.dataset,
         "seed": args.seed,
+        "args": {key: getattr(args, key) for key in RESUME_MUST_MATCH},
         "epoch": epoch,
         "model": model.state_dict(),
         "optimizer": opt.state_dict(),
@@ -233,8 +293,19 @@ def load_checkpoint(path, args, model, opt, scheduler):
     state = tc.load(path)
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path}: not a training checkpoint written by `tensorcore train --save`")
+    missing = [key for key in CHECKPOINT_KEYS if key not in state]
+    if missing:
+        raise CheckpointError(f"{path}: incomplete training checkpoint: it lacks {', '.join(missing)}")
     if state["model_name"] != args.model:
         raise CheckpointError(f"{path}: checkpoint of model {state['model_name']!r}, but --model is {args.model!r}")
+    saved_args = state.get("args") if isinstance(state.get("args"), dict) else {}
+    for key in RESUME_MUST_MATCH:
+        if key in saved_args and saved_args[key] != getattr(args, key):
+            flag = "--" + key.replace("_", "-")
+            raise CheckpointError(f"{path}: the checkpoint was trained with {flag} {saved_args[key]!r}, this run has "
+                                  f"{flag} {getattr(args, key)!r}; resume with the same arguments")
+    if not isinstance(state["epoch"], int) or state["epoch"] < 0 or not isinstance(state["history"], dict):
+        raise CheckpointError(f"{path}: corrupt training checkpoint: bad epoch or history")
     model.load_state_dict(state["model"])
     opt.load_state_dict(state["optimizer"])
     if scheduler is not None:
@@ -314,7 +385,9 @@ def run(args):
     from . import loop
     from .nn.utils import blas_threads, small_model_threads
 
-    with blas_threads(args.threads if args.threads is not None else small_model_threads(model)):
+    # NumPy's overflow warnings would add lines to stderr; a diverging loss stops the run with one line instead.
+    with blas_threads(args.threads if args.threads is not None else small_model_threads(model)), \
+            np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         def one_epoch(epoch):
             loader.set_epoch(epoch)
             bar = None
