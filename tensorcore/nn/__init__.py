@@ -7,7 +7,15 @@ Example:
     loss = nn.CrossEntropyLoss()(model(x), y)
 """
 
-from . import functional, init, parallel, utils
+# --- sequence models: Embedding, LayerNorm/RMSNorm/GroupNorm, RNN/LSTM/GRU, attention, Transformer ---
+from . import (
+    functional,
+    init,
+    parallel,
+    rnn_utils,  # noqa: E402
+    utils,
+)
+from .attention import MultiheadAttention  # noqa: E402
 
 # --- convolution, pooling, LRN, BatchNorm2d, Dropout2d (tensorcore/nn/conv.py, added by the conv engineer) ---
 from .conv import (
@@ -41,8 +49,38 @@ from .layers import (
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, Parameter
+from .normalization import GroupNorm, LayerNorm, RMSNorm  # noqa: E402
+from .rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+from .transformer import (  # noqa: E402
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
+
+utils.rnn = rnn_utils  # tc.nn.utils.rnn.pack_padded_sequence, as in PyTorch
+__import__("sys").modules[__name__ + ".utils.rnn"] = rnn_utils
 
 __all__ = [
+    "Embedding",
+    "GroupNorm",
+    "GRU",
+    "GRUCell",
+    "LayerNorm",
+    "LSTM",
+    "LSTMCell",
+    "MultiheadAttention",
+    "RMSNorm",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
+    "Transformer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "BatchNorm2d",

@@ -9,8 +9,12 @@ Example:
 """
 
 # --- conv / pool / normalization ops (added by the conv engineer) -----------------------------
+# --- sequence models: embedding, layer/rms/group norm, attention (ops/embedding.py, layer_norm.py, attention.py) ---
+from ..ops.attention import scaled_dot_product_attention  # noqa: E402
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
+from ..ops.embedding import embedding  # noqa: E402
+from ..ops.layer_norm import group_norm, layer_norm, rms_norm  # noqa: E402
 from ..ops.matmul import linear
 from ..ops.nn import (
     binary_cross_entropy,
@@ -52,6 +56,11 @@ def l1_loss(input, target, reduction="mean"):
 
 
 __all__ = [
+    "embedding",
+    "group_norm",
+    "layer_norm",
+    "rms_norm",
+    "scaled_dot_product_attention",
     "adaptive_avg_pool2d",
     "avg_pool2d",
     "conv2d",

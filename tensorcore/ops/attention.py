@@ -1,0 +1,202 @@
+"""Scaled dot-product attention (PyTorch's F.scaled_dot_product_attention), one node per call.
+
+    out = softmax(q @ k^T * scale + mask) @ v,   q (..., L, E), k (..., S, E), v (..., S, Ev)
+
+Forward and plain backward run the backend's fused primitives (`attention_forward` saves the
+row logsumexp, `attention_backward` recomputes the probabilities from it). Under create_graph the
+backward is rebuilt from tensor ops, so gradients of gradients work. A float mask that requires
+grad, or dropout_p > 0, takes the composite path (every step an ordinary op).
+"""
+
+import math
+
+import numpy as np
+
+from ..autograd import Function, is_grad_enabled
+from ..errors import ArgumentError, DTypeError, ShapeError
+from ..random import _gen
+from ..tensor import Tensor, _make
+from .elementwise import where
+from .nn import softmax
+from .registry import register
+
+# NOTE: a finite stand-in for -inf in the composite path: exp(-1e30 - max) is exactly 0 in float32 and
+# float64, and a fully masked row stays finite (it is zeroed afterwards instead of becoming NaN).
+_MASKED = -1e30
+
+
+def _additive_mask(xp, mask, dtype):
+    """A bool mask (True = attend) or a float mask -> an additive float array (0 / -inf)."""
+    if mask.dtype == np.bool_:
+        return xp.where(mask, 0.0, -np.inf).astype(dtype)
+    return mask.astype(dtype, copy=False)
+
+
+def _causal_mask(xp, length, source, dtype):
+    """0 where key j <= query i (top-left aligned, as PyTorch), -inf above the diagonal."""
+    keep = xp.tril(xp.ones((length, source), dtype=bool))
+    return xp.where(keep, 0.0, -np.inf).astype(dtype)
+
+
+def attention_forward_arrays(xp, q, k, v, mask, is_causal, scale):
+    """Array reference of the backend primitive: (out, lse); rows with every key masked give 0."""
+    s = xp.matmul(q, xp.swapaxes(k, -1, -2))
+    s *= scale
+    if mask is not None:
+        s = s + mask
+    if is_causal:
+        s = s + _causal_mask(xp, q.shape[-2], k.shape[-2], q.dtype)
+    m = s.max(axis=-1, keepdims=True)
+    m = xp.where(xp.isfinite(m), m, 0.0)
+    e = xp.exp(s - m)
+    total = e.sum(axis=-1, keepdims=True)
+    empty = total == 0
+    p = e / xp.where(empty, 1.0, total)
+    with np.errstate(divide="ignore"):
+        lse = (m + xp.log(total))[..., 0]
+    return xp.matmul(p, v).astype(q.dtype, copy=False), lse.astype(q.dtype, copy=False)
+
+
+def attention_backward_arrays(xp, q, k, v, out, lse, dout, mask, is_causal, scale):
+    """Array reference of the backward primitive: (dq, dk, dv) with p recomputed as exp(s - lse)."""
+    s = xp.matmul(q, xp.swapaxes(k, -1, -2))
+    s *= scale
+    if mask is not None:
+        s = s + mask
+    if is_causal:
+        s = s + _causal_mask(xp, q.shape[-2], k.shape[-2], q.dtype)
+    safe_lse = xp.where(xp.isfinite(lse), lse, np.inf)[..., None]
+    p = xp.exp(s - safe_lse)
+    dv = xp.matmul(xp.swapaxes(p, -1, -2), dout)
+    dp = xp.matmul(dout, xp.swapaxes(v, -1, -2))
+    dp -= (dout * out).sum(axis=-1, keepdims=True)
+    ds = p * dp
+    ds *= scale
+    dq = xp.matmul(ds, k)
+    dk = xp.matmul(xp.swapaxes(ds, -1, -2), q)
+    return dq, dk, dv
+
+
+def _primitive(backend, name, fallback):
+    """The backend's fused primitive, or the array reference above where the backend has none."""
+    fn = getattr(backend, name, None)
+    if fn is not None:
+        return fn
+    return lambda *args: fallback(backend.xp, *args)
+
+
+class ScaledDotProductAttention(Function):
+    """The fused node: forward saves (q, k, v, out, lse); the mask is a constant additive array."""
+
+    op_name = "scaled_dot_product_attention"
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, is_causal, scale):
+        fwd = _primitive(ctx.backend, "attention_forward", attention_forward_arrays)
+        out, lse = fwd(q, k, v, mask, is_causal, scale)
+        ctx.mask, ctx.is_causal, ctx.scale = mask, is_causal, scale
+        ctx.save_for_backward(q, k, v, out, lse)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        q, k, v, out, lse = ctx.saved_tensors
+        # the fused backward's formulas from tensor ops of q, k, v (so they differentiate again)
+        p = _probabilities(q, k, ctx.mask, ctx.is_causal, ctx.scale)
+        dv = p.mT @ g
+        dp = g @ v.mT
+        ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True)) * ctx.scale
+        return ds @ k, ds.mT @ q, dv
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        q, k, v, out, lse = ctx.saved_arrays
+        bwd = _primitive(ctx.backend, "attention_backward", attention_backward_arrays)
+        grads = bwd(q, k, v, out, lse, g, ctx.mask, ctx.is_causal, ctx.scale)
+        return tuple(a if need else None for a, need in zip(grads, ctx.needs_input_grad))
+
+
+def _probabilities(q, k, mask, is_causal, scale, dropout_p=0.0, generator=None):
+    """softmax(q k^T scale + mask) from tensor ops; masked entries use a finite stand-in, empty rows are 0."""
+    xp = q.device.backend.xp
+    s = (q @ k.mT) * scale
+    length, source = q.shape[-2], k.shape[-2]
+    blocked = None
+    if is_causal:
+        blocked = ~xp.tril(xp.ones((length, source), dtype=bool))
+    if isinstance(mask, Tensor):  # a float mask that requires grad: it is part of the graph
+        s = s + where(mask._data == -np.inf, _MASKED, mask)
+        inf = mask._data == -np.inf
+        blocked = inf if blocked is None else (blocked | inf)
+    elif mask is not None:
+        inf = mask == -np.inf
+        s = s + _make(xp.where(inf, 0.0, mask).astype(q.dtype), q.device, False, None)
+        blocked = inf if blocked is None else (blocked | inf)
+    if blocked is None:
+        p = softmax(s, -1)
+    else:
+        blocked = xp.broadcast_to(blocked, s.shape)
+        p = softmax(where(blocked, _MASKED, s), -1)
+        empty = blocked.all(axis=-1, keepdims=True)
+        if empty.any():
+            p = where(xp.broadcast_to(empty, s.shape), 0.0, p)
+    if dropout_p > 0.0:
+        keep = _gen(generator).random(p.shape) >= dropout_p
+        keep = (keep / (1.0 - dropout_p)).astype(q.dtype)
+        p = p * _make(q.device.backend.from_host(keep) if q.device.type != "cpu" else keep, q.device, False, None)
+    return p
+
+
+def _check_inputs(q, k, v, attn_mask):
+    for name, t in (("query", q), ("key", k), ("value", v)):
+        if not isinstance(t, Tensor):
+            raise ArgumentError(f"scaled_dot_product_attention: {name} must be a Tensor, got {type(t).__name__}")
+        if t.ndim < 2:
+            raise ShapeError(f"scaled_dot_product_attention: {name} needs at least 2 dimensions, got {t.shape}")
+        if t.dtype.kind != "f":
+            raise DTypeError(f"scaled_dot_product_attention: {name} must be floating, got {t.dtype}")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise DTypeError(f"scaled_dot_product_attention: query, key and value dtypes differ "
+                         f"({q.dtype}, {k.dtype}, {v.dtype})")
+    if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2] or not (q.shape[:-2] == k.shape[:-2] == v.shape[:-2]):
+        raise ShapeError(f"scaled_dot_product_attention: query {q.shape}, key {k.shape} and value {v.shape} do not "
+                         "fit (..., L, E), (..., S, E), (..., S, Ev)")
+    if attn_mask is not None:
+        scores = q.shape[:-1] + (k.shape[-2],)
+        shape = attn_mask.shape
+        ok = len(shape) <= len(scores) and all(m in (1, n) for m, n in zip(shape[::-1], scores[::-1]))
+        if not ok:
+            raise ShapeError(f"scaled_dot_product_attention: attn_mask of shape {shape} does not broadcast to the "
+                             f"scores' shape {scores}")
+
+
+@register("scaled_dot_product_attention")
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """softmax(query @ key^T * scale + mask) @ value, scale = 1/sqrt(E) by default (PyTorch's).
+
+    attn_mask: bool (True = take part in attention) or float (added to the scores), broadcastable
+    to (..., L, S). is_causal: query i sees keys j <= i. A row with every key masked gives zeros.
+
+    Example:
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)   # q, k, v: (B, H, T, D)
+    """
+    _check_inputs(query, key, value, attn_mask)
+    if is_causal and attn_mask is not None:
+        raise ArgumentError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
+    if not 0.0 <= dropout_p < 1.0:
+        raise ArgumentError(f"scaled_dot_product_attention: dropout_p must be in [0, 1), got {dropout_p}")
+    scale = 1.0 / math.sqrt(query.shape[-1]) if scale is None else float(scale)
+    xp = query.device.backend.xp
+    mask = None
+    if attn_mask is not None:
+        if not isinstance(attn_mask, Tensor):
+            attn_mask = _make(xp.asarray(attn_mask), query.device, False, None)
+        if attn_mask.dtype != np.bool_ and attn_mask.dtype.kind != "f":
+            raise DTypeError(f"scaled_dot_product_attention: attn_mask must be bool or floating, got {attn_mask.dtype}")
+        if attn_mask.requires_grad and is_grad_enabled():
+            mask = attn_mask.astype(query.dtype)
+        else:
+            mask = _additive_mask(xp, attn_mask._data, query.dtype)
+    if dropout_p > 0.0 or isinstance(mask, Tensor):
+        return _probabilities(query, key, mask, is_causal, scale, dropout_p) @ value
+    return ScaledDotProductAttention.apply(query, key, value, mask=mask, is_causal=bool(is_causal), scale=scale)
