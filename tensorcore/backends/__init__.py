@@ -33,6 +33,13 @@ PRIMITIVES = (
     "max_pool2d_backward",
     "avg_pool2d_forward",
     "avg_pool2d_backward",
+    # sequence models (backends/cpu_attention.py; kernels/attention.py, layernorm.py, embedding.py)
+    "attention_forward",
+    "attention_backward",
+    "layer_norm_forward",
+    "layer_norm_backward",
+    "embedding_forward",
+    "embedding_backward",
 )
 
 

@@ -174,6 +174,7 @@ def check_targets(op, targets, num_classes, ignore_index):
 
 # --- convolution and pooling: backends/cpu_conv.py ----------------------------------------------
 from .cpu_conv import *  # noqa: E402,F401,F403  (conv and pooling primitives)
+from .cpu_attention import *  # noqa: E402,F401,F403  (attention, layer norm, embedding)
 
 
 def adam_update(*args, **kwargs):

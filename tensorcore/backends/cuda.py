@@ -9,6 +9,7 @@ CI exercises exactly this dispatch. `tc.cuda.is_simulated()` says which mode is 
 
 Switches for benchmarks and checks (module attributes, read on every call):
     tc.backends.cuda.gemm = "numba" | "cublas"     # our GEMM kernel, or CuPy's matmul (cuBLAS)
+    tc.backends.cuda.attention = "numba" | "cupy"  # our attention, layer_norm and embedding kernels, or CuPy ops
 The primitive itself is named `matmul`, like every backend's, so the switch is named `gemm`.
 
 Host transfers are explicit and counted (`transfers`): `to_numpy` is the only way data leaves the
@@ -25,6 +26,7 @@ from ..errors import DeviceError, ShapeError
 name = "cuda"
 simulated = os.environ.get("TENSORCORE_CUDA_SIM", "") == "1"
 gemm = "numba"
+attention = "numba"
 
 #: Host <-> device copies made through this backend (tests count them).
 transfers = {"to_host": 0, "to_device": 0}
@@ -354,3 +356,138 @@ def adam_update(xp_, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, 
     _kernels("optim").adam_update(param, _contiguous(grad), exp_avg, exp_avg_sq, lr, beta1=beta1, beta2=beta2,
                                   eps=eps, weight_decay=weight_decay, step=step, decoupled=decoupled_weight_decay)
     return param
+
+
+# --- sequence models: attention, layer norm, embedding (kernels/attention.py, layernorm.py, embedding.py) ----------
+# Same signatures and semantics as backends/cpu_attention.py (documented there); with the switch
+# `attention = "cupy"`, or where a kernel does not apply, the very same xp code runs with CuPy.
+
+
+def _sequence_kernels(*arrays, dtypes=("float32", "float64")):
+    """True when our kernels take these arrays (the switch is on and every dtype is supported)."""
+    return attention == "numba" and all(a is None or a.dtype.name in dtypes for a in arrays)
+
+
+def _attention_mask(mask, lead, L, S):
+    """``(mask4, heads)`` for the kernel: ``mask`` (broadcastable to lead + (L, S)) as a float32 4-D
+    ``(MB, MH, ML, MS)`` over batch-heads ``z = b * heads + h``; copied to full size only when its
+    broadcast pattern over the leading axes is not "outer axes, inner axes"."""
+    if mask is None:
+        return None, 1
+    if mask.dtype == np.bool_:
+        mask = xp.where(mask, 0.0, -np.inf)
+    mask = mask.astype(np.float32, copy=False)
+    mask = mask.reshape((1,) * (len(lead) + 2 - mask.ndim) + mask.shape)
+    tail = mask.shape[-2:]
+    for split in range(len(lead) + 1):
+        outer, inner = mask.shape[:split], mask.shape[split:len(lead)]
+        o_full, i_full = outer == lead[:split], inner == lead[split:]
+        if (o_full or all(d == 1 for d in outer)) and (i_full or all(d == 1 for d in inner)):
+            mb = int(np.prod(outer)) if o_full else 1
+            mh = int(np.prod(inner)) if i_full else 1
+            return _contiguous(mask.reshape((mb, mh) + tail)), int(np.prod(lead[split:]))
+    full = xp.broadcast_to(mask, tuple(lead) + tail)
+    return _contiguous(full.reshape((int(np.prod(lead)), 1) + tail)), 1
+
+
+def _attention_operands(q, k, v, mask):
+    lead, L, S = q.shape[:-2], q.shape[-2], k.shape[-2]
+    bh = int(np.prod(lead))
+    q3, k3, v3 = (_contiguous(a.reshape((bh,) + a.shape[-2:])) for a in (q, k, v))
+    mask4, heads = _attention_mask(mask, lead, L, S)
+    return lead, bh, q3, k3, v3, mask4, heads
+
+
+def _attention_kernels_take(q, k, v):
+    return (_sequence_kernels(q, k, v, dtypes=("float32",)) and max(q.shape[-1], v.shape[-1]) <= 128
+            and q.ndim >= 2 and q.shape[:-2] == k.shape[:-2] == v.shape[:-2])
+
+
+@_oom_guard
+def attention_forward(q, k, v, mask, is_causal, scale):
+    """``(out, lse)`` of softmax(scale q k^T + mask) v: our fused kernel for float32 with head
+    dimensions <= 128, else CuPy ops. Arguments and results as backends/cpu_attention.py."""
+    from .cpu_attention import attention_forward_xp
+
+    if not _attention_kernels_take(q, k, v):
+        return attention_forward_xp(xp, q, k, v, mask, is_causal, scale)
+    lead, bh, q3, k3, v3, mask4, heads = _attention_operands(q, k, v, mask)
+    out, lse = _kernels("attention").attention_forward(q3, k3, v3, mask4, is_causal, scale, heads=heads)
+    return out.reshape(tuple(lead) + out.shape[-2:]), lse.reshape(tuple(lead) + (q.shape[-2],))
+
+
+@_oom_guard
+def attention_backward(q, k, v, out, lse, dout, mask, is_causal, scale):
+    """``(dq, dk, dv)`` from the forward's ``out`` and ``lse``: our dq and dk/dv kernels (p recomputed
+    tile by tile), or CuPy ops. Arguments and results as backends/cpu_attention.py."""
+    from .cpu_attention import attention_backward_xp
+
+    if not _attention_kernels_take(q, k, v) or not _sequence_kernels(out, lse, dout, dtypes=("float32",)):
+        return attention_backward_xp(xp, q, k, v, out, lse, dout, mask, is_causal, scale)
+    lead, bh, q3, k3, v3, mask4, heads = _attention_operands(q, k, v, mask)
+    o3, g3 = (_contiguous(a.reshape((bh,) + a.shape[-2:])) for a in (out, dout))
+    l2 = _contiguous(lse.reshape(bh, q.shape[-2]))
+    grads = _kernels("attention").attention_backward(q3, k3, v3, o3, l2, g3, mask4, is_causal, scale, heads=heads)
+    return tuple(g.reshape(a.shape) for g, a in zip(grads, (q, k, v)))
+
+
+@_oom_guard
+def layer_norm_forward(x2d, weight, bias, eps):
+    """``(y, mean, rstd)`` per row of ``x2d (R, C)``: our one-warp-per-row kernel (float32/float64), or CuPy."""
+    from .cpu_attention import layer_norm_forward_xp
+
+    if not _sequence_kernels(x2d, weight, bias) or len({a.dtype for a in (x2d, weight, bias) if a is not None}) > 1:
+        return layer_norm_forward_xp(xp, x2d, weight, bias, eps)
+    w, b = (None if a is None else _contiguous(a) for a in (weight, bias))
+    return _kernels("layernorm").layer_norm_forward(_contiguous(x2d), w, b, eps=eps)
+
+
+@_oom_guard
+def layer_norm_backward(dy, x2d, weight, mean, rstd):
+    """``(dx, dweight, dbias)`` (dweight None when weight is None): our row kernel plus a deterministic
+    two-stage column reduction for dweight/dbias (no atomics), or CuPy."""
+    from .cpu_attention import layer_norm_backward_xp
+
+    arrays = (dy, x2d, weight, mean, rstd)
+    if not _sequence_kernels(*arrays) or len({a.dtype for a in arrays if a is not None}) > 1:
+        return layer_norm_backward_xp(xp, dy, x2d, weight, mean, rstd)
+    dx, dw, db = _kernels("layernorm").layer_norm_backward(
+        *(None if a is None else _contiguous(a) for a in arrays))
+    return dx, (dw if weight is not None else None), db
+
+
+def _flat_indices(idx):
+    flat = idx.reshape(-1)
+    return _contiguous(flat if flat.dtype.name in ("int32", "int64") else flat.astype(np.int64))
+
+
+@_oom_guard
+def embedding_forward(weight, idx):
+    """``weight[idx]`` (shape ``idx.shape + (E,)``): our gather kernel, or CuPy's take.
+
+    # NOTE: indices are not range-checked here (that would synchronize); out-of-range rows come out NaN.
+    """
+    if not _sequence_kernels(weight) or weight.ndim != 2:
+        return xp.take(weight, idx, axis=0)
+    out = _kernels("embedding").embedding_forward(_contiguous(weight), _flat_indices(idx))
+    return out.reshape(tuple(idx.shape) + (weight.shape[1],))
+
+
+@_oom_guard
+def embedding_backward(dout, idx, num_embeddings, padding_idx):
+    """``dweight (V, E)``, summing ``dout`` rows per index in increasing position (deterministic: sorted
+    unique keys, one warp per output row, no atomics); row ``padding_idx`` zero. CuPy: scatter_add."""
+    E = dout.shape[-1]
+    if not _sequence_kernels(dout):
+        dweight = xp.zeros((num_embeddings, E), dtype=dout.dtype)
+        if simulated:
+            np.add.at(dweight, idx.reshape(-1), dout.reshape(-1, E))
+        else:
+            import cupyx
+
+            cupyx.scatter_add(dweight, idx.reshape(-1), dout.reshape(-1, E))
+        if padding_idx is not None:
+            dweight[padding_idx] = 0
+        return dweight
+    return _kernels("embedding").embedding_backward(_contiguous(dout.reshape(-1, E)), _flat_indices(idx),
+                                                    num_embeddings, padding_idx)
