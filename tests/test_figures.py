@@ -74,14 +74,13 @@ def test_train_plot(tiny_data, tmp_path, figures, capsys):
 
 
 def _checkpoint(path):
-    import argparse
-
     from tensorcore import models
+    from tensorcore.cli import build_parser
     from tensorcore.train import save_checkpoint
 
     tc.manual_seed(0)
     model = models.lenet5()
-    args = argparse.Namespace(model="lenet5", dataset="fashion-mnist", seed=0)
+    args = build_parser(load="train").parse_args(["train", "--model", "lenet5"])  # every train option's default
     save_checkpoint(str(path), args, model, tc.optim.SGD(model.parameters(), lr=0.1), None, 1, {"train_loss": [1.0]})
 
 

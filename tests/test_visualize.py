@@ -1,6 +1,5 @@
 """Saliency, CAM / Grad-CAM, the deconvnet projection, and `tensorcore visualize` writing a PNG."""
 
-import argparse
 import os
 
 import numpy as np
@@ -105,13 +104,14 @@ def test_render_writes_a_png(tmp_path):
 
 
 def _checkpoint(path, name):
+    from tensorcore.cli import build_parser
     from tensorcore.train import save_checkpoint
 
     tc.manual_seed(0)
     model = models.get_model(name, **({"num_classes": 10, "in_channels": 1, "input_size": 28}
                                       if name != "mlp" else {}))
     opt = tc.optim.SGD(model.parameters(), lr=0.1)
-    args = argparse.Namespace(model=name, dataset="fashion-mnist", seed=0)
+    args = build_parser(load="train").parse_args(["train", "--model", name])  # every train option's default
     save_checkpoint(str(path), args, model, opt, None, 1, {"train_loss": [1.0]})
 
 
