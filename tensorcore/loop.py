@@ -99,6 +99,13 @@ def _hooks(callbacks, name):
     return out
 
 
+def _rows(batch):
+    """The number of samples in a batch: the length of its first array (batches may be lists or dicts)."""
+    while isinstance(batch, (list, tuple, dict)):
+        batch = next(iter(batch.values())) if isinstance(batch, dict) else batch[0]
+    return len(batch)
+
+
 def _length(batches):
     try:
         return len(batches)
@@ -129,7 +136,7 @@ def run_epoch(batches, step, metrics=None, progress=None, callbacks=()):
         for hook in begin:
             hook(index)
         loss, out = step(xb, yb)
-        n = len(yb) if yb is not None else len(xb)
+        n = _rows(yb if yb is not None else xb)
         total += loss.item() * n
         seen += n
         if metrics is not None:

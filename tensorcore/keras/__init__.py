@@ -1,20 +1,24 @@
-"""tensorcore.keras: the Keras-style API (Sequential, layers, compile/fit/evaluate/predict) over nn and optim.
+"""tensorcore.keras: the Keras 3 API (Sequential, the functional Model, subclassed models, layers,
+compile/fit/evaluate/predict, save/load_model) over tensorcore's ops, nn and optim.
 
 Example (the classic Keras MLP; only the import prefix differs from Keras):
-    from tensorcore.keras.models import Sequential
-    from tensorcore.keras.layers import Dense
-    from tensorcore.keras.optimizers import Adam
-    model = Sequential()
-    model.add(Dense(64, activation="relu", input_dim=784))
-    model.add(Dense(64, activation="relu"))
-    model.add(Dense(10, activation="softmax"))
-    model.compile(optimizer=Adam(lr=0.001), loss="categorical_crossentropy", metrics=["accuracy"])
+    from tensorcore import keras
+    model = keras.Sequential([keras.Input(shape=(784,)),
+                              keras.layers.Dense(64, activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001), loss="categorical_crossentropy",
+                  metrics=["accuracy"])
     model.fit(x_train, y_train, epochs=10, batch_size=32)
+    model.save("mlp.keras")
+    model = keras.models.load_model("mlp.keras")
 """
 
-from . import callbacks, datasets, layers, losses, metrics, models, optimizers, utils
-from .layers import Input
+from . import callbacks, datasets, layers, losses, metrics, models, optimizers, saving, utils
+from .base import KerasTensor
+from .layers import Input, Layer
+from .model import Model
 from .models import Sequential
+from .saving import load_model
 
-__all__ = ["Input", "Sequential", "callbacks", "datasets", "layers", "losses", "metrics", "models", "optimizers",
-           "utils"]
+__all__ = ["Input", "KerasTensor", "Layer", "Model", "Sequential", "callbacks", "datasets", "layers", "load_model",
+           "losses", "metrics", "models", "optimizers", "saving", "utils"]

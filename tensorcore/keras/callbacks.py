@@ -36,6 +36,11 @@ class Callback:
     def on_train_batch_end(self, batch, logs=None):
         pass
 
+    for _hook in (on_train_begin, on_train_end, on_epoch_begin, on_epoch_end, on_train_batch_begin,
+                  on_train_batch_end):
+        _hook._noop = True  # the loop skips hooks a subclass did not override
+    del _hook
+
 
 class History(Callback):
     """Records every epoch's logs: history.history == {"loss": [...], "accuracy": [...], "val_loss": ...}."""

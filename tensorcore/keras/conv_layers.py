@@ -20,7 +20,7 @@ import numpy as np
 from .. import nn, ops
 from ..errors import ShapeError
 from ..tensor import _make, tensor
-from .layers import Layer, _initialize, get_activation
+from .base import Layer, _initialize, _permute, _set, get_activation
 
 
 def _pair(v, name):
@@ -58,12 +58,12 @@ class _Spatial(nn.Module):
 
     def forward(self, x):
         if self.channels_last:
-            x = x.transpose(0, 3, 1, 2)
+            x = _permute(x, (0, 3, 1, 2))
         if self.pads is not None and any(self.pads[0] + self.pads[1]):
             (pt, pb), (pl, pr) = self.pads
             x = ops.shape.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)), value=self.pad_value)
         y = self.fn(x)
-        return y.transpose(0, 2, 3, 1) if self.channels_last else y
+        return _permute(y, (0, 2, 3, 1)) if self.channels_last else y
 
 
 class _ImageLayer(Layer):
@@ -91,6 +91,8 @@ class Conv2D(_ImageLayer):
     """
 
     base_name = "conv2d"
+    config_keys = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups",
+                   "activation", "use_bias", "kernel_initializer", "bias_initializer")
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
@@ -147,6 +149,8 @@ class Conv2D(_ImageLayer):
 
 
 class _Pooling2D(_ImageLayer):
+    config_keys = ("pool_size", "strides", "padding", "data_format")
+
     def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
         self.pool_size = _pair(pool_size, "pool_size")
@@ -217,6 +221,7 @@ class GlobalAveragePooling2D(_ImageLayer):
     """The mean over the spatial axes: (N, H, W, C) -> (N, C) (keepdims=True keeps them as size 1)."""
 
     base_name = "global_average_pooling2d"
+    config_keys = ("data_format", "keepdims")
 
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
@@ -278,6 +283,7 @@ class BatchNormalization(Layer):
     """
 
     base_name = "batch_normalization"
+    config_keys = ("axis", "momentum", "epsilon", "center", "scale")
 
     def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True, **kwargs):
         super().__init__(**kwargs)
@@ -305,8 +311,6 @@ class BatchNormalization(Layer):
         return out + [m.running_mean.numpy().copy(), m.running_var.numpy().copy()]
 
     def set_weights(self, weights):
-        from .layers import _set
-
         m = self.module
         targets = [p for p in (m.weight, m.bias) if p is not None] + [m.running_mean, m.running_var]
         if len(weights) != len(targets):

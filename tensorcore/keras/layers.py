@@ -1,151 +1,33 @@
-"""Keras layers: Dense, Activation, Dropout, Flatten, Input, each a thin shell around nn modules.
+"""Keras layers: Dense, Activation, Dropout, Flatten, Reshape, Concatenate, Add, Input, and (re-exported)
+the conv-net layers (conv_layers.py) and the sequence layers (rnn_layers.py, attention_layers.py).
 
-A layer knows its configuration at construction and builds its nn modules once it learns its
-input shape (`build(input_shape) -> output_shape`; shapes exclude the batch axis). `modules()`
-lists them as (name, nn.Module) pairs; the Sequential model chains them, so a Dense with
-activation='relu' becomes ("dense", nn.Linear) and ("dense_activation", nn.ReLU).
+Each is a thin shell around tensorcore ops and nn modules (the base class, tensorcore/keras/base.py,
+explains how a layer is built and called). A Dense with activation='relu' holds ("dense", nn.Linear)
+and ("dense_activation", nn.ReLU).
 
-To add a layer (Conv2D, MaxPooling2D, BatchNormalization ...): subclass Layer, set `base_name`,
-implement `build` (create the nn modules, return the output shape) and `modules`. Keras images
-are channels-last (N, H, W, C): a conv layer transposes to the nn modules' (N, C, H, W) inside
-its own module.
+Example (the functional API):
+    inputs = Input(shape=(784,))
+    x = Dense(64, activation="relu")(inputs)
+    outputs = Dense(10, activation="softmax")(x)
+    model = Model(inputs, outputs)
 """
 
 import math
 
+import numpy as np
+
 from .. import nn
-from ..errors import ShapeError
-
-# --- activations and initializers by name ---------------------------------------------------------
-
-_ACTIVATIONS = {
-    "relu": lambda: nn.ReLU(),
-    "sigmoid": lambda: nn.Sigmoid(),
-    "tanh": lambda: nn.Tanh(),
-    "softmax": lambda: nn.Softmax(dim=-1),
-    "log_softmax": lambda: nn.LogSoftmax(dim=-1),
-    "elu": lambda: nn.ELU(),
-    "gelu": lambda: nn.GELU(),
-    "leaky_relu": lambda: nn.LeakyReLU(0.2),  # Keras 3's default negative slope
-    "softplus": lambda: nn.Softplus(),
-}
+from ..errors import ArgumentError, ShapeError
+from .attention_layers import LayerNormalization, MultiHeadAttention
+from .base import KerasTensor, Layer, Node, _initialize, get_activation
+from .conv_layers import AveragePooling2D, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D
+from .rnn_layers import GRU, LSTM, Bidirectional, Embedding, SimpleRNN
 
 
-def get_activation(activation):
-    """An nn module for a Keras activation name (None or 'linear': no module), or a module/callable as is."""
-    if activation is None or activation == "linear":
-        return None
-    if isinstance(activation, nn.Module):
-        return activation
-    if isinstance(activation, str):
-        if activation not in _ACTIVATIONS:
-            raise ValueError(f"unknown activation {activation!r}; known: {', '.join(sorted(_ACTIVATIONS))}, linear")
-        return _ACTIVATIONS[activation]()
-    if callable(activation):
-        return _Lambda(activation)
-    raise ValueError(f"activation must be a name, an nn.Module or a callable, got {activation!r}")
-
-
-class _Lambda(nn.Module):
-    def __init__(self, fn):
-        super().__init__()
-        self.fn = fn
-
-    def forward(self, x):
-        return self.fn(x)
-
-
-def _initialize(tensor, initializer):
-    """Apply a Keras initializer (by name or callable(tensor)) to a (out, in) weight or a bias."""
-    init = nn.init
-    if callable(initializer):
-        initializer(tensor)
-        return
-    name = initializer
-    if tensor.ndim >= 2:
-        fan_in, fan_out = init.calculate_fan_in_and_fan_out(tensor)
-    else:
-        fan_in = fan_out = tensor.shape[0]
-    table = {
-        "glorot_uniform": lambda: init.xavier_uniform_(tensor) if tensor.ndim >= 2 else
-        init.uniform_(tensor, -math.sqrt(3 / fan_in), math.sqrt(3 / fan_in)),
-        "glorot_normal": lambda: init.normal_(tensor, 0, math.sqrt(2 / (fan_in + fan_out))),
-        "he_uniform": lambda: init.uniform_(tensor, -math.sqrt(6 / fan_in), math.sqrt(6 / fan_in)),
-        "he_normal": lambda: init.normal_(tensor, 0, math.sqrt(2 / fan_in)),
-        "lecun_uniform": lambda: init.uniform_(tensor, -math.sqrt(3 / fan_in), math.sqrt(3 / fan_in)),
-        "lecun_normal": lambda: init.normal_(tensor, 0, math.sqrt(1 / fan_in)),
-        "random_uniform": lambda: init.uniform_(tensor, -0.05, 0.05),
-        "random_normal": lambda: init.normal_(tensor, 0, 0.05),
-        "zeros": lambda: init.zeros_(tensor),
-        "ones": lambda: init.ones_(tensor),
-    }
-    if name not in table:
-        raise ValueError(f"unknown initializer {name!r}; known: {', '.join(sorted(table))}")
-    table[name]()
-
-
-# --- the layers -----------------------------------------------------------------------------------
-
-
-class Layer:
-    """Base class. Subclasses set `base_name` and implement build() and modules()."""
-
-    base_name = "layer"
-
-    def __init__(self, name=None, input_shape=None, input_dim=None, trainable=True, **kwargs):
-        if kwargs:
-            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
-        if input_dim is not None:
-            input_shape = (int(input_dim),)
-        self.name = name
-        self.input_shape = None if input_shape is None else tuple(input_shape)
-        self.output_shape = None
-        self.built = False
-        self.trainable = trainable
-
-    def build(self, input_shape):
-        """Create the nn modules for inputs of `input_shape` (no batch axis); return the output shape."""
-        self.input_shape = tuple(input_shape)
-        self.output_shape = self.input_shape
-        self.built = True
-        return self.output_shape
-
-    def modules(self):
-        """(name, nn.Module) pairs, in call order."""
-        return []
-
-    def parameters(self):
-        return [p for _, m in self.modules() for p in m.parameters()]
-
-    def count_params(self):
-        return sum(p.data.size for p in self.parameters())
-
-    def get_weights(self):
-        """The weights as NumPy arrays (copies), in the layer's Keras order."""
-        return [p.numpy().copy() for p in self.parameters()]
-
-    def set_weights(self, weights):
-        params = self.parameters()
-        if len(weights) != len(params):
-            raise ShapeError(f"{self.name}: set_weights got {len(weights)} arrays for {len(params)} weights")
-        for p, w in zip(params, weights):
-            _set(p, self._to_nn_layout(p, w), self.name)
-
-    def _to_nn_layout(self, p, w):
-        return w
-
-    def __repr__(self):
-        return f"<{type(self).__name__} name={self.name!r}>"
-
-
-def _set(p, w, layer):
-    import numpy as np
-
-    w = np.asarray(w)
-    if tuple(w.shape) != tuple(p.shape):
-        raise ShapeError(f"{layer}: weight of shape {tuple(w.shape)} for a variable of shape {tuple(p.shape)}")
-    p.data[...] = w
-    p._version += 1
+def _head_of(act):
+    if isinstance(act, nn.Softmax) and act.dim in (-1, 1):
+        return "softmax"
+    return "sigmoid" if isinstance(act, nn.Sigmoid) else None
 
 
 class Dense(Layer):
@@ -159,6 +41,8 @@ class Dense(Layer):
     """
 
     base_name = "dense"
+    config_keys = ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer")
+    supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
                  bias_initializer="zeros", **kwargs):
@@ -166,7 +50,6 @@ class Dense(Layer):
         if int(units) < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units}")
         self.units = int(units)
-        self.activation_name = activation if isinstance(activation, str) or activation is None else "custom"
         self.activation = activation
         self.use_bias = use_bias
         self.kernel_initializer, self.bias_initializer = kernel_initializer, bias_initializer
@@ -174,13 +57,14 @@ class Dense(Layer):
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
-        if not input_shape:
-            raise ShapeError(f"{self.name}: Dense needs inputs with at least one feature axis")
+        if not input_shape or input_shape[-1] is None:
+            raise ShapeError(f"{self.name}: Dense needs inputs with a known last axis, got shape {input_shape}")
         self.linear = nn.Linear(input_shape[-1], self.units, bias=self.use_bias)
         _initialize(self.linear.weight, self.kernel_initializer)
         if self.use_bias:
             _initialize(self.linear.bias, self.bias_initializer)
         self.act = get_activation(self.activation)
+        self.head = _head_of(self.act)
         self.input_shape, self.output_shape = input_shape, input_shape[:-1] + (self.units,)
         self.built = True
         return self.output_shape
@@ -190,6 +74,14 @@ class Dense(Layer):
         if self.act is not None:
             mods.append((f"{self.name}_activation", self.act))
         return mods
+
+    def call(self, inputs, _logits=False):
+        y = self.linear(inputs)
+        return y if self.act is None or _logits else self.act(y)
+
+    @property
+    def weights(self):
+        return [self.linear.weight] + ([self.linear.bias] if self.use_bias else [])
 
     def get_weights(self):
         out = [self.linear.weight.numpy().T.copy()]
@@ -205,30 +97,47 @@ class Activation(Layer):
     """Applies an activation by name ('relu', 'softmax', ...)."""
 
     base_name = "activation"
+    config_keys = ("activation",)
+    supports_masking = True
 
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activation
-        self.act = None
+        self.act = get_activation(activation)
+        self.head = _head_of(self.act)
 
     def build(self, input_shape):
-        self.act = get_activation(self.activation)
-        return super().build(input_shape)
+        self.input_shape = self.output_shape = tuple(input_shape)
+        self.built = True
+        return self.output_shape
 
     def modules(self):
         return [] if self.act is None else [(self.name, self.act)]
+
+    def call(self, inputs, _logits=False):
+        return inputs if self.act is None or _logits else self.act(inputs)
 
 
 class Dropout(Layer):
     """Randomly zeroes a fraction `rate` of the inputs while training (scaled by 1/(1-rate))."""
 
     base_name = "dropout"
+    config_keys = ("rate",)
+    supports_masking = True
 
-    def __init__(self, rate, **kwargs):
-        kwargs.pop("seed", None)  # tensorcore's generator (tc.manual_seed) drives dropout
-        super().__init__(**kwargs)
+    def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
+        super().__init__(**kwargs)  # seed: tensorcore's generator (tc.manual_seed) drives dropout
+        if noise_shape is not None:
+            raise ArgumentError("Dropout: noise_shape is not supported")
+        if not 0 <= float(rate) < 1:
+            raise ArgumentError(f"Dropout: rate must be in [0, 1), got {rate}")
         self.rate = float(rate)
         self.module = nn.Dropout(self.rate)
+
+    def build(self, input_shape):
+        self.input_shape = self.output_shape = tuple(input_shape)
+        self.built = True
+        return self.output_shape
 
     def modules(self):
         return [(self.name, self.module)]
@@ -239,46 +148,139 @@ class Flatten(Layer):
 
     base_name = "flatten"
 
-    def __init__(self, **kwargs):
-        kwargs.pop("data_format", None)
+    def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.module = nn.Flatten()
 
     def build(self, input_shape):
-        super().build(input_shape)
+        self.input_shape = tuple(input_shape)
         self.output_shape = (math.prod(self.input_shape),)
+        self.built = True
         return self.output_shape
 
     def modules(self):
         return [(self.name, self.module)]
 
 
+class Reshape(Layer):
+    """Reshape(target_shape): each sample to target_shape (no batch axis; one -1 is inferred)."""
+
+    base_name = "reshape"
+    config_keys = ("target_shape",)
+
+    def __init__(self, target_shape, **kwargs):
+        super().__init__(**kwargs)
+        self.target_shape = tuple(int(d) for d in target_shape)
+        if sum(d == -1 for d in self.target_shape) > 1:
+            raise ArgumentError(f"Reshape: at most one -1 in target_shape, got {self.target_shape}")
+
+    def build(self, input_shape):
+        size = math.prod(input_shape)
+        known = math.prod(d for d in self.target_shape if d != -1)
+        if (-1 in self.target_shape and size % known) or (-1 not in self.target_shape and size != known):
+            raise ShapeError(f"{self.name}: cannot reshape inputs of shape {tuple(input_shape)} to {self.target_shape}")
+        self.input_shape = tuple(input_shape)
+        self.output_shape = tuple(size // known if d == -1 else d for d in self.target_shape)
+        self.built = True
+        return self.output_shape
+
+    def call(self, inputs):
+        return inputs.reshape((inputs.shape[0],) + self.target_shape)
+
+
+class _Merge(Layer):
+    """Base of layers that combine a list of inputs."""
+
+    supports_masking = True
+
+    def _build_for(self, args, kwargs):
+        inputs = args[0] if args else kwargs["inputs"]
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ArgumentError(f"{type(self).__name__}: call it on a list of at least 2 inputs")
+        self.input_shape = [tuple(t.shape[1:]) for t in inputs]
+        self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None or all(m is None for m in mask):
+            return None
+        present = [m for m in mask if m is not None]
+        out = present[0]
+        for m in present[1:]:
+            out = out & m
+        return out
+
+
+class Concatenate(_Merge):
+    """Concatenate(axis=-1)([a, b, ...]): the inputs joined along `axis`."""
+
+    base_name = "concatenate"
+    config_keys = ("axis",)
+
+    def __init__(self, axis=-1, **kwargs):
+        super().__init__(**kwargs)
+        self.axis = int(axis)
+
+    def call(self, inputs):
+        from .. import cat
+
+        ndim = inputs[0].ndim
+        axis = self.axis % ndim
+        for t in inputs[1:]:
+            if t.ndim != ndim or any(a != b for i, (a, b) in enumerate(zip(t.shape, inputs[0].shape)) if i != axis):
+                raise ShapeError(f"{self.name}: cannot concatenate shapes {[tuple(x.shape) for x in inputs]} "
+                                 f"on axis {self.axis}")
+        return cat(list(inputs), axis)
+
+
+class Add(_Merge):
+    """Add()([a, b, ...]): the elementwise sum of inputs of one shape."""
+
+    base_name = "add"
+
+    def call(self, inputs):
+        shape = tuple(inputs[0].shape)
+        if any(tuple(t.shape) != shape for t in inputs[1:]):
+            raise ShapeError(f"{self.name}: Add needs inputs of one shape, got {[tuple(t.shape) for t in inputs]}")
+        out = inputs[0]
+        for t in inputs[1:]:
+            out = out + t
+        return out
+
+
 class InputLayer(Layer):
-    """Declares the input shape of a Sequential model (no computation)."""
+    """The layer behind keras.Input: declares an input's shape and dtype (no computation)."""
 
     base_name = "input_layer"
+    is_input = True
 
-    def __init__(self, shape=None, batch_size=None, name=None, input_shape=None, **kwargs):
+    def __init__(self, shape=None, batch_size=None, dtype=None, name=None, input_shape=None, sparse=None,
+                 **kwargs):
         super().__init__(name=name, input_shape=shape if shape is not None else input_shape, **kwargs)
         if self.input_shape is None:
             raise ValueError("Input: give shape=, e.g. Input(shape=(784,))")
         self.batch_size = batch_size
+        self.dtype = np.dtype(dtype or "float32").name
+        self.output_shape = self.input_shape
+        self.built = True
+        self.output = KerasTensor((batch_size,) + self.input_shape, self.dtype, name)
+        self.output.node = Node(self, [], {}, [self.output])
+
+    def get_config(self):
+        return {"name": self.name, "shape": list(self.input_shape), "dtype": self.dtype, "batch_size": self.batch_size}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
 
 
-def Input(shape=None, batch_size=None, name=None, **kwargs):
-    """keras.Input(shape=(784,)): add it first to a Sequential model to fix the input shape."""
-    return InputLayer(shape=shape, batch_size=batch_size, name=name, **kwargs)
+def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):
+    """keras.Input(shape=(784,), dtype="float32", name=None): a symbolic input (a KerasTensor).
+
+    Call layers on it and give it to keras.Model(inputs, outputs); or add it first to a Sequential model."""
+    return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, **kwargs).output
 
 
-__all__ = ["Activation", "Dense", "Dropout", "Flatten", "Input", "InputLayer", "Layer", "get_activation"]
-
-# --- conv-net layers (channels-last images): tensorcore/keras/conv_layers.py ---------------------
-from .conv_layers import (  # noqa: E402
-    AveragePooling2D,
-    BatchNormalization,
-    Conv2D,
-    GlobalAveragePooling2D,
-    MaxPooling2D,
-)
-
-__all__ += ["AveragePooling2D", "BatchNormalization", "Conv2D", "GlobalAveragePooling2D", "MaxPooling2D"]
+__all__ = ["GRU", "LSTM", "Activation", "Add", "AveragePooling2D", "BatchNormalization", "Bidirectional",
+           "Concatenate", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling2D", "Input",
+           "InputLayer", "Layer", "LayerNormalization", "MaxPooling2D", "MultiHeadAttention", "Reshape", "SimpleRNN",
+           "get_activation"]

@@ -1,0 +1,424 @@
+"""The Keras Layer base class, symbolic KerasTensors, activations and initializers by name.
+
+Both layers.py and conv_layers.py (and the sequence layers) import from here; nothing here imports them.
+
+A layer knows its configuration at construction and creates its weights once it learns its input
+shape: `build(input_shape)` (shapes exclude the batch axis, as everywhere in tensorcore.keras).
+Calling a layer on a Tensor runs it (`call`); calling it on a KerasTensor (from keras.Input)
+records a node of the functional graph and returns KerasTensors whose shapes come from running
+the layer once on a small zero batch. Weights live in nn modules, listed by `modules()` as
+(name, nn.Module) pairs: a model registers them, so its optimizer, state_dict and device moves see
+every weight.
+
+Two ways to write a layer, both as in Keras:
+  * `add_weight(name, shape, initializer)` in build() and the math in call(inputs) (sequence layers);
+  * nn modules created in build() and returned by modules(); the default call() chains them (Dense, Conv2D).
+"""
+
+import inspect
+import math
+import threading
+
+import numpy as np
+
+from .. import nn
+from ..errors import ArgumentError, ShapeError
+
+# --- activations by name ---------------------------------------------------------------------------
+
+_ACTIVATIONS = {
+    "relu": lambda: nn.ReLU(),
+    "sigmoid": lambda: nn.Sigmoid(),
+    "tanh": lambda: nn.Tanh(),
+    "softmax": lambda: nn.Softmax(dim=-1),
+    "log_softmax": lambda: nn.LogSoftmax(dim=-1),
+    "elu": lambda: nn.ELU(),
+    "gelu": lambda: nn.GELU(),
+    "leaky_relu": lambda: nn.LeakyReLU(0.2),  # Keras 3's default negative slope
+    "softplus": lambda: nn.Softplus(),
+}
+
+
+def get_activation(activation):
+    """An nn module for a Keras activation name (None or 'linear': no module), or a module/callable as is."""
+    if activation is None or activation == "linear":
+        return None
+    if isinstance(activation, nn.Module):
+        return activation
+    if isinstance(activation, str):
+        if activation not in _ACTIVATIONS:
+            raise ValueError(f"unknown activation {activation!r}; known: {', '.join(sorted(_ACTIVATIONS))}, linear")
+        return _ACTIVATIONS[activation]()
+    if callable(activation):
+        return _Lambda(activation)
+    raise ValueError(f"activation must be a name, an nn.Module or a callable, got {activation!r}")
+
+
+class _Lambda(nn.Module):
+    def __init__(self, fn):
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x):
+        return self.fn(x)
+
+
+# --- initializers by name --------------------------------------------------------------------------
+
+
+def keras_fans(shape):
+    """(fan_in, fan_out) of a weight in Keras layout: (in, out), or (..., in, out) with a receptive field."""
+    if len(shape) < 1:
+        return 1, 1
+    if len(shape) == 1:
+        return shape[0], shape[0]
+    receptive = math.prod(shape[:-2])
+    return shape[-2] * receptive, shape[-1] * receptive
+
+
+def initial_values(initializer, shape, fans, dtype=np.float32):
+    """A NumPy array of `shape` drawn by a Keras initializer name, from tensorcore's generator."""
+    from ..random import _gen
+
+    gen = _gen(None)
+    fan_in, fan_out = fans
+    uniform = lambda limit: gen.uniform(-limit, limit, size=shape)  # noqa: E731
+    table = {
+        "glorot_uniform": lambda: uniform(math.sqrt(6 / (fan_in + fan_out))),
+        "glorot_normal": lambda: _truncated(gen, math.sqrt(2 / (fan_in + fan_out)), shape),
+        "he_uniform": lambda: uniform(math.sqrt(6 / fan_in)),
+        "he_normal": lambda: _truncated(gen, math.sqrt(2 / fan_in), shape),
+        "lecun_uniform": lambda: uniform(math.sqrt(3 / fan_in)),
+        "lecun_normal": lambda: _truncated(gen, math.sqrt(1 / fan_in), shape),
+        "random_uniform": lambda: uniform(0.05),
+        "uniform": lambda: uniform(0.05),
+        "random_normal": lambda: gen.normal(0, 0.05, size=shape),
+        "normal": lambda: gen.normal(0, 0.05, size=shape),
+        "orthogonal": lambda: _orthogonal(gen, shape),
+        "zeros": lambda: np.zeros(shape),
+        "ones": lambda: np.ones(shape),
+    }
+    if initializer not in table:
+        raise ValueError(f"unknown initializer {initializer!r}; known: {', '.join(sorted(table))}")
+    return np.asarray(table[initializer](), dtype=dtype)
+
+
+def _truncated(gen, std, shape):
+    """Keras' truncated normal for the *_normal variance-scaling initializers (cut at 2 std, rescaled)."""
+    stddev = std / 0.87962566103423978
+    values = gen.normal(0, stddev, size=shape)
+    bad = np.abs(values) > 2 * stddev
+    while bad.any():
+        values[bad] = gen.normal(0, stddev, size=int(bad.sum()))
+        bad = np.abs(values) > 2 * stddev
+    return values
+
+
+def _orthogonal(gen, shape):
+    """Keras' orthogonal initializer: Q of the QR of a normal (rows, cols) matrix, signs fixed by diag(R)."""
+    rows, cols = math.prod(shape[:-1]), shape[-1]
+    a = gen.normal(0, 1, size=(max(rows, cols), min(rows, cols)))
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return q.reshape(shape)
+
+
+def _initialize(tensor, initializer):
+    """Apply a Keras initializer (by name or callable(tensor)) to an nn-layout weight ((out, in, ...)) or bias."""
+    if callable(initializer):
+        initializer(tensor)
+        return
+    if tensor.ndim >= 2:
+        fans = nn.init.calculate_fan_in_and_fan_out(tensor)
+    else:
+        fans = (tensor.shape[0], tensor.shape[0])
+    if initializer == "glorot_normal":  # kept as the plain normal the nn-layout layers always used
+        values = initial_values("random_normal", tensor.shape, fans) / 0.05 * math.sqrt(2 / sum(fans))
+    else:
+        values = initial_values(initializer, tensor.shape, fans)
+    nn.init._fill(tensor, values)
+
+
+def _set(p, w, layer):
+    """Copy a NumPy weight into a Parameter or buffer of the same shape (no graph)."""
+    w = np.asarray(w)
+    if tuple(w.shape) != tuple(p.shape):
+        raise ShapeError(f"{layer}: weight of shape {tuple(w.shape)} for a variable of shape {tuple(p.shape)}")
+    nn.init._fill(p, w)
+
+
+def _permute(x, axes):
+    """x with its axes reordered (PyTorch's permute; NumPy's transpose(axes))."""
+    return x.permute(*axes) if hasattr(x, "permute") else x.transpose(*axes)
+
+
+def _array(t):
+    """The backend array under a Tensor, without a copy."""
+    return t._data if hasattr(t, "_data") else t.data
+
+
+# --- symbolic tensors --------------------------------------------------------------------------------
+
+
+class KerasTensor:
+    """A symbolic tensor of the functional API: a shape (batch axis None), a dtype and the node that makes it."""
+
+    def __init__(self, shape, dtype="float32", name=None, node=None, index=0):
+        self.shape = tuple(None if d is None else int(d) for d in shape)
+        self.dtype = np.dtype(dtype)
+        self.name = name
+        self.node, self.index = node, index
+
+    @property
+    def ndim(self):
+        return len(self.shape)
+
+    def __repr__(self):
+        return f"<KerasTensor shape={self.shape}, dtype={self.dtype.name}, name={self.name}>"
+
+
+class Node:
+    """One call of a layer in a functional graph: the call's arguments (KerasTensors inside) and its outputs."""
+
+    def __init__(self, layer, args, kwargs, outputs):
+        self.layer, self.args, self.kwargs, self.outputs = layer, args, kwargs, outputs
+        self.inputs = [t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)]
+
+
+def flatten(structure):
+    """The leaves of nested lists, tuples and dicts (dicts in key order)."""
+    if isinstance(structure, (list, tuple)):
+        return [leaf for item in structure for leaf in flatten(item)]
+    if isinstance(structure, dict):
+        return [leaf for key in structure for leaf in flatten(structure[key])]
+    return [structure]
+
+
+def map_structure(fn, structure):
+    """The same nesting of lists, tuples and dicts with fn applied to each leaf."""
+    if isinstance(structure, list):
+        return [map_structure(fn, s) for s in structure]
+    if isinstance(structure, tuple):
+        return tuple(map_structure(fn, s) for s in structure)
+    if isinstance(structure, dict):
+        return {k: map_structure(fn, v) for k, v in structure.items()}
+    return fn(structure)
+
+
+_mode = threading.local()  # the training flag of the model call in progress (fit sets it)
+
+
+def current_training():
+    return getattr(_mode, "training", None)
+
+
+class training_mode:
+    """Context manager: layers called inside without an explicit training= see this value."""
+
+    def __init__(self, training):
+        self.training = training
+
+    def __enter__(self):
+        self.saved = current_training()
+        _mode.training = self.training
+
+    def __exit__(self, *exc):
+        _mode.training = self.saved
+
+
+# --- the layer ---------------------------------------------------------------------------------------
+
+
+class _Weights(nn.Module):
+    """Holds the weights a layer creates with add_weight (trainable: parameters; others: buffers)."""
+
+    def forward(self, *args):
+        raise ArgumentError("a layer's weight holder is not callable; call the layer")
+
+
+class Layer:
+    """Base class. Subclasses set `base_name`, `config_keys` (the __init__ arguments get_config saves)
+    and implement build() and call() (or modules(), chained by the default call())."""
+
+    base_name = "layer"
+    config_keys = ()
+    supports_masking = False  # True: an input mask passes through to the output unchanged
+    head = None  # "softmax" / "sigmoid" when the layer ends in that activation (fused with the loss)
+
+    def __init__(self, name=None, input_shape=None, input_dim=None, trainable=True, dtype=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
+        if input_dim is not None:
+            input_shape = (int(input_dim),)
+        self.name = name
+        self.input_shape = None if input_shape is None else tuple(input_shape)
+        self.output_shape = None
+        self.built = False
+        self.trainable = trainable
+        self.dtype = dtype
+        self._weights = _Weights()
+        self._weight_order = []  # (name, trainable) in creation order: Keras' weight order
+
+    # --- weights ---
+    def add_weight(self, name=None, shape=(), initializer="glorot_uniform", trainable=True, dtype=None):
+        """Create a weight in Keras layout (a kernel is (in, out)); returns the Parameter (or buffer)."""
+        from ..tensor import tensor
+
+        name = name or f"weight_{len(self._weight_order)}"
+        shape = tuple(int(d) for d in shape)
+        dtype = np.dtype(dtype or "float32")
+        if callable(initializer):
+            values = np.asarray(initializer(shape, dtype), dtype=dtype)
+        else:
+            values = initial_values(initializer, shape, keras_fans(shape), dtype)
+        if trainable:
+            weight = nn.Parameter(values)
+            self._weights.register_parameter(name, weight)
+        else:
+            weight = tensor(values, dtype=dtype)
+            self._weights.register_buffer(name, weight)
+        self._weight_order.append((name, trainable))
+        return weight
+
+    def _own_weights(self):
+        return [getattr(self._weights, n) for n, _ in self._weight_order]
+
+    def sublayers(self):
+        """Layers held by this one (Bidirectional's two RNNs, a subclassed model's layers)."""
+        return []
+
+    def modules(self):
+        """(name, nn.Module) pairs holding this layer's weights, in call order."""
+        pairs = [(self.name, self._weights)] if self._weight_order else []
+        for sub in self.sublayers():
+            pairs += [(f"{self.name}_{n}", m) for n, m in sub.modules()]
+        return pairs
+
+    @property
+    def weights(self):
+        """Every weight (trainable and not) as Tensors, in Keras order."""
+        if self._weight_order or self.sublayers():
+            return self._own_weights() + [w for sub in self.sublayers() for w in sub.weights]
+        return [t for _, m in self.modules() for t in (*m.parameters(), *m.buffers())]
+
+    @property
+    def trainable_weights(self):
+        return [w for w in self.weights if getattr(w, "requires_grad", False)] if self.trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        return [w for w in self.weights if not (self.trainable and getattr(w, "requires_grad", False))]
+
+    def parameters(self):
+        return [p for _, m in self.modules() for p in m.parameters()]
+
+    def count_params(self):
+        return sum(int(np.prod(w.shape)) for w in self.weights)
+
+    def get_weights(self):
+        """The weights as NumPy arrays (copies), in the layer's Keras order and layout."""
+        return [w.numpy().copy() for w in self.weights]
+
+    def set_weights(self, weights):
+        targets = self.weights
+        if len(weights) != len(targets):
+            raise ShapeError(f"{self.name}: set_weights got {len(weights)} arrays for {len(targets)} weights")
+        for p, w in zip(targets, weights):
+            _set(p, self._to_nn_layout(p, np.asarray(w)), self.name)
+
+    def _to_nn_layout(self, p, w):
+        return w
+
+    # --- config ---
+    def get_config(self):
+        """The constructor arguments (JSON values), as Keras' get_config()."""
+        config = {"name": self.name, "trainable": self.trainable}
+        for key in self.config_keys:
+            value = getattr(self, key)
+            if callable(value) and not isinstance(value, str):
+                raise ArgumentError(f"{self.name}: {key}={value!r} is a Python callable; it cannot be saved "
+                                    "(use a name such as 'relu')")
+            config[key] = list(value) if isinstance(value, tuple) else value
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    # --- building and calling ---
+    def build(self, input_shape):
+        """Create the weights for inputs of `input_shape` (no batch axis); returns the output shape if known."""
+        self.built = True
+
+    def _build_for(self, args, kwargs):
+        """Build from the first call's arguments (a layer with several inputs overrides this)."""
+        first = args[0] if args else next(iter(kwargs.values()))
+        shapes = map_structure(lambda t: tuple(t.shape[1:]), first)
+        self.input_shape = shapes
+        self.build(shapes)
+        self.built = True
+
+    def call(self, inputs, training=None):
+        """The computation on Tensors; the default chains modules()."""
+        x = inputs
+        for _, module in self.modules():
+            x = module(x)
+        return x
+
+    def compute_mask(self, inputs, mask=None):
+        """The mask of the output: passed through when supports_masking, else None."""
+        return mask if self.supports_masking else None
+
+    def _set_mode(self, training):
+        for _, module in self.modules():
+            if module.training != training:
+                module.train(training)
+
+    def __call__(self, *args, **kwargs):
+        if any(isinstance(t, KerasTensor) for t in flatten((args, kwargs))):
+            from .functional import symbolic_call
+
+            return symbolic_call(self, args, kwargs)
+        return self._eager_call(args, kwargs)
+
+    def _eager_call(self, args, kwargs, masks=None):
+        """Run call() on Tensors (building first); masks: {call argument: mask} from the graph."""
+        if not self.built:
+            self._build_for(args, kwargs)
+        kwargs = dict(kwargs)
+        training = kwargs.pop("training", None)
+        if training is None:
+            training = current_training()
+        training = bool(training)
+        self._set_mode(training)
+        params = _call_parameters(type(self))
+        if "training" in params:
+            kwargs["training"] = training
+        for key, mask in (masks or {}).items():
+            if mask is not None and key in params and kwargs.get(key) is None:
+                kwargs[key] = mask
+        return self.call(*args, **kwargs)
+
+    def masks_for_call(self, args, kwargs, mask_of):
+        """{call argument: mask} for a call inside a model: the first input's mask as `mask`."""
+        first = args[0] if args else None
+        mask = map_structure(mask_of, first) if first is not None else None
+        return {"mask": mask} if any(m is not None for m in flatten(mask)) else {}
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+_SIGNATURES = {}
+
+
+def _call_parameters(cls):
+    """The parameter names of cls.call (cached per class)."""
+    if cls not in _SIGNATURES:
+        _SIGNATURES[cls] = set(inspect.signature(cls.call).parameters)
+    return _SIGNATURES[cls]
+
+
+__all__ = ["KerasTensor", "Layer", "Node", "get_activation", "training_mode"]
