@@ -22,6 +22,7 @@ from .autograd import (
     set_detect_anomaly,
     set_grad_enabled,
 )
+from .backends.cpu_parallel import get_num_threads, set_num_threads
 from .creation import (
     arange,
     empty,

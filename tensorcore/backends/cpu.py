@@ -4,6 +4,8 @@ import math
 
 import numpy as np
 
+from . import cpu_parallel as _parallel  # multi-core kernels for large arrays (imports numba only on use)
+
 xp = np
 name = "cpu"
 simulated = False
@@ -44,11 +46,15 @@ def linear(x, w, b=None):
 
 
 def relu(x):
+    if _parallel.takes(x):
+        return _parallel.kernels("elementwise").relu(np.ascontiguousarray(x))
     return np.maximum(x, 0)
 
 
 def relu_backward(x, g):
     """g where x > 0, else 0.  # NOTE: the subgradient at the kink x == 0 is taken as 0."""
+    if _parallel.takes(x, g):
+        return _parallel.kernels("elementwise").relu_backward(np.ascontiguousarray(x), np.ascontiguousarray(g))
     return g * (x > 0)  # several times faster than np.where in NumPy 2
 
 
@@ -62,10 +68,19 @@ def leaky_relu_backward(x, g, slope):
 
 def sigmoid(x):
     # NOTE: 0.5 * (1 + tanh(x / 2)) never overflows, unlike 1 / (1 + exp(-x)) for x << 0.
+    if _parallel.takes(x):
+        return _parallel.kernels("elementwise").sigmoid(np.ascontiguousarray(x))
     y = np.tanh(x * 0.5)
     y += 1
     y *= 0.5
     return y
+
+
+def sigmoid_backward(y, g):
+    """g * y * (1 - y) from the forward's output y = sigmoid(x)."""
+    if _parallel.takes(y, g):
+        return _parallel.kernels("elementwise").sigmoid_backward(np.ascontiguousarray(y), np.ascontiguousarray(g))
+    return g * y * (1 - y)
 
 
 def tanh(x):
@@ -76,10 +91,25 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
 
 def gelu(x, approximate="none"):
+    if _parallel.takes(x):
+        return _parallel.kernels("elementwise").gelu(np.ascontiguousarray(x), approximate)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
         return 0.5 * x * (1.0 + np.tanh(inner))
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
+
+
+def gelu_backward(x, g, approximate="none"):
+    """g * d gelu / dx: Phi(x) + x phi(x), or the derivative of the tanh form."""
+    if _parallel.takes(x, g):
+        return _parallel.kernels("elementwise").gelu_backward(np.ascontiguousarray(x), np.ascontiguousarray(g),
+                                                               approximate)
+    if approximate == "tanh":
+        u = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
+        d = 0.5 * (1 + u) + 0.5 * x * (1 - u * u) * (_SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x))
+    else:
+        d = 0.5 * (1 + erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    return (g * d).astype(g.dtype, copy=False)
 
 
 def erf(x):
@@ -131,14 +161,27 @@ def erf(x):
 # --- softmax family ---------------------------------------------------------------------------
 
 
+def _last_axis_rows(x, axis):
+    """x as contiguous rows (R, C) when `axis` is its last axis and the kernels take it, else None."""
+    if x.ndim == 0 or axis not in (-1, x.ndim - 1) or x.shape[-1] == 0 or not _parallel.takes(x):
+        return None
+    return np.ascontiguousarray(x).reshape(-1, x.shape[-1])
+
+
 def softmax(x, axis=-1):
     # NOTE: subtracting the row max keeps exp() finite for logits of 1e4.
+    rows = _last_axis_rows(x, axis)
+    if rows is not None:
+        return _parallel.kernels("elementwise").softmax_rows(rows, False).reshape(x.shape)
     e = np.exp(x - x.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
 def log_softmax(x, axis=-1):
+    rows = _last_axis_rows(x, axis)
+    if rows is not None:
+        return _parallel.kernels("elementwise").softmax_rows(rows, True).reshape(x.shape)
     shifted = x - x.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
@@ -150,6 +193,9 @@ def softmax_cross_entropy(logits, targets, ignore_index=-100):
     One pass: the stable log-softmax gives both the loss and, exponentiated, the gradient. Rows whose
     target is ignore_index get 0 loss and 0 gradient.
     """
+    if _parallel.takes(logits) and logits.ndim == 2 and logits.shape[1] > 0:
+        return _parallel.kernels("elementwise").softmax_cross_entropy(np.ascontiguousarray(logits), targets,
+                                                                      int(ignore_index))
     logp = log_softmax(logits, axis=1)
     rows = np.arange(logits.shape[0])
     valid = targets != ignore_index
@@ -177,8 +223,37 @@ from .cpu_conv import *  # noqa: E402,F401,F403  (conv and pooling primitives)
 from .cpu_attention import *  # noqa: E402,F401,F403  (attention, layer norm, embedding)
 
 
-def adam_update(*args, **kwargs):
-    """One Adam/AdamW step in place with NumPy ufuncs (tensorcore.optim.adam.adam_update)."""
-    from ..optim.adam import adam_update as numpy_adam
+def _flat_views(*arrays):
+    """1-D views of C-contiguous arrays of one float dtype and size that the kernels take, else None."""
+    a0 = arrays[0]
+    if not _parallel.takes(a0) or any(a.dtype != a0.dtype or a.size != a0.size or not a.flags.c_contiguous
+                                      for a in arrays):
+        return None
+    return [a.reshape(-1) for a in arrays]
 
-    return numpy_adam(*args, **kwargs)
+
+def adam_update(xp_, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, **kw):
+    """One Adam/AdamW step in place (tensorcore.optim.adam.adam_update): one fused pass on large arrays."""
+    from ..optim.optimizer import FLUSH_EVERY
+
+    flat = _flat_views(param, grad, exp_avg, exp_avg_sq, *((max_exp_avg_sq,) if kw["amsgrad"] else ()))
+    if flat is None:
+        from ..optim.adam import adam_update as numpy_adam
+
+        return numpy_adam(xp_, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, **kw)
+    flat += [None] * (5 - len(flat))
+    _parallel.kernels("optim").adam_update(*flat, flush=kw["step"] % FLUSH_EVERY == 0, **kw)
+
+
+def sgd_update(xp_, param, grad, momentum_buffer, **kw):
+    """One SGD step in place (tensorcore.optim.sgd.sgd_update): one fused pass on large arrays."""
+    from ..optim.optimizer import FLUSH_EVERY
+
+    flat = _flat_views(param, grad, *(() if momentum_buffer is None else (momentum_buffer,)))
+    if flat is None:
+        from ..optim.sgd import sgd_update as numpy_sgd
+
+        return numpy_sgd(xp_, param, grad, momentum_buffer, **kw)
+    buf = _parallel.kernels("optim").sgd_update(flat[0], flat[1], flat[2] if len(flat) > 2 else None,
+                                                flush=kw["step"] % FLUSH_EVERY == 0, **kw)
+    return momentum_buffer if momentum_buffer is not None else (None if buf is None else buf.reshape(param.shape))

@@ -21,6 +21,8 @@ offsets, each adding one strided slab, in a batch-innermost layout (long memory 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from . import cpu_parallel as _parallel  # multi-core kernels for large arrays (imports numba only on use)
+
 __all__ = [
     "conv2d_forward",
     "conv2d_backward_input",
@@ -79,6 +81,8 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
     return_columns=True returns (out, columns): the im2col matrix, an opaque object that
     conv2d_backward_weight accepts to skip rebuilding it (a backend may return None instead).
     """
+    if _parallel.use(x.size * w.shape[2] * w.shape[3]) and _parallel.conv_direct(w.shape, stride, groups):
+        return _parallel.kernels("conv").conv2d_forward(x, w, stride, padding, dilation, groups, return_columns)
     o, cg, kh, kw = w.shape
     cols, (oh, ow) = _im2col(x, (kh, kw), stride, padding, dilation, groups)
     wg = w.reshape(groups, o // groups, cg * kh * kw)
@@ -91,6 +95,9 @@ def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, col
 
     `columns`: what conv2d_forward(x, ..., return_columns=True) returned for this x, or None.
     """
+    if (columns is None and _parallel.use(x.size * w_shape[2] * w_shape[3])
+            and _parallel.conv_direct(w_shape, stride, groups)):
+        return _parallel.kernels("conv").conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups)
     o, cg, kh, kw = w_shape
     n = x.shape[0]
     cols = columns
@@ -112,6 +119,10 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     times smaller). A last transpose returns (N, C, H, W). Rows or columns of x that no window
     reaches (when (H + 2p - d(k-1) - 1) % s != 0) get zero.
     """
+    if _parallel.use(g.size * w.shape[2] * w.shape[3]) and (
+            _parallel.conv_direct(w.shape, stride, groups)
+            or _parallel.conv_columns_size(x_shape, w.shape, padding, dilation) >= _parallel.COL2IM_MIN_ELEMENTS):
+        return _parallel.kernels("conv").conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups)
     n, c, h, wd = x_shape
     o, cg, kh, kw = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
@@ -160,6 +171,8 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1)):
     output-sized arrays: a running np.maximum, then (in reverse, so the first offset wins) the
     offset where the window's value equals the maximum.
     """
+    if _parallel.takes(x):
+        return _parallel.kernels("pool").max_pool2d_forward(x, kernel, stride, padding, dilation)
     n, c, h, w = x.shape
     oh, ow = _pool_geometry(x.shape, kernel, stride, padding, dilation)
     xpad = _pad(x, padding, value=-np.inf)
@@ -195,6 +208,8 @@ def max_pool2d_backward(g, indices, x_shape, unique=False):
     Max pooling's input gradient and max_unpool2d's forward. `unique=True` promises that no index
     repeats within a plane (non-overlapping windows), so a plain assignment replaces the sum.
     """
+    if _parallel.takes(g):
+        return _parallel.kernels("pool").max_pool2d_backward(g, indices, x_shape, unique)
     n, c, h, w = x_shape
     planes = n * c
     flat = (indices.reshape(planes, -1) + (np.arange(planes) * (h * w))[:, None]).reshape(-1)
@@ -221,6 +236,8 @@ def _avg_divisor(x_shape, kernel, stride, padding, count_include_pad, dtype):
 
 def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
     """Mean over each window (zero padding) -> (N, C, OH, OW); a loop over the kh*kw offsets."""
+    if _parallel.takes(x):
+        return _parallel.kernels("pool").avg_pool2d_forward(x, kernel, stride, padding, count_include_pad)
     oh, ow = _pool_geometry(x.shape, kernel, stride, padding, (1, 1))
     xpad = _pad(x, padding)
     out = np.zeros(x.shape[:2] + (oh, ow), dtype=x.dtype)
@@ -232,6 +249,8 @@ def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
 
 def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad=True):
     """The adjoint of avg_pool2d_forward: each window's g / divisor added back over the window."""
+    if _parallel.takes(g):
+        return _parallel.kernels("pool").avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad)
     n, c, h, w = x_shape
     ph, pw = padding
     oh, ow = g.shape[2], g.shape[3]

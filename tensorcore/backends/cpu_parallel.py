@@ -1,0 +1,127 @@
+"""Multi-core CPU kernels (Numba, parallel=True): the switch, the size threshold and the thread count.
+
+The CPU backend (cpu.py, cpu_conv.py) asks `use(size)` before each primitive: True sends the call
+to a Numba kernel family (cpu_parallel_conv, _pool, _elementwise, _optim), False to the NumPy
+implementation, which stays the reference in tests and the fallback when Numba is not installed.
+
+    tc.backends.cpu_parallel.enabled = False     # NumPy only (tests, benchmarks)
+    tc.backends.cpu_parallel.MIN_ELEMENTS = 0    # every size goes to the kernels (tests)
+
+Nothing here imports numba: a family module (which does) is imported the first time an array
+above the threshold reaches it, and its kernels compile then (cached on disk, `cache=True`).
+Every kernel gives each output element to one loop iteration with a fixed inner order, so its
+result does not depend on the thread count (the BLAS calls between them may, in the last bit).
+"""
+
+import importlib
+import importlib.util
+import os
+import sys
+
+enabled = True
+# Arrays with fewer elements than this stay on NumPy: below it the parallel launch and the Python
+# wrapper cost about what they save (measured on the 2-core Xeon: bench/results/2026-12-01-cpu2-parallel.md).
+MIN_ELEMENTS = 32768
+# Convolution: the direct loops (cpu_parallel_direct.py) for stride-1 filters with at most this many
+# weights per group (LeNet's first layer); the parallel GEMM + col2im input gradient when the column
+# matrix has at least COL2IM_MIN_ELEMENTS entries; NumPy's batched GEMMs for the rest (measured faster).
+DIRECT_MAX_WEIGHTS = 256
+COL2IM_MIN_ELEMENTS = 1 << 22
+
+_available = None
+_threads = None  # set_num_threads' value; None: the default (every core)
+_families = {}
+
+
+def available():
+    """True when Numba is installed (and TENSORCORE_NUMBA is not '0')."""
+    global _available
+    if _available is None:
+        _available = os.environ.get("TENSORCORE_NUMBA", "1") != "0" and importlib.util.find_spec("numba") is not None
+    return _available
+
+
+def use(size):
+    """Whether an array of `size` elements goes to the parallel kernels."""
+    return enabled and size >= MIN_ELEMENTS and available()
+
+
+def takes(*arrays):
+    """Whether the elementwise kernels take these arrays: one float32/float64 dtype and shape, large enough."""
+    a0 = arrays[0]
+    if not use(a0.size) or a0.dtype.kind != "f" or a0.dtype.itemsize < 4:
+        return False
+    return all(a.dtype == a0.dtype and a.shape == a0.shape for a in arrays[1:])
+
+
+def conv_direct(w_shape, stride, groups):
+    """Whether a convolution with this filter takes the direct loops."""
+    o, cg, kh, kw = w_shape
+    return tuple(stride) == (1, 1) and (o // groups) * cg * kh * kw <= DIRECT_MAX_WEIGHTS
+
+
+def conv_columns_size(x_shape, w_shape, padding, dilation):
+    """The number of entries of the parallel GEMM's column matrix (C kh kw) x (N OH Wp), stride 1."""
+    n, c, h, w = x_shape
+    _, _, kh, kw = w_shape
+    oh = h + 2 * padding[0] - dilation[0] * (kh - 1)
+    return c * kh * kw * n * max(oh, 0) * (w + 2 * padding[1])
+
+
+def kernels(family):
+    """The kernel module cpu_parallel_<family>, imported (with numba) on first use."""
+    module = _families.get(family)
+    if module is None:
+        # NOTE: OpenMP threads that spin after a parallel loop take the core BLAS (or the next loop)
+        # needs: on 2 cores a LeNet-5 step took 70 ms instead of 6. Numba's OpenMP pool, loaded here,
+        # sleeps instead, unless the user set OMP_WAIT_POLICY.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        module = _families[family] = importlib.import_module(f"{__package__}.cpu_parallel_{family}")
+        if _threads is not None:
+            _set_numba_threads(_threads)
+    return module
+
+
+def default_num_threads():
+    """Numba's default: NUMBA_NUM_THREADS, else the cores this process may run on."""
+    env = os.environ.get("NUMBA_NUM_THREADS")
+    if env and env.isdigit() and int(env) > 0:
+        return int(env)
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:
+        return os.cpu_count() or 1
+
+
+def get_num_threads():
+    """The number of threads the CPU kernels and BLAS use (torch.get_num_threads)."""
+    return _threads if _threads is not None else default_num_threads()
+
+
+def set_num_threads(n):
+    """Use n threads in the CPU kernels (Numba) and in BLAS (through threadpoolctl, when installed).
+
+    Like torch.set_num_threads, it applies to the calling thread's kernels and to the whole
+    process's BLAS. Numba never runs more threads than NUMBA_NUM_THREADS (its pool size).
+    """
+    from ..errors import ArgumentError
+
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ArgumentError(f"set_num_threads: the number of threads must be a positive int, got {n!r}")
+    global _threads
+    _threads = n
+    if "numba" in sys.modules or _families:
+        _set_numba_threads(n)
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threadpool_limits(n, user_api="blas")
+
+
+def _set_numba_threads(n):
+    if not available():
+        return
+    import numba
+
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))

@@ -1,0 +1,152 @@
+"""Parallel max and average pooling for the CPU backend (Numba): same signatures and results as cpu_conv.py.
+
+One task per (image, channel) plane, which it reads and writes alone, in scan order: the thread
+count never changes a result. Geometry as in cpu_conv.py (pairs of ints, symmetric padding).
+"""
+
+import numpy as np
+from numba import njit, prange
+
+
+def _out_size(size, kernel, stride, padding, dilation):
+    return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
+
+
+@njit(parallel=True, cache=True)
+def max_pool_forward_kernel(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw):
+    """out, idx (N C, OH, OW): the max of each window and its flat plane position y W + x.
+
+    # NOTE: as PyTorch's kernel, `v > best or isnan(v)`: the first maximum wins on ties, the last NaN
+    # of a window wins over everything; padding is never read (it counts as -inf).
+    """
+    planes, h, w = x.shape
+    _, oh, ow = out.shape
+    for task in prange(planes):
+        for oy in range(oh):
+            y0 = oy * sh - ph
+            for ox in range(ow):
+                x0 = ox * sw - pw
+                best = -np.inf
+                at = -1
+                for i in range(kh):
+                    y = y0 + i * dh
+                    if y < 0 or y >= h:
+                        continue
+                    for j in range(kw):
+                        xx = x0 + j * dw
+                        if xx < 0 or xx >= w:
+                            continue
+                        v = x[task, y, xx]
+                        if v > best or v != v or at < 0:
+                            best = v
+                            at = y * w + xx
+                out[task, oy, ox] = best
+                idx[task, oy, ox] = at
+
+
+@njit(parallel=True, cache=True)
+def scatter_planes_kernel(g, idx, dx):
+    """dx (N C, H W) = zeros with g (N C, P) added at the plane positions idx (N C, P)."""
+    planes, p = g.shape
+    for task in prange(planes):
+        dx[task, :] = 0
+        for k in range(p):
+            dx[task, idx[task, k]] += g[task, k]
+
+
+@njit(parallel=True, cache=True)
+def avg_pool_forward_kernel(x, out, kh, kw, sh, sw, ph, pw, count_include_pad):
+    """out (N C, OH, OW) = the sum of each window's in-bounds values / (kh kw, or their count)."""
+    planes, h, w = x.shape
+    _, oh, ow = out.shape
+    for task in prange(planes):
+        for oy in range(oh):
+            y0 = oy * sh - ph
+            for ox in range(ow):
+                x0 = ox * sw - pw
+                total = x[task, 0, 0] * 0  # the input's dtype
+                count = 0
+                for i in range(kh):
+                    y = y0 + i
+                    if y < 0 or y >= h:
+                        continue
+                    for j in range(kw):
+                        xx = x0 + j
+                        if 0 <= xx < w:
+                            total += x[task, y, xx]
+                            count += 1
+                if count_include_pad:
+                    count = kh * kw
+                out[task, oy, ox] = total / count
+
+
+@njit(parallel=True, cache=True)
+def avg_pool_backward_kernel(g, dx, kh, kw, sh, sw, ph, pw, count_include_pad):
+    """dx (N C, H, W): each window's g / divisor added back over the window's in-bounds positions."""
+    planes, h, w = dx.shape
+    _, oh, ow = g.shape
+    for task in prange(planes):
+        dx[task] = 0
+        for i in range(kh):
+            for j in range(kw):
+                for oy in range(oh):
+                    y = oy * sh - ph + i
+                    if y < 0 or y >= h:
+                        continue
+                    for ox in range(ow):
+                        xx = ox * sw - pw + j
+                        if xx < 0 or xx >= w:
+                            continue
+                        if count_include_pad:
+                            count = kh * kw
+                        else:
+                            ylo, yhi = max(oy * sh - ph, 0), min(oy * sh - ph + kh, h)
+                            xlo, xhi = max(ox * sw - pw, 0), min(ox * sw - pw + kw, w)
+                            count = (yhi - ylo) * (xhi - xlo)
+                        dx[task, y, xx] += g[task, oy, ox] / count
+
+
+def _planes(a):
+    n, c = a.shape[:2]
+    return np.ascontiguousarray(a).reshape(n * c, a.shape[2], a.shape[3])
+
+
+def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1)):
+    """Max over each window -> (out (N, C, OH, OW), indices (N, C, OH, OW) int64, PyTorch's)."""
+    n, c, h, w = x.shape
+    oh = _out_size(h, kernel[0], stride[0], padding[0], dilation[0])
+    ow = _out_size(w, kernel[1], stride[1], padding[1], dilation[1])
+    out = np.empty((n, c, oh, ow), dtype=x.dtype)
+    idx = np.empty((n, c, oh, ow), dtype=np.int64)
+    max_pool_forward_kernel(_planes(x), out.reshape(n * c, oh, ow), idx.reshape(n * c, oh, ow),
+                            *kernel, *stride, *padding, *dilation)
+    return out, idx
+
+
+def max_pool2d_backward(g, indices, x_shape, unique=False):
+    """Scatter-add g (N, C, OH, OW) into zeros(x_shape) at the per-plane flat `indices` (in range)."""
+    n, c, h, w = x_shape
+    dx = np.empty(x_shape, dtype=g.dtype)
+    scatter_planes_kernel(np.ascontiguousarray(g).reshape(n * c, -1),
+                          np.ascontiguousarray(indices).reshape(n * c, -1), dx.reshape(n * c, h * w))
+    return dx
+
+
+def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
+    """Mean over each window (zero padding) -> (N, C, OH, OW)."""
+    n, c, h, w = x.shape
+    oh = _out_size(h, kernel[0], stride[0], padding[0], 1)
+    ow = _out_size(w, kernel[1], stride[1], padding[1], 1)
+    out = np.empty((n, c, oh, ow), dtype=x.dtype)
+    avg_pool_forward_kernel(_planes(x), out.reshape(n * c, oh, ow), *kernel, *stride, *padding,
+                            bool(count_include_pad))
+    return out
+
+
+def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad=True):
+    """The adjoint of avg_pool2d_forward."""
+    n, c, h, w = x_shape
+    dx = np.empty(x_shape, dtype=g.dtype)
+    avg_pool_backward_kernel(_planes(g), dx.reshape(n * c, h, w), *kernel, *stride, *padding,
+                             bool(count_include_pad))
+    return dx
