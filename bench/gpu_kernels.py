@@ -1,0 +1,223 @@
+"""The GPU check's kernel timings: the same-run ceilings, then each kernel family against cuBLAS,
+CuPy or PyTorch/cuDNN (bench/gpu_check.py runs each function in its own process).
+
+Each figure is one ``ctx.compare``: our time, the reference's time and a relative error, each caught
+on its own. FLOP and byte counts go with the record; gpu_report derives TFLOP/s, GB/s and ratios.
+"""
+
+from __future__ import annotations
+
+
+def _k(family):
+    import importlib
+
+    return importlib.import_module(f"tensorcore.kernels.{family}")
+
+
+def ceilings(ctx):
+    """A large device-to-device copy (bytes read + written) and cuBLAS SGEMM with TF32 off."""
+    xp = ctx.xp
+    n = ctx.size(256 * 2**20, 64 * 2**20, 2**12)  # float32 elements: 1 GiB, 256 MiB
+    src = ctx.randn((n,))
+    dst = xp.empty_like(src)
+
+    def copy():
+        if ctx.simulate:
+            dst[...] = src
+        else:
+            rt = xp.cuda.runtime
+            stream = xp.cuda.get_current_stream().ptr
+            rt.memcpyAsync(dst.data.ptr, src.data.ptr, src.nbytes, rt.memcpyDeviceToDevice, stream)
+
+    ctx.compare("device copy", copy, bytes=2 * src.nbytes, note="memcpy D2D, read + write")
+    m = ctx.size(8192, 4096, 64)
+    a, b = ctx.randn((m, m)), ctx.randn((m, m), seed=1)
+    ctx.compare(f"cuBLAS SGEMM {m}^3 (TF32 off)", lambda: a @ b, flops=2 * m**3)
+
+
+def gemm(ctx):
+    k = _k("gemm")
+    sizes = [(4096, 4096, 4096), (8192, 1024, 4096), (1024, 4096, 9216)]
+    sizes = [(33, 17, 9)] if ctx.simulate else sizes[:1] if ctx.quick else sizes
+    for M, N, K in sizes:
+        a, b = ctx.randn((M, K)), ctx.randn((K, N), seed=1)
+        ctx.compare(
+            f"matmul NN {M}x{N}x{K}",
+            lambda a=a, b=b: k.matmul(a, b),
+            lambda a=a, b=b: a @ b,
+            ref_name="cuBLAS (CuPy)",
+            check=lambda a=a, b=b: ctx.rel_err(k.matmul(a, b), a @ b),
+            flops=2 * M * N * K,
+        )
+    M, N, K = ctx.size((4096, 4096, 4096), (2048, 2048, 2048), (19, 23, 11))
+    x, w, bias = ctx.randn((M, K)), ctx.randn((N, K), seed=1), ctx.randn((N,), seed=2)
+    xp = ctx.xp
+    ctx.compare(
+        f"linear relu(x w^T + b) {M}x{N}x{K}",
+        lambda: k.matmul(x, w, bias=bias, activation="relu", trans_b=True),
+        lambda: xp.maximum(x @ w.T + bias, 0),
+        ref_name="cuBLAS NT + CuPy epilogue",
+        check=lambda: ctx.rel_err(
+            k.matmul(x, w, bias=bias, activation="relu", trans_b=True), xp.maximum(x @ w.T + bias, 0)
+        ),
+        flops=2 * M * N * K,
+    )
+    g = ctx.randn((M, N), seed=3)
+    ctx.compare(
+        f"weight grad g^T x (TN) {N}x{K}x{M}",
+        lambda: k.matmul(g, x, trans_a=True),
+        lambda: g.T @ x,
+        ref_name="cuBLAS TN",
+        check=lambda: ctx.rel_err(k.matmul(g, x, trans_a=True), g.T @ x),
+        flops=2 * M * N * K,
+    )
+
+
+def elementwise(ctx):
+    a = _k("activations")
+    xp = ctx.xp
+    n = ctx.size(64 * 2**20, 16 * 2**20, 1000)
+    x, g = ctx.randn((n,)), ctx.randn((n,), seed=1)
+    out = xp.empty_like(x)
+    cases = [
+        ("relu", lambda: a.relu(x, out=out), lambda: xp.maximum(x, 0, out=out), 2),
+        ("relu_backward", lambda: a.relu_backward(x, g, out=out), lambda: xp.multiply(g, x > 0, out=out), 3),
+        ("gelu", lambda: a.gelu(x, out=out), None, 2),
+        ("gelu_backward", lambda: a.gelu_backward(x, g, out=out), None, 3),
+        ("sigmoid", lambda: a.sigmoid(x, out=out), None, 2),
+        ("tanh", lambda: a.tanh(x, out=out), lambda: xp.tanh(x, out=out), 2),
+    ]
+    for name, ours, ref, arrays in cases:
+        ctx.compare(f"{name} {n}", ours, ref, ref_name="CuPy" if ref else None, bytes=arrays * n * 4)
+
+
+def softmax(ctx):
+    s = _k("softmax")
+    xp = ctx.xp
+    R, C = ctx.size((8192, 8192), (4096, 4096), (5, 40))
+    x = ctx.randn((R, C))
+    y = xp.empty_like(x)
+
+    def cupy_softmax():
+        e = xp.exp(x - x.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    ctx.compare(
+        f"softmax {R}x{C}",
+        lambda: s.softmax(x, out=y),
+        cupy_softmax,
+        ref_name="CuPy (4 kernels)",
+        check=lambda: ctx.rel_err(s.softmax(x), cupy_softmax()),
+        bytes=2 * R * C * 4,
+    )
+    g = ctx.randn((R, C), seed=1)
+    out = xp.empty_like(x)
+    p = cupy_softmax()
+    ctx.compare(f"softmax_backward {R}x{C}", lambda: s.softmax_backward(p, g, out=out), bytes=3 * R * C * 4)
+    ctx.compare(f"log_softmax {R}x{C}", lambda: s.log_softmax(x, out=out), bytes=2 * R * C * 4)
+    Rc, Cc = ctx.size((65536, 1000), (16384, 1000), (7, 10))
+    logits = ctx.randn((Rc, Cc))
+    t = (xp.arange(Rc) * 7919 % Cc).astype(xp.int64)
+    ctx.compare(
+        f"softmax_cross_entropy {Rc}x{Cc}",
+        lambda: s.softmax_cross_entropy(logits, t, grad_scale=1.0 / Rc),
+        bytes=2 * Rc * Cc * 4 + Rc * 12,
+    )
+
+
+# AlexNet (torchvision) convolutions at batch 128: (Cin, H, Cout, k, stride, pad).
+ALEXNET = [
+    (3, 224, 64, 11, 4, 2),
+    (64, 27, 192, 5, 1, 2),
+    (192, 13, 384, 3, 1, 1),
+    (384, 13, 256, 3, 1, 1),
+    (256, 13, 256, 3, 1, 1),
+]
+
+
+def _torch_cuda():
+    try:
+        import torch
+    except ImportError:
+        return None
+    if not torch.cuda.is_available():
+        return None
+    torch.backends.cudnn.allow_tf32 = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.benchmark = True
+    return torch
+
+
+def conv(ctx):
+    """Forward + input grad + weight grad of each AlexNet layer, against PyTorch/cuDNN (simulator: NumPy)."""
+    c = _k("conv")
+    batch = ctx.size(128, 32, 2)
+    torch = None if ctx.simulate else _torch_cuda()
+    for i, (cin, hw, cout, kk, st, pad) in enumerate(ALEXNET if not ctx.simulate else [(3, 9, 4, 3, 2, 1)], 1):
+        x, w, b = ctx.randn((batch, cin, hw, hw)), ctx.randn((cout, cin, kk, kk), seed=1), ctx.randn((cout,), seed=2)
+        dy_shape = (batch, cout, c.output_size(hw, kk, st, pad, 1), c.output_size(hw, kk, st, pad, 1))
+        dy = ctx.randn(dy_shape, seed=3)
+
+        def ours(x=x, w=w, b=b, dy=dy, st=st, pad=pad):
+            c.conv2d_forward(x, w, b, stride=st, padding=pad)
+            c.conv2d_backward_input(dy, w, x.shape, stride=st, padding=pad)
+            c.conv2d_backward_weight(x, dy, w.shape, stride=st, padding=pad)
+
+        ref = check = None
+        if torch is not None:
+            tx = torch.as_tensor(x, device="cuda").requires_grad_(True)
+            tw = torch.as_tensor(w, device="cuda").requires_grad_(True)
+            tb, tdy = torch.as_tensor(b, device="cuda"), torch.as_tensor(dy, device="cuda")
+
+            def ref(tx=tx, tw=tw, tb=tb, tdy=tdy, st=st, pad=pad):
+                out = torch.nn.functional.conv2d(tx, tw, tb, stride=st, padding=pad)
+                torch.autograd.grad(out, (tx, tw), tdy)
+
+            def check(x=x, w=w, b=b, tx=tx, tw=tw, tb=tb, st=st, pad=pad):
+                with torch.no_grad():
+                    ty = torch.nn.functional.conv2d(tx, tw, tb, stride=st, padding=pad)
+                return ctx.rel_err(c.conv2d_forward(x, w, b, stride=st, padding=pad), ctx.xp.asarray(ty))
+        elif ctx.simulate:  # the NumPy reference (float64) stands in for cuDNN
+
+            def ref(x=x, w=w, b=b, st=st, pad=pad):
+                return c.conv2d_forward_reference(x, w, b, stride=st, padding=pad)
+
+            def check(x=x, w=w, b=b, st=st, pad=pad, ref=ref):
+                return ctx.rel_err(c.conv2d_forward(x, w, b, stride=st, padding=pad), ref())
+
+        flops = 3 * 2 * batch * cout * dy_shape[2] * dy_shape[3] * cin * kk * kk
+        ctx.compare(
+            f"AlexNet conv{i} fwd+bwd (N={batch})",
+            ours,
+            ref,
+            ref_name="PyTorch/cuDNN" if torch else ("NumPy" if ref else None),
+            check=check,
+            flops=flops,
+        )
+
+
+def pool(ctx):
+    p = _k("pool")
+    shape = ctx.size((128, 64, 55, 55), (32, 64, 55, 55), (2, 3, 9, 9))
+    x = ctx.randn(shape)
+    y, idx = p.max_pool2d_forward(x, 3, 2)
+    g = ctx.randn(y.shape, seed=1)
+    ctx.compare(f"max_pool 3/2 fwd {shape}", lambda: p.max_pool2d_forward(x, 3, 2), bytes=x.nbytes + y.nbytes * 2)
+    ctx.compare(
+        f"max_pool 3/2 bwd {shape}", lambda: p.max_pool2d_backward(g, idx, shape, 3, 2), bytes=x.nbytes + y.nbytes * 2
+    )
+    ctx.compare(f"avg_pool 3/2 fwd {shape}", lambda: p.avg_pool2d_forward(x, 3, 2), bytes=x.nbytes + y.nbytes)
+
+
+def optim(ctx):
+    o = _k("optim")
+    xp = ctx.xp
+    n = ctx.size(64 * 2**20, 16 * 2**20, 1000)
+    p, g = ctx.randn((n,)), ctx.randn((n,), seed=1)
+    m, v = xp.zeros_like(p), xp.zeros_like(p)
+    ctx.compare(
+        f"adamw {n}",
+        lambda: o.adam_update(p, g, m, v, 1e-4, weight_decay=0.01, step=1, decoupled=True),
+        bytes=7 * n * 4,
+        note="reads p, g, m, v; writes p, m, v",
+    )
