@@ -168,7 +168,10 @@ def run_section(name, timeout, args, work: Path, env) -> dict:
             rc, status = None, "timeout"
     entry = {"name": name, "status": status, "rc": rc, "seconds": round(time.monotonic() - t0, 2), "timeout": timeout}
     if status == "crashed":
-        entry["reason"] = f"the process died ({signal.Signals(-rc).name})"
+        try:
+            entry["reason"] = f"the process died ({signal.Signals(-rc).name})"
+        except ValueError:
+            entry["reason"] = f"the process died (signal {-rc})"
     elif status == "timeout":
         entry["reason"] = f"killed after its {timeout:.0f} s timeout"
     entry.update(read_events(work / f"{name}.jsonl"))
@@ -233,6 +236,8 @@ def main(argv=None) -> int:
     ap.add_argument("--child", help=argparse.SUPPRESS)
     ap.add_argument("--work", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    if str(BENCH) not in sys.path:
+        sys.path.insert(0, str(BENCH))
     if args.child:
         return run_child(args.child, Path(args.work), args.simulate, args.quick)
     timing = 3 if args.simulate else 2

@@ -168,7 +168,8 @@ def table(state) -> str:
         info.update(s.get("info", {}))
     if info:
         lines.append(
-            f"GPU {info.get('gpu')}  driver {info.get('driver_release')}  cuda runtime {info.get('cuda_runtime')}"
+            f"GPU {info.get('gpu')}  driver {info.get('driver_release') or '-'}  "
+            f"CUDA runtime {info.get('cuda_runtime', '-')}  compute capability {info.get('compute_capability', '-')}"
         )
     lines.append("")
     lines.append(f"{'section':<12} {'status':<9} {'s':>6}  note")
