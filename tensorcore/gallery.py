@@ -9,7 +9,6 @@ in bench/results/ (with --run-bench, from fresh --quick runs instead). gallery.m
 with the command that makes it and a sentence on what the reader should see.
 """
 
-import argparse
 import glob
 import json
 import os
@@ -157,9 +156,10 @@ def run(args):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="tensorcore gallery", description=__doc__.splitlines()[0])
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    """`python -m tensorcore.gallery DIR` is `tensorcore gallery DIR`."""
+    from .cli import main as cli_main
+
+    return cli_main(["gallery", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ same initial weights and batches) is timed too: the floor for a NumPy engine.
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import statistics
 
@@ -33,7 +32,7 @@ from . import numpy_floor
 MODELS = ("mlp", "lenet5", "alexnet")
 
 # Architecture specs: the PyTorch peer is built from these; tensorcore's model comes from
-# tensorcore.models (or, while that is missing, from tensorcore.nn layers and the same spec).
+# tensorcore.models (or, for a model not registered there, from tensorcore.nn and the same spec).
 LENET5 = [("conv", 1, 6, 5, 1, 2, 1), ("relu",), ("maxpool", 2, 2), ("conv", 6, 16, 5, 1, 0, 1), ("relu",),
           ("maxpool", 2, 2), ("flatten",), ("linear", 400, 120), ("relu",), ("linear", 120, 84), ("relu",),
           ("linear", 84, 10)]
@@ -63,12 +62,11 @@ class Unavailable(Exception):
     pass
 
 
-# --- PyTorch peer ---------------------------------------------------------------------------------
+# --- the two frameworks' models, built from one spec (the vocabulary is PyTorch's in both) ----------
 
 
-def torch_model(layers):
-    import torch.nn as nn
-
+def sequential_from_spec(nn, layers):
+    """nn.Sequential of `layers` (the specs above) from `nn`: torch.nn or tensorcore.nn."""
     mods = []
     for kind, *a in layers:
         if kind == "linear":
@@ -87,8 +85,14 @@ def torch_model(layers):
         elif kind == "dropout":
             mods.append(nn.Dropout(a[0]))
         else:
-            raise ValueError(kind)
+            raise ValueError(f"unknown layer kind {kind!r}")
     return nn.Sequential(*mods)
+
+
+def torch_model(layers):
+    import torch.nn as nn
+
+    return sequential_from_spec(nn, layers)
 
 
 def torch_optimizer(kind, params, kw):
@@ -97,73 +101,27 @@ def torch_optimizer(kind, params, kw):
     return torch.optim.Adam(params, **kw) if kind == "adam" else torch.optim.SGD(params, **kw)
 
 
-# --- tensorcore -----------------------------------------------------------------------------------
-
-
 def tc_model(name, layers, device):
-    """(model, where it came from). tensorcore.models first; tensorcore.nn layers as a fallback."""
-    import tensorcore as tc
+    """(model, where it came from): tensorcore.models' registered model, else the spec in tensorcore.nn."""
+    from tensorcore import models, nn
 
-    try:
-        models = importlib.import_module("tensorcore.models")
-    except ImportError as e:
-        models, why_not = None, str(e)
-    getter = getattr(models, "get_model", None) if models else None
-    listed = models.list_models() if hasattr(models, "list_models") else None
-    if getter is not None and (listed is None or name in listed):
-        model, source = getter(name), f"tensorcore.models.get_model({name!r})"
+    if name in models.list_models():
+        model, source = models.get_model(name), f"tensorcore.models.get_model({name!r})"
     else:
-        if models is not None:
-            why_not = f"tensorcore.models has no {name!r} yet"
-        model = _tc_from_spec(tc, layers, why_not)
-        source = f"tensorcore.nn layers ({why_not})"
-    if device != "cpu":
-        model = model.to(device)
-    return model, source
-
-
-def _tc_from_spec(tc, layers, why_not):
-    nn = getattr(tc, "nn", None) or importlib.import_module("tensorcore.nn")
-    names = {"linear": "Linear", "conv": "Conv2d", "relu": "ReLU", "maxpool": "MaxPool2d", "flatten": "Flatten",
-             "lrn": "LocalResponseNorm", "dropout": "Dropout"}
-    needed = ["Sequential"] + [names[kind] for kind, *_ in layers]
-    missing = sorted({n for n in needed if not hasattr(nn, n)})
-    if missing:
-        raise Unavailable(f"{why_not}, and tensorcore.nn has no {', '.join(missing)} yet")
-    mods = []
-    for kind, *a in layers:
-        if kind == "linear":
-            mods.append(nn.Linear(a[0], a[1]))
-        elif kind == "conv":
-            cin, cout, k, s, p, g = a
-            mods.append(nn.Conv2d(cin, cout, k, stride=s, padding=p, groups=g))
-        elif kind == "maxpool":
-            mods.append(nn.MaxPool2d(a[0], a[1]))
-        elif kind == "lrn":
-            mods.append(nn.LocalResponseNorm(a[0], alpha=a[1], beta=a[2], k=a[3]))
-        elif kind == "dropout":
-            mods.append(nn.Dropout(a[0]))
-        else:
-            mods.append(getattr(nn, names[kind])())
-    return nn.Sequential(*mods)
+        model, source = sequential_from_spec(nn, layers), "tensorcore.nn layers (no registered model)"
+    return (model.to(device) if device != "cpu" else model), source
 
 
 def tc_optimizer(kind, params, kw):
-    try:
-        optim = importlib.import_module("tensorcore.optim")
-    except ImportError as e:
-        raise Unavailable(f"tensorcore.optim not importable ({e})") from e
-    cls = getattr(optim, "Adam" if kind == "adam" else "SGD", None)
-    if cls is None:
-        raise Unavailable(f"tensorcore.optim has no {'Adam' if kind == 'adam' else 'SGD'} yet")
-    return cls(params, **kw)
+    from tensorcore import optim
+
+    return optim.Adam(params, **kw) if kind == "adam" else optim.SGD(params, **kw)
 
 
 def tc_cross_entropy():
-    try:
-        return importlib.import_module("tensorcore.nn.functional").cross_entropy
-    except (ImportError, AttributeError):
-        return importlib.import_module("tensorcore.ops.nn").cross_entropy
+    from tensorcore.nn.functional import cross_entropy
+
+    return cross_entropy
 
 
 # --- the step functions ---------------------------------------------------------------------------
