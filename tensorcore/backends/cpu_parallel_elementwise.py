@@ -113,38 +113,38 @@ def cross_entropy_rows_kernel(x, targets, ignore_index, loss, grad):
 
 
 def relu(x):
-    out = np.empty_like(x)
+    out = np.empty(x.shape, dtype=x.dtype)
     relu_kernel(x.reshape(-1), out.reshape(-1))
     return out
 
 
 def relu_backward(x, g):
-    out = np.empty_like(g)
+    out = np.empty(g.shape, dtype=g.dtype)
     relu_backward_kernel(x.reshape(-1), g.reshape(-1), out.reshape(-1))
     return out
 
 
 def sigmoid(x):
-    out = np.empty_like(x)
+    out = np.empty(x.shape, dtype=x.dtype)
     t = x.dtype.type
     sigmoid_kernel(x.reshape(-1), out.reshape(-1), t(0.5), t(1))
     return out
 
 
 def sigmoid_backward(y, g):
-    out = np.empty_like(g)
+    out = np.empty(g.shape, dtype=g.dtype)
     sigmoid_backward_kernel(y.reshape(-1), g.reshape(-1), out.reshape(-1), g.dtype.type(1))
     return out
 
 
 def gelu(x, approximate="none"):
-    out = np.empty_like(x)
+    out = np.empty(x.shape, dtype=x.dtype)
     gelu_kernel(x.reshape(-1), out.reshape(-1), approximate == "tanh")
     return out
 
 
 def gelu_backward(x, g, approximate="none"):
-    out = np.empty_like(g)
+    out = np.empty(g.shape, dtype=g.dtype)
     gelu_backward_kernel(x.reshape(-1), g.reshape(-1), out.reshape(-1), approximate == "tanh")
     return out
 
