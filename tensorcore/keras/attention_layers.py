@@ -124,7 +124,8 @@ class MultiHeadAttention(Layer):
         key_shape = key_shape or value_shape
         h, k, v = self.num_heads, self.key_dim, self.value_dim
         out = self._output_dim or query_shape[-1]
-        for name, dim, size in (("query", query_shape[-1], k), ("key", key_shape[-1], k), ("value", value_shape[-1], v)):
+        projections = (("query", query_shape[-1], k), ("key", key_shape[-1], k), ("value", value_shape[-1], v))
+        for name, dim, size in projections:
             setattr(self, f"_{name}_kernel", self.add_weight(f"{name}_kernel", (dim, h, size), self.kernel_initializer))
             if self.use_bias:
                 setattr(self, f"_{name}_bias", self.add_weight(f"{name}_bias", (h, size), self.bias_initializer))

@@ -268,7 +268,9 @@ class Layer:
 
         name = name or f"weight_{len(self._weight_order)}"
         shape = tuple(int(d) for d in shape)
-        dtype = np.dtype(dtype or "float32")
+        from ..dtypes import get_default_dtype
+
+        dtype = np.dtype(dtype or self.dtype or get_default_dtype())
         if callable(initializer):
             values = np.asarray(initializer(shape, dtype), dtype=dtype)
         else:
@@ -349,8 +351,11 @@ class Layer:
 
     # --- building and calling ---
     def build(self, input_shape):
-        """Create the weights for inputs of `input_shape` (no batch axis); returns the output shape if known."""
+        """Create the weights for inputs of `input_shape` (no batch axis); returns the output shape if known
+        (the base class: a layer that keeps the shape)."""
+        self.input_shape = self.output_shape = tuple(input_shape)
         self.built = True
+        return self.output_shape
 
     def _build_for(self, args, kwargs):
         """Build from the first call's arguments (a layer with several inputs overrides this)."""

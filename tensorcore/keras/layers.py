@@ -259,7 +259,9 @@ class InputLayer(Layer):
         if self.input_shape is None:
             raise ValueError("Input: give shape=, e.g. Input(shape=(784,))")
         self.batch_size = batch_size
-        self.dtype = np.dtype(dtype or "float32").name
+        from ..dtypes import get_default_dtype
+
+        self.dtype = np.dtype(dtype or get_default_dtype()).name
         self.output_shape = self.input_shape
         self.built = True
         self.output = KerasTensor((batch_size,) + self.input_shape, self.dtype, name)

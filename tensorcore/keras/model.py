@@ -46,6 +46,8 @@ class Model(TrainingMixin, Layer):
     base_name = "functional"
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
+        if name is None:
+            name = self.base_name if type(self) is Model or inputs is not None else _snake_case(type(self).__name__)
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
         TrainingMixin.__init__(self)
         self._graph = None
@@ -126,7 +128,7 @@ class Model(TrainingMixin, Layer):
                 raise ArgumentError(f"{self.name}: two layers are named {layer.name!r}; layer names must be unique")
             names.add(layer.name)
         if self._graph is not None:
-            for i, t in enumerate(self._graph.input_list):
+            for t in self._graph.input_list:
                 t.name = t.name or t.node.layer.name
 
     def _assemble(self):
@@ -308,6 +310,11 @@ class Model(TrainingMixin, Layer):
         lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
                   f"Non-trainable params: {total - trainable:,}", "_" * width]
         print_fn("\n".join(lines))
+
+
+def _snake_case(name):
+    """MyModel -> my_model (Keras' default name of a subclassed model)."""
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 def _output_structure(model, flat):
