@@ -13,8 +13,9 @@ import numpy as np
 from numba import njit, prange
 
 # NOTE: the weight gradient's dot products are vectorized by letting LLVM reassociate the sum
-# (fastmath 'reassoc'; no nnan/ninf, so NaN and inf propagate). Measured against a float64 sum:
-# relative error within 2e-6 in float32, like the pairwise BLAS path (tests/test_cpu_parallel.py).
+# (fastmath 'reassoc' and 'contract'; no nnan/ninf, so NaN and inf propagate). Measured against the
+# float64 result on LeNet-5's layers (batch 64, float32): max error / max |dw| 3.2e-7 and 2.5e-7,
+# NumPy's BLAS path 2.9e-7 and 2.8e-7. The order is fixed at compile time: deterministic.
 _REASSOC = {"reassoc", "contract"}
 
 
