@@ -108,7 +108,7 @@ def number(value, name, op, low=None, high=None, low_open=False, high_open=False
     bad = bad or (high is not None and (value >= high if high_open else value > high))
     if bad:
         allowed = _range(low, high, low_open, high_open)
-        raise error(f"{_name(op)}: invalid {name} {value} (must be a finite number{allowed})")
+        raise error(f"{_name(op)}: invalid {name}: {value} (must be a finite number{allowed})")
     return value
 
 
