@@ -66,6 +66,8 @@ class Model(TrainingMixin, Layer):
             for item in items:
                 if isinstance(item, Layer) and all(item is not t for t in tracked):
                     tracked.append(item)
+                    if item.name is None:  # named when tracked, as Keras names a layer when it is made
+                        item.name = _unique_name(item.base_name, {t.name for t in tracked})
         object.__setattr__(self, name, value)
 
     # --- structure ---
@@ -310,6 +312,14 @@ class Model(TrainingMixin, Layer):
         lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
                   f"Non-trainable params: {total - trainable:,}", "_" * width]
         print_fn("\n".join(lines))
+
+
+def _unique_name(base, taken):
+    """base, base_1, base_2 ...: the first not in `taken`."""
+    n = 0
+    while (base if n == 0 else f"{base}_{n}") in taken:
+        n += 1
+    return base if n == 0 else f"{base}_{n}"
 
 
 def _snake_case(name):
