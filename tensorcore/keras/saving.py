@@ -263,11 +263,21 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
             model = deserialize_layer(config.get("model"))
             if config.get("build"):
                 _build_subclassed(model, config["build"], path)
+        except TensorcoreError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            raise KerasFileError(f"load_model({path}): cannot rebuild the model from its config: "
+                                 f"{type(e).__name__}: {e}") from None
         finally:
             _custom = saved
         _read_weights(archive, path, model)
     if compile and config.get("compile"):
-        _compile_from_config(model, config["compile"], path)
+        try:
+            _compile_from_config(model, config["compile"], path)
+        except TensorcoreError:
+            raise
+        except (TypeError, ValueError, KeyError, AttributeError) as e:
+            raise KerasFileError(f"load_model({path}): bad compile settings in the config: {e}") from None
     return model
 
 
