@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from numba import cuda  # a module global: the simulator swaps it for its fake module inside kernels
 
 from .kernel_helpers import assert_close, requires_cuda
 
@@ -51,3 +52,29 @@ def test_checks_and_grid(launch):
     assert launch.cdiv(257, 256) == 2 and launch.cdiv(0, 256) == 0
     assert 1 <= launch.grid_1d(1) <= launch.grid_1d(10**9)
     assert launch.grid_1d(0) == 1
+
+
+@requires_cuda
+def test_index_helpers_decode_like_numpy(launch):
+    """_launch.unravel4 / divmod32 / div32 (inline device functions) against np.unravel_index."""
+    from .kernel_helpers import to_device, to_host
+
+    shape = (3, 5, 2, 7)  # odd sizes; the grid-stride loop covers 210 indices with 64 threads
+    unravel4, divmod32, div32 = launch.unravel4, launch.divmod32, launch.div32
+
+    def decode(out):
+        i = cuda.grid(1)
+        while i < out.shape[0]:
+            a, b, c, d = unravel4(i, shape[1], shape[2], shape[3])
+            q, r = divmod32(i, 11)
+            out[i, 0], out[i, 1], out[i, 2], out[i, 3] = a, b, c, d
+            out[i, 4], out[i, 5], out[i, 6] = q, r, div32(i, 4)
+            i += cuda.gridsize(1)
+
+    n = int(np.prod(shape))
+    out = to_device(np.full((n, 7), -1, dtype=np.int64))
+    cuda.jit(decode)[2, 32](out)
+    got = to_host(out)
+    i = np.arange(n)
+    want = np.stack([*np.unravel_index(i, shape), i // 11, i % 11, i // 4], axis=1)
+    np.testing.assert_array_equal(got, want)
