@@ -27,6 +27,9 @@ MIN_ELEMENTS = 32768
 # matrix has at least COL2IM_MIN_ELEMENTS entries; NumPy's batched GEMMs for the rest (measured faster).
 DIRECT_MAX_WEIGHTS = 256
 COL2IM_MIN_ELEMENTS = 1 << 22
+# Max pooling's forward kernel (one scalar scan per window) measured slower than the NumPy path's
+# kh*kw vectorized passes on the 2-core Xeon (445 vs 600 us for LeNet-5's first pool): off by default.
+MAX_POOL_FORWARD = False
 
 _available = None
 _threads = None  # set_num_threads' value; None: the default (every core)

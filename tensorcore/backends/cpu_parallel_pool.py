@@ -37,9 +37,9 @@ def max_pool_forward_kernel(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw):
                         if xx < 0 or xx >= w:
                             continue
                         v = x[task, y, xx]
-                        if v > best or v != v or at < 0:
-                            best = v
-                            at = y * w + xx
+                        take = (v > best) | (v != v) | (at < 0)  # a select, not a branch
+                        best = v if take else best
+                        at = y * w + xx if take else at
                 out[task, oy, ox] = best
                 idx[task, oy, ox] = at
 
