@@ -115,6 +115,15 @@ class Context:
         out, ref = xp.asarray(out, dtype=xp.float64), xp.asarray(ref, dtype=xp.float64)
         return float(xp.linalg.norm((out - ref).ravel()) / max(float(xp.linalg.norm(ref.ravel())), 1e-30))
 
+    def guarded(self, name, setup):
+        """``setup()`` (allocating inputs, building a model), or None with the failure recorded under
+        ``name``: one size or layer that cannot be set up (out of memory ...) costs only its own figure."""
+        try:
+            return setup()
+        except Exception as e:
+            self.record(name, error=f"setup: {describe(e)}")
+            return None
+
     def compare(self, name, ours, ref=None, *, ref_name=None, check=None, **fields):
         """Time ``ours`` and ``ref`` and run ``check`` (a relative error), each caught on its own, so
         our figure survives a failing reference and the reverse."""

@@ -280,3 +280,45 @@ def test_info_says_why_cuda_is_not_available_here():
     else:
         assert line.endswith(tc.cuda.unavailable_reason()) and "not available: " in line
     assert "driver " in r.stdout and "CUDA 13 needs 580" in r.stdout
+
+
+# ------------------------------------------------------------- a test skipped for lack of a GPU never passes
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest" tests="3">
+<testcase classname="tests.test_kernels_gemm" name="test_sim" time="0.1"/>
+<testcase classname="tests.test_kernels_gemm" name="test_gpu" time="0.0">
+  <skipped type="pytest.skip" message="needs a real CUDA GPU (none found, or running in the simulator)"/></testcase>
+<testcase classname="tests.test_kernels_gemm" name="test_other" time="0.0">
+  <skipped type="pytest.skip" message="only meaningful where the grid is small"/></testcase>
+</testsuite></testsuites>
+"""
+
+
+@pytest.fixture
+def bench_modules(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "bench"))
+    import gpu_check
+    import gpu_sections
+
+    return gpu_check, gpu_sections
+
+
+def test_a_gpu_skip_is_counted_apart_and_fails_a_gpu_run(bench_modules, tmp_path):
+    gpu_check, gpu_sections = bench_modules
+    path = tmp_path / "junit.xml"
+    path.write_text(JUNIT)
+    tests = gpu_sections.parse_junit(path)
+    assert (tests["passed"], tests["skipped"], tests["skipped_no_gpu"]) == (1, 2, 1)
+    entry = {"records": [], "tests": tests}
+    assert gpu_check.judge(entry, simulate=False) == "no-gpu"  # on a GPU machine: not a pass
+    assert gpu_check.judge(entry, simulate=True) == "ok"  # the simulator has no GPU by design
+    assert gpu_check.judge({"records": [], "tests": dict(tests, passed=0, skipped_no_gpu=0)}, False) == "no-tests"
+    assert gpu_check.judge({"records": [], "unavailable": "driver 535 is older"}, False) == "no-gpu"
+
+
+def test_fault_spec_is_checked(bench_modules):
+    gpu_check, _ = bench_modules
+    assert gpu_check.parse_faults("gemm:raise, nccl:hang") == {"gemm": "raise", "nccl": "hang"}
+    with pytest.raises(SystemExit, match="raise, crash or hang"):
+        gpu_check.parse_faults("gemm:explode")
