@@ -32,17 +32,28 @@ import time
 
 import numpy as np
 
-from . import train
-
+LENET5 = [("conv", 1, 6, 5, 1, 2, 1), ("relu",), ("maxpool", 2, 2), ("conv", 6, 16, 5, 1, 0, 1), ("relu",),
+          ("maxpool", 2, 2), ("flatten",), ("linear", 400, 120), ("relu",), ("linear", 120, 84), ("relu",),
+          ("linear", 84, 10)]
+ALEXNET = [("conv", 3, 96, 11, 4, 0, 1), ("relu",), ("lrn", 5, 5e-4, 0.75, 2.0), ("maxpool", 3, 2),
+           ("conv", 96, 256, 5, 1, 2, 2), ("relu",), ("lrn", 5, 5e-4, 0.75, 2.0), ("maxpool", 3, 2),
+           ("conv", 256, 384, 3, 1, 1, 1), ("relu",), ("conv", 384, 384, 3, 1, 1, 2), ("relu",),
+           ("conv", 384, 256, 3, 1, 1, 2), ("relu",), ("maxpool", 3, 2), ("flatten",),
+           ("dropout", 0.5), ("linear", 9216, 4096), ("relu",), ("dropout", 0.5), ("linear", 4096, 4096), ("relu",),
+           ("linear", 4096, 1000)]
+MLP = [("flatten",), ("linear", 784, 64), ("relu",), ("linear", 64, 64), ("relu",), ("linear", 64, 10)]
 CONVNET = [("conv", 1, 32, 3, 1, 0, 1), ("relu",), ("conv", 32, 64, 3, 1, 0, 1), ("relu",), ("maxpool", 2, 2),
            ("dropout", 0.25), ("flatten",), ("linear", 9216, 128), ("relu",), ("dropout", 0.5),
            ("linear", 128, 10)]
 SPECS = {
-    "lenet5": dict(train.SPECS["lenet5"], goal=1.0, goal_single=0.9),
+    "lenet5": {"layers": LENET5, "input": (1, 28, 28), "classes": 10, "batch": 64,
+               "optimizer": ("sgd", {"lr": 0.01, "momentum": 0.9}), "goal": 1.0, "goal_single": 0.9},
     "mnist_convnet": {"layers": CONVNET, "input": (1, 28, 28), "classes": 10, "batch": 64,
                       "optimizer": ("adam", {"lr": 1e-3}), "goal": 1.0},
-    "alexnet": dict(train.SPECS["alexnet"], goal=1.0),
-    "mlp": dict(train.SPECS["mlp"], goal=0.6),
+    "alexnet": {"layers": ALEXNET, "input": (3, 227, 227), "classes": 1000, "batch": 8,
+                "optimizer": ("sgd", {"lr": 0.01, "momentum": 0.9}), "optimizer_step": False, "goal": 1.0},
+    "mlp": {"layers": MLP, "input": (784,), "classes": 10, "batch": 32, "optimizer": ("adam", {"lr": 1e-3}),
+            "goal": 0.6},
 }
 MODELS = tuple(SPECS)
 
@@ -50,14 +61,34 @@ MODELS = tuple(SPECS)
 # --- the worker: one framework, one model, timed steps ---------------------------------------------
 
 
+def sequential(nn, layers):
+    """nn.Sequential of the spec's layers from `nn`: torch.nn or tensorcore.nn (PyTorch's names in both)."""
+    make = {"linear": lambda a: nn.Linear(a[0], a[1]), "relu": lambda a: nn.ReLU(), "flatten": lambda a: nn.Flatten(),
+            "conv": lambda a: nn.Conv2d(a[0], a[1], a[2], stride=a[3], padding=a[4], groups=a[5]),
+            "maxpool": lambda a: nn.MaxPool2d(a[0], a[1]), "dropout": lambda a: nn.Dropout(a[0]),
+            "lrn": lambda a: nn.LocalResponseNorm(a[0], alpha=a[1], beta=a[2], k=a[3])}
+    return nn.Sequential(*[make[kind](a) for kind, *a in layers])
+
+
+def optimizer(module, spec, params):
+    kind, kw = spec["optimizer"]
+    return (module.Adam if kind == "adam" else module.SGD)(params, **kw)
+
+
+def batch(spec, seed):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((spec["batch"], *spec["input"]), dtype=np.float32)
+    return x, rng.integers(0, spec["classes"], spec["batch"])
+
+
 def _tc_step(spec, seed):
     import tensorcore as tc
 
     tc.manual_seed(seed)
-    model = train._tc_from_spec(tc, spec["layers"], "spec")
-    opt = train.tc_optimizer(spec["optimizer"][0], model.parameters(), spec["optimizer"][1])
-    ce = train.tc_cross_entropy()
-    x, y = train._batches(spec, np.random.default_rng(seed))[0]
+    model = sequential(tc.nn, spec["layers"])
+    opt = optimizer(tc.optim, spec, model.parameters())
+    ce = tc.nn.functional.cross_entropy
+    x, y = batch(spec, seed)
     x, y = tc.tensor(x), tc.tensor(y)
     with_step = spec.get("optimizer_step", True)
 
@@ -76,9 +107,9 @@ def _torch_step(spec, seed):
     import torch.nn.functional as F
 
     torch.manual_seed(seed)
-    model = train.torch_model(spec["layers"])
-    opt = train.torch_optimizer(spec["optimizer"][0], model.parameters(), spec["optimizer"][1])
-    x, y = train._batches(spec, np.random.default_rng(seed))[0]
+    model = sequential(torch.nn, spec["layers"])
+    opt = optimizer(torch.optim, spec, model.parameters())
+    x, y = batch(spec, seed)
     x, y = torch.from_numpy(x), torch.from_numpy(y)
     with_step = spec.get("optimizer_step", True)
 
@@ -148,16 +179,18 @@ def gate(model, seed=0):
     import torch.nn.functional as F
 
     spec = SPECS[model]
-    step_tc, m_tc, opt_tc = _tc_step(spec, seed)
-    m_torch = train.torch_model(spec["layers"])
-    train._copy_weights(m_tc.parameters(), m_torch.parameters())
-    opt_torch = train.torch_optimizer(spec["optimizer"][0], m_torch.parameters(), spec["optimizer"][1])
     import tensorcore as tc
 
-    x, y = train._batches(spec, np.random.default_rng(seed))[0]
+    step_tc, m_tc, opt_tc = _tc_step(spec, seed)
+    m_torch = sequential(torch.nn, spec["layers"])
+    with torch.no_grad():
+        for a, b in zip(m_tc.parameters(), m_torch.parameters(), strict=True):
+            b.copy_(torch.from_numpy(np.ascontiguousarray(a.numpy())))
+    opt_torch = optimizer(torch.optim, spec, m_torch.parameters())
+    x, y = batch(spec, seed)
     m_tc.train(False)
     m_torch.eval()
-    ce = train.tc_cross_entropy()
+    ce = tc.nn.functional.cross_entropy
     losses = []
     for _ in range(2):
         opt_tc.zero_grad()
