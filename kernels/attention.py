@@ -30,6 +30,9 @@ columns ``lane + lanes * t`` for ``t < d_max / lanes`` in registers (q, the outp
 A dot product is a per-lane partial sum plus ``log2(lanes)`` butterfly shuffles. The other operand
 (keys/values, or queries/dout for dk/dv) is staged in shared memory, read without bank conflicts
 (the lanes of a row read consecutive words, other rows read the same words: broadcasts).
+Operands are staged by coalesced row passes (inline helpers from :func:`_make_loaders`);
+``launch_bounds`` asks for ``THREADS_PER_SM = 512`` resident threads per SM, which caps registers at
+128 without spills (kernels/RESOURCES.md has the figures).
 
 FLOPs (no causal skipping): forward ``2 BH L S (DK + DV)``; backward ``BH L S (4 DK + 3 DV)`` for
 dk/dv plus ``BH L S (4 DK + 2 DV)`` for dq (scores and ``dp`` are computed twice); one ``exp`` per
@@ -70,6 +73,8 @@ class AttentionTile(NamedTuple):
 TILES = (AttentionTile(32, 32, 2, 32), AttentionTile(32, 32, 4, 64), AttentionTile(32, 32, 8, 128))
 #: A small tile for simulator tests that want several query and key tiles cheaply (same code).
 SMALL_TILE = AttentionTile(4, 4, 2, 8)
+#: ``launch_bounds`` asks ptxas for this many resident threads per SM (<= 128 registers, no spills).
+THREADS_PER_SM = 512
 #: Rows (warps) per block of the delta kernel.
 DELTA_WARPS = 4
 _FULL_MASK = 0xFFFFFFFF
@@ -85,17 +90,63 @@ def tile_for(head_dim: int) -> AttentionTile:
     raise ValueError(f"attention: head dimension {head_dim} > {TILES[-1].d_max} is not supported by the kernel")
 
 
+def launch_bounds(tile: AttentionTile, rows: int):
+    """``(threads, min blocks per SM)`` of a kernel whose block owns ``rows`` rows of ``tile.lanes`` threads."""
+    threads = rows * tile.lanes
+    return threads, max(1, THREADS_PER_SM // threads)
+
+
 def _constants(tile):
     bm, bn, lanes, d_max = tile
     assert d_max % lanes == 0 and lanes & (lanes - 1) == 0 and lanes <= 32, tile
     return bm, bn, bn + 1, lanes, d_max, d_max // lanes, lanes.bit_length() - 1
 
 
+def _make_loaders(tile: AttentionTile, threads: int, rows: int):
+    """Inline device functions staging ``rows`` rows of an operand (and the mask tile) in shared memory.
+
+    Consecutive threads read consecutive columns (coalesced), ``threads / d_max`` rows per pass, so
+    the index math is done once per thread, not per element. The pass count is a runtime bound (the
+    rows left), which keeps NVVM from unrolling every pass and holding all loads in registers.
+    """
+    BM, BN, BN1, LANES, DMAX, DPT, LOG2_LANES = _constants(tile)
+    ROWS_PER_PASS, MASK_ROWS_PER_PASS = threads // DMAX, threads // BN
+    assert threads % DMAX == 0 and rows % ROWS_PER_PASS == 0, (tile, threads)
+    assert threads % BN == 0 and BM % MASK_ROWS_PER_PASS == 0, (tile, threads)
+    PASSES, MASK_PASSES = rows // ROWS_PER_PASS, BM // MASK_ROWS_PER_PASS
+    ZERO = _F32(0.0)
+
+    @cuda.jit(device=True, inline=True)
+    def load_rows(dst, src, z, r0, scale, tid):
+        """``dst[r, t, lane] = scale * src[z, r0 + r, lane + LANES t]``, 0 outside ``src``."""
+        n_rows, n_cols = src.shape[1], src.shape[2]
+        r_first, d = tid // DMAX, tid % DMAX
+        t, lane = d // LANES, d % LANES
+        # rows past the end are skipped, not zeroed: the callers never read them
+        for p in range(min(PASSES, (n_rows - r0 + ROWS_PER_PASS - 1) // ROWS_PER_PASS)):
+            r = p * ROWS_PER_PASS + r_first
+            dst[r, t, lane] = src[z, r0 + r, d] * scale if (r0 + r < n_rows and d < n_cols) else ZERO
+
+    @cuda.jit(device=True, inline=True)
+    def load_mask(dst, mask, mb, mh, i0, j0, L, S, tid):
+        """``dst[r, n] = mask[mb, mh, i0 + r, j0 + n]`` (broadcast axes of size 1), inside ``L x S``."""
+        r_first, n = tid // BN, tid % BN
+        j = j0 + n
+        mj = j if mask.shape[3] > 1 else 0
+        for p in range(min(MASK_PASSES, (L - i0 + MASK_ROWS_PER_PASS - 1) // MASK_ROWS_PER_PASS)):
+            r = p * MASK_ROWS_PER_PASS + r_first
+            i = i0 + r
+            if i < L and j < S:
+                dst[r, n] = mask[mb, mh, i if mask.shape[2] > 1 else 0, mj]
+
+    return load_rows, load_mask
+
+
 def make_forward_kernel(tile: AttentionTile):
     """Args ``(q, k, v, mask, out, lse, heads, scale, causal, has_mask)``; grid ``(BH, cdiv(L, block_m))``."""
     BM, BN, BN1, LANES, DMAX, DPT, LOG2_LANES = _constants(tile)
-    THREADS = BM * LANES
     ZERO, ONE, NEG_INF = _F32(0.0), _F32(1.0), _F32(_NEG_INF)
+    load_rows, load_mask = _make_loaders(tile, BM * LANES, BN)
 
     def attention_forward(q, k, v, mask, out, lse, heads, scale, causal, has_mask):
         L, DK = q.shape[1], q.shape[2]
@@ -122,21 +173,10 @@ def make_forward_kernel(tile: AttentionTile):
         n_end = min(S, m0 + BM) if causal else S
         n0 = 0
         while n0 < n_end:  # uniform across the block (syncthreads inside)
-            e = tid
-            while e < BN * DMAX:
-                n, d = e // DMAX, e % DMAX
-                ok = n0 + n < S
-                k_tile[n, d // LANES, d % LANES] = k[z, n0 + n, d] if (ok and d < DK) else ZERO
-                v_tile[n, d // LANES, d % LANES] = v[z, n0 + n, d] if (ok and d < DV) else ZERO
-                e += THREADS
+            load_rows(k_tile, k, z, n0, ONE, tid)
+            load_rows(v_tile, v, z, n0, ONE, tid)
             if has_mask:
-                e = tid
-                while e < BM * BN:
-                    r, n = e // BN, e % BN
-                    i, j = m0 + r, n0 + n
-                    if i < L and j < S:
-                        mask_tile[r, n] = mask[mb, mh, i if mask.shape[2] > 1 else 0, j if mask.shape[3] > 1 else 0]
-                    e += THREADS
+                load_mask(mask_tile, mask, mb, mh, m0, n0, L, S, tid)
             cuda.syncthreads()
             for n in range(min(BN, n_end - n0)):
                 s = ZERO
@@ -203,8 +243,8 @@ def make_delta_kernel():
 def make_dq_kernel(tile: AttentionTile):
     """Args ``(q, k, v, mask, lse, delta, dout, dq, heads, scale, causal, has_mask)``; grid like the forward."""
     BM, BN, BN1, LANES, DMAX, DPT, LOG2_LANES = _constants(tile)
-    THREADS = BM * LANES
-    ZERO, NEG_INF = _F32(0.0), _F32(_NEG_INF)
+    ZERO, ONE, NEG_INF = _F32(0.0), _F32(1.0), _F32(_NEG_INF)
+    load_rows, load_mask = _make_loaders(tile, BM * LANES, BN)
 
     def attention_backward_dq(q, k, v, mask, lse, delta, dout, dq, heads, scale, causal, has_mask):
         L, DK = q.shape[1], q.shape[2]
@@ -233,21 +273,10 @@ def make_dq_kernel(tile: AttentionTile):
         n_end = min(S, m0 + BM) if causal else S
         n0 = 0
         while n0 < n_end:  # uniform
-            e = tid
-            while e < BN * DMAX:
-                n, d = e // DMAX, e % DMAX
-                ok = n0 + n < S
-                k_tile[n, d // LANES, d % LANES] = k[z, n0 + n, d] if (ok and d < DK) else ZERO
-                v_tile[n, d // LANES, d % LANES] = v[z, n0 + n, d] if (ok and d < DV) else ZERO
-                e += THREADS
+            load_rows(k_tile, k, z, n0, ONE, tid)
+            load_rows(v_tile, v, z, n0, ONE, tid)
             if has_mask:
-                e = tid
-                while e < BM * BN:
-                    r, n = e // BN, e % BN
-                    i, j = m0 + r, n0 + n
-                    if i < L and j < S:
-                        mask_tile[r, n] = mask[mb, mh, i if mask.shape[2] > 1 else 0, j if mask.shape[3] > 1 else 0]
-                    e += THREADS
+                load_mask(mask_tile, mask, mb, mh, m0, n0, L, S, tid)
             cuda.syncthreads()
             for n in range(min(BN, n_end - n0)):
                 s = ZERO
@@ -281,7 +310,8 @@ def make_dkdv_kernel(tile: AttentionTile):
     grid ``(BH, cdiv(S, block_n))``, ``block_n * lanes`` threads (a row per key)."""
     BM, BN, BN1, LANES, DMAX, DPT, LOG2_LANES = _constants(tile)
     THREADS = BN * LANES
-    ZERO, NEG_INF = _F32(0.0), _F32(_NEG_INF)
+    ZERO, ONE, NEG_INF = _F32(0.0), _F32(1.0), _F32(_NEG_INF)
+    load_rows, load_mask = _make_loaders(tile, THREADS, BM)
 
     def attention_backward_dkdv(q, k, v, mask, lse, delta, dout, dk, dv, heads, scale, causal, has_mask):
         L, DK = q.shape[1], q.shape[2]
@@ -312,13 +342,8 @@ def make_dkdv_kernel(tile: AttentionTile):
         # causal: query tiles that end before this key tile starts see none of its keys
         m0 = (n0 // BM) * BM if causal else 0
         while m0 < L:  # uniform
-            e = tid
-            while e < BM * DMAX:
-                r, d = e // DMAX, e % DMAX
-                ok = m0 + r < L
-                q_tile[r, d // LANES, d % LANES] = q[z, m0 + r, d] * scale if (ok and d < DK) else ZERO
-                do_tile[r, d // LANES, d % LANES] = dout[z, m0 + r, d] if (ok and d < DV) else ZERO
-                e += THREADS
+            load_rows(q_tile, q, z, m0, scale, tid)
+            load_rows(do_tile, dout, z, m0, ONE, tid)
             e = tid
             while e < BM:
                 ok = m0 + e < L
@@ -326,13 +351,7 @@ def make_dkdv_kernel(tile: AttentionTile):
                 delta_tile[e] = delta[z, m0 + e] if ok else ZERO
                 e += THREADS
             if has_mask:
-                e = tid
-                while e < BM * BN:
-                    r, n = e // BN, e % BN
-                    i, j = m0 + r, n0 + n
-                    if i < L and j < S:
-                        mask_tile[r, n] = mask[mb, mh, i if mask.shape[2] > 1 else 0, j if mask.shape[3] > 1 else 0]
-                    e += THREADS
+                load_mask(mask_tile, mask, mb, mh, m0, n0, L, S, tid)
             cuda.syncthreads()
             for r in range(min(BM, L - m0)):
                 s = ZERO
@@ -373,9 +392,11 @@ def ptx_signatures():
     out = []
     for tile in TILES:
         f, dq, dkdv = make_forward_kernel(tile), make_dq_kernel(tile), make_dkdv_kernel(tile)
-        out.append((f.__name__, f, [numba.void(a3, a3, a3, a4, a3, a2, i64, _F32, i64, i64)], None))
-        out.append((dq.__name__, dq, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, i64, _F32, i64, i64)], None))
-        out.append((dkdv.__name__, dkdv, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, a3, i64, _F32, i64, i64)], None))
+        rows_bounds, keys_bounds = launch_bounds(tile, tile.block_m), launch_bounds(tile, tile.block_n)
+        out.append((f.__name__, f, [numba.void(a3, a3, a3, a4, a3, a2, i64, _F32, i64, i64)], rows_bounds))
+        out.append((dq.__name__, dq, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, i64, _F32, i64, i64)], rows_bounds))
+        out.append((dkdv.__name__, dkdv, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, a3, i64, _F32, i64, i64)],
+                    keys_bounds))
     delta = make_delta_kernel()
     out.append((delta.__name__, delta, [numba.void(a2, a2, a1)], None))
     return out
@@ -408,6 +429,10 @@ def _check_inputs(fn, q, k, v, mask, heads, extra=()):
     return kind, mask, (BH, L, S, DK, DV)
 
 
+def _kernel(make, tile, rows):
+    return _launch.built(make, tile, launch_bounds=lambda _: launch_bounds(tile, rows))
+
+
 def _scale(scale, dk):
     return np.float32(1.0 / math.sqrt(dk) if scale is None else scale)
 
@@ -426,7 +451,7 @@ def attention_forward(q, k, v, mask=None, is_causal=False, scale=None, heads=1, 
     out = _launch.output(fn, kind, out, (BH, L, DV), np.float32)
     lse = _launch.output(fn, kind, lse_out, (BH, L), np.float32, name="lse_out")
     if BH and L:
-        _launch.launch(_launch.built(make_forward_kernel, tile), (BH, _launch.cdiv(L, tile.block_m)),
+        _launch.launch(_kernel(make_forward_kernel, tile, tile.block_m), (BH, _launch.cdiv(L, tile.block_m)),
                        tile.block_m * tile.lanes, _launch.stream_for(kind, stream), q, k, v, mask4, out, lse,
                        int(heads), _scale(scale, DK), int(bool(is_causal)), int(mask is not None))
     return out, lse
@@ -452,10 +477,10 @@ def attention_backward(q, k, v, out, lse, dout, mask=None, is_causal=False, scal
         R = BH * L
         _launch.launch(_launch.built(make_delta_kernel), _launch.grid_1d(R, DELTA_WARPS), 32 * DELTA_WARPS, st,
                        _launch.reshape(dout, (R, DV)), _launch.reshape(out, (R, DV)), _launch.reshape(delta, (R,)))
-        _launch.launch(_launch.built(make_dq_kernel, tile), (BH, _launch.cdiv(L, tile.block_m)),
+        _launch.launch(_kernel(make_dq_kernel, tile, tile.block_m), (BH, _launch.cdiv(L, tile.block_m)),
                        tile.block_m * tile.lanes, st, q, k, v, mask4, lse, delta, dout, dq, *args)
     if BH and S:
-        _launch.launch(_launch.built(make_dkdv_kernel, tile), (BH, _launch.cdiv(S, tile.block_n)),
+        _launch.launch(_kernel(make_dkdv_kernel, tile, tile.block_n), (BH, _launch.cdiv(S, tile.block_n)),
                        tile.block_n * tile.lanes, st, q, k, v, mask4, lse, delta, dout, dk, dv, *args)
     return dq, dk, dv
 
