@@ -189,9 +189,12 @@ def run_section(name, timeout, args, work: Path, env) -> dict:
 
 def read_events(path: Path) -> dict:
     """What a section wrote as it went: records, environment info, test counts, a section error."""
+    import gpu_sections
+
     out = {"records": []}
     if not path.exists():
         return out
+    cases, done = [], None
     for line in path.read_text().splitlines():
         try:
             ev = json.loads(line)
@@ -202,8 +205,14 @@ def read_events(path: Path) -> dict:
             out["records"].append(ev)
         elif kind == "info":
             out.setdefault("info", {}).update(ev)
-        elif kind in ("tests", "error", "unavailable"):
-            out[kind] = ev if kind == "tests" else ev.get("error") or ev.get("reason")
+        elif kind == "testcase":
+            cases.append(ev)
+        elif kind == "tests_done":
+            done = ev
+        elif kind in ("error", "unavailable"):
+            out[kind] = ev.get("error") or ev.get("reason")
+    if cases or done:
+        out["tests"] = {**gpu_sections.count_cases(cases), **(done or {"complete": False})}
     return out
 
 
@@ -214,7 +223,7 @@ def judge(entry, simulate) -> str:
         return "no-gpu"
     tests = entry.get("tests")
     if tests is not None:
-        if tests["failed"] or tests["errors"]:
+        if tests["failed"] or tests["errors"] or tests.get("rc") not in (None, 0, 5):
             return "failed"
         if tests["skipped_no_gpu"] and not simulate:
             return "no-gpu"

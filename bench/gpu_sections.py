@@ -264,44 +264,77 @@ def _gpu_info() -> dict:
 # --------------------------------------------------------------------------------------------- test runs
 
 
+class _LiveCases:
+    """A pytest plugin writing each test's outcome to the section's events as it finishes, so a
+    section killed by its timeout (a hung kernel) still brings back every test that ran."""
+
+    def __init__(self, ctx):
+        self.ctx = ctx
+
+    def pytest_runtest_logreport(self, report):
+        if report.when == "call" or (report.when != "call" and not report.passed):
+            outcome = "passed" if report.passed else "skipped" if report.skipped else None
+            if outcome is None:
+                outcome = "failure" if report.when == "call" else "error"
+            message = report.longrepr[2] if report.skipped and isinstance(report.longrepr, tuple) else report.longrepr
+            module, _, name = report.nodeid.partition("::")
+            case = {
+                "classname": module.removesuffix(".py").replace("/", "."),
+                "name": name,
+                "time": f"{report.duration:.3f}",
+                "outcome": outcome,
+                "message": str(message or "")[:2000],
+            }
+            self.ctx.emit("testcase", **case)
+
+    def pytest_collectreport(self, report):
+        if report.failed:  # a module that does not import: an error, not silence
+            self.ctx.emit(
+                "testcase",
+                classname=report.nodeid.removesuffix(".py").replace("/", "."),
+                name="(collection)",
+                time="0",
+                outcome="error",
+                message=str(report.longrepr)[:2000],
+            )
+
+
+def count_cases(cases) -> dict:
+    """Counts of test cases by outcome; a skip for lack of a GPU is counted apart, never as passed."""
+    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0, "skipped_no_gpu": 0}
+    key = {"passed": "passed", "failure": "failed", "error": "errors", "skipped": "skipped"}
+    for case in cases:
+        counts[key[case["outcome"]]] += 1
+        if case["outcome"] == "skipped" and NO_GPU_SKIP.search(case["message"]):
+            counts["skipped_no_gpu"] += 1
+    return {**counts, "cases": list(cases)}
+
+
 def run_pytest(ctx: Context, label: str, files, marker: str, extra=()):
-    """pytest in this process (the checkout's imports are set up), without -x; JUnit parsed and kept."""
+    """pytest in this process (the checkout's imports are set up), without -x; every outcome kept."""
     import pytest
 
-    xml = Path(ctx._events.name).with_suffix(".junit.xml")
-    args = [*files, "-q", "-m", marker, "-p", "no:cacheprovider", "-rs", f"--junitxml={xml}", "--rootdir", str(ROOT)]
+    args = [*files, "-q", "-m", marker, "-p", "no:cacheprovider", "-rs", "--rootdir", str(ROOT)]
     t0 = time.perf_counter()
     try:
         ctx.fault(ctx.section)
-        rc = int(pytest.main([*args, *extra]))
+        rc = int(pytest.main([*args, *extra], plugins=[_LiveCases(ctx)]))
     except Exception as e:
         ctx.record(f"pytest {label}", error=describe(e))
         return
-    tests = (
-        parse_junit(xml)
-        if xml.exists()
-        else {"passed": 0, "failed": 0, "errors": 1, "skipped": 0, "skipped_no_gpu": 0, "cases": []}
-    )
-    tests.update(label=label, marker=marker, rc=rc, seconds=round(time.perf_counter() - t0, 2))
-    ctx.emit("tests", **tests)
+    ctx.emit("tests_done", label=label, marker=marker, rc=rc, seconds=round(time.perf_counter() - t0, 2))
 
 
 def parse_junit(path: Path) -> dict:
-    """Counts and cases of a pytest JUnit file; a skip for lack of a GPU is counted apart, never as passed."""
-    counts = {"passed": 0, "failed": 0, "errors": 0, "skipped": 0, "skipped_no_gpu": 0}
+    """Counts and cases of a pytest JUnit file (the same shape as the live cases)."""
     cases = []
     for case in ET.parse(path).getroot().iter("testcase"):
         outcome, message = "passed", ""
-        for tag, key in (("failure", "failed"), ("error", "errors"), ("skipped", "skipped")):
+        for tag in ("failure", "error", "skipped"):
             el = case.find(tag)
             if el is not None:
                 outcome, message = tag, el.get("message", "") or (el.text or "")
-                counts[key] += 1
-                if tag == "skipped" and NO_GPU_SKIP.search(message):
-                    counts["skipped_no_gpu"] += 1
                 break
-        else:
-            counts["passed"] += 1
         cases.append(
             {
                 "classname": case.get("classname", ""),
@@ -311,7 +344,7 @@ def parse_junit(path: Path) -> dict:
                 "message": message[:2000],
             }
         )
-    return {**counts, "cases": cases}
+    return count_cases(cases)
 
 
 def correctness(ctx: Context):
