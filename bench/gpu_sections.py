@@ -388,13 +388,14 @@ def _tiny_args(sig, simulate):
 
 def compile_and_launch(ctx: Context):
     """Each kernel's compile time (from the disk cache when a section before compiled it) and the
-    host-side cost of a near-empty launch (one thread, size-1 arrays), for every launched signature."""
+    host-side cost of a near-empty launch (one warp, size-1 arrays), for every launched signature."""
     import importlib
 
     from numba import cuda
     from tensorcore.kernels import _launch, resources
 
     launches = 3 if ctx.simulate else 200
+    threads = 1 if ctx.simulate else 32  # one full warp on the GPU (warp shuffles need every lane)
     for family in resources.FAMILIES:
         try:
             entries = importlib.import_module(f"tensorcore.kernels.{family}").ptx_signatures()
@@ -403,7 +404,7 @@ def compile_and_launch(ctx: Context):
             continue
         for name, fn, sigs, launch_bounds in entries:
             for sig in sigs:
-                rec = {"family": family, "signature": resources._signature_text(sig)}
+                rec = {"family": family, "signature": resources._signature_text(sig), "threads": threads}
                 try:
                     ctx.fault(ctx.section)
                     kw = {"cache": True} if _launch.cache_enabled() else {}
@@ -414,12 +415,12 @@ def compile_and_launch(ctx: Context):
                     rec["compile_s"] = time.perf_counter() - t0
                     args = _tiny_args(sig, ctx.simulate)
                     t0 = time.perf_counter()
-                    kernel[1, 1](*args)
+                    kernel[1, threads](*args)
                     cuda.synchronize()
                     rec["first_launch_ms"] = (time.perf_counter() - t0) * 1e3
                     t0 = time.perf_counter()
                     for _ in range(launches):
-                        kernel[1, 1](*args)
+                        kernel[1, threads](*args)
                     cuda.synchronize()
                     rec["ms"] = (time.perf_counter() - t0) * 1e3 / launches
                     rec["launch_us"] = rec["ms"] * 1e3
