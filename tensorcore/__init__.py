@@ -16,6 +16,7 @@ from .autograd import (
     detect_anomaly,
     enable_grad,
     grad,
+    inference_mode,
     is_anomaly_enabled,
     is_grad_enabled,
     no_grad,
@@ -70,32 +71,22 @@ from .errors import (
     TensorcoreError,
 )
 from .gradcheck import gradcheck, gradgradcheck
-from .ops.elementwise import (
-    abs,
-    add,
+from .ops.activations import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
+from .ops.arithmetic import add, div, mul, neg, pow, sub
+from .ops.compare import (
     clip,
-    cos,
-    div,
-    elu,
-    erf,
-    exp,
-    gelu,
-    leaky_relu,
-    log,
-    log1p,
+    eq,
+    ge,
+    gt,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    lt,
     maximum,
     minimum,
-    mul,
-    neg,
-    pow,
-    relu,
-    sigmoid,
+    ne,
     sign,
-    sin,
-    softplus,
-    sqrt,
-    sub,
-    tanh,
     where,
 )
 from .ops.index import getitem, index_put
@@ -118,9 +109,10 @@ from .ops.shape import (
     transpose,
     unsqueeze,
 )
+from .ops.unary import abs, cos, erf, exp, log, log1p, sin, sqrt
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
 
-from .tensor import Tensor, tensor  # isort: skip
+from .tensor import Size, Tensor, tensor  # isort: skip
 from . import data  # noqa: E402  (after tensor: data imports it)
 from .serialization import load, save
 

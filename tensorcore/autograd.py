@@ -2,121 +2,55 @@
 
 A differentiable op is a `Function` subclass. `forward(ctx, *arrays, **params)` works on backend
 arrays and returns one array; `backward(ctx, grad)` receives the output's gradient as a Tensor and
-returns one gradient per input: a Tensor (or array) of that input's shape, or None where the input
-needs no gradient. The engine checks every returned gradient's shape here, in one place.
+returns one gradient per input, or None where the input needs no gradient. The engine (`_normalize`)
+sums each gradient back to its input's shape (undoing broadcasting) and casts it to the input's
+dtype, in one place, so no op does either.
 
-Backward rules are written with tensor ops. Under plain `backward()` they run with recording off;
-under `backward(create_graph=True)` they are recorded, so gradients of gradients work. A Function
-whose backward is not made of differentiable ops sets `once_differentiable = True`: its gradient
-can still be used, but backpropagating through it raises instead of giving a wrong number.
+Backward rules are written with tensor ops. Under `backward(create_graph=True)` they are recorded,
+so gradients of gradients work. Under plain `backward()` the engine works on raw arrays and, where
+an op defines the optional `backward_arrays(ctx, grad_array)` (on raw arrays, `ctx.saved_arrays`),
+calls that instead: the cheaper path is the engine's choice, never the op's, and
+`set_fast_backward(False)` turns it off everywhere (the tests compare both). A Function whose backward
+is not made of differentiable ops sets `once_differentiable = True`: backpropagating through its
+gradient raises instead of giving a wrong number.
 
 The engine walks the graph without recursion: one pass counts each node's consumers, then nodes
 run when all their consumers have run (Kahn's algorithm), gradients summed in a dict keyed by node.
 """
 
 import sys
-import weakref
 
 from .errors import AnomalyError, ArgumentError, GradientError, ShapeError
+from .grad_mode import (  # noqa: F401  (re-exported: tc.autograd.no_grad, ...)
+    detect_anomaly,
+    enable_grad,
+    inference_mode,
+    is_anomaly_enabled,
+    is_grad_enabled,
+    modes,
+    no_grad,
+    set_detect_anomaly,
+    set_grad_enabled,
+)
 
-# --- grad mode --------------------------------------------------------------------------------
-
-_grad_enabled = True
-_anomaly_enabled = False
-_anomaly_forward = False  # anomaly mode checks forward outputs (off while the engine runs backward rules)
-
-
-def is_grad_enabled():
-    return _grad_enabled
-
-
-class _GradMode:
-    """Context manager and decorator that sets grad mode to `self.mode` and restores it on exit."""
-
-    mode = True
-
-    def __enter__(self):
-        global _grad_enabled
-        self.prev = _grad_enabled
-        _grad_enabled = self.mode
-        return self
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.prev
-
-    def __call__(self, fn):
-        import functools
-
-        mode = self.mode
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(mode):
-                return fn(*args, **kwargs)
-
-        return wrapper
+_fast_backward = True
 
 
-class set_grad_enabled(_GradMode):
-    """`tc.set_grad_enabled(False)` turns recording off now; as a context manager, until the block ends."""
-
-    def __init__(self, mode):
-        self.mode = bool(mode)
-        _GradMode.__enter__(self)
-
-    def __enter__(self):
-        return self
-
-
-class no_grad(_GradMode):
-    """`with tc.no_grad():` or `@tc.no_grad()`: ops inside record nothing."""
-
-    mode = False
-
-
-class enable_grad(_GradMode):
-    """Turns recording back on inside a no_grad region."""
-
-    mode = True
-
-
-# --- anomaly detection ---------------------------------------------------------------------------
-
-
-def set_detect_anomaly(mode):
-    """Check every op's output and every gradient for NaN/Inf (off by default: no cost when off)."""
-    global _anomaly_enabled, _anomaly_forward
-    _anomaly_enabled = _anomaly_forward = bool(mode)
-
-
-def is_anomaly_enabled():
-    return _anomaly_enabled
-
-
-class detect_anomaly:
-    """`with tc.detect_anomaly():` a NaN or Inf raises AnomalyError naming the op and where it was made."""
-
-    def __init__(self, mode=True):
-        self.mode = mode
-
-    def __enter__(self):
-        self.prev = _anomaly_enabled
-        set_detect_anomaly(self.mode)
-        return self
-
-    def __exit__(self, *exc):
-        set_detect_anomaly(self.prev)
+def set_fast_backward(enabled):
+    """Let plain backward() use ops' `backward_arrays` (True, the default) or force the Tensor rules."""
+    global _fast_backward
+    _fast_backward = bool(enabled)
 
 
 def _user_frame():
-    """File and line of the innermost frame outside tensorcore: where the user called the op."""
+    """File and line of the innermost frame outside tensorcore's modules: where the user called the op."""
     frame = sys._getframe(2)
-    while frame is not None and "/tensorcore/" in frame.f_code.co_filename.replace("\\", "/"):
+    while frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if module != "tensorcore" and not module.startswith("tensorcore."):
+            return f"{frame.f_code.co_filename}:{frame.f_lineno}"
         frame = frame.f_back
-    if frame is None:
-        return "<unknown>"
-    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+    return "<unknown>"
 
 
 def _check_finite(array, what):
@@ -127,8 +61,7 @@ def _check_finite(array, what):
 
 
 def _array_module(array):
-    mod = type(array).__module__
-    if mod.startswith("cupy"):
+    if type(array).__module__.startswith("cupy"):
         import cupy
 
         return cupy
@@ -137,50 +70,98 @@ def _array_module(array):
     return numpy
 
 
-# --- the graph node -------------------------------------------------------------------------------
+# --- contexts ---------------------------------------------------------------------------------------
 
 _SAVED_OUTPUT = object()
 
 
-class Context:
-    """One recorded call of a Function: what backward needs, and the edges to the inputs.
+class _NoGradNeeded:
+    """needs_input_grad of an unrecorded call: False for every input."""
 
-    Ops may store any plain attribute on it in forward (axis, shapes, masks). `saved_tensors`
-    gives back what `save_for_backward` kept: inputs and the output as Tensors that stay connected
-    to the graph (so create_graph works through them), anything else as constant Tensors.
+    def __getitem__(self, i):
+        return False
+
+    def __iter__(self):
+        return iter(())
+
+    def __bool__(self):
+        return False
+
+
+class ForwardContext:
+    """What forward gets when nothing records: the backend, and a save_for_backward that keeps nothing."""
+
+    needs_input_grad = _NoGradNeeded()
+    out_device = None
+
+    def __init__(self, backend):
+        self.backend = backend
+
+    def save_for_backward(self, *arrays):
+        pass
+
+
+class Context(ForwardContext):
+    """One recorded call of a Function (a node of the graph): what backward needs, and the edges.
+
+    Ops may store any plain attribute on it in forward (axis, shapes, masks). `saved_tensors` gives
+    back what `save_for_backward` kept: inputs and the output as Tensors that stay connected to the
+    graph (so create_graph works through them), anything else as constant Tensors. Each saved Tensor
+    is version-checked: an in-place change after the save makes backward raise.
     """
 
-    def __init__(self, backend, needs_input_grad):
-        self.backend = backend
+    def __init__(self, fn, device, needs_input_grad, edges, input_meta):
+        self.backend = device.backend
+        self.fn = fn
+        self.device = device
+        self.out_device = None  # only ToDevice's output lives elsewhere
         self.needs_input_grad = needs_input_grad
+        self.next = edges  # per input: its node, the leaf Tensor itself, or None
+        self.input_meta = input_meta  # per input: (shape, dtype), or None for a constant
+        self.created_at = None  # where the user called the op (anomaly mode)
         self._to_save = ()
+        self._saved = ()  # (item, version counter, version) triples; None once freed
+        self._output_data = None
+        self._output_vc = None
 
     def save_for_backward(self, *arrays):
         self._to_save = arrays
 
-    @property
-    def saved_tensors(self):
+    def _saved_items(self):
         saved = self._saved
         if saved is None:
             raise GradientError(
                 f"{self.name}: trying to backward through the graph a second time; its saved arrays "
                 "were freed after the first backward. Pass retain_graph=True to the first call."
             )
+        for _item, vc, version in saved:
+            if vc is not None and vc[0] != version:
+                _raise_modified(self, vc[0], version)
+        return saved
+
+    @property
+    def saved_tensors(self):
         out = []
-        for item, version in saved:
+        for item, _, _ in self._saved_items():
             if item is _SAVED_OUTPUT:
-                t = self._output_ref()
-                if t is not None and t._version != 0:
-                    _raise_modified(self, t._version, 0)
-                out.append(_make_tensor(self._output_data, self.device, True, self))
-            elif isinstance(item, _Tensor):
-                if item._version != version:
-                    _raise_modified(self, item._version, version)
-                out.append(item)
-            elif item is None or isinstance(item, (int, float)):
+                t = _make_tensor(self._output_data, self.device, True, self)
+                t._vc = self._output_vc
+                out.append(t)
+            elif isinstance(item, _Tensor) or item is None or isinstance(item, (int, float)):
                 out.append(item)
             else:
                 out.append(_make_tensor(item, self.device, False, None))
+        return tuple(out)
+
+    @property
+    def saved_arrays(self):
+        """What save_for_backward kept, as raw arrays (for backward_arrays)."""
+        out = []
+        for item, _, _ in self._saved_items():
+            if item is _SAVED_OUTPUT:
+                out.append(self._output_data)
+            else:
+                out.append(item._data if isinstance(item, _Tensor) else item)
         return tuple(out)
 
     @property
@@ -197,6 +178,9 @@ def _raise_modified(ctx, now, saved):
         f"(its version is {now}, it was saved at version {saved}). Use an out-of-place op "
         "(x = x + y instead of x += y) or clone() it before the in-place change."
     )
+
+
+# --- Function ---------------------------------------------------------------------------------------
 
 
 class Function:
@@ -217,6 +201,8 @@ class Function:
 
     once_differentiable = False
     changes_device = False  # only ToDevice: its output lives on ctx.out_device
+    is_view = False  # the output shares the first input's memory (and so its version counter)
+    backward_arrays = None  # optional: (ctx, grad_array) -> raw-array gradients, for plain backward()
 
     @staticmethod
     def forward(ctx, *args, **params):
@@ -238,86 +224,84 @@ class Function:
         """
         device = None
         requires = False
-        arrays = []
         for t in inputs:
             if isinstance(t, _Tensor):
                 if device is None:
                     device = t.device
                 elif t.device is not device:
                     _raise_device_mix(cls, inputs)
-                requires = requires or t.requires_grad
-                arrays.append(t.data)
-            else:
-                if t is not None and not isinstance(t, (int, float)):
-                    raise ArgumentError(f"{cls.name()}: expected Tensor inputs, got {type(t).__name__}")
-                arrays.append(t)
+                if t.requires_grad:
+                    requires = True
+            elif t is not None and not isinstance(t, (int, float)):
+                raise ArgumentError(f"{cls.name()}: expected Tensor inputs, got {type(t).__name__}")
         if device is None:
             raise ArgumentError(f"{cls.name()}: needs at least one Tensor input")
-        backend = device.backend
-        if not (requires and _grad_enabled):
-            ctx = Context(backend, _NO_GRAD_NEEDED)
-            try:
-                out = cls.forward(ctx, *arrays, **params)
-            except (ValueError, TypeError, IndexError) as e:
-                raise _forward_error(cls, inputs, e) from e
-            if _anomaly_forward:
-                _check_finite(out, f"{cls.name()} (forward, called at {_user_frame()})")
-            return _make_tensor(out, ctx.out_device if cls.changes_device else device, False, None)
-
-        needs, edges, meta = [], [], []
-        for t, a in zip(inputs, arrays):
-            if isinstance(t, _Tensor):
-                meta.append((a.shape, a.dtype))
-                if t.requires_grad:
-                    needs.append(True)
-                    edges.append(t if t._node is None else t._node)
-                    continue
-            else:
-                meta.append(None)
-            needs.append(False)
-            edges.append(None)
-        ctx = Context(backend, needs)
+        if requires and modes.grad_enabled:
+            return _record(cls, inputs, params, device)
+        # The lean path: nothing records.
+        ctx = ForwardContext(device.backend)
         try:
-            out = cls.forward(ctx, *arrays, **params)
+            out = cls.forward(ctx, *[t._data if isinstance(t, _Tensor) else t for t in inputs], **params)
         except (ValueError, TypeError, IndexError) as e:
             raise _forward_error(cls, inputs, e) from e
-        ctx.fn = cls
-        ctx.device = device
-        ctx.next = edges
-        ctx.input_meta = meta
-        result = _make_tensor(out, ctx.out_device if cls.changes_device else device, True, ctx)
-        to_save = ctx._to_save
-        if to_save:
-            saved = []
-            for a in to_save:
-                if a is out:
-                    ctx._output_data = out
-                    ctx._output_ref = weakref.ref(result)
-                    saved.append((_SAVED_OUTPUT, 0))
-                    continue
-                for t, arr in zip(inputs, arrays):
-                    if a is arr and isinstance(t, _Tensor):
-                        saved.append((t, t._version))
-                        break
-                else:
-                    saved.append((a, 0))
-            ctx._saved = saved
-        else:
-            ctx._saved = ()
-        ctx._to_save = None
-        if _anomaly_enabled:
-            ctx.created_at = _user_frame()
-        if _anomaly_forward:
-            _check_finite(out, f"{cls.name()} (forward, called at {ctx.created_at})")
+        if modes.anomaly_forward:
+            _check_finite(out, f"{cls.name()} (forward, called at {_user_frame()})")
+        result = _make_tensor(out, ctx.out_device or device, False, None)
+        if cls.is_view:
+            result._vc = inputs[0]._vc
         return result
 
 
-_NO_GRAD_NEEDED = None
+def _record(cls, inputs, params, device):
+    """The recording path of Function.apply: forward, then a node with edges, metadata and saves."""
+    needs, edges, meta, arrays = [], [], [], []
+    for t in inputs:
+        if isinstance(t, _Tensor):
+            a = t._data
+            meta.append((a.shape, a.dtype))
+            arrays.append(a)
+            if t.requires_grad:
+                needs.append(True)
+                edges.append(t if t._node is None else t._node)
+                continue
+        else:
+            meta.append(None)
+            arrays.append(t)
+        needs.append(False)
+        edges.append(None)
+    ctx = Context(cls, device, needs, edges, meta)
+    try:
+        out = cls.forward(ctx, *arrays, **params)
+    except (ValueError, TypeError, IndexError) as e:
+        raise _forward_error(cls, inputs, e) from e
+    result = _make_tensor(out, ctx.out_device or device, True, ctx)
+    if cls.is_view:
+        result._vc = inputs[0]._vc
+    if ctx._to_save:
+        saved = []
+        for a in ctx._to_save:
+            if a is out:
+                ctx._output_data, ctx._output_vc = out, result._vc
+                saved.append((_SAVED_OUTPUT, result._vc, result._vc[0]))
+                continue
+            for t, arr in zip(inputs, arrays):
+                if a is arr and isinstance(t, _Tensor):
+                    saved.append((t, t._vc, t._vc[0]))
+                    break
+            else:
+                saved.append((a, None, 0))
+        ctx._saved = saved
+    ctx._to_save = None
+    if modes.anomaly:
+        ctx.created_at = _user_frame()
+        if modes.anomaly_forward:
+            _check_finite(out, f"{cls.name()} (forward, called at {ctx.created_at})")
+    return result
 
 
 def _forward_error(cls, inputs, error):
     """An array-library error inside forward, re-raised naming the op and its inputs' shapes and dtypes."""
-    from .errors import DTypeError, ShapeError, TensorcoreError
+    from .errors import DTypeError, TensorcoreError
 
     if isinstance(error, TensorcoreError):
         return error
@@ -365,239 +349,16 @@ def _wrap_once_differentiable(node, grad_out, grads):
         if g is None:
             wrapped.append(None)
             continue
-        ctx = Context(node.backend, None)
-        ctx.fn = _NotDifferentiableTwice
+        ctx = Context(_NotDifferentiableTwice, node.device, None, edges, (None,) * len(edges))
         ctx.op = node.name
-        ctx.device = node.device
-        ctx.next = edges
-        ctx.input_meta = (None,) * len(edges)
-        ctx._saved = ()
-        wrapped.append(_make_tensor(g.data, node.device, True, ctx))
+        wrapped.append(_make_tensor(g._data, node.device, True, ctx))
     return tuple(wrapped)
-
-
-# --- the engine --------------------------------------------------------------------------------------
-
-_callbacks = []
-
-
-def queue_callback(fn):
-    """Run `fn()` once the current backward pass has finished (used by DistributedDataParallel)."""
-    _callbacks.append(fn)
-
-
-def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
-    """Accumulate d(tensors)/d(leaf) into every leaf's `.grad`."""
-    tensors, grad_tensors = _roots(tensors, grad_tensors, "backward")
-    _run(tensors, grad_tensors, retain_graph if retain_graph is not None else create_graph,
-         create_graph, None, False)
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
-    """Return d(outputs)/d(inputs) as a tuple of Tensors, without touching any `.grad`.
-
-    Example:
-        x = tc.tensor([1.0, 2.0], requires_grad=True)
-        (g,) = tc.grad((x ** 3).sum(), x, create_graph=True)   # 3 x^2, itself differentiable
-    """
-    outputs, grad_outputs = _roots(outputs, grad_outputs, "grad")
-    single = isinstance(inputs, _Tensor)
-    inputs = (inputs,) if single else tuple(inputs)
-    for t in inputs:
-        if not isinstance(t, _Tensor) or not t.requires_grad:
-            raise GradientError("grad: every input must be a Tensor that requires grad")
-    found = _run(outputs, grad_outputs, retain_graph if retain_graph is not None else create_graph,
-                 create_graph, inputs, allow_unused)
-    return tuple(found)
-
-
-def _roots(tensors, grads, op):
-    if isinstance(tensors, _Tensor):
-        tensors = (tensors,)
-    tensors = tuple(tensors)
-    if grads is None or isinstance(grads, _Tensor):
-        grads = (grads,) * len(tensors) if grads is None else (grads,)
-    grads = tuple(grads)
-    if len(grads) != len(tensors):
-        raise GradientError(f"{op}: got {len(tensors)} outputs but {len(grads)} gradients")
-    out = []
-    for t, g in zip(tensors, grads):
-        if not t.requires_grad:
-            raise GradientError(
-                f"{op}: tensor of shape {t.shape} does not require grad and has no grad_fn "
-                "(was it computed under no_grad, or from inputs without requires_grad=True?)"
-            )
-        if g is None:
-            if t.data.size != 1:
-                raise GradientError(
-                    f"{op}: grad can be implicitly created only for scalar outputs, got shape "
-                    f"{t.shape}; pass a gradient of that shape"
-                )
-            g = _make_tensor(t.device.backend.xp.ones(t.shape, dtype=t.dtype), t.device, False, None)
-        elif not isinstance(g, _Tensor):
-            g = _make_tensor(t.device.backend.asarray(g, dtype=t.dtype), t.device, False, None)
-        if g.shape != t.shape:
-            raise ShapeError(f"{op}: gradient of shape {g.shape} for an output of shape {t.shape}")
-        out.append(g)
-    return tensors, tuple(out)
-
-
-def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
-    global _grad_enabled, _anomaly_forward
-    # 1. Count, for each node, how many consumers it has in this graph.
-    deps = {}
-    stack = []
-    for t in roots:
-        if t._node is not None and t._node not in deps:
-            deps[t._node] = 0
-            stack.append(t._node)
-    while stack:
-        node = stack.pop()
-        for nxt in node.next:
-            if nxt is None or isinstance(nxt, _Tensor):
-                continue
-            if nxt in deps:
-                deps[nxt] += 1
-            else:
-                deps[nxt] = 1
-                stack.append(nxt)
-
-    capture = None
-    if inputs is not None:
-        capture = {}
-        wanted = {id(t._node if t._node is not None else t): i for i, t in enumerate(inputs)}
-
-    grads = {}
-    owned = set()
-    prev_mode = _grad_enabled
-    _grad_enabled = create_graph
-    _anomaly_forward = False  # backward rules are checked per node, in _normalize
-    try:
-        for t, g in zip(roots, root_grads):
-            if t._node is None:
-                _deliver_leaf(t, g, capture, wanted if capture is not None else None, owned, create_graph)
-            else:
-                prev = grads.get(t._node)
-                grads[t._node] = g if prev is None else prev + g
-        ready = [n for n, d in deps.items() if d == 0]
-        while ready:
-            node = ready.pop()
-            g = grads.pop(node, None)
-            if capture is not None and id(node) in wanted and g is not None:
-                capture[wanted[id(node)]] = g
-            in_grads = None
-            if g is not None:
-                in_grads = _call_backward(node, g, create_graph)
-                if not retain_graph and node._saved:
-                    node._saved = None  # free what forward saved; nodes that saved nothing stay usable
-            for i, nxt in enumerate(node.next):
-                if nxt is None:
-                    continue
-                gi = in_grads[i] if in_grads is not None else None
-                if isinstance(nxt, _Tensor):
-                    if gi is not None:
-                        _deliver_leaf(nxt, gi, capture, wanted if capture is not None else None,
-                                      owned, create_graph)
-                    continue
-                if gi is not None:
-                    prev = grads.get(nxt)
-                    grads[nxt] = gi if prev is None else prev + gi
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
-                    ready.append(nxt)
-    finally:
-        _grad_enabled = prev_mode
-        _anomaly_forward = _anomaly_enabled
-        if _callbacks:
-            callbacks = list(_callbacks)
-            _callbacks.clear()
-            for fn in callbacks:
-                fn()
-
-    if capture is None:
-        return None
-    result = []
-    for i, t in enumerate(inputs):
-        g = capture.get(i)
-        if g is None and not allow_unused:
-            raise GradientError(
-                f"grad: input {i} (shape {t.shape}) is not reached from the outputs; "
-                "pass allow_unused=True to get None for it"
-            )
-        result.append(g)
-    return result
-
-
-def _call_backward(node, g, create_graph):
-    if node._saved is None:
-        raise GradientError(
-            f"{node.name}: trying to backward through the graph a second time; its saved arrays "
-            "were freed after the first backward. Pass retain_graph=True to the first call."
-        )
-    fn = node.fn
-    if create_graph and fn.once_differentiable:
-        with no_grad():
-            in_grads = fn.backward(node, g)
-        in_grads = _normalize(node, in_grads)
-        return _wrap_once_differentiable(node, g, in_grads)
-    return _normalize(node, fn.backward(node, g))
-
-
-def _normalize(node, in_grads):
-    """Check backward's result: one gradient per input, each of its input's shape and dtype."""
-    if not isinstance(in_grads, tuple):
-        in_grads = (in_grads,)
-    if len(in_grads) != len(node.next):
-        raise GradientError(
-            f"{node.name}: backward returned {len(in_grads)} gradients for {len(node.next)} inputs"
-        )
-    out = []
-    for gi, meta, edge in zip(in_grads, node.input_meta, node.next):
-        if gi is None or edge is None:
-            out.append(None)
-            continue
-        if not isinstance(gi, _Tensor):
-            gi = _make_tensor(node.backend.asarray(gi), node.device, False, None)
-        shape, dtype = meta
-        if gi.shape != shape:
-            raise GradientError(
-                f"{node.name}: backward returned a gradient of shape {gi.shape} for an input of shape {shape}"
-            )
-        if gi.dtype != dtype:
-            gi = gi.astype(dtype)
-        if _anomaly_enabled:
-            where = getattr(node, "created_at", "<unknown>")
-            _check_finite(gi.data, f"{node.name} (backward of the op called at {where})")
-        out.append(gi)
-    return out
-
-
-def _deliver_leaf(leaf, g, capture, wanted, owned, create_graph):
-    if capture is not None:
-        i = wanted.get(id(leaf))
-        if i is not None:
-            prev = capture.get(i)
-            capture[i] = g if prev is None else prev + g
-        return
-    if leaf.grad is None:
-        if not create_graph:
-            data = g.data
-            # A leaf's .grad never shares memory with another gradient: copy views and reused arrays.
-            if getattr(data, "base", None) is not None or id(data) in owned:
-                data = data.copy()
-            owned.add(id(data))
-            g = _make_tensor(data, leaf.device, False, None)
-        leaf.grad = g
-    elif create_graph:
-        leaf.grad = leaf.grad + g
-    else:
-        leaf.grad = _make_tensor(leaf.grad.data + g.data, leaf.device, False, None)
-    hooks = leaf._hooks
-    if hooks:
-        for hook in hooks:
-            hook(leaf)
 
 
 # Filled in by tensor.py (the Tensor class imports this module, not the other way round).
 _Tensor = None
 _make_tensor = None
+
+from . import engine as _engine  # noqa: E402  (the engine uses the names above)
+
+backward, grad, queue_callback = _engine.backward, _engine.grad, _engine.queue_callback

@@ -67,11 +67,11 @@ def _analytic_jacobian(fn, inputs, host, diff):
     with autograd.enable_grad():
         outs = _outputs(fn, leaves)
     targets = [leaves[i] for i in diff]
-    total = sum(o.size for o in outs)
+    total = sum(o.numel() for o in outs)
     jacs = [np.zeros((total, host[i].size)) for i in diff]
     row = 0
     for o in outs:
-        for k in range(o.size):
+        for k in range(o.numel()):
             if o.requires_grad:
                 onehot = np.zeros(o.shape, dtype=o.dtype)
                 onehot.flat[k] = 1

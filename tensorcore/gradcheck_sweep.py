@@ -41,7 +41,7 @@ def _max_error(case, tensors, second):
 
 def run(args):
     from tensorcore.errors import ArgumentError
-    from tensorcore.ops.cases import all_cases
+    from tensorcore.testing.cases import all_cases
 
     wanted = {name.strip() for name in args.ops.split(",") if name.strip()}
     known = sorted({c.op for c in all_cases()})

@@ -1,15 +1,37 @@
 """Tensor: an array on a device, with the bookkeeping reverse-mode autograd needs.
 
-Methods delegate to the op functions in `tensorcore.ops`; this file holds no math.
+This file holds no math: every op attaches its own method when it is declared (ops/declare.py,
+`register(..., method=True)`), so an op's name is written once.
+
+A tensor's version counter (`_vc`, a one-element list made on first need) is shared by every view
+of the same memory: an in-place change through any alias bumps it, and backward through an op that
+saved an older version raises.
 """
 
 import numpy as np
 
 from . import autograd
-from .device import Device
 from .device import device as as_device
 from .dtypes import as_dtype, get_default_dtype
-from .errors import ArgumentError, DTypeError, GradientError
+from .errors import ArgumentError, DeviceError, DTypeError, GradientError, ShapeError
+from .grad_mode import modes
+
+
+class Size(tuple):
+    """A tensor's shape (torch.Size): a tuple of ints with numel()."""
+
+    __slots__ = ()
+
+    def numel(self):
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self):
+        return f"tensorcore.Size({list(self)})"
+
+    __str__ = tuple.__repr__  # messages show (2, 3)
 
 
 class Tensor:
@@ -20,37 +42,93 @@ class Tensor:
         (x * x).sum().backward()      # x.grad == 2 * x
     """
 
-    __slots__ = ("data", "requires_grad", "grad", "_node", "_version", "device", "_hooks", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "grad", "_node", "_vcounter", "device", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
-    def __init__(self, data, dtype=None, device=None, requires_grad=False):
+    def __init__(self, data=(), dtype=None, device=None, requires_grad=False):
         t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
-        self.data, self.device = t.data, t.device
-        self.requires_grad, self.grad, self._node, self._version, self._hooks = requires_grad, None, None, 0, None
+        self._data, self.device = t._data, t.device
+        self.requires_grad, self.grad, self._node, self._vcounter, self._hooks = requires_grad, None, None, None, None
+
+    # --- the version counter ----------------------------------------------------------------------
+    @property
+    def _vc(self):
+        vc = self._vcounter
+        if vc is None:
+            vc = self._vcounter = [0]
+        return vc
+
+    @_vc.setter
+    def _vc(self, counter):
+        self._vcounter = counter
+
+    @property
+    def _version(self):
+        vc = self._vcounter
+        return 0 if vc is None else vc[0]
+
+    @_version.setter
+    def _version(self, value):
+        self._vc[0] = value
 
     # --- basic properties ------------------------------------------------------------------------
     @property
+    def data(self):
+        """The same storage, detached from the graph (PyTorch's `.data`); `.numpy()` gives the array."""
+        t = _make(self._data, self.device, False, None)
+        t._vcounter = self._vc
+        return t
+
+    @data.setter
+    def data(self, value):
+        if isinstance(value, Tensor):
+            if value.device is not self.device:
+                raise DeviceError(f"data: cannot set data on {self.device} from a tensor on {value.device}")
+            self._data = value._data
+            self._vcounter = value._vc
+        else:
+            raise ArgumentError(f"data: expected a Tensor, got {type(value).__name__}")
+
+    @property
     def shape(self):
-        return self.data.shape
+        """The shape, a tuple (size() gives it as a Size)."""
+        return self._data.shape
+
+    def size(self, dim=None):
+        """The shape (a Size), or the size of dimension `dim`."""
+        shape = self._data.shape
+        if dim is None:
+            return Size(shape)
+        return shape[_dim(self, dim, "size")]
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self):
-        return self.data.dtype
-
-    @property
-    def size(self):
-        """Number of elements (NumPy's meaning)."""
-        return self.data.size
+        return self._data.dtype
 
     def numel(self):
-        return self.data.size
+        return self._data.size
+
+    nelement = numel
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
+
+    ndimension = dim
+
+    def element_size(self):
+        return self._data.dtype.itemsize
+
+    def stride(self, dim=None):
+        """Strides in elements (as PyTorch counts them), or of dimension `dim`."""
+        strides = tuple(s // self._data.dtype.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[_dim(self, dim, "stride")]
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._data.flags.c_contiguous)
 
     @property
     def is_leaf(self):
@@ -69,24 +147,23 @@ class Tensor:
         return self.device.type == "cuda"
 
     @property
-    def T(self):
-        return ops.shape.transpose(self)
+    def is_floating_point_dtype(self):
+        return self._data.dtype.kind == "f"
 
-    @property
-    def mT(self):
-        return ops.shape.swapaxes(self, -1, -2)
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise ArgumentError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __hash__(self):
         return id(self)
 
     def __bool__(self):
-        if self.data.size != 1:
-            raise ArgumentError(f"the truth value of a tensor with {self.data.size} elements is ambiguous")
+        if self._data.size != 1:
+            raise ArgumentError(f"the truth value of a tensor with {self._data.size} elements is ambiguous")
         return bool(self.item())
 
     def __float__(self):
@@ -96,21 +173,21 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.dtype.kind not in "iu" or self.data.size != 1:
+        if self.dtype.kind not in "iu" or self._data.size != 1:
             raise ArgumentError("only integer tensors of one element can be used as an index")
         return int(self.item())
 
     # --- conversion ----------------------------------------------------------------------------------
-    def numpy(self):
+    def numpy(self, force=False):
         """The data as a NumPy array (a copy from the device for cuda tensors; the same array on cpu)."""
-        return self.device.backend.to_numpy(self.data)
+        return self.device.backend.to_numpy(self._data)
 
     def __array__(self, dtype=None, copy=None):
         a = self.numpy()
         return a if dtype is None else a.astype(dtype, copy=False)
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ArgumentError(f"item: only one-element tensors can be converted, got shape {self.shape}")
         return self.numpy().reshape(()).item()
 
@@ -118,49 +195,22 @@ class Tensor:
         return self.numpy().tolist()
 
     def detach(self):
-        """The same data, cut from the graph."""
-        return _make(self.data, self.device, False, None)
+        """The same data (and version counter), cut from the graph."""
+        t = _make(self._data, self.device, False, None)
+        t._vcounter = self._vc
+        return t
 
     def detach_(self):
         self._node = None
         self.requires_grad = False
         return self
 
-    def clone(self):
-        return ops.elementwise.clone(self)
-
-    def astype(self, dtype):
-        return ops.elementwise.astype(self, dtype)
-
-    def float(self):
-        return self.astype("float32")
-
-    def double(self):
-        return self.astype("float64")
-
-    def long(self):
-        return self.astype("int64")
-
-    def to(self, device=None, dtype=None):
-        """Move to a device (differentiable: gradients flow back to the source) and/or cast."""
-        if isinstance(device, (str, Device)) or device is None:
-            out = self if device is None else ops.elementwise.to_device(self, as_device(device))
-        else:  # t.to(tc.float64)
-            out, dtype = self, device
-        return out if dtype is None else out.astype(dtype)
-
-    def cpu(self):
-        return self.to("cpu")
-
-    def cuda(self, index=0):
-        return self.to(f"cuda:{index}")
-
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self.dtype.kind != "f":
             raise DTypeError(f"requires_grad_: only floating tensors can require grad, got {self.dtype}")
         if not requires_grad and self._node is not None:
             raise GradientError("requires_grad_(False) on a non-leaf tensor; use detach()")
-        self.requires_grad = requires_grad
+        self.requires_grad = bool(requires_grad)
         return self
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -172,13 +222,12 @@ class Tensor:
         self._hooks.append(hook)
         return hook
 
-    def backward(self, grad=None, retain_graph=None, create_graph=False):
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Accumulate the gradient of this tensor into the .grad of every leaf it depends on."""
-        autograd.backward(self, grad, retain_graph, create_graph)
+        autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def __repr__(self):
-        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=200,
-                               prefix="tensor(")
+        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=200, prefix="tensor(")
         extra = ""
         if self.dtype != get_default_dtype() and self.dtype.kind == "f" or self.dtype.kind not in "f":
             extra += f", dtype={self.dtype}"
@@ -190,288 +239,87 @@ class Tensor:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
 
+    def __format__(self, spec):
+        if self._data.size == 1 and self._data.ndim == 0 or spec:
+            if self._data.size != 1:
+                raise ArgumentError(f"format: only one-element tensors take a format spec, got shape {self.shape}")
+            return format(self.item(), spec)
+        return repr(self) if not spec else format(self.item(), spec)
+
     # --- in place (bump the version counter) -------------------------------------------------------
     def _inplace(self, name, result):
-        """Make `result` (computed out of place) the new value of self, as an in-place op would."""
-        if autograd.is_grad_enabled() and (self.requires_grad or result.requires_grad):
-            if self._node is None and self.requires_grad:
-                raise GradientError(
-                    f"{name}: a leaf tensor that requires grad (shape {self.shape}) cannot be modified "
-                    "in place while recording; wrap the update in tc.no_grad()"
-                )
-            self.data = result.data
-            self._node = result._node
-            self.requires_grad = result.requires_grad
-            if result._node is not None:
-                result._node._output_ref = None
+        """Write `result` (computed out of place) into self, as an in-place op does: same storage,
+        same dtype, version bumped; when recording, self takes over result's place in the graph."""
+        if not isinstance(result, Tensor):
+            raise ArgumentError(f"{name}: expected a Tensor result, got {type(result).__name__}")
+        if result._data.dtype != self._data.dtype:
+            if not np.can_cast(result._data.dtype, self._data.dtype, "same_kind"):
+                raise DTypeError(f"{name}: the result type {result.dtype} can't be cast to the tensor's "
+                                 f"dtype {self.dtype} in place")
+        if result.shape != self.shape:
+            raise ShapeError(f"{name}: a result of shape {tuple(result.shape)} cannot be written into a tensor "
+                             f"of shape {tuple(self.shape)}")
+        recording = modes.grad_enabled and (self.requires_grad or result.requires_grad)
+        if recording and self._node is None and self.requires_grad:
+            raise GradientError(
+                f"{name}: a leaf tensor that requires grad (shape {tuple(self.shape)}) cannot be modified "
+                "in place while recording; wrap the update in tc.no_grad()"
+            )
+        data = self._data
+        if getattr(data.flags, "writeable", True) and hasattr(data, "__setitem__"):
+            data[...] = result._data
         else:
-            if result.shape != self.shape:
-                from .errors import ShapeError
-
-                raise ShapeError(f"{name}: result of shape {result.shape} cannot be written into a tensor "
-                                 f"of shape {self.shape}")
-            if self.data.flags.writeable:
-                self.data[...] = result.data
-            else:
-                self.data = result.data.copy()
-        self._version += 1
+            self._data = result._data.astype(data.dtype, copy=True)
+        if recording:
+            self._node = result._node
+            self.requires_grad = True
+        self._vc[0] += 1
         return self
-
-    def __iadd__(self, other):
-        return self._inplace("add_", ops.elementwise.add(self, other))
-
-    def __isub__(self, other):
-        return self._inplace("sub_", ops.elementwise.sub(self, other))
-
-    def __imul__(self, other):
-        return self._inplace("mul_", ops.elementwise.mul(self, other))
-
-    def __itruediv__(self, other):
-        return self._inplace("div_", ops.elementwise.div(self, other))
-
-    def add_(self, other, alpha=1):
-        return self._inplace("add_", ops.elementwise.add(self, other if alpha == 1 else other * alpha))
-
-    def sub_(self, other, alpha=1):
-        return self._inplace("sub_", ops.elementwise.sub(self, other if alpha == 1 else other * alpha))
-
-    def mul_(self, other):
-        return self._inplace("mul_", ops.elementwise.mul(self, other))
-
-    def div_(self, other):
-        return self._inplace("div_", ops.elementwise.div(self, other))
 
     def zero_(self):
         return self.fill_(0)
 
     def fill_(self, value):
-        if self.requires_grad and autograd.is_grad_enabled():
+        if self.requires_grad and self._node is None and modes.grad_enabled:
             raise GradientError(
-                f"fill_: a tensor that requires grad (shape {self.shape}) cannot be overwritten while "
-                "recording; wrap it in tc.no_grad()"
+                f"fill_: a leaf tensor that requires grad (shape {tuple(self.shape)}) cannot be overwritten "
+                "while recording; wrap it in tc.no_grad()"
             )
-        self.data[...] = value
-        self._version += 1
+        if isinstance(value, Tensor):
+            value = value.item()
+        self._data[...] = value
+        self._vc[0] += 1
         return self
-
-    def copy_(self, src):
-        src = src if isinstance(src, Tensor) else tensor(src, dtype=self.dtype, device=self.device)
-        if src.device is not self.device:
-            from .errors import DeviceError
-
-            raise DeviceError(f"copy_: source on {src.device}, destination on {self.device}")
-        return self._inplace("copy_", ops.shape.broadcast_to(src.astype(self.dtype), self.shape))
-
-    def __setitem__(self, index, value):
-        return self._inplace("setitem", ops.index.index_put(self, index, value))
-
-    # --- arithmetic --------------------------------------------------------------------------------
-    # The arithmetic operators call the op classes directly (the hot path of every model);
-    # Function.apply already turns array-library errors into tensorcore errors naming the op.
-    def __add__(self, other):
-        return _binary(_ew.Add, self, other)
-
-    def __radd__(self, other):
-        return _binary(_ew.Add, other, self)
-
-    def __sub__(self, other):
-        return _binary(_ew.Sub, self, other)
-
-    def __rsub__(self, other):
-        return _binary(_ew.Sub, other, self)
-
-    def __mul__(self, other):
-        return _binary(_ew.Mul, self, other)
-
-    def __rmul__(self, other):
-        return _binary(_ew.Mul, other, self)
-
-    def __truediv__(self, other):
-        return _binary(_ew.Div, self, other)
-
-    def __rtruediv__(self, other):
-        return _binary(_ew.Div, other, self)
-
-    def __pow__(self, other):
-        return ops.elementwise.pow(self, other)
-
-    def __rpow__(self, other):
-        return ops.elementwise.pow(other, self)
-
-    def __matmul__(self, other):
-        return ops.matmul.matmul(self, other)
-
-    def __rmatmul__(self, other):
-        return ops.matmul.matmul(other, self)
-
-    def __neg__(self):
-        return _ew.Neg.apply(self)
-
-    def __pos__(self):
-        return self
-
-    def __abs__(self):
-        return ops.elementwise.abs(self)
-
-    # comparisons: no gradient, boolean tensors
-    def __eq__(self, other):
-        return ops.elementwise.compare("eq", self, other)
-
-    def __ne__(self, other):
-        return ops.elementwise.compare("ne", self, other)
-
-    def __lt__(self, other):
-        return ops.elementwise.compare("lt", self, other)
-
-    def __le__(self, other):
-        return ops.elementwise.compare("le", self, other)
-
-    def __gt__(self, other):
-        return ops.elementwise.compare("gt", self, other)
-
-    def __ge__(self, other):
-        return ops.elementwise.compare("ge", self, other)
-
-    def __invert__(self):
-        return ops.elementwise.logical_not(self)
-
-    def __and__(self, other):
-        return ops.elementwise.compare("and", self, other)
-
-    def __or__(self, other):
-        return ops.elementwise.compare("or", self, other)
-
-    def __getitem__(self, index):
-        return ops.index.getitem(self, index)
-
-    def __iter__(self):
-        if self.data.ndim == 0:
-            raise ArgumentError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
-
-    # --- math methods (the same functions as tc.<name>) ------------------------------------------------
-    def sum(self, axis=None, keepdims=False):
-        return ops.reduce.sum(self, axis, keepdims)
-
-    def mean(self, axis=None, keepdims=False):
-        return ops.reduce.mean(self, axis, keepdims)
-
-    def max(self, axis=None, keepdims=False):
-        return ops.reduce.max(self, axis, keepdims)
-
-    def min(self, axis=None, keepdims=False):
-        return ops.reduce.min(self, axis, keepdims)
-
-    def prod(self, axis=None, keepdims=False):
-        return ops.reduce.prod(self, axis, keepdims)
-
-    def var(self, axis=None, keepdims=False, ddof=0):
-        return ops.reduce.var(self, axis, keepdims, ddof)
-
-    def std(self, axis=None, keepdims=False, ddof=0):
-        return ops.reduce.std(self, axis, keepdims, ddof)
-
-    def logsumexp(self, axis=None, keepdims=False):
-        return ops.reduce.logsumexp(self, axis, keepdims)
-
-    def argmax(self, axis=None, keepdims=False):
-        return ops.reduce.argmax(self, axis, keepdims)
-
-    def argmin(self, axis=None, keepdims=False):
-        return ops.reduce.argmin(self, axis, keepdims)
-
-    def reshape(self, *shape):
-        return ops.shape.reshape(self, *shape)
-
-    def view(self, *shape):
-        return ops.shape.reshape(self, *shape)
-
-    def transpose(self, *axes):
-        return ops.shape.transpose(self, *axes)
-
-    def swapaxes(self, a, b):
-        return ops.shape.swapaxes(self, a, b)
-
-    def flatten(self, start_axis=0, end_axis=-1):
-        return ops.shape.flatten(self, start_axis, end_axis)
-
-    def squeeze(self, axis=None):
-        return ops.shape.squeeze(self, axis)
-
-    def unsqueeze(self, axis):
-        return ops.shape.unsqueeze(self, axis)
-
-    def expand_dims(self, axis):
-        return ops.shape.unsqueeze(self, axis)
-
-    def broadcast_to(self, shape):
-        return ops.shape.broadcast_to(self, shape)
-
-    def repeat(self, repeats, axis=None):
-        return ops.shape.repeat(self, repeats, axis)
-
-    def tile(self, reps):
-        return ops.shape.tile(self, reps)
-
-    def exp(self):
-        return ops.elementwise.exp(self)
-
-    def log(self):
-        return ops.elementwise.log(self)
-
-    def log1p(self):
-        return ops.elementwise.log1p(self)
-
-    def sqrt(self):
-        return ops.elementwise.sqrt(self)
-
-    def sin(self):
-        return ops.elementwise.sin(self)
-
-    def cos(self):
-        return ops.elementwise.cos(self)
-
-    def abs(self):
-        return ops.elementwise.abs(self)
-
-    def tanh(self):
-        return ops.elementwise.tanh(self)
-
-    def sigmoid(self):
-        return ops.elementwise.sigmoid(self)
-
-    def relu(self):
-        return ops.elementwise.relu(self)
-
-    def clip(self, min=None, max=None):
-        return ops.elementwise.clip(self, min, max)
-
-    def softmax(self, axis=-1):
-        return ops.nn.softmax(self, axis)
-
-    def log_softmax(self, axis=-1):
-        return ops.nn.log_softmax(self, axis)
-
-    def matmul(self, other):
-        return ops.matmul.matmul(self, other)
 
     # --- DLPack -----------------------------------------------------------------------------------
     def __dlpack__(self, *args, **kwargs):
-        return self.data.__dlpack__(*args, **kwargs)
+        return self._data.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
-        return self.data.__dlpack_device__()
+        return self._data.__dlpack_device__()
+
+
+def _dim(t, dim, op):
+    n = t._data.ndim
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool) or not -max(n, 1) <= dim < max(n, 1):
+        raise ArgumentError(f"{op}: dimension {dim!r} is out of range for a tensor of {n} dimensions")
+    return int(dim) % max(n, 1)
+
+
+def attach_method(name, fn):
+    """Make `fn(self, ...)` the Tensor method `name` (ops call this when they are declared)."""
+    setattr(Tensor, name, fn)
 
 
 def _make(data, device, requires_grad, node):
     """Fast internal constructor: no checks, no conversion."""
     t = Tensor.__new__(Tensor)
-    t.data = data
+    t._data = data
     t.device = device
     t.requires_grad = requires_grad
     t.grad = None
     t._node = node
-    t._version = 0
+    t._vcounter = None
     t._hooks = None
     return t
 
@@ -489,14 +337,17 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     be = dev.backend
     if isinstance(data, Tensor):
         if data.device is not dev and device is not None:
-            from .errors import DeviceError
-
             raise DeviceError(f"tensor: data is on {data.device}, asked for {dev}; use .to(device)")
         dev, be = data.device, data.device.backend
-        arr = be.xp.array(data.data, dtype=dtype, copy=True)
+        arr = be.xp.array(data._data, dtype=dtype, copy=True)
     else:
+        if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
+            data = [v.numpy() if isinstance(v, Tensor) else v for v in data]
         if dtype is None:
-            arr = np.asarray(data) if not _is_device_array(data) else data
+            try:
+                arr = np.asarray(data) if not _is_device_array(data) else data
+            except ValueError as e:
+                raise ShapeError(f"tensor: the data is not a rectangular array ({e})") from None
             if arr.dtype == np.float64 and not isinstance(data, np.ndarray) and not _is_device_array(data):
                 arr = arr.astype(get_default_dtype())  # Python floats -> default float
             if arr.dtype.kind not in "biuf":
@@ -504,10 +355,15 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         else:
             arr = data
         if _is_device_array(arr) and dev.type == "cpu" and device is not None:
-            from .errors import DeviceError
-
             raise DeviceError(f"tensor: data is a device array ({type(arr).__module__}); asked for cpu")
-        arr = be.asarray(arr, dtype=dtype)
+        try:
+            arr = be.asarray(arr, dtype=dtype)
+        except ValueError as e:
+            raise ShapeError(f"tensor: the data is not a rectangular array ({e})") from None
+        except TypeError as e:
+            raise DTypeError(f"tensor: cannot make a tensor of {type(data).__name__} ({e})") from None
+        if arr.dtype.kind not in "biuf":
+            raise DTypeError(f"tensor: unsupported data of dtype {arr.dtype} ({type(data).__name__})")
         if arr is data:
             arr = arr.copy()
     if requires_grad and arr.dtype.kind != "f":
@@ -521,7 +377,3 @@ def _is_device_array(a):
 
 autograd._Tensor = Tensor
 autograd._make_tensor = _make
-
-from . import ops  # noqa: E402  (ops import Tensor from here)
-from .ops import elementwise as _ew  # noqa: E402
-from .ops.elementwise import _binary  # noqa: E402

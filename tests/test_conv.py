@@ -9,7 +9,7 @@ import pytest
 import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore import nn
-from tensorcore.ops.conv_cases import naive_conv2d, naive_conv_transpose2d
+from tensorcore.testing.cases_conv import naive_conv2d, naive_conv_transpose2d
 
 # (N, C, H, W), (O, C/groups, kh, kw), stride, padding, dilation, groups
 CONFIGS = [

@@ -5,10 +5,8 @@ import pytest
 
 import tensorcore as tc
 import tensorcore.ops.nn as F
-from tensorcore.ops.cases import all_cases
 
 from .conftest import require_cuda
-from .op_check import make_inputs
 
 pytestmark = pytest.mark.cuda
 
@@ -118,31 +116,7 @@ def test_gemm_switch_selects_cublas_or_our_kernel():
     np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-6)
 
 
-KERNEL_OPS = {"matmul", "linear", "relu", "leaky_relu", "sigmoid", "tanh", "gelu", "softmax", "log_softmax",
-              "cross_entropy", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "add", "mul", "sum",
-              "exp", "getitem", "reshape", "where", "max", "mse_loss"}
-# Dilated max pooling has no cuda kernel: it raises a clear error there (tested below).
-CUDA_CASES = [c for c in all_cases() if c.op in KERNEL_OPS and not (c.op == "max_pool2d" and "dilation" in c.label)]
-
-
-def test_dilated_max_pool_is_refused_clearly_on_cuda():
-    x = tc.randn(1, 1, 6, 6, device="cuda")
-    with pytest.raises(tc.ShapeError, match=r"max_pool2d: dilation \(2, 1\) is not supported on cuda"):
-        tc.nn.functional.max_pool2d(x, 2, dilation=(2, 1))
-
-
-@pytest.mark.parametrize("case", CUDA_CASES, ids=[c.name for c in CUDA_CASES])
-def test_op_on_cuda_matches_cpu_and_gradchecks(case):
-    """Forward against the CPU in float64, then gradcheck in fast mode (few forwards: the simulator is slow)."""
-    arrays, on_cuda = make_inputs(case, "cuda")
-    _, on_cpu = make_inputs(case, "cpu")
-    out_g, out_c = case.fn(*on_cuda), case.fn(*on_cpu)
-    out_g = out_g if isinstance(out_g, (tuple, list)) else (out_g,)
-    out_c = out_c if isinstance(out_c, (tuple, list)) else (out_c,)
-    for g, c in zip(out_g, out_c):
-        assert g.device == tc.device("cuda")
-        np.testing.assert_allclose(g.numpy(), c.numpy(), rtol=1e-9, atol=1e-12)
-    assert tc.gradcheck(case.fn, on_cuda, atol=case.atol, rtol=case.rtol, fast_mode=True)
+# Every registered op runs on cuda in tests/test_ops_sweep.py (test_op_cuda*).
 
 
 def test_module_to_cuda_trains_with_the_fused_adam_kernel_like_the_cpu():

@@ -8,7 +8,7 @@ from tensorcore import models
 
 
 def _count(model):
-    return sum(p.size for p in model.parameters())
+    return sum(p.numel() for p in model.parameters())
 
 
 def test_lenet5_shape_and_parameters():

@@ -7,7 +7,7 @@ import pytest
 import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore import nn
-from tensorcore.ops.conv_cases import naive_local_response_norm
+from tensorcore.testing.cases_conv import naive_local_response_norm
 from tensorcore.ops.norm import batch_norm
 
 

@@ -158,11 +158,11 @@ def test_against_torch(name, kw, rng):
 
 def test_step_is_in_place_and_bumps_version():
     p = nn.Parameter(tc.ones(3))
-    data, version = p.data, p._version
+    data, version = p._data, p._version
     opt = optim.Adam([p])
     p.grad = tc.ones(3)
     opt.step()
-    assert p.data is data and p._version == version + 1 and p.is_leaf and p.grad_fn is None
+    assert p._data is data and p._version == version + 1 and p.is_leaf and p.grad_fn is None
 
 
 def test_params_without_grad_are_skipped_and_zero_grad():
@@ -357,7 +357,7 @@ def test_flat_adam_falls_back_and_repacks():
         opt.step()
     _train(a, opt_a, 1, seed=3)
     w = a[0].weight
-    w.data = w.data.copy()  # an array replaced behind the optimizer's back (as model.to does): repacked
+    w._data = w._data.copy()  # an array replaced behind the optimizer's back (as model.to does): repacked
     _train(a, opt_a, 2, seed=5)
     _train(b, opt_b, 1, seed=3)
     _train(b, opt_b, 2, seed=5)
@@ -374,7 +374,7 @@ def test_flat_adam_parameters_stay_usable():
     opt.zero_grad()
     model(_x).sum().backward()
     opt.step()
-    assert model[0].weight is w and w.data.base is not None  # now a view into the packed buffer
+    assert model[0].weight is w and w._data.base is not None  # now a view into the packed buffer
     model.load_state_dict({k: np.zeros(v.shape) for k, v in model.state_dict().items()})
     assert float(abs(w).max()) == 0  # in-place loading reaches the packed buffer
     sd = opt.state_dict()

@@ -6,7 +6,7 @@ import pytest
 import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore import nn
-from tensorcore.ops.conv_cases import naive_adaptive_avg_pool2d, naive_avg_pool2d, naive_max_pool2d
+from tensorcore.testing.cases_conv import naive_adaptive_avg_pool2d, naive_avg_pool2d, naive_max_pool2d
 
 MAX_CONFIGS = [  # kernel, stride, padding, dilation, input shape
     (2, None, 0, 1, (2, 3, 8, 8)),

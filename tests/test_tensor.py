@@ -66,7 +66,7 @@ def test_random_is_seedable():
 
 def test_properties():
     x = tc.tensor(np.zeros((2, 3, 4)), requires_grad=True)
-    assert (x.shape, x.ndim, x.size, len(x)) == ((2, 3, 4), 3, 24, 2)
+    assert (x.shape, x.ndim, x.numel(), x.size(), x.size(1), len(x)) == ((2, 3, 4), 3, 24, (2, 3, 4), 3, 2)
     assert x.is_leaf and x.requires_grad and x.grad is None
     y = x * 2.0
     assert not y.is_leaf and y.grad_fn is not None

@@ -39,23 +39,23 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
         if isinstance(data, Tensor):
-            array, dev = data.data, data.device
+            array, dev = data._data, data.device
         else:
             from ..tensor import tensor
 
             t = tensor(data)
-            array, dev = t.data, t.device
+            array, dev = t._data, t.device
         if requires_grad and array.dtype.kind != "f":
             from ..errors import DTypeError
 
             raise DTypeError(f"Parameter: only floating tensors can require grad, got {array.dtype}")
         p = Tensor.__new__(cls)
-        p.data = array
+        p._data = array
         p.device = dev
         p.requires_grad = bool(requires_grad)
         p.grad = None
         p._node = None
-        p._version = 0
+        p._vcounter = None
         p._hooks = None
         return p
 
@@ -228,7 +228,7 @@ class Module:
             yield b
 
     def num_parameters(self, trainable_only=False):
-        return sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p._data.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # --- modes and grads -----------------------------------------------------------------------
     def train(self, mode=True):
@@ -251,7 +251,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad is not None:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     def apply(self, fn):
         """Call fn(module) on every descendant, then on self (as PyTorch does); returns self."""
@@ -399,7 +399,7 @@ class Module:
                 if m._modules:
                     continue
                 name = type(m).__name__
-            n = sum(p.data.size for p in m.parameters(recurse=False))
+            n = sum(p._data.size for p in m.parameters(recurse=False))
             shape = shapes.get(name, "")
             shape = "(N, " + ", ".join(map(str, shape[1:])) + ")" if isinstance(shape, tuple) else shape
             rows.append((f"{name} ({type(m).__name__})", shape, f"{n:,}"))
@@ -417,14 +417,14 @@ class Module:
 
 
 def _move(t, dev, dt):
-    data = t.data
+    data = t._data
     if dev is not None and dev is not t.device:
         data = dev.backend.from_host(t.device.backend.to_numpy(data)) if dev.type != "cpu" else t.numpy().copy()
         t.device = dev
     if dt is not None and data.dtype.kind == "f" and data.dtype != dt:
         data = data.astype(dt)
-    if data is not t.data:
-        t.data = data
+    if data is not t._data:
+        t._data = data
         t._version += 1
 
 
@@ -432,9 +432,9 @@ def _assign(t, value):
     """Copy value (Tensor or array, any device) into t's array in place, cast to t's dtype."""
     array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
     if t.device.type == "cpu":
-        t.data[...] = array
+        t._data[...] = array
     else:
-        t.data[...] = t.device.backend.from_host(np.ascontiguousarray(array, dtype=t.dtype))
+        t._data[...] = t.device.backend.from_host(np.ascontiguousarray(array, dtype=t.dtype))
     t._version += 1
 
 

@@ -103,7 +103,7 @@ class Conv2d(Function):
             gx = Conv2dBackwardInput.apply(g, w, x_shape=x.shape, geometry=ctx.geometry)
         if needs[1]:
             gw = Conv2dBackwardWeight.apply(g, x, w_shape=w.shape, geometry=ctx.geometry,
-                                            columns=None if columns is None else columns.data)
+                                            columns=None if columns is None else columns._data)
         if needs[2]:
             gb = g.sum(axis=(0, 2, 3))
         return gx, gw, gb

@@ -25,7 +25,7 @@ def _normalize_index(index, device):
                 from ..errors import DeviceError
 
                 raise DeviceError(f"getitem: index on {item.device}, tensor on {device}")
-            item = item.data
+            item = item._data
         elif isinstance(item, list):
             item = xp.asarray(item)
         elif isinstance(item, np.ndarray) and xp is not np:
@@ -98,13 +98,11 @@ class IndexPut(Function):
 
     @staticmethod
     def backward(ctx, g):
-        from .elementwise import unbroadcast
-
         gx = gv = None
         if ctx.needs_input_grad[0]:
             gx = IndexPut.apply(g, 0.0, index=ctx.index, advanced=ctx.advanced)
         if ctx.needs_input_grad[1]:
-            gv = unbroadcast(GetItem.apply(g, index=ctx.index, advanced=ctx.advanced), ctx.value_shape)
+            gv = GetItem.apply(g, index=ctx.index, advanced=ctx.advanced)  # the engine sums to value's shape
         return gx, gv
 
 
@@ -131,3 +129,21 @@ def index_put(x, index, value):
 
         raise DeviceError(f"setitem: value on {value.device}, tensor on {x.device}")
     return IndexPut.apply(x, value, index=index, advanced=advanced)
+
+
+def _attach_methods():
+    from ..tensor import Tensor
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            from ..errors import ArgumentError
+
+            raise ArgumentError("iteration over a 0-d tensor")
+        return (getitem(self, i) for i in range(self._data.shape[0]))
+
+    Tensor.__getitem__ = getitem
+    Tensor.__setitem__ = lambda self, index, value: self._inplace("setitem", index_put(self, index, value))
+    Tensor.__iter__ = __iter__
+
+
+_attach_methods()

@@ -1,6 +1,6 @@
 """matmul (NumPy semantics: 1-D, 2-D, batched with broadcast batch dimensions) and linear."""
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..errors import ShapeError
 from ..tensor import Tensor, _make, tensor
 from .registry import register
@@ -17,12 +17,6 @@ class Matmul(Function):
     @staticmethod
     def backward(ctx, g):
         a, b = ctx.saved_tensors
-        if a.ndim == 2 and b.ndim == 2 and not is_grad_enabled():
-            # Plain backward of a 2-D product: two BLAS calls on the arrays, no op dispatch.
-            be, needs = ctx.backend, ctx.needs_input_grad
-            ga = _make(be.matmul(g.data, b.data.T), g.device, False, None) if needs[0] else None
-            gb = _make(be.matmul(a.data.T, g.data), g.device, False, None) if needs[1] else None
-            return ga, gb
         # Promote 1-D operands as NumPy does: a (k,) is (1, k), b (k,) is (k, 1); g gets the axis back.
         a2 = a.reshape(1, -1) if a.ndim == 1 else a
         b2 = b.reshape(-1, 1) if b.ndim == 1 else b
@@ -34,14 +28,24 @@ class Matmul(Function):
             g2 = g.unsqueeze(-1)
         else:
             g2 = g
-        from .elementwise import unbroadcast
-
+        # Batch axes that broadcast are summed back by the engine; the 1-D axes are dropped here.
         ga = gb = None
         if ctx.needs_input_grad[0]:
-            ga = unbroadcast(g2 @ b2.mT, a2.shape).reshape(a.shape)
+            ga = g2 @ b2.mT
+            ga = ga.reshape(ga.shape[:-2] + a.shape) if a.ndim == 1 else ga
         if ctx.needs_input_grad[1]:
-            gb = unbroadcast(a2.mT @ g2, b2.shape).reshape(b.shape)
+            gb = a2.mT @ g2
+            gb = gb.reshape(gb.shape[:-2] + b.shape) if b.ndim == 1 else gb
         return ga, gb
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        a, b = ctx.saved_arrays
+        if a.ndim != 2 or b.ndim != 2:
+            return Matmul.backward(ctx, _make(g, ctx.device, False, None))  # batched: the Tensor rule
+        # A 2-D product: two BLAS calls on the arrays.
+        be, needs = ctx.backend, ctx.needs_input_grad
+        return (be.matmul(g, b.T) if needs[0] else None, be.matmul(a.T, g) if needs[1] else None)
 
 
 def _check_matmul(a, b):
@@ -57,7 +61,7 @@ def _check_matmul(a, b):
             raise ShapeError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast")
 
 
-@register("matmul")
+@register("matmul", method=True)
 def matmul(a, b):
     """a @ b with NumPy's matmul rules.
 
@@ -90,8 +94,6 @@ class Linear(Function):
     def backward(ctx, g):
         x, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
-        if not is_grad_enabled():
-            return _linear_backward_arrays(ctx, g, x, w, needs)
         gx = g @ w if needs[0] else None
         gw = gb = None
         if needs[1]:
@@ -103,19 +105,19 @@ class Linear(Function):
             gb = g.sum(axis=tuple(range(g.ndim - 1)))
         return gx, gw, gb
 
-
-def _linear_backward_arrays(ctx, g, x, w, needs):
-    """Fast path of plain backward (nothing recorded): three BLAS calls on the arrays, no op dispatch."""
-    be, gd = ctx.backend, g.data
-    gx = gw = gb = None
-    if needs[0]:
-        gx = _make(be.matmul(gd, w.data), g.device, False, None)
-    if needs[1]:
-        g2 = gd.reshape(-1, gd.shape[-1])
-        gw = _make(be.matmul(g2.T, x.data.reshape(-1, x.shape[-1])), g.device, False, None)
-    if ctx.has_bias and needs[2]:
-        gb = _make(gd.sum(axis=tuple(range(gd.ndim - 1))), g.device, False, None)
-    return gx, gw, gb
+    @staticmethod
+    def backward_arrays(ctx, gd):
+        """Plain backward: three BLAS calls on the arrays."""
+        x, w = ctx.saved_arrays
+        be, needs = ctx.backend, ctx.needs_input_grad
+        gx = gw = gb = None
+        if needs[0]:
+            gx = be.matmul(gd, w)
+        if needs[1]:
+            gw = be.matmul(gd.reshape(-1, gd.shape[-1]).T, x.reshape(-1, x.shape[-1]))
+        if ctx.has_bias and needs[2]:
+            gb = gd.sum(axis=tuple(range(gd.ndim - 1)))
+        return gx, gw, gb
 
 
 @register("linear")
@@ -130,3 +132,7 @@ def linear(x, weight, bias=None):
         raise ShapeError(f"linear: bias of shape {bias.shape} for weight of shape {weight.shape}")
     return Linear.apply(x, weight, bias)
 
+
+
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)

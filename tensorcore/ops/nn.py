@@ -2,14 +2,15 @@
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import _gen
 from ..tensor import Tensor, _make
-from .elementwise import abs as tc_abs
-from .elementwise import exp, log1p, relu, sigmoid
+from .activations import relu, sigmoid
 from .reduce import mean, normalize_axis, sum
 from .registry import register
+from .unary import abs as tc_abs
+from .unary import exp, log1p
 
 _REDUCTIONS = ("mean", "sum", "none")
 
@@ -46,13 +47,13 @@ class LogSoftmax(Function):
         return g - exp(y) * g.sum(axis=ctx.axis, keepdims=True)
 
 
-@register("softmax")
+@register("softmax", method=True)
 def softmax(x, axis=-1):
     """exp(x) / sum(exp(x)) along `axis`; the max is subtracted first, so logits of 1e4 are fine."""
     return Softmax.apply(x, axis=normalize_axis("softmax", axis, x.ndim)[0])
 
 
-@register("log_softmax")
+@register("log_softmax", method=True)
 def log_softmax(x, axis=-1):
     """x - logsumexp(x) along `axis`, computed stably."""
     return LogSoftmax.apply(x, axis=normalize_axis("log_softmax", axis, x.ndim)[0])
@@ -83,28 +84,28 @@ class SoftmaxCrossEntropy(Function):
 
     @staticmethod
     def backward(ctx, g):
-        logits, dlogits, valid, count = ctx.saved_tensors
-        if not is_grad_enabled():  # plain backward: scale the saved gradient, no op dispatch
-            if ctx.reduction == "none":
-                scale = g.data.reshape(-1, 1)
-            else:
-                scale = (g.data / count.data) if ctx.reduction == "mean" else g.data
-            return _make(dlogits.data * scale, g.device, False, None), None
+        logits, _, valid, count = ctx.saved_tensors
         if ctx.reduction == "none":
             scale = g.reshape(-1, 1)
         elif ctx.reduction == "mean":
             scale = g / count
         else:
             scale = g
-        if is_grad_enabled():
-            # create_graph: rebuild softmax - onehot from ops so the result is differentiable.
-            xp = ctx.backend.xp
-            safe = xp.where(ctx.targets == ctx.ignore_index, 0, ctx.targets)
-            onehot = _one_hot_array(safe, logits.shape[1], logits.dtype, xp)
-            d = (softmax(logits, axis=1) - _make(onehot, g.device, False, None)) * valid.reshape(-1, 1)
-        else:
-            d = dlogits
+        # softmax - onehot rebuilt from ops, so the gradient is itself differentiable.
+        xp = ctx.backend.xp
+        safe = xp.where(ctx.targets == ctx.ignore_index, 0, ctx.targets)
+        onehot = _one_hot_array(safe, logits.shape[1], logits.dtype, xp)
+        d = (softmax(logits, axis=1) - _make(onehot, g.device, False, None)) * valid.reshape(-1, 1)
         return d * scale, None
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        _, dlogits, _, count = ctx.saved_arrays
+        if ctx.reduction == "none":
+            scale = g.reshape(-1, 1)
+        else:
+            scale = (g / count) if ctx.reduction == "mean" else g
+        return dlogits * scale, None
 
 
 def _one_hot_array(targets, num_classes, dtype, xp):
@@ -170,7 +171,7 @@ def cross_entropy(logits, targets, weight=None, ignore_index=-100, reduction="me
     if targets.shape != expected:
         raise ShapeError(f"cross_entropy: targets of shape {targets.shape} for logits of shape {logits.shape} "
                          f"(expected {expected})")
-    t = targets.data
+    t = targets._data
     logits.device.backend.check_targets("cross_entropy", t, num_classes, ignore_index)
     if logits.ndim == 2 and weight is None and not label_smoothing:
         return SoftmaxCrossEntropy.apply(logits, targets, reduction=reduction, ignore_index=ignore_index)
@@ -216,7 +217,7 @@ def nll_loss(logp, targets, weight=None, ignore_index=-100, reduction="mean"):
     if logp.ndim > 2:  # (N, C, d...) -> (N*d..., C)
         perm = (0,) + tuple(range(2, logp.ndim)) + (1,)
         logp = logp.transpose(*perm).reshape(-1, c)
-    t = targets.data.reshape(-1)
+    t = targets._data.reshape(-1)
     logp.device.backend.check_targets("nll_loss", t, c, ignore_index)
     valid = t != ignore_index
     safe = xp.where(valid, t, 0)
@@ -225,7 +226,7 @@ def nll_loss(logp, targets, weight=None, ignore_index=-100, reduction="mean"):
     if weight is not None:
         if weight.shape != (c,):
             raise ShapeError(f"nll_loss: weight of shape {weight.shape} for {c} classes")
-        w = weight.data[safe] * w
+        w = weight._data[safe] * w
     wt = _make(w, logp.device, False, None)
     loss = -picked * wt
     if reduction == "none":
@@ -288,7 +289,8 @@ def binary_cross_entropy_with_logits(logits, targets, weight=None, pos_weight=No
 
 def binary_cross_entropy(probs, targets, reduction="mean", eps=1e-7):
     """Binary cross-entropy of probabilities (clipped to [eps, 1 - eps] so log never sees 0)."""
-    from .elementwise import clip, log
+    from .compare import clip
+    from .unary import log
 
     if not isinstance(targets, Tensor):
         targets = _make(probs.device.backend.asarray(targets, dtype=probs.dtype), probs.device, False, None)
@@ -320,7 +322,7 @@ def one_hot(targets, num_classes):
     """Integer labels (N,) -> float rows (N, num_classes) of the default dtype."""
     from ..dtypes import get_default_dtype
 
-    t = targets.data if isinstance(targets, Tensor) else np.asarray(targets)
+    t = targets._data if isinstance(targets, Tensor) else np.asarray(targets)
     if t.dtype.kind not in "iu":
         raise DTypeError(f"one_hot: labels must be integers, got {t.dtype}")
     if t.size and (t.min() < 0 or t.max() >= num_classes):

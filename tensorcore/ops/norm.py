@@ -1,6 +1,6 @@
 """Normalization and channel dropout for conv nets: local_response_norm, batch_norm, dropout2d."""
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..errors import DTypeError, ShapeError
 from ..random import _gen
 from ..tensor import Tensor, _make
@@ -99,24 +99,28 @@ class BatchNormTrain(Function):
 
     @staticmethod
     def backward(ctx, g):
-        x, xhat, invstd = ctx.saved_tensors
+        x, _, _ = ctx.saved_tensors
+        axes = ctx.axes
+        m = x.numel() // x.shape[1]
+        # The same formula as backward_arrays, from differentiable ops of x (so create_graph works).
+        mean = x.mean(axis=axes, keepdims=True)
+        xc = x - mean
+        inv = ((xc * xc).mean(axis=axes, keepdims=True) + ctx.eps) ** -0.5
+        xh = xc * inv
+        return inv / m * (g * m - g.sum(axis=axes, keepdims=True) - xh * (g * xh).sum(axis=axes, keepdims=True))
+
+    @staticmethod
+    def backward_arrays(ctx, gd):
+        x, xh, inv = ctx.saved_arrays
         axes = ctx.axes
         m = x.size // x.shape[1]
-        if is_grad_enabled():  # create_graph: the same formula from differentiable ops of x
-            mean = x.mean(axis=axes, keepdims=True)
-            xc = x - mean
-            inv = ((xc * xc).mean(axis=axes, keepdims=True) + ctx.eps) ** -0.5
-            xh = xc * inv
-            return inv / m * (g * m - g.sum(axis=axes, keepdims=True)
-                              - xh * (g * xh).sum(axis=axes, keepdims=True))
-        gd, xh, inv = g.data, xhat.data, invstd.data
         sum_g = gd.sum(axis=axes, keepdims=True)
         sum_gx = (gd * xh).sum(axis=axes, keepdims=True)
         dx = gd * m
         dx -= sum_g
         dx -= xh * sum_gx
         dx *= inv / m
-        return _make(dx, g.device, False, None)
+        return (dx,)
 
 
 @register("batch_norm")
@@ -146,7 +150,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
             raise ShapeError(f"batch_norm: {name} of shape {t.shape} for input of shape {x.shape} "
                              f"(expected ({c},))")
     if training:
-        m = x.size // c
+        m = x.numel() // c
         if m <= 1:
             raise ShapeError(f"batch_norm: expected more than 1 value per channel when training, got input "
                              f"of shape {x.shape}")
@@ -166,11 +170,11 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     if running_mean is None or running_var is None:
         raise ShapeError("batch_norm: running_mean and running_var are needed when training=False")
     xp = x.device.backend.xp
-    invstd = (1.0 / xp.sqrt(running_var.data + eps)).astype(x.dtype, copy=False)
+    invstd = (1.0 / xp.sqrt(running_var._data + eps)).astype(x.dtype, copy=False)
     scale = _make(invstd, x.device, False, None)
     if weight is not None:
         scale = scale * weight
-    shift = _make(-running_mean.data.astype(x.dtype, copy=False), x.device, False, None) * scale
+    shift = _make(-running_mean._data.astype(x.dtype, copy=False), x.device, False, None) * scale
     if bias is not None:
         shift = shift + bias
     return x * _channel_view(scale, x.ndim) + _channel_view(shift, x.ndim)
@@ -181,7 +185,7 @@ def _update_running(stat, batch_value, momentum):
 
     momentum=None is a cumulative average; the caller passes 1 / num_batches_tracked then.
     """
-    data = stat.data
+    data = stat._data
     data *= 1.0 - momentum
     data += (momentum * batch_value).astype(data.dtype, copy=False)
     stat._version += 1

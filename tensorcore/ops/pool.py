@@ -69,7 +69,7 @@ class MaxPool2d(Function):
     @staticmethod
     def backward(ctx, g):
         (indices,) = ctx.saved_tensors
-        return ScatterPlanes.apply(g, indices=indices.data, shape=ctx.x_shape, unique=ctx.unique)
+        return ScatterPlanes.apply(g, indices=indices._data, shape=ctx.x_shape, unique=ctx.unique)
 
 
 class GatherPlanes(Function):
@@ -89,7 +89,7 @@ class GatherPlanes(Function):
     @staticmethod
     def backward(ctx, g):
         (indices,) = ctx.saved_tensors
-        return ScatterPlanes.apply(g, indices=indices.data, shape=ctx.x_shape, unique=False)
+        return ScatterPlanes.apply(g, indices=indices._data, shape=ctx.x_shape, unique=False)
 
 
 class ScatterPlanes(Function):
@@ -106,7 +106,7 @@ class ScatterPlanes(Function):
     @staticmethod
     def backward(ctx, gg):
         (indices,) = ctx.saved_tensors
-        return GatherPlanes.apply(gg, indices=indices.data)
+        return GatherPlanes.apply(gg, indices=indices._data)
 
 
 @register("max_pool2d")
@@ -126,7 +126,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     _no_ceil_mode(op, ceil_mode)
     kernel, stride, padding, dilation = _pool_args(op, kernel_size, stride, padding, dilation)
     _pool_output(op, x.shape, kernel, stride, padding, dilation)
-    pooled, indices = x.device.backend.max_pool2d_forward(x.data, kernel, stride, padding, dilation)
+    pooled, indices = x.device.backend.max_pool2d_forward(x._data, kernel, stride, padding, dilation)
     unique = all(stride[a] >= dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
     y = MaxPool2d.apply(x, pooled=pooled, indices=indices, unique=unique)
     if unbatched:
@@ -150,7 +150,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     op = "max_unpool2d"
     x, unbatched = _check_input(op, x)
     kernel, stride, padding, _ = _pool_args(op, kernel_size, stride, padding)
-    idx = indices.data if isinstance(indices, Tensor) else x.device.backend.asarray(indices)
+    idx = indices._data if isinstance(indices, Tensor) else x.device.backend.asarray(indices)
     if unbatched:
         idx = idx[None]
     if idx.shape != x.shape:

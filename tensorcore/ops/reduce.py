@@ -3,9 +3,9 @@
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
-from ..errors import ArgumentError, GradientError, ShapeError
-from ..tensor import _make
+from ..autograd import Function
+from ..errors import ArgumentError, ShapeError
+from ..tensor import _make, attach_method
 from .registry import register
 
 
@@ -119,57 +119,53 @@ class Prod(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        from .compare import where
+
         gb = _expand(g, ctx.shape, ctx.axes, ctx.keepdims)
-        xp = ctx.backend.xp
-        if not bool((x.data == 0).any()):
+        zero = x == 0
+        if not bool(zero._data.any()):
             return gb * prod(x, axis=ctx.axes, keepdims=True) / x
-        if is_grad_enabled():
-            raise GradientError("prod: double backward is not supported when the input has zeros")
-        # Product of all the other elements, without dividing by zero: move the reduced axes to the
-        # end, flatten them, and multiply exclusive prefix and suffix products.
-        rest = [i for i in range(x.ndim) if i not in ctx.axes]
-        perm = rest + list(ctx.axes)
-        xt = xp.transpose(x.data, perm)
-        flat = xt.reshape(xt.shape[: len(rest)] + (-1,))
-        ones = xp.ones(flat.shape[:-1] + (1,), dtype=flat.dtype)
-        left = xp.cumprod(xp.concatenate([ones, flat[..., :-1]], axis=-1), axis=-1)
-        right = xp.flip(xp.cumprod(xp.concatenate([ones, xp.flip(flat, -1)[..., :-1]], axis=-1), axis=-1), -1)
-        others = (left * right).reshape(xt.shape)
-        others = xp.transpose(others, np.argsort(perm))
-        return gb * _make(others, g.device, False, None)
+        # NOTE: the product of the other elements without dividing by zero. With P the product of the
+        # non-zero elements of a slice and z its number of zeros: others = P / x where z == 0, P at
+        # the zero where z == 1, and 0 everywhere else.
+        nonzero = where(zero, 1.0, x)
+        p = prod(nonzero, axis=ctx.axes, keepdims=True)
+        z = _make(zero._data.sum(axis=ctx.axes, keepdims=True), x.device, False, None)
+        others = where(z == 0, p / nonzero, 0.0) + where((z == 1) & zero, p, 0.0)
+        return gb * others
 
 
-@register("sum")
+@register("sum", method=True)
 def sum(x, axis=None, keepdims=False):
     """Sum over `axis` (int, tuple or None for all)."""
     return Sum.apply(x, axes=normalize_axis("sum", axis, x.ndim), keepdims=keepdims)
 
 
-@register("mean")
+@register("mean", method=True)
 def mean(x, axis=None, keepdims=False):
     """Arithmetic mean over `axis`."""
     return Mean.apply(x, axes=normalize_axis("mean", axis, x.ndim), keepdims=keepdims)
 
 
-@register("max")
+@register("max", method=True)
 def max(x, axis=None, keepdims=False):
     """Largest value over `axis`; tied maxima share the gradient."""
     return MaxMin.apply(x, axes=normalize_axis("max", axis, x.ndim), keepdims=keepdims, kind="max")
 
 
-@register("min")
+@register("min", method=True)
 def min(x, axis=None, keepdims=False):
     """Smallest value over `axis`; tied minima share the gradient."""
     return MaxMin.apply(x, axes=normalize_axis("min", axis, x.ndim), keepdims=keepdims, kind="min")
 
 
-@register("prod")
+@register("prod", method=True)
 def prod(x, axis=None, keepdims=False):
     """Product over `axis` (gradients are exact with zeros present, first order)."""
     return Prod.apply(x, axes=normalize_axis("prod", axis, x.ndim), keepdims=keepdims)
 
 
-@register("var")
+@register("var", method=True)
 def var(x, axis=None, keepdims=False, ddof=0):
     """Variance over `axis` with NumPy's `ddof` (0: population, 1: unbiased)."""
     axes = normalize_axis("var", axis, x.ndim)
@@ -180,24 +176,24 @@ def var(x, axis=None, keepdims=False, ddof=0):
     return sum(centered * centered, axis=axes, keepdims=keepdims) / (n - ddof)
 
 
-@register("std")
+@register("std", method=True)
 def std(x, axis=None, keepdims=False, ddof=0):
     """Standard deviation: sqrt(var)."""
-    from .elementwise import sqrt
+    from .unary import sqrt
 
     return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
 
 
-@register("logsumexp")
+@register("logsumexp", method=True)
 def logsumexp(x, axis=None, keepdims=False):
     """log(sum(exp(x))) over `axis`, stable: the max is subtracted first (finite for 1e4)."""
-    from .elementwise import exp, log
+    from .unary import exp, log
 
     axes = normalize_axis("logsumexp", axis, x.ndim)
-    if x.size == 0:
+    if x.numel() == 0:
         raise ShapeError(f"logsumexp: reduction of an empty tensor of shape {x.shape}")
     # NOTE: the shift m is a constant: logsumexp(x) = m + logsumexp(x - m) for any m.
-    m = _make(x.data.max(axis=axes, keepdims=True), x.device, False, None)
+    m = _make(x._data.max(axis=axes, keepdims=True), x.device, False, None)
     out = log(sum(exp(x - m), axis=axes, keepdims=True)) + m
     if not keepdims:
         out = out.reshape(tuple(n for i, n in enumerate(x.shape) if i not in axes))
@@ -218,8 +214,12 @@ def _arg(x, axis, keepdims, name):
         if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
             raise ArgumentError(f"{name}: axis must be an int or None, got {axis!r}")
         normalize_axis(name, axis, x.ndim)
-    if x.size == 0:
+    if x.numel() == 0:
         raise ShapeError(f"{name}: empty tensor of shape {x.shape}")
     xp = x.device.backend.xp
-    out = getattr(xp, name)(x.data, axis=axis, keepdims=keepdims).astype(np.int64)
+    out = getattr(xp, name)(x._data, axis=axis, keepdims=keepdims).astype(np.int64)
     return _make(out, x.device, False, None)
+
+
+attach_method("argmax", argmax)
+attach_method("argmin", argmin)

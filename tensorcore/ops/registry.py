@@ -1,7 +1,7 @@
 """The op registry: every public differentiable op is registered once, by name.
 
 The gradcheck sweep (`tensorcore gradcheck`, tests/test_ops_sweep.py) runs the cases of
-`ops/cases.py` for each registered op, and a test fails when an op has no case.
+`tensorcore/testing/` for each registered op, and a test fails when an op has no case.
 
 Registering also gives each public op one error boundary: a bare TypeError, ValueError, IndexError
 or AttributeError escaping it (a junk argument reaching NumPy or Python) becomes a tensorcore error
@@ -15,8 +15,9 @@ from ..errors import ArgumentError, IndexingError, TensorcoreError
 OPS = {}
 
 
-def register(name):
-    """Decorator: record `fn` as the public differentiable op `name`."""
+def register(name, method=False):
+    """Decorator: record `fn` as the public differentiable op `name` (and, with method=True, make it
+    the Tensor method of that name; a string names the method differently)."""
 
     def deco(fn):
         if name in OPS:
@@ -34,6 +35,10 @@ def register(name):
                 raise ArgumentError(f"{name}: {e}") from e
 
         OPS[name] = op
+        if method:
+            from ..tensor import attach_method
+
+            attach_method(method if isinstance(method, str) else name, op)
         return op
 
     return deco

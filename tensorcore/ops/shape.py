@@ -13,6 +13,7 @@ from .registry import register
 
 class Reshape(Function):
     op_name = "reshape"
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
@@ -26,6 +27,7 @@ class Reshape(Function):
 
 class Transpose(Function):
     op_name = "transpose"
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, axes):
@@ -45,11 +47,11 @@ class BroadcastTo(Function):
         ctx.src = x.shape
         return ctx.backend.xp.broadcast_to(x, shape)
 
+    is_view = True
+
     @staticmethod
     def backward(ctx, g):
-        from .elementwise import unbroadcast
-
-        return unbroadcast(g, ctx.src)
+        return g  # the engine sums the broadcast axes back to the input's shape
 
 
 class Concatenate(Function):
@@ -120,7 +122,7 @@ class Tile(Function):
         return g.reshape(tuple(split)).sum(axis=tuple(range(0, 2 * len(ctx.shape), 2)))
 
 
-@register("reshape")
+@register("reshape", method=True)
 def reshape(x, *shape):
     """The same elements in a new shape; one dimension may be -1."""
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -133,7 +135,7 @@ def reshape(x, *shape):
     return Reshape.apply(x, shape=shape)  # NumPy checks the sizes; apply names the op in its error
 
 
-@register("transpose")
+@register("transpose", method=True)
 def transpose(x, *axes):
     """Permute axes (NumPy's transpose: reverses them when none are given)."""
     if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
@@ -155,7 +157,7 @@ def swapaxes(x, a, b):
     return transpose(x, *axes)
 
 
-@register("broadcast_to")
+@register("broadcast_to", method=True)
 def broadcast_to(x, shape):
     """A read-only view of x repeated along size-1 and new leading axes (NumPy rules)."""
     shape = tuple(shape)
@@ -168,7 +170,7 @@ def broadcast_to(x, shape):
     return BroadcastTo.apply(x, shape=shape)
 
 
-@register("flatten")
+@register("flatten", method=True)
 def flatten(x, start_axis=0, end_axis=-1):
     """Merge axes start_axis..end_axis into one (all of them by default)."""
     if x.ndim == 0:
@@ -181,7 +183,7 @@ def flatten(x, start_axis=0, end_axis=-1):
     return reshape(x, shape)
 
 
-@register("squeeze")
+@register("squeeze", method=True)
 def squeeze(x, axis=None):
     """Remove size-1 axes (all of them, or those in `axis`, which must have size 1)."""
     if axis is None:
@@ -193,7 +195,7 @@ def squeeze(x, axis=None):
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
-@register("unsqueeze")
+@register("unsqueeze", method=True)
 def unsqueeze(x, axis):
     """Insert a size-1 axis at `axis` (NumPy's expand_dims)."""
     nd = x.ndim + 1
@@ -267,7 +269,7 @@ def pad(x, pad_width, value=0.0):
     return Pad.apply(x, widths=widths, value=value)
 
 
-@register("repeat")
+@register("repeat", method=True)
 def repeat(x, repeats, axis=None):
     """Repeat each element `repeats` times along `axis` (flattened first when axis is None)."""
     if axis is None:
@@ -278,7 +280,7 @@ def repeat(x, repeats, axis=None):
     return Repeat.apply(x, repeats=int(repeats), axis=ax)
 
 
-@register("tile")
+@register("tile", method=True)
 def tile(x, reps):
     """Repeat the whole tensor `reps` times along each axis (NumPy's tile)."""
     reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
@@ -288,3 +290,16 @@ def tile(x, reps):
         x = reshape(x, (1,) * (len(reps) - x.ndim) + x.shape)
     return Tile.apply(x, reps=reps)
 
+
+
+def _attach_methods():
+    from ..tensor import Tensor
+
+    Tensor.view = reshape
+    Tensor.swapaxes = swapaxes
+    Tensor.expand_dims = unsqueeze
+    Tensor.T = property(lambda self: transpose(self))
+    Tensor.mT = property(lambda self: swapaxes(self, -1, -2))
+
+
+_attach_methods()

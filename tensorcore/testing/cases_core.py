@@ -1,42 +1,13 @@
-"""Gradcheck cases for every registered op: inputs, the function, and a NumPy reference.
-
-`all_cases()` gathers the core cases below and those of other op families (conv_cases.py,
-nn_cases.py). tests/test_ops_sweep.py and `tensorcore gradcheck` run them all; a test fails when a
-registered op has no case. Inputs are drawn away from kinks (|x| > 0.1 for relu/abs/max ...), and
-shapes exercise broadcasting and size-1 dimensions.
-"""
-
-import importlib
-from dataclasses import dataclass, field
+"""Cases of the core ops: arithmetic, unary math, activations, comparisons, matmul, reductions,
+shape, indexing, softmax and losses. Inputs are drawn away from kinks (|x| > 0.1 for relu/abs/max
+...), and shapes exercise broadcasting and size-1 dimensions."""
 
 import numpy as np
 
 import tensorcore as tc
 
 from ..backends.cpu import erf as np_erf
-
-
-@dataclass
-class OpCase:
-    """One gradcheck case.
-
-    op: the registry name. make(rng) -> tuple of float64 NumPy arrays (the differentiable inputs).
-    fn(*tensors) -> Tensor (or tuple). ref(*arrays) -> the expected forward value (None: no check).
-    """
-
-    op: str
-    make: object
-    fn: object
-    ref: object = None
-    gradgrad: bool = True
-    label: str = ""
-    atol: float = 1e-5
-    rtol: float = 1e-3
-    requires_grad: tuple = field(default=())
-
-    @property
-    def name(self):
-        return f"{self.op}[{self.label}]" if self.label else self.op
+from .cases import OpCase
 
 
 def _away(rng, *shape, low=0.2, high=2.0):
@@ -84,7 +55,7 @@ def _seeded_dropout(x):
     return tc.ops.nn.dropout(x, 0.3, generator=tc.Generator(7))
 
 
-CORE_CASES = [
+CASES = [
     # arithmetic, with broadcasting and size-1 dimensions
     OpCase("add", lambda r: (_n(r, 3, 4), _n(r, 4)), lambda a, b: a + b, np.add, label="broadcast"),
     OpCase("add", lambda r: (_n(r, 2, 1, 3), _n(r, 4, 1)), lambda a, b: a + b, np.add, label="size-1"),
@@ -123,6 +94,18 @@ CORE_CASES = [
     OpCase("where", lambda r: (_n(r, 3, 4), _n(r, 4)),
            lambda a, b: tc.where(np.arange(12).reshape(3, 4) % 3 == 0, a, b),
            lambda a, b: np.where(np.arange(12).reshape(3, 4) % 3 == 0, a, b)),
+    # comparisons and logic: forward only (no gradient)
+    *[OpCase(name, lambda r: (_distinct(r, 3, 4), _distinct(r, 4)), fn, ref, differentiable=False)
+      for name, fn, ref in (("eq", lambda a, b: a == b, np.equal), ("ne", lambda a, b: a != b, np.not_equal),
+                            ("lt", lambda a, b: a < b, np.less), ("le", lambda a, b: a <= b, np.less_equal),
+                            ("gt", lambda a, b: a > b, np.greater), ("ge", lambda a, b: a >= b, np.greater_equal))],
+    OpCase("logical_and", lambda r: (_n(r, 3, 4), _n(r, 4)), lambda a, b: tc.logical_and(a > 0, b > 0),
+           lambda a, b: np.logical_and(a > 0, b > 0), differentiable=False),
+    OpCase("logical_or", lambda r: (_n(r, 3, 4), _n(r, 4)), lambda a, b: tc.logical_or(a > 0, b > 0),
+           lambda a, b: np.logical_or(a > 0, b > 0), differentiable=False),
+    OpCase("logical_not", lambda r: (_n(r, 3, 4),), lambda a: tc.logical_not(a > 0), lambda a: a <= 0,
+           differentiable=False),
+    OpCase("sign", lambda r: (_away(r, 3, 4),), tc.sign, np.sign, differentiable=False),
     # matmul and linear
     OpCase("matmul", lambda r: (_n(r, 3, 4), _n(r, 4, 2)), tc.matmul, np.matmul, label="2d"),
     OpCase("matmul", lambda r: (_n(r, 2, 1, 3, 4), _n(r, 3, 4, 2)), tc.matmul, np.matmul, label="batched broadcast"),
@@ -184,7 +167,8 @@ CORE_CASES = [
     OpCase("cross_entropy", lambda r: (_n(r, 3, 4),), lambda x: tc.ops.nn.cross_entropy(x, _TARGETS), _ce_ref,
            label="int targets (fused)"),
     OpCase("cross_entropy", lambda r: (_n(r, 3, 4),), lambda x: tc.ops.nn.cross_entropy(x, _PROBS),
-           lambda x: -(_PROBS * _log_softmax(x, 1)).sum(1).mean(), label="probability targets"),
+           lambda x: -(_PROBS * _log_softmax(x, 1)).sum(1).mean(), label="probability targets",
+           float32=False),  # the targets are a float64 constant
     OpCase("cross_entropy", lambda r: (_n(r, 3, 4),),
            lambda x: tc.ops.nn.cross_entropy(x, _TARGETS, label_smoothing=0.1), label="label smoothing"),
     OpCase("nll_loss", lambda r: (_n(r, 3, 4),), lambda x: tc.ops.nn.nll_loss(x, _TARGETS, reduction="sum"),
@@ -197,19 +181,3 @@ CORE_CASES = [
     OpCase("dropout", lambda r: (_n(r, 4, 5),), _seeded_dropout),
 ]
 
-# Other op families keep their cases beside their ops; each module exports CASES.
-_FAMILY_CASE_MODULES = ("tensorcore.ops.conv_cases", "tensorcore.ops.nn_cases")
-
-
-def all_cases():
-    """The core cases plus each family's, for the sweep and the coverage test."""
-    cases = list(CORE_CASES)
-    for name in _FAMILY_CASE_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as e:
-            if e.name != name:
-                raise
-            continue
-        cases += module.CASES
-    return cases

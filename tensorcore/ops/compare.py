@@ -1,0 +1,262 @@
+"""Comparisons and logic (no gradient), selection (where, maximum, minimum, clip), casts and copies."""
+
+import numpy as np
+
+from ..autograd import Function
+from ..errors import ArgumentError, DTypeError
+from ..tensor import Tensor, _make
+from .declare import binary, operand, unary
+from .registry import register
+
+
+def _compare(name, forward, doc):
+    return binary(name, forward=forward, vjp=(None, None), promote=False, inplace=False, doc=doc)
+
+
+eq = _compare("eq", lambda xp, x, y: x == y, "x == y, elementwise (a bool tensor).")
+ne = _compare("ne", lambda xp, x, y: x != y, "x != y, elementwise.")
+lt = _compare("lt", lambda xp, x, y: x < y, "x < y, elementwise.")
+le = _compare("le", lambda xp, x, y: x <= y, "x <= y, elementwise.")
+gt = _compare("gt", lambda xp, x, y: x > y, "x > y, elementwise.")
+ge = _compare("ge", lambda xp, x, y: x >= y, "x >= y, elementwise.")
+logical_and = _compare("logical_and", lambda xp, x, y: xp.logical_and(x, y), "x and y, elementwise.")
+logical_or = _compare("logical_or", lambda xp, x, y: xp.logical_or(x, y), "x or y, elementwise.")
+logical_not = unary("logical_not", forward=lambda xp, x: xp.logical_not(x), vjp=None, inplace=False,
+                    doc="not x, elementwise.")
+sign = unary("sign", forward=lambda xp, x: xp.sign(x), vjp=None, doc="-1, 0 or 1 by the sign of x (no gradient).")
+
+
+def bitwise_not(x):
+    """~x: logical not of a bool tensor, bitwise not of an integer tensor."""
+    if x.dtype.kind == "f":
+        raise DTypeError(f"bitwise_not (~): expected a bool or integer tensor, got {x.dtype}")
+    return _make(~x._data, x.device, False, None)
+
+
+def _grad_split(g, x, y, wins):
+    # NOTE: at ties the gradient is split evenly between x and y (as PyTorch does).
+    return g * (wins + (x == y) * 0.5)
+
+
+maximum = binary("maximum", forward=lambda xp, x, y: xp.maximum(x, y), inplace=False,
+                 vjp=(lambda g, x, y: _grad_split(g, x, y, x > y), lambda g, x, y: _grad_split(g, x, y, y > x)),
+                 doc="The elementwise max, with broadcasting; ties share the gradient.")
+minimum = binary("minimum", forward=lambda xp, x, y: xp.minimum(x, y), inplace=False,
+                 vjp=(lambda g, x, y: _grad_split(g, x, y, x < y), lambda g, x, y: _grad_split(g, x, y, y < x)),
+                 doc="The elementwise min, with broadcasting; ties share the gradient.")
+
+
+class Where(Function):
+    @staticmethod
+    def forward(ctx, cond, x, y):
+        ctx.save_for_backward(cond)
+        return ctx.backend.xp.where(cond, x, y)
+
+    @staticmethod
+    def backward(ctx, g):
+        (cond,) = ctx.saved_tensors
+        needs = ctx.needs_input_grad
+        return (None, where(cond, g, 0.0) if needs[1] else None, where(cond, 0.0, g) if needs[2] else None)
+
+
+@register("where")
+def where(condition, input, other):
+    """input where condition else other (broadcasting); no gradient flows to condition."""
+    ref = input if isinstance(input, Tensor) else other
+    if not isinstance(ref, Tensor):
+        raise ArgumentError("where: input or other must be a Tensor")
+    if not isinstance(condition, Tensor):
+        condition = _make(ref.device.backend.asarray(condition), ref.device, False, None)
+    if condition.dtype != np.bool_:
+        condition = condition.astype(bool)
+    if not isinstance(input, Tensor):
+        input = operand(input, ref)
+    if not isinstance(other, Tensor):
+        other = operand(other, ref)
+    return Where.apply(condition, input, other)
+
+
+class Clip(Function):
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        xp = ctx.backend.xp
+        inside = xp.ones(x.shape, dtype=bool)
+        if lo is not None:
+            inside &= x >= lo
+        if hi is not None:
+            inside &= x <= hi
+        ctx.save_for_backward(inside)
+        return xp.clip(x, lo, hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        (inside,) = ctx.saved_tensors
+        return g * inside
+
+
+@register("clip")
+def clip(x, min=None, max=None):
+    """x limited to [min, max]; the gradient is 1 inside (bounds included) and 0 outside."""
+    if min is None and max is None:
+        raise ArgumentError("clip: at least one of min and max must be given")
+    return Clip.apply(x, lo=min, hi=max)
+
+
+# --- casts, copies, devices -----------------------------------------------------------------------------
+
+
+class Cast(Function):
+    op_name = "astype"
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.src = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g.astype(ctx.src) if ctx.src.kind == "f" else None
+
+
+class Clone(Function):
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
+
+
+class ToDevice(Function):
+    op_name = "to"
+
+    @staticmethod
+    def forward(ctx, x, device, source):
+        ctx.source = source
+        ctx.out_device = device
+        return device.backend.from_host(source.backend.to_numpy(x), copy=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return to_device(g, ctx.source)
+
+
+def astype(x, dtype):
+    from ..dtypes import as_dtype
+
+    dtype = as_dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if x.requires_grad and dtype.kind != "f":
+        return x.detach().astype(dtype)
+    return Cast.apply(x, dtype=dtype)
+
+
+def clone(x):
+    return Clone.apply(x)
+
+
+def to_device(x, device):
+    if x.device is device:
+        return x
+    return ToDevice.apply(x, device=device, source=x.device)
+
+
+def to(x, *args, **kwargs):
+    """x.to(device), x.to(dtype), x.to(device, dtype), x.to(other): differentiable across devices."""
+    from ..device import Device
+    from ..device import device as as_device
+
+    device = kwargs.pop("device", None)
+    dtype = kwargs.pop("dtype", None)
+    kwargs.pop("non_blocking", None)
+    copy = kwargs.pop("copy", False)
+    if kwargs:
+        raise ArgumentError(f"to: unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif isinstance(a, (str, Device)):
+            device = a
+        elif a is None:
+            continue
+        else:
+            dtype = a
+    out = x if device is None else to_device(x, as_device(device))
+    out = out if dtype is None else astype(out, dtype)
+    return clone(out) if copy and out is x else out
+
+
+_TYPE_NAMES = {"float32": "tensorcore.FloatTensor", "float64": "tensorcore.DoubleTensor",
+               "float16": "tensorcore.HalfTensor", "int64": "tensorcore.LongTensor", "int32": "tensorcore.IntTensor",
+               "int16": "tensorcore.ShortTensor", "int8": "tensorcore.CharTensor", "uint8": "tensorcore.ByteTensor",
+               "bool": "tensorcore.BoolTensor"}
+
+
+def type_(x, dtype=None):
+    """x.type(): the type name ('tensorcore.FloatTensor'); x.type(dtype): x cast to dtype."""
+    if dtype is None:
+        return _TYPE_NAMES.get(str(x.dtype), f"tensorcore.{x.dtype}Tensor")
+    if isinstance(dtype, str) and dtype.startswith(("tensorcore.", "torch.")):
+        names = {v.split(".")[1]: k for k, v in _TYPE_NAMES.items()}
+        key = dtype.split(".")[-1]
+        if key not in names:
+            raise ArgumentError(f"type: unknown tensor type {dtype!r}")
+        dtype = names[key]
+    return astype(x, dtype)
+
+
+def copy_(x, src, non_blocking=False):
+    """Copy src's values into x's own storage (broadcast to x's shape, cast to x's dtype)."""
+    from .shape import broadcast_to
+
+    if not isinstance(src, Tensor):
+        from ..tensor import tensor
+
+        src = tensor(src, dtype=x.dtype, device=x.device)
+    if src.device is not x.device:
+        src = to_device(src, x.device)
+    if src.dtype != x.dtype:
+        src = Cast.apply(src, dtype=x.dtype) if src.dtype.kind == "f" or not src.requires_grad else src.detach()
+    return x._inplace("copy_", broadcast_to(src, tuple(x.shape)) if tuple(src.shape) != tuple(x.shape) else clone(src))
+
+
+def _attach_methods():
+    for name in ("eq", "ne", "lt", "le", "gt", "ge"):
+        setattr(Tensor, f"__{name}__", globals()[name])
+    Tensor.__invert__ = bitwise_not
+    Tensor.__and__ = lambda self, other: (logical_and(self, other) if self.dtype == np.bool_
+                                          else _bitwise(self, other, "and"))
+    Tensor.__or__ = lambda self, other: (logical_or(self, other) if self.dtype == np.bool_
+                                         else _bitwise(self, other, "or"))
+    Tensor.greater, Tensor.less, Tensor.greater_equal, Tensor.less_equal = gt, lt, ge, le
+    Tensor.not_equal = ne
+    Tensor.bitwise_not = bitwise_not
+    Tensor.where = lambda self, condition, other: where(condition, self, other)
+    Tensor.clip = clip
+    Tensor.clamp = clip
+    Tensor.astype = astype
+    Tensor.to = to
+    Tensor.type = type_
+    Tensor.copy_ = copy_
+    Tensor.clone = lambda self, memory_format=None: clone(self)
+    Tensor.cpu = lambda self: to(self, "cpu")
+    Tensor.cuda = lambda self, device=None, non_blocking=False: to(
+        self, "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device))
+    for name, dtype in (("float", "float32"), ("double", "float64"), ("half", "float16"), ("long", "int64"),
+                        ("int", "int32"), ("short", "int16"), ("char", "int8"), ("byte", "uint8"), ("bool", "bool")):
+        setattr(Tensor, name, lambda self, memory_format=None, dtype=dtype: astype(self, dtype))
+
+
+def _bitwise(x, other, kind):
+    if not isinstance(other, Tensor):
+        other = operand(other, x)
+    a = other._data if isinstance(other, Tensor) else other
+    if x.dtype.kind not in "iub" or getattr(a, "dtype", np.dtype(int)).kind not in "iub":
+        raise DTypeError(f"bitwise_{kind}: expected bool or integer tensors, got {x.dtype}")
+    xp = x.device.backend.xp
+    return _make(getattr(xp, f"bitwise_{kind}")(x._data, a), x.device, False, None)
+
+
+_attach_methods()
