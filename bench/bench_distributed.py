@@ -63,13 +63,13 @@ def worker(args):
     dist.barrier()
     result = {"median_step_s": float(np.median(times)), "min_step_s": float(np.min(times))}
     # The all-reduce alone, on a buffer the size of the whole gradient.
-    grad = tc.zeros(sum(p.data.size for p in net.parameters()))
+    grad = tc.zeros(sum(p._data.size for p in net.parameters()))
     dist.all_reduce(grad)
     t0 = time.perf_counter()
     for _ in range(20):
         dist.all_reduce(grad)
     result["allreduce_s"] = (time.perf_counter() - t0) / 20
-    result["gradient_bytes"] = int(grad.data.nbytes)
+    result["gradient_bytes"] = int(grad._data.nbytes)
     if rank == 0:
         print("RESULT " + json.dumps(result), flush=True)
     dist.destroy_process_group()

@@ -1,7 +1,7 @@
 """The process group: one per process, set up by init_process_group, used by every collective.
 
 The ranks are the processes of one MPI job (`mpirun -n 4 python train.py`); rank and world size
-come from the launcher. Collectives on Tensors work in place on `tensor.data` and bump the tensor's
+come from the launcher. Collectives on Tensors work in place on `tensor._data` and bump the tensor's
 version counter, as an in-place op would. With `async_op=True` they return a `Work` handle
 at once; otherwise they wait. Every wait has a deadline (`timeout`): a rank that died or hangs makes
 the others print which collective did not complete and abort the job, instead of hanging forever.
@@ -173,7 +173,7 @@ def all_reduce(tensor, op="sum", async_op=False):
     if op == "mean" and tensor.dtype.kind != "f":
         raise DistributedError(f"all_reduce: op='mean' needs a floating tensor, got {tensor.dtype}")
     tensor._version += 1
-    return _done(group.all_reduce(tensor.data, op), async_op)
+    return _done(group.all_reduce(tensor._data, op), async_op)
 
 
 def broadcast(tensor, src=0, async_op=False):
@@ -186,7 +186,7 @@ def broadcast(tensor, src=0, async_op=False):
     _check_tensor(tensor, "broadcast")
     _check_src(group, src, "broadcast")
     tensor._version += 1
-    return _done(group.broadcast(tensor.data, int(src)), async_op)
+    return _done(group.broadcast(tensor._data, int(src)), async_op)
 
 
 def _check_src(group, src, what):
@@ -221,7 +221,7 @@ def all_gather(tensor_list, tensor=None, async_op=False):
                 raise DistributedError(
                     f"all_gather: tensor_list[{i}] is {t.shape} {t.dtype}, the input is {tensor.shape} {tensor.dtype}"
                 )
-    work = group.all_gather(tensor.data, out)
+    work = group.all_gather(tensor._data, out)
     if tensor_list is None:
         result = [_make(out[r], tensor.device, False, None) for r in range(group.size)]
         if async_op:
@@ -234,7 +234,7 @@ def all_gather(tensor_list, tensor=None, async_op=False):
         if inner is not None:
             inner()
         for r, t in enumerate(tensor_list):
-            t.data[...] = out[r]
+            t._data[...] = out[r]
             t._version += 1
 
     work._finish = fill

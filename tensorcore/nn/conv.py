@@ -263,10 +263,10 @@ class BatchNorm2d(BatchNorm1d):
         self._check_input(x)
         momentum = self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked._data[...] += 1
             self.num_batches_tracked._version += 1
             if momentum is None:
-                momentum = 1.0 / float(self.num_batches_tracked.data)
+                momentum = 1.0 / float(self.num_batches_tracked._data)
         use_batch = self.training or not self.track_running_stats
         keep = self.track_running_stats
         return ops.norm.batch_norm(x, self.running_mean if keep else None, self.running_var if keep else None,

@@ -22,9 +22,9 @@ def _fill(tensor, values):
     """Write host values into tensor's array in place (no graph), bumping its version."""
     values = values.astype(tensor.dtype, copy=False)
     if tensor.device.type == "cpu":
-        tensor.data[...] = values
+        tensor._data[...] = values
     else:
-        tensor.data[...] = tensor.device.backend.from_host(values)
+        tensor._data[...] = tensor.device.backend.from_host(values)
     tensor._version += 1
     return tensor
 

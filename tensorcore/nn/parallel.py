@@ -47,7 +47,7 @@ class _Bucket:
         n = 0
         for _, p in params:
             self.offsets.append(n)
-            n += p.data.size
+            n += p._data.size
         self.numel = n
         self.buffer = None
         self.pending = 0
@@ -58,14 +58,14 @@ class _Bucket:
         """Copy the parameters' gradients into the flat buffer (zeros for a parameter with none)."""
         p0 = self.params[0][1]
         xp = p0.device.backend.xp
-        if self.buffer is None or self.buffer.dtype != p0.dtype or type(self.buffer) is not type(p0.data):
+        if self.buffer is None or self.buffer.dtype != p0.dtype or type(self.buffer) is not type(p0._data):
             self.buffer = xp.empty(self.numel, dtype=p0.dtype)
         for (_, p), off in zip(self.params, self.offsets):
-            view = self.buffer[off : off + p.data.size]
+            view = self.buffer[off : off + p._data.size]
             if p.grad is None:
                 view[...] = 0
             else:
-                view[...] = p.grad.data.reshape(-1)
+                view[...] = p.grad._data.reshape(-1)
 
 
 class DistributedDataParallel(Module):
@@ -248,9 +248,9 @@ def _write_back(bucket, world):
     """.grad = the reduced sum / world size, in place where the parameter has a gradient array."""
     xp = bucket.params[0][1].device.backend.xp
     for (_, p), off in zip(bucket.params, bucket.offsets):
-        view = bucket.buffer[off : off + p.data.size].reshape(p.shape)
+        view = bucket.buffer[off : off + p._data.size].reshape(p.shape)
         if p.grad is not None:
-            xp.divide(view, world, out=p.grad.data)
+            xp.divide(view, world, out=p.grad._data)
         elif view.any():  # the sum is the same on every rank, so all ranks decide alike
             p.grad = _make(view / world, p.device, False, None)
 
@@ -262,11 +262,11 @@ def _make_buckets(params, cap_bytes):
         p = params[i]
         if current:
             first = current[0][1]
-            if size + p.data.nbytes > cap_bytes or p.dtype != first.dtype or p.device is not first.device:
+            if size + p._data.nbytes > cap_bytes or p.dtype != first.dtype or p.device is not first.device:
                 buckets.append(_Bucket(len(buckets), current))
                 current, size = [], 0
         current.append((i, p))
-        size += p.data.nbytes
+        size += p._data.nbytes
     if current:
         buckets.append(_Bucket(len(buckets), current))
     return buckets
@@ -317,12 +317,12 @@ def _broadcast_coalesced(group, tensors):
         groups.setdefault((str(t.dtype), t.device), []).append(t)
     for (dtype, device), ts in groups.items():
         xp = device.backend.xp
-        flat = xp.concatenate([t.data.reshape(-1) for t in ts]) if group.rank == 0 else xp.empty(
-            sum(t.data.size for t in ts), dtype=dtype)
+        flat = xp.concatenate([t._data.reshape(-1) for t in ts]) if group.rank == 0 else xp.empty(
+            sum(t._data.size for t in ts), dtype=dtype)
         group.broadcast(flat, 0).wait()
         if group.rank != 0:
             off = 0
             for t in ts:
-                t.data[...] = flat[off : off + t.data.size].reshape(t.shape)
+                t._data[...] = flat[off : off + t._data.size].reshape(t.shape)
                 t._version += 1
-                off += t.data.size
+                off += t._data.size

@@ -27,7 +27,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     if not grads:
         return _make(np.zeros((), dtype=np.float32), _cpu(), False, None)
     norm_type = float(norm_type)
-    host = [float(_norm(g.data, norm_type)) for g in grads]
+    host = [float(_norm(g._data, norm_type)) for g in grads]
     if norm_type == math.inf:
         total = max(host)
     else:
@@ -38,7 +38,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     coef = float(max_norm) / (total + 1e-6)
     if coef < 1:
         for g in grads:
-            g.data *= g.data.dtype.type(coef)
+            g._data *= g._data.dtype.type(coef)
             g._version += 1
     return _make(np.asarray(total, dtype=grads[0].dtype), _cpu(), False, None)
 
@@ -57,7 +57,7 @@ def clip_grad_value_(parameters, clip_value):
     """Clamp every gradient element into [-clip_value, clip_value], in place."""
     for g in _grads(parameters):
         xp = g.device.backend.xp
-        xp.clip(g.data, -clip_value, clip_value, out=g.data)
+        xp.clip(g._data, -clip_value, clip_value, out=g._data)
         g._version += 1
 
 
@@ -65,19 +65,19 @@ def parameters_to_vector(parameters):
     """All parameters flattened and concatenated into one 1-D tensor (a copy, no graph)."""
     params = list(parameters)
     xp = params[0].device.backend.xp
-    return _make(xp.concatenate([p.data.reshape(-1) for p in params]), params[0].device, False, None)
+    return _make(xp.concatenate([p._data.reshape(-1) for p in params]), params[0].device, False, None)
 
 
 def vector_to_parameters(vec, parameters):
     """Copy consecutive slices of a 1-D tensor into the parameters, in place."""
     offset = 0
     for p in parameters:
-        n = p.data.size
-        p.data[...] = vec.data[offset:offset + n].reshape(p.shape)
+        n = p._data.size
+        p._data[...] = vec._data[offset:offset + n].reshape(p.shape)
         p._version += 1
         offset += n
-    if offset != vec.data.size:
-        raise GradientError(f"vector_to_parameters: vector has {vec.data.size} elements, parameters need {offset}")
+    if offset != vec._data.size:
+        raise GradientError(f"vector_to_parameters: vector has {vec._data.size} elements, parameters need {offset}")
 
 
 def _cpu():
@@ -122,4 +122,4 @@ class blas_threads:
 def small_model_threads(model_or_params, limit=1_000_000):
     """1 for a model with fewer than `limit` parameters (see blas_threads), else None (library default)."""
     params = model_or_params.parameters() if hasattr(model_or_params, "parameters") else model_or_params
-    return 1 if sum(p.data.size for p in params) < limit else None
+    return 1 if sum(p._data.size for p in params) < limit else None

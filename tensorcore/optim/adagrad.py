@@ -46,7 +46,7 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        return {"step": 0, "sum": xp.full_like(p.data, group["initial_accumulator_value"])}
+        return {"step": 0, "sum": xp.full_like(p._data, group["initial_accumulator_value"])}
 
     def _update(self, group):
         for p in group["params"]:
@@ -56,10 +56,10 @@ class Adagrad(Optimizer):
             st = self._state(p, group)
             xp = p.device.backend.xp
             if "_scratch" not in st:
-                st["_scratch"] = xp.empty_like(p.data)
+                st["_scratch"] = xp.empty_like(p._data)
             st["step"] += 1
             fn = self._update_fn(p, "adagrad_update", adagrad_update)
-            fn(xp, p.data, g.data, st["sum"], st["_scratch"], step=st["step"], lr=group["lr"],
+            fn(xp, p._data, g._data, st["sum"], st["_scratch"], step=st["step"], lr=group["lr"],
                lr_decay=group["lr_decay"], weight_decay=group["weight_decay"], eps=group["eps"],
                maximize=group["maximize"])
             p._version += 1

@@ -63,7 +63,7 @@ class _FlatGroup:
     def __init__(self, params, state, amsgrad, init_state):
         p0 = params[0]
         xp = p0.device.backend.xp
-        total = sum(p.data.size for p in params)
+        total = sum(p._data.size for p in params)
         self.param = xp.empty(total, dtype=p0.dtype)
         self.grad = xp.empty(total, dtype=p0.dtype)
         self.scratch = xp.empty(total, dtype=p0.dtype)
@@ -72,10 +72,10 @@ class _FlatGroup:
         self.grad_views = []
         offset = 0
         for p in params:
-            n, shape = p.data.size, p.data.shape
+            n, shape = p._data.size, p._data.shape
             seg = slice(offset, offset + n)
-            self.param[seg] = p.data.reshape(-1)
-            p.data = self.param[seg].reshape(shape)  # the same values, now a view into the flat buffer
+            self.param[seg] = p._data.reshape(-1)
+            p._data = self.param[seg].reshape(shape)  # the same values, now a view into the flat buffer
             st = state.get(p)
             if st is None:
                 st = state[p] = init_state(p)
@@ -94,7 +94,7 @@ class _FlatGroup:
             return False
         step = state[params[0]]["step"]
         for p in params:
-            if p.data.base is not self.param or state[p]["step"] != step:
+            if p._data.base is not self.param or state[p]["step"] != step:
                 return False
         return True
 
@@ -137,9 +137,9 @@ class Adam(Optimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        st = {"step": 0, "exp_avg": xp.zeros_like(p.data), "exp_avg_sq": xp.zeros_like(p.data)}
+        st = {"step": 0, "exp_avg": xp.zeros_like(p._data), "exp_avg_sq": xp.zeros_like(p._data)}
         if group["amsgrad"]:
-            st["max_exp_avg_sq"] = xp.zeros_like(p.data)
+            st["max_exp_avg_sq"] = xp.zeros_like(p._data)
         return st
 
     def load_state_dict(self, state_dict):
@@ -173,7 +173,7 @@ class Adam(Optimizer):
         if flat is not None:
             params = group["params"]
             for view, p in zip(flat.grad_views, params):
-                view[...] = p.grad.data
+                view[...] = p.grad._data
             step = state[params[0]]["step"] + 1
             backend = params[0].device.backend
             fn = getattr(backend, "adam_update", adam_update)
@@ -193,13 +193,13 @@ class Adam(Optimizer):
                 st = state[p] = self._init_state(p, group)
             scratch = st.get("_scratch")
             if scratch is None:
-                scratch = st["_scratch"] = p.device.backend.xp.empty_like(p.data)
+                scratch = st["_scratch"] = p.device.backend.xp.empty_like(p._data)
             if amsgrad and "max_exp_avg_sq" not in st:
-                st["max_exp_avg_sq"] = p.device.backend.xp.zeros_like(p.data)
+                st["max_exp_avg_sq"] = p.device.backend.xp.zeros_like(p._data)
             step = st["step"] = st["step"] + 1
             backend = p.device.backend
             fn = getattr(backend, "adam_update", adam_update)
-            fn(backend.xp, p.data, g.data, st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq"), scratch,
+            fn(backend.xp, p._data, g._data, st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq"), scratch,
                step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=wd, amsgrad=amsgrad,
                maximize=maximize, decoupled_weight_decay=decoupled)
             p._version += 1

@@ -4,7 +4,7 @@ Each optimizer keeps its per-parameter update math in one plain function of arra
 (`sgd_update`, `adam_update`, ...). `step()` looks the function up on the parameters' backend
 first (`backend.adam_update`, e.g. a fused CUDA kernel) and falls back to the NumPy/CuPy-generic
 one, so a device can replace the math without touching the optimizer. Updates are in place on
-`p.data` (under no_grad, with `out=` ufuncs), and bump `p._version`.
+`p._data` (under no_grad, with `out=` ufuncs), and bump `p._version`.
 """
 
 import math
@@ -108,7 +108,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad is not None:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; with closure, re-evaluate the loss first."""

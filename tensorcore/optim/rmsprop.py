@@ -70,11 +70,11 @@ class RMSprop(Optimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        st = {"step": 0, "square_avg": xp.zeros_like(p.data)}
+        st = {"step": 0, "square_avg": xp.zeros_like(p._data)}
         if group["momentum"] > 0:
-            st["momentum_buffer"] = xp.zeros_like(p.data)
+            st["momentum_buffer"] = xp.zeros_like(p._data)
         if group["centered"]:
-            st["grad_avg"] = xp.zeros_like(p.data)
+            st["grad_avg"] = xp.zeros_like(p._data)
         return st
 
     def _update(self, group):
@@ -85,14 +85,14 @@ class RMSprop(Optimizer):
             st = self._state(p, group)
             xp = p.device.backend.xp
             if "_scratch" not in st:
-                st["_scratch"] = xp.empty_like(p.data)
+                st["_scratch"] = xp.empty_like(p._data)
             if group["momentum"] > 0 and "momentum_buffer" not in st:
-                st["momentum_buffer"] = xp.zeros_like(p.data)
+                st["momentum_buffer"] = xp.zeros_like(p._data)
             if group["centered"] and "grad_avg" not in st:
-                st["grad_avg"] = xp.zeros_like(p.data)
+                st["grad_avg"] = xp.zeros_like(p._data)
             st["step"] += 1
             fn = self._update_fn(p, "rmsprop_update", rmsprop_update)
-            fn(xp, p.data, g.data, st["square_avg"], st.get("grad_avg"), st.get("momentum_buffer"), st["_scratch"],
+            fn(xp, p._data, g._data, st["square_avg"], st.get("grad_avg"), st.get("momentum_buffer"), st["_scratch"],
                step=st["step"], lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
                weight_decay=group["weight_decay"], momentum=group["momentum"], centered=group["centered"],
                maximize=group["maximize"])

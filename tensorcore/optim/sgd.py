@@ -67,7 +67,7 @@ class SGD(Optimizer):
             st = self._state(p, group)
             st["step"] += 1
             fn = self._update_fn(p, "sgd_update", sgd_update)
-            st["momentum_buffer"] = fn(p.device.backend.xp, p.data, g.data, st["momentum_buffer"], step=st["step"],
+            st["momentum_buffer"] = fn(p.device.backend.xp, p._data, g._data, st["momentum_buffer"], step=st["step"],
                                        lr=lr, momentum=momentum, dampening=dampening, weight_decay=wd,
                                        nesterov=nesterov, maximize=maximize)
             p._version += 1
