@@ -20,9 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 FAULTS = "gemm:raise,conv.ref:raise,pool:crash,nccl:hang"
 BUDGET = 200
 HIDE_INSTALL = """
-import sys
+import os, sys
+# The editable install's import hook, and a path entry pointing at the original checkout (older installs).
 sys.meta_path[:] = [f for f in sys.meta_path if not getattr(f, "__module__", "").startswith("__editable__")]
 sys.path_hooks[:] = [h for h in sys.path_hooks if not getattr(h, "__module__", "").startswith("__editable__")]
+sys.path[:] = [p for p in sys.path if not p or os.path.realpath(p) != {root!r}]
 """
 
 
@@ -49,7 +51,7 @@ def plain_checkout(tmp_path_factory):
         shutil.copy2(ROOT / rel, dst)
     site = base / "site"
     site.mkdir()
-    (site / "sitecustomize.py").write_text(HIDE_INSTALL)
+    (site / "sitecustomize.py").write_text(HIDE_INSTALL.format(root=os.path.realpath(ROOT)))
     env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_ENABLE_CUDASIM", "TENSORCORE_CUDA_SIM")}
     env["PYTHONPATH"] = str(site)
     env.pop("TENSORCORE_GPU_CHECK_FAULTS", None)
