@@ -44,7 +44,7 @@ LOG_TAIL_BYTES = 2 * 2**20  # of each section's output kept in gpu_check.log (16
 SECTIONS = [
     ("environment", "gpu_sections:environment", (90, 15), (60, 4)),
     ("correctness", "gpu_sections:correctness", (300, 150), (120, 10)),
-    ("compile", "gpu_sections:compile_and_launch", (240, 90), (120, 6)),
+    ("compile", "gpu_kernels:compile_and_launch", (240, 90), (120, 6)),
     ("ceilings", "gpu_kernels:ceilings", (60, 20), (60, 3)),
     ("gemm", "gpu_kernels:gemm", (120, 40), (60, 3)),
     ("elementwise", "gpu_kernels:elementwise", (60, 15), (60, 3)),
@@ -52,6 +52,9 @@ SECTIONS = [
     ("conv", "gpu_kernels:conv", (180, 50), (60, 5)),
     ("pool", "gpu_kernels:pool", (60, 10), (60, 3)),
     ("optim", "gpu_kernels:optim", (60, 10), (60, 3)),
+    ("attention", "gpu_seq:attention", (240, 60), (120, 8)),
+    ("layer_norm", "gpu_seq:layer_norm", (90, 15), (60, 4)),
+    ("embedding", "gpu_seq:embedding", (90, 15), (60, 4)),
     ("train", "gpu_train:train_steps", (180, 60), (90, 6)),
     ("cuda_tests", "gpu_sections:cuda_tests", (240, 60), (120, 10)),
     ("nccl", "gpu_train:nccl", (60, 15), (15, 3)),
