@@ -185,6 +185,10 @@ class Node:
     def __init__(self, layer, args, kwargs, outputs):
         self.layer, self.args, self.kwargs, self.outputs = layer, args, kwargs, outputs
         self.inputs = [t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)]
+        cls = type(layer)
+        self.default_mask = cls.compute_mask is Layer.compute_mask  # no input mask: no output mask
+        self.simple = (len(args) == 1 and isinstance(args[0], KerasTensor) and not kwargs
+                       and cls.masks_for_call is Layer.masks_for_call)
 
 
 def flatten(structure):

@@ -138,27 +138,34 @@ class Graph:
         last = self.output_list[0].node if logits else None
         with training_mode(training):
             for node in self.nodes:
-                def value(t):
-                    return env[id(t)][0] if isinstance(t, KerasTensor) else t
-
-                def mask(t):
-                    return env[id(t)][1] if isinstance(t, KerasTensor) else None
-
-                args, kwargs = map_structure(value, (node.args, node.kwargs))
-                masks = node.layer.masks_for_call(node.args, node.kwargs, mask)
+                layer = node.layer
+                if node.simple:  # one KerasTensor argument and the default mask rules: the common case, fast
+                    value, mask = env[id(node.args[0])]
+                    args, kwargs, masks = [value], {}, ({"mask": mask} if mask is not None else {})
+                else:
+                    args, kwargs = map_structure(lambda t: env[id(t)][0] if isinstance(t, KerasTensor) else t,
+                                                 (node.args, node.kwargs))
+                    masks = layer.masks_for_call(
+                        node.args, node.kwargs, lambda t: env[id(t)][1] if isinstance(t, KerasTensor) else None)
                 if node is last:
                     kwargs["_logits"] = True
-                out = node.layer._eager_call(args, kwargs, masks)
-                flat_out = flatten(out)
-                out_mask = node.layer.compute_mask(args[0] if args else None, masks.get("mask"))
-                flat_mask = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask]
-                if len(flat_mask) != len(flat_out):
-                    flat_mask = [flat_mask[0]] + [None] * (len(flat_out) - 1)
+                out = layer._eager_call(args, kwargs, masks)
+                single = len(node.outputs) == 1 and not isinstance(out, (list, tuple, dict))
+                flat_out = [out] if single else flatten(out)
                 if len(flat_out) != len(node.outputs):
-                    raise ShapeError(f"{node.layer.name}: returned {len(flat_out)} outputs, {len(node.outputs)} "
+                    raise ShapeError(f"{layer.name}: returned {len(flat_out)} outputs, {len(node.outputs)} "
                                      "when the model was built")
+                if not masks and node.default_mask:
+                    flat_mask = [None] * len(flat_out)
+                else:
+                    out_mask = layer.compute_mask(args[0] if args else None, masks.get("mask"))
+                    flat_mask = flatten(out_mask) if isinstance(out_mask, (list, tuple)) else [out_mask]
+                    if len(flat_mask) != len(flat_out):
+                        flat_mask = [flat_mask[0]] + [None] * (len(flat_out) - 1)
                 for t, v, m in zip(node.outputs, flat_out, flat_mask):
                     env[id(t)] = (v, m)
+        if isinstance(self.outputs, KerasTensor):
+            return env[id(self.outputs)][0]
         return map_structure(lambda t: env[id(t)][0], self.outputs)
 
 

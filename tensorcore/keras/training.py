@@ -175,8 +175,8 @@ class TrainingMixin:
         return device("cpu")
 
     # --- data ---
-    def _tensor(self, a):
-        device = self._device
+    def _tensor(self, a, device=None):
+        device = device or self._device
         return _make(a if device.type == "cpu" else device.backend.from_host(a), device, False, None)
 
     def _input_arrays(self, x):
@@ -234,10 +234,11 @@ class TrainingMixin:
     def _batches(self, xs, ys, batch_size, order=None):
         n = len(xs[0])
         order = np.arange(n) if order is None else order
+        device = self._device
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
-            yield ([self._tensor(a[rows]) for a in xs],
-                   None if ys is None else [None if a is None else self._tensor(a[rows]) for a in ys])
+            yield ([self._tensor(a[rows], device) for a in xs],
+                   None if ys is None else [None if a is None else self._tensor(a[rows], device) for a in ys])
 
     # --- steps ---
     def _losses_of(self, yb, outs, fused):
