@@ -74,9 +74,10 @@ def test_attention_more_queries_than_keys_and_value_dim(att, rng):
 
 
 @requires_cuda
-def test_attention_production_tile(att, rng):
-    """The d_max=32 tile (2 lanes x 16 columns, 64 threads), one partial query and key tile."""
-    _check(att, rng, 1, 1, 7, 13, 20, 20, True, "2d", None)
+@pytest.mark.parametrize("L, S, D", [(7, 13, 20), (3, 4, 33), (3, 5, 65)])
+def test_attention_production_tiles(att, rng, L, S, D):
+    """The d_max = 32, 64 and 128 tiles (2, 4 and 8 lanes of 16 columns), partial query and key tiles."""
+    _check(att, rng, 1, 1, L, S, D, D, True, "2d", None)
 
 
 @requires_cuda
