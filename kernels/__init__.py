@@ -1,7 +1,7 @@
 """Numba CUDA kernels with launch wrappers; installed as tensorcore.kernels.
 
-Imports nothing from tensorcore. Families: gemm, conv, attention, pool, activations, softmax, layernorm,
-embedding, optim (import
-each submodule explicitly; this package imports none of them, so ``import tensorcore.kernels`` stays
-cheap). ``python -m tensorcore.kernels.resources --write`` regenerates ``RESOURCES.md``.
+Imports nothing from tensorcore. Families: gemm, conv, attention, pool, activations, softmax,
+layernorm, embedding, optim (import each submodule explicitly; this package imports none of them, so
+``import tensorcore.kernels`` stays cheap). ``python -m tensorcore.kernels.resources --write``
+regenerates ``RESOURCES.md``.
 """
