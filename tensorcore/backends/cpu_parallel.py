@@ -11,17 +11,23 @@ Nothing here imports numba: a family module (which does) is imported the first t
 above the threshold reaches it, and its kernels compile then (cached on disk, `cache=True`).
 Every kernel gives each output element to one loop iteration with a fixed inner order, so its
 result does not depend on the thread count (the BLAS calls between them may, in the last bit).
+Arrays between MIN_ELEMENTS and PARALLEL_MIN_ELEMENTS run the same kernels on one thread (one fused
+pass, no thread wake-up); `use(size)` sets Numba's thread count for the call that follows it.
 """
 
 import importlib
 import importlib.util
 import os
-import sys
 
 enabled = True
 # Arrays with fewer elements than this stay on NumPy: below it the parallel launch and the Python
 # wrapper cost about what they save (measured on the 2-core Xeon: bench/results/2026-12-01-cpu2-parallel.md).
 MIN_ELEMENTS = 32768
+# Arrays with fewer elements than this run on one thread. NOTE: every parallel loop wakes the pool's
+# threads, which costs milliseconds when other processes hold the cores: measured on the shared 2-core
+# machine at load 8, an MLP step whose one parallel loop was Adam's 55k-element update took 76 ms
+# instead of 0.44 ms on one thread. Above ~1 MB of data a loop is long enough to pay for it.
+PARALLEL_MIN_ELEMENTS = 1 << 18
 # Convolution: the direct loops (cpu_parallel_direct.py) for stride-1 filters with at most this many
 # weights per group (LeNet's first layer); the parallel GEMM + col2im input gradient when the column
 # matrix has at least COL2IM_MIN_ELEMENTS entries; NumPy's batched GEMMs for the rest (measured faster).
@@ -33,6 +39,7 @@ MAX_POOL_FORWARD = False
 
 _available = None
 _threads = None  # set_num_threads' value; None: the default (every core)
+_numba_threads = None  # the count last given to numba.set_num_threads (None: not yet)
 _families = {}
 
 
@@ -45,8 +52,13 @@ def available():
 
 
 def use(size):
-    """Whether an array of `size` elements goes to the parallel kernels."""
-    return enabled and size >= MIN_ELEMENTS and available()
+    """Whether an array of `size` elements goes to the kernels; sets their thread count for it."""
+    if not (enabled and size >= MIN_ELEMENTS and available()):
+        return False
+    want = 1 if size < PARALLEL_MIN_ELEMENTS else get_num_threads()
+    if want != _numba_threads and _families:
+        _set_numba_threads(want)
+    return True
 
 
 def takes(*arrays):
@@ -80,8 +92,7 @@ def kernels(family):
         # sleeps instead, unless the user set OMP_WAIT_POLICY.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         module = _families[family] = importlib.import_module(f"{__package__}.cpu_parallel_{family}")
-        if _threads is not None:
-            _set_numba_threads(_threads)
+        _set_numba_threads(get_num_threads())
     return module
 
 
@@ -113,7 +124,7 @@ def set_num_threads(n):
         raise ArgumentError(f"set_num_threads: the number of threads must be a positive int, got {n!r}")
     global _threads
     _threads = n
-    if "numba" in sys.modules or _families:
+    if _families:
         _set_numba_threads(n)
     try:
         from threadpoolctl import threadpool_limits
@@ -123,8 +134,9 @@ def set_num_threads(n):
 
 
 def _set_numba_threads(n):
-    if not available():
-        return
+    """numba.set_num_threads(n), capped at its pool size (it applies to the calling thread)."""
+    global _numba_threads
     import numba
 
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    _numba_threads = n
