@@ -57,7 +57,7 @@ SECTIONS = [
     ("embedding", "gpu_seq:embedding", (90, 15), (60, 4)),
     ("train", "gpu_train:train_steps", (180, 60), (90, 6)),
     ("cuda_tests", "gpu_sections:cuda_tests", (240, 60), (120, 10)),
-    ("nccl", "gpu_train:nccl", (60, 15), (15, 3)),
+    ("nccl", "gpu_train:nccl", (60, 15), (8, 3)),
 ]
 NAMES = [s[0] for s in SECTIONS]
 

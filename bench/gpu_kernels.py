@@ -1,5 +1,6 @@
-"""The GPU check's kernel timings: the same-run ceilings, then each kernel family against cuBLAS,
-CuPy or PyTorch/cuDNN (bench/gpu_check.py runs each function in its own process).
+"""The GPU check's kernel sections: each kernel's compile time and empty-launch cost, the same-run
+ceilings, then each kernel family against cuBLAS, CuPy or PyTorch/cuDNN (bench/gpu_check.py runs
+each function in its own process).
 
 Each figure is one ``ctx.compare``: our time, the reference's time and a relative error, each caught
 on its own. FLOP and byte counts go with the record; gpu_report derives TFLOP/s, GB/s and ratios.
@@ -12,6 +13,73 @@ def _k(family):
     import importlib
 
     return importlib.import_module(f"tensorcore.kernels.{family}")
+
+
+# ------------------------------------------------------------------------------- compile and empty launch
+
+
+def _tiny_args(sig, simulate):
+    """Size-1 arrays (zeros) and scalars of 1 matching a kernel signature: a launch that does nothing much."""
+    import numpy as np
+    from numba import cuda, types
+    from numba.np.numpy_support import as_dtype
+
+    args = []
+    for t in sig.args:
+        if isinstance(t, types.Array):
+            a = np.zeros((1,) * t.ndim, dtype=as_dtype(t.dtype))
+            args.append(a if simulate else cuda.to_device(a))
+        elif isinstance(t, types.Boolean):
+            args.append(False)
+        else:
+            args.append(as_dtype(t).type(1))
+    return args
+
+
+def compile_and_launch(ctx):
+    """Each kernel's compile time (from the disk cache when a section before compiled it) and the
+    host-side cost of a near-empty launch (one warp, size-1 arrays), for every launched signature."""
+    import importlib
+    import os
+    import time
+
+    from numba import cuda
+    from tensorcore.kernels import _launch, resources
+
+    launches = 3 if ctx.simulate else 200
+    threads = 1 if ctx.simulate else 32  # one full warp on the GPU (warp shuffles need every lane)
+    for family in resources.FAMILIES:
+        try:
+            entries = importlib.import_module(f"tensorcore.kernels.{family}").ptx_signatures()
+        except Exception as e:
+            ctx.record(f"{family} (ptx_signatures)", error=f"{type(e).__name__}: {e}"[:500])
+            continue
+        for name, fn, sigs, launch_bounds in entries:
+            for sig in sigs:
+                rec = {"family": family, "signature": resources._signature_text(sig), "threads": threads}
+                try:
+                    ctx.fault(ctx.section)
+                    kw = {"cache": True} if _launch.cache_enabled() else {}
+                    if launch_bounds is not None and not ctx.simulate:
+                        kw["launch_bounds"] = launch_bounds
+                    t0 = time.perf_counter()
+                    kernel = cuda.jit(sig, **kw)(fn)
+                    rec["compile_s"] = time.perf_counter() - t0
+                    args = _tiny_args(sig, ctx.simulate)
+                    t0 = time.perf_counter()
+                    kernel[1, threads](*args)
+                    cuda.synchronize()
+                    rec["first_launch_ms"] = (time.perf_counter() - t0) * 1e3
+                    t0 = time.perf_counter()
+                    for _ in range(launches):
+                        kernel[1, threads](*args)
+                    cuda.synchronize()
+                    rec["ms"] = (time.perf_counter() - t0) * 1e3 / launches
+                    rec["launch_us"] = rec["ms"] * 1e3
+                except Exception as e:
+                    rec["error"] = f"{type(e).__name__}: {e}"[:500]
+                ctx.record(name, **rec)
+    ctx.emit("info", numba_cache_dir=os.environ.get("NUMBA_CACHE_DIR"), kernel_cache=_launch.cache_enabled())
 
 
 def ceilings(ctx):

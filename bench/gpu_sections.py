@@ -1,5 +1,5 @@
-"""The GPU check's section side: the Context each section gets, the environment report, the test
-sections (pytest in-process, JUnit kept) and each kernel's compile time and empty-launch cost.
+"""The GPU check's section side: the Context each section gets, the environment report and the test
+sections (pytest in-process, every outcome kept as it happens).
 
 Every figure is written to ``<work>/<section>.jsonl`` the moment it is measured, so a section killed
 by its timeout or a crash still brings back what it had. Each measurement is caught on its own.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import platform
 import re
 import statistics
@@ -363,68 +362,3 @@ def cuda_tests(ctx: Context):
         run_pytest(ctx, "cuda device", files, "cuda and not gpu", ["-k", "live or mixing or copies"])
     else:
         run_pytest(ctx, "cuda device", files, "cuda or gpu")
-
-
-# ------------------------------------------------------------------------------- compile and empty launch
-
-
-def _tiny_args(sig, simulate):
-    """Size-1 arrays (zeros) and scalars of 1 matching a kernel signature: a launch that does nothing much."""
-    import numpy as np
-    from numba import cuda, types
-    from numba.np.numpy_support import as_dtype
-
-    args = []
-    for t in sig.args:
-        if isinstance(t, types.Array):
-            a = np.zeros((1,) * t.ndim, dtype=as_dtype(t.dtype))
-            args.append(a if simulate else cuda.to_device(a))
-        elif isinstance(t, types.Boolean):
-            args.append(False)
-        else:
-            args.append(as_dtype(t).type(1))
-    return args
-
-
-def compile_and_launch(ctx: Context):
-    """Each kernel's compile time (from the disk cache when a section before compiled it) and the
-    host-side cost of a near-empty launch (one warp, size-1 arrays), for every launched signature."""
-    import importlib
-
-    from numba import cuda
-    from tensorcore.kernels import _launch, resources
-
-    launches = 3 if ctx.simulate else 200
-    threads = 1 if ctx.simulate else 32  # one full warp on the GPU (warp shuffles need every lane)
-    for family in resources.FAMILIES:
-        try:
-            entries = importlib.import_module(f"tensorcore.kernels.{family}").ptx_signatures()
-        except Exception as e:
-            ctx.record(f"{family} (ptx_signatures)", error=describe(e))
-            continue
-        for name, fn, sigs, launch_bounds in entries:
-            for sig in sigs:
-                rec = {"family": family, "signature": resources._signature_text(sig), "threads": threads}
-                try:
-                    ctx.fault(ctx.section)
-                    kw = {"cache": True} if _launch.cache_enabled() else {}
-                    if launch_bounds is not None and not ctx.simulate:
-                        kw["launch_bounds"] = launch_bounds
-                    t0 = time.perf_counter()
-                    kernel = cuda.jit(sig, **kw)(fn)
-                    rec["compile_s"] = time.perf_counter() - t0
-                    args = _tiny_args(sig, ctx.simulate)
-                    t0 = time.perf_counter()
-                    kernel[1, threads](*args)
-                    cuda.synchronize()
-                    rec["first_launch_ms"] = (time.perf_counter() - t0) * 1e3
-                    t0 = time.perf_counter()
-                    for _ in range(launches):
-                        kernel[1, threads](*args)
-                    cuda.synchronize()
-                    rec["ms"] = (time.perf_counter() - t0) * 1e3 / launches
-                    rec["launch_us"] = rec["ms"] * 1e3
-                except Exception as e:
-                    rec["error"] = describe(e)
-                ctx.record(name, **rec)
-    ctx.emit("info", numba_cache_dir=os.environ.get("NUMBA_CACHE_DIR"), kernel_cache=_launch.cache_enabled())
