@@ -239,7 +239,7 @@ def judge(entry, simulate) -> str:
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", help="folder for the results (at most 4 files, rewritten after every section)")
-    ap.add_argument("--budget", type=float, default=480.0, help="seconds for the whole run (default 480)")
+    ap.add_argument("--budget", type=float, default=540.0, help="seconds for the whole run (default 540)")
     ap.add_argument("--sections", default="", help="comma-separated subset (see --list)")
     ap.add_argument("--list", action="store_true", help="list the sections with their timeouts and exit")
     ap.add_argument("--quick", action="store_true", help="smaller sizes and fewer repetitions")
