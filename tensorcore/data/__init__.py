@@ -5,8 +5,26 @@ from .datasets import fashion_mnist, find_files, mnist, search_paths
 from .errors import DataError, DatasetNotFoundError
 from .idx import read_idx, write_idx
 from .loader import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+from .text import (
+    ByteTokenizer,
+    CharTokenizer,
+    TextDataset,
+    fortunes,
+    fortunes_text,
+    read_text_files,
+    text_splits,
+    tokenizer_from_dict,
+)
 
 __all__ = [
+    "ByteTokenizer",
+    "CharTokenizer",
+    "TextDataset",
+    "fortunes",
+    "fortunes_text",
+    "read_text_files",
+    "text_splits",
+    "tokenizer_from_dict",
     "DataError",
     "DataLoader",
     "Dataset",

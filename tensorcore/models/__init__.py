@@ -58,9 +58,12 @@ def list_models():
 # --- the models (one import per model module) ------------------------------------------------------
 # (the function shadows its module's name, as in torchvision: tc.models.mlp() builds the network)
 from .alexnet import alexnet  # noqa: E402
+from .char_lstm import char_lstm  # noqa: E402
+from .gpt import gpt  # noqa: E402
 from .lenet5 import lenet5  # noqa: E402
 from .mlp import mlp  # noqa: E402
 from .zfnet import zfnet  # noqa: E402
 
-__all__ = ["UnknownModelError", "alexnet", "get_model", "input_shape", "lenet5", "list_models", "mlp",
+__all__ = ["UnknownModelError", "alexnet", "char_lstm", "gpt",
+           "get_model", "input_shape", "lenet5", "list_models", "mlp",
            "register_model", "zfnet"]

@@ -1,0 +1,125 @@
+"""Benchmark: one training step of the char GPT and of the LSTM LM, tensorcore against PyTorch on the CPU.
+
+Same process, same weights (copied through state_dict), same batch, one thread each, alternating
+rounds; reports the median step time of each and the ratio tensorcore / PyTorch. A step is
+forward, cross-entropy, zero_grad, backward and an Adam step. Targets (issue 15): GPT <= 1.0x,
+LSTM <= 1.5x. Writes bench/results/seq_step_cpu.{json,md}.
+
+    python bench/bench_seq_step.py [--rounds 30] [--model gpt,char_lstm] [--parallel]
+
+GPT: 4 layers, 4 heads, 128 dims, block 64, batch 16, vocab 113 (fortunes' characters).
+LSTM LM: embedding 64, 2 layers of 256, block 64, batch 16.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as TF  # noqa: E402
+from gpt_vs_torch import build  # noqa: E402
+
+import tensorcore as tc  # noqa: E402
+from tensorcore.bench.machine import describe  # noqa: E402
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+TARGET = {"gpt": 1.0, "char_lstm": 1.5}
+
+
+def steps(model_name, vocab=113, batch=16, block=64, seed=0):
+    ours, theirs = build(model_name, vocab, seed)
+    opt_o = tc.optim.Adam(ours.parameters(), lr=1e-3)
+    opt_t = torch.optim.Adam(theirs.parameters(), lr=1e-3)
+    rng = np.random.default_rng(seed)
+    x, y = rng.integers(0, vocab, (batch, block)), rng.integers(0, vocab, (batch, block))
+    xo, yo = tc.tensor(x), tc.tensor(y.reshape(-1))
+    xt, yt = torch.from_numpy(x), torch.from_numpy(y.reshape(-1))
+
+    def step_ours():
+        lo = ours(xo)
+        loss = tc.nn.functional.cross_entropy(lo.reshape(-1, vocab), yo)
+        opt_o.zero_grad()
+        loss.backward()
+        opt_o.step()
+        return loss.item()
+
+    def step_theirs():
+        lt = theirs(xt)
+        loss = TF.cross_entropy(lt.reshape(-1, vocab), yt)
+        opt_t.zero_grad()
+        loss.backward()
+        opt_t.step()
+        return loss.item()
+
+    return step_ours, step_theirs
+
+
+def measure(model_name, rounds):
+    step_ours, step_theirs = steps(model_name)
+    first = (step_ours(), step_theirs())
+    if abs(first[0] - first[1]) > 1e-4 * abs(first[1]):
+        raise SystemExit(f"{model_name}: first losses differ ({first}); the two models are not the same")
+    for _ in range(2):
+        step_ours()
+        step_theirs()
+    t_ours, t_theirs = [], []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        step_ours()
+        t1 = time.perf_counter()
+        step_theirs()
+        t2 = time.perf_counter()
+        t_ours.append(t1 - t0)
+        t_theirs.append(t2 - t1)
+    med_o, med_t = float(np.median(t_ours)), float(np.median(t_theirs))
+    return {"model": model_name, "rounds": rounds, "first_loss": first, "median_s": {"tensorcore": med_o,
+            "pytorch": med_t}, "ratio": med_o / med_t, "target": TARGET[model_name],
+            "meets_target": med_o / med_t <= TARGET[model_name],
+            "all_s": {"tensorcore": t_ours, "pytorch": t_theirs}}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--rounds", type=int, default=30)
+    p.add_argument("--model", default="gpt,char_lstm")
+    p.add_argument("--parallel", action="store_true", help="tensorcore's Numba CPU kernels on (default: NumPy only)")
+    p.add_argument("--out", default=RESULTS)
+    p.add_argument("--name", default="seq_step_cpu")
+    args = p.parse_args(argv)
+    torch.set_num_threads(1)
+    tc.backends.cpu_parallel.enabled = args.parallel
+    results = [measure(m, args.rounds) for m in args.model.split(",")]
+    record = {"machine": describe(" ".join(["python", *sys.argv])), "threads": 1, "parallel_kernels": args.parallel,
+              "results": results}
+    base = os.path.join(args.out, args.name)
+    with open(base + ".json.tmp", "w") as f:
+        json.dump(record, f, indent=1)
+    os.replace(base + ".json.tmp", base + ".json")
+    lines = ["# Training step, tensorcore vs PyTorch (CPU, one thread each, same process, alternating rounds)", "",
+             f"- command: `{record['machine']['command']}`",
+             f"- machine: {record['machine']['cpu']}, {record['machine']['cores']} cores, date "
+             f"{record['machine']['date']}, load {record['machine']['load_average']}",
+             f"- tensorcore Numba CPU kernels: {'on' if args.parallel else 'off (NumPy)'}", "",
+             "| model | tensorcore ms | PyTorch ms | ratio | target | met |", "| --- | --- | --- | --- | --- | --- |"]
+    for r in results:
+        lines.append(f"| {r['model']} | {1e3 * r['median_s']['tensorcore']:.1f} | {1e3 * r['median_s']['pytorch']:.1f} "
+                     f"| {r['ratio']:.2f} | <= {r['target']} | {r['meets_target']} |")
+        print(lines[-1], flush=True)
+    with open(base + ".md.tmp", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.replace(base + ".md.tmp", base + ".md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
