@@ -197,3 +197,50 @@ def test_functional_conv_net_fits():
     model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
     model.fit(x, y, epochs=8, batch_size=16, verbose=0)
     assert model.evaluate(x, y, verbose=0)[1] > 0.9
+
+
+class Scale(keras.layers.Layer):
+    """A user-defined layer, written as for Keras 3: add_weight in build, the math in call."""
+
+    def __init__(self, factor=2.0, **kwargs):
+        super().__init__(**kwargs)
+        self.factor = factor
+
+    def build(self, input_shape):
+        self.w = self.add_weight(shape=(input_shape[-1],), initializer="ones", name="w")
+
+    def call(self, inputs):
+        return inputs * self.w * self.factor
+
+    def get_config(self):
+        return {**super().get_config(), "factor": self.factor}
+
+
+def test_custom_layer_trains_and_saves_with_custom_objects(tmp_path):
+    tc.manual_seed(7)
+    inputs = keras.Input(shape=(3,))
+    scale = Scale(0.5)
+    model = keras.Model(inputs, L.Dense(1)(scale(inputs)))
+    x = RNG.standard_normal((32, 3)).astype(np.float32)
+    np.testing.assert_array_equal(scale.get_weights()[0], np.ones(3, np.float32))
+    model.compile(optimizer="sgd", loss="mse")
+    model.fit(x, x.sum(1, keepdims=True), epochs=2, verbose=0)
+    assert not np.array_equal(scale.get_weights()[0], np.ones(3))  # trained
+    assert len(model.get_weights()) == 3 and list(model.net.state_dict())[0] == "scale.w"
+    model.save(tmp_path / "custom.keras")
+    loaded = keras.models.load_model(tmp_path / "custom.keras", custom_objects={"Scale": Scale})
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert loaded.get_layer(scale.name).factor == 0.5
+    with pytest.raises(tc.TensorcoreError, match="Scale"):
+        keras.models.load_model(tmp_path / "custom.keras")
+
+
+def test_losses_follow_keras_formulas():
+    p = np.array([[0.2, 0.8], [0.999, 0.001], [1.0, 0.0]], np.float32)
+    y = np.array([[0.0, 1.0], [1.0, 0.0], [0.0, 1.0]], np.float32)
+    clipped = np.clip(p, 1e-7, 1 - 1e-7)
+    bce = -(y * np.log(clipped) + (1 - y) * np.log(1 - clipped)).mean()
+    got = keras.losses.binary_crossentropy(tc.tensor(y), tc.tensor(p)).item()
+    assert np.isfinite(got) and got == pytest.approx(bce, rel=1e-5)
+    cce = -(y * np.log(np.clip(p / p.sum(1, keepdims=True), 1e-7, 1 - 1e-7))).sum(1).mean()
+    assert keras.losses.categorical_crossentropy(tc.tensor(y), tc.tensor(p)).item() == pytest.approx(cce, rel=1e-5)

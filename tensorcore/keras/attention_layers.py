@@ -52,9 +52,9 @@ class LayerNormalization(Layer):
         axes = self._axes(ndim)
         shape = tuple(input_shape[a - 1] for a in axes)
         if self.scale:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer)
+            self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma")
         if self.center:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer)
+            self.beta = self.add_weight(shape, self.beta_initializer, name="beta")
         self.built = True
 
     def call(self, inputs):
@@ -126,12 +126,13 @@ class MultiHeadAttention(Layer):
         out = self._output_dim or query_shape[-1]
         projections = (("query", query_shape[-1], k), ("key", key_shape[-1], k), ("value", value_shape[-1], v))
         for name, dim, size in projections:
-            setattr(self, f"_{name}_kernel", self.add_weight(f"{name}_kernel", (dim, h, size), self.kernel_initializer))
+            kernel = self.add_weight((dim, h, size), self.kernel_initializer, name=f"{name}_kernel")
+            setattr(self, f"_{name}_kernel", kernel)
             if self.use_bias:
-                setattr(self, f"_{name}_bias", self.add_weight(f"{name}_bias", (h, size), self.bias_initializer))
-        self._output_kernel = self.add_weight("attention_output_kernel", (h, v, out), self.kernel_initializer)
+                setattr(self, f"_{name}_bias", self.add_weight((h, size), self.bias_initializer, name=f"{name}_bias"))
+        self._output_kernel = self.add_weight((h, v, out), self.kernel_initializer, name="attention_output_kernel")
         if self.use_bias:
-            self._output_bias = self.add_weight("attention_output_bias", (out,), self.bias_initializer)
+            self._output_bias = self.add_weight((out,), self.bias_initializer, name="attention_output_bias")
         self.built = True
 
     def _project(self, x, name):

@@ -11,7 +11,7 @@ the layer once on a small zero batch. Weights live in nn modules, listed by `mod
 every weight.
 
 Two ways to write a layer, both as in Keras:
-  * `add_weight(name, shape, initializer)` in build() and the math in call(inputs) (sequence layers);
+  * `add_weight(shape, initializer, name=...)` in build() and the math in call(inputs) (sequence layers);
   * nn modules created in build() and returned by modules(); the default call() chains them (Dense, Conv2D).
 """
 
@@ -251,6 +251,11 @@ class Layer:
     supports_masking = False  # True: an input mask passes through to the output unchanged
     head = None  # "softmax" / "sigmoid" when the layer ends in that activation (fused with the loss)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "base_name" not in cls.__dict__:  # a layer of your own: MyLayer -> "my_layer", as Keras names it
+            cls.base_name = snake_case(cls.__name__.lstrip("_"))
+
     def __init__(self, name=None, input_shape=None, input_dim=None, trainable=True, dtype=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
@@ -266,8 +271,14 @@ class Layer:
         self._weight_order = []  # (name, trainable) in creation order: Keras' weight order
 
     # --- weights ---
-    def add_weight(self, name=None, shape=(), initializer="glorot_uniform", trainable=True, dtype=None):
-        """Create a weight in Keras layout (a kernel is (in, out)); returns the Parameter (or buffer)."""
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, name=None, **unused):
+        """Keras 3's add_weight: a weight in Keras layout (a kernel is (in, out)); returns the Parameter (or a
+        buffer when trainable=False). initializer: a name (default 'glorot_uniform') or callable(shape, dtype)."""
+        unsupported = {k for k, v in unused.items() if v is not None and k not in ("autocast", "aggregation")}
+        if unsupported:
+            raise ArgumentError(f"add_weight: {sorted(unsupported)} not supported")
+        shape = () if shape is None else shape
+        initializer = initializer or "glorot_uniform"
         from ..tensor import tensor
 
         name = name or f"weight_{len(self._weight_order)}"
@@ -418,6 +429,11 @@ class Layer:
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def snake_case(name):
+    """MyLayer -> my_layer (Keras' default names)."""
+    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 _SIGNATURES = {}

@@ -47,7 +47,7 @@ class Model(TrainingMixin, Layer):
 
     def __init__(self, inputs=None, outputs=None, name=None, trainable=True, **kwargs):
         if name is None:
-            name = self.base_name if type(self) is Model or inputs is not None else _snake_case(type(self).__name__)
+            name = Model.base_name if inputs is not None else self.base_name
         Layer.__init__(self, name=name, trainable=trainable, **kwargs)
         TrainingMixin.__init__(self)
         self._graph = None
@@ -320,11 +320,6 @@ def _unique_name(base, taken):
     while (base if n == 0 else f"{base}_{n}") in taken:
         n += 1
     return base if n == 0 else f"{base}_{n}"
-
-
-def _snake_case(name):
-    """MyModel -> my_model (Keras' default name of a subclassed model)."""
-    return "".join(f"_{c.lower()}" if c.isupper() and i else c.lower() for i, c in enumerate(name))
 
 
 def _output_structure(model, flat):

@@ -54,8 +54,8 @@ class Embedding(Layer):
         self.embeddings_initializer, self.mask_zero = embeddings_initializer, bool(mask_zero)
 
     def build(self, input_shape):
-        self.embeddings = self.add_weight("embeddings", (self.input_dim, self.output_dim),
-                                          self.embeddings_initializer)
+        self.embeddings = self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer,
+                                          name="embeddings")
         self.built = True
 
     def call(self, inputs):
@@ -105,11 +105,11 @@ class _RNN(Layer):
         if len(input_shape) != 2 or input_shape[-1] is None:
             raise ShapeError(f"{self.name}: expects sequences (timesteps, features), got shape {tuple(input_shape)}")
         g, u = self.gates * self.units, self.units
-        self.kernel = self.add_weight("kernel", (input_shape[-1], g), self.kernel_initializer)
-        self.recurrent_kernel = self.add_weight("recurrent_kernel", (u, g), self.recurrent_initializer)
+        self.kernel = self.add_weight((input_shape[-1], g), self.kernel_initializer, name="kernel")
+        self.recurrent_kernel = self.add_weight((u, g), self.recurrent_initializer, name="recurrent_kernel")
         if self.use_bias:
             shape = self._bias_shape()
-            self.bias = self.add_weight("bias", shape, lambda s, d: self._bias_values(s))
+            self.bias = self.add_weight(shape, lambda s, d: self._bias_values(s), name="bias")
         self.built = True
 
     def _bias_shape(self):
