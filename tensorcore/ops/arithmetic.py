@@ -15,19 +15,19 @@ def _pow_grad_y(g, x, out):
     return g * out * log(where(x > 0, x, 1.0))
 
 
-add = binary("add", forward=lambda xp, x, y: x + y, vjp=(lambda g: g, lambda g: g),
+add = binary("add", forward=lambda xp, x, y: x + y, vjp=(lambda g: g, lambda g: g), vjp_arrays=True,
              doc="x + y with broadcasting.")
-sub = binary("sub", forward=lambda xp, x, y: x - y, vjp=(lambda g: g, lambda g: -g),
+sub = binary("sub", forward=lambda xp, x, y: x - y, vjp=(lambda g: g, lambda g: -g), vjp_arrays=True,
              doc="x - y with broadcasting.")
-mul = binary("mul", forward=lambda xp, x, y: x * y, vjp=(lambda g, y: g * y, lambda g, x: g * x),
+mul = binary("mul", forward=lambda xp, x, y: x * y, vjp=(lambda g, y: g * y, lambda g, x: g * x), vjp_arrays=True,
              doc="x * y with broadcasting.")
 div = binary("div", forward=lambda xp, x, y: x / y, floating=True,
-             vjp=(lambda g, y: g / y, lambda g, x, y: -g * x / (y * y)),
+             vjp=(lambda g, y: g / y, lambda g, x, y: -g * x / (y * y)), vjp_arrays=True,
              doc="x / y with broadcasting (true division: integer inputs give floats).")
 pow = binary("pow", forward=lambda xp, x, y: x**y,
              vjp=(lambda g, x, y: g * y * x ** (y - 1), _pow_grad_y),
              doc="x ** y with broadcasting (the gradient in y is 0 where x <= 0).")
-neg = unary("neg", forward=lambda xp, x: -x, vjp=lambda g: -g, doc="-x.")
+neg = unary("neg", forward=lambda xp, x: -x, vjp=lambda g: -g, vjp_arrays=True, doc="-x.")
 
 
 def _attach_operators():

@@ -20,12 +20,14 @@ arrays, with no Function.apply and no Context.
 
 import inspect
 
+import numpy as np
+
 from ..autograd import Function, _check_finite, _forward_error, _user_frame
 from ..dtypes import get_default_dtype
-from ..errors import ArgumentError, DeviceError
+from ..errors import ArgumentError, DeviceError, TensorcoreError
 from ..grad_mode import modes
 from ..tensor import Tensor, _make, attach_method, tensor
-from .registry import register
+from .registry import BOUNDARY, boundary_error, register
 
 _SCALARS = (int, float, bool)
 
@@ -55,6 +57,7 @@ def _call_vjp(vjp, g, saved, p):
 def _make_function(name, call, vjps, saved_names, arity, vjp_arrays):
     """The Function class of a declared op: forward saves what the vjps name, backward calls them."""
     keys = ("x", "y")[:arity]
+    vjp_names = [_saved_names(v) if v else () for v in vjps]  # what each vjp takes, besides g
 
     class Declared(Function):
         op_name = name
@@ -68,14 +71,22 @@ def _make_function(name, call, vjps, saved_names, arity, vjp_arrays):
 
         @staticmethod
         def backward(ctx, g):
-            saved = dict(zip(saved_names, ctx.saved_tensors))
+            saved = dict(zip(saved_names, ctx.saved_tensors)) if saved_names else {}
             return tuple(
                 _call_vjp(vjp, g, {k: saved[k] for k in names}, ctx.params) if vjp is not None and need else None
-                for vjp, names, need in zip(vjps, [_saved_names(v) if v else () for v in vjps],
-                                            ctx.needs_input_grad)
+                for vjp, names, need in zip(vjps, vjp_names, ctx.needs_input_grad)
             )
 
-    if vjp_arrays is not None:
+    if vjp_arrays is True:  # the vjps are plain arithmetic: the same rules run on the raw arrays
+        def backward_arrays(ctx, g):
+            saved = dict(zip(saved_names, ctx.saved_arrays)) if saved_names else {}
+            return tuple(
+                _call_vjp(vjp, g, {k: saved[k] for k in names}, ctx.params) if vjp is not None and need else None
+                for vjp, names, need in zip(vjps, vjp_names, ctx.needs_input_grad)
+            )
+
+        Declared.backward_arrays = staticmethod(backward_arrays)
+    elif vjp_arrays is not None:
         def backward_arrays(ctx, g):
             saved = dict(zip(saved_names, ctx.saved_arrays))
             return vjp_arrays(ctx.backend, g, **saved, **ctx.params)
@@ -97,7 +108,7 @@ def _forward_caller(name, forward, backend):
 def _finish(name, fn, doc, method, inplace):
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
-    op = register(name)(fn)
+    op = register(name, has_boundary=True)(fn)
     if method:
         attach_method(method if isinstance(method, str) else name, op)
     if inplace:
@@ -115,41 +126,97 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
     Fn = _make_function(name, call, (vjp,), saved, 1, vjp_arrays)
 
     def op(input, *args, **kwargs):
-        if not isinstance(input, Tensor):
-            raise ArgumentError(f"{name}: expected a Tensor, got {type(input).__name__}")
-        p = _bind(name, params, args, kwargs) if (args or kwargs or params) else {}
-        if check is not None:
-            check(**p)
-        if floating and input._data.dtype.kind not in "fc":
-            input = input.astype(get_default_dtype())
-        if differentiable and input.requires_grad and modes.grad_enabled:
-            return Fn.apply(input, **p)
-        be = input.device.backend
         try:
-            out = forward(be.xp, input._data, **p) if forward is not None else call(be, input._data, **p)
-        except (ValueError, TypeError, IndexError) as e:
-            raise _forward_error(Fn, (input,), e) from e
-        if modes.anomaly_forward:
-            _check_finite(out, f"{name} (forward, called at {_user_frame()})")
-        return _make(out, input.device, False, None)
+            if not isinstance(input, Tensor):
+                raise ArgumentError(f"{name}: expected a Tensor, got {type(input).__name__}")
+            p = _bind(name, params, args, kwargs) if (args or kwargs or params) else {}
+            if check is not None:
+                check(**p)
+            if floating and input._data.dtype.kind not in "fc":
+                input = input.astype(get_default_dtype())
+            if differentiable and input.requires_grad and modes.grad_enabled:
+                return Fn.apply(input, **p)
+            be = input.device.backend
+            try:
+                if forward is not None:
+                    out = forward(be.xp, input._data, **p)
+                else:
+                    out = getattr(be, backend)(input._data, **p)
+            except (ValueError, TypeError, IndexError) as e:
+                raise _forward_error(Fn, (input,), e) from e
+            if modes.anomaly_forward:
+                _check_finite(out, f"{name} (forward, called at {_user_frame()})")
+            return _make(out, input.device, False, None)
+        except TensorcoreError:
+            raise
+        except BOUNDARY as e:
+            raise boundary_error(name, e) from e
 
     op.Function = Fn
     return _finish(name, op, doc, method, inplace)
 
 
-def _is_float_kind(v):
-    return v.dtype.kind in "fc" if isinstance(v, Tensor) else isinstance(v, float)
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
+
+
+def _category(v):
+    """bool 0 < integer 1 < floating 2 (PyTorch's promotion categories) of a Tensor or a Python number."""
+    if isinstance(v, Tensor):
+        return _CATEGORY[v._data.dtype.kind]
+    return 0 if isinstance(v, bool) else 1 if isinstance(v, int) else 2
+
+
+def _same_class(a, b):
+    """Promotion between two dtypes of the same standing: the higher category wins, else NumPy's rule."""
+    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
+    if ca != cb:
+        return a if ca > cb else b
+    return np.promote_types(a, b)
+
+
+def result_dtype(x, y):
+    """PyTorch's result type of two operands (Tensors or Python numbers; at least one a Tensor).
+
+    Tensors with dimensions outrank 0-d tensors, which outrank Python numbers, unless the lower one
+    is of a higher category (bool < int < float): then a 0-d tensor gives its dtype and a Python
+    number the default dtype of its category (int64, or the default float)."""
+    if not isinstance(x, Tensor):
+        x, y = y, x
+    dx = x._data.dtype
+    if not isinstance(y, Tensor):
+        cy = _category(y)
+        if cy <= _CATEGORY[dx.kind]:
+            return dx
+        return get_default_dtype() if cy == 2 else np.dtype(np.int64)
+    dy = y._data.dtype
+    if dx == dy:
+        return dx
+    zx, zy = x._data.ndim == 0, y._data.ndim == 0
+    if zx == zy:
+        return _same_class(dx, dy)
+    dim, zero = (dy, dx) if zx else (dx, dy)
+    return zero if _CATEGORY[zero.kind] > _CATEGORY[dim.kind] else dim
 
 
 def _promote(x, y, floating):
-    """PyTorch's type promotion for two operands: a Python number counts only by its kind (bool <
-    int < float), a float result from integer tensors gets the default float dtype."""
-    if floating or _is_float_kind(x) or _is_float_kind(y):
-        default = get_default_dtype()
-        if isinstance(x, Tensor) and x._data.dtype.kind not in "fc":
-            x = x.astype(y.dtype if isinstance(y, Tensor) and y._data.dtype.kind in "fc" else default)
-        if isinstance(y, Tensor) and y._data.dtype.kind not in "fc":
-            y = y.astype(x.dtype if isinstance(x, Tensor) and x._data.dtype.kind in "fc" else default)
+    """Cast Tensor operands to PyTorch's result type (see result_dtype); `floating`: integer results
+    become the default float (true division). Python numbers stay numbers."""
+    if isinstance(x, Tensor) and isinstance(y, Tensor):
+        dx, dy = x._data.dtype, y._data.dtype
+        if dx == dy and (not floating or dx.kind in "fc"):
+            return x, y
+    else:
+        t, s = (x, y) if isinstance(x, Tensor) else (y, x)
+        kind = t._data.dtype.kind
+        if kind in "fc" or (not floating and not isinstance(s, float) and not (kind == "b" and type(s) is int)):
+            return x, y  # NumPy keeps the tensor's dtype for a Python number of its category or lower
+    dtype = result_dtype(x, y)
+    if floating and dtype.kind not in "fc":
+        dtype = get_default_dtype()
+    if isinstance(x, Tensor) and x._data.dtype != dtype:
+        x = x.astype(dtype)
+    if isinstance(y, Tensor) and y._data.dtype != dtype:
+        y = y.astype(dtype)
     return x, y
 
 
@@ -161,34 +228,48 @@ def operand(value, like):
         return value
     if hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and hasattr(value, "item"):
         return value.item()  # a NumPy scalar
+    if isinstance(value, complex):
+        raise ArgumentError("complex numbers are not supported")
     return tensor(value, device=like.device if not hasattr(value, "__array__") else None)
 
 
+def _operands(name, input, other):
+    x, y = input, other
+    if not isinstance(x, Tensor):
+        if not isinstance(y, Tensor):
+            raise ArgumentError(f"{name}: expected at least one Tensor, got {type(x).__name__} "
+                                f"and {type(y).__name__}")
+        try:
+            x = operand(x, y)
+        except ArgumentError as e:
+            raise ArgumentError(f"{name}: {e}") from None
+    elif not isinstance(y, Tensor):
+        try:
+            y = operand(y, x)
+        except ArgumentError as e:
+            raise ArgumentError(f"{name}: {e}") from None
+    return x, y
+
+
 def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=True, floating=False,
-           vjp_arrays=None, promote=True):
-    """Declare an elementwise op of two operands with broadcasting: y = forward(x, y)."""
+           vjp_arrays=None, promote=True, params=None, check=None):
+    """Declare an elementwise op of two operands with broadcasting: y = forward(x, y).
+
+    `floating` is a bool or a function of the params (div: only without rounding_mode)."""
+    params = dict(params or {})
     call = _forward_caller(name, forward, backend)
     saved = sorted({n for v in vjp if v is not None for n in _saved_names(v)}, key=("x", "y", "out").index)
     Fn = _make_function(name, call, tuple(vjp), saved, 2, vjp_arrays)
     differentiable = any(v is not None for v in vjp)
+    floating_of = floating if callable(floating) else None
 
-    def op(input, other):
-        x, y = input, other
-        if not isinstance(x, Tensor):
-            if not isinstance(y, Tensor):
-                raise ArgumentError(f"{name}: expected at least one Tensor, got {type(x).__name__} "
-                                    f"and {type(y).__name__}")
-            try:
-                x = operand(x, y)
-            except ArgumentError as e:
-                raise ArgumentError(f"{name}: {e}") from None
-        elif not isinstance(y, Tensor):
-            try:
-                y = operand(y, x)
-            except ArgumentError as e:
-                raise ArgumentError(f"{name}: {e}") from None
+    def _binary_call(input, other, args, kwargs):
+        x, y = _operands(name, input, other)
+        p = _bind(name, params, args, kwargs) if (args or kwargs) else params
+        if check is not None:
+            check(**p)
         if promote:
-            x, y = _promote(x, y, floating)
+            x, y = _promote(x, y, floating_of(**p) if floating_of is not None else floating)
         if isinstance(x, Tensor) and isinstance(y, Tensor):
             device = x.device
             if y.device is not device:
@@ -201,10 +282,10 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
         else:
             device, requires, xa, ya = y.device, y.requires_grad, x, y._data
         if requires and differentiable and modes.grad_enabled:
-            return Fn.apply(x, y)
+            return Fn.apply(x, y, **p)
         be = device.backend
         try:
-            out = forward(be.xp, xa, ya) if forward is not None else call(be, xa, ya)
+            out = forward(be.xp, xa, ya, **p) if forward is not None else call(be, xa, ya, **p)
         except (ValueError, TypeError, IndexError) as e:
             raise _forward_error(Fn, (x, y), e) from e
         if not hasattr(out, "dtype"):  # two Python numbers never get here; a 0-d NumPy result might
@@ -212,6 +293,14 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
         if modes.anomaly_forward:
             _check_finite(out, f"{name} (forward, called at {_user_frame()})")
         return _make(out, device, False, None)
+
+    def op(input, other, *args, **kwargs):
+        try:
+            return _binary_call(input, other, args, kwargs)
+        except TensorcoreError:
+            raise
+        except BOUNDARY as e:
+            raise boundary_error(name, e) from e
 
     op.Function = Fn
     return _finish(name, op, doc, method, inplace)

@@ -15,24 +15,36 @@ from ..errors import ArgumentError, IndexingError, TensorcoreError
 OPS = {}
 
 
-def register(name, method=False):
+def boundary_error(name, e):
+    """A junk argument's raw Python or NumPy error, as the tensorcore error that names the op."""
+    if isinstance(e, IndexError):
+        return IndexingError(f"{name}: {e}")
+    return ArgumentError(f"{name}: {e}")
+
+
+BOUNDARY = (TypeError, ValueError, AttributeError, IndexError, OverflowError, ZeroDivisionError, NotImplementedError)
+
+
+def register(name, method=False, has_boundary=False):
     """Decorator: record `fn` as the public differentiable op `name` (and, with method=True, make it
-    the Tensor method of that name; a string names the method differently)."""
+    the Tensor method of that name; a string names the method differently). has_boundary=True: fn
+    already turns raw errors into tensorcore errors itself (the declared ops, on their lean path)."""
 
     def deco(fn):
         if name in OPS:
             raise ValueError(f"op {name!r} registered twice")
 
-        @functools.wraps(fn)
-        def op(*args, **kwargs):
-            try:
-                return fn(*args, **kwargs)
-            except TensorcoreError:
-                raise
-            except IndexError as e:
-                raise IndexingError(f"{name}: {e}") from e
-            except (TypeError, ValueError, AttributeError) as e:
-                raise ArgumentError(f"{name}: {e}") from e
+        if has_boundary:
+            op = fn
+        else:
+            @functools.wraps(fn)
+            def op(*args, **kwargs):
+                try:
+                    return fn(*args, **kwargs)
+                except TensorcoreError:
+                    raise
+                except BOUNDARY as e:
+                    raise boundary_error(name, e) from e
 
         OPS[name] = op
         if method:
