@@ -154,7 +154,7 @@ def test_model_built_from_data_and_errors():
     with pytest.raises(ValueError):
         model.compile(optimizer="adam", loss="no_such_loss")
     with pytest.raises(ValueError):
-        Dense(4, activation="no_such_activation").build((3,))
+        Dense(4, activation="no_such_activation").build((None, 3))
 
 
 def test_optimizers_accept_lr_and_learning_rate():

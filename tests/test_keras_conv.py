@@ -21,7 +21,7 @@ from tensorcore.keras.models import Sequential
 def test_conv2d_channels_last_matches_nchw_conv():
     tc.manual_seed(0)
     layer = Conv2D(4, (3, 2), strides=(2, 1), use_bias=True, bias_initializer="random_normal")
-    assert layer.build((9, 8, 3)) == (4, 7, 4)
+    assert layer.compute_output_shape((None, 9, 8, 3)) == (None, 4, 7, 4)
     kernel, bias = layer.get_weights()
     assert kernel.shape == (3, 2, 3, 4) and bias.shape == (4,)
     x = np.random.default_rng(0).standard_normal((2, 9, 8, 3)).astype(np.float32)
@@ -38,20 +38,20 @@ def test_conv2d_channels_last_matches_nchw_conv():
 def test_same_padding_follows_keras(size, k, s):
     conv = Conv2D(2, k, strides=s, padding="same")
     out = -(-size // s)
-    assert conv.build((size, size, 1)) == (out, out, 2)
+    assert conv.compute_output_shape((None, size, size, 1)) == (None, out, out, 2)
     (_, module), = conv.modules()
     assert module(tc.zeros((1, size, size, 1))).shape == (1, out, out, 2)
     pool = MaxPooling2D(k, strides=s, padding="same")
-    assert pool.build((size, size, 1)) == (out, out, 1)
+    assert pool.compute_output_shape((None, size, size, 1)) == (None, out, out, 1)
 
 
 def test_pooling_same_ignores_padding():
     x = -np.ones((1, 3, 3, 1), dtype=np.float32)  # all negative: a zero pad would win a max
     pool = MaxPooling2D(2, padding="same")
-    pool.build((3, 3, 1))
+    pool.build((None, 3, 3, 1))
     assert np.all(pool.modules()[0][1](tc.tensor(x)).numpy() == -1)
     avg = AveragePooling2D(2, padding="same")
-    avg.build((3, 3, 1))
+    avg.build((None, 3, 3, 1))
     np.testing.assert_allclose(avg.modules()[0][1](tc.tensor(x)).numpy(), -1.0, rtol=1e-6)
     x = np.arange(9, dtype=np.float32).reshape(1, 3, 3, 1)
     y = avg.modules()[0][1](tc.tensor(x)).numpy()[0, :, :, 0]
@@ -60,17 +60,17 @@ def test_pooling_same_ignores_padding():
 
 def test_channels_first_and_global_pooling():
     conv = Conv2D(3, 3, data_format="channels_first", padding="same")
-    assert conv.build((2, 5, 5)) == (3, 5, 5)
+    assert conv.compute_output_shape((None, 2, 5, 5)) == (None, 3, 5, 5)
     gap = GlobalAveragePooling2D()
-    assert gap.build((4, 4, 6)) == (6,)
+    assert gap.compute_output_shape((None, 4, 4, 6)) == (None, 6)
     x = np.random.default_rng(1).standard_normal((2, 4, 4, 6)).astype(np.float32)
     np.testing.assert_allclose(gap.modules()[0][1](tc.tensor(x)).numpy(), x.mean(axis=(1, 2)), rtol=1e-5)
-    assert GlobalAveragePooling2D(keepdims=True).build((4, 4, 6)) == (1, 1, 6)
+    assert GlobalAveragePooling2D(keepdims=True).compute_output_shape((None, 4, 4, 6)) == (None, 1, 1, 6)
 
 
 def test_batch_normalization_keras_conventions():
     bn = BatchNormalization(momentum=0.9)
-    bn.build((4, 4, 3))
+    bn.build((None, 4, 4, 3))
     x = np.random.default_rng(2).standard_normal((8, 4, 4, 3)).astype(np.float32) * 2 + 5
     module = bn.modules()[0][1]
     y = module(tc.tensor(x)).numpy()
@@ -82,7 +82,7 @@ def test_batch_normalization_keras_conventions():
     module.eval()
     np.testing.assert_allclose(module(tc.tensor(x)).numpy(), x / np.sqrt(1 + 1e-3), rtol=1e-5)
     dense_bn = BatchNormalization()
-    assert dense_bn.build((5,)) == (5,)
+    assert dense_bn.compute_output_shape((None, 5)) == (None, 5)
     assert dense_bn.modules()[0][1](tc.randn(4, 5)).shape == (4, 5)
 
 

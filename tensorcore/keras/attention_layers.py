@@ -48,9 +48,8 @@ class LayerNormalization(Layer):
         return out
 
     def build(self, input_shape):
-        ndim = len(input_shape) + 1
-        axes = self._axes(ndim)
-        shape = tuple(input_shape[a - 1] for a in axes)
+        axes = self._axes(len(input_shape))
+        shape = tuple(input_shape[a] for a in axes)
         if self.scale:
             self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma")
         if self.center:
@@ -116,7 +115,7 @@ class MultiHeadAttention(Layer):
         bound.update({k: kwargs[k] for k in names if kwargs.get(k) is not None})
         query, value = bound["query"], bound["value"]
         key = bound.get("key") if bound.get("key") is not None else value
-        self.build(tuple(query.shape[1:]), tuple(value.shape[1:]), tuple(key.shape[1:]))
+        self.build(*((None,) + tuple(t.shape[1:]) for t in (query, value, key)))
         self.input_shape = tuple(query.shape[1:])
 
     def build(self, query_shape, value_shape=None, key_shape=None):

@@ -3,7 +3,8 @@
 Both layers.py and conv_layers.py (and the sequence layers) import from here; nothing here imports them.
 
 A layer knows its configuration at construction and creates its weights once it learns its input
-shape: `build(input_shape)` (shapes exclude the batch axis, as everywhere in tensorcore.keras).
+shape: `build(input_shape)` gets the full shape, batch axis first (None), as in Keras 3; the
+attributes layer.input_shape / layer.output_shape (used by summaries) leave the batch axis out.
 Calling a layer on a Tensor runs it (`call`); calling it on a KerasTensor (from keras.Input)
 records a node of the functional graph and returns KerasTensors whose shapes come from running
 the layer once on a small zero batch. Weights live in nn modules, listed by `modules()` as
@@ -366,18 +367,22 @@ class Layer:
 
     # --- building and calling ---
     def build(self, input_shape):
-        """Create the weights for inputs of `input_shape` (no batch axis); returns the output shape if known
-        (the base class: a layer that keeps the shape)."""
-        self.input_shape = self.output_shape = tuple(input_shape)
+        """Create the weights for inputs of `input_shape` (batch axis first, None)."""
         self.built = True
-        return self.output_shape
+
+    def compute_output_shape(self, input_shape):
+        """The output shape (batch axis first) for inputs of `input_shape`, found by running the layer once."""
+        from .functional import _probe
+
+        _, shapes = _probe(self, [map_structure(KerasTensor, input_shape) if isinstance(input_shape, list)
+                                  else KerasTensor(input_shape)], {})
+        return shapes[0][0] if len(shapes) == 1 else [s for s, _ in shapes]
 
     def _build_for(self, args, kwargs):
         """Build from the first call's arguments (a layer with several inputs overrides this)."""
         first = args[0] if args else next(iter(kwargs.values()))
-        shapes = map_structure(lambda t: tuple(t.shape[1:]), first)
-        self.input_shape = shapes
-        self.build(shapes)
+        self.input_shape = map_structure(lambda t: tuple(t.shape[1:]), first)
+        self.build(map_structure(lambda t: (None,) + tuple(t.shape[1:]), first))
         self.built = True
 
     def call(self, inputs, training=None):
@@ -419,7 +424,10 @@ class Layer:
         for key, mask in (masks or {}).items():
             if mask is not None and key in params and kwargs.get(key) is None:
                 kwargs[key] = mask
-        return self.call(*args, **kwargs)
+        out = self.call(*args, **kwargs)
+        if self.output_shape is None:
+            self.output_shape = map_structure(lambda t: tuple(t.shape[1:]), out)
+        return out
 
     def masks_for_call(self, args, kwargs, mask_of):
         """{call argument: mask} for a call inside a model: the first input's mask as `mask`."""

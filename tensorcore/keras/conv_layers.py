@@ -72,9 +72,10 @@ class _ImageLayer(Layer):
         self.data_format = _data_format(data_format)
 
     def _split(self, input_shape):
-        """(H, W, C) of an image input shape (no batch axis), in either data format."""
-        if len(input_shape) != 3:
-            raise ShapeError(f"{self.name}: expects images of 3 axes (no batch axis), got shape {input_shape}")
+        """(H, W, C) of an image input shape (batch axis first), in either data format."""
+        if len(input_shape) != 4:
+            raise ShapeError(f"{self.name}: expects images (batch, H, W, C), got shape {tuple(input_shape)}")
+        input_shape = input_shape[1:]
         if self.data_format == "channels_last":
             return input_shape[0], input_shape[1], input_shape[2]
         return input_shape[1], input_shape[2], input_shape[0]
@@ -128,9 +129,7 @@ class Conv2D(_ImageLayer):
             size.append((n + extra - d * (k - 1) - 1) // s + 1)
         if min(size) < 1:
             raise ShapeError(f"{self.name}: kernel {self.kernel_size} does not fit input {tuple(input_shape)}")
-        self.input_shape, self.output_shape = tuple(input_shape), self._join(size[0], size[1], self.filters)
         self.built = True
-        return self.output_shape
 
     def modules(self):
         mods = [(self.name, self.module)]
@@ -184,9 +183,7 @@ class MaxPooling2D(_Pooling2D):
         k, s = self.pool_size, self.strides
         self.module = _Spatial(lambda x: ops.pool.max_pool2d(x, k, s), self.data_format == "channels_last",
                                pads, -np.inf)
-        self.input_shape, self.output_shape = tuple(input_shape), self._join(oh, ow, c)
         self.built = True
-        return self.output_shape
 
 
 class AveragePooling2D(_Pooling2D):
@@ -212,9 +209,7 @@ class AveragePooling2D(_Pooling2D):
             def fn(x):
                 return ops.pool.avg_pool2d(x, k, s)
         self.module = _Spatial(fn, self.data_format == "channels_last", pads, 0.0)
-        self.input_shape, self.output_shape = tuple(input_shape), self._join(oh, ow, c)
         self.built = True
-        return self.output_shape
 
 
 class GlobalAveragePooling2D(_ImageLayer):
@@ -230,11 +225,8 @@ class GlobalAveragePooling2D(_ImageLayer):
         self.module = _GlobalMean(axes, keepdims)
 
     def build(self, input_shape):
-        h, w, c = self._split(tuple(input_shape))
-        self.input_shape = tuple(input_shape)
-        self.output_shape = (self._join(1, 1, c) if self.keepdims else (c,))
+        self._split(tuple(input_shape))
         self.built = True
-        return self.output_shape
 
     def modules(self):
         return [(self.name, self.module)]
@@ -292,15 +284,13 @@ class BatchNormalization(Layer):
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
-        full_axis = self.axis if self.axis < 0 else self.axis - 1  # Keras counts the batch axis
-        try:
-            features = input_shape[full_axis]
-        except IndexError:
-            raise ShapeError(f"{self.name}: axis {self.axis} is out of range for inputs of shape "
-                             f"{input_shape}") from None
-        nd_axis = (full_axis % len(input_shape)) + 1  # the axis in the batched tensor
-        self.module = _BatchNormAxis(features, nd_axis, self.epsilon, 1.0 - self.momentum, self.center, self.scale)
-        return super().build(input_shape)
+        if not -len(input_shape) <= self.axis < len(input_shape) or self.axis % len(input_shape) == 0:
+            raise ShapeError(f"{self.name}: axis {self.axis} is out of range (or the batch axis) for inputs of "
+                             f"shape {input_shape}")
+        axis = self.axis % len(input_shape)
+        self.module = _BatchNormAxis(input_shape[axis], axis, self.epsilon, 1.0 - self.momentum, self.center,
+                                     self.scale)
+        self.built = True
 
     def modules(self):
         return [(self.name, self.module)]

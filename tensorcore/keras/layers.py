@@ -57,17 +57,16 @@ class Dense(Layer):
 
     def build(self, input_shape):
         input_shape = tuple(input_shape)
-        if not input_shape or input_shape[-1] is None:
-            raise ShapeError(f"{self.name}: Dense needs inputs with a known last axis, got shape {input_shape}")
+        if len(input_shape) < 2 or input_shape[-1] is None:
+            raise ShapeError(f"{self.name}: Dense needs inputs (batch, ..., features) with a known last axis, "
+                             f"got shape {input_shape}")
         self.linear = nn.Linear(input_shape[-1], self.units, bias=self.use_bias)
         _initialize(self.linear.weight, self.kernel_initializer)
         if self.use_bias:
             _initialize(self.linear.bias, self.bias_initializer)
         self.act = get_activation(self.activation)
         self.head = _head_of(self.act)
-        self.input_shape, self.output_shape = input_shape, input_shape[:-1] + (self.units,)
         self.built = True
-        return self.output_shape
 
     def modules(self):
         mods = [(self.name, self.linear)]
@@ -106,11 +105,6 @@ class Activation(Layer):
         self.act = get_activation(activation)
         self.head = _head_of(self.act)
 
-    def build(self, input_shape):
-        self.input_shape = self.output_shape = tuple(input_shape)
-        self.built = True
-        return self.output_shape
-
     def modules(self):
         return [] if self.act is None else [(self.name, self.act)]
 
@@ -134,11 +128,6 @@ class Dropout(Layer):
         self.rate = float(rate)
         self.module = nn.Dropout(self.rate)
 
-    def build(self, input_shape):
-        self.input_shape = self.output_shape = tuple(input_shape)
-        self.built = True
-        return self.output_shape
-
     def modules(self):
         return [(self.name, self.module)]
 
@@ -151,12 +140,6 @@ class Flatten(Layer):
     def __init__(self, data_format=None, **kwargs):
         super().__init__(**kwargs)
         self.module = nn.Flatten()
-
-    def build(self, input_shape):
-        self.input_shape = tuple(input_shape)
-        self.output_shape = (math.prod(self.input_shape),)
-        self.built = True
-        return self.output_shape
 
     def modules(self):
         return [(self.name, self.module)]
@@ -175,14 +158,13 @@ class Reshape(Layer):
             raise ArgumentError(f"Reshape: at most one -1 in target_shape, got {self.target_shape}")
 
     def build(self, input_shape):
-        size = math.prod(input_shape)
-        known = math.prod(d for d in self.target_shape if d != -1)
-        if (-1 in self.target_shape and size % known) or (-1 not in self.target_shape and size != known):
-            raise ShapeError(f"{self.name}: cannot reshape inputs of shape {tuple(input_shape)} to {self.target_shape}")
-        self.input_shape = tuple(input_shape)
-        self.output_shape = tuple(size // known if d == -1 else d for d in self.target_shape)
+        if None not in input_shape[1:]:
+            size = math.prod(input_shape[1:])
+            known = math.prod(d for d in self.target_shape if d != -1)
+            if (-1 in self.target_shape and size % known) or (-1 not in self.target_shape and size != known):
+                raise ShapeError(f"{self.name}: cannot reshape inputs of shape {tuple(input_shape)} to "
+                                 f"{self.target_shape}")
         self.built = True
-        return self.output_shape
 
     def call(self, inputs):
         return inputs.reshape((inputs.shape[0],) + self.target_shape)

@@ -102,8 +102,9 @@ class _RNN(Layer):
         return initial_values(self.bias_initializer, shape, keras_fans(shape))
 
     def build(self, input_shape):
-        if len(input_shape) != 2 or input_shape[-1] is None:
-            raise ShapeError(f"{self.name}: expects sequences (timesteps, features), got shape {tuple(input_shape)}")
+        if len(input_shape) != 3 or input_shape[-1] is None:
+            raise ShapeError(f"{self.name}: expects sequences (batch, timesteps, features), got shape "
+                             f"{tuple(input_shape)}")
         g, u = self.gates * self.units, self.units
         self.kernel = self.add_weight((input_shape[-1], g), self.kernel_initializer, name="kernel")
         self.recurrent_kernel = self.add_weight((u, g), self.recurrent_initializer, name="recurrent_kernel")
