@@ -1,4 +1,5 @@
-"""The command line: `tensorcore train | bench | gradcheck | visualize | info | gallery` (also `python -m tensorcore`).
+"""The command line: `tensorcore train | generate | bench | gradcheck | visualize | info | gallery`
+(also `python -m tensorcore`).
 
 Each subcommand lives in its own module exposing `add_arguments(parser)` and `run(args) -> int`;
 this file only wires them up and turns tensorcore errors into one clear line and a non-zero exit.
@@ -11,7 +12,9 @@ import sys
 
 # name -> (module, one-line help). Modules are imported only when their command runs.
 COMMANDS = {
-    "train": ("tensorcore.train", "train a model (mlp, lenet5, alexnet, zfnet) on Fashion-MNIST"),
+    "train": ("tensorcore.train",
+              "train a model (mlp, lenet5, alexnet, zfnet) on Fashion-MNIST, or gpt|char_lstm on fortunes"),
+    "generate": ("tensorcore.text_train", "sample text from a language-model checkpoint (train --model gpt|char_lstm)"),
     "bench": ("tensorcore.bench.cli", "benchmark kernels, training steps and per-op overhead"),
     "gradcheck": ("tensorcore.gradcheck_sweep", "check every registered op's gradients"),
     "visualize": ("tensorcore.visualize", "saliency, CAM and deconvnet pictures of a trained model"),

@@ -61,6 +61,9 @@ def add_arguments(parser):
     parser.add_argument("--distributed", action="store_true",
                         help="data parallel over the ranks of an MPI job: mpirun -n 4 tensorcore train --distributed "
                              "(--batch-size is per rank; rank 0 prints and writes the checkpoint)")
+    from .text_train import add_text_arguments  # --model gpt|char_lstm --dataset fortunes: tensorcore/text_train.py
+
+    add_text_arguments(parser)
 
 
 def _check_args(args):
@@ -258,7 +261,7 @@ def train_epoch(model, opt, loader, device, scheduler=None, per_batch=False, pro
         return loss, logits
 
     model.train()
-    batches = loader if device.type == "cpu" else ((xb.to(device), yb.to(device)) for xb, yb in loader)
+    batches = ((xb.to(device), yb.to(device)) for xb, yb in loader)  # .to is free on the same device
     logs = loop.run_epoch(batches, step, loop.Accuracy(), progress)
     return logs["loss"], logs["acc"]
 
@@ -354,7 +357,10 @@ def run(args):
 
     from . import models
     from .data import DataLoader, TensorDataset
+    from .text_train import is_text_run, run_text
 
+    if is_text_run(args):  # language models: tensorcore/text_train.py
+        return run_text(args)
     _check_args(args)
     device = _device(args.device)
     dp = None
