@@ -224,6 +224,7 @@ class Function:
         """
         device = None
         requires = False
+        arrays = []
         for t in inputs:
             if isinstance(t, _Tensor):
                 if device is None:
@@ -232,23 +233,26 @@ class Function:
                     _raise_device_mix(cls, inputs)
                 if t.requires_grad:
                     requires = True
-            elif t is not None and not isinstance(t, (int, float)):
+                arrays.append(t._data)
+            elif t is None or isinstance(t, (int, float)):
+                arrays.append(t)
+            else:
                 raise ArgumentError(f"{cls.name()}: expected Tensor inputs, got {type(t).__name__}")
         if device is None:
             raise ArgumentError(f"{cls.name()}: needs at least one Tensor input")
         if requires and modes.grad_enabled:
             return _record(cls, inputs, params, device)
-        # The lean path: nothing records.
+        # The lean path: nothing records, no node, nothing saved.
         ctx = ForwardContext(device.backend)
         try:
-            out = cls.forward(ctx, *[t._data if isinstance(t, _Tensor) else t for t in inputs], **params)
+            out = cls.forward(ctx, *arrays, **params)
         except (ValueError, TypeError, IndexError) as e:
             raise _forward_error(cls, inputs, e) from e
         if modes.anomaly_forward:
             _check_finite(out, f"{cls.name()} (forward, called at {_user_frame()})")
         result = _make_tensor(out, ctx.out_device or device, False, None)
         if cls.is_view:
-            result._vc = inputs[0]._vc
+            result._vcounter = inputs[0]._vc
         return result
 
 

@@ -29,7 +29,7 @@ def _grad_check(requires_grad, dtype, op):
 
 def _finish(array, dev, requires_grad):
     """A host array -> a tensor on `dev` (random numbers are drawn on the host, see random.py)."""
-    data = array if dev.type == "cpu" else dev.backend.from_host(array)
+    data = dev.backend.from_host(array, copy=False)
     return _make(data, dev, bool(requires_grad), None)
 
 

@@ -22,7 +22,7 @@ def _as_tensor(y, like):
     y = np.asarray(y)
     if y.dtype.kind == "f" and y.dtype != like.dtype:
         y = y.astype(like.dtype)
-    return _make(y if like.device.type == "cpu" else like.device.backend.from_host(y), like.device, False, None)
+    return _make(like.device.backend.from_host(y, copy=False), like.device, False, None)
 
 
 class Loss:

@@ -21,10 +21,7 @@ from ..random import _gen
 def _fill(tensor, values):
     """Write host values into tensor's array in place (no graph), bumping its version."""
     values = values.astype(tensor.dtype, copy=False)
-    if tensor.device.type == "cpu":
-        tensor._data[...] = values
-    else:
-        tensor._data[...] = tensor.device.backend.from_host(values)
+    tensor._data[...] = tensor.device.backend.from_host(values, copy=False)
     tensor._version += 1
     return tensor
 

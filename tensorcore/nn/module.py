@@ -419,7 +419,7 @@ class Module:
 def _move(t, dev, dt):
     data = t._data
     if dev is not None and dev is not t.device:
-        data = dev.backend.from_host(t.device.backend.to_numpy(data)) if dev.type != "cpu" else t.numpy().copy()
+        data = dev.backend.from_host(t.device.backend.to_numpy(data), copy=False)  # to_numpy copied it already
         t.device = dev
     if dt is not None and data.dtype.kind == "f" and data.dtype != dt:
         data = data.astype(dt)
@@ -431,10 +431,7 @@ def _move(t, dev, dt):
 def _assign(t, value):
     """Copy value (Tensor or array, any device) into t's array in place, cast to t's dtype."""
     array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
-    if t.device.type == "cpu":
-        t._data[...] = array
-    else:
-        t._data[...] = t.device.backend.from_host(np.ascontiguousarray(array, dtype=t.dtype))
+    t._data[...] = t.device.backend.from_host(np.ascontiguousarray(array, dtype=t.dtype), copy=False)
     t._version += 1
 
 

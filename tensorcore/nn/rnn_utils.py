@@ -80,7 +80,7 @@ def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True)
 
 
 def _to_device(array, like):
-    return like.device.backend.asarray(array) if like.device.type != "cpu" else array
+    return like.device.backend.from_host(array, copy=False)
 
 
 def pad_packed_sequence(sequence, batch_first=False, padding_value=0.0, total_length=None):

@@ -198,4 +198,4 @@ class Transformer(Module):
         dt = as_dtype(dtype) or get_default_dtype()
         upper = np.triu(np.ones((sz, sz), dtype=bool), k=1)
         mask = np.where(upper, -np.inf, 0.0).astype(dt)
-        return _make(dev.backend.from_host(mask) if dev.type != "cpu" else mask, dev, False, None)
+        return _make(dev.backend.from_host(mask, copy=False), dev, False, None)

@@ -143,7 +143,7 @@ def _probabilities(q, k, mask, is_causal, scale, dropout_p=0.0, generator=None):
     if dropout_p > 0.0:
         keep = _gen(generator).random(p.shape) >= dropout_p
         keep = (keep / (1.0 - dropout_p)).astype(q.dtype)
-        p = p * _make(q.device.backend.from_host(keep) if q.device.type != "cpu" else keep, q.device, False, None)
+        p = p * _make(q.device.backend.from_host(keep, copy=False), q.device, False, None)
     return p
 
 

@@ -315,7 +315,7 @@ def dropout(x, p=0.5, training=True, generator=None):
         return x * 0.0
     keep = _gen(generator).random(x.shape) >= p
     mask = (keep / (1.0 - p)).astype(x.dtype)
-    return x * _make(x.device.backend.from_host(mask) if x.device.type != "cpu" else mask, x.device, False, None)
+    return x * _make(x.device.backend.from_host(mask, copy=False), x.device, False, None)
 
 
 def one_hot(targets, num_classes):

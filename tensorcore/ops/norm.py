@@ -215,6 +215,4 @@ def dropout2d(x, p=0.5, training=True, generator=None):
     lead = x.shape[:-2]
     keep = _gen(generator).random(lead) >= p
     mask = (keep / (1.0 - p)).astype(x.dtype).reshape(lead + (1, 1))
-    if x.device.type != "cpu":
-        mask = x.device.backend.from_host(mask)
-    return x * _make(mask, x.device, False, None)
+    return x * _make(x.device.backend.from_host(mask, copy=False), x.device, False, None)

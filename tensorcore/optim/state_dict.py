@@ -116,7 +116,7 @@ def _param_state(opt, key, saved, p, group, problems):
                 problems.append(f"{where}[{k!r}] has dtype {array.dtype}, expected a floating array")
                 continue
             array = np.ascontiguousarray(array, dtype=p.dtype if array.dtype.kind == "f" else array.dtype)
-            entry[k] = array.copy() if p.device.type == "cpu" else p.device.backend.from_host(array)
+            entry[k] = p.device.backend.from_host(array)  # always a copy: the state never aliases the input
         elif k in opt._array_state:
             problems.append(f"{where}[{k!r}] is a {type(v).__name__}, expected an array")
         else:
