@@ -324,3 +324,15 @@ def test_kernels_compile_lazily_and_cache_on_disk(tmp_path):
                                 check=True).stdout)
     assert any(tmp_path.rglob("*.nbi")), f"no Numba cache index written under {tmp_path}"
     assert warm < cold, (cold, warm, time.perf_counter() - t0)
+
+
+@pytest.mark.parametrize("torch_first", [False, True])
+def test_one_thread_next_to_pytorchs_openmp(torch_first):
+    if torch_first:
+        pytest.importorskip("torch")
+    code = ("import sys\nif sys.argv[1] == '1': import torch\nimport numpy as np, numba, tensorcore as tc\n"
+            "tc.backends.cpu.relu(np.ones(1 << 20, np.float32))\nprint(numba.get_num_threads(), tc.get_num_threads())")
+    out = subprocess.run([sys.executable, "-c", code, str(int(torch_first))], capture_output=True, text=True,
+                         check=True).stdout.split()
+    expected = 1 if torch_first else min(cpu_parallel.default_num_threads(), numba.config.NUMBA_NUM_THREADS)
+    assert int(out[0]) == expected, out

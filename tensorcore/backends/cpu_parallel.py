@@ -18,6 +18,7 @@ pass, no thread wake-up); `use(size)` sets Numba's thread count for the call tha
 import importlib
 import importlib.util
 import os
+import sys
 
 enabled = True
 # Arrays with fewer elements than this stay on NumPy: below it the parallel launch and the Python
@@ -40,6 +41,11 @@ MAX_POOL_FORWARD = False
 _available = None
 _threads = None  # set_num_threads' value; None: the default (every core)
 _numba_threads = None  # the count last given to numba.set_num_threads (None: not yet)
+_wanted_threads = None  # what the last use() asked for
+# NOTE: with PyTorch imported first, Numba's loops run on PyTorch's libgomp, whose threads spin
+# (measured: a LeNet-5 step 70-98 ms instead of 6 on 2 cores). Then the kernels use one thread,
+# unless tc.set_num_threads asks otherwise.
+_shares_openmp_with_torch = False
 _families = {}
 
 
@@ -55,9 +61,12 @@ def use(size):
     """Whether an array of `size` elements goes to the kernels; sets their thread count for it."""
     if not (enabled and size >= MIN_ELEMENTS and available()):
         return False
-    want = 1 if size < PARALLEL_MIN_ELEMENTS else get_num_threads()
-    if want != _numba_threads and _families:
-        _set_numba_threads(want)
+    global _shares_openmp_with_torch, _wanted_threads
+    if not _families:  # numba's OpenMP runtime loads with the first kernel, right after this call
+        _shares_openmp_with_torch = "torch" in sys.modules and _threads is None
+    _wanted_threads = 1 if size < PARALLEL_MIN_ELEMENTS or _shares_openmp_with_torch else get_num_threads()
+    if _wanted_threads != _numba_threads and _families:
+        _set_numba_threads(_wanted_threads)
     return True
 
 
@@ -87,12 +96,11 @@ def kernels(family):
     """The kernel module cpu_parallel_<family>, imported (with numba) on first use."""
     module = _families.get(family)
     if module is None:
-        # NOTE: OpenMP threads that spin after a parallel loop take the core BLAS (or the next loop)
-        # needs: on 2 cores a LeNet-5 step took 70 ms instead of 6. Numba's OpenMP pool, loaded here,
-        # sleeps instead, unless the user set OMP_WAIT_POLICY.
+        # NOTE: Numba's OpenMP pool, loaded here, sleeps between loops instead of spinning (unless the
+        # user set OMP_WAIT_POLICY), so its threads never hold a core that BLAS's threads need.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         module = _families[family] = importlib.import_module(f"{__package__}.cpu_parallel_{family}")
-        _set_numba_threads(get_num_threads())
+        _set_numba_threads(_wanted_threads or get_num_threads())
     return module
 
 
@@ -122,8 +130,9 @@ def set_num_threads(n):
 
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ArgumentError(f"set_num_threads: the number of threads must be a positive int, got {n!r}")
-    global _threads
+    global _threads, _shares_openmp_with_torch
     _threads = n
+    _shares_openmp_with_torch = False
     if _families:
         _set_numba_threads(n)
     try:
