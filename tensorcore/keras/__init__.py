@@ -13,12 +13,12 @@ Example (the classic Keras MLP; only the import prefix differs from Keras):
     model = keras.models.load_model("mlp.keras")
 """
 
-from . import callbacks, datasets, layers, losses, metrics, models, optimizers, saving, utils
+from . import activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, saving, utils
 from .base import KerasTensor
 from .layers import Input, Layer
 from .model import Model
 from .models import Sequential
 from .saving import load_model
 
-__all__ = ["Input", "KerasTensor", "Layer", "Model", "Sequential", "callbacks", "datasets", "layers", "load_model",
-           "losses", "metrics", "models", "optimizers", "saving", "utils"]
+__all__ = ["Input", "KerasTensor", "Layer", "Model", "Sequential", "activations", "callbacks", "datasets",
+           "initializers", "layers", "load_model", "losses", "metrics", "models", "optimizers", "saving", "utils"]

@@ -20,7 +20,9 @@ import numpy as np
 from .. import nn, ops
 from ..errors import ShapeError
 from ..tensor import _make, tensor
-from .base import Layer, _initialize, _permute, _set, get_activation
+from .activations import get_activation
+from .base import Layer, _permute, _set
+from .initializers import _initialize
 
 
 def _pair(v, name):

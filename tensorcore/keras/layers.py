@@ -18,9 +18,11 @@ import numpy as np
 
 from .. import nn
 from ..errors import ArgumentError, ShapeError
+from .activations import get_activation
 from .attention_layers import LayerNormalization, MultiHeadAttention
-from .base import KerasTensor, Layer, Node, _initialize, get_activation
+from .base import KerasTensor, Layer, Node
 from .conv_layers import AveragePooling2D, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D
+from .initializers import _initialize
 from .rnn_layers import GRU, LSTM, Bidirectional, Embedding, SimpleRNN
 
 

@@ -5,6 +5,8 @@
 (prediction > 0.5, or logits > 0).
 """
 
+from collections import OrderedDict
+
 import numpy as np
 
 
@@ -83,6 +85,62 @@ class MeanAbsoluteError(Metric):
     def batch(self, y_true, y_pred, from_logits):
         d = np.abs(y_pred - y_true.reshape(y_pred.shape))
         return float(d.mean(axis=-1).sum()) if d.ndim > 1 else float(d.sum()), len(d)
+
+
+def _softmax(z):
+    e = np.exp(z - z.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+class ModelMetrics:
+    """The shared loop's metrics object for a keras model (tensorcore/loop.py): the compiled metrics of each
+    output and, for several outputs, each output's loss."""
+
+    def __init__(self, model, targets):
+        self.model, self.targets = model, targets
+
+    def reset(self):
+        m = self.model
+        names, shapes = m.output_names, m._output_shapes()
+        self.metrics = []
+        for i, ids in enumerate(m._metrics_per_output):
+            loss = m._losses[i]
+            made = [get(k, getattr(loss, "name", None), self.targets[i], shapes[i]) for k in ids]
+            self.metrics.append(made)
+        self.names = names
+        self.loss_sums, self.seen = [0.0] * len(names), 0
+
+    def update(self, yb, result):
+        outs, parts, from_logits = result
+        n = len(yb[0])
+        self.seen += n
+        for i, part in enumerate(parts):
+            if part is not None:
+                self.loss_sums[i] += part.item() * n
+        for i, metrics in enumerate(self.metrics):
+            if not metrics:
+                continue
+            pred, y = outs[i].numpy(), yb[i].numpy()
+            probs = None
+            for metric in metrics:
+                if metric.needs_probabilities and from_logits:
+                    if probs is None:
+                        probs = _softmax(pred) if self.model._head != "sigmoid" else 1 / (1 + np.exp(-pred))
+                    metric.update_state(y, probs, False)
+                else:
+                    metric.update_state(y, pred, from_logits)
+
+    def results(self):
+        out = OrderedDict()
+        several = len(self.names) > 1
+        if several:
+            for name, total, loss in zip(self.names, self.loss_sums, self.model._losses):
+                if loss is not None:
+                    out[f"{name}_loss"] = total / max(self.seen, 1)
+        for name, metrics in zip(self.names, self.metrics):
+            for metric in metrics:
+                out[f"{name}_{metric.name}" if several else metric.name] = metric.result()
+        return out
 
 
 _BY_NAME = {

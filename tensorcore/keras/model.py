@@ -284,6 +284,41 @@ class Model(TrainingMixin, Layer):
 
         save_model(self, filepath, overwrite=overwrite)
 
+    # --- weights files ---
+    def save_weights(self, filepath, overwrite=True):
+        """Save the weights to an .npz checkpoint (atomic write, no pickle)."""
+        import os
+
+        from ..serialization import save
+
+        if not self.built:
+            raise TensorcoreError("save_weights: the model has no weights yet (it is not built)")
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(f"save_weights: {filepath} exists and overwrite=False")
+        save({"format": "tensorcore-keras-weights", "layers": [layer.name for layer in self.sublayers()],
+              "weights": self.net.state_dict()}, filepath)
+
+    def load_weights(self, filepath):
+        """Load weights saved by save_weights. Layers are matched by name, or else by position when
+        every shape agrees (as Keras does); otherwise StateDictError names each missing, unexpected
+        or mis-shaped weight."""
+        from ..serialization import StateDictError, load
+
+        state = load(filepath)
+        if not isinstance(state, dict) or state.get("format") != "tensorcore-keras-weights":
+            raise StateDictError(f"load_weights({filepath}): not a weights file written by save_weights")
+        if not self.built:
+            raise TensorcoreError("load_weights: build the model first (give an input shape or call build())")
+        weights = state["weights"]
+        own = self.net.state_dict()
+        if set(weights) != set(own) and len(weights) == len(own) and all(
+                tuple(a.shape) == tuple(b.shape) for a, b in zip(weights.values(), own.values())):
+            weights = OrderedDict(zip(own, weights.values()))
+        try:
+            self.net.load_state_dict(weights, strict=True)
+        except StateDictError as e:
+            raise StateDictError(f"load_weights({filepath}): {e}") from None
+
     # --- printing ---
     def summary(self, print_fn=None):
         """Print the layers with their output shapes and parameter counts, as Keras does."""

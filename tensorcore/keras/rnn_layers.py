@@ -20,7 +20,8 @@ import numpy as np
 from .. import matmul, sigmoid, stack, tanh
 from ..errors import ArgumentError, IndexingError, ShapeError
 from ..tensor import _make
-from .base import Layer, _array, initial_values, keras_fans
+from .base import Layer, _array
+from .initializers import initial_values, keras_fans
 
 _CELL_ACTIVATIONS = {"tanh": tanh, "sigmoid": sigmoid, "linear": lambda x: x, None: lambda x: x}
 

@@ -12,7 +12,6 @@ hold "<output>_loss", and metrics given per output are named "<output>_<metric>"
 import math
 import sys
 import time
-from collections import OrderedDict
 
 import numpy as np
 
@@ -40,56 +39,6 @@ def _per_output(spec, names, what):
             raise ArgumentError(f"compile: {len(spec)} losses for {len(names)} outputs {names}")
         return list(spec)
     return [spec] * len(names)
-
-
-class _Metrics:
-    """The loop's metrics object for a keras model: keras metrics per output, and per-output losses."""
-
-    def __init__(self, model, targets):
-        self.model, self.targets = model, targets
-
-    def reset(self):
-        m = self.model
-        names, shapes = m.output_names, m._output_shapes()
-        self.metrics = []
-        for i, ids in enumerate(m._metrics_per_output):
-            loss = m._losses[i]
-            made = [metrics_module.get(k, getattr(loss, "name", None), self.targets[i], shapes[i]) for k in ids]
-            self.metrics.append(made)
-        self.names = names
-        self.loss_sums, self.seen = [0.0] * len(names), 0
-
-    def update(self, yb, result):
-        outs, parts, from_logits = result
-        n = len(yb[0])
-        self.seen += n
-        for i, part in enumerate(parts):
-            if part is not None:
-                self.loss_sums[i] += part.item() * n
-        for i, metrics in enumerate(self.metrics):
-            if not metrics:
-                continue
-            pred, y = outs[i].numpy(), yb[i].numpy()
-            probs = None
-            for metric in metrics:
-                if metric.needs_probabilities and from_logits:
-                    if probs is None:
-                        probs = _softmax(pred) if self.model._head != "sigmoid" else 1 / (1 + np.exp(-pred))
-                    metric.update_state(y, probs, False)
-                else:
-                    metric.update_state(y, pred, from_logits)
-
-    def results(self):
-        out = OrderedDict()
-        several = len(self.names) > 1
-        if several:
-            for name, total, loss in zip(self.names, self.loss_sums, self.model._losses):
-                if loss is not None:
-                    out[f"{name}_loss"] = total / max(self.seen, 1)
-        for name, metrics in zip(self.names, self.metrics):
-            for metric in metrics:
-                out[f"{name}_{metric.name}" if several else metric.name] = metric.result()
-        return out
 
 
 class TrainingMixin:
@@ -177,7 +126,7 @@ class TrainingMixin:
     # --- data ---
     def _tensor(self, a, device=None):
         device = device or self._device
-        return _make(a if device.type == "cpu" else device.backend.from_host(a), device, False, None)
+        return _make(device.backend.from_host(a, copy=False), device, False, None)
 
     def _input_arrays(self, x):
         """The inputs as a list of NumPy arrays, in the model's input order and dtypes."""
@@ -339,7 +288,7 @@ class TrainingMixin:
             cb.set_params({"epochs": epochs, "steps": steps, "verbose": verbose})
         self.stop_training = False
         self._params = self._trainable_parameters()
-        metrics = _Metrics(self, ys)
+        metrics = metrics_module.ModelMetrics(self, ys)
         from ..random import _gen
 
         def one_epoch(epoch):
@@ -367,7 +316,8 @@ class TrainingMixin:
     def _evaluate_arrays(self, xs, ys, batch_size, bar=None):
         self.net.eval()
         try:
-            return loop.evaluate(self._batches(xs, ys, batch_size), self._eval_step, _Metrics(self, ys), bar)
+            metrics = metrics_module.ModelMetrics(self, ys)
+            return loop.evaluate(self._batches(xs, ys, batch_size), self._eval_step, metrics, bar)
         finally:
             self.net.train()
 
@@ -424,56 +374,16 @@ class TrainingMixin:
         ys = self._target_arrays(y, len(xs[0]))
         self._params = self._trainable_parameters()
         self.net.train()
-        metrics = _Metrics(self, ys)
+        metrics = metrics_module.ModelMetrics(self, ys)
         logs = loop.run_epoch(self._batches(xs, ys, len(xs[0])), self._train_step, metrics)
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
-
-    # --- weights files ---
-    def save_weights(self, filepath, overwrite=True):
-        """Save the weights to an .npz checkpoint (atomic write, no pickle)."""
-        import os
-
-        from ..serialization import save
-
-        if not self.built:
-            raise TensorcoreError("save_weights: the model has no weights yet (it is not built)")
-        if not overwrite and os.path.exists(filepath):
-            raise FileExistsError(f"save_weights: {filepath} exists and overwrite=False")
-        save({"format": "tensorcore-keras-weights", "layers": [layer.name for layer in self.sublayers()],
-              "weights": self.net.state_dict()}, filepath)
-
-    def load_weights(self, filepath):
-        """Load weights saved by save_weights. Layers are matched by name, or else by position when
-        every shape agrees (as Keras does); otherwise StateDictError names each missing, unexpected
-        or mis-shaped weight."""
-        from ..serialization import StateDictError, load
-
-        state = load(filepath)
-        if not isinstance(state, dict) or state.get("format") != "tensorcore-keras-weights":
-            raise StateDictError(f"load_weights({filepath}): not a weights file written by save_weights")
-        if not self.built:
-            raise TensorcoreError("load_weights: build the model first (give an input shape or call build())")
-        weights = state["weights"]
-        own = self.net.state_dict()
-        if set(weights) != set(own) and len(weights) == len(own) and all(
-                tuple(a.shape) == tuple(b.shape) for a, b in zip(weights.values(), own.values())):
-            weights = OrderedDict(zip(own, weights.values()))
-        try:
-            self.net.load_state_dict(weights, strict=True)
-        except StateDictError as e:
-            raise StateDictError(f"load_weights({filepath}): {e}") from None
 
 
 def _is_one_hot(y):
     if y.ndim != 2 or y.shape[1] < 2:
         return False
     return bool(np.all((y == 0) | (y == 1)) and np.all(y.sum(axis=1) == 1))
-
-
-def _softmax(z):
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
 
 
 def _format_logs(logs, sep=" - "):
