@@ -2,12 +2,10 @@
 
 import numpy as np
 
+import tensorcore as tc
 import tensorcore.nn.functional as F
-
-try:
-    from tensorcore.testing.cases import OpCase
-except ImportError:  # before the cases package moved: the same dataclass in ops/cases.py
-    from tensorcore.ops.cases import OpCase
+from tensorcore.ops.rnn import rnn_layer
+from tensorcore.testing.cases import OpCase
 
 
 def _n(rng, *shape):
@@ -35,10 +33,47 @@ def _sdpa_ref(q, k, v, mask=None, causal=False):
     return e / e.sum(-1, keepdims=True) @ v
 
 
-CASES = [
+def _rnn_tanh_ref(x, h0, w_ih, w_hh, b_ih, b_hh):
+    h, out = h0, []
+    for t in range(x.shape[0]):
+        h = np.tanh(x[t] @ w_ih.T + b_ih + h @ w_hh.T + b_hh)
+        out.append(h)
+    return np.concatenate([np.stack(out).reshape(-1), h.reshape(-1)])
+
+
+def _rnn_inputs(rng, gates, hidden=3, out=3, proj=False, bias=True, c0=False):
+    T, B, In = 3, 2, 2
+    arrays = [_n(rng, T, B, In) * 0.5, _n(rng, B, out) * 0.5] + ([_n(rng, B, hidden) * 0.5] if c0 else [])
+    arrays += [_n(rng, gates * hidden, In) * 0.5, _n(rng, gates * hidden, out) * 0.5]
+    arrays += [_n(rng, gates * hidden) * 0.5, _n(rng, gates * hidden) * 0.5] if bias else []
+    return tuple(arrays + ([_n(rng, out, hidden) * 0.5] if proj else []))
+
+
+# The RNN layers' backward is BPTT on arrays (once differentiable): gradcheck only.
+_RNN_CASES = [
+    OpCase("rnn_layer", lambda r: _rnn_inputs(r, 1),
+           lambda x, h, wi, wh, bi, bh: rnn_layer(x, h, None, wi, wh, bi, bh, mode="RNN_TANH")[:2],
+           _rnn_tanh_ref, gradgrad=False, label="tanh"),
+    OpCase("rnn_layer", lambda r: _rnn_inputs(r, 1, bias=False),
+           lambda x, h, wi, wh: rnn_layer(x, h, None, wi, wh, mode="RNN_RELU", reverse=True)[:2],
+           gradgrad=False, label="relu, reverse, no bias"),
+    OpCase("rnn_layer", lambda r: _rnn_inputs(r, 4, c0=True),
+           lambda x, h, c, wi, wh, bi, bh: rnn_layer(x, h, c, wi, wh, bi, bh, mode="LSTM"),
+           gradgrad=False, label="lstm"),
+    OpCase("rnn_layer", lambda r: _rnn_inputs(r, 4, hidden=3, out=2, proj=True, c0=True),
+           lambda x, h, c, wi, wh, bi, bh, wr: rnn_layer(x, h, c, wi, wh, bi, bh, wr, mode="LSTM",
+                                                         batch_sizes=(2, 2, 1), reverse=True),
+           gradgrad=False, label="lstm, proj_size, packed, reverse"),
+    OpCase("rnn_layer", lambda r: _rnn_inputs(r, 3),
+           lambda x, h, wi, wh, bi, bh: rnn_layer(x, h, None, wi, wh, bi, bh, mode="GRU", batch_sizes=(2, 1, 1))[:2],
+           gradgrad=False, label="gru, packed"),
+]
+
+CASES = _RNN_CASES + [
     OpCase("embedding", lambda r: (_n(r, 5, 3),), lambda w: F.embedding(_IDX, w), lambda w: w[_IDX]),
     # the padding row gets no gradient: the check multiplies its picks by 0 so the numeric gradient agrees
-    OpCase("embedding", lambda r: (_n(r, 5, 3),), lambda w: F.embedding(_IDX, w, padding_idx=2) * _NOT_PAD,
+    OpCase("embedding", lambda r: (_n(r, 5, 3),),
+           lambda w: F.embedding(_IDX, w, padding_idx=2) * tc.tensor(_NOT_PAD, dtype=w.dtype),
            lambda w: w[_IDX] * _NOT_PAD, label="padding_idx"),
     OpCase("layer_norm", lambda r: (_n(r, 3, 4, 5), _n(r, 5), _n(r, 5)),
            lambda x, w, b: F.layer_norm(x, (5,), w, b), _ln_ref),
