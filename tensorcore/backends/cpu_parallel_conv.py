@@ -5,11 +5,15 @@ Stride 1 works on whole padded rows. With xpad the zero-padded input, each image
 i dh Wp + j dw, and output column q = oy Wp + ox is valid for ox < OW (the others are cropped):
     y_wide[n, o, q] = sum_{c, i, j} w[o, c, i, j] xpad[n, c, i dh Wp + j dw + q]
 so every inner loop is a long contiguous run. Two ways to evaluate it:
-  * direct (few filter weights per group, LeNet's layers): the loop above, one (image, channel)
-    output plane per task; its weight and input gradients are the same runs (cpu_parallel_direct.py);
-  * GEMM (the rest): cols[(c, i, j), (n, q)] = those runs, then one BLAS call per group over the
-    whole batch: y^T = w cols, dw = g^T cols^T, dcols = w^T g^T and col2im.
+  * direct (few filter weights per group, LeNet-5's first layer): the loop above, one (image,
+    channel) output plane per task; its weight and input gradients are the same runs
+    (cpu_parallel_direct.py);
+  * GEMM: cols[(c, i, j), (n, q)] = those runs, then one BLAS call per group over the whole batch:
+    y^T = w cols, dw = g^T cols^T, dcols = w^T g^T and col2im.
 Strides > 1 use the GEMM with compact columns (q = oy OW + ox, rows gathered with a stride).
+Which convolutions come here is cpu_parallel's choice (conv_direct, COL2IM_MIN_ELEMENTS): on the
+2-core Xeon the direct path for tiny filters and the col2im input gradient of large layers beat
+NumPy's batched GEMMs; the GEMM forward and weight gradient here did not, so cpu_conv keeps those.
 Every task writes its own output, in a fixed order: the thread count never changes a result.
 """
 
