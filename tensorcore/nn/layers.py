@@ -79,6 +79,8 @@ class ModuleList(Module):
 
     def __init__(self, modules=()):
         super().__init__()
+        if isinstance(modules, Module) or not hasattr(modules, "__iter__"):
+            raise ArgumentError(f"ModuleList: expected an iterable of Modules, got {type(modules).__name__}")
         for m in modules:
             self.append(m)
 

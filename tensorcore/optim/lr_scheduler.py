@@ -57,8 +57,11 @@ class LRScheduler:
     def step(self, epoch=None):
         """Advance one step (or jump to `epoch`) and set every group's lr."""
         self.last_epoch = self.last_epoch + 1 if epoch is None else _integer(epoch, "epoch", type(self).__name__)
-        lrs = [_number(lr, "learning rate", f"{type(self).__name__} at step {self.last_epoch}", low=0)
-               for lr in self.get_lr()]
+        where = f"{type(self).__name__} at step {self.last_epoch}"
+        try:
+            lrs = [_number(lr, "learning rate", where, low=0) for lr in self.get_lr()]
+        except (OverflowError, ZeroDivisionError) as exc:  # gamma ** t beyond a float, ...
+            raise OptimizerError(f"{where}: the learning rate cannot be computed ({exc})") from None
         for group, lr in zip(self.optimizer.param_groups, lrs):
             group["lr"] = lr
         self._last_lr = lrs
