@@ -94,7 +94,7 @@ def gelu(x, approximate="none"):
     if _parallel.takes(x):
         return _parallel.kernels("elementwise").gelu(np.ascontiguousarray(x), approximate)
     if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (x + 0.044715 * x**3)
+        inner = _SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
         return 0.5 * x * (1.0 + np.tanh(inner))
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
@@ -105,7 +105,7 @@ def gelu_backward(x, g, approximate="none"):
         return _parallel.kernels("elementwise").gelu_backward(np.ascontiguousarray(x), np.ascontiguousarray(g),
                                                                approximate)
     if approximate == "tanh":
-        u = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * x**3))
+        u = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x)))
         d = 0.5 * (1 + u) + 0.5 * x * (1 - u * u) * (_SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x))
     else:
         d = 0.5 * (1 + erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
