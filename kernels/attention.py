@@ -434,7 +434,10 @@ def _kernel(make, tile, rows):
 
 
 def _scale(scale, dk):
-    return np.float32(1.0 / math.sqrt(dk) if scale is None else scale)
+    """``scale``, or PyTorch's default ``1 / sqrt(DK)`` (1 for an empty head dimension: all scores are 0)."""
+    if scale is None:
+        scale = 1.0 / math.sqrt(dk) if dk else 1.0
+    return np.float32(scale)
 
 
 def attention_forward(q, k, v, mask=None, is_causal=False, scale=None, heads=1, out=None, lse_out=None, stream=None,
