@@ -27,8 +27,9 @@ MIN_ELEMENTS = 32768
 # Arrays with fewer elements than this run on one thread. NOTE: every parallel loop wakes the pool's
 # threads, which costs milliseconds when other processes hold the cores: measured on the shared 2-core
 # machine at load 8, an MLP step whose one parallel loop was Adam's 55k-element update took 76 ms
-# instead of 0.44 ms on one thread. Above ~1 MB of data a loop is long enough to pay for it.
-PARALLEL_MIN_ELEMENTS = 1 << 18
+# instead of 0.44 ms on one thread, and at load 8-34 a LeNet-5 step with its 300k-element layers in
+# parallel 164-557 ms instead of 16 ms. Loops over 4 MB (a millisecond or more) can pay for it.
+PARALLEL_MIN_ELEMENTS = 1 << 20
 # Convolution: the direct loops (cpu_parallel_direct.py) for stride-1 filters with at most this many
 # weights per group (LeNet's first layer); the parallel GEMM + col2im input gradient when the column
 # matrix has at least COL2IM_MIN_ELEMENTS entries; NumPy's batched GEMMs for the rest (measured faster).
