@@ -220,6 +220,27 @@ def test_lstm_gradients_gradcheck():
         assert kernel.dtype == np.float64
         mask = tc.tensor(np.array([[True, True, False], [True, True, True]]))
         assert tc.gradcheck(lambda inp, k: layer.call(inp, mask=mask).sum() + (k * 0).sum(), (x, kernel))
+        # without a mask the layer is one rnn_layer node on weights rearranged to PyTorch's layout
+        for fused in (L.GRU(2, return_sequences=True, go_backwards=True), L.LSTM(2), L.SimpleRNN(2)):
+            fused(x)
+            assert fused._fused_mode() is not None
+            weights = fused.weights
+            probe = RNG.standard_normal(fused(x).shape)
+
+            outputs = (fused.call(x) * tc.tensor(probe)).sum()
+            outputs.backward()
+            grads = [w.grad.numpy() for w in weights]
+            eps = 1e-6
+            for w, grad in zip(weights, grads):  # central differences on a few entries of every weight
+                flat = w.numpy().reshape(-1)  # on the cpu: the weight's own array
+                for i in range(0, flat.size, max(1, flat.size // 3)):
+                    saved = flat[i]
+                    flat[i] = saved + eps
+                    up = (fused.call(x) * tc.tensor(probe)).sum().item()
+                    flat[i] = saved - eps
+                    down = (fused.call(x) * tc.tensor(probe)).sum().item()
+                    flat[i] = saved
+                    assert abs((up - down) / (2 * eps) - grad.reshape(-1)[i]) < 1e-6, (type(fused).__name__, i)
     finally:
         tc.set_default_dtype(tc.float32)
 

@@ -20,7 +20,7 @@ import numpy as np
 from .. import matmul, sigmoid, stack, tanh
 from ..errors import ArgumentError, IndexingError, ShapeError
 from ..tensor import _make
-from .base import Layer, _array
+from .base import Layer, _array, _permute
 from .initializers import initial_values, keras_fans
 
 _CELL_ACTIVATIONS = {"tanh": tanh, "sigmoid": sigmoid, "linear": lambda x: x, None: lambda x: x}
@@ -140,6 +140,9 @@ class _RNN(Layer):
             if tuple(m.shape) != (n, steps):
                 raise ShapeError(f"{self.name}: mask of shape {tuple(m.shape)} for sequences {tuple(sequences.shape)}")
             m = m.astype(sequences.dtype)[:, :, None]
+        mode = self._fused_mode()
+        if mask is None and mode is not None:
+            return self._call_fused(sequences, states, mode)
         xw = self._input_projection(sequences)
         outputs = []
         for t in (range(steps - 1, -1, -1) if self.go_backwards else range(steps)):
@@ -160,6 +163,30 @@ class _RNN(Layer):
         out = mask if self.return_sequences else None
         return [out] + [None] * self.states if self.return_state else out
 
+    def _fused_mode(self):
+        """The tensorcore rnn_layer mode computing this layer in one node (None: step by step)."""
+        return None
+
+    def _torch_weights(self):
+        """(w_ih, w_hh, b_ih, b_hh) in PyTorch's layout, made from the Keras weights (so gradients reach them)."""
+        return self.kernel.T, self.recurrent_kernel.T, self.bias if self.use_bias else None, None
+
+    def _call_fused(self, sequences, states, mode):
+        """The whole sequence as one rnn_layer node (tensorcore/ops/rnn.py), when there is no mask."""
+        from ..ops.rnn import rnn_layer
+
+        w_ih, w_hh, b_ih, b_hh = self._torch_weights()
+        out, h, c = rnn_layer(_permute(sequences, (1, 0, 2)), states[0], states[1] if self.states == 2 else None,
+                              w_ih, w_hh, b_ih, b_hh, mode=mode, reverse=self.go_backwards)
+        states = [h, c] if self.states == 2 else [h]
+        if not self.return_sequences:
+            output = h
+        else:
+            output = _permute(out, (1, 0, 2))
+            if self.go_backwards:  # Keras returns the outputs in the order they were computed
+                output = output[:, ::-1]
+        return [output] + states if self.return_state else output
+
 
 class SimpleRNN(_RNN):
     """SimpleRNN(units): h_t = tanh(x_t kernel + h_{t-1} recurrent_kernel + bias)."""
@@ -169,6 +196,9 @@ class SimpleRNN(_RNN):
     def step(self, xw, states):
         h = self._act(xw + matmul(states[0], self.recurrent_kernel))
         return h, [h]
+
+    def _fused_mode(self):
+        return {"tanh": "RNN_TANH", "relu": "RNN_RELU"}.get(self.activation)
 
 
 class LSTM(_RNN):
@@ -188,6 +218,9 @@ class LSTM(_RNN):
         if self.unit_forget_bias:
             values[self.units:2 * self.units] = 1.0
         return values
+
+    def _fused_mode(self):
+        return "LSTM" if (self.activation, self.recurrent_activation) == ("tanh", "sigmoid") else None
 
     def step(self, xw, states):
         h, c = states
@@ -219,6 +252,24 @@ class GRU(_RNN):
         if not self.use_bias:
             return xw
         return xw + (self.bias[0] if self.reset_after else self.bias)
+
+    def _fused_mode(self):
+        ok = self.reset_after and (self.activation, self.recurrent_activation) == ("tanh", "sigmoid")
+        return "GRU" if ok else None
+
+    def _torch_weights(self):
+        """Keras' gate order z | r | h becomes PyTorch's r | z | n; bias[0] is b_ih, bias[1] b_hh."""
+        from .. import cat
+
+        u = self.units
+
+        def reorder(w):  # columns (Keras) -> rows (PyTorch)
+            return cat([w[..., u:2 * u], w[..., :u], w[..., 2 * u:]], -1)
+
+        w_ih, w_hh = reorder(self.kernel).T, reorder(self.recurrent_kernel).T
+        if not self.use_bias:
+            return w_ih, w_hh, None, None
+        return w_ih, w_hh, reorder(self.bias[0]), reorder(self.bias[1])
 
     def step(self, xw, states):
         (h,) = states
