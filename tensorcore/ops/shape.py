@@ -1,13 +1,17 @@
-"""Shape ops: reshape, transpose, squeeze/unsqueeze, broadcast_to, concatenate, stack, split, pad,
-repeat, tile. Their backward rules are shape ops too, so they differentiate any number of times."""
+"""Shape ops with PyTorch's meanings: reshape/view, permute, transpose (swaps two dims), movedim, expand,
+flatten/unflatten, squeeze/unsqueeze, cat/stack, split (chunks of a size), tensor_split (NumPy's split),
+chunk, unbind, narrow, select, contiguous; and NumPy-style constant pad. Views (is_view) share the input's
+memory and version counter. Backward rules are shape ops too, so they differentiate any number of times."""
 
 import builtins
 
 import numpy as np
 
 from ..autograd import Function
-from ..errors import ShapeError
-from .reduce import normalize_axis
+from ..errors import ArgumentError, ShapeError
+from ..tensor import Tensor
+from .dims import alias, dims, is_int, one_dim, sizes
+from .reduce import normalize_axis  # noqa: F401  (re-exported for older imports)
 from .registry import register
 
 
@@ -25,8 +29,8 @@ class Reshape(Function):
         return g.reshape(ctx.src)
 
 
-class Transpose(Function):
-    op_name = "transpose"
+class Permute(Function):
+    op_name = "permute"
     is_view = True
 
     @staticmethod
@@ -36,44 +40,53 @@ class Transpose(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return transpose(g, *np.argsort(ctx.axes))
+        return Permute.apply(g, axes=tuple(int(a) for a in np.argsort(ctx.axes)))
+
+
+Transpose = Permute
 
 
 class BroadcastTo(Function):
-    op_name = "broadcast_to"
+    op_name = "expand"
+    is_view = True
 
     @staticmethod
     def forward(ctx, x, shape):
-        ctx.src = x.shape
         return ctx.backend.xp.broadcast_to(x, shape)
-
-    is_view = True
 
     @staticmethod
     def backward(ctx, g):
         return g  # the engine sums the broadcast axes back to the input's shape
 
 
-class Concatenate(Function):
-    op_name = "concatenate"
+class Slice(Function):
+    """x[index] for a basic index (ints, slices, None, Ellipsis): a view."""
+
+    op_name = "getitem"
+    is_view = True
 
     @staticmethod
-    def forward(ctx, *xs, axis):
-        ctx.axis = axis
-        ctx.bounds = np.cumsum([0] + [x.shape[axis] for x in xs])
-        return ctx.backend.xp.concatenate(xs, axis=axis)
+    def forward(ctx, x, index):
+        ctx.shape, ctx.index = x.shape, index
+        return x[index]
 
     @staticmethod
     def backward(ctx, g):
-        index = [slice(None)] * g.ndim
-        grads = []
-        for i, needed in enumerate(ctx.needs_input_grad):
-            if needed:
-                index[ctx.axis] = slice(int(ctx.bounds[i]), int(ctx.bounds[i + 1]))
-                grads.append(g[tuple(index)])
-            else:
-                grads.append(None)
-        return tuple(grads)
+        from .index import ScatterAdd
+
+        return ScatterAdd.apply(g, shape=ctx.shape, index=ctx.index, advanced=False)
+
+
+class Contiguous(Function):
+    op_name = "contiguous"
+
+    @staticmethod
+    def forward(ctx, x):
+        return ctx.backend.xp.ascontiguousarray(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return g
 
 
 class Pad(Function):
@@ -89,176 +102,240 @@ class Pad(Function):
         return g[ctx.index]
 
 
-class Repeat(Function):
-    op_name = "repeat"
-
-    @staticmethod
-    def forward(ctx, x, repeats, axis):
-        ctx.shape, ctx.repeats, ctx.axis = x.shape, repeats, axis
-        return ctx.backend.xp.repeat(x, repeats, axis=axis)
-
-    @staticmethod
-    def backward(ctx, g):
-        shape, r, axis = ctx.shape, ctx.repeats, ctx.axis
-        # out[..., i*r + k, ...] = x[..., i, ...]: split the axis into (n, r) and sum the r copies.
-        split = shape[:axis] + (shape[axis], r) + shape[axis + 1:]
-        return g.reshape(split).sum(axis=axis + 1)
-
-
-class Tile(Function):
-    op_name = "tile"
-
-    @staticmethod
-    def forward(ctx, x, reps):
-        ctx.shape, ctx.reps = x.shape, reps
-        return ctx.backend.xp.tile(x, reps)
-
-    @staticmethod
-    def backward(ctx, g):
-        # out axis i has reps[i] blocks of shape[i]: view it as (reps[i], shape[i]) and sum the blocks.
-        split = []
-        for r, n in zip(ctx.reps, ctx.shape):
-            split += [r, n]
-        return g.reshape(tuple(split)).sum(axis=tuple(range(0, 2 * len(ctx.shape), 2)))
+def _infer(op, shape, numel, src):
+    """A shape with at most one -1, checked against the number of elements."""
+    if builtins.sum(1 for n in shape if n == -1) > 1 or builtins.any(n < -1 for n in shape):
+        raise ShapeError(f"{op}: invalid shape {shape} for a tensor of shape {src}")
+    known = int(np.prod([n for n in shape if n != -1]))
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise ShapeError(f"{op}: shape {shape} is invalid for input of size {numel}")
+        shape = tuple(numel // known if n == -1 else n for n in shape)
+    elif known != numel:
+        raise ShapeError(f"{op}: shape {shape} is invalid for input of size {numel} (shape {src})")
+    return shape
 
 
 @register("reshape", method=True)
-def reshape(x, *shape):
-    """The same elements in a new shape; one dimension may be -1."""
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = tuple(shape[0])
-    shape = tuple(int(n) for n in shape)
-    if shape == x.shape:
-        return x
-    if min(shape, default=0) < -1:
-        raise ShapeError(f"reshape: negative dimension in {shape} for a tensor of shape {x.shape}")
-    return Reshape.apply(x, shape=shape)  # NumPy checks the sizes; apply names the op in its error
+def reshape(input, *shape):
+    """The same elements in a new shape (a view when the memory allows); one dimension may be -1."""
+    shape = _infer("reshape", sizes("reshape", shape), input.numel(), tuple(input.shape))
+    if shape == input.shape:
+        return input
+    return Reshape.apply(input, shape=shape)
+
+
+@register("view", method=True)
+def view(input, *shape, dtype=None):
+    """view(*shape): reshape that never copies (an error when the strides do not allow it);
+    view(dtype): the same bytes read as another dtype of the same size (no gradient)."""
+    if len(shape) == 1 and not isinstance(shape[0], (tuple, list)) and not is_int(shape[0]):
+        dtype, shape = shape[0], ()
+    if dtype is not None:
+        return _view_dtype(input, dtype)
+    shape = _infer("view", sizes("view", shape), input.numel(), tuple(input.shape))
+    if shape == input.shape:
+        return Reshape.apply(input, shape=shape)
+    try:  # a check on the strides only: the strided stand-in is never read
+        if input.numel():
+            stand_in = np.lib.stride_tricks.as_strided(np.zeros(1, dtype=input.dtype), input.shape, _strides_of(input))
+            np.reshape(stand_in, shape, copy=False)
+    except ValueError:
+        raise ShapeError(f"view: a view of shape {shape} is not compatible with the input's shape "
+                         f"{tuple(input.shape)} and strides {input.stride()}; use .reshape(...) instead") from None
+    return Reshape.apply(input, shape=shape)
+
+
+def _strides_of(t):
+    return tuple(0 if n == 1 else s for s, n in zip(t._data.strides, t._data.shape))
+
+
+def _view_dtype(input, dtype):
+    from ..dtypes import as_dtype
+    from ..tensor import _make
+
+    dtype = as_dtype(dtype)
+    if dtype.itemsize != input.dtype.itemsize:
+        raise ArgumentError(f"view: dtype {dtype} has {dtype.itemsize} bytes per element, the input's {input.dtype} "
+                            f"{input.dtype.itemsize}; only same-size dtypes are supported")
+    if input.requires_grad and dtype != input.dtype:
+        from ..errors import GradientError
+
+        raise GradientError(f"view: reading a tensor that requires grad as {dtype} is not differentiable; detach() it")
+    if dtype == input.dtype:
+        return Reshape.apply(input, shape=tuple(input.shape))
+    out = _make(input._data.view(dtype), input.device, False, None)
+    out._vc = input._vc
+    return out
+
+
+@register("view_as", method=True)
+def view_as(input, other):
+    """input.view(other.size())."""
+    return view(input, tuple(other.shape))
+
+
+@register("reshape_as", method=True)
+def reshape_as(input, other):
+    """input.reshape(other.size())."""
+    return reshape(input, tuple(other.shape))
+
+
+@register("permute", method=True)
+def permute(input, *dims):
+    """The dimensions reordered: out.shape[i] = input.shape[dims[i]] (a view)."""
+    order = sizes("permute", dims)
+    if len(order) != input.ndim:
+        raise ShapeError(f"permute: {len(order)} dims {order} for a tensor of {input.ndim} dimensions")
+    axes = tuple(one_dim("permute", d, input.ndim) for d in order)
+    if sorted(axes) != list(range(input.ndim)):
+        raise ShapeError(f"permute: dims {order} are not a permutation of the {input.ndim} dims of {tuple(input.shape)}")
+    return input if axes == tuple(range(input.ndim)) else Permute.apply(input, axes=axes)
 
 
 @register("transpose", method=True)
-def transpose(x, *axes):
-    """Permute axes (NumPy's transpose: reverses them when none are given)."""
-    if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
-        axes = tuple(axes[0])
-    if not axes:
-        axes = tuple(range(x.ndim - 1, -1, -1))
-    if sorted(int(a) % builtins.max(x.ndim, 1) for a in axes) != list(range(x.ndim)) or len(axes) != x.ndim:
-        raise ShapeError(f"transpose: axes {axes} are not a permutation of the {x.ndim} axes of {x.shape}")
-    axes = tuple(int(a) % x.ndim for a in axes)
-    if axes == tuple(range(x.ndim)):
-        return x
-    return Transpose.apply(x, axes=axes)
-
-
-def swapaxes(x, a, b):
-    a, b = normalize_axis("swapaxes", a, x.ndim)[0], normalize_axis("swapaxes", b, x.ndim)[0]
-    axes = list(range(x.ndim))
+def transpose(input, dim0, dim1, *more):
+    """input with dims dim0 and dim1 swapped (a view). For NumPy's transpose(axes) use permute."""
+    if more:
+        raise ArgumentError(f"transpose: takes two dims (dim0, dim1), got {(dim0, dim1) + more}; "
+                            "use permute(*dims) to reorder all dims")
+    a, b = one_dim("transpose", dim0, input.ndim), one_dim("transpose", dim1, input.ndim)
+    if a == b or input.ndim < 2:
+        return input
+    axes = list(range(input.ndim))
     axes[a], axes[b] = axes[b], axes[a]
-    return transpose(x, *axes)
+    return Permute.apply(input, axes=tuple(axes))
+
+
+@register("swapaxes", method=True)
+def swapaxes(input, axis0, axis1):
+    """transpose(input, axis0, axis1)."""
+    return transpose(input, axis0, axis1)
+
+
+@register("swapdims", method=True)
+def swapdims(input, dim0, dim1):
+    """transpose(input, dim0, dim1)."""
+    return transpose(input, dim0, dim1)
+
+
+@register("t", method=True)
+def t(input):
+    """The transpose of a matrix (0-d and 1-D tensors are returned as they are)."""
+    if input.ndim > 2:
+        raise ShapeError(f"t: expects a tensor of at most 2 dimensions, got {tuple(input.shape)}; use transpose or mT")
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+@register("movedim", method=True)
+def movedim(input, source, destination):
+    """input with dims `source` moved to positions `destination` (ints or tuples); the rest keep their order."""
+    src = (source,) if is_int(source) else tuple(source)
+    dst = (destination,) if is_int(destination) else tuple(destination)
+    if len(src) != len(dst):
+        raise ShapeError(f"movedim: {len(src)} source dims and {len(dst)} destination dims")
+    src = tuple(one_dim("movedim", d, input.ndim) for d in src)
+    dst = tuple(one_dim("movedim", d, input.ndim) for d in dst)
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ShapeError(f"movedim: repeated dims in {source} or {destination}")
+    rest = iter([d for d in range(input.ndim) if d not in src])
+    placed = dict(zip(dst, src))
+    return permute(input, *[placed[i] if i in placed else next(rest) for i in range(input.ndim)])
+
+
+@register("moveaxis", method=True)
+def moveaxis(input, source, destination):
+    """movedim(input, source, destination)."""
+    return movedim(input, source, destination)
+
+
+@register("expand", method=True)
+def expand(input, *sizes_):
+    """A view with size-1 dims repeated to `sizes` (-1 keeps a dim; new dims go in front)."""
+    shape = sizes("expand", sizes_)
+    if len(shape) < input.ndim:
+        raise ShapeError(f"expand: {len(shape)} sizes {shape} for a tensor of {input.ndim} dimensions")
+    lead = len(shape) - input.ndim
+    out = []
+    for i, n in enumerate(shape):
+        have = input.shape[i - lead] if i >= lead else None
+        if n == -1:
+            if have is None:
+                raise ShapeError(f"expand: -1 is not allowed for the new leading dim {i} in {shape}")
+            n = have
+        if have is not None and have != n and have != 1:
+            raise ShapeError(f"expand: the size {have} of dim {i - lead} of {tuple(input.shape)} cannot be expanded "
+                             f"to {n} (only size-1 dims can be)")
+        out.append(n)
+    out = tuple(out)
+    return input if out == input.shape else BroadcastTo.apply(input, shape=out)
+
+
+@register("expand_as", method=True)
+def expand_as(input, other):
+    """input.expand(other.size())."""
+    return expand(input, tuple(other.shape))
 
 
 @register("broadcast_to", method=True)
-def broadcast_to(x, shape):
-    """A read-only view of x repeated along size-1 and new leading axes (NumPy rules)."""
-    shape = tuple(shape)
-    if shape == x.shape:
-        return x
-    ok = len(shape) >= x.ndim and builtins.all(
-        m == n or m == 1 for m, n in zip(reversed(x.shape), reversed(shape)))
-    if not ok:
-        raise ShapeError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}")
-    return BroadcastTo.apply(x, shape=shape)
+def broadcast_to(input, size):
+    """input.expand(size): a view repeated along size-1 and new leading dims."""
+    return expand(input, tuple(size))
+
+
+@register("contiguous", method=True)
+def contiguous(input, memory_format=None):
+    """input itself when its memory is C-contiguous, else a contiguous copy."""
+    if memory_format is not None and "contiguous" not in str(memory_format):
+        raise ArgumentError(f"contiguous: memory_format={memory_format!r} is not supported")
+    return input if input.is_contiguous() else Contiguous.apply(input)
 
 
 @register("flatten", method=True)
-def flatten(x, start_axis=0, end_axis=-1):
-    """Merge axes start_axis..end_axis into one (all of them by default)."""
-    if x.ndim == 0:
-        return reshape(x, (1,))
-    s = normalize_axis("flatten", start_axis, x.ndim)[0]
-    e = normalize_axis("flatten", end_axis, x.ndim)[0]
+def flatten(input, start_dim=0, end_dim=-1):
+    """Dims start_dim..end_dim merged into one (all by default); a 0-d tensor becomes 1-D."""
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    s, e = one_dim("flatten", start_dim, input.ndim), one_dim("flatten", end_dim, input.ndim)
     if s > e:
-        raise ShapeError(f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for {x.shape}")
-    shape = x.shape[:s] + (-1,) + x.shape[e + 1:]
-    return reshape(x, shape)
+        raise ShapeError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} for {tuple(input.shape)}")
+    return reshape(input, input.shape[:s] + (int(np.prod(input.shape[s:e + 1])),) + input.shape[e + 1:])
+
+
+@register("unflatten", method=True)
+def unflatten(input, dim, sizes_):
+    """Dim `dim` split into `sizes` (one may be -1)."""
+    d = one_dim("unflatten", dim, input.ndim)
+    inner = _infer("unflatten", sizes("unflatten", (sizes_,)), input.shape[d], input.shape[d])
+    return reshape(input, input.shape[:d] + inner + input.shape[d + 1:])
 
 
 @register("squeeze", method=True)
-def squeeze(x, axis=None):
-    """Remove size-1 axes (all of them, or those in `axis`, which must have size 1)."""
-    if axis is None:
-        return reshape(x, tuple(n for n in x.shape if n != 1))
-    axes = normalize_axis("squeeze", axis, x.ndim)
-    for a in axes:
-        if x.shape[a] != 1:
-            raise ShapeError(f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1")
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+def squeeze(input, dim=None, *, axis=None):
+    """Size-1 dims removed: all of them, or those of `dim` (int or tuple) that have size 1 (others stay)."""
+    dim = alias("squeeze", dim, axis)
+    if dim is None:
+        shape = tuple(n for n in input.shape if n != 1)
+    else:
+        axes = dims("squeeze", dim, input.ndim, empty_means_all=False)
+        shape = tuple(n for i, n in enumerate(input.shape) if not (i in axes and n == 1))
+    return input if shape == input.shape else Reshape.apply(input, shape=shape)
 
 
 @register("unsqueeze", method=True)
-def unsqueeze(x, axis):
-    """Insert a size-1 axis at `axis` (NumPy's expand_dims)."""
-    nd = x.ndim + 1
-    if not -nd <= axis < nd:
-        raise ShapeError(f"unsqueeze: axis {axis} is out of range for a result of {nd} dimensions")
-    axis %= nd
-    return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
+def unsqueeze(input, dim):
+    """A size-1 dim inserted at `dim` (negative dims count in the result: -1 appends)."""
+    d = one_dim("unsqueeze", dim, input.ndim + 1)
+    return Reshape.apply(input, shape=input.shape[:d] + (1,) + input.shape[d:])
 
 
-expand_dims = unsqueeze
-
-
-@register("concatenate")
-def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis; all other dimensions must match."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ShapeError("concatenate: needs at least one tensor")
-    first = tensors[0]
-    ax = normalize_axis("concatenate", axis, first.ndim)[0]
-    for t in tensors[1:]:
-        if t.ndim != first.ndim or builtins.any(
-                m != n for i, (m, n) in enumerate(zip(t.shape, first.shape)) if i != ax):
-            shapes = ", ".join(str(u.shape) for u in tensors)
-            raise ShapeError(f"concatenate: shapes {shapes} differ outside axis {axis}")
-    return Concatenate.apply(*tensors, axis=ax)
-
-
-@register("stack")
-def stack(tensors, axis=0):
-    """Join same-shaped tensors along a new axis."""
-    tensors = list(tensors)
-    if not tensors:
-        raise ShapeError("stack: needs at least one tensor")
-    if builtins.any(t.shape != tensors[0].shape for t in tensors):
-        raise ShapeError(f"stack: all shapes must be equal, got {[t.shape for t in tensors]}")
-    return concatenate([unsqueeze(t, axis) for t in tensors], axis=axis)
-
-
-@register("split")
-def split(x, indices_or_sections, axis=0):
-    """NumPy's split: a number of equal sections, or the indices where to cut. Returns a list."""
-    ax = normalize_axis("split", axis, x.ndim)[0]
-    n = x.shape[ax]
-    if isinstance(indices_or_sections, (int, np.integer)):
-        k = int(indices_or_sections)
-        if k <= 0 or n % k:
-            raise ShapeError(f"split: axis {axis} of size {n} does not divide into {k} equal sections")
-        cuts = [n // k * i for i in range(1, k)]
-    else:
-        cuts = [int(c) for c in indices_or_sections]
-    bounds = [0] + cuts + [n]
-    index = [slice(None)] * x.ndim
-    out = []
-    for lo, hi in zip(bounds[:-1], bounds[1:]):
-        index[ax] = slice(lo, hi)
-        out.append(x[tuple(index)])
-    return out
+expand_dims = unsqueeze  # NumPy's name
 
 
 @register("pad")
 def pad(x, pad_width, value=0.0):
-    """Constant padding, NumPy style: pad_width is ((before, after), ...) per axis, or one int."""
+    """Constant padding, NumPy style: pad_width is ((before, after), ...) per axis, or one int
+    (torch.nn.functional.pad's reversed flat list is nn.functional's)."""
     if isinstance(pad_width, (int, np.integer)):
         widths = ((int(pad_width), int(pad_width)),) * x.ndim
     else:
@@ -269,37 +346,17 @@ def pad(x, pad_width, value=0.0):
     return Pad.apply(x, widths=widths, value=value)
 
 
-@register("repeat", method=True)
-def repeat(x, repeats, axis=None):
-    """Repeat each element `repeats` times along `axis` (flattened first when axis is None)."""
-    if axis is None:
-        x, axis = reshape(x, (-1,)), 0
-    if not isinstance(repeats, (int, np.integer)) or repeats < 0:
-        raise ShapeError(f"repeat: repeats must be a non-negative int, got {repeats!r}")
-    ax = normalize_axis("repeat", axis, x.ndim)[0]
-    return Repeat.apply(x, repeats=int(repeats), axis=ax)
-
-
-@register("tile", method=True)
-def tile(x, reps):
-    """Repeat the whole tensor `reps` times along each axis (NumPy's tile)."""
-    reps = (int(reps),) if isinstance(reps, (int, np.integer)) else tuple(int(r) for r in reps)
-    if len(reps) < x.ndim:
-        reps = (1,) * (x.ndim - len(reps)) + reps
-    if len(reps) > x.ndim:
-        x = reshape(x, (1,) * (len(reps) - x.ndim) + x.shape)
-    return Tile.apply(x, reps=reps)
-
+def _reverse_all(self):
+    return self if self.ndim < 2 else permute(self, *range(self.ndim - 1, -1, -1))
 
 
 def _attach_methods():
-    from ..tensor import Tensor
-
-    Tensor.view = reshape
-    Tensor.swapaxes = swapaxes
     Tensor.expand_dims = unsqueeze
-    Tensor.T = property(lambda self: transpose(self))
-    Tensor.mT = property(lambda self: swapaxes(self, -1, -2))
+    Tensor.T = property(_reverse_all)  # PyTorch: the matrix transpose; deprecated reversal of all dims for others
+    Tensor.mT = property(lambda self: transpose(self, -2, -1))
+    Tensor.mH = property(lambda self: transpose(self, -2, -1))
 
 
 _attach_methods()
+
+from .joins import cat, chunk, concat, concatenate, narrow, select, split, stack, tensor_split, unbind  # noqa: E402, F401

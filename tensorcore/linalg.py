@@ -1,0 +1,23 @@
+"""tc.linalg: PyTorch's torch.linalg names."""
+
+# --- norms (reductions; tensorcore/ops/stats.py) ---
+from .ops.stats import matrix_norm, vector_norm  # noqa: F401
+
+
+def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
+    """linalg.norm: vector_norm when dim is an int or A is 1-D (ord default 2); matrix_norm for two dims
+    (ord default 'fro'); the 2-norm of the flattened A when ord and dim are both None."""
+    if dim is None and ord is None:
+        return vector_norm(A, 2, None, keepdim, dtype=dtype)
+    if isinstance(dim, int) or (dim is None and A.ndim == 1) or (isinstance(dim, (tuple, list)) and len(dim) == 1):
+        return vector_norm(A, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
+    if dim is None:
+        if A.ndim != 2:
+            from .errors import ShapeError
+
+            raise ShapeError(f"linalg.norm: with ord={ord!r} and no dim, A must be 1-D or 2-D, got {tuple(A.shape)}")
+        dim = (-2, -1)
+    return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
+
+
+# --- end of norms ---

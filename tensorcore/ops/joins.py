@@ -1,0 +1,199 @@
+"""Joining and splitting with PyTorch's meanings: cat / concat / concatenate, stack, split (pieces of a
+given size, or of given sizes), tensor_split (NumPy's array_split), chunk, unbind, select and narrow.
+The pieces are views of the input."""
+
+import builtins
+
+import numpy as np
+
+from ..autograd import Function
+from ..errors import ArgumentError, ShapeError
+from ..tensor import Tensor
+from .dims import is_int, one_dim, sizes
+from .registry import register
+
+
+class Concatenate(Function):
+    op_name = "cat"
+
+    @staticmethod
+    def forward(ctx, *xs, axis):
+        ctx.axis = axis
+        ctx.bounds = np.cumsum([0] + [x.shape[axis] for x in xs])
+        return ctx.backend.xp.concatenate(xs, axis=axis)
+
+    @staticmethod
+    def backward(ctx, g):
+        index = [slice(None)] * g.ndim
+        grads = []
+        for i, needed in enumerate(ctx.needs_input_grad):
+            if needed:
+                index[ctx.axis] = slice(int(ctx.bounds[i]), int(ctx.bounds[i + 1]))
+                grads.append(g[tuple(index)])
+            else:
+                grads.append(None)
+        return tuple(grads)
+
+
+def _tensors(op, tensors):
+    if isinstance(tensors, Tensor):
+        raise ArgumentError(f"{op}: expected a sequence of tensors, got one Tensor")
+    tensors = list(tensors)
+    if not tensors:
+        raise ShapeError(f"{op}: needs at least one tensor")
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise ArgumentError(f"{op}: expected tensors, got {type(t).__name__}")
+    return tensors
+
+
+def _dim_or_axis(op, dim, axis):
+    if axis is None:
+        return dim
+    if dim != 0:
+        raise ArgumentError(f"{op}: got both dim= and its alias axis=")
+    return axis
+
+
+def _common_dtype(tensors):
+    """PyTorch's promotion across tensors: the widest float if any is floating, else NumPy's integer rule."""
+    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+    return np.result_type(*floats) if floats else np.result_type(*[t.dtype for t in tensors])
+
+
+@register("cat")
+def cat(tensors, dim=0, *, axis=None):
+    """Tensors joined along the existing dim `dim`; all other sizes must match (1-D empty tensors are skipped)."""
+    tensors = _tensors("cat", tensors)
+    kept = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    dtype = _common_dtype(kept)
+    kept = [t if t.dtype == dtype else t.astype(dtype) for t in kept]
+    first = kept[0]
+    d = one_dim("cat", _dim_or_axis("cat", dim, axis), first.ndim)
+    for t in kept[1:]:
+        if t.ndim != first.ndim or builtins.any(m != n for i, (m, n) in enumerate(zip(t.shape, first.shape)) if i != d):
+            shapes = ", ".join(str(tuple(u.shape)) for u in kept)
+            raise ShapeError(f"cat: shapes {shapes} differ outside dim {d}")
+    return Concatenate.apply(*kept, axis=d)
+
+
+@register("concatenate")
+def concatenate(tensors, dim=0, *, axis=None):
+    """cat(tensors, dim)."""
+    return cat(tensors, dim, axis=axis)
+
+
+@register("concat")
+def concat(tensors, dim=0, *, axis=None):
+    """cat(tensors, dim)."""
+    return cat(tensors, dim, axis=axis)
+
+
+@register("stack")
+def stack(tensors, dim=0, *, axis=None):
+    """Same-shaped tensors joined along a new dim `dim`."""
+    tensors = _tensors("stack", tensors)
+    if builtins.any(t.shape != tensors[0].shape for t in tensors):
+        raise ShapeError(f"stack: all shapes must be equal, got {[tuple(t.shape) for t in tensors]}")
+    d = one_dim("stack", _dim_or_axis("stack", dim, axis), tensors[0].ndim + 1)
+    from .shape import unsqueeze
+
+    return cat([unsqueeze(t, d) for t in tensors], d)
+
+
+def _pieces(input, d, bounds):
+    from .shape import Slice
+
+    index = [slice(None)] * input.ndim
+    out = []
+    for lo, hi in zip(bounds[:-1], bounds[1:]):
+        index[d] = slice(int(lo), int(hi))
+        out.append(Slice.apply(input, index=tuple(index)))
+    return tuple(out)
+
+
+@register("split", method=True)
+def split(tensor, split_size_or_sections, dim=0):
+    """Pieces along `dim`: of split_size each (the last may be smaller), or of the given sizes (a list)."""
+    d = one_dim("split", dim, tensor.ndim)
+    n = tensor.shape[d]
+    if is_int(split_size_or_sections):
+        size = int(split_size_or_sections)
+        if size <= 0 and not (size == 0 and n == 0):
+            raise ShapeError(f"split: split_size must be positive, got {size}")
+        bounds = list(range(0, n, size)) + [n] if n else [0, 0]
+    else:
+        parts = sizes("split", (split_size_or_sections,))
+        if builtins.sum(parts) != n or builtins.any(p < 0 for p in parts):
+            raise ShapeError(f"split: sizes {list(parts)} do not add up to the size {n} of dim {d}")
+        bounds = list(np.cumsum([0] + list(parts)))
+    return _pieces(tensor, d, bounds)
+
+
+@register("tensor_split", method=True)
+def tensor_split(input, indices_or_sections, dim=0):
+    """NumPy's array_split: n nearly equal pieces (the first n % sections one longer), or cuts at indices."""
+    d = one_dim("tensor_split", dim, input.ndim)
+    n = input.shape[d]
+    if isinstance(indices_or_sections, Tensor):
+        indices_or_sections = indices_or_sections.tolist()
+    if is_int(indices_or_sections):
+        k = int(indices_or_sections)
+        if k <= 0:
+            raise ShapeError(f"tensor_split: the number of sections must be positive, got {k}")
+        lengths = [n // k + (1 if i < n % k else 0) for i in range(k)]
+        bounds = list(np.cumsum([0] + lengths))
+    else:
+        cuts = [builtins.min(builtins.max(c + n if c < 0 else c, 0), n) for c in sizes("tensor_split", (indices_or_sections,))]
+        bounds = [0] + cuts + [n]
+        bounds = [bounds[0]] + [builtins.max(b, a) for a, b in zip(bounds[:-1], bounds[1:])]
+    return _pieces(input, d, bounds)
+
+
+@register("chunk", method=True)
+def chunk(input, chunks, dim=0):
+    """At most `chunks` pieces of ceil(size / chunks) along `dim` (fewer when the size runs out)."""
+    if not is_int(chunks) or chunks <= 0:
+        raise ArgumentError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    d = one_dim("chunk", dim, input.ndim)
+    n = input.shape[d]
+    return split(input, -(-n // chunks), d) if n else _pieces(input, d, [0] * (chunks + 1))
+
+
+@register("unbind", method=True)
+def unbind(input, dim=0):
+    """The slices along `dim`, that dim removed (views)."""
+    d = one_dim("unbind", dim, input.ndim)
+    return tuple(select(input, d, i) for i in range(input.shape[d]))
+
+
+@register("select", method=True)
+def select(input, dim, index):
+    """input[..., index, ...] at dim `dim`, that dim removed (a view)."""
+    from .shape import Slice
+
+    d = one_dim("select", dim, input.ndim)
+    n = input.shape[d]
+    if not is_int(index) or not -n <= index < n:
+        raise ShapeError(f"select: index {index!r} is out of range for dim {d} of size {n}")
+    key = [slice(None)] * input.ndim
+    key[d] = int(index) % n
+    return Slice.apply(input, index=tuple(key))
+
+
+@register("narrow", method=True)
+def narrow(input, dim, start, length):
+    """input[..., start:start + length, ...] at dim `dim` (a view; a negative start counts from the end)."""
+    from .shape import Slice
+
+    d = one_dim("narrow", dim, input.ndim)
+    n = input.shape[d]
+    start = int(start.item()) if isinstance(start, Tensor) else start
+    if not is_int(start) or not is_int(length) or not -n <= start <= n:
+        raise ShapeError(f"narrow: start {start!r} is out of range for dim {d} of size {n}")
+    start %= n if n else 1
+    if length < 0 or start + length > n:
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds the size {n} of dim {d}")
+    key = [slice(None)] * input.ndim
+    key[d] = slice(start, start + length)
+    return Slice.apply(input, index=tuple(key))
