@@ -229,6 +229,8 @@ def test_duplicated_members_are_refused(tmp_path, saved):
     (lambda c: c["model"]["config"]["layers"][0]["config"].update(evil="x"), "unknown arguments"),
     (lambda c: c["model"]["config"]["layers"][0]["config"].update(activation="__import__('os')"), "activation"),
     (lambda c: c.update(format="something-else"), "not a tensorcore"),
+    (lambda c: c["model"]["config"]["layers"][0]["config"].update(units=10**9), "refused before allocating"),
+    (lambda c: c["model"]["config"]["input"].update(shape=[10**5, 10**5]), "probe"),
     (lambda c: c["compile"].update(optimizer={"class_name": "Optimizer.__subclasses__", "config": {}}),
      "optimizer"),
 ])

@@ -22,8 +22,48 @@ import threading
 import numpy as np
 
 from .. import nn
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, ShapeError, TensorcoreError
 from .initializers import initial_values, keras_fans
+
+
+class KerasFileError(TensorcoreError, ValueError):
+    """A .keras file that cannot be written or read safely; the message names the file and the problem."""
+
+
+_budget = threading.local()  # bytes a model being loaded may still allocate (None: no limit)
+MAX_PROBE_BYTES = 64 * 2**20  # while loading: the largest zero batch a shape probe may allocate
+
+
+class allocation_budget:
+    """Context manager: weights created inside may take at most `nbytes` in all (load_model sets it to the
+    size of the file's weights, so a config cannot make the loader allocate more than the file holds)."""
+
+    def __init__(self, nbytes):
+        self.nbytes = int(nbytes)
+
+    def __enter__(self):
+        self.saved = getattr(_budget, "bytes", None)
+        _budget.bytes = self.nbytes
+
+    def __exit__(self, *exc):
+        _budget.bytes = self.saved
+
+
+def reserve(nbytes, what):
+    """Account for an allocation of nbytes (while a model loads); refuse one over the budget."""
+    left = getattr(_budget, "bytes", None)
+    if left is None:
+        return
+    if nbytes > left:
+        raise KerasFileError(f"{what} needs {nbytes:,} bytes, more than the file's weights hold ({left:,} left); "
+                             "refused before allocating")
+    _budget.bytes = left - nbytes
+
+
+def probe_allowed(nbytes, what):
+    """While a model loads, refuse a shape probe larger than MAX_PROBE_BYTES."""
+    if getattr(_budget, "bytes", None) is not None and nbytes > MAX_PROBE_BYTES:
+        raise KerasFileError(f"{what}: a probe batch of {nbytes:,} bytes while loading; refused")
 
 
 def _set(p, w, layer):
@@ -168,9 +208,12 @@ class Layer:
 
         name = name or f"weight_{len(self._weight_order)}"
         shape = tuple(int(d) for d in shape)
+        if any(d < 0 for d in shape):
+            raise ShapeError(f"{self.name}: add_weight with a negative size {shape}")
         from ..dtypes import get_default_dtype
 
         dtype = np.dtype(dtype or self.dtype or get_default_dtype())
+        reserve(int(np.prod(shape, dtype=np.float64)) * dtype.itemsize, f"{self.name}: weight {name} {shape}")
         if callable(initializer):
             values = np.asarray(initializer(shape, dtype), dtype=dtype)
         else:

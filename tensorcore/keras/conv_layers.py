@@ -21,7 +21,7 @@ from .. import nn, ops
 from ..errors import ShapeError
 from ..tensor import _make, tensor
 from .activations import get_activation
-from .base import Layer, _permute, _set
+from .base import Layer, _permute, _set, reserve
 from .initializers import _initialize
 
 
@@ -114,6 +114,8 @@ class Conv2D(_ImageLayer):
 
     def build(self, input_shape):
         h, w, c = self._split(tuple(input_shape))
+        reserve(self.filters * (c // max(self.groups, 1) * self.kernel_size[0] * self.kernel_size[1] + 1) * 4,
+                f"{self.name}: Conv2D({self.filters}, {self.kernel_size}) on {c} channels")
         self.conv = nn.Conv2d(c, self.filters, self.kernel_size, self.strides, 0, self.dilation_rate, self.groups,
                               bias=self.use_bias)
         _initialize(self.conv.weight, self.kernel_initializer)  # fans in*kh*kw, out*kh*kw as in Keras
@@ -290,6 +292,7 @@ class BatchNormalization(Layer):
             raise ShapeError(f"{self.name}: axis {self.axis} is out of range (or the batch axis) for inputs of "
                              f"shape {input_shape}")
         axis = self.axis % len(input_shape)
+        reserve(4 * input_shape[axis] * 4, f"{self.name}: BatchNormalization of {input_shape[axis]} features")
         self.module = _BatchNormAxis(input_shape[axis], axis, self.epsilon, 1.0 - self.momentum, self.center,
                                      self.scale)
         self.built = True

@@ -13,9 +13,11 @@ values at run time: each layer gets its inputs' masks (`masks_for_call`) and say
 (`compute_mask`).
 """
 
+import numpy as np
+
 from ..autograd import no_grad
 from ..errors import ArgumentError, ShapeError
-from .base import KerasTensor, Node, flatten, map_structure, training_mode
+from .base import KerasTensor, Node, flatten, map_structure, probe_allowed, training_mode
 
 
 def _zeros(shape, dtype):
@@ -33,7 +35,9 @@ def _probe(layer, args, kwargs):
         def concrete(t, size=size):
             if not isinstance(t, KerasTensor):
                 return t
-            return _zeros(tuple(size if d is None else d for d in t.shape), t.dtype)
+            shape = tuple(size if d is None else d for d in t.shape)
+            probe_allowed(int(np.prod(shape, dtype=np.float64)) * t.dtype.itemsize, layer.name or type(layer).__name__)
+            return _zeros(shape, t.dtype)
 
         a, k = map_structure(concrete, (list(args), dict(kwargs)))
         with no_grad(), training_mode(False):

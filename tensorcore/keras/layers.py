@@ -20,7 +20,7 @@ from .. import nn
 from ..errors import ArgumentError, ShapeError
 from .activations import get_activation
 from .attention_layers import LayerNormalization, MultiHeadAttention
-from .base import KerasTensor, Layer, Node
+from .base import KerasTensor, Layer, Node, reserve
 from .conv_layers import AveragePooling2D, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D
 from .initializers import _initialize
 from .rnn_layers import GRU, LSTM, Bidirectional, Embedding, SimpleRNN
@@ -62,6 +62,7 @@ class Dense(Layer):
         if len(input_shape) < 2 or input_shape[-1] is None:
             raise ShapeError(f"{self.name}: Dense needs inputs (batch, ..., features) with a known last axis, "
                              f"got shape {input_shape}")
+        reserve((input_shape[-1] + 1) * self.units * 4, f"{self.name}: Dense({self.units}) on {input_shape[-1]} inputs")
         self.linear = nn.Linear(input_shape[-1], self.units, bias=self.use_bias)
         _initialize(self.linear.weight, self.kernel_initializer)
         if self.use_bias:

@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import ArgumentError, TensorcoreError
 from ..serialization import atomic_write
-from .base import KerasTensor, flatten
+from .base import KerasFileError, KerasTensor, allocation_budget, flatten
 
 FORMAT, VERSION = "tensorcore-keras", 1
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.npz"
@@ -32,8 +32,6 @@ MAX_JSON_BYTES = 16 * 2**20
 _custom = {}  # custom_objects of the load in progress (nested layers resolve through it)
 
 
-class KerasFileError(TensorcoreError, ValueError):
-    """A .keras file that cannot be written or read safely; the message names the file and the problem."""
 
 
 def _registry():
@@ -259,10 +257,12 @@ def load_model(filepath, custom_objects=None, compile=True, safe_mode=True):
         config = _read_config(archive, path)
         global _custom
         saved, _custom = _custom, dict(custom_objects or {})
+        budget = _members(archive, path)[WEIGHTS].file_size
         try:
-            model = deserialize_layer(config.get("model"))
-            if config.get("build"):
-                _build_subclassed(model, config["build"], path)
+            with allocation_budget(budget):
+                model = deserialize_layer(config.get("model"))
+                if config.get("build"):
+                    _build_subclassed(model, config["build"], path)
         except TensorcoreError:
             raise
         except (TypeError, ValueError, KeyError, AttributeError) as e:
