@@ -10,7 +10,7 @@ Example:
     x.grad          # tensor([2., 4., 6.])
 """
 
-from . import backends, cuda, ops
+from . import backends, cuda, linalg, ops, return_types  # noqa: E402
 from .autograd import (
     Function,
     detect_anomaly,
@@ -89,26 +89,91 @@ from .ops.compare import (
     sign,
     where,
 )
-from .ops.index import getitem, index_put
 from .ops.matmul import linear, matmul
 from .ops.nn import log_softmax, softmax
-from .ops.reduce import argmax, argmin, logsumexp, max, mean, min, prod, std, sum, var
+from .ops.gather import gather, scatter, scatter_add, scatter_reduce, take, take_along_dim
+from .ops.index import getitem, index_add, index_copy, index_fill, index_put, index_select
+from .ops.joins import cat, chunk, concat, concatenate, narrow, select, split, stack, tensor_split, unbind
+from .ops.layout import (
+    atleast_1d,
+    atleast_2d,
+    atleast_3d,
+    broadcast_tensors,
+    column_stack,
+    diag,
+    diag_embed,
+    diagonal,
+    dstack,
+    flip,
+    fliplr,
+    flipud,
+    hstack,
+    meshgrid,
+    repeat,
+    repeat_interleave,
+    roll,
+    rot90,
+    tile,
+    tril,
+    triu,
+    vstack,
+)
+from .ops.masked import argwhere, masked_fill, masked_scatter, masked_select, nonzero, where
+from .ops.reduce import (
+    all,
+    amax,
+    amin,
+    aminmax,
+    any,
+    argmax,
+    argmin,
+    count_nonzero,
+    logsumexp,
+    max,
+    mean,
+    min,
+    nanmean,
+    nansum,
+    prod,
+    sum,
+)
+from .ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
 from .ops.shape import (
     broadcast_to,
-    concatenate,
+    contiguous,
+    expand,
+    expand_as,
     expand_dims,
     flatten,
+    moveaxis,
+    movedim,
     pad,
-    repeat,
+    permute,
     reshape,
-    split,
+    reshape_as,
     squeeze,
-    stack,
     swapaxes,
-    tile,
+    swapdims,
+    t,
     transpose,
+    unflatten,
     unsqueeze,
+    view_as,
 )
+from .ops.sort import (
+    argsort,
+    bincount,
+    bucketize,
+    kthvalue,
+    median,
+    mode,
+    nanmedian,
+    searchsorted,
+    sort,
+    topk,
+    unique,
+)
+from .ops.stats import norm, std, std_mean, var, var_mean
 from .ops.unary import abs, cos, erf, exp, log, log1p, sin, sqrt
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
 
@@ -117,7 +182,6 @@ from . import data  # noqa: E402  (after tensor: data imports it)
 from .serialization import load, save
 
 bool = bool_
-cat = concatenate
 __version__ = "0.1.0"
 
 # These subpackages load on first use, so `import tensorcore` stays fast.

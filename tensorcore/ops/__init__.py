@@ -6,13 +6,20 @@ from . import (  # noqa: F401
     compare,
     conv,
     elementwise,  # transitional re-exports of the four elementwise families
+    gather,
     index,
+    joins,
+    layout,
+    masked,
     matmul,
     nn,
     norm,
     pool,
     reduce,
+    scan,
     shape,
+    sort,
+    stats,
     unary,
 )
 from .registry import OPS  # noqa: F401
