@@ -72,8 +72,25 @@ from .errors import (
 )
 from .gradcheck import gradcheck, gradgradcheck
 from .ops.activations import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
-from .ops.arithmetic import add, div, mul, neg, pow, sub
+from .ops.arithmetic import add, div, divide, mul, multiply, neg, negative, pow, rsub, sub, subtract, true_divide
+from .ops.binary_math import (
+    atan2,
+    copysign,
+    float_power,
+    fmax,
+    fmin,
+    heaviside,
+    hypot,
+    lerp,
+    logaddexp,
+    logaddexp2,
+    nextafter,
+    xlogy,
+)
 from .ops.compare import (
+    clamp,
+    clamp_max,
+    clamp_min,
     clip,
     eq,
     ge,
@@ -82,6 +99,7 @@ from .ops.compare import (
     logical_and,
     logical_not,
     logical_or,
+    logical_xor,
     lt,
     maximum,
     minimum,
@@ -89,8 +107,7 @@ from .ops.compare import (
     sign,
     where,
 )
-from .ops.matmul import linear, matmul
-from .ops.nn import log_softmax, softmax
+
 from .ops.gather import gather, scatter, scatter_add, scatter_reduce, take, take_along_dim
 from .ops.index import getitem, index_add, index_copy, index_fill, index_put, index_select
 from .ops.joins import cat, chunk, concat, concatenate, narrow, select, split, stack, tensor_split, unbind
@@ -118,7 +135,18 @@ from .ops.layout import (
     triu,
     vstack,
 )
+from .ops.logic import (
+    bitwise_and,
+    bitwise_left_shift,
+    bitwise_not,
+    bitwise_or,
+    bitwise_right_shift,
+    bitwise_xor,
+)
 from .ops.masked import argwhere, masked_fill, masked_scatter, masked_select, nonzero, where
+from .ops.matmul import linear, matmul
+from .ops.nn import log_softmax, softmax
+from .ops.piecewise_activations import hardshrink, prelu, rrelu, threshold
 from .ops.reduce import (
     all,
     amax,
@@ -137,6 +165,7 @@ from .ops.reduce import (
     prod,
     sum,
 )
+from .ops.rounding import ceil, fix, floor, floor_divide, fmod, frac, remainder, round, sgn, trunc
 from .ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
 from .ops.shape import (
     broadcast_to,
@@ -160,6 +189,7 @@ from .ops.shape import (
     unsqueeze,
     view_as,
 )
+from .ops.smooth_activations import celu, selu
 from .ops.sort import (
     argsort,
     bincount,
@@ -174,7 +204,45 @@ from .ops.sort import (
     unique,
 )
 from .ops.stats import norm, std, std_mean, var, var_mean
+
 from .ops.unary import abs, cos, erf, exp, log, log1p, sin, sqrt
+from .ops.unary_math import (
+    acos,
+    acosh,
+    arccos,
+    arccosh,
+    arcsin,
+    arcsinh,
+    arctan,
+    arctanh,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    cosh,
+    deg2rad,
+    exp2,
+    expm1,
+    isfinite,
+    isinf,
+    isnan,
+    isneginf,
+    isposinf,
+    isreal,
+    log2,
+    log10,
+    logit,
+    nan_to_num,
+    positive,
+    rad2deg,
+    reciprocal,
+    rsqrt,
+    signbit,
+    sinc,
+    sinh,
+    square,
+    tan,
+)
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
 
 from .tensor import Size, Tensor, tensor  # isort: skip

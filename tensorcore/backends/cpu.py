@@ -121,7 +121,7 @@ def erf(x):
     out_dtype = x.dtype if x.dtype.kind == "f" else np.float64
     xd = x.astype(np.float64, copy=False)
     ax = np.abs(xd)
-    res = np.empty_like(xd)
+    res = np.full_like(xd, np.nan)  # NaN stays NaN (no branch below takes it)
     small = ax < 0.5
     if small.any():
         z = xd[small]

@@ -28,8 +28,30 @@ from ..ops.nn import (
 from ..ops.nn import log_softmax as _log_softmax
 from ..ops.nn import softmax as _softmax
 from ..ops.norm import batch_norm, dropout2d, local_response_norm
+from ..ops.piecewise_activations import (  # noqa: E402, F401
+    hardshrink,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    prelu,
+    relu6,
+    rrelu,
+    softshrink,
+    threshold,
+)
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
 from ..ops.shape import flatten as _flatten
+from ..ops.smooth_activations import (  # noqa: E402, F401
+    celu,
+    glu,
+    logsigmoid,
+    mish,
+    selu,
+    silu,
+    softmin,
+    softsign,
+    tanhshrink,
+)
 
 
 def softmax(x, dim=-1, axis=None):

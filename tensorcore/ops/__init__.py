@@ -3,6 +3,7 @@
 from . import (  # noqa: F401
     activations,
     arithmetic,
+    binary_math,
     compare,
     conv,
     elementwise,  # transitional re-exports of the four elementwise families
@@ -10,16 +11,21 @@ from . import (  # noqa: F401
     index,
     joins,
     layout,
+    logic,
     masked,
     matmul,
     nn,
     norm,
+    piecewise_activations,
     pool,
     reduce,
+    rounding,
     scan,
     shape,
+    smooth_activations,
     sort,
     stats,
     unary,
+    unary_math,
 )
 from .registry import OPS  # noqa: F401

@@ -3,6 +3,7 @@
 import math
 
 from .declare import binary, unary
+from .rounding import check_rounding_mode, divide_rounded
 from .unary import log
 
 
@@ -15,15 +16,28 @@ def _pow_grad_y(g, x, out):
     return g * out * log(where(x > 0, x, 1.0))
 
 
-add = binary("add", forward=lambda xp, x, y: x + y, vjp=(lambda g: g, lambda g: g), vjp_arrays=True,
-             doc="x + y with broadcasting.")
-sub = binary("sub", forward=lambda xp, x, y: x - y, vjp=(lambda g: g, lambda g: -g), vjp_arrays=True,
-             doc="x - y with broadcasting.")
+add = binary("add", forward=lambda xp, x, y, alpha=1: x + y if alpha == 1 else x + y * alpha, params={"alpha": 1},
+             vjp=(lambda g, alpha=1: g, lambda g, alpha=1: g if alpha == 1 else g * alpha), vjp_arrays=True,
+             doc="x + alpha * y with broadcasting.")
+sub = binary("sub", forward=lambda xp, x, y, alpha=1: x - y if alpha == 1 else x - y * alpha, params={"alpha": 1},
+             vjp=(lambda g, alpha=1: g, lambda g, alpha=1: -g if alpha == 1 else g * -alpha), vjp_arrays=True,
+             doc="x - alpha * y with broadcasting.")
 mul = binary("mul", forward=lambda xp, x, y: x * y, vjp=(lambda g, y: g * y, lambda g, x: g * x), vjp_arrays=True,
              doc="x * y with broadcasting.")
-div = binary("div", forward=lambda xp, x, y: x / y, floating=True,
-             vjp=(lambda g, y: g / y, lambda g, x, y: -g * x / (y * y)), vjp_arrays=True,
-             doc="x / y with broadcasting (true division: integer inputs give floats).")
+
+
+def _div_grad_x(g, y, rounding_mode=None):
+    return g / y if rounding_mode is None else g * 0.0  # NOTE: a rounded quotient has zero gradient
+
+
+def _div_grad_y(g, x, y, rounding_mode=None):
+    return -g * x / (y * y) if rounding_mode is None else g * 0.0
+
+
+div = binary("div", forward=divide_rounded, params={"rounding_mode": None}, check=check_rounding_mode,
+             floating=lambda rounding_mode=None: rounding_mode is None,
+             vjp=(_div_grad_x, _div_grad_y), vjp_arrays=True,
+             doc="x / y with broadcasting; true division (integers give floats) or rounding_mode 'trunc' / 'floor'.")
 pow = binary("pow", forward=lambda xp, x, y: x**y,
              vjp=(lambda g, x, y: g * y * x ** (y - 1), _pow_grad_y),
              doc="x ** y with broadcasting (the gradient in y is 0 where x <= 0).")
@@ -41,8 +55,21 @@ def _attach_operators():
     Tensor.__neg__ = neg
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = lambda self: self.abs()
-    Tensor.add_ = lambda self, other, alpha=1: self._inplace("add_", add(self, other if alpha == 1 else other * alpha))
-    Tensor.sub_ = lambda self, other, alpha=1: self._inplace("sub_", sub(self, other if alpha == 1 else other * alpha))
+    Tensor.__rdiv__ = Tensor.__rtruediv__
+    Tensor.__idiv__ = Tensor.__itruediv__
+    for alias, fn in (("multiply", mul), ("divide", div), ("subtract", sub), ("true_divide", div),
+                      ("negative", neg)):
+        setattr(Tensor, alias, fn)
+        setattr(Tensor, alias + "_", getattr(Tensor, fn.__name__ + "_"))
+    Tensor.rsub = lambda self, other, alpha=1: rsub(self, other, alpha)
+
+
+def rsub(input, other, alpha=1):
+    """other - alpha * input (sub with the operands swapped)."""
+    return sub(other, input, alpha=alpha)
+
+
+multiply, divide, subtract, true_divide, negative = mul, div, sub, div, neg
 
 
 _attach_operators()

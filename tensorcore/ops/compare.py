@@ -21,9 +21,11 @@ gt = _compare("gt", lambda xp, x, y: x > y, "x > y, elementwise.")
 ge = _compare("ge", lambda xp, x, y: x >= y, "x >= y, elementwise.")
 logical_and = _compare("logical_and", lambda xp, x, y: xp.logical_and(x, y), "x and y, elementwise.")
 logical_or = _compare("logical_or", lambda xp, x, y: xp.logical_or(x, y), "x or y, elementwise.")
+logical_xor = _compare("logical_xor", lambda xp, x, y: xp.logical_xor(x, y), "x xor y, elementwise.")
 logical_not = unary("logical_not", forward=lambda xp, x: xp.logical_not(x), vjp=None, inplace=False,
                     doc="not x, elementwise.")
-sign = unary("sign", forward=lambda xp, x: xp.sign(x), vjp=None, doc="-1, 0 or 1 by the sign of x (no gradient).")
+sign = unary("sign", forward=lambda xp, x: xp.sign(x) if x.dtype.kind != "b" else x.copy(), vjp=lambda g: g * 0.0,
+             doc="-1, 0 or 1 by the sign of x (its gradient is zero).")
 
 
 def bitwise_not(x):
@@ -76,30 +78,84 @@ def where(condition, input, other):
     return Where.apply(condition, input, other)
 
 
-class Clip(Function):
+class Clamp(Function):
     @staticmethod
     def forward(ctx, x, lo, hi):
         xp = ctx.backend.xp
-        inside = xp.ones(x.shape, dtype=bool)
+        out = x
         if lo is not None:
-            inside &= x >= lo
+            out = xp.maximum(out, lo)
         if hi is not None:
-            inside &= x <= hi
-        ctx.save_for_backward(inside)
-        return xp.clip(x, lo, hi)
+            out = xp.minimum(out, hi)
+        ctx.save_for_backward(x, lo if hasattr(lo, "shape") else None, hi if hasattr(hi, "shape") else None)
+        ctx.lo, ctx.hi = lo, hi
+        return out if out is not x else x.copy()
 
     @staticmethod
     def backward(ctx, g):
-        (inside,) = ctx.saved_tensors
-        return g * inside
+        # NOTE: PyTorch's rule: x gets g where lo <= x <= hi; lo where x < lo (and lo < hi); hi where
+        # x > hi (or hi < lo, where the output is hi).
+        x, lo_t, hi_t = ctx.saved_tensors
+        lo = lo_t if lo_t is not None else ctx.lo
+        hi = hi_t if hi_t is not None else ctx.hi
+        needs = ctx.needs_input_grad
+        inside = None
+        if lo is not None:
+            inside = x >= lo
+        if hi is not None:
+            inside = x <= hi if inside is None else inside & (x <= hi)
+        gx = where(inside, g, 0.0) if needs[0] else None
+        glo = ghi = None
+        if needs[1]:
+            below = x < lo
+            glo = where(below & (lo < hi) if hi is not None else below, g, 0.0)
+        if needs[2]:
+            above = x > hi
+            ghi = where(above | (hi < lo) if lo is not None else above, g, 0.0)
+        return gx, glo, ghi
 
 
-@register("clip")
-def clip(x, min=None, max=None):
-    """x limited to [min, max]; the gradient is 1 inside (bounds included) and 0 outside."""
+def _bound(value, x, name):
+    if value is None or isinstance(value, Tensor):
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        if hasattr(value, "__array__"):
+            return operand(value, x)
+        raise ArgumentError(f"clamp: {name} must be a number or a Tensor, got {type(value).__name__}")
+    return value.item() if hasattr(value, "item") else value
+
+
+@register("clamp", method=True)
+def clamp(input, min=None, max=None):
+    """min(max(input, min), max), elementwise (bounds are numbers or tensors that broadcast); the
+    gradient is 1 where min <= input <= max."""
+    from .declare import _promote
+
+    if not isinstance(input, Tensor):
+        raise ArgumentError(f"clamp: expected a Tensor, got {type(input).__name__}")
     if min is None and max is None:
-        raise ArgumentError("clip: at least one of min and max must be given")
-    return Clip.apply(x, lo=min, hi=max)
+        raise ArgumentError("clamp: at least one of min and max must be given")
+    lo, hi = _bound(min, input, "min"), _bound(max, input, "max")
+    x = input
+    for b in (lo, hi):
+        if b is not None:
+            x, _ = _promote(x, b, False)
+    lo = lo if not isinstance(lo, Tensor) else _promote(x, lo, False)[1]
+    hi = hi if not isinstance(hi, Tensor) else _promote(x, hi, False)[1]
+    return Clamp.apply(x, lo, hi)
+
+
+def clamp_min(input, min):
+    """max(input, min), elementwise."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    """min(input, max), elementwise."""
+    return clamp(input, max=max)
+
+
+clip = clamp
 
 
 # --- casts, copies, devices -----------------------------------------------------------------------------
@@ -234,8 +290,9 @@ def _attach_methods():
     Tensor.not_equal = ne
     Tensor.bitwise_not = bitwise_not
     Tensor.where = lambda self, condition, other: where(condition, self, other)
-    Tensor.clip = clip
-    Tensor.clamp = clip
+    for name, fn in (("clamp", clamp), ("clip", clamp), ("clamp_min", clamp_min), ("clamp_max", clamp_max)):
+        setattr(Tensor, name, fn)
+        setattr(Tensor, name + "_", lambda self, *a, _fn=fn, _name=name, **k: self._inplace(_name + "_", _fn(self, *a, **k)))
     Tensor.astype = astype
     Tensor.to = to
     Tensor.type = type_

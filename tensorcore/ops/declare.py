@@ -132,6 +132,8 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
             p = _bind(name, params, args, kwargs) if (args or kwargs or params) else {}
             if check is not None:
                 check(**p)
+            if p and p.get("inplace") is True:  # F.relu6(x, inplace=True): the result written into x
+                return input._inplace(name + "_", op(input, **{**p, "inplace": False}))
             if floating and input._data.dtype.kind not in "fc":
                 input = input.astype(get_default_dtype())
             if differentiable and input.requires_grad and modes.grad_enabled:
@@ -251,12 +253,32 @@ def _operands(name, input, other):
     return x, y
 
 
+_NO_PARAMS = {}
+
+
+def _check_param_defaults(name, params, fns):
+    """A binary op called without params passes none (the lean path): its forward, check and vjps
+    must then default each param to the declared value."""
+    for fn in fns:
+        if fn is None:
+            continue
+        sig = inspect.signature(fn).parameters
+        for key, value in params.items():
+            par = sig.get(key)
+            if par is None and not any(p.kind is p.VAR_KEYWORD for p in sig.values()):
+                raise ValueError(f"op {name!r}: {fn} does not take the param {key!r}")
+            if par is not None and (par.default is par.empty or par.default != value):
+                raise ValueError(f"op {name!r}: {fn} must default {key!r} to {value!r}")
+
+
 def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=True, floating=False,
            vjp_arrays=None, promote=True, params=None, check=None):
     """Declare an elementwise op of two operands with broadcasting: y = forward(x, y).
 
-    `floating` is a bool or a function of the params (div: only without rounding_mode)."""
+    `floating` is a bool or a function of the params (div: only without rounding_mode). Params
+    (`params={"alpha": 1}`) must have the same defaults in forward, check and the vjps' signatures."""
     params = dict(params or {})
+    _check_param_defaults(name, params, (forward, check, *vjp))
     call = _forward_caller(name, forward, backend)
     saved = sorted({n for v in vjp if v is not None for n in _saved_names(v)}, key=("x", "y", "out").index)
     Fn = _make_function(name, call, tuple(vjp), saved, 2, vjp_arrays)
@@ -265,7 +287,7 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
 
     def _binary_call(input, other, args, kwargs):
         x, y = _operands(name, input, other)
-        p = _bind(name, params, args, kwargs) if (args or kwargs) else params
+        p = _bind(name, params, args, kwargs) if (args or kwargs) else _NO_PARAMS
         if check is not None:
             check(**p)
         if promote:

@@ -87,7 +87,7 @@ CASES = [
     OpCase("gelu", lambda r: (_n(r, 3, 4),), lambda x: tc.gelu(x, approximate="tanh"), _gelu_tanh, label="tanh"),
     OpCase("softplus", lambda r: (_n(r, 3, 4) * 3,), tc.softplus, lambda x: np.log1p(np.exp(x))),
     # clip / maximum / minimum / where
-    OpCase("clip", lambda r: (_n(r, 4, 5) + 0.05,), lambda x: tc.clip(x, -0.5, 0.6),
+    OpCase("clamp", lambda r: (_n(r, 4, 5) + 0.05,), lambda x: tc.clip(x, -0.5, 0.6),
            lambda x: np.clip(x, -0.5, 0.6)),
     OpCase("maximum", lambda r: (_distinct(r, 3, 4), _distinct(r, 4) + 0.11), tc.maximum, np.maximum),
     OpCase("minimum", lambda r: (_distinct(r, 3, 4), _distinct(r, 4) + 0.11), tc.minimum, np.minimum),

@@ -1,0 +1,50 @@
+"""Bitwise ops on bool and integer tensors (PyTorch's names): bitwise_and/or/xor/not, the shifts, and
+the Python operators &, |, ^, ~, <<, >> on tensors. Floating operands raise DTypeError."""
+
+from ..errors import DTypeError
+from ..tensor import Tensor
+from .declare import binary, unary
+
+
+def _integral(name, *arrays):
+    for a in arrays:
+        kind = a.dtype.kind if hasattr(a, "dtype") else ("b" if isinstance(a, bool) else "i" if isinstance(a, int)
+                                                          else "f")
+        if kind not in "biu":
+            raise DTypeError(f"{name}: expected bool or integer tensors, got {getattr(a, 'dtype', type(a).__name__)}")
+
+
+def _bitwise(name, fn, doc):
+    def forward(xp, x, y):
+        _integral(name, x, y)
+        return fn(xp, x, y)
+
+    return binary(name, forward=forward, vjp=(None, None), doc=doc)
+
+
+bitwise_and = _bitwise("bitwise_and", lambda xp, x, y: xp.bitwise_and(x, y), "x & y, bit by bit (and for bools).")
+bitwise_or = _bitwise("bitwise_or", lambda xp, x, y: xp.bitwise_or(x, y), "x | y, bit by bit.")
+bitwise_xor = _bitwise("bitwise_xor", lambda xp, x, y: xp.bitwise_xor(x, y), "x ^ y, bit by bit.")
+bitwise_left_shift = _bitwise("bitwise_left_shift", lambda xp, x, y: xp.left_shift(x, y), "x << y.")
+bitwise_right_shift = _bitwise("bitwise_right_shift", lambda xp, x, y: xp.right_shift(x, y),
+                               "x >> y (arithmetic: the sign bit is kept).")
+
+
+def _not(xp, x):
+    _integral("bitwise_not", x)
+    return ~x
+
+
+bitwise_not = unary("bitwise_not", forward=_not, vjp=None, doc="~x: not for bools, the bits flipped for integers.")
+
+
+def _attach():
+    for op, fn in (("and", bitwise_and), ("or", bitwise_or), ("xor", bitwise_xor), ("lshift", bitwise_left_shift),
+                   ("rshift", bitwise_right_shift)):
+        setattr(Tensor, f"__{op}__", fn)
+        setattr(Tensor, f"__r{op}__", lambda self, other, fn=fn: fn(other, self))
+        setattr(Tensor, f"__i{op}__", lambda self, other, fn=fn: self._inplace(fn.__name__ + "_", fn(self, other)))
+    Tensor.__invert__ = bitwise_not
+
+
+_attach()
