@@ -74,6 +74,8 @@ class Sequential(Model):
         layer = self._stack.pop()
         if self._input is not None and self._stack:
             self._rebuild()
+        elif not self._stack:
+            self._graph, self.net, self.built = None, None, False
         return layer
 
     def _rebuild(self):
