@@ -8,6 +8,7 @@ and the value, in the spirit of PyTorch's messages:
     number(inf, "lr", "Adam", low=0)  -> Adam: invalid lr inf (must be a finite number >= 0)
 """
 
+import functools
 import math
 import numbers
 import operator
@@ -54,6 +55,7 @@ def int_tuple(value, name, op, length=2, minimum=None, error=ArgumentError):
     return (n,) * length
 
 
+@functools.lru_cache(maxsize=1)
 def memory_limit():
     """Bytes of physical memory (the most one allocation may ask for); 2**63 - 1 where unknown."""
     try:
@@ -64,18 +66,32 @@ def memory_limit():
 
 def fits_in_memory(shape, dtype, op, error=ArgumentError):
     """Refuse an array of `shape` and `dtype` larger than physical memory, before anything is allocated."""
-    nbytes = math.prod(shape) * np.dtype(dtype).itemsize  # Python ints: no overflow
-    if nbytes > memory_limit():
+    itemsize = dtype.itemsize if isinstance(dtype, np.dtype) else np.dtype(dtype).itemsize
+    nbytes = math.prod(shape) * itemsize  # Python ints: no overflow
+    if nbytes > _SMALL and nbytes > memory_limit():
         raise error(f"{_name(op)}: a tensor of shape {tuple(shape)} and dtype {np.dtype(dtype)} needs "
                     f"{nbytes / 2**30:.3g} GiB, more than this machine's memory ({memory_limit() / 2**30:.3g} GiB)")
     return nbytes
+
+
+_SMALL = 1 << 30  # bytes below which no allocation is compared with the machine's memory
 
 
 def shape(args, op, dtype=None, name="size"):
     """The shape of tc.zeros(2, 3) or tc.zeros((2, 3)): a tuple of non-negative ints that fits in memory."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = tuple(args[0])
-    elif len(args) == 1 and hasattr(args[0], "shape") and not _is_integer_scalar(args[0]):
+    if all(type(v) is int and v >= 0 for v in args):  # the common case, checked quickly
+        dims = tuple(args)
+    else:
+        dims = _dims(args, op, name)
+    if dtype is not None:
+        fits_in_memory(dims, dtype, op)
+    return dims
+
+
+def _dims(args, op, name):
+    if len(args) == 1 and hasattr(args[0], "shape") and not _is_integer_scalar(args[0]):
         raise ArgumentError(f"{_name(op)}: argument {name!r} must be a tuple of ints, got {type(args[0]).__name__}")
     dims = []
     for i, v in enumerate(args):
@@ -85,8 +101,6 @@ def shape(args, op, dtype=None, name="size"):
         dims.append(operator.index(v))
     if any(n < 0 for n in dims):
         raise ArgumentError(f"{_name(op)}: negative dimension {min(dims)} in {name} {tuple(dims)}")
-    if dtype is not None:
-        fits_in_memory(dims, dtype, op)
     return tuple(dims)
 
 
