@@ -268,13 +268,13 @@ class Model(TrainingMixin, Layer):
 
     def get_config(self):
         """A functional model's graph and layers; a subclassed model's constructor arguments ({} by default)."""
-        from .saving import functional_config
+        from .config import functional_config
 
         return functional_config(self) if self._graph is not None else {}
 
     @classmethod
     def from_config(cls, config):
-        from .saving import functional_from_config
+        from .config import functional_from_config
 
         return functional_from_config(config) if "nodes" in config else cls(**config)
 

@@ -118,7 +118,7 @@ class Sequential(Model):
         pass
 
     def get_config(self):
-        from .saving import serialize_layer
+        from .config import serialize_layer
 
         return {"name": self.name, "trainable": self.trainable,
                 "input": None if self._input is None else {"shape": list(self._input.shape[1:]),
@@ -127,7 +127,7 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config):
-        from .saving import deserialize_layer
+        from .config import deserialize_layer
 
         model = cls(name=config.get("name"), trainable=config.get("trainable", True))
         if config.get("input") is not None:

@@ -328,14 +328,14 @@ class Bidirectional(Layer):
         return [self.forward_layer, self.backward_layer]
 
     def get_config(self):
-        from .saving import serialize_layer
+        from .config import serialize_layer
 
         return {**super().get_config(), "layer": serialize_layer(self.forward_layer),
                 "backward_layer": serialize_layer(self.backward_layer)}
 
     @classmethod
     def from_config(cls, config):
-        from .saving import deserialize_layer
+        from .config import deserialize_layer
 
         config = dict(config)
         config["layer"] = deserialize_layer(config["layer"])
