@@ -140,7 +140,7 @@ class ScatterReduce(Function):
         if reduce == "mean":
             count = hit + (1 if include_self else 0)
             count[count == 0] = 1
-            out = out / count if x.dtype.kind == "f" else out // count
+            out = (out / count).astype(x.dtype, copy=False) if x.dtype.kind == "f" else out // count
             ctx.count = count.astype(x.dtype)
         ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
         ctx.hit = hit > 0

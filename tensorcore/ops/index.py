@@ -134,7 +134,8 @@ def index_put(x, index, value, accumulate=False):
         picked = x._data[index]
         from .shape import expand
 
-        value = expand(value, tuple(getattr(picked, "shape", ()))) if value.shape != getattr(picked, "shape", ()) else value
+        target = tuple(getattr(picked, "shape", ()))
+        value = expand(value, target) if tuple(value.shape) != target else value
         return x + ScatterAdd.apply(value.astype(x.dtype), shape=x.shape, index=index, advanced=advanced)
     index, advanced = _normalize_index(index, x.device)
     if len(index) == 1:

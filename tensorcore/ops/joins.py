@@ -144,7 +144,8 @@ def tensor_split(input, indices_or_sections, dim=0):
         lengths = [n // k + (1 if i < n % k else 0) for i in range(k)]
         bounds = list(np.cumsum([0] + lengths))
     else:
-        cuts = [builtins.min(builtins.max(c + n if c < 0 else c, 0), n) for c in sizes("tensor_split", (indices_or_sections,))]
+        given = sizes("tensor_split", (indices_or_sections,))
+        cuts = [builtins.min(builtins.max(c + n if c < 0 else c, 0), n) for c in given]
         bounds = [0] + cuts + [n]
         bounds = [bounds[0]] + [builtins.max(b, a) for a, b in zip(bounds[:-1], bounds[1:])]
     return _pieces(input, d, bounds)

@@ -177,7 +177,8 @@ def _amax(name, kind):
         return MaxMin.apply(input, axes=dims(name, dim, input.ndim), keepdims=keepdim, kind=kind)
 
     fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"The {'largest' if kind == 'amax' else 'smallest'} value over `dim` (all by default); ties share the gradient."
+    fn.__doc__ = (f"The {'largest' if kind == 'amax' else 'smallest'} value over `dim` (all by default); "
+                  "ties share the gradient.")
     return register(name, method=True)(fn)
 
 

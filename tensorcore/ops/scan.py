@@ -64,8 +64,8 @@ class CumProd(Function):
 
 
 class LogCumSumExp(Function):
-    """out_j = log sum_{i<=j} exp(x_i). # NOTE: the gradient sum_{j>=i} g_j exp(x_i - out_j) is taken in the
-    log domain, positive and negative parts of g apart, so it neither overflows nor underflows."""
+    """out_j = log sum_{i<=j} exp(x_i). # NOTE: the gradient sum_{j>=i} g_j exp(x_i - out_j) is formed as an
+    (n, n) matrix of exponents x_i - out_j <= 0 (masked to -inf where j < i), so nothing overflows."""
 
     op_name = "logcumsumexp"
 
@@ -79,18 +79,14 @@ class LogCumSumExp(Function):
     @staticmethod
     def backward(ctx, g):
         from .compare import where
-        from .unary import exp, log
+        from .unary import exp
 
         x, out = ctx.saved_tensors
-        d = ctx.dim
-        total = 0
-        for sign in (1.0, -1.0):
-            part = g * sign
-            positive = part > 0
-            log_part = where(positive, log(where(positive, part, 1.0)), -np.inf) - out
-            rev = LogCumSumExp.apply(log_part.flip(d), dim=d).flip(d)
-            total = total + sign * exp(x + rev)
-        return total
+        d, n, xp = ctx.dim, x.shape[ctx.dim], ctx.backend.xp
+        later = _make(xp.triu(xp.ones((n, n), dtype=bool)), x.device, False, None)  # [i, j]: j >= i
+        xm, om, gm = x.movedim(d, -1), out.movedim(d, -1), g.movedim(d, -1)
+        exponent = where(later, xm.unsqueeze(-1) - om.unsqueeze(-2), -np.inf)
+        return (exp(exponent) * gm.unsqueeze(-2)).sum(-1).movedim(-1, d)
 
 
 def _prepare(op, input, dim, dtype):

@@ -189,7 +189,8 @@ def permute(input, *dims):
         raise ShapeError(f"permute: {len(order)} dims {order} for a tensor of {input.ndim} dimensions")
     axes = tuple(one_dim("permute", d, input.ndim) for d in order)
     if sorted(axes) != list(range(input.ndim)):
-        raise ShapeError(f"permute: dims {order} are not a permutation of the {input.ndim} dims of {tuple(input.shape)}")
+        raise ShapeError(f"permute: dims {order} are not a permutation of the {input.ndim} dims of "
+                         f"{tuple(input.shape)}")
     return input if axes == tuple(range(input.ndim)) else Permute.apply(input, axes=axes)
 
 

@@ -215,7 +215,8 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     s = seq._data
     if sorter is not None:
         if sorter.shape != seq.shape:
-            raise ShapeError(f"searchsorted: sorter {tuple(sorter.shape)} and sorted_sequence {tuple(seq.shape)} differ")
+            raise ShapeError(f"searchsorted: sorter {tuple(sorter.shape)} and sorted_sequence {tuple(seq.shape)} "
+                             "differ")
         s = xp.take_along_axis(s, sorter._data, axis=-1)
     v = values._data
     if s.ndim <= 1:

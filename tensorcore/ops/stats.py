@@ -95,17 +95,17 @@ class VectorNorm(Function):
             m = a.max(axis=axes, keepdims=True) if a.size else xp.zeros((1,) * a.ndim, dtype=a.dtype)
             safe = xp.where(m > 0, m, 1)
             out = ((a / safe) ** p).sum(axis=axes, keepdims=True) ** (1.0 / p) * safe
-        ctx.p, ctx.axes, ctx.keepdim, ctx.shape = p, axes, keepdim, x.shape
-        ctx.save_for_backward(x, out)
-        return out if keepdim else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        ctx.p, ctx.kept = p, out.shape
+        result = out if keepdim else out.reshape([n for i, n in enumerate(x.shape) if i not in axes])
+        ctx.save_for_backward(x, result)
+        return result
 
     @staticmethod
     def backward(ctx, g):
         from .compare import where
 
         x, out = ctx.saved_tensors
-        if not ctx.keepdim:
-            g = g.reshape(out.shape)
+        g, out = g.reshape(ctx.kept), out.reshape(ctx.kept)
         if ctx.p == 1:
             return g * x.sign()
         zero = out == 0

@@ -1,0 +1,126 @@
+"""Cases of the shape ops (shape.py, joins.py, layout.py) with PyTorch's meanings, against NumPy references:
+transpose swaps two dims (NumPy's transpose is permute), repeat tiles (NumPy's repeat is
+repeat_interleave), split takes a piece size (NumPy's split is tensor_split), squeeze(dim) skips dims
+that are not 1."""
+
+import numpy as np
+
+import tensorcore as tc
+
+from .cases import OpCase
+
+
+def _n(rng, *shape):
+    return rng.standard_normal(shape)
+
+
+CASES = [
+    # views and layout
+    OpCase("reshape", lambda r: (_n(r, 2, 6),), lambda x: x.reshape(3, -1), lambda x: x.reshape(3, -1)),
+    OpCase("view", lambda r: (_n(r, 2, 6),), lambda x: x.view(4, 3), lambda x: x.reshape(4, 3)),
+    OpCase("view", lambda r: (_n(r, 2, 3, 2),), lambda x: x.view(-1), lambda x: x.reshape(-1), label="-1"),
+    OpCase("view_as", lambda r: (_n(r, 2, 6), _n(r, 3, 4)), lambda x, y: x.view_as(y) * y,
+           lambda x, y: x.reshape(3, 4) * y),
+    OpCase("reshape_as", lambda r: (_n(r, 2, 6), _n(r, 4, 3)), lambda x, y: x.reshape_as(y) + y,
+           lambda x, y: x.reshape(4, 3) + y),
+    OpCase("permute", lambda r: (_n(r, 2, 3, 4),), lambda x: x.permute(2, 0, 1), lambda x: x.transpose(2, 0, 1)),
+    OpCase("transpose", lambda r: (_n(r, 2, 3),), lambda x: x.transpose(0, 1), lambda x: x.T, label="2-D swap"),
+    OpCase("transpose", lambda r: (_n(r, 2, 3, 4),), lambda x: tc.transpose(x, -1, 0), lambda x: x.swapaxes(-1, 0),
+           label="3-D"),
+    OpCase("transpose", lambda r: (_n(r, 2, 3, 4),), lambda x: x.T, lambda x: x.T, label=".T reverses"),
+    OpCase("swapaxes", lambda r: (_n(r, 2, 3, 4),), lambda x: x.swapaxes(0, 2), lambda x: x.swapaxes(0, 2)),
+    OpCase("swapdims", lambda r: (_n(r, 2, 3, 4),), lambda x: tc.swapdims(x, 1, 2), lambda x: x.swapaxes(1, 2)),
+    OpCase("t", lambda r: (_n(r, 2, 3),), lambda x: x.t(), lambda x: x.T),
+    OpCase("movedim", lambda r: (_n(r, 2, 3, 4),), lambda x: x.movedim((0, 1), (2, 0)),
+           lambda x: np.moveaxis(x, (0, 1), (2, 0))),
+    OpCase("moveaxis", lambda r: (_n(r, 2, 3, 4),), lambda x: tc.moveaxis(x, -1, 0), lambda x: np.moveaxis(x, -1, 0)),
+    OpCase("expand", lambda r: (_n(r, 3, 1),), lambda x: x.expand(2, -1, 4), lambda x: np.broadcast_to(x, (2, 3, 4))),
+    OpCase("expand_as", lambda r: (_n(r, 1, 4), _n(r, 3, 4)), lambda x, y: x.expand_as(y) * y,
+           lambda x, y: np.broadcast_to(x, (3, 4)) * y),
+    OpCase("broadcast_to", lambda r: (_n(r, 3, 1),), lambda x: x.broadcast_to((2, 3, 4)),
+           lambda x: np.broadcast_to(x, (2, 3, 4))),
+    OpCase("contiguous", lambda r: (_n(r, 3, 4),), lambda x: x.t().contiguous(), lambda x: x.T),
+    OpCase("flatten", lambda r: (_n(r, 2, 3, 4),), lambda x: x.flatten(1), lambda x: x.reshape(2, -1)),
+    OpCase("flatten", lambda r: (_n(r, 2, 3, 4, 1),), lambda x: tc.flatten(x, start_dim=1, end_dim=2),
+           lambda x: x.reshape(2, 12, 1), label="start_dim, end_dim"),
+    OpCase("unflatten", lambda r: (_n(r, 2, 12),), lambda x: x.unflatten(1, (3, -1)), lambda x: x.reshape(2, 3, 4)),
+    OpCase("squeeze", lambda r: (_n(r, 2, 1, 3),), lambda x: x.squeeze(1), lambda x: x.squeeze(1)),
+    OpCase("squeeze", lambda r: (_n(r, 2, 1, 3),), lambda x: x.squeeze(0), lambda x: x, label="not 1: unchanged"),
+    OpCase("squeeze", lambda r: (_n(r, 1, 2, 1),), lambda x: x.squeeze((0, 1)), lambda x: x[0], label="tuple"),
+    OpCase("unsqueeze", lambda r: (_n(r, 2, 3),), lambda x: x.unsqueeze(-1), lambda x: x[..., None]),
+    # joining and splitting
+    OpCase("cat", lambda r: (_n(r, 2, 3), _n(r, 2, 1)), lambda a, b: tc.cat([a, b], 1),
+           lambda a, b: np.concatenate([a, b], axis=1)),
+    OpCase("concat", lambda r: (_n(r, 2, 3), _n(r, 1, 3)), lambda a, b: tc.concat((a, b)),
+           lambda a, b: np.concatenate([a, b])),
+    OpCase("concatenate", lambda r: (_n(r, 2, 3), _n(r, 2, 1)), lambda a, b: tc.concatenate([a, b], axis=1),
+           lambda a, b: np.concatenate([a, b], axis=1)),
+    OpCase("stack", lambda r: (_n(r, 2, 3), _n(r, 2, 3)), lambda a, b: tc.stack([a, b], 1),
+           lambda a, b: np.stack([a, b], axis=1)),
+    OpCase("split", lambda r: (_n(r, 5, 2),), lambda x: x.split(2), lambda x: (x[:2], x[2:4], x[4:]),
+           label="size: the last piece smaller"),
+    OpCase("split", lambda r: (_n(r, 2, 5),), lambda x: tc.split(x, [1, 4], dim=1), lambda x: (x[:, :1], x[:, 1:]),
+           label="sizes"),
+    OpCase("tensor_split", lambda r: (_n(r, 5, 2),), lambda x: x.tensor_split(3),
+           lambda x: tuple(np.array_split(x, 3))),
+    OpCase("tensor_split", lambda r: (_n(r, 5, 2),), lambda x: tc.tensor_split(x, [1, 3]),
+           lambda x: tuple(np.split(x, [1, 3])), label="indices"),
+    OpCase("chunk", lambda r: (_n(r, 5, 2),), lambda x: x.chunk(3), lambda x: (x[:2], x[2:4], x[4:])),
+    OpCase("unbind", lambda r: (_n(r, 3, 2),), lambda x: x.unbind(1), lambda x: (x[:, 0], x[:, 1])),
+    OpCase("select", lambda r: (_n(r, 3, 4),), lambda x: x.select(1, -1), lambda x: x[:, -1]),
+    OpCase("narrow", lambda r: (_n(r, 3, 5),), lambda x: x.narrow(1, 1, 3), lambda x: x[:, 1:4]),
+    OpCase("pad", lambda r: (_n(r, 2, 3),), lambda x: tc.pad(x, ((1, 0), (2, 1))),
+           lambda x: np.pad(x, ((1, 0), (2, 1)))),
+    OpCase("hstack", lambda r: (_n(r, 2, 3), _n(r, 2, 1)), lambda a, b: tc.hstack([a, b]),
+           lambda a, b: np.hstack([a, b])),
+    OpCase("vstack", lambda r: (_n(r, 3), _n(r, 2, 3)), lambda a, b: tc.vstack([a, b]), lambda a, b: np.vstack([a, b])),
+    OpCase("dstack", lambda r: (_n(r, 2, 3), _n(r, 2, 3)), lambda a, b: tc.dstack([a, b]),
+           lambda a, b: np.dstack([a, b])),
+    OpCase("column_stack", lambda r: (_n(r, 3), _n(r, 3, 2)), lambda a, b: tc.column_stack([a, b]),
+           lambda a, b: np.column_stack([a, b])),
+    # flips and rotations
+    OpCase("flip", lambda r: (_n(r, 2, 3, 4),), lambda x: x.flip(0, 2), lambda x: np.flip(x, (0, 2))),
+    OpCase("fliplr", lambda r: (_n(r, 2, 3),), lambda x: x.fliplr(), np.fliplr),
+    OpCase("flipud", lambda r: (_n(r, 2, 3),), lambda x: tc.flipud(x), np.flipud),
+    OpCase("roll", lambda r: (_n(r, 3, 4),), lambda x: x.roll((1, -1), (0, 1)), lambda x: np.roll(x, (1, -1), (0, 1))),
+    OpCase("roll", lambda r: (_n(r, 3, 4),), lambda x: tc.roll(x, 5), lambda x: np.roll(x, 5), label="flattened"),
+    *[OpCase("rot90", lambda r: (_n(r, 2, 3, 4),), lambda x, k=k: x.rot90(k, (2, 1)),
+             lambda x, k=k: np.rot90(x, k, (2, 1)), label=f"k={k}") for k in (1, 2, 3, -1)],
+    # triangles and diagonals
+    OpCase("tril", lambda r: (_n(r, 2, 3, 4),), lambda x: x.tril(1), lambda x: np.tril(x, 1)),
+    OpCase("triu", lambda r: (_n(r, 3, 4),), lambda x: tc.triu(x, -1), lambda x: np.triu(x, -1)),
+    OpCase("diagonal", lambda r: (_n(r, 2, 3, 4),), lambda x: x.diagonal(1, 1, 2), lambda x: np.diagonal(x, 1, 1, 2)),
+    OpCase("diagonal", lambda r: (_n(r, 3, 4),), lambda x: tc.diagonal(x, -1), lambda x: np.diagonal(x, -1),
+           label="below"),
+    OpCase("diag", lambda r: (_n(r, 3),), lambda x: tc.diag(x, 1), lambda x: np.diag(x, 1), label="1-D"),
+    OpCase("diag", lambda r: (_n(r, 3, 4),), lambda x: x.diag(), np.diag, label="2-D"),
+    OpCase("diag_embed", lambda r: (_n(r, 2, 3),), lambda x: tc.diag_embed(x),
+           lambda x: np.stack([np.diag(row) for row in x])),
+    OpCase("diag_embed", lambda r: (_n(r, 2, 3),), lambda x: x.diag_embed(-1, 0, 2),
+           lambda x: np.stack([np.diag(row, -1) for row in x]).transpose(1, 0, 2), label="offset, dims"),
+    # grids and broadcasting
+    OpCase("atleast_1d", lambda r: (_n(r),), lambda x: tc.atleast_1d(x), lambda x: x.reshape(1)),
+    OpCase("atleast_2d", lambda r: (_n(r, 3),), lambda x: tc.atleast_2d(x), lambda x: x[None]),
+    OpCase("atleast_3d", lambda r: (_n(r, 3), _n(r, 2, 3)), lambda a, b: tc.atleast_3d(a, b),
+           lambda a, b: (a[None, :, None], b[..., None])),
+    OpCase("meshgrid", lambda r: (_n(r, 3), _n(r, 2)), lambda a, b: tc.meshgrid(a, b, indexing="ij"),
+           lambda a, b: tuple(np.meshgrid(a, b, indexing="ij"))),
+    OpCase("meshgrid", lambda r: (_n(r, 3), _n(r, 2), _n(r, 4)), lambda a, b, c: tc.meshgrid(a, b, c, indexing="xy"),
+           lambda a, b, c: tuple(np.meshgrid(a, b, c, indexing="xy")), label="xy"),
+    OpCase("broadcast_tensors", lambda r: (_n(r, 3, 1), _n(r, 4)), tc.broadcast_tensors,
+           lambda a, b: tuple(np.broadcast_arrays(a, b))),
+    # repeats
+    OpCase("tile", lambda r: (_n(r, 2, 3),), lambda x: x.tile((2, 1, 2)), lambda x: np.tile(x, (2, 1, 2))),
+    OpCase("tile", lambda r: (_n(r, 2, 3),), lambda x: x.tile(2), lambda x: np.tile(x, 2), label="fewer dims"),
+    OpCase("repeat", lambda r: (_n(r, 2, 3),), lambda x: x.repeat(2, 1), lambda x: np.tile(x, (2, 1)),
+           label="tiles, as torch"),
+    OpCase("repeat", lambda r: (_n(r, 2, 3),), lambda x: tc.repeat(x, 2, 1, 2), lambda x: np.tile(x, (2, 1, 2)),
+           label="new leading dim"),
+    OpCase("repeat_interleave", lambda r: (_n(r, 2, 3),), lambda x: x.repeat_interleave(2, dim=1),
+           lambda x: np.repeat(x, 2, axis=1)),
+    OpCase("repeat_interleave", lambda r: (_n(r, 2, 3),),
+           lambda x: tc.repeat_interleave(x, tc.tensor([1, 0, 3], device=x.device), 1),
+           lambda x: np.repeat(x, [1, 0, 3], axis=1), label="counts"),
+    OpCase("repeat_interleave", lambda r: (_n(r, 2, 3),), lambda x: x.repeat_interleave(2),
+           lambda x: np.repeat(x, 2), label="flattened"),
+]
