@@ -46,6 +46,36 @@ def test_sequential_roundtrip_keeps_predictions_and_compile(tmp_path):
     assert not keras.models.load_model(tmp_path / "m.keras", compile=False).compiled
 
 
+def test_optimizer_state_is_saved_so_training_resumes_exactly(tmp_path):
+    tc.manual_seed(6)
+    model = keras.Sequential([keras.Input(shape=(4,)), L.Dense(8, activation="relu"), L.Dense(3, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy")
+    x, y = RNG.standard_normal((48, 4)).astype(np.float32), RNG.integers(0, 3, 48)
+    model.fit(x, y, epochs=1, verbose=0)
+    model.save(tmp_path / "mid.keras")
+    loaded = keras.models.load_model(tmp_path / "mid.keras")
+    state = loaded.optimizer.inner.state_dict()["state"]
+    assert len(state) == 4 and all(st for st in state.values())
+    for m in (model, loaded):
+        tc.manual_seed(7)
+        m.fit(x, y, epochs=2, verbose=0)
+    for a, b in zip(model.get_weights(), loaded.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    with zipfile.ZipFile(tmp_path / "mid.keras") as z:
+        names = zipfile.ZipFile(io.BytesIO(z.read("model.weights.npz"))).namelist()
+    assert {"w0.npy", "o0.npy"} <= set(names)
+    with zipfile.ZipFile(tmp_path / "mid.keras") as z:  # an optimizer-state array declared huge: refused
+        members = {n: z.read(n) for n in z.namelist()}
+    with zipfile.ZipFile(io.BytesIO(members["model.weights.npz"])) as inner:
+        weights = {n: inner.read(n) for n in inner.namelist()}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f4", "fortran_order": False, "shape": (10**10,)})
+    weights["o0.npy"] = header.getvalue()
+    members["model.weights.npz"] = _npz(weights)
+    with pytest.raises(tc.TensorcoreError, match="optimizer state"):
+        keras.models.load_model(_write(tmp_path, list(members.items())))
+
+
 def test_functional_several_outputs_roundtrip(tmp_path):
     tc.manual_seed(1)
     a, b = keras.Input(shape=(3,), name="a"), keras.Input(shape=(2,), name="b")

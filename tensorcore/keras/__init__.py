@@ -15,7 +15,7 @@ Example (the classic Keras MLP; only the import prefix differs from Keras):
 Not supported (each raises a clear error where an argument asks for it): stateful RNNs, dropout /
 recurrent_dropout inside RNN layers, MultiHeadAttention attention_axes, arithmetic on KerasTensors
 (use layers such as Add), keras.ops, .h5 files, fit on generators or datasets, class_weight /
-sample_weight. A .keras file holds the architecture, weights and compile settings, not the
+sample_weight. A .keras file holds the architecture, the weights, the compile settings and the
 optimizer's state. tensorcore-specific: layer.input_shape / layer.output_shape leave the batch axis out.
 """
 
