@@ -244,3 +244,21 @@ def test_losses_follow_keras_formulas():
     assert np.isfinite(got) and got == pytest.approx(bce, rel=1e-5)
     cce = -(y * np.log(np.clip(p / p.sum(1, keepdims=True), 1e-7, 1 - 1e-7))).sum(1).mean()
     assert keras.losses.categorical_crossentropy(tc.tensor(y), tc.tensor(p)).item() == pytest.approx(cce, rel=1e-5)
+
+
+def test_arithmetic_on_keras_tensors_records_ops(tmp_path):
+    tc.manual_seed(8)
+    inputs = keras.Input(shape=(4,))
+    h = L.Dense(4, name="proj")(inputs)
+    residual = h + inputs * 0.5 - 1.0
+    out = -(2.0 * residual) / 4.0 + residual ** 2
+    model = keras.Model(inputs, out)
+    assert [la.name for la in model.layers if isinstance(la, L.TensorOp)][:2] == ["tensor_op", "tensor_op_1"]
+    x = RNG.standard_normal((5, 4)).astype(np.float32)
+    w, b = model.get_layer("proj").get_weights()
+    r = x @ w + b + x * 0.5 - 1.0
+    np.testing.assert_allclose(model.predict(x), -(2.0 * r) / 4.0 + r ** 2, rtol=1e-5, atol=1e-6)
+    model.save(tmp_path / "ops.keras")
+    np.testing.assert_array_equal(keras.models.load_model(tmp_path / "ops.keras").predict(x), model.predict(x))
+    with pytest.raises(tc.TensorcoreError):
+        L.TensorOp("eval")

@@ -12,11 +12,12 @@ Example (the classic Keras MLP; only the import prefix differs from Keras):
     model.save("mlp.keras")
     model = keras.models.load_model("mlp.keras")
 
-Not supported (each raises a clear error where an argument asks for it): stateful RNNs, dropout /
-recurrent_dropout inside RNN layers, MultiHeadAttention attention_axes, arithmetic on KerasTensors
-(use layers such as Add), keras.ops, .h5 files, fit on generators or datasets, class_weight /
-sample_weight. A .keras file holds the architecture, the weights, the compile settings and the
-optimizer's state. tensorcore-specific: layer.input_shape / layer.output_shape leave the batch axis out.
+Arithmetic on KerasTensors (x + y, 2 * x, x @ w, -x, x / y, x ** 2) records TensorOp layers. Not
+supported (each raises a clear error where an argument asks for it): stateful RNNs, dropout /
+recurrent_dropout inside RNN layers, MultiHeadAttention attention_axes, keras.ops, .h5 files, fit on
+generators or datasets, class_weight / sample_weight. A .keras file holds the architecture, the
+weights, the compile settings and the optimizer's state. tensorcore-specific: layer.input_shape /
+layer.output_shape leave the batch axis out.
 """
 
 from . import activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, saving, utils

@@ -103,6 +103,47 @@ class KerasTensor:
     def __repr__(self):
         return f"<KerasTensor shape={self.shape}, dtype={self.dtype.name}, name={self.name}>"
 
+    # Arithmetic records a TensorOp layer (layers.py), as Keras 3 records keras.ops calls: x + residual.
+    __array_ufunc__ = None  # ndarray + KerasTensor defers to __radd__
+
+    def _op(self, op, *args):
+        from .layers import TensorOp
+
+        return TensorOp(op)(*args)
+
+    def __add__(self, other):
+        return self._op("add", self, other)
+
+    def __radd__(self, other):
+        return self._op("add", other, self)
+
+    def __sub__(self, other):
+        return self._op("subtract", self, other)
+
+    def __rsub__(self, other):
+        return self._op("subtract", other, self)
+
+    def __mul__(self, other):
+        return self._op("multiply", self, other)
+
+    def __rmul__(self, other):
+        return self._op("multiply", other, self)
+
+    def __truediv__(self, other):
+        return self._op("divide", self, other)
+
+    def __rtruediv__(self, other):
+        return self._op("divide", other, self)
+
+    def __matmul__(self, other):
+        return self._op("matmul", self, other)
+
+    def __pow__(self, other):
+        return self._op("power", self, other)
+
+    def __neg__(self):
+        return self._op("negative", self)
+
 
 class Node:
     """One call of a layer in a functional graph: the call's arguments (KerasTensors inside) and its outputs."""

@@ -232,6 +232,28 @@ class Add(_Merge):
         return out
 
 
+class TensorOp(Layer):
+    """One arithmetic op on KerasTensors (and numbers): what `x + y`, `2 * x`, `x @ w` ... record in a graph."""
+
+    base_name = "tensor_op"
+    config_keys = ("op",)
+    OPS = {"add": lambda a, b: a + b, "subtract": lambda a, b: a - b, "multiply": lambda a, b: a * b,
+           "divide": lambda a, b: a / b, "power": lambda a, b: a ** b, "negative": lambda a: -a,
+           "matmul": lambda a, b: a @ b}
+
+    def __init__(self, op, **kwargs):
+        super().__init__(**kwargs)
+        if op not in self.OPS:
+            raise ArgumentError(f"TensorOp: unknown op {op!r}; known: {', '.join(sorted(self.OPS))}")
+        self.op = op
+
+    def _build_for(self, args, kwargs):
+        self.built = True
+
+    def call(self, *args):
+        return self.OPS[self.op](*args)
+
+
 class InputLayer(Layer):
     """The layer behind keras.Input: declares an input's shape and dtype (no computation)."""
 
@@ -270,4 +292,5 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):
 __all__ = ["GRU", "LSTM", "Activation", "Add", "AveragePooling2D", "BatchNormalization", "Bidirectional",
            "Concatenate", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling2D", "Input",
            "InputLayer", "Layer", "LayerNormalization", "MaxPooling2D", "MultiHeadAttention", "Reshape", "SimpleRNN",
+           "TensorOp",
            "get_activation"]
