@@ -74,7 +74,7 @@ def test_properties():
     assert d.is_leaf and not d.requires_grad
     assert np.asarray(x).shape == (2, 3, 4)
     assert x.T.shape == (4, 3, 2)
-    assert x.transpose(1, 0, 2).shape == (3, 2, 4)
+    assert x.permute(1, 0, 2).shape == (3, 2, 4) and x.transpose(0, 2).shape == (4, 3, 2)
     assert x.astype(tc.float32).dtype == tc.float32
     assert str(x.device) == "cpu" and x.device == tc.device("cpu")
 

@@ -133,7 +133,7 @@ class MultiheadAttention(Module):
                              f"do not fit embed_dim={self.embed_dim}, kdim={self.kdim}, vdim={self.vdim}")
         q, k, v = self._projections(query, key, value)
         H, D = self.num_heads, self.head_dim
-        heads = lambda t, n: t.reshape(n, N, H, D).transpose(1, 2, 0, 3)  # noqa: E731  (n, N, E) -> (N, H, n, D)
+        heads = lambda t, n: t.reshape(n, N, H, D).permute(1, 2, 0, 3)  # noqa: E731  (n, N, E) -> (N, H, n, D)
         q, k, v = heads(q, L), heads(k, S), heads(v, S)
         mask = _add_masks(self._attn_mask(attn_mask, q, N, L, S), self._padding_mask(key_padding_mask, q, N, S))
         p_drop = self.dropout if self.training else 0.0
@@ -143,7 +143,7 @@ class MultiheadAttention(Module):
         else:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p_drop)
             weights = None
-        out = out.transpose(2, 0, 1, 3).reshape(L, N, E)
+        out = out.permute(2, 0, 1, 3).reshape(L, N, E)
         out = self.out_proj(out)
         if weights is not None and average_attn_weights:
             weights = weights.mean(axis=1)

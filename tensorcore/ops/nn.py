@@ -216,7 +216,7 @@ def nll_loss(logp, targets, weight=None, ignore_index=-100, reduction="mean"):
     c = logp.shape[1]
     if logp.ndim > 2:  # (N, C, d...) -> (N*d..., C)
         perm = (0,) + tuple(range(2, logp.ndim)) + (1,)
-        logp = logp.transpose(*perm).reshape(-1, c)
+        logp = logp.permute(*perm).reshape(-1, c)
     t = targets._data.reshape(-1)
     logp.device.backend.check_targets("nll_loss", t, c, ignore_index)
     valid = t != ignore_index

@@ -68,7 +68,13 @@ class Slice(Function):
     @staticmethod
     def forward(ctx, x, index):
         ctx.shape, ctx.index = x.shape, index
-        return x[index]
+        try:
+            out = x[index]
+        except IndexError as e:
+            from ..errors import IndexingError
+
+            raise IndexingError(f"getitem: {e} (tensor of shape {x.shape})") from None
+        return out if not isinstance(out, np.generic) else ctx.backend.xp.asarray(out)
 
     @staticmethod
     def backward(ctx, g):
@@ -253,19 +259,22 @@ def moveaxis(input, source, destination):
 @register("expand", method=True)
 def expand(input, *sizes_):
     """A view with size-1 dims repeated to `sizes` (-1 keeps a dim; new dims go in front)."""
-    shape = sizes("expand", sizes_)
+    return _expand("expand", input, sizes("expand", sizes_))
+
+
+def _expand(op, input, shape):
     if len(shape) < input.ndim:
-        raise ShapeError(f"expand: {len(shape)} sizes {shape} for a tensor of {input.ndim} dimensions")
+        raise ShapeError(f"{op}: {len(shape)} sizes {shape} for a tensor of {input.ndim} dimensions")
     lead = len(shape) - input.ndim
     out = []
     for i, n in enumerate(shape):
         have = input.shape[i - lead] if i >= lead else None
         if n == -1:
             if have is None:
-                raise ShapeError(f"expand: -1 is not allowed for the new leading dim {i} in {shape}")
+                raise ShapeError(f"{op}: -1 is not allowed for the new leading dim {i} in {shape}")
             n = have
         if have is not None and have != n and have != 1:
-            raise ShapeError(f"expand: the size {have} of dim {i - lead} of {tuple(input.shape)} cannot be expanded "
+            raise ShapeError(f"{op}: the size {have} of dim {i - lead} of {tuple(input.shape)} cannot be expanded "
                              f"to {n} (only size-1 dims can be)")
         out.append(n)
     out = tuple(out)
@@ -281,7 +290,7 @@ def expand_as(input, other):
 @register("broadcast_to", method=True)
 def broadcast_to(input, size):
     """input.expand(size): a view repeated along size-1 and new leading dims."""
-    return expand(input, tuple(size))
+    return _expand("broadcast_to", input, sizes("broadcast_to", (tuple(size),)))
 
 
 @register("contiguous", method=True)
