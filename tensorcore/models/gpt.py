@@ -32,11 +32,11 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x):
         B, T, C = x.shape
         H = self.n_head
-        qkv = self.c_attn(x).reshape(B, T, 3, H, C // H).transpose(2, 0, 3, 1, 4)  # (3, B, H, T, D)
+        qkv = self.c_attn(x).reshape(B, T, 3, H, C // H).permute(2, 0, 3, 1, 4)  # (3, B, H, T, D)
         q, k, v = qkv[0], qkv[1], qkv[2]
         y = nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True,
                                                        dropout_p=self.dropout if self.training else 0.0)
-        y = y.transpose(0, 2, 1, 3).reshape(B, T, C)
+        y = y.permute(0, 2, 1, 3).reshape(B, T, C)
         return self.resid_dropout(self.c_proj(y))
 
 
