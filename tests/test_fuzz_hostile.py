@@ -14,7 +14,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import tensorcore as tc
@@ -118,6 +118,7 @@ def test_creation_functions(name, args, kw):
 @FAST
 @given(data=st.recursive(scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=8),
        dtype=st.sampled_from([None, tc.float32, tc.int64]))
+@example(data=[[1, 2], [3]], dtype=None)  # the ragged list, always tried
 @pytest.mark.xfail(strict=True,
                    reason="tc.tensor (tensorcore/tensor.py, the lead's file) lets NumPy's errors escape: ValueError "
                           "for ragged lists and '' strings, TypeError for None with an int dtype, OverflowError for "
@@ -440,5 +441,6 @@ def test_idx_reader(tmp_path_factory, magic, code, dims, ndim_delta, extra, comp
     path.write_bytes(gzip.compress(raw) if compress else raw)
     out = _only_tensorcore_errors(lambda: read_idx(path))
     if out is not None:
-        assert out.shape == tuple(dims) and magic == b"\x00\x00" and extra == 0 and ndim_delta == 0
+        assert out.shape == tuple(dims) and magic == b"\x00\x00" and ndim_delta == 0
+        assert len(payload) == count * itemsize
         assert not (out.dtype.kind == "f" and np.isnan(out).any())
