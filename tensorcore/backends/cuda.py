@@ -241,6 +241,11 @@ def gelu(x, approximate="none"):
     return _activation("gelu", x, approximate=approximate)
 
 
+@_oom_guard
+def gelu_backward(x, g, approximate="none"):
+    return _activation("gelu_backward", x, g, approximate=approximate)
+
+
 # --- softmax family ------------------------------------------------------------------------------------------
 
 

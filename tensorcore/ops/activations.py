@@ -55,7 +55,8 @@ def _check_gelu(approximate):
 
 
 gelu = unary("gelu", backend="gelu", params={"approximate": "none"}, check=_check_gelu, vjp=_gelu_grad,
-             floating=True, doc="x * Phi(x) (exact, with erf) or its tanh approximation (approximate='tanh').")
+             vjp_arrays=lambda be, g, x, approximate: (be.gelu_backward(x, g, approximate),), floating=True,
+             doc="x * Phi(x) (exact, with erf) or its tanh approximation (approximate='tanh').")
 
 
 def _softplus(xp, x, beta, threshold):
