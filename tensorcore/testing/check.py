@@ -61,7 +61,7 @@ def gradients(case, tensors, seed=1):
             zip(grads, inputs)]
 
 
-def check_op(case, device="cpu", layout="contiguous", fast_mode=False):
+def check_op(case, device="cpu", layout="contiguous", fast_mode=False, gradients=True):
     arrays, tensors = make_inputs(case, device, layout=layout)
     got, outs = forward_values(case, tensors)
     for o in outs:
@@ -79,7 +79,7 @@ def check_op(case, device="cpu", layout="contiguous", fast_mode=False):
                     assert o.dtype == np.float32, f"{case.name}: float32 inputs gave {o.dtype}"
             scale = max(1.0, float(np.abs(want).max())) if want.size else 1.0
             np.testing.assert_allclose(got32, want, rtol=1e-4, atol=1e-4 * scale, err_msg=f"{case.name}: float32")
-    if not case.differentiable:
+    if not case.differentiable or not gradients:
         return
     if layout == "strided":
         _, contiguous = make_inputs(case, device)
@@ -104,3 +104,12 @@ def check_both_backwards(case, device="cpu"):
         autograd.set_fast_backward(True)
     for a, b in zip(fast, slow):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12, err_msg=f"{case.name}: fast vs Tensor-rule backward")
+
+
+def has_array_backward(case):
+    """Whether the op of this case has a raw-array backward (so the two backward paths can differ)."""
+    from ..ops.registry import OPS
+
+    op = OPS.get(case.op)
+    fn = getattr(op, "Function", None)
+    return fn is None or fn.backward_arrays is not None
