@@ -196,6 +196,8 @@ def _extreme(name, input, dim, keepdim, axis, keepdims, other):
     if dim is None:
         if keepdim:
             raise ArgumentError(f"{name}: keepdim=True needs a dim")
+        if input.numel() == 0:
+            raise ShapeError(f"{name}: reduction of an empty tensor of shape {tuple(input.shape)} (give a dim)")
         return MaxMin.apply(input, axes=tuple(range(input.ndim)), keepdims=False, kind="a" + name)
     d = one_dim(name, dim, input.ndim)
     indices = _arg(input, d, True, "arg" + name)
