@@ -262,3 +262,41 @@ def test_arithmetic_on_keras_tensors_records_ops(tmp_path):
     np.testing.assert_array_equal(keras.models.load_model(tmp_path / "ops.keras").predict(x), model.predict(x))
     with pytest.raises(tc.TensorcoreError):
         L.TensorOp("eval")
+
+
+class Block(keras.layers.Layer):
+    """A layer of your own made of Keras layers (a small transformer block), as in Keras tutorials."""
+
+    def __init__(self, dim=6, heads=2, **kwargs):
+        super().__init__(**kwargs)
+        self.dim, self.heads = dim, heads
+        self.attention = L.MultiHeadAttention(heads, dim // heads)
+        self.norm = L.LayerNormalization()
+        self.feed = L.Dense(dim, activation="relu")
+
+    def call(self, inputs):
+        x = self.norm(inputs + self.attention(inputs, inputs))
+        return x + self.feed(x)
+
+    def get_config(self):
+        return {**super().get_config(), "dim": self.dim, "heads": self.heads}
+
+
+def test_custom_layer_of_layers_tracks_and_trains_its_sublayers(tmp_path):
+    tc.manual_seed(9)
+    inputs = keras.Input(shape=(5, 6))
+    block = Block()
+    outputs = L.Dense(1)(L.Flatten()(block(inputs)))
+    model = keras.Model(inputs, outputs)
+    assert [s.name for s in block.sublayers()] == ["multi_head_attention", "layer_normalization", "dense"]
+    assert len(block.get_weights()) == 8 + 2 + 2 and block.get_weights()[-2].shape == (6, 6)  # Keras layouts
+    before = [w.copy() for w in block.get_weights()]
+    x = RNG.standard_normal((16, 5, 6)).astype(np.float32)
+    model.compile(optimizer="adam", loss="mse")
+    model.fit(x, x.sum((1, 2))[:, None], epochs=2, verbose=0)
+    assert all(not np.array_equal(a, b) for a, b in zip(before, block.get_weights()))  # every sublayer trained
+    block.set_weights(before)
+    np.testing.assert_array_equal(block.get_weights()[-2], before[-2])
+    model.save(tmp_path / "block.keras")
+    loaded = keras.models.load_model(tmp_path / "block.keras", custom_objects={"Block": Block})
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))

@@ -21,11 +21,11 @@ layer.output_shape leave the batch axis out.
 """
 
 from . import activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, saving, utils
-from .base import KerasTensor
 from .layers import Input, Layer
 from .model import Model
 from .models import Sequential
 from .saving import load_model
+from .symbolic import KerasTensor
 
 __all__ = ["Input", "KerasTensor", "Layer", "Model", "Sequential", "activations", "callbacks", "datasets",
            "initializers", "layers", "load_model", "losses", "metrics", "models", "optimizers", "saving", "utils"]

@@ -24,6 +24,7 @@ import numpy as np
 from .. import nn
 from ..errors import ArgumentError, ShapeError, TensorcoreError
 from .initializers import initial_values, keras_fans
+from .symbolic import KerasTensor, current_training, flatten, map_structure
 
 
 class KerasFileError(TensorcoreError, ValueError):
@@ -82,120 +83,6 @@ def _permute(x, axes):
 def _array(t):
     """The backend array under a Tensor, without a copy."""
     return t._data if hasattr(t, "_data") else t.data
-
-
-# --- symbolic tensors --------------------------------------------------------------------------------
-
-
-class KerasTensor:
-    """A symbolic tensor of the functional API: a shape (batch axis None), a dtype and the node that makes it."""
-
-    def __init__(self, shape, dtype="float32", name=None, node=None, index=0):
-        self.shape = tuple(None if d is None else int(d) for d in shape)
-        self.dtype = np.dtype(dtype)
-        self.name = name
-        self.node, self.index = node, index
-
-    @property
-    def ndim(self):
-        return len(self.shape)
-
-    def __repr__(self):
-        return f"<KerasTensor shape={self.shape}, dtype={self.dtype.name}, name={self.name}>"
-
-    # Arithmetic records a TensorOp layer (layers.py), as Keras 3 records keras.ops calls: x + residual.
-    __array_ufunc__ = None  # ndarray + KerasTensor defers to __radd__
-
-    def _op(self, op, *args):
-        from .layers import TensorOp
-
-        return TensorOp(op)(*args)
-
-    def __add__(self, other):
-        return self._op("add", self, other)
-
-    def __radd__(self, other):
-        return self._op("add", other, self)
-
-    def __sub__(self, other):
-        return self._op("subtract", self, other)
-
-    def __rsub__(self, other):
-        return self._op("subtract", other, self)
-
-    def __mul__(self, other):
-        return self._op("multiply", self, other)
-
-    def __rmul__(self, other):
-        return self._op("multiply", other, self)
-
-    def __truediv__(self, other):
-        return self._op("divide", self, other)
-
-    def __rtruediv__(self, other):
-        return self._op("divide", other, self)
-
-    def __matmul__(self, other):
-        return self._op("matmul", self, other)
-
-    def __pow__(self, other):
-        return self._op("power", self, other)
-
-    def __neg__(self):
-        return self._op("negative", self)
-
-
-class Node:
-    """One call of a layer in a functional graph: the call's arguments (KerasTensors inside) and its outputs."""
-
-    def __init__(self, layer, args, kwargs, outputs):
-        self.layer, self.args, self.kwargs, self.outputs = layer, args, kwargs, outputs
-        self.inputs = [t for t in flatten((args, kwargs)) if isinstance(t, KerasTensor)]
-        cls = type(layer)
-        self.default_mask = cls.compute_mask is Layer.compute_mask  # no input mask: no output mask
-        self.simple = (len(args) == 1 and isinstance(args[0], KerasTensor) and not kwargs
-                       and cls.masks_for_call is Layer.masks_for_call)
-
-
-def flatten(structure):
-    """The leaves of nested lists, tuples and dicts (dicts in key order)."""
-    if isinstance(structure, (list, tuple)):
-        return [leaf for item in structure for leaf in flatten(item)]
-    if isinstance(structure, dict):
-        return [leaf for key in structure for leaf in flatten(structure[key])]
-    return [structure]
-
-
-def map_structure(fn, structure):
-    """The same nesting of lists, tuples and dicts with fn applied to each leaf."""
-    if isinstance(structure, list):
-        return [map_structure(fn, s) for s in structure]
-    if isinstance(structure, tuple):
-        return tuple(map_structure(fn, s) for s in structure)
-    if isinstance(structure, dict):
-        return {k: map_structure(fn, v) for k, v in structure.items()}
-    return fn(structure)
-
-
-_mode = threading.local()  # the training flag of the model call in progress (fit sets it)
-
-
-def current_training():
-    return getattr(_mode, "training", None)
-
-
-class training_mode:
-    """Context manager: layers called inside without an explicit training= see this value."""
-
-    def __init__(self, training):
-        self.training = training
-
-    def __enter__(self):
-        self.saved = current_training()
-        _mode.training = self.training
-
-    def __exit__(self, *exc):
-        _mode.training = self.saved
 
 
 # --- the layer ---------------------------------------------------------------------------------------
@@ -271,23 +158,38 @@ class Layer:
     def _own_weights(self):
         return [getattr(self._weights, n) for n, _ in self._weight_order]
 
+    def __setattr__(self, name, value):  # layers assigned to attributes are tracked, as in Keras
+        tracked = self.__dict__.setdefault("_tracked", [])
+        if not name.startswith("_") and name not in ("net", "input_shape", "output_shape"):
+            items = value if isinstance(value, (list, tuple)) else [value]
+            for item in items:
+                if isinstance(item, Layer) and all(item is not t for t in tracked):
+                    tracked.append(item)
+                    if item.name is None:  # named when tracked, as Keras names a layer when it is made
+                        item.name = _unique_name(item.base_name, {t.name for t in tracked})
+        object.__setattr__(self, name, value)
+
     def sublayers(self):
-        """Layers held by this one (Bidirectional's two RNNs, a subclassed model's layers)."""
-        return []
+        """Layers held by this one (assigned to its attributes: Bidirectional's RNNs, a custom layer's Dense)."""
+        return list(self.__dict__.get("_tracked", []))
 
     def modules(self):
         """(name, nn.Module) pairs holding this layer's weights, in call order."""
         pairs = [(self.name, self._weights)] if self._weight_order else []
         for sub in self.sublayers():
-            pairs += [(f"{self.name}_{n}", m) for n, m in sub.modules()]
+            pairs += [(f"{self.name}_{n}", m) for n, m in sub.modules() if m is not None]  # built ones
         return pairs
+
+    def _direct_weights(self):
+        """This layer's own weights (add_weight's, or its nn modules' when it has neither those nor sublayers)."""
+        if self._weight_order or self.sublayers():
+            return self._own_weights()
+        return [t for _, m in self.modules() for t in (*m.parameters(), *m.buffers())]
 
     @property
     def weights(self):
-        """Every weight (trainable and not) as Tensors, in Keras order."""
-        if self._weight_order or self.sublayers():
-            return self._own_weights() + [w for sub in self.sublayers() for w in sub.weights]
-        return [t for _, m in self.modules() for t in (*m.parameters(), *m.buffers())]
+        """Every weight (trainable and not) as Tensors, in Keras order: its own, then its sublayers'."""
+        return self._direct_weights() + [w for sub in self.sublayers() for w in sub.weights]
 
     @property
     def trainable_weights(self):
@@ -305,14 +207,22 @@ class Layer:
 
     def get_weights(self):
         """The weights as NumPy arrays (copies), in the layer's Keras order and layout."""
-        return [w.numpy().copy() for w in self.weights]
+        return [w.numpy().copy() for w in self._direct_weights()] + [a for sub in self.sublayers()
+                                                                      for a in sub.get_weights()]
 
     def set_weights(self, weights):
-        targets = self.weights
-        if len(weights) != len(targets):
-            raise ShapeError(f"{self.name}: set_weights got {len(weights)} arrays for {len(targets)} weights")
-        for p, w in zip(targets, weights):
+        weights = list(weights)
+        direct, subs = self._direct_weights(), self.sublayers()
+        total = len(direct) + sum(len(sub.weights) for sub in subs)
+        if len(weights) != total:
+            raise ShapeError(f"{self.name}: set_weights got {len(weights)} arrays for {total} weights")
+        for p, w in zip(direct, weights):
             _set(p, self._to_nn_layout(p, np.asarray(w)), self.name)
+        i = len(direct)
+        for sub in subs:
+            k = len(sub.weights)
+            sub.set_weights(weights[i:i + k])
+            i += k
 
     def _to_nn_layout(self, p, w):
         return w
@@ -364,9 +274,11 @@ class Layer:
         """The mask of the output: passed through when supports_masking, else None."""
         return mask if self.supports_masking else None
 
+    compute_mask.default_rule = True  # the graph skips it when no input has a mask
+
     def _set_mode(self, training):
         for _, module in self.modules():
-            if module.training != training:
+            if module is not None and module.training != training:
                 module.train(training)
 
     def __call__(self, *args, **kwargs):
@@ -403,8 +315,18 @@ class Layer:
         mask = map_structure(mask_of, first) if first is not None else None
         return {"mask": mask} if any(m is not None for m in flatten(mask)) else {}
 
+    masks_for_call.default_rule = True  # the graph's fast path applies
+
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _unique_name(base, taken):
+    """base, base_1, base_2 ...: the first not in `taken`."""
+    n = 0
+    while (base if n == 0 else f"{base}_{n}") in taken:
+        n += 1
+    return base if n == 0 else f"{base}_{n}"
 
 
 def snake_case(name):
@@ -422,4 +344,4 @@ def _call_parameters(cls):
     return _SIGNATURES[cls]
 
 
-__all__ = ["KerasTensor", "Layer", "Node", "training_mode"]
+__all__ = ["KerasFileError", "Layer", "allocation_budget", "reserve"]

@@ -8,7 +8,8 @@ layers plus one entry per layer call, whose arguments refer to earlier calls' ou
 import inspect
 
 from ..errors import ArgumentError, TensorcoreError
-from .base import KerasFileError, KerasTensor, flatten
+from .base import KerasFileError
+from .symbolic import KerasTensor, flatten
 
 _custom = {}  # custom_objects of the load in progress (nested layers resolve through them)
 

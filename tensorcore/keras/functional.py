@@ -17,7 +17,8 @@ import numpy as np
 
 from ..autograd import no_grad
 from ..errors import ArgumentError, ShapeError
-from .base import KerasTensor, Node, flatten, map_structure, probe_allowed, training_mode
+from .base import probe_allowed
+from .symbolic import KerasTensor, Node, flatten, map_structure, training_mode
 
 
 def _zeros(shape, dtype):

@@ -20,10 +20,11 @@ from .. import nn
 from ..errors import ArgumentError, ShapeError
 from .activations import get_activation
 from .attention_layers import LayerNormalization, MultiHeadAttention
-from .base import KerasTensor, Layer, Node, reserve
+from .base import Layer, reserve
 from .conv_layers import AveragePooling2D, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D
 from .initializers import _initialize
 from .rnn_layers import GRU, LSTM, Bidirectional, Embedding, SimpleRNN
+from .symbolic import KerasTensor, Node
 
 
 def _head_of(act):

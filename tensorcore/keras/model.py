@@ -22,8 +22,9 @@ import numpy as np
 
 from .. import nn
 from ..errors import ArgumentError, ShapeError, TensorcoreError
-from .base import KerasTensor, Layer, _call_parameters, flatten, map_structure, training_mode
+from .base import Layer, _call_parameters
 from .functional import Graph, symbolic_call
+from .symbolic import KerasTensor, flatten, map_structure, training_mode
 from .training import TrainingMixin
 
 
@@ -58,17 +59,6 @@ class Model(TrainingMixin, Layer):
             if type(self).call is not Model.call:
                 raise ArgumentError("Model: a subclass that defines call() takes no inputs/outputs")
             self._set_graph(Graph(inputs, outputs))
-
-    def __setattr__(self, name, value):
-        tracked = self.__dict__.setdefault("_tracked", [])
-        if not name.startswith("_") and name != "net":
-            items = value if isinstance(value, (list, tuple)) else [value]
-            for item in items:
-                if isinstance(item, Layer) and all(item is not t for t in tracked):
-                    tracked.append(item)
-                    if item.name is None:  # named when tracked, as Keras names a layer when it is made
-                        item.name = _unique_name(item.base_name, {t.name for t in tracked})
-        object.__setattr__(self, name, value)
 
     # --- structure ---
     @property
@@ -139,6 +129,8 @@ class Model(TrainingMixin, Layer):
         pairs = OrderedDict()
         for layer in self.sublayers():
             for name, module in layer.modules():
+                if module is None:
+                    continue
                 if name in pairs:
                     raise ArgumentError(f"{self.name}: two weight holders are named {name!r}")
                 pairs[name] = module
@@ -195,7 +187,7 @@ class Model(TrainingMixin, Layer):
 
     @staticmethod
     def _current_training():
-        from .base import current_training
+        from .symbolic import current_training
 
         return current_training()
 
@@ -347,14 +339,6 @@ class Model(TrainingMixin, Layer):
         lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
                   f"Non-trainable params: {total - trainable:,}", "_" * width]
         print_fn("\n".join(lines))
-
-
-def _unique_name(base, taken):
-    """base, base_1, base_2 ...: the first not in `taken`."""
-    n = 0
-    while (base if n == 0 else f"{base}_{n}") in taken:
-        n += 1
-    return base if n == 0 else f"{base}_{n}"
 
 
 def _output_structure(model, flat):

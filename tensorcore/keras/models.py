@@ -13,11 +13,12 @@ on the first layer, build(), or the first data given to fit/predict).
 
 from ..dtypes import get_default_dtype
 from ..errors import ArgumentError
-from .base import KerasTensor, Layer
+from .base import Layer
 from .functional import Graph
 from .layers import Input, InputLayer
 from .model import Model
 from .saving import load_model
+from .symbolic import KerasTensor
 
 
 class Sequential(Model):

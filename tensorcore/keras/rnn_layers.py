@@ -324,9 +324,6 @@ class Bidirectional(Layer):
         if weights is not None:
             raise ArgumentError("Bidirectional: weights= is not supported; call set_weights after building")
 
-    def sublayers(self):
-        return [self.forward_layer, self.backward_layer]
-
     def get_config(self):
         from .config import serialize_layer
 

@@ -24,7 +24,7 @@ from . import callbacks as callbacks_module
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
-from .base import flatten
+from .symbolic import flatten
 
 
 def _per_output(spec, names, what):
