@@ -48,6 +48,8 @@ from .device import Device, device, get_default_device, set_default_device
 from .dtypes import (
     as_dtype,
     bool_,
+    channels_last,
+    contiguous_format,
     float16,
     float32,
     float64,
@@ -56,7 +58,9 @@ from .dtypes import (
     int16,
     int32,
     int64,
+    preserve_format,
     set_default_dtype,
+    strided,
     uint8,
 )
 from .errors import (
@@ -107,7 +111,6 @@ from .ops.compare import (
     sign,
     where,
 )
-
 from .ops.gather import gather, scatter, scatter_add, scatter_reduce, take, take_along_dim
 from .ops.index import getitem, index_add, index_copy, index_fill, index_put, index_select
 from .ops.joins import cat, chunk, concat, concatenate, narrow, select, split, stack, tensor_split, unbind
@@ -204,7 +207,6 @@ from .ops.sort import (
     unique,
 )
 from .ops.stats import norm, std, std_mean, var, var_mean
-
 from .ops.unary import abs, cos, erf, exp, log, log1p, sin, sqrt
 from .ops.unary_math import (
     acos,
@@ -245,11 +247,15 @@ from .ops.unary_math import (
 )
 from .random import Generator, get_rng_state, manual_seed, set_rng_state
 
-from .tensor import Size, Tensor, tensor  # isort: skip
+from .tensor import Size, Tensor, is_floating_point, is_tensor, numel, tensor  # isort: skip
+from . import accelerator, sampling  # noqa: E402, I001  (after tensor: they attach Tensor methods)
+from .sampling import bernoulli, multinomial, normal, randperm  # noqa: E402, I001
 from . import data  # noqa: E402  (after tensor: data imports it)
 from .serialization import load, save
 
 bool = bool_
+# PyTorch's dtype names (NumPy dtypes: x.dtype == tc.float32 holds, and they print as float32).
+float, double, half, long, int, short, char, byte = float32, float64, float16, int64, int32, int16, int8, uint8
 __version__ = "0.1.0"
 
 # These subpackages load on first use, so `import tensorcore` stays fast.

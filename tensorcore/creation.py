@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _validate as check
 from .device import device as as_device
-from .dtypes import as_dtype, get_default_dtype
+from .dtypes import as_dtype, check_layout, get_default_dtype
 from .errors import ArgumentError, DTypeError
 from .random import _gen
 from .tensor import Tensor, _make
@@ -80,23 +80,27 @@ def _like(x, op):
     return x
 
 
-def zeros_like(x, dtype=None, device=None, requires_grad=False):
+def zeros_like(x, dtype=None, device=None, requires_grad=False, *, layout=None, memory_format=None):
     x = _like(x, "zeros_like")
+    check_layout("zeros_like", memory_format, layout)
     return zeros(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
-def ones_like(x, dtype=None, device=None, requires_grad=False):
+def ones_like(x, dtype=None, device=None, requires_grad=False, *, layout=None, memory_format=None):
     x = _like(x, "ones_like")
+    check_layout("ones_like", memory_format, layout)
     return ones(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
-def empty_like(x, dtype=None, device=None, requires_grad=False):
+def empty_like(x, dtype=None, device=None, requires_grad=False, *, layout=None, memory_format=None):
     x = _like(x, "empty_like")
+    check_layout("empty_like", memory_format, layout)
     return empty(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad)
 
 
-def full_like(x, fill_value, dtype=None, device=None, requires_grad=False):
+def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, *, layout=None, memory_format=None):
     x = _like(x, "full_like")
+    check_layout("full_like", memory_format, layout)
     return full(x.shape, fill_value, dtype=dtype or x.dtype, device=device or x.device,
                 requires_grad=requires_grad)
 
@@ -178,14 +182,18 @@ def randint(low, high=None, size=(), dtype=np.int64, device=None, generator=None
     return _finish(_gen(generator).integers(low, high, size=dims).astype(dtype), as_device(device), False)
 
 
-def rand_like(x, generator=None):
+def rand_like(x, generator=None, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
     x = _like(x, "rand_like")
-    return rand(x.shape, dtype=x.dtype, device=x.device, generator=generator)
+    check_layout("rand_like", memory_format, layout)
+    return rand(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad,
+                generator=generator)
 
 
-def randn_like(x, generator=None):
+def randn_like(x, generator=None, *, dtype=None, device=None, requires_grad=False, layout=None, memory_format=None):
     x = _like(x, "randn_like")
-    return randn(x.shape, dtype=x.dtype, device=x.device, generator=generator)
+    check_layout("randn_like", memory_format, layout)
+    return randn(x.shape, dtype=dtype or x.dtype, device=device or x.device, requires_grad=requires_grad,
+                 generator=generator)
 
 
 def from_numpy(array):
@@ -213,3 +221,38 @@ def from_dlpack(obj):
 
         return _make(cupy.from_dlpack(obj), as_device(f"cuda:{index}"), False, None)
     raise ArgumentError(f"from_dlpack: unsupported DLPack device type {dev_type}")
+
+
+# --- Tensor.new_*: a new tensor with self's dtype and device unless told otherwise (PyTorch's) ---------------
+def _new(maker, self, size, dtype, device, requires_grad):
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    return maker(size, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+
+def _new_methods():
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False, **_):
+        return _new(zeros, self, size, dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False, **_):
+        return _new(ones, self, size, dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False, **_):
+        return _new(empty, self, size, dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False, **_):
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False, **_):
+        from .tensor import tensor
+
+        if isinstance(data, Tensor):
+            data = data.detach().numpy()
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device, requires_grad=requires_grad)
+
+    for fn in (new_zeros, new_ones, new_empty, new_full, new_tensor):
+        setattr(Tensor, fn.__name__, fn)
+
+
+_new_methods()

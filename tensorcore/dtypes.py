@@ -44,3 +44,34 @@ def as_dtype(dtype):
 
 def is_floating(dtype):
     return dtype.kind == "f"
+
+
+class MemoryFormat:
+    """A memory format name (torch.contiguous_format ...): tensorcore tensors are row-major only."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return f"tensorcore.{self.name}"
+
+
+contiguous_format = MemoryFormat("contiguous_format")
+preserve_format = MemoryFormat("preserve_format")
+channels_last = MemoryFormat("channels_last")
+channels_last_3d = MemoryFormat("channels_last_3d")
+strided = "strided"  # the one layout (torch.strided)
+
+
+def check_layout(op, memory_format=None, layout=None):
+    """Accept the row-major memory formats and the strided layout; refuse the others by name."""
+    if memory_format is not None:
+        name = getattr(memory_format, "name", None) or str(memory_format).split(".")[-1]
+        if name not in ("contiguous_format", "preserve_format"):
+            from .errors import ArgumentError
+
+            raise ArgumentError(f"{op}: memory_format={memory_format} is not supported (tensors are row-major)")
+    if layout is not None and str(layout).split(".")[-1] != "strided":
+        from .errors import ArgumentError
+
+        raise ArgumentError(f"{op}: layout={layout} is not supported (only strided tensors)")

@@ -377,3 +377,18 @@ def _is_device_array(a):
 
 autograd._Tensor = Tensor
 autograd._make_tensor = _make
+
+
+def is_tensor(obj):
+    """True for a tensorcore Tensor (torch.is_tensor)."""
+    return isinstance(obj, Tensor)
+
+
+def is_floating_point(input):
+    """True when input's dtype is a floating one."""
+    return input.is_floating_point()
+
+
+def numel(input):
+    """The number of elements of input."""
+    return input.numel()

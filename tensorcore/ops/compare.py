@@ -213,6 +213,20 @@ def clone(x):
     return Clone.apply(x)
 
 
+def _cast_checked(x, dtype, memory_format):
+    from ..dtypes import check_layout
+
+    check_layout(f"Tensor.{dtype}", memory_format)
+    return astype(x, dtype)
+
+
+def _clone_checked(x, memory_format):
+    from ..dtypes import check_layout
+
+    check_layout("clone", memory_format)
+    return clone(x)
+
+
 def to_device(x, device):
     if x.device is device:
         return x
@@ -223,11 +237,13 @@ def to(x, *args, **kwargs):
     """x.to(device), x.to(dtype), x.to(device, dtype), x.to(other): differentiable across devices."""
     from ..device import Device
     from ..device import device as as_device
+    from ..dtypes import check_layout
 
     device = kwargs.pop("device", None)
     dtype = kwargs.pop("dtype", None)
     kwargs.pop("non_blocking", None)
     copy = kwargs.pop("copy", False)
+    check_layout("to", kwargs.pop("memory_format", None))
     if kwargs:
         raise ArgumentError(f"to: unexpected keyword arguments {sorted(kwargs)}")
     for a in args:
@@ -292,18 +308,19 @@ def _attach_methods():
     Tensor.where = lambda self, condition, other: where(condition, self, other)
     for name, fn in (("clamp", clamp), ("clip", clamp), ("clamp_min", clamp_min), ("clamp_max", clamp_max)):
         setattr(Tensor, name, fn)
-        setattr(Tensor, name + "_", lambda self, *a, _fn=fn, _name=name, **k: self._inplace(_name + "_", _fn(self, *a, **k)))
+        setattr(Tensor, name + "_",
+                lambda self, *a, _fn=fn, _name=name, **k: self._inplace(_name + "_", _fn(self, *a, **k)))
     Tensor.astype = astype
     Tensor.to = to
     Tensor.type = type_
     Tensor.copy_ = copy_
-    Tensor.clone = lambda self, memory_format=None: clone(self)
+    Tensor.clone = lambda self, memory_format=None: _clone_checked(self, memory_format)
     Tensor.cpu = lambda self: to(self, "cpu")
     Tensor.cuda = lambda self, device=None, non_blocking=False: to(
         self, "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device))
     for name, dtype in (("float", "float32"), ("double", "float64"), ("half", "float16"), ("long", "int64"),
                         ("int", "int32"), ("short", "int16"), ("char", "int8"), ("byte", "uint8"), ("bool", "bool")):
-        setattr(Tensor, name, lambda self, memory_format=None, dtype=dtype: astype(self, dtype))
+        setattr(Tensor, name, lambda self, memory_format=None, dtype=dtype: _cast_checked(self, dtype, memory_format))
 
 
 def _bitwise(x, other, kind):

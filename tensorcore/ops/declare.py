@@ -284,41 +284,45 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
     Fn = _make_function(name, call, tuple(vjp), saved, 2, vjp_arrays)
     differentiable = any(v is not None for v in vjp)
     floating_of = floating if callable(floating) else None
-
-    def _binary_call(input, other, args, kwargs):
-        x, y = _operands(name, input, other)
-        p = _bind(name, params, args, kwargs) if (args or kwargs) else _NO_PARAMS
-        if check is not None:
-            check(**p)
-        if promote:
-            x, y = _promote(x, y, floating_of(**p) if floating_of is not None else floating)
-        if isinstance(x, Tensor) and isinstance(y, Tensor):
-            device = x.device
-            if y.device is not device:
-                raise DeviceError(f"{name}: tensors on different devices ({x.device}, {y.device}); "
-                                  "move them with .to(device)")
-            requires = x.requires_grad or y.requires_grad
-            xa, ya = x._data, y._data
-        elif isinstance(x, Tensor):
-            device, requires, xa, ya = x.device, x.requires_grad, x._data, y
-        else:
-            device, requires, xa, ya = y.device, y.requires_grad, x, y._data
-        if requires and differentiable and modes.grad_enabled:
-            return Fn.apply(x, y, **p)
-        be = device.backend
-        try:
-            out = forward(be.xp, xa, ya, **p) if forward is not None else call(be, xa, ya, **p)
-        except (ValueError, TypeError, IndexError) as e:
-            raise _forward_error(Fn, (x, y), e) from e
-        if not hasattr(out, "dtype"):  # two Python numbers never get here; a 0-d NumPy result might
-            out = be.asarray(out)
-        if modes.anomaly_forward:
-            _check_finite(out, f"{name} (forward, called at {_user_frame()})")
-        return _make(out, device, False, None)
+    floating_default = floating() if callable(floating) else floating  # with the declared params
 
     def op(input, other, *args, **kwargs):
         try:
-            return _binary_call(input, other, args, kwargs)
+            x, y = input, other
+            if type(x) is not Tensor or type(y) is not Tensor:
+                x, y = _operands(name, x, y)
+            if args or kwargs:
+                p = _bind(name, params, args, kwargs)
+                fl = floating_of(**p) if floating_of is not None else floating
+            else:
+                p, fl = _NO_PARAMS, floating_default
+            if check is not None:
+                check(**p)
+            if promote:
+                x, y = _promote(x, y, fl)
+            if isinstance(x, Tensor) and isinstance(y, Tensor):
+                device = x.device
+                if y.device is not device:
+                    raise DeviceError(f"{name}: tensors on different devices ({x.device}, {y.device}); "
+                                      "move them with .to(device)")
+                requires = x.requires_grad or y.requires_grad
+                xa, ya = x._data, y._data
+            elif isinstance(x, Tensor):
+                device, requires, xa, ya = x.device, x.requires_grad, x._data, y
+            else:
+                device, requires, xa, ya = y.device, y.requires_grad, x, y._data
+            if requires and differentiable and modes.grad_enabled:
+                return Fn.apply(x, y, **p)
+            be = device.backend
+            try:
+                out = forward(be.xp, xa, ya, **p) if forward is not None else call(be, xa, ya, **p)
+            except (ValueError, TypeError, IndexError) as e:
+                raise _forward_error(Fn, (x, y), e) from e
+            if not hasattr(out, "dtype"):  # two Python numbers never get here; a 0-d NumPy result might
+                out = be.asarray(out)
+            if modes.anomaly_forward:
+                _check_finite(out, f"{name} (forward, called at {_user_frame()})")
+            return _make(out, device, False, None)
         except TensorcoreError:
             raise
         except BOUNDARY as e:
