@@ -93,9 +93,16 @@ _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 def gelu(x, approximate="none"):
     if _parallel.takes(x):
         return _parallel.kernels("elementwise").gelu(np.ascontiguousarray(x), approximate)
-    if approximate == "tanh":
-        inner = _SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x))
-        return 0.5 * x * (1.0 + np.tanh(inner))
+    if approximate == "tanh":  # 0.5 x (1 + tanh(c x (1 + 0.044715 x^2))), in place on one temporary
+        t = x * x
+        t *= 0.044715 * _SQRT_2_OVER_PI
+        t += _SQRT_2_OVER_PI
+        t *= x
+        np.tanh(t, out=t)
+        t += 1.0
+        t *= x
+        t *= 0.5
+        return t
     return 0.5 * x * (1.0 + erf(x / math.sqrt(2.0)))
 
 
@@ -104,11 +111,22 @@ def gelu_backward(x, g, approximate="none"):
     if _parallel.takes(x, g):
         return _parallel.kernels("elementwise").gelu_backward(np.ascontiguousarray(x), np.ascontiguousarray(g),
                                                                approximate)
-    if approximate == "tanh":
-        u = np.tanh(_SQRT_2_OVER_PI * (x + 0.044715 * (x * x * x)))
-        d = 0.5 * (1 + u) + 0.5 * x * (1 - u * u) * (_SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x))
-    else:
-        d = 0.5 * (1 + erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
+    if approximate == "tanh":  # 0.5 (1 + u) + 0.5 x (1 - u^2) c (1 + 3 0.044715 x^2), u = tanh(...), in place
+        x2 = x * x
+        u = x2 * (0.044715 * _SQRT_2_OVER_PI)
+        u += _SQRT_2_OVER_PI
+        u *= x
+        np.tanh(u, out=u)
+        x2 *= 3 * 0.044715 * _SQRT_2_OVER_PI
+        x2 += _SQRT_2_OVER_PI
+        x2 *= x
+        x2 *= 1.0 - u * u
+        u += 1.0
+        u += x2
+        u *= 0.5
+        u *= g
+        return u.astype(g.dtype, copy=False)
+    d = 0.5 * (1 + erf(x / math.sqrt(2.0))) + x * np.exp(-0.5 * x * x) / math.sqrt(2.0 * math.pi)
     return (g * d).astype(g.dtype, copy=False)
 
 
