@@ -300,3 +300,28 @@ def test_custom_layer_of_layers_tracks_and_trains_its_sublayers(tmp_path):
     model.save(tmp_path / "block.keras")
     loaded = keras.models.load_model(tmp_path / "block.keras", custom_objects={"Block": Block})
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+
+
+def test_fit_matches_keras_itself_where_installed():
+    """One epoch of SGD on the same weights and batches gives Keras' weights (torch backend)."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    real = pytest.importorskip("keras", reason="keras is not installed")
+    if real.backend.backend() != "torch":
+        pytest.skip("these comparisons use keras' torch backend")
+    x = RNG.standard_normal((40, 5)).astype(np.float32)
+    y = RNG.integers(0, 3, 40)
+    theirs = real.Sequential([real.Input(shape=(5,)), real.layers.Dense(4, activation="tanh"),
+                              real.layers.Dense(3, activation="softmax")])
+    ours = keras.Sequential([keras.Input(shape=(5,)), L.Dense(4, activation="tanh"), L.Dense(3, activation="softmax")])
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    for model, api in ((theirs, real), (ours, keras)):
+        model.compile(optimizer=api.optimizers.SGD(learning_rate=0.1, momentum=0.5),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    h_theirs = theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    h_ours = ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(h_ours.history["loss"], h_theirs.history["loss"], rtol=1e-4)
+    np.testing.assert_allclose(h_ours.history["accuracy"], h_theirs.history["accuracy"])
