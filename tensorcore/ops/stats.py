@@ -86,7 +86,9 @@ class VectorNorm(Function):
     def forward(ctx, x, p, axes, keepdim):
         xp = ctx.backend.xp
         a = xp.abs(x)
-        if p == 2:
+        if p == 0:
+            out = (a != 0).sum(axis=axes, keepdims=True).astype(x.dtype)
+        elif p == 2:
             out = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
         elif p == 1:
             out = a.sum(axis=axes, keepdims=True)
@@ -106,6 +108,8 @@ class VectorNorm(Function):
 
         x, out = ctx.saved_tensors
         g, out = g.reshape(ctx.kept), out.reshape(ctx.kept)
+        if ctx.p == 0:  # a count: piecewise constant
+            return (g * 0).expand(*x.shape)
         if ctx.p == 1:
             return g * x.sign()
         zero = out == 0
@@ -160,12 +164,9 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         return amax(x.abs(), axes, keepdim)
     if ord == -math.inf:
         return amin(x.abs(), axes, keepdim)
-    if ord == 0:
-        out = (x._data != 0).sum(axis=axes, keepdims=keepdim).astype(x.dtype)
-        return _make(x.device.backend.xp.asarray(out), x.device, False, None)
     if ord < 0:
         raise ArgumentError(f"linalg.vector_norm: ord={ord} (negative orders other than -inf) is not supported")
-    return VectorNorm.apply(x, p=float(ord) if ord not in (1, 2) else int(ord), axes=axes, keepdim=bool(keepdim))
+    return VectorNorm.apply(x, p=float(ord) if ord not in (0, 1, 2) else int(ord), axes=axes, keepdim=bool(keepdim))
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
