@@ -10,6 +10,7 @@ Masks follow nn.MultiheadAttention: a bool True means "do not attend" (the oppos
 
 import numpy as np
 
+from .. import _validate as check
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..ops.attention import _probabilities
 from ..tensor import Tensor, _make
@@ -56,7 +57,12 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
                  kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
         super().__init__()
-        if embed_dim <= 0 or num_heads <= 0 or embed_dim % num_heads:
+        embed_dim = check.integer(embed_dim, "embed_dim", "MultiheadAttention", minimum=1)
+        num_heads = check.integer(num_heads, "num_heads", "MultiheadAttention", minimum=1)
+        check.number(dropout, "dropout", "MultiheadAttention", low=0, high=1)
+        kdim = kdim if kdim is None else check.size(kdim, "kdim", "MultiheadAttention")
+        vdim = vdim if vdim is None else check.size(vdim, "vdim", "MultiheadAttention")
+        if embed_dim % num_heads:
             raise ArgumentError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
                                 f"({num_heads}), both positive")
         if add_bias_kv or add_zero_attn:

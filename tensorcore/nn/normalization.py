@@ -1,17 +1,17 @@
 """LayerNorm, RMSNorm and GroupNorm modules (PyTorch's names, arguments and initialization)."""
 
-import numbers
-
+from .. import _validate as check
+from ..errors import ArgumentError
 from . import functional as F
 from . import init
 from .layers import _empty_parameter
 from .module import Module
 
 
-def _shape(normalized_shape):
-    if isinstance(normalized_shape, numbers.Integral):
-        return (int(normalized_shape),)
-    return tuple(int(n) for n in normalized_shape)
+def _shape(normalized_shape, op="LayerNorm"):
+    if not isinstance(normalized_shape, (tuple, list)):
+        return (check.size(normalized_shape, "normalized_shape", op),)
+    return check.shape((tuple(normalized_shape),), op, name="normalized_shape")
 
 
 class LayerNorm(Module):
@@ -26,7 +26,8 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
-        self.normalized_shape, self.eps = _shape(normalized_shape), float(eps)
+        self.normalized_shape = _shape(normalized_shape)
+        self.eps = check.number(eps, "eps", "LayerNorm", low=0, low_open=True)
         self.elementwise_affine = elementwise_affine
         if elementwise_affine:
             self.weight = _empty_parameter(self.normalized_shape, device, dtype)
@@ -57,7 +58,8 @@ class RMSNorm(Module):
 
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
         super().__init__()
-        self.normalized_shape, self.eps, self.elementwise_affine = _shape(normalized_shape), eps, elementwise_affine
+        self.normalized_shape, self.elementwise_affine = _shape(normalized_shape, "RMSNorm"), elementwise_affine
+        self.eps = eps if eps is None else check.number(eps, "eps", "RMSNorm", low=0, low_open=True)
         if elementwise_affine:
             self.weight = _empty_parameter(self.normalized_shape, device, dtype)
             init.ones_(self.weight)
@@ -76,10 +78,13 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None):
         super().__init__()
+        num_groups = check.integer(num_groups, "num_groups", "GroupNorm", minimum=1)
+        num_channels = check.size(num_channels, "num_channels", "GroupNorm")
         if num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups ({num_groups})")
-        self.num_groups, self.num_channels = int(num_groups), int(num_channels)
-        self.eps, self.affine = float(eps), affine
+            raise ArgumentError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
+                                f"({num_groups})")
+        self.num_groups, self.num_channels = num_groups, num_channels
+        self.eps, self.affine = check.number(eps, "eps", "GroupNorm", low=0, low_open=True), affine
         if affine:
             self.weight = _empty_parameter((num_channels,), device, dtype)
             self.bias = _empty_parameter((num_channels,), device, dtype)

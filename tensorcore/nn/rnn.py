@@ -8,6 +8,7 @@ So a PyTorch state_dict loads with load_state_dict.
 
 import math
 
+from .. import _validate as check
 from .. import ops
 from ..errors import ArgumentError, ShapeError
 from ..ops.rnn import GATES, rnn_layer
@@ -30,8 +31,14 @@ class RNNBase(Module):
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, device=None, dtype=None):
         super().__init__()
-        if not 0.0 <= dropout <= 1.0:
-            raise ArgumentError(f"{type(self).__name__}: dropout must be in [0, 1], got {dropout}")
+        op = type(self).__name__
+        if not isinstance(mode, str) or mode not in GATES:
+            raise ArgumentError(f"{op}: unrecognized RNN mode {mode!r} (one of {', '.join(GATES)})")
+        input_size = check.size(input_size, "input_size", op)
+        hidden_size = check.integer(hidden_size, "hidden_size", op, minimum=1)
+        num_layers = check.integer(num_layers, "num_layers", op, minimum=1)
+        proj_size = check.integer(proj_size, "proj_size", op)
+        check.number(dropout, "dropout", op, low=0, high=1)
         if proj_size < 0 or (proj_size and mode != "LSTM"):
             raise ArgumentError(f"{type(self).__name__}: proj_size must be 0, or >= 0 for LSTM only")
         if proj_size >= hidden_size and proj_size:
@@ -221,6 +228,8 @@ class GRU(RNNBase):
 class RNNCellBase(Module):
     def __init__(self, input_size, hidden_size, bias, gates, device=None, dtype=None):
         super().__init__()
+        input_size = check.size(input_size, "input_size", type(self).__name__)
+        hidden_size = check.integer(hidden_size, "hidden_size", type(self).__name__, minimum=1)
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
         self.weight_ih = _empty_parameter((gates * hidden_size, input_size), device, dtype)
         self.weight_hh = _empty_parameter((gates * hidden_size, hidden_size), device, dtype)

@@ -1,5 +1,6 @@
 """nn.Embedding: a lookup table of num_embeddings vectors of size embedding_dim (PyTorch's)."""
 
+from .. import _validate as check
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 from . import functional as F
@@ -19,8 +20,10 @@ class Embedding(Module):
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
         super().__init__()
-        self.num_embeddings, self.embedding_dim = int(num_embeddings), int(embedding_dim)
+        self.num_embeddings = check.size(num_embeddings, "num_embeddings", "Embedding")
+        self.embedding_dim = check.size(embedding_dim, "embedding_dim", "Embedding")
         if padding_idx is not None:
+            padding_idx = check.integer(padding_idx, "padding_idx", "Embedding")
             if not -self.num_embeddings <= padding_idx < self.num_embeddings:
                 raise ArgumentError(f"Embedding: padding_idx {padding_idx} must be within num_embeddings "
                                     f"({self.num_embeddings})")

@@ -9,6 +9,7 @@ from collections import OrderedDict
 
 import numpy as np
 
+from .. import _validate as check
 from ..errors import ArgumentError
 from ..tensor import _make
 from . import functional as F
@@ -27,6 +28,13 @@ def _activation(activation):
     if activation == "gelu":
         return F.gelu
     raise ArgumentError(f"activation should be relu/gelu or a callable, not {activation!r}")
+
+
+def _check_stack(op, layer, num_layers, norm):
+    if not isinstance(layer, Module) or (norm is not None and not isinstance(norm, Module)):
+        raise ArgumentError(f"{op}: the layer and norm must be Modules, got {type(layer).__name__} and "
+                            f"{type(norm).__name__}")
+    check.size(num_layers, "num_layers", op)
 
 
 def _clone(module):
@@ -132,6 +140,7 @@ class TransformerEncoder(Module):
 
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True, mask_check=True):
         super().__init__()
+        _check_stack("TransformerEncoder", encoder_layer, num_layers, norm)
         self.layers = ModuleList([_clone(encoder_layer) for _ in range(num_layers)])
         self.num_layers, self.norm = num_layers, norm
 
@@ -147,6 +156,7 @@ class TransformerDecoder(Module):
 
     def __init__(self, decoder_layer, num_layers, norm=None):
         super().__init__()
+        _check_stack("TransformerDecoder", decoder_layer, num_layers, norm)
         self.layers = ModuleList([_clone(decoder_layer) for _ in range(num_layers)])
         self.num_layers, self.norm = num_layers, norm
 
