@@ -292,3 +292,14 @@ def test_missing_or_extra_weights_are_refused(tmp_path, saved):
                              ("model.weights.npz", _npz(weights))])
     with pytest.raises(tc.TensorcoreError, match="bytes"):
         keras.models.load_model(path)
+
+
+def test_model_checkpoint_writes_keras_files(tmp_path):
+    tc.manual_seed(8)
+    model = keras.Sequential([keras.Input(shape=(3,)), L.Dense(2, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    x, y = RNG.standard_normal((20, 3)).astype(np.float32), RNG.integers(0, 2, 20)
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[keras.callbacks.ModelCheckpoint(str(tmp_path / "e{epoch}.keras"))])
+    loaded = keras.models.load_model(tmp_path / "e2.keras")
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert (tmp_path / "e1.keras").exists()

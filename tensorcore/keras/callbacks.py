@@ -131,11 +131,12 @@ class EarlyStopping(Callback):
 class ModelCheckpoint(Callback):
     """Save the model's weights after each epoch (or only when `monitor` improves, save_best_only=True).
 
-    filepath may use the epoch and the logs: "ckpt-{epoch:02d}-{val_loss:.3f}.npz". The file is
-    written with model.save_weights (atomic .npz, no pickle).
+    filepath may use the epoch and the logs: "ckpt-{epoch:02d}-{val_loss:.3f}.npz". A path ending in
+    .keras (and save_weights_only=False, Keras' default) gets the whole model (model.save); any other
+    path the weights (model.save_weights: an .npz). Both writes are atomic, with no pickle.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=True,
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False,
                  mode="auto", save_freq="epoch"):
         super().__init__()
         if save_freq != "epoch":
@@ -162,7 +163,10 @@ class ModelCheckpoint(Callback):
             self.best = current
         elif self.verbose:
             print(f"Epoch {epoch + 1}: saving model to {path}")
-        self.model.save_weights(path)
+        if path.endswith(".keras") and not self.save_weights_only:
+            self.model.save(path)
+        else:
+            self.model.save_weights(path)
 
 
 class LearningRateScheduler(Callback):

@@ -107,7 +107,13 @@ class TrainingMixin:
             self.optimizer.build(self._trainable_parameters())
 
     def _trainable_parameters(self):
-        frozen = {id(p) for layer in self.sublayers() if not layer.trainable for p in layer.parameters()}
+        """The parameters the optimizer updates: those of no layer (at any depth) with trainable=False."""
+        frozen, stack = set(), list(self.sublayers())
+        while stack:
+            layer = stack.pop()
+            if not layer.trainable:
+                frozen.update(id(p) for p in layer.parameters())
+            stack.extend(layer.sublayers())
         return [p for p in self.net.parameters() if id(p) not in frozen]
 
     def _ensure_built(self, x_arrays):
