@@ -122,7 +122,7 @@ def getitem(x, index):
     return GetItem.apply(x, index=index, advanced=advanced)
 
 
-@register("index_put")
+@register("index_put", method=True)
 def index_put(x, index, value, accumulate=False):
     """A copy of x with x[index] = value (accumulate=True: x[index] += value, repeats adding up);
     differentiable in x and value."""
