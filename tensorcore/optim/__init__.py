@@ -12,15 +12,22 @@ Example:
 from . import lr_scheduler
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
+from .adam_variants import Adadelta, Adamax, NAdam, RAdam
+from .lbfgs import LBFGS
 from .optimizer import Optimizer, OptimizerError
 from .rmsprop import RMSprop, rmsprop_update
 from .sgd import SGD, sgd_update
 
 __all__ = [
+    "LBFGS",
     "SGD",
+    "Adadelta",
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
+    "NAdam",
+    "RAdam",
     "Optimizer",
     "OptimizerError",
     "RMSprop",

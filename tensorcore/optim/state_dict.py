@@ -89,7 +89,7 @@ def _param_state(opt, key, saved, p, group, problems):
     if not isinstance(saved, dict):
         problems.append(f"{where} is a {type(saved).__name__}, not a dict")
         return None
-    allowed = {"step", *opt._array_state}
+    allowed = {"step", *opt._array_state, *getattr(opt, "_scalar_state", ())}
     unknown = sorted(map(str, set(saved) - allowed)) if opt._array_state else []
     if unknown:
         problems.append(f"{where} has entries {', '.join(unknown)} that {type(opt).__name__} does not keep "
