@@ -334,6 +334,22 @@ def test_multi_head_attention_uses_keras_masks_of_its_inputs():
     np.testing.assert_allclose(got[0, :, :3].sum(-1), 1.0, rtol=1e-5)
 
 
+def test_global_pooling_1d_respects_masks():
+    tc.manual_seed(12)
+    tokens = np.array([[1, 2, 0, 0], [3, 4, 5, 6], [0, 0, 0, 0]])
+    inputs = keras.Input(shape=(None,), dtype="int64")
+    emb = L.Embedding(7, 3, mask_zero=True)
+    x = emb(inputs)
+    model = keras.Model(inputs, [L.GlobalAveragePooling1D()(x), L.GlobalMaxPooling1D()(x)])
+    avg, top = model.predict(tokens)
+    table = emb.get_weights()[0]
+    np.testing.assert_allclose(avg[0], table[[1, 2]].mean(0), rtol=1e-6)
+    np.testing.assert_allclose(avg[1], table[[3, 4, 5, 6]].mean(0), rtol=1e-6)
+    np.testing.assert_array_equal(avg[2], 0)  # every step masked: 0, not 0 / 0
+    np.testing.assert_allclose(top, table[tokens].max(1), rtol=1e-6)
+    assert L.GlobalAveragePooling1D(keepdims=True)(tc.zeros((2, 5, 3))).shape == (2, 1, 3)
+
+
 def test_small_sequence_model_learns():
     """Embedding + LSTM + Dense: is token 1 in the (padded) sequence? Reaches high accuracy in a few epochs."""
     tc.manual_seed(11)
@@ -350,6 +366,10 @@ def test_small_sequence_model_learns():
     model.compile(optimizer=keras.optimizers.Adam(0.03), loss="binary_crossentropy", metrics=["accuracy"])
     history = model.fit(x, y, epochs=8, batch_size=32, verbose=0)
     assert history.history["accuracy"][-1] > 0.9, history.history
+    bag = keras.Sequential([keras.Input(shape=(6,), dtype="int64"), L.Embedding(8, 8, mask_zero=True),
+                            L.GlobalAveragePooling1D(), L.Dense(1, activation="sigmoid")])  # the IMDB-tutorial shape
+    bag.compile(optimizer=keras.optimizers.Adam(0.05), loss="binary_crossentropy", metrics=["accuracy"])
+    assert bag.fit(x, y, epochs=10, batch_size=32, verbose=0).history["accuracy"][-1] > 0.85
 
 
 # --- Keras itself as the oracle (torch backend), where installed ---------------------------------------------
@@ -382,20 +402,20 @@ def test_against_keras_rnn(name, kwargs):
         np.testing.assert_allclose(a.numpy(), real.ops.convert_to_numpy(b), rtol=1e-4, atol=1e-5)
 
 
-def test_against_keras_bidirectional_mha_layernorm():
+def test_against_keras_bidirectional_mha_layernorm_pooling():
     real = _keras()
     tokens = np.array([[1, 2, 3, 0], [4, 1, 0, 0]])
     k_in = real.Input(shape=(4,), dtype="int32")
     k_x = real.layers.Embedding(5, 6, mask_zero=True)(k_in)
     k_b = real.layers.Bidirectional(real.layers.LSTM(3, return_sequences=True))(k_x)
     k_a = real.layers.MultiHeadAttention(2, 3)(k_b, k_b)
-    k_out = real.layers.LayerNormalization()(k_a)
+    k_out = real.layers.GlobalAveragePooling1D()(real.layers.LayerNormalization()(k_a))
     theirs = real.Model(k_in, k_out)
     t_in = keras.Input(shape=(4,), dtype="int64")
     t_x = L.Embedding(5, 6, mask_zero=True)(t_in)
     t_b = L.Bidirectional(L.LSTM(3, return_sequences=True))(t_x)
     t_a = L.MultiHeadAttention(2, 3)(t_b, t_b)
-    ours = keras.Model(t_in, L.LayerNormalization()(t_a))
+    ours = keras.Model(t_in, L.GlobalAveragePooling1D()(L.LayerNormalization()(t_a)))
     ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
     want = real.ops.convert_to_numpy(theirs(tokens))
     np.testing.assert_allclose(ours.predict(tokens), want, rtol=1e-4, atol=1e-5)

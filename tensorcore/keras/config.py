@@ -25,8 +25,9 @@ def _registry():
     from . import layers, model, models
 
     names = ["Activation", "Add", "AveragePooling2D", "BatchNormalization", "Bidirectional", "Concatenate",
-             "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GRU", "GlobalAveragePooling2D", "InputLayer",
-             "LSTM", "LayerNormalization", "MaxPooling2D", "MultiHeadAttention", "Reshape", "SimpleRNN", "TensorOp"]
+             "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GRU", "GlobalAveragePooling1D",
+             "GlobalAveragePooling2D", "GlobalMaxPooling1D", "InputLayer", "LSTM", "LayerNormalization",
+             "MaxPooling2D", "MultiHeadAttention", "Reshape", "SimpleRNN", "TensorOp"]
     table = {n: getattr(layers, n) for n in names}
     table.update({"Model": model.Model, "Functional": model.Model, "Sequential": models.Sequential})
     return table

@@ -18,9 +18,10 @@ import numpy as np
 
 from .. import nn
 from ..errors import ArgumentError, ShapeError
+from ..tensor import _make
 from .activations import get_activation
 from .attention_layers import LayerNormalization, MultiHeadAttention
-from .base import Layer, reserve
+from .base import Layer, _array, reserve
 from .conv_layers import AveragePooling2D, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D
 from .initializers import _initialize
 from .rnn_layers import GRU, LSTM, Bidirectional, Embedding, SimpleRNN
@@ -255,6 +256,46 @@ class TensorOp(Layer):
         return self.OPS[self.op](*args)
 
 
+class GlobalAveragePooling1D(Layer):
+    """The mean over the steps: (N, T, C) -> (N, C); with a mask (Embedding(mask_zero=True)), over the real steps."""
+
+    base_name = "global_average_pooling1d"
+    config_keys = ("data_format", "keepdims")
+
+    def __init__(self, data_format="channels_last", keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        if data_format not in ("channels_last", "channels_first"):
+            raise ArgumentError(f"{type(self).__name__}: data_format must be channels_last or channels_first")
+        self.data_format, self.keepdims = data_format, bool(keepdims)
+
+    def _axis(self, inputs):
+        if inputs.ndim != 3:
+            raise ShapeError(f"{self.name}: expects (batch, steps, channels), got {tuple(inputs.shape)}")
+        return 1 if self.data_format == "channels_last" else 2
+
+    def call(self, inputs, mask=None):
+        axis = self._axis(inputs)
+        if mask is None:
+            return inputs.mean(axis=axis, keepdims=self.keepdims)
+        m = _array(mask).astype(inputs.dtype)
+        m = m[:, :, None] if axis == 1 else m[:, None, :]
+        # NOTE: a row with every step masked averages to 0 (its count is taken as 1), not 0 / 0.
+        count = inputs.device.backend.xp.maximum(m.sum(axis=axis, keepdims=True), 1)
+        if not self.keepdims:
+            count = count.reshape(count.shape[0], 1)
+        m, count = (_make(a, inputs.device, False, None) for a in (m, count))
+        return (inputs * m).sum(axis=axis, keepdims=self.keepdims) / count
+
+
+class GlobalMaxPooling1D(GlobalAveragePooling1D):
+    """The maximum over the steps: (N, T, C) -> (N, C)."""
+
+    base_name = "global_max_pooling1d"
+
+    def call(self, inputs):
+        return inputs.max(axis=self._axis(inputs), keepdims=self.keepdims)
+
+
 class InputLayer(Layer):
     """The layer behind keras.Input: declares an input's shape and dtype (no computation)."""
 
@@ -291,7 +332,8 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):
 
 
 __all__ = ["GRU", "LSTM", "Activation", "Add", "AveragePooling2D", "BatchNormalization", "Bidirectional",
-           "Concatenate", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling2D", "Input",
+           "Concatenate", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D",
+           "GlobalAveragePooling2D", "GlobalMaxPooling1D", "Input",
            "InputLayer", "Layer", "LayerNormalization", "MaxPooling2D", "MultiHeadAttention", "Reshape", "SimpleRNN",
            "TensorOp",
            "get_activation"]

@@ -1,4 +1,4 @@
-"""Keras utilities: to_categorical."""
+"""Keras utilities: to_categorical, set_random_seed."""
 
 import numpy as np
 
@@ -25,3 +25,10 @@ def to_categorical(y, num_classes=None, dtype="float32"):
     out = np.zeros(y.shape + (num_classes,), dtype=dtype)
     np.put_along_axis(out, y[..., None].astype(np.int64), 1, axis=-1)
     return out
+
+
+def set_random_seed(seed):
+    """Seed every random draw tensorcore.keras makes (initializers, dropout, shuffling): tc.manual_seed(seed)."""
+    from ..random import manual_seed
+
+    manual_seed(int(seed))
