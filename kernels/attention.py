@@ -27,7 +27,9 @@ row kernel computes ``delta``.
 Thread layout: a block owns ``block_m`` query rows (forward, dq) or ``block_n`` key rows (dk/dv);
 ``lanes`` consecutive threads share a row and split the head dimension, thread ``lane`` holding
 columns ``lane + lanes * t`` for ``t < d_max / lanes`` in registers (q, the output accumulator, ...).
-A dot product is a per-lane partial sum plus ``log2(lanes)`` butterfly shuffles. The other operand
+A dot product is a per-lane partial sum plus ``log2(lanes)`` butterfly shuffles. The forward
+thread holds ``FORWARD_ROWS = 2`` query rows (``block_m / 2`` apart), so each key/value word it reads
+from shared memory feeds two FMAs (the backward kernels hold one row: their registers are full). The other operand
 (keys/values, or queries/dout for dk/dv) is staged in shared memory, read without bank conflicts
 (the lanes of a row read consecutive words, other rows read the same words: broadcasts).
 Operands are staged by coalesced row passes (inline helpers from :func:`_make_loaders`);
@@ -40,7 +42,7 @@ score per lane. Fewest bytes: forward ``4 BH (L DK + S DK + S DV + L DV + L)``; 
 v, out, dout, lse and writes dq, dk, dv. Keys and values are re-read (from L2) once per query tile.
 
 Launch grids: forward and dq ``(BH, cdiv(L, block_m))``, dk/dv ``(BH, cdiv(S, block_n))``, blocks of
-``rows * lanes`` threads; delta: a warp per row, 4 rows per block (grid-stride).
+``rows * lanes`` threads (forward ``block_m / 2 * lanes``); delta: a warp per row, 4 rows per block (grid-stride).
 
 Wrappers (C-contiguous float32 device arrays; NumPy arrays in the simulator)::
 
@@ -72,9 +74,11 @@ class AttentionTile(NamedTuple):
 #: Production tiles by the largest head dimension they hold (16 columns per thread, 64-1024 threads).
 TILES = (AttentionTile(32, 32, 2, 32), AttentionTile(32, 32, 4, 64), AttentionTile(32, 32, 8, 128))
 #: A small tile for simulator tests that want several query and key tiles cheaply (same code).
-SMALL_TILE = AttentionTile(4, 4, 2, 8)
+SMALL_TILE = AttentionTile(4, 4, 4, 8)
 #: ``launch_bounds`` asks ptxas for this many resident threads per SM (<= 128 registers, no spills).
 THREADS_PER_SM = 512
+#: Query rows per thread in the forward (each shared-memory word of k and v feeds this many FMAs).
+FORWARD_ROWS = 2
 #: Rows (warps) per block of the delta kernel.
 DELTA_WARPS = 4
 _FULL_MASK = 0xFFFFFFFF
@@ -143,10 +147,15 @@ def _make_loaders(tile: AttentionTile, threads: int, rows: int):
 
 
 def make_forward_kernel(tile: AttentionTile):
-    """Args ``(q, k, v, mask, out, lse, heads, scale, causal, has_mask)``; grid ``(BH, cdiv(L, block_m))``."""
+    """Args ``(q, k, v, mask, out, lse, heads, scale, causal, has_mask)``; grid ``(BH, cdiv(L, block_m))``,
+    ``block_m / FORWARD_ROWS * lanes`` threads: each thread holds ``FORWARD_ROWS`` query rows, ``block_m /
+    FORWARD_ROWS`` apart, so every key and value word read from shared memory feeds that many FMAs."""
     BM, BN, BN1, LANES, DMAX, DPT, LOG2_LANES = _constants(tile)
+    RM = FORWARD_ROWS
+    GROUPS = BM // RM
+    assert GROUPS * RM == BM, tile
     ZERO, ONE, NEG_INF = _F32(0.0), _F32(1.0), _F32(_NEG_INF)
-    load_rows, load_mask = _make_loaders(tile, BM * LANES, BN)
+    load_rows, load_mask = _make_loaders(tile, GROUPS * LANES, BN)
 
     def attention_forward(q, k, v, mask, out, lse, heads, scale, causal, has_mask):
         L, DK = q.shape[1], q.shape[2]
@@ -154,22 +163,26 @@ def make_forward_kernel(tile: AttentionTile):
         z = cuda.blockIdx.x
         m0 = cuda.blockIdx.y * BM
         tid = cuda.threadIdx.x
-        row = tid // LANES
+        group = tid // LANES
         lane = tid % LANES
-        qi = m0 + row
         mb = (z // heads) if mask.shape[0] > 1 else 0
         mh = (z % heads) if mask.shape[1] > 1 else 0
         k_tile = cuda.shared.array((BN, DPT, LANES), _F32)
         v_tile = cuda.shared.array((BN, DPT, LANES), _F32)
         mask_tile = cuda.shared.array((BM, BN1), _F32)
-        q_reg = cuda.local.array(DPT, _F32)
-        acc = cuda.local.array(DPT, _F32)
-        for t in range(DPT):
-            d = lane + LANES * t
-            q_reg[t] = q[z, qi, d] * scale if (qi < L and d < DK) else ZERO
-            acc[t] = ZERO
-        m_run = NEG_INF
-        l_run = ZERO
+        q_reg = cuda.local.array((RM, DPT), _F32)
+        acc = cuda.local.array((RM, DPT), _F32)
+        s = cuda.local.array(RM, _F32)
+        m_run = cuda.local.array(RM, _F32)
+        l_run = cuda.local.array(RM, _F32)
+        for r in range(RM):
+            qi = m0 + group + GROUPS * r
+            for t in range(DPT):
+                d = lane + LANES * t
+                q_reg[r, t] = q[z, qi, d] * scale if (qi < L and d < DK) else ZERO
+                acc[r, t] = ZERO
+            m_run[r] = NEG_INF
+            l_run[r] = ZERO
         n_end = min(S, m0 + BM) if causal else S
         n0 = 0
         while n0 < n_end:  # uniform across the block (syncthreads inside)
@@ -179,36 +192,46 @@ def make_forward_kernel(tile: AttentionTile):
                 load_mask(mask_tile, mask, mb, mh, m0, n0, L, S, tid)
             cuda.syncthreads()
             for n in range(min(BN, n_end - n0)):
-                s = ZERO
+                for r in range(RM):
+                    s[r] = ZERO
                 for t in range(DPT):
-                    s += q_reg[t] * k_tile[n, t, lane]
+                    kv = k_tile[n, t, lane]
+                    for r in range(RM):
+                        s[r] += q_reg[r, t] * kv
                 for step in range(LOG2_LANES):
-                    s += cuda.shfl_xor_sync(_FULL_MASK, s, LANES >> (step + 1))
-                if has_mask:
-                    s += mask_tile[row, n]
-                if causal and n0 + n > qi:
-                    s = NEG_INF
-                if s > m_run:  # a new running max: rescale what was summed so far
-                    alpha = math.exp(m_run - s)
-                    l_run *= alpha
-                    for t in range(DPT):
-                        acc[t] *= alpha
-                    m_run = s
-                if s != NEG_INF:
-                    p = math.exp(s - m_run)
-                    l_run += p
-                    for t in range(DPT):
-                        acc[t] += p * v_tile[n, t, lane]
+                    for r in range(RM):
+                        s[r] += cuda.shfl_xor_sync(_FULL_MASK, s[r], LANES >> (step + 1))
+                for r in range(RM):
+                    row = group + GROUPS * r
+                    sr = s[r]
+                    if has_mask:
+                        sr += mask_tile[row, n]
+                    if causal and n0 + n > m0 + row:
+                        sr = NEG_INF
+                    if sr > m_run[r]:  # a new running max: rescale what was summed so far
+                        alpha = math.exp(m_run[r] - sr)
+                        l_run[r] *= alpha
+                        for t in range(DPT):
+                            acc[r, t] *= alpha
+                        m_run[r] = sr
+                    s[r] = math.exp(sr - m_run[r]) if sr != NEG_INF else ZERO  # p
+                    l_run[r] += s[r]
+                for t in range(DPT):
+                    vv = v_tile[n, t, lane]
+                    for r in range(RM):
+                        acc[r, t] += s[r] * vv
             cuda.syncthreads()
             n0 += BN
-        if qi < L:
-            inv = ONE / l_run if l_run > ZERO else ZERO
-            for t in range(DPT):
-                d = lane + LANES * t
-                if d < DV:
-                    out[z, qi, d] = acc[t] * inv
-            if lane == 0:
-                lse[z, qi] = m_run + math.log(l_run) if l_run > ZERO else NEG_INF
+        for r in range(RM):
+            qi = m0 + group + GROUPS * r
+            if qi < L:
+                inv = ONE / l_run[r] if l_run[r] > ZERO else ZERO
+                for t in range(DPT):
+                    d = lane + LANES * t
+                    if d < DV:
+                        out[z, qi, d] = acc[r, t] * inv
+                if lane == 0:
+                    lse[z, qi] = m_run[r] + math.log(l_run[r]) if l_run[r] > ZERO else NEG_INF
 
     attention_forward.__name__ = attention_forward.__qualname__ = f"attention_forward_d{DMAX}"
     return attention_forward
@@ -393,7 +416,8 @@ def ptx_signatures():
     for tile in TILES:
         f, dq, dkdv = make_forward_kernel(tile), make_dq_kernel(tile), make_dkdv_kernel(tile)
         rows_bounds, keys_bounds = launch_bounds(tile, tile.block_m), launch_bounds(tile, tile.block_n)
-        out.append((f.__name__, f, [numba.void(a3, a3, a3, a4, a3, a2, i64, _F32, i64, i64)], rows_bounds))
+        fwd_bounds = launch_bounds(tile, tile.block_m // FORWARD_ROWS)
+        out.append((f.__name__, f, [numba.void(a3, a3, a3, a4, a3, a2, i64, _F32, i64, i64)], fwd_bounds))
         out.append((dq.__name__, dq, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, i64, _F32, i64, i64)], rows_bounds))
         out.append((dkdv.__name__, dkdv, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, a3, i64, _F32, i64, i64)],
                     keys_bounds))
@@ -454,8 +478,9 @@ def attention_forward(q, k, v, mask=None, is_causal=False, scale=None, heads=1, 
     out = _launch.output(fn, kind, out, (BH, L, DV), np.float32)
     lse = _launch.output(fn, kind, lse_out, (BH, L), np.float32, name="lse_out")
     if BH and L:
-        _launch.launch(_kernel(make_forward_kernel, tile, tile.block_m), (BH, _launch.cdiv(L, tile.block_m)),
-                       tile.block_m * tile.lanes, _launch.stream_for(kind, stream), q, k, v, mask4, out, lse,
+        groups = tile.block_m // FORWARD_ROWS
+        _launch.launch(_kernel(make_forward_kernel, tile, groups), (BH, _launch.cdiv(L, tile.block_m)),
+                       groups * tile.lanes, _launch.stream_for(kind, stream), q, k, v, mask4, out, lse,
                        int(heads), _scale(scale, DK), int(bool(is_causal)), int(mask is not None))
     return out, lse
 

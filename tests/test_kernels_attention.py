@@ -1,7 +1,7 @@
 """Fused attention (kernels/attention.py) against float64 NumPy references, in the simulator or on a GPU.
 
 Odd sizes (L=7, S=13, D=5: no multiple of any tile), causal and not, with and without masks. The
-small tile (4 queries x 4 keys, 2 lanes) gives several query and key tiles at simulator cost.
+small tile (4 queries x 4 keys, 4 lanes) gives several query and key tiles at simulator cost.
 """
 
 import numpy as np
