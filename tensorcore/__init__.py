@@ -250,12 +250,17 @@ from .random import Generator, get_rng_state, manual_seed, set_rng_state
 from .tensor import Size, Tensor, is_floating_point, is_tensor, numel, tensor  # isort: skip
 from . import accelerator, sampling  # noqa: E402, I001  (after tensor: they attach Tensor methods)
 from .sampling import bernoulli, multinomial, normal, randperm  # noqa: E402, I001
+from .creation import fill, logspace, scalar_tensor  # noqa: E402, I001
+from .ops.binary_math import addcdiv, addcmul, gcd, lcm, ldexp  # noqa: E402, I001
+from .ops.logic import allclose, equal, isclose  # noqa: E402, I001
+from .ops.unary_math import angle, conj, conj_physical, real, resolve_conj, resolve_neg  # noqa: E402, I001
+from . import special  # noqa: E402, I001
 from . import data  # noqa: E402  (after tensor: data imports it)
 from .serialization import load, save
 
 bool = bool_
 # PyTorch's dtype names (NumPy dtypes: x.dtype == tc.float32 holds, and they print as float32).
-float, double, half, long, int, short, char, byte = float32, float64, float16, int64, int32, int16, int8, uint8
+float, double, half, long, int, short = float32, float64, float16, int64, int32, int16
 __version__ = "0.1.0"
 
 # These subpackages load on first use, so `import tensorcore` stays fast.

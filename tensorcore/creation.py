@@ -127,6 +127,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
 
 def linspace(start, end, steps=50, endpoint=True, dtype=None, device=None, requires_grad=False):
     """`steps` evenly spaced values from start to end (included unless endpoint=False)."""
+    start, end = (v.item() if isinstance(v, Tensor) and v.ndim == 0 else v for v in (start, end))
     check.number(start, "start", "linspace")
     check.number(end, "end", "linspace")
     steps = check.size(steps, "steps", "linspace")
@@ -256,3 +257,27 @@ def _new_methods():
 
 
 _new_methods()
+
+
+def scalar_tensor(s, dtype=None, device=None, requires_grad=False, **_):
+    """A 0-d tensor holding the number s (the default float dtype unless told otherwise)."""
+    if isinstance(s, Tensor):
+        s = s.item()
+    return full((), s, dtype=dtype or get_default_dtype(), device=device, requires_grad=requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, dtype=None, device=None, requires_grad=False, **_):
+    """base ** linspace(start, end, steps)."""
+    start, end = (v.item() if isinstance(v, Tensor) and v.ndim == 0 else v for v in (start, end))
+    exps = linspace(start, end, steps, dtype=np.float64)
+    dtype = _dtype(dtype, "logspace")
+    return _finish((np.float64(base) ** exps.numpy()).astype(dtype), as_device(device), requires_grad)
+
+
+def fill(input, value):
+    """A new tensor of input's shape, dtype and device filled with value (torch.fill); a 0-d tensor value
+    gets the gradient's sum, input a zero gradient."""
+    from .ops.compare import where
+
+    everywhere = ones(tuple(input.shape), dtype=np.bool_, device=input.device)
+    return where(everywhere, value, input).to(input.dtype)

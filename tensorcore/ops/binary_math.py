@@ -11,6 +11,7 @@ from .compare import where
 from .declare import binary, operand
 from .registry import register
 from .unary import log
+from .unary_math import exp2
 
 _LN2 = math.log(2.0)
 
@@ -97,3 +98,59 @@ def _attach():
 
 
 _attach()
+
+
+@register("addcmul", method=True)
+def addcmul(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 * tensor2."""
+    return input + tensor1 * tensor2 * value if value != 1 else input + tensor1 * tensor2
+
+
+@register("addcdiv", method=True)
+def addcdiv(input, tensor1, tensor2, *, value=1):
+    """input + value * tensor1 / tensor2 (integer tensor1 / tensor2 are refused, as PyTorch refuses them)."""
+    from ..errors import DTypeError
+
+    if all(isinstance(t, Tensor) and t.dtype.kind in "biu" for t in (tensor1, tensor2)):
+        raise DTypeError("addcdiv: integer division of tensor1 by tensor2 is not supported; use floating tensors")
+    return input + tensor1 / tensor2 * value if value != 1 else input + tensor1 / tensor2
+
+
+ldexp = binary("ldexp", forward=lambda xp, x, y: x * xp.exp2(y), floating=True,
+               vjp=(lambda g, y: g * exp2(y), lambda g, out: g * out * _LN2), doc="x * 2 ** y.")
+
+
+def _int_only(op, *arrays):
+    from ..errors import DTypeError
+
+    for a in arrays:
+        if getattr(a, "dtype", np.dtype(type(a))).kind not in "iub":
+            raise DTypeError(f"{op}: expected integer tensors, got {getattr(a, 'dtype', type(a).__name__)}")
+
+
+def _gcd(xp, x, y):
+    _int_only("gcd", x, y)
+    return xp.gcd(x, y)
+
+
+def _lcm(xp, x, y):
+    _int_only("lcm", x, y)
+    return xp.lcm(x, y)
+
+
+gcd = binary("gcd", forward=_gcd, vjp=(None, None), doc="The greatest common divisor (integers).")
+lcm = binary("lcm", forward=_lcm, vjp=(None, None), doc="The least common multiple (integers).")
+
+
+def _attach_aliases():
+    Tensor.__mod__ = lambda self, other: remainder(self, other)
+    Tensor.__rmod__ = lambda self, other: remainder(other, self)
+    Tensor.__imod__ = lambda self, other: self._inplace("remainder_", remainder(self, other))
+    Tensor.__floordiv__ = lambda self, other: floor_divide(self, other)
+    Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)
+    Tensor.__ifloordiv__ = lambda self, other: self._inplace("floor_divide_", floor_divide(self, other))
+
+
+from .rounding import floor_divide, remainder  # noqa: E402
+
+_attach_aliases()

@@ -246,8 +246,11 @@ def to(x, *args, **kwargs):
     check_layout("to", kwargs.pop("memory_format", None))
     if kwargs:
         raise ArgumentError(f"to: unexpected keyword arguments {sorted(kwargs)}")
+    flags = []  # PyTorch's positional non_blocking, copy (after the device / dtype / tensor)
     for a in args:
-        if isinstance(a, Tensor):
+        if isinstance(a, bool):
+            flags.append(a)
+        elif isinstance(a, Tensor):
             device, dtype = a.device, a.dtype
         elif isinstance(a, (str, Device)):
             device = a
@@ -255,6 +258,10 @@ def to(x, *args, **kwargs):
             continue
         else:
             dtype = a
+    if len(flags) > 2:
+        raise ArgumentError(f"to: too many positional flags {flags} (non_blocking, copy)")
+    if len(flags) == 2:
+        copy = flags[1]
     out = x if device is None else to_device(x, as_device(device))
     out = out if dtype is None else astype(out, dtype)
     return clone(out) if copy and out is x else out

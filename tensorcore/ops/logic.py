@@ -2,7 +2,7 @@
 the Python operators &, |, ^, ~, <<, >> on tensors. Floating operands raise DTypeError."""
 
 from ..errors import DTypeError
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from .declare import binary, unary
 
 
@@ -48,3 +48,37 @@ def _attach():
 
 
 _attach()
+
+
+def _same_dtype(op, x, y):
+    if isinstance(y, Tensor) and x.dtype != y.dtype:
+        raise DTypeError(f"{op}: input ({x.dtype}) and other ({y.dtype}) must have the same dtype")
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other|, elementwise (a bool tensor); NaNs equal only with equal_nan."""
+    from .declare import operand
+
+    _same_dtype("isclose", input, other)
+    b = other._data if isinstance(other, Tensor) else operand(other, input)
+    xp = input.device.backend.xp
+    return _make(xp.isclose(input._data, b, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)), input.device, False,
+                 None)
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when isclose holds everywhere (a Python bool)."""
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
+
+
+def equal(input, other):
+    """True when input and other have the same shape and the same values (a Python bool)."""
+    if not isinstance(input, Tensor) or not isinstance(other, Tensor):
+        raise DTypeError("equal: expected two Tensors")
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    return bool((input._data == other._data).all())
+
+
+for _fn in (isclose, allclose, equal):
+    setattr(Tensor, _fn.__name__, _fn)

@@ -3,7 +3,7 @@ threshold, softshrink, hardshrink, prelu, rrelu (the evaluation form). Gradients
 PyTorch's (the inner side of a closed interval counts as inside, as PyTorch's kernels do)."""
 
 from ..errors import ArgumentError
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from .compare import where
 from .declare import unary
 from .registry import register
@@ -79,11 +79,16 @@ def prelu(input, weight):
 
 
 @register("rrelu")
-def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
-    """Evaluation form: leaky_relu with slope (lower + upper) / 2 (training=True, the random slopes, is refused)."""
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False, *, generator=None):
+    """x if x >= 0 else a * x: a = (lower + upper) / 2 in evaluation, a ~ U(lower, upper) per element in training."""
     from .activations import leaky_relu
 
     if training:
-        raise ArgumentError("rrelu: training=True (random slopes) is not supported; use training=False")
-    out = leaky_relu(input, (lower + upper) / 2)
+        from ..random import _gen
+
+        slopes = _gen(generator).uniform(lower, upper, tuple(input.shape)).astype(input.dtype)
+        a = input.device.backend.from_host(slopes, copy=False)
+        out = where(input >= 0, input, input * _make(a, input.device, False, None))
+    else:
+        out = leaky_relu(input, (lower + upper) / 2)
     return input._inplace("rrelu_", out) if inplace else out

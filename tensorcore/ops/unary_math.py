@@ -5,6 +5,7 @@ where PyTorch's do."""
 
 import math
 
+from ..tensor import Tensor
 from .declare import unary
 from .unary import cos, sin, sqrt
 
@@ -105,3 +106,48 @@ signbit = _float_test("signbit", lambda xp, x: xp.signbit(x), "the sign bit of x
 positive = unary("positive", forward=lambda xp, x: x, vjp=lambda g: g, inplace=False, doc="x itself (+x).")
 
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
+
+
+def _angle(xp, x):
+    if x.dtype.kind not in "fc":
+        x = x.astype(float)
+    return xp.where(x < 0, math.pi, xp.where(xp.isnan(x), x, 0.0)).astype(x.dtype, copy=False)
+
+
+# NOTE: for real tensors angle is 0 or pi (NaN stays NaN), and PyTorch gives it a zero gradient.
+angle = unary("angle", forward=_angle, vjp=lambda g: g * 0.0, floating=True, inplace=False,
+              doc="The argument of x: pi where x < 0, else 0 (real tensors).")
+conj_physical = unary("conj_physical", forward=lambda xp, x: x.copy(), vjp=lambda g: g,
+                      doc="A copy of x: tensors are real, so there is nothing to conjugate.")
+
+
+def _real_tensor_itself(name):
+    def fn(input):
+        from ..errors import ArgumentError
+
+        if not isinstance(input, Tensor):
+            raise ArgumentError(f"{name}: expected a Tensor, got {type(input).__name__}")
+        return input
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"{name}(x) is x itself: tensors are real (PyTorch returns the same tensor too)."
+    return fn
+
+
+conj, resolve_conj, resolve_neg, real = (_real_tensor_itself(n) for n in ("conj", "resolve_conj", "resolve_neg",
+                                                                           "real"))
+
+
+def _imag(self):
+    from ..errors import DTypeError
+
+    raise DTypeError(f"imag: tensors of dtype {self.dtype} are real and have no imaginary part")
+
+
+for _fn in (conj, resolve_conj, resolve_neg):
+    setattr(Tensor, _fn.__name__, _fn)
+Tensor.real = property(real)
+Tensor.imag = property(_imag)
+Tensor.is_complex = lambda self: False
+Tensor.is_conj = lambda self: False
+Tensor.is_neg = lambda self: False

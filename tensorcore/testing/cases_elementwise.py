@@ -4,6 +4,8 @@ and piecewise activations. Inputs are kept inside each op's domain and away from
 
 
 
+import math
+
 import numpy as np
 
 import tensorcore as tc
@@ -95,7 +97,8 @@ CASES = [
     _b("fmin", tc.fmin, np.fmin, lambda r: (_n(r, 3, 4), _n(r, 4) + 0.05)),
     _b("xlogy", tc.xlogy, lambda x, y: x * np.log(y), lambda r: (_n(r, 3, 4), _pos(r, 4))),
     _b("float_power", tc.float_power, np.power, lambda r: (_pos(r, 3, 4), _n(r, 4)), float32=False),
-    _b("heaviside", tc.heaviside, np.heaviside, lambda r: (np.array([[-1.0, 0.0, 2.0], [0.0, 3.0, -2.0]]), np.array([0.5, 0.25, 0.75])),
+    _b("heaviside", tc.heaviside, np.heaviside,
+       lambda r: (np.array([[-1.0, 0.0, 2.0], [0.0, 3.0, -2.0]]), np.array([0.5, 0.25, 0.75])),
        differentiable=False),
     _b("nextafter", tc.nextafter, np.nextafter, float32=False),
     OpCase("lerp", lambda r: (_n(r, 3, 4), _n(r, 4)), lambda a, b: tc.lerp(a, b, 0.3),
@@ -106,7 +109,8 @@ CASES = [
     *[_u(op, getattr(tc, op), getattr(np, ref), lambda r: (_off_grid(r, 3, 4),))
       for op, ref in (("floor", "floor"), ("ceil", "ceil"), ("trunc", "trunc"), ("fix", "trunc"),
                       ("round", "round"), ("sgn", "sign"))],
-    _u("round", lambda x: tc.round(x, decimals=1), lambda x: np.round(x, 1), lambda r: (_off_grid(r, 3, 4) / 10 + 0.003,),
+    _u("round", lambda x: tc.round(x, decimals=1), lambda x: np.round(x, 1),
+       lambda r: (_off_grid(r, 3, 4) / 10 + 0.003,),
        label="decimals"),
     _u("frac", tc.frac, lambda x: x - np.trunc(x), lambda r: (_off_grid(r, 3, 4),)),
     _b("fmod", tc.fmod, np.fmod, lambda r: (_off_grid(r, 3, 4) * 3, np.array([1.3, -0.7, 2.1, 0.9]))),
@@ -157,6 +161,17 @@ CASES = [
     OpCase("prelu", lambda r: (_away(r, 2, 3, 4), r.uniform(0.1, 0.5, (3,))), F.prelu,
            lambda x, w: np.where(x > 0, x, w[:, None] * x)),
     _u("rrelu", F.rrelu, lambda x: np.where(x > 0, x, x * (1 / 8 + 1 / 3) / 2), lambda r: (_away(r, 3, 4),)),
+    # ternary and the rest
+    OpCase("addcmul", lambda r: (_n(r, 3, 4), _n(r, 4), _n(r, 3, 1)), lambda a, b, c: tc.addcmul(a, b, c, value=0.5),
+           lambda a, b, c: a + 0.5 * b * c),
+    OpCase("addcdiv", lambda r: (_n(r, 3, 4), _n(r, 4), _away(r, 3, 1)), lambda a, b, c: tc.addcdiv(a, b, c, value=2),
+           lambda a, b, c: a + 2 * b / c),
+    _b("ldexp", tc.ldexp, lambda x, y: x * 2.0 ** y),
+    OpCase("gcd", lambda r: (_ints(r, 0, 40), _ints(r, 1, 40, (4,))), tc.gcd, np.gcd, differentiable=False),
+    OpCase("lcm", lambda r: (_ints(r, 0, 40), _ints(r, 1, 40, (4,))), tc.lcm, np.lcm, differentiable=False),
+    _u("angle", tc.angle, np.angle, lambda r: (_away(r, 3, 4),)),
+    _u("conj_physical", tc.conj_physical, lambda x: x),
+    _u("special.entr", tc.special.entr, lambda x: -x * np.log(x), lambda r: (_pos(r, 3, 4),)),
+    _u("special.ndtr", tc.special.ndtr, lambda x: 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))),
+    _b("special.xlog1py", tc.special.xlog1py, lambda x, y: x * np.log1p(y), lambda r: (_n(r, 3, 4), _pos(r, 4))),
 ]
-
-
