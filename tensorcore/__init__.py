@@ -109,7 +109,6 @@ from .ops.compare import (
     minimum,
     ne,
     sign,
-    where,
 )
 from .ops.gather import gather, scatter, scatter_add, scatter_reduce, take, take_along_dim
 from .ops.index import getitem, index_add, index_copy, index_fill, index_put, index_select

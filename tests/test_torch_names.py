@@ -119,9 +119,9 @@ def test_fixed_differences_scalar_pow_softplus_erf_sign():
 
 def test_format_and_introspection():
     t = tc.tensor(3.14159)
-    assert "{:.2f}".format(t) == "3.14" and f"{tc.tensor([2.5]):.1f}" == "2.5"
+    assert "{:.2f}".format(t) == "3.14" and f"{tc.tensor([2.5]):.1f}" == "2.5"  # noqa: UP032
     with pytest.raises(tc.ArgumentError):
-        "{:.2f}".format(tc.ones(2))
+        "{:.2f}".format(tc.ones(2))  # noqa: UP032
     x = tc.zeros(2, 3, dtype=tc.float64)
     assert x.nelement() == 6 and x.element_size() == 8 and x.dim() == 2 and x.stride() == (3, 1)
     assert x.is_contiguous() and x.tolist() == [[0.0] * 3] * 2
