@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from ..errors import GradientError
+from ..errors import ArgumentError, GradientError
 from ..tensor import Tensor, _make
 
 
@@ -14,7 +14,7 @@ def _grads(parameters):
     return [p.grad for p in parameters if p.grad is not None]
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False):
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale all gradients together so their joint norm is at most max_norm; returns the norm before clipping.
 
     total = (sum_p ||g_p||^q)^(1/q) (q = norm_type; inf: the largest |g|). When total > max_norm
@@ -53,8 +53,11 @@ def _norm(a, q):
     return float((xp.abs(a.astype(np.float64)) ** q).sum()) ** (1.0 / q)
 
 
-def clip_grad_value_(parameters, clip_value):
+def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element into [-clip_value, clip_value], in place."""
+    from .. import _validate as check
+
+    clip_value = check.number(clip_value, "clip_value", "clip_grad_value_")
     for g in _grads(parameters):
         xp = g.device.backend.xp
         xp.clip(g._data, -clip_value, clip_value, out=g._data)
@@ -62,22 +65,30 @@ def clip_grad_value_(parameters, clip_value):
 
 
 def parameters_to_vector(parameters):
-    """All parameters flattened and concatenated into one 1-D tensor (a copy, no graph)."""
-    params = list(parameters)
-    xp = params[0].device.backend.xp
-    return _make(xp.concatenate([p._data.reshape(-1) for p in params]), params[0].device, False, None)
+    """All parameters flattened and concatenated into one 1-D tensor: cat([p.view(-1)]), differentiable as PyTorch's."""
+    from ..ops.joins import cat
+
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    return cat([p.reshape(-1) for p in params])
 
 
 def vector_to_parameters(vec, parameters):
-    """Copy consecutive slices of a 1-D tensor into the parameters, in place."""
+    """Copy consecutive slices of a 1-D tensor into the parameters, in place (sizes checked first)."""
+    from ..errors import ShapeError
+
+    if not isinstance(vec, Tensor):
+        raise ArgumentError(f"vector_to_parameters: expected vec to be a Tensor, but got {type(vec).__name__}")
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    need = sum(p._data.size for p in params)
+    if vec.ndim != 1 or vec._data.size != need:
+        raise ShapeError(f"vector_to_parameters: vec has shape {tuple(vec.shape)}, the parameters need a 1-D "
+                         f"vector of {need} elements")
     offset = 0
-    for p in parameters:
+    for p in params:
         n = p._data.size
         p._data[...] = vec._data[offset:offset + n].reshape(p.shape)
         p._version += 1
         offset += n
-    if offset != vec._data.size:
-        raise GradientError(f"vector_to_parameters: vector has {vec._data.size} elements, parameters need {offset}")
 
 
 def _cpu():

@@ -32,7 +32,14 @@ def _check_optimizer(optimizer, op):
 
 
 class LRScheduler:
-    """Base class: subclasses define `lr_at(base_lr, t)`, the learning rate at step t for a base rate."""
+    """Base class: subclasses define `lr_at(base_lr, t)`, the learning rate at step t for a base rate.
+
+    A chainable schedule (PyTorch's) also defines `chain_lr(lr, t, i)`: group i's next rate from its current
+    one. step() uses it, so schedulers stacked on one optimizer multiply (ChainedScheduler); step(epoch) and
+    SequentialLR use the closed form. `_initial` is True during the constructor's step.
+    """
+
+    _initial = False
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer, type(self).__name__)
@@ -46,7 +53,9 @@ class LRScheduler:
                                      "(needed when resuming with last_epoch != -1)")
         self.base_lrs = [g["initial_lr"] for g in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial = True
         self.step()
+        self._initial = False
 
     def lr_at(self, base_lr, t):
         raise NotImplementedError
@@ -58,8 +67,12 @@ class LRScheduler:
         """Advance one step (or jump to `epoch`) and set every group's lr."""
         self.last_epoch = self.last_epoch + 1 if epoch is None else _integer(epoch, "epoch", type(self).__name__)
         where = f"{type(self).__name__} at step {self.last_epoch}"
+        chained = epoch is None and hasattr(self, "chain_lr")
         try:
-            lrs = [_number(lr, "learning rate", where, low=0) for lr in self.get_lr()]
+            groups = self.optimizer.param_groups
+            lrs = [self.chain_lr(g["lr"], self.last_epoch, i) for i, g in enumerate(groups)] if chained \
+                else self.get_lr()
+            lrs = [_number(lr, "learning rate", where, low=0) for lr in lrs]
         except (OverflowError, ZeroDivisionError) as exc:  # gamma ** t beyond a float, ...
             raise OptimizerError(f"{where}: the learning rate cannot be computed ({exc})") from None
         for group, lr in zip(self.optimizer.param_groups, lrs):
@@ -71,7 +84,7 @@ class LRScheduler:
 
     def state_dict(self):
         """Everything but the optimizer (plain numbers and lists: tc.save-able)."""
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer" and not callable(v)}
+        return {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas") and not callable(v)}
 
     def load_state_dict(self, state):
         name = f"{type(self).__name__}.load_state_dict"
@@ -91,17 +104,29 @@ class LRScheduler:
 _LRScheduler = LRScheduler
 
 
+def _lr_lambdas(op, optimizer, lr_lambda):
+    """One function of the step per param group (a single function is shared by all)."""
+    _check_optimizer(optimizer, op)
+    n = len(optimizer.param_groups)
+    fns = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+    if len(fns) != n:
+        raise OptimizerError(f"{op}: expected {n} lr_lambdas, but got {len(fns)}")
+    for fn in fns:
+        if not callable(fn):
+            raise OptimizerError(f"{op}: lr_lambda must be a function of the step, got {type(fn).__name__}")
+    return fns
+
+
 class LambdaLR(LRScheduler):
-    """lr = base_lr * fn(t)."""
+    """lr = base_lr * fn(t) (lr_lambda: a function, or a list of one per param group)."""
 
     def __init__(self, optimizer, lr_lambda, last_epoch=-1):
-        if not callable(lr_lambda):
-            raise OptimizerError(f"LambdaLR: lr_lambda must be a function of the step, got {type(lr_lambda).__name__}")
-        self.lr_lambda = lr_lambda
+        self.lr_lambdas = _lr_lambdas("LambdaLR", optimizer, lr_lambda)
+        self.lr_lambda = self.lr_lambdas[0]
         super().__init__(optimizer, last_epoch)
 
-    def lr_at(self, base_lr, t):
-        return base_lr * self.lr_lambda(t)
+    def get_lr(self):
+        return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambdas)]
 
 
 class StepLR(LRScheduler):
@@ -114,6 +139,9 @@ class StepLR(LRScheduler):
 
     def lr_at(self, base_lr, t):
         return base_lr * self.gamma ** (t // self.step_size)
+
+    def chain_lr(self, lr, t, i):
+        return lr if t == 0 or t % self.step_size != 0 else lr * self.gamma
 
 
 class MultiStepLR(LRScheduler):
@@ -129,6 +157,10 @@ class MultiStepLR(LRScheduler):
     def lr_at(self, base_lr, t):
         return base_lr * self.gamma ** bisect.bisect_right(self.milestones, t)
 
+    def chain_lr(self, lr, t, i):
+        count = self.milestones.count(t)
+        return lr * self.gamma**count if count else lr
+
 
 class ExponentialLR(LRScheduler):
     """lr = base_lr * gamma ^ t."""
@@ -139,6 +171,9 @@ class ExponentialLR(LRScheduler):
 
     def lr_at(self, base_lr, t):
         return base_lr * self.gamma**t
+
+    def chain_lr(self, lr, t, i):
+        return lr if self._initial else lr * self.gamma
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -151,6 +186,14 @@ class CosineAnnealingLR(LRScheduler):
 
     def lr_at(self, base_lr, t):
         return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t / self.T_max)) / 2
+
+    def chain_lr(self, lr, t, i):
+        if self._initial:
+            return lr
+        if (t - 1 - self.T_max) % (2 * self.T_max) == 0:  # leaving the minimum: cos(pi (t-1)/T) = -1
+            return lr + (self.base_lrs[i] - self.eta_min) * (1 - math.cos(math.pi / self.T_max)) / 2
+        ratio = (1 + math.cos(math.pi * t / self.T_max)) / (1 + math.cos(math.pi * (t - 1) / self.T_max))
+        return ratio * (lr - self.eta_min) + self.eta_min
 
 
 class LinearLR(LRScheduler):
@@ -173,6 +216,14 @@ class LinearLR(LRScheduler):
     def lr_at(self, base_lr, t):
         frac = min(t, self.total_iters) / self.total_iters if self.total_iters > 0 else 1.0
         return base_lr * (self.start_factor + (self.end_factor - self.start_factor) * frac)
+
+    def chain_lr(self, lr, t, i):
+        if t == 0:
+            return lr * self.start_factor
+        if self._initial or t > self.total_iters:
+            return lr
+        change = self.end_factor - self.start_factor
+        return lr * (1.0 + change / (self.total_iters * self.start_factor + (t - 1) * change))
 
 
 def linear_warmup(optimizer, warmup_steps, start_factor=0.0, after=None):
@@ -383,3 +434,17 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state):
         self.__dict__.update(state)
+
+
+from .lr_schedules import (  # noqa: E402  (they subclass LRScheduler)
+    ChainedScheduler,
+    ConstantLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    MultiplicativeLR,
+    PolynomialLR,
+)
+
+__all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR", "LinearLR",
+           "ExponentialLR", "PolynomialLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "CyclicLR",
+           "OneCycleLR", "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau", "linear_warmup"]
