@@ -179,6 +179,37 @@ def test_mask_zero_skips_padding(cls):
     np.testing.assert_array_equal(got[0, 3], got[0, 2])
 
 
+@pytest.mark.parametrize("cls", [L.SimpleRNN, L.LSTM, L.GRU])
+@pytest.mark.parametrize("go_backwards", [False, True])
+@pytest.mark.parametrize("zero_output", [False, True])
+def test_packed_path_equals_step_loop_on_post_padding(cls, go_backwards, zero_output, monkeypatch):
+    """Post-padded masks run as one packed rnn_layer node: the same outputs, states and gradients as the loop."""
+    from tensorcore.keras import rnn_layers
+
+    calls = []
+    real_run = rnn_layers.run_fused
+    monkeypatch.setattr(rnn_layers, "run_fused", lambda *a: calls.append(a[-1]) or real_run(*a))
+    tc.manual_seed(13)
+    x = RNG.standard_normal((4, 5, 3)).astype(np.float32)
+    mask = np.arange(5)[None, :] < np.array([2, 5, 1, 3])[:, None]  # unsorted lengths
+    h0 = RNG.standard_normal((4, 2)).astype(np.float32)
+    results = []
+    for fused in (True, False):
+        tc.manual_seed(13)
+        layer = cls(2, return_sequences=True, return_state=True, go_backwards=go_backwards,
+                    zero_output_for_mask=zero_output)
+        inp = tc.tensor(x, requires_grad=True)
+        initial = [tc.tensor(h0)] * (2 if cls is L.LSTM else 1)
+        if not fused:
+            layer._fused_mode = lambda: None
+        out = layer(inp, mask=tc.tensor(mask), initial_state=initial)
+        (sum((o * o).sum() for o in out)).backward()
+        results.append([o.numpy() for o in out] + [inp.grad.numpy()] + [w.grad.numpy() for w in layer.weights])
+    assert len(calls) == 1 and list(calls[0]) == [2, 5, 1, 3]  # the first run was packed, the second the loop
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "ave", "mul", None])
 def test_bidirectional_merges_forward_and_flipped_backward(merge_mode):
     tc.manual_seed(4)

@@ -20,8 +20,9 @@ import numpy as np
 from .. import matmul, sigmoid, stack, tanh
 from ..errors import ArgumentError, IndexingError, ShapeError
 from ..tensor import _make
-from .base import Layer, _array, _permute
+from .base import Layer, _array
 from .initializers import initial_values, keras_fans
+from .rnn_fused import post_padded_lengths, run_fused
 
 _CELL_ACTIVATIONS = {"tanh": tanh, "sigmoid": sigmoid, "linear": lambda x: x, None: lambda x: x}
 
@@ -141,8 +142,9 @@ class _RNN(Layer):
                 raise ShapeError(f"{self.name}: mask of shape {tuple(m.shape)} for sequences {tuple(sequences.shape)}")
             m = m.astype(sequences.dtype)[:, :, None]
         mode = self._fused_mode()
-        if mask is None and mode is not None:
-            return self._call_fused(sequences, states, mode)
+        lengths = None if mask is None or mode is None else post_padded_lengths(mask)
+        if mode is not None and (mask is None or lengths is not None):
+            return run_fused(self, sequences, states, mode, lengths)
         xw = self._input_projection(sequences)
         outputs = []
         for t in (range(steps - 1, -1, -1) if self.go_backwards else range(steps)):
@@ -170,22 +172,6 @@ class _RNN(Layer):
     def _torch_weights(self):
         """(w_ih, w_hh, b_ih, b_hh) in PyTorch's layout, made from the Keras weights (so gradients reach them)."""
         return self.kernel.T, self.recurrent_kernel.T, self.bias if self.use_bias else None, None
-
-    def _call_fused(self, sequences, states, mode):
-        """The whole sequence as one rnn_layer node (tensorcore/ops/rnn.py), when there is no mask."""
-        from ..ops.rnn import rnn_layer
-
-        w_ih, w_hh, b_ih, b_hh = self._torch_weights()
-        out, h, c = rnn_layer(_permute(sequences, (1, 0, 2)), states[0], states[1] if self.states == 2 else None,
-                              w_ih, w_hh, b_ih, b_hh, mode=mode, reverse=self.go_backwards)
-        states = [h, c] if self.states == 2 else [h]
-        if not self.return_sequences:
-            output = h
-        else:
-            output = _permute(out, (1, 0, 2))
-            if self.go_backwards:  # Keras returns the outputs in the order they were computed
-                output = output[:, ::-1]
-        return [output] + states if self.return_state else output
 
 
 class SimpleRNN(_RNN):
