@@ -75,6 +75,7 @@ CREATORS = {
     "empty_like": lambda a, k: tc.empty_like(*a, **k), "full_like": lambda a, k: tc.full_like(*a, **k),
     "rand_like": lambda a, k: tc.rand_like(*a), "randn_like": lambda a, k: tc.randn_like(*a),
     "from_numpy": lambda a, k: tc.from_numpy(*a), "manual_seed": lambda a, k: tc.manual_seed(*a),
+    "from_dlpack": lambda a, k: tc.from_dlpack(*a), "Generator": lambda a, k: tc.Generator(*a),
 }
 kwargs = st.fixed_dictionaries({}, optional={
     "dtype": st.sampled_from([None, tc.float32, tc.float64, tc.int64, tc.bool, "float16", object, "junk", 3]),
@@ -106,7 +107,7 @@ def test_creation_functions(name, args, kw):
     fn = getattr(tc, name)
     names = list(inspect.signature(fn).parameters)
     kw = {k: v for k, v in kw.items() if k in names} if name not in ("rand_like", "randn_like", "from_numpy",
-                                                                     "manual_seed") else {}
+                                                                     "manual_seed", "from_dlpack") else {}
     args = _fit_arity(fn, args)
     kw = {k: v for k, v in kw.items() if k not in names[:len(args)]}
     out = _only_tensorcore_errors(lambda: CREATORS[name](args, kw))
