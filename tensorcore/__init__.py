@@ -263,7 +263,7 @@ float, double, half, long, int, short = float32, float64, float16, int64, int32,
 __version__ = "0.1.0"
 
 # These subpackages load on first use, so `import tensorcore` stays fast.
-_LAZY_SUBMODULES = ("nn", "optim", "keras", "models")
+_LAZY_SUBMODULES = ("nn", "optim", "keras", "models", "utils")
 
 
 def __getattr__(name):
