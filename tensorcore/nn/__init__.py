@@ -16,6 +16,7 @@ from . import (
     utils,
 )
 from .attention import MultiheadAttention  # noqa: E402
+from .containers import ModuleDict, ParameterDict, ParameterList, Unflatten
 
 # --- convolution, pooling, LRN, BatchNorm2d, Dropout2d (tensorcore/nn/conv.py, added by the conv engineer) ---
 from .conv import (
@@ -65,6 +66,10 @@ __import__("sys").modules[__name__ + ".utils.rnn"] = rnn_utils
 
 __all__ = [
     "Embedding",
+    "ModuleDict",
+    "ParameterDict",
+    "ParameterList",
+    "Unflatten",
     "GroupNorm",
     "GRU",
     "GRUCell",

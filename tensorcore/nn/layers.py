@@ -13,8 +13,8 @@ from .. import ops
 from ..dtypes import as_dtype, get_default_dtype
 from ..errors import ArgumentError, ShapeError
 from ..tensor import _make
+from . import containers, init
 from . import functional as F
-from . import init
 from .module import Module, Parameter
 
 
@@ -55,6 +55,27 @@ class Sequential(Module):
         self.add_module(str(len(self._modules)), module)
         return self
 
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index, module):
+        containers.insert(self, index, module)
+        return self
+
+    def pop(self, index=-1):
+        return containers.pop(self, index)
+
+    def __setitem__(self, index, module):
+        self.add_module(list(self._modules)[containers._index(self, index)], module)
+
+    def __delitem__(self, index):
+        containers.delete(self, index)
+
+    def __iadd__(self, other):
+        return self.extend(other)
+
     def forward(self, x):
         for m in self._modules.values():
             if m is not None:
@@ -65,7 +86,7 @@ class Sequential(Module):
         if isinstance(index, slice):
             return Sequential(OrderedDict(list(self._modules.items())[index]))
         mods = list(self._modules.values())
-        return mods[index]
+        return mods[containers._index(self, index)]
 
     def __len__(self):
         return len(self._modules)
@@ -100,8 +121,20 @@ class ModuleList(Module):
         return mods[index]
 
     def __setitem__(self, index, module):
-        key = list(self._modules)[index]
+        key = list(self._modules)[containers._index(self, index)]
         self.add_module(key, module)
+
+    def insert(self, index, module):
+        containers.insert(self, index, module)
+
+    def pop(self, index=-1):
+        return containers.pop(self, index)
+
+    def __delitem__(self, index):
+        containers.delete(self, index)
+
+    def __iadd__(self, modules):
+        return self.extend(modules)
 
     def __len__(self):
         return len(self._modules)
@@ -111,6 +144,11 @@ class ModuleList(Module):
 
 
 class Identity(Module):
+    """Returns its input; any constructor arguments are ignored (as PyTorch's)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
     def forward(self, x):
         return x
 
