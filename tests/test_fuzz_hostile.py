@@ -186,12 +186,18 @@ OPTIMIZERS = {
     optim.AdamW: ("lr", "betas", "eps", "weight_decay", "amsgrad", "maximize", "foreach"),
     optim.RMSprop: ("lr", "alpha", "eps", "weight_decay", "momentum", "centered", "maximize"),
     optim.Adagrad: ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps", "maximize"),
+    optim.Adadelta: ("lr", "rho", "eps", "weight_decay", "maximize", "foreach"),
+    optim.Adamax: ("lr", "betas", "eps", "weight_decay", "maximize", "foreach"),
+    optim.NAdam: ("lr", "betas", "eps", "weight_decay", "momentum_decay", "decoupled_weight_decay", "maximize"),
+    optim.RAdam: ("lr", "betas", "eps", "weight_decay", "decoupled_weight_decay", "maximize"),
+    optim.LBFGS: ("lr", "max_iter", "max_eval", "tolerance_grad", "tolerance_change", "history_size",
+                  "line_search_fn"),
 }
 hyper = st.one_of(st.floats(0, 2), st.floats(-1, 0), st.sampled_from([math.inf, math.nan, 1e300]), st.booleans(),
                   st.none(), st.just("0.1"), st.tuples(st.floats(0, 1), st.floats(0, 1)), st.integers(0, 3))
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=250, deadline=None)
 @given(cls=st.sampled_from(list(OPTIMIZERS)), picks=st.dictionaries(st.integers(0, 6), hyper, max_size=3),
        seed=st.integers(0, 3))
 def test_optimizers(cls, picks, seed):
@@ -203,10 +209,19 @@ def test_optimizers(cls, picks, seed):
     if opt is None:
         return
     x = tc.randn(4, 3)
-    for _ in range(3):
+
+    def closure():
         opt.zero_grad()
-        (model(x) * model(x)).mean().backward()
-        opt.step()
+        loss = (model(x) * model(x)).mean()
+        loss.backward()
+        return loss
+
+    for _ in range(3):
+        if cls is optim.LBFGS:
+            opt.step(closure)
+        else:
+            closure()
+            opt.step()
     modest = all(not isinstance(v, (int, float)) or abs(v) <= 10 for v in kw.values()) and all(
         abs(b) <= 10 for v in kw.values() if isinstance(v, tuple) for b in v)
     # Documented exclusions: hyperparameters above 10 may overflow the weights (lr = 1e300 gives
@@ -222,10 +237,13 @@ SCHEDULERS = {
     lr_scheduler.LinearLR: ("start_factor", "end_factor", "total_iters"),
     lr_scheduler.OneCycleLR: ("max_lr", "total_steps", "pct_start", "div_factor", "final_div_factor"),
     lr_scheduler.ReduceLROnPlateau: ("factor", "patience", "threshold", "min_lr"),
+    lr_scheduler.ConstantLR: ("factor", "total_iters"), lr_scheduler.PolynomialLR: ("total_iters", "power"),
+    lr_scheduler.CosineAnnealingWarmRestarts: ("T_0", "T_mult", "eta_min"),
+    lr_scheduler.CyclicLR: ("base_lr", "max_lr", "step_size_up", "step_size_down", "mode", "gamma"),
 }
 
 
-@FAST
+@settings(max_examples=200, deadline=None)
 @given(cls=st.sampled_from(list(SCHEDULERS)), values=st.lists(st.one_of(hyper, st.integers(-2, 12), st.lists(
     st.integers(-1, 5), max_size=3)), min_size=1, max_size=5))
 def test_schedulers(cls, values):
@@ -234,6 +252,11 @@ def test_schedulers(cls, values):
     if cls is lr_scheduler.OneCycleLR:
         kw.setdefault("max_lr", 0.1)
         kw.setdefault("total_steps", 10)
+    if cls is lr_scheduler.CyclicLR:  # required arguments (a missing one is Python's TypeError)
+        kw.setdefault("base_lr", 0.01)
+        kw.setdefault("max_lr", 0.1)
+    if cls is lr_scheduler.CosineAnnealingWarmRestarts:
+        kw.setdefault("T_0", 3)
     sched = _only_tensorcore_errors(lambda: cls(opt, **kw))
     if sched is None:
         return
