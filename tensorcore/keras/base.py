@@ -80,6 +80,11 @@ def _permute(x, axes):
     return x.permute(*axes) if hasattr(x, "permute") else x.transpose(*axes)
 
 
+def _reverse_steps(x):
+    """x with axis 1 (the steps) reversed: PyTorch's flip(1) (slices with negative steps where it is missing)."""
+    return x.flip(1) if hasattr(x, "flip") else x[:, ::-1]
+
+
 def _array(t):
     """The backend array under a Tensor, without a copy."""
     return t._data if hasattr(t, "_data") else t.data

@@ -293,7 +293,8 @@ class GlobalMaxPooling1D(GlobalAveragePooling1D):
     base_name = "global_max_pooling1d"
 
     def call(self, inputs):
-        return inputs.max(axis=self._axis(inputs), keepdims=self.keepdims)
+        top = inputs.max(axis=self._axis(inputs), keepdims=self.keepdims)
+        return getattr(top, "values", top)  # PyTorch's max(dim) is a (values, indices) pair
 
 
 class InputLayer(Layer):

@@ -12,7 +12,7 @@ PyTorch's layout through differentiable rearrangements, so their gradients reach
 import numpy as np
 
 from ..tensor import _make
-from .base import _permute
+from .base import _permute, _reverse_steps
 
 
 def post_padded_lengths(mask):
@@ -59,7 +59,7 @@ def _keras_sequence(layer, output, lengths, initial, xp, device):
     """rnn_layer's time-ordered outputs (zeros at padding) in Keras' order, padding filled as Keras fills it."""
     n, steps = output.shape[0], output.shape[1]
     if layer.go_backwards:
-        output = output[:, ::-1]  # the order in which the steps ran
+        output = _reverse_steps(output)  # the order in which the steps ran
     if lengths is None or layer.zero_output_for_mask:
         return output
     if not layer.go_backwards:  # a padded step repeats the last real output

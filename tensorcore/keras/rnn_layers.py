@@ -20,7 +20,7 @@ import numpy as np
 from .. import matmul, sigmoid, stack, tanh
 from ..errors import ArgumentError, IndexingError, ShapeError
 from ..tensor import _make
-from .base import Layer, _array
+from .base import Layer, _array, _reverse_steps
 from .initializers import initial_values, keras_fans
 from .rnn_fused import post_padded_lengths, run_fused
 
@@ -346,7 +346,7 @@ class Bidirectional(Layer):
             states = fwd[1:] + bwd[1:]
             fwd, bwd = fwd[0], bwd[0]
         if self.return_sequences:
-            bwd = bwd[:, ::-1]
+            bwd = _reverse_steps(bwd)
         if self.merge_mode == "concat":
             out = cat([fwd, bwd], -1)
         elif self.merge_mode == "sum":
