@@ -44,19 +44,22 @@ class RNNLayer(Function):
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr, mode, batch_sizes, reverse):
         xp = ctx.backend.xp
         T, B, _ = x.shape
-        H = w_hh.shape[0] // GATES[mode]
         sizes = batch_sizes if batch_sizes is not None else (B,) * T
         xw = xp.matmul(x, w_ih.T)
         if b_ih is not None:
             xw += b_ih
+        ctx.mode, ctx.sizes, ctx.reverse = mode, sizes, reverse
+        ctx.has_bias, ctx.has_c = b_ih is not None, c0 is not None
+        ctx.save_for_backward(x, w_ih, w_hh, w_hr)
+        if mode == "LSTM":
+            if b_hh is not None:
+                xw += b_hh  # both biases once, outside the loop
+            out, h, c, ctx.cache = _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, sizes, reverse)
+            return xp.concatenate([out.reshape(-1), h.reshape(-1), c.reshape(-1)])
         h = h0.copy()
-        c = c0.copy() if c0 is not None else None
         out = xp.zeros((T, B, h0.shape[1]), dtype=x.dtype)
         cache = {"h_prev": xp.zeros_like(out)}
-        if mode == "LSTM":
-            for key in ("i", "f", "g", "o", "c_prev", "tanh_c"):
-                cache[key] = xp.zeros((T, B, H), dtype=x.dtype)
-        elif mode == "GRU":
+        if mode == "GRU":
             for key in ("r", "z", "n", "hn"):
                 cache[key] = xp.zeros((T, B, h0.shape[1]), dtype=x.dtype)
         else:
@@ -66,24 +69,9 @@ class RNNLayer(Function):
             hp = h[:n]
             cache["h_prev"][t, :n] = hp
             rec = xp.matmul(hp, w_hh.T)
-            if b_hh is not None and mode != "GRU":
+            if b_hh is not None:
                 rec += b_hh
-            if mode == "LSTM":
-                pre = xw[t, :n] + rec
-                i, f = _sigmoid(xp, pre[:, :H]), _sigmoid(xp, pre[:, H:2 * H])
-                g, o = xp.tanh(pre[:, 2 * H:3 * H]), _sigmoid(xp, pre[:, 3 * H:])
-                cp = c[:n]
-                cn = f * cp + i * g
-                tanh_c = xp.tanh(cn)
-                hn = o * tanh_c
-                if w_hr is not None:
-                    hn = xp.matmul(hn, w_hr.T)
-                for key, val in (("i", i), ("f", f), ("g", g), ("o", o), ("c_prev", cp), ("tanh_c", tanh_c)):
-                    cache[key][t, :n] = val
-                c[:n] = cn
-            elif mode == "GRU":
-                if b_hh is not None:
-                    rec += b_hh
+            if mode == "GRU":
                 Hh = h0.shape[1]
                 xi = xw[t, :n]
                 r = _sigmoid(xp, xi[:, :Hh] + rec[:, :Hh])
@@ -99,11 +87,8 @@ class RNNLayer(Function):
                 cache["act"][t, :n] = hn
             h[:n] = hn
             out[t, :n] = hn
-        ctx.mode, ctx.sizes, ctx.reverse, ctx.cache = mode, sizes, reverse, cache
-        ctx.has_bias, ctx.has_c = b_ih is not None, c0 is not None
-        ctx.save_for_backward(x, w_ih, w_hh, w_hr)
-        parts = [out.reshape(-1), h.reshape(-1)] + ([c.reshape(-1)] if c is not None else [])
-        return xp.concatenate(parts)
+        ctx.cache = cache
+        return xp.concatenate([out.reshape(-1), h.reshape(-1)])
 
     @staticmethod
     def backward(ctx, grad):
@@ -113,34 +98,19 @@ class RNNLayer(Function):
     def backward_arrays(ctx, g):
         x, w_ih, w_hh, w_hr = ctx.saved_arrays
         xp, cache, mode, sizes = ctx.backend.xp, ctx.cache, ctx.mode, ctx.sizes
+        if mode == "LSTM":
+            return _lstm_backward(xp, g, x, w_ih, w_hh, w_hr, cache, sizes, ctx.reverse, ctx.has_bias)
         T, B, _ = x.shape
         Hout = cache["h_prev"].shape[2]
         dy = g[:T * B * Hout].reshape(T, B, Hout)
         dh = g[T * B * Hout:(T + 1) * B * Hout].reshape(B, Hout).copy()
-        dc = g[(T + 1) * B * Hout:].reshape(B, -1).copy() if ctx.has_c else None
         gates = w_ih.shape[0]
         d_in = xp.zeros((T, B, gates), dtype=x.dtype)  # gradient of W_ih x + b_ih
         d_rec = xp.zeros((T, B, gates), dtype=x.dtype) if mode == "GRU" else d_in  # of W_hh h + b_hh
-        dw_hr = xp.zeros_like(w_hr) if w_hr is not None else None
         for t in _steps(T, not ctx.reverse):
             n = sizes[t]
             dht = dh[:n] + dy[t, :n]
-            if mode == "LSTM":
-                i, f, gg, o = (cache[k][t, :n] for k in ("i", "f", "g", "o"))
-                tanh_c = cache["tanh_c"][t, :n]
-                if w_hr is not None:
-                    dw_hr += xp.matmul(dht.T, o * tanh_c)
-                    dht = xp.matmul(dht, w_hr)
-                dct = dc[:n] + dht * o * (1.0 - tanh_c * tanh_c)
-                d = d_in[t, :n]
-                H = i.shape[1]
-                d[:, :H] = dct * gg * i * (1.0 - i)
-                d[:, H:2 * H] = dct * cache["c_prev"][t, :n] * f * (1.0 - f)
-                d[:, 2 * H:3 * H] = dct * i * (1.0 - gg * gg)
-                d[:, 3 * H:] = dht * tanh_c * o * (1.0 - o)
-                dc[:n] = dct * f
-                dh[:n] = xp.matmul(d, w_hh)
-            elif mode == "GRU":
+            if mode == "GRU":
                 r, z, nn_, nh = (cache[k][t, :n] for k in ("r", "z", "n", "hn"))
                 hp = cache["h_prev"][t, :n]
                 dn = dht * (1.0 - z) * (1.0 - nn_ * nn_)
@@ -165,7 +135,91 @@ class RNNLayer(Function):
         dw_hh = xp.matmul(flat_rec.T, cache["h_prev"].reshape(T * B, Hout))
         db_ih = flat_in.sum(axis=0) if ctx.has_bias else None
         db_hh = flat_rec.sum(axis=0) if ctx.has_bias else None
-        return dx, dh, dc, dw_ih, dw_hh, db_ih, db_hh, dw_hr
+        return dx, dh, None, dw_ih, dw_hh, db_ih, db_hh, None
+
+
+def _lstm_forward(xp, xw, h0, c0, w_hh, w_hr, sizes, reverse):
+    """The LSTM recurrence over xw = W_ih x + b_ih + b_hh (T, B, 4H); returns out, h_n, c_n and the cache.
+
+    One tanh call activates all four gates: sigma(a) = (tanh(a / 2) + 1) / 2 on i, f, o; tanh on g.
+    """
+    T, B, G = xw.shape
+    H = G // 4
+    dt = xw.dtype
+    scale = xp.full(G, 0.5, dtype=dt)
+    scale[2 * H:3 * H] = 1.0
+    shift = xp.full(G, 0.5, dtype=dt)
+    shift[2 * H:3 * H] = 0.0
+    h, c = h0.copy(), c0.copy()
+    w_hh_t = xp.ascontiguousarray(w_hh.T)  # NOTE: a contiguous (H_out, 4H) operand: BLAS is faster on it
+    out = xp.zeros((T, B, h0.shape[1]), dtype=dt)
+    acts = xp.zeros((T, B, G), dtype=dt)
+    c_prev = xp.zeros((T, B, H), dtype=dt)
+    tanh_c = xp.zeros((T, B, H), dtype=dt)
+    h_prev = xp.zeros_like(out)
+    for t in _steps(T, reverse):
+        n = sizes[t]
+        hp, cp = h[:n], c[:n]
+        h_prev[t, :n] = hp
+        c_prev[t, :n] = cp
+        a = acts[t, :n]
+        xp.matmul(hp, w_hh_t, out=a)
+        a += xw[t, :n]
+        a *= scale
+        xp.tanh(a, out=a)
+        a *= scale
+        a += shift
+        i, f, g, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
+        cn = f * cp
+        cn += i * g
+        tc = tanh_c[t, :n]
+        xp.tanh(cn, out=tc)
+        hn = o * tc
+        if w_hr is not None:
+            hn = xp.matmul(hn, w_hr.T)
+        c[:n] = cn
+        h[:n] = hn
+        out[t, :n] = hn
+    return out, h, c, {"acts": acts, "c_prev": c_prev, "tanh_c": tanh_c, "h_prev": h_prev}
+
+
+def _lstm_backward(xp, g, x, w_ih, w_hh, w_hr, cache, sizes, reverse, has_bias):
+    """BPTT through _lstm_forward: the gates' derivatives are formed once for all steps, outside the loop."""
+    acts, c_prev, tanh_c, h_prev = cache["acts"], cache["c_prev"], cache["tanh_c"], cache["h_prev"]
+    T, B, G = acts.shape
+    H, Hout = G // 4, h_prev.shape[2]
+    dy = g[:T * B * Hout].reshape(T, B, Hout)
+    dh = g[T * B * Hout:(T + 1) * B * Hout].reshape(B, Hout).copy()
+    dc = g[(T + 1) * B * Hout:].reshape(B, H).copy()
+    deriv = acts * (1.0 - acts)  # sigma' = s (1 - s) on i, f, o
+    gg = acts[..., 2 * H:3 * H]
+    deriv[..., 2 * H:3 * H] = 1.0 - gg * gg  # tanh' on g
+    o = acts[..., 3 * H:]
+    o_dtanh = o * (1.0 - tanh_c * tanh_c)  # d h / d c = o tanh'(c)
+    d_act = xp.zeros_like(acts)
+    dw_hr = xp.zeros_like(w_hr) if w_hr is not None else None
+    for t in _steps(T, not reverse):
+        n = sizes[t]
+        dht = dh[:n] + dy[t, :n]
+        if w_hr is not None:
+            dw_hr += xp.matmul(dht.T, o[t, :n] * tanh_c[t, :n])
+            dht = xp.matmul(dht, w_hr)
+        dct = dht * o_dtanh[t, :n]
+        dct += dc[:n]
+        a, d = acts[t, :n], d_act[t, :n]
+        xp.multiply(dct, a[:, 2 * H:3 * H], out=d[:, :H])
+        xp.multiply(dct, c_prev[t, :n], out=d[:, H:2 * H])
+        xp.multiply(dct, a[:, :H], out=d[:, 2 * H:3 * H])
+        xp.multiply(dht, tanh_c[t, :n], out=d[:, 3 * H:])
+        d *= deriv[t, :n]
+        xp.multiply(dct, a[:, H:2 * H], out=dc[:n])
+        xp.matmul(d, w_hh, out=dh[:n])
+    flat = d_act.reshape(T * B, G)
+    dx = xp.matmul(d_act, w_ih)
+    dw_ih = xp.matmul(flat.T, x.reshape(T * B, -1))
+    dw_hh = xp.matmul(flat.T, h_prev.reshape(T * B, Hout))
+    db = flat.sum(axis=0) if has_bias else None
+    return dx, dh, dc, dw_ih, dw_hh, db, db, dw_hr
 
 
 @register("rnn_layer")
