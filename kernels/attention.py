@@ -133,15 +133,14 @@ def _make_loaders(tile: AttentionTile, threads: int, rows: int):
 
     @cuda.jit(device=True, inline=True)
     def load_mask(dst, mask, mb, mh, i0, j0, L, S, tid):
-        """``dst[r, n] = mask[mb, mh, i0 + r, j0 + n]`` (broadcast axes of size 1), inside ``L x S``."""
+        """``dst[r, n] = mask[mb, mh, i0 + r, j0 + n]`` (broadcast axes of size 1), 0 past ``S``."""
         r_first, n = tid // BN, tid % BN
         j = j0 + n
         mj = j if mask.shape[3] > 1 else 0
         for p in range(min(MASK_PASSES, (L - i0 + MASK_ROWS_PER_PASS - 1) // MASK_ROWS_PER_PASS)):
             r = p * MASK_ROWS_PER_PASS + r_first
             i = i0 + r
-            if i < L and j < S:
-                dst[r, n] = mask[mb, mh, i if mask.shape[2] > 1 else 0, mj]
+            dst[r, n] = mask[mb, mh, i if mask.shape[2] > 1 else 0, mj] if (i < L and j < S) else ZERO
 
     return load_rows, load_mask
 
@@ -388,7 +387,7 @@ def make_dkdv_kernel(tile: AttentionTile):
                 if has_mask:
                     s += mask_tile[r, row]
                 lse_i = lse_tile[r]
-                if not ((causal and kj > m0 + r) or s == NEG_INF or lse_i == NEG_INF):
+                if kj < S and not ((causal and kj > m0 + r) or s == NEG_INF or lse_i == NEG_INF):
                     p = math.exp(s - lse_i)
                     ds = p * (dp - delta_tile[r])
                     for t in range(DPT):
