@@ -13,32 +13,32 @@ A node is a JSON scalar (null, true/false, a number, a string) for a Python scal
     {"type": "tensor" | "ndarray" | "npscalar", "entry": "a3", "shape": [...], "dtype": "<f4"}
         (tensor nodes also record "device" and "requires_grad")
 
-Writes are atomic: the archive goes to a temp file in the target's folder, is flushed and
-fsync'ed, renamed over the target with os.replace, and the folder is fsync'ed. A save that is
-interrupted at any point (an exception, a kill) leaves the previous file as it was.
+Writes are atomic (tensorcore/atomic.py): the archive goes to a temp file in the target's folder,
+is flushed and fsync'ed, renamed over the target with os.replace, and the folder is fsync'ed. A
+save that is interrupted at any point (an exception, a kill) leaves the previous file as it was.
+Reads check every member before allocating (tensorcore/npz_members.py).
 """
 
-import contextlib
 import errno
-import hashlib
 import json
-import math
 import os
-import re
-import secrets
-import stat
 import zipfile
 import zlib
 from typing import NamedTuple
 
 import numpy as np
 
+from .atomic import atomic_write
 from .errors import TensorcoreError
+from .npz_members import ARRAY_KINDS as _ARRAY_KINDS
+from .npz_members import NpzMembers
+
+__all__ = ["CheckpointError", "CheckpointIOError", "StateDictError", "atomic_write", "check_state_dict",
+           "describe_state_dict_report", "load", "save"]
 
 FORMAT = "tensorcore-checkpoint"
 VERSION = 1
 HEADER = "__tensorcore__"
-_ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex: what .npy stores without pickle
 
 
 class CheckpointError(TensorcoreError, ValueError):
@@ -47,98 +47,6 @@ class CheckpointError(TensorcoreError, ValueError):
 
 class StateDictError(TensorcoreError, ValueError):
     """A state dict whose names or shapes do not match the module or optimizer it is loaded into."""
-
-
-# ---------------------------------------------------------------------------------------------
-# atomic writes
-
-
-def _temp_prefix(path):
-    """`.<name>.` for the temp files of a save to `path` (a shortened name plus a hash when it is long)."""
-    name = os.path.basename(path)
-    if len(os.fsencode(name)) > 200:  # a temp name must stay under NAME_MAX (255 bytes) with the suffix
-        name = f"{name[:40]}~{hashlib.sha1(os.fsencode(name)).hexdigest()[:12]}"
-    return f".{name}."
-
-
-def _remove_stray_temps(folder, prefix):
-    """Delete the temp files of earlier saves to the same path whose process is gone (killed mid-save)."""
-    try:
-        names = os.listdir(folder)
-    except OSError:
-        return
-    pattern = re.compile(re.escape(prefix) + r"(\d+)\.[0-9a-f]{8}\.tmp")
-    for name in names:
-        match = pattern.fullmatch(name)
-        if match is None:
-            continue
-        pid = int(match.group(1))
-        if pid == os.getpid() or _process_alive(pid):
-            continue  # a save in progress (another thread, another process)
-        with contextlib.suppress(OSError):
-            os.unlink(os.path.join(folder, name))
-
-
-def _process_alive(pid):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OverflowError, OSError):
-        return True
-    return True
-
-
-@contextlib.contextmanager
-def atomic_write(path):
-    """Open a temp file next to `path` for binary writing; on success it replaces `path` atomically.
-
-    On any exception the temp file is removed and `path` is untouched. After a kill, `path` is
-    either the old file or the complete new one; the stray `.<name>.<pid>.<hex>.tmp` file left
-    behind is removed by the next save to the same path. An existing file's permission bits are
-    kept; a new file gets 0o666 minus the umask.
-
-    >>> with atomic_write("weights.npz") as f:
-    ...     f.write(data)
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    prefix = _temp_prefix(path)
-    _remove_stray_temps(folder, prefix)
-    tmp = os.path.join(folder, f"{prefix}{os.getpid()}.{secrets.token_hex(4)}.tmp")
-    try:
-        mode = stat.S_IMODE(os.stat(path).st_mode)
-    except OSError:
-        mode = None
-    # os.open applies the umask to 0o666, so the new file gets the usual permissions.
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        if mode is not None:
-            os.fchmod(fd, mode)
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-    _fsync_folder(folder)
-
-
-def _fsync_folder(folder):
-    # NOTE: makes the rename itself durable; not possible on every platform (Windows), hence optional.
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -319,7 +227,7 @@ def load(path, map_location=None):
     except _CORRUPT as exc:
         raise CheckpointError(f"load({path}): corrupt or truncated checkpoint ({exc})") from exc
     with archive:
-        members = _Members(archive, path)
+        members = NpzMembers(archive, path, CheckpointError)
         reader = _Reader(members, path, map_location)
         try:
             obj = reader.decode(reader.read_header(), "obj")
@@ -339,79 +247,6 @@ class CheckpointNotFoundError(CheckpointIOError, FileNotFoundError):
     def __init__(self, cause):
         super().__init__(str(cause))
         self.errno = cause.errno
-
-
-_DEFLATE_MAX_RATIO = 1100  # deflate expands at most ~1032:1; a member claiming more is lying about its size
-
-
-class _Members:
-    """The members of a checkpoint's zip: .npy arrays only, each name once, sizes checked before reading."""
-
-    def __init__(self, archive, path):
-        self.archive, self.path = archive, path
-        self.infos = {}
-        for info in archive.infolist():
-            name = info.filename
-            if not name.endswith(".npy"):
-                self.fail(f"not a tensorcore checkpoint: member {name!r} is not a .npy array")
-            if name[:-4] in self.infos:
-                self.fail(f"corrupt checkpoint: member {name!r} appears twice (one copy would shadow the other)")
-            self.infos[name[:-4]] = info
-        self.files = list(self.infos)
-
-    def fail(self, problem):
-        raise CheckpointError(f"load({self.path}): {problem}")
-
-    def read(self, name):
-        """The array of member `name`: its declared size is checked against the member's real size first."""
-        info = self.infos[name]
-        if info.compress_type == zipfile.ZIP_STORED:
-            if info.file_size != info.compress_size:
-                self.fail(f"corrupt entry {name!r}: stored member of {info.compress_size} bytes claims "
-                          f"{info.file_size} bytes")
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            if info.file_size > info.compress_size * _DEFLATE_MAX_RATIO + 1024:
-                self.fail(f"corrupt entry {name!r}: {info.compress_size} compressed bytes cannot hold the "
-                          f"{info.file_size} bytes it claims")
-        else:
-            self.fail(f"corrupt entry {name!r}: compression method {info.compress_type} (only stored or deflate)")
-        from ._validate import fits_in_memory
-
-        fits_in_memory((info.file_size,), np.uint8, f"load({self.path})", error=CheckpointError)
-        with self.archive.open(info) as f:
-            shape, fortran_order, dtype = self.read_npy_header(f, name)
-            nbytes = math.prod(shape) * dtype.itemsize
-            have = info.file_size - f.tell()
-            if nbytes != have:
-                self.fail(f"corrupt entry {name!r}: the .npy header declares shape {shape} of {dtype} "
-                          f"({nbytes} bytes), the member holds {have} bytes")
-            buffer = bytearray(nbytes)
-            view, got = memoryview(buffer), 0
-            while got < nbytes:
-                n = f.readinto(view[got:])
-                if not n:
-                    self.fail(f"corrupt entry {name!r}: truncated after {got} of {nbytes} bytes")
-                got += n
-            f.read(1)  # reaches the end of the member: zipfile checks its CRC
-        array = np.frombuffer(buffer, dtype=dtype)
-        return array.reshape(shape[::-1]).T if fortran_order else array.reshape(shape)
-
-    def read_npy_header(self, f, name):
-        try:
-            version = np.lib.format.read_magic(f)
-            if version == (1, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_1_0(f)
-            elif version == (2, 0):
-                shape, fortran_order, dtype = np.lib.format.read_array_header_2_0(f)
-            else:
-                self.fail(f"corrupt entry {name!r}: .npy format version {version}")
-        except ValueError as exc:
-            self.fail(f"corrupt entry {name!r}: bad .npy header ({exc})")
-        if dtype.hasobject:
-            self.fail(f"entry {name!r} holds pickled Python objects; refused (loading them could run code)")
-        if dtype.kind not in _ARRAY_KINDS or dtype.fields is not None or dtype.subdtype is not None:
-            self.fail(f"corrupt entry {name!r}: dtype {dtype} is not one tensorcore stores")
-        return shape, fortran_order, dtype
 
 
 def _check_magic(path):
