@@ -55,7 +55,7 @@ def test_op_cuda(case):
     the two backward paths are compared where an op has a raw-array backward of its own."""
     _need_cuda()
     check_op(case, "cuda", fast_mode=True)
-    check_op(case, "cuda", "strided", gradients=False)
+    check_op(case, "cuda", "strided", with_gradients=False)
     if has_array_backward(case):
         check_both_backwards(case, "cuda")
 

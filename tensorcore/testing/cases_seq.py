@@ -73,7 +73,7 @@ CASES = _RNN_CASES + [
     OpCase("embedding", lambda r: (_n(r, 5, 3),), lambda w: F.embedding(_IDX, w), lambda w: w[_IDX]),
     # the padding row gets no gradient: the check multiplies its picks by 0 so the numeric gradient agrees
     OpCase("embedding", lambda r: (_n(r, 5, 3),),
-           lambda w: F.embedding(_IDX, w, padding_idx=2) * tc.tensor(_NOT_PAD, dtype=w.dtype),
+           lambda w: F.embedding(_IDX, w, padding_idx=2) * tc.tensor(_NOT_PAD, dtype=w.dtype, device=w.device),
            lambda w: w[_IDX] * _NOT_PAD, label="padding_idx"),
     OpCase("layer_norm", lambda r: (_n(r, 3, 4, 5), _n(r, 5), _n(r, 5)),
            lambda x, w, b: F.layer_norm(x, (5,), w, b), _ln_ref),

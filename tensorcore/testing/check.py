@@ -61,7 +61,7 @@ def gradients(case, tensors, seed=1):
             zip(grads, inputs)]
 
 
-def check_op(case, device="cpu", layout="contiguous", fast_mode=False, gradients=True):
+def check_op(case, device="cpu", layout="contiguous", fast_mode=False, with_gradients=True):
     arrays, tensors = make_inputs(case, device, layout=layout)
     got, outs = forward_values(case, tensors)
     for o in outs:
@@ -79,7 +79,7 @@ def check_op(case, device="cpu", layout="contiguous", fast_mode=False, gradients
                     assert o.dtype == np.float32, f"{case.name}: float32 inputs gave {o.dtype}"
             scale = max(1.0, float(np.abs(want).max())) if want.size else 1.0
             np.testing.assert_allclose(got32, want, rtol=1e-4, atol=1e-4 * scale, err_msg=f"{case.name}: float32")
-    if not case.differentiable or not gradients:
+    if not case.differentiable or not with_gradients:
         return
     if layout == "strided":
         _, contiguous = make_inputs(case, device)
