@@ -14,12 +14,12 @@ epoch number, and the schedule, optimizer and RNG states come from the checkpoin
 import argparse
 import inspect
 import math
-import os
 import time
 
 import numpy as np
 
 from .errors import DeviceError, TensorcoreError
+from .paths import check_image_format, check_input_path, check_output_path  # noqa: F401  (text_train uses them)
 
 DATASETS = ("fashion-mnist", "mnist")
 OPTIMIZERS = ("sgd", "adam", "adamw", "rmsprop", "adagrad")
@@ -94,40 +94,7 @@ def _check_args(args):
         check_output_path(args.save, "--save")
     if args.plot:
         check_output_path(args.plot, "--plot")
-        _check_plot_format(args.plot)
-
-
-def check_input_path(path, flag):
-    """A readable file (not a folder), else TensorcoreError naming the flag and the path."""
-    if not os.path.exists(path):
-        raise TensorcoreError(f"{flag} {path}: no such file")
-    if os.path.isdir(path):
-        raise TensorcoreError(f"{flag} {path}: is a directory, expected a checkpoint file")
-    if not os.access(path, os.R_OK):
-        raise TensorcoreError(f"{flag} {path}: not readable (permission denied)")
-
-
-def check_output_path(path, flag, min_free=1 << 20):
-    """A file path we can write: not a folder, in an existing writable folder with at least min_free bytes free."""
-    if os.path.isdir(path):
-        raise TensorcoreError(f"{flag} {path}: is a directory, expected a file name")
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise TensorcoreError(f"{flag} {path}: the folder {folder} does not exist")
-    if not os.access(folder, os.W_OK | os.X_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
-        raise TensorcoreError(f"{flag} {path}: not writable (permission denied)")
-    try:
-        st = os.statvfs(folder)
-    except (OSError, AttributeError):
-        return
-    if st.f_bavail * st.f_frsize < min_free:
-        raise TensorcoreError(f"{flag} {path}: the disk is full ({st.f_bavail * st.f_frsize} bytes free in {folder})")
-
-
-def _check_plot_format(path):
-    ext = os.path.splitext(path)[1].lower().lstrip(".")
-    if ext and ext not in ("png", "pdf", "svg", "jpg", "jpeg", "eps", "ps", "tif", "tiff", "webp"):
-        raise TensorcoreError(f"--plot {path}: unknown image format {ext!r} (use .png, .pdf or .svg)")
+        check_image_format(args.plot, "--plot")
 
 
 def _device(spec):
