@@ -91,6 +91,7 @@ from .ops.binary_math import (
     nextafter,
     xlogy,
 )
+from .ops.blocks import block_diag, cartesian_prod, diagflat, tril_indices, triu_indices
 from .ops.compare import (
     clamp,
     clamp_max,
@@ -112,7 +113,22 @@ from .ops.compare import (
 )
 from .ops.gather import gather, scatter, scatter_add, scatter_reduce, take, take_along_dim
 from .ops.index import getitem, index_add, index_copy, index_fill, index_put, index_select
-from .ops.joins import cat, chunk, concat, concatenate, narrow, select, split, stack, tensor_split, unbind
+from .ops.joins import (
+    cat,
+    chunk,
+    concat,
+    concatenate,
+    dsplit,
+    hsplit,
+    narrow,
+    ravel,
+    select,
+    split,
+    stack,
+    tensor_split,
+    unbind,
+    vsplit,
+)
 from .ops.layout import (
     atleast_1d,
     atleast_2d,
@@ -168,7 +184,7 @@ from .ops.reduce import (
     sum,
 )
 from .ops.rounding import ceil, fix, floor, floor_divide, fmod, frac, remainder, round, sgn, trunc
-from .ops.scan import cummax, cummin, cumprod, cumsum, logcumsumexp
+from .ops.scan import cummax, cummin, cumprod, cumsum, diff, logcumsumexp
 from .ops.shape import (
     broadcast_to,
     contiguous,
@@ -196,16 +212,19 @@ from .ops.sort import (
     argsort,
     bincount,
     bucketize,
+    isin,
     kthvalue,
     median,
     mode,
+    msort,
     nanmedian,
     searchsorted,
     sort,
     topk,
     unique,
+    unique_consecutive,
 )
-from .ops.stats import norm, std, std_mean, var, var_mean
+from .ops.stats import nanquantile, norm, quantile, std, std_mean, var, var_mean
 from .ops.unary import abs, cos, erf, exp, log, log1p, sin, sqrt
 from .ops.unary_math import (
     acos,

@@ -226,3 +226,40 @@ def test_unsupported_arguments_raise_named_errors():
         tc.zeros((0, 3)).max()
     with pytest.raises(tc.ShapeError, match="sum: dim 2 is out of range"):
         x.sum(2)
+
+
+@pytest.mark.parametrize("interpolation", ["linear", "lower", "higher", "nearest", "midpoint"])
+def test_quantile(interpolation):
+    q = np.array([0.1, 0.5, 0.75])
+    for fn in (lambda m, x: x.quantile(0.3, 1, interpolation=interpolation),
+               lambda m, x: m.quantile(x, 0.5, interpolation=interpolation),
+               lambda m, x: x.quantile(m.tensor(q), 0, keepdim=True, interpolation=interpolation),
+               lambda m, x: m.quantile(x, m.tensor(q), keepdim=True, interpolation=interpolation)):
+        ours, theirs = _both(fn)
+        compare(ours, theirs, DISTINCT)
+    with_nan = WITH_NAN.copy()
+    with_nan[1] = np.nan
+    for fn in (lambda m, x: x.nanquantile(0.4, 1, interpolation=interpolation), lambda m, x: x.quantile(0.4, 1),
+               lambda m, x: m.nanquantile(x, 0.5)):
+        ours, theirs = _both(fn)
+        compare(ours, theirs, with_nan, grad=False)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, x: x.diff(), lambda m, x: m.diff(x, 2, 0), lambda m, x: x.diff(1, 1, prepend=x[:, :1], append=x),
+    lambda m, x: (x > 0).diff(), lambda m, x: x.msort(),
+])
+def test_diff_and_msort(fn):
+    ours, theirs = _both(fn)
+    compare(ours, theirs, DISTINCT)
+
+
+def test_unique_consecutive_and_isin():
+    v = np.array([1, 1, 2, 2, 3, 1, 1, 2])
+    compare(lambda a: tc.unique_consecutive(a, return_inverse=True, return_counts=True),
+            lambda a: torch.unique_consecutive(a, return_inverse=True, return_counts=True), v, grad=False)
+    m = np.array([[1, 2, 2, 3], [1, 2, 2, 3], [0, 2, 2, 1]])
+    compare(lambda a: tc.unique_consecutive(a, return_counts=True, dim=1),
+            lambda a: torch.unique_consecutive(a, return_counts=True, dim=1), m, grad=False)
+    compare(lambda a: tc.isin(a, tc.tensor([1, 3])), lambda a: torch.isin(a, torch.tensor([1, 3])), v, grad=False)
+    compare(lambda a: tc.isin(a, 2, invert=True), lambda a: torch.isin(a, 2, invert=True), v, grad=False)

@@ -205,3 +205,21 @@ def test_errors_name_the_op():
         tc.meshgrid(x[0, 0], indexing="ji")
     with pytest.raises(tc.ArgumentError, match="contiguous: memory_format"):
         x.contiguous(memory_format="channels_last")
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, x: x.hsplit(2), lambda m, x: m.vsplit(x, [1, 2]), lambda m, x: x.reshape(2, 1, 6).dsplit(3),
+    lambda m, x: x.t().ravel(), lambda m, x: x.unfold(1, 2, 1), lambda m, x: m.diagflat(x[:2, :2], 1),
+    lambda m, x: m.block_diag(x[:2, :2], x[0, 0], x[1]), lambda m, x: m.cartesian_prod(x[0, :2], x[1, :3]),
+    lambda m, x: x.unfold(0, 2, 2), lambda m, x: m.cartesian_prod(x[0]),
+])
+def test_more_shape_ops(fn):
+    ours, theirs = _both(fn)
+    compare(ours, theirs, M)
+
+
+def test_index_grids():
+    for offset in (0, 1, -2):
+        np.testing.assert_array_equal(tc.tril_indices(3, 4, offset).numpy(), torch.tril_indices(3, 4, offset).numpy())
+        np.testing.assert_array_equal(tc.triu_indices(4, 3, offset).numpy(), torch.triu_indices(4, 3, offset).numpy())
+    assert tc.tril_indices(2, 2).dtype == tc.int64

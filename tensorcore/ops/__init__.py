@@ -4,6 +4,7 @@ from . import (  # noqa: F401
     activations,
     arithmetic,
     binary_math,
+    blocks,
     compare,
     conv,
     elementwise,  # transitional re-exports of the four elementwise families

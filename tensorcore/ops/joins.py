@@ -198,3 +198,91 @@ def narrow(input, dim, start, length):
     key = [slice(None)] * input.ndim
     key[d] = slice(start, start + length)
     return Slice.apply(input, index=tuple(key))
+
+
+def _split_sections(op, input, sections, d, need):
+    if input.ndim < need:
+        raise ShapeError(f"{op}: needs a tensor of at least {need} dims, got {tuple(input.shape)}")
+    if is_int(sections) and input.shape[d] % int(sections):
+        raise ShapeError(f"{op}: dim {d} of size {input.shape[d]} does not divide into {sections} equal pieces")
+    return tensor_split(input, sections, d)
+
+
+@register("hsplit", method=True)
+def hsplit(input, indices_or_sections):
+    """tensor_split along dim 1 (dim 0 for 1-D tensors); a number of sections must divide the size."""
+    return _split_sections("hsplit", input, indices_or_sections, 1 if input.ndim > 1 else 0, 1)
+
+
+@register("vsplit", method=True)
+def vsplit(input, indices_or_sections):
+    """tensor_split along dim 0 of a tensor of at least 2 dims."""
+    return _split_sections("vsplit", input, indices_or_sections, 0, 2)
+
+
+@register("dsplit", method=True)
+def dsplit(input, indices_or_sections):
+    """tensor_split along dim 2 of a tensor of at least 3 dims."""
+    return _split_sections("dsplit", input, indices_or_sections, 2, 3)
+
+
+@register("ravel", method=True)
+def ravel(input):
+    """The elements as a 1-D tensor (a view when the memory allows)."""
+    from .shape import reshape
+
+    return reshape(input, -1)
+
+
+class Unfold(Function):
+    """Windows of `size` every `step` along dim, as a new last dim: a read-only view."""
+
+    op_name = "unfold"
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, dim, size, step):
+        ctx.shape, ctx.dim, ctx.size, ctx.step = x.shape, dim, size, step
+        count = (x.shape[dim] - size) // step + 1
+        shape = x.shape[:dim] + (count,) + x.shape[dim + 1:] + (size,)
+        strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:] + (x.strides[dim],)
+        return ctx.backend.xp.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+
+    @staticmethod
+    def backward(ctx, g):
+        return UnfoldBackward.apply(g, shape=ctx.shape, dim=ctx.dim, size=ctx.size, step=ctx.step)
+
+
+class UnfoldBackward(Function):
+    """zeros(shape) with every window of g added back where it came from (overlaps add up)."""
+
+    op_name = "unfold_backward"
+
+    @staticmethod
+    def forward(ctx, g, shape, dim, size, step):
+        ctx.dim, ctx.size, ctx.step = dim, size, step
+        xp = ctx.backend.xp
+        out = xp.zeros(shape, dtype=g.dtype)
+        moved, windows = xp.moveaxis(out, dim, 0), xp.moveaxis(g, dim, 0)
+        count = g.shape[dim]
+        for k in range(size):
+            moved[k:k + step * (count - 1) + 1:step] += windows[..., k]
+        return out
+
+    @staticmethod
+    def backward(ctx, gg):
+        return Unfold.apply(gg, dim=ctx.dim, size=ctx.size, step=ctx.step)
+
+
+def unfold(input, dimension, size, step):
+    """Tensor.unfold: the windows input[..., i*step : i*step + size, ...] along `dimension`, as a new last dim."""
+    d = one_dim("unfold", dimension, input.ndim)
+    n = input.shape[d] if input.ndim else 1
+    if not is_int(size) or not is_int(step) or step <= 0 or not 0 <= size <= n:
+        raise ShapeError(f"unfold: size {size!r} and step {step!r} do not fit dim {d} of size {n} (0 <= size <= {n}, "
+                         "step > 0)")
+    x = input if input.ndim else input.reshape(1)
+    return Unfold.apply(x, dim=d, size=int(size), step=int(step))
+
+
+unfold = register("Tensor.unfold", method="unfold")(unfold)  # F.unfold (im2col) is another op

@@ -156,3 +156,25 @@ def logcumsumexp(input, dim):
         one_dim("logcumsumexp", dim, 0)
         return x * 1
     return LogCumSumExp.apply(x, dim=one_dim("logcumsumexp", dim, x.ndim))
+
+
+@register("diff", method=True)
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """The n-th forward difference along `dim`: out_i = x_{i+1} - x_i (bools: x_{i+1} != x_i), after
+    joining prepend and append to input along dim."""
+    from .joins import cat, narrow
+
+    d = one_dim("diff", dim, input.ndim)
+    if not isinstance(n, int) or n < 0:
+        from ..errors import ArgumentError
+
+        raise ArgumentError(f"diff: n must be a non-negative int, got {n!r}")
+    x = cat([t for t in (prepend, input, append) if t is not None], d) if prepend is not None or append is not None \
+        else input
+    for _ in range(n):
+        size = x.shape[d]
+        if size == 0:
+            break
+        hi, lo = narrow(x, d, 1, size - 1), narrow(x, d, 0, size - 1)
+        x = (hi != lo) if x.dtype == np.bool_ else hi - lo
+    return x

@@ -261,3 +261,46 @@ def bincount(input, weights=None, minlength=0):
 
     zeros = _make(xp.zeros((n,), dtype=weights.dtype), input.device, False, None)
     return scatter_add(zeros, 0, input.astype(np.int64), weights)
+
+
+@register("msort", method=True)
+def msort(input):
+    """sort(input, dim=0).values."""
+    return sort(input, 0).values
+
+
+@register("unique_consecutive", method=True)
+def unique_consecutive(input, return_inverse=False, return_counts=False, dim=None):
+    """Each run of equal consecutive values (or slices along dim) kept once; optionally the inverse indices
+    and the run lengths. No gradient."""
+    a = input.device.backend.to_numpy(input._data)
+    d = None if dim is None else one_dim("unique_consecutive", dim, input.ndim)
+    rows = a.reshape(-1, 1) if d is None else np.moveaxis(a, d, 0).reshape(a.shape[d], -1)
+    start = np.ones(len(rows), dtype=bool)
+    if len(rows) > 1:
+        start[1:] = (rows[1:] != rows[:-1]).any(axis=1)
+    first = np.flatnonzero(start)
+    values = a.reshape(-1)[first] if d is None else np.take(a, first, axis=d)
+    inverse = np.cumsum(start) - 1
+    counts = np.diff(np.append(first, len(rows)))
+    be, dev = input.device.backend, input.device
+    out = [_make(be.from_host(values, copy=False), dev, False, None)]
+    if return_inverse:
+        out.append(_make(be.from_host(inverse.reshape(a.shape if d is None else -1).astype(np.int64), copy=False),
+                         dev, False, None))
+    if return_counts:
+        out.append(_make(be.from_host(counts.astype(np.int64), copy=False), dev, False, None))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+@register("isin")
+def isin(elements, test_elements, *, assume_unique=False, invert=False):
+    """Whether each element of `elements` is in `test_elements` (bool, elements' shape); a number may stand
+    for either."""
+    ref = elements if isinstance(elements, Tensor) else test_elements
+    if not isinstance(ref, Tensor):
+        raise ArgumentError("isin: elements or test_elements must be a Tensor")
+    be = ref.device.backend
+    e = elements._data if isinstance(elements, Tensor) else be.asarray(elements)
+    t = test_elements._data if isinstance(test_elements, Tensor) else be.asarray(test_elements)
+    return _make(be.xp.isin(e, t, assume_unique=assume_unique, invert=invert), ref.device, False, None)

@@ -209,3 +209,78 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
 
 vector_norm = register("linalg.vector_norm")(vector_norm)
 matrix_norm = register("linalg.matrix_norm")(matrix_norm)
+
+
+# --- quantiles --------------------------------------------------------------------------------------------
+
+
+def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
+    from ..tensor import Tensor
+    from .compare import where
+    from .gather import gather
+    from .sort import sort
+
+    modes = ("linear", "lower", "higher", "nearest", "midpoint")
+    if interpolation not in modes:
+        raise ArgumentError(f"{op}: interpolation must be one of {modes}, got {interpolation!r}")
+    if input.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating point input, got {input.dtype}")
+    qs = q.tolist() if isinstance(q, Tensor) else q
+    scalar = not isinstance(qs, list)
+    qs = [qs] if scalar else qs
+    if isinstance(q, Tensor) and q.ndim > 1:
+        raise ShapeError(f"{op}: q must be a number or a 0-d / 1-D tensor, got shape {tuple(q.shape)}")
+    if any(not 0 <= v <= 1 for v in qs):
+        raise ArgumentError(f"{op}: q values must be in [0, 1], got {qs}")
+    x = input.reshape(-1) if dim is None else input
+    d = 0 if dim is None else dims(op, dim, input.ndim)[0] if input.ndim else 0
+    if x.ndim == 0:
+        x = x.reshape(1)
+    if x.shape[d] == 0:
+        raise ShapeError(f"{op}: dim {d} of shape {tuple(x.shape)} is empty")
+    xp = x.device.backend.xp
+    s = sort(x, d).values
+    nan = xp.isnan(x._data)
+    n = x.shape[d]
+    count = (n - nan.sum(axis=d, keepdims=True)) if ignore_nan else xp.full(s.shape[:d] + (1,) + s.shape[d + 1:], n)
+    outs = []
+    for v in qs:
+        pos = v * (xp.maximum(count, 1) - 1).astype(x.dtype)
+        lo, hi = xp.floor(pos), xp.ceil(pos)
+        if interpolation == "lower":
+            hi = lo
+        elif interpolation == "higher":
+            lo = hi
+        elif interpolation == "nearest":
+            lo = hi = xp.round(pos)
+        weight = 0.5 if interpolation == "midpoint" else (pos - lo).astype(x.dtype)
+        lo_i = _make(xp.clip(lo, 0, n - 1).astype(np.int64), x.device, False, None)
+        hi_i = _make(xp.clip(hi, 0, n - 1).astype(np.int64), x.device, False, None)
+        v_lo, v_hi = gather(s, d, lo_i), gather(s, d, hi_i)
+        w = weight if isinstance(weight, float) else _make(weight, x.device, False, None)
+        out = v_lo + (v_hi - v_lo) * w if interpolation != "lower" and interpolation != "higher" else v_lo
+        bad = (count == 0) if ignore_nan else nan.any(axis=d, keepdims=True)
+        if bool(bad.any()):
+            out = where(_make(bad, x.device, False, None), float("nan"), out)
+        if dim is not None:
+            outs.append(out if keepdim else out.squeeze(d))
+        else:
+            outs.append(out.reshape((1,) * input.ndim if keepdim else ()))
+    if scalar:
+        return outs[0]
+    from .joins import stack
+
+    return stack(outs, 0)
+
+
+@register("quantile", method=True)
+def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """The q-th quantiles along `dim` (of all elements when dim is None), interpolating between the two
+    nearest sorted values; a slice with a NaN gives NaN. A tensor q adds a leading dim."""
+    return _quantile("quantile", input, q, dim, keepdim, interpolation, False)
+
+
+@register("nanquantile", method=True)
+def nanquantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):
+    """quantile ignoring NaNs (an all-NaN slice gives NaN)."""
+    return _quantile("nanquantile", input, q, dim, keepdim, interpolation, True)
