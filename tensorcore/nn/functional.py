@@ -15,9 +15,26 @@ from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.elementwise import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
 from ..ops.embedding import embedding  # noqa: E402
 from ..ops.layer_norm import group_norm, layer_norm, rms_norm  # noqa: E402
+from ..ops.losses import (  # noqa: E402
+    binary_cross_entropy,
+    cosine_embedding_loss,
+    cosine_similarity,
+    gaussian_nll_loss,
+    hinge_embedding_loss,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    margin_ranking_loss,
+    multilabel_soft_margin_loss,
+    normalize,
+    pairwise_distance,
+    poisson_nll_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+    triplet_margin_loss,
+)
 from ..ops.matmul import linear
 from ..ops.nn import (
-    binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
     dropout,
@@ -68,16 +85,21 @@ def flatten(x, start_dim=0, end_dim=-1):
     return _flatten(x, start_dim, end_dim)
 
 
-def l1_loss(input, target, reduction="mean"):
-    """Mean (or sum, or none) of |input - target|."""
-    from ..ops.elementwise import abs as tc_abs
-    from ..ops.nn import _check_reduction, _reduce
-
-    _check_reduction("l1_loss", reduction)
-    return _reduce(tc_abs(input - target), reduction)
-
-
 __all__ = [
+    "cosine_embedding_loss",
+    "cosine_similarity",
+    "gaussian_nll_loss",
+    "hinge_embedding_loss",
+    "huber_loss",
+    "kl_div",
+    "margin_ranking_loss",
+    "multilabel_soft_margin_loss",
+    "normalize",
+    "pairwise_distance",
+    "poisson_nll_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "triplet_margin_loss",
     "embedding",
     "group_norm",
     "layer_norm",

@@ -83,7 +83,13 @@ class BCEWithLogitsLoss(_Loss):
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities (clipped away from 0 and 1)."""
+    """Binary cross-entropy of probabilities (each log clamped at -100, as PyTorch), optional weight."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        from ..ops.losses import _reduction
+
+        super().__init__(_reduction("BCELoss", reduction, size_average, reduce))
+        self.weight = self._tensor_or_none(weight, "weight")
 
     def forward(self, input, target):
-        return F.binary_cross_entropy(input, target, reduction=self.reduction)
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)

@@ -1,0 +1,98 @@
+"""Gradcheck cases for tensorcore/ops/losses.py (losses, distances, normalize), with NumPy references."""
+
+import numpy as np
+
+import tensorcore as tc
+
+from .cases import OpCase
+
+L = tc.ops.losses if hasattr(tc.ops, "losses") else __import__("tensorcore.ops.losses", fromlist=["_"])
+_SIGNS = np.array([[1.0, -1.0, 1.0, -1.0], [-1.0, -1.0, 1.0, 1.0], [1.0, 1.0, -1.0, 1.0]])
+_SIGN3 = np.array([1.0, -1.0, 1.0])
+_PROBS = np.array([[0.1, 0.7, 0.0, 1.0], [0.5, 0.2, 0.9, 0.3], [1.0, 0.0, 0.6, 0.4]])
+_COUNTS = np.array([[0.0, 1.0, 2.0, 5.0], [3.0, 0.0, 1.0, 1.5], [7.0, 2.0, 0.5, 4.0]])
+
+
+def _n(rng, *shape):
+    return rng.standard_normal(shape)
+
+
+def _t(a, like=None):
+    return tc.tensor(a, dtype=None if like is None else like.dtype)
+
+
+def _softplus(x):
+    return np.logaddexp(0, x)
+
+
+def _huber(d, delta):
+    a = np.abs(d)
+    return np.where(a <= delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+
+
+def _norm(x, p, axis, keepdims=False):
+    return (np.abs(x) ** p).sum(axis=axis, keepdims=keepdims) ** (1 / p)
+
+
+def _cos_embed(a, b, y, margin):
+    cos = (a * b).sum(-1) / np.sqrt(((a * a).sum(-1) + 1e-12) * ((b * b).sum(-1) + 1e-12))
+    return np.where(y == 1, 1 - cos, np.maximum(cos - margin, 0)).mean()
+
+
+def _triplet(a, p, n, margin=1.0, pn=2, swap=False):
+    dp, dn = _norm(a - p + 1e-6, pn, -1), _norm(a - n + 1e-6, pn, -1)
+    if swap:
+        dn = np.minimum(dn, _norm(p - n + 1e-6, pn, -1))
+    return np.maximum(margin + dp - dn, 0).mean()
+
+
+CASES = [
+    OpCase("l1_loss", lambda r: (_n(r, 3, 4), _n(r, 3, 4)), L.l1_loss, lambda x, y: np.abs(x - y).mean()),
+    OpCase("l1_loss", lambda r: (_n(r, 3, 4), _n(r, 3, 4)), lambda x, y: L.l1_loss(x, y, reduction="none"),
+           lambda x, y: np.abs(x - y), label="none"),
+    OpCase("smooth_l1_loss", lambda r: (_n(r, 3, 4), _n(r, 3, 4)), lambda x, y: L.smooth_l1_loss(x, y, beta=0.7),
+           lambda x, y: np.where(np.abs(x - y) < 0.7, 0.5 * (x - y) ** 2 / 0.7, np.abs(x - y) - 0.35).mean()),
+    OpCase("huber_loss", lambda r: (_n(r, 3, 4), _n(r, 3, 4)), lambda x, y: L.huber_loss(x, y, "sum", delta=0.8),
+           lambda x, y: _huber(x - y, 0.8).sum()),
+    OpCase("kl_div", lambda r: (np.log(r.uniform(0.1, 1, (3, 4))), r.uniform(0.1, 1, (3, 4))),
+           lambda x, t: L.kl_div(x, t, reduction="batchmean"), lambda x, t: (t * (np.log(t) - x)).sum() / 3),
+    OpCase("kl_div", lambda r: (_n(r, 3, 4), _n(r, 3, 4)), lambda x, t: L.kl_div(x, t, log_target=True),
+           lambda x, t: (np.exp(t) * (t - x)).mean(), label="log_target"),
+    OpCase("binary_cross_entropy", lambda r: (r.uniform(0.05, 0.95, (3, 4)),),
+           lambda p: L.binary_cross_entropy(p, _t(_PROBS, p), weight=_t(np.arange(1.0, 5.0), p)),
+           lambda p: (-(_PROBS * np.log(p) + (1 - _PROBS) * np.log(1 - p)) * np.arange(1.0, 5.0)).mean()),
+    OpCase("soft_margin_loss", lambda r: (_n(r, 3, 4),), lambda x: L.soft_margin_loss(x, _t(_SIGNS, x)),
+           lambda x: _softplus(-_SIGNS * x).mean()),
+    OpCase("multilabel_soft_margin_loss", lambda r: (_n(r, 3, 4),),
+           lambda x: L.multilabel_soft_margin_loss(x, _t((_SIGNS > 0) * 1.0, x),
+                                                     weight=_t(np.array([1.0, 2, 3, 4]), x)),
+           lambda x: ((_softplus(-x) * (_SIGNS > 0) + _softplus(x) * (_SIGNS < 0)) * np.array([1.0, 2, 3, 4]))
+           .mean(axis=1).mean()),
+    OpCase("margin_ranking_loss", lambda r: (_n(r, 4), _n(r, 4)),
+           lambda a, b: L.margin_ranking_loss(a, b, _t(_SIGNS[0], a), margin=0.1),
+           lambda a, b: np.maximum(-_SIGNS[0] * (a - b) + 0.1, 0).mean()),
+    OpCase("hinge_embedding_loss", lambda r: (_n(r, 3, 4),),
+           lambda x: L.hinge_embedding_loss(x, _t(_SIGNS, x), margin=0.5, reduction="sum"),
+           lambda x: np.where(_SIGNS == 1, x, np.maximum(0.5 - x, 0)).sum()),
+    OpCase("cosine_embedding_loss", lambda r: (_n(r, 3, 4), _n(r, 3, 4)),
+           lambda a, b: L.cosine_embedding_loss(a, b, _t(_SIGN3, a), margin=-0.2),
+           lambda a, b: _cos_embed(a, b, _SIGN3, -0.2)),
+    OpCase("pairwise_distance", lambda r: (_n(r, 3, 4), _n(r, 3, 4)), lambda a, b: L.pairwise_distance(a, b, p=3.0),
+           lambda a, b: _norm(a - b + 1e-6, 3.0, -1)),
+    OpCase("triplet_margin_loss", lambda r: (_n(r, 3, 4), _n(r, 3, 4), _n(r, 3, 4)),
+           lambda a, p, n: L.triplet_margin_loss(a, p, n, margin=2.0, swap=True),
+           lambda a, p, n: _triplet(a, p, n, 2.0, swap=True)),
+    OpCase("poisson_nll_loss", lambda r: (_n(r, 3, 4),), lambda x: L.poisson_nll_loss(x, _t(_COUNTS, x), full=True),
+           lambda x: (np.exp(x) - _COUNTS * x + np.where(_COUNTS > 1, _COUNTS * np.log(np.maximum(_COUNTS, 1))
+                      - _COUNTS + 0.5 * np.log(2 * np.pi * np.maximum(_COUNTS, 1)), 0)).mean()),
+    OpCase("poisson_nll_loss", lambda r: (r.uniform(0.5, 2, (3, 4)),),
+           lambda x: L.poisson_nll_loss(x, _t(_COUNTS, x), log_input=False),
+           lambda x: (x - _COUNTS * np.log(x + 1e-8)).mean(), label="log_input=False"),
+    OpCase("gaussian_nll_loss", lambda r: (_n(r, 3, 4), _n(r, 3, 4), r.uniform(0.5, 2, (3, 1))),
+           lambda x, t, v: L.gaussian_nll_loss(x, t, v, full=True),
+           lambda x, t, v: (0.5 * (np.log(v) + (x - t) ** 2 / v) + 0.5 * np.log(2 * np.pi)).mean()),
+    OpCase("normalize", lambda r: (_n(r, 3, 4),), lambda x: L.normalize(x, p=3.0, dim=0),
+           lambda x: x / _norm(x, 3.0, 0, keepdims=True)),
+    OpCase("cosine_similarity", lambda r: (_n(r, 3, 4), _n(r, 1, 4)), lambda a, b: L.cosine_similarity(a, b, dim=1),
+           lambda a, b: (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))),
+]
