@@ -89,9 +89,9 @@ CASES = [
            lambda a, b: np.block([[a, np.zeros((2, 3))], [np.zeros((1, 2)), b[None]]])),
     OpCase("cartesian_prod", lambda r: (_n(r, 2), _n(r, 3)), tc.cartesian_prod,
            lambda a, b: np.array([[u, v] for u in a for v in b])),
-    OpCase("tril_indices", lambda r: (_n(r, 1),), lambda x: tc.tril_indices(3, 4, 1, device=x.device),
+    OpCase("tril_indices", lambda r: (_n(r, 2),), lambda x: tc.tril_indices(3, 4, 1, device=x.device),
            lambda x: np.stack(np.tril_indices(3, 1, 4)), differentiable=False),
-    OpCase("triu_indices", lambda r: (_n(r, 1),), lambda x: tc.triu_indices(4, 3, -1, device=x.device),
+    OpCase("triu_indices", lambda r: (_n(r, 2),), lambda x: tc.triu_indices(4, 3, -1, device=x.device),
            lambda x: np.stack(np.triu_indices(4, -1, 3)), differentiable=False),
     # flips and rotations
     OpCase("flip", lambda r: (_n(r, 2, 3, 4),), lambda x: x.flip(0, 2), lambda x: np.flip(x, (0, 2))),
