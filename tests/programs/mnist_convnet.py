@@ -34,7 +34,7 @@ def main(train_x, train_y, test_x, test_y, epochs=3, batch_size=32, seed=1):
     optimizer = optim.Adadelta(model.parameters(), lr=1.0)
     scheduler = StepLR(optimizer, step_size=1, gamma=0.7)
     x_train, y_train = torch.tensor(train_x), torch.tensor(train_y)
-    for epoch in range(1, epochs + 1):
+    for _epoch in range(1, epochs + 1):
         model.train()
         order = torch.randperm(x_train.size(0))
         for start in range(0, x_train.size(0), batch_size):

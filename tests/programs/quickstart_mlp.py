@@ -18,7 +18,7 @@ class NeuralNetwork(nn.Module):
 
 def train(dataloader, model, loss_fn, optimizer):
     model.train()
-    for batch, (X, y) in enumerate(dataloader):
+    for X, y in dataloader:
         loss = loss_fn(model(X), y)
         loss.backward()
         optimizer.step()
@@ -52,7 +52,7 @@ def main(train_x, train_y, test_x, test_y, epochs=8, seed=0):
     model = NeuralNetwork(train_x[0].size, int(train_y.max()) + 1).to(device)
     loss_fn = nn.CrossEntropyLoss()
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
-    for t in range(epochs):
+    for _ in range(epochs):
         train(train_loader, model, loss_fn, optimizer)
     accuracy, loss = test(test_loader, model, loss_fn)
     return {"accuracy": accuracy, "loss": loss}
