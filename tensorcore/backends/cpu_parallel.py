@@ -74,7 +74,7 @@ def use(size):
 def takes(*arrays):
     """Whether the elementwise kernels take these arrays: one float32/float64 dtype and shape, large enough."""
     a0 = arrays[0]
-    if not use(a0.size) or a0.dtype.kind != "f" or a0.dtype.itemsize < 4:
+    if a0.size < MIN_ELEMENTS or not use(a0.size) or a0.dtype.kind != "f" or a0.dtype.itemsize < 4:
         return False
     return all(a.dtype == a0.dtype and a.shape == a0.shape for a in arrays[1:])
 

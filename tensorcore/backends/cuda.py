@@ -136,6 +136,11 @@ def from_host(a, copy=True):
     return np.array(a, copy=True) if simulated else xp.asarray(a)
 
 
+def sum(x, axes, keepdims):
+    """x summed over `axes` (a tuple)."""
+    return x.sum(axis=axes, keepdims=keepdims)
+
+
 def erf(x):
     if simulated:
         from .cpu import erf as cpu_erf

@@ -59,7 +59,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
-        return x.sum(axis=axes, keepdims=keepdims)
+        return ctx.backend.sum(x, axes, keepdims)
 
     @staticmethod
     def backward(ctx, g):
@@ -131,6 +131,13 @@ class Prod(Function):
         return gb * others
 
 
+_ALL_DIMS = [tuple(range(n)) for n in range(33)]
+
+
+def _all_dims(ndim):
+    return _ALL_DIMS[ndim] if ndim < len(_ALL_DIMS) else tuple(range(ndim))
+
+
 def _with_dtype(op, x, dtype, integers_to_int64=True):
     """x cast to `dtype` first (PyTorch's dtype= argument); bool and integer inputs accumulate in int64."""
     if dtype is not None:
@@ -150,6 +157,9 @@ def _floating_only(op, x, dtype):
 @register("sum", method=True)
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """sum_i x_i over `dim` (int, tuple, or None for all); integers and bools sum in int64."""
+    if dim is None and axis is None and dtype is None and keepdims is None and keepdim is False \
+            and isinstance(input, Tensor) and input._data.dtype.kind == "f":
+        return Sum.apply(input, axes=_all_dims(input._data.ndim), keepdims=False)  # the plain x.sum()
     dim, keepdim = alias("sum", dim, axis), bool(alias("sum", keepdim, keepdims, "keepdim", "keepdims"))
     x = _with_dtype("sum", input, dtype)
     return Sum.apply(x, axes=dims("sum", dim, x.ndim), keepdims=keepdim)

@@ -8,7 +8,7 @@ import builtins
 import numpy as np
 
 from ..autograd import Function
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, ShapeError, TensorcoreError
 from ..tensor import Tensor
 from .dims import alias, dims, is_int, one_dim, sizes
 from .reduce import normalize_axis  # noqa: F401  (re-exported for older imports)
@@ -122,9 +122,26 @@ def _infer(op, shape, numel, src):
     return shape
 
 
+def _plain_sizes(shape):
+    """True for a tuple of Python ints >= -1 with at most one -1 (what NumPy checks the same way)."""
+    holes = 0
+    for n in shape:
+        if type(n) is not int or n < -1:
+            return False
+        holes += n == -1
+    return holes <= 1
+
+
 @register("reshape", method=True)
 def reshape(input, *shape):
     """The same elements in a new shape (a view when the memory allows); one dimension may be -1."""
+    if len(shape) == 1 and type(shape[0]) is tuple:
+        shape = shape[0]
+    if _plain_sizes(shape):
+        try:  # plain ints: NumPy's reshape infers -1 and checks the size
+            return Reshape.apply(input, shape=shape)
+        except TensorcoreError:
+            pass  # the checked path below names what is wrong
     shape = _infer("reshape", sizes("reshape", shape), input.numel(), tuple(input.shape))
     if shape == input.shape:
         return input
