@@ -146,3 +146,42 @@ def test_loss_modules_match_torch(name, kw, args):
     theirs = build(torch, torch.tensor)(*[torch.tensor(a) for a in args])
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10)
     assert isinstance(build(tc, tc.tensor), nn.Module)
+
+
+PADS = [((1, 2), "constant", 3, 0.5), ((1, -1, -2, 2), "constant", 4, None), ((0, 0, 1, 1, 2, 0), "constant", 3, None),
+        ((2, 1), "reflect", 3, None), ((1, 2), "reflect", 2, None), ((1, 1, 2, 0), "reflect", 4, None),
+        ((1, 1, 2, 0), "reflect", 3, None), ((1, 0, 0, 1, 1, 1), "reflect", 4, None),
+        ((3, 1), "replicate", 3, None), ((0, 2, 1, 3), "replicate", 4, None), ((1, 1, 1, 1, 1, 1), "replicate", 5,
+                                                                                None),
+        ((4, 1), "circular", 3, None), ((1, 2, 3, 0), "circular", 4, None), ((2, 0, 1, 1, 0, 1), "circular", 5, None)]
+
+
+@pytest.mark.parametrize("pad,mode,ndim,value", PADS)
+def test_pad_matches_torch(pad, mode, ndim, value):
+    x = R.standard_normal((2, 3, 4, 5, 4)[:ndim])
+    _compare(lambda f, t: f.pad(t, pad, mode=mode, value=value), (x,))
+    name = {"constant": "ConstantPad", "reflect": "ReflectionPad", "replicate": "ReplicationPad",
+            "circular": "CircularPad"}[mode] + f"{len(pad) // 2}d"
+    args = (pad,) if mode != "constant" else (pad, 0.0 if value is None else value)
+    ours, theirs = getattr(nn, name)(*args)(tc.tensor(x)), getattr(torch.nn, name)(*args)(torch.tensor(x))
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_pad_errors_are_named():
+    x = tc.tensor(R.standard_normal((2, 3, 4)))
+    for bad in [((1,), {}), ((5, 0), {"mode": "reflect"}), ((1, 1), {"mode": "wrap"}), ((1, 1, 1, 1, 1, 1, 1, 1), {}),
+                ((1, 1), {"mode": "reflect", "value": 2.0}), ((1, 1, 1, 1, 1, 1), {"mode": "replicate"})]:
+        with pytest.raises(tc.TensorcoreError, match="pad"):
+            F.pad(x, bad[0], **bad[1])
+
+
+def test_one_hot_is_int64_as_torch():
+    labels = np.array([[0, 3], [2, 1]])
+    for k in ({}, {"num_classes": 6}):
+        ours, theirs = F.one_hot(tc.tensor(labels), **k), TF.one_hot(torch.tensor(labels), **k)
+        assert ours.dtype == tc.int64 and ours.shape == tuple(theirs.shape)
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    with pytest.raises(tc.TensorcoreError, match="one_hot"):
+        F.one_hot(tc.tensor(labels), 3)
+    with pytest.raises(tc.TensorcoreError, match="one_hot"):
+        F.one_hot(tc.tensor([0.0, 1.0]))

@@ -45,6 +45,7 @@ from ..ops.nn import (
 from ..ops.nn import log_softmax as _log_softmax
 from ..ops.nn import softmax as _softmax
 from ..ops.norm import batch_norm, dropout2d, local_response_norm
+from ..ops.padding import pad  # noqa: E402
 from ..ops.piecewise_activations import (  # noqa: E402, F401
     hardshrink,
     hardsigmoid,
@@ -86,6 +87,7 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 __all__ = [
+    "pad",
     "cosine_embedding_loss",
     "cosine_similarity",
     "gaussian_nll_loss",

@@ -318,19 +318,24 @@ def dropout(x, p=0.5, training=True, generator=None):
     return x * _make(x.device.backend.from_host(mask, copy=False), x.device, False, None)
 
 
-def one_hot(targets, num_classes):
-    """Integer labels (N,) -> float rows (N, num_classes) of the default dtype."""
-    from ..dtypes import get_default_dtype
+def one_hot(tensor, num_classes=-1):
+    """Integer labels of any shape -> int64 one-hot rows (..., num_classes); num_classes=-1: max label + 1."""
+    from .. import _validate as check
 
-    t = targets._data if isinstance(targets, Tensor) else np.asarray(targets)
+    t = tensor._data if isinstance(tensor, Tensor) else np.asarray(tensor)
     if t.dtype.kind not in "iu":
-        raise DTypeError(f"one_hot: labels must be integers, got {t.dtype}")
+        raise DTypeError(f"one_hot: labels must be integers (class values must be an int64 tensor), got {t.dtype}")
+    num_classes = check.integer(num_classes, "num_classes", "one_hot", minimum=-1)
+    if num_classes == -1:
+        if not t.size:
+            raise ShapeError("one_hot: cannot infer the number of classes from an empty tensor")
+        num_classes = int(t.max()) + 1
     if t.size and (t.min() < 0 or t.max() >= num_classes):
-        raise ShapeError(f"one_hot: labels must be in [0, {num_classes}), got range [{t.min()}, {t.max()}]")
-    device = targets.device if isinstance(targets, Tensor) else None
+        raise ShapeError(f"one_hot: class values must be in [0, {num_classes}), got range [{t.min()}, {t.max()}]")
+    device = tensor.device if isinstance(tensor, Tensor) else None
     xp = device.backend.xp if device else np
-    out = xp.zeros(t.shape + (num_classes,), dtype=get_default_dtype())
-    xp.put_along_axis(out, t[..., None], 1, axis=-1)
+    out = xp.zeros(t.shape + (num_classes,), dtype=np.int64)
+    xp.put_along_axis(out, t[..., None].astype(np.int64), 1, axis=-1)
     from ..device import device as as_device
 
     return _make(out, device or as_device("cpu"), False, None)

@@ -4,9 +4,10 @@ import numpy as np
 
 import tensorcore as tc
 
+from ..ops import losses as L
+from ..ops.padding import pad
 from .cases import OpCase
 
-L = tc.ops.losses if hasattr(tc.ops, "losses") else __import__("tensorcore.ops.losses", fromlist=["_"])
 _SIGNS = np.array([[1.0, -1.0, 1.0, -1.0], [-1.0, -1.0, 1.0, 1.0], [1.0, 1.0, -1.0, 1.0]])
 _SIGN3 = np.array([1.0, -1.0, 1.0])
 _PROBS = np.array([[0.1, 0.7, 0.0, 1.0], [0.5, 0.2, 0.9, 0.3], [1.0, 0.0, 0.6, 0.4]])
@@ -95,4 +96,12 @@ CASES = [
            lambda x: x / _norm(x, 3.0, 0, keepdims=True)),
     OpCase("cosine_similarity", lambda r: (_n(r, 3, 4), _n(r, 1, 4)), lambda a, b: L.cosine_similarity(a, b, dim=1),
            lambda a, b: (a * b).sum(1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))),
+    OpCase("functional_pad", lambda r: (_n(r, 2, 3, 4),), lambda x: pad(x, (1, -1, 2, 0), value=0.5),
+           lambda x: np.pad(x[:, :, :3], ((0, 0), (2, 0), (1, 0)), constant_values=0.5), label="constant"),
+    OpCase("functional_pad", lambda r: (_n(r, 2, 3, 4),), lambda x: pad(x, (2, 3, 1, 2), mode="reflect"),
+           lambda x: np.pad(x, ((0, 0), (1, 2), (2, 3)), mode="reflect"), label="reflect"),
+    OpCase("functional_pad", lambda r: (_n(r, 2, 3, 4),), lambda x: pad(x, (2, 1), mode="replicate"),
+           lambda x: np.pad(x, ((0, 0), (0, 0), (2, 1)), mode="edge"), label="replicate"),
+    OpCase("functional_pad", lambda r: (_n(r, 1, 2, 3, 4),), lambda x: pad(x, (1, 4, 0, 3, 2, 1), mode="circular"),
+           lambda x: np.pad(x, ((0, 0), (2, 1), (0, 3), (1, 4)), mode="wrap"), label="circular"),
 ]
