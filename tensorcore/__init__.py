@@ -111,6 +111,7 @@ from .ops.compare import (
     ne,
     sign,
 )
+from .ops.embed import diagonal_scatter, index_reduce, put, select_scatter, slice_scatter
 from .ops.gather import gather, scatter, scatter_add, scatter_reduce, take, take_along_dim
 from .ops.index import getitem, index_add, index_copy, index_fill, index_put, index_select
 from .ops.joins import (
@@ -185,6 +186,16 @@ from .ops.reduce import (
 )
 from .ops.rounding import ceil, fix, floor, floor_divide, fmod, frac, remainder, round, sgn, trunc
 from .ops.scan import cummax, cummin, cumprod, cumsum, diff, logcumsumexp
+from .ops.series import (
+    broadcast_shapes,
+    combinations,
+    cumulative_trapezoid,
+    histc,
+    narrow_copy,
+    row_stack,
+    trapezoid,
+    unravel_index,
+)
 from .ops.shape import (
     broadcast_to,
     contiguous,

@@ -179,3 +179,32 @@ def test_errors_name_the_op_and_argument():
         x.index_select(0, tc.tensor([3]))
     with pytest.raises(tc.ShapeError, match="masked_scatter: the mask selects 4 elements, source has only 2"):
         x.masked_scatter(tc.tensor(MASK), tc.zeros(2, dtype=tc.float64))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, x: m.select_scatter(x, x[0] * 2, 0, 1), lambda m, x: x.slice_scatter(x[:, ::2] * 3, 1, 0, None, 2),
+    lambda m, x: m.diagonal_scatter(x, x[0, :3] * 2), lambda m, x: m.diagonal_scatter(x, x[0, :3], 1),
+    lambda m, x: x.put(m.tensor([0, -1, 5]), x[1, :3]), lambda m, x: x.put(m.tensor([0, 0, 5]), x[1, :3], True),
+])
+def test_writing_a_source_into_a_copy(fn):
+    ours, theirs = _both(fn)
+    compare(ours, theirs, X)
+
+
+@pytest.mark.filterwarnings("ignore:index_reduce")
+@pytest.mark.parametrize("reduce", ["prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+def test_index_reduce(reduce, include_self):
+    ours, theirs = _both(lambda m, x: x.index_reduce(1, m.tensor([0, 3, 0]), x[:, :3] * 2 + 0.1, reduce,
+                                                     include_self=include_self))
+    compare(ours, theirs, X)
+
+
+def test_more_in_place_variants():
+    ours, theirs = tc.tensor(X), torch.tensor(X)
+    for m, t in ((tc, ours), (torch, theirs)):
+        t.tril_(1)
+        t.put_(m.tensor([1, 2]), m.tensor([5.0, 6.0], dtype=t.dtype))
+        t.triu_(-1)
+    assert ours._version == 3
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -263,3 +263,22 @@ def test_unique_consecutive_and_isin():
             lambda a: torch.unique_consecutive(a, return_counts=True, dim=1), m, grad=False)
     compare(lambda a: tc.isin(a, tc.tensor([1, 3])), lambda a: torch.isin(a, torch.tensor([1, 3])), v, grad=False)
     compare(lambda a: tc.isin(a, 2, invert=True), lambda a: torch.isin(a, 2, invert=True), v, grad=False)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, x: m.trapezoid(x), lambda m, x: m.trapezoid(x, dx=0.5, dim=0),
+    lambda m, x: m.trapezoid(x, m.tensor([0.0, 1.0, 3.0, 4.0, 4.5], dtype=x.dtype)),
+    lambda m, x: m.cumulative_trapezoid(x), lambda m, x: m.cumulative_trapezoid(x, x, dim=0),
+    lambda m, x: m.combinations(x[0]), lambda m, x: m.combinations(x[0], 3, with_replacement=True),
+])
+def test_trapezoid_and_combinations(fn):
+    ours, theirs = _both(fn)
+    compare(ours, theirs, DISTINCT)
+
+
+def test_histc_unravel_index_broadcast_shapes():
+    compare(lambda a: tc.histc(a, 5), lambda a: torch.histc(a, 5), X, grad=False)
+    compare(lambda a: a.histc(4, -1, 1), lambda a: a.histc(4, -1, 1), X, grad=False)
+    compare(lambda a: tc.unravel_index(tc.tensor([3, 7, -1]), (3, 4)),
+            lambda a: torch.unravel_index(torch.tensor([3, 7, -1]), (3, 4)), X, grad=False)
+    assert tuple(tc.broadcast_shapes((3, 1), (4,), 1)) == tuple(torch.broadcast_shapes((3, 1), (4,), 1))

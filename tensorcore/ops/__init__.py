@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     compare,
     conv,
     elementwise,  # transitional re-exports of the four elementwise families
+    embed,
     gather,
     index,
     joins,
@@ -22,6 +23,7 @@ from . import (  # noqa: F401
     reduce,
     rounding,
     scan,
+    series,
     shape,
     smooth_activations,
     sort,

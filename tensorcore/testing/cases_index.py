@@ -66,6 +66,19 @@ def _masked_scatter_ref(x, src):
     return out
 
 
+def _diag_set(x, s, offset):
+    out = x.copy()
+    for i, v in enumerate(s):
+        out[i, i + offset] = v
+    return out
+
+
+def _put_ref(x, positions, s):
+    out = x.copy().reshape(-1)
+    out[positions] = s
+    return out.reshape(x.shape)
+
+
 CASES = [
     # x[index]: basic indexing is a view, advanced indexing a copy that adds up repeated picks
     OpCase("getitem", lambda r: (_n(r, 4, 5),), lambda x: x[1:4:2, ::-2], lambda x: x[1:4:2, ::-2], label="slices"),
@@ -109,6 +122,22 @@ CASES = [
            lambda x, s: np.stack([s[:, 1], x[:, 1], s[:, 0], x[:, 3]], 1)),
     OpCase("index_fill", lambda r: (_n(r, 3, 4),), lambda x: x.index_fill(0, _on(x, [2, 0]), -1.5),
            lambda x: np.stack([np.full(4, -1.5), x[1], np.full(4, -1.5)])),
+    # writing a source into a copy
+    OpCase("select_scatter", lambda r: (_n(r, 3, 4), _n(r, 4)), lambda x, s: x.select_scatter(s, 0, 1),
+           lambda x, s: np.concatenate([x[:1], s[None], x[2:]])),
+    OpCase("slice_scatter", lambda r: (_n(r, 3, 4), _n(r, 3, 2)), lambda x, s: tc.slice_scatter(x, s, 1, 0, None, 2),
+           lambda x, s: np.stack([s[:, 0], x[:, 1], s[:, 1], x[:, 3]], 1)),
+    OpCase("diagonal_scatter", lambda r: (_n(r, 3, 4), _n(r, 3)), lambda x, s: x.diagonal_scatter(s, 1),
+           lambda x, s: _diag_set(x, s, 1)),
+    OpCase("put", lambda r: (_n(r, 3, 4), _n(r, 3)), lambda x, s: x.put(_on(x, [0, -1, 5]), s),
+           lambda x, s: _put_ref(x, [0, 11, 5], s)),
+    OpCase("index_reduce", lambda r: (_distinct(r, 3, 4), _distinct(r, 3, 3) + 0.11),
+           lambda x, s: x.index_reduce(1, _on(x, [0, 3, 0]), s, "amax"),
+           lambda x, s: np.stack([np.maximum(np.maximum(x[:, 0], s[:, 0]), s[:, 2]), x[:, 1], x[:, 2],
+                                  np.maximum(x[:, 3], s[:, 1])], 1), gradgrad=False),
+    OpCase("index_reduce", lambda r: (_distinct(r, 3, 4), _distinct(r, 3, 3) + 0.11),
+           lambda x, s: x.index_reduce(1, _on(x, [0, 3, 0]), s, "mean", include_self=False),
+           lambda x, s: np.stack([(s[:, 0] + s[:, 2]) / 2, x[:, 1], x[:, 2], s[:, 1]], 1), label="mean"),
     # masks
     OpCase("masked_fill", lambda r: (_n(r, 3, 4),), lambda x: x.masked_fill(_on(x, _MASK), 2.0),
            lambda x: np.where(_MASK, 2.0, x)),

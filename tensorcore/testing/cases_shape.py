@@ -93,6 +93,9 @@ CASES = [
            lambda x: np.stack(np.tril_indices(3, 1, 4)), differentiable=False),
     OpCase("triu_indices", lambda r: (_n(r, 2),), lambda x: tc.triu_indices(4, 3, -1, device=x.device),
            lambda x: np.stack(np.triu_indices(4, -1, 3)), differentiable=False),
+    OpCase("row_stack", lambda r: (_n(r, 3), _n(r, 2, 3)), lambda a, b: tc.row_stack([a, b]),
+           lambda a, b: np.vstack([a, b])),
+    OpCase("narrow_copy", lambda r: (_n(r, 3, 5),), lambda x: x.narrow_copy(1, 1, 3), lambda x: x[:, 1:4]),
     # flips and rotations
     OpCase("flip", lambda r: (_n(r, 2, 3, 4),), lambda x: x.flip(0, 2), lambda x: np.flip(x, (0, 2))),
     OpCase("fliplr", lambda r: (_n(r, 2, 3),), lambda x: x.fliplr(), np.fliplr),

@@ -1,0 +1,138 @@
+"""Sequences and counts, with PyTorch's names: trapezoid, cumulative_trapezoid, combinations, histc,
+unravel_index, broadcast_shapes, row_stack, narrow_copy."""
+
+import itertools
+
+import numpy as np
+
+from ..errors import ArgumentError, ShapeError
+from ..tensor import Tensor, _make
+from .dims import one_dim
+from .registry import register
+
+
+def _spacing(op, y, x, dx, d):
+    from .joins import narrow
+
+    if x is not None and dx is not None:
+        raise ArgumentError(f"{op}: give x or dx, not both")
+    if x is None:
+        return 1.0 if dx is None else dx
+    n = y.shape[d]
+    if x.ndim == 1:
+        if x.shape[0] != n:
+            raise ShapeError(f"{op}: x has {x.shape[0]} points, y has {n} along dim {d}")
+        shape = [1] * y.ndim
+        shape[d] = n - 1
+        return (x[1:] - x[:-1]).reshape(tuple(shape))
+    return narrow(x, d, 1, n - 1) - narrow(x, d, 0, n - 1)
+
+
+@register("trapezoid")
+def trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The trapezoidal rule along `dim`: sum_i (y_i + y_{i+1}) / 2 * (x_{i+1} - x_i) (spacing dx, default 1)."""
+    from .joins import narrow
+
+    d = one_dim("trapezoid", dim, y.ndim)
+    n = y.shape[d]
+    if n == 0:
+        return (y * 0).sum(d)
+    mid = (narrow(y, d, 1, n - 1) + narrow(y, d, 0, n - 1)) * 0.5
+    return (mid * _spacing("trapezoid", y, x, dx, d)).sum(d)
+
+
+@register("cumulative_trapezoid")
+def cumulative_trapezoid(y, x=None, *, dx=None, dim=-1):
+    """The running trapezoidal rule along `dim` (one element fewer than y)."""
+    from .joins import narrow
+
+    d = one_dim("cumulative_trapezoid", dim, y.ndim)
+    n = y.shape[d]
+    mid = (narrow(y, d, 1, max(n - 1, 0)) + narrow(y, d, 0, max(n - 1, 0))) * 0.5
+    return (mid * _spacing("cumulative_trapezoid", y, x, dx, d)).cumsum(d)
+
+
+@register("combinations")
+def combinations(input, r=2, with_replacement=False):
+    """The r-length combinations of the elements of a 1-D tensor, as rows (itertools.combinations order)."""
+    from .index import index_select
+
+    if input.ndim != 1:
+        raise ShapeError(f"combinations: expects a 1-D tensor, got {tuple(input.shape)}")
+    if not isinstance(r, int) or r < 0:
+        raise ArgumentError(f"combinations: r must be a non-negative int, got {r!r}")
+    pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
+    rows = list(pick(range(input.shape[0]), r))
+    if not rows or r == 0:
+        return _make(input.device.backend.xp.zeros((0,) if r == 0 else (0, r), dtype=input.dtype), input.device,
+                     False, None)
+    idx = _make(input.device.backend.from_host(np.array(rows, dtype=np.int64).reshape(-1), copy=False),
+                input.device, False, None)
+    return index_select(input, 0, idx).reshape(len(rows), r)
+
+
+@register("histc", method=True)
+def histc(input, bins=100, min=0, max=0):
+    """Counts in `bins` equal bins over [min, max] (the data's range when min == max); values outside are
+    ignored. Same dtype as the input; no gradient."""
+    if input.dtype.kind != "f":
+        from ..errors import DTypeError
+
+        raise DTypeError(f"histc: expected a floating point tensor, got {input.dtype}")
+    if not isinstance(bins, int) or bins <= 0:
+        raise ArgumentError(f"histc: bins must be a positive int, got {bins!r}")
+    xp = input.device.backend.xp
+    a = input._data.reshape(-1)
+    lo, hi = float(min), float(max)
+    if lo == hi and a.size:
+        lo, hi = float(a.min()), float(a.max())
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    if lo > hi:
+        raise ArgumentError(f"histc: max ({max}) must not be smaller than min ({min})")
+    counts, _ = xp.histogram(a, bins=bins, range=(lo, hi))
+    return _make(counts.astype(input.dtype), input.device, False, None)
+
+
+@register("unravel_index")
+def unravel_index(indices, shape):
+    """The coordinates of flat `indices` in a tensor of `shape`: a tuple of int64 tensors (negative indices wrap)."""
+    shape = (shape,) if isinstance(shape, int) else tuple(shape)
+    size = int(np.prod(shape))
+    if not isinstance(indices, Tensor):
+        from ..tensor import tensor
+
+        indices = tensor(indices)
+    if indices.dtype.kind not in "iu":
+        raise ArgumentError(f"unravel_index: indices must be integers, got {indices.dtype}")
+    a = indices._data
+    if a.size and (int(a.min()) < -size or int(a.max()) >= size):
+        raise ArgumentError(f"unravel_index: an index is out of range for shape {shape}")
+    xp = indices.device.backend.xp
+    return tuple(_make(c.astype(np.int64), indices.device, False, None) for c in xp.unravel_index(a % size, shape))
+
+
+def broadcast_shapes(*shapes):
+    """The shape the given shapes broadcast to (a Size)."""
+    from ..tensor import Size
+
+    try:
+        return Size(np.broadcast_shapes(*[(s,) if isinstance(s, int) else tuple(s) for s in shapes]))
+    except ValueError:
+        raise ShapeError(f"broadcast_shapes: shapes {list(shapes)} do not broadcast") from None
+
+
+@register("row_stack")
+def row_stack(tensors):
+    """vstack(tensors)."""
+    from .layout import vstack
+
+    return vstack(tensors)
+
+
+@register("narrow_copy", method=True)
+def narrow_copy(input, dim, start, length):
+    """narrow(...) as a new tensor (not a view)."""
+    from .joins import narrow
+
+    return narrow(input, dim, start, length).clone()
