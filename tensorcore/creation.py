@@ -213,7 +213,10 @@ def from_dlpack(obj):
         raise ArgumentError(f"from_dlpack: a {type(obj).__name__} does not speak DLPack (no __dlpack_device__)")
     dev_type, index = obj.__dlpack_device__()
     if int(dev_type) == 1:  # kDLCPU
-        array = np.from_dlpack(obj)
+        try:
+            array = np.from_dlpack(obj)
+        except (BufferError, TypeError, ValueError) as e:
+            raise DTypeError(f"from_dlpack: cannot share a {type(obj).__name__} ({e})") from None
         if array.dtype.kind not in check.TENSOR_KINDS:
             raise DTypeError(f"from_dlpack: unsupported dtype {array.dtype}")
         return _make(array, as_device("cpu"), False, None)

@@ -343,25 +343,25 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(v, Tensor) for v in data):
             data = [v.numpy() if isinstance(v, Tensor) else v for v in data]
-        if dtype is None:
-            try:
-                arr = np.asarray(data) if not _is_device_array(data) else data
-            except ValueError as e:
-                raise ShapeError(f"tensor: the data is not a rectangular array ({e})") from None
-            if arr.dtype == np.float64 and not isinstance(data, np.ndarray) and not _is_device_array(data):
-                arr = arr.astype(get_default_dtype())  # Python floats -> default float
-            if arr.dtype.kind not in "biuf":
-                raise DTypeError(f"tensor: unsupported data of dtype {arr.dtype} ({type(data).__name__})")
-        else:
-            arr = data
+        try:
+            arr = np.asarray(data) if not _is_device_array(data) else data
+        except (ValueError, TypeError, OverflowError) as e:
+            raise ShapeError(f"tensor: the data is not a rectangular array of numbers ({e})") from None
+        if arr.dtype.kind not in "biuf":
+            raise DTypeError(f"tensor: unsupported data of dtype {arr.dtype} ({type(data).__name__})")
+        if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray) \
+                and not _is_device_array(data):
+            arr = arr.astype(get_default_dtype())  # Python floats -> default float
+        if dtype is not None and dtype.kind in "iub" and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            raise DTypeError(f"tensor: cannot convert non-finite values to {dtype}")
         if _is_device_array(arr) and dev.type == "cpu" and device is not None:
             raise DeviceError(f"tensor: data is a device array ({type(arr).__module__}); asked for cpu")
         try:
             arr = be.asarray(arr, dtype=dtype)
         except ValueError as e:
             raise ShapeError(f"tensor: the data is not a rectangular array ({e})") from None
-        except TypeError as e:
-            raise DTypeError(f"tensor: cannot make a tensor of {type(data).__name__} ({e})") from None
+        except (TypeError, OverflowError) as e:
+            raise DTypeError(f"tensor: cannot make a tensor of {type(data).__name__} as {dtype} ({e})") from None
         if arr.dtype.kind not in "biuf":
             raise DTypeError(f"tensor: unsupported data of dtype {arr.dtype} ({type(data).__name__})")
         if arr is data:

@@ -120,10 +120,6 @@ def test_creation_functions(name, args, kw):
 @given(data=st.recursive(scalars, lambda inner: st.lists(inner, max_size=3), max_leaves=8),
        dtype=st.sampled_from([None, tc.float32, tc.int64]))
 @example(data=[[1, 2], [3]], dtype=None)  # the ragged list, always tried
-@pytest.mark.xfail(strict=True,
-                   reason="tc.tensor (tensorcore/tensor.py, the lead's file) lets NumPy's errors escape: ValueError "
-                          "for ragged lists and '' strings, TypeError for None with an int dtype, OverflowError for "
-                          "inf as an int; it should build its array with tensorcore._validate.host_array")
 def test_tensor_from_nested_junk(data, dtype):
     out = _only_tensorcore_errors(lambda: tc.tensor(data, dtype=dtype))
     _no_nan(out, why_allowed=not _finite(data))
