@@ -13,6 +13,25 @@ from .random import _gen
 from .tensor import Tensor, _make
 
 
+def _boundary(fn):
+    """Raw NumPy errors from a bad argument become the tensorcore error naming the function."""
+    import functools
+
+    from .errors import TensorcoreError
+    from .ops.registry import BOUNDARY, boundary_error
+
+    @functools.wraps(fn)
+    def wrapped(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except TensorcoreError:
+            raise
+        except BOUNDARY as e:
+            raise boundary_error(fn.__name__, e) from e
+
+    return wrapped
+
+
 def _host(t):
     return t.device.backend.to_numpy(t._data)
 
@@ -22,6 +41,7 @@ def _out(array, like_device, requires_grad=False):
     return _make(dev.backend.from_host(np.asarray(array, order="C"), copy=False), dev, requires_grad, None)
 
 
+@_boundary
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     """Indices drawn from each row of input's (unnormalised, non-negative) weights: int64, (rows, num_samples)."""
     if not isinstance(input, Tensor) or input.ndim not in (1, 2) or input.dtype.kind != "f":
@@ -42,6 +62,7 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
     return _out(out.reshape(w.shape[:-1] + (num_samples,)), input.device)
 
 
+@_boundary
 def randperm(n, *, generator=None, dtype=np.int64, device=None, requires_grad=False):
     """A random permutation of 0 .. n-1 (int64 by default)."""
     n = check.size(n, "n", "randperm")
@@ -53,6 +74,7 @@ def _params(v):
     return _host(v).astype(np.float64) if isinstance(v, Tensor) else v
 
 
+@_boundary
 def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=None, requires_grad=False,
            layout=None, pin_memory=False, out=None):
     """Normal draws with the given mean(s) and std(s) (tensors broadcast), or of `size` for float ones."""
@@ -73,6 +95,7 @@ def normal(mean=0.0, std=1.0, size=None, *, generator=None, dtype=None, device=N
     return _out(draw, device or (ref.device if ref is not None else None), requires_grad)
 
 
+@_boundary
 def bernoulli(input, p=None, *, generator=None):
     """0/1 draws, 1 with probability input (or p), in input's dtype and shape."""
     prob = _host(input).astype(np.float64) if p is None else np.broadcast_to(p, input.shape)
@@ -87,11 +110,13 @@ def _fill(t, array, op):
         return t._inplace(op, _out(array.astype(t.dtype), t.device))
 
 
+@_boundary
 def uniform_(self, a=0.0, b=1.0, *, generator=None):
     """Fill with uniform draws in [a, b)."""
     return _fill(self, _gen(generator).uniform(a, b, self.shape), "uniform_")
 
 
+@_boundary
 def normal_(self, mean=0.0, std=1.0, *, generator=None):
     """Fill with normal draws."""
     if std < 0:
@@ -99,17 +124,20 @@ def normal_(self, mean=0.0, std=1.0, *, generator=None):
     return _fill(self, _gen(generator).normal(mean, std, self.shape), "normal_")
 
 
+@_boundary
 def bernoulli_(self, p=0.5, *, generator=None):
     """Fill with 0/1 draws, 1 with probability p (a number or a tensor)."""
     prob = _params(p)
     return _fill(self, (_gen(generator).random(self.shape) < prob).astype(np.float64), "bernoulli_")
 
 
+@_boundary
 def exponential_(self, lambd=1.0, *, generator=None):
     """Fill with exponential draws of rate lambd."""
     return _fill(self, _gen(generator).exponential(1.0 / lambd, self.shape), "exponential_")
 
 
+@_boundary
 def random_(self, from_=0, to=None, *, generator=None):
     """Fill with integers drawn from [from_, to) (to defaults to 2**mantissa bits for floats, the dtype's max)."""
     if to is None:

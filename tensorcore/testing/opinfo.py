@@ -31,9 +31,16 @@ class Unconvertible(Exception):
     """A torch object with no tensorcore counterpart in a sample (the sample is not counted)."""
 
 
+# Entries whose samples are spelled for the Tensor method (op_db's op reorders the arguments).
+METHOD_SPELLED = {"where"}
+
+
 def resolve(name):
     """op_db's name -> (kind, tensorcore callable or method name), or None when tensorcore lacks it."""
     import tensorcore.nn.functional as F
+
+    if name in METHOD_SPELLED:
+        return ("method", name) if callable(getattr(tc.Tensor, name, None)) else None
 
     parts = name.split(".")
     if parts[0] == "nn" and len(parts) == 3 and parts[1] == "functional":
@@ -148,12 +155,12 @@ def _compare_outputs(ours, theirs, torch, atol, rtol, random=False):
     return True, ""
 
 
-def run_sample(kind, fn, name, sample, torch, atol=1e-7, rtol=1e-7):
-    """-> (outcome, detail) for one SampleInput."""
+def run_sample(kind, fn, name, sample, torch, atol=1e-7, rtol=1e-7, op=None):
+    """-> (outcome, detail) for one SampleInput (PyTorch's side is the OpInfo's own callable, op)."""
     try:
-        expected = sample  # the torch call first: a sample PyTorch cannot run is not counted
-        t_in, t_args, t_kwargs = expected.input, expected.args, expected.kwargs
-        theirs = sample_call(torch, name, t_in, t_args, t_kwargs)
+        t_in, t_args, t_kwargs = sample.input, sample.args, sample.kwargs
+        # the torch call first: a sample PyTorch cannot run is not counted
+        theirs = sample_call(torch, name, t_in, t_args, t_kwargs, op)
     except Exception as e:  # noqa: BLE001
         return "skip", f"torch: {type(e).__name__}"
     try:
@@ -175,16 +182,19 @@ def run_sample(kind, fn, name, sample, torch, atol=1e-7, rtol=1e-7):
     return _compare_vjp(ours, theirs, (x, args, kwargs), (t_in, t_args, t_kwargs), torch, atol, rtol)
 
 
-def sample_call(torch, name, x, args, kwargs):
-    parts = name.split(".")
-    obj = torch
-    for p in parts:
+def sample_call(torch, name, x, args, kwargs, op=None):
+    """PyTorch's torch.<name>(x, ...) or x.<name>(...), as tensorcore is called; the OpInfo's own op
+    only where PyTorch has no such name (its op may take the arguments in another order)."""
+    obj = torch if name not in METHOD_SPELLED else None
+    for p in name.split(".") if obj is not None else ():
         obj = getattr(obj, p, None)
         if obj is None:
             break
-    if obj is None or not callable(obj):
+    if obj is not None and callable(obj):
+        return obj(x, *args, **kwargs)
+    if callable(getattr(x, name, None)) or op is None:
         return getattr(x, name)(*args, **kwargs)
-    return obj(x, *args, **kwargs)
+    return op(x, *args, **kwargs)
 
 
 def _compare_vjp(ours, theirs, tc_inputs, torch_inputs, torch, atol, rtol):
@@ -255,7 +265,7 @@ def run_op_db(cap=SAMPLE_CAP, names=None):
             for i, sample in enumerate(samples):
                 if i >= cap:
                     break
-                outcome, detail = run_sample(kind, fn, op.name, sample, torch)
+                outcome, detail = run_sample(kind, fn, op.name, sample, torch, op=op.op)
                 row["counts"][outcome] += 1
                 if outcome in ("differ", "crash", "refused") and len(row["examples"]) < 3:
                     row["examples"].append(f"{outcome}: {detail}")
