@@ -185,3 +185,23 @@ def test_one_hot_is_int64_as_torch():
         F.one_hot(tc.tensor(labels), 3)
     with pytest.raises(tc.TensorcoreError, match="one_hot"):
         F.one_hot(tc.tensor([0.0, 1.0]))
+
+
+POOLS = [((3, 2, 0), (7, 6)), ((3, 2, 1), (8, 5)), ((2, 2, 0), (5, 5)), ((3, 3, 1), (7, 8)), ((2, 3, 1), (4, 7)),
+         (((3, 2), (2, 3), (1, 0)), (6, 8))]
+
+
+@pytest.mark.parametrize("geometry,size", POOLS)
+@pytest.mark.parametrize("ceil_mode", [True, False])
+def test_max_and_avg_pool_ceil_mode_match_torch(geometry, size, ceil_mode):
+    k, s, p = geometry
+    x = R.permutation(2 * 3 * size[0] * size[1]).reshape(2, 3, *size) * 0.1  # distinct: no ties
+    _compare(lambda f, t: f.max_pool2d(t, k, s, p, ceil_mode=ceil_mode), (x,))
+    ours = F.max_pool2d(tc.tensor(x), k, s, p, ceil_mode=ceil_mode, return_indices=True)[1]
+    theirs = TF.max_pool2d(torch.tensor(x), k, s, p, ceil_mode=ceil_mode, return_indices=True)[1]
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    for include in (True, False):
+        _compare(lambda f, t, **kw: f.avg_pool2d(t, k, s, p, ceil_mode=ceil_mode, **kw), (x,), (),
+                 {"count_include_pad": include})
+    mod = nn.MaxPool2d(k, s, p, ceil_mode=ceil_mode)(tc.tensor(x))
+    assert mod.shape == tuple(torch.nn.MaxPool2d(k, s, p, ceil_mode=ceil_mode)(torch.tensor(x)).shape)

@@ -109,7 +109,7 @@ def test_creation_checks_before_allocating(monkeypatch):
     (lambda: nn.ConvTranspose2d(1, 1, 3, stride=2, output_padding=2), "output_padding .* must be smaller"),
     (lambda: nn.MaxPool2d(0), "'kernel_size' must be >= 1"),
     (lambda: nn.MaxPool2d(2, padding=2), "at most half of the kernel size"),
-    (lambda: nn.MaxPool2d(2, ceil_mode=True), "ceil_mode=True is not supported"),
+    (lambda: nn.MaxPool2d(2, ceil_mode="yes"), "ceil_mode must be True or False"),
     (lambda: nn.AvgPool2d(2, stride=-1), "'stride' must be >= 1"),
     (lambda: nn.AdaptiveAvgPool2d(0), "'output_size' must be >= 1"),
     (lambda: nn.AdaptiveAvgPool2d((2, 2, 2)), "an int or a pair"),

@@ -45,11 +45,6 @@ def _pool_args(op, kernel_size, stride, padding, dilation=1):
     return kernel, stride, padding, dilation
 
 
-def _no_ceil_mode(op, ceil_mode):
-    if ceil_mode:
-        raise ArgumentError(f"{op}: ceil_mode=True is not supported; pad the input instead")
-
-
 class _ConvNd(Module):
     def reset_parameters(self):
         init.kaiming_uniform_(self.weight, a=math.sqrt(5))
@@ -157,7 +152,7 @@ class MaxPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__()
         _pool_args("MaxPool2d", kernel_size, stride, padding, dilation)
-        _no_ceil_mode("MaxPool2d", ceil_mode)
+        check.flag(ceil_mode, "ceil_mode", "MaxPool2d")
         self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, \
             padding
         self.dilation, self.return_indices, self.ceil_mode = dilation, return_indices, ceil_mode
@@ -176,7 +171,7 @@ class AvgPool2d(Module):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__()
         _pool_args("AvgPool2d", kernel_size, stride, padding)
-        _no_ceil_mode("AvgPool2d", ceil_mode)
+        check.flag(ceil_mode, "ceil_mode", "AvgPool2d")
         self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, \
             padding
         self.ceil_mode, self.count_include_pad = ceil_mode, count_include_pad

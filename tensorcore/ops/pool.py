@@ -46,9 +46,25 @@ def _check_input(op, x):
     return _batched(op, x)
 
 
-def _no_ceil_mode(op, ceil_mode):
-    if ceil_mode:
-        raise NotImplementedError(f"{op}: ceil_mode=True is not supported; pad the input instead")
+def _ceil_extra(x_shape, kernel, stride, padding, dilation=(1, 1)):
+    """ceil_mode: the rows and columns to add at the bottom and right so floor mode gives PyTorch's ceil-mode
+    output size, ceil((L + 2p - d(k - 1) - 1) / s) + 1, less one when the last window would start past the
+    input and its left padding."""
+    extra = []
+    for a in (0, 1):
+        n, k, s, p, d = x_shape[2 + a], kernel[a], stride[a], padding[a], dilation[a]
+        span = n + 2 * p - d * (k - 1) - 1
+        out = -(-span // s) + 1
+        if (out - 1) * s >= n + p:
+            out -= 1
+        extra.append(max((out - 1) * s - span, 0))
+    return tuple(extra)
+
+
+def _pad_bottom_right(x, extra, value):
+    from .shape import pad
+
+    return pad(x, ((0, 0), (0, 0), (0, extra[0]), (0, extra[1])), value=value)
 
 
 # --- max pooling: gather by switches, scatter back -------------------------------------------------
@@ -123,12 +139,17 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """
     op = "max_pool2d"
     x, unbatched = _check_input(op, x)
-    _no_ceil_mode(op, ceil_mode)
     kernel, stride, padding, dilation = _pool_args(op, kernel_size, stride, padding, dilation)
     _pool_output(op, x.shape, kernel, stride, padding, dilation)
+    extra = _ceil_extra(x.shape, kernel, stride, padding, dilation) if ceil_mode else (0, 0)
+    width = x.shape[3]
+    if any(extra):  # windows past the end see -inf, never a maximum
+        x = _pad_bottom_right(x, extra, -np.inf)
     pooled, indices = x.device.backend.max_pool2d_forward(x._data, kernel, stride, padding, dilation)
     unique = all(stride[a] >= dilation[a] * (kernel[a] - 1) + 1 for a in (0, 1))
     y = MaxPool2d.apply(x, pooled=pooled, indices=indices, unique=unique)
+    if any(extra):  # the switches returned: positions in the unpadded plane
+        indices = (indices // x.shape[3]) * width + indices % x.shape[3]
     if unbatched:
         y, indices = y.squeeze(0), indices[0]
     if return_indices:
@@ -209,11 +230,32 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     """
     op = "avg_pool2d"
     x, unbatched = _check_input(op, x)
-    _no_ceil_mode(op, ceil_mode)
     kernel, stride, padding, _ = _pool_args(op, kernel_size, stride, padding)
     _pool_output(op, x.shape, kernel, stride, padding)
-    y = AvgPool2d.apply(x, geometry=(kernel, stride, padding, bool(count_include_pad)))
+    extra = _ceil_extra(x.shape, kernel, stride, padding) if ceil_mode else (0, 0)
+    if any(extra):
+        # NOTE: as PyTorch, a window's divisor counts the cells inside input + padding only (never the
+        # ceil-mode overhang), and only the input's cells when count_include_pad=False.
+        size = x.shape[2:]
+        total = AvgPool2d.apply(_pad_bottom_right(x, extra, 0.0), geometry=(kernel, stride, padding, True))
+        divisor = _ceil_divisors(size, total.shape[2:], kernel, stride, padding, bool(count_include_pad))
+        y = total * _make(x.device.backend.from_host((kernel[0] * kernel[1] / divisor).astype(x.dtype)), x.device,
+                          False, None)
+    else:
+        y = AvgPool2d.apply(x, geometry=(kernel, stride, padding, bool(count_include_pad)))
     return y.squeeze(0) if unbatched else y
+
+
+def _ceil_divisors(size, out, kernel, stride, padding, count_include_pad):
+    """(OH, OW) cell counts of PyTorch's avg_pool2d divisors in ceil mode."""
+    counts = []
+    for a in (0, 1):
+        start = np.arange(out[a]) * stride[a] - padding[a]
+        end = np.minimum(start + kernel[a], size[a] + padding[a])
+        if not count_include_pad:
+            start, end = np.maximum(start, 0), np.minimum(end, size[a])
+        counts.append(end - start)
+    return np.outer(counts[0], counts[1]).astype(np.float64)
 
 
 def _adaptive_matrix(size, out, dtype):

@@ -104,4 +104,8 @@ CASES = [
            lambda x: np.pad(x, ((0, 0), (0, 0), (2, 1)), mode="edge"), label="replicate"),
     OpCase("functional_pad", lambda r: (_n(r, 1, 2, 3, 4),), lambda x: pad(x, (1, 4, 0, 3, 2, 1), mode="circular"),
            lambda x: np.pad(x, ((0, 0), (2, 1), (0, 3), (1, 4)), mode="wrap"), label="circular"),
+    OpCase("max_pool2d", lambda r: (r.permutation(42).reshape(1, 1, 6, 7) * 0.37,),
+           lambda x: tc.ops.pool.max_pool2d(x, 3, 2, 1, ceil_mode=True), label="ceil_mode"),
+    OpCase("avg_pool2d", lambda r: (_n(r, 1, 2, 5, 6),),
+           lambda x: tc.ops.pool.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False), label="ceil_mode"),
 ]
