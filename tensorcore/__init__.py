@@ -189,7 +189,10 @@ from .ops.scan import cummax, cummin, cumprod, cumsum, diff, logcumsumexp
 from .ops.series import (
     broadcast_shapes,
     combinations,
+    corrcoef,
+    cov,
     cumulative_trapezoid,
+    dist,
     histc,
     narrow_copy,
     row_stack,

@@ -282,3 +282,13 @@ def test_histc_unravel_index_broadcast_shapes():
     compare(lambda a: tc.unravel_index(tc.tensor([3, 7, -1]), (3, 4)),
             lambda a: torch.unravel_index(torch.tensor([3, 7, -1]), (3, 4)), X, grad=False)
     assert tuple(tc.broadcast_shapes((3, 1), (4,), 1)) == tuple(torch.broadcast_shapes((3, 1), (4,), 1))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, x: m.cov(x), lambda m, x: x.cov(correction=0), lambda m, x: m.cov(x[0]), lambda m, x: m.corrcoef(x),
+    lambda m, x: m.cov(x, fweights=m.tensor([1, 2, 1, 3, 1]), aweights=x[0].abs() + 0.5),
+    lambda m, x: m.dist(x[0], x[1], 3), lambda m, x: m.dist(x, x[:1]),
+])
+def test_cov_corrcoef_dist(fn):
+    ours, theirs = _both(fn)
+    compare(ours, theirs, DISTINCT)

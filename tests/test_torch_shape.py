@@ -223,3 +223,23 @@ def test_index_grids():
         np.testing.assert_array_equal(tc.tril_indices(3, 4, offset).numpy(), torch.tril_indices(3, 4, offset).numpy())
         np.testing.assert_array_equal(tc.triu_indices(4, 3, offset).numpy(), torch.triu_indices(4, 3, offset).numpy())
     assert tc.tril_indices(2, 2).dtype == tc.int64
+
+
+def test_in_place_shape_ops_follow_pytorch():
+    ours, theirs = tc.tensor(X[:, :1]), torch.tensor(X[:, :1])
+    for t in (ours, theirs):
+        assert t.squeeze_(1) is t
+        t.t_()
+        t.unsqueeze_(0)
+        t.transpose_(0, 2)
+        t.swapaxes_(0, 1)
+        t.swapdims_(1, 2)
+    assert ours.shape == tuple(theirs.shape)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    leaf = tc.tensor(X, requires_grad=True)
+    y = leaf * 2
+    y.transpose_(0, 2)
+    y.sum().backward()
+    np.testing.assert_array_equal(leaf.grad.numpy(), np.full(X.shape, 2.0))
+    with pytest.raises(tc.GradientError, match="t_: a leaf tensor that requires grad"):
+        tc.tensor(M, requires_grad=True).t_()

@@ -136,3 +136,60 @@ def narrow_copy(input, dim, start, length):
     from .joins import narrow
 
     return narrow(input, dim, start, length).clone()
+
+
+@register("cov", method=True)
+def cov(input, *, correction=1, fweights=None, aweights=None):
+    """The covariance matrix of the variables in the rows of input (observations in the columns):
+    sum_k w_k (x_ik - m_i)(x_jk - m_j) / (sum_k w_k - correction), with frequency and/or observation weights."""
+    from .matmul import matmul
+
+    if input.ndim > 2:
+        raise ShapeError(f"cov: expects a 0-d, 1-D or 2-D tensor, got {tuple(input.shape)}")
+    x = input.reshape(1, -1) if input.ndim < 2 else input
+    if x.dtype.kind != "f":
+        from ..dtypes import get_default_dtype
+
+        x = x.astype(get_default_dtype())
+    n = x.shape[1]
+    w = None
+    for name, weights in (("fweights", fweights), ("aweights", aweights)):
+        if weights is not None:
+            if not isinstance(weights, Tensor) or tuple(weights.shape) != (n,):
+                raise ShapeError(f"cov: {name} must be a 1-D Tensor of {n} observations")
+            weights = weights.astype(x.dtype)
+            w = weights if w is None else w * weights
+    if w is None:
+        mean = x.mean(1, keepdim=True)
+        factor = n - correction
+    else:
+        total = w.sum()
+        mean = (x * w).sum(1, keepdim=True) / total
+        factor = total - (correction * (w * aweights.astype(x.dtype)).sum() / total if aweights is not None
+                          else correction)
+    centered = x - mean
+    weighted = centered if w is None else centered * w
+    out = matmul(weighted, centered.t()) / factor
+    return out.reshape(()) if input.ndim < 2 else out
+
+
+@register("corrcoef", method=True)
+def corrcoef(input):
+    """Pearson's correlation coefficients of the rows of input: cov / sqrt(var_i var_j), clipped to [-1, 1]."""
+    from .compare import clip
+    from .layout import diagonal
+    from .unary import sqrt
+
+    c = cov(input)
+    if c.ndim == 0:
+        return c / c
+    d = sqrt(diagonal(c))
+    return clip(c / d.unsqueeze(1) / d.unsqueeze(0), -1.0, 1.0)
+
+
+@register("dist")
+def dist(input, other, p=2):
+    """The p-norm of input - other (broadcast)."""
+    from .stats import vector_norm
+
+    return vector_norm(input - other, p)

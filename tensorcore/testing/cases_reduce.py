@@ -197,6 +197,12 @@ CASES = [
     OpCase("unravel_index", lambda r: (_n(r, 2),), lambda x: tc.unravel_index(tc.tensor([3, 7, -1], device=x.device),
                                                                              (3, 4)),
            lambda x: np.unravel_index([3, 7, 11], (3, 4)), differentiable=False),
+    OpCase("cov", lambda r: (_n(r, 3, 6),), lambda x: x.cov(), np.cov),
+    OpCase("cov", lambda r: (_n(r, 3, 6), _pos(r, 6)), lambda x, w: tc.cov(x, aweights=w, correction=0),
+           lambda x, w: np.cov(x, aweights=w, ddof=0), label="aweights"),
+    OpCase("corrcoef", lambda r: (_n(r, 3, 6),), tc.corrcoef, np.corrcoef),
+    OpCase("dist", lambda r: (_n(r, 3, 4), _n(r, 4)), lambda a, b: tc.dist(a, b, 3),
+           lambda a, b: (np.abs(a - b) ** 3).sum() ** (1 / 3)),
     OpCase("bincount", lambda r: (_n(r, 5),), lambda w: tc.bincount(tc.tensor([0, 2, 2, 4, 0], device=w.device), w),
            lambda w: np.bincount([0, 2, 2, 4, 0], w)),
 ]
