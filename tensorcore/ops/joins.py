@@ -246,7 +246,11 @@ class Unfold(Function):
         count = (x.shape[dim] - size) // step + 1
         shape = x.shape[:dim] + (count,) + x.shape[dim + 1:] + (size,)
         strides = x.strides[:dim] + (x.strides[dim] * step,) + x.strides[dim + 1:] + (x.strides[dim],)
-        return ctx.backend.xp.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+        as_strided = ctx.backend.xp.lib.stride_tricks.as_strided
+        try:
+            return as_strided(x, shape, strides, writeable=False)  # NumPy: a read-only view
+        except TypeError:  # CuPy's as_strided has no writeable argument
+            return as_strided(x, shape, strides)
 
     @staticmethod
     def backward(ctx, g):
