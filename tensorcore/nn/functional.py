@@ -10,9 +10,9 @@ Example:
 
 # --- conv / pool / normalization ops (added by the conv engineer) -----------------------------
 # --- sequence models: embedding, layer/rms/group norm, attention (ops/embedding.py, layer_norm.py, attention.py) ---
+from ..ops.activations import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
 from ..ops.attention import scaled_dot_product_attention  # noqa: E402
 from ..ops.conv import conv2d, conv_transpose2d
-from ..ops.elementwise import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
 from ..ops.embedding import embedding  # noqa: E402
 from ..ops.layer_norm import group_norm, layer_norm, rms_norm  # noqa: E402
 from ..ops.losses import (  # noqa: E402

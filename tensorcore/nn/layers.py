@@ -195,7 +195,7 @@ class Linear(Module):
 
 class ReLU(Module):
     def forward(self, x):
-        return ops.elementwise.relu(x)
+        return ops.activations.relu(x)
 
 
 class LeakyReLU(Module):
@@ -204,7 +204,7 @@ class LeakyReLU(Module):
         self.negative_slope = check.number(negative_slope, "negative_slope", "LeakyReLU")
 
     def forward(self, x):
-        return ops.elementwise.leaky_relu(x, self.negative_slope)
+        return ops.activations.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
         return f"negative_slope={self.negative_slope}"
@@ -212,12 +212,12 @@ class LeakyReLU(Module):
 
 class Sigmoid(Module):
     def forward(self, x):
-        return ops.elementwise.sigmoid(x)
+        return ops.activations.sigmoid(x)
 
 
 class Tanh(Module):
     def forward(self, x):
-        return ops.elementwise.tanh(x)
+        return ops.activations.tanh(x)
 
 
 class GELU(Module):
@@ -226,7 +226,7 @@ class GELU(Module):
         self.approximate = check.choice(approximate, "approximate", "GELU", ("none", "tanh"))
 
     def forward(self, x):
-        return ops.elementwise.gelu(x, self.approximate)
+        return ops.activations.gelu(x, self.approximate)
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
@@ -238,7 +238,7 @@ class ELU(Module):
         self.alpha = check.number(alpha, "alpha", "ELU")
 
     def forward(self, x):
-        return ops.elementwise.elu(x, self.alpha)
+        return ops.activations.elu(x, self.alpha)
 
 
 class Softplus(Module):
@@ -251,7 +251,7 @@ class Softplus(Module):
         self.threshold = check.number(threshold, "threshold", "Softplus")
 
     def forward(self, x):
-        return ops.elementwise.softplus(x, self.beta, self.threshold)
+        return ops.activations.softplus(x, self.beta, self.threshold)
 
 
 class Softmax(Module):

@@ -7,7 +7,6 @@ from . import (  # noqa: F401
     blocks,
     compare,
     conv,
-    elementwise,  # transitional re-exports of the four elementwise families
     embed,
     gather,
     index,

@@ -12,11 +12,11 @@ import math
 
 import numpy as np
 
-from ..autograd import Function, is_grad_enabled
+from ..autograd import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import _gen
 from ..tensor import Tensor, _make
-from .elementwise import where
+from .compare import where
 from .nn import softmax
 from .registry import register
 
@@ -171,15 +171,24 @@ def _check_inputs(q, k, v, attn_mask):
 
 
 @register("scaled_dot_product_attention")
-def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None,
+                                 enable_gqa=False):
     """softmax(query @ key^T * scale + mask) @ value, scale = 1/sqrt(E) by default (PyTorch's).
 
     attn_mask: bool (True = take part in attention) or float (added to the scores), broadcastable
     to (..., L, S). is_causal: query i sees keys j <= i. A row with every key masked gives zeros.
+    enable_gqa: key and value may have fewer heads (axis -3) than query; each serves a group of them.
 
     Example:
         out = F.scaled_dot_product_attention(q, k, v, is_causal=True)   # q, k, v: (B, H, T, D)
     """
+    if enable_gqa and isinstance(query, Tensor) and isinstance(key, Tensor) and query.ndim >= 3 and key.ndim >= 3:
+        hq, hk = query.shape[-3], key.shape[-3]
+        if hk != hq:
+            if hk == 0 or hq % hk or value.shape[-3] != hk:
+                raise ShapeError(f"scaled_dot_product_attention: {hq} query heads cannot be grouped over key/value "
+                                 f"heads {hk} and {value.shape[-3]}")
+            key, value = key.repeat_interleave(hq // hk, dim=-3), value.repeat_interleave(hq // hk, dim=-3)
     _check_inputs(query, key, value, attn_mask)
     if is_causal and attn_mask is not None:
         raise ArgumentError("scaled_dot_product_attention: pass either attn_mask or is_causal=True, not both")
@@ -193,7 +202,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
             attn_mask = _make(xp.asarray(attn_mask), query.device, False, None)
         if attn_mask.dtype != np.bool_ and attn_mask.dtype.kind != "f":
             raise DTypeError(f"scaled_dot_product_attention: attn_mask must be bool or floating, got {attn_mask.dtype}")
-        if attn_mask.requires_grad and is_grad_enabled():
+        if attn_mask.requires_grad:  # a mask that learns: the composite path, differentiable in the mask
             mask = attn_mask.astype(query.dtype)
         else:
             mask = _additive_mask(xp, attn_mask._data, query.dtype)
