@@ -29,12 +29,13 @@ Thread layout: a block owns ``block_m`` query rows (forward, dq) or ``block_n`` 
 columns ``lane + lanes * t`` for ``t < d_max / lanes`` in registers (q, the output accumulator, ...).
 A dot product is a per-lane partial sum plus ``log2(lanes)`` butterfly shuffles. The forward
 thread holds ``FORWARD_ROWS = 2`` query rows (``block_m / 2`` apart), so each key/value word it reads
-from shared memory feeds two FMAs (the backward kernels hold one row: their registers are full). The other operand
-(keys/values, or queries/dout for dk/dv) is staged in shared memory, read without bank conflicts
-(the lanes of a row read consecutive words, other rows read the same words: broadcasts).
-Operands are staged by coalesced row passes (inline helpers from :func:`_make_loaders`);
-``launch_bounds`` asks for ``THREADS_PER_SM = 512`` resident threads per SM, which caps registers at
-128 without spills (kernels/RESOURCES.md has the figures).
+from shared memory feeds two FMAs (the backward kernels hold one row: their registers are full).
+The other operand (keys/values, or queries/dout for dk/dv) is staged in shared memory, read without
+bank conflicts (the lanes of a row read consecutive words, other rows read the same words:
+broadcasts), by coalesced row passes (inline helpers from :func:`_make_loaders`). ``launch_bounds``
+asks for ``THREADS_PER_SM = 512`` resident threads per SM (<= 128 registers) for the forward and dq,
+``DKDV_THREADS_PER_SM = 256`` for dk/dv (four accumulator rows of registers: 128 would spill);
+kernels/RESOURCES.md has the figures.
 
 FLOPs (no causal skipping): forward ``2 BH L S (DK + DV)``; backward ``BH L S (4 DK + 3 DV)`` for
 dk/dv plus ``BH L S (4 DK + 2 DV)`` for dq (scores and ``dp`` are computed twice); one ``exp`` per
@@ -77,6 +78,7 @@ TILES = (AttentionTile(32, 32, 2, 32), AttentionTile(32, 32, 4, 64), AttentionTi
 SMALL_TILE = AttentionTile(4, 4, 4, 8)
 #: ``launch_bounds`` asks ptxas for this many resident threads per SM (<= 128 registers, no spills).
 THREADS_PER_SM = 512
+DKDV_THREADS_PER_SM = 256
 #: Query rows per thread in the forward (each shared-memory word of k and v feeds this many FMAs).
 FORWARD_ROWS = 2
 #: Rows (warps) per block of the delta kernel.
@@ -94,10 +96,10 @@ def tile_for(head_dim: int) -> AttentionTile:
     raise ValueError(f"attention: head dimension {head_dim} > {TILES[-1].d_max} is not supported by the kernel")
 
 
-def launch_bounds(tile: AttentionTile, rows: int):
+def launch_bounds(tile: AttentionTile, rows: int, threads_per_sm: int = THREADS_PER_SM):
     """``(threads, min blocks per SM)`` of a kernel whose block owns ``rows`` rows of ``tile.lanes`` threads."""
     threads = rows * tile.lanes
-    return threads, max(1, THREADS_PER_SM // threads)
+    return threads, max(1, threads_per_sm // threads)
 
 
 def _constants(tile):
@@ -414,7 +416,8 @@ def ptx_signatures():
     out = []
     for tile in TILES:
         f, dq, dkdv = make_forward_kernel(tile), make_dq_kernel(tile), make_dkdv_kernel(tile)
-        rows_bounds, keys_bounds = launch_bounds(tile, tile.block_m), launch_bounds(tile, tile.block_n)
+        rows_bounds = launch_bounds(tile, tile.block_m)
+        keys_bounds = launch_bounds(tile, tile.block_n, DKDV_THREADS_PER_SM)
         fwd_bounds = launch_bounds(tile, tile.block_m // FORWARD_ROWS)
         out.append((f.__name__, f, [numba.void(a3, a3, a3, a4, a3, a2, i64, _F32, i64, i64)], fwd_bounds))
         out.append((dq.__name__, dq, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, i64, _F32, i64, i64)], rows_bounds))
@@ -452,8 +455,8 @@ def _check_inputs(fn, q, k, v, mask, heads, extra=()):
     return kind, mask, (BH, L, S, DK, DV)
 
 
-def _kernel(make, tile, rows):
-    return _launch.built(make, tile, launch_bounds=lambda _: launch_bounds(tile, rows))
+def _kernel(make, tile, rows, threads_per_sm=THREADS_PER_SM):
+    return _launch.built(make, tile, launch_bounds=lambda _: launch_bounds(tile, rows, threads_per_sm))
 
 
 def _scale(scale, dk):
@@ -507,8 +510,9 @@ def attention_backward(q, k, v, out, lse, dout, mask=None, is_causal=False, scal
         _launch.launch(_kernel(make_dq_kernel, tile, tile.block_m), (BH, _launch.cdiv(L, tile.block_m)),
                        tile.block_m * tile.lanes, st, q, k, v, mask4, lse, delta, dout, dq, *args)
     if BH and S:
-        _launch.launch(_kernel(make_dkdv_kernel, tile, tile.block_n), (BH, _launch.cdiv(S, tile.block_n)),
-                       tile.block_n * tile.lanes, st, q, k, v, mask4, lse, delta, dout, dk, dv, *args)
+        dkdv = _kernel(make_dkdv_kernel, tile, tile.block_n, DKDV_THREADS_PER_SM)
+        _launch.launch(dkdv, (BH, _launch.cdiv(S, tile.block_n)), tile.block_n * tile.lanes, st,
+                       q, k, v, mask4, lse, delta, dout, dk, dv, *args)
     return dq, dk, dv
 
 
