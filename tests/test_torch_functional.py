@@ -205,3 +205,14 @@ def test_max_and_avg_pool_ceil_mode_match_torch(geometry, size, ceil_mode):
                  {"count_include_pad": include})
     mod = nn.MaxPool2d(k, s, p, ceil_mode=ceil_mode)(tc.tensor(x))
     assert mod.shape == tuple(torch.nn.MaxPool2d(k, s, p, ceil_mode=ceil_mode)(torch.tensor(x)).shape)
+
+
+@pytest.mark.parametrize("kw", [dict(stride=1, dilation=2, output_padding=1),
+                                dict(stride=2, dilation=3, output_padding=2),
+                                dict(stride=(1, 2), dilation=(2, 1), output_padding=(1, 1), padding=1),
+                                dict(stride=1, dilation=3, output_padding=2, padding=2)])
+def test_conv_transpose2d_backward_with_output_padding_at_least_stride(kw):
+    x, w = R.standard_normal((2, 2, 4, 3)), R.standard_normal((2, 3, 3, 2))
+    _compare(lambda f, a, b: f.conv_transpose2d(a, b, **kw), (x, w))
+    a, b = tc.tensor(x[:1, :, :3], requires_grad=True), tc.tensor(w, requires_grad=True)
+    assert tc.gradgradcheck(lambda a, b: F.conv_transpose2d(a, b, **kw), (a, b))

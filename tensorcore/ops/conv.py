@@ -128,11 +128,32 @@ class Conv2dBackwardInput(Function):
         g, w = ctx.saved_tensors
         needs = ctx.needs_input_grad
         dg = dw = None
+        h, geometry = _conv_input_for(h, g.shape, w.shape, ctx.geometry)
         if needs[0]:  # <T(g, w), h> = <g, conv2d(h, w)>
-            dg = Conv2d.apply(h, w, None, geometry=ctx.geometry)
+            dg = Conv2d.apply(h, w, None, geometry=geometry)
         if needs[1]:  # ... = <W(g, h), w>
-            dw = Conv2dBackwardWeight.apply(g, h, w_shape=w.shape, geometry=ctx.geometry)
+            dw = Conv2dBackwardWeight.apply(g, h, w_shape=w.shape, geometry=geometry)
         return dg, dw
+
+
+def _conv_input_for(h, g_shape, w_shape, geometry):
+    """(h', geometry') with conv2d(h', w, geometry') of g_shape's size reading exactly what conv2d(h, w) reads.
+
+    # NOTE: conv_transpose2d's output_padding >= stride (allowed when the dilation is larger) gives an output
+    # h with rows past those conv2d(h) maps onto g_shape; then h is zero-padded on the left and padded or
+    # cropped on the right explicitly, and the conv runs without padding.
+    """
+    stride, padding, dilation, groups = geometry
+    natural = all((h.shape[2 + a] + 2 * padding[a] - dilation[a] * (w_shape[2 + a] - 1) - 1) // stride[a] + 1
+                  == g_shape[2 + a] for a in (0, 1))
+    if natural:
+        return h, geometry
+    from .shape import pad
+
+    length = [(g_shape[2 + a] - 1) * stride[a] + dilation[a] * (w_shape[2 + a] - 1) + 1 for a in (0, 1)]
+    right = [length[a] - padding[a] - h.shape[2 + a] for a in (0, 1)]
+    h = pad(h, ((0, 0), (0, 0), (padding[0], max(right[0], 0)), (padding[1], max(right[1], 0))))
+    return h[:, :, :length[0], :length[1]], (stride, (0, 0), dilation, groups)
 
 
 class Conv2dBackwardWeight(Function):

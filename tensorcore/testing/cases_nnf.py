@@ -108,4 +108,7 @@ CASES = [
            lambda x: tc.ops.pool.max_pool2d(x, 3, 2, 1, ceil_mode=True), label="ceil_mode"),
     OpCase("avg_pool2d", lambda r: (_n(r, 1, 2, 5, 6),),
            lambda x: tc.ops.pool.avg_pool2d(x, 3, 2, 1, ceil_mode=True, count_include_pad=False), label="ceil_mode"),
+    OpCase("conv_transpose2d", lambda r: (_n(r, 1, 2, 3, 3), _n(r, 2, 2, 3, 2)),
+           lambda x, w: tc.ops.conv.conv_transpose2d(x, w, stride=(1, 2), dilation=(3, 1), output_padding=(2, 1)),
+           label="output_padding >= stride"),
 ]
