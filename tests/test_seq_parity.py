@@ -323,3 +323,17 @@ def test_sdpa_fully_masked_row_is_zero_like_torch():
     got = F.scaled_dot_product_attention(*(_tc(a) for a in (q, k, v)), attn_mask=mask)
     np.testing.assert_allclose(got.numpy(), want.numpy(), **TOL)
     got.sum().backward()
+
+
+def test_sdpa_grouped_query_attention():
+    rng = np.random.default_rng(17)
+    tq, cq = _pair((2, 4, 3, 2), rng)
+    tk, ck = _pair((2, 2, 5, 2), rng)
+    tv, cv = _pair((2, 2, 5, 3), rng)
+    tout = torch.nn.functional.scaled_dot_product_attention(tq, tk, tv, enable_gqa=True)
+    cout = F.scaled_dot_product_attention(cq, ck, cv, enable_gqa=True)
+    np.testing.assert_allclose(cout.numpy(), tout.detach().numpy(), **TOL)
+    tout.sum().backward()
+    cout.sum().backward()
+    for a, b in ((tq, cq), (tk, ck), (tv, cv)):
+        np.testing.assert_allclose(b.grad.numpy(), a.grad.numpy(), **TOL)
