@@ -211,9 +211,9 @@ def _extreme(name, input, dim, keepdim, axis, keepdims, other):
         return MaxMin.apply(input, axes=tuple(range(input.ndim)), keepdims=False, kind="a" + name)
     d = one_dim(name, dim, input.ndim)
     indices = _arg(input, d, True, "arg" + name)
-    from .gather import gather
+    from .gather import Gather
 
-    values = gather(input, d, indices) if input.ndim else input
+    values = Gather.apply(input, indices, dim=d) if input.ndim else input  # indices valid by construction
     if not keepdim and input.ndim:
         values, indices = values.squeeze(d), indices.squeeze(d)
     return getattr(return_types, name)(values, indices)

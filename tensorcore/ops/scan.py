@@ -129,9 +129,9 @@ def _cumext(kind, input, dim):
     shape[d] = a.shape[d]
     positions = xp.where(at, xp.arange(a.shape[d]).reshape(shape), 0)
     indices = _make(xp.maximum.accumulate(positions, axis=d).astype(np.int64), input.device, False, None)
-    from .gather import gather
+    from .gather import Gather
 
-    return getattr(return_types, kind)(gather(input, d, indices), indices)
+    return getattr(return_types, kind)(Gather.apply(input, indices, dim=d), indices)
 
 
 @register("cummax", method=True)

@@ -156,6 +156,9 @@ def view(input, *shape, dtype=None):
         dtype, shape = shape[0], ()
     if dtype is not None:
         return _view_dtype(input, dtype)
+    if input._data.flags.c_contiguous:  # any shape of the same size is a view of contiguous memory
+        out = reshape(input, *shape)
+        return out if out is not input else Reshape.apply(input, shape=tuple(input.shape))
     shape = _infer("view", sizes("view", shape), input.numel(), tuple(input.shape))
     if shape == input.shape:
         return Reshape.apply(input, shape=shape)

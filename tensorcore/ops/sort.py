@@ -11,7 +11,7 @@ from .. import return_types
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor, _make, tensor
 from .dims import is_int, one_dim
-from .gather import gather
+from .gather import Gather
 from .registry import register
 
 
@@ -34,7 +34,7 @@ def _int(x, a):
 
 
 def _values_indices(kind, x, d, idx, keepdim=True):
-    values = gather(x, d, idx) if x.ndim else x
+    values = Gather.apply(x, idx, dim=d) if x.ndim else x  # indices valid by construction: no checks
     if not keepdim and x.ndim:
         values, idx = values.squeeze(d), idx.squeeze(d)
     return getattr(return_types, kind)(values, idx)
