@@ -9,6 +9,7 @@ from .ops.declare import binary, unary
 from .ops.nn import log_softmax, softmax
 from .ops.reduce import logsumexp
 from .ops.rounding import round
+from .ops.special_math import digamma, erfinv, lgamma, mvlgamma, polygamma
 from .ops.unary import erf, exp, log, log1p
 from .ops.unary_math import exp2, expm1, logit, sinc
 
@@ -49,5 +50,7 @@ xlog1py = binary("special.xlog1py", forward=_xlog1py, floating=True, method=Fals
                  vjp=(lambda g, x, y: where((x == 0) & (y <= -1), 0.0, g * log1p(y)), lambda g, x, y: g * x / (y + 1)),
                  doc="x * log1p(y), 0 where x == 0 (unless y is NaN).")
 
-__all__ = ["entr", "erf", "exp2", "expit", "expm1", "log1p", "log_softmax", "logit", "logsumexp", "ndtr", "round",
-           "sinc", "softmax", "xlog1py", "xlogy"]
+gammaln, psi, multigammaln = lgamma, digamma, mvlgamma
+
+__all__ = ["digamma", "entr", "erf", "erfinv", "exp2", "expit", "expm1", "gammaln", "log1p", "log_softmax", "logit",
+           "logsumexp", "multigammaln", "ndtr", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]

@@ -26,6 +26,7 @@ from . import (  # noqa: F401
     shape,
     smooth_activations,
     sort,
+    special_math,
     stats,
     unary,
     unary_math,

@@ -82,3 +82,4 @@ def equal(input, other):
 
 for _fn in (isclose, allclose, equal):
     setattr(Tensor, _fn.__name__, _fn)
+

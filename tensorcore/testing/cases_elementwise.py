@@ -174,4 +174,12 @@ CASES = [
     _u("special.entr", tc.special.entr, lambda x: -x * np.log(x), lambda r: (_pos(r, 3, 4),)),
     _u("special.ndtr", tc.special.ndtr, lambda x: 0.5 * (1 + np.vectorize(math.erf)(x / math.sqrt(2)))),
     _b("special.xlog1py", tc.special.xlog1py, lambda x, y: x * np.log1p(y), lambda r: (_n(r, 3, 4), _pos(r, 4))),
+    # gamma family and erfinv (ops/special_math.py)
+    _u("lgamma", tc.lgamma, lambda x: np.vectorize(math.lgamma)(x), lambda r: (_pos(r, 3, 4, low=0.3, high=4.0),)),
+    _u("digamma", tc.digamma, None, lambda r: (_pos(r, 3, 4, low=0.3, high=4.0),)),
+    OpCase("polygamma_", lambda r: (_pos(r, 3, 4, low=0.3, high=4.0),), lambda x: tc.polygamma(1, x), None,
+           label="n=1"),
+    OpCase("mvlgamma", lambda r: (_pos(r, 3, 4, low=1.6, high=4.0),), lambda x: tc.mvlgamma(x, 3),
+           lambda x: sum(np.vectorize(math.lgamma)(x - i / 2) for i in range(3)) + 1.5 * math.log(math.pi)),
+    _u("erfinv", tc.erfinv, None, lambda r: (_unit(r, 3, 4),)),
 ]

@@ -32,7 +32,7 @@ class Unconvertible(Exception):
 
 
 # Entries whose samples are spelled for the Tensor method (op_db's op reorders the arguments).
-METHOD_SPELLED = {"where"}
+METHOD_SPELLED = {"where", "polygamma"}
 
 
 def resolve(name):
