@@ -13,6 +13,7 @@ Example:
 from ..ops.activations import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
 from ..ops.attention import scaled_dot_product_attention  # noqa: E402
 from ..ops.conv import conv2d, conv_transpose2d
+from ..ops.conv_nd import conv1d, conv3d, conv_transpose1d  # noqa: E402
 from ..ops.embedding import embedding  # noqa: E402
 from ..ops.layer_norm import group_norm, layer_norm, rms_norm  # noqa: E402
 from ..ops.losses import (  # noqa: E402
@@ -58,6 +59,17 @@ from ..ops.piecewise_activations import (  # noqa: E402, F401
     threshold,
 )
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
+from ..ops.pool_nd import (  # noqa: E402
+    adaptive_avg_pool1d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    adaptive_max_pool3d,
+    avg_pool1d,
+    avg_pool3d,
+    max_pool1d,
+    max_pool3d,
+)
 from ..ops.shape import flatten as _flatten
 from ..ops.smooth_activations import (  # noqa: E402, F401
     celu,
@@ -87,6 +99,18 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 __all__ = [
+    "conv1d",
+    "conv3d",
+    "conv_transpose1d",
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
+    "avg_pool1d",
+    "avg_pool3d",
+    "max_pool1d",
+    "max_pool3d",
     "pad",
     "cosine_embedding_loss",
     "cosine_similarity",

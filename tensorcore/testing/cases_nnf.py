@@ -1,10 +1,13 @@
-"""Gradcheck cases for tensorcore/ops/losses.py (losses, distances, normalize), with NumPy references."""
+"""Gradcheck cases for the nn.functional ops of ops/losses.py, padding.py, conv_nd.py, pool_nd.py (and ceil_mode,
+conv_transpose2d output_padding), with NumPy references where they are short."""
 
 import numpy as np
 
 import tensorcore as tc
 
+from ..ops import conv_nd as C
 from ..ops import losses as L
+from ..ops import pool_nd as P
 from ..ops.padding import pad
 from .cases import OpCase
 
@@ -111,4 +114,24 @@ CASES = [
     OpCase("conv_transpose2d", lambda r: (_n(r, 1, 2, 3, 3), _n(r, 2, 2, 3, 2)),
            lambda x, w: tc.ops.conv.conv_transpose2d(x, w, stride=(1, 2), dilation=(3, 1), output_padding=(2, 1)),
            label="output_padding >= stride"),
+    OpCase("conv1d", lambda r: (_n(r, 2, 4, 7), _n(r, 4, 2, 3), _n(r, 4)),
+           lambda x, w, b: C.conv1d(x, w, b, stride=2, padding=1, dilation=1, groups=2)),
+    OpCase("conv_transpose1d", lambda r: (_n(r, 1, 2, 4), _n(r, 2, 3, 3)),
+           lambda x, w: C.conv_transpose1d(x, w, stride=2, padding=1, output_padding=1)),
+    OpCase("conv3d", lambda r: (_n(r, 1, 2, 3, 4, 3), _n(r, 2, 2, 2, 2, 2), _n(r, 2)),
+           lambda x, w, b: C.conv3d(x, w, b, stride=(1, 2, 1), padding=(1, 0, 1))),
+    OpCase("max_pool1d", lambda r: (r.permutation(14).reshape(1, 2, 7) * 0.37,),
+           lambda x: P.max_pool1d(x, 3, 2, 1, ceil_mode=True)),
+    OpCase("avg_pool1d", lambda r: (_n(r, 1, 2, 7),), lambda x: P.avg_pool1d(x, 3, 2, 1, count_include_pad=False)),
+    OpCase("max_pool3d", lambda r: (r.permutation(60).reshape(1, 1, 3, 4, 5) * 0.37,),
+           lambda x: P.max_pool3d(x, 2, (1, 2, 2), ceil_mode=True)),
+    OpCase("avg_pool3d", lambda r: (_n(r, 1, 1, 3, 4, 5),), lambda x: P.avg_pool3d(x, (2, 2, 3), 2, (1, 1, 1))),
+    OpCase("adaptive_avg_pool1d", lambda r: (_n(r, 1, 2, 7),), lambda x: P.adaptive_avg_pool1d(x, 3)),
+    OpCase("adaptive_avg_pool3d", lambda r: (_n(r, 1, 1, 3, 4, 5),), lambda x: P.adaptive_avg_pool3d(x, (2, 3, 2))),
+    OpCase("adaptive_max_pool1d", lambda r: (r.permutation(14).reshape(1, 2, 7) * 0.37,),
+           lambda x: P.adaptive_max_pool1d(x, 3)),
+    OpCase("adaptive_max_pool2d", lambda r: (r.permutation(30).reshape(1, 1, 5, 6) * 0.37,),
+           lambda x: P.adaptive_max_pool2d(x, (3, 4))),
+    OpCase("adaptive_max_pool3d", lambda r: (r.permutation(60).reshape(1, 1, 3, 4, 5) * 0.37,),
+           lambda x: P.adaptive_max_pool3d(x, (2, 3, 3))),
 ]
