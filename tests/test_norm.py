@@ -7,8 +7,8 @@ import pytest
 import tensorcore as tc
 import tensorcore.nn.functional as F
 from tensorcore import nn
-from tensorcore.testing.cases_conv import naive_local_response_norm
 from tensorcore.ops.norm import batch_norm
+from tensorcore.testing.cases_conv import naive_local_response_norm
 
 
 def _t(a, requires_grad=True):

@@ -242,8 +242,8 @@ def check_targets(op, targets, num_classes, ignore_index):
 
 
 # --- convolution and pooling: backends/cpu_conv.py ----------------------------------------------
-from .cpu_conv import *  # noqa: E402,F401,F403  (conv and pooling primitives)
 from .cpu_attention import *  # noqa: E402,F401,F403  (attention, layer norm, embedding)
+from .cpu_conv import *  # noqa: E402,F401,F403  (conv and pooling primitives)
 
 
 def _flat_views(*arrays):
