@@ -35,6 +35,15 @@ def rows():
     return opinfo.run_op_db()
 
 
+def test_in_place_variants_agree(rows):
+    """x.name_(...) leaves in x what PyTorch's in-place variant leaves (wherever both run it)."""
+    bad = [f"{r['name']}: {[e for e in r['examples'] if '_ ' in e]}" for r in rows
+           if r["inplace"]["differ"] or r["inplace"]["crash"]]
+    total = opinfo.summary(rows)["inplace"]
+    assert total.get("agree", 0) > 300, total
+    assert not bad, "\n".join(bad)
+
+
 def test_op_db_floor(rows):
     s = opinfo.summary(rows)
     print("\n" + opinfo.table(rows))
@@ -46,5 +55,6 @@ def test_op_db_floor(rows):
 def test_no_silent_difference_in_elementwise(rows):
     bad = [f"{r['name']} ({r['variant']}): {r['examples']}" for r in rows if r["name"] in EXACT
            and (r["counts"]["differ"] or r["counts"]["crash"] or r["counts"]["refused"]
+                or r["inplace"]["differ"] or r["inplace"]["crash"] or r["inplace"]["refused"]
                 or (not r["counts"]["agree"] and not r["variant"]))]
     assert not bad, "\n".join(bad)

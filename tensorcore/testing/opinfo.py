@@ -233,6 +233,40 @@ def _compare_vjp(ours, theirs, tc_inputs, torch_inputs, torch, atol, rtol):
     return "agree", "forward+vjp"
 
 
+def _detached(v, cls):
+    if isinstance(v, cls):
+        return v.detach().clone()
+    if isinstance(v, (list, tuple)):
+        return type(v)(_detached(x, cls) for x in v)
+    if isinstance(v, dict):
+        return {k: _detached(x, cls) for k, x in v.items()}
+    return v
+
+
+def run_inplace(name, sample, torch, op, atol=1e-7, rtol=1e-7):
+    """The in-place variant x.name_(...) against PyTorch's: the same values in x, and x itself returned."""
+    t_in, t_args, t_kwargs = (_detached(v, torch.Tensor) for v in (sample.input, sample.args, sample.kwargs))
+    try:
+        op.inplace_variant(t_in, *t_args, **t_kwargs)
+    except Exception as e:  # noqa: BLE001
+        return "skip", f"torch: {type(e).__name__}"
+    try:
+        x, args, kwargs = (_to_tc(_detached(v, torch.Tensor), torch) for v in (sample.input, sample.args,
+                                                                                sample.kwargs))
+    except Unconvertible as e:
+        return "skip", str(e)
+    try:
+        out = getattr(x, name + "_")(*args, **kwargs)
+    except TensorcoreError as e:
+        return "refused", f"{type(e).__name__}: {str(e)[:120]}"
+    except Exception as e:  # noqa: BLE001
+        return "crash", f"{type(e).__name__}: {str(e)[:120]}"
+    if out is not x:
+        return "differ", f"{name}_ did not return the tensor itself"
+    same, why = _close(x.numpy(), t_in.numpy(), atol, rtol)
+    return ("agree", "") if same else ("differ", f"in place: {why}")
+
+
 def _dtype_for(op, torch):
     supported = op.supported_dtypes("cpu")
     for dt in (torch.float64, torch.int64, torch.bool):
@@ -252,7 +286,7 @@ def run_op_db(cap=SAMPLE_CAP, names=None):
             continue
         target = resolve(op.name)
         row = {"name": op.name, "variant": op.variant_test_name, "counts": Counter(), "examples": [],
-               "have": target is not None, "seconds": 0.0}
+               "have": target is not None, "seconds": 0.0, "inplace": Counter()}
         rows.append(row)
         dtype = _dtype_for(op, torch)
         if target is None or dtype is None:
@@ -260,6 +294,8 @@ def run_op_db(cap=SAMPLE_CAP, names=None):
         start = time.perf_counter()
         kind, fn = target
         grad = op.supports_autograd and dtype.is_floating_point
+        inplace = (op.inplace_variant is not None and "." not in op.name
+                   and callable(getattr(tc.Tensor, op.name + "_", None)))
         try:
             samples = op.sample_inputs("cpu", dtype, requires_grad=grad)
             for i, sample in enumerate(samples):
@@ -269,6 +305,11 @@ def run_op_db(cap=SAMPLE_CAP, names=None):
                 row["counts"][outcome] += 1
                 if outcome in ("differ", "crash", "refused") and len(row["examples"]) < 3:
                     row["examples"].append(f"{outcome}: {detail}")
+                if inplace and outcome != "skip":
+                    result, detail = run_inplace(op.name, sample, torch, op)
+                    row["inplace"][result] += 1
+                    if result in ("differ", "crash") and len(row["examples"]) < 3:
+                        row["examples"].append(f"{op.name}_ {result}: {detail}")
         except Exception as e:  # noqa: BLE001  (op_db's own sample generator failing)
             row["examples"].append(f"sample generation: {type(e).__name__}: {e}"[:160])
         row["seconds"] = time.perf_counter() - start
@@ -277,9 +318,10 @@ def run_op_db(cap=SAMPLE_CAP, names=None):
 
 def summary(rows):
     """Totals: entries tensorcore has, entries with an agreeing sample, samples by outcome, agreement rate."""
-    total = Counter()
+    total, inplace = Counter(), Counter()
     for r in rows:
         total.update(r["counts"])
+        inplace.update(r.get("inplace", {}))
     counted = sum(total[k] for k in ("agree", "refused", "differ", "crash"))
     return {
         "entries": len(rows),
@@ -288,17 +330,23 @@ def summary(rows):
         "samples": counted,
         **{k: total[k] for k in ("agree", "refused", "differ", "crash", "skip")},
         "agree_rate": total["agree"] / counted if counted else 0.0,
+        "inplace": dict(inplace),
     }
 
 
 def table(rows):
     """A markdown table of the entries tensorcore has, worst first."""
-    lines = ["| entry | agree | refused | differ | crash | first problem |", "| --- | --- | --- | --- | --- | --- |"]
+    lines = ["| entry | agree | refused | differ | crash | in place (agree/other) | first problem |",
+             "| --- | --- | --- | --- | --- | --- | --- |"]
     have = [r for r in rows if r["have"]]
-    have.sort(key=lambda r: (-(r["counts"]["differ"] + r["counts"]["crash"]), -r["counts"]["refused"], r["name"]))
+    have.sort(key=lambda r: (-(r["counts"]["differ"] + r["counts"]["crash"] + r["inplace"]["differ"]
+                               + r["inplace"]["crash"]), -r["counts"]["refused"], r["name"]))
     for r in have:
         c = r["counts"]
         label = r["name"] + (f" ({r['variant']})" if r["variant"] else "")
         first = r["examples"][0].replace("|", "/") if r["examples"] else ""
-        lines.append(f"| {label} | {c['agree']} | {c['refused']} | {c['differ']} | {c['crash']} | {first} |")
+        ip = r.get("inplace") or {}
+        ip_cell = f"{ip.get('agree', 0)}/{sum(ip.values()) - ip.get('agree', 0)}" if ip else ""
+        lines.append(f"| {label} | {c['agree']} | {c['refused']} | {c['differ']} | {c['crash']} | {ip_cell} "
+                     f"| {first} |")
     return "\n".join(lines)
