@@ -85,8 +85,6 @@ def run_text(args):
     for flag in ("save", "plot"):
         if getattr(args, flag, None):
             check_output_path(getattr(args, flag), f"--{flag}")
-    if args.threads:
-        tc.backends.cpu_parallel.set_num_threads(args.threads)
     text = read_text_files(args.text_dir or os.environ.get("TENSORCORE_FORTUNES", "/usr/share/games/fortunes"))
     tok = make_tokenizer(args.tokenizer, text)
     train, val = text_splits(text, tok, args.block_size, args.val_split or 0.1)
@@ -99,6 +97,23 @@ def run_text(args):
     print(f"{args.model} ({model.num_parameters():,} parameters) on {args.text_dir or args.dataset}: "
           f"{len(train.tokens):,} training and {len(val.tokens):,} validation tokens, vocabulary {tok.vocab_size} "
           f"({args.tokenizer}), block {args.block_size}, batch {args.batch_size}, {args.steps} steps", flush=True)
+    from .nn.utils import blas_threads, small_model_threads
+
+    # the same thread policy as tensorcore train: one thread for models under a million parameters
+    with blas_threads(args.threads if args.threads is not None else small_model_threads(model)):
+        history, progress = _train_steps(args, model, opt, train, val_batches, tok, rng)
+    if progress:
+        progress.close()
+    if args.plot:
+        plot_curves(history, args.plot, f"{args.model} on {args.text_dir or args.dataset}")
+        print(f"wrote {args.plot}")
+    if args.save:
+        print(f"wrote {args.save}")
+    return 0
+
+
+def _train_steps(args, model, opt, train, val_batches, tok, rng):
+    """The loop: --steps Adam steps, a report (and a checkpoint) every --eval-every steps."""
     history = {"step": [], "train_loss": [], "val_loss": []}
     progress = None
     if not args.quiet:
@@ -129,14 +144,7 @@ def run_text(args):
                 print(line, flush=True)
             if args.save:
                 save_checkpoint(args.save, args.model, model, tok, step, history)
-    if progress:
-        progress.close()
-    if args.plot:
-        plot_curves(history, args.plot, f"{args.model} on {args.text_dir or args.dataset}")
-        print(f"wrote {args.plot}")
-    if args.save:
-        print(f"wrote {args.save}")
-    return 0
+    return history, progress
 
 
 def save_checkpoint(path, model_name, model, tokenizer, step, history):
