@@ -286,7 +286,7 @@ from .creation import fill, logspace, scalar_tensor  # noqa: E402, I001
 from .ops.binary_math import addcdiv, addcmul, gcd, lcm, ldexp  # noqa: E402, I001
 from .ops.logic import allclose, equal, isclose  # noqa: E402, I001
 from .ops.unary_math import angle, conj, conj_physical, real, resolve_conj, resolve_neg  # noqa: E402, I001
-from .ops.special_math import digamma, erfinv, frexp, lgamma, mvlgamma, polygamma  # noqa: E402, I001
+from .ops.special_math import digamma, erfc, erfinv, frexp, lgamma, mvlgamma, polygamma  # noqa: E402, I001
 from . import special  # noqa: E402, I001
 from . import data  # noqa: E402  (after tensor: data imports it)
 from .serialization import load, save

@@ -9,7 +9,7 @@ from .ops.declare import binary, unary
 from .ops.nn import log_softmax, softmax
 from .ops.reduce import logsumexp
 from .ops.rounding import round
-from .ops.special_math import digamma, erfinv, lgamma, mvlgamma, polygamma
+from .ops.special_math import digamma, erfc, erfcx, erfinv, lgamma, log_ndtr, mvlgamma, ndtri, polygamma
 from .ops.unary import erf, exp, log, log1p
 from .ops.unary_math import exp2, expm1, logit, sinc
 
@@ -52,5 +52,6 @@ xlog1py = binary("special.xlog1py", forward=_xlog1py, floating=True, method=Fals
 
 gammaln, psi, multigammaln = lgamma, digamma, mvlgamma
 
-__all__ = ["digamma", "entr", "erf", "erfinv", "exp2", "expit", "expm1", "gammaln", "log1p", "log_softmax", "logit",
-           "logsumexp", "multigammaln", "ndtr", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
+__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "log1p",
+           "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi",
+           "round", "sinc", "softmax", "xlog1py", "xlogy"]

@@ -153,6 +153,78 @@ erfinv = unary("erfinv", forward=_on_host(_erfinv_np), vjp=lambda g, out: g * ex
                floating=True, doc="The inverse of erf on (-1, 1).")
 
 
+_SQRT_PI = math.sqrt(math.pi)
+
+
+def _erfcx_nonneg(z):
+    """exp(z^2) erfc(z) for z >= 0: W. J. Cody's rational approximations, as in backends/cpu.erf, without
+    the factor exp(-z^2) (so nothing underflows)."""
+    from ..backends.cpu import erf
+
+    out = np.empty_like(z)
+    small = z < 0.5
+    out[small] = np.exp(z[small] ** 2) * (1.0 - erf(z[small]))
+    mid = (~small) & (z < 4.0)
+    t = z[mid]
+    p = ((((((((2.15311535474403846e-8 * t + 0.564188496988670089) * t + 8.88314979438837594) * t
+              + 66.1191906371416295) * t + 298.635138197400131) * t + 881.952221241769090) * t
+           + 1712.04761263407058) * t + 2051.07837782607147) * t + 1230.33935479799725)
+    q = ((((((((t + 15.7449261107098347) * t + 117.693950891312499) * t + 537.181101862009858) * t
+             + 1621.38957456669019) * t + 3290.79923573345963) * t + 4362.61909014324716) * t
+          + 3439.36767414372164) * t + 1230.33935480374942)
+    out[mid] = p / q
+    big = z >= 4.0
+    t = z[big]
+    zi = 1.0 / (t * t)
+    p = ((((0.0163153871373020978 * zi + 0.305326634961232344) * zi + 0.360344899949804439) * zi
+          + 0.125781726111229246) * zi + 0.0160837851487422766) * zi + 0.000658749161529837803
+    q = ((((zi + 2.56852019228982242) * zi + 1.87295284992346725) * zi + 0.527905102951428412) * zi
+         + 0.0605183413124413191) * zi + 0.00233520497626869185
+    out[big] = (1.0 / _SQRT_PI - zi * p / q) / t
+    return out
+
+
+def _erfc_np(x):
+    v = x.astype(np.float64)
+    a = np.abs(v)
+    with np.errstate(over="ignore", invalid="ignore"):
+        pos = np.exp(-a * a) * _erfcx_nonneg(np.where(np.isnan(a), 0.0, a))
+    out = np.where(v >= 0, pos, 2.0 - pos)
+    return np.where(np.isnan(v), v, out).astype(x.dtype, copy=False)
+
+
+def _erfcx_np(x):
+    v = x.astype(np.float64)
+    a = np.abs(np.where(np.isnan(v), 0.0, v))
+    with np.errstate(over="ignore", invalid="ignore"):
+        pos = _erfcx_nonneg(a)
+        out = np.where(v >= 0, pos, 2.0 * np.exp(v * v) - pos)
+    return np.where(np.isnan(v), v, out).astype(x.dtype, copy=False)
+
+
+def _log_ndtr_np(x):
+    v = x.astype(np.float64)
+    z = v / math.sqrt(2.0)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        low = np.log(_erfcx_np(-z) / 2) - z * z  # ndtr(x) = erfc(-z) / 2, exp(-z^2) kept out of the log
+        high = np.log1p(-_erfc_np(z) / 2)
+    return np.where(v < -1, low, high).astype(x.dtype, copy=False)
+
+
+erfc = unary("erfc", forward=_on_host(_erfc_np), vjp=lambda g, x: g * exp(-(x * x)) * (-2 / _SQRT_PI), floating=True,
+             doc="1 - erf(x), accurate where it is tiny.")
+erfcx = unary("special.erfcx", forward=_on_host(_erfcx_np), method=False, inplace=False, floating=True,
+              vjp=lambda g, x, out: g * (x * out * 2 - 2 / _SQRT_PI), doc="exp(x^2) erfc(x), without overflow.")
+log_ndtr = unary("special.log_ndtr", forward=_on_host(_log_ndtr_np), method=False, inplace=False, floating=True,
+                 vjp=lambda g, x, out: g * exp(x * x * -0.5 - out) / math.sqrt(2 * math.pi),
+                 doc="log of the standard normal CDF, accurate far into the left tail.")
+
+
+ndtri = unary("special.ndtri", forward=_on_host(lambda p: math.sqrt(2.0) * _erfinv_np(2 * p - 1)), method=False,
+              inplace=False, floating=True, vjp=lambda g, out: g * exp(out * out * 0.5) * math.sqrt(2 * math.pi),
+              doc="The inverse of the standard normal CDF, sqrt(2) erfinv(2p - 1).")
+
+
 def frexp(input):
     """(mantissa, exponent) with input = mantissa * 2 ** exponent, |mantissa| in [0.5, 1); exponent int32."""
     if not isinstance(input, Tensor) or input.dtype.kind != "f":

@@ -182,4 +182,12 @@ CASES = [
     OpCase("mvlgamma", lambda r: (_pos(r, 3, 4, low=1.6, high=4.0),), lambda x: tc.mvlgamma(x, 3),
            lambda x: sum(np.vectorize(math.lgamma)(x - i / 2) for i in range(3)) + 1.5 * math.log(math.pi)),
     _u("erfinv", tc.erfinv, None, lambda r: (_unit(r, 3, 4),)),
+    _u("erfc", tc.erfc, lambda x: 1 - np.vectorize(math.erf)(x)),
+    _u("erfc", tc.erfc, lambda x: np.vectorize(math.erfc)(x), lambda r: (_pos(r, 3, 4, low=4.0, high=9.0),),
+       label="tail", float32=False),
+    _u("special.erfcx", tc.special.erfcx, lambda x: np.exp(x * x) * np.vectorize(math.erfc)(x),
+       lambda r: (_n(r, 3, 4) * 2,)),
+    _u("special.log_ndtr", tc.special.log_ndtr, lambda x: np.log(0.5 * np.vectorize(math.erfc)(-x / math.sqrt(2))),
+       lambda r: (_n(r, 3, 4) * 3,)),
+    _u("special.ndtri", tc.special.ndtri, None, lambda r: (r.uniform(0.05, 0.95, (3, 4)),)),
 ]
