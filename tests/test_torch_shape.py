@@ -81,6 +81,7 @@ CALLS_3D = {
     # flips and rotations
     "flip": lambda m, x: x.flip(0, 2),
     "flip list": lambda m, x: m.flip(x, [1]),
+    "flip dims=": lambda m, x: m.flip(x, dims=(0, 1)),
     "fliplr": lambda m, x: x.fliplr(),
     "flipud": lambda m, x: m.flipud(x),
     "roll": lambda m, x: x.roll(1, 2),

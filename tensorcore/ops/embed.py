@@ -85,6 +85,9 @@ def index_reduce(input, dim, index, source, reduce, *, include_self=True):
 
         raise ArgumentError(f"index_reduce: reduce must be 'prod', 'mean', 'amax' or 'amin', got {reduce!r}")
     d, idx = _index_1d("index_reduce", input, dim, index)
+    if input.ndim == 0:
+        return index_reduce(input.reshape(1), 0, idx, source.reshape(-1), reduce,
+                            include_self=include_self).reshape(())
     want = tuple(idx.shape[0] if i == d else n for i, n in enumerate(input.shape))
     _check_src("index_reduce", source, want)
     shape = [1] * input.ndim

@@ -33,8 +33,8 @@ def _positions(xp, index, dim):
 def _check_index(op, x, dim, index, src=None):
     if not isinstance(index, Tensor):
         raise ArgumentError(f"{op}: index must be a Tensor, got {type(index).__name__}")
-    if index.dtype != np.int64:
-        raise DTypeError(f"{op}: index must be int64, got {index.dtype}")
+    if index.dtype.kind not in "iu":
+        raise DTypeError(f"{op}: index must be an integer tensor, got {index.dtype}")
     if index.device is not x.device:
         from ..errors import DeviceError
 
@@ -213,6 +213,9 @@ def gather(input, dim, index, *, sparse_grad=False):
     """out[i][j][k] = input[index[i][j][k]][j][k] along `dim` (index int64, same number of dims)."""
     if sparse_grad:
         raise ArgumentError("gather: sparse_grad=True is not supported (tensorcore has no sparse tensors)")
+    if isinstance(index, Tensor) and index.numel() == 0 and index.dtype.kind in "iu":  # PyTorch: any empty index
+        one_dim("gather", dim, input.ndim)
+        return input.reshape(-1)[:0].reshape(tuple(index.shape))
     if input.ndim == 0:
         one_dim("gather", dim, 0)
         return gather(input.reshape(1), 0, index.reshape(-1)).reshape(tuple(index.shape))
@@ -272,9 +275,12 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
 @register("take_along_dim", method=True)
 def take_along_dim(input, indices, dim=None):
     """input gathered at `indices` along `dim`, the other dims broadcast; over the flattened input when dim is None."""
+    if not isinstance(indices, Tensor) or indices.dtype.kind not in "iu":
+        raise DTypeError(f"take_along_dim: indices must be an integer Tensor, got {getattr(indices, 'dtype', indices)}")
     if dim is None:
-        return gather(input.reshape(-1), 0, indices.reshape(-1))
+        return gather(input.reshape(-1), 0, _wrapped("take_along_dim", indices.reshape(-1), input.numel()))
     d = one_dim("take_along_dim", dim, input.ndim)
+    indices = _wrapped("take_along_dim", indices, input.shape[d] if input.ndim else 1)
     if indices.ndim != input.ndim:
         raise ShapeError(f"take_along_dim: indices {tuple(indices.shape)} and input {tuple(input.shape)} "
                          "need the same number of dimensions")
@@ -289,6 +295,17 @@ def take_along_dim(input, indices, dim=None):
     x = input.expand(*xs) if xs != tuple(input.shape) else input
     idx = indices.expand(*js) if js != tuple(indices.shape) else indices
     return gather(x, d, idx)
+
+
+def _wrapped(op, indices, n):
+    """Negative indices counted from the end (PyTorch's take_along_dim and take), checked against n."""
+    a = indices._data
+    if a.size and (int(a.min()) < -n or int(a.max()) >= n):
+        bad = int(a.min()) if int(a.min()) < -n else int(a.max())
+        raise IndexingError(f"{op}: index {bad} is out of range for size {n}")
+    if a.size and int(a.min()) < 0:
+        return _make(a % n, indices.device, False, None)
+    return indices
 
 
 @register("take", method=True)

@@ -258,8 +258,8 @@ def _source(op, x, d, index, source):
 def index_select(input, dim, index):
     """input taken at the indices of the 1-D `index` along `dim` (a copy; the gradient adds up repeats)."""
     d, index = _index_1d("index_select", input, dim, index)
-    if input.ndim == 0:
-        return IndexSelect.apply(input.reshape(1), index, dim=0)
+    if input.ndim == 0:  # PyTorch: a 0-d input gives a 0-d result
+        return IndexSelect.apply(input.reshape(1), index, dim=0).reshape(())
     return IndexSelect.apply(input, index, dim=d)
 
 
@@ -267,6 +267,8 @@ def index_select(input, dim, index):
 def index_add(input, dim, index, source, *, alpha=1):
     """A copy of input with alpha * source[i] added at index[i] along `dim`."""
     d, index = _index_1d("index_add", input, dim, index)
+    if input.ndim == 0:
+        return index_add(input.reshape(1), 0, index, source.reshape(-1), alpha=alpha).reshape(())
     return IndexAdd.apply(input, index, _source("index_add", input, d, index, source), dim=d, alpha=alpha)
 
 
@@ -274,6 +276,8 @@ def index_add(input, dim, index, source, *, alpha=1):
 def index_copy(input, dim, index, source):
     """A copy of input with source[i] written at index[i] along `dim`."""
     d, index = _index_1d("index_copy", input, dim, index)
+    if input.ndim == 0:
+        return index_copy(input.reshape(1), 0, index, source.reshape(-1)).reshape(())
     return IndexCopy.apply(input, index, _source("index_copy", input, d, index, source), dim=d, fill=False)
 
 
@@ -281,6 +285,8 @@ def index_copy(input, dim, index, source):
 def index_fill(input, dim, index, value):
     """A copy of input with `value` (a number or a 0-d tensor) written at the indices along `dim`."""
     d, index = _index_1d("index_fill", input, dim, index)
+    if input.ndim == 0:
+        return index_fill(input.reshape(1), 0, index, value).reshape(())
     if isinstance(value, Tensor):
         if value.ndim != 0:
             from ..errors import ShapeError

@@ -9,7 +9,8 @@ import numpy as np
 from ..autograd import Function
 from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor, _make
-from .dims import dims, is_int, one_dim, sizes
+from .dims import dims as dims_module
+from .dims import is_int, one_dim, sizes
 from .joins import cat
 from .registry import register
 from .shape import expand, reshape, transpose
@@ -97,9 +98,9 @@ class DiagonalScatter(Function):
 
 
 @register("flip", method=True)
-def flip(input, *dims_):
+def flip(input, *dims_, dims=None):
     """input with the order of elements reversed along `dims` (a copy)."""
-    axes = dims("flip", sizes("flip", dims_), input.ndim, empty_means_all=False)
+    axes = dims_module("flip", sizes("flip", dims_ if dims is None else (dims,)), input.ndim, empty_means_all=False)
     return Flip.apply(input, axes=axes)
 
 

@@ -31,9 +31,7 @@ def masked_fill(input, mask, value):
     """input with `value` (a number or a 0-d tensor) where mask is True."""
     from .compare import where
 
-    shape = _mask("masked_fill", input, mask)
-    if shape != tuple(input.shape):
-        raise ShapeError(f"masked_fill: mask of shape {tuple(mask.shape)} would enlarge the input {tuple(input.shape)}")
+    _mask("masked_fill", input, mask)  # out of place, input and mask broadcast together (masked_fill_ cannot grow)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise ShapeError(f"masked_fill: value must be a number or a 0-d tensor, got shape {tuple(value.shape)}")

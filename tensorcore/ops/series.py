@@ -62,13 +62,11 @@ def combinations(input, r=2, with_replacement=False):
     if not isinstance(r, int) or r < 0:
         raise ArgumentError(f"combinations: r must be a non-negative int, got {r!r}")
     pick = itertools.combinations_with_replacement if with_replacement else itertools.combinations
-    rows = list(pick(range(input.shape[0]), r))
-    if not rows or r == 0:
-        return _make(input.device.backend.xp.zeros((0,) if r == 0 else (0, r), dtype=input.dtype), input.device,
-                     False, None)
+    rows = list(pick(range(input.shape[0]), r)) if r else []
     idx = _make(input.device.backend.from_host(np.array(rows, dtype=np.int64).reshape(-1), copy=False),
                 input.device, False, None)
-    return index_select(input, 0, idx).reshape(len(rows), r)
+    picked = index_select(input, 0, idx)  # empty results stay on the graph, as PyTorch's do
+    return picked if r == 0 else picked.reshape(len(rows), r)
 
 
 @register("histc", method=True)
@@ -170,7 +168,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     centered = x - mean
     weighted = centered if w is None else centered * w
     out = matmul(weighted, centered.t()) / factor
-    return out.reshape(()) if input.ndim < 2 else out
+    return out.reshape(()) if input.ndim < 2 or x.shape[0] == 1 else out
 
 
 @register("corrcoef", method=True)

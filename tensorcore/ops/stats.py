@@ -92,6 +92,9 @@ class VectorNorm(Function):
             out = xp.sqrt((a * a).sum(axis=axes, keepdims=True))
         elif p == 1:
             out = a.sum(axis=axes, keepdims=True)
+        elif p < 0:  # a zero element makes the sum infinite and the norm 0
+            with np.errstate(divide="ignore"):
+                out = (a ** p).sum(axis=axes, keepdims=True) ** (1.0 / p)
         else:
             # NOTE: scaled by the max first, so large p neither overflows nor underflows.
             m = a.max(axis=axes, keepdims=True) if a.size else xp.zeros((1,) * a.ndim, dtype=a.dtype)
@@ -164,8 +167,6 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
         return amax(x.abs(), axes, keepdim)
     if ord == -math.inf:
         return amin(x.abs(), axes, keepdim)
-    if ord < 0:
-        raise ArgumentError(f"linalg.vector_norm: ord={ord} (negative orders other than -inf) is not supported")
     return VectorNorm.apply(x, p=float(ord) if ord not in (0, 1, 2) else int(ord), axes=axes, keepdim=bool(keepdim))
 
 
@@ -262,7 +263,9 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
         bad = (count == 0) if ignore_nan else nan.any(axis=d, keepdims=True)
         if bool(bad.any()):
             out = where(_make(bad, x.device, False, None), float("nan"), out)
-        if dim is not None:
+        if input.ndim == 0:
+            outs.append(out.reshape(()))
+        elif dim is not None:
             outs.append(out if keepdim else out.squeeze(d))
         else:
             outs.append(out.reshape((1,) * input.ndim if keepdim else ()))
