@@ -252,7 +252,8 @@ class Function:
             _check_finite(out, f"{cls.name()} (forward, called at {_user_frame()})")
         result = _make_tensor(out, ctx.out_device or device, False, None)
         if cls.is_view:
-            result._vcounter = inputs[0]._vc
+            result._vcounter = vc = inputs[0]._vc
+            vc[1] = True
         return result
 
 
@@ -280,7 +281,8 @@ def _record(cls, inputs, params, device):
         raise _forward_error(cls, inputs, e) from e
     result = _make_tensor(out, ctx.out_device or device, True, ctx)
     if cls.is_view:
-        result._vc = inputs[0]._vc
+        result._vc = vc = inputs[0]._vc
+        vc[1] = True
     if ctx._to_save:
         saved = []
         for a in ctx._to_save:

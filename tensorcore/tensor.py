@@ -55,7 +55,7 @@ class Tensor:
     def _vc(self):
         vc = self._vcounter
         if vc is None:
-            vc = self._vcounter = [0]
+            vc = self._vcounter = [0, False]  # [version, whether views of this memory exist]
         return vc
 
     @_vc.setter
@@ -264,6 +264,13 @@ class Tensor:
             raise GradientError(
                 f"{name}: a leaf tensor that requires grad (shape {tuple(self.shape)}) cannot be modified "
                 "in place while recording; wrap the update in tc.no_grad()"
+            )
+        if recording and self._vc[1]:
+            # NOTE: PyTorch rewrites the graph of every view of the changed memory here; tensorcore
+            # does not, so the change is refused rather than giving a view or its base a wrong gradient.
+            raise GradientError(
+                f"{name}: an in-place change, while recording, of a tensor (shape {tuple(self.shape)}) whose "
+                "memory is shared with a view is not supported; use the out-of-place op or clone() first"
             )
         data = self._data
         if getattr(data.flags, "writeable", True) and hasattr(data, "__setitem__"):

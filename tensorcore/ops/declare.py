@@ -66,12 +66,18 @@ def _make_function(name, call, vjps, saved_names, arity, vjp_arrays):
         def forward(ctx, *arrays, **p):
             out = call(ctx.backend, *arrays, **p)
             ctx.params = p
-            ctx.save_for_backward(*[out if n == "out" else arrays[keys.index(n)] for n in saved_names])
+            names = saved_names
+            need = ctx.needs_input_grad
+            if arity == 2 and need:
+                # keep only what the vjps of the inputs that need a gradient use (x * 2 keeps no x)
+                names = [n for n in saved_names if any(nd and n in vn for nd, vn in zip(need, vjp_names))]
+            ctx.saved_names = names
+            ctx.save_for_backward(*[out if n == "out" else arrays[keys.index(n)] for n in names])
             return out
 
         @staticmethod
         def backward(ctx, g):
-            saved = dict(zip(saved_names, ctx.saved_tensors)) if saved_names else {}
+            saved = dict(zip(ctx.saved_names, ctx.saved_tensors)) if ctx.saved_names else {}
             return tuple(
                 _call_vjp(vjp, g, {k: saved[k] for k in names}, ctx.params) if vjp is not None and need else None
                 for vjp, names, need in zip(vjps, vjp_names, ctx.needs_input_grad)
@@ -79,7 +85,7 @@ def _make_function(name, call, vjps, saved_names, arity, vjp_arrays):
 
     if vjp_arrays is True:  # the vjps are plain arithmetic: the same rules run on the raw arrays
         def backward_arrays(ctx, g):
-            saved = dict(zip(saved_names, ctx.saved_arrays)) if saved_names else {}
+            saved = dict(zip(ctx.saved_names, ctx.saved_arrays)) if ctx.saved_names else {}
             return tuple(
                 _call_vjp(vjp, g, {k: saved[k] for k in names}, ctx.params) if vjp is not None and need else None
                 for vjp, names, need in zip(vjps, vjp_names, ctx.needs_input_grad)
@@ -88,7 +94,7 @@ def _make_function(name, call, vjps, saved_names, arity, vjp_arrays):
         Declared.backward_arrays = staticmethod(backward_arrays)
     elif vjp_arrays is not None:
         def backward_arrays(ctx, g):
-            saved = dict(zip(saved_names, ctx.saved_arrays))
+            saved = dict(zip(ctx.saved_names, ctx.saved_arrays))
             return vjp_arrays(ctx.backend, g, **saved, **ctx.params)
 
         Declared.backward_arrays = staticmethod(backward_arrays)
