@@ -14,6 +14,7 @@ from ..ops.activations import elu, gelu, leaky_relu, relu, sigmoid, softplus, ta
 from ..ops.attention import scaled_dot_product_attention  # noqa: E402
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.conv_nd import conv1d, conv3d, conv_transpose1d  # noqa: E402
+from ..ops.dropout_nd import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout, instance_norm  # noqa: E402
 from ..ops.embedding import embedding  # noqa: E402
 from ..ops.layer_norm import group_norm, layer_norm, rms_norm  # noqa: E402
 from ..ops.losses import (  # noqa: E402
@@ -70,6 +71,7 @@ from ..ops.pool_nd import (  # noqa: E402
     max_pool1d,
     max_pool3d,
 )
+from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: E402
 from ..ops.shape import flatten as _flatten
 from ..ops.smooth_activations import (  # noqa: E402, F401
     celu,
@@ -99,6 +101,14 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 __all__ = [
+    "alpha_dropout",
+    "dropout1d",
+    "dropout3d",
+    "feature_alpha_dropout",
+    "instance_norm",
+    "interpolate",
+    "pixel_shuffle",
+    "pixel_unshuffle",
     "conv1d",
     "conv3d",
     "conv_transpose1d",

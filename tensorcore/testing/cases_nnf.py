@@ -6,8 +6,10 @@ import numpy as np
 import tensorcore as tc
 
 from ..ops import conv_nd as C
+from ..ops import dropout_nd as DN
 from ..ops import losses as L
 from ..ops import pool_nd as P
+from ..ops import resample as RS
 from ..ops.padding import pad
 from .cases import OpCase
 
@@ -134,4 +136,23 @@ CASES = [
            lambda x: P.adaptive_max_pool2d(x, (3, 4))),
     OpCase("adaptive_max_pool3d", lambda r: (r.permutation(60).reshape(1, 1, 3, 4, 5) * 0.37,),
            lambda x: P.adaptive_max_pool3d(x, (2, 3, 3))),
+    OpCase("pixel_shuffle", lambda r: (_n(r, 1, 8, 2, 3),), lambda x: RS.pixel_shuffle(x, 2),
+           lambda x: x.reshape(1, 2, 2, 2, 2, 3).transpose(0, 1, 4, 2, 5, 3).reshape(1, 2, 4, 6)),
+    OpCase("pixel_unshuffle", lambda r: (_n(r, 1, 2, 4, 6),), lambda x: RS.pixel_unshuffle(x, 2),
+           lambda x: x.reshape(1, 2, 2, 2, 3, 2).transpose(0, 1, 3, 5, 2, 4).reshape(1, 8, 2, 3)),
+    OpCase("interpolate", lambda r: (_n(r, 1, 2, 3, 4),), lambda x: RS.interpolate(x, scale_factor=2),
+           lambda x: x.repeat(2, axis=2).repeat(2, axis=3), label="nearest"),
+    OpCase("interpolate", lambda r: (_n(r, 1, 2, 3, 4),),
+           lambda x: RS.interpolate(x, size=(5, 3), mode="bilinear", align_corners=True), label="bilinear"),
+    OpCase("instance_norm", lambda r: (_n(r, 2, 3, 4, 5), _n(r, 3), _n(r, 3)),
+           lambda x, w, b: DN.instance_norm(x, weight=w, bias=b),
+           lambda x, w, b: (x - x.mean((2, 3), keepdims=True)) / np.sqrt(x.var((2, 3), keepdims=True) + 1e-5)
+           * w.reshape(1, 3, 1, 1) + b.reshape(1, 3, 1, 1)),
+    OpCase("dropout1d", lambda r: (_n(r, 2, 3, 4),), lambda x: DN.dropout1d(x, 0.5, training=False), lambda x: x,
+           label="eval"),
+    OpCase("dropout3d", lambda r: (_n(r, 2, 3, 2, 2, 2),), lambda x: DN.dropout3d(x, 0.0), lambda x: x, label="p=0"),
+    OpCase("alpha_dropout", lambda r: (_n(r, 3, 4),), lambda x: DN.alpha_dropout(x, 0.3), lambda x: x,
+           label="eval (the default)"),
+    OpCase("feature_alpha_dropout", lambda r: (_n(r, 3, 4, 2),), lambda x: DN.feature_alpha_dropout(x, 0.3),
+           lambda x: x, label="eval (the default)"),
 ]

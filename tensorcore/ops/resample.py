@@ -1,0 +1,129 @@
+"""pixel_shuffle / pixel_unshuffle and interpolate (nearest, bilinear), torch.nn.functional's.
+
+All are gathers and fixed weighted sums of the input (reshape/permute, index_select and a
+constant interpolation matrix), so their gradients and double gradients follow.
+"""
+
+import math
+import operator
+
+import numpy as np
+
+from ..errors import ArgumentError, ShapeError
+from ..tensor import _make
+from .registry import register
+
+
+def _factor(op, name, value):
+    try:
+        r = operator.index(value)
+    except TypeError:
+        raise ArgumentError(f"{op}: {name} must be an int, got {type(value).__name__}") from None
+    if r < 1:
+        raise ArgumentError(f"{op}: {name} must be positive, got {r}")
+    return r
+
+
+@register("pixel_shuffle")
+def pixel_shuffle(input, upscale_factor):
+    """(*, C r^2, H, W) -> (*, C, H r, W r): out[c, h r + i, w r + j] = in[c r^2 + i r + j, h, w]."""
+    op = "pixel_shuffle"
+    r = _factor(op, "upscale_factor", upscale_factor)
+    if input.ndim < 3 or input.shape[-3] % (r * r):
+        raise ShapeError(f"{op}: expected an input of at least 3 dims whose channels {input.shape[-3:-2]} are "
+                         f"divisible by upscale_factor^2 = {r * r}, got shape {tuple(input.shape)}")
+    *lead, c, h, w = input.shape
+    k = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    x = x.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return x.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+@register("pixel_unshuffle")
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of pixel_shuffle."""
+    op = "pixel_unshuffle"
+    r = _factor(op, "downscale_factor", downscale_factor)
+    if input.ndim < 3 or input.shape[-1] % r or input.shape[-2] % r:
+        raise ShapeError(f"{op}: expected an input of at least 3 dims with height and width divisible by "
+                         f"downscale_factor = {r}, got shape {tuple(input.shape)}")
+    *lead, c, h, w = input.shape
+    k = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    x = x.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return x.reshape(*lead, c * r * r, h // r, w // r)
+
+
+def _output_sizes(op, shape, size, scale_factor):
+    n = len(shape)
+    if (size is None) == (scale_factor is None):
+        raise ArgumentError(f"{op}: either size or scale_factor should be defined (exactly one)")
+    if size is not None:
+        sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * n
+        if len(sizes) != n:
+            raise ArgumentError(f"{op}: size {size} does not fit the {n} spatial dims of the input")
+        return tuple(_factor(op, "size", s) for s in sizes), None
+    scales = tuple(scale_factor) if isinstance(scale_factor, (tuple, list)) else (scale_factor,) * n
+    if len(scales) != n or any(not (isinstance(s, (int, float)) and s > 0) for s in scales):
+        raise ArgumentError(f"{op}: scale_factor {scale_factor} must be one positive number per spatial dim")
+    return tuple(int(math.floor(d * float(s))) for d, s in zip(shape, scales)), tuple(float(s) for s in scales)
+
+
+def _nearest_index(n_in, n_out, scale):
+    """PyTorch's 'nearest': src = floor(dst * n_in / n_out) (or dst / scale when scale_factor is given)."""
+    ratio = 1.0 / scale if scale is not None else n_in / n_out
+    return np.minimum(np.floor(np.arange(n_out) * np.float32(ratio)).astype(np.int64), n_in - 1)
+
+
+def _linear_matrix(n_in, n_out, scale, align_corners):
+    """(n_out, n_in) weights of PyTorch's linear interpolation along one axis."""
+    out = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        src = out * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(n_out)
+    else:
+        ratio = 1.0 / scale if scale is not None else n_in / n_out
+        src = np.maximum((out + 0.5) * ratio - 0.5, 0.0)
+    lo = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    hi = np.minimum(lo + 1, n_in - 1)
+    frac = src - lo
+    m = np.zeros((n_out, n_in))
+    m[np.arange(n_out), lo] += 1 - frac
+    m[np.arange(n_out), hi] += frac
+    return m
+
+
+@register("interpolate")
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize the spatial dims of (N, C, ...) input: mode 'nearest' (1-3 spatial dims), 'linear' (1),
+    'bilinear' (2) or 'trilinear' (3), with PyTorch's source-coordinate rules and align_corners."""
+    from .index import index_select
+
+    op = "interpolate"
+    linear = {"linear": 1, "bilinear": 2, "trilinear": 3}
+    if mode not in ("nearest",) + tuple(linear):
+        raise ArgumentError(f"{op}: mode {mode!r} is not supported (nearest, linear, bilinear, trilinear)")
+    if antialias:
+        raise ArgumentError(f"{op}: antialias=True is not supported")
+    if mode == "nearest" and align_corners is not None:
+        raise ArgumentError(f"{op}: align_corners option can only be set with the interpolating modes: linear | "
+                            "bilinear | bicubic | trilinear")
+    spatial = input.ndim - 2
+    if spatial < 1 or (mode in linear and linear[mode] != spatial):
+        raise ShapeError(f"{op}: mode {mode!r} needs a {linear.get(mode, 1) + 2}-D input, got shape "
+                         f"{tuple(input.shape)}")
+    sizes, scales = _output_sizes(op, input.shape[2:], size, scale_factor)
+    if recompute_scale_factor:
+        scales = None
+    x = input
+    for a in range(spatial):
+        dim, n_in, n_out = 2 + a, input.shape[2 + a], sizes[a]
+        scale = scales[a] if scales is not None else None
+        if mode == "nearest":
+            idx = _nearest_index(n_in, n_out, scale)
+            x = index_select(x, dim, _make(x.device.backend.from_host(idx), x.device, False, None))
+        else:
+            m = _linear_matrix(n_in, n_out, scale, bool(align_corners)).astype(x.dtype)
+            weights = _make(x.device.backend.from_host(m), x.device, False, None)
+            x = (x.movedim(dim, -1) @ weights.transpose(0, 1)).movedim(-1, dim)
+    return x
