@@ -111,6 +111,26 @@ from .ops.compare import (
     ne,
     sign,
 )
+from .ops.copies import (
+    alias_copy,
+    diagonal_copy,
+    expand_copy,
+    histogram,
+    nonzero_static,
+    permute_copy,
+    renorm,
+    split_with_sizes,
+    squeeze_copy,
+    t_copy,
+    transpose_copy,
+    trapz,
+    unbind_copy,
+    unfold_copy,
+    unsafe_chunk,
+    unsafe_split,
+    unsqueeze_copy,
+    view_copy,
+)
 from .ops.embed import diagonal_scatter, index_reduce, put, select_scatter, slice_scatter
 from .ops.gather import gather, scatter, scatter_add, scatter_reduce, take, take_along_dim
 from .ops.index import getitem, index_add, index_copy, index_fill, index_put, index_select
@@ -282,7 +302,7 @@ from .random import Generator, get_rng_state, manual_seed, set_rng_state
 from .tensor import Size, Tensor, is_floating_point, is_tensor, numel, tensor  # isort: skip
 from . import accelerator, sampling  # noqa: E402, I001  (after tensor: they attach Tensor methods)
 from .sampling import bernoulli, multinomial, normal, randperm  # noqa: E402, I001
-from .creation import fill, logspace, scalar_tensor  # noqa: E402, I001
+from .creation import fill, logspace, randint_like, scalar_tensor  # noqa: E402, I001
 from .ops.binary_math import addcdiv, addcmul, gcd, lcm, ldexp  # noqa: E402, I001
 from .ops.logic import allclose, equal, isclose  # noqa: E402, I001
 from .ops.unary_math import angle, conj, conj_physical, real, resolve_conj, resolve_neg  # noqa: E402, I001

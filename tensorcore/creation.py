@@ -169,6 +169,8 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
 
 def randint(low, high=None, size=(), dtype=np.int64, device=None, generator=None):
     """Integers in [low, high) (or [0, low) when high is omitted)."""
+    if isinstance(high, (tuple, list)) and size == ():  # randint(high, size), PyTorch's two-argument form
+        low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
     low, high = check.integer(low, "low", "randint"), check.integer(high, "high", "randint")
@@ -284,3 +286,14 @@ def fill(input, value):
 
     everywhere = ones(tuple(input.shape), dtype=np.bool_, device=input.device)
     return where(everywhere, value, input).to(input.dtype)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, requires_grad=False, generator=None,
+                 layout=None, memory_format=None):
+    """Integers in [low, high) (or [0, low)) in input's shape, dtype and device."""
+    x = _like(input, "randint_like")
+    check_layout("randint_like", memory_format, layout)
+    if high is None:
+        low, high = 0, low
+    out = randint(low, high, tuple(x.shape), dtype=dtype or x.dtype, device=device or x.device, generator=generator)
+    return out.requires_grad_(True) if requires_grad else out
