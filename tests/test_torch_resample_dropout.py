@@ -105,3 +105,17 @@ def test_interpolate_errors_are_named():
         F.interpolate(tc.tensor(X), scale_factor=2, align_corners=True)
     with pytest.raises(tc.TensorcoreError, match="pixel_shuffle"):
         F.pixel_shuffle(tc.tensor(X[:, :7]), 2)
+
+
+@pytest.mark.parametrize("kw", [dict(kernel_size=3), dict(kernel_size=2, stride=2),
+                                dict(kernel_size=(2, 3), dilation=(2, 1), padding=1, stride=(2, 1))])
+def test_unfold_and_fold_match_torch(kw):
+    x = R.standard_normal((2, 3, 7, 6))
+    _compare(lambda f, t: f.unfold(t, **kw), x)
+    cols = R.standard_normal(tuple(TF.unfold(torch.tensor(x), **kw).shape))
+    _compare(lambda f, t: f.fold(t, (7, 6), **kw), cols)
+    ours = nn.Fold((7, 6), **kw)(nn.Unfold(**kw)(tc.tensor(x)))
+    theirs = torch.nn.Fold((7, 6), **kw)(torch.nn.Unfold(**kw)(torch.tensor(x)))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    with pytest.raises(tc.TensorcoreError, match="fold"):
+        F.fold(tc.tensor(cols[:, :, :-1]), (7, 6), **kw)

@@ -16,6 +16,7 @@ from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.conv_nd import conv1d, conv3d, conv_transpose1d  # noqa: E402
 from ..ops.dropout_nd import alpha_dropout, dropout1d, dropout3d, feature_alpha_dropout, instance_norm  # noqa: E402
 from ..ops.embedding import embedding  # noqa: E402
+from ..ops.fold import fold, unfold  # noqa: E402
 from ..ops.layer_norm import group_norm, layer_norm, rms_norm  # noqa: E402
 from ..ops.losses import (  # noqa: E402
     binary_cross_entropy,
@@ -101,6 +102,8 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 __all__ = [
+    "fold",
+    "unfold",
     "alpha_dropout",
     "dropout1d",
     "dropout3d",

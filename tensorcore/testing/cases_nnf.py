@@ -7,6 +7,7 @@ import tensorcore as tc
 
 from ..ops import conv_nd as C
 from ..ops import dropout_nd as DN
+from ..ops import fold as FO
 from ..ops import losses as L
 from ..ops import pool_nd as P
 from ..ops import resample as RS
@@ -155,4 +156,7 @@ CASES = [
            label="eval (the default)"),
     OpCase("feature_alpha_dropout", lambda r: (_n(r, 3, 4, 2),), lambda x: DN.feature_alpha_dropout(x, 0.3),
            lambda x: x, label="eval (the default)"),
+    OpCase("unfold", lambda r: (_n(r, 1, 2, 4, 5),),
+           lambda x: FO.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2)),
+    OpCase("fold", lambda r: (_n(r, 1, 8, 9),), lambda x: FO.fold(x, (4, 5), 2, padding=1, stride=2)),
 ]
