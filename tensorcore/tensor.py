@@ -273,13 +273,15 @@ class Tensor:
                 "memory is shared with a view is not supported; use the out-of-place op or clone() first"
             )
         data = self._data
-        if getattr(data.flags, "writeable", True) and hasattr(data, "__setitem__"):
-            data[...] = result._data
-        else:
-            self._data = result._data.astype(data.dtype, copy=True)
+        if isinstance(data, np.generic):  # a NumPy scalar (0-d results of NumPy ops): no memory to share
+            data = self._data = np.array(data)
+        if not getattr(data.flags, "writeable", True):
+            raise ArgumentError(f"{name}: the tensor is a read-only view (several of its elements share one "
+                                "memory location, as after expand); clone() it first")
+        data[...] = result._data
         if recording:
             self._node = result._node
-            self.requires_grad = True
+            self.requires_grad = result.requires_grad
         self._vc[0] += 1
         return self
 
@@ -287,13 +289,17 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
-        if self.requires_grad and self._node is None and modes.grad_enabled:
-            raise GradientError(
-                f"fill_: a leaf tensor that requires grad (shape {tuple(self.shape)}) cannot be overwritten "
-                "while recording; wrap it in tc.no_grad()"
-            )
         if isinstance(value, Tensor):
             value = value.item()
+        if self.requires_grad and modes.grad_enabled:  # in the graph: the checks of every in-place op
+            constant = _make(self.device.backend.xp.full(self._data.shape, value, dtype=self._data.dtype),
+                             self.device, False, None)
+            return self._inplace("fill_", constant)
+        if isinstance(self._data, np.generic):
+            self._data = np.array(self._data)
+        if not getattr(self._data.flags, "writeable", True):
+            raise ArgumentError("fill_: the tensor is a read-only view (several of its elements share one memory "
+                                "location, as after expand); clone() it first")
         self._data[...] = value
         self._vc[0] += 1
         return self

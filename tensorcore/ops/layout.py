@@ -63,7 +63,7 @@ def _diagonal_positions(xp, length, offset):
 
 
 class Diagonal(Function):
-    """The diagonal (offset) of dims d1, d2, appended as the last dim: a read-only view."""
+    """The diagonal (offset) of dims d1, d2, appended as the last dim: a view."""
 
     op_name = "diagonal"
     is_view = True
@@ -71,7 +71,10 @@ class Diagonal(Function):
     @staticmethod
     def forward(ctx, x, offset, d1, d2):
         ctx.shape, ctx.offset, ctx.d1, ctx.d2 = x.shape, offset, d1, d2
-        return ctx.backend.xp.diagonal(x, offset, d1, d2)
+        out = ctx.backend.xp.diagonal(x, offset, d1, d2)
+        if getattr(x.flags, "writeable", False) and not getattr(out.flags, "writeable", True):
+            out.flags.writeable = True  # NumPy's diagonal is read-only; PyTorch's writes through
+        return out
 
     @staticmethod
     def backward(ctx, g):
