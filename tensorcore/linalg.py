@@ -1,6 +1,7 @@
 """tc.linalg: PyTorch's torch.linalg names."""
 
-# --- norms (reductions; tensorcore/ops/stats.py) ---
+# --- norms and diagonal (reductions and shape; tensorcore/ops/stats.py, copies.py) ---
+from .ops.copies import linalg_diagonal as diagonal  # noqa: F401
 from .ops.stats import matrix_norm, vector_norm  # noqa: F401
 
 
@@ -20,4 +21,4 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
     return matrix_norm(A, "fro" if ord is None else ord, dim, keepdim, dtype=dtype)
 
 
-# --- end of norms ---
+# --- end of norms and diagonal ---

@@ -296,3 +296,21 @@ def test_histc_unravel_index_broadcast_shapes():
 def test_cov_corrcoef_dist(fn):
     ours, theirs = _both(fn)
     compare(ours, theirs, DISTINCT)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, x: m.trapz(x), lambda m, x: m.trapz(x, dx=2.0, dim=0), lambda m, x: m.renorm(x, 2, 0, 1.0),
+    lambda m, x: x.renorm(1, 1, 2.0), lambda m, x: x.renorm(3, 0, 100.0),
+])
+def test_trapz_renorm(fn):
+    ours, theirs = _both(fn)
+    compare(ours, theirs, DISTINCT)
+
+
+def test_nonzero_static_and_histogram():
+    for fn in (lambda m, x: m.nonzero_static(x > 0, size=4),
+               lambda m, x: m.nonzero_static(x > 0, size=30, fill_value=7),
+               lambda m, x: m.histogram(x, 5), lambda m, x: x.histogram(3, range=(-1.0, 1.0)),
+               lambda m, x: m.histogram(x, m.tensor([-1.0, 0.0, 2.0], dtype=x.dtype), weight=x.abs(), density=True)):
+        ours, theirs = _both(fn)
+        compare(ours, theirs, DISTINCT, grad=False)

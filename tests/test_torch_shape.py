@@ -244,3 +244,28 @@ def test_in_place_shape_ops_follow_pytorch():
     np.testing.assert_array_equal(leaf.grad.numpy(), np.full(X.shape, 2.0))
     with pytest.raises(tc.GradientError, match="t_: a leaf tensor that requires grad"):
         tc.tensor(M, requires_grad=True).t_()
+
+
+@pytest.mark.parametrize("fn", [
+    lambda m, x: m.alias_copy(x), lambda m, x: m.diagonal_copy(x, 1), lambda m, x: m.expand_copy(x[:1], (2, 3, 4)),
+    lambda m, x: m.permute_copy(x, (1, 0)), lambda m, x: m.squeeze_copy(x[None]), lambda m, x: m.t_copy(x),
+    lambda m, x: m.transpose_copy(x, 0, 1), lambda m, x: m.unbind_copy(x, 1), lambda m, x: m.unsqueeze_copy(x, 1),
+    lambda m, x: m.view_copy(x, (12,)), lambda m, x: m.unfold_copy(x, 1, 2, 1),
+    lambda m, x: m.split_with_sizes(x, [1, 3], 1), lambda m, x: x.unsafe_split(2, 1), lambda m, x: m.unsafe_chunk(x, 2),
+    lambda m, x: x.sum_to_size(1, 4), lambda m, x: x.sum_to_size(3, 1), lambda m, x: m.linalg.diagonal(x[None]),
+    lambda m, x: x.H,
+])
+def test_copies_and_aliases(fn):
+    ours, theirs = _both(fn)
+    compare(ours, theirs, M)
+
+
+@pytest.mark.parametrize("name", ["alias", "diagonal", "expand", "permute", "squeeze", "t", "transpose", "unbind",
+                                  "unsqueeze", "view", "unfold"])
+def test_copies_share_no_memory(name):
+    x = tc.tensor(M)
+    args = {"diagonal": (), "expand": ((2, 3, 4),), "permute": ((1, 0),), "transpose": (0, 1), "unbind": (1,),
+            "unsqueeze": (0,), "view": ((12,),), "unfold": (1, 2, 1)}.get(name, ())
+    out = getattr(tc, name + "_copy")(x, *args)
+    for o in out if isinstance(out, tuple) else (out,):
+        assert not np.shares_memory(o.numpy(), x.numpy())

@@ -7,6 +7,7 @@ from . import (  # noqa: F401
     blocks,
     compare,
     conv,
+    copies,
     embed,
     gather,
     index,
