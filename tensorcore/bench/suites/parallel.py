@@ -32,15 +32,8 @@ import time
 
 import numpy as np
 
-LENET5 = [("conv", 1, 6, 5, 1, 2, 1), ("relu",), ("maxpool", 2, 2), ("conv", 6, 16, 5, 1, 0, 1), ("relu",),
-          ("maxpool", 2, 2), ("flatten",), ("linear", 400, 120), ("relu",), ("linear", 120, 84), ("relu",),
-          ("linear", 84, 10)]
-ALEXNET = [("conv", 3, 96, 11, 4, 0, 1), ("relu",), ("lrn", 5, 5e-4, 0.75, 2.0), ("maxpool", 3, 2),
-           ("conv", 96, 256, 5, 1, 2, 2), ("relu",), ("lrn", 5, 5e-4, 0.75, 2.0), ("maxpool", 3, 2),
-           ("conv", 256, 384, 3, 1, 1, 1), ("relu",), ("conv", 384, 384, 3, 1, 1, 2), ("relu",),
-           ("conv", 384, 256, 3, 1, 1, 2), ("relu",), ("maxpool", 3, 2), ("flatten",),
-           ("dropout", 0.5), ("linear", 9216, 4096), ("relu",), ("dropout", 0.5), ("linear", 4096, 4096), ("relu",),
-           ("linear", 4096, 1000)]
+from .train import ALEXNET, LENET5  # noqa: E402  (one spec of each model for every suite)
+
 MLP = [("flatten",), ("linear", 784, 64), ("relu",), ("linear", 64, 64), ("relu",), ("linear", 64, 10)]
 CONVNET = [("conv", 1, 32, 3, 1, 0, 1), ("relu",), ("conv", 32, 64, 3, 1, 0, 1), ("relu",), ("maxpool", 2, 2),
            ("dropout", 0.25), ("flatten",), ("linear", 9216, 128), ("relu",), ("dropout", 0.5),
