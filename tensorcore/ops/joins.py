@@ -285,8 +285,9 @@ def unfold(input, dimension, size, step):
     if not is_int(size) or not is_int(step) or step <= 0 or not 0 <= size <= n:
         raise ShapeError(f"unfold: size {size!r} and step {step!r} do not fit dim {d} of size {n} (0 <= size <= {n}, "
                          "step > 0)")
-    x = input if input.ndim else input.reshape(1)
-    return Unfold.apply(x, dim=d, size=int(size), step=int(step))
+    if input.ndim == 0:  # PyTorch: a 0-d input gives the one window as a 1-D tensor of `size`
+        return Unfold.apply(input.reshape(1), dim=0, size=int(size), step=int(step)).reshape(int(size))
+    return Unfold.apply(input, dim=d, size=int(size), step=int(step))
 
 
 unfold = register("Tensor.unfold", method="unfold")(unfold)  # F.unfold (im2col) is another op
