@@ -310,6 +310,27 @@ from .ops.special_math import digamma, erfc, erfinv, frexp, lgamma, mvlgamma, po
 from . import special  # noqa: E402, I001
 from . import data  # noqa: E402  (after tensor: data imports it)
 from .serialization import load, save
+from .ops.products import (  # noqa: E402, I001  (linear algebra products, torch's names)
+    addbmm,
+    addmm,
+    addmv,
+    baddbmm,
+    bmm,
+    cdist,
+    cross,
+    dot,
+    einsum,
+    ger,
+    kron,
+    mm,
+    mv,
+    outer,
+    tensordot,
+    trace,
+    vdot,
+)
+from .ops.decompositions import det, matrix_power, slogdet  # noqa: E402, I001
+from .ops.decompositions import inv as inverse  # noqa: E402, I001
 
 bool = bool_
 # PyTorch's dtype names (NumPy dtypes: x.dtype == tc.float32 holds, and they print as float32).
@@ -325,4 +346,11 @@ def __getattr__(name):
 
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _UNSUPPORTED_DTYPES:
+        raise AttributeError(f"module 'tensorcore' has no attribute {name!r}: tensorcore has no {name} dtype "
+                             "(NumPy arrays hold its tensors: bool, integer, float16, float32 and float64 only)")
     raise AttributeError(f"module 'tensorcore' has no attribute {name!r}")
+
+
+_UNSUPPORTED_DTYPES = ("bfloat16", "complex32", "complex64", "complex128", "cfloat", "cdouble", "chalf", "uint16",
+                       "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "quint8", "qint8", "qint32")

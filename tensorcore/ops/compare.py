@@ -3,7 +3,7 @@
 import numpy as np
 
 from ..autograd import Function
-from ..errors import ArgumentError, DTypeError
+from ..errors import ArgumentError
 from ..tensor import Tensor, _make
 from .declare import binary, operand, unary
 from .registry import register
@@ -26,13 +26,6 @@ logical_not = unary("logical_not", forward=lambda xp, x: xp.logical_not(x), vjp=
                     doc="not x, elementwise.")
 sign = unary("sign", forward=lambda xp, x: xp.sign(x) if x.dtype.kind != "b" else x.copy(), vjp=lambda g: g * 0.0,
              doc="-1, 0 or 1 by the sign of x (its gradient is zero).")
-
-
-def bitwise_not(x):
-    """~x: logical not of a bool tensor, bitwise not of an integer tensor."""
-    if x.dtype.kind == "f":
-        raise DTypeError(f"bitwise_not (~): expected a bool or integer tensor, got {x.dtype}")
-    return _make(~x._data, x.device, False, None)
 
 
 def _grad_split(g, x, y, wins):
@@ -304,14 +297,8 @@ def copy_(x, src, non_blocking=False):
 def _attach_methods():
     for name in ("eq", "ne", "lt", "le", "gt", "ge"):
         setattr(Tensor, f"__{name}__", globals()[name])
-    Tensor.__invert__ = bitwise_not
-    Tensor.__and__ = lambda self, other: (logical_and(self, other) if self.dtype == np.bool_
-                                          else _bitwise(self, other, "and"))
-    Tensor.__or__ = lambda self, other: (logical_or(self, other) if self.dtype == np.bool_
-                                         else _bitwise(self, other, "or"))
     Tensor.greater, Tensor.less, Tensor.greater_equal, Tensor.less_equal = gt, lt, ge, le
     Tensor.not_equal = ne
-    Tensor.bitwise_not = bitwise_not
     Tensor.where = lambda self, condition, other: where(condition, self, other)
     for name, fn in (("clamp", clamp), ("clip", clamp), ("clamp_min", clamp_min), ("clamp_max", clamp_max)):
         setattr(Tensor, name, fn)
@@ -328,16 +315,6 @@ def _attach_methods():
     for name, dtype in (("float", "float32"), ("double", "float64"), ("half", "float16"), ("long", "int64"),
                         ("int", "int32"), ("short", "int16"), ("char", "int8"), ("byte", "uint8"), ("bool", "bool")):
         setattr(Tensor, name, lambda self, memory_format=None, dtype=dtype: _cast_checked(self, dtype, memory_format))
-
-
-def _bitwise(x, other, kind):
-    if not isinstance(other, Tensor):
-        other = operand(other, x)
-    a = other._data if isinstance(other, Tensor) else other
-    if x.dtype.kind not in "iub" or getattr(a, "dtype", np.dtype(int)).kind not in "iub":
-        raise DTypeError(f"bitwise_{kind}: expected bool or integer tensors, got {x.dtype}")
-    xp = x.device.backend.xp
-    return _make(getattr(xp, f"bitwise_{kind}")(x._data, a), x.device, False, None)
 
 
 _attach_methods()
