@@ -194,3 +194,29 @@ def test_type_conversions_and_to_flags():
     y = x.to("cpu", tc.float32, False, True)
     assert y is not x and np.array_equal(y.numpy(), x.numpy())
     assert x.long().tolist() == [1, -2] and x.int().dtype == tc.int32 and x.bool().tolist() == [True, True]
+
+
+def test_from_numpy_shares_memory_and_refuses_object_arrays():
+    a = np.arange(4.0)
+    t = tc.from_numpy(a)
+    a[0] = 9.0
+    assert t[0].item() == 9.0 and t.dtype == tc.float64
+    for bad in (np.array(["a", "b"]), np.array([{}, 1], dtype=object)):
+        with pytest.raises(tc.DTypeError):
+            tc.from_numpy(bad)
+    with pytest.raises(AttributeError, match="no bfloat16 dtype"):
+        tc.bfloat16  # noqa: B018
+
+
+def test_special_functions_in_their_tails_match_pytorch():
+    x = np.array([-30.0, -8.0, -1.5, -0.2, 0.0, 0.4, 2.0, 6.0, 12.0, 27.0])
+    for ours, theirs in ((tc.erfc, torch.erfc), (tc.special.erfcx, torch.special.erfcx),
+                         (tc.special.log_ndtr, torch.special.log_ndtr), (tc.special.ndtr, torch.special.ndtr)):
+        np.testing.assert_allclose(ours(tc.tensor(x)).numpy(), theirs(torch.tensor(x)).numpy(), rtol=1e-12, atol=0)
+    g = np.array([0.2, 1.0, 3.5, 11.0, -0.7, -2.5])
+    for n in range(4):
+        np.testing.assert_allclose(tc.polygamma(n, tc.tensor(g)).numpy(), torch.polygamma(n, torch.tensor(g)).numpy(),
+                                   rtol=1e-8)
+    np.testing.assert_allclose(tc.lgamma(tc.tensor(g)).numpy(), torch.lgamma(torch.tensor(g)).numpy(), rtol=1e-12)
+    u = np.array([-0.999, -0.3, 0.0, 0.5, 0.99999])
+    np.testing.assert_allclose(tc.erfinv(tc.tensor(u)).numpy(), torch.erfinv(torch.tensor(u)).numpy(), rtol=1e-9)
