@@ -22,3 +22,31 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):
 
 
 # --- end of norms and diagonal ---
+
+
+# --- products and decompositions (tensorcore/ops/products.py, decompositions.py) ---
+from .ops.decompositions import (  # noqa: E402, F401
+    cholesky,
+    det,
+    eigh,
+    eigvalsh,
+    inv,
+    matrix_power,
+    slogdet,
+    solve,
+)
+from .ops.products import cross as _cross  # noqa: E402
+from .ops.products import matmul, tensordot  # noqa: E402, F401
+
+
+def cross(input, other, *, dim=-1):
+    """linalg.cross: the cross product of 3-vectors along dim (default the last, unlike torch.cross)."""
+    return _cross(input, other, dim=dim)
+
+
+def vecdot(x, y, *, dim=-1):
+    """sum(x * y) along dim (real tensors)."""
+    return (x * y).sum(dim=dim)
+
+
+# --- end of products and decompositions ---
