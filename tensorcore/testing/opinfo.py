@@ -173,7 +173,7 @@ def run_sample(kind, fn, name, sample, torch, atol=1e-7, rtol=1e-7, op=None):
         return "refused", f"{type(e).__name__}: {str(e)[:120]}"
     except Exception as e:  # noqa: BLE001
         return "crash", f"{type(e).__name__}: {str(e)[:120]}"
-    random = name in RANDOM
+    random = name in RANDOM or bool(t_kwargs.get("dropout_p"))  # attention's dropout draws too
     same, why = _compare_outputs(ours, theirs, torch, atol, rtol, random)
     if not same:
         return "differ", "forward: " + why
