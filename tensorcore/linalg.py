@@ -37,6 +37,7 @@ from .ops.decompositions import (  # noqa: E402, F401
 )
 from .ops.products import cross as _cross  # noqa: E402
 from .ops.products import matmul, tensordot  # noqa: E402, F401
+from .ops.svd_qr import pinv, qr, svd, svdvals  # noqa: E402, F401
 
 
 def cross(input, other, *, dim=-1):

@@ -68,6 +68,16 @@ PRODUCTS = {
     "matrix_power": (lambda t, a: t.linalg.matrix_power(a, 5), (A,)),
     "matrix_power-neg": (lambda t, a: t.linalg.matrix_power(a, -2), (A,)),
     "matrix_power-0": (lambda t, a: t.matrix_power(a, 0), (A,)),
+    "svdvals": (lambda t, a: t.linalg.svdvals(a), (R.standard_normal((2, 4, 3)),)),
+    "svd-product": (lambda t, a: (lambda o: (o.U * o.S.unsqueeze(-2)) @ o.Vh)(t.linalg.svd(a, full_matrices=False)),
+                    (R.standard_normal((3, 4)),)),
+    "svd-U": (lambda t, a: t.linalg.svd(a, full_matrices=False).U.abs(), (R.standard_normal((2, 4, 3)),)),
+    "svd-Vh": (lambda t, a: t.linalg.svd(a, full_matrices=False)[2].abs(), (R.standard_normal((3, 4)),)),
+    "svd-square-full": (lambda t, a: t.linalg.svd(a).S, (A,)),
+    "qr-Q": (lambda t, a: t.linalg.qr(a).Q, (R.standard_normal((2, 4, 3)),)),
+    "qr-R": (lambda t, a: t.linalg.qr(a)[1], (A,)),
+    "pinv": (lambda t, a: t.linalg.pinv(a), (R.standard_normal((3, 4)),)),
+    "pinv-batch": (lambda t, a: t.linalg.pinv(a), (R.standard_normal((2, 4, 3)),)),
 }
 
 
@@ -105,3 +115,7 @@ def test_errors_are_named():
         tc.einsum("ii->i", tc.tensor(A[0]))
     with pytest.raises(tc.TensorcoreError, match="dot"):
         tc.dot(tc.tensor(V), tc.tensor(W))
+    with pytest.raises(tc.TensorcoreError, match="full_matrices"):
+        tc.linalg.svd(tc.tensor(M, requires_grad=True))
+    with pytest.raises(tc.TensorcoreError, match="mode"):
+        tc.linalg.qr(tc.tensor(M, requires_grad=True), mode="complete")

@@ -5,6 +5,7 @@ import numpy as np
 
 from ..ops import decompositions as D
 from ..ops import products as P
+from ..ops import svd_qr as SQ
 from .cases import OpCase
 
 
@@ -63,4 +64,9 @@ CASES = [
            lambda a: np.linalg.eigvalsh(a + a.T)),
     OpCase("matrix_power", lambda r: (_n(r, 3, 3),), lambda a: D.matrix_power(a, 3),
            lambda a: np.linalg.matrix_power(a, 3)),
+    OpCase("svdvals", lambda r: (_n(r, 4, 3),), SQ.svdvals, lambda a: np.linalg.svd(a, compute_uv=False)),
+    OpCase("svd", lambda r: (_n(r, 3, 4),), lambda a: SQ.svd(a, full_matrices=False).U.abs(),
+           lambda a: np.abs(np.linalg.svd(a, full_matrices=False)[0])),
+    OpCase("qr", lambda r: (_n(r, 4, 3),), lambda a: SQ.qr(a).R.abs(), lambda a: np.abs(np.linalg.qr(a)[1])),
+    OpCase("pinv", lambda r: (_n(r, 3, 4),), SQ.pinv, np.linalg.pinv),
 ]
