@@ -1,7 +1,6 @@
 """Padding modules (torch.nn's): Zero/Constant/Reflection/Replication/CircularPad{1,2,3}d over F.pad."""
 
-import operator
-
+from .._validate import integer
 from ..errors import ArgumentError
 from ..ops.padding import pad
 from .module import Module
@@ -11,8 +10,8 @@ def _padding(padding, dims, name):
     if isinstance(padding, (tuple, list)):
         if len(padding) != 2 * dims:
             raise ArgumentError(f"{name}: padding must be an int or a tuple of {2 * dims} ints, got {tuple(padding)}")
-        return tuple(operator.index(p) for p in padding)
-    return (operator.index(padding),) * (2 * dims)
+        return tuple(integer(p, "padding", name) for p in padding)
+    return (integer(padding, "padding", name),) * (2 * dims)
 
 
 class _Pad(Module):
