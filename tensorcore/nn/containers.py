@@ -111,6 +111,9 @@ class ModuleDict(Module):
 
     def update(self, modules):
         items = modules.items() if hasattr(modules, "items") else modules
+        if not hasattr(items, "__iter__"):
+            raise ArgumentError(f"ModuleDict.update: expected a mapping or an iterable of (key, value) pairs, "
+                                f"got {type(modules).__name__}")
         for j, item in enumerate(items):
             if not isinstance(item, (tuple, list)) or len(item) != 2:
                 raise ArgumentError(f"ModuleDict.update: element #{j} should be a (key, module) pair")
@@ -248,6 +251,9 @@ class ParameterDict(Module):
 
     def update(self, parameters):
         items = parameters.items() if hasattr(parameters, "items") else parameters
+        if not hasattr(items, "__iter__"):
+            raise ArgumentError(f"ParameterDict.update: expected a mapping or an iterable of (key, value) pairs, "
+                                f"got {type(parameters).__name__}")
         if isinstance(parameters, (dict, OrderedDict)) and not isinstance(parameters, OrderedDict):
             items = parameters.items()
         for j, item in enumerate(items):
