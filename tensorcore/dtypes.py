@@ -63,11 +63,18 @@ channels_last_3d = MemoryFormat("channels_last_3d")
 strided = "strided"  # the one layout (torch.strided)
 
 
+def memory_format_name(memory_format):
+    return getattr(memory_format, "name", None) or str(memory_format).split(".")[-1]
+
+
 def check_layout(op, memory_format=None, layout=None):
-    """Accept the row-major memory formats and the strided layout; refuse the others by name."""
+    """Accept the memory formats and the strided layout; refuse the others by name.
+
+    # NOTE: channels_last is a layout hint for speed: tensorcore keeps every tensor row-major, so the
+    # values, dtypes, shapes and gradients are PyTorch's and only stride() differs from it."""
     if memory_format is not None:
-        name = getattr(memory_format, "name", None) or str(memory_format).split(".")[-1]
-        if name not in ("contiguous_format", "preserve_format"):
+        if memory_format_name(memory_format) not in ("contiguous_format", "preserve_format", "channels_last",
+                                                     "channels_last_3d"):
             from .errors import ArgumentError
 
             raise ArgumentError(f"{op}: memory_format={memory_format} is not supported (tensors are row-major)")

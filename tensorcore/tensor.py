@@ -128,7 +128,24 @@ class Tensor:
         return strides if dim is None else strides[_dim(self, dim, "stride")]
 
     def is_contiguous(self, memory_format=None):
+        """Row-major contiguous; with memory_format=channels_last(_3d), contiguous in that order instead."""
+        if memory_format is not None:
+            from .dtypes import memory_format_name
+
+            name = memory_format_name(memory_format)
+            if name in ("channels_last", "channels_last_3d"):
+                return self._channels_last_contiguous(4 if name == "channels_last" else 5)
         return bool(self._data.flags.c_contiguous)
+
+    def _channels_last_contiguous(self, ndim):
+        """A row-major tensor is also channels-last contiguous when C or the spatial size is 1."""
+        if self._data.ndim != ndim or not self._data.flags.c_contiguous:
+            return False
+        shape = self._data.shape
+        spatial = 1
+        for d in shape[2:]:
+            spatial *= d
+        return shape[1] == 1 or spatial == 1
 
     @property
     def is_leaf(self):

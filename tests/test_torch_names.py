@@ -136,9 +136,15 @@ def test_new_constructors_and_like_dtype():
     assert x.new_tensor([1, 2]).dtype == tc.float64 and x.new_empty(4).shape == (4,)
     assert tc.zeros_like(x, dtype=tc.int32).dtype == tc.int32
     assert x.to(memory_format=tc.contiguous_format) is x
-    for call in (lambda: x.clone(memory_format=tc.channels_last), lambda: tc.zeros_like(x, layout="sparse_coo")):
-        with pytest.raises(tc.ArgumentError, match="not supported"):
-            call()
+    with pytest.raises(tc.ArgumentError, match="not supported"):
+        tc.zeros_like(x, layout="sparse_coo")
+    img = tc.ones(2, 3, 4, 4)
+    assert img.to(memory_format=tc.channels_last).shape == (2, 3, 4, 4)  # a layout hint: values unchanged
+    for t in (img, tc.ones(2, 1, 4, 4), tc.ones(2, 3, 1, 1)):
+        tt = torch.ones(*t.shape).to(memory_format=torch.channels_last)
+        assert t.is_contiguous(memory_format=tc.channels_last) == torch.ones(*t.shape).is_contiguous(
+            memory_format=torch.channels_last)
+        assert tt.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_in_place_variants_bump_the_version_and_refuse_leaves():
