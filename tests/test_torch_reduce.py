@@ -314,3 +314,12 @@ def test_nonzero_static_and_histogram():
                lambda m, x: m.histogram(x, m.tensor([-1.0, 0.0, 2.0], dtype=x.dtype), weight=x.abs(), density=True)):
         ours, theirs = _both(fn)
         compare(ours, theirs, DISTINCT, grad=False)
+
+
+def test_quantile_is_differentiable_in_q_and_diff_n0():
+    ours, theirs = _both(lambda m, x, q: m.quantile(x, q, 1))
+    compare(ours, theirs, DISTINCT, np.array([0.2318, 0.0788, 0.9]))
+    ours, theirs = _both(lambda m, x, q: x.nanquantile(q, keepdim=True))
+    compare(ours, theirs, DISTINCT, np.array([0.5, 0.25]))
+    ours, theirs = _both(lambda m, x: m.diff(x, 0, 0, prepend=x[:1], append=x))
+    compare(ours, theirs, DISTINCT)

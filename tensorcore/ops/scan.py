@@ -169,6 +169,8 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
         from ..errors import ArgumentError
 
         raise ArgumentError(f"diff: n must be a non-negative int, got {n!r}")
+    if n == 0:  # PyTorch: nothing to difference, and prepend / append are not joined
+        return input
     x = cat([t for t in (prepend, input, append) if t is not None], d) if prepend is not None or append is not None \
         else input
     for _ in range(n):

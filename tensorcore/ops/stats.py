@@ -245,8 +245,10 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
     n = x.shape[d]
     count = (n - nan.sum(axis=d, keepdims=True)) if ignore_nan else xp.full(s.shape[:d] + (1,) + s.shape[d + 1:], n)
     outs = []
-    for v in qs:
-        pos = v * (xp.maximum(count, 1) - 1).astype(x.dtype)
+    q_flat = q.reshape(-1) if isinstance(q, Tensor) and q.requires_grad else None
+    for i, v in enumerate(qs):
+        span = (xp.maximum(count, 1) - 1).astype(x.dtype)
+        pos = v * span
         lo, hi = xp.floor(pos), xp.ceil(pos)
         if interpolation == "lower":
             hi = lo
@@ -259,6 +261,9 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
         hi_i = _make(xp.clip(hi, 0, n - 1).astype(np.int64), x.device, False, None)
         v_lo, v_hi = gather(s, d, lo_i), gather(s, d, hi_i)
         w = weight if isinstance(weight, float) else _make(weight, x.device, False, None)
+        if q_flat is not None and interpolation == "linear":
+            # the position q (n - 1) is differentiable in q: d out / d q = (v_hi - v_lo) (n - 1)
+            w = q_flat[i] * _make(span, x.device, False, None) - _make(lo, x.device, False, None)
         out = v_lo + (v_hi - v_lo) * w if interpolation != "lower" and interpolation != "higher" else v_lo
         bad = (count == 0) if ignore_nan else nan.any(axis=d, keepdims=True)
         if bool(bad.any()):
