@@ -155,7 +155,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
         if weights is not None:
             if not isinstance(weights, Tensor) or tuple(weights.shape) != (n,):
                 raise ShapeError(f"cov: {name} must be a 1-D Tensor of {n} observations")
-            weights = weights.astype(x.dtype)
+            # NOTE: kept in their own dtype, as PyTorch does (float32 weights give float32 sums of weights)
             w = weights if w is None else w * weights
     if w is None:
         mean = x.mean(1, keepdim=True)
@@ -163,8 +163,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     else:
         total = w.sum()
         mean = (x * w).sum(1, keepdim=True) / total
-        factor = total - (correction * (w * aweights.astype(x.dtype)).sum() / total if aweights is not None
-                          else correction)
+        factor = total - (correction * (w * aweights).sum() / total if aweights is not None else correction)
     centered = x - mean
     weighted = centered if w is None else centered * w
     out = matmul(weighted, centered.t()) / factor
