@@ -119,3 +119,12 @@ def test_errors_are_named():
         tc.linalg.svd(tc.tensor(M, requires_grad=True))
     with pytest.raises(tc.TensorcoreError, match="mode"):
         tc.linalg.qr(tc.tensor(M, requires_grad=True), mode="complete")
+
+
+def test_tensor_methods_as_torch():
+    a, ta = tc.tensor(A[0]), torch.tensor(A[0])
+    np.testing.assert_allclose(a.inverse().numpy(), ta.inverse().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.slogdet()[1].numpy(), ta.slogdet()[1].numpy(), rtol=1e-12)
+    np.testing.assert_allclose(tc.tensor(M).pinverse().numpy(), torch.tensor(M).pinverse().numpy(), rtol=1e-10)
+    np.testing.assert_allclose(a.det().numpy(), ta.det().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(a.matrix_power(3).numpy(), ta.matrix_power(3).numpy(), rtol=1e-12)

@@ -166,3 +166,16 @@ def pinv(A, *, atol=None, rtol=None, hermitian=False):
     keep = _make(A.device.backend.asarray((S._data > cut).astype(A.dtype)), A.device, False, None)
     safe = S + (1 - keep)
     return matmul(Vh.mT * (keep / safe).unsqueeze(-2), U.mT)
+
+
+def _attach_methods():
+    """PyTorch's Tensor methods for these (the old torch.svd, whose V is not Vh, is deliberately left out)."""
+    from ..tensor import attach_method
+    from .decompositions import inv, slogdet
+
+    attach_method("inverse", inv)
+    attach_method("slogdet", slogdet)
+    attach_method("pinverse", lambda self, rcond=1e-15: pinv(self, rtol=rcond))
+
+
+_attach_methods()
