@@ -402,13 +402,13 @@ class ReduceLROnPlateau:
             return a < (best * (1 - self.threshold) if self.threshold_mode == "rel" else best - self.threshold)
         return a > (best * (1 + self.threshold) if self.threshold_mode == "rel" else best + self.threshold)
 
-    def step(self, metrics):
+    def step(self, metrics, epoch=None):
         try:
             current = float(metrics)
         except (TypeError, ValueError) as exc:
             raise OptimizerError(f"ReduceLROnPlateau.step: metrics must be a number, got {type(metrics).__name__} "
                                  f"({exc})") from None
-        self.last_epoch += 1
+        self.last_epoch = self.last_epoch + 1 if epoch is None else _integer(epoch, "epoch", "ReduceLROnPlateau")
         if self._is_better(current, self.best):
             self.best = current
             self.num_bad_epochs = 0
