@@ -36,6 +36,11 @@ def _compare(fn, x, rtol=1e-10):
     (lambda f, t: f.interpolate(t, size=(3, 4, 5), mode="trilinear", align_corners=True),
      R.standard_normal((1, 2, 2, 3, 4))),
     (lambda f, t: f.interpolate(t, scale_factor=(2, 1, 3)), R.standard_normal((1, 2, 2, 3, 4))),
+    (lambda f, t: f.interpolate(t, size=(7, 3), mode="nearest-exact"), X),
+    (lambda f, t: f.interpolate(t, scale_factor=(1.7, 0.6), mode="nearest-exact"), X),
+    (lambda f, t: f.interpolate(t, size=(2, 3), mode="area"), X),
+    (lambda f, t: f.interpolate(t, scale_factor=0.5, mode="area"), X[:, :, :, :4]),
+    (lambda f, t: f.interpolate(t, size=3, mode="area"), X[:, :, 0]),
 ])
 def test_resampling_matches_torch(call, x):
     _compare(call, x)

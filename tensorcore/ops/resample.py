@@ -69,10 +69,12 @@ def _output_sizes(op, shape, size, scale_factor):
     return tuple(int(math.floor(d * float(s))) for d, s in zip(shape, scales)), tuple(float(s) for s in scales)
 
 
-def _nearest_index(n_in, n_out, scale):
-    """PyTorch's 'nearest': src = floor(dst * n_in / n_out) (or dst / scale when scale_factor is given)."""
-    ratio = 1.0 / scale if scale is not None else n_in / n_out
-    return np.minimum(np.floor(np.arange(n_out) * np.float32(ratio)).astype(np.int64), n_in - 1)
+def _nearest_index(n_in, n_out, scale, exact=False):
+    """PyTorch's 'nearest': src = floor(dst * n_in / n_out) (or dst / scale when scale_factor is given);
+    'nearest-exact': src = floor((dst + 0.5) * ratio)."""
+    ratio = np.float32(1.0 / scale if scale is not None else n_in / n_out)
+    dst = np.arange(n_out, dtype=np.float32) + (np.float32(0.5) if exact else np.float32(0))
+    return np.minimum(np.floor(dst * ratio).astype(np.int64), n_in - 1)
 
 
 def _linear_matrix(n_in, n_out, scale, align_corners):
@@ -101,11 +103,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
 
     op = "interpolate"
     linear = {"linear": 1, "bilinear": 2, "trilinear": 3}
-    if mode not in ("nearest",) + tuple(linear):
-        raise ArgumentError(f"{op}: mode {mode!r} is not supported (nearest, linear, bilinear, trilinear)")
+    if mode not in ("nearest", "nearest-exact", "area") + tuple(linear):
+        raise ArgumentError(f"{op}: mode {mode!r} is not supported (nearest, nearest-exact, area, linear, bilinear, "
+                            "trilinear)")
     if antialias:
         raise ArgumentError(f"{op}: antialias=True is not supported")
-    if mode == "nearest" and align_corners is not None:
+    if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ArgumentError(f"{op}: align_corners option can only be set with the interpolating modes: linear | "
                             "bilinear | bicubic | trilinear")
     spatial = input.ndim - 2
@@ -115,12 +118,19 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     sizes, scales = _output_sizes(op, input.shape[2:], size, scale_factor)
     if recompute_scale_factor:
         scales = None
+    if mode == "area":  # adaptive average pooling to the output size
+        from . import pool, pool_nd
+
+        fn = {1: pool_nd.adaptive_avg_pool1d, 2: pool.adaptive_avg_pool2d, 3: pool_nd.adaptive_avg_pool3d}
+        if spatial not in fn:
+            raise ShapeError(f"{op}: mode 'area' needs 1 to 3 spatial dims, got shape {tuple(input.shape)}")
+        return fn[spatial](input, sizes)
     x = input
     for a in range(spatial):
         dim, n_in, n_out = 2 + a, input.shape[2 + a], sizes[a]
         scale = scales[a] if scales is not None else None
-        if mode == "nearest":
-            idx = _nearest_index(n_in, n_out, scale)
+        if mode in ("nearest", "nearest-exact"):
+            idx = _nearest_index(n_in, n_out, scale, exact=mode == "nearest-exact")
             x = index_select(x, dim, _make(x.device.backend.from_host(idx), x.device, False, None))
         else:
             m = _linear_matrix(n_in, n_out, scale, bool(align_corners)).astype(x.dtype)
