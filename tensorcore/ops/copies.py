@@ -1,6 +1,7 @@
 """The rest of PyTorch's shape and reduction names: the *_copy variants of the view ops (the same values in
 new memory), split_with_sizes, unsafe_split, unsafe_chunk, sum_to_size, trapz, nonzero_static, histogram,
-renorm and linalg.diagonal."""
+renorm, linalg.diagonal, Tensor.H, and the in-place shape ops t_, transpose_, swapaxes_, swapdims_,
+squeeze_, unsqueeze_."""
 
 from collections import namedtuple
 
@@ -152,3 +153,35 @@ attach_method("H", property(lambda self: self.t() if self.ndim == 2 else _h_erro
 
 def _h_error(t):
     raise ShapeError(f"H: the conjugate transpose needs a 2-D tensor, got {tuple(t.shape)}; use mH for batches")
+
+
+def _inplace_view(name, fn):
+    """t_(), transpose_(), squeeze_(), unsqueeze_() ...: self takes the shape of the view fn(self) (the same
+    memory; no version bump, as in PyTorch, since no element changes)."""
+
+    def method(self, *args, **kwargs):
+        from ..errors import GradientError
+        from ..grad_mode import modes
+
+        if self.requires_grad and self._node is None and modes.grad_enabled:
+            raise GradientError(f"{name}: a leaf tensor that requires grad cannot change shape in place while "
+                                "recording; use the out-of-place op")
+        result = fn(self, *args, **kwargs)
+        self._data = result._data
+        if result._node is not None:
+            self._node = result._node
+        return self
+
+    method.__name__ = name
+    return method
+
+
+def _attach_inplace_views():
+    from .shape import squeeze, swapaxes, swapdims, t, transpose, unsqueeze
+
+    for name, fn in (("t_", t), ("transpose_", transpose), ("swapaxes_", swapaxes), ("swapdims_", swapdims),
+                     ("squeeze_", squeeze), ("unsqueeze_", unsqueeze)):
+        attach_method(name, _inplace_view(name, fn))
+
+
+_attach_inplace_views()

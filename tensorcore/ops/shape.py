@@ -391,28 +391,3 @@ _attach_methods()
 
 from .joins import cat, chunk, concat, concatenate, narrow, select, split, stack, tensor_split, unbind  # noqa: E402, F401
 
-
-def _inplace_view(name, fn):
-    """t_(), transpose_(), squeeze_(), unsqueeze_() ...: self takes the shape of the view fn(self) (the same
-    memory; no version bump, as in PyTorch, since no element changes)."""
-
-    def method(self, *args, **kwargs):
-        from ..errors import GradientError
-        from ..grad_mode import modes
-
-        if self.requires_grad and self._node is None and modes.grad_enabled:
-            raise GradientError(f"{name}: a leaf tensor that requires grad cannot change shape in place while "
-                                "recording; use the out-of-place op")
-        result = fn(self, *args, **kwargs)
-        self._data = result._data
-        if result._node is not None:
-            self._node = result._node
-        return self
-
-    method.__name__ = name
-    return method
-
-
-for _name, _fn in (("t_", t), ("transpose_", transpose), ("swapaxes_", swapaxes), ("swapdims_", swapdims),
-                   ("squeeze_", squeeze), ("unsqueeze_", unsqueeze)):
-    setattr(Tensor, _name, _inplace_view(_name, _fn))
