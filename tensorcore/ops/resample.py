@@ -94,18 +94,43 @@ def _linear_matrix(n_in, n_out, scale, align_corners):
     return m
 
 
+def _cubic_matrix(n_in, n_out, scale, align_corners, A=-0.75):
+    """(n_out, n_in) weights of PyTorch's bicubic interpolation along one axis (Keys' kernel, a = -0.75;
+    the 4 taps clamped at the borders; source coordinates not clamped)."""
+    out = np.arange(n_out, dtype=np.float64)
+    if align_corners:
+        src = out * ((n_in - 1) / (n_out - 1)) if n_out > 1 else np.zeros(n_out)
+    else:
+        ratio = 1.0 / scale if scale is not None else n_in / n_out
+        src = (out + 0.5) * ratio - 0.5
+    base = np.floor(src).astype(np.int64)
+    t = src - base
+
+    def near(x):  # |x| <= 1
+        return ((A + 2) * x - (A + 3)) * x * x + 1
+
+    def far(x):  # 1 < |x| < 2
+        return ((A * x - 5 * A) * x + 8 * A) * x - 4 * A
+
+    m = np.zeros((n_out, n_in))
+    for k, w in enumerate((far(t + 1), near(t), near(1 - t), far(2 - t))):
+        np.add.at(m, (np.arange(n_out), np.clip(base - 1 + k, 0, n_in - 1)), w)
+    return m
+
+
 @register("interpolate")
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dims of (N, C, ...) input: mode 'nearest' (1-3 spatial dims), 'linear' (1),
-    'bilinear' (2) or 'trilinear' (3), with PyTorch's source-coordinate rules and align_corners."""
+    """Resize the spatial dims of (N, C, ...) input: mode 'nearest', 'nearest-exact', 'area' (1-3 spatial dims),
+    'linear' (1), 'bilinear' or 'bicubic' (2), 'trilinear' (3), with PyTorch's source coordinates and align_corners."""
     from .index import index_select
 
     op = "interpolate"
     linear = {"linear": 1, "bilinear": 2, "trilinear": 3}
+    linear = {**linear, "bicubic": 2}
     if mode not in ("nearest", "nearest-exact", "area") + tuple(linear):
         raise ArgumentError(f"{op}: mode {mode!r} is not supported (nearest, nearest-exact, area, linear, bilinear, "
-                            "trilinear)")
+                            "bicubic, trilinear)")
     if antialias:
         raise ArgumentError(f"{op}: antialias=True is not supported")
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
@@ -133,7 +158,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             idx = _nearest_index(n_in, n_out, scale, exact=mode == "nearest-exact")
             x = index_select(x, dim, _make(x.device.backend.from_host(idx), x.device, False, None))
         else:
-            m = _linear_matrix(n_in, n_out, scale, bool(align_corners)).astype(x.dtype)
+            build = _cubic_matrix if mode == "bicubic" else _linear_matrix
+            m = build(n_in, n_out, scale, bool(align_corners)).astype(x.dtype)
             weights = _make(x.device.backend.from_host(m), x.device, False, None)
             x = (x.movedim(dim, -1) @ weights.transpose(0, 1)).movedim(-1, dim)
     return x

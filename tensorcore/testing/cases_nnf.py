@@ -159,4 +159,6 @@ CASES = [
     OpCase("unfold", lambda r: (_n(r, 1, 2, 4, 5),),
            lambda x: FO.unfold(x, (2, 3), dilation=(1, 2), padding=1, stride=2)),
     OpCase("fold", lambda r: (_n(r, 1, 8, 9),), lambda x: FO.fold(x, (4, 5), 2, padding=1, stride=2)),
+    OpCase("interpolate", lambda r: (_n(r, 1, 2, 3, 4),),
+           lambda x: RS.interpolate(x, size=(5, 3), mode="bicubic"), label="bicubic"),
 ]
