@@ -86,15 +86,8 @@ from ..ops.smooth_activations import (  # noqa: E402, F401
     tanhshrink,
 )
 
-
-def softmax(x, dim=-1, axis=None):
-    """exp(x) / sum(exp(x)) along dim, stably."""
-    return _softmax(x, dim if axis is None else axis)
-
-
-def log_softmax(x, dim=-1, axis=None):
-    """x - logsumexp(x) along dim, stably."""
-    return _log_softmax(x, dim if axis is None else axis)
+softmax = _softmax  # PyTorch's signature: (input, dim=None, _stacklevel=3, dtype=None)
+log_softmax = _log_softmax
 
 
 def flatten(x, start_dim=0, end_dim=-1):

@@ -47,16 +47,35 @@ class LogSoftmax(Function):
         return g - exp(y) * g.sum(axis=ctx.axis, keepdims=True)
 
 
+def _softmax_dim(op, x, dim, axis, dtype):
+    """PyTorch's dim (or NumPy's axis); without either, PyTorch's implicit choice: 0 for 0-, 1- and
+    3-d inputs, else 1. dtype= casts the input first."""
+    if dim is not None and axis is not None:
+        raise ArgumentError(f"{op}: got both dim= and its alias axis=")
+    dim = axis if dim is None else dim
+    if dim is None:
+        dim = 0 if x.ndim in (0, 1, 3) else 1
+    if dtype is not None:
+        x = x.astype(dtype)
+    return x, normalize_axis(op, dim, x.ndim)[0] if x.ndim else 0
+
+
 @register("softmax", method=True)
-def softmax(x, axis=-1):
-    """exp(x) / sum(exp(x)) along `axis`; the max is subtracted first, so logits of 1e4 are fine."""
-    return Softmax.apply(x, axis=normalize_axis("softmax", axis, x.ndim)[0])
+def softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=None):
+    """exp(x) / sum(exp(x)) along `dim`; the max is subtracted first, so logits of 1e4 are fine."""
+    x, d = _softmax_dim("softmax", input, dim, axis, dtype)
+    if x.numel() == 0:
+        return x * 1.0
+    return Softmax.apply(x, axis=d)
 
 
 @register("log_softmax", method=True)
-def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along `axis`, computed stably."""
-    return LogSoftmax.apply(x, axis=normalize_axis("log_softmax", axis, x.ndim)[0])
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None, *, axis=None):
+    """x - logsumexp(x) along `dim`, computed stably."""
+    x, d = _softmax_dim("log_softmax", input, dim, axis, dtype)
+    if x.numel() == 0:
+        return x * 1.0
+    return LogSoftmax.apply(x, axis=d)
 
 
 class SoftmaxCrossEntropy(Function):
