@@ -190,7 +190,7 @@ def plot_curves(history, path, title):
 
 def add_arguments(parser):
     parser.add_argument("--checkpoint", required=True, help="a checkpoint from tensorcore train --model gpt|char_lstm")
-    parser.add_argument("--prompt", default="\n", help="the text to continue")
+    parser.add_argument("--prompt", default="\n", help="the text to continue (default: a newline)")
     parser.add_argument("--max-new-tokens", type=int, default=200, help="tokens to sample")
     parser.add_argument("--temperature", type=float, default=1.0, help="softmax temperature (0: greedy)")
     parser.add_argument("--top-k", type=int, default=None, help="sample among the k most likely tokens only")
