@@ -45,7 +45,7 @@ class RNNLayer(Function):
         xp = ctx.backend.xp
         T, B, _ = x.shape
         sizes = batch_sizes if batch_sizes is not None else (B,) * T
-        xw = xp.matmul(x, w_ih.T)
+        xw = xp.matmul(x.reshape(T * B, -1), w_ih.T).reshape(T, B, -1)  # one GEMM for every step
         if b_ih is not None:
             xw += b_ih
         ctx.mode, ctx.sizes, ctx.reverse = mode, sizes, reverse
@@ -130,7 +130,7 @@ class RNNLayer(Function):
                 dh[:n] = xp.matmul(d, w_hh)
         flat_in = d_in.reshape(T * B, gates)
         flat_rec = d_rec.reshape(T * B, gates)
-        dx = xp.matmul(d_in, w_ih)
+        dx = xp.matmul(flat_in, w_ih).reshape(x.shape)
         dw_ih = xp.matmul(flat_in.T, x.reshape(T * B, -1))
         dw_hh = xp.matmul(flat_rec.T, cache["h_prev"].reshape(T * B, Hout))
         db_ih = flat_in.sum(axis=0) if ctx.has_bias else None
@@ -215,7 +215,7 @@ def _lstm_backward(xp, g, x, w_ih, w_hh, w_hr, cache, sizes, reverse, has_bias):
         xp.multiply(dct, a[:, H:2 * H], out=dc[:n])
         xp.matmul(d, w_hh, out=dh[:n])
     flat = d_act.reshape(T * B, G)
-    dx = xp.matmul(d_act, w_ih)
+    dx = xp.matmul(flat, w_ih).reshape(x.shape)
     dw_ih = xp.matmul(flat.T, x.reshape(T * B, -1))
     dw_hh = xp.matmul(flat.T, h_prev.reshape(T * B, Hout))
     db = flat.sum(axis=0) if has_bias else None
