@@ -41,7 +41,10 @@ def matmul(a, b):
 
 def linear(x, w, b=None):
     """y = x @ w.T + b with w of shape (out, in): one BLAS call and an in-place bias add."""
-    y = x @ w.T
+    if x.ndim > 2:  # one 2-D GEMM (NumPy's N-D @ 2-D matmul runs one GEMM per leading index)
+        y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
+    else:
+        y = x @ w.T
     if b is not None:
         y += b
     return y

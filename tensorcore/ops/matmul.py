@@ -111,8 +111,8 @@ class Linear(Function):
         x, w = ctx.saved_arrays
         be, needs = ctx.backend, ctx.needs_input_grad
         gx = gw = gb = None
-        if needs[0]:
-            gx = be.matmul(gd, w)
+        if needs[0]:  # one 2-D GEMM whatever the leading dims
+            gx = be.matmul(gd.reshape(-1, gd.shape[-1]), w).reshape(gd.shape[:-1] + (w.shape[1],))
         if needs[1]:
             gw = be.matmul(gd.reshape(-1, gd.shape[-1]).T, x.reshape(-1, x.shape[-1]))
         if ctx.has_bias and needs[2]:
