@@ -140,7 +140,7 @@ def test_module_to_cuda_trains_with_the_fused_adam_kernel_like_the_cpu():
         weights[dev] = [p.numpy() for p in model.parameters()]
         if dev == "cuda":
             state = opt.state[next(iter(model.parameters()))]
-            assert type(state["exp_avg"]) is type(next(iter(model.parameters())).data)
+            assert type(state["exp_avg"]) is type(next(iter(model.parameters()))._data)
     np.testing.assert_allclose(losses["cuda"], losses["cpu"], rtol=1e-5)
     for a, b in zip(weights["cpu"], weights["cuda"]):
         np.testing.assert_allclose(b, a, atol=1e-5)
