@@ -300,6 +300,12 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
 
 @_oom_guard
 def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
+    # NOTE: conv_transpose2d with output_padding >= stride asks for an x_shape whose conv2d output is larger
+    # than g; the missing trailing rows and columns of g are zeros (they reach no output), so pad them in.
+    full = [(x_shape[2 + a] + 2 * padding[a] - dilation[a] * (w.shape[2 + a] - 1) - 1) // stride[a] + 1
+            for a in (0, 1)]
+    if full[0] > g.shape[2] or full[1] > g.shape[3]:
+        g = xp.pad(g, ((0, 0), (0, 0), (0, max(full[0] - g.shape[2], 0)), (0, max(full[1] - g.shape[3], 0))))
     return _kernels("conv").conv2d_backward_input(_contiguous(g), _contiguous(w), x_shape, stride=stride,
                                                   padding=padding, dilation=dilation, groups=groups)
 

@@ -25,7 +25,8 @@ def _n(rng, *shape):
 
 
 def _t(a, like=None):
-    return tc.tensor(a, dtype=None if like is None else like.dtype)
+    """A constant input (targets, weights) in `like`'s dtype and on its device."""
+    return tc.tensor(a, dtype=None if like is None else like.dtype, device=None if like is None else like.device)
 
 
 def _softplus(x):
