@@ -1,0 +1,74 @@
+"""Which registered ops autocast touches, per device type: PyTorch's autocast op lists, by tensorcore op name.
+
+- "lower": cast floating inputs to the autocast dtype (float16 / bfloat16) and run there (matmul, conv, ...);
+- "fp32": cast floating inputs to float32 (losses, reductions, norms; on cuda also exp, log, softmax, ...);
+- "promote": run in the widest floating input type (float32 if any input is float32);
+- "banned": refuse under autocast (binary_cross_entropy on cuda, as PyTorch).
+float64 and non-floating tensors are never cast. The lists follow PyTorch's docs (torch.amp, "Op-Specific
+Behavior") and aten/src/ATen/autocast_mode.cpp, restricted to the ops tensorcore has; on cpu they are checked
+op by op against torch.autocast("cpu") in tests/test_amp.py.
+
+`wrap(name, op)` is called by the op registry for every op it registers. It returns `op` itself for an
+unlisted name (those pay nothing) and, for a listed one, a wrapper whose only cost outside autocast is one
+read of the module global `active` (autocast contexts entered, in any thread).
+"""
+
+import functools
+
+_MATMUL_CONV = ("matmul", "mm", "bmm", "baddbmm", "addmm", "addbmm", "linear", "conv1d", "conv2d", "conv3d",
+                "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "prelu", "scaled_dot_product_attention")
+
+_LOSSES = ("cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "kl_div",
+           "binary_cross_entropy_with_logits", "poisson_nll_loss", "cosine_embedding_loss",
+           "hinge_embedding_loss", "margin_ranking_loss", "soft_margin_loss", "triplet_margin_loss")
+
+LOWER = {
+    "cpu": frozenset(_MATMUL_CONV),
+    "cuda": frozenset(_MATMUL_CONV + ("addmv", "mv", "einsum")),
+}
+
+FP32 = {
+    "cpu": frozenset(_LOSSES + (
+        "binary_cross_entropy", "multilabel_soft_margin_loss", "prod", "quantile", "nanquantile", "cdist", "trace",
+        "inv", "pinv", "solve", "cholesky", "eigh", "eigvalsh", "qr", "svd", "svdvals", "max_pool3d",
+        "max_unpool2d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d")),
+    "cuda": frozenset(_LOSSES + (
+        "acos", "asin", "cosh", "sinh", "tan", "erfinv", "exp", "expm1", "log", "log10", "log1p", "log2",
+        "reciprocal", "rsqrt", "pow", "softmax", "log_softmax", "softmin", "softplus", "layer_norm", "rms_norm",
+        "group_norm", "norm", "normalize", "cosine_similarity", "cumsum", "cumprod", "dist", "cdist", "prod",
+        "sum", "renorm", "logsumexp")),
+}
+
+PROMOTE = {
+    "cpu": frozenset(("cat", "stack", "index_copy")),
+    "cuda": frozenset(("addcdiv", "addcmul", "atan2", "cross", "dot", "vdot", "index_put", "scatter_add",
+                       "tensordot")),
+}
+
+BANNED = {"cpu": frozenset(), "cuda": frozenset(("binary_cross_entropy",))}
+
+#: device type -> op name -> "lower" | "fp32" | "promote" | "banned"
+KIND = {
+    device: {**{n: "promote" for n in PROMOTE[device]}, **{n: "fp32" for n in FP32[device]},
+             **{n: "lower" for n in LOWER[device]}, **{n: "banned" for n in BANNED[device]}}
+    for device in ("cpu", "cuda")
+}
+
+NAMES = frozenset(n for kinds in KIND.values() for n in kinds)
+
+active = 0  # autocast contexts entered and not yet left, in any thread (autocast_mode keeps it)
+dispatch = None  # autocast_mode's (name, op, args, kwargs) -> result; set when autocast_mode is imported
+
+
+def wrap(name, op):
+    """`op` itself for an op autocast never touches; else `op` behind one check of `active`."""
+    if name not in NAMES:
+        return op
+
+    def autocast_op(*args, **kwargs):
+        if not active:
+            return op(*args, **kwargs)
+        return dispatch(name, op, args, kwargs)
+
+    functools.update_wrapper(autocast_op, op)
+    return autocast_op
