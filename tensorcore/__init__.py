@@ -339,7 +339,9 @@ float, double, half, long, int, short = float32, float64, float16, int64, int32,
 __version__ = "0.1.0"
 
 # These subpackages load on first use, so `import tensorcore` stays fast.
-_LAZY_SUBMODULES = ("nn", "optim", "keras", "models", "utils")
+_LAZY_SUBMODULES = ("nn", "optim", "keras", "models", "utils", "cpu")
+# torch.autocast, torch.GradScaler, torch.is_autocast_enabled ...: tc.amp's, loaded on first use.
+_AMP_NAMES = ("autocast", "GradScaler", "is_autocast_available", "is_autocast_enabled", "get_autocast_dtype")
 
 
 def __getattr__(name):
@@ -347,6 +349,8 @@ def __getattr__(name):
 
     if name in _LAZY_SUBMODULES:
         return importlib.import_module(f"{__name__}.{name}")
+    if name in _AMP_NAMES:
+        return getattr(importlib.import_module(f"{__name__}.amp"), name)
     if name in _UNSUPPORTED_DTYPES:
         raise AttributeError(f"module 'tensorcore' has no attribute {name!r}: tensorcore has no {name} dtype "
                              "(NumPy arrays hold its tensors: bool, integer, float16, float32 and float64 only)")

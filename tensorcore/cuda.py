@@ -120,3 +120,11 @@ def diagnose(cupy, release=None):
 @functools.lru_cache(maxsize=1)
 def _diagnose_once(cupy):
     return diagnose(cupy)
+
+
+def __getattr__(name):
+    if name == "amp":  # tc.cuda.amp.autocast / GradScaler, as torch.cuda.amp
+        from .amp import cuda_amp
+
+        return cuda_amp
+    raise AttributeError(f"module 'tensorcore.cuda' has no attribute {name!r}")

@@ -10,6 +10,7 @@ that names the op. Errors tensorcore raises on purpose pass through unchanged.
 
 import functools
 
+from ..amp import policy as amp_policy
 from ..errors import ArgumentError, IndexingError, TensorcoreError
 
 OPS = {}
@@ -46,6 +47,7 @@ def register(name, method=False, has_boundary=False):
                 except BOUNDARY as e:
                     raise boundary_error(name, e) from e
 
+        op = amp_policy.wrap(name, op)  # unchanged unless autocast lists the op
         OPS[name] = op
         if method:
             from ..tensor import attach_method

@@ -1,5 +1,6 @@
-"""tensorcore.utils: torch.utils' namespaces (tensorcore.utils.data: Dataset, DataLoader, samplers)."""
+"""tensorcore.utils: torch.utils' namespaces (tensorcore.utils.data: Dataset, DataLoader, samplers;
+tensorcore.utils.checkpoint: activation checkpointing)."""
 
-from . import data
+from . import checkpoint, data
 
-__all__ = ["data"]
+__all__ = ["checkpoint", "data"]
