@@ -242,19 +242,24 @@ class Function:
             raise ArgumentError(f"{cls.name()}: needs at least one Tensor input")
         if requires and modes.grad_enabled:
             return _record(cls, inputs, params, device)
-        # The lean path: nothing records, no node, nothing saved.
-        ctx = ForwardContext(device.backend)
-        try:
-            out = cls.forward(ctx, *arrays, **params)
-        except (ValueError, TypeError, IndexError) as e:
-            raise _forward_error(cls, inputs, e) from e
-        if modes.anomaly_forward:
-            _check_finite(out, f"{cls.name()} (forward, called at {_user_frame()})")
-        result = _make_tensor(out, ctx.out_device or device, False, None)
-        if cls.is_view:
-            result._vcounter = vc = inputs[0]._vc
-            vc[1] = True
-        return result
+        return forward_only(cls, inputs, arrays, device, params)
+
+
+def forward_only(cls, inputs, arrays, device, params):
+    """The lean path of Function.apply: nothing records, no node, nothing saved. An op's public function
+    may call it directly once it knows that nothing records (the inputs checked, their arrays taken)."""
+    ctx = ForwardContext(device.backend)
+    try:
+        out = cls.forward(ctx, *arrays, **params)
+    except (ValueError, TypeError, IndexError) as e:
+        raise _forward_error(cls, inputs, e) from e
+    if modes.anomaly_forward:
+        _check_finite(out, f"{cls.name()} (forward, called at {_user_frame()})")
+    result = _make_tensor(out, ctx.out_device or device, False, None)
+    if cls.is_view:
+        result._vcounter = vc = inputs[0]._vc
+        vc[1] = True
+    return result
 
 
 def _record(cls, inputs, params, device):

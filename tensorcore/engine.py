@@ -46,6 +46,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def _roots(tensors, grads, op):
     if isinstance(tensors, ag._Tensor):
+        g = grads
+        if (isinstance(g, ag._Tensor) and tensors.requires_grad and g._data.shape == tensors._data.shape
+                and g.device is tensors.device):
+            return (tensors,), (g,)  # the common call: one output and its gradient, nothing to check
         tensors = (tensors,)
     tensors = tuple(tensors)
     if grads is None or isinstance(grads, ag._Tensor):
@@ -105,18 +109,25 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     capture = None if inputs is None else {}
     grads = {}
     leaf = _Leaves(capture, wanted, create_graph)
-    prev_mode, prev_anomaly = modes.grad_enabled, modes.anomaly_forward
-    modes.grad_enabled = create_graph
-    modes.anomaly_forward = False  # backward rules are checked per node, in _normalize
+    state = modes
+    prev_mode, prev_anomaly = state.grad_enabled, state.anomaly_forward
+    state.grad_enabled = create_graph
+    state.anomaly_forward = False  # backward rules are checked per node, in _normalize
     try:
         for t, g in zip(roots, root_grads):
-            g = g if create_graph else g._data
+            if not create_graph:
+                g = g._data
+                leaf.owned.add(id(g))  # the caller's gradient: a leaf's .grad gets a copy of it
             if t._node is None:
                 leaf.deliver(t, g)
             else:
                 prev = grads.get(t._node)
                 grads[t._node] = g if prev is None else prev + g
-        ready = [n for n, d in deps.items() if d == 0]
+        ready = []  # only the roots' nodes can have no consumers
+        for t in roots:
+            node = t._node
+            if node is not None and deps[node] == 0 and node not in ready:
+                ready.append(node)
         while ready:
             node = ready.pop()
             g = grads.pop(node, None)
@@ -127,22 +138,26 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
                 in_grads = _call_backward(node, g, create_graph)
                 if not retain_graph and node._saved:
                     node._saved = None  # free what forward saved; nodes that saved nothing stay usable
-            for i, nxt in enumerate(node.next):
+            i = -1
+            for nxt in node.next:
+                i += 1
                 if nxt is None:
                     continue
                 gi = in_grads[i] if in_grads is not None else None
-                if isinstance(nxt, ag._Tensor):
-                    if gi is not None:
-                        leaf.deliver(nxt, gi)
-                    continue
+                if type(nxt) is not ag.Context:
+                    if isinstance(nxt, ag._Tensor):
+                        if gi is not None:
+                            leaf.deliver(nxt, gi)
+                        continue
                 if gi is not None:
                     prev = grads.get(nxt)
                     grads[nxt] = gi if prev is None else prev + gi
-                deps[nxt] -= 1
-                if deps[nxt] == 0:
+                left = deps[nxt] - 1
+                deps[nxt] = left
+                if left == 0:
                     ready.append(nxt)
     finally:
-        modes.grad_enabled, modes.anomaly_forward = prev_mode, prev_anomaly
+        state.grad_enabled, state.anomaly_forward = prev_mode, prev_anomaly
         if _callbacks:
             callbacks = list(_callbacks)
             _callbacks.clear()
@@ -174,52 +189,77 @@ def _call_backward(node, g, create_graph):
     if create_graph:
         if fn.once_differentiable:
             with ag.no_grad():
-                in_grads = _normalize(node, fn.backward(node, g), True)
+                in_grads = _normalize_tensors(node, fn.backward(node, g))
             return ag._wrap_once_differentiable(node, g, in_grads)
-        return _normalize(node, fn.backward(node, g), True)
+        return _normalize_tensors(node, fn.backward(node, g))
     if fn.backward_arrays is not None and ag._fast_backward:
-        return _normalize(node, fn.backward_arrays(node, g), False)
-    return _normalize(node, fn.backward(node, ag._make_tensor(g, node.device, False, None)), False)
+        return _normalize_arrays(node, fn.backward_arrays(node, g))
+    return _normalize_arrays(node, fn.backward(node, ag._make_tensor(g, node.device, False, None)))
 
 
-def _normalize(node, in_grads, as_tensors):
-    """One gradient per input, each summed back to its input's shape and cast to its dtype.
+# One gradient per input, each summed back to its input's shape and cast to its dtype. Broadcasting in
+# forward is undone here, for every op: a gradient with extra leading axes, or with size > 1 where the
+# input had size 1, is summed over those axes.
 
-    Broadcasting in forward is undone here, for every op: a gradient with extra leading axes, or
-    with size > 1 where the input had size 1, is summed over those axes.
-    """
-    if not isinstance(in_grads, (tuple, list)):
+def _checked_count(node, in_grads):
+    if type(in_grads) is not tuple and type(in_grads) is not list:
         in_grads = (in_grads,)
     if len(in_grads) != len(node.next):
         raise GradientError(f"{node.name}: backward returned {len(in_grads)} gradients for {len(node.next)} inputs")
+    return in_grads
+
+
+def _normalize_arrays(node, in_grads):
+    """Plain backward: the gradients as raw arrays (a Tensor result of a Tensor rule is unwrapped)."""
+    in_grads = _checked_count(node, in_grads)
+    out = list(in_grads)
+    i = -1
+    for gi, meta, edge in zip(in_grads, node.input_meta, node.next):
+        i += 1
+        if gi is None or edge is None:
+            out[i] = None
+            continue
+        shape, dtype = meta
+        if isinstance(gi, ag._Tensor):
+            gi = gi._data
+        elif not hasattr(gi, "shape"):
+            gi = node.backend.asarray(gi)
+        if gi.shape != shape:
+            gi = _sum_to_shape_array(node, gi, shape)
+        if gi.dtype is not dtype and gi.dtype != dtype:
+            gi = gi.astype(dtype)
+        out[i] = gi
+    if modes.anomaly:
+        _check_grads(node, out)
+    return out
+
+
+def _normalize_tensors(node, in_grads):
+    """create_graph: the gradients as Tensors, the summing and casting recorded like any op."""
+    in_grads = _checked_count(node, in_grads)
     out = []
     for gi, meta, edge in zip(in_grads, node.input_meta, node.next):
         if gi is None or edge is None:
             out.append(None)
             continue
         shape, dtype = meta
-        if as_tensors:
-            if not isinstance(gi, ag._Tensor):
-                gi = ag._make_tensor(node.backend.asarray(gi), node.device, False, None)
-            if gi.shape != shape:
-                gi = _sum_to_shape_tensor(node, gi, shape)
-            if gi.dtype != dtype:
-                gi = gi.astype(dtype)
-            data = gi._data
-        else:
-            gi = gi._data if isinstance(gi, ag._Tensor) else gi
-            if not hasattr(gi, "shape"):
-                gi = node.backend.asarray(gi)
-            if gi.shape != shape:
-                gi = _sum_to_shape_array(node, gi, shape)
-            if gi.dtype != dtype:
-                gi = gi.astype(dtype)
-            data = gi
-        if modes.anomaly:
-            where = node.created_at or "<unknown>"
-            ag._check_finite(data, f"{node.name} (backward of the op called at {where})")
+        if not isinstance(gi, ag._Tensor):
+            gi = ag._make_tensor(node.backend.asarray(gi), node.device, False, None)
+        if gi.shape != shape:
+            gi = _sum_to_shape_tensor(node, gi, shape)
+        if gi.dtype != dtype:
+            gi = gi.astype(dtype)
         out.append(gi)
+    if modes.anomaly:
+        _check_grads(node, [None if g is None else g._data for g in out])
     return out
+
+
+def _check_grads(node, arrays):
+    where = node.created_at or "<unknown>"
+    for data in arrays:
+        if data is not None:
+            ag._check_finite(data, f"{node.name} (backward of the op called at {where})")
 
 
 def _reduced_axes(node, gshape, shape):
@@ -266,8 +306,9 @@ class _Leaves:
         if self.create_graph:
             leaf.grad = g if leaf.grad is None else leaf.grad + g
         elif leaf.grad is None:
-            # A leaf's .grad never shares memory with another gradient: copy views and reused arrays.
-            if getattr(g, "base", None) is not None or id(g) in self.owned or not getattr(g.flags, "writeable", True):
+            # A leaf's .grad never shares memory with another gradient (nor with the caller's): copy views,
+            # reused and read-only arrays.
+            if g.base is not None or id(g) in self.owned or not g.flags.writeable:
                 g = g.copy()
             self.owned.add(id(g))
             leaf.grad = ag._make_tensor(g, leaf.device, False, None)

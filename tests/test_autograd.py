@@ -369,3 +369,21 @@ def test_retain_graph_twice_through_fused_cross_entropy_gives_the_same_gradient(
     x.grad = None
     loss.backward()
     np.testing.assert_allclose(x.grad.numpy(), first)
+
+
+def test_leaf_grad_never_aliases_the_callers_gradient():
+    # (a + b).backward(g): both gradients are g itself; each .grad must be its own copy, as in PyTorch
+    a, b, g = tc.ones(2, requires_grad=True), tc.ones(2, requires_grad=True), tc.ones(2)
+    (a + b).backward(g)
+    a.grad.zero_()
+    assert g.tolist() == [1.0, 1.0] and b.grad.tolist() == [1.0, 1.0]
+    (a * 1).backward(g)
+    a.grad.add_(5)
+    assert g.tolist() == [1.0, 1.0]
+
+
+def test_matmul_refuses_mixed_dtypes_like_pytorch():
+    with pytest.raises(tc.DTypeError, match="matmul.*float32.*float64"):
+        tc.ones(2, 3) @ tc.ones(3, 2, dtype=tc.float64)
+    with pytest.raises(tc.DTypeError, match="matmul"):
+        tc.matmul(tc.ones(2, 3, requires_grad=True), tc.ones(3, 2, dtype=tc.float64))

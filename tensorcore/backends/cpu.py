@@ -53,10 +53,16 @@ def linear(x, w, b=None):
 # --- activations --------------------------------------------------------------------------------
 
 
+_ZEROS = {}  # dtype -> a 0-d zero of it: np.maximum with a 0-d array is faster than with the Python 0
+
+
 def relu(x):
     if _parallel.takes(x):
         return _parallel.kernels("elementwise").relu(np.ascontiguousarray(x))
-    return np.maximum(x, 0)
+    zero = _ZEROS.get(x.dtype)
+    if zero is None:
+        zero = _ZEROS[x.dtype] = np.zeros((), x.dtype)
+    return np.maximum(x, zero)
 
 
 def relu_backward(x, g):

@@ -19,10 +19,11 @@ arrays, with no Function.apply and no Context.
 """
 
 import inspect
+import itertools
 
 import numpy as np
 
-from ..autograd import Function, _check_finite, _forward_error, _user_frame
+from ..autograd import _SAVED_OUTPUT, Context, Function, _check_finite, _forward_error, _user_frame
 from ..dtypes import get_default_dtype
 from ..errors import ArgumentError, DeviceError, TensorcoreError
 from ..grad_mode import modes
@@ -50,14 +51,40 @@ def _bind(name, params, args, kwargs):
     return bound
 
 
-def _call_vjp(vjp, g, saved, p):
-    return vjp(g, **saved, **p) if p else vjp(g, **saved)
+def _plans(name, vjps, saved_names, arity):
+    """For each pattern of inputs needing a gradient: (names saved, per input (vjp, saved positions) or None).
+
+    Only what the vjps of the inputs that need a gradient use is kept (x * 2 keeps no x). A vjp takes
+    g, then its saved names (in signature order, passed by position), then the op's params by keyword.
+    """
+    vjp_names = [_saved_names(v) if v else () for v in vjps]
+    for vjp, names in zip(vjps, vjp_names):
+        if vjp is not None and list(inspect.signature(vjp).parameters)[1:1 + len(names)] != list(names):
+            raise ValueError(f"op {name!r}: a vjp must take g, then its saved names x/y/out, then params")
+    plans = {}
+    for needs in itertools.product((False, True), repeat=arity):
+        names = tuple(n for n in saved_names if any(nd and n in vn for nd, vn in zip(needs, vjp_names)))
+        rules = tuple((i, vjp, tuple(names.index(k) for k in vn))
+                      for i, (vjp, vn, nd) in enumerate(zip(vjps, vjp_names, needs)) if vjp is not None and nd)
+        plans[needs] = (names, rules, arity)
+    return plans
+
+
+def _apply_rules(plan, g, saved, p):
+    """One gradient per input: the vjps of the inputs that need one, None for the others."""
+    grads = [None] * plan[2]
+    for i, vjp, positions in plan[1]:
+        if positions:
+            grads[i] = vjp(g, *[saved[k] for k in positions], **p) if p else vjp(g, *[saved[k] for k in positions])
+        else:
+            grads[i] = vjp(g, **p) if p else vjp(g)
+    return grads
 
 
 def _make_function(name, call, vjps, saved_names, arity, vjp_arrays):
     """The Function class of a declared op: forward saves what the vjps name, backward calls them."""
     keys = ("x", "y")[:arity]
-    vjp_names = [_saved_names(v) if v else () for v in vjps]  # what each vjp takes, besides g
+    plans = _plans(name, vjps, saved_names, arity)
 
     class Declared(Function):
         op_name = name
@@ -66,40 +93,82 @@ def _make_function(name, call, vjps, saved_names, arity, vjp_arrays):
         def forward(ctx, *arrays, **p):
             out = call(ctx.backend, *arrays, **p)
             ctx.params = p
-            names = saved_names
             need = ctx.needs_input_grad
-            if arity == 2 and need:
-                # keep only what the vjps of the inputs that need a gradient use (x * 2 keeps no x)
-                names = [n for n in saved_names if any(nd and n in vn for nd, vn in zip(need, vjp_names))]
-            ctx.saved_names = names
-            ctx.save_for_backward(*[out if n == "out" else arrays[keys.index(n)] for n in names])
+            if need:
+                ctx.plan = plan = plans[tuple(need)]
+                ctx.save_for_backward(*[out if n == "out" else arrays[keys.index(n)] for n in plan[0]])
             return out
 
         @staticmethod
         def backward(ctx, g):
-            saved = dict(zip(ctx.saved_names, ctx.saved_tensors)) if ctx.saved_names else {}
-            return tuple(
-                _call_vjp(vjp, g, {k: saved[k] for k in names}, ctx.params) if vjp is not None and need else None
-                for vjp, names, need in zip(vjps, vjp_names, ctx.needs_input_grad)
-            )
+            plan = ctx.plan
+            return _apply_rules(plan, g, ctx.saved_tensors if plan[0] else (), ctx.params)
 
+    Declared.plans = plans
     if vjp_arrays is True:  # the vjps are plain arithmetic: the same rules run on the raw arrays
         def backward_arrays(ctx, g):
-            saved = dict(zip(ctx.saved_names, ctx.saved_arrays)) if ctx.saved_names else {}
-            return tuple(
-                _call_vjp(vjp, g, {k: saved[k] for k in names}, ctx.params) if vjp is not None and need else None
-                for vjp, names, need in zip(vjps, vjp_names, ctx.needs_input_grad)
-            )
+            plan = ctx.plan
+            return _apply_rules(plan, g, ctx.saved_arrays if plan[0] else (), ctx.params)
 
         Declared.backward_arrays = staticmethod(backward_arrays)
     elif vjp_arrays is not None:
         def backward_arrays(ctx, g):
-            saved = dict(zip(ctx.saved_names, ctx.saved_arrays))
-            return vjp_arrays(ctx.backend, g, **saved, **ctx.params)
+            return vjp_arrays(ctx.backend, g, **dict(zip(ctx.plan[0], ctx.saved_arrays)), **ctx.params)
 
         Declared.backward_arrays = staticmethod(backward_arrays)
     Declared.__name__ = Declared.__qualname__ = "".join(w.capitalize() for w in name.split("_"))
     return Declared
+
+
+def _edge_meta(t, a):
+    """(needs a gradient, graph edge, (shape, dtype)) of one operand of a declared op."""
+    if not isinstance(t, Tensor):
+        return False, None, None
+    if t.requires_grad:
+        return True, (t if t._node is None else t._node), (a.shape, a.dtype)
+    return False, None, (a.shape, a.dtype)
+
+
+def _record(Fn, call, inputs, arrays, device, p):
+    """The recording path of a declared op (Function.apply's, without its generic input loop)."""
+    if len(inputs) == 1:
+        x = inputs[0]
+        needs, edges, meta = (True,), (x if x._node is None else x._node,), ((arrays[0].shape, arrays[0].dtype),)
+    else:
+        nx, ex, mx = _edge_meta(inputs[0], arrays[0])
+        ny, ey, my = _edge_meta(inputs[1], arrays[1])
+        needs, edges, meta = (nx, ny), (ex, ey), (mx, my)
+    ctx = Context(Fn, device, needs, edges, meta)
+    try:
+        out = call(device.backend, *arrays, **p)
+    except (ValueError, TypeError, IndexError) as e:
+        raise _forward_error(Fn, inputs, e) from e
+    if not hasattr(out, "dtype"):
+        out = device.backend.asarray(out)
+    result = _make(out, device, True, ctx)
+    ctx.params = p
+    ctx.plan = plan = Fn.plans[needs]
+    if plan[0]:
+        saved = []
+        for n in plan[0]:
+            if n == "out":
+                vc = result._vc
+                ctx._output_data, ctx._output_vc = out, vc
+                saved.append((_SAVED_OUTPUT, vc, 0))
+            else:
+                t = inputs[0] if n == "x" else inputs[1]
+                if isinstance(t, Tensor):
+                    vc = t._vc
+                    saved.append((t, vc, vc[0]))
+                else:
+                    saved.append((t, None, 0))  # a Python number operand
+        ctx._saved = saved
+    ctx._to_save = None
+    if modes.anomaly:
+        ctx.created_at = _user_frame()
+        if modes.anomaly_forward:
+            _check_finite(out, f"{Fn.name()} (forward, called at {ctx.created_at})")
+    return result
 
 
 def _forward_caller(name, forward, backend):
@@ -143,7 +212,7 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
             if floating and input._data.dtype.kind not in "fc":
                 input = input.astype(get_default_dtype())
             if differentiable and input.requires_grad and modes.grad_enabled:
-                return Fn.apply(input, **p)
+                return _record(Fn, call, (input,), (input._data,), input.device, p)
             be = input.device.backend
             try:
                 if forward is not None:
@@ -318,7 +387,7 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
             else:
                 device, requires, xa, ya = y.device, y.requires_grad, x, y._data
             if requires and differentiable and modes.grad_enabled:
-                return Fn.apply(x, y, **p)
+                return _record(Fn, call, (x, y), (xa, ya), device, p)
             be = device.backend
             try:
                 out = forward(be.xp, xa, ya, **p) if forward is not None else call(be, xa, ya, **p)

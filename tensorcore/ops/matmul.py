@@ -1,7 +1,8 @@
 """matmul (NumPy semantics: 1-D, 2-D, batched with broadcast batch dimensions) and linear."""
 
 from ..autograd import Function
-from ..errors import ShapeError
+from ..errors import DTypeError, ShapeError
+from ..grad_mode import modes
 from ..tensor import Tensor, _make, tensor
 from .registry import register
 
@@ -68,10 +69,17 @@ def matmul(a, b):
     Example:
         tc.matmul(tc.ones((2, 3)), tc.ones((3, 4))).shape == (2, 4)
     """
+    if type(a) is Tensor and type(b) is Tensor and a.device is b.device and not modes.anomaly_forward \
+            and not ((a.requires_grad or b.requires_grad) and modes.grad_enabled):
+        x, y = a._data, b._data
+        if x.ndim == 2 and y.ndim == 2 and x.shape[1] == y.shape[0] and x.dtype == y.dtype:
+            return _make(a.device.backend.matmul(x, y), a.device, False, None)  # Matmul.forward, inline
     if not isinstance(a, Tensor):
         a = tensor(a, dtype=b.dtype)
     if not isinstance(b, Tensor):
         b = tensor(b, dtype=a.dtype)
+    if a.dtype != b.dtype:  # PyTorch does not promote in matmul
+        raise DTypeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
     try:
         return Matmul.apply(a, b)
     except ShapeError:

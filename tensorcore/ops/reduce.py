@@ -7,9 +7,10 @@ import builtins
 import numpy as np
 
 from .. import return_types
-from ..autograd import Function
+from ..autograd import Function, forward_only
 from ..dtypes import get_default_dtype
 from ..errors import ArgumentError, DTypeError, ShapeError
+from ..grad_mode import modes
 from ..tensor import Tensor, _make
 from .dims import alias, dims, one_dim
 from .registry import register
@@ -158,8 +159,14 @@ def _floating_only(op, x, dtype):
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """sum_i x_i over `dim` (int, tuple, or None for all); integers and bools sum in int64."""
     if dim is None and axis is None and dtype is None and keepdims is None and keepdim is False \
-            and isinstance(input, Tensor) and input._data.dtype.kind == "f":
-        return Sum.apply(input, axes=_all_dims(input._data.ndim), keepdims=False)  # the plain x.sum()
+            and type(input) is Tensor and input._data.dtype.kind == "f":  # the plain x.sum()
+        x = input._data
+        if input.requires_grad and modes.grad_enabled:
+            return Sum.apply(input, axes=_all_dims(x.ndim), keepdims=False)
+        device = input.device
+        if modes.anomaly_forward:
+            return forward_only(Sum, (input,), (x,), device, {"axes": _all_dims(x.ndim), "keepdims": False})
+        return _make(device.backend.sum(x, _all_dims(x.ndim), False), device, False, None)  # Sum.forward, inline
     dim, keepdim = alias("sum", dim, axis), bool(alias("sum", keepdim, keepdims, "keepdim", "keepdims"))
     x = _with_dtype("sum", input, dtype)
     return Sum.apply(x, axes=dims("sum", dim, x.ndim), keepdims=keepdim)
