@@ -8,13 +8,17 @@ Math, over ``x`` viewed as ``(R, C)`` (rows ``r``, features ``c``; ``w``/``b`` o
     dx = rstd * (g - sum_c g / C - xhat * sum_c (g * xhat) / C)
     dw = sum_r dy * xhat                                      db = sum_r dy
 
-NOTE: the variance is Welford's: each lane keeps a running ``(count, mean, M2)`` and the lanes merge
-with Chan's formula, so rows with a large mean lose no digits (``E[x^2] - E[x]^2`` would cancel).
+NOTE: the variance never cancels: with the row in registers it is the exact two-pass
+``sum (x - mean)^2``; the streaming kernels use Welford's running ``(count, mean, M2)`` per lane, merged
+with Chan's formula. Rows with a large mean lose no digits (``E[x^2] - E[x]^2`` would cancel).
 
-Row kernels (forward, dx): one warp per row, ``WARPS_PER_BLOCK = 4`` rows per block, grid-stride;
-lanes stride the row 32 columns apart (coalesced) and combine with five ``shfl_xor_sync`` butterfly
-steps. Each row is reduced in one pass (forward: Welford; backward: both sums at once) and then
-written in a second sweep that re-reads the row from L1/L2, as the softmax kernels do.
+Row kernels (forward, dx), one pass over memory (kernels/_rows.py): while a row fits the registers
+of a warp (float32: 1024 columns forward, 512 backward, which holds ``g`` and ``xhat``) or of a
+512-thread block (16 times that), it is read from global memory once, reduced with shuffles (and
+across the block's warps through shared memory), and written once; the forward's variance is then
+the exact two-pass ``sum (x - mean)^2`` over the registers. Longer rows use the streaming kernels
+below: one warp per row, ``WARPS_PER_BLOCK = 4`` rows per block, grid-stride, Welford's one-pass
+statistics, then a second sweep that re-reads the row.
 
 dw/db without atomics, in a fixed order (deterministic, independent of the GPU): a partials kernel
 on a grid of ``(cdiv(C, PARTIAL_COLS), chunks)`` blocks of ``PARTIAL_COLS x PARTIAL_ROW_THREADS``
@@ -23,9 +27,9 @@ shared-memory sum over the row threads) into ``partial[chunk, c]``; a second ker
 ``chunks`` partials of each column in order. ``chunks = cdiv(R, rows_per_chunk)`` with
 ``rows_per_chunk = max(PARTIAL_ROWS, cdiv(R, MAX_CHUNKS))``.
 
-Bytes (float32): forward reads x (twice, second from cache) and writes y, ``>= 8 R C``; backward
-reads dy and x in the dx kernel and again in the partials kernel and writes dx: ``>= 12 R C`` of
-DRAM traffic plus ``8 chunks C`` for the partials. FLOPs about 8 per element forward, 12 backward.
+Bytes (float32): forward reads x once and writes y, ``8 R C``; backward reads dy and x in the dx
+kernel and again in the partials kernel and writes dx: ``20 R C`` plus ``8 chunks C`` for the partials
+(fusing the partials into the dx kernel would make it ``12 R C``). FLOPs about 8 per element forward, 12 backward.
 
 Wrappers (float32/float64, C-contiguous; ``weight``/``bias`` may be None: 1 and 0)::
 
@@ -41,7 +45,7 @@ import numba
 import numpy as np
 from numba import cuda
 
-from . import _launch
+from . import _launch, _rows
 
 #: Rows (warps) per block of the row kernels.
 WARPS_PER_BLOCK = 4
@@ -54,6 +58,7 @@ PARTIAL_ROWS = 128
 MAX_CHUNKS = 256
 _FULL_MASK = 0xFFFFFFFF
 _NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
+U = numba.uint64
 
 
 def make_forward_kernel(dtype):
@@ -102,7 +107,7 @@ def make_forward_kernel(dtype):
                 rstd[row] = r
             row += cuda.gridDim.x * WARPS_PER_BLOCK
 
-    layer_norm_forward.__name__ = layer_norm_forward.__qualname__ = f"layer_norm_forward_{np.dtype(dtype).name}"
+    layer_norm_forward.__name__ = layer_norm_forward.__qualname__ = f"layer_norm_forward_stream_{np.dtype(dtype).name}"
     return layer_norm_forward
 
 
@@ -141,9 +146,109 @@ def make_backward_input_kernel(dtype):
             row += cuda.gridDim.x * WARPS_PER_BLOCK
 
     layer_norm_backward_input.__name__ = layer_norm_backward_input.__qualname__ = (
-        f"layer_norm_backward_input_{np.dtype(dtype).name}"
+        f"layer_norm_backward_input_stream_{np.dtype(dtype).name}"
     )
     return layer_norm_backward_input
+
+
+def make_forward_cached_kernel(dtype, tpr):
+    """:func:`make_forward_kernel`'s math with the row in registers (one read of x; exact two-pass
+    mean and variance over the registers); same args."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    S = _rows.slots(dtype, 1)
+    ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
+    ZERO, ONE = T(0.0), T(1.0)
+    row_sum, _ = _rows.reducers(tpr)
+
+    def layer_norm_forward(x, w, b, eps, y, mean, rstd):
+        R, C = x.shape
+        n = T(C)
+        R, C = U(R), U(C)  # unsigned indices: no negative-index wraparound code
+        vals = cuda.local.array(S, T)
+        red = cuda.shared.array((ROWS, WARPS), T)
+        t = U(cuda.threadIdx.x) % U(tpr)
+        sub = U(cuda.threadIdx.x) // U(tpr)
+        lane = U(cuda.threadIdx.x) % U(32)
+        warp = t // U(32)
+        row = U(cuda.blockIdx.x) * U(ROWS) + sub
+        while row < R:
+            acc = ZERO
+            for u in range(S):  # the row's only read
+                c = t + U(tpr * u)
+                vals[u] = x[row, c] if c < C else ZERO
+                acc += vals[u]
+            mu = row_sum(acc, red, sub, warp, lane) / n
+            acc = ZERO
+            for u in range(S):
+                if t + U(tpr * u) < C:
+                    d = vals[u] - mu
+                    vals[u] = d
+                    acc += d * d
+            r = ONE / math.sqrt(row_sum(acc, red, sub, warp, lane) / n + eps)
+            for u in range(S):
+                c = t + U(tpr * u)
+                if c < C:
+                    y[row, c] = vals[u] * r * w[c] + b[c]
+            if t == 0:
+                mean[row] = mu
+                rstd[row] = r
+            row += U(cuda.gridDim.x) * U(ROWS)
+
+    return _launch.named(layer_norm_forward, f"layer_norm_forward_{_rows.name(tpr)}", dtype)
+
+
+def make_backward_input_cached_kernel(dtype, tpr):
+    """:func:`make_backward_input_kernel`'s math with ``g = dy w`` and ``xhat`` in registers; same args."""
+    T = _NUMBA_TYPES[np.dtype(dtype)]
+    S = _rows.slots(dtype, 2)
+    ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
+    ZERO = T(0.0)
+    row_sum, _ = _rows.reducers(tpr)
+
+    def layer_norm_backward_input(dy, x, w, mean, rstd, dx):
+        R, C = x.shape
+        n = T(C)
+        R, C = U(R), U(C)
+        gs = cuda.local.array(S, T)
+        xh = cuda.local.array(S, T)
+        red = cuda.shared.array((ROWS, WARPS), T)
+        t = U(cuda.threadIdx.x) % U(tpr)
+        sub = U(cuda.threadIdx.x) // U(tpr)
+        lane = U(cuda.threadIdx.x) % U(32)
+        warp = t // U(32)
+        row = U(cuda.blockIdx.x) * U(ROWS) + sub
+        while row < R:
+            mu = mean[row]
+            r = rstd[row]
+            sum_g = ZERO
+            sum_gx = ZERO
+            for u in range(S):  # the rows' only read
+                c = t + U(tpr * u)
+                gs[u] = dy[row, c] * w[c] if c < C else ZERO
+                xh[u] = (x[row, c] - mu) * r if c < C else ZERO
+                sum_g += gs[u]
+                sum_gx += gs[u] * xh[u]
+            mean_g = row_sum(sum_g, red, sub, warp, lane) / n
+            mean_gx = row_sum(sum_gx, red, sub, warp, lane) / n
+            for u in range(S):
+                c = t + U(tpr * u)
+                if c < C:
+                    dx[row, c] = r * (gs[u] - mean_g - xh[u] * mean_gx)
+            row += U(cuda.gridDim.x) * U(ROWS)
+
+    return _launch.named(layer_norm_backward_input, f"layer_norm_backward_input_{_rows.name(tpr)}", dtype)
+
+
+
+
+def _row_kernel(cached_maker, stream_maker, C, dtype, arrays):
+    """``(kernel, blocks for R rows, threads)``: the cached layout that holds a row of C, else streaming."""
+    tpr = _rows.choose(C, dtype, arrays)
+    if tpr is None:
+        return _launch.built(stream_maker, dtype), lambda R: _launch.grid_1d(R, WARPS_PER_BLOCK), THREADS
+    bounds = _rows.launch_bounds(tpr)
+    k = _launch.built(cached_maker, dtype, tpr, launch_bounds=None if bounds is None else (lambda fn: bounds))
+    return k, lambda R: _rows.grid(R, tpr), _rows.layout(tpr)[0]
 
 
 def make_backward_partials_kernel(dtype):
@@ -220,6 +325,10 @@ def ptx_signatures():
         bi = make_backward_input_kernel(dtype)
         bp = make_backward_partials_kernel(dtype)
         sp = make_sum_partials_kernel(dtype)
+        for tpr in (_rows.WARP, _rows.BLOCK):
+            fc, bc = make_forward_cached_kernel(dtype, tpr), make_backward_input_cached_kernel(dtype, tpr)
+            out.append((fc.__name__, fc, [numba.void(m, v, v, t, m, v, v)], _rows.launch_bounds(tpr)))
+            out.append((bc.__name__, bc, [numba.void(m, m, v, v, v, m)], _rows.launch_bounds(tpr)))
         out.append((f.__name__, f, [numba.void(m, v, v, t, m, v, v)], None))
         out.append((bi.__name__, bi, [numba.void(m, m, v, v, v, m)], None))
         out.append((bp.__name__, bp, [numba.void(m, m, v, v, numba.int64, m, m)], None))
@@ -261,8 +370,9 @@ def layer_norm_forward(x2d, weight=None, bias=None, eps=1e-5, out=None, stream=N
     mean = _launch.empty(kind, (R,), dtype)
     rstd = _launch.empty(kind, (R,), dtype)
     if R and C:
-        _launch.launch(_launch.built(make_forward_kernel, dtype), _launch.grid_1d(R, WARPS_PER_BLOCK), THREADS,
-                       _launch.stream_for(kind, stream), x2d, w, b, dtype.type(eps), y, mean, rstd)
+        k, blocks, threads = _row_kernel(make_forward_cached_kernel, make_forward_kernel, C, dtype, 1)
+        st = _launch.stream_for(kind, stream)
+        _launch.launch(k, blocks(R), threads, st, x2d, w, b, dtype.type(eps), y, mean, rstd)
     return y, mean, rstd
 
 
@@ -285,8 +395,8 @@ def layer_norm_backward(dy, x2d, weight, mean, rstd, stream=None, rows_per_chunk
         return dx, _launch.zeros(kind, (C,), dtype), _launch.zeros(kind, (C,), dtype)
     dw = _launch.empty(kind, (C,), dtype)
     db = _launch.empty(kind, (C,), dtype)
-    _launch.launch(_launch.built(make_backward_input_kernel, dtype), _launch.grid_1d(R, WARPS_PER_BLOCK), THREADS,
-                   st, dy, x2d, w, mean, rstd, dx)
+    k, blocks, threads = _row_kernel(make_backward_input_cached_kernel, make_backward_input_kernel, C, dtype, 2)
+    _launch.launch(k, blocks(R), threads, st, dy, x2d, w, mean, rstd, dx)
     if rows_per_chunk is None:
         rows_per_chunk = max(PARTIAL_ROWS, _launch.cdiv(R, MAX_CHUNKS))
     chunks = _launch.cdiv(R, rows_per_chunk)

@@ -11,21 +11,22 @@ Math, over the last axis of ``x`` viewed as ``(R, C)`` (rows ``r``, classes ``c`
     rows with ``t_r == ignore_index`` get loss 0 and gradient 0; other targets outside [0, C) give a
     NaN loss (the kernel cannot raise).
 
-NOTE: stability. ``m`` and ``s`` are computed in one pass with the online rule
-(``s <- s * exp(m_old - m_new) + exp(x - m_new)``), so every ``exp`` has a non-positive argument:
-logits of 1e4 (or -1e4) give exact results instead of inf/NaN, and log-softmax uses ``x - m - log s``
-rather than ``log(softmax)``, which would underflow to ``log 0``.
+NOTE: stability. ``m`` is the row's exact maximum (the row is in registers), so every ``exp`` has a
+non-positive argument: logits of 1e4 (or -1e4) give exact results instead of inf/NaN; log-softmax
+is ``x - m - log s`` rather than ``log(softmax)``, which would underflow to ``log 0``, and the
+cross-entropy subtracts the target's raw logit, never ``log p``.
 
-Parallelisation: one warp per row, ``WARPS_PER_BLOCK = 4`` rows per block of 128 threads; lanes
-stride the row 32 columns apart (coalesced), ``UNROLL = 4`` columns per lane per step with their
-loads issued together (enough bytes in flight for HBM3e), then combine their partial ``(m, s)`` or sums with
-five ``shfl_xor_sync`` butterfly steps, so every lane ends with the row's total (no shared memory,
-no ``syncthreads``). Grid ``min(cdiv(R, 4), 16 * SMs)`` blocks, grid-stride over rows.
+One pass over memory (kernels/_rows.py): each row is read from global memory once into registers
+(``SLOTS`` values per thread), reduced (max, then the sum of ``exp``, with shuffles, and across
+warps through shared memory in the block layout), and written once. A warp per row (4 rows per
+128-thread block) while the row fits 32 lanes' registers (float32: 1024 columns forward, 512
+backward, which holds ``y`` and ``grad``), a 512-thread block per row up to 16 times that (16384
+and 8192), and beyond it the streaming kernels of kernels/_softmax_stream.py, which read it twice.
+Grid ``min(cdiv(R, rows per block), 16 * SMs)`` blocks, grid-stride over rows.
 
-Bytes (float32): forward reads x twice (the second read mostly hits L1/L2: one warp re-reads its own
-row) and writes y once, ``>= 8 R C`` bytes; backward reads 2 and writes 1 array; cross-entropy reads
-the logits (twice, as above) and writes the gradient plus ``R`` losses. FLOPs about 5 per element
-plus one ``exp`` (two in the online pass).
+Bytes (float32), the fewest possible in the cached layouts: forward ``8 R C`` (read x, write y);
+backward ``12 R C``; cross-entropy ``8 R C + 12 R`` (logits in, gradient out, targets and losses).
+FLOPs about 5 per element plus one ``exp``.
 
 Wrappers (last axis; any leading shape; float32/float64; C-contiguous)::
 
@@ -45,205 +46,183 @@ import numba
 import numpy as np
 from numba import cuda
 
-from . import _launch
+from . import _launch, _rows
+from . import _softmax_stream as _stream
 
-#: Rows (warps) per block.
-WARPS_PER_BLOCK = 4
-THREADS = 32 * WARPS_PER_BLOCK
-#: Columns per lane per step: a lane issues UNROLL loads (32 columns apart) before using them.
-UNROLL = 4
-_FULL_MASK = 0xFFFFFFFF
+U, I64 = numba.uint64, numba.int64
 
 
-def make_forward_kernel(log: bool, dtype):
-    """``out = softmax(x)`` or ``log_softmax(x)`` row-wise; args ``(x, out)``, both ``(R, C)``."""
+def make_forward_kernel(log: bool, dtype, tpr: int):
+    """``out = softmax(x)`` or ``log_softmax(x)`` row-wise, the row in registers; args ``(x, out)``, ``(R, C)``."""
     T = _launch.numba_type(dtype)
     LOG = bool(log)
+    S = _rows.slots(dtype, 1)
+    ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     ZERO, ONE, NEG_INF = T(0.0), T(1.0), T(-math.inf)
+    row_sum, row_max = _rows.reducers(tpr)
 
     def softmax_forward(x, out):
         R, C = x.shape
-        vals = cuda.local.array(UNROLL, T)
-        lane = cuda.threadIdx.x % 32
-        row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
-        row_stride = cuda.gridDim.x * WARPS_PER_BLOCK
-        while row < R:  # uniform across the warp: every lane takes part in the shuffles
-            # Pass 1: online max m and sum s of exp(x - m), UNROLL loads in flight per lane.
+        vals = cuda.local.array(S, T)
+        red = cuda.shared.array((ROWS, WARPS), T)
+        R, C = U(R), U(C)  # unsigned indices: Numba adds no negative-index wraparound (2 SEL per access)
+        t = U(cuda.threadIdx.x) % U(tpr)
+        sub = U(cuda.threadIdx.x) // U(tpr)
+        lane = U(cuda.threadIdx.x) % U(32)
+        warp = t // U(32)
+        row = U(cuda.blockIdx.x) * U(ROWS) + sub
+        while row < R:  # uniform across the row's threads (and the block, in the BLOCK layout)
             m = NEG_INF
+            for u in range(S):  # the row's only read from global memory
+                c = t + U(tpr * u)
+                v = x[row, c] if c < C else NEG_INF
+                vals[u] = v
+                m = max(m, v)
+            m = row_max(m, red, sub, warp, lane)
             s = ZERO
-            c0 = lane
-            while c0 < C:
-                for u in range(UNROLL):
-                    c = c0 + 32 * u
-                    vals[u] = x[row, c] if c < C else NEG_INF
-                mx = m
-                for u in range(UNROLL):
-                    mx = max(mx, vals[u])
-                if mx != NEG_INF:
-                    s *= math.exp(m - mx)
-                    for u in range(UNROLL):
-                        s += math.exp(vals[u] - mx)  # NaN in x makes s NaN: the row's output is NaN
-                    m = mx
-                c0 += 32 * UNROLL
-            off = 16
-            while off > 0:  # butterfly: every lane ends with the row's (m, s)
-                m2 = cuda.shfl_xor_sync(_FULL_MASK, m, off)
-                s2 = cuda.shfl_xor_sync(_FULL_MASK, s, off)
-                mn = max(m, m2)
-                if mn != NEG_INF:  # both lanes empty (C < 32): keep s = 0
-                    s = s * math.exp(m - mn) + s2 * math.exp(m2 - mn)
-                m = mn
-                off //= 2
-            shift = m + math.log(s)  # log_softmax: y = x - shift
-            inv = ONE / s  # softmax: y = exp(x - m) * inv
-            # Pass 2: write (the row is re-read from L1/L2).
-            c0 = lane
-            while c0 < C:
-                for u in range(UNROLL):
-                    c = c0 + 32 * u
-                    vals[u] = x[row, c] if c < C else ZERO
-                for u in range(UNROLL):
-                    c = c0 + 32 * u
-                    if c < C:
-                        if LOG:
-                            out[row, c] = vals[u] - shift
-                        else:
-                            out[row, c] = math.exp(vals[u] - m) * inv
-                c0 += 32 * UNROLL
-            row += row_stride
+            for u in range(S):  # padding slots hold -inf: exp gives 0 (a row of -inf or a NaN: NaN, as PyTorch)
+                e = math.exp(vals[u] - m)
+                s += e
+                if not LOG:
+                    vals[u] = e
+            s = row_sum(s, red, sub, warp, lane)
+            shift = m + math.log(s)
+            inv = ONE / s
+            for u in range(S):
+                c = t + U(tpr * u)
+                if c < C:
+                    out[row, c] = vals[u] - shift if LOG else vals[u] * inv
+            row += U(cuda.gridDim.x) * U(ROWS)
 
     name = "log_softmax" if log else "softmax"
-    return _launch.named(softmax_forward, f"{name}_forward", dtype)
+    return _launch.named(softmax_forward, f"{name}_forward_{_rows.name(tpr)}", dtype)
 
 
-def make_backward_kernel(log: bool, dtype):
-    """Row-wise backward from the forward output ``y``; args ``(y, grad, out)``, all ``(R, C)``."""
+def make_backward_kernel(log: bool, dtype, tpr: int):
+    """Row-wise backward from the forward output ``y``, both rows in registers; args ``(y, grad, out)``."""
     T = _launch.numba_type(dtype)
     LOG = bool(log)
+    S = _rows.slots(dtype, 2)
+    ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     ZERO = T(0.0)
+    row_sum, _ = _rows.reducers(tpr)
 
     def softmax_backward(y, grad, out):
         R, C = y.shape
-        ys = cuda.local.array(UNROLL, T)
-        gs = cuda.local.array(UNROLL, T)
-        lane = cuda.threadIdx.x % 32
-        row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
-        row_stride = cuda.gridDim.x * WARPS_PER_BLOCK
+        ys = cuda.local.array(S, T)
+        gs = cuda.local.array(S, T)
+        red = cuda.shared.array((ROWS, WARPS), T)
+        R, C = U(R), U(C)  # unsigned indices: Numba adds no negative-index wraparound (2 SEL per access)
+        t = U(cuda.threadIdx.x) % U(tpr)
+        sub = U(cuda.threadIdx.x) // U(tpr)
+        lane = U(cuda.threadIdx.x) % U(32)
+        warp = t // U(32)
+        row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:
             total = ZERO  # softmax: sum g*y; log_softmax: sum g
-            c0 = lane
-            while c0 < C:
-                for u in range(UNROLL):
-                    c = c0 + 32 * u
-                    gs[u] = grad[row, c] if c < C else ZERO
-                    if not LOG:
-                        ys[u] = y[row, c] if c < C else ZERO
-                for u in range(UNROLL):
-                    if LOG:
-                        total += gs[u]
-                    else:
-                        total += gs[u] * ys[u]
-                c0 += 32 * UNROLL
-            off = 16
-            while off > 0:
-                total += cuda.shfl_xor_sync(_FULL_MASK, total, off)
-                off //= 2
-            c0 = lane
-            while c0 < C:
-                for u in range(UNROLL):
-                    c = c0 + 32 * u
-                    gs[u] = grad[row, c] if c < C else ZERO
-                    ys[u] = y[row, c] if c < C else ZERO
-                for u in range(UNROLL):
-                    c = c0 + 32 * u
-                    if c < C:
-                        if LOG:
-                            out[row, c] = gs[u] - math.exp(ys[u]) * total
-                        else:
-                            out[row, c] = ys[u] * (gs[u] - total)
-                c0 += 32 * UNROLL
-            row += row_stride
+            for u in range(S):
+                c = t + U(tpr * u)
+                gs[u] = grad[row, c] if c < C else ZERO
+                ys[u] = y[row, c] if c < C else ZERO
+                total += gs[u] if LOG else gs[u] * ys[u]
+            total = row_sum(total, red, sub, warp, lane)
+            for u in range(S):
+                c = t + U(tpr * u)
+                if c < C:
+                    out[row, c] = gs[u] - math.exp(ys[u]) * total if LOG else ys[u] * (gs[u] - total)
+            row += U(cuda.gridDim.x) * U(ROWS)
 
     name = "log_softmax" if log else "softmax"
-    return _launch.named(softmax_backward, f"{name}_backward", dtype)
+    return _launch.named(softmax_backward, f"{name}_backward_{_rows.name(tpr)}", dtype)
 
 
-def make_cross_entropy_kernel(dtype):
-    """Fused softmax + cross-entropy; args ``(logits (R, C), targets (R,) int, scale, ignore_index,
-    loss (R,), grad (R, C))``."""
+def make_cross_entropy_kernel(dtype, tpr: int):
+    """Fused softmax + cross-entropy, the row in registers; args ``(logits (R, C), targets (R,) int,
+    scale, ignore_index, loss (R,), grad (R, C))``."""
     T = _launch.numba_type(dtype)
+    S = _rows.slots(dtype, 1)
+    ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     ZERO, ONE, NEG_INF, NAN = T(0.0), T(1.0), T(-math.inf), T(math.nan)
+    row_sum, row_max = _rows.reducers(tpr)
 
     def softmax_cross_entropy(x, targets, scale, ignore_index, loss, grad):
         R, C = x.shape
-        vals = cuda.local.array(UNROLL, T)
-        lane = cuda.threadIdx.x % 32
-        row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
-        row_stride = cuda.gridDim.x * WARPS_PER_BLOCK
+        vals = cuda.local.array(S, T)
+        red = cuda.shared.array((ROWS, WARPS), T)
+        R, C = U(R), U(C)  # unsigned indices: Numba adds no negative-index wraparound (2 SEL per access)
+        t = U(cuda.threadIdx.x) % U(tpr)
+        sub = U(cuda.threadIdx.x) // U(tpr)
+        lane = U(cuda.threadIdx.x) % U(32)
+        warp = t // U(32)
+        row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:
-            t = targets[row]
-            if t == ignore_index:
-                c = lane
-                while c < C:
-                    grad[row, c] = ZERO
-                    c += 32
-                if lane == 0:
+            target = targets[row]  # the same for all the row's threads: the branch is uniform
+            if target == ignore_index:
+                for u in range(S):
+                    c = t + U(tpr * u)
+                    if c < C:
+                        grad[row, c] = ZERO
+                if t == 0:
                     loss[row] = ZERO
             else:
                 m = NEG_INF
+                xt = ZERO  # the target's logit, in the thread that holds it
+                for u in range(S):
+                    c = t + U(tpr * u)
+                    v = x[row, c] if c < C else NEG_INF
+                    vals[u] = v
+                    m = max(m, v)
+                    if c == U(target):  # a negative target matches no column
+                        xt = v
+                m = row_max(m, red, sub, warp, lane)
                 s = ZERO
-                c0 = lane
-                while c0 < C:
-                    for u in range(UNROLL):
-                        c = c0 + 32 * u
-                        vals[u] = x[row, c] if c < C else NEG_INF
-                    mx = m
-                    for u in range(UNROLL):
-                        mx = max(mx, vals[u])
-                    if mx != NEG_INF:
-                        s *= math.exp(m - mx)
-                        for u in range(UNROLL):
-                            s += math.exp(vals[u] - mx)
-                        m = mx
-                    c0 += 32 * UNROLL
-                off = 16
-                while off > 0:
-                    m2 = cuda.shfl_xor_sync(_FULL_MASK, m, off)
-                    s2 = cuda.shfl_xor_sync(_FULL_MASK, s, off)
-                    mn = max(m, m2)
-                    if mn != NEG_INF:
-                        s = s * math.exp(m - mn) + s2 * math.exp(m2 - mn)
-                    m = mn
-                    off //= 2
+                for u in range(S):
+                    e = math.exp(vals[u] - m)
+                    s += e
+                    vals[u] = e
+                s = row_sum(s, red, sub, warp, lane)
                 inv = ONE / s
-                c0 = lane
-                while c0 < C:
-                    for u in range(UNROLL):
-                        c = c0 + 32 * u
-                        vals[u] = x[row, c] if c < C else ZERO
-                    for u in range(UNROLL):
-                        c = c0 + 32 * u
-                        if c < C:
-                            p = math.exp(vals[u] - m) * inv
-                            if c == t:
-                                p -= ONE
-                            grad[row, c] = scale * p
-                    c0 += 32 * UNROLL
-                if lane == 0:
-                    if 0 <= t < C:
-                        loss[row] = m + math.log(s) - x[row, t]
-                    else:
-                        loss[row] = NAN
-            row += row_stride
+                lse = m + math.log(s)
+                for u in range(S):
+                    c = t + U(tpr * u)
+                    if c < C:
+                        p = vals[u] * inv
+                        if c == U(target):  # the thread holding the target's logit writes the loss
+                            loss[row] = lse - xt
+                            p -= ONE
+                        grad[row, c] = scale * p
+                if t == 0 and not (0 <= target < I64(C)):
+                    loss[row] = NAN
+            row += U(cuda.gridDim.x) * U(ROWS)
 
-    return _launch.named(softmax_cross_entropy, "softmax_cross_entropy", dtype)
+    return _launch.named(softmax_cross_entropy, f"softmax_cross_entropy_{_rows.name(tpr)}", dtype)
 
 
-def _kernel(which, dtype):
+_MAKERS = {"forward": make_forward_kernel, "backward": make_backward_kernel}
+_STREAM_MAKERS = {"forward": _stream.make_forward_kernel, "backward": _stream.make_backward_kernel}
+#: Cached arrays per row of each kernel (they share the register budget).
+_ARRAYS = {"forward": 1, "backward": 2, "ce": 1}
+
+
+def _kernel(which, dtype, C):
+    """``(kernel, grid function of R, threads)``: the cached layout that holds a row of C, else streaming."""
+    direction = which if which == "ce" else which[0]
+    tpr = _rows.choose(C, dtype, _ARRAYS[direction])
+    if tpr is None:
+        k = (_launch.built(_stream.make_cross_entropy_kernel, dtype) if which == "ce"
+             else _launch.built(_STREAM_MAKERS[direction], which[1], dtype))
+        return k, lambda R: _launch.grid_1d(R, _stream.WARPS_PER_BLOCK), _stream.THREADS
+    bounds = _launch_bounds(tpr)
     if which == "ce":
-        return _launch.built(make_cross_entropy_kernel, dtype)
-    direction, log = which
-    return _launch.built(make_forward_kernel if direction == "forward" else make_backward_kernel, log, dtype)
+        k = _launch.built(make_cross_entropy_kernel, dtype, tpr, launch_bounds=bounds)
+    else:
+        k = _launch.built(_MAKERS[direction], which[1], dtype, tpr, launch_bounds=bounds)
+    return k, lambda R: _rows.grid(R, tpr), _rows.layout(tpr)[0]
+
+
+def _launch_bounds(tpr):
+    bounds = _rows.launch_bounds(tpr)
+    return None if bounds is None else (lambda fn: bounds)
 
 
 def ptx_signatures():
@@ -252,22 +231,20 @@ def ptx_signatures():
     for dtype in _launch.FLOAT_DTYPES:
         t = _launch.numba_type(dtype)
         m = t[:, ::1]
-        for log in (False, True):
-            f = make_forward_kernel(log, dtype)
-            b = make_backward_kernel(log, dtype)
-            out.append((f.__name__, f, [numba.void(m, m)], None))
-            out.append((b.__name__, b, [numba.void(m, m, m)], None))
-        ce = make_cross_entropy_kernel(dtype)
-        sigs = [numba.void(m, it[::1], t, numba.int64, t[::1], m) for it in (numba.int32, numba.int64)]
-        out.append((ce.__name__, ce, sigs, None))
+        ce_sigs = [numba.void(m, it[::1], t, numba.int64, t[::1], m) for it in (numba.int32, numba.int64)]
+        for tpr in (_rows.WARP, _rows.BLOCK, None):
+            bounds = None if tpr is None else _rows.launch_bounds(tpr)
+            for log in (False, True):
+                f = _stream.make_forward_kernel(log, dtype) if tpr is None else make_forward_kernel(log, dtype, tpr)
+                b = _stream.make_backward_kernel(log, dtype) if tpr is None else make_backward_kernel(log, dtype, tpr)
+                out.append((f.__name__, f, [numba.void(m, m)], bounds))
+                out.append((b.__name__, b, [numba.void(m, m, m)], bounds))
+            ce = _stream.make_cross_entropy_kernel(dtype) if tpr is None else make_cross_entropy_kernel(dtype, tpr)
+            out.append((ce.__name__, ce, ce_sigs, bounds))
     return out
 
 
-def _grid(rows):
-    return _launch.grid_1d(rows, WARPS_PER_BLOCK)
-
-
-def _rows(fn, x):
+def _rows_of(fn, x):
     if x.ndim < 1:
         raise ValueError(f"{fn}: x must have at least 1 dimension, got a scalar")
     C = tuple(x.shape)[-1]
@@ -275,14 +252,19 @@ def _rows(fn, x):
     return R, C
 
 
+def _run(which, dtype, R, C, stream, *args):
+    kernel, grid, threads = _kernel(which, dtype, C)
+    _launch.launch(kernel, grid(R), threads, stream, *args)
+
+
 def _forward(fn, log, x, out, stream):
     kind = _launch.check_same_kind(fn, x, out)
     _launch.check_float(fn, "x", x)
     out = _launch.output(fn, kind, out, x.shape, x.dtype)
-    R, C = _rows(fn, x)
+    R, C = _rows_of(fn, x)
     if R and C:
         args = [_launch.reshape(a, (R, C)) for a in (x, out)]
-        _launch.launch(_kernel(("forward", log), x.dtype), _grid(R), THREADS, _launch.stream_for(kind, stream), *args)
+        _run(("forward", log), x.dtype, R, C, _launch.stream_for(kind, stream), *args)
     return out
 
 
@@ -291,10 +273,10 @@ def _backward(fn, log, y, grad, out, stream):
     _launch.check_float(fn, "y", y)
     _launch.check(fn, "grad", grad, dtype=y.dtype, shape=y.shape)
     out = _launch.output(fn, kind, out, y.shape, y.dtype)
-    R, C = _rows(fn, y)
+    R, C = _rows_of(fn, y)
     if R and C:
         args = [_launch.reshape(a, (R, C)) for a in (y, grad, out)]
-        _launch.launch(_kernel(("backward", log), y.dtype), _grid(R), THREADS, _launch.stream_for(kind, stream), *args)
+        _run(("backward", log), y.dtype, R, C, _launch.stream_for(kind, stream), *args)
     return out
 
 
@@ -340,10 +322,11 @@ def softmax_cross_entropy(
         return loss, grad
     if C == 0:
         raise ValueError(f"{fn}: logits of shape {tuple(logits.shape)} have no classes")
-    _launch.launch(
-        _kernel("ce", dtype),
-        _grid(R),
-        THREADS,
+    _run(
+        "ce",
+        dtype,
+        R,
+        C,
         _launch.stream_for(kind, stream),
         logits,
         targets,

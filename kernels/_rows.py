@@ -1,0 +1,106 @@
+"""What the row kernels share (kernels/softmax.py, kernels/layernorm.py): the row held in registers.
+
+A row of ``C`` values is read from global memory once into ``cuda.local.array(SLOTS, T)``, a
+register array indexed only by constants (every loop over it runs ``SLOTS`` times and is unrolled),
+so thread ``t`` of the row's ``TPR`` threads holds columns ``t, t + TPR, t + 2 TPR, ...``
+(coalesced). Two layouts:
+
+* ``WARP``: a warp per row, ``ROWS_PER_BLOCK`` rows per 128-thread block, warp shuffles only;
+* ``BLOCK``: a 512-thread block per row, warp shuffles and then a fixed-order sum over the 16
+  warps' partials in shared memory (two ``syncthreads``; every thread gets the same bits).
+
+``SLOTS = CACHE_WORDS / arrays / (itemsize / 4)`` values per thread per cached array (32 float32
+words of registers in all), so one array of float32 rows up to ``32 * 32 = 1024`` columns fits a
+warp and up to ``512 * 32 = 16384`` a block; longer rows go to the streaming kernels, which read
+them twice (kernels/_softmax_stream.py, layernorm.py).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import cuda
+
+from . import _launch
+
+#: Threads per row of the two layouts.
+WARP, BLOCK = 32, 512
+#: Rows per 128-thread block in the WARP layout.
+ROWS_PER_BLOCK = 4
+#: 32-bit register words per thread for the cached row values (all cached arrays together).
+CACHE_WORDS = 32
+_FULL_MASK = 0xFFFFFFFF
+
+
+def slots(dtype, arrays: int) -> int:
+    """Values per thread of each of ``arrays`` cached arrays of ``dtype``."""
+    return CACHE_WORDS // arrays // (np.dtype(dtype).itemsize // 4)
+
+
+def layout(tpr: int):
+    """``(threads per block, rows per block)`` of a layout."""
+    return (ROWS_PER_BLOCK * WARP, ROWS_PER_BLOCK) if tpr == WARP else (tpr, 1)
+
+
+def choose(C: int, dtype, arrays: int):
+    """The layout (``WARP`` or ``BLOCK``) whose registers hold a row of ``C`` values, or None (stream it)."""
+    s = slots(dtype, arrays)
+    for tpr in (WARP, BLOCK):
+        if C <= tpr * s:
+            return tpr
+    return None
+
+
+def name(tpr: int) -> str:
+    """The layout's name in kernel names: ``"warp"`` or ``"block"``."""
+    return "warp" if tpr == WARP else "block"
+
+
+def grid(R: int, tpr: int) -> int:
+    """Blocks for ``R`` rows (grid-stride over rows beyond a full GPU)."""
+    return _launch.grid_1d(R, layout(tpr)[1])
+
+
+def launch_bounds(tpr: int) -> int:
+    """ptxas's register budget: the block size (512 threads need at most 128 registers each)."""
+    return None if tpr == WARP else layout(tpr)[0]
+
+
+def reducers(tpr: int):
+    """``(row_sum, row_max)`` device functions for a layout: ``f(v, red, sub, warp, lane)`` returns the
+    sum (max) of ``v`` over the row's threads, the same bits in every thread; ``red`` is the
+    kernel's ``(rows per block, warps per row)`` shared array, ``sub`` the row within the block."""
+    warps = tpr // 32
+
+    @cuda.jit(device=True, inline=True)
+    def row_sum(v, red, sub, warp, lane):
+        off = 16
+        while off > 0:  # butterfly: a + b and b + a are the same bits, so every lane agrees
+            v += cuda.shfl_xor_sync(_FULL_MASK, v, off)
+            off //= 2
+        if warps > 1:
+            if lane == 0:
+                red[sub, warp] = v
+            cuda.syncthreads()
+            v = red[sub, 0]
+            for k in range(1, warps):  # a fixed order: deterministic
+                v += red[sub, k]
+            cuda.syncthreads()  # before red is written again
+        return v
+
+    @cuda.jit(device=True, inline=True)
+    def row_max(v, red, sub, warp, lane):
+        off = 16
+        while off > 0:
+            v = max(v, cuda.shfl_xor_sync(_FULL_MASK, v, off))
+            off //= 2
+        if warps > 1:
+            if lane == 0:
+                red[sub, warp] = v
+            cuda.syncthreads()
+            v = red[sub, 0]
+            for k in range(1, warps):
+                v = max(v, red[sub, k])
+            cuda.syncthreads()
+        return v
+
+    return row_sum, row_max
