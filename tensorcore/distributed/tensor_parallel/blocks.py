@@ -114,6 +114,15 @@ class TensorParallelGPT(GPT):
 _ELEMENTWISE = (nn.ReLU, nn.GELU, nn.Tanh, nn.Sigmoid, nn.LeakyReLU, nn.ELU, nn.Softplus, nn.Identity, nn.Dropout)
 
 
+def _replace_child(parent, name, module):
+    """parent.<name> = module, in the old child's place (parameters() keeps the dense model's order)."""
+    later = list(parent._modules)
+    later = later[later.index(name) + 1 :]
+    parent.add_module(name, module)
+    for key in later:
+        parent._modules.move_to_end(key)
+
+
 def parallelize_mlp(model, group=None):
     """nn.Sequential [.. Linear, act, Linear, act, ..] in place: Linear pairs -> (column, row)-parallel.
 
@@ -132,12 +141,12 @@ def parallelize_mlp(model, group=None):
             if not isinstance(model._modules[between], _ELEMENTWISE):
                 raise DistributedError(f"parallelize_mlp: layer {between} ({type(model._modules[between]).__name__}) "
                                        "between a column- and a row-parallel Linear must be elementwise")
-        setattr(model, names[a], ColumnParallelLinear.from_dense(model._modules[names[a]], False, group))
-        setattr(model, names[b], RowParallelLinear.from_dense(model._modules[names[b]], True, group))
+        _replace_child(model, names[a], ColumnParallelLinear.from_dense(model._modules[names[a]], False, group))
+        _replace_child(model, names[b], RowParallelLinear.from_dense(model._modules[names[b]], True, group))
     if len(linear) % 2:
         last = model._modules[names[linear[-1]]]
         if last.out_features % group.size == 0:
-            setattr(model, names[linear[-1]], ColumnParallelLinear.from_dense(last, True, group))
+            _replace_child(model, names[linear[-1]], ColumnParallelLinear.from_dense(last, True, group))
     return model
 
 
@@ -146,10 +155,10 @@ def parallelize_gpt(model, group=None):
     group = resolve(group, "parallelize_gpt")
     if not isinstance(model, GPT):
         raise DistributedError(f"parallelize_gpt: expected a tensorcore GPT, got {type(model).__name__}")
-    model.wte = VocabParallelEmbedding.from_dense(model.wte, group)
+    _replace_child(model, "wte", VocabParallelEmbedding.from_dense(model.wte, group))
     for block in model.h:
-        block.attn = ParallelCausalSelfAttention.from_dense(block.attn, group)
-        block.mlp = ParallelMLP.from_dense(block.mlp, group)
+        _replace_child(block, "attn", ParallelCausalSelfAttention.from_dense(block.attn, group))
+        _replace_child(block, "mlp", ParallelMLP.from_dense(block.mlp, group))
     model.__class__ = TensorParallelGPT  # the same modules and keys; only the head's forward differs
     return model
 
