@@ -230,11 +230,14 @@ class ZeroRedundancyOptimizer(Optimizer):
 
 
 def optimizer_state_bytes(optimizer):
-    """Bytes of an optimizer's per-parameter state arrays (Adam: exp_avg + exp_avg_sq; SGD: momentum)."""
+    """Bytes of an optimizer's per-parameter state arrays (Adam: exp_avg + exp_avg_sq; SGD: momentum).
+
+    Private scratch buffers (keys starting with "_", which state_dict() leaves out too) are not counted.
+    """
     total = 0
     for st in optimizer.state.values():
-        for v in st.values():
-            if _is_array(v):
+        for k, v in st.items():
+            if _is_array(v) and not k.startswith("_"):
                 total += int(_array(v).nbytes)
     return total
 
