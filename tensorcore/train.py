@@ -61,6 +61,11 @@ def add_arguments(parser):
     parser.add_argument("--distributed", action="store_true",
                         help="data parallel over the ranks of an MPI job: mpirun -n 4 tensorcore train --distributed "
                              "(--batch-size is per rank; rank 0 prints and writes the checkpoint)")
+    parser.add_argument("--amp", choices=("fp16", "bf16"), default=None,
+                        help="mixed precision: matmul/conv under tc.autocast in float16, losses in float32, with a "
+                             "GradScaler (bf16 is refused: NumPy and CuPy have no bfloat16)")
+    parser.add_argument("--checkpoint-activations", action="store_true",
+                        help="recompute activations in backward (checkpoint_sequential, sqrt(layers) segments)")
     from .text_train import add_text_arguments  # --model gpt|char_lstm --dataset fortunes: tensorcore/text_train.py
 
     add_text_arguments(parser)
@@ -207,22 +212,25 @@ def evaluate(model, x, y, device, batch_size=1000):
     return logs["loss"], logs["acc"]
 
 
-def train_epoch(model, opt, loader, device, scheduler=None, per_batch=False, progress=None):
-    """One pass over loader (tensorcore.loop.run_epoch): (mean loss, accuracy) of the training batches."""
+def train_epoch(model, opt, loader, device, scheduler=None, per_batch=False, progress=None, amp=None, forward=None):
+    """One pass over loader (tensorcore.loop.run_epoch): (mean loss, accuracy) of the training batches.
+    amp: a tensorcore.amp.training.MixedPrecision (--amp); forward: the model's checkpointed call."""
     from tensorcore.nn import functional as F
 
     from . import loop
+    from .amp.training import MixedPrecision
+
+    amp = amp or MixedPrecision(None, device)
 
     def step(xb, yb):
-        logits = model(xb)
-        loss = F.cross_entropy(logits, yb)
+        with amp.autocast():
+            logits = (forward or model)(xb)
+            loss = F.cross_entropy(logits, yb)
         value = loss.item()
         if not math.isfinite(value):
             raise TensorcoreError(f"the training loss became {value} (diverged; try a smaller --lr); "
                                   "the last checkpoint is kept")
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+        amp.backward_step(loss, opt)
         if scheduler is not None and per_batch:
             scheduler.step()
         return loss, logits
@@ -340,6 +348,10 @@ def run(args):
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_data(args.dataset, input_shape, args.limit,
                                                                      args.val_split)
     model = build_model(args.model, 10, input_shape).to(device)
+    from .amp.training import MixedPrecision, checkpoint_activations
+
+    amp = MixedPrecision(args.amp, device)
+    forward = checkpoint_activations(model) if args.checkpoint_activations else None
     opt = build_optimizer(args, list(model.parameters()))
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed)
     if dp:
@@ -368,7 +380,7 @@ def run(args):
                 bar = loop.Progress(len(loader), f"epoch {epoch + 1}/{args.epochs}", _format_progress, unit="batch",
                                     leave=False)
             t0 = time.perf_counter()
-            train_loss, train_acc = train_epoch(model, opt, loader, device, scheduler, per_batch, bar)
+            train_loss, train_acc = train_epoch(model, opt, loader, device, scheduler, per_batch, bar, amp, forward)
             if dp:
                 train_loss, train_acc = dp.average(train_loss, train_acc)
             if bar is not None:

@@ -81,7 +81,8 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
     return_columns=True returns (out, columns): the im2col matrix, an opaque object that
     conv2d_backward_weight accepts to skip rebuilding it (a backend may return None instead).
     """
-    if _parallel.use(x.size * w.shape[2] * w.shape[3]) and _parallel.conv_direct(w.shape, stride, groups):
+    if x.dtype.itemsize >= 4 and _parallel.use(x.size * w.shape[2] * w.shape[3]) and _parallel.conv_direct(
+            w.shape, stride, groups):  # the kernels take float32/float64 (not float16)
         return _parallel.kernels("conv").conv2d_forward(x, w, stride, padding, dilation, groups, return_columns)
     o, cg, kh, kw = w.shape
     cols, (oh, ow) = _im2col(x, (kh, kw), stride, padding, dilation, groups)
@@ -95,7 +96,7 @@ def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, col
 
     `columns`: what conv2d_forward(x, ..., return_columns=True) returned for this x, or None.
     """
-    if (columns is None and _parallel.use(x.size * w_shape[2] * w_shape[3])
+    if (columns is None and x.dtype.itemsize >= 4 and _parallel.use(x.size * w_shape[2] * w_shape[3])
             and _parallel.conv_direct(w_shape, stride, groups)):
         return _parallel.kernels("conv").conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups)
     o, cg, kh, kw = w_shape
@@ -119,7 +120,7 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     times smaller). A last transpose returns (N, C, H, W). Rows or columns of x that no window
     reaches (when (H + 2p - d(k-1) - 1) % s != 0) get zero.
     """
-    if _parallel.use(g.size * w.shape[2] * w.shape[3]) and (
+    if g.dtype.itemsize >= 4 and _parallel.use(g.size * w.shape[2] * w.shape[3]) and (
             _parallel.conv_direct(w.shape, stride, groups)
             or _parallel.conv_columns_size(x_shape, w.shape, padding, dilation) >= _parallel.COL2IM_MIN_ELEMENTS):
         return _parallel.kernels("conv").conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups)
