@@ -15,6 +15,7 @@ a Work handle to wait() on). Every wait has a deadline (timeout=, or TENSORCORE_
 the job. An uncaught exception on any rank aborts all ranks at once. See README.md in this folder.
 """
 
+from . import pipelining  # tc.distributed.pipelining: pipeline parallelism
 from .backends import DEFAULT_TIMEOUT, TIMEOUT_ENV, Work
 from .errors import DistributedError
 from .helpers import average_metrics, nccl_selftest, save_on_rank0, wrap_for_training
@@ -32,9 +33,13 @@ from .process_group import (
     get_timeout,
     get_world_size,
     init_process_group,
+    irecv,
     is_available,
     is_initialized,
     is_main_process,
+    isend,
+    recv,
+    send,
 )
 from .sampler import DistributedSampler
 
@@ -58,10 +63,14 @@ __all__ = [
     "get_timeout",
     "get_world_size",
     "init_process_group",
+    "irecv",
     "is_available",
     "is_initialized",
     "is_main_process",
+    "isend",
     "nccl_selftest",
+    "recv",
     "save_on_rank0",
+    "send",
     "wrap_for_training",
 ]

@@ -2,7 +2,8 @@
 
 Each backend offers the same four non-blocking collectives on arrays, every one returning a
 `Work` handle: `all_reduce(array, op)`, `broadcast(array, src)`, `all_gather(array, out)` and
-`barrier()`. The process group (process_group.py) turns Tensors into arrays and picks the backend;
+`barrier()`, and point-to-point `send(array, dst, tag)` / `recv(array, src, tag)` (pipeline stages).
+The process group (process_group.py) turns Tensors into arrays and picks the backend;
 nothing outside this file imports mpi4py or cupy. Both are imported lazily, so a plain
 `import tensorcore` never loads MPI.
 
@@ -192,6 +193,31 @@ class MPIBackend:
     def barrier(self):
         req = self.comm.Ibarrier()
         return Work(self, "barrier", req.Test, keep=req)
+
+    # --- point to point (pipeline parallelism) -----------------------------------------------------------
+    def send(self, array, dst, tag):
+        """Non-blocking send of `array` to rank `dst` (MPI Isend; the array must not change until done)."""
+        host, _ = self._host(array)
+        req = self.comm.Isend(host, dest=dst, tag=tag)
+        return Work(self, _describe_p2p("send", array, "to", dst, tag), req.Test, keep=(host, req))
+
+    def recv(self, array, src, tag, status=None):
+        """Non-blocking receive into `array` from rank `src` (None: any rank; its rank lands in `status`)."""
+        host, copy_back = self._host(array)
+        source = self.MPI.ANY_SOURCE if src is None else src
+        req = self.comm.Irecv(host, source=source, tag=tag)
+        status = self.MPI.Status() if status is None else status
+        return Work(self, _describe_p2p("recv", array, "from", src, tag), lambda: req.Test(status), copy_back,
+                    keep=(host, req, status))
+
+    def make_status(self):
+        return self.MPI.Status()
+
+
+def _describe_p2p(op, array, direction, peer, tag):
+    peer = "any rank" if peer is None else f"rank {peer}"
+    size, dtype, nbytes = array.size, array.dtype, array.nbytes
+    return lambda: f"{op} of {size:,} {dtype} ({_nbytes(nbytes)}) {direction} {peer} (tag {tag})"
 
 
 def _then(copy_back, op, array, size):

@@ -241,6 +241,81 @@ def all_gather(tensor_list, tensor=None, async_op=False):
     return _done(work, async_op)
 
 
+# --- point to point on Tensors (pipeline parallelism) ------------------------------------------------------
+
+
+def _check_p2p(group, tensor, peer, tag, what, any_source=False):
+    _check_tensor(tensor, what)
+    if peer is None and any_source:
+        pass
+    elif isinstance(peer, bool) or not isinstance(peer, (int, np.integer)) or not 0 <= peer < group.size:
+        raise DistributedError(f"{what}: the peer must be a rank in 0..{group.size - 1}, got {peer!r}")
+    elif peer == group.rank:
+        raise DistributedError(f"{what}: rank {group.rank} cannot {what.split()[0]} to or from itself")
+    upper = group.comm.Get_attr(group.MPI.TAG_UB) or 32767
+    if isinstance(tag, bool) or not isinstance(tag, (int, np.integer)) or not 0 <= tag <= upper:
+        raise DistributedError(f"{what}: tag must be an integer in 0..{upper}, got {tag!r}")
+
+
+def _no_subgroups(group, what):
+    if group is not None:
+        raise DistributedError(f"{what}: process subgroups are not supported (group must be None: the whole job)")
+
+
+def isend(tensor, dst, group=None, tag=0):
+    """Start sending `tensor` to rank `dst`; returns a Work (do not change the tensor before work.wait()).
+
+    The receiver's `irecv`/`recv` with the same tag must name a tensor of the same size and dtype.
+
+    Example:
+        work = dist.isend(activation, dst=rank + 1)
+        ...                                   # compute the next micro-batch meanwhile
+        work.wait()
+    """
+    backend = _require("isend")
+    _no_subgroups(group, "isend")
+    _check_p2p(backend, tensor, dst, tag, "send")
+    return backend.send(tensor._data, int(dst), int(tag))
+
+
+def irecv(tensor, src=None, group=None, tag=0):
+    """Start receiving into `tensor` (in place) from rank `src` (None: any rank); returns a Work.
+
+    Example:
+        work = dist.irecv(buffer, src=rank - 1)
+        work.wait()                           # buffer now holds the sender's tensor
+    """
+    backend = _require("irecv")
+    _no_subgroups(group, "irecv")
+    _check_p2p(backend, tensor, src, tag, "recv", any_source=True)
+    tensor._version += 1
+    return backend.recv(tensor._data, None if src is None else int(src), int(tag))
+
+
+def send(tensor, dst, group=None, tag=0):
+    """Send `tensor` to rank `dst` and wait until its buffer may be reused (the peer calls recv)."""
+    isend(tensor, dst, group, tag).wait()
+
+
+def recv(tensor, src=None, group=None, tag=0):
+    """Receive into `tensor` (in place) from rank `src` (None: any rank); returns the sender's rank.
+
+    Example:
+        if dist.get_rank() == 0:
+            dist.send(tc.ones(3), dst=1)
+        else:
+            t = tc.zeros(3)
+            dist.recv(t, src=0)               # t == [1, 1, 1]
+    """
+    backend = _require("recv")
+    _no_subgroups(group, "recv")
+    _check_p2p(backend, tensor, src, tag, "recv", any_source=True)
+    tensor._version += 1
+    status = backend.make_status()
+    backend.recv(tensor._data, None if src is None else int(src), int(tag), status).wait()
+    return status.Get_source()
+
+
 # --- collectives on Python objects (pickled) ------------------------------------------------------------
 
 
@@ -289,7 +364,11 @@ __all__ = [
     "get_timeout",
     "get_world_size",
     "init_process_group",
+    "irecv",
     "is_available",
     "is_initialized",
     "is_main_process",
+    "isend",
+    "recv",
+    "send",
 ]
