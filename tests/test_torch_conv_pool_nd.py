@@ -72,8 +72,8 @@ def test_max_pool1d_indices_match_torch():
     ours = F.max_pool1d(tc.tensor(x), 3, 2, 1, ceil_mode=True, return_indices=True)[1]
     theirs = TF.max_pool1d(torch.tensor(x), 3, 2, 1, ceil_mode=True, return_indices=True)[1]
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
-    with pytest.raises(tc.TensorcoreError, match="return_indices"):
-        F.max_pool3d(tc.tensor(XD), 2, return_indices=True)
+    ours = F.max_pool3d(tc.tensor(XD), 2, return_indices=True)[1]  # flat d H W + h W + w, as PyTorch
+    np.testing.assert_array_equal(ours.numpy(), TF.max_pool3d(torch.tensor(XD), 2, return_indices=True)[1].numpy())
     with pytest.raises(tc.TensorcoreError, match="conv3d"):
         F.conv3d(tc.tensor(X3), tc.tensor(W3[:, :, :, :, 0]))
 

@@ -166,3 +166,8 @@ __all__ = [
     "softplus",
     "tanh",
 ]
+
+# --- more of PyTorch's names (issue 13: ops/unpool.py) ---
+from ..ops.unpool import max_unpool1d, max_unpool3d  # noqa: E402
+
+__all__ += ["max_unpool1d", "max_unpool3d"]

@@ -69,12 +69,25 @@ class LogAbsDet(Function):
         return g.unsqueeze(-1).unsqueeze(-1) * inv(A).mT
 
 
+class DetSign(Function):
+    """sign(det A): piecewise constant, so its gradient is zero (PyTorch records it all the same)."""
+
+    op_name = "slogdet_sign"
+
+    @staticmethod
+    def forward(ctx, A):
+        return ctx.backend.xp.linalg.slogdet(A)[0]
+
+    @staticmethod
+    def backward(ctx, g):
+        return None
+
+
 @register("slogdet")
 def slogdet(A):
-    """(sign, log|det A|) as a named tuple; the gradient of logabsdet is A^-T."""
+    """(sign, log|det A|) as a named tuple; the gradient of logabsdet is A^-T, that of sign zero."""
     _square("slogdet", A)
-    sign = A.device.backend.xp.linalg.slogdet(A._data)[0]
-    return slogdet_result(_make(sign, A.device, False, None), LogAbsDet.apply(A))
+    return slogdet_result(DetSign.apply(A), LogAbsDet.apply(A))
 
 
 class Det(Function):

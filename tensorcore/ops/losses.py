@@ -278,10 +278,16 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 @register("cosine_similarity")
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
-    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along dim (x1 and x2 broadcast)."""
+    """sum(x1 x2) / (max(||x1||, eps) max(||x2||, eps)) along dim, x1 and x2 broadcast first (as PyTorch).
+
+    # NOTE: as PyTorch, the clamp to eps changes the norms' values only: their gradient is the norm's.
+    """
     from .compare import clamp
+    from .layout import broadcast_tensors
     from .stats import vector_norm
 
-    n1 = clamp(vector_norm(x1, 2, dim=dim, keepdim=True), min=eps)
-    n2 = clamp(vector_norm(x2, 2, dim=dim, keepdim=True), min=eps)
+    x1, x2 = broadcast_tensors(x1, x2)
+    n1, n2 = vector_norm(x1, 2, dim=dim, keepdim=True), vector_norm(x2, 2, dim=dim, keepdim=True)
+    n1 = n1 + (clamp(n1, min=eps) - n1).detach()
+    n2 = n2 + (clamp(n2, min=eps) - n2).detach()
     return ((x1 / n1) * (x2 / n2)).sum(dim=dim)

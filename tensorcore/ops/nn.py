@@ -221,12 +221,15 @@ def _class_weight_view(weight, ndim):
 
 @register("nll_loss")
 def nll_loss(logp, targets, weight=None, ignore_index=-100, reduction="mean"):
-    """Negative log-likelihood of log-probabilities (N, C[, d1, ...]) at integer targets.
+    """Negative log-likelihood of log-probabilities (N, C[, d1, ...]) or (C,) at integer targets.
 
     With `weight`, 'mean' divides by the summed weights of the targets (as PyTorch does).
     """
     _check_reduction("nll_loss", reduction)
     targets = _as_targets(targets, logp.device)
+    if logp.ndim == 1 and targets.ndim == 0:  # one unbatched sample: input (C,), target ()
+        loss = nll_loss(logp.unsqueeze(0), targets.reshape(1), weight, ignore_index, reduction)
+        return loss.reshape(()) if reduction == "none" else loss
     if logp.ndim < 2 or targets.shape != (logp.shape[0],) + logp.shape[2:]:
         raise ShapeError(f"nll_loss: input of shape {logp.shape} and targets of shape {targets.shape} do not match")
     if targets.dtype.kind not in "iu":

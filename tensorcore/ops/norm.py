@@ -139,16 +139,20 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"batch_norm: expected a Tensor, got {type(x).__name__}")
-    if x.ndim < 2:
-        raise ShapeError(f"batch_norm: input must be (N, C, ...), got shape {x.shape}")
     if x.dtype.kind != "f":
         raise DTypeError(f"batch_norm: needs a floating tensor, got {x.dtype}")
+    if x.numel() == 0 and x.ndim < 2:  # as PyTorch: an empty input comes back empty, the stats untouched
+        return x * 1.0
+    if x.ndim < 2:
+        raise ShapeError(f"batch_norm: input must be (N, C, ...), got shape {x.shape}")
     c = x.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
                     ("bias", bias)):
         if t is not None and t.shape != (c,):
             raise ShapeError(f"batch_norm: {name} of shape {t.shape} for input of shape {x.shape} "
                              f"(expected ({c},))")
+    if x.numel() == 0:
+        return x * 1.0
     if training:
         m = x.numel() // c
         if m <= 1:

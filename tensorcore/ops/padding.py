@@ -1,4 +1,4 @@
-"""torch.nn.functional.pad: constant (negative widths crop), reflect, replicate and circular padding.
+"""torch.nn.functional.pad: constant, reflect, replicate and circular padding (negative widths crop, as PyTorch).
 
 The pad tuple is PyTorch's: (left, right) of the last dimension first, then of the one before, ...
 Non-constant modes gather each padded dimension with index_select, so the gradient adds up the
@@ -48,6 +48,12 @@ def _source_index(n, left, right, mode, op):
     if left > n or right > n:
         raise ArgumentError(f"{op}: padding value causes wrapping around more than once (padding ({left}, "
                             f"{right}) for a dimension of size {n})")
+    if left < 0 or right < 0:  # as PyTorch: crop first, then wrap the cropped core
+        start, m = max(-left, 0), n - max(-left, 0) - max(-right, 0)
+        if max(left, 0) > m or max(right, 0) > m:
+            raise ArgumentError(f"{op}: circular padding ({left}, {right}) wraps the cropped dimension of size {m} "
+                                "around more than once")
+        return start + np.arange(-max(left, 0), m + max(right, 0)) % m if m else np.arange(0)
     return i % n
 
 
@@ -83,9 +89,10 @@ def pad(input, pad, mode="constant", value=None):
         raise ArgumentError(f"pad: padding size {len(pad)} is not supported for {input.ndim}D input tensor with "
                             f"mode {mode!r} (2D or 3D input: size 2; 3D or 4D: size 4; 4D or 5D: size 6)")
     for dim, left, right in pairs:
-        if left < 0 or right < 0:
-            raise ArgumentError(f"pad: negative padding ({left}, {right}) is not supported in mode {mode!r}")
-        if left or right:
+        if input.shape[dim] + left + right < (0 if mode == "circular" else 1):
+            raise ArgumentError(f"pad: negative padding ({left}, {right}) removes more than the {input.shape[dim]} "
+                                f"elements of dimension {dim} in mode {mode!r}")
+        if left or right:  # a negative width crops: the source index formula covers it
             index = _source_index(input.shape[dim], left, right, mode, "pad")
             index = _make(input.device.backend.from_host(index.astype(np.int64)), input.device, False, None)
             input = index_select(input, dim, index)

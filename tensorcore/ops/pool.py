@@ -11,13 +11,19 @@ Indices are PyTorch's: the flat position h * W + w of each maximum in its (n, c)
 import numpy as np
 
 from ..autograd import Function
-from ..errors import DTypeError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor, _make
 from .conv import _batched, _pair, out_size
 from .registry import register
 
 
+def _one(value):
+    """PyTorch's pools take a one-element sequence for both dimensions."""
+    return value[0] if isinstance(value, (tuple, list)) and len(value) == 1 else value
+
+
 def _pool_args(op, kernel_size, stride, padding, dilation=1):
+    kernel_size, stride, padding, dilation = _one(kernel_size), _one(stride), _one(padding), _one(dilation)
     kernel = _pair(op, "kernel_size", kernel_size)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0) \
         else _pair(op, "stride", stride)
@@ -161,31 +167,17 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The partial inverse of max_pool2d: each value goes back to its switch, zeros elsewhere.
 
-    Output size (H - 1) stride - 2 padding + kernel, or `output_size` ((H, W) or a full shape).
-    Values sharing a switch are summed. Used by the deconvnet visualization.
+    Output size (H - 1) stride - 2 padding + kernel, or `output_size` ((H, W) or a full shape). Where a
+    switch repeats, one of its (equal) values is written, as PyTorch; the gradient gathers g at each switch.
+    Used by the deconvnet visualization.
 
     Example:
         y, idx = tc.nn.functional.max_pool2d(x, 2, return_indices=True)
         x_hat = tc.nn.functional.max_unpool2d(y, idx, 2)       # x's shape, maxima in place
     """
-    op = "max_unpool2d"
-    x, unbatched = _check_input(op, x)
-    kernel, stride, padding, _ = _pool_args(op, kernel_size, stride, padding)
-    idx = indices._data if isinstance(indices, Tensor) else x.device.backend.asarray(indices)
-    if unbatched:
-        idx = idx[None]
-    if idx.shape != x.shape:
-        raise ShapeError(f"{op}: indices of shape {tuple(idx.shape)} for input of shape {x.shape}")
-    if idx.dtype.kind not in "iu":
-        raise DTypeError(f"{op}: indices must be integers, got {idx.dtype}")
-    if output_size is None:
-        size = tuple((x.shape[2 + a] - 1) * stride[a] - 2 * padding[a] + kernel[a] for a in (0, 1))
-    else:
-        size = tuple(int(s) for s in tuple(output_size)[-2:])
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= size[0] * size[1]):
-        raise ShapeError(f"{op}: an index is out of range for the output size {size}")
-    y = ScatterPlanes.apply(x, indices=idx, shape=x.shape[:2] + size, unique=False)
-    return y.squeeze(0) if unbatched else y
+    from .unpool import max_unpool
+
+    return max_unpool("max_unpool2d", x, indices, kernel_size, stride, padding, output_size, 2)
 
 
 # --- average pooling ------------------------------------------------------------------------------
@@ -220,10 +212,11 @@ class AvgPool2dBackward(Function):
 
 
 @register("avg_pool2d")
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True, divisor_override=None):
     """Mean over kh x kw windows (PyTorch's avg_pool2d); stride defaults to the kernel size.
 
-    Zero padding; with count_include_pad=False the padded cells are left out of each mean.
+    Zero padding; with count_include_pad=False the padded cells are left out of each mean; with an int
+    divisor_override each window's sum is divided by it instead.
 
     Example:
         tc.nn.functional.avg_pool2d(tc.ones((1, 1, 4, 4)), 2).shape == (1, 1, 2, 2)
@@ -233,7 +226,14 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     kernel, stride, padding, _ = _pool_args(op, kernel_size, stride, padding)
     _pool_output(op, x.shape, kernel, stride, padding)
     extra = _ceil_extra(x.shape, kernel, stride, padding) if ceil_mode else (0, 0)
-    if any(extra):
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, (int, np.integer)) \
+                or divisor_override == 0:
+            raise ArgumentError(f"{op}: divisor_override must be a nonzero int, got {divisor_override!r}")
+        padded = _pad_bottom_right(x, extra, 0.0) if any(extra) else x
+        mean = AvgPool2d.apply(padded, geometry=(kernel, stride, padding, True))  # sum / (kh kw), zeros padded
+        y = mean * (kernel[0] * kernel[1] / int(divisor_override))
+    elif any(extra):
         # NOTE: as PyTorch, a window's divisor counts the cells inside input + padding only (never the
         # ceil-mode overhang), and only the input's cells when count_include_pad=False.
         size = x.shape[2:]

@@ -6,16 +6,15 @@ ceil mode and with count_include_pad=False too). The adaptive bins along an axis
 [floor(i n / out), ceil((i + 1) n / out)), PyTorch's.
 """
 
-from ..errors import ArgumentError, ShapeError
+import itertools
+
+import numpy as np
+
+from ..errors import ArgumentError, DTypeError, ShapeError
+from ..tensor import _make
 from .conv_nd import _batched, _ints
 from .pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d
 from .registry import register
-
-
-def _no_indices(op, return_indices):
-    if return_indices:
-        raise ArgumentError(f"{op}: return_indices=True is not supported (only max_pool1d / max_pool2d return "
-                            "indices)")
 
 
 @register("max_pool1d")
@@ -52,6 +51,7 @@ def _three(op, kernel_size, stride, padding, dilation=1):
 
 
 def _pool3d(x, pool_hw, pool_d):
+    """pool_hw over each depth slice's (H, W), then pool_d over (D, OH * OW)."""
     n, c, depth, h, w = x.shape
     y = pool_hw(x.reshape(n, c * depth, h, w))
     oh, ow = y.shape[2:]
@@ -61,27 +61,42 @@ def _pool3d(x, pool_hw, pool_d):
 
 @register("max_pool3d")
 def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):
-    """Max over kd x kh x kw windows of (N, C, D, H, W)."""
+    """Max over kd x kh x kw windows of (N, C, D, H, W); indices are flat positions d H W + h W + w."""
     op = "max_pool3d"
-    _no_indices(op, return_indices)
     x, unbatched = _batched(op, input, 3)
     k, s, p, d = _three(op, kernel_size, stride, padding, dilation)
-    y = _pool3d(x, lambda t: max_pool2d(t, k[1:], s[1:], p[1:], d[1:], ceil_mode),
-                lambda t: max_pool2d(t, (k[0], 1), (s[0], 1), (p[0], 0), (d[0], 1), ceil_mode))
-    return y.squeeze(0) if unbatched else y
+    n, c, depth, h, w = x.shape
+    # H and W first (per depth slice), then D over the pooled planes: the first maximum in (d, h, w) order wins
+    y, hw = max_pool2d(x.reshape(n, c * depth, h, w), k[1:], s[1:], p[1:], d[1:], ceil_mode, True)
+    oh, ow = y.shape[2:]
+    y, dd = max_pool2d(y.reshape(n, c, depth, oh * ow), (k[0], 1), (s[0], 1), (p[0], 0), (d[0], 1), ceil_mode, True)
+    y = y.reshape(n, c, y.shape[2], oh, ow)
+    if unbatched:
+        y = y.squeeze(0)
+    if not return_indices:
+        return y
+    xp = x.device.backend.xp
+    depth_of = dd._data // (oh * ow)  # (N, C, OD, OH * OW): the depth slice of each maximum
+    within = xp.take_along_axis(hw._data.reshape(n, c, depth, oh * ow), depth_of, axis=2)
+    idx = (depth_of * (h * w) + within).reshape(y.shape if not unbatched else (1,) + tuple(y.shape))
+    return y, _make(idx[0] if unbatched else idx, x.device, False, None)
 
 
 @register("avg_pool3d")
 def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
-    """Mean over kd x kh x kw windows of (N, C, D, H, W)."""
+    """Mean over kd x kh x kw windows of (N, C, D, H, W) (divisor_override: each window's sum over that int)."""
     op = "avg_pool3d"
-    if divisor_override is not None:
-        raise ArgumentError(f"{op}: divisor_override is not supported")
     x, unbatched = _batched(op, input, 3)
     k, s, p, _ = _three(op, kernel_size, stride, padding)
-    y = _pool3d(x, lambda t: avg_pool2d(t, k[1:], s[1:], p[1:], ceil_mode, count_include_pad),
-                lambda t: avg_pool2d(t, (k[0], 1), (s[0], 1), (p[0], 0), ceil_mode, count_include_pad))
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int) or divisor_override == 0:
+            raise ArgumentError(f"{op}: divisor_override must be a nonzero int, got {divisor_override!r}")
+        y = _pool3d(x, lambda t: avg_pool2d(t, k[1:], s[1:], p[1:], ceil_mode, True, 1),
+                    lambda t: avg_pool2d(t, (k[0], 1), (s[0], 1), (p[0], 0), ceil_mode, True, 1)) / divisor_override
+    else:
+        y = _pool3d(x, lambda t: avg_pool2d(t, k[1:], s[1:], p[1:], ceil_mode, count_include_pad),
+                    lambda t: avg_pool2d(t, (k[0], 1), (s[0], 1), (p[0], 0), ceil_mode, count_include_pad))
     return y.squeeze(0) if unbatched else y
 
 
@@ -117,26 +132,41 @@ def adaptive_avg_pool3d(input, output_size):
     return y.squeeze(0) if unbatched else y
 
 
-def _adaptive_max_along(x, dim, out):
-    from .joins import stack
-
-    n = x.shape[dim]
-    if out == n:
-        return x
-    parts = []
-    for i in range(out):
-        lo, hi = (i * n) // out, -((-(i + 1) * n) // out)
-        parts.append(x.narrow(dim, lo, hi - lo).amax(dim=dim))
-    return stack(parts, dim)
+def _adaptive_max_indices(x, sizes):
+    """The flat position (in each (n, c) plane) of the first maximum of every adaptive bin, as an int64 array."""
+    xp = x.device.backend.xp
+    n, c, spatial = x.shape[0], x.shape[1], tuple(x.shape[2:])
+    bins = [[((i * m) // o, -((-(i + 1) * m) // o)) for i in range(o)] for m, o in zip(spatial, sizes)]
+    plane_strides = [int(np.prod(spatial[a + 1:])) for a in range(len(spatial))]
+    out = xp.empty((n, c) + tuple(sizes), dtype=np.int64)
+    for cell in itertools.product(*[range(o) for o in sizes]):
+        box = [bins[a][i] for a, i in enumerate(cell)]
+        block = x._data[(slice(None), slice(None)) + tuple(slice(lo, hi) for lo, hi in box)]
+        local = xp.argmax(block.reshape(n, c, -1), axis=-1)  # NOTE: first maximum in scan order, as PyTorch
+        flat = xp.zeros_like(local)
+        for a, (lo, hi) in enumerate(box):
+            inner = int(np.prod([b[1] - b[0] for b in box[a + 1:]]))
+            flat += (lo + (local // inner) % (hi - lo)) * plane_strides[a]
+        out[(slice(None), slice(None)) + cell] = flat
+    return out
 
 
 def _adaptive_max(op, input, output_size, return_indices, ndim):
-    _no_indices(op, return_indices)
+    """The max of each adaptive bin: a gather at its first maximum (the gradient goes there alone, as PyTorch)."""
+    from .pool import GatherPlanes
+
     x, unbatched = _batched(op, input, ndim)
+    if x.dtype.kind != "f":
+        raise DTypeError(f"{op}: needs a floating tensor, got {x.dtype}")
     sizes = _sizes(op, output_size, x.shape[2:])
-    for i, size in enumerate(sizes):
-        x = _adaptive_max_along(x, 2 + i, size)
-    return x.squeeze(0) if unbatched else x
+    if 0 in x.shape[2:]:
+        raise ShapeError(f"{op}: input of shape {tuple(input.shape)} has an empty pooled dimension")
+    n, c = x.shape[:2]
+    idx = _adaptive_max_indices(x, sizes)
+    y = GatherPlanes.apply(x.reshape(n, c, 1, -1), indices=idx.reshape(n, c, 1, -1)).reshape(n, c, *sizes)
+    if unbatched:
+        y, idx = y.squeeze(0), idx[0]
+    return (y, _make(idx, x.device, False, None)) if return_indices else y
 
 
 @register("adaptive_max_pool1d")

@@ -10,9 +10,9 @@ symmetric matrix with M's lower triangle.
 import numpy as np
 
 from ..autograd import Function
-from ..errors import ArgumentError, GradientError, ShapeError
+from ..errors import ArgumentError, DeviceError, DTypeError, GradientError, ShapeError
 from ..return_types import _make as _named
-from ..tensor import _make
+from ..tensor import Tensor, _make
 from .decompositions import _eye_like, _lapack, solve
 from .matmul import matmul
 from .registry import register
@@ -151,21 +151,79 @@ def qr(A, mode="reduced"):
     return qr_result(_make(Q, A.device, False, None), _make(R, A.device, False, None))
 
 
+def _pinv_array(xp, A, atol, rtol, hermitian):
+    m, n = A.shape[-2:]
+    if hermitian:
+        S, U = xp.linalg.eigh(A)
+        Vh, magnitude = xp.swapaxes(U, -1, -2), abs(S)
+    else:
+        U, S, Vh = xp.linalg.svd(A, full_matrices=False)
+        magnitude = S
+    atol = 0.0 if atol is None else _column(atol)
+    if rtol is None:  # as PyTorch: max(m, n) eps, or 0 where atol > 0
+        rtol = xp.where(xp.asarray(atol) > 0, 0.0, max(m, n) * np.finfo(A.dtype).eps)
+    cut = xp.maximum(atol, _column(rtol) * magnitude.max(axis=-1, keepdims=True)) if S.shape[-1] else 0.0
+    keep = magnitude > cut
+    scale = xp.where(keep, 1 / xp.where(keep, S, 1), 0).astype(A.dtype)
+    return xp.swapaxes(Vh, -1, -2) * scale[..., None, :] @ xp.swapaxes(U, -1, -2)
+
+
+def _column(tol):
+    """A float, or an array of batch tolerances as a column against (..., k)."""
+    return tol[..., None] if getattr(tol, "ndim", 0) else tol
+
+
+class PInv(Function):
+    """A+; backward PyTorch's pinv_backward (Golub and Pereyra 1973), the same whether hermitian or not."""
+
+    op_name = "pinv"
+
+    @staticmethod
+    def forward(ctx, A, atol, rtol, hermitian):
+        ctx.save_for_backward(A)
+        ctx.params = (atol, rtol, hermitian)
+        if not A.size:
+            return ctx.backend.xp.zeros(A.shape[:-2] + (A.shape[-1], A.shape[-2]), dtype=A.dtype)
+        return _lapack("pinv", lambda a: _pinv_array(ctx.backend.xp, a, atol, rtol, hermitian), A)
+
+    @staticmethod
+    def backward(ctx, g):
+        (A,) = ctx.saved_tensors
+        atol, rtol, hermitian = ctx.params
+        P = PInv.apply(A, atol=atol, rtol=rtol, hermitian=hermitian)
+        Ph, gh = P.mT, g.mT
+        if A.shape[-2] <= A.shape[-1]:
+            K = matmul(gh, P)
+            KPh = matmul(K, Ph)
+            return -matmul(P, K).mT + KPh - matmul(matmul(A, P), KPh) + matmul(matmul(Ph, P), gh - matmul(K, A))
+        K = matmul(P, gh)
+        PhK = matmul(Ph, K)
+        return -matmul(K, P).mT + matmul(matmul(gh - matmul(A, K), P), Ph) + PhK - matmul(matmul(PhK, P), A)
+
+
 @register("pinv")
 def pinv(A, *, atol=None, rtol=None, hermitian=False):
     """The pseudo-inverse V diag(1/s) U^T over the singular values s > max(atol, rtol max(s)) (rtol default
-    max(m, n) eps when neither is given, as PyTorch)."""
+    max(m, n) eps when neither is given, as PyTorch). hermitian=True: Q diag(1/w) Q^T from eigh (A's lower
+    triangle), over the eigenvalues |w| above the same cutoff."""
     _matrix("pinv", A)
-    if hermitian:
-        raise ArgumentError("linalg.pinv: hermitian=True is not supported")
-    m, n = A.shape[-2:]
-    U, S, Vh = svd(A, full_matrices=False)
-    if rtol is None:
-        rtol = max(m, n) * np.finfo(A.dtype).eps if atol is None else 0.0
-    cut = np.maximum(atol or 0.0, rtol * S._data.max(axis=-1, keepdims=True)) if S.shape[-1] else 0.0
-    keep = _make(A.device.backend.asarray((S._data > cut).astype(A.dtype)), A.device, False, None)
-    safe = S + (1 - keep)
-    return matmul(Vh.mT * (keep / safe).unsqueeze(-2), U.mT)
+    if hermitian and A.shape[-1] != A.shape[-2]:
+        raise ShapeError(f"linalg.pinv: hermitian=True needs square matrices, got shape {tuple(A.shape)}")
+    atol, rtol = (_tolerance(A, name, tol) for name, tol in (("atol", atol), ("rtol", rtol)))
+    return PInv.apply(A, atol=atol, rtol=rtol, hermitian=bool(hermitian))
+
+
+def _tolerance(A, name, tol):
+    """None, a float, or a Tensor of tolerances over A's batch (as a raw array)."""
+    if tol is None or (isinstance(tol, (int, float)) and not isinstance(tol, bool)):
+        return tol
+    if isinstance(tol, Tensor):
+        if tol.device is not A.device:
+            raise DeviceError(f"linalg.pinv: {name} on {tol.device}, A on {A.device}")
+        if tol.dtype.kind != "f":
+            raise DTypeError(f"linalg.pinv: {name} must be a floating tensor, got {tol.dtype}")
+        return tol._data.astype(A.dtype, copy=False)
+    raise ArgumentError(f"linalg.pinv: {name} must be a float or a Tensor, got {type(tol).__name__}")
 
 
 def _attach_methods():

@@ -53,7 +53,31 @@ def resolve(name):
         return ("function", obj)
     if len(parts) == 1 and callable(getattr(tc.Tensor, name, None)):
         return ("method", name)
+    if len(parts) == 1 and isinstance(getattr(tc.Tensor, name, None), property):
+        return ("property", name)  # x.T, x.mT, x.mH, x.H
     return None
+
+
+def _column_signs(V, xp):
+    """+-1 per column of V (..., n, k): the sign of the column's entry of largest magnitude (ties: the first)."""
+    pick = xp.argmax(abs(V), axis=-2)[..., None, :]
+    return xp.where(xp.take_along_axis(V, pick, axis=-2) < 0, -1.0, 1.0)
+
+
+def _eigh_gauge(out, lib):
+    """eigh's (w, V) with each eigenvector's sign fixed (its largest entry positive), on tensorcore's side or
+    torch's. Eigenvectors are unique only up to sign (LAPACK builds differ); PyTorch's own tests compare them
+    sign-invariantly too (op_db's output_process_fn_grad uses abs(V)). The signs are constants: the vjp of the
+    gauge-fixed output is unique."""
+    w, V = out
+    if not V.numel():
+        return out
+    signs = _column_signs(V.detach().numpy(), np)
+    return w, V * lib.tensor(signs, dtype=V.dtype)
+
+
+# op_db entries whose outputs are unique only up to the sign of each vector: both sides are gauge-fixed first.
+GAUGE = {"linalg.eigh": _eigh_gauge}
 
 
 def _to_tc(v, torch):
@@ -168,7 +192,12 @@ def run_sample(kind, fn, name, sample, torch, atol=1e-7, rtol=1e-7, op=None):
     except Unconvertible as e:
         return "skip", str(e)
     try:
-        ours = fn(x, *args, **kwargs) if kind == "function" else getattr(x, fn)(*args, **kwargs)
+        if kind == "property":
+            ours = getattr(x, fn)
+        else:
+            ours = fn(x, *args, **kwargs) if kind == "function" else getattr(x, fn)(*args, **kwargs)
+        if name in GAUGE:
+            ours, theirs = GAUGE[name](ours, tc), GAUGE[name](theirs, torch)
     except TensorcoreError as e:
         return "refused", f"{type(e).__name__}: {str(e)[:120]}"
     except Exception as e:  # noqa: BLE001
