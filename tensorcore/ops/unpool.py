@@ -64,10 +64,10 @@ def max_unpool(op, input, indices, kernel_size, stride, padding, output_size, nd
         if len(given) not in (nd, nd + 2):
             raise ArgumentError(f"{op}: output_size must have {nd} or {nd + 2} elements, got {given}")
         size = given[-nd:]
-        for a in range(nd):
-            if not default[a] - stride[a] < size[a] < default[a] + stride[a]:
-                raise ShapeError(f"{op}: output_size {size} is not between {tuple(d - s for d, s in zip(default, stride))}"
-                                 f" and {tuple(d + s for d, s in zip(default, stride))} (exclusive)")
+        low = tuple(d - s for d, s in zip(default, stride))
+        high = tuple(d + s for d, s in zip(default, stride))
+        if not all(lo < s < hi for lo, s, hi in zip(low, size, high)):
+            raise ShapeError(f"{op}: output_size {size} is not between {low} and {high} (exclusive)")
     if min(size) < 1:
         raise ShapeError(f"{op}: the output size {size} must be positive (input {tuple(input.shape)})")
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= int(np.prod(size))):
