@@ -14,7 +14,8 @@ import subprocess
 import sys
 import tempfile
 
-DEFAULT_TESTS = ["tests/test_distributed_mpi.py"]
+DEFAULT_TESTS = ["tests/test_distributed_mpi.py", "tests/test_tensor_parallel_mpi.py", "tests/test_zero_mpi.py",
+                 "tests/test_async_training_mpi.py"]
 WALL_LIMIT_S = 300
 RANKS = 2
 
