@@ -1,0 +1,376 @@
+"""2-D convolution (NCHW) as an implicit GEMM: forward and input gradient with no column matrix.
+
+Math and shapes as kernels/conv.py (``x (N, C, H, W)``, ``w (Co, Cg, kh, kw)``, ``G`` groups,
+``Cg = C / G``, ``Cog = Co / G``, ``P = Ho Wo``). Each pass is one GEMM per group whose operand ``B``
+is gathered from the image tile by tile, straight into shared memory:
+
+* forward:     ``out[g] (Cog, N P) = W[g] (Cog, K) @ X[g] (K, N P)``, ``K = Cg kh kw``, where
+               ``X[k, (n, p)] = x[n, g Cg + cg, oh sh - ph + i dh, ow sw - pw + j dw]`` (0 outside);
+               bias fused into the epilogue;
+* input grad:  ``dx[g] (Cg, N H W) = W[g]^T (Cg, K) @ DY[g] (K, N H W)``, ``K = Cog kh kw``, where
+               ``DY[k, (n, h, w)] = dy[n, g Cog + co, oh, ow]`` for ``oh sh = h + ph - i dh`` (and
+               likewise ``ow``) when that is a whole row inside ``[0, Ho)``, else 0: a gather, so no
+               atomics and the same bits on every run.
+
+The per-``k`` part of each gathered address (``k -> (cg, i, j)`` or ``(co, i, j)``) is decoded once
+on the host into a small int32 table ``(K, 3)`` (kept on the device per geometry), and the per-pixel
+part once per thread (each thread loads the same pixel column throughout), so the K loop does no
+division; a stride-1 input gradient (a compile-time variant) needs none at all.
+
+Tiling: ``BM x BN = 64 x 128`` output tile (64 rows, so conv1's 64 output channels fill it) per
+256-thread block, ``BK = 8``, each thread a ``4 x 8`` register tile (rows ``ty + 16 i``, columns
+``tx + 16 j``: conflict-free shared reads, coalesced stores); the next tile's global loads are issued
+into registers before the current tile's FMAs (register double buffering). Grid
+``(cdiv(N P, BN), cdiv(M, BM), G)``.
+
+FLOPs ``2 N Co Ho Wo Cg kh kw`` per pass. Bytes: the input (or ``dy``) and ``w`` are read through
+L1/L2 once per tile that needs them; the output is written once; nothing else touches DRAM (the
+im2col path writes and reads the ``K x N P`` column matrix: 0.56 GB for AlexNet conv1 at batch 128).
+
+Wrappers (float32/float64, C-contiguous; the weight and bias gradients stay in kernels/conv.py)::
+
+    y = conv2d_forward(x, w, b, stride=(4, 4), padding=(2, 2))
+    dx = conv2d_backward_input(dy, w, x.shape, stride=(1, 1), padding=(1, 1))
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import cuda
+
+from . import _launch
+from .conv import _params
+
+#: Output tile (rows x pixel columns), K step, threads and per-thread register tile.
+BM, BN, BK = 64, 128, 8
+THREADS = 256
+TM, TN = 4, 8
+ACC = TM * TN
+_TY = BM // TM  # 16 thread rows
+_TX = BN // TN  # 16 thread columns
+A_LOADS = BM * BK // THREADS  # 2 weight elements per thread per K step
+B_LOADS = BN * BK // THREADS  # 4 gathered elements per thread per K step
+U = numba.uint64
+
+
+@cuda.jit(device=True, inline=True)
+def _fma_step(As, Bs, kk, ty, tx, acc):
+    """``acc[i, j] += As[kk, ty + 16 i] * Bs[kk, tx + 16 j]``: one k of the 4 x 8 register tile."""
+    a0 = As[kk, ty]
+    a1 = As[kk, ty + U(_TY)]
+    a2 = As[kk, ty + U(2 * _TY)]
+    a3 = As[kk, ty + U(3 * _TY)]
+    for j in range(TN):
+        b = Bs[kk, tx + U(_TX * j)]
+        acc[j] += a0 * b
+        acc[TN + j] += a1 * b
+        acc[2 * TN + j] += a2 * b
+        acc[3 * TN + j] += a3 * b
+
+
+def make_forward_kernel(dtype, has_bias: bool):
+    """Args ``(x1 (N C H W,), w3 (G, Cog, K), tab (K, 3) int32, bias (Co,), out (N, Co, P), C, H, W, Wo,
+    sh, sw, ph, pw)``; ``tab[k] = (cg H W + i dh W + j dw, i dh, j dw)``."""
+    T = _launch.numba_type(dtype)
+    ZERO = T(0.0)
+    BIAS = bool(has_bias)
+
+    def conv_implicit_forward(x1, w3, tab, bias, out, C, H, W, Wo, sh, sw, ph, pw):
+        G, Cog, K = w3.shape
+        N, Co, P = out.shape
+        NP = N * P
+        g = cuda.blockIdx.z
+        m0 = cuda.blockIdx.y * BM
+        q0 = cuda.blockIdx.x * BN
+        tid = cuda.threadIdx.x
+        As = cuda.shared.array((BK, BM), T)
+        Bs = cuda.shared.array((BK, BN), T)
+        acc = cuda.local.array(ACC, T)
+        a_reg = cuda.local.array(A_LOADS, T)
+        b_reg = cuda.local.array(B_LOADS, T)
+        for e in range(ACC):
+            acc[e] = ZERO
+        # This thread's gathered pixel column, decoded once: q -> (n, oh, ow).
+        bq = tid % BN
+        q = q0 + bq
+        n = q // P
+        p = q - n * P
+        oh = p // Wo
+        ih0 = oh * sh - ph
+        iw0 = (p - oh * Wo) * sw - pw
+        base = (n * C + g * (C // G)) * H * W + ih0 * W + iw0
+        q_ok = q < NP
+        for k0 in range(0, K + BK, BK):  # one step past the end: the last tile is stored, then used
+            if k0 > 0:
+                cuda.syncthreads()  # everyone is done with the previous tile
+                for r in range(A_LOADS):
+                    e = tid + THREADS * r
+                    As[e % BK, e // BK] = a_reg[r]
+                for r in range(B_LOADS):
+                    Bs[(tid + THREADS * r) // BN, bq] = b_reg[r]
+                cuda.syncthreads()
+            if k0 < K:  # the next tile into registers: these loads fly during the FMAs below
+                for r in range(A_LOADS):  # unsigned indices: no negative-index wraparound code
+                    e = U(tid + THREADS * r)
+                    m = U(m0) + e // U(BK)
+                    k = U(k0) + e % U(BK)
+                    a_reg[r] = w3[U(g), m, k] if m < U(Cog) and k < U(K) else ZERO
+                for r in range(B_LOADS):
+                    k = U(k0 + (tid + THREADS * r) // BN)
+                    v = ZERO
+                    if q_ok and k < U(K):
+                        ih = ih0 + tab[k, U(1)]
+                        iw = iw0 + tab[k, U(2)]
+                        if 0 <= ih < H and 0 <= iw < W:
+                            v = x1[U(base + tab[k, U(0)])]
+                    b_reg[r] = v
+            if k0 > 0:  # BK = 8 steps written out: NVVM does not unroll a loop of 32 FMAs
+                ty = U(tid) // U(_TX)
+                tx = U(tid) % U(_TX)
+                _fma_step(As, Bs, 0, ty, tx, acc)
+                _fma_step(As, Bs, 1, ty, tx, acc)
+                _fma_step(As, Bs, 2, ty, tx, acc)
+                _fma_step(As, Bs, 3, ty, tx, acc)
+                _fma_step(As, Bs, 4, ty, tx, acc)
+                _fma_step(As, Bs, 5, ty, tx, acc)
+                _fma_step(As, Bs, 6, ty, tx, acc)
+                _fma_step(As, Bs, 7, ty, tx, acc)
+        ty = tid // _TX
+        tx = tid % _TX
+        for j in range(TN):
+            qq = q0 + tx + _TX * j
+            if qq < NP:
+                nn = qq // P
+                pp = qq - nn * P
+                for i in range(TM):
+                    m = m0 + ty + _TY * i
+                    if m < Cog:
+                        co = g * Cog + m
+                        v = acc[i * TN + j]
+                        if BIAS:
+                            v += bias[co]
+                        out[nn, co, pp] = v
+
+    return _launch.named(conv_implicit_forward, "conv_implicit_forward" + ("_bias" if BIAS else ""), dtype)
+
+
+def make_backward_input_kernel(dtype, unit_stride: bool):
+    """Args ``(dy1 (N Co Ho Wo,), w1 (Co Cg kh kw,), tab (K, 3) int32, wtab (K, 1) int32, out (N, C, H W),
+    Cog, Ho, Wo, W,
+    sh, sw, ph, pw)``; ``tab[k] = (co Ho Wo, i dh, j dw)``, ``wtab[k] = (co Cg kh kw + i kw + j,)``."""
+    T = _launch.numba_type(dtype)
+    ZERO = T(0.0)
+    UNIT = bool(unit_stride)
+
+    def conv_implicit_backward_input(dy1, w1, tab, wtab, out, Cog, Ho, Wo, W, sh, sw, ph, pw):
+        N, C, HW = out.shape
+        K = tab.shape[0]
+        G = cuda.gridDim.z
+        Cg = C // G
+        NQ = N * HW
+        g = cuda.blockIdx.z
+        m0 = cuda.blockIdx.y * BM
+        q0 = cuda.blockIdx.x * BN
+        tid = cuda.threadIdx.x
+        As = cuda.shared.array((BK, BM), T)
+        Bs = cuda.shared.array((BK, BN), T)
+        acc = cuda.local.array(ACC, T)
+        a_reg = cuda.local.array(A_LOADS, T)
+        b_reg = cuda.local.array(B_LOADS, T)
+        for e in range(ACC):
+            acc[e] = ZERO
+        khw = K // Cog
+        bq = tid % BN
+        q = q0 + bq
+        n = q // HW
+        r_hw = q - n * HW
+        hp = r_hw // W + ph
+        wp = r_hw - (r_hw // W) * W + pw
+        ybase = (n * G * Cog + g * Cog) * Ho * Wo
+        wbase = g * Cog * Cg * khw
+        q_ok = q < NQ
+        for k0 in range(0, K + BK, BK):
+            if k0 > 0:
+                cuda.syncthreads()
+                for r in range(A_LOADS):
+                    e = tid + THREADS * r
+                    As[e % BK, e // BK] = a_reg[r]
+                for r in range(B_LOADS):
+                    Bs[(tid + THREADS * r) // BN, bq] = b_reg[r]
+                cuda.syncthreads()
+            if k0 < K:
+                for r in range(A_LOADS):
+                    e = U(tid + THREADS * r)
+                    c = U(m0) + e // U(BK)
+                    k = U(k0) + e % U(BK)
+                    a_reg[r] = w1[U(wbase) + c * U(khw) + U(wtab[k, U(0)])] if c < U(Cg) and k < U(K) else ZERO
+                for r in range(B_LOADS):
+                    k = U(k0 + (tid + THREADS * r) // BN)
+                    v = ZERO
+                    if q_ok and k < U(K):
+                        hn = hp - tab[k, U(1)]
+                        wn = wp - tab[k, U(2)]
+                        if UNIT:
+                            if 0 <= hn < Ho and 0 <= wn < Wo:
+                                v = dy1[U(ybase + tab[k, U(0)] + hn * Wo + wn)]
+                        elif hn >= 0 and wn >= 0:
+                            oh = _launch.div32(hn, sh)
+                            ow = _launch.div32(wn, sw)
+                            if oh * sh == hn and ow * sw == wn and oh < Ho and ow < Wo:
+                                v = dy1[U(ybase + tab[k, U(0)] + oh * Wo + ow)]
+                    b_reg[r] = v
+            if k0 > 0:  # BK = 8 steps written out: NVVM does not unroll a loop of 32 FMAs
+                ty = U(tid) // U(_TX)
+                tx = U(tid) % U(_TX)
+                _fma_step(As, Bs, 0, ty, tx, acc)
+                _fma_step(As, Bs, 1, ty, tx, acc)
+                _fma_step(As, Bs, 2, ty, tx, acc)
+                _fma_step(As, Bs, 3, ty, tx, acc)
+                _fma_step(As, Bs, 4, ty, tx, acc)
+                _fma_step(As, Bs, 5, ty, tx, acc)
+                _fma_step(As, Bs, 6, ty, tx, acc)
+                _fma_step(As, Bs, 7, ty, tx, acc)
+        ty = tid // _TX
+        tx = tid % _TX
+        for j in range(TN):
+            qq = q0 + tx + _TX * j
+            if qq < NQ:
+                nn = qq // HW
+                pp = qq - nn * HW
+                for i in range(TM):
+                    c = m0 + ty + _TY * i
+                    if c < Cg:
+                        out[nn, g * Cg + c, pp] = acc[i * TN + j]
+
+    name = "conv_implicit_backward_input" + ("_unit_stride" if UNIT else "")
+    return _launch.named(conv_implicit_backward_input, name, dtype)
+
+
+def ptx_signatures():
+    """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
+    out = []
+    i64, tab = numba.int64, numba.int32[:, ::1]
+    for dtype in _launch.FLOAT_DTYPES:
+        t = _launch.numba_type(dtype)
+        v, a3 = t[::1], t[:, :, ::1]
+        for has_bias in (True, False):
+            f = make_forward_kernel(dtype, has_bias)
+            out.append((f.__name__, f, [numba.void(v, a3, tab, v, a3, *([i64] * 8))], THREADS))
+        for unit in (True, False):
+            b = make_backward_input_kernel(dtype, unit)
+            out.append((b.__name__, b, [numba.void(v, v, tab, tab, a3, *([i64] * 8))], THREADS))
+    return out
+
+
+def _bounds(fn):
+    return THREADS
+
+
+# --------------------------------------------------------------------------------------------- wrappers
+
+_tables: dict = {}
+
+
+def _table(kind, key, build):
+    """A small int32 table on the device, built on the host once per geometry (so repeated calls, and
+    CUDA graph capture after a warm-up, copy nothing)."""
+    full = (kind,) + key
+    t = _tables.get(full)
+    if t is None:
+        host = np.ascontiguousarray(build(), dtype=np.int32)
+        if kind == "cupy":
+            import cupy
+
+            t = cupy.asarray(host)
+        elif kind == "numba":
+            t = cuda.to_device(host)
+        else:
+            t = host
+        _tables[full] = t
+    return t
+
+
+def _forward_table(Cg, H, W, kh, kw, dh, dw):
+    cg, i, j = np.meshgrid(np.arange(Cg), np.arange(kh), np.arange(kw), indexing="ij")
+    di, dj = (i * dh).ravel(), (j * dw).ravel()
+    return np.stack([cg.ravel() * H * W + di * W + dj, di, dj], axis=1)
+
+
+def _input_tables(Cog, Cg, Ho, Wo, kh, kw, dh, dw):
+    co, i, j = np.meshgrid(np.arange(Cog), np.arange(kh), np.arange(kw), indexing="ij")
+    dy_tab = np.stack([co.ravel() * Ho * Wo, (i * dh).ravel(), (j * dw).ravel()], axis=1)
+    w_tab = (co * Cg * kh * kw + i * kw + j).reshape(-1, 1)
+    return dy_tab, w_tab
+
+
+def _check_int32(fn, **sizes):
+    for name, n in sizes.items():
+        if int(n) >= 2**31:
+            raise ValueError(f"{fn}: {name} has {int(n)} elements; the gather tables index with 32 bits (< 2^31)")
+
+
+def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, out=None, stream=None):
+    """``out = conv2d(x, w) + bias`` as one implicit GEMM (no column matrix). Example:
+    ``y = conv2d_forward(x, w, b, stride=1, padding=1)``."""
+    fn = "conv2d_forward"
+    kind = _launch.check_same_kind(fn, x, w, bias, out)
+    _launch.check_float(fn, "x", x, ndim=4)
+    _launch.check(fn, "w", w, ndim=4, dtype=x.dtype)
+    (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = _params(fn, x.shape, w.shape, stride, padding, dilation, groups)
+    N, C, H, W = x.shape
+    Co, Cg, kh, kw = w.shape
+    if bias is not None:
+        _launch.check(fn, "bias", bias, dtype=x.dtype, shape=(Co,))
+    out = _launch.output(fn, kind, out, (N, Co, Ho, Wo), x.dtype)
+    if out.size == 0:
+        return out
+    _check_int32(fn, input=C * H * W)
+    _launch.check_index32(fn, input=x.size, output=out.size)
+    Cog, K, P = Co // G, Cg * kh * kw, Ho * Wo
+    tab = _table(kind, ("fwd", Cg, H, W, kh, kw, dh, dw), lambda: _forward_table(Cg, H, W, kh, kw, dh, dw))
+    kernel = _launch.built(make_forward_kernel, x.dtype, bias is not None, launch_bounds=_bounds)
+    grid = (_launch.cdiv(N * P, BN), _launch.cdiv(Cog, BM), G)
+    _launch.launch(
+        kernel, grid, THREADS, _launch.stream_for(kind, stream),
+        _launch.reshape(x, (x.size,)), _launch.reshape(w, (G, Cog, K)), tab,
+        _launch.reshape(w, (w.size,)) if bias is None else bias,  # the bias-free kernel never reads it
+        _launch.reshape(out, (N, Co, P)), C, H, W, Wo, sh, sw, ph, pw,
+    )
+    return out
+
+
+def conv2d_backward_input(
+    grad_out, w, x_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, out=None, stream=None
+):
+    """``dx`` of :func:`conv2d_forward` (the transposed convolution of ``grad_out`` with ``w``) as one
+    implicit GEMM. Example: ``dx = conv2d_backward_input(dy, w, x.shape, padding=1)``."""
+    fn = "conv2d_backward_input"
+    kind = _launch.check_same_kind(fn, grad_out, w, out)
+    _launch.check_float(fn, "w", w, ndim=4)
+    x_shape = tuple(int(s) for s in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"{fn}: x_shape must be (N, C, H, W), got {x_shape}")
+    (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = _params(fn, x_shape, w.shape, stride, padding, dilation, groups)
+    N, C, H, W = x_shape
+    Co, Cg, kh, kw = w.shape
+    _launch.check(fn, "grad_out", grad_out, dtype=w.dtype, shape=(N, Co, Ho, Wo))
+    out = _launch.output(fn, kind, out, x_shape, w.dtype)
+    if out.size == 0:
+        return out
+    Cog = Co // G
+    _check_int32(fn, grad_out=Cog * Ho * Wo, weight=w.size)
+    _launch.check_index32(fn, input=out.size, output=grad_out.size)
+    key = (Cog, Cg, Ho, Wo, kh, kw, dh, dw)
+    dy_tab = _table(kind, ("dy",) + key, lambda: _input_tables(*key)[0])
+    w_tab = _table(kind, ("w",) + key, lambda: _input_tables(*key)[1])
+    unit = sh == 1 and sw == 1
+    kernel = _launch.built(make_backward_input_kernel, w.dtype, unit, launch_bounds=_bounds)
+    grid = (_launch.cdiv(N * H * W, BN), _launch.cdiv(Cg, BM), G)
+    _launch.launch(
+        kernel, grid, THREADS, _launch.stream_for(kind, stream),
+        _launch.reshape(grad_out, (grad_out.size,)), _launch.reshape(w, (w.size,)),
+        dy_tab, w_tab,
+        _launch.reshape(out, (N, C, H * W)), Cog, Ho, Wo, W, sh, sw, ph, pw,
+    )
+    return out
