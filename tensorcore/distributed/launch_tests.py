@@ -1,11 +1,14 @@
-"""Run the tests marked `mpi` under `mpirun -n 2` (the CI step; README's test command runs it).
+"""Run the tests marked `mpi` under mpirun: DEFAULT_TESTS on 2 ranks, FOUR_RANK_TESTS on 4 (the CI step).
 
     python -m tensorcore.distributed.launch_tests [pytest arguments]
+    python -m tensorcore.distributed.launch_tests --ranks 4 tests/test_pipeline_mpi.py -k gpt
 
-Both ranks run pytest on tests/test_distributed_mpi.py; rank 0 prints, the other ranks' output is
-shown only if they fail. The whole run is killed after 300 s (a hang cannot block CI), and every
-collective inside gives up after TENSORCORE_DIST_TIMEOUT=60 s. Exits 5 (pytest's "no tests ran",
-which tests/run.sh does not count as a failure) when mpi4py or mpirun is not installed.
+Every rank runs pytest on the same files; rank 0 prints, the other ranks' output is shown only if
+they fail. Without test paths both passes run (2 ranks, then 4 with --oversubscribe); with paths,
+one pass on --ranks ranks (default 2). All passes together are killed after 300 s (a hang cannot
+block CI), and every collective or message inside gives up after TENSORCORE_DIST_TIMEOUT=60 s.
+Exits 5 (pytest's "no tests ran", which tests/run.sh does not count as a failure) when mpi4py or
+mpirun is not installed.
 """
 
 import os
@@ -13,9 +16,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import time
 
 DEFAULT_TESTS = ["tests/test_distributed_mpi.py", "tests/test_tensor_parallel_mpi.py", "tests/test_zero_mpi.py",
                  "tests/test_async_training_mpi.py"]
+FOUR_RANK_TESTS = ["tests/test_pipeline_mpi.py"]  # pipeline parallelism: 2 pipelines of 2 stages, or one of 4
 WALL_LIMIT_S = 300
 RANKS = 2
 
@@ -63,17 +68,30 @@ def main(argv=None):
     if not is_available() or find_mpirun() is None:
         print("distributed tests skipped: mpi4py or mpirun is not installed (pip install 'tensorcore[mpi]')")
         return 5
+    ranks = RANKS
+    if argv[:1] == ["--ranks"] and len(argv) > 1:
+        ranks, argv = int(argv[1]), argv[2:]
     paths = [a for a in argv if a.endswith(".py") or "::" in a or os.path.isdir(a)]
-    pytest_args = ["-q", "-m", "mpi", "-p", "no:cacheprovider"] + argv + ([] if paths else DEFAULT_TESTS)
-    command = mpirun_argv(RANKS) + [sys.executable, "-m", "tensorcore.distributed.launch_tests", "--worker"]
+    passes = [(ranks, [])] if paths else [(RANKS, DEFAULT_TESTS), (4, FOUR_RANK_TESTS)]
     env = dict(os.environ, TENSORCORE_DIST_TIMEOUT=os.environ.get("TENSORCORE_DIST_TIMEOUT", "60"))
-    proc = subprocess.Popen(command + pytest_args, env=env, start_new_session=True)
+    deadline = time.monotonic() + WALL_LIMIT_S
+    codes = [_run_pass(mpirun_argv(n), ["-q", "-m", "mpi", "-p", "no:cacheprovider"] + argv + tests, env, deadline)
+             for n, tests in passes]
+    failed = [c for c in codes if c not in (0, 5)]
+    return failed[0] if failed else (0 if 0 in codes else 5)
+
+
+def _run_pass(mpirun, pytest_args, env, deadline):
+    print(f"=== {' '.join(os.path.basename(a) if i == 0 else a for i, a in enumerate(mpirun))}: "
+          f"{' '.join(pytest_args)}", flush=True)
+    command = mpirun + [sys.executable, "-m", "tensorcore.distributed.launch_tests", "--worker"] + pytest_args
+    proc = subprocess.Popen(command, env=env, start_new_session=True)
     try:
-        return proc.wait(timeout=WALL_LIMIT_S)
+        return proc.wait(timeout=max(deadline - time.monotonic(), 1))
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
-        print(f"distributed tests: killed after {WALL_LIMIT_S} s", file=sys.stderr)
+        print(f"distributed tests: killed after {WALL_LIMIT_S} s in all", file=sys.stderr)
         return 1
 
 

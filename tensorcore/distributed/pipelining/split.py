@@ -14,8 +14,6 @@ torch traces a model and cuts it at `SplitPoint`s (`pipeline()`); tensorcore cut
   whole model's state dict, under the original names, on every rank.
 """
 
-import copy
-
 import numpy as np
 
 from ... import nn
@@ -70,6 +68,14 @@ def _balanced_cuts(layers, num_stages):
     return cuts
 
 
+class _WeightCopy(nn.Module):
+    """Holds a copy of another module's `weight` (the last stage's half of a tied pair)."""
+
+    def __init__(self, weight):
+        super().__init__()
+        self.weight = nn.Parameter(weight.detach().clone())
+
+
 class GPTStage(nn.Module):
     """Stage k of a GPT cut by split_gpt: [embeddings] -> blocks -> [ln_f -> tied head], names as in the GPT."""
 
@@ -79,7 +85,7 @@ class GPTStage(nn.Module):
         if first:
             self.wte, self.wpe, self.drop = model.wte, model.wpe, model.drop
         elif last:
-            self.wte = copy.deepcopy(model.wte)  # the head's copy of the tied token embedding
+            self.wte = _WeightCopy(model.wte.weight)  # the head's copy of the tied token embedding
         self.h = nn.ModuleDict({str(i): model.h[i] for i in blocks})
         if last:
             self.ln_f = model.ln_f
