@@ -3,7 +3,11 @@
 Each function matches its NumPy counterpart in cpu.py on C-contiguous float arrays of one dtype
 (the caller, cpu.py, sends anything else to NumPy). One pass over memory instead of NumPy's one
 per operator; each element or row belongs to one loop iteration, so the thread count never
-changes a result. No fastmath: the same operations in the same order as the NumPy reference.
+changes a result. No fastmath.
+tanh and exp stay NumPy's: Numba calls libm once per element (no SVML here), measured 13x (GELU's
+tanh form), 16x (sigmoid) and 2-4x (softmax, cross-entropy) slower than NumPy's SIMD loops on
+(16, 64, 512) float32 on one core of the 2-core Xeon. So those rules are a Numba pass for the
+arithmetic around one in-place NumPy tanh/exp (bench/results/2026-12-01-cpu2-seq-kernels.md).
 """
 
 import math
@@ -30,9 +34,9 @@ def relu_backward_kernel(x, g, out):
 
 
 @njit(parallel=True, cache=True)
-def sigmoid_kernel(x, out, half, one):
-    for i in prange(x.size):
-        out[i] = (np.tanh(x[i] * half) + one) * half  # NOTE: 0.5 (1 + tanh(x / 2)) never overflows
+def sigmoid_outer_kernel(t, half, one):
+    for i in prange(t.size):
+        t[i] = (t[i] + one) * half  # NOTE: 0.5 (1 + tanh(x / 2)) never overflows
 
 
 @njit(parallel=True, cache=True)
@@ -42,74 +46,85 @@ def sigmoid_backward_kernel(y, g, out, one):
 
 
 @njit(parallel=True, cache=True)
-def gelu_kernel(x, out, tanh_form):
+def gelu_erf_kernel(x, out):
+    """out = x Phi(x) = 0.5 x (1 + erf(x / sqrt(2))) (NumPy's erf is a slow masked rational approximation)."""
     for i in prange(x.size):
         v = np.float64(x[i])
-        if tanh_form:
-            out[i] = 0.5 * v * (1.0 + math.tanh(_SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)))
-        else:
-            out[i] = 0.5 * v * (1.0 + math.erf(v * _INV_SQRT_2))
+        out[i] = 0.5 * v * (1.0 + math.erf(v * _INV_SQRT_2))
 
 
 @njit(parallel=True, cache=True)
-def gelu_backward_kernel(x, g, out, tanh_form):
+def gelu_erf_backward_kernel(x, g, out):
     for i in prange(x.size):
         v = np.float64(x[i])
-        if tanh_form:
-            u = math.tanh(_SQRT_2_OVER_PI * (v + 0.044715 * v * v * v))
-            du = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * v * v)
-            d = 0.5 * (1.0 + u) + 0.5 * v * (1.0 - u * u) * du
-        else:
-            # NOTE: d/dx [x Phi(x)] = Phi(x) + x phi(x)
-            d = 0.5 * (1.0 + math.erf(v * _INV_SQRT_2)) + v * math.exp(-0.5 * v * v) * _INV_SQRT_2PI
-        out[i] = g[i] * d
+        # NOTE: d/dx [x Phi(x)] = Phi(x) + x phi(x)
+        out[i] = g[i] * (0.5 * (1.0 + math.erf(v * _INV_SQRT_2)) + v * math.exp(-0.5 * v * v) * _INV_SQRT_2PI)
 
 
 @njit(parallel=True, cache=True)
-def softmax_rows_kernel(x, out, log):
-    """out[r] = softmax(x[r]) or log_softmax(x[r]) for the rows of x (R, C)."""
-    rows, c = x.shape
+def gelu_tanh_inner_kernel(x, u):
+    """u = sqrt(2/pi) (x + 0.044715 x^3), the argument of GELU's tanh form."""
+    for i in prange(x.size):
+        v = np.float64(x[i])
+        u[i] = _SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)
+
+
+@njit(parallel=True, cache=True)
+def gelu_tanh_outer_kernel(x, u):
+    """u = 0.5 x (1 + u), u = tanh(...) on entry."""
+    for i in prange(x.size):
+        u[i] = 0.5 * np.float64(x[i]) * (1.0 + np.float64(u[i]))
+
+
+@njit(parallel=True, cache=True)
+def gelu_tanh_backward_outer_kernel(x, g, u):
+    """u = g (0.5 (1 + u) + 0.5 x (1 - u^2) sqrt(2/pi) (1 + 3 0.044715 x^2)), u = tanh(...) on entry."""
+    for i in prange(x.size):
+        v = np.float64(x[i])
+        t = np.float64(u[i])
+        du = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * v * v)
+        u[i] = g[i] * (0.5 * (1.0 + t) + 0.5 * v * (1.0 - t * t) * du)
+
+
+# NOTE: "reassoc" lets LLVM vectorize the float64 row sums (reordered additions of positive terms:
+# relative error ~1e-16, far below the result's dtype).
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
+def row_normalize_kernel(e, shifted, log):
+    """e[r] = e[r] / sum(e[r]) (softmax), or shifted[r] - log(sum(e[r])) into e (log_softmax); e = exp(shifted)."""
+    rows, c = e.shape
     for r in prange(rows):
-        m = x[r, 0]
-        for k in range(1, c):
-            if x[r, k] > m or x[r, k] != x[r, k]:  # NOTE: NaN propagates, as np.max does
-                m = x[r, k]
-        total = x[r, 0] * 0
+        total = np.float64(0.0)
         for k in range(c):
-            e = np.exp(x[r, k] - m)  # NOTE: the row max keeps exp() finite
-            out[r, k] = e
-            total += e
+            total += e[r, k]
         if log:
             lse = np.log(total)
             for k in range(c):
-                out[r, k] = (x[r, k] - m) - lse
+                e[r, k] = shifted[r, k] - lse
         else:
+            inv = 1.0 / total
             for k in range(c):
-                out[r, k] /= total
+                e[r, k] = e[r, k] * inv
 
 
-@njit(parallel=True, cache=True)
-def cross_entropy_rows_kernel(x, targets, ignore_index, loss, grad):
-    """loss[r] = -log_softmax(x[r])[t_r], grad[r] = softmax(x[r]) - onehot(t_r); 0 for ignored rows."""
-    rows, c = x.shape
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
+def cross_entropy_finish_kernel(shifted, e, targets, ignore_index, loss):
+    """From shifted = x - rowmax and e = exp(shifted): loss[r] = lse_r - shifted[r, t_r], e[r] = softmax - onehot."""
+    rows, c = e.shape
     for r in prange(rows):
         t = targets[r]
         if t == ignore_index:
             loss[r] = 0
-            grad[r, :] = 0
+            e[r, :] = 0
             continue
-        m = x[r, 0]
-        for k in range(1, c):
-            if x[r, k] > m or x[r, k] != x[r, k]:
-                m = x[r, k]
-        total = x[r, 0] * 0
+        total = np.float64(0.0)
         for k in range(c):
-            total += np.exp(x[r, k] - m)
+            total += e[r, k]
         lse = np.log(total)
+        inv = 1.0 / total
         for k in range(c):
-            grad[r, k] = np.exp((x[r, k] - m) - lse)
-        loss[r] = -((x[r, t] - m) - lse)
-        grad[r, t] -= 1
+            e[r, k] = e[r, k] * inv
+        loss[r] = lse - shifted[r, t]
+        e[r, t] -= 1
 
 
 def relu(x):
@@ -127,7 +142,10 @@ def relu_backward(x, g):
 def sigmoid(x):
     out = np.empty(x.shape, dtype=x.dtype)
     t = x.dtype.type
-    sigmoid_kernel(x.reshape(-1), out.reshape(-1), t(0.5), t(1))
+    flat = out.reshape(-1)
+    np.multiply(x.reshape(-1), t(0.5), out=flat)
+    np.tanh(flat, out=flat)
+    sigmoid_outer_kernel(flat, t(0.5), t(1))
     return out
 
 
@@ -139,24 +157,38 @@ def sigmoid_backward(y, g):
 
 def gelu(x, approximate="none"):
     out = np.empty(x.shape, dtype=x.dtype)
-    gelu_kernel(x.reshape(-1), out.reshape(-1), approximate == "tanh")
+    if approximate == "tanh":
+        flat = out.reshape(-1)
+        gelu_tanh_inner_kernel(x.reshape(-1), flat)
+        np.tanh(flat, out=flat)
+        gelu_tanh_outer_kernel(x.reshape(-1), flat)
+        return out
+    gelu_erf_kernel(x.reshape(-1), out.reshape(-1))
     return out
 
 
 def gelu_backward(x, g, approximate="none"):
     out = np.empty(g.shape, dtype=g.dtype)
-    gelu_backward_kernel(x.reshape(-1), g.reshape(-1), out.reshape(-1), approximate == "tanh")
+    if approximate == "tanh":
+        flat = out.reshape(-1)
+        gelu_tanh_inner_kernel(x.reshape(-1), flat)
+        np.tanh(flat, out=flat)
+        gelu_tanh_backward_outer_kernel(x.reshape(-1), g.reshape(-1), flat)
+        return out
+    gelu_erf_backward_kernel(x.reshape(-1), g.reshape(-1), out.reshape(-1))
     return out
 
 
 def softmax_rows(x2d, log):
-    out = np.empty_like(x2d)
-    softmax_rows_kernel(x2d, out, log)
-    return out
+    shifted = x2d - x2d.max(axis=1, keepdims=True)  # NOTE: the row max keeps exp() finite; NaN propagates
+    e = np.exp(shifted)
+    row_normalize_kernel(e, shifted, log)
+    return e
 
 
 def softmax_cross_entropy(logits, targets, ignore_index=-100):
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    grad = np.exp(shifted)
     loss = np.empty(logits.shape[0], dtype=logits.dtype)
-    grad = np.empty_like(logits)
-    cross_entropy_rows_kernel(logits, np.ascontiguousarray(targets, dtype=np.int64), ignore_index, loss, grad)
+    cross_entropy_finish_kernel(shifted, grad, np.ascontiguousarray(targets, dtype=np.int64), ignore_index, loss)
     return loss, grad

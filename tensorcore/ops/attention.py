@@ -3,7 +3,8 @@
     out = softmax(q @ k^T * scale + mask) @ v,   q (..., L, E), k (..., S, E), v (..., S, Ev)
 
 Forward and plain backward run the backend's fused primitives (`attention_forward` saves the
-row logsumexp, `attention_backward` recomputes the probabilities from it). Under create_graph the
+row logsumexp, `attention_backward` recomputes the probabilities from it; the NumPy ones, in
+backends/cpu_attention.py, are also the CuPy fallback of the cuda backend). Under create_graph the
 backward is rebuilt from tensor ops, so gradients of gradients work. A float mask that requires
 grad, or dropout_p > 0, takes the composite path (every step an ordinary op).
 """
@@ -32,59 +33,6 @@ def _additive_mask(xp, mask, dtype):
     return mask.astype(dtype, copy=False)
 
 
-def _causal_mask(xp, length, source, dtype):
-    """0 where key j <= query i (top-left aligned, as PyTorch), -inf above the diagonal."""
-    keep = xp.tril(xp.ones((length, source), dtype=bool))
-    return xp.where(keep, 0.0, -np.inf).astype(dtype)
-
-
-def attention_forward_arrays(xp, q, k, v, mask, is_causal, scale):
-    """Array reference of the backend primitive: (out, lse); rows with every key masked give 0."""
-    s = xp.matmul(q, xp.swapaxes(k, -1, -2))
-    s *= scale
-    if mask is not None:
-        s = s + mask
-    if is_causal:
-        s = s + _causal_mask(xp, q.shape[-2], k.shape[-2], q.dtype)
-    m = s.max(axis=-1, keepdims=True)
-    m = xp.where(xp.isfinite(m), m, 0.0)
-    e = xp.exp(s - m)
-    total = e.sum(axis=-1, keepdims=True)
-    empty = total == 0
-    p = e / xp.where(empty, 1.0, total)
-    with np.errstate(divide="ignore"):
-        lse = (m + xp.log(total))[..., 0]
-    return xp.matmul(p, v).astype(q.dtype, copy=False), lse.astype(q.dtype, copy=False)
-
-
-def attention_backward_arrays(xp, q, k, v, out, lse, dout, mask, is_causal, scale):
-    """Array reference of the backward primitive: (dq, dk, dv) with p recomputed as exp(s - lse)."""
-    s = xp.matmul(q, xp.swapaxes(k, -1, -2))
-    s *= scale
-    if mask is not None:
-        s = s + mask
-    if is_causal:
-        s = s + _causal_mask(xp, q.shape[-2], k.shape[-2], q.dtype)
-    safe_lse = xp.where(xp.isfinite(lse), lse, np.inf)[..., None]
-    p = xp.exp(s - safe_lse)
-    dv = xp.matmul(xp.swapaxes(p, -1, -2), dout)
-    dp = xp.matmul(dout, xp.swapaxes(v, -1, -2))
-    dp -= (dout * out).sum(axis=-1, keepdims=True)
-    ds = p * dp
-    ds *= scale
-    dq = xp.matmul(ds, k)
-    dk = xp.matmul(xp.swapaxes(ds, -1, -2), q)
-    return dq, dk, dv
-
-
-def _primitive(backend, name, fallback):
-    """The backend's fused primitive, or the array reference above where the backend has none."""
-    fn = getattr(backend, name, None)
-    if fn is not None:
-        return fn
-    return lambda *args: fallback(backend.xp, *args)
-
-
 class ScaledDotProductAttention(Function):
     """The fused node: forward saves (q, k, v, out, lse); the mask is a constant additive array."""
 
@@ -92,8 +40,7 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, mask, is_causal, scale):
-        fwd = _primitive(ctx.backend, "attention_forward", attention_forward_arrays)
-        out, lse = fwd(q, k, v, mask, is_causal, scale)
+        out, lse = ctx.backend.attention_forward(q, k, v, mask, is_causal, scale)
         ctx.mask, ctx.is_causal, ctx.scale = mask, is_causal, scale
         ctx.save_for_backward(q, k, v, out, lse)
         return out
@@ -111,8 +58,7 @@ class ScaledDotProductAttention(Function):
     @staticmethod
     def backward_arrays(ctx, g):
         q, k, v, out, lse = ctx.saved_arrays
-        bwd = _primitive(ctx.backend, "attention_backward", attention_backward_arrays)
-        grads = bwd(q, k, v, out, lse, g, ctx.mask, ctx.is_causal, ctx.scale)
+        grads = ctx.backend.attention_backward(q, k, v, out, lse, g, ctx.mask, ctx.is_causal, ctx.scale)
         return tuple(a if need else None for a, need in zip(grads, ctx.needs_input_grad))
 
 

@@ -12,35 +12,6 @@ from ..tensor import Tensor, _make
 from .registry import register
 
 
-def embedding_forward_arrays(xp, weight, idx):
-    """Array reference of the backend primitive: weight[idx] (rows gathered, shape idx.shape + (D,))."""
-    return xp.take(weight, idx, axis=0)
-
-
-def embedding_backward_arrays(xp, dout, idx, num_embeddings, padding_idx):
-    """Array reference: dW (num_embeddings, D) with dW[i] = sum of dout where idx == i; dW[padding_idx] = 0."""
-    d = dout.shape[-1]
-    flat = idx.reshape(-1)
-    g = dout.reshape(-1, d)
-    dw = xp.zeros((num_embeddings, d), dtype=dout.dtype)
-    order = xp.argsort(flat, kind="stable")
-    ids = flat[order]
-    starts = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), ids[1:] != ids[:-1]])) if ids.size else ids
-    if ids.size:
-        dw[ids[starts]] = xp.add.reduceat(g[order], starts, axis=0)
-    if padding_idx is not None:
-        dw[padding_idx] = 0
-    return dw
-
-
-def _primitive(backend, name, fallback):
-    """The backend's fused primitive, or the array reference above where the backend has none."""
-    fn = getattr(backend, name, None)
-    if fn is not None:
-        return fn
-    return lambda *args: fallback(backend.xp, *args)
-
-
 class Embedding(Function):
     """Rows of weight (V, D) picked by the integer array idx (a constant: it gets no gradient)."""
 
@@ -50,7 +21,7 @@ class Embedding(Function):
     def forward(ctx, weight, idx, padding_idx, scale_grad_by_freq):
         ctx.idx, ctx.padding_idx, ctx.num = idx, padding_idx, weight.shape[0]
         ctx.scale_grad_by_freq = scale_grad_by_freq
-        return _primitive(ctx.backend, "embedding_forward", embedding_forward_arrays)(weight, idx)
+        return ctx.backend.embedding_forward(weight, idx)
 
     @staticmethod
     def backward(ctx, g):
@@ -73,8 +44,7 @@ class Embedding(Function):
         scale = _freq_scale(ctx, g.dtype)
         if scale is not None:
             g = g * scale
-        bwd = _primitive(ctx.backend, "embedding_backward", embedding_backward_arrays)
-        return bwd(g, ctx.idx, ctx.num, ctx.padding_idx)
+        return ctx.backend.embedding_backward(g, ctx.idx, ctx.num, ctx.padding_idx)
 
 
 def _freq_scale(ctx, dtype):

@@ -15,41 +15,6 @@ from ..tensor import Tensor
 from .registry import register
 
 
-def layer_norm_forward_arrays(xp, x, weight, bias, eps):
-    """Array reference of the backend primitive: rows of x (N, D) -> (y, mean (N,), rstd (N,))."""
-    mean = x.mean(axis=1, keepdims=True)
-    xc = x - mean
-    var = (xc * xc).mean(axis=1, keepdims=True)
-    rstd = 1.0 / xp.sqrt(var + eps)
-    y = xc * rstd
-    if weight is not None:
-        y *= weight
-    if bias is not None:
-        y += bias
-    return y, mean[:, 0], rstd[:, 0]
-
-
-def layer_norm_backward_arrays(xp, dy, x, weight, mean, rstd):
-    """Array reference: dx = rstd (dxhat - mean(dxhat) - xhat mean(dxhat xhat)), dw = sum(dy xhat), db = sum(dy)."""
-    rstd = rstd[:, None]
-    xhat = (x - mean[:, None]) * rstd
-    dw = (dy * xhat).sum(axis=0) if weight is not None else None
-    db = dy.sum(axis=0)
-    dxhat = dy * weight if weight is not None else dy
-    dx = dxhat - dxhat.mean(axis=1, keepdims=True)
-    dx -= xhat * (dxhat * xhat).mean(axis=1, keepdims=True)
-    dx *= rstd
-    return dx, dw, db
-
-
-def _primitive(backend, name, fallback):
-    """The backend's fused primitive, or the array reference above where the backend has none."""
-    fn = getattr(backend, name, None)
-    if fn is not None:
-        return fn
-    return lambda *args: fallback(backend.xp, *args)
-
-
 class LayerNorm(Function):
     """One node over rows x (N, D) with optional weight (D,) and bias (D,)."""
 
@@ -57,8 +22,7 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, eps):
-        fwd = _primitive(ctx.backend, "layer_norm_forward", layer_norm_forward_arrays)
-        y, mean, rstd = fwd(x, weight, bias, eps)
+        y, mean, rstd = ctx.backend.layer_norm_forward(x, weight, bias, eps)
         ctx.eps, ctx.has_weight, ctx.has_bias = eps, weight is not None, bias is not None
         ctx.save_for_backward(x, weight, mean, rstd)
         return y
@@ -82,8 +46,7 @@ class LayerNorm(Function):
     def backward_arrays(ctx, g):
         x, weight, mean, rstd = ctx.saved_arrays
         needs = ctx.needs_input_grad
-        bwd = _primitive(ctx.backend, "layer_norm_backward", layer_norm_backward_arrays)
-        dx, dw, db = bwd(g, x, weight, mean, rstd)
+        dx, dw, db = ctx.backend.layer_norm_backward(g, x, weight, mean, rstd)
         return (dx if needs[0] else None, dw if ctx.has_weight and needs[1] else None,
                 db if ctx.has_bias and needs[2] else None)
 
