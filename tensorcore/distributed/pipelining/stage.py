@@ -195,6 +195,8 @@ class PipelineStage:
         from ...tensor import _make
 
         if self.is_first:
+            if microbatch == 0 and self.input_meta is not None:
+                self._check_meta(self.input_meta, tensor_meta(as_tuple(args)), "input_args", "is given")
             return as_tuple(args)
         self.post_forward_recvs(microbatch + 1)
         arrays, works = self._fwd_recv.pop(microbatch)
