@@ -109,6 +109,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     """start, start + step, ... up to end (excluded); int64 for integer arguments, the default float otherwise."""
     if end is None:
         start, end = 0, start
+    start, end, step = (int(v) if isinstance(v, (bool, np.bool_)) else v for v in (start, end, step))  # as PyTorch
     for name, v in (("start", start), ("end", end), ("step", step)):
         check.number(v, name, "arange")
     if step == 0:

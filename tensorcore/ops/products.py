@@ -4,6 +4,8 @@ tensordot, kron, cross, trace, einsum, cdist. Each is a composition of matmul, e
 
 import string
 
+import numpy as np
+
 from ..autograd import Function
 from ..errors import ArgumentError, ShapeError
 from .matmul import matmul
@@ -110,6 +112,12 @@ def tensordot(a, b, dims=2):
     else:
         da, db = ([d] if isinstance(d, int) else list(d) for d in dims)
     da, db = [d % a.ndim for d in da], [d % b.ndim for d in db]
+    for i, j in zip(da, db):  # as PyTorch: a contracted dim of size 1 broadcasts (the other side is summed)
+        if a.shape[i] != b.shape[j] and 1 in (a.shape[i], b.shape[j]):
+            if b.shape[j] == 1:
+                a = a.sum(dim=i, keepdim=True)
+            else:
+                b = b.sum(dim=j, keepdim=True)
     if len(da) != len(db) or any(a.shape[i] != b.shape[j] for i, j in zip(da, db)):
         raise ShapeError(f"tensordot: contracted dims {da} of {tuple(a.shape)} and {db} of {tuple(b.shape)} differ")
     fa, fb = [i for i in range(a.ndim) if i not in da], [j for j in range(b.ndim) if j not in db]
@@ -134,9 +142,17 @@ def kron(input, other):
 
 @register("cross", method=True)
 def cross(input, other, dim=None):
-    """Cross product of 3-vectors along dim (None: the first dimension of size 3, as torch.cross)."""
+    """Cross product of 3-vectors along dim (None: the first dimension of size 3, as torch.cross); input and other
+    broadcast."""
     if input.shape != other.shape:
-        raise ShapeError(f"cross: input {tuple(input.shape)} and other {tuple(other.shape)} must have the same shape")
+        from .layout import broadcast_tensors
+
+        try:
+            np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
+        except ValueError:
+            raise ShapeError(f"cross: input {tuple(input.shape)} and other {tuple(other.shape)} do not "
+                             "broadcast") from None
+        input, other = broadcast_tensors(input, other)
     if dim is None:
         sizes = [i for i, s in enumerate(input.shape) if s == 3]
         if not sizes:

@@ -4,7 +4,7 @@ svd's backward (A = U diag(S) Vh, reduced, distinct singular values), with F_ij 
   gA = U [(F o (U^T gU - gU^T U)) S + S (F o (V^T gV - gV^T V)) + diag(gS)] Vh
        + (I - U U^T) gU S^-1 Vh + U S^-1 gV^T (I - V V^T)        (V = Vh^T, gV = gVh^T)
 qr's backward (reduced, m >= n): M = R gR^T - gQ^T Q; gA = (gQ + Q copyltu(M)) R^-T, copyltu(M) the
-symmetric matrix with M's lower triangle.
+symmetric matrix with M's lower triangle; a wide A = [A1 | A2] is Q [R1 | Q^T A2] with Q R1 = qr(A1).
 """
 
 import numpy as np
@@ -49,24 +49,57 @@ class SVD(Function):
     def backward(ctx, g):
         (A,) = ctx.saved_tensors
         m = A.shape[-2]
-        U, S, V = _unpack(SVD.apply(A), m)
-        gU, gS, gV = _unpack(g, m)
-        s2 = S * S
-        diff = s2.unsqueeze(-2) - s2.unsqueeze(-1)  # s_j^2 - s_i^2
-        eye = _eye_like(diff)
-        F = (1 - eye) / (diff + eye)
-        Ut, Vt = U.mT, V.mT
-        J = F * (matmul(Ut, gU) - matmul(gU.mT, U))
-        K = F * (matmul(Vt, gV) - matmul(gV.mT, V))
-        Sd = S.unsqueeze(-2) * eye
-        inner = matmul(J, Sd) + matmul(Sd, K) + gS.unsqueeze(-2) * eye
-        gA = matmul(matmul(U, inner), Vt)
-        Sinv = (1 / S).unsqueeze(-2) * eye
-        if m > S.shape[-1]:
-            gA = gA + matmul(matmul(gU - matmul(U, matmul(Ut, gU)), Sinv), Vt)
-        if V.shape[-2] > S.shape[-1]:
-            gA = gA + matmul(matmul(U, Sinv), (gV - matmul(V, matmul(Vt, gV))).mT)
-        return gA
+        return _svd_vjp(*_unpack(SVD.apply(A), m), *_unpack(g, m))
+
+
+class SVDFull(Function):
+    """full_matrices=True for a non-square A: U (m, m), S (k,) and V = Vh^T (n, n) packed in one (..., m + 1 + n,
+    max(m, n)) array, zeros in the unused columns. As PyTorch, the gradient uses the first k = min(m, n) columns
+    of U and V only (the rest are not unique)."""
+
+    op_name = "svd"
+
+    @staticmethod
+    def forward(ctx, A):
+        xp = ctx.backend.xp
+        U, S, Vh = _lapack("svd", lambda a: xp.linalg.svd(a, full_matrices=True), A)
+        ctx.save_for_backward(A)
+        m, n = A.shape[-2:]
+        packed = xp.zeros(A.shape[:-2] + (m + 1 + n, max(m, n)), dtype=A.dtype)
+        packed[..., :m, :m] = U
+        packed[..., m, :S.shape[-1]] = S
+        packed[..., m + 1:, :n] = xp.swapaxes(Vh, -1, -2)
+        return packed
+
+    @staticmethod
+    def backward(ctx, g):
+        (A,) = ctx.saved_tensors
+        m, n = A.shape[-2:]
+        k = min(m, n)
+        out = SVDFull.apply(A)
+        return _svd_vjp(out[..., :m, :k], out[..., m, :k], out[..., m + 1:, :k],
+                        g[..., :m, :k], g[..., m, :k], g[..., m + 1:, :k])
+
+
+def _svd_vjp(U, S, V, gU, gS, gV):
+    """The reduced SVD's vjp (the formula in the module docstring)."""
+    m = U.shape[-2]
+    s2 = S * S
+    diff = s2.unsqueeze(-2) - s2.unsqueeze(-1)  # s_j^2 - s_i^2
+    eye = _eye_like(diff)
+    F = (1 - eye) / (diff + eye)
+    Ut, Vt = U.mT, V.mT
+    J = F * (matmul(Ut, gU) - matmul(gU.mT, U))
+    K = F * (matmul(Vt, gV) - matmul(gV.mT, V))
+    Sd = S.unsqueeze(-2) * eye
+    inner = matmul(J, Sd) + matmul(Sd, K) + gS.unsqueeze(-2) * eye
+    gA = matmul(matmul(U, inner), Vt)
+    Sinv = (1 / S).unsqueeze(-2) * eye
+    if m > S.shape[-1]:
+        gA = gA + matmul(matmul(gU - matmul(U, matmul(Ut, gU)), Sinv), Vt)
+    if V.shape[-2] > S.shape[-1]:
+        gA = gA + matmul(matmul(U, Sinv), (gV - matmul(V, matmul(Vt, gV))).mT)
+    return gA
 
 
 def _unpack(packed, m):
@@ -75,19 +108,15 @@ def _unpack(packed, m):
 
 @register("svd")
 def svd(A, full_matrices=True, *, driver=None):
-    """(U, S, Vh) with A = U diag(S) Vh, S descending. Gradients need full_matrices=False (as PyTorch) unless A
-    is square; they assume distinct singular values."""
+    """(U, S, Vh) with A = U diag(S) Vh, S descending. Gradients assume distinct singular values; with
+    full_matrices=True they use the first min(m, n) columns of U and V only, as PyTorch."""
     _matrix("svd", A)
     if driver is not None:
         raise ArgumentError("linalg.svd: driver= is only for CUDA in PyTorch; not supported")
     m, n = A.shape[-2:]
     if full_matrices and m != n:
-        if A.requires_grad:
-            raise GradientError("linalg.svd: the gradient of full_matrices=True is not defined for a non-square "
-                                "matrix; use full_matrices=False")
-        xp = A.device.backend.xp
-        U, S, Vh = _lapack("svd", lambda a: xp.linalg.svd(a, full_matrices=True), A._data)
-        return svd_result(*(_make(x, A.device, False, None) for x in (U, S, Vh)))
+        out = SVDFull.apply(A)
+        return svd_result(out[..., :m, :m], out[..., m, :min(m, n)], out[..., m + 1:, :n].mT)
     U, S, V = _unpack(SVD.apply(A), m)
     return svd_result(U, S, V.mT)
 
@@ -136,12 +165,21 @@ def qr(A, mode="reduced"):
     if mode not in ("reduced", "complete", "r"):
         raise ArgumentError(f"linalg.qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     m, n = A.shape[-2:]
-    if mode == "reduced" and m >= n:
+    if mode == "reduced" and m >= n or mode == "complete" and m == n:
         out = QR.apply(A)
         return qr_result(out[..., :m, :], out[..., m:, :])
+    if mode != "r" and m < n:
+        # NOTE: Householder QR reduces the first m columns alone: A = Q [R1 | Q^T A2] with Q R1 = qr(A1),
+        # the same factors as LAPACK's on A, and differentiable through the square QR and the product.
+        from .joins import cat
+
+        out = QR.apply(A[..., :m])
+        Q, R1 = out[..., :m, :], out[..., m:, :]
+        return qr_result(Q, cat([R1, matmul(Q.mT, A[..., m:])], -1))
     if A.requires_grad:
-        raise GradientError(f"linalg.qr: the gradient is only supported for mode='reduced' with m >= n (got mode "
-                            f"{mode!r} and shape {tuple(A.shape)})")
+        raise GradientError(f"linalg.qr: the gradient is not defined for mode {mode!r} with shape "
+                            f"{tuple(A.shape)} (PyTorch's neither: mode='r' computes no Q, and a complete Q of a "
+                            "tall matrix is not unique)")
     xp = A.device.backend.xp
     if mode == "r":
         R = xp.linalg.qr(A._data, mode="r")
