@@ -66,6 +66,9 @@ def add_arguments(parser):
                              "GradScaler (bf16 is refused: NumPy and CuPy have no bfloat16)")
     parser.add_argument("--checkpoint-activations", action="store_true",
                         help="recompute activations in backward (checkpoint_sequential, sqrt(layers) segments)")
+    from .distributed.tensor_parallel.train_script import add_parallel_arguments  # --tensor-parallel --zero --async
+
+    add_parallel_arguments(parser)
     from .text_train import add_text_arguments  # --model gpt|char_lstm --dataset fortunes: tensorcore/text_train.py
 
     add_text_arguments(parser)
@@ -332,27 +335,35 @@ def run(args):
 
     from . import models
     from .data import DataLoader, TensorDataset
+    from .distributed.tensor_parallel.train_script import check_parallel_flags, uses_parallel_flags
     from .text_train import is_text_run, run_text
 
+    check_parallel_flags(args, text_run=is_text_run(args))
     if is_text_run(args):  # language models: tensorcore/text_train.py
         return run_text(args)
     _check_args(args)
     device = _device(args.device)
     dp = None
-    if args.distributed:  # the data-parallel parts live in tensorcore/distributed/training.py
+    parallel = uses_parallel_flags(args)  # --tensor-parallel, --zero, --async: tensor_parallel/train_script.py
+    if args.distributed or parallel:  # the data-parallel parts live in tensorcore/distributed/training.py
+        from .distributed.tensor_parallel.train_script import ParallelTrainScript
         from .distributed.training import TrainScript
 
-        dp = TrainScript(args, device)
+        dp = (ParallelTrainScript if parallel else TrainScript)(args, device)
     input_shape = models.input_shape(args.model)  # UnknownModelError before any data is read
     tc.manual_seed(args.seed)
     (x_train, y_train), (x_val, y_val), (x_test, y_test) = load_data(args.dataset, input_shape, args.limit,
                                                                      args.val_split)
     model = build_model(args.model, 10, input_shape).to(device)
+    if parallel:
+        model = dp.shard_model(model)
     from .amp.training import MixedPrecision, checkpoint_activations
 
     amp = MixedPrecision(args.amp, device)
     forward = checkpoint_activations(model) if args.checkpoint_activations else None
     opt = build_optimizer(args, list(model.parameters()))
+    if parallel:
+        opt = dp.wrap_optimizer(opt)
     loader = DataLoader(TensorDataset(x_train, y_train), batch_size=args.batch_size, shuffle=True, seed=args.seed)
     if dp:
         loader = dp.shard_loader(loader)

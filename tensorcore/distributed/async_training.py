@@ -23,6 +23,7 @@ import time
 
 import numpy as np
 
+from ..optim.optimizer import Optimizer
 from .backends import Work
 from .errors import DistributedError
 from .tensor_parallel.comm import _world
@@ -186,15 +187,9 @@ class AsyncModelAverager:
         _unflatten_set(params, flat / group.size)
 
 
-class PostLocalSGDOptimizer:
-    """optim.step(), then averager.average_parameters(optim's parameters) (PyTorch's PostLocalSGDOptimizer).
-
-    Example:
-        opt = PostLocalSGDOptimizer(tc.optim.Adam(model.parameters()), PeriodicModelAverager(period=4))
-    """
-
-    def __init__(self, optim, averager):
-        self.optim, self.averager = optim, averager
+class _Wrapper(Optimizer):
+    """An optimizer around another (`self.optim`): its param groups, state and defaults are the inner one's,
+    so lr schedulers and GradScaler work on the wrapper. (Optimizer.__init__ is not called.)"""
 
     @property
     def param_groups(self):
@@ -204,13 +199,31 @@ class PostLocalSGDOptimizer:
     def state(self):
         return self.optim.state
 
+    @property
+    def defaults(self):
+        return self.optim.defaults
+
+    def zero_grad(self, set_to_none=True):
+        self.optim.zero_grad(set_to_none)
+
+    def __repr__(self):
+        return f"{type(self).__name__}({self.optim!r})"
+
+
+class PostLocalSGDOptimizer(_Wrapper):
+    """optim.step(), then averager.average_parameters(optim's parameters) (PyTorch's PostLocalSGDOptimizer).
+
+    Example:
+        opt = PostLocalSGDOptimizer(tc.optim.Adam(model.parameters()), PeriodicModelAverager(period=4))
+    """
+
+    def __init__(self, optim, averager):
+        self.optim, self.averager = optim, averager
+
     def step(self, closure=None):
         loss = self.optim.step(closure)
         self.averager.average_parameters(self.optim.param_groups)
         return loss
-
-    def zero_grad(self, set_to_none=True):
-        self.optim.zero_grad(set_to_none)
 
     def state_dict(self):
         sd = self.optim.state_dict()
@@ -227,7 +240,7 @@ class PostLocalSGDOptimizer:
         self.averager.finish(self.optim.param_groups)
 
 
-class ParameterServerOptimizer:
+class ParameterServerOptimizer(_Wrapper):
     """optim on each rank's local copy; every step pushes its change to the server and pulls everyone's.
 
     x_server += (x_after_step - x_before_step) atomically (MPI_Get_accumulate, MPI_SUM, passive target);
@@ -265,17 +278,6 @@ class ParameterServerOptimizer:
 
     def _barrier(self):
         Work(self.process_group, "ParameterServerOptimizer barrier", self._comm.Ibarrier().Test).wait()
-
-    @property
-    def param_groups(self):
-        return self.optim.param_groups
-
-    @property
-    def state(self):
-        return self.optim.state
-
-    def zero_grad(self, set_to_none=True):
-        self.optim.zero_grad(set_to_none)
 
     def pull(self):
         """This rank's parameters <- the server's (an atomic read)."""
