@@ -194,3 +194,51 @@ def test_memory_per_rank_is_about_one_over_n():
                                                        if isinstance(m, tp.ColumnParallelLinear)) \
         + vocab_rows * 16 * 8
     assert rank_bytes < dense_bytes / world + replicated + 16 * 8
+
+
+def _train_cli(argv):
+    """Run `tensorcore train argv` on every rank; (train loss, train acc, val loss, val acc, test acc) on rank 0."""
+    import contextlib
+    import io
+    import re
+    import sys
+
+    from tensorcore import train
+
+    out, stdout = io.StringIO(), sys.stdout
+    try:
+        with contextlib.redirect_stdout(out):
+            code = train.main(["--model", "mlp", "--epochs", "1", "--limit", "640", "--batch-size", "16", "--quiet",
+                               "--optimizer", "sgd", "--lr", "0.05", *argv])
+    finally:
+        sys.stdout = stdout
+    assert code == 0
+    text = out.getvalue()
+    numbers = re.search(r"train loss ([\d.]+) acc ([\d.]+)  val loss ([\d.]+) acc ([\d.]+)", text)
+    test = re.search(r"test accuracy ([\d.]+)", text)
+    return text, [float(v) for v in numbers.groups()] + [float(test.group(1))] if numbers else None
+
+
+def test_tensorcore_train_tensor_parallel_and_zero_match_their_references():
+    """`tensorcore train --tensor-parallel 2` = one process; `--distributed --zero 2` = `--distributed` (float32)."""
+    from tensorcore import data
+
+    try:
+        data.find_files("fashion-mnist")
+    except Exception:  # noqa: BLE001 - the data set is optional on a developer machine
+        pytest.skip("Fashion-MNIST is not installed")
+    rank = dist.get_rank()
+    alone = _train_cli([])  # no flag: every rank trains alone, as one process would
+    split = _train_cli(["--tensor-parallel", "2"])
+    tp.destroy_model_parallel()
+    ddp = _train_cli(["--distributed"])
+    zero = _train_cli(["--distributed", "--zero", "2"])
+    tp.destroy_model_parallel()
+    if rank == 0:
+        assert "model parallel: 2 tensor-parallel x 1 data-parallel ranks" in split[0]
+        assert "ZeRO stage 2" in zero[0]
+        np.testing.assert_allclose(split[1], alone[1], atol=2e-4)
+        np.testing.assert_allclose(zero[1], ddp[1], atol=2e-4)
+        assert alone[1][-1] > 0.5
+    with pytest.raises(tc.TensorcoreError, match="--save and --resume are not supported with --tensor-parallel"):
+        _train_cli(["--tensor-parallel", "2", "--save", "x.npz"])
