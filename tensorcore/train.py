@@ -69,6 +69,9 @@ def add_arguments(parser):
     from .distributed.tensor_parallel.train_script import add_parallel_arguments  # --tensor-parallel --zero --async
 
     add_parallel_arguments(parser)
+    from .distributed.pipelining.train_script import add_pipeline_arguments  # --pipeline-parallel --microbatches
+
+    add_pipeline_arguments(parser)
     from .text_train import add_text_arguments  # --model gpt|char_lstm --dataset fortunes: tensorcore/text_train.py
 
     add_text_arguments(parser)
@@ -339,6 +342,10 @@ def run(args):
     from .text_train import is_text_run, run_text
 
     check_parallel_flags(args, text_run=is_text_run(args))
+    from .distributed.pipelining.train_script import run_pipeline, uses_pipeline
+
+    if uses_pipeline(args):  # --pipeline-parallel: tensorcore/distributed/pipelining/train_script.py
+        return run_pipeline(args)
     if is_text_run(args):  # language models: tensorcore/text_train.py
         return run_text(args)
     _check_args(args)

@@ -235,3 +235,31 @@ def test_bad_input_names_the_stage_and_the_shapes():
     with pytest.raises(tc.ArgumentError, match=r"stage_index 2 is not in 0..1"):
         PipelineStage(stage.submod, 2, 2, group=ranks)
     dist.barrier()
+
+
+def test_tensorcore_train_pipeline_parallel_matches_one_process(capsys):
+    """`tensorcore train --pipeline-parallel 4`: the same printed losses and accuracies as one process."""
+    from tensorcore import data, train
+
+    try:
+        data.find_files("fashion-mnist")
+    except Exception:  # noqa: BLE001 - the data set is optional on a developer machine
+        pytest.skip("Fashion-MNIST is not installed")
+    common = ["--model", "lenet5", "--epochs", "1", "--limit", "400", "--batch-size", "40", "--quiet"]
+    # 360 training samples: 9 whole batches, so dropping a partial last batch changes nothing
+    assert train.main(common + ["--pipeline-parallel", "4", "--microbatches", "4", "--pipeline-schedule", "1f1b"]) == 0
+    piped = capsys.readouterr().out
+    if dist.get_rank() == 0:
+        assert train.main(common) == 0
+        plain = capsys.readouterr().out
+
+        def figures(text):
+            return [line.split("(")[0].strip() for line in text.splitlines() if line.startswith(("epoch", "test"))]
+
+        assert figures(piped) == figures(plain) and len(figures(plain)) == 2
+        assert "pipeline parallel: 4 stages (1f1b, 4 micro-batches of 10)" in piped
+    with pytest.raises(tc.TensorcoreError, match="--pipeline-parallel 2 runs stage i on rank i: launch 2 ranks"):
+        train.main(common + ["--pipeline-parallel", "2"])
+    with pytest.raises(tc.TensorcoreError, match="--batch-size 40 does not split into --microbatches 3"):
+        train.main(common + ["--pipeline-parallel", "4", "--microbatches", "3"])
+    dist.barrier()
