@@ -10,6 +10,7 @@ CI exercises exactly this dispatch. `tc.cuda.is_simulated()` says which mode is 
 Switches for benchmarks and checks (module attributes, read on every call):
     tc.backends.cuda.gemm = "numba" | "cublas"     # our GEMM kernel, or CuPy's matmul (cuBLAS)
     tc.backends.cuda.attention = "numba" | "cupy"  # our attention, layer_norm and embedding kernels, or CuPy ops
+    tc.backends.cuda.conv = "implicit" | "im2col"  # conv forward / input grad: implicit GEMM, or im2col + GEMM
 The primitive itself is named `matmul`, like every backend's, so the switch is named `gemm`.
 
 Host transfers are explicit and counted (`transfers`): `to_numpy` is the only way data leaves the
@@ -27,6 +28,7 @@ name = "cuda"
 simulated = os.environ.get("TENSORCORE_CUDA_SIM", "") == "1"
 gemm = "numba"
 attention = "numba"
+conv = "implicit"
 
 #: Host <-> device copies made through this backend (tests count them).
 transfers = {"to_host": 0, "to_device": 0}
@@ -292,8 +294,10 @@ def check_targets(op, targets, num_classes, ignore_index):
 
 @_oom_guard
 def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False):
-    """Convolution through our im2col + GEMM kernels. The im2col matrix is not kept (columns=None)."""
-    out = _kernels("conv").conv2d_forward(_contiguous(x), _contiguous(w), stride=stride, padding=padding,
+    """Convolution through our implicit-GEMM kernel (or im2col + GEMM, by the `conv` switch); no column
+    matrix is kept (columns=None)."""
+    family = "conv_implicit" if conv == "implicit" else "conv"
+    out = _kernels(family).conv2d_forward(_contiguous(x), _contiguous(w), stride=stride, padding=padding,
                                           dilation=dilation, groups=groups)
     return (out, None) if return_columns else out
 
@@ -306,7 +310,8 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
             for a in (0, 1)]
     if full[0] > g.shape[2] or full[1] > g.shape[3]:
         g = xp.pad(g, ((0, 0), (0, 0), (0, max(full[0] - g.shape[2], 0)), (0, max(full[1] - g.shape[3], 0))))
-    return _kernels("conv").conv2d_backward_input(_contiguous(g), _contiguous(w), x_shape, stride=stride,
+    family = "conv_implicit" if conv == "implicit" else "conv"
+    return _kernels(family).conv2d_backward_input(_contiguous(g), _contiguous(w), x_shape, stride=stride,
                                                   padding=padding, dilation=dilation, groups=groups)
 
 
