@@ -43,6 +43,19 @@ from .process_group import (
 )
 from .sampler import DistributedSampler
 
+# Loaded on first use (they import the models): tc.distributed.tensor_parallel (Megatron-LM's layers),
+# tc.distributed.optim (ZeroRedundancyOptimizer), tc.distributed.async_training (local SGD, parameter server).
+_LAZY_SUBMODULES = ("async_training", "optim", "tensor_parallel")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 __all__ = [
     "DEFAULT_TIMEOUT",
     "DistributedError",
