@@ -1,8 +1,10 @@
-"""`tensorcore bench kernels | train | overhead | all`: benchmark suites with tables, JSON and plots.
+"""`tensorcore bench kernels | train | overhead | parallel | all`: benchmark suites with tables, JSON and plots.
 
   tensorcore bench kernels [--device cpu|cuda|all] [--ops matmul,conv2d,...] [--quick] [--json PATH] [--plot PATH]
   tensorcore bench train [--model mlp|lenet5|alexnet] [--device cpu|cuda|all] [--quick] [--json PATH] [--plot PATH]
   tensorcore bench overhead [--quick] [--json PATH] [--plot PATH]
+  tensorcore bench parallel [--models lenet5,mnist_convnet,alexnet,mlp] [--threads default,1] [--rounds 5]
+                            [--seconds 1.5] [--json PATH] [--md PATH]   (issue 19's workloads, one process each)
   tensorcore bench all [--quick] --out DIR        (all three; JSON, markdown and PNG per suite in DIR)
 
 Every run prints the machine, the measured ceilings and which backends were unavailable and why.
@@ -33,7 +35,7 @@ def _common(p, plot_help):
 def add_arguments(parser):
     from ..cli import HelpFormatter
 
-    sub = parser.add_subparsers(dest="suite", required=True, metavar="{kernels,train,overhead,all}")
+    sub = parser.add_subparsers(dest="suite", required=True, metavar="{kernels,train,overhead,parallel,all}")
 
     def suite(name, help_text):
         return sub.add_parser(name, help=help_text, description=help_text, formatter_class=HelpFormatter)
@@ -41,7 +43,7 @@ def add_arguments(parser):
     k = suite("kernels", "single ops across backends against the measured ceilings")
     k.add_argument("--device", choices=DEVICES, default="all", help="which backends to time")
     k.add_argument("--ops", default=None, help="comma-separated subset of matmul, conv2d, max_pool2d, relu, "
-                   "softmax_cross_entropy (default: all)")
+                   "softmax_cross_entropy, attention, layer_norm (default: all)")
     _common(k, "write a PNG: matmul GFLOP/s against size, and every op under the measured roofline")
     t = suite("train", "training steps, tensorcore against PyTorch, alternating")
     t.add_argument("--model", default=None, help="comma-separated: mlp,lenet5,alexnet (default: mlp,lenet5; "
@@ -54,6 +56,13 @@ def add_arguments(parser):
     o.add_argument("--rounds", type=int, default=None,
                    help="alternating timing rounds per op (default: 5 with --quick, else 9)")
     _common(o, "write a PNG: each op's time relative to PyTorch eager, per size, forward and forward+backward")
+    par = suite("parallel", "multi-core CPU training steps against PyTorch, each framework in its own process")
+    par.add_argument("--models", default="lenet5,mnist_convnet,alexnet,mlp", help="comma-separated workloads")
+    par.add_argument("--threads", default="default,1", help="comma-separated thread counts ('default' = every core)")
+    par.add_argument("--rounds", type=int, default=5, help="alternating worker processes per framework")
+    par.add_argument("--seconds", type=float, default=1.5, help="timed seconds per worker process")
+    par.add_argument("--json", metavar="PATH", help="write the results as JSON")
+    par.add_argument("--md", metavar="PATH", help="write the markdown table (machine, command, load)")
     a = suite("all", "kernels, train and overhead; results into --out")
     a.add_argument("--quick", action="store_true", help="small sizes and few repeats")
     a.add_argument("--threads", type=int, default=None,
@@ -102,6 +111,8 @@ def set_threads(n):
 def run(args):
     if args.suite == "all":
         return run_all(args)
+    if args.suite == "parallel":
+        return run_parallel(args)
     threads = set_threads(getattr(args, "threads", None))
     meta = machine.describe(_command(args))
     meta["threads"] = threads
@@ -228,6 +239,25 @@ def run_overhead(args, meta):
     print(text)
     _plot(args, "overhead", _finish(args, meta, "overhead", {"quick": args.quick, **result}, text))
     return 1 if any(r["status"].startswith("failed") for r in result["records"]) else 0
+
+
+# --- parallel -------------------------------------------------------------------------------------
+
+
+def run_parallel(args):
+    from .suites import parallel
+
+    argv = ["--models", args.models, "--threads", args.threads, "--rounds", str(args.rounds),
+            "--seconds", str(args.seconds)]
+    unknown = [m for m in args.models.split(",") if m not in parallel.MODELS]
+    if unknown:
+        print(f"tensorcore bench parallel: error: unknown model {unknown[0]!r}; choose from "
+              f"{', '.join(parallel.MODELS)}", file=sys.stderr)
+        return 2
+    for flag in ("json", "md"):
+        if getattr(args, flag):
+            argv += [f"--{flag}", getattr(args, flag)]
+    return parallel.main(argv, command=_command(args)) or 0
 
 
 # --- all ------------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ Ops and shapes (float32, random normal data, never zeros):
   max_pool2d    LeNet-5's 2/2 pooling and the overlapping 3/2 pooling of AlexNet and ZFNet
   relu          forward and backward on 2^16..2^24 elements
   softmax_cross_entropy   fused loss and gradient, (64, 10) .. (4096, 1000)
+  attention     scaled dot-product attention forward and backward (the char GPT's block; BERT-base's)
+  layer_norm    forward and backward over (1024, 128) .. (8192, 1024) rows (kernels_seq.py)
 Backends: tensorcore-cpu (tensorcore's CPU backend: NumPy + BLAS), torch-cpu; on a GPU
 tensorcore-cuda (our Numba kernels, tensorcore.kernels), cupy (cuBLAS and CuPy elementwise),
 torch-cuda. A backend that is missing here is reported as unavailable with the reason; an op a
@@ -29,9 +31,11 @@ from .. import ceilings as ceilings_mod
 from .. import gate, references
 from ..record import make_record
 from ..timing import cuda_event_timer, measure
+from . import kernels_seq
 
-OPS = ("matmul", "conv2d", "max_pool2d", "relu", "softmax_cross_entropy")
-OP_ALIASES = {"conv": "conv2d", "pool": "max_pool2d", "maxpool": "max_pool2d", "activations": "relu",
+OPS = ("matmul", "conv2d", "max_pool2d", "relu", "softmax_cross_entropy", "attention", "layer_norm")
+OP_ALIASES = {"sdpa": "attention", "scaled_dot_product_attention": "attention", "layernorm": "layer_norm",
+              "conv": "conv2d", "pool": "max_pool2d", "maxpool": "max_pool2d", "activations": "relu",
               "softmax": "softmax_cross_entropy", "cross_entropy": "softmax_cross_entropy", "gemm": "matmul"}
 
 
@@ -97,6 +101,7 @@ SHAPE_NAMES = {
     "max_pool2d": "N,C,H,W,kernel,stride,padding",
     "relu": "elements",
     "softmax_cross_entropy": "rows,classes",
+    **kernels_seq.SHAPE_NAMES,
 }
 
 
@@ -191,7 +196,7 @@ def build_cases(ops=OPS, quick=False):
             cases += relu_cases(n)
     if "softmax_cross_entropy" in ops:
         cases += [ce_case(*s) for s in (CE_SHAPES_QUICK if quick else CE_SHAPES_FULL)]
-    return cases
+    return cases + kernels_seq.build_cases(Case, ops, quick)
 
 
 # --- backends -------------------------------------------------------------------------------------
@@ -227,7 +232,7 @@ def _import_reason(module):
     return None
 
 
-class NumpyBackend(Backend):
+class NumpyBackend(kernels_seq.CpuSeq, Backend):
     """tensorcore's CPU backend (`tensorcore.backends.cpu`: NumPy + BLAS)."""
 
     name = "tensorcore-cpu"
@@ -286,7 +291,7 @@ def _first(out):
     return out[0] if isinstance(out, tuple) else out
 
 
-class TorchBackend(Backend):
+class TorchBackend(kernels_seq.TorchSeq, Backend):
     """PyTorch eager as a peer (CPU or CUDA)."""
 
     events = "torch"
@@ -385,7 +390,7 @@ def _cuda_reason():
     return None if count > 0 else "no CUDA GPU (0 devices)"
 
 
-class CupyBackend(Backend):
+class CupyBackend(kernels_seq.CupySeq, Backend):
     """CuPy: cuBLAS for matmul, CuPy elementwise/reduction kernels for the rest."""
 
     name = "cupy"
@@ -431,7 +436,7 @@ class CupyBackend(Backend):
         return run
 
 
-class NumbaBackend(Backend):
+class NumbaBackend(kernels_seq.CudaSeq, Backend):
     """Our Numba CUDA kernels (`tensorcore.kernels`), on CuPy arrays and CuPy's stream.
 
     `simulated=True` runs them on NumPy arrays in Numba's CUDA simulator (NUMBA_ENABLE_CUDASIM=1

@@ -1,7 +1,8 @@
 """Issue 19's CPU workloads: tensorcore (multi-core kernels) against PyTorch CPU, each in its own process.
 
-    python -m tensorcore.bench.suites.parallel [--models lenet5,mnist_convnet,alexnet,mlp]
-        [--threads default,1] [--rounds 5] [--json PATH] [--md PATH]
+    tensorcore bench parallel [--models lenet5,mnist_convnet,alexnet,mlp]
+        [--threads default,1] [--rounds 5] [--seconds 1.5] [--json PATH] [--md PATH]
+    (the same as python -m tensorcore.bench.suites.parallel ...)
 
 Why separate processes: PyTorch and Numba both run on OpenMP and, in one process, share one
 libgomp with one wait policy. PyTorch is fastest with its threads spinning between ops; Numba's
@@ -264,7 +265,7 @@ def format_markdown(results, machine):
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None):
+def main(argv=None, command=None):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--models", default=",".join(MODELS))
     p.add_argument("--threads", default="default,1")
@@ -279,9 +280,11 @@ def main(argv=None):
         return
     from ..machine import describe
 
-    machine = describe(command=" ".join(["python -m tensorcore.bench.suites.parallel", *(argv or sys.argv[1:])]))
+    machine = describe(command=command or " ".join(["python -m tensorcore.bench.suites.parallel",
+                                                     *(argv or sys.argv[1:])]))
     threads = [t if t == "default" else int(t) for t in a.threads.split(",")]
     results = run(a.models.split(","), threads, a.rounds, a.seconds)
+    print(format_markdown(results, machine))
     if a.json:
         with open(a.json, "w") as f:
             json.dump({"machine": machine, "results": results}, f, indent=1)
