@@ -292,9 +292,11 @@ def _sum_to_shape_tensor(node, g, shape):
 class _Leaves:
     """Gradients arriving at leaves: into .grad (backward) or into the captured results (grad)."""
 
+    __slots__ = ("capture", "wanted", "create_graph", "owned")
+
     def __init__(self, capture, wanted, create_graph):
         self.capture, self.wanted, self.create_graph = capture, wanted, create_graph
-        self.owned = set()
+        self.owned = set()  # ids of arrays a .grad may not keep: the caller's, and those already kept
 
     def deliver(self, leaf, g):
         if self.capture is not None:
@@ -314,7 +316,6 @@ class _Leaves:
             leaf.grad = ag._make_tensor(g, leaf.device, False, None)
         else:
             leaf.grad = ag._make_tensor(leaf.grad._data + g, leaf.device, False, None)
-        hooks = leaf._hooks
-        if hooks:
-            for hook in hooks:
+        if leaf._hooks:
+            for hook in leaf._hooks:
                 hook(leaf)

@@ -341,8 +341,14 @@ def attach_method(name, fn):
     setattr(Tensor, name, fn)
 
 
+_ndarray = np.ndarray
+
+
 def _make(data, device, requires_grad, node):
-    """Fast internal constructor: no checks, no conversion."""
+    """Fast internal constructor: no checks; a NumPy scalar (a ufunc's 0-d result) becomes a 0-d array,
+    so that views and in-place ops of 0-d tensors share memory as PyTorch's do."""
+    if data.__class__ is not _ndarray and isinstance(data, np.generic):
+        data = np.asarray(data)
     t = Tensor.__new__(Tensor)
     t._data = data
     t.device = device

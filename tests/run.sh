@@ -15,12 +15,15 @@ step() {  # step NAME COMMAND...: run it, keep its output for the totals; pytest
   if [ "$rc" -ne 0 ] && [ "$rc" -ne 5 ]; then status=$rc; echo "=== step failed with exit code $rc"; fi
 }
 
+# pytest-xdist spreads each pytest step over every core (TENSORCORE_TEST_WORKERS=0 runs in one process).
+workers=(-n "${TENSORCORE_TEST_WORKERS:-auto}")
+
 step "lint (ruff)" python -m ruff check tensorcore kernels tests bench
 # 1. CPU: every op, the tape, gradcheck, networks, PTX compilation of the kernels.
-step "cpu + ptx" python -m pytest -q -m "not kernels and not cuda and not gpu and not mpi" "$@"
+step "cpu + ptx" python -m pytest -q "${workers[@]}" -m "not kernels and not cuda and not gpu and not mpi" "$@"
 # 2. The GPU path without a GPU: kernels and the cuda device in Numba's CUDA simulator.
 step "kernels + cuda device (simulated)" env NUMBA_ENABLE_CUDASIM=1 TENSORCORE_CUDA_SIM=1 \
-  python -m pytest -q -m "(kernels or cuda) and not gpu" -p no:cacheprovider "$@"
+  python -m pytest -q "${workers[@]}" -m "(kernels or cuda) and not gpu" -p no:cacheprovider "$@"
 # 3. Data parallelism across processes: the tests marked mpi, under mpirun -n 2 (tensorcore.distributed).
 step "distributed (mpirun -n 2)" python -m tensorcore.distributed.launch_tests
 

@@ -137,3 +137,16 @@ def test_dlpack_exchange_with_pytorch_without_copies():
     back = torch.from_dlpack(x)
     x.data[1, 2] = -1.0
     assert back[1, 2].item() == -1.0
+
+
+def test_zero_dim_results_share_memory_with_their_views_like_pytorch():
+    # a full reduction or a ufunc on 0-d arrays gives NumPy a scalar: the tensor keeps a real 0-d array
+    x = tc.ones(3)
+    s = x.sum()
+    v = s.view(1)
+    v[0] = 5.0
+    assert s.item() == 5.0
+    loss = (x * 2).mean()
+    loss.data.add_(1)
+    assert loss.item() == 3.0
+    assert (loss * 2).numpy().shape == ()

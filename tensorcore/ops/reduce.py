@@ -66,6 +66,18 @@ class Sum(Function):
     def backward(ctx, g):
         return _expand(g, ctx.shape, ctx.axes, ctx.keepdims)
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        return _expand_array(ctx.backend, g, ctx.shape, ctx.axes, ctx.keepdims)
+
+
+def _expand_array(be, g, shape, axes, keepdims):
+    """The reduced raw gradient written out to the input's shape (a fresh array: np.broadcast_to's Python
+    wrapper costs more than filling one, and a leaf's .grad would copy the view anyway)."""
+    out = be.xp.empty(shape, g.dtype)
+    out[...] = g if keepdims else g.reshape(_kept_shape(shape, axes))
+    return out
+
 
 class Mean(Function):
     op_name = "mean"
@@ -79,6 +91,10 @@ class Mean(Function):
     @staticmethod
     def backward(ctx, g):
         return _expand(g / ctx.count, ctx.shape, ctx.axes, ctx.keepdims)
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        return _expand_array(ctx.backend, g / ctx.count, ctx.shape, ctx.axes, ctx.keepdims)
 
 
 class MaxMin(Function):

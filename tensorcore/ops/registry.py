@@ -36,7 +36,20 @@ def register(name, method=False, has_boundary=False):
             raise ValueError(f"op {name!r} registered twice")
 
         if has_boundary:
-            op = fn
+            op = amp_policy.wrap(name, fn)  # unchanged unless autocast lists the op
+        elif name in amp_policy.NAMES:  # the boundary and autocast's one check of `active`, in one wrapper
+            policy = amp_policy
+
+            @functools.wraps(fn)
+            def op(*args, **kwargs):
+                try:
+                    if policy.active:
+                        return policy.dispatch(name, fn, args, kwargs)
+                    return fn(*args, **kwargs)
+                except TensorcoreError:
+                    raise
+                except BOUNDARY as e:
+                    raise boundary_error(name, e) from e
         else:
             @functools.wraps(fn)
             def op(*args, **kwargs):
@@ -47,7 +60,6 @@ def register(name, method=False, has_boundary=False):
                 except BOUNDARY as e:
                     raise boundary_error(name, e) from e
 
-        op = amp_policy.wrap(name, op)  # unchanged unless autocast lists the op
         OPS[name] = op
         if method:
             from ..tensor import attach_method

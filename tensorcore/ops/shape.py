@@ -29,6 +29,10 @@ class Reshape(Function):
     def backward(ctx, g):
         return g.reshape(ctx.src)
 
+    @staticmethod
+    def backward_arrays(ctx, g):
+        return g.reshape(ctx.src)
+
 
 class Permute(Function):
     op_name = "permute"
