@@ -92,15 +92,17 @@ def ceilings(ctx):
     src = ctx.randn((n,))
     dst = xp.empty_like(src)
 
+    from tensorcore.bench.ceilings import device_copy, fp32_cublas  # the same ceilings as `tensorcore bench`
+
     def copy():
         if ctx.simulate:
             dst[...] = src
         else:
-            rt = xp.cuda.runtime
-            stream = xp.cuda.get_current_stream().ptr
-            rt.memcpyAsync(dst.data.ptr, src.data.ptr, src.nbytes, rt.memcpyDeviceToDevice, stream)
+            device_copy(xp, dst, src)
 
     ctx.compare("device copy", copy, bytes=2 * src.nbytes, note="memcpy D2D, read + write")
+    if not ctx.simulate:
+        fp32_cublas(xp)
     m = ctx.size(8192, 4096, 64)
     a, b = ctx.randn((m, m)), ctx.randn((m, m), seed=1)
     ctx.compare(f"cuBLAS SGEMM {m}^3 (TF32 off)", lambda: a @ b, flops=2 * m**3)

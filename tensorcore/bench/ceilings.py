@@ -54,17 +54,10 @@ def cpu_ceilings(gemm_n=2048, copy_mib=256, min_time=0.5, seed=0):
     }
 
 
-def gpu_ceilings(gemm_n=8192, copy_mib=1024, seed=0):
-    """Measure the GPU ceilings with CuPy: cuBLAS SGEMM (TF32 off) and a device-to-device copy.
-
-    Raises ImportError when CuPy is missing and a CUDA error when there is no GPU; callers report
-    that as "unavailable".
-    """
-    import cupy
-
+def fp32_cublas(cupy):
+    """Make cuBLAS run float32 GEMMs in true FP32 (the ceiling our FP32 kernels are compared with)."""
     # NOTE: CuPy runs float32 GEMM on TF32 tensor cores only when CUPY_TF32=1 (read at import);
-    # refuse that, and set the handle's math mode to the default (no TF32) as well, so the ceiling
-    # is plain FP32 and comparable with our FP32 kernels.
+    # refuse that, and set the handle's math mode to the default (no TF32) as well.
     if os.environ.get("CUPY_TF32", "0") != "0":
         raise RuntimeError("CUPY_TF32 is set: the cuBLAS ceiling would use TF32, not FP32; unset it")
     try:
@@ -73,6 +66,24 @@ def gpu_ceilings(gemm_n=8192, copy_mib=1024, seed=0):
         cublas.setMathMode(cupy.cuda.device.get_cublas_handle(), cublas.CUBLAS_DEFAULT_MATH)
     except (ImportError, AttributeError):  # other CuPy layouts: the default is already FP32
         pass
+
+
+def device_copy(cupy, dst, src):
+    """dst[...] = src as one device-to-device memcpy on the current stream (the bandwidth ceiling)."""
+    rt = cupy.cuda.runtime
+    rt.memcpyAsync(dst.data.ptr, src.data.ptr, src.nbytes, rt.memcpyDeviceToDevice,
+                   cupy.cuda.get_current_stream().ptr)
+
+
+def gpu_ceilings(gemm_n=8192, copy_mib=1024, seed=0):
+    """Measure the GPU ceilings with CuPy: cuBLAS SGEMM (TF32 off) and a device-to-device copy.
+
+    Raises ImportError when CuPy is missing and a CUDA error when there is no GPU; callers report
+    that as "unavailable".
+    """
+    import cupy
+
+    fp32_cublas(cupy)
     rs = cupy.random.RandomState(seed)
     a = rs.standard_normal((gemm_n, gemm_n), dtype=cupy.float32)
     b = rs.standard_normal((gemm_n, gemm_n), dtype=cupy.float32)
@@ -81,7 +92,7 @@ def gpu_ceilings(gemm_n=8192, copy_mib=1024, seed=0):
     n = copy_mib * (1 << 20) // 4
     src = rs.standard_normal(n, dtype=cupy.float32)
     dst = cupy.empty_like(src)
-    t_copy = cuda_event_timer(lambda: cupy.copyto(dst, src), warmup=2, min_runs=10, max_runs=50, min_time=0.5)
+    t_copy = cuda_event_timer(lambda: device_copy(cupy, dst, src), warmup=2, min_runs=10, max_runs=50, min_time=0.5)
     moved = 2.0 * src.nbytes
     return {
         "device": "cuda",
