@@ -29,7 +29,7 @@ LOWER = {
 
 FP32 = {
     "cpu": frozenset(_LOSSES + (
-        "binary_cross_entropy", "multilabel_soft_margin_loss", "prod", "quantile", "nanquantile", "cdist", "trace",
+        "binary_cross_entropy", "prod", "quantile", "nanquantile", "cdist", "trace",
         "inv", "pinv", "solve", "cholesky", "eigh", "eigvalsh", "qr", "svd", "svdvals", "max_pool3d",
         "max_unpool2d", "adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d")),
     "cuda": frozenset(_LOSSES + (

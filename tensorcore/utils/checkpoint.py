@@ -141,11 +141,14 @@ class _Segment:
 
     def grads(self, index, g, targets):
         """d(output index)/d(targets) through the recomputed graph, g as the output's gradient."""
-        if self.recomputed is None:
-            inputs = _detached(self.args)
+        create_graph = modes.grad_enabled  # the engine turns grad mode on only under create_graph
+        if self.recomputed is None or self.recomputed[2] != create_graph:
+            # NOTE: under create_graph the recomputation reads the original inputs, so the gradient stays
+            # connected to their history (double backward); the nested grad then walks that history too.
+            inputs = self.args if create_graph else _detached(self.args)
             outs, _ = _outputs(self.replay.run(self.function, inputs, self.kwargs), "checkpoint")
-            self.recomputed = (outs, inputs)
-        outs, inputs = self.recomputed
+            self.recomputed = (outs, inputs, create_graph)
+        outs, inputs, _ = self.recomputed
         # The detached inputs stand for the segment's Tensor arguments; the other targets are read directly.
         swap = {id(a): d for a, d in zip(self.args, inputs) if isinstance(a, Tensor)}
         wanted = [swap.get(id(t), t) for t in targets]
@@ -156,7 +159,7 @@ class _Segment:
         else:
             from ..engine import grad
 
-            grads = grad(out, wanted, g, retain_graph=True, create_graph=modes.grad_enabled, allow_unused=True)
+            grads = grad(out, wanted, g, retain_graph=True, create_graph=create_graph, allow_unused=True)
         if self.pending == 0:
             self.recomputed = None  # the recomputed activations go now
         return grads
