@@ -6,7 +6,10 @@ mostly measures the other jobs) and the median wall time of each, and the CPU-ti
 forward, cross-entropy, zero_grad, backward and an Adam step. Targets (issue 15): GPT <= 1.0x,
 LSTM <= 1.5x. Writes bench/results/seq_step_cpu.{json,md}.
 
-    python bench/bench_seq_step.py [--rounds 30] [--model gpt,char_lstm] [--parallel]
+    python bench/bench_seq_step.py [--rounds 30] [--model gpt,char_lstm] [--numpy]
+
+tensorcore runs as installed by default: its Numba CPU kernels on when numba is there (one thread
+next to PyTorch, see backends/cpu_parallel.py); --numpy times the NumPy-only path.
 
 GPT: 4 layers, 4 heads, 128 dims, block 64, batch 16, vocab 113 (fortunes' characters).
 LSTM LM: embedding 64, 2 layers of 256, block 64, batch 16.
@@ -93,14 +96,16 @@ def main(argv=None):
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--rounds", type=int, default=30)
     p.add_argument("--model", default="gpt,char_lstm")
-    p.add_argument("--parallel", action="store_true", help="tensorcore's Numba CPU kernels on (default: NumPy only)")
+    p.add_argument("--numpy", action="store_true", help="tensorcore's Numba CPU kernels off (NumPy only)")
+    p.add_argument("--parallel", action="store_true", help="(the default; kept for old command lines)")
     p.add_argument("--out", default=RESULTS)
     p.add_argument("--name", default="seq_step_cpu")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
-    tc.backends.cpu_parallel.enabled = args.parallel
+    tc.backends.cpu_parallel.enabled = not args.numpy
+    parallel = tc.backends.cpu_parallel.enabled and tc.backends.cpu_parallel.available()
     results = [measure(m, args.rounds) for m in args.model.split(",")]
-    record = {"machine": describe(" ".join(["python", *sys.argv])), "threads": 1, "parallel_kernels": args.parallel,
+    record = {"machine": describe(" ".join(["python", *sys.argv])), "threads": 1, "parallel_kernels": parallel,
               "results": results}
     base = os.path.join(args.out, args.name)
     with open(base + ".json.tmp", "w") as f:
@@ -110,7 +115,7 @@ def main(argv=None):
              f"- command: `{record['machine']['command']}`",
              f"- machine: {record['machine']['cpu']}, {record['machine']['cores']} cores, date "
              f"{record['machine']['date']}, load {record['machine']['load_average']}",
-             f"- tensorcore Numba CPU kernels: {'on' if args.parallel else 'off (NumPy)'}", "",
+             f"- tensorcore Numba CPU kernels: {'on' if parallel else 'off (NumPy)'}", "",
              "| model | tensorcore CPU ms | PyTorch CPU ms | CPU ratio | wall ratio | target | met |",
              "| --- | --- | --- | --- | --- | --- | --- |"]
     for r in results:
