@@ -1,9 +1,19 @@
-"""tc.cuda: is the cuda device usable here (and if not, why), how many, is it simulated; synchronize.
+"""tc.cuda: is the cuda device usable here (and if not, why), how many, is it simulated; synchronize;
+CUDA graphs (CUDAGraph, graph, make_graphed_callables, graph_pool_handle, is_current_stream_capturing:
+tensorcore/cuda_graphs.py).
 
 Nothing here imports CuPy or Numba until asked.
 """
 
 import functools
+
+from .cuda_graphs import (  # noqa: F401  (tc.cuda's public names, as torch.cuda's)
+    CUDAGraph,
+    graph,
+    graph_pool_handle,
+    is_current_stream_capturing,
+    make_graphed_callables,
+)
 
 #: The CUDA release our CuPy and kernels are built for (cupy-cuda13x, numba-cuda[cu13]) ...
 CUDA_MAJOR = 13
