@@ -167,3 +167,24 @@ def test_bad_arguments():
     opt = ZeroRedundancyOptimizer(net.parameters(), tc.optim.SGD, lr=0.1)
     with pytest.raises(dist.DistributedError, match="to must be a rank in 0..1, got 5"):
         opt.consolidate_state_dict(to=5)
+
+
+def test_parameters_changed_after_construction_are_respected():
+    """ZeRO built before DistributedDataParallel broadcasts rank 0's weights: the shards follow the broadcast."""
+    rank, world = dist.get_rank(), dist.get_world_size()
+    tc.manual_seed(rank)  # a different init on every rank
+    net = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2)).to(tc.float64)
+    opt = ZeroRedundancyOptimizer(net.parameters(), tc.optim.SGD, lr=0.1)
+    model = DistributedDataParallel(net)  # now every rank holds rank 0's weights
+    tc.manual_seed(0)
+    ref = nn.Sequential(nn.Linear(4, 5), nn.Tanh(), nn.Linear(5, 2)).to(tc.float64)
+    ref_opt = tc.optim.SGD(ref.parameters(), lr=0.1)
+    x = np.random.default_rng(0).standard_normal((2 * world, 4))
+    opt.zero_grad()
+    (model(tc.tensor(x[rank::world])) ** 2).mean().backward()
+    opt.step()
+    ref_opt.zero_grad()
+    (ref(tc.tensor(x)) ** 2).mean().backward()
+    ref_opt.step()
+    for p, q in zip(net.parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.numpy(), q.numpy(), rtol=0, atol=1e-12)

@@ -110,6 +110,7 @@ class ZeroRedundancyOptimizer(Optimizer):
         n = self.process_group.size
         for group, local, lay in zip(self.param_groups, self.optim.param_groups, self._layouts):
             local.update({k: v for k, v in group.items() if k != "params"})  # lr schedulers change ours
+            self._refresh_shard(group, lay)
             flat = self._flat_grad(group, lay)
             if self.zero_stage == 2:
                 grad = reduce_scatter_array(self.process_group, flat)
@@ -126,6 +127,18 @@ class ZeroRedundancyOptimizer(Optimizer):
                 p._data[...] = full[a:b].reshape(p.shape)
                 p._version += 1
         return loss
+
+    def _refresh_shard(self, group, lay):
+        """shard <- this rank's slice of the current parameters (they may have changed since the last step:
+        DistributedDataParallel's broadcast of rank 0's weights, a load_state_dict)."""
+        shard = lay["shard"]._data
+        lo, hi = lay["start"], lay["start"] + lay["shard_size"]
+        for p, a, b in zip(group["params"], lay["offsets"][:-1], lay["offsets"][1:]):
+            a, b = int(a), int(b)
+            if b <= lo or a >= hi:
+                continue
+            first, last = max(a, lo), min(b, hi)
+            shard[first - lo : last - lo] = p._data.reshape(-1)[first - a : last - a]
 
     def zero_grad(self, set_to_none=True):
         super().zero_grad(set_to_none)
