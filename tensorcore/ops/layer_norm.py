@@ -16,39 +16,47 @@ from .registry import register
 
 
 class LayerNorm(Function):
-    """One node over rows x (N, D) with optional weight (D,) and bias (D,)."""
+    """One node over x (..., *shape) normalized over its trailing `shape` (d elements), with optional
+    weight and bias of that shape; the backend primitive sees the rows (R, d) (views, no copies)."""
 
     op_name = "layer_norm"
 
     @staticmethod
-    def forward(ctx, x, weight, bias, eps):
-        y, mean, rstd = ctx.backend.layer_norm_forward(x, weight, bias, eps)
-        ctx.eps, ctx.has_weight, ctx.has_bias = eps, weight is not None, bias is not None
+    def forward(ctx, x, weight, bias, eps, shape):
+        d = math.prod(shape)
+        y, mean, rstd = ctx.backend.layer_norm_forward(x.reshape(-1, d), None if weight is None else weight.reshape(d),
+                                                       None if bias is None else bias.reshape(d), eps)
+        ctx.eps, ctx.shape, ctx.has_weight, ctx.has_bias = eps, shape, weight is not None, bias is not None
         ctx.save_for_backward(x, weight, mean, rstd)
-        return y
+        return y.reshape(x.shape)
 
     @staticmethod
     def backward(ctx, g):
         x, weight, _, _ = ctx.saved_tensors
         needs = ctx.needs_input_grad
+        d = math.prod(ctx.shape)
         # the fused backward's formulas from tensor ops of x and weight (so they differentiate again)
-        m = x.mean(axis=1, keepdims=True)
-        xc = x - m
+        x2, g2 = x.reshape(-1, d), g.reshape(-1, d)
+        m = x2.mean(axis=1, keepdims=True)
+        xc = x2 - m
         r = ((xc * xc).mean(axis=1, keepdims=True) + ctx.eps) ** -0.5
         xhat = xc * r
-        dxhat = g * weight if ctx.has_weight else g
+        dxhat = g2 * weight.reshape(d) if ctx.has_weight else g2
         dx = r * (dxhat - dxhat.mean(axis=1, keepdims=True) - xhat * (dxhat * xhat).mean(axis=1, keepdims=True))
-        dw = (g * xhat).sum(axis=0) if ctx.has_weight and needs[1] else None
-        db = g.sum(axis=0) if ctx.has_bias and needs[2] else None
-        return dx if needs[0] else None, dw, db
+        dw = (g2 * xhat).sum(axis=0).reshape(ctx.shape) if ctx.has_weight and needs[1] else None
+        db = g2.sum(axis=0).reshape(ctx.shape) if ctx.has_bias and needs[2] else None
+        return dx.reshape(x.shape) if needs[0] else None, dw, db
 
     @staticmethod
     def backward_arrays(ctx, g):
         x, weight, mean, rstd = ctx.saved_arrays
         needs = ctx.needs_input_grad
-        dx, dw, db = ctx.backend.layer_norm_backward(g, x, weight, mean, rstd)
-        return (dx if needs[0] else None, dw if ctx.has_weight and needs[1] else None,
-                db if ctx.has_bias and needs[2] else None)
+        d = math.prod(ctx.shape)
+        dx, dw, db = ctx.backend.layer_norm_backward(g.reshape(-1, d), x.reshape(-1, d),
+                                                     None if weight is None else weight.reshape(d), mean, rstd)
+        return (dx.reshape(x.shape) if needs[0] else None,
+                dw.reshape(ctx.shape) if ctx.has_weight and needs[1] else None,
+                db.reshape(ctx.shape) if ctx.has_bias and needs[2] else None)
 
 
 def _normalized_size(op, x, normalized_shape, weight, bias):
@@ -75,11 +83,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     Example:
         y = F.layer_norm(x, (128,), ln.weight, ln.bias)     # x: (B, T, 128)
     """
-    shape, d = _normalized_size("layer_norm", input, normalized_shape, weight, bias)
-    w = weight.reshape(d) if weight is not None else None
-    b = bias.reshape(d) if bias is not None else None
-    y = LayerNorm.apply(input.reshape(-1, d), w, b, eps=float(eps))
-    return y.reshape(input.shape)
+    shape, _ = _normalized_size("layer_norm", input, normalized_shape, weight, bias)
+    return LayerNorm.apply(input, weight, bias, eps=float(eps), shape=shape)
 
 
 @register("rms_norm")
@@ -107,7 +112,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
         if t is not None and t.shape != (c,):
             raise ShapeError(f"group_norm: {name} of shape {t.shape} for {c} channels")
     rows = input.reshape(n * num_groups, -1)
-    y = LayerNorm.apply(rows, None, None, eps=float(eps)).reshape(input.shape)
+    y = LayerNorm.apply(rows, None, None, eps=float(eps), shape=rows.shape[1:]).reshape(input.shape)
     view = (1, c) + (1,) * (input.ndim - 2)
     if weight is not None:
         y = y * weight.reshape(view)
