@@ -13,6 +13,8 @@ rank r's shard alone, so its state (Adam's exp_avg and exp_avg_sq, SGD's momentu
 
 Elementwise optimizers (SGD, Adam, AdamW, RMSprop, Adagrad) then take exactly the steps of one process.
 A parameter without a gradient counts as a zero gradient. `memory_bytes()` reports what this rank holds.
+parameters_as_bucket_view is accepted for PyTorch's signature (the layout is always flat); overlap_with_ddp
+is refused.
 """
 
 import numpy as np

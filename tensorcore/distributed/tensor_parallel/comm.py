@@ -18,6 +18,7 @@ from ..errors import DistributedError
 
 _tensor_parallel_group = None
 _data_parallel_group = None
+_built_on = None  # the world they were split from (a later init_process_group makes them stale)
 
 
 def _world(what):
@@ -27,7 +28,7 @@ def _world(what):
     return pg._group_backend()
 
 
-def _split(world, color, what):
+def _split(world, color):
     """A group of the ranks that pass the same `color` (None: this rank joins no group, gets None)."""
     mpi = world.MPI
     comm = world.comm.Split(mpi.UNDEFINED if color is None else int(color), key=world.rank)
@@ -53,7 +54,7 @@ def new_group(ranks=None):
     members = sorted({int(r) for r in (range(world.size) if ranks is None else ranks)})
     if not members or members[0] < 0 or members[-1] >= world.size:
         raise DistributedError(f"new_group: ranks must be a non-empty subset of 0..{world.size - 1}, got {members}")
-    return _split(world, 0 if world.rank in members else None, "new_group")
+    return _split(world, 0 if world.rank in members else None)
 
 
 def initialize_model_parallel(tensor_parallel_size=1):
@@ -61,40 +62,46 @@ def initialize_model_parallel(tensor_parallel_size=1):
 
     Example (4 ranks, t = 2): tensor-parallel groups {0, 1} and {2, 3}; data-parallel {0, 2} and {1, 3}.
     """
-    global _tensor_parallel_group, _data_parallel_group
+    global _tensor_parallel_group, _data_parallel_group, _built_on
     world = _world("initialize_model_parallel")
     t = tensor_parallel_size
     if isinstance(t, bool) or not isinstance(t, (int, np.integer)) or t < 1 or world.size % t:
         raise DistributedError(f"initialize_model_parallel: tensor_parallel_size ({t!r}) must be a positive "
                                f"divisor of the world size ({world.size})")
     destroy_model_parallel()
-    _tensor_parallel_group = _split(world, world.rank // t, "initialize_model_parallel")
-    _data_parallel_group = _split(world, world.rank % t, "initialize_model_parallel")
+    _tensor_parallel_group = _split(world, world.rank // t)
+    _data_parallel_group = _split(world, world.rank % t)
+    _built_on = world
 
 
 def destroy_model_parallel():
     """Free the groups of initialize_model_parallel (layers built on them stop working)."""
-    global _tensor_parallel_group, _data_parallel_group
-    for group in (_tensor_parallel_group, _data_parallel_group):
-        if group is not None:
-            group.comm.Free()
-    _tensor_parallel_group = _data_parallel_group = None
+    global _tensor_parallel_group, _data_parallel_group, _built_on
+    if _current():
+        for group in (_tensor_parallel_group, _data_parallel_group):
+            group.free()  # the MPI communicator (and the NCCL one)
+    _tensor_parallel_group = _data_parallel_group = _built_on = None
+
+
+def _current():
+    """True when initialize_model_parallel's groups belong to the current process group."""
+    return _tensor_parallel_group is not None and pg.is_initialized() and pg._group_backend() is _built_on
 
 
 def get_tensor_parallel_group():
     """The tensor-parallel group (initialize_model_parallel), else the world."""
-    return _tensor_parallel_group if _tensor_parallel_group is not None else _world("get_tensor_parallel_group")
+    return _tensor_parallel_group if _current() else _world("get_tensor_parallel_group")
 
 
 def get_data_parallel_group():
     """The data-parallel group (initialize_model_parallel), else the world."""
-    return _data_parallel_group if _data_parallel_group is not None else _world("get_data_parallel_group")
+    return _data_parallel_group if _current() else _world("get_data_parallel_group")
 
 
 def resolve(group, what):
     """`group`, or the tensor-parallel group (the world if none was initialized)."""
     if group is None:
-        if _tensor_parallel_group is not None:
+        if _current():
             return _tensor_parallel_group
         return _world(what)
     if not hasattr(group, "comm") or not hasattr(group, "size"):
