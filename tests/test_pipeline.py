@@ -211,3 +211,80 @@ def test_bad_input_is_named():
         ScheduleGPipe(PipelineStage(model, 0, 1), 0)
     with pytest.raises(tc.ArgumentError, match="stage must be a PipelineStage"):
         Schedule1F1B(model, 4)
+
+
+class _Event:
+    def __init__(self, block=False, disable_timing=False):
+        self.done = False
+
+    def record(self, stream=None):
+        self.stream, self.done = stream, True
+
+
+class _Stream:
+    made = 0
+
+    def __init__(self, non_blocking=False):
+        assert non_blocking
+        _Stream.made += 1
+        self.ptr, self.waited = 100 + _Stream.made, []
+
+    def wait_event(self, event):
+        self.waited.append(event)
+
+
+class _DeviceArray:
+    def __init__(self, n):
+        self.size, self.dtype, self.nbytes = n, np.dtype("float32"), 4 * n
+        self.data = type("Mem", (), {"ptr": 7})()
+
+
+def test_nccl_channels_one_communicator_and_stream_per_direction(monkeypatch):
+    """nccl_p2p against stand-ins for CuPy and NCCL (no GPU here): the calls, streams and events."""
+    import types
+
+    from tensorcore.distributed import nccl_p2p
+
+    calls = []
+
+    class Comm:
+        def __init__(self, n, uid, rank):
+            calls.append(("init", n, uid[:2], rank))
+
+        def send(self, ptr, count, dtype, peer, stream):
+            calls.append(("send", count, dtype, peer, stream))
+
+        def recv(self, ptr, count, dtype, peer, stream):
+            calls.append(("recv", count, dtype, peer, stream))
+
+        def destroy(self):
+            calls.append(("destroy",))
+
+    def exchange(backend, peer, uid, sending):
+        calls.append(("uid", peer, sending))
+        if not sending:
+            uid[:] = np.arange(128) + 5
+
+    monkeypatch.setattr(nccl_p2p, "exchange_unique_id", exchange)
+    for rank, peer in ((0, 1), (1, 0)):
+        calls.clear()
+        backend = types.SimpleNamespace(
+            rank=rank, timeout=5.0, fail=None, nccl_dtypes={np.dtype("float32"): 5}, _device_array=lambda a: (a, None),
+            cupy=types.SimpleNamespace(cuda=types.SimpleNamespace(Event=_Event, Stream=_Stream)),
+            nccl=types.SimpleNamespace(get_unique_id=lambda: tuple(range(128)), NcclCommunicator=Comm))
+        channels = nccl_p2p.NCCLChannels(backend)
+        channels.open([peer, rank])  # itself is skipped
+        uid = (0, 1) if rank == 0 else (5, 6)
+        assert calls == [("uid", peer, rank == 0), ("init", 2, uid, rank)] * 2
+        (_, out_stream, out_peer), (_, in_stream, in_peer) = channels.channel(rank, peer), channels.channel(peer, rank)
+        assert out_stream is not in_stream and out_peer == in_peer == 1 - rank
+        calls.clear()
+        work = channels.send(_DeviceArray(6), peer, tag=3)
+        assert work.wait() and calls == [("send", 6, 5, 1 - rank, out_stream.ptr)] and len(out_stream.waited) == 1
+        work = channels.recv(_DeviceArray(4), peer, tag=3)
+        assert work.wait() and calls[-1] == ("recv", 4, 5, 1 - rank, in_stream.ptr)
+        assert "nccl recv of 4 float32 (16 B) from rank" in work.what
+        with pytest.raises(DistributedError, match="needs src"):
+            channels.recv(_DeviceArray(4), None, tag=0)
+        channels.close()
+        assert calls[-2:] == [("destroy",), ("destroy",)] and channels.channels == {}

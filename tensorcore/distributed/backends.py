@@ -236,6 +236,7 @@ def _then(copy_back, op, array, size):
 class NCCLBackend(MPIBackend):
     """Device (CuPy) arrays through NCCL on the current stream; host arrays through MPI.
 
+    Point-to-point messages of device arrays go through NCCL channels of their own (nccl_p2p.py).
     Each rank drives the GPU `local_rank % device_count`. Rank 0 creates NCCL's unique id and MPI
     broadcasts it. A collective is enqueued on the current CUDA stream, so it is ordered after the
     kernels that produced its input; its Work polls a CUDA event recorded after it.
@@ -261,6 +262,7 @@ class NCCLBackend(MPIBackend):
         uid = nccl.get_unique_id() if self.rank == 0 else None
         uid = self.comm.bcast(uid, root=0)
         self.nccl_comm = nccl.NcclCommunicator(self.size, uid, self.rank)
+        self._channels = None  # point-to-point channels (nccl_p2p.py), made at the first need
         self.nccl_ops = {"sum": nccl.NCCL_SUM, "mean": nccl.NCCL_SUM, "max": nccl.NCCL_MAX,
                          "min": nccl.NCCL_MIN, "prod": nccl.NCCL_PROD}
         self.nccl_dtypes = {
@@ -273,13 +275,37 @@ class NCCLBackend(MPIBackend):
     def fail(self, message):
         try:
             self.nccl_comm.abort()
+            if self._channels is not None:
+                self._channels.close(abort=True)
         except Exception:  # noqa: BLE001 - aborting anyway
             pass
         super().fail(message)
 
     def free(self):
+        if self._channels is not None:
+            self._channels.close()
         self.nccl_comm.destroy()
         super().free()
+
+    # --- point to point: device arrays through a 2-rank NCCL channel per direction (nccl_p2p.py) --------
+    def _p2p(self):
+        if self._channels is None:
+            from .nccl_p2p import NCCLChannels
+
+            self._channels = NCCLChannels(self)
+        return self._channels
+
+    def open_channels(self, peers):
+        """Open the NCCL channels to and from each of `peers` now (each peer must call it too)."""
+        self._p2p().open(peers)
+
+    def send(self, array, dst, tag):
+        return self._p2p().send(array, dst, tag) if self._is_device(array) else super().send(array, dst, tag)
+
+    def recv(self, array, src, tag, status=None):
+        if self._is_device(array):
+            return self._p2p().recv(array, src, tag)
+        return super().recv(array, src, tag, status)
 
     def _is_device(self, array):
         return hasattr(array, "__cuda_array_interface__")

@@ -313,7 +313,7 @@ def recv(tensor, src=None, group=None, tag=0):
     tensor._version += 1
     status = backend.make_status()
     backend.recv(tensor._data, None if src is None else int(src), int(tag), status).wait()
-    return status.Get_source()
+    return status.Get_source() if src is None else int(src)
 
 
 # --- collectives on Python objects (pickled) ------------------------------------------------------------

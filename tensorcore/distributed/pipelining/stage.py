@@ -113,6 +113,18 @@ class PipelineStage:
         self.tied_parameters = dict(getattr(submodule, "pipeline_tied_parameters", {}) or {})
         self.output_chunks = []
         self._begin_step(0, False)
+        self._open_channels()
+
+    def _open_channels(self):
+        """Under the NCCL backend with a cuda device: open the NCCL channels to the neighbours (and tied stages) now."""
+        if self.num_stages == 1 or getattr(self.device, "type", "cpu") != "cuda":
+            return
+        backend = self._backend()
+        if hasattr(backend, "open_channels"):
+            stages = {self.stage_index - 1, self.stage_index + 1}
+            stages |= {s for pair in self.tied_parameters.values() if self.stage_index in pair for s in pair}
+            backend.open_channels([self.stage_ranks[s] for s in sorted(stages)
+                                   if 0 <= s < self.num_stages and s != self.stage_index])
 
     def _ranks(self, group):
         if self.num_stages == 1 and group is None:
