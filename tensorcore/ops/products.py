@@ -143,11 +143,13 @@ def kron(input, other):
 @register("cross", method=True)
 def cross(input, other, dim=None):
     """Cross product of 3-vectors along dim (None: the first dimension of size 3, as torch.cross); input and other
-    broadcast."""
+    broadcast (with the same number of dims, as PyTorch)."""
     if input.shape != other.shape:
         from .layout import broadcast_tensors
 
         try:
+            if input.ndim != other.ndim:  # as PyTorch: the same number of dims, sizes of 1 broadcast
+                raise ValueError
             np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
         except ValueError:
             raise ShapeError(f"cross: input {tuple(input.shape)} and other {tuple(other.shape)} do not "

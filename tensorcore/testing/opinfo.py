@@ -76,6 +76,18 @@ def _eigh_gauge(out, lib):
     return w, V * lib.tensor(signs, dtype=V.dtype)
 
 
+# Entries that read the input's storage beyond its view (storage_offset, strides): the input keeps its storage.
+STORAGE_OPS = {"as_strided", "as_strided_copy", "as_strided_scatter"}
+
+
+def _with_storage(v, torch):
+    """A tensorcore tensor with torch tensor v's whole storage, storage offset and strides."""
+    n = v.untyped_storage().nbytes() // v.element_size()
+    whole = torch.as_strided(v.detach(), (n,), (1,), 0).numpy().copy()
+    t = tc.tensor(whole).as_strided(tuple(v.shape), v.stride(), v.storage_offset())
+    return t.requires_grad_(True) if v.requires_grad else t
+
+
 # op_db entries whose outputs are unique only up to the sign of each vector: both sides are gauge-fixed first.
 GAUGE = {"linalg.eigh": _eigh_gauge}
 
@@ -189,6 +201,8 @@ def run_sample(kind, fn, name, sample, torch, atol=1e-7, rtol=1e-7, op=None):
         return "skip", f"torch: {type(e).__name__}"
     try:
         x, args, kwargs = _to_tc(t_in, torch), _to_tc(t_args, torch), _to_tc(t_kwargs, torch)
+        if name in STORAGE_OPS:
+            x = _with_storage(t_in, torch)
     except Unconvertible as e:
         return "skip", str(e)
     try:

@@ -1,0 +1,162 @@
+"""Gradcheck cases for the ops that issue 13's op_db run brought to PyTorch's meaning: max_unpool1d/2d/3d,
+return_indices and divisor_override in the pools, pinv(hermitian=True), svd(full_matrices=True), qr of a
+wide matrix, pad's negative widths, broadcasting cosine_similarity / cross / tensordot, nll_loss on (C,),
+as_strided and its copy / scatter. Tiny shapes; NumPy references."""
+
+import numpy as np
+
+import tensorcore as tc
+
+from ..ops import losses as L
+from ..ops import nn as NN
+from ..ops import pool as PO
+from ..ops import pool_nd as P
+from ..ops import products as PR
+from ..ops import strided as ST
+from ..ops import svd_qr as SQ
+from ..ops import unpool as U
+from ..ops.padding import pad
+from .cases import OpCase
+
+
+def _n(rng, *shape):
+    return rng.standard_normal(shape)
+
+
+def _distinct(rng, *shape):
+    """Distinct values (no ties in a max), well apart for finite differences."""
+    return rng.permutation(int(np.prod(shape))).reshape(shape) * 0.25 + rng.uniform(-0.05, 0.05, shape)
+
+
+def _out(n, k, s, p, ceil):
+    """PyTorch's pooled length (ceil mode drops a last window that starts past the input and its left pad)."""
+    span = n + 2 * p - k
+    o = (-(-span // s) if ceil else span // s) + 1
+    return o - 1 if ceil and (o - 1) * s >= n + p else o
+
+
+def _sum_pool(x, k, s, p, ceil=False):
+    """Sum over each window of the last len(k) dims, zero padding."""
+    nd = len(k)
+    sizes = x.shape[-nd:]
+    outs = [_out(sizes[a], k[a], s[a], p[a], ceil) for a in range(nd)]
+    xp = np.pad(x, [(0, 0)] * (x.ndim - nd) + [(p[a], p[a] + k[a] + s[a]) for a in range(nd)])
+    out = np.zeros(x.shape[:-nd] + tuple(outs))
+    for idx in np.ndindex(*outs):
+        window = tuple(slice(idx[a] * s[a], idx[a] * s[a] + k[a]) for a in range(nd))
+        out[(Ellipsis,) + idx] = xp[(Ellipsis,) + window].sum(axis=tuple(range(-nd, 0)))
+    return out
+
+
+def _max_pool3d_ref(x):
+    n, c, d, h, w = x.shape
+    return x.reshape(n, c, d // 2, 2, h // 2, 2, w // 2, 2).max(axis=(3, 5, 7))
+
+
+def _adaptive_max_ref(x, sizes):
+    out = np.zeros(x.shape[:2] + sizes)
+    for i, j in np.ndindex(*sizes):
+        (h0, h1), (w0, w1) = [((a * n) // o, -((-(a + 1) * n) // o)) for a, n, o in zip((i, j), x.shape[2:], sizes)]
+        out[:, :, i, j] = x[:, :, h0:h1, w0:w1].max(axis=(2, 3))
+    return out
+
+
+# switches from the pools, as max_unpool gets them (unique: non-overlapping windows)
+_SRC1 = np.random.default_rng(5).permutation(12).reshape(1, 2, 6) * 1.0
+_IDX1 = P.max_pool1d(tc.tensor(_SRC1), 2, return_indices=True)[1]
+_SRC3 = np.random.default_rng(6).permutation(16).reshape(1, 1, 2, 2, 4) * 1.0
+_IDX3 = P.max_pool3d(tc.tensor(_SRC3), 2, return_indices=True)[1]
+
+
+def _unpool_ref(v, idx, shape):
+    out = np.zeros(shape[:2] + (int(np.prod(shape[2:])),))
+    np.put_along_axis(out, idx.numpy().reshape(shape[0], shape[1], -1), v.reshape(shape[0], shape[1], -1), axis=2)
+    return out.reshape(shape)
+
+
+def _const(a, like):
+    return tc.tensor(a, dtype=like.dtype, device=like.device)
+
+
+def _crop_pad(x, widths, mode):
+    """np.pad after cropping the negative widths (last dim first, as PyTorch's pad tuple)."""
+    for i in range(len(widths) // 2):
+        d, lo, hi = x.ndim - 1 - i, widths[2 * i], widths[2 * i + 1]
+        x = x[(slice(None),) * d + (slice(max(-lo, 0), x.shape[d] - max(-hi, 0)),)]
+    pads = [(0, 0)] * x.ndim
+    for i in range(len(widths) // 2):
+        pads[x.ndim - 1 - i] = (max(widths[2 * i], 0), max(widths[2 * i + 1], 0))
+    return np.pad(x, pads, mode={"replicate": "edge", "circular": "wrap"}.get(mode, mode))
+
+
+def _strided_ref(x, size, stride, offset):
+    flat = np.ascontiguousarray(x).reshape(-1)
+    return np.lib.stride_tricks.as_strided(flat[offset:], size, tuple(s * flat.itemsize for s in stride)).copy()
+
+
+def _scatter_ref(x, src, size, stride, offset):
+    out = np.ascontiguousarray(x).copy().reshape(-1)
+    np.lib.stride_tricks.as_strided(out[offset:], size, tuple(s * out.itemsize for s in stride))[...] = src
+    return out.reshape(x.shape)
+
+
+CASES = [
+    # unpooling: the values written back at their switches; the gradient gathers g there
+    OpCase("max_unpool1d", lambda r: (_n(r, 1, 2, 3),), lambda v: U.max_unpool1d(v, _IDX1, 2),
+           lambda v: _unpool_ref(v, _IDX1, (1, 2, 6))),
+    OpCase("max_unpool3d", lambda r: (_n(r, 1, 1, 1, 1, 2),), lambda v: U.max_unpool3d(v, _IDX3, 2),
+           lambda v: _unpool_ref(v, _IDX3, (1, 1, 2, 2, 4))),
+    OpCase("max_unpool2d", lambda r: (_n(r, 1, 1, 2, 2),),
+           lambda v: U.max_unpool("max_unpool2d", v, tc.tensor([[[[0, 3], [9, 14]]]]), 2, None, 0, (1, 1, 4, 5), 2),
+           lambda v: _unpool_ref(v, tc.tensor([[[[0, 3], [9, 14]]]]), (1, 1, 4, 5)), label="4-d output_size"),
+    # the pools' switches and divisors
+    OpCase("max_pool3d", lambda r: (_distinct(r, 1, 1, 2, 2, 4),), lambda x: P.max_pool3d(x, 2, return_indices=True)[0],
+           _max_pool3d_ref, label="return_indices"),
+    OpCase("adaptive_max_pool2d", lambda r: (_distinct(r, 1, 2, 3, 5),),
+           lambda x: P.adaptive_max_pool2d(x, (2, 3), return_indices=True)[0],
+           lambda x: _adaptive_max_ref(x, (2, 3)), label="return_indices"),
+    OpCase("avg_pool2d", lambda r: (_n(r, 1, 1, 4, 4),), lambda x: PO.avg_pool2d(x, 3, 1, 1, False, True, 2),
+           lambda x: _sum_pool(x, (3, 3), (1, 1), (1, 1)) / 2, label="divisor_override"),
+    OpCase("avg_pool2d", lambda r: (_n(r, 1, 1, 5, 5),), lambda x: PO.avg_pool2d(x, 2, 2, 0, True, False, 3),
+           lambda x: _sum_pool(x, (2, 2), (2, 2), (0, 0), ceil=True) / 3, label="divisor_override ceil"),
+    OpCase("avg_pool3d", lambda r: (_n(r, 1, 1, 3, 3, 3),), lambda x: P.avg_pool3d(x, 2, 1, divisor_override=-3),
+           lambda x: _sum_pool(x, (2, 2, 2), (1, 1, 1), (0, 0, 0)) / -3, label="divisor_override"),
+    # linear algebra
+    OpCase("pinv", lambda r: (_n(r, 3, 3) + np.diag([1.0, 3.0, 5.0]),), lambda a: SQ.pinv(a + a.mT, hermitian=True),
+           lambda a: np.linalg.pinv(a + a.T), label="hermitian"),
+    OpCase("svd", lambda r: (_n(r, 4, 3),), lambda a: SQ.svd(a, full_matrices=True).U[:, :3].abs(),
+           lambda a: np.abs(np.linalg.svd(a)[0][:, :3]), label="full_matrices tall"),
+    OpCase("svd", lambda r: (_n(r, 3, 4),), lambda a: SQ.svd(a, full_matrices=True).Vh[:3].abs(),
+           lambda a: np.abs(np.linalg.svd(a)[2][:3]), label="full_matrices wide"),
+    OpCase("qr", lambda r: (_n(r, 2, 4),), lambda a: SQ.qr(a).R.abs(), lambda a: np.abs(np.linalg.qr(a)[1]),
+           label="wide R"),
+    OpCase("qr", lambda r: (_n(r, 2, 4),), lambda a: SQ.qr(a, mode="complete").Q.abs(),
+           lambda a: np.abs(np.linalg.qr(a)[0]), label="wide Q"),
+    OpCase("tensordot", lambda r: (_n(r, 1, 3), _n(r, 2, 3, 2)), lambda a, b: PR.tensordot(a, b, ([0, 1], [0, 1])),
+           lambda a, b: np.tensordot(a, b.sum(0, keepdims=True), ([0, 1], [0, 1])), label="size-1 broadcast"),
+    OpCase("cross", lambda r: (_n(r, 1, 3), _n(r, 2, 3)), lambda a, b: PR.cross(a, b, dim=1),
+           lambda a, b: np.cross(a, b, axis=1), label="broadcast"),
+    # nn.functional
+    OpCase("cosine_similarity", lambda r: (_n(r, 1, 2, 3), _n(r, 2, 1, 3)),
+           lambda a, b: L.cosine_similarity(a, b, dim=-2),
+           lambda a, b: (lambda x, y: (x * y).sum(-2) / np.sqrt((x * x).sum(-2) * (y * y).sum(-2)))(
+               *np.broadcast_arrays(a, b)), label="broadcast along dim"),
+    OpCase("nll_loss", lambda r: (_n(r, 4),), lambda x: NN.nll_loss(x, tc.tensor(2, device=x.device), reduction="none"),
+           lambda x: -x[2], label="unbatched"),
+    OpCase("functional_pad", lambda r: (_n(r, 2, 3, 4),), lambda x: pad(x, (-1, 2, 1, -1), mode="replicate"),
+           lambda x: _crop_pad(x, (-1, 2, 1, -1), "replicate"), label="replicate negative"),
+    OpCase("functional_pad", lambda r: (_n(r, 2, 3, 4),), lambda x: pad(x, (-1, 1), mode="reflect"),
+           lambda x: _crop_pad(x, (-1, 1), "reflect"), label="reflect negative"),
+    OpCase("functional_pad", lambda r: (_n(r, 2, 3, 4),), lambda x: pad(x, (1, -2, -1, 0), mode="circular"),
+           lambda x: _crop_pad(x, (1, -2, -1, 0), "circular"), label="circular negative"),
+    # storage views
+    OpCase("as_strided", lambda r: (_n(r, 3, 3),), lambda x: ST.as_strided(x.contiguous(), (2, 2), (1, 2), 1),
+           lambda x: _strided_ref(x, (2, 2), (1, 2), 1)),
+    OpCase("as_strided", lambda r: (_n(r, 4),), lambda x: ST.as_strided(x.contiguous(), (3, 2), (1, 1)),
+           lambda x: _strided_ref(x, (3, 2), (1, 1), 0), label="overlapping"),
+    OpCase("as_strided_copy", lambda r: (_n(r, 6),), lambda x: ST.as_strided_copy(x.contiguous(), (2, 2), (2, 1), 1),
+           lambda x: _strided_ref(x, (2, 2), (2, 1), 1)),
+    OpCase("as_strided_scatter", lambda r: (_n(r, 3, 3), _n(r, 2, 2)),
+           lambda x, s: ST.as_strided_scatter(x.contiguous(), s, (2, 2), (1, 3), 1),
+           lambda x, s: _scatter_ref(x, s, (2, 2), (1, 3), 1), requires_grad=(False, True)),
+]
