@@ -23,6 +23,7 @@ import os
 import numpy as np
 
 from ..errors import DeviceError, ShapeError
+from .cuda_half import float32_compute
 
 name = "cuda"
 simulated = os.environ.get("TENSORCORE_CUDA_SIM", "") == "1"
@@ -178,7 +179,7 @@ def matmul(a, b):
         out = matmul(a2, b2)
         return out[..., 0, :] if a.ndim == 1 and b.ndim > 1 else (out[..., 0] if b.ndim == 1 and a.ndim > 1
                                                                     else out[..., 0, 0])
-    k = _kernels("gemm")
+    k = _kernels("gemm_f16" if a.dtype == np.float16 else "gemm")  # float16: float32 accumulation
     if a.ndim == 2 and b.ndim == 2:
         a2, ta = _gemm_operand(a)
         b2, tb = _gemm_operand(b)
@@ -201,7 +202,8 @@ def linear(x, w, b=None):
         return y
     lead = x.shape[:-1]
     x2 = _contiguous(x.reshape(-1, x.shape[-1]))
-    y = _kernels("gemm").matmul(x2, _contiguous(w), bias=None if b is None else _contiguous(b), trans_b=True)
+    k = _kernels("gemm_f16" if x.dtype == np.float16 else "gemm")  # float16: float32 accumulation
+    y = k.matmul(x2, _contiguous(w), bias=None if b is None else _contiguous(b), trans_b=True)
     return y.reshape(lead + (w.shape[0],))
 
 
@@ -214,41 +216,49 @@ def _activation(fn_name, *arrays, **kw):
 
 
 @_oom_guard
+@float32_compute
 def relu(x):
     return _activation("relu", x)
 
 
 @_oom_guard
+@float32_compute
 def relu_backward(x, g):
     return _activation("relu_backward", x, g)
 
 
 @_oom_guard
+@float32_compute
 def leaky_relu(x, negative_slope):
     return _activation("leaky_relu", x, negative_slope=negative_slope)
 
 
 @_oom_guard
+@float32_compute
 def leaky_relu_backward(x, g, negative_slope):
     return _activation("leaky_relu_backward", x, g, negative_slope=negative_slope)
 
 
 @_oom_guard
+@float32_compute
 def sigmoid(x):
     return _activation("sigmoid", x)
 
 
 @_oom_guard
+@float32_compute
 def tanh(x):
     return _activation("tanh", x)
 
 
 @_oom_guard
+@float32_compute
 def gelu(x, approximate="none"):
     return _activation("gelu", x, approximate=approximate)
 
 
 @_oom_guard
+@float32_compute
 def gelu_backward(x, g, approximate="none"):
     return _activation("gelu_backward", x, g, approximate=approximate)
 
@@ -263,18 +273,21 @@ def _rows(x, axis):
 
 
 @_oom_guard
+@float32_compute
 def softmax(x, axis=-1):
     rows, shape = _rows(x, axis)
     return xp.moveaxis(_kernels("softmax").softmax(rows).reshape(shape), -1, axis)
 
 
 @_oom_guard
+@float32_compute
 def log_softmax(x, axis=-1):
     rows, shape = _rows(x, axis)
     return xp.moveaxis(_kernels("softmax").log_softmax(rows).reshape(shape), -1, axis)
 
 
 @_oom_guard
+@float32_compute
 def softmax_cross_entropy(logits, targets, ignore_index=-100):
     """(loss per row, softmax - onehot) in one fused kernel; ignored rows get 0 loss and 0 gradient.
 
@@ -293,6 +306,7 @@ def check_targets(op, targets, num_classes, ignore_index):
 
 
 @_oom_guard
+@float32_compute
 def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False):
     """Convolution through our implicit-GEMM kernel (or im2col + GEMM, by the `conv` switch); no column
     matrix is kept (columns=None)."""
@@ -303,6 +317,7 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
 
 
 @_oom_guard
+@float32_compute
 def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     # NOTE: conv_transpose2d with output_padding >= stride asks for an x_shape whose conv2d output is larger
     # than g; the missing trailing rows and columns of g are zeros (they reach no output), so pad them in.
@@ -316,12 +331,14 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
 
 
 @_oom_guard
+@float32_compute
 def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, columns=None):
     return _kernels("conv").conv2d_backward_weight(_contiguous(x), _contiguous(g), w_shape, stride=stride,
                                                    padding=padding, dilation=dilation, groups=groups)
 
 
 @_oom_guard
+@float32_compute
 def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1)):
     """Max pooling -> (out, indices as in the CPU backend: flat h * W + w per plane, int64)."""
     if tuple(dilation) != (1, 1):
@@ -347,12 +364,14 @@ def max_pool2d_backward(g, indices, x_shape, unique=False):
 
 
 @_oom_guard
+@float32_compute
 def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
     return _kernels("pool").avg_pool2d_forward(_contiguous(x), kernel, stride, padding,
                                                count_include_pad=count_include_pad)
 
 
 @_oom_guard
+@float32_compute
 def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad=True):
     return _kernels("pool").avg_pool2d_backward(_contiguous(g), x_shape, kernel, stride, padding,
                                                 count_include_pad=count_include_pad)
