@@ -2,6 +2,8 @@
 float32 test accuracy (within 0.5%), on synthetic Fashion-MNIST-like data (10 classes of noisy 28x28 templates).
 The real Fashion-MNIST figures are in bench/results/amp-fashion-mnist.md."""
 
+import os
+
 import numpy as np
 import pytest
 
@@ -52,3 +54,34 @@ def test_float16_autocast_reaches_float32_accuracy(name, steps):
           f"float16 autocast + GradScaler {acc16:.4f} (final scale {precision.scaler.get_scale():g})")
     assert acc32 > 0.8, acc32  # the task is learnt at all
     assert abs(acc16 - acc32) <= 0.005, (acc32, acc16)
+
+
+DATA = "/usr/share/datasets/fashion-mnist"
+
+
+@pytest.mark.skipif(not os.path.isdir(DATA) and not os.environ.get("TENSORCORE_DATA"),
+                    reason=f"Fashion-MNIST not found at {DATA}")
+def test_train_cli_amp_and_checkpoint_activations(capsys):
+    from tensorcore.cli import main
+
+    assert main(["train", "--quiet", "--model", "mlp", "--epochs", "1", "--limit", "400", "--amp", "fp16",
+                 "--checkpoint-activations"]) == 0
+    out = capsys.readouterr().out
+    assert "test accuracy" in out
+    assert main(["train", "--quiet", "--model", "mlp", "--epochs", "1", "--limit", "400", "--amp", "bf16"]) != 0
+    assert "bfloat16 is not supported" in capsys.readouterr().err
+
+
+def test_checkpointed_training_step_gives_the_plain_step_gradients():
+    from tensorcore.amp.training import checkpoint_activations
+
+    tc.manual_seed(0)
+    model = models.get_model_factory("lenet5")()
+    x, y = _synthetic(4, seed=3)
+    xb, yb = tc.tensor(x), tc.tensor(y)
+    F.cross_entropy(model(xb), yb).backward()
+    plain = [p.grad.numpy().copy() for p in model.parameters()]
+    model.zero_grad()
+    F.cross_entropy(checkpoint_activations(model)(xb), yb).backward()
+    for p, g in zip(model.parameters(), plain):
+        np.testing.assert_allclose(p.grad.numpy(), g, rtol=1e-5, atol=1e-6)
