@@ -13,6 +13,7 @@ backend runs the very same code with CuPy when its Numba kernels are switched of
 """
 
 import math
+import threading
 
 import numpy as np
 
@@ -49,15 +50,39 @@ def _causal_t(xp, S, L, dtype):
     return m
 
 
-def _t(xp, a):
-    """The last two axes swapped, as a C-contiguous copy (or a as is when that already is one)."""
-    return xp.ascontiguousarray(xp.swapaxes(a, -1, -2))
+_WORK = threading.local()  # per thread: scratch arrays reused between calls, {(slot, shape, dtype): array}
+
+
+def _scratch(xp, slot, shape, dtype):
+    """An uninitialized array that only this call uses: reused between calls on the CPU (a fresh one
+    of a few MB costs its page faults on every call, measured 2x the attention backward's time)."""
+    if xp is not np:
+        return xp.empty(shape, dtype=dtype)
+    arrays = _WORK.__dict__.setdefault("arrays", {})
+    key = (slot, shape, np.dtype(dtype).str)
+    a = arrays.get(key)
+    if a is None:
+        if len(arrays) > 16:
+            arrays.clear()
+        a = arrays[key] = np.empty(shape, dtype=dtype)
+    return a
+
+
+def _t(xp, a, factor, slot):
+    """``factor * a`` with its last two axes swapped, C-contiguous (one pass, into scratch `slot`)."""
+    out = _scratch(xp, slot, a.shape[:-2] + (a.shape[-1], a.shape[-2]), a.dtype)
+    xp.multiply(xp.swapaxes(a, -1, -2), a.dtype.type(factor), out=out)
+    return out
+
+
+def _scale(q, scale):
+    return 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
 
 
 def _scores_t(xp, q, k, mask, is_causal, scale):
     """``st = (scale q k^T + mask)^T``, shape ``(..., S, L)``; -inf where causal attention blocks a key."""
-    st = xp.matmul(k, _t(xp, q))
-    st *= q.dtype.type(1.0 / math.sqrt(q.shape[-1]) if scale is None else scale)
+    # NOTE: q is scaled before the product (as PyTorch's CPU kernels do)
+    st = xp.matmul(k, _t(xp, q, _scale(q, scale), "qt"), out=_scratch(xp, "st", k.shape[:-1] + q.shape[-2:-1], q.dtype))
     if mask is not None:
         if mask.dtype == np.bool_:  # True takes part in attention (PyTorch's convention)
             mask = xp.where(mask, 0.0, -np.inf).astype(q.dtype)
@@ -97,10 +122,12 @@ def attention_backward_xp(xp, q, k, v, out, lse, dout, mask, is_causal, scale):
     pt -= xp.where(xp.isfinite(lse), lse, np.inf).astype(q.dtype, copy=False)[..., None, :]  # a dead row: p = 0
     xp.exp(pt, out=pt)
     dv = xp.matmul(pt, dout)
-    dst = xp.matmul(v, _t(xp, dout))  # (dout v^T)^T
-    dst -= xp.einsum("...i,...i->...", dout, out)[..., None, :]  # rowsum(dout out) (einsum: 4x faster than sum)
+    c = _scale(q, scale)
+    dst = xp.matmul(v, _t(xp, dout, c, "doutt"), out=_scratch(xp, "dst", pt.shape, q.dtype))  # scale (dout v^T)^T
+    delta = xp.einsum("...i,...i->...", dout, out)  # rowsum(dout out) (einsum: 4x faster than sum)
+    delta *= q.dtype.type(c)
+    dst -= delta[..., None, :]
     dst *= pt
-    dst *= q.dtype.type(1.0 / math.sqrt(q.shape[-1]) if scale is None else scale)
     return xp.matmul(xp.swapaxes(dst, -1, -2), k), xp.matmul(dst, q), dv
 
 
