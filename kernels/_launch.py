@@ -201,6 +201,11 @@ def reshape(x, shape):
     return x.reshape(tuple(int(s) for s in shape))
 
 
+def flat(x):
+    """A 1-D view of contiguous ``x`` (the generated GEMM kernels index flat arrays)."""
+    return x if x.ndim == 1 else x.reshape((x.size,))
+
+
 _external_streams: dict[int, object] = {}
 
 
@@ -289,13 +294,14 @@ def cache_enabled() -> bool:
     return not SIMULATOR and bool(os.environ.get("NUMBA_CACHE_DIR"))
 
 
-def jit(fn, launch_bounds=None):
+def jit(fn, launch_bounds=None, cache=True):
     """``numba.cuda.jit`` without signatures: compiles once per argument types, on first launch (no
-    GPU needed at import). ``launch_bounds`` is passed on real hardware only (the simulator has none)."""
+    GPU needed at import). ``launch_bounds`` is passed on real hardware only (the simulator has none).
+    ``cache=False`` for functions Numba cannot disk-cache (generated source has no file)."""
     kw = {}
     if not SIMULATOR and launch_bounds is not None:
         kw["launch_bounds"] = launch_bounds
-    if cache_enabled():
+    if cache and cache_enabled():
         kw["cache"] = True
     return cuda.jit(fn, **kw) if kw else cuda.jit(fn)
 
@@ -303,7 +309,7 @@ def jit(fn, launch_bounds=None):
 _built: dict = {}
 
 
-def built(make, *args, launch_bounds=None):
+def built(make, *args, launch_bounds=None, cache=True):
     """``jit(make(*args))``, built once per ``(make, args)``: every family's kernel cache.
 
     ``args`` are the maker's compile-time parameters (a dtype, an activation name ...); dtypes are
@@ -313,7 +319,7 @@ def built(make, *args, launch_bounds=None):
     k = _built.get(key)
     if k is None:
         fn = make(*args)
-        k = _built[key] = jit(fn, launch_bounds=launch_bounds(fn) if launch_bounds else None)
+        k = _built[key] = jit(fn, launch_bounds=launch_bounds(fn) if launch_bounds else None, cache=cache)
     return k
 
 

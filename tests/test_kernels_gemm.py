@@ -128,8 +128,86 @@ def test_gemm_split_k(gemm, rng, layout):
     c = poisoned((batch, M, N), np.float64)
     gemm.gemm_batched(to_device(a), to_device(b), c, trans_a=ta, trans_b=tb, tile=gemm.SMALL_TILE, split_k=3)
     assert_close(c, gemm.gemm_reference(a, b, trans_a=ta, trans_b=tb), np.float64, what=f"split-K {layout}")
-    with pytest.raises(ValueError, match="split_k > 1 cannot fuse"):
-        gemm.gemm_batched(to_device(a), to_device(b), c, activation="relu", trans_a=ta, trans_b=tb, split_k=2)
+
+
+@requires_cuda
+@pytest.mark.parametrize("bias_mode, activation", [(1, "relu"), (2, "gelu")])
+def test_split_k_applies_bias_and_activation_after_the_sum(gemm, rng, bias_mode, activation):
+    """relu(sum of partial products + bias), not a sum of relu'd partials: the epilogue runs once, in
+    the reduction kernel. Three splits of a K that is no multiple of the tile's bk."""
+    M, N, K, batch = 6, 9, 21, 2
+    a = random(rng, (batch, M, K), np.float64)
+    b = random(rng, (1, N, K), np.float64)
+    bias = random(rng, (1, N if bias_mode == 1 else M), np.float64)
+    c = poisoned((batch, M, N), np.float64)
+    gemm.gemm_batched(
+        to_device(a), to_device(b), c, to_device(bias), bias_mode, activation, False, True,
+        tile=gemm.SMALL_TILE, split_k=3,
+    )  # fmt: skip
+    ref = gemm.gemm_reference(a, b, bias=bias, bias_mode=bias_mode, activation=activation, trans_b=True)
+    assert_close(c, ref, np.float64, what=f"split-K epilogue {activation}")
+    partials = sum(  # the wrong answer an epilogue per split would give
+        gemm.gemm_reference(a[:, :, s : s + 8], b[:, :, s : s + 8], bias=bias, bias_mode=bias_mode,
+                            activation=activation, trans_b=True)
+        for s in (0, 8, 16)
+    )  # fmt: skip
+    assert np.abs(partials - ref).max() > 1e-3
+
+
+# Each production tile at odd sizes: one interior block (every load unchecked for 2 full K steps),
+# partial blocks in M and N, and a K tail that is no multiple of bk = 8.
+TILE_CASES = [
+    ("128x128", "TN", "relu", 1, np.float32),
+    ("128x64", "NN", "gelu", 2, np.float64),
+    ("64x64", "NT", "relu", 1, np.float64),
+    ("64x64", "TT", None, 0, np.float32),
+]
+
+
+@requires_cuda
+@pytest.mark.parametrize("tile_name, layout, activation, bias_mode, dtype", TILE_CASES)
+def test_every_tile_at_odd_sizes(gemm, rng, tile_name, layout, activation, bias_mode, dtype):
+    tile = {t.name.rsplit("x", 1)[0]: t for t in gemm.TILES}[tile_name]
+    ta, tb = layout[0] == "T", layout[1] == "T"
+    M, N, K = tile.bm + 3, tile.bn + 5, 2 * tile.bk + 3
+    a = random(rng, (1, K, M) if ta else (1, M, K), dtype)
+    b = random(rng, (1, N, K) if tb else (1, K, N), dtype)
+    bias = random(rng, (1, N if bias_mode == 1 else M), dtype) if bias_mode else None
+    c = poisoned((1, M, N), dtype)
+    gemm.gemm_batched(
+        to_device(a), to_device(b), c, None if bias is None else to_device(bias), bias_mode, activation, ta, tb,
+        tile=tile,
+    )  # fmt: skip
+    ref = gemm.gemm_reference(a, b, bias=bias, bias_mode=bias_mode, activation=activation, trans_a=ta, trans_b=tb)
+    assert_close(c, ref, dtype, what=f"{tile_name} {layout} {M}x{N}x{K}")
+
+
+def test_tile_and_split_k_are_chosen_by_shape(gemm, monkeypatch):
+    """Large outputs take the largest tile with a block for every SM; small ones the smallest tile plus split-K
+    (not in the simulator, where auto_split_k is 1)."""
+    from tensorcore.kernels import _launch
+
+    monkeypatch.setattr(_launch, "_sm_count", 132)
+    assert gemm.choose_tile(4096, 4096, 1) == gemm.TILE_128x128
+    assert gemm.choose_tile(1024, 2048, 1) == gemm.TILE_128x64  # 128 blocks of 128x128 leave SMs idle
+    assert gemm.choose_tile(1024, 1024, 1) == gemm.TILE_64x64
+    assert gemm.choose_tile(128, 4096, 1) == gemm.TILE_64x64  # AlexNet fc6 at batch 128
+    assert gemm.choose_tile(4096, 4096, 1, np.float64) == gemm.TILE_64x64
+    monkeypatch.setattr(_launch, "SIMULATOR", False)
+    assert gemm.auto_split_k(128, 4096, 9216, 1, gemm.TILE_64x64) == 6  # 128 blocks -> 768 (5 a SM)
+    assert gemm.auto_split_k(4096, 4096, 4096, 1, gemm.TILE_128x128) == 1
+    assert gemm.auto_split_k(32, 64, 300, 1, gemm.TILE_64x64) == 1  # K too short to split
+
+
+def test_generated_source_is_unrolled_with_wide_shared_loads(gemm):
+    """The generator's text: no loop in the outer products, fragments read 4 consecutive words."""
+    from tensorcore.kernels import gemm_tiled
+
+    src = gemm_tiled.outer_products_source(gemm.TILE_128x128, "f")
+    assert "for " not in src and src.count(" += ") == 8 * 64
+    assert "a3 = As[ar + U64(3)]" in src and "a4 = As[ar + U64(64)]" in src  # rows 4 ty + 0..3 and 64 + 4 ty
+    with pytest.raises(ValueError, match="unsupported tile"):
+        gemm_tiled.check_tile(gemm.GemmTile(16, 16, 4, 2, 2))
 
 
 @requires_cuda
