@@ -90,8 +90,15 @@ def run_text(args):
     train, val = text_splits(text, tok, args.block_size, args.val_split or 0.1)
     tc.manual_seed(args.seed)
     model = models.get_model(args.model, vocab_size=tok.vocab_size, block_size=args.block_size)
+    from .distributed.tensor_parallel.train_script import text_parallel_script  # --tensor-parallel, --zero
+
+    parallel = text_parallel_script(args)
+    if parallel:
+        model = parallel.shard_model(model)
     opt = build_optimizer(args, list(model.parameters()))
-    rng = np.random.default_rng(args.seed)
+    if parallel:
+        opt = parallel.wrap_optimizer(opt)
+    rng = np.random.default_rng(args.seed + (parallel.dp_group.rank if parallel else 0))
     val_rng = np.random.default_rng(args.seed + 1)
     val_batches = [val.random_batch(args.batch_size, val_rng) for _ in range(args.val_batches)]
     print(f"{args.model} ({model.num_parameters():,} parameters) on {args.text_dir or args.dataset}: "

@@ -242,3 +242,37 @@ def test_tensorcore_train_tensor_parallel_and_zero_match_their_references():
         assert alone[1][-1] > 0.5
     with pytest.raises(tc.TensorcoreError, match="--save and --resume are not supported with --tensor-parallel"):
         _train_cli(["--tensor-parallel", "2", "--save", "x.npz"])
+
+
+def test_tensorcore_train_gpt_tensor_parallel_matches_one_process(tmp_path):
+    """`tensorcore train --model gpt --tensor-parallel 2`: the printed losses of one process (float32)."""
+    import contextlib
+    import io
+    import re
+    import sys
+
+    from tensorcore import train
+
+    folder = dist.broadcast_object(str(tmp_path))  # one folder for both ranks (the same machine)
+    if dist.get_rank() == 0:
+        words = np.random.default_rng(0).choice(["the ", "cat ", "sat ", "on ", "a ", "mat.\n", "dog "], 4000)
+        (tmp_path / "corpus.txt").write_text("".join(words))
+    dist.barrier()
+
+    def run(extra):
+        out, stdout = io.StringIO(), sys.stdout
+        try:
+            with contextlib.redirect_stdout(out):
+                assert train.main(["--model", "gpt", "--dataset", "fortunes", "--text-dir", folder, "--steps", "4",
+                                   "--eval-every", "2", "--val-batches", "1", "--batch-size", "4", "--block-size", "16",
+                                   "--quiet", *extra]) == 0
+        finally:
+            sys.stdout = stdout
+        return [float(v) for v in re.findall(r"loss ([\d.]+)", out.getvalue())]
+
+    alone = run([])
+    split = run(["--tensor-parallel", "2"])
+    tp.destroy_model_parallel()
+    if dist.get_rank() == 0:
+        assert len(alone) == 4
+        np.testing.assert_allclose(split, alone, atol=2e-4)

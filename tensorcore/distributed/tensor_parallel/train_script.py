@@ -46,9 +46,9 @@ def check_parallel_flags(args, text_run=False):
     """Refuse what is not supported, before any work (a TensorcoreError naming the flags)."""
     if not uses_parallel_flags(args):
         return
-    if text_run:
-        raise TensorcoreError(f"--tensor-parallel, --zero and --async train the Fashion-MNIST models (mlp, ...); "
-                              f"not yet the language models (--model {args.model})")
+    if text_run and args.async_mode:
+        raise TensorcoreError(f"--async trains the Fashion-MNIST models (mlp, ...); not yet the language models "
+                              f"(--model {args.model}); --tensor-parallel and --zero do")
     if args.tensor_parallel < 1:
         raise TensorcoreError(f"--tensor-parallel must be >= 1, got {args.tensor_parallel}")
     if args.async_mode and (args.zero or args.tensor_parallel > 1):
@@ -61,13 +61,18 @@ def check_parallel_flags(args, text_run=False):
 
 
 class ParallelTrainScript(TrainScript):
-    """TrainScript with tensor-parallel and data-parallel groups, ZeRO and asynchronous optimizers."""
+    """TrainScript with tensor-parallel and data-parallel groups, ZeRO and asynchronous optimizers.
 
-    def __init__(self, args, device):
+    with_ddp=False (the language models' loop, which has no DistributedDataParallel): gradients are
+    averaged over the data-parallel group here (or reduce-scattered by ZeRO stage 2).
+    """
+
+    def __init__(self, args, device, with_ddp=True):
         from . import comm
 
         super().__init__(args, device)
         self.args = args
+        self.with_ddp = with_ddp
         comm.initialize_model_parallel(args.tensor_parallel)  # DistributedError unless it divides the world
         self.tp_group = comm.get_tensor_parallel_group()
         self.dp_group = comm.get_data_parallel_group()
@@ -116,7 +121,7 @@ class ParallelTrainScript(TrainScript):
         return opt
 
     def _uses_ddp(self):
-        return self.tp_group.size == 1 and self.args.zero != 2 and not self.args.async_mode
+        return self.with_ddp and self.tp_group.size == 1 and self.args.zero != 2 and not self.args.async_mode
 
     def wrap(self, model, bucket_cap_mb=25):
         """DistributedDataParallel only for plain data parallelism (and ZeRO stage 1) without tensor parallelism."""
@@ -127,6 +132,17 @@ class ParallelTrainScript(TrainScript):
         if hasattr(self.optimizer, "finish"):
             self.optimizer.finish()
         return super().average(loss, accuracy, samples)
+
+
+def text_parallel_script(args):
+    """For `tensorcore train --model gpt|char_lstm` (tensorcore/text_train.py): a ParallelTrainScript with
+    --tensor-parallel / --zero, else None. Each data-parallel rank then draws its own batches
+    (seed + data-parallel rank); the ranks of a tensor-parallel group draw the same ones."""
+    if not uses_parallel_flags(args):
+        return None
+    from ...device import device
+
+    return ParallelTrainScript(args, device("cpu"), with_ddp=False)
 
 
 class GradientAveraging(_Wrapper):
