@@ -168,7 +168,15 @@ def elementwise(ctx):
         ctx.compare(f"{name} {n}", ours, ref, ref_name="CuPy" if ref else None, bytes=arrays * n * 4)
 
 
+def _row_layout(C, arrays, dtype="float32"):
+    rows = _k("_rows")
+    tpr = rows.choose(C, dtype, arrays)
+    return "stream (2 reads)" if tpr is None else f"{rows.name(tpr)} (1 read)"
+
+
 def softmax(ctx):
+    """The softmax family against the copy bandwidth (gpu_report's vs_copy), in each row layout of
+    kernels/_rows.py: a block per row (8192 columns), a warp per row (1000), streaming (50257)."""
     s = _k("softmax")
     xp = ctx.xp
     R, C = ctx.size((8192, 8192), (4096, 4096), (5, 40))
@@ -186,12 +194,15 @@ def softmax(ctx):
         ref_name="CuPy (4 kernels)",
         check=lambda: ctx.rel_err(s.softmax(x), cupy_softmax()),
         bytes=2 * R * C * 4,
+        layout=_row_layout(C, 1),
     )
     g = ctx.randn((R, C), seed=1)
     out = xp.empty_like(x)
     p = cupy_softmax()
-    ctx.compare(f"softmax_backward {R}x{C}", lambda: s.softmax_backward(p, g, out=out), bytes=3 * R * C * 4)
-    ctx.compare(f"log_softmax {R}x{C}", lambda: s.log_softmax(x, out=out), bytes=2 * R * C * 4)
+    ctx.compare(f"softmax_backward {R}x{C}", lambda: s.softmax_backward(p, g, out=out), bytes=3 * R * C * 4,
+                layout=_row_layout(C, 2))
+    ctx.compare(f"log_softmax {R}x{C}", lambda: s.log_softmax(x, out=out), bytes=2 * R * C * 4,
+                layout=_row_layout(C, 1))
     Rc, Cc = ctx.size((65536, 1000), (16384, 1000), (7, 10))
     logits = ctx.randn((Rc, Cc))
     t = (xp.arange(Rc) * 7919 % Cc).astype(xp.int64)
@@ -199,7 +210,13 @@ def softmax(ctx):
         f"softmax_cross_entropy {Rc}x{Cc}",
         lambda: s.softmax_cross_entropy(logits, t, grad_scale=1.0 / Rc),
         bytes=2 * Rc * Cc * 4 + Rc * 12,
+        layout=_row_layout(Cc, 1),
     )
+    Rl, Cl = ctx.size((2048, 50257), (1024, 50257), (3, 70))  # a GPT-2 vocabulary: too long for registers
+    long_x = ctx.randn((Rl, Cl))
+    long_t = (xp.arange(Rl) * 7919 % Cl).astype(xp.int64)
+    ctx.compare(f"softmax_cross_entropy {Rl}x{Cl}", lambda: s.softmax_cross_entropy(long_x, long_t),
+                bytes=2 * Rl * Cl * 4 + Rl * 12, layout=_row_layout(Cl, 1))
 
 
 # AlexNet (torchvision) convolutions at batch 128: (Cin, H, Cout, k, stride, pad).
@@ -227,8 +244,11 @@ def _torch_cuda():
 
 
 def conv(ctx):
-    """Forward + input grad + weight grad of each AlexNet layer, against PyTorch/cuDNN (simulator: NumPy)."""
+    """Forward + input grad + weight grad of each AlexNet layer, against PyTorch/cuDNN (simulator: NumPy):
+    ours is the implicit GEMM (kernels/conv_implicit.py) for the forward and input gradient and im2col +
+    GEMM for the weight gradient; ``im2col_ms`` is the all-im2col path of before, timed in the same run."""
     c = _k("conv")
+    ci = _k("conv_implicit")
     batch = ctx.size(128, 32, 2)
     torch = None if ctx.simulate else _torch_cuda()
     for i, (cin, hw, cout, kk, st, pad) in enumerate(ALEXNET if not ctx.simulate else [(3, 9, 4, 3, 2, 1)], 1):
@@ -241,12 +261,23 @@ def conv(ctx):
         x, w, b, dy = inputs
 
         def ours(x=x, w=w, b=b, dy=dy, st=st, pad=pad):
+            ci.conv2d_forward(x, w, b, stride=st, padding=pad)
+            ci.conv2d_backward_input(dy, w, x.shape, stride=st, padding=pad)
+            c.conv2d_backward_weight(x, dy, w.shape, stride=st, padding=pad)
+
+        def im2col(x=x, w=w, b=b, dy=dy, st=st, pad=pad):
             c.conv2d_forward(x, w, b, stride=st, padding=pad)
             c.conv2d_backward_input(dy, w, x.shape, stride=st, padding=pad)
             c.conv2d_backward_weight(x, dy, w.shape, stride=st, padding=pad)
 
         ref = check = None
         fields = {}
+        try:
+            fields["im2col_ms"] = ctx.time(im2col)
+            fields["fwd_ms"] = ctx.time(lambda x=x, w=w, b=b, st=st, pad=pad: ci.conv2d_forward(
+                x, w, b, stride=st, padding=pad))
+        except Exception as e:
+            fields["im2col_error"] = f"{type(e).__name__}: {e}"[:500]
         tensors = None
         if torch is not None:
             try:  # PyTorch sharing CuPy's memory: a failure here loses the reference only
@@ -262,17 +293,25 @@ def conv(ctx):
                 out = torch.nn.functional.conv2d(tx, tw, tb, stride=st, padding=pad)
                 torch.autograd.grad(out, (tx, tw), tdy)
 
-            def check(x=x, w=w, b=b, tx=tx, tw=tw, tb=tb, st=st, pad=pad):
-                with torch.no_grad():
-                    ty = torch.nn.functional.conv2d(tx, tw, tb, stride=st, padding=pad)
-                return ctx.rel_err(c.conv2d_forward(x, w, b, stride=st, padding=pad), ctx.xp.asarray(ty))
+            def check(x=x, w=w, b=b, dy=dy, tx=tx, tw=tw, tb=tb, tdy=tdy, st=st, pad=pad):  # forward and dx
+                out = torch.nn.functional.conv2d(tx, tw, tb, stride=st, padding=pad)
+                (tdx,) = torch.autograd.grad(out, (tx,), tdy)
+                dx = ci.conv2d_backward_input(dy, w, x.shape, stride=st, padding=pad)
+                y = ci.conv2d_forward(x, w, b, stride=st, padding=pad)
+                return max(ctx.rel_err(y, ctx.xp.asarray(out.detach())), ctx.rel_err(dx, ctx.xp.asarray(tdx)))
+
+            try:
+                fields["ref_fwd_ms"] = ctx.time(lambda tx=tx, tw=tw, tb=tb, st=st, pad=pad: torch.nn.functional.conv2d(
+                    tx.detach(), tw.detach(), tb, stride=st, padding=pad))
+            except Exception as e:
+                fields["ref_fwd_error"] = f"{type(e).__name__}: {e}"[:500]
         elif ctx.simulate:  # the NumPy reference (float64) stands in for cuDNN
 
             def ref(x=x, w=w, b=b, st=st, pad=pad):
                 return c.conv2d_forward_reference(x, w, b, stride=st, padding=pad)
 
             def check(x=x, w=w, b=b, st=st, pad=pad, ref=ref):
-                return ctx.rel_err(c.conv2d_forward(x, w, b, stride=st, padding=pad), ref())
+                return ctx.rel_err(ci.conv2d_forward(x, w, b, stride=st, padding=pad), ref())
 
         flops = 3 * 2 * batch * cout * dy_shape[2] * dy_shape[3] * cin * kk * kk
         ctx.compare(

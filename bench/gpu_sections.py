@@ -356,8 +356,9 @@ def correctness(ctx: Context):
 
 
 def cuda_tests(ctx: Context):
-    """The cuda device's tests (tests/test_cuda_device.py), the ones CI runs on the simulated device."""
-    files = ["tests/test_cuda_device.py"]
+    """The cuda device's tests (tests/test_cuda_device.py, tests/test_cuda_graphs.py), the ones CI runs on
+    the simulated device, and the GPU-only ones (a whole training step captured in a CUDA graph)."""
+    files = ["tests/test_cuda_device.py", "tests/test_cuda_graphs.py"]
     if ctx.simulate:
         run_pytest(ctx, "cuda device", files, "cuda and not gpu", ["-k", "live or mixing or copies"])
     else:

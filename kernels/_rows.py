@@ -82,7 +82,7 @@ def reducers(tpr: int):
                 red[sub, warp] = v
             cuda.syncthreads()
             v = red[sub, 0]
-            for k in range(1, warps):  # a fixed order: deterministic
+            for k in range(1, min(warps, (cuda.blockDim.x + 31) // 32)):  # fixed order; only warps launched
                 v += red[sub, k]
             cuda.syncthreads()  # before red is written again
         return v
@@ -98,7 +98,7 @@ def reducers(tpr: int):
                 red[sub, warp] = v
             cuda.syncthreads()
             v = red[sub, 0]
-            for k in range(1, warps):
+            for k in range(1, min(warps, (cuda.blockDim.x + 31) // 32)):
                 v = max(v, red[sub, k])
             cuda.syncthreads()
         return v

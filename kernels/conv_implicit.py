@@ -8,14 +8,16 @@ is gathered from the image tile by tile, straight into shared memory:
                ``X[k, (n, p)] = x[n, g Cg + cg, oh sh - ph + i dh, ow sw - pw + j dw]`` (0 outside);
                bias fused into the epilogue;
 * input grad:  ``dx[g] (Cg, N H W) = W[g]^T (Cg, K) @ DY[g] (K, N H W)``, ``K = Cog kh kw``, where
-               ``DY[k, (n, h, w)] = dy[n, g Cog + co, oh, ow]`` for ``oh sh = h + ph - i dh`` (and
-               likewise ``ow``) when that is a whole row inside ``[0, Ho)``, else 0: a gather, so no
-               atomics and the same bits on every run.
+               ``DY[k, (n, h, w)] = dy[n, g Cog + co, h + ph - i dh, w + pw - j dw]`` inside
+               ``[0, Ho) x [0, Wo)``, else 0: a gather, so no atomics and the same bits on every run.
+               Stride 1 only: with stride ``s`` all but ``1 / (sh sw)`` of the gathered taps would be
+               zeros (16x wasted FMAs for AlexNet conv1), so strided input gradients go through
+               kernels/conv.py's GEMM + col2im (a per-phase decomposition would avoid it).
 
 The per-``k`` part of each gathered address (``k -> (cg, i, j)`` or ``(co, i, j)``) is decoded once
-on the host into a small int32 table ``(K, 3)`` (kept on the device per geometry), and the per-pixel
+on the host into small int32 tables of ``K`` entries (kept on the device per geometry), and the per-pixel
 part once per thread (each thread loads the same pixel column throughout), so the K loop does no
-division; a stride-1 input gradient (a compile-time variant) needs none at all.
+division.
 
 Tiling: ``BM x BN = 64 x 128`` output tile (64 rows, so conv1's 64 output channels fill it) per
 256-thread block, ``BK = 8``, each thread a ``4 x 8`` register tile (rows ``ty + 16 i``, columns
@@ -40,6 +42,7 @@ import numpy as np
 from numba import cuda
 
 from . import _launch
+from . import conv as _conv
 from .conv import _params
 
 #: Output tile (rows x pixel columns), K step, threads and per-thread register tile.
@@ -70,13 +73,13 @@ def _fma_step(As, Bs, kk, ty, tx, acc):
 
 
 def make_forward_kernel(dtype, has_bias: bool):
-    """Args ``(x1 (N C H W,), w3 (G, Cog, K), tab (K, 3) int32, bias (Co,), out (N, Co, P), C, H, W, Wo,
-    sh, sw, ph, pw)``; ``tab[k] = (cg H W + i dh W + j dw, i dh, j dw)``."""
+    """Args ``(x1 (N C H W,), w3 (G, Cog, K), koff, di, dj (K,) int32, bias (Co,), out (N, Co, P), C, H, W,
+    Wo, sh, sw, ph, pw)``; the gather table ``(koff, di, dj)[k] = (cg H W + i dh W + j dw, i dh, j dw)``."""
     T = _launch.numba_type(dtype)
     ZERO = T(0.0)
     BIAS = bool(has_bias)
 
-    def conv_implicit_forward(x1, w3, tab, bias, out, C, H, W, Wo, sh, sw, ph, pw):
+    def conv_implicit_forward(x1, w3, koff, di, dj, bias, out, C, H, W, Wo, sh, sw, ph, pw):
         G, Cog, K = w3.shape
         N, Co, P = out.shape
         NP = N * P
@@ -120,10 +123,10 @@ def make_forward_kernel(dtype, has_bias: bool):
                     k = U(k0 + (tid + THREADS * r) // BN)
                     v = ZERO
                     if q_ok and k < U(K):
-                        ih = ih0 + tab[k, U(1)]
-                        iw = iw0 + tab[k, U(2)]
+                        ih = ih0 + di[k]
+                        iw = iw0 + dj[k]
                         if 0 <= ih < H and 0 <= iw < W:
-                            v = x1[U(base + tab[k, U(0)])]
+                            v = x1[U(base + koff[k])]
                     b_reg[r] = v
             if k0 > 0:  # BK = 8 steps written out: NVVM does not unroll a loop of 32 FMAs
                 ty = U(tid) // U(_TX)
@@ -155,17 +158,16 @@ def make_forward_kernel(dtype, has_bias: bool):
     return _launch.named(conv_implicit_forward, "conv_implicit_forward" + ("_bias" if BIAS else ""), dtype)
 
 
-def make_backward_input_kernel(dtype, unit_stride: bool):
-    """Args ``(dy1 (N Co Ho Wo,), w1 (Co Cg kh kw,), tab (K, 3) int32, wtab (K, 1) int32, out (N, C, H W),
-    Cog, Ho, Wo, W,
-    sh, sw, ph, pw)``; ``tab[k] = (co Ho Wo, i dh, j dw)``, ``wtab[k] = (co Cg kh kw + i kw + j,)``."""
+def make_backward_input_kernel(dtype):
+    """Stride 1. Args ``(dy1 (N Co Ho Wo,), w1 (Co Cg kh kw,), koff, di, dj, wtab (K,) int32,
+    out (N, C, H W), Cog, Ho, Wo, W, ph, pw)``; ``(koff, di, dj)[k] = (co Ho Wo, i dh, j dw)``,
+    ``wtab[k] = co Cg kh kw + i kw + j``."""
     T = _launch.numba_type(dtype)
     ZERO = T(0.0)
-    UNIT = bool(unit_stride)
 
-    def conv_implicit_backward_input(dy1, w1, tab, wtab, out, Cog, Ho, Wo, W, sh, sw, ph, pw):
+    def conv_implicit_backward_input(dy1, w1, koff, di, dj, wtab, out, Cog, Ho, Wo, W, ph, pw):
         N, C, HW = out.shape
-        K = tab.shape[0]
+        K = koff.shape[0]
         G = cuda.gridDim.z
         Cg = C // G
         NQ = N * HW
@@ -204,21 +206,15 @@ def make_backward_input_kernel(dtype, unit_stride: bool):
                     e = U(tid + THREADS * r)
                     c = U(m0) + e // U(BK)
                     k = U(k0) + e % U(BK)
-                    a_reg[r] = w1[U(wbase) + c * U(khw) + U(wtab[k, U(0)])] if c < U(Cg) and k < U(K) else ZERO
+                    a_reg[r] = w1[U(wbase) + c * U(khw) + U(wtab[k])] if c < U(Cg) and k < U(K) else ZERO
                 for r in range(B_LOADS):
                     k = U(k0 + (tid + THREADS * r) // BN)
                     v = ZERO
                     if q_ok and k < U(K):
-                        hn = hp - tab[k, U(1)]
-                        wn = wp - tab[k, U(2)]
-                        if UNIT:
-                            if 0 <= hn < Ho and 0 <= wn < Wo:
-                                v = dy1[U(ybase + tab[k, U(0)] + hn * Wo + wn)]
-                        elif hn >= 0 and wn >= 0:
-                            oh = _launch.div32(hn, sh)
-                            ow = _launch.div32(wn, sw)
-                            if oh * sh == hn and ow * sw == wn and oh < Ho and ow < Wo:
-                                v = dy1[U(ybase + tab[k, U(0)] + oh * Wo + ow)]
+                        oh = hp - di[k]  # stride 1: output row oh = h + ph - i dh
+                        ow = wp - dj[k]
+                        if 0 <= oh < Ho and 0 <= ow < Wo:
+                            v = dy1[U(ybase + koff[k] + oh * Wo + ow)]
                     b_reg[r] = v
             if k0 > 0:  # BK = 8 steps written out: NVVM does not unroll a loop of 32 FMAs
                 ty = U(tid) // U(_TX)
@@ -243,23 +239,21 @@ def make_backward_input_kernel(dtype, unit_stride: bool):
                     if c < Cg:
                         out[nn, g * Cg + c, pp] = acc[i * TN + j]
 
-    name = "conv_implicit_backward_input" + ("_unit_stride" if UNIT else "")
-    return _launch.named(conv_implicit_backward_input, name, dtype)
+    return _launch.named(conv_implicit_backward_input, "conv_implicit_backward_input", dtype)
 
 
 def ptx_signatures():
     """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
     out = []
-    i64, tab = numba.int64, numba.int32[:, ::1]
+    i64, tab = numba.int64, numba.int32[::1]
     for dtype in _launch.FLOAT_DTYPES:
         t = _launch.numba_type(dtype)
         v, a3 = t[::1], t[:, :, ::1]
         for has_bias in (True, False):
             f = make_forward_kernel(dtype, has_bias)
-            out.append((f.__name__, f, [numba.void(v, a3, tab, v, a3, *([i64] * 8))], THREADS))
-        for unit in (True, False):
-            b = make_backward_input_kernel(dtype, unit)
-            out.append((b.__name__, b, [numba.void(v, v, tab, tab, a3, *([i64] * 8))], THREADS))
+            out.append((f.__name__, f, [numba.void(v, a3, tab, tab, tab, v, a3, *([i64] * 8))], THREADS))
+        b = make_backward_input_kernel(dtype)
+        out.append((b.__name__, b, [numba.void(v, v, tab, tab, tab, tab, a3, *([i64] * 6))], THREADS))
     return out
 
 
@@ -273,35 +267,33 @@ _tables: dict = {}
 
 
 def _table(kind, key, build):
-    """A small int32 table on the device, built on the host once per geometry (so repeated calls, and
-    CUDA graph capture after a warm-up, copy nothing)."""
+    """Small int32 gather tables (1-D columns) on the device, built on the host once per geometry (so
+    repeated calls, and CUDA graph capture after a warm-up, copy nothing)."""
     full = (kind,) + key
     t = _tables.get(full)
     if t is None:
-        host = np.ascontiguousarray(build(), dtype=np.int32)
-        if kind == "cupy":
-            import cupy
+        t = []
+        for column in build():
+            host = np.ascontiguousarray(column, dtype=np.int32)
+            if kind == "cupy":
+                import cupy
 
-            t = cupy.asarray(host)
-        elif kind == "numba":
-            t = cuda.to_device(host)
-        else:
-            t = host
-        _tables[full] = t
+                t.append(cupy.asarray(host))
+            else:
+                t.append(cuda.to_device(host) if kind == "numba" else host)
+        t = _tables[full] = tuple(t)
     return t
 
 
 def _forward_table(Cg, H, W, kh, kw, dh, dw):
     cg, i, j = np.meshgrid(np.arange(Cg), np.arange(kh), np.arange(kw), indexing="ij")
     di, dj = (i * dh).ravel(), (j * dw).ravel()
-    return np.stack([cg.ravel() * H * W + di * W + dj, di, dj], axis=1)
+    return cg.ravel() * H * W + di * W + dj, di, dj
 
 
 def _input_tables(Cog, Cg, Ho, Wo, kh, kw, dh, dw):
     co, i, j = np.meshgrid(np.arange(Cog), np.arange(kh), np.arange(kw), indexing="ij")
-    dy_tab = np.stack([co.ravel() * Ho * Wo, (i * dh).ravel(), (j * dw).ravel()], axis=1)
-    w_tab = (co * Cg * kh * kw + i * kw + j).reshape(-1, 1)
-    return dy_tab, w_tab
+    return co.ravel() * Ho * Wo, (i * dh).ravel(), (j * dw).ravel(), (co * Cg * kh * kw + i * kw + j).ravel()
 
 
 def _check_int32(fn, **sizes):
@@ -333,7 +325,7 @@ def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 
     grid = (_launch.cdiv(N * P, BN), _launch.cdiv(Cog, BM), G)
     _launch.launch(
         kernel, grid, THREADS, _launch.stream_for(kind, stream),
-        _launch.reshape(x, (x.size,)), _launch.reshape(w, (G, Cog, K)), tab,
+        _launch.reshape(x, (x.size,)), _launch.reshape(w, (G, Cog, K)), *tab,
         _launch.reshape(w, (w.size,)) if bias is None else bias,  # the bias-free kernel never reads it
         _launch.reshape(out, (N, Co, P)), C, H, W, Wo, sh, sw, ph, pw,
     )
@@ -358,19 +350,19 @@ def conv2d_backward_input(
     out = _launch.output(fn, kind, out, x_shape, w.dtype)
     if out.size == 0:
         return out
+    if (sh, sw) != (1, 1):  # a strided gather would multiply all but 1/(sh sw) of its taps by zero
+        return _conv.conv2d_backward_input(grad_out, w, x_shape, stride, padding, dilation, groups, out, stream)
     Cog = Co // G
     _check_int32(fn, grad_out=Cog * Ho * Wo, weight=w.size)
     _launch.check_index32(fn, input=out.size, output=grad_out.size)
     key = (Cog, Cg, Ho, Wo, kh, kw, dh, dw)
-    dy_tab = _table(kind, ("dy",) + key, lambda: _input_tables(*key)[0])
-    w_tab = _table(kind, ("w",) + key, lambda: _input_tables(*key)[1])
-    unit = sh == 1 and sw == 1
-    kernel = _launch.built(make_backward_input_kernel, w.dtype, unit, launch_bounds=_bounds)
+    tabs = _table(kind, ("bwd",) + key, lambda: _input_tables(*key))
+    kernel = _launch.built(make_backward_input_kernel, w.dtype, launch_bounds=_bounds)
     grid = (_launch.cdiv(N * H * W, BN), _launch.cdiv(Cg, BM), G)
     _launch.launch(
         kernel, grid, THREADS, _launch.stream_for(kind, stream),
         _launch.reshape(grad_out, (grad_out.size,)), _launch.reshape(w, (w.size,)),
-        dy_tab, w_tab,
-        _launch.reshape(out, (N, C, H * W)), Cog, Ho, Wo, W, sh, sw, ph, pw,
+        *tabs,
+        _launch.reshape(out, (N, C, H * W)), Cog, Ho, Wo, W, ph, pw,
     )
     return out

@@ -40,7 +40,9 @@ from . import sass
 _HERE = Path(__file__).resolve().parent
 #: Modules of kernels/ that hold no kernel family.
 _NOT_FAMILIES = {"resources", "sass"}
-_ORDER = ("gemm", "conv", "attention", "pool", "activations", "softmax", "layernorm", "embedding", "optim")
+_ORDER = (
+    "gemm", "conv", "conv_implicit", "attention", "pool", "activations", "softmax", "layernorm", "embedding", "optim",
+)
 
 
 def _families() -> tuple:
@@ -53,9 +55,9 @@ def _families() -> tuple:
 FAMILIES = _families()
 #: Families whose kernels must never spill (the compute-bound ones, the convolution's helpers and the
 #: sequence-model kernels, which the issue requires to compile without spills).
-NO_SPILL_FAMILIES = ("gemm", "conv", "attention", "layernorm", "embedding")
+NO_SPILL_FAMILIES = ("gemm", "conv", "conv_implicit", "attention", "layernorm", "embedding")
 #: Families whose kernels must never touch local memory (LDL/STL in their SASS).
-NO_LOCAL_FAMILIES = ("gemm", "conv", "attention")
+NO_LOCAL_FAMILIES = ("gemm", "conv", "conv_implicit", "attention")
 CC = (9, 0)
 ARCH = "sm_90"
 TABLE_PATH = Path(__file__).with_name("RESOURCES.md")

@@ -137,3 +137,71 @@ def test_float32_gemm_inner_loop_is_mostly_ffma(resources):
     assert gemms
     for r in gemms:
         assert float(r[share].rstrip("%")) >= 50, r
+
+
+def _sass_of(resources, fn, sig, launch_bounds=None):
+    import os
+    import subprocess
+    import tempfile
+
+    from numba import cuda
+
+    kw = {} if launch_bounds is None else {"launch_bounds": launch_bounds}
+    ptx, _ = cuda.compile_ptx(fn, sig, cc=resources.CC, **kw)
+    with tempfile.TemporaryDirectory() as tmp:
+        src, cubin = os.path.join(tmp, "k.ptx"), os.path.join(tmp, "k.cubin")
+        with open(src, "w") as f:
+            f.write(ptx)
+        subprocess.run([resources.find_ptxas(), f"-arch={resources.ARCH}", src, "-o", cubin], check=True)
+        return sass.parse(sass.disassemble(cubin, *sass.find_cuobjdump()))
+
+
+def _global_loads(instructions):
+    """``(number of LDG, the column loops holding some)``: a column loop is a loop nested inside another
+    (the row loop); a row read in registers has its LDGs unrolled in the row loop, in no column loop."""
+    spans = sass.loops(instructions)
+    nested = [s for s in spans if any(o != s and o[0] <= s[0] and s[1] <= o[1] for o in spans)]
+    ldg = [i for i, ins in enumerate(instructions) if ins.opcode.startswith("LDG")]
+    return len(ldg), {s for s in nested if any(s[0] <= i <= s[1] for i in ldg)}
+
+
+@pytest.mark.ptx
+def test_row_kernels_read_each_row_once(resources):
+    """The single pass, in the machine code: the cached softmax / layer-norm kernels load a row with exactly
+    SLOTS unrolled LDGs and no column loop; the streaming kernel (the negative control) loads inside two
+    column loops nested in its row loop, the row's two sweeps."""
+    import numba
+    from tensorcore.kernels import _rows, _softmax_stream, layernorm, softmax
+
+    m, v, t = numba.float32[:, ::1], numba.float32[::1], numba.float32
+    slots = _rows.slots("float32", 1)
+    for tpr in (_rows.WARP, _rows.BLOCK):
+        fwd = _sass_of(resources, softmax.make_forward_kernel(False, "float32", tpr), numba.void(m, m),
+                       _rows.launch_bounds(tpr))
+        count, column_loops = _global_loads(fwd)
+        assert count == slots and not column_loops, (tpr, count, column_loops)
+        ln = _sass_of(resources, layernorm.make_forward_cached_kernel("float32", tpr),
+                      numba.void(m, v, v, t, m, v, v), _rows.launch_bounds(tpr))
+        count, column_loops = _global_loads(ln)
+        assert count == 3 * slots and not column_loops, (tpr, count, column_loops)  # x, and w and b per column
+    stream = _sass_of(resources, _softmax_stream.make_forward_kernel(False, "float32"), numba.void(m, m))
+    _, column_loops = _global_loads(stream)
+    assert len(column_loops) >= 2, column_loops
+
+
+@pytest.mark.ptx
+def test_implicit_gemm_conv_has_no_local_memory_no_spills_and_an_unrolled_k_step(resources):
+    """The implicit-GEMM convolution: no LDL/STL, no spills, and the K step's 8 x 32 FFMA unrolled in
+    one loop body (the hot loop holds all 256 FFMA of a 64 x 128 x 8 step per 256 threads)."""
+    rows = [r for r in resources.collect_cached() if r[0] == "conv_implicit"]
+    assert rows
+    col = resources.COLUMNS.index
+    for r in rows:
+        assert r[col("LDL/STL")] == "0/0" and r[col("spill stores (B)")] == 0 and r[col("stack (B)")] == 0, r
+    from tensorcore.kernels import conv_implicit
+
+    _, fn, sigs, bounds = next(e for e in conv_implicit.ptx_signatures() if e[0] == "conv_implicit_forward_float32")
+    ins = _sass_of(resources, fn, sigs[0], bounds)
+    span = sass.hot_loop(ins)
+    ffma = sum(i.base == "FFMA" for i in ins[span[0] : span[1] + 1])
+    assert ffma == conv_implicit.BK * conv_implicit.TM * conv_implicit.TN, ffma
