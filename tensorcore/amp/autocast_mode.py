@@ -241,7 +241,7 @@ def _dispatch(name, op, args, kwargs):
     device = _device_type(args, kwargs)
     low = st.dtypes.get(device)
     kind = policy.KIND[device].get(name) if low is not None else None
-    if kind is None or kwargs.get("dtype") is not None:
+    if kind is None or kwargs.get("dtype") is not None or kwargs.get("out") is not None:  # not eligible
         return op(*args, **kwargs)
     if kind == "banned":
         raise GradientError(f"{name} is unsafe to autocast (its gradient may not fit in {low}); use "
