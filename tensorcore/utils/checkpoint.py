@@ -253,7 +253,7 @@ class _ReentrantCheckpoint(Function):
         run = ctx.run
         inputs = _detached(run.args)
         outs, _ = _outputs(run.replay.run(run.function, inputs, {}), "checkpoint")
-        out = outs[ctx.index] if hasattr(ctx, "index") else outs[0]
+        out = next(o for o in outs if isinstance(o, Tensor))
         if out.requires_grad:
             from ..engine import backward
 
