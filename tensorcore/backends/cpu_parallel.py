@@ -1,7 +1,7 @@
 """Multi-core CPU kernels (Numba, parallel=True): the switch, the size threshold and the thread count.
 
 The CPU backend (cpu.py, cpu_conv.py) asks `use(size)` before each primitive: True sends the call
-to a Numba kernel family (cpu_parallel_conv, _pool, _elementwise, _optim), False to the NumPy
+to a Numba kernel family (cpu_parallel_conv, _pool, _elementwise, _optim, _seq), False to the NumPy
 implementation, which stays the reference in tests and the fallback when Numba is not installed.
 
     tc.backends.cpu_parallel.enabled = False     # NumPy only (tests, benchmarks)
