@@ -8,8 +8,9 @@ The model (an nn.Sequential: mlp, lenet5, ...) is cut into N stages with pipelin
 rank i. Every rank reads the same batches in the same order; stage 0 takes the images, the last stage
 the labels. --batch-size is the whole pipeline's batch and must divide by --microbatches; the last
 partial batch of an epoch is dropped. The training figures come from the last stage; rank 0 prints
-them. Validation and test run the same pipeline forward only. Not yet: --save/--resume, and combining
-with --distributed, --tensor-parallel, --zero, --async, --amp or --checkpoint-activations.
+them. Validation and test run the same pipeline forward only. `--model gpt` goes to text_script.py.
+Not yet: --save/--resume (but --save with the GPT), and combining with --distributed,
+--tensor-parallel, --zero, --async, --amp or --checkpoint-activations.
 """
 
 import time
@@ -41,7 +42,7 @@ def uses_pipeline(args):
     return getattr(args, "pipeline_parallel", None) is not None
 
 
-def check_pipeline_flags(args):
+def check_pipeline_flags(args, allow_save=False):
     """Refuse what is not supported, before any work (a TensorcoreError naming the flags)."""
     n, m = args.pipeline_parallel, args.microbatches
     if n < 1 or m < 1:
@@ -52,6 +53,8 @@ def check_pipeline_flags(args):
     if args.pipeline_schedule == "1f1b" and m < n:
         raise TensorcoreError(f"--pipeline-schedule 1f1b needs --microbatches ({m}) >= --pipeline-parallel ({n})")
     for attr, default, flag in NOT_WITH_PIPELINE:
+        if allow_save and attr == "save":
+            continue
         value = getattr(args, attr, default)
         if value is not None and value != default:
             raise TensorcoreError(f"--pipeline-parallel does not combine with {flag} yet")
@@ -66,21 +69,15 @@ def run_pipeline(args):
     from ...nn.utils import blas_threads, small_model_threads
     from ...text_train import is_text_run
     from .. import process_group as pg
-    from ..errors import DistributedError
     from . import PipelineStage, Schedule1F1B, ScheduleGPipe, pipeline_split
 
-    if is_text_run(args):
-        raise TensorcoreError(f"--pipeline-parallel trains the Fashion-MNIST models (mlp, lenet5, ...); not yet "
-                              f"--model {args.model}")
+    if is_text_run(args):  # the GPT: text_script.py
+        from .text_script import run_text_pipeline
+
+        return run_text_pipeline(args)
     check_pipeline_flags(args)
     train._check_args(args)
-    device = train._device(args.device)
-    if not pg.is_initialized():
-        pg.init_process_group("nccl" if device.type == "cuda" else "mpi")
-    rank, world, n = pg.get_rank(), pg.get_world_size(), args.pipeline_parallel
-    if world != n:
-        raise DistributedError(f"--pipeline-parallel {n} runs stage i on rank i: launch {n} ranks (mpirun -n {n}); "
-                               f"this job has {world}")
+    device, rank, n = start(args)
     say = print if rank == 0 else (lambda *a, **k: None)
     input_shape = models.input_shape(args.model)
     tc.manual_seed(args.seed)
@@ -135,6 +132,22 @@ def run_pipeline(args):
         train.plot_history(history, args.plot, train.plot_title(args) + f", {n} pipeline stages")
         print(f"training curves: {args.plot}")
     return 0
+
+
+def start(args):
+    """(device, rank, stages): joins the process group and checks it has one rank per stage."""
+    from ... import train
+    from .. import process_group as pg
+    from ..errors import DistributedError
+
+    device = train._device(args.device)
+    if not pg.is_initialized():
+        pg.init_process_group("nccl" if device.type == "cuda" else "mpi")
+    rank, world, n = pg.get_rank(), pg.get_world_size(), args.pipeline_parallel
+    if world != n:
+        raise DistributedError(f"--pipeline-parallel {n} runs stage i on rank i: launch {n} ranks (mpirun -n {n}); "
+                               f"this job has {world}")
+    return device, rank, n
 
 
 def _step(schedule, stage, x, y, losses):
