@@ -215,3 +215,19 @@ def test_world_of_one_with_real_mpi():
     out = subprocess.run([sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=120,
                          env=dict(os.environ, TENSORCORE_DIST_TIMEOUT="30"))
     assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-2000:]
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["--tensor-parallel", "2", "--save", "x.npz"], "--save and --resume are not supported with --tensor-parallel"),
+    (["--zero", "1", "--resume", "x.npz"], "--save and --resume are not supported"),
+    (["--async", "local-sgd", "--zero", "1"], "--async does not combine with --zero or --tensor-parallel"),
+    (["--tensor-parallel", "0"], "--tensor-parallel must be >= 1, got 0"),
+    (["--async", "param-server", "--async-period", "0"], "--async-period must be >= 1"),
+    (["--model", "gpt", "--dataset", "fortunes", "--async", "local-sgd"], "--async trains the Fashion-MNIST models"),
+])
+def test_train_flags_are_checked_before_any_work(argv, message):
+    from tensorcore import train
+
+    with pytest.raises(tc.TensorcoreError, match=message):
+        train.main(argv)
+    assert not dist.is_initialized()
