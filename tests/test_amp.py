@@ -89,8 +89,9 @@ CASES = [
 ]
 
 
-def _call(lib, case, dtypes):
-    """Run the case under lib's cpu float16 autocast, each float argument in the next of `dtypes`; the out dtype."""
+def _call(lib, case, dtypes, low="float16"):
+    """Run the case under lib's cpu autocast (dtype `low`), each float argument in the next of `dtypes`; the out
+    dtype."""
     name, space, make, kwargs = case
     rng_state = R.bit_generator.state
     arrays = make()
@@ -109,7 +110,7 @@ def _call(lib, case, dtypes):
 
     args = [conv(a) for a in arrays]
     fn = getattr(F if space == "F" else tc, name) if lib is tc else getattr(TF if space == "F" else torch, name)
-    ctx = tc.autocast("cpu", dtype=tc.float16) if lib is tc else torch.autocast("cpu", dtype=torch.float16)
+    ctx = tc.autocast("cpu", dtype=tc.float16) if lib is tc else torch.autocast("cpu", dtype=getattr(torch, low))
     with ctx:
         out = fn(*args, **kwargs)
     return str(out.dtype).replace("torch.", "")
@@ -122,6 +123,10 @@ def test_autocast_dtype_matches_torch_cpu(case):
         want = _call(torch, case, [getattr(np, d) for d in dtypes])
         got = _call(tc, case, [getattr(np, d) for d in dtypes])
         assert got == want, f"{case[0]} with inputs {dtypes[:2]}: tensorcore {got}, torch {want}"
+    # PyTorch's bfloat16 autocast picks the same precision per op (float16 "shares the lists of bfloat16"), so
+    # this check covers the bfloat16 policy too (tensorcore refuses bfloat16 itself: see the next test)
+    bf16 = _call(torch, case, [np.float32] * 4, low="bfloat16")
+    assert bf16 == _call(torch, case, [np.float32] * 4).replace("float16", "bfloat16")
 
 
 def test_float16_shares_the_bfloat16_lists_and_bfloat16_is_refused():
