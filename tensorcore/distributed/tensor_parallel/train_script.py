@@ -131,6 +131,13 @@ class ParallelTrainScript(TrainScript):
         """The epoch's metrics over the ranks; asynchronous runs first make the ranks' models identical."""
         if hasattr(self.optimizer, "finish"):
             self.optimizer.finish()
+        zero = self.optimizer.optim if isinstance(self.optimizer, GradientAveraging) else self.optimizer
+        if hasattr(zero, "memory_bytes") and not getattr(self, "_memory_printed", False):
+            self._memory_printed = True
+            mem = zero.memory_bytes()
+            print(f"ZeRO stage {self.args.zero} on rank {self.rank}: optimizer state {mem['optimizer_state']:,} B "
+                  f"and a parameter shard of {mem['parameter_shard']:,} B (1/{self.dp_group.size} each); full "
+                  f"parameters {mem['parameters']:,} B; gradients held after the step {mem['gradients']:,} B")
         return super().average(loss, accuracy, samples)
 
 
