@@ -13,8 +13,13 @@ import tensorcore.nn.functional as F
 from tensorcore.amp import policy
 from tensorcore.ops.registry import OPS
 
-torch = pytest.importorskip("torch")
-TF = torch.nn.functional
+try:
+    import torch
+
+    TF = torch.nn.functional
+except ImportError:  # the oracle tests skip; the others run
+    torch = TF = None
+needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch (the oracle) is not installed")
 
 R = np.random.default_rng(0)
 
@@ -116,6 +121,7 @@ def _call(lib, case, dtypes, low="float16"):
     return str(out.dtype).replace("torch.", "")
 
 
+@needs_torch
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_autocast_dtype_matches_torch_cpu(case):
     combos = [("float32",) * 4, ("float16",) * 4, ("float16", "float32") * 2]
@@ -217,6 +223,7 @@ def _torch_mlp(tmlp):
     return m
 
 
+@needs_torch
 def test_gradients_under_autocast_match_torch():
     tc.manual_seed(0)
     model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
@@ -281,6 +288,7 @@ def test_scaler_skips_the_step_and_backs_off_on_an_injected_inf():
     assert scaler.get_scale() == 2.0**14 * 2
 
 
+@needs_torch
 def test_scaler_sequence_matches_torch():
     pattern = [False, True, False, False, False, True, True, False, False, False]
     ours = tc.amp.GradScaler("cpu", init_scale=1024.0, growth_interval=3, backoff_factor=0.25, growth_factor=4.0)
