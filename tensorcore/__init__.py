@@ -333,6 +333,9 @@ from .ops.decompositions import det, matrix_power, slogdet  # noqa: E402, I001
 from .ops.decompositions import inv as inverse  # noqa: E402, I001
 from .ops.svd_qr import pinv as _pinv  # noqa: E402, I001  (also attaches Tensor.inverse/slogdet/pinverse)
 from .ops.strided import as_strided, as_strided_copy, as_strided_scatter  # noqa: E402, I001  (+ Tensor.resize_)
+from .ops.linalg_more import (  # noqa: E402, I001  (+ Tensor.cholesky/svd/qr: torch's old API)
+    addr, cholesky, cholesky_inverse, cholesky_solve, inner, logdet, qr, svd, triangular_solve,
+)
 
 bool = bool_
 # PyTorch's dtype names (NumPy dtypes: x.dtype == tc.float32 holds, and they print as float32).

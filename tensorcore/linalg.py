@@ -51,3 +51,16 @@ def vecdot(x, y, *, dim=-1):
 
 
 # --- end of products and decompositions ---
+
+
+# --- more of torch.linalg (tensorcore/ops/linalg_more.py) ---
+from .ops.linalg_more import (  # noqa: E402, F401
+    cholesky_ex,
+    cond,
+    inv_ex,
+    matrix_rank,
+    multi_dot,
+    solve_ex,
+    solve_triangular,
+    vander,
+)

@@ -264,3 +264,56 @@ def test_isin_and_the_transpose_properties():
         np.testing.assert_array_equal(getattr(tc.tensor(a), name).numpy(), getattr(torch.tensor(a), name).numpy())
     for name in ("T", "H"):
         np.testing.assert_array_equal(getattr(tc.tensor(a[0]), name).numpy(), getattr(torch.tensor(a[0]), name).numpy())
+
+
+NEW_ENTRIES = ["logdet", "inner", "addr", "linalg.multi_dot", "linalg.vander", "cholesky", "cholesky_solve",
+               "cholesky_inverse", "linalg.solve_triangular", "triangular_solve", "linalg.matrix_rank", "linalg.cond",
+               "linalg.inv_ex", "linalg.cholesky_ex", "linalg.solve_ex", "svd", "qr", "nn.functional.bilinear",
+               "nn.functional.channel_shuffle", "nn.functional.pdist", "nn.functional.upsample_nearest",
+               "nn.functional.upsample_bilinear", "nn.functional.max_unpool1d", "nn.functional.max_unpool3d",
+               "as_strided", "as_strided_copy", "resize_", "resize_as_", "T", "mT", "mH", "H"]
+
+
+def test_new_entries_agree_with_torch_on_op_db_samples():
+    """The entries added for issue 13, on PyTorch's own samples (forward and vjp): every sample agrees."""
+    pytest.importorskip("expecttest", reason="op_db's import needs expecttest")
+    from tensorcore.testing import opinfo
+
+    rows = opinfo.run_op_db(names=set(NEW_ENTRIES))
+    assert {r["name"] for r in rows} == set(NEW_ENTRIES)
+    bad = [f"{r['name']} ({r['variant']}): {r['examples']}" for r in rows
+           if not r["have"] or r["counts"]["refused"] or r["counts"]["differ"] or r["counts"]["crash"]]
+    assert not bad, "\n".join(bad)
+    assert sum(r["counts"]["agree"] for r in rows) > 200
+
+
+def test_logdet_old_svd_and_the_ex_variants_as_torch():
+    a = np.array([[0.0, 1.0], [1.0, 0.0]])  # det -1: logdet is NaN in PyTorch
+    assert np.isnan(tc.logdet(tc.tensor(a)).item()) and np.isnan(torch.logdet(torch.tensor(a)).item())
+    assert tc.logdet(tc.zeros((2, 2), dtype=tc.float64)).item() == torch.logdet(torch.zeros(2, 2)).item() == -np.inf
+    m = R.standard_normal((4, 3))
+    _compare(lambda t, f, x: x.svd().S, m)
+    U, S, V = tc.svd(tc.tensor(m))  # V, not Vh: A = U diag(S) V^T
+    np.testing.assert_allclose((U.numpy() * S.numpy()) @ V.numpy().T, m, atol=1e-12)
+    assert tuple(tc.svd(tc.tensor(m), some=False).U.shape) == tuple(torch.svd(torch.tensor(m), some=False).U.shape)
+    spd = m.T @ m + np.eye(3)
+    for name in ("inv_ex", "cholesky_ex"):
+        ours, theirs = getattr(tc.linalg, name)(tc.tensor(spd)), getattr(torch.linalg, name)(torch.tensor(spd))
+        np.testing.assert_allclose(ours[0].numpy(), theirs[0].numpy(), rtol=1e-10)
+        assert ours.info.dtype == tc.int32 and ours.info.item() == theirs.info.item() == 0
+    assert tc.linalg.matrix_rank(tc.tensor(m), atol=0.5).item() == torch.linalg.matrix_rank(torch.tensor(m),
+                                                                                            atol=0.5).item()
+    assert tc.linalg.matrix_rank(tc.tensor(np.outer(m[:, 0], m[:, 0])), hermitian=True).item() == 1
+
+
+def test_cholesky_solve_reads_one_triangle_as_torch():
+    L = np.tril(R.standard_normal((3, 3))) + 2 * np.eye(3)
+    b = R.standard_normal((3, 2))
+    _compare(lambda t, f, x, y: t.cholesky_solve(x, y), b, L)
+    _compare(lambda t, f, x, y: t.cholesky_solve(x, y, upper=True), b, L.T)
+    _compare(lambda t, f, y: t.cholesky_inverse(y), L)
+    full = L + np.triu(R.standard_normal((3, 3)), 1)  # PyTorch reads the lower triangle only
+    np.testing.assert_allclose(tc.cholesky_solve(tc.tensor(b), tc.tensor(full)).numpy(),
+                               torch.cholesky_solve(torch.tensor(b), torch.tensor(full)).numpy(), rtol=1e-10)
+    with pytest.raises(tc.GradientError, match="cholesky_solve"):
+        tc.cholesky_solve(tc.tensor(b), tc.tensor(full, requires_grad=True))

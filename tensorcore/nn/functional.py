@@ -167,7 +167,9 @@ __all__ = [
     "tanh",
 ]
 
-# --- more of PyTorch's names (issue 13: ops/unpool.py) ---
+# --- more of PyTorch's names (issue 13: ops/unpool.py, ops/nn_more.py) ---
+from ..ops.nn_more import bilinear, channel_shuffle, pdist, upsample_bilinear, upsample_nearest  # noqa: E402
 from ..ops.unpool import max_unpool1d, max_unpool3d  # noqa: E402
 
-__all__ += ["max_unpool1d", "max_unpool3d"]
+__all__ += ["max_unpool1d", "max_unpool3d", "bilinear", "channel_shuffle", "pdist", "upsample_bilinear",
+            "upsample_nearest"]

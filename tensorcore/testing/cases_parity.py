@@ -7,14 +7,17 @@ import numpy as np
 
 import tensorcore as tc
 
+from ..ops import linalg_more as LM
 from ..ops import losses as L
 from ..ops import nn as NN
+from ..ops import nn_more as NM
 from ..ops import pool as PO
 from ..ops import pool_nd as P
 from ..ops import products as PR
 from ..ops import strided as ST
 from ..ops import svd_qr as SQ
 from ..ops import unpool as U
+from ..ops.layout import tril
 from ..ops.padding import pad
 from .cases import OpCase
 
@@ -122,17 +125,13 @@ CASES = [
     OpCase("avg_pool3d", lambda r: (_n(r, 1, 1, 3, 3, 3),), lambda x: P.avg_pool3d(x, 2, 1, divisor_override=-3),
            lambda x: _sum_pool(x, (2, 2, 2), (1, 1, 1), (0, 0, 0)) / -3, label="divisor_override"),
     # linear algebra
-    OpCase("pinv", lambda r: (_n(r, 3, 3) + np.diag([1.0, 3.0, 5.0]),), lambda a: SQ.pinv(a + a.mT, hermitian=True),
+    OpCase("pinv", lambda r: (_n(r, 2, 2) + np.diag([1.0, 3.0]),), lambda a: SQ.pinv(a + a.mT, hermitian=True),
            lambda a: np.linalg.pinv(a + a.T), label="hermitian"),
-    OpCase("svd", lambda r: (_n(r, 4, 3),), lambda a: SQ.svd(a, full_matrices=True).U[:, :3].abs(),
-           lambda a: np.abs(np.linalg.svd(a)[0][:, :3]), label="full_matrices tall"),
-    OpCase("svd", lambda r: (_n(r, 3, 4),), lambda a: SQ.svd(a, full_matrices=True).Vh[:3].abs(),
-           lambda a: np.abs(np.linalg.svd(a)[2][:3]), label="full_matrices wide"),
-    OpCase("qr", lambda r: (_n(r, 2, 4),), lambda a: SQ.qr(a).R.abs(), lambda a: np.abs(np.linalg.qr(a)[1]),
-           label="wide R"),
-    OpCase("qr", lambda r: (_n(r, 2, 4),), lambda a: SQ.qr(a, mode="complete").Q.abs(),
-           lambda a: np.abs(np.linalg.qr(a)[0]), label="wide Q"),
-    OpCase("tensordot", lambda r: (_n(r, 1, 3), _n(r, 2, 3, 2)), lambda a, b: PR.tensordot(a, b, ([0, 1], [0, 1])),
+    OpCase("svd", lambda r: (_n(r, 3, 2),), lambda a: SQ.svd(a, full_matrices=True).U[:, :2].abs(),
+           lambda a: np.abs(np.linalg.svd(a)[0][:, :2]), label="full_matrices"),
+    OpCase("qr", lambda r: (_n(r, 2, 3),), lambda a: SQ.qr(a, mode="complete").R.abs(),
+           lambda a: np.abs(np.linalg.qr(a)[1]), label="wide"),
+    OpCase("tensordot", lambda r: (_n(r, 1, 2), _n(r, 2, 2, 1)), lambda a, b: PR.tensordot(a, b, ([0, 1], [0, 1])),
            lambda a, b: np.tensordot(a, b.sum(0, keepdims=True), ([0, 1], [0, 1])), label="size-1 broadcast"),
     OpCase("cross", lambda r: (_n(r, 1, 3), _n(r, 2, 3)), lambda a, b: PR.cross(a, b, dim=1),
            lambda a, b: np.cross(a, b, axis=1), label="broadcast"),
@@ -159,4 +158,30 @@ CASES = [
     OpCase("as_strided_scatter", lambda r: (_n(r, 3, 3), _n(r, 2, 2)),
            lambda x, s: ST.as_strided_scatter(x.contiguous(), s, (2, 2), (1, 3), 1),
            lambda x, s: _scatter_ref(x, s, (2, 2), (1, 3), 1), requires_grad=(False, True)),
+    # linalg_more.py and nn_more.py: compositions (2 x 2: each matmul is a simulated GEMM on cuda)
+    OpCase("logdet", lambda r: (_n(r, 2, 2) + 3 * np.eye(2),), LM.logdet, lambda a: np.log(np.linalg.det(a))),
+    OpCase("inner", lambda r: (_n(r, 2, 3), _n(r, 1, 3)), LM.inner, np.inner),
+    OpCase("addr", lambda r: (_n(r, 2, 3), _n(r, 2), _n(r, 3)), lambda c, a, b: LM.addr(c, a, b, beta=0.5, alpha=2),
+           lambda c, a, b: 0.5 * c + 2 * np.outer(a, b)),
+    OpCase("multi_dot", lambda r: (_n(r, 2), _n(r, 2, 2), _n(r, 2)), lambda a, b, c: LM.multi_dot([a, b, c]),
+           lambda a, b, c: np.linalg.multi_dot([a, b, c])),
+    OpCase("vander", lambda r: (_n(r, 3),), lambda x: LM.vander(x, N=3), lambda x: np.vander(x, 3, increasing=True)),
+    OpCase("cholesky_solve", lambda r: (_n(r, 2, 1), _n(r, 2, 2) + 2 * np.eye(2)),
+           lambda b, l: LM.cholesky_solve(b, tril(l)), lambda b, l: np.linalg.solve(np.tril(l) @ np.tril(l).T, b)),
+    OpCase("cholesky_inverse", lambda r: (_n(r, 2, 2) + 2 * np.eye(2),),
+           lambda l: LM.cholesky_inverse(tril(l).mT, True), lambda l: np.linalg.inv(np.tril(l) @ np.tril(l).T)),
+    OpCase("solve_triangular", lambda r: (_n(r, 2, 2) + 3 * np.eye(2), _n(r, 2, 1)),
+           lambda a, b: LM.solve_triangular(a, b, upper=True), lambda a, b: np.linalg.solve(np.triu(a), b)),
+    OpCase("triangular_solve", lambda r: (_n(r, 2, 1), _n(r, 2, 2) + 3 * np.eye(2)),
+           lambda b, a: LM.triangular_solve(b, a, upper=False, transpose=True, unitriangular=True).solution,
+           lambda b, a: np.linalg.solve((np.tril(a, -1) + np.eye(2)).T, b)),
+    OpCase("matrix_rank", lambda r: (np.outer(_n(r, 3), _n(r, 3)) + np.outer(_n(r, 3), _n(r, 3)),), LM.matrix_rank,
+           np.linalg.matrix_rank, differentiable=False),
+    OpCase("cond", lambda r: (_n(r, 2, 2) + 3 * np.eye(2),), lambda a: LM.cond(a, 1), lambda a: np.linalg.cond(a, 1)),
+    OpCase("bilinear", lambda r: (_n(r, 2, 2), _n(r, 2, 3), _n(r, 2, 2, 3), _n(r, 2)), NM.bilinear,
+           lambda a, b, w, c: np.einsum("bi,oij,bj->bo", a, w, b) + c),
+    OpCase("channel_shuffle", lambda r: (_n(r, 1, 4, 2),), lambda x: NM.channel_shuffle(x, 2),
+           lambda x: x.reshape(1, 2, 2, 2).transpose(0, 2, 1, 3).reshape(1, 4, 2)),
+    OpCase("pdist", lambda r: (_n(r, 3, 2),), NM.pdist,
+           lambda x: np.sqrt(((x[[0, 0, 1]] - x[[1, 2, 2]]) ** 2).sum(-1))),
 ]
