@@ -129,6 +129,9 @@ def is_c_contiguous(x) -> bool:
     return False
 
 
+_dtype_sets: dict = {}  # a check's dtype argument -> the tuple of np.dtype it allows
+
+
 def check(fn: str, name: str, x, *, ndim=None, dtype=None, shape=None, contiguous=True):
     """Check one argument of wrapper ``fn``; raise ValueError/TypeError naming the function."""
     if ndim is not None:
@@ -137,8 +140,12 @@ def check(fn: str, name: str, x, *, ndim=None, dtype=None, shape=None, contiguou
             want = " or ".join(str(d) for d in ndims)
             raise ValueError(f"{fn}: {name} must be {want}-D, got shape {tuple(x.shape)}")
     if dtype is not None:
-        dtypes = (np.dtype(dtype),) if not isinstance(dtype, (tuple, list)) else tuple(map(np.dtype, dtype))
-        if np.dtype(x.dtype) not in dtypes:
+        dtypes = _dtype_sets.get(dtype) if isinstance(dtype, (tuple, type, np.dtype, str)) else None
+        if dtypes is None:
+            dtypes = (np.dtype(dtype),) if not isinstance(dtype, (tuple, list)) else tuple(map(np.dtype, dtype))
+            if isinstance(dtype, (tuple, type, np.dtype, str)):
+                _dtype_sets[dtype] = dtypes
+        if x.dtype not in dtypes:
             want = " or ".join(str(d) for d in dtypes)
             raise TypeError(f"{fn}: {name} must have dtype {want}, got {np.dtype(x.dtype)}")
     if shape is not None and tuple(x.shape) != tuple(shape):
@@ -248,10 +255,150 @@ def kernel_arg(x):
 
 
 def launch(kernel, grid, block, stream, *args):
-    """Launch ``kernel[grid, block, stream](*args)`` with array arguments converted by :func:`kernel_arg`."""
+    """Launch ``kernel[grid, block, stream](*args)`` with array arguments converted by :func:`kernel_arg`.
+
+    On a GPU, once a kernel has been launched through Numba with some argument types, later launches
+    with the same types go straight to ``cuda.core.launch`` with arguments packed here
+    (:func:`_fast_launch`): no Numba device-array object, typing or launch configuration per call.
+    """
     grid = tuple(int(g) for g in grid) if isinstance(grid, tuple) else int(grid)
     block = tuple(int(b) for b in block) if isinstance(block, tuple) else int(block)
+    if FAST_LAUNCH:
+        key = (kernel, _types_key(args))
+        entry = _fast.get(key)
+        if entry:
+            _core_launch(_core_stream(stream), _config(grid, block), entry.kernel, *_pack(args, entry.scalars))
+            return
+        if entry is None:
+            converted = [kernel_arg(a) for a in args]
+            kernel[grid, block, stream](*converted)
+            _fast[key] = _fast_entry(kernel, converted, stream)
+            return
     kernel[grid, block, stream](*[kernel_arg(a) for a in args])
+
+
+#: Launch compiled kernels through ``cuda.core.launch`` directly (see :func:`launch`); set
+#: ``TENSORCORE_FAST_LAUNCH=0`` to send every launch through Numba's dispatcher.
+FAST_LAUNCH = not SIMULATOR and os.environ.get("TENSORCORE_FAST_LAUNCH", "1") != "0"
+_fast: dict = {}  # (dispatcher, argument types) -> _FastEntry, or False where the fast path is refused
+_configs: dict = {}
+_core_streams: dict = {}
+
+
+class _FastEntry:
+    """One compiled overload: its ``cuda.core`` kernel, and per argument ``None`` (an array) or the
+    ctypes type Numba passes that scalar as."""
+
+    __slots__ = ("kernel", "scalars")
+
+    def __init__(self, kernel, scalars):
+        self.kernel, self.scalars = kernel, scalars
+
+
+def _types_key(args):
+    """What decides the overload Numba picks: each array's dtype, ndim and C-contiguity; each scalar's type."""
+    key = []
+    for a in args:
+        if isinstance(a, (int, float, bool, np.generic)):
+            key.append(type(a))
+        else:
+            key.append((a.dtype.char, a.ndim, is_c_contiguous(a)))
+    return tuple(key)
+
+
+def _array_fields(a):
+    """``(size, itemsize, pointer, shape, strides in bytes)`` of a device array, read without building
+    a Numba device array (CuPy: its attributes; others: ``__cuda_array_interface__``)."""
+    if type(a).__module__.startswith("cupy"):
+        return a.size, a.itemsize, a.data.ptr, a.shape, a.strides
+    cai = a.__cuda_array_interface__
+    shape = tuple(cai["shape"])
+    itemsize = np.dtype(cai["typestr"]).itemsize
+    strides = cai.get("strides")
+    if strides is None:
+        strides, step = [], itemsize
+        for n in reversed(shape):
+            strides.append(step)
+            step *= n
+        strides = tuple(reversed(strides))
+    return math.prod(shape), itemsize, cai["data"][0], shape, tuple(strides)
+
+
+def _pack(args, scalars):
+    """Numba's kernel ABI: an array is ``meminfo, parent, size, itemsize, data, *shape, *strides``
+    (numba-cuda's ``_Kernel._prepare_args``); a scalar is its ctypes value."""
+    out = []
+    for a, ctype in zip(args, scalars):
+        if ctype is None:
+            size, itemsize, ptr, shape, strides = _array_fields(a)
+            out += (0, 0, size, itemsize, ptr, *shape, *strides)
+        elif ctype is bool:
+            out.append(bool(a))
+        else:
+            out.append(ctype(a))
+    return out
+
+
+def _fast_entry(dispatcher, converted, stream):
+    """The :class:`_FastEntry` of the overload that just ran, after checking that :func:`_pack` gives
+    the very arguments Numba gave it; False (never fast) for anything unusual."""
+    import ctypes
+
+    try:
+        argtypes = tuple(dispatcher.typeof_pyval(a) for a in converted)
+        compiled = dispatcher.overloads.get(argtypes)
+        if compiled is None or compiled.extensions or compiled.debug or compiled.cooperative:
+            return False
+        scalars = []
+        for t in argtypes:
+            if isinstance(t, numba.types.Array):
+                scalars.append(None)
+            elif t == numba.types.boolean:
+                scalars.append(bool)
+            elif isinstance(t, numba.types.Integer):
+                scalars.append(getattr(ctypes, f"c_{t}"))
+            elif t in (numba.types.float32, numba.types.float64):
+                scalars.append(ctypes.c_float if t == numba.types.float32 else ctypes.c_double)
+            else:
+                return False
+        ours = _pack(converted, scalars)
+        theirs = []
+        for t, v in zip(argtypes, converted):
+            compiled._prepare_args(t, v, stream, [], theirs)
+        if len(ours) != len(theirs) or any(_arg_value(x) != _arg_value(y) or type(x) is not type(y)
+                                           for x, y in zip(ours, theirs)):
+            return False
+        return _FastEntry(compiled._codelibrary.get_cufunc().kernel, tuple(scalars))
+    except Exception:  # a Numba version with another ABI: stay on the dispatcher
+        return False
+
+
+def _arg_value(x):
+    return getattr(x, "value", x)
+
+
+def _config(grid, block):
+    cfg = _configs.get((grid, block))
+    if cfg is None:
+        from cuda.core import LaunchConfig
+
+        cfg = _configs[(grid, block)] = LaunchConfig(grid=grid, block=block, shmem_size=0)
+    return cfg
+
+
+def _core_stream(stream):
+    s = _core_streams.get(id(stream))
+    if s is None:
+        from numba.cuda.cudadrv import driver
+
+        s = _core_streams[id(stream)] = (driver._to_core_stream(stream), stream)  # keeps `stream` alive
+    return s[0]
+
+
+def _core_launch(stream, config, kernel, *args):
+    from cuda.core import launch as core_launch
+
+    core_launch(stream, config, kernel, *args)
 
 
 _sm_count = None

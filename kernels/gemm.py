@@ -126,10 +126,11 @@ _dummies: dict = {}
 
 
 def _dummy_bias(kind: str, dtype):
-    key = (kind if kind == "numpy" else "device", np.dtype(dtype))
+    """A 1-element zero array of ``kind`` passed as the bias when there is none (made once)."""
+    key = (kind, np.dtype(dtype))
     d = _dummies.get(key)
     if d is None:
-        d = _dummies[key] = _launch.zeros("numpy" if kind == "numpy" else "numba", (1,), dtype)
+        d = _dummies[key] = _launch.zeros(kind, (1,), dtype)
     return d
 
 
@@ -183,9 +184,17 @@ def gemm_batched(
         if bias.shape[1] != length or bias.shape[0] < 1 or batch % bias.shape[0]:
             raise ValueError(f"{fn}: bias of shape {tuple(bias.shape)} does not fit output {tuple(c.shape)}")
         bias1, batch_bias = _launch.flat(bias), bias.shape[0]
+    flat = _launch.flat
+    _run(kind, flat(a), flat(b), flat(c), bias1, batch, M, N, ak, ash[0], bsh[0], batch_bias, bias_mode, activation,
+         trans_a, trans_b, stream, tile, split_k, dtype)  # fmt: skip
+    return c
+
+
+def _run(kind, a1, b1, c1, bias1, batch, M, N, K, batch_a, batch_b, batch_bias, bias_mode, activation, trans_a,
+         trans_b, stream, tile, split_k, dtype):  # fmt: skip
+    """Launch the GEMM on flat (1-D) views, the arguments checked (:func:`gemm_batched`, :func:`matmul`)."""
     if batch == 0 or M == 0 or N == 0:
-        return c
-    K = ak
+        return
     tile = choose_tile(M, N, batch, dtype) if tile is None else GemmTile(*tile)
     if split_k is None:
         split_k = auto_split_k(M, N, K, batch, tile)
@@ -193,28 +202,28 @@ def gemm_batched(
     splits = max(1, _launch.cdiv(K, k_chunk))
     stream = _launch.stream_for(kind, stream)
     grid = (_launch.cdiv(N, tile.bn), _launch.cdiv(M, tile.bm), batch * splits)
-    a1, b1 = _launch.flat(a), _launch.flat(b)
     if splits == 1:
         kernel = gemm_tiled.get_kernel(trans_a, trans_b, dtype, activation, tile)
         _launch.launch(
             kernel, grid, tile.threads, stream,
-            a1, b1, _launch.flat(c), bias1, M, N, K, ash[0], bsh[0], batch_bias, bias_mode, 1, K,
+            a1, b1, c1, bias1, M, N, K, batch_a, batch_b, batch_bias, bias_mode, 1, K,
         )  # fmt: skip
-        return c
+        return
     # Split-K: partial products without epilogue, then their sum with the bias and the activation.
     part = _launch.empty(kind, (batch * splits * M * N,), dtype)
     kernel = gemm_tiled.get_kernel(trans_a, trans_b, dtype, None, tile)
     dummy = _dummy_bias(kind, dtype)
     _launch.launch(
-        kernel, grid, tile.threads, stream, a1, b1, part, dummy, M, N, K, ash[0], bsh[0], 1, BIAS_NONE, splits, k_chunk
-    )
+        kernel, grid, tile.threads, stream,
+        a1, b1, part, dummy, M, N, K, batch_a, batch_b, 1, BIAS_NONE, splits, k_chunk,
+    )  # fmt: skip
     _launch.launch(
         _launch.built(make_sum_splits_kernel, dtype, activation, True),
         _launch.grid_1d(batch * M * N),
         _launch.THREADS_1D,
         stream,
         _launch.reshape(part, (batch * splits, M * N)),
-        _launch.reshape(c, (batch, M * N)),
+        _launch.reshape(c1, (batch, M * N)),
         bias1,
         splits,
         N,
@@ -222,7 +231,6 @@ def gemm_batched(
         batch_bias,
         bias_mode,
     )
-    return c
 
 
 def auto_split_k(M, N, K, batch, tile: GemmTile = TILE_64x64) -> int:
@@ -315,9 +323,9 @@ def matmul(a, b, out=None, bias=None, activation=None, trans_a=False, trans_b=Fa
     kind = _launch.check_same_kind(fn, a, b, out, bias)
     _launch.check_float(fn, "a", a, ndim=(2, 3))
     _launch.check_float(fn, "b", b, ndim=(2, 3))
-    if np.dtype(a.dtype) != np.dtype(b.dtype):
+    dtype = a.dtype
+    if b.dtype != dtype:
         raise TypeError(f"{fn}: a and b dtypes differ: {a.dtype} vs {b.dtype}")
-    dtype = np.dtype(a.dtype)
     ash, bsh = tuple(a.shape), tuple(b.shape)  # (the simulator's shapes take no negative index)
     M = ash[-1] if trans_a else ash[-2]
     Ka = ash[-2] if trans_a else ash[-1]
@@ -328,30 +336,22 @@ def matmul(a, b, out=None, bias=None, activation=None, trans_a=False, trans_b=Fa
             f"{fn}: inner dimensions differ: a {tuple(a.shape)}{' (transposed)' if trans_a else ''} "
             f"and b {tuple(b.shape)}{' (transposed)' if trans_b else ''}"
         )
-    a3 = a if a.ndim == 3 else _launch.reshape(a, (1,) + tuple(a.shape))
-    b3 = b if b.ndim == 3 else _launch.reshape(b, (1,) + tuple(b.shape))
-    batch = max(a3.shape[0], b3.shape[0])
-    if a.ndim == 3 and b.ndim == 3 and a.shape[0] != b.shape[0]:
-        raise ValueError(f"{fn}: batch sizes differ: a {tuple(a.shape)}, b {tuple(b.shape)}")
-    out_shape = (M, N) if (a.ndim == 2 and b.ndim == 2) else (batch, M, N)
-    out = _launch.output(fn, kind, out, out_shape, dtype)
-    c3 = out if out.ndim == 3 else _launch.reshape(out, (1, M, N))
-    bias2 = None
-    if bias is not None:
+    batch_a = ash[0] if len(ash) == 3 else 1
+    batch_b = bsh[0] if len(bsh) == 3 else 1
+    if len(ash) == len(bsh) == 3 and batch_a != batch_b:
+        raise ValueError(f"{fn}: batch sizes differ: a {ash}, b {bsh}")
+    batch = max(batch_a, batch_b)
+    out = _launch.output(fn, kind, out, (M, N) if len(ash) == len(bsh) == 2 else (batch, M, N), dtype)
+    if activation not in ACTIVATIONS:
+        raise ValueError(f"{fn}: activation must be one of None, 'relu', 'gelu', got {activation!r}")
+    if bias is None:
+        bias1, bias_mode = _dummy_bias(kind, dtype), BIAS_NONE
+    else:
         _launch.check(fn, "bias", bias, ndim=1, dtype=dtype, shape=(N,))
-        bias2 = _launch.reshape(bias, (1, N))
-    gemm_batched(
-        a3,
-        b3,
-        c3,
-        bias2,
-        BIAS_COLUMNS if bias is not None else BIAS_NONE,
-        activation,
-        trans_a,
-        trans_b,
-        stream,
-        fn=fn,
-    )
+        bias1, bias_mode = bias, BIAS_COLUMNS
+    flat = _launch.flat
+    _run(kind, flat(a), flat(b), flat(out), bias1, batch, M, N, Ka, batch_a, batch_b, 1, bias_mode, activation,
+         trans_a, trans_b, stream, TILE, None, dtype)  # fmt: skip
     return out
 
 

@@ -22,7 +22,7 @@ import os
 
 import numpy as np
 
-from ..errors import DeviceError, ShapeError
+from ..errors import ArgumentError, DeviceError, ShapeError
 from .cuda_half import float32_compute
 
 name = "cuda"
@@ -193,18 +193,28 @@ def matmul(a, b):
 
 
 @_oom_guard
-def linear(x, w, b=None):
-    """y = x @ w.T + b in one GEMM launch with the bias fused into its epilogue."""
+def linear(x, w, b=None, activation=None):
+    """y = act(x @ w.T + b) in one GEMM launch: the bias and the activation (None, "relu" or "gelu",
+    erf form) fused into its epilogue (float16: the activation runs after, in CuPy)."""
+    if activation not in (None, "relu", "gelu"):
+        raise ArgumentError(f"linear: activation must be None, 'relu' or 'gelu', got {activation!r}")
+    fused = gemm != "cublas" and x.dtype == w.dtype and x.dtype.kind == "f" and x.dtype != np.float16
     if gemm == "cublas" or x.dtype != w.dtype:
         y = xp.matmul(x, w.T)
         if b is not None:
             y += b
-        return y
-    lead = x.shape[:-1]
-    x2 = _contiguous(x.reshape(-1, x.shape[-1]))
-    k = _kernels("gemm_f16" if x.dtype == np.float16 else "gemm")  # float16: float32 accumulation
-    y = k.matmul(x2, _contiguous(w), bias=None if b is None else _contiguous(b), trans_b=True)
-    return y.reshape(lead + (w.shape[0],))
+    else:
+        lead = x.shape[:-1]
+        x2 = _contiguous(x.reshape(-1, x.shape[-1]))
+        k = _kernels("gemm_f16" if x.dtype == np.float16 else "gemm")  # float16: float32 accumulation
+        y = k.matmul(x2, _contiguous(w), bias=None if b is None else _contiguous(b), trans_b=True,
+                     **({"activation": activation} if fused else {}))
+        y = y.reshape(lead + (w.shape[0],))
+    if activation == "relu" and not fused:
+        y = xp.where(y < 0, xp.zeros((), y.dtype), y)  # NOTE: keeps NaN as NaN, as the kernel does
+    elif activation == "gelu" and not fused:
+        y = 0.5 * y * (1 + erf(y / np.sqrt(2.0)))
+    return y
 
 
 # --- activations -----------------------------------------------------------------------------------------
