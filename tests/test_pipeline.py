@@ -288,3 +288,35 @@ def test_nccl_channels_one_communicator_and_stream_per_direction(monkeypatch):
             channels.recv(_DeviceArray(4), None, tag=0)
         channels.close()
         assert calls[-2:] == [("destroy",), ("destroy",)] and channels.channels == {}
+
+
+@pytest.mark.parametrize("schedule", ["gpipe", "1f1b"])
+@pytest.mark.parametrize("scale_grads", [True, False])
+def test_one_stage_step_against_torch_pipelining(schedule, scale_grads, tmp_path):
+    """torch.distributed.pipelining (a world of one, gloo) is the oracle: losses, output and gradients."""
+    torch = pytest.importorskip("torch")
+    tdist = pytest.importorskip("torch.distributed")
+    pipelining = pytest.importorskip("torch.distributed.pipelining")
+    torch.manual_seed(0)
+    ref = torch.nn.Sequential(torch.nn.Linear(6, 5), torch.nn.Tanh(), torch.nn.Linear(5, 3)).double()
+    model = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3)).to(tc.float64)
+    model.load_state_dict({k: tc.tensor(v.detach().numpy()) for k, v in ref.state_dict().items()})
+    x, y = data()
+    tdist.init_process_group("gloo", store=tdist.FileStore(str(tmp_path / "store"), 1), rank=0, world_size=1)
+    try:
+        torch_class = {"gpipe": pipelining.ScheduleGPipe, "1f1b": pipelining.Schedule1F1B}[schedule]
+        torch_sched = torch_class(pipelining.PipelineStage(ref, 0, 1, torch.device("cpu")), 4,
+                                  loss_fn=torch.nn.CrossEntropyLoss(), scale_grads=scale_grads)
+        want_losses = []
+        want = torch_sched.step(torch.tensor(x.numpy()), target=torch.tensor(y.numpy()), losses=want_losses)
+    finally:
+        tdist.destroy_process_group()
+    ours = {"gpipe": ScheduleGPipe, "1f1b": Schedule1F1B}[schedule]
+    losses = []
+    got = ours(PipelineStage(model, 0, 1), 4, loss_fn=nn.CrossEntropyLoss(), scale_grads=scale_grads).step(
+        x, target=y, losses=losses)
+    np.testing.assert_allclose([float(v) for v in losses], [v.item() for v in want_losses], rtol=0, atol=1e-12)
+    np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=0, atol=1e-12)
+    assert got.requires_grad == want.requires_grad
+    for (name, p), q in zip(model.named_parameters(), ref.parameters()):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=0, atol=1e-12, err_msg=name)

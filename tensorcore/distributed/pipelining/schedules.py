@@ -97,7 +97,8 @@ class _PipelineSchedule:
         """Run one step on the whole batch: `step(x)` on the first stage, `step(target=y, losses=l)` on the last.
 
         Middle stages call `step()`. Returns the last stage's outputs (all micro-batches, concatenated
-        along dim 0, detached), None elsewhere. Gradients accumulate in the parameters' `.grad`.
+        along dim 0; their graphs are already used, as in torch), None elsewhere. Gradients accumulate
+        in the parameters' `.grad`.
         """
         from ...grad_mode import is_grad_enabled
 
@@ -200,6 +201,5 @@ def _merge(chunks):
     if not chunks:
         return None
     parts = [as_tuple(c) for c in chunks]
-    merged = tuple(cat([p[t].detach() for p in parts]) if parts[0][t].ndim else parts[0][t].detach()
-                   for t in range(len(parts[0])))
+    merged = tuple(cat([p[t] for p in parts]) if parts[0][t].ndim else parts[0][t] for t in range(len(parts[0])))
     return merged if isinstance(chunks[0], (tuple, list)) else merged[0]
