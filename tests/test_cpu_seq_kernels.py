@@ -175,3 +175,16 @@ def test_bench_parallel_runs_from_the_cli(tmp_path, capsys):
     assert "| mlp | 1 " in md.read_text() and "tensorcore bench parallel" in md.read_text()
     assert main(["bench", "parallel", "--models", "resnet"]) == 2
     assert "unknown model 'resnet'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("mask_shape", [None, (5, 1, 4, 6), (1, 3, 4, 6), (4, 6)])
+def test_attention_in_chunks_of_the_leading_axis_matches_one_chunk(rng, mask_shape, monkeypatch):
+    q, k, v, g = (rng.standard_normal((5, 3) + s) for s in ((4, 2), (6, 2), (6, 3), (4, 3)))
+    mask = None if mask_shape is None else rng.random(mask_shape) > 0.4
+    whole = cpu.attention_forward(q, k, v, mask, False, None)
+    whole_grads = cpu.attention_backward(q, k, v, *whole, g, mask, False, None)
+    monkeypatch.setattr(cpu_attention, "CHUNK_SCORES", 2 * 3 * 4 * 6)  # chunks of 2, 2 and 1 items
+    parts = cpu.attention_forward(q, k, v, mask, False, None)
+    part_grads = cpu.attention_backward(q, k, v, *parts, g, mask, False, None)
+    for a, b in zip((*parts, *part_grads), (*whole, *whole_grads)):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
