@@ -1,0 +1,3 @@
+"""tc.signal: torch.signal's names (the windows)."""
+
+from . import windows  # noqa: F401
