@@ -294,3 +294,25 @@ def test_tensorcore_train_gpt_pipeline_parallel_matches_one_process(capsys, tmp_
         for name in want:
             np.testing.assert_allclose(got[name].numpy(), want[name].numpy(), rtol=0, atol=1e-5, err_msg=name)
     dist.barrier()
+
+
+def test_tied_gradients_accumulate_over_steps_without_zero_grad():
+    """Two steps without zero_grad (torch divides what .grad held by m again): the tied wte copies stay one weight."""
+    ranks = stage_ranks(2)
+    index = ranks.index(dist.get_rank())
+    stage = PipelineStage(pipeline_split(build("gpt"), 2)[index], index, 2, group=ranks)
+    sched = ScheduleGPipe(stage, 4, loss_fn=loss_fn)
+    ref = build("gpt")
+    for i, (x, y) in enumerate(batches("gpt", steps=2)):
+        sched.step(x) if stage.is_first else sched.step(target=y)
+        if i == 1:
+            for p in ref.parameters():
+                p.grad._data /= 4
+        loss_fn(ref(x), y).backward()
+    grads = dist.all_gather_object({n: p.grad.numpy() for n, p in stage.submod.named_parameters()})
+    mine = [grads[r] for r in ranks]
+    np.testing.assert_array_equal(mine[0]["wte.weight"], mine[1]["wte.weight"])  # bitwise: one weight
+    for name, p in ref.named_parameters():
+        got = mine[0][name] if name in mine[0] else mine[1][name]
+        np.testing.assert_allclose(got, p.grad.numpy(), rtol=0, atol=1e-12, err_msg=name)
+    dist.barrier()

@@ -159,6 +159,10 @@ class PipelineStage:
         self._out_meta = None
         self.output_chunks = []
         self.busy_s = 0.0
+        self._tied_before = {}  # the tied gradients before this step (gradient accumulation over steps)
+        if has_backward and self.tied_parameters:
+            self._tied_before = {name: None if p.grad is None else p.grad._data.copy()
+                                 for name, p, _, _ in self._tied()}
 
     @contextmanager
     def _busy(self):
@@ -319,11 +323,12 @@ class PipelineStage:
             for p in self.submod.parameters():
                 if p.grad is not None:
                     p.grad._data /= grad_scale_factor
-        self._sum_tied_gradients()
+        self._sum_tied_gradients(grad_scale_factor)
 
-    def _sum_tied_gradients(self):
+    def _tied(self):
+        """[(name, parameter, the other stage's rank, this stage is the lower of the two)] for this stage."""
         params = dict(self.submod.named_parameters())
-        backend = None
+        found = []
         for name in sorted(self.tied_parameters):
             stages = tuple(self.tied_parameters[name])
             if self.stage_index not in stages or len(set(stages)) == 1:
@@ -331,17 +336,28 @@ class PipelineStage:
             if name not in params:
                 raise DistributedError(f"pipeline stage {self.stage_index}: tied parameter {name!r} is not a "
                                        f"parameter of this stage's submodule")
-            p = params[name]
+            other = stages[0] if stages[1] == self.stage_index else stages[1]
+            found.append((name, params[name], self.stage_ranks[other], self.stage_index < other))
+        return found
+
+    def _sum_tied_gradients(self, grad_scale_factor):
+        """Each tied copy's gradient becomes the sum of this step's gradients of both copies (plus what it held)."""
+        backend = self._backend() if self.tied_parameters else None
+        for name, p, peer, lower in self._tied():
             if p.grad is None:
                 p.grad = _zeros_like(p)
-            peer = self.stage_ranks[stages[0] if stages[1] == self.stage_index else stages[1]]
-            backend = backend or self._backend()
-            other = self.device.backend.xp.empty_like(p.grad._data)
-            recv = self._what(backend.recv(other, peer, TAG_TIED), f"the gradient of tied parameter {name!r}")
-            send = self._what(backend.send(p.grad._data, peer, TAG_TIED), f"the gradient of tied parameter {name!r}")
+            before = self._tied_before.get(name)
+            base = None if before is None else before / grad_scale_factor  # what it held, scaled as torch does
+            mine = p.grad._data if base is None else p.grad._data - base
+            theirs = self.device.backend.xp.empty_like(mine)
+            what = f"the gradient of tied parameter {name!r}"
+            recv = self._what(backend.recv(theirs, peer, TAG_TIED), what)
+            send = self._what(backend.send(mine, peer, TAG_TIED), what)
             recv.wait()
             send.wait()
-            p.grad._data += other  # NOTE: a + b on one stage, b + a on the other: the same bits (commutative)
+            # NOTE: the same expression in the same order on both stages, so the copies stay bitwise equal.
+            total = mine + theirs if lower else theirs + mine
+            p.grad._data[...] = total if base is None else base + total
 
 
 def _zeros_like(p):
