@@ -11,6 +11,7 @@ from ..ops import linalg_more as LM
 from ..ops import losses as L
 from ..ops import nn as NN
 from ..ops import nn_more as NM
+from ..ops import polynomials as PN
 from ..ops import pool as PO
 from ..ops import pool_nd as P
 from ..ops import products as PR
@@ -75,6 +76,11 @@ def _unpool_ref(v, idx, shape):
     out = np.zeros(shape[:2] + (int(np.prod(shape[2:])),))
     np.put_along_axis(out, idx.numpy().reshape(shape[0], shape[1], -1), v.reshape(shape[0], shape[1], -1), axis=2)
     return out.reshape(shape)
+
+
+def _degree3(name):
+    fn = getattr(PN, name)
+    return lambda x: fn(x, 3)
 
 
 def _const(a, like):
@@ -189,4 +195,20 @@ CASES = [
            lambda x: x.reshape(1, 2, 2, 2).transpose(0, 2, 1, 3).reshape(1, 4, 2)),
     OpCase("pdist", lambda r: (_n(r, 3, 2),), NM.pdist,
            lambda x: np.sqrt(((x[[0, 0, 1]] - x[[1, 2, 2]]) ** 2).sum(-1))),
+    # torch.special's polynomials at n = 3 (forward only, as PyTorch), against their closed forms
+    *[OpCase(f"special.{name}", lambda r: (r.uniform(-0.9, 0.9, (2, 3)),), _degree3(name), ref,
+             differentiable=False, label="n=3")
+      for name, ref in [
+          ("chebyshev_polynomial_t", lambda x: 4 * x**3 - 3 * x),
+          ("chebyshev_polynomial_u", lambda x: 8 * x**3 - 4 * x),
+          ("chebyshev_polynomial_v", lambda x: 8 * x**3 - 4 * x**2 - 4 * x + 1),
+          ("chebyshev_polynomial_w", lambda x: 8 * x**3 + 4 * x**2 - 4 * x - 1),
+          ("shifted_chebyshev_polynomial_t", lambda x: 4 * (2 * x - 1)**3 - 3 * (2 * x - 1)),
+          ("shifted_chebyshev_polynomial_u", lambda x: 8 * (2 * x - 1)**3 - 4 * (2 * x - 1)),
+          ("shifted_chebyshev_polynomial_v", lambda x: (lambda y: 8 * y**3 - 4 * y**2 - 4 * y + 1)(2 * x - 1)),
+          ("shifted_chebyshev_polynomial_w", lambda x: (lambda y: 8 * y**3 + 4 * y**2 - 4 * y - 1)(2 * x - 1)),
+          ("hermite_polynomial_h", lambda x: 8 * x**3 - 12 * x),
+          ("hermite_polynomial_he", lambda x: x**3 - 3 * x),
+          ("laguerre_polynomial_l", lambda x: (-x**3 + 9 * x**2 - 18 * x + 6) / 6),
+          ("legendre_polynomial_p", lambda x: (5 * x**3 - 3 * x) / 2)]],
 ]
