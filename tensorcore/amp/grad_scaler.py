@@ -84,7 +84,7 @@ class GradScaler:
         if state["stage"] is _STEPPED:
             raise GradientError("unscale_() is being called after step().")
         inv_scale = np.float32(np.float64(1.0) / np.float64(self._scale))  # as PyTorch: in double, then float
-        found = False
+        finite = {}  # array module -> per-gradient "all finite" flags, read back once per device kind
         for group in optimizer.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -94,9 +94,8 @@ class GradScaler:
                     raise ArgumentError("Attempting to unscale FP16 gradients.")
                 xp = p.device.backend.xp
                 g *= g.dtype.type(inv_scale)
-                if not bool(xp.isfinite(g).all()):
-                    found = True
-        state["found_inf"] = found
+                finite.setdefault(xp, []).append(xp.isfinite(g).all())
+        state["found_inf"] = not all(bool(xp.stack(flags).all()) for xp, flags in finite.items())
         state["stage"] = _UNSCALED
 
     def step(self, optimizer, *args, **kwargs):
