@@ -58,10 +58,11 @@ def worker_pipeline(args):
         opt.step()
         if i >= 3:
             t = schedule.last_step_times
-            rows.append((t.wall_s, t.busy_s, t.bubble))
+            rows.append((t.wall_s, t.busy_s, t.bubble, t.busy_cpu_s))
     rows = np.array(rows)
     mine = {"stage": rank, "wall_s": float(np.median(rows[:, 0])), "busy_s": float(np.median(rows[:, 1])),
-            "bubble": float(np.median(rows[:, 2])), "expected_bubble": t.expected_bubble}
+            "bubble": float(np.median(rows[:, 2])), "busy_cpu_s": float(np.median(rows[:, 3])),
+            "expected_bubble": t.expected_bubble}
     everyone = dist.all_gather_object(mine)
     if rank == 0:
         print("RESULT " + json.dumps(everyone), flush=True)
@@ -175,21 +176,23 @@ def write(args, p2p, single, runs, load_start):
              f"load average {load_start:.1f} at the start, {os.getloadavg()[0]:.1f} at the end (shared machine).", "",
              f"Model: {report['model']}; one process (no pipeline): {single * 1e3:.1f} ms / step. "
              f"Medians of {args.steps} steps, each after a barrier.", "",
-             "| schedule | m | " + " | ".join(f"stage {s} busy / wall (ms)" for s in range(args.stages))
+             "| schedule | m | " + " | ".join(f"stage {s} cpu / busy / wall (ms)" for s in range(args.stages))
              + " | measured bubble per stage | (p-1)/(m+p-1) | step (ms) | vs one process |",
              "|---|---:|" + "---:|" * args.stages + "---|---:|---:|---:|"]
     for r in runs:
         st = r["stages"]
         lines.append(f"| {r['schedule']} | {r['micro_batches']} | "
-                     + " | ".join(f"{s['busy_s'] * 1e3:.1f} / {s['wall_s'] * 1e3:.1f}" for s in st)
+                     + " | ".join(f"{s['busy_cpu_s'] * 1e3:.1f} / {s['busy_s'] * 1e3:.1f} / {s['wall_s'] * 1e3:.1f}"
+                                  for s in st)
                      + f" | {', '.join(format(s['bubble'], '.3f') for s in st)} | {st[0]['expected_bubble']:.3f} | "
                      f"{r['step_s'] * 1e3:.1f} | {r['speedup_vs_one_process']:.2f}x |")
     lines += ["", "Point to point between 2 ranks (ping-pong, Open MPI shared memory; one-way = half the median "
               "round trip):", "", "| bytes | one-way (us) | GB/s |", "|---:|---:|---:|"]
     lines += [f"| {r['bytes']:,} | {r['one_way_s'] * 1e6:.1f} | {r['bandwidth_GBps']:.3f} |" for r in p2p]
-    lines += ["", "Reading it: busy is the stage's own compute; the rest of the wall time is the bubble plus the "
-              "time to post and wait for messages and to get a core back on a shared machine. The ideal "
-              "(p-1)/(m+p-1) assumes equal stages and free messages.", ""]
+    lines += ["", "Reading it: busy is the wall time of the stage's own compute (forward, loss, backward), cpu the "
+              "CPU time it got meanwhile (less when it waited for a core); bubble = 1 - busy / wall. The rest of "
+              "the wall time is the bubble proper plus posting and waiting for messages. The ideal (p-1)/(m+p-1) "
+              "assumes equal stages, free messages and a core per rank.", ""]
     with open(os.path.join(args.out, "pipeline_cpu.md"), "w") as f:
         f.write("\n".join(lines))
     print("\n".join(lines))

@@ -48,11 +48,14 @@ def expected_bubble(num_stages, n_microbatches):
 
 
 class StepTimes:
-    """One stage's times over one step: wall (step start to end), busy (forward, loss, backward compute)."""
+    """One stage's times over one step: wall (step start to end), busy (forward, loss, backward compute).
 
-    def __init__(self, stage_index, num_stages, n_microbatches, wall_s, busy_s):
+    busy_cpu_s is the CPU time of those computations: below busy_s when the rank waited for a core.
+    """
+
+    def __init__(self, stage_index, num_stages, n_microbatches, wall_s, busy_s, busy_cpu_s=None):
         self.stage_index, self.num_stages, self.n_microbatches = stage_index, num_stages, n_microbatches
-        self.wall_s, self.busy_s = wall_s, busy_s
+        self.wall_s, self.busy_s, self.busy_cpu_s = wall_s, busy_s, busy_cpu_s
 
     @property
     def idle_s(self):
@@ -68,8 +71,8 @@ class StepTimes:
         return expected_bubble(self.num_stages, self.n_microbatches)
 
     def as_dict(self):
-        return {"stage": self.stage_index, "wall_s": self.wall_s, "busy_s": self.busy_s, "idle_s": self.idle_s,
-                "bubble": self.bubble, "expected_bubble": self.expected_bubble}
+        return {"stage": self.stage_index, "wall_s": self.wall_s, "busy_s": self.busy_s, "busy_cpu_s": self.busy_cpu_s,
+                "idle_s": self.idle_s, "bubble": self.bubble, "expected_bubble": self.expected_bubble}
 
     def __repr__(self):
         return (f"StepTimes(stage {self.stage_index}/{self.num_stages}, m={self.n_microbatches}: wall "
@@ -135,7 +138,7 @@ class _PipelineSchedule:
                 stage.backward_one_chunk(i, loss=internal_losses[i] if targets is not None else None)
         stage.finish_step(m if self.scale_grads else 1)
         self.last_step_times = StepTimes(stage.stage_index, stage.num_stages, m, time.perf_counter() - start,
-                                         stage.busy_s)
+                                         stage.busy_s, stage.busy_cpu_s)
         if targets is not None and losses is not None:
             losses.clear()
             losses.extend(internal_losses)

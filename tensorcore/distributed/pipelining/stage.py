@@ -158,7 +158,7 @@ class PipelineStage:
         self._in_meta = None if not self.is_first else []
         self._out_meta = None
         self.output_chunks = []
-        self.busy_s = 0.0
+        self.busy_s = self.busy_cpu_s = 0.0
         self._tied_before = {}  # the tied gradients before this step (gradient accumulation over steps)
         if has_backward and self.tied_parameters:
             self._tied_before = {name: None if p.grad is None else p.grad._data.copy()
@@ -166,11 +166,12 @@ class PipelineStage:
 
     @contextmanager
     def _busy(self):
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         try:
             yield
         finally:
             self.busy_s += time.perf_counter() - start
+            self.busy_cpu_s += time.thread_time() - cpu  # less than busy_s when the rank lost its core
 
     def _backend(self):
         return pg._require(f"pipeline stage {self.stage_index}")
