@@ -161,3 +161,14 @@ def test_deep_mlp_peak_memory_is_lower():
           f"(reentrant {reent / 2**20:.1f} MiB); one activation {activation / 2**20:.2f} MiB")
     assert ckpt < 0.6 * plain
     assert reent < 0.6 * plain
+
+
+def test_nested_checkpoints():
+    tc.manual_seed(0)
+    model = _mlp(depth=4, dropout=0.2)
+    x = tc.randn(3, 8, dtype=tc.float64, requires_grad=True)
+    inner = lambda v: checkpoint(model[3:], v, use_reentrant=False)  # noqa: E731
+    _, ref = _grads(model, x, lambda m, v: m(v))
+    _, got = _grads(model, x, lambda m, v: checkpoint(lambda u: inner(m[:3](u)), v, use_reentrant=False))
+    for a, b in zip(got, ref):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-14)
