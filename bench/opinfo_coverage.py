@@ -39,7 +39,7 @@ def main():
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     tmp = args.out + ".tmp"
     with open(tmp, "w") as f:
-        f.write("\n".join(head) + opinfo.table(rows) + "\n")
+        f.write("\n".join(head) + opinfo.table(rows) + "\n" + opinfo.missing_and_skipped(rows) + "\n")
     os.replace(tmp, args.out)
     print("\n".join(head))
 

@@ -329,7 +329,7 @@ def run_op_db(cap=SAMPLE_CAP, names=None):
             continue
         target = resolve(op.name)
         row = {"name": op.name, "variant": op.variant_test_name, "counts": Counter(), "examples": [],
-               "have": target is not None, "seconds": 0.0, "inplace": Counter()}
+               "have": target is not None, "seconds": 0.0, "inplace": Counter(), "skips": Counter()}
         rows.append(row)
         dtype = _dtype_for(op, torch)
         if target is None or dtype is None:
@@ -346,6 +346,8 @@ def run_op_db(cap=SAMPLE_CAP, names=None):
                     break
                 outcome, detail = run_sample(kind, fn, op.name, sample, torch, op=op.op)
                 row["counts"][outcome] += 1
+                if outcome == "skip":
+                    row["skips"][detail] += 1
                 if outcome in ("differ", "crash", "refused") and len(row["examples"]) < 3:
                     row["examples"].append(f"{outcome}: {detail}")
                 if inplace and outcome != "skip":
@@ -392,4 +394,16 @@ def table(rows):
         ip_cell = f"{ip.get('agree', 0)}/{sum(ip.values()) - ip.get('agree', 0)}" if ip else ""
         lines.append(f"| {label} | {c['agree']} | {c['refused']} | {c['differ']} | {c['crash']} | {ip_cell} "
                      f"| {first} |")
+    return "\n".join(lines)
+
+
+def missing_and_skipped(rows):
+    """Markdown: the op_db entries tensorcore lacks, and why the samples not counted were not."""
+    missing = sorted({r["name"] for r in rows if not r["have"]})
+    skips = Counter()
+    for r in rows:
+        skips.update(r.get("skips", {}))
+    lines = ["", f"## op_db entries tensorcore lacks ({len(missing)})", "", ", ".join(f"`{m}`" for m in missing), "",
+             "## Samples not counted, by reason", "", "| reason | samples |", "| --- | --- |"]
+    lines += [f"| {why.replace('|', '/')} | {n} |" for why, n in skips.most_common()]
     return "\n".join(lines)
