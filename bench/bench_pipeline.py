@@ -3,7 +3,7 @@
     python bench/bench_pipeline.py [--stages 2] [--steps 15] [--out bench/results]
 
 Launches itself under mpirun for each configuration and writes bench/results/pipeline_cpu.json and .md.
-  * Bubble: an MLP of `stages` equal blocks (2 x [Linear(d, d), Tanh] each; d 256, float32, batch 256,
+  * Bubble: an MLP of `stages` equal blocks (2 x [Linear(d, d), Tanh] each; d 1024, float32, batch 256,
     SGD, mean squared error), GPipe and 1F1B, m = 1, 2, 4, 8, 16 micro-batches. Per stage and step:
     wall (step start to end, after a barrier), busy (forward, loss and backward compute); bubble = idle /
     wall; medians over the steps. Also the same model in one process (no pipeline) for the throughput.
@@ -22,16 +22,16 @@ import time
 
 import numpy as np
 
-WIDTH, LAYERS_PER_STAGE, BATCH = 256, 2, 256
+LAYERS_PER_STAGE, BATCH = 2, 256
 SIZES = (8, 1024, 65536, 1 << 20, 1 << 24)
 
 
-def build(stages):
+def build(stages, width):
     import tensorcore as tc
     from tensorcore import nn
 
     tc.manual_seed(0)
-    layers = [m for _ in range(stages * LAYERS_PER_STAGE) for m in (nn.Linear(WIDTH, WIDTH), nn.Tanh())]
+    layers = [m for _ in range(stages * LAYERS_PER_STAGE) for m in (nn.Linear(width, width), nn.Tanh())]
     return nn.Sequential(*layers)
 
 
@@ -46,10 +46,10 @@ def worker_pipeline(args):
 
     dist.init_process_group("mpi")
     rank, p = dist.get_rank(), dist.get_world_size()
-    stage = PipelineStage(pipeline_split(build(p), p)[rank], rank, p)
+    stage = PipelineStage(pipeline_split(build(p, args.width), p)[rank], rank, p)
     schedule = (ScheduleGPipe if args.schedule == "gpipe" else Schedule1F1B)(stage, args.micro, loss_fn=mse)
     opt = tc.optim.SGD(stage.submod.parameters(), lr=1e-3)
-    x, y = tc.randn(BATCH, WIDTH), tc.randn(BATCH, WIDTH)
+    x, y = tc.randn(BATCH, args.width), tc.randn(BATCH, args.width)
     rows = []
     for i in range(args.steps + 3):
         dist.barrier()
@@ -72,9 +72,9 @@ def worker_pipeline(args):
 def worker_single(args):
     import tensorcore as tc
 
-    model = build(args.stages)
+    model = build(args.stages, args.width)
     opt = tc.optim.SGD(model.parameters(), lr=1e-3)
-    x, y = tc.randn(BATCH, WIDTH), tc.randn(BATCH, WIDTH)
+    x, y = tc.randn(BATCH, args.width), tc.randn(BATCH, args.width)
     times = []
     for i in range(args.steps + 3):
         t0 = time.perf_counter()
@@ -121,7 +121,7 @@ def launch(ranks, extra, args):
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
     cmd = [sys.executable] if ranks == 0 else mpirun_argv(ranks) + [sys.executable]
     cmd += [os.path.abspath(__file__), "--steps", str(args.steps), "--stages", str(args.stages),
-            "--repeats", str(args.repeats)] + extra
+            "--repeats", str(args.repeats), "--width", str(args.width)] + extra
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
     for line in out.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -138,6 +138,7 @@ def main():
     p.add_argument("--steps", type=int, default=15, help="timed steps per configuration (medians)")
     p.add_argument("--repeats", type=int, default=30, help="ping-pong round trips per message size")
     p.add_argument("--micro-batches", default="1,2,4,8,16")
+    p.add_argument("--width", type=int, default=1024, help="the Linear layers' width (the compute per stage)")
     p.add_argument("--out", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "results"))
     args = p.parse_args()
     if args.worker:
@@ -161,10 +162,10 @@ def main():
 
 def write(args, p2p, single, runs, load_start):
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    command = f"python bench/bench_pipeline.py --stages {args.stages} --steps {args.steps}"
+    command = f"python bench/bench_pipeline.py --stages {args.stages} --steps {args.steps} --width {args.width}"
     report = {"benchmark": "bench/bench_pipeline.py", "command": command, "date": stamp,
-              "model": f"{args.stages} x {LAYERS_PER_STAGE} x [Linear({WIDTH}, {WIDTH}), Tanh], float32, batch "
-                       f"{BATCH}, SGD, MSE",
+              "model": f"{args.stages} x {LAYERS_PER_STAGE} x [Linear({args.width}, {args.width}), Tanh], float32, "
+                       f"batch {BATCH}, SGD, MSE",
               "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
                           "loadavg_at_start": load_start, "loadavg_at_end": os.getloadavg()[0]},
               "one_process_step_s": single, "runs": runs, "p2p": p2p}
