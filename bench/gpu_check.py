@@ -46,7 +46,7 @@ SECTIONS = [
     ("correctness", "gpu_sections:correctness", (300, 150), (120, 10)),
     ("compile", "gpu_kernels:compile_and_launch", (240, 90), (120, 6)),
     ("ceilings", "gpu_kernels:ceilings", (60, 20), (60, 3)),
-    ("gemm", "gpu_kernels:gemm", (120, 40), (60, 3)),
+    ("gemm", "gpu_kernels:gemm", (180, 60), (60, 3)),
     ("elementwise", "gpu_kernels:elementwise", (60, 15), (60, 3)),
     ("softmax", "gpu_kernels:softmax", (60, 15), (60, 3)),
     ("conv", "gpu_kernels:conv", (240, 70), (60, 5)),

@@ -108,8 +108,26 @@ def ceilings(ctx):
     ctx.compare(f"cuBLAS SGEMM {m}^3 (TF32 off)", lambda: a @ b, flops=2 * m**3)
 
 
+#: H200 (GH100, 132 SMs) FP32 non-tensor peak: the GEMM roofline (GPU.md's reference figures).
+FP32_PEAK_FLOPS = 67e12
+
+
+def _roofline(ctx, name, rec, flops):
+    """One more record beside a GEMM figure: TFLOP/s, its fraction of the FP32 peak and of cuBLAS."""
+    if rec.get("ms"):
+        fields = {"tflops": flops / rec["ms"] / 1e9, "of_fp32_peak": flops / rec["ms"] / 1e-3 / FP32_PEAK_FLOPS}
+        if rec.get("ref_ms"):
+            fields["of_cublas"] = rec["ref_ms"] / rec["ms"]
+        ctx.record(f"{name} (roofline)", **fields)
+
+
 def gemm(ctx):
+    """Our GEMM against cuBLAS (CuPy, TF32 off) in the same run: 4096^3 with the tile chosen by shape
+    and with each tile forced, the MLP and AlexNet dense-layer shapes (forward with the fused bias +
+    ReLU against cuBLAS + a CuPy epilogue, and the weight gradient), and a tiny GEMM whose time is the
+    host cost of one launch."""
     k = _k("gemm")
+    xp = ctx.xp
     sizes = [(4096, 4096, 4096), (8192, 1024, 4096), (1024, 4096, 9216)]
     sizes = [(33, 17, 9)] if ctx.simulate else sizes[:1] if ctx.quick else sizes
     for M, N, K in sizes:
@@ -118,35 +136,72 @@ def gemm(ctx):
         if inputs is None:
             continue
         a, b = inputs
-        ctx.compare(
+        rec = ctx.compare(
             name,
             lambda a=a, b=b: k.matmul(a, b),
             lambda a=a, b=b: a @ b,
             ref_name="cuBLAS (CuPy)",
             check=lambda a=a, b=b: ctx.rel_err(k.matmul(a, b), a @ b),
             flops=2 * M * N * K,
+            tile=k.choose_tile(M, N, 1).name,
         )
-    M, N, K = ctx.size((4096, 4096, 4096), (2048, 2048, 2048), (19, 23, 11))
-    x, w, bias = ctx.randn((M, K)), ctx.randn((N, K), seed=1), ctx.randn((N,), seed=2)
-    xp = ctx.xp
+        _roofline(ctx, name, rec, 2 * M * N * K)
+    n = ctx.size(4096, 2048, 40)
+    a3, b3 = ctx.randn((1, n, n)), ctx.randn((1, n, n), seed=1)
+    c3 = xp.empty_like(a3)
+    for tile in k.TILES:
+        name = f"matmul NN {n}^3 tile {tile.name}"
+        rec = ctx.compare(
+            name,
+            lambda tile=tile: k.gemm_batched(a3, b3, c3, tile=tile, split_k=1),
+            lambda: a3[0] @ b3[0],
+            ref_name="cuBLAS (CuPy)",
+            check=lambda tile=tile: ctx.rel_err(k.gemm_batched(a3, b3, c3, tile=tile, split_k=1)[0], a3[0] @ b3[0]),
+            flops=2 * n**3,
+            tile=tile.name,
+        )
+        _roofline(ctx, name, rec, 2 * n**3)
+    # Dense layers (M = batch): the MLP 784-64-64-10 at batch 32, AlexNet fc6-fc8 at batch 128.
+    layers = [("MLP fc1", 32, 64, 784), ("MLP fc2", 32, 64, 64), ("AlexNet fc6", 128, 4096, 9216),
+              ("AlexNet fc7", 128, 4096, 4096), ("AlexNet fc8", 128, 1000, 4096)]  # fmt: skip
+    layers = [("tiny", 19, 23, 11)] if ctx.simulate else layers[:3] if ctx.quick else layers
+    for label, M, N, K in layers:
+        name = f"linear relu(x w^T + b) {label} {M}x{N}x{K}"
+        shapes = ((M, K), (N, K), (N,), (M, N))
+        inputs = ctx.guarded(name, lambda shapes=shapes: [ctx.randn(sh, seed=i) for i, sh in enumerate(shapes)])
+        if inputs is None:
+            continue
+        x, w, bias, g = inputs
+
+        def ours(x=x, w=w, bias=bias):
+            return k.matmul(x, w, bias=bias, activation="relu", trans_b=True)
+
+        def ref(x=x, w=w, bias=bias):
+            return xp.maximum(x @ w.T + bias, 0)
+
+        rec = ctx.compare(name, ours, ref, ref_name="cuBLAS NT + CuPy epilogue",
+                          check=lambda ours=ours, ref=ref: ctx.rel_err(ours(), ref()), flops=2 * M * N * K)  # fmt: skip
+        _roofline(ctx, name, rec, 2 * M * N * K)
+        name = f"weight grad g^T x (TN) {label} {N}x{K}x{M}"
+        rec = ctx.compare(
+            name,
+            lambda g=g, x=x: k.matmul(g, x, trans_a=True),
+            lambda g=g, x=x: g.T @ x,
+            ref_name="cuBLAS TN",
+            check=lambda g=g, x=x: ctx.rel_err(k.matmul(g, x, trans_a=True), g.T @ x),
+            flops=2 * M * N * K,
+        )
+        _roofline(ctx, name, rec, 2 * M * N * K)
+    # A GEMM too small to measure anything but the launch: back-to-back calls between CUDA events
+    # give the host cost of one launch (wrapper Python + the driver), against CuPy's matmul.
+    s, t = ctx.randn((8, 8)), ctx.randn((8, 8), seed=1)
+    out = xp.empty((8, 8), dtype=s.dtype)
     ctx.compare(
-        f"linear relu(x w^T + b) {M}x{N}x{K}",
-        lambda: k.matmul(x, w, bias=bias, activation="relu", trans_b=True),
-        lambda: xp.maximum(x @ w.T + bias, 0),
-        ref_name="cuBLAS NT + CuPy epilogue",
-        check=lambda: ctx.rel_err(
-            k.matmul(x, w, bias=bias, activation="relu", trans_b=True), xp.maximum(x @ w.T + bias, 0)
-        ),
-        flops=2 * M * N * K,
-    )
-    g = ctx.randn((M, N), seed=3)
-    ctx.compare(
-        f"weight grad g^T x (TN) {N}x{K}x{M}",
-        lambda: k.matmul(g, x, trans_a=True),
-        lambda: g.T @ x,
-        ref_name="cuBLAS TN",
-        check=lambda: ctx.rel_err(k.matmul(g, x, trans_a=True), g.T @ x),
-        flops=2 * M * N * K,
+        "launch cost: matmul 8x8x8 (out given)",
+        lambda: k.matmul(s, t, out=out),
+        lambda: xp.matmul(s, t, out=out),
+        ref_name="CuPy matmul (cuBLAS)",
+        note="per call: host-bound; goal <= 10 us of Python per launch",
     )
 
 

@@ -98,10 +98,11 @@ LAUNCHED = [
 LAUNCHED += [((True, True), None)]
 
 
-#: The table's rows (kernels/resources.py): every layout on every tile, and the activations on the
-#: largest tile (an activation changes only the epilogue, not the hot loop); float64 on its one tile.
+#: The table's rows (kernels/resources.py): every layout on every tile, and linear's NT layout with
+#: each activation on the largest tile (an activation changes only the epilogue, not the hot loop; the
+#: other pairs compile the same code); float64 on its one tile.
 TABLE_FLOAT32 = [((ta, tb), None, t) for t in TILES for ta in (False, True) for tb in (False, True)]
-TABLE_FLOAT32 += [(layout, act, TILE_128x128) for layout, act in LAUNCHED if act is not None]
+TABLE_FLOAT32 += [((False, True), act, TILE_128x128) for act in ("relu", "gelu")]
 
 
 def ptx_signatures():
@@ -109,7 +110,7 @@ def ptx_signatures():
     (``kernels/resources.py`` compiles each to sm_90)."""
     out = []
     for dtype in _launch.FLOAT_DTYPES:
-        rows = TABLE_FLOAT32 if dtype == np.float32 else [((ta, tb), None, TILE_64x64) for ta, tb in LAUNCHED[::3]]
+        rows = TABLE_FLOAT32 if dtype == np.float32 else [(lay, None, TILE_64x64) for lay, act in LAUNCHED if not act]
         for (ta, tb), act, tile in rows:
             fn = gemm_tiled.make_kernel(ta, tb, dtype, act, tile)
             out.append((fn.__name__, fn, [gemm_tiled.signature(dtype)], fn.launch_bounds))
@@ -236,12 +237,13 @@ def _run(kind, a1, b1, c1, bias1, batch, M, N, K, batch_a, batch_b, batch_bias, 
 def auto_split_k(M, N, K, batch, tile: GemmTile = TILE_64x64) -> int:
     """Split-K factor for a GEMM whose output tiles alone cannot fill the GPU (a convolution's weight
     gradient: ``Cout x Cin*kh*kw`` outputs, ``K = batch*H*W`` long; a linear layer's at small batch):
-    enough splits for every SM to hold :func:`blocks_per_sm` blocks, each split at least
-    ``SPLIT_K_MIN`` long. 1 (no split) in the simulator."""
+    as many splits as fit in one wave (every SM holding :func:`blocks_per_sm` blocks: a second, partly
+    empty wave would cost more than it fills), each split at least ``SPLIT_K_MIN`` long. 1 (no split)
+    in the simulator."""
     if _launch.SIMULATOR:
         return 1
     blocks = _launch.cdiv(M, tile.bm) * _launch.cdiv(N, tile.bn) * batch
-    want = _launch.cdiv(_launch.sm_count() * blocks_per_sm(tile), blocks)
+    want = _launch.sm_count() * blocks_per_sm(tile) // blocks
     return max(1, min(want, K // SPLIT_K_MIN))
 
 

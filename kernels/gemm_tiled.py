@@ -442,6 +442,11 @@ def get_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: GemmT
     return _launch.built(make_kernel, *args, launch_bounds=lambda fn: fn.launch_bounds, cache=False)
 
 
+def ptx_signatures():
+    """None here: kernels/gemm.py lists the generated kernels it launches (the ``gemm`` family)."""
+    return []
+
+
 def signature(dtype):
     """The argument types the wrapper launches the generated kernels with."""
     t = _launch.numba_type(dtype)
