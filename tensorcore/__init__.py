@@ -336,6 +336,7 @@ from .ops.strided import as_strided, as_strided_copy, as_strided_scatter  # noqa
 from .ops.linalg_more import (  # noqa: E402, I001  (+ Tensor.cholesky/svd/qr: torch's old API)
     addr, cholesky, cholesky_inverse, cholesky_solve, inner, logdet, qr, svd, triangular_solve,
 )
+from .ops.numeric import constant_pad_nd, gradient, split_with_sizes_copy  # noqa: E402, I001
 
 bool = bool_
 # PyTorch's dtype names (NumPy dtypes: x.dtype == tc.float32 holds, and they print as float32).
@@ -343,7 +344,7 @@ float, double, half, long, int, short = float32, float64, float16, int64, int32,
 __version__ = "0.1.0"
 
 # These subpackages load on first use, so `import tensorcore` stays fast.
-_LAZY_SUBMODULES = ("nn", "optim", "keras", "models", "utils", "cpu", "signal")
+_LAZY_SUBMODULES = ("nn", "optim", "keras", "models", "utils", "cpu", "signal", "fft")
 # torch.autocast, torch.GradScaler, torch.is_autocast_enabled ...: tc.amp's, loaded on first use.
 _AMP_NAMES = ("autocast", "GradScaler", "is_autocast_available", "is_autocast_enabled", "get_autocast_dtype")
 

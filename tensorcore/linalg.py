@@ -62,5 +62,7 @@ from .ops.linalg_more import (  # noqa: E402, F401
     multi_dot,
     solve_ex,
     solve_triangular,
+    tensorinv,
+    tensorsolve,
     vander,
 )

@@ -271,7 +271,9 @@ NEW_ENTRIES = ["logdet", "inner", "addr", "linalg.multi_dot", "linalg.vander", "
                "linalg.inv_ex", "linalg.cholesky_ex", "linalg.solve_ex", "svd", "qr", "nn.functional.bilinear",
                "nn.functional.channel_shuffle", "nn.functional.pdist", "nn.functional.upsample_nearest",
                "nn.functional.upsample_bilinear", "nn.functional.max_unpool1d", "nn.functional.max_unpool3d",
-               "as_strided", "as_strided_copy", "resize_", "resize_as_", "T", "mT", "mH", "H"]
+               "as_strided", "as_strided_copy", "resize_", "resize_as_", "T", "mT", "mH", "H", "linalg.tensorinv",
+               "linalg.tensorsolve", "nn.functional.multi_margin_loss", "nn.functional.multilabel_margin_loss",
+               "gradient", "constant_pad_nd", "split_with_sizes_copy", "fft.fftshift", "fft.ifftshift"]
 
 
 def test_new_entries_agree_with_torch_on_op_db_samples():
@@ -317,3 +319,21 @@ def test_cholesky_solve_reads_one_triangle_as_torch():
                                torch.cholesky_solve(torch.tensor(b), torch.tensor(full)).numpy(), rtol=1e-10)
     with pytest.raises(tc.GradientError, match="cholesky_solve"):
         tc.cholesky_solve(tc.tensor(b), tc.tensor(full, requires_grad=True))
+
+
+def test_gradient_with_coordinates_and_the_margin_losses_as_torch():
+    x = R.standard_normal((5, 6))
+    coords = [np.cumsum(R.uniform(0.5, 1.5, n)) for n in (5, 6)]
+    for order in (1, 2):
+        _compare(lambda t, f, v, o=order: t.gradient(v, spacing=[t.tensor(c) for c in coords], edge_order=o), x)
+        _compare(lambda t, f, v, o=order: t.gradient(v, spacing=2.5, dim=1, edge_order=o), x)
+    target = np.array([[3, 0, -1, 1, 2, 5], [1, 2, 1, -1, 0, 0], [-1, 0, 0, 0, 0, 0], [0, 1, 2, 3, 4, 5],
+                       [5, -1, 0, 0, 0, 0]])
+    _compare(lambda t, f, v: f.multilabel_margin_loss(v, t.tensor(target), reduction="none"), x)
+    w = np.array([0.5, 1.0, 2.0, 1.5, 0.2, 1.0])
+    _compare(lambda t, f, v: f.multi_margin_loss(v, t.tensor([1, 0, 5, 3, 3]), p=2, margin=0.3,
+                                                 weight=t.tensor(w)), x)
+    with pytest.raises(tc.ShapeError, match="multi_margin_loss"):
+        F.multi_margin_loss(tc.tensor(x), tc.tensor([1, 0, 6, 3, 3]))
+    with pytest.raises(tc.ArgumentError, match="gradient: edge_order"):
+        tc.gradient(tc.tensor(x), edge_order=3)

@@ -168,8 +168,16 @@ __all__ = [
 ]
 
 # --- more of PyTorch's names (issue 13: ops/unpool.py, ops/nn_more.py) ---
-from ..ops.nn_more import bilinear, channel_shuffle, pdist, upsample_bilinear, upsample_nearest  # noqa: E402
+from ..ops.nn_more import (  # noqa: E402
+    bilinear,
+    channel_shuffle,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    pdist,
+    upsample_bilinear,
+    upsample_nearest,
+)
 from ..ops.unpool import max_unpool1d, max_unpool3d  # noqa: E402
 
 __all__ += ["max_unpool1d", "max_unpool3d", "bilinear", "channel_shuffle", "pdist", "upsample_bilinear",
-            "upsample_nearest"]
+            "upsample_nearest", "multi_margin_loss", "multilabel_margin_loss"]

@@ -29,6 +29,31 @@ svd_result = _named("svd", "U S V")
 qr_result = _named("qr", "Q R")
 
 
+@register("tensorinv")
+def tensorinv(A, ind=2):
+    """The inverse of A as a map from its first ind dims to the rest: shape A.shape[ind:] + A.shape[:ind]."""
+    ind = operator.index(ind)
+    if ind <= 0:
+        raise ArgumentError(f"linalg.tensorinv: ind must be positive, got {ind}")
+    rows, cols = tuple(A.shape[:ind]), tuple(A.shape[ind:])
+    if int(np.prod(rows)) != int(np.prod(cols)):
+        raise ShapeError(f"linalg.tensorinv: the product of A's first {ind} dims {rows} must equal that of the rest "
+                         f"{cols}")
+    return inv(A.reshape(int(np.prod(rows)), -1)).reshape(*cols, *rows)
+
+
+@register("tensorsolve")
+def tensorsolve(A, B, dims=None):
+    """X with tensordot(A, X, X.ndim) = B; dims: A's dims moved to the end first."""
+    if dims is not None:
+        dims = [d % A.ndim for d in dims]
+        A = A.permute(*[d for d in range(A.ndim) if d not in dims], *dims)
+    rest = tuple(A.shape[B.ndim:])
+    if int(np.prod(A.shape[:B.ndim])) != B.numel() or int(np.prod(rest)) != B.numel():
+        raise ShapeError(f"linalg.tensorsolve: A of shape {tuple(A.shape)} does not fit B of shape {tuple(B.shape)}")
+    return solve(A.reshape(B.numel(), -1), B.reshape(-1)).reshape(*rest)
+
+
 def _info(A):
     """LAPACK's info: 0 for every matrix of the batch (a failure raises instead)."""
     return _make(A.device.backend.xp.zeros(A.shape[:-2], dtype=np.int32), A.device, False, None)

@@ -11,6 +11,7 @@ from ..ops import linalg_more as LM
 from ..ops import losses as L
 from ..ops import nn as NN
 from ..ops import nn_more as NM
+from ..ops import numeric as NU
 from ..ops import polynomials as PN
 from ..ops import pool as PO
 from ..ops import pool_nd as P
@@ -81,6 +82,26 @@ def _unpool_ref(v, idx, shape):
 def _degree3(name):
     fn = getattr(PN, name)
     return lambda x: fn(x, 3)
+
+
+def _multi_margin_ref(x, t, p=1, margin=1.0):
+    n, c = x.shape
+    z = np.maximum(margin - x[np.arange(n), t][:, None] + x, 0) ** p
+    z[np.arange(n), t] = 0
+    return z.sum(1).mean() / c
+
+
+def _multilabel_ref(x, labels):
+    n, c = x.shape
+    loss = np.zeros(n)
+    for r in range(n):
+        others = [i for i in range(c) if i not in labels[r]]
+        loss[r] = sum(max(0, 1 - (x[r, j] - x[r, i])) for j in labels[r] for i in others) / c
+    return loss.mean()
+
+
+def _np_gradient(x, h, axis, edge_order):
+    return np.gradient(x, h, axis=axis, edge_order=edge_order)
 
 
 def _const(a, like):
@@ -211,4 +232,22 @@ CASES = [
           ("hermite_polynomial_he", lambda x: x**3 - 3 * x),
           ("laguerre_polynomial_l", lambda x: (-x**3 + 9 * x**2 - 18 * x + 6) / 6),
           ("legendre_polynomial_p", lambda x: (5 * x**3 - 3 * x) / 2)]],
+    OpCase("tensorinv", lambda r: (_n(r, 2, 2, 4) + 3 * np.eye(4).reshape(2, 2, 4),), lambda a: LM.tensorinv(a, 2),
+           lambda a: np.linalg.tensorinv(a, 2), gradgrad=False),
+    OpCase("tensorsolve", lambda r: (_n(r, 2, 2, 4) + 3 * np.eye(4).reshape(2, 2, 4), _n(r, 2, 2)), LM.tensorsolve,
+           np.linalg.tensorsolve, gradgrad=False),
+    OpCase("multi_margin_loss", lambda r: (_n(r, 3, 4),),
+           lambda x: NM.multi_margin_loss(x, tc.tensor([1, 0, 3], device=x.device), p=2, margin=0.7),
+           lambda x: _multi_margin_ref(x, np.array([1, 0, 3]), 2, 0.7)),
+    OpCase("multilabel_margin_loss", lambda r: (_n(r, 2, 4),),
+           lambda x: NM.multilabel_margin_loss(x, tc.tensor([[3, 0, -1, 1], [1, 2, 1, -1]], device=x.device)),
+           lambda x: _multilabel_ref(x, [[3, 0], [1, 2, 1]])),
+    OpCase("gradient", lambda r: (_n(r, 3, 4),), lambda x: NU.gradient(x, spacing=[0.5, 2.0], edge_order=2),
+           lambda x: np.concatenate([g.reshape(-1) for g in np.gradient(x, 0.5, 2.0, edge_order=2)])),
+    OpCase("gradient", lambda r: (_n(r, 4),), lambda x: NU.gradient(x, spacing=[_const([0.0, 0.5, 2.0, 2.5], x)]),
+           lambda x: np.gradient(x, np.array([0.0, 0.5, 2.0, 2.5])), label="coordinates"),
+    OpCase("constant_pad_nd", lambda r: (_n(r, 2, 3),), lambda x: NU.constant_pad_nd(x, (1, -1, 0, 2), 0.5),
+           lambda x: np.pad(x[:, :-1], ((0, 2), (1, 0)), constant_values=0.5)),
+    OpCase("split_with_sizes_copy", lambda r: (_n(r, 2, 5),), lambda x: NU.split_with_sizes_copy(x, [2, 3], 1),
+           lambda x: np.concatenate([x[:, :2].reshape(-1), x[:, 2:].reshape(-1)])),
 ]
