@@ -19,11 +19,13 @@ on the host into small int32 tables of ``K`` entries (kept on the device per geo
 part once per thread (each thread loads the same pixel column throughout), so the K loop does no
 division.
 
-Tiling: ``BM x BN = 64 x 128`` output tile (64 rows, so conv1's 64 output channels fill it) per
-256-thread block, ``BK = 8``, each thread a ``4 x 8`` register tile (rows ``ty + 16 i``, columns
-``tx + 16 j``: conflict-free shared reads, coalesced stores); the next tile's global loads are issued
-into registers before the current tile's FMAs (register double buffering). Grid
-``(cdiv(N P, BN), cdiv(M, BM), G)``.
+Tiling: a ``BM x 128`` output tile per 256-thread block, ``BK = 8``, each thread a ``TM x 8``
+register tile (rows ``ty + 16 i``, columns ``tx + 16 j``: conflict-free shared reads, coalesced
+stores); the next tile's global loads are issued into registers before the current tile's FMAs
+(register double buffering). Two tiles, chosen by the GEMM's rows ``M`` (:func:`choose_tile`): 64 x 128
+(``TM = 4``, 45% FFMA in the K step, 127 registers: conv1's 64 output channels fill it) and
+128 x 128 (``TM = 8``, 59% FFMA, 176 registers, one block an SM), whichever issues the fewest
+instructions for the padded rows. Grid ``(cdiv(N P, 128), cdiv(M, BM), G)``.
 
 FLOPs ``2 N Co Ho Wo Cg kh kw`` per pass. Bytes: the input (or ``dy``) and ``w`` are read through
 L1/L2 once per tile that needs them; the output is written once; nothing else touches DRAM (the
@@ -45,39 +47,48 @@ from . import _launch
 from . import conv as _conv
 from .conv import _params
 
-#: Output tile (rows x pixel columns), K step, threads and per-thread register tile.
-BM, BN, BK = 64, 128, 8
-THREADS = 256
-TM, TN = 4, 8
-ACC = TM * TN
-_TY = BM // TM  # 16 thread rows
+#: Pixel columns per tile, K step, threads, register-tile columns; 16 x 16 threads in both tiles.
+BN, BK, THREADS, TN = 128, 8, 256, 8
+#: The tiles by their rows ``BM``: ``(BM, TM)``, each thread ``TM x TN`` outputs.
+TILES = {64: (64, 4), 128: (128, 8)}
+#: FFMA share of each tile's float32 K step (kernels/RESOURCES.md), for :func:`choose_tile`.
+FFMA_SHARE = {64: 0.45, 128: 0.59}
+_TY = 16  # thread rows: BM // TM for both tiles
 _TX = BN // TN  # 16 thread columns
-A_LOADS = BM * BK // THREADS  # 2 weight elements per thread per K step
 B_LOADS = BN * BK // THREADS  # 4 gathered elements per thread per K step
 U = numba.uint64
 
 
-@cuda.jit(device=True, inline=True)
-def _fma_step(As, Bs, kk, ty, tx, acc):
-    """``acc[i, j] += As[kk, ty + 16 i] * Bs[kk, tx + 16 j]``: one k of the 4 x 8 register tile."""
-    a0 = As[kk, ty]
-    a1 = As[kk, ty + U(_TY)]
-    a2 = As[kk, ty + U(2 * _TY)]
-    a3 = As[kk, ty + U(3 * _TY)]
-    for j in range(TN):
-        b = Bs[kk, tx + U(_TX * j)]
-        acc[j] += a0 * b
-        acc[TN + j] += a1 * b
-        acc[2 * TN + j] += a2 * b
-        acc[3 * TN + j] += a3 * b
+def choose_tile(M: int) -> int:
+    """The tile rows ``BM`` for ``M`` GEMM rows: least padded work per FFMA issued (64 rows for conv1's
+    64 channels or 192, 128 for 256 and 384)."""
+    return min(TILES, key=lambda bm: (_launch.cdiv(M, bm) * bm / FFMA_SHARE[bm], bm))
 
 
-def make_forward_kernel(dtype, has_bias: bool):
+def _make_fma_step(T, TM):
+    @cuda.jit(device=True, inline=True)
+    def fma_step(As, Bs, kk, ty, tx, acc):
+        """``acc[i, j] += As[kk, ty + 16 i] * Bs[kk, tx + 16 j]``: one k of the TM x TN register tile."""
+        a = cuda.local.array(TM, T)
+        for i in range(TM):
+            a[i] = As[kk, ty + U(_TY * i)]
+        for j in range(TN):
+            b = Bs[kk, tx + U(_TX * j)]
+            for i in range(TM):
+                acc[i * TN + j] += a[i] * b
+
+    return fma_step
+
+
+def make_forward_kernel(dtype, has_bias: bool, bm: int = 64):
     """Args ``(x1 (N C H W,), w3 (G, Cog, K), koff, di, dj (K,) int32, bias (Co,), out (N, Co, P), C, H, W,
     Wo, sh, sw, ph, pw)``; the gather table ``(koff, di, dj)[k] = (cg H W + i dh W + j dw, i dh, j dw)``."""
     T = _launch.numba_type(dtype)
     ZERO = T(0.0)
     BIAS = bool(has_bias)
+    BM, TM = TILES[bm]
+    ACC, A_LOADS = TM * TN, BM * BK // THREADS
+    _fma_step = _make_fma_step(T, TM)
 
     def conv_implicit_forward(x1, w3, koff, di, dj, bias, out, C, H, W, Wo, sh, sw, ph, pw):
         G, Cog, K = w3.shape
@@ -155,15 +166,19 @@ def make_forward_kernel(dtype, has_bias: bool):
                             v += bias[co]
                         out[nn, co, pp] = v
 
-    return _launch.named(conv_implicit_forward, "conv_implicit_forward" + ("_bias" if BIAS else ""), dtype)
+    name = f"conv_implicit_forward_{BM}x{BN}" + ("_bias" if BIAS else "")
+    return _launch.named(conv_implicit_forward, name, dtype)
 
 
-def make_backward_input_kernel(dtype):
+def make_backward_input_kernel(dtype, bm: int = 64):
     """Stride 1. Args ``(dy1 (N Co Ho Wo,), w1 (Co Cg kh kw,), koff, di, dj, wtab (K,) int32,
     out (N, C, H W), Cog, Ho, Wo, W, ph, pw)``; ``(koff, di, dj)[k] = (co Ho Wo, i dh, j dw)``,
     ``wtab[k] = co Cg kh kw + i kw + j``."""
     T = _launch.numba_type(dtype)
     ZERO = T(0.0)
+    BM, TM = TILES[bm]
+    ACC, A_LOADS = TM * TN, BM * BK // THREADS
+    _fma_step = _make_fma_step(T, TM)
 
     def conv_implicit_backward_input(dy1, w1, koff, di, dj, wtab, out, Cog, Ho, Wo, W, ph, pw):
         N, C, HW = out.shape
@@ -239,7 +254,7 @@ def make_backward_input_kernel(dtype):
                     if c < Cg:
                         out[nn, g * Cg + c, pp] = acc[i * TN + j]
 
-    return _launch.named(conv_implicit_backward_input, "conv_implicit_backward_input", dtype)
+    return _launch.named(conv_implicit_backward_input, f"conv_implicit_backward_input_{BM}x{BN}", dtype)
 
 
 def ptx_signatures():
@@ -249,11 +264,12 @@ def ptx_signatures():
     for dtype in _launch.FLOAT_DTYPES:
         t = _launch.numba_type(dtype)
         v, a3 = t[::1], t[:, :, ::1]
-        for has_bias in (True, False):
-            f = make_forward_kernel(dtype, has_bias)
-            out.append((f.__name__, f, [numba.void(v, a3, tab, tab, tab, v, a3, *([i64] * 8))], THREADS))
-        b = make_backward_input_kernel(dtype)
-        out.append((b.__name__, b, [numba.void(v, v, tab, tab, tab, tab, a3, *([i64] * 6))], THREADS))
+        for bm in TILES:
+            for has_bias in (True, False):
+                f = make_forward_kernel(dtype, has_bias, bm)
+                out.append((f.__name__, f, [numba.void(v, a3, tab, tab, tab, v, a3, *([i64] * 8))], THREADS))
+            b = make_backward_input_kernel(dtype, bm)
+            out.append((b.__name__, b, [numba.void(v, v, tab, tab, tab, tab, a3, *([i64] * 6))], THREADS))
     return out
 
 
@@ -302,9 +318,11 @@ def _check_int32(fn, **sizes):
             raise ValueError(f"{fn}: {name} has {int(n)} elements; the gather tables index with 32 bits (< 2^31)")
 
 
-def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, out=None, stream=None):
-    """``out = conv2d(x, w) + bias`` as one implicit GEMM (no column matrix). Example:
-    ``y = conv2d_forward(x, w, b, stride=1, padding=1)``."""
+def conv2d_forward(
+    x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, out=None, stream=None, tile=None
+):
+    """``out = conv2d(x, w) + bias`` as one implicit GEMM (no column matrix; ``tile`` overrides
+    :func:`choose_tile`). Example: ``y = conv2d_forward(x, w, b, stride=1, padding=1)``."""
     fn = "conv2d_forward"
     kind = _launch.check_same_kind(fn, x, w, bias, out)
     _launch.check_float(fn, "x", x, ndim=4)
@@ -321,8 +339,9 @@ def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 
     _launch.check_index32(fn, input=x.size, output=out.size)
     Cog, K, P = Co // G, Cg * kh * kw, Ho * Wo
     tab = _table(kind, ("fwd", Cg, H, W, kh, kw, dh, dw), lambda: _forward_table(Cg, H, W, kh, kw, dh, dw))
-    kernel = _launch.built(make_forward_kernel, x.dtype, bias is not None, launch_bounds=_bounds)
-    grid = (_launch.cdiv(N * P, BN), _launch.cdiv(Cog, BM), G)
+    bm = choose_tile(Cog) if tile is None else tile
+    kernel = _launch.built(make_forward_kernel, x.dtype, bias is not None, bm, launch_bounds=_bounds)
+    grid = (_launch.cdiv(N * P, BN), _launch.cdiv(Cog, bm), G)
     _launch.launch(
         kernel, grid, THREADS, _launch.stream_for(kind, stream),
         _launch.reshape(x, (x.size,)), _launch.reshape(w, (G, Cog, K)), *tab,
@@ -333,7 +352,7 @@ def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 
 
 
 def conv2d_backward_input(
-    grad_out, w, x_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, out=None, stream=None
+    grad_out, w, x_shape, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, out=None, stream=None, tile=None
 ):
     """``dx`` of :func:`conv2d_forward` (the transposed convolution of ``grad_out`` with ``w``) as one
     implicit GEMM. Example: ``dx = conv2d_backward_input(dy, w, x.shape, padding=1)``."""
@@ -357,8 +376,9 @@ def conv2d_backward_input(
     _launch.check_index32(fn, input=out.size, output=grad_out.size)
     key = (Cog, Cg, Ho, Wo, kh, kw, dh, dw)
     tabs = _table(kind, ("bwd",) + key, lambda: _input_tables(*key))
-    kernel = _launch.built(make_backward_input_kernel, w.dtype, launch_bounds=_bounds)
-    grid = (_launch.cdiv(N * H * W, BN), _launch.cdiv(Cg, BM), G)
+    bm = choose_tile(Cg) if tile is None else tile
+    kernel = _launch.built(make_backward_input_kernel, w.dtype, bm, launch_bounds=_bounds)
+    grid = (_launch.cdiv(N * H * W, BN), _launch.cdiv(Cg, bm), G)
     _launch.launch(
         kernel, grid, THREADS, _launch.stream_for(kind, stream),
         _launch.reshape(grad_out, (grad_out.size,)), _launch.reshape(w, (w.size,)),

@@ -51,6 +51,20 @@ def test_forward_and_input_gradient(ci, ref, rng, case):
 
 
 @requires_cuda
+def test_the_128_row_tile(ci, ref, rng):
+    N, C, H, W, Co, kh, kw, stride, padding, dilation, G = CASES[1]
+    kw_ = dict(stride=stride, padding=padding, dilation=dilation, groups=G, tile=128)
+    x, w = random(rng, (N, C, H, W), np.float64), random(rng, (Co, C // G, kh, kw), np.float64)
+    want = ref.conv2d_forward_reference(x, w, None, stride=stride, padding=padding, dilation=dilation, groups=G)
+    assert_close(ci.conv2d_forward(to_device(x), to_device(w), **kw_), want, np.float64, what="forward")
+    dy = random(rng, want.shape, np.float64)
+    dx = ci.conv2d_backward_input(to_device(dy), to_device(w), x.shape, **kw_)
+    want_dx = ref.conv2d_backward_input_reference(dy, w, x.shape, stride=stride, padding=padding, groups=G)
+    assert_close(dx, want_dx, np.float64, what="input grad")
+    assert [ci.choose_tile(m) for m in (64, 65, 192, 256, 384)] == [64, 128, 64, 128, 128]
+
+
+@requires_cuda
 def test_two_tiles_each_way_float32_no_bias(ci, ref, rng):
     x = random(rng, (2, 1, 9, 9), np.float32)
     w = random(rng, (65, 1, 3, 3), np.float32)

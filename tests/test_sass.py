@@ -202,8 +202,8 @@ def test_row_kernels_read_each_row_once(resources):
 
 @pytest.mark.ptx
 def test_implicit_gemm_conv_has_no_local_memory_no_spills_and_an_unrolled_k_step(resources):
-    """The implicit-GEMM convolution: no LDL/STL, no spills, and the K step's 8 x 32 FFMA unrolled in
-    one loop body (the hot loop holds all 256 FFMA of a 64 x 128 x 8 step per 256 threads)."""
+    """The implicit-GEMM convolution: no LDL/STL, no spills, and the K step unrolled in one loop body (the
+    hot loop holds all BK x TM x TN FFMA of a thread's step: 256 in the 64 x 128 tile, 512 in 128 x 128)."""
     rows = [r for r in resources.collect_cached() if r[0] == "conv_implicit"]
     assert rows
     col = resources.COLUMNS.index
@@ -211,8 +211,10 @@ def test_implicit_gemm_conv_has_no_local_memory_no_spills_and_an_unrolled_k_step
         assert r[col("LDL/STL")] == "0/0" and r[col("spill stores (B)")] == 0 and r[col("stack (B)")] == 0, r
     from tensorcore.kernels import conv_implicit
 
-    _, fn, sigs, bounds = next(e for e in conv_implicit.ptx_signatures() if e[0] == "conv_implicit_forward_float32")
-    ins = _sass_of(resources, fn, sigs[0], bounds)
-    span = sass.hot_loop(ins)
-    ffma = sum(i.base == "FFMA" for i in ins[span[0] : span[1] + 1])
-    assert ffma == conv_implicit.BK * conv_implicit.TM * conv_implicit.TN, ffma
+    for bm, (_, tm) in conv_implicit.TILES.items():
+        name = f"conv_implicit_forward_{bm}x{conv_implicit.BN}_float32"
+        _, fn, sigs, bounds = next(e for e in conv_implicit.ptx_signatures() if e[0] == name)
+        ins = _sass_of(resources, fn, sigs[0], bounds)
+        span = sass.hot_loop(ins)
+        ffma = sum(i.base == "FFMA" for i in ins[span[0] : span[1] + 1])
+        assert ffma == conv_implicit.BK * tm * conv_implicit.TN, (name, ffma)
