@@ -131,6 +131,8 @@ def test_pipeline_matches_one_process(model_name, num_stages, schedule):
         np.testing.assert_allclose(got[name], want[name], rtol=0, atol=1e-6, err_msg=name)
     # The weights moved (the check is not passing on untouched weights) ...
     assert max(np.abs(want[k] - v.numpy()).max() for k, v in build(model_name).state_dict().items()) > 1e-3
+    # GPipe holds all 4 micro-batches' activations for backward, 1F1B at most num_stages - stage_index.
+    assert stage.peak_in_flight == (4 if schedule == "gpipe" else min(4, num_stages - stage.stage_index))
     # ... and each rank holds only its own stage's parameters.
     own = sum(int(p.numel()) for p in stage.submod.parameters())
     assert own < sum(v.size for v in want.values())

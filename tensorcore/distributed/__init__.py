@@ -12,7 +12,8 @@ Launch one process per CPU core group or per GPU with MPI; each calls init_proce
 Collectives work in place on Tensors (all_reduce, broadcast, all_gather, barrier; async_op=True gives
 a Work handle to wait() on). Every wait has a deadline (timeout=, or TENSORCORE_DIST_TIMEOUT, default
 300 s): a rank that died or hangs makes the others print which collective did not finish and abort
-the job. An uncaught exception on any rank aborts all ranks at once. See README.md in this folder.
+the job. An uncaught exception on any rank aborts all ranks at once. Point-to-point messages:
+send, recv, isend, irecv. Pipeline parallelism: tensorcore.distributed.pipelining. See README.md here.
 """
 
 from . import pipelining  # tc.distributed.pipelining: pipeline parallelism

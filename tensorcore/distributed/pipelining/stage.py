@@ -159,6 +159,7 @@ class PipelineStage:
         self._out_meta = None
         self.output_chunks = []
         self.busy_s = self.busy_cpu_s = 0.0
+        self.peak_in_flight = 0
         self._tied_before = {}  # the tied gradients before this step (gradient accumulation over steps)
         if has_backward and self.tied_parameters:
             self._tied_before = {name: None if p.grad is None else p.grad._data.copy()
@@ -237,6 +238,7 @@ class PipelineStage:
         self._check_outputs(microbatch, outputs)
         self._inputs[microbatch] = inputs
         self._outputs[microbatch] = outputs
+        self.peak_in_flight = max(self.peak_in_flight, len(self._outputs))  # micro-batches held for backward
         if self.is_last:
             self.output_chunks.append(output)
         else:
