@@ -51,12 +51,13 @@ def _causal_t(xp, S, L, dtype):
 
 
 _WORK = threading.local()  # per thread: scratch arrays reused between calls, {(slot, shape, dtype): array}
+SCRATCH_MAX_ELEMENTS = 1 << 22  # larger temporaries are allocated each call (not kept alive between calls)
 
 
 def _scratch(xp, slot, shape, dtype):
     """An uninitialized array that only this call uses: reused between calls on the CPU (a fresh one
     of a few MB costs its page faults on every call, measured 2x the attention backward's time)."""
-    if xp is not np:
+    if xp is not np or math.prod(shape) > SCRATCH_MAX_ELEMENTS:
         return xp.empty(shape, dtype=dtype)
     arrays = _WORK.__dict__.setdefault("arrays", {})
     key = (slot, shape, np.dtype(dtype).str)
