@@ -33,6 +33,11 @@ class _ConvModule(_ConvNd):
         else:
             self.padding = _ints(op, "padding", padding, n)
         self.output_padding = _ints(op, "output_padding", output_padding, n)
+        sizes = [("kernel_size", self.kernel_size, 1), ("stride", self.stride, 1), ("dilation", self.dilation, 1),
+                 ("output_padding", self.output_padding, 0)]
+        for name, values, least in sizes + ([] if isinstance(self.padding, str) else [("padding", self.padding, 0)]):
+            if any(v < least for v in values):
+                raise ArgumentError(f"{op}: {name} must be >= {least} in every dimension, got {values}")
         self.padding_mode = padding_mode
         shape = (self.in_channels, self.out_channels // self.groups) if self.transposed else \
             (self.out_channels, self.in_channels // self.groups)
