@@ -20,16 +20,18 @@ the exact two-pass ``sum (x - mean)^2`` over the registers. Longer rows use the 
 below: one warp per row, ``WARPS_PER_BLOCK = 4`` rows per block, grid-stride, Welford's one-pass
 statistics, then a second sweep that re-reads the row.
 
-dw/db without atomics, in a fixed order (deterministic, independent of the GPU): a partials kernel
-on a grid of ``(cdiv(C, PARTIAL_COLS), chunks)`` blocks of ``PARTIAL_COLS x PARTIAL_ROW_THREADS``
-threads sums its chunk of rows for 32 columns (each thread a strided subset, then a fixed-order
-shared-memory sum over the row threads) into ``partial[chunk, c]``; a second kernel sums the
-``chunks`` partials of each column in order. ``chunks = cdiv(R, rows_per_chunk)`` with
-``rows_per_chunk = max(PARTIAL_ROWS, cdiv(R, MAX_CHUNKS))``.
+dw/db without atomics, in a fixed order. With the row in registers, the dx kernel also sums
+``dy xhat`` and ``dy`` over its block's rows (each thread owns the same columns in every row; the
+WARP layout's 4 warps are then summed in shared memory in order) into ``partial[block, c]``, over at
+most ``FUSED_BLOCKS = 256`` blocks (a fixed grid: the same order on every GPU), and a second kernel
+sums the partials of each column in order. For streaming rows a separate partials kernel re-reads
+dy and x: a grid of ``(cdiv(C, PARTIAL_COLS), chunks)`` blocks of ``PARTIAL_COLS x
+PARTIAL_ROW_THREADS`` threads sums its chunk of rows for 32 columns into ``partial[chunk, c]``,
+``chunks = cdiv(R, rows_per_chunk)`` with ``rows_per_chunk = max(PARTIAL_ROWS, cdiv(R, MAX_CHUNKS))``.
 
-Bytes (float32): forward reads x once and writes y, ``8 R C``; backward reads dy and x in the dx
-kernel and again in the partials kernel and writes dx: ``20 R C`` plus ``8 chunks C`` for the partials
-(fusing the partials into the dx kernel would make it ``12 R C``). FLOPs about 8 per element forward, 12 backward.
+Bytes (float32): forward reads x once and writes y, ``8 R C``; backward reads dy and x once and
+writes dx, ``12 R C``, plus ``16 blocks C`` for the partials (streaming rows: ``20 R C``, the
+partials kernel reading dy and x again). FLOPs about 8 per element forward, 12 backward.
 
 Wrappers (float32/float64, C-contiguous; ``weight``/``bias`` may be None: 1 and 0)::
 
@@ -198,24 +200,34 @@ def make_forward_cached_kernel(dtype, tpr):
 
 
 def make_backward_input_cached_kernel(dtype, tpr):
-    """:func:`make_backward_input_kernel`'s math with ``g = dy w`` and ``xhat`` in registers; same args."""
+    """:func:`make_backward_input_kernel`'s math with ``g = dy w`` and ``xhat`` in registers, and the
+    dw/db partials of the block's rows fused in: args ``(dy, x, w, mean, rstd, dx, dw_part, db_part)``
+    with ``dw_part[b, c] = sum over block b's rows of dy xhat`` (``db_part`` of dy), ``(blocks, C)``."""
     T = _NUMBA_TYPES[np.dtype(dtype)]
     S = _rows.slots(dtype, 2)
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
+    WIDTH = tpr * S if ROWS > 1 else 1  # the warps' column partials, summed in shared memory (WARP layout)
     ZERO = T(0.0)
     row_sum, _ = _rows.reducers(tpr)
 
-    def layer_norm_backward_input(dy, x, w, mean, rstd, dx):
+    def layer_norm_backward_input(dy, x, w, mean, rstd, dx, dw_part, db_part):
         R, C = x.shape
         n = T(C)
         R, C = U(R), U(C)
         gs = cuda.local.array(S, T)
         xh = cuda.local.array(S, T)
+        dwa = cuda.local.array(S, T)
+        dba = cuda.local.array(S, T)
         red = cuda.shared.array((ROWS, WARPS), T)
+        sh_w = cuda.shared.array((ROWS, WIDTH), T)
+        sh_b = cuda.shared.array((ROWS, WIDTH), T)
         t = U(cuda.threadIdx.x) % U(tpr)
         sub = U(cuda.threadIdx.x) // U(tpr)
         lane = U(cuda.threadIdx.x) % U(32)
         warp = t // U(32)
+        for u in range(S):
+            dwa[u] = ZERO
+            dba[u] = ZERO
         row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:
             mu = mean[row]
@@ -224,8 +236,11 @@ def make_backward_input_cached_kernel(dtype, tpr):
             sum_gx = ZERO
             for u in range(S):  # the rows' only read
                 c = t + U(tpr * u)
-                gs[u] = dy[row, c] * w[c] if c < C else ZERO
+                d = dy[row, c] if c < C else ZERO
+                gs[u] = d * w[c] if c < C else ZERO
                 xh[u] = (x[row, c] - mu) * r if c < C else ZERO
+                dwa[u] += d * xh[u]
+                dba[u] += d
                 sum_g += gs[u]
                 sum_gx += gs[u] * xh[u]
             mean_g = row_sum(sum_g, red, sub, warp, lane) / n
@@ -235,10 +250,29 @@ def make_backward_input_cached_kernel(dtype, tpr):
                 if c < C:
                     dx[row, c] = r * (gs[u] - mean_g - xh[u] * mean_gx)
             row += U(cuda.gridDim.x) * U(ROWS)
+        if ROWS > 1:  # the block's warps hold the same columns: sum them in a fixed order
+            for u in range(S):
+                sh_w[sub, t + U(tpr * u)] = dwa[u]
+                sh_b[sub, t + U(tpr * u)] = dba[u]
+            cuda.syncthreads()
+            if sub == 0:
+                for u in range(S):
+                    for k in range(1, ROWS):
+                        dwa[u] += sh_w[k, t + U(tpr * u)]
+                        dba[u] += sh_b[k, t + U(tpr * u)]
+        if sub == 0:
+            for u in range(S):
+                c = t + U(tpr * u)
+                if c < C:
+                    dw_part[cuda.blockIdx.x, c] = dwa[u]
+                    db_part[cuda.blockIdx.x, c] = dba[u]
 
-    return _launch.named(layer_norm_backward_input, f"layer_norm_backward_input_{_rows.name(tpr)}", dtype)
+    return _launch.named(layer_norm_backward_input, f"layer_norm_backward_fused_{_rows.name(tpr)}", dtype)
 
 
+#: Most blocks of the fused dx + dw/db kernel (its partial rows): a fixed number, so dw and db are summed
+#: in the same order on every GPU.
+FUSED_BLOCKS = 256
 
 
 def _row_kernel(cached_maker, stream_maker, C, dtype, arrays):
@@ -328,7 +362,7 @@ def ptx_signatures():
         for tpr in (_rows.WARP, _rows.BLOCK):
             fc, bc = make_forward_cached_kernel(dtype, tpr), make_backward_input_cached_kernel(dtype, tpr)
             out.append((fc.__name__, fc, [numba.void(m, v, v, t, m, v, v)], _rows.launch_bounds(tpr)))
-            out.append((bc.__name__, bc, [numba.void(m, m, v, v, v, m)], _rows.launch_bounds(tpr)))
+            out.append((bc.__name__, bc, [numba.void(m, m, v, v, v, m, m, m)], _rows.launch_bounds(tpr)))
         out.append((f.__name__, f, [numba.void(m, v, v, t, m, v, v)], None))
         out.append((bi.__name__, bi, [numba.void(m, m, v, v, v, m)], None))
         out.append((bp.__name__, bp, [numba.void(m, m, v, v, numba.int64, m, m)], None))
@@ -395,8 +429,22 @@ def layer_norm_backward(dy, x2d, weight, mean, rstd, stream=None, rows_per_chunk
         return dx, _launch.zeros(kind, (C,), dtype), _launch.zeros(kind, (C,), dtype)
     dw = _launch.empty(kind, (C,), dtype)
     db = _launch.empty(kind, (C,), dtype)
-    k, blocks, threads = _row_kernel(make_backward_input_cached_kernel, make_backward_input_kernel, C, dtype, 2)
-    _launch.launch(k, blocks(R), threads, st, dy, x2d, w, mean, rstd, dx)
+    tpr = _rows.choose(C, dtype, 2)
+    if tpr is not None:  # one pass: dx and the dw/db partials of each block's rows, then their sum
+        rows = _rows.layout(tpr)[1]
+        blocks = _launch.cdiv(R, rows if rows_per_chunk is None else max(rows, int(rows_per_chunk)))
+        blocks = min(blocks, FUSED_BLOCKS, _launch.SIM_MAX_BLOCKS if _launch.SIMULATOR else FUSED_BLOCKS)
+        dw_part = _launch.empty(kind, (blocks, C), dtype)
+        db_part = _launch.empty(kind, (blocks, C), dtype)
+        bounds = _rows.launch_bounds(tpr)
+        k = _launch.built(make_backward_input_cached_kernel, dtype, tpr,
+                          launch_bounds=None if bounds is None else (lambda fn: bounds))
+        _launch.launch(k, blocks, _rows.layout(tpr)[0], st, dy, x2d, w, mean, rstd, dx, dw_part, db_part)
+        _launch.launch(_launch.built(make_sum_partials_kernel, dtype), _launch.grid_1d(C), _launch.THREADS_1D, st,
+                       dw_part, db_part, dw, db)
+        return dx, dw, db
+    _launch.launch(_launch.built(make_backward_input_kernel, dtype), _launch.grid_1d(R, WARPS_PER_BLOCK), THREADS,
+                   st, dy, x2d, w, mean, rstd, dx)
     if rows_per_chunk is None:
         rows_per_chunk = max(PARTIAL_ROWS, _launch.cdiv(R, MAX_CHUNKS))
     chunks = _launch.cdiv(R, rows_per_chunk)
