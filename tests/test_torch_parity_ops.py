@@ -273,7 +273,10 @@ NEW_ENTRIES = ["logdet", "inner", "addr", "linalg.multi_dot", "linalg.vander", "
                "nn.functional.upsample_bilinear", "nn.functional.max_unpool1d", "nn.functional.max_unpool3d",
                "as_strided", "as_strided_copy", "resize_", "resize_as_", "T", "mT", "mH", "H", "linalg.tensorinv",
                "linalg.tensorsolve", "nn.functional.multi_margin_loss", "nn.functional.multilabel_margin_loss",
-               "gradient", "constant_pad_nd", "split_with_sizes_copy", "fft.fftshift", "fft.ifftshift"]
+               "gradient", "constant_pad_nd", "split_with_sizes_copy", "fft.fftshift", "fft.ifftshift",
+               *[f"masked.{n}" for n in ("amax", "amin", "argmax", "argmin", "cumprod", "cumsum", "log_softmax",
+                                         "logaddexp", "logsumexp", "mean", "median", "norm", "normalize", "prod",
+                                         "softmax", "softmin", "std", "sum", "var")]]
 
 
 def test_new_entries_agree_with_torch_on_op_db_samples():
@@ -337,3 +340,22 @@ def test_gradient_with_coordinates_and_the_margin_losses_as_torch():
         F.multi_margin_loss(tc.tensor(x), tc.tensor([1, 0, 6, 3, 3]))
     with pytest.raises(tc.ArgumentError, match="gradient: edge_order"):
         tc.gradient(tc.tensor(x), edge_order=3)
+
+
+def test_masked_ops_keep_gradients_off_the_masked_elements():
+    x = R.standard_normal((3, 4))
+    mask = np.array([[True, False, True, True], [False, False, False, False], [True, True, False, True]])
+    for call in (lambda t, v: t.masked.sum(v, 1, mask=t.tensor(mask)),
+                 lambda t, v: t.masked.mean(v, 1, mask=t.tensor(mask)),  # NaN where none is kept, as PyTorch
+                 lambda t, v: t.masked.amax(v, (0, 1), keepdim=True, mask=t.tensor(mask)),
+                 lambda t, v: t.masked.var(v, 1, mask=t.tensor(mask[:1])),  # the mask broadcasts
+                 lambda t, v: t.masked.softmax(v, 1, mask=t.tensor(mask)),
+                 lambda t, v: t.masked.logsumexp(v, 1, mask=t.tensor(mask))):
+        ours, theirs = call(tc, tc.tensor(x)), call(torch, torch.tensor(x))
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-10, atol=1e-12)
+    xt = tc.tensor(x, requires_grad=True)
+    tc.masked.sum(xt * xt, mask=tc.tensor(mask)).backward()
+    np.testing.assert_array_equal(xt.grad.numpy(), np.where(mask, 2 * x, 0))
+    assert tc.masked.amax(tc.tensor(x), 1, mask=tc.tensor(mask))[1].item() == -np.inf
+    with pytest.raises(tc.TensorcoreError, match="masked.sum: mask"):
+        tc.masked.sum(tc.tensor(x), mask=tc.ones((2, 4), dtype=tc.bool))
