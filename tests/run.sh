@@ -24,8 +24,8 @@ step "cpu + ptx" python -m pytest -q "${workers[@]}" -m "not kernels and not cud
 # 2. The GPU path without a GPU: kernels and the cuda device in Numba's CUDA simulator.
 step "kernels + cuda device (simulated)" env NUMBA_ENABLE_CUDASIM=1 TENSORCORE_CUDA_SIM=1 \
   python -m pytest -q "${workers[@]}" -m "(kernels or cuda) and not gpu" -p no:cacheprovider "$@"
-# 3. Data parallelism across processes: the tests marked mpi, under mpirun -n 2 (tensorcore.distributed).
-step "distributed (mpirun -n 2)" python -m tensorcore.distributed.launch_tests
+# 3. Across processes: the tests marked mpi under mpirun -n 2, then the 4-rank pipeline tests (tensorcore.distributed).
+step "distributed (mpirun -n 2, then -n 4)" python -m tensorcore.distributed.launch_tests
 
 count() { grep -E "^=*\s*[0-9]+ (passed|failed)" "$log" | grep -oE "[0-9]+ $1" | awk '{s += $1} END {print s + 0}'; }
 echo

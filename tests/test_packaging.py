@@ -19,11 +19,12 @@ def test_every_package_folder_is_listed_in_pyproject():
 
 
 def test_import_is_fast_and_imports_no_gpu_stack():
-    code = ("import sys, time; t = time.perf_counter(); import tensorcore; dt = time.perf_counter() - t; "
+    # CPU time, not wall time: on a shared machine the wall clock measures the other jobs too
+    code = ("import sys, time; t = time.process_time(); import tensorcore; dt = time.process_time() - t; "
             "bad = [m for m in sys.modules if m.startswith(('cupy', 'numba'))]; print(dt, bad)")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     out = result.stdout.split(maxsplit=1)
-    assert float(out[0]) < 1.0, f"import tensorcore took {out[0]} s"
+    assert float(out[0]) < 1.0, f"import tensorcore took {out[0]} CPU-s"
     assert out[1].strip() == "[]", f"import tensorcore imported {out[1]}"
 
 
