@@ -88,8 +88,26 @@ def _with_storage(v, torch):
     return t.requires_grad_(True) if v.requires_grad else t
 
 
+def _svd_gauge(out, lib, transposed_v=False):
+    """svd's (U, S, Vh) (torch.svd's (U, S, V)) gauge-fixed: each singular pair's sign from its U column, and in
+    place of the complement's basis (not unique) its projector."""
+    U, S, V = out
+    Vh = V.mT if transposed_v else V
+    k = S.shape[-1]
+    if not U.numel() or not Vh.numel() or not k:
+        return out
+    signs = lib.tensor(_column_signs(U[..., :k].detach().numpy(), np), dtype=U.dtype)
+    fixed = [U[..., :k] * signs, S, Vh[..., :k, :] * signs.mT]
+    if U.shape[-1] > k:
+        fixed.append(U[..., k:] @ U[..., k:].mT)
+    if Vh.shape[-2] > k:
+        fixed.append(Vh[..., k:, :].mT @ Vh[..., k:, :])
+    return tuple(fixed)
+
+
 # op_db entries whose outputs are unique only up to the sign of each vector: both sides are gauge-fixed first.
-GAUGE = {"linalg.eigh": _eigh_gauge}
+GAUGE = {"linalg.eigh": _eigh_gauge, "linalg.svd": _svd_gauge,
+         "svd": lambda out, lib: _svd_gauge(out, lib, transposed_v=True)}
 
 
 def _to_tc(v, torch):
