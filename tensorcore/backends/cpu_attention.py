@@ -140,11 +140,11 @@ CHUNK_SCORES = 1 << 16
 
 def _chunks(q, k, mask):
     """Slices of the leading axis of q (and k, v, ...) of about CHUNK_SCORES score entries, with the mask's slice."""
-    if q.ndim < 3 or q.shape[0] <= 1:
-        yield slice(None), mask
-        return
     per_item = math.prod(q.shape[1:-1]) * k.shape[-2]
     step = max(1, CHUNK_SCORES // max(per_item, 1))
+    if q.ndim < 3 or step >= q.shape[0]:
+        yield slice(None), mask
+        return
     sliced = mask is not None and mask.ndim == q.ndim and mask.shape[0] == q.shape[0]
     for i in range(0, q.shape[0], step):
         sl = slice(i, i + step)
@@ -159,17 +159,23 @@ def attention_forward(q, k, v, mask, is_causal, scale):
     scale: a float, or None for ``1/sqrt(E)``. Returns ``(out (..., L, Ev), lse (..., L))``; a row whose
     keys are all masked gets ``out = 0`` and ``lse = -inf`` (as PyTorch's CPU flash kernel).
     """
+    chunks = list(_chunks(q, k, mask))
+    if len(chunks) == 1:
+        return attention_forward_xp(np, q, k, v, mask, is_causal, scale)
     out = np.empty(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
     lse = np.empty(q.shape[:-1], dtype=q.dtype)
-    for sl, m in _chunks(q, k, mask):
+    for sl, m in chunks:
         out[sl], lse[sl] = attention_forward_xp(np, q[sl], k[sl], v[sl], m, is_causal, scale)
     return out, lse
 
 
 def attention_backward(q, k, v, out, lse, dout, mask, is_causal, scale):
     """``(dq, dk, dv)`` of :func:`attention_forward` from its ``out``, ``lse`` and ``dout (..., L, Ev)``."""
+    chunks = list(_chunks(q, k, mask))
+    if len(chunks) == 1:
+        return attention_backward_xp(np, q, k, v, out, lse, dout, mask, is_causal, scale)
     dq, dk, dv = np.empty(q.shape, q.dtype), np.empty(k.shape, q.dtype), np.empty(v.shape, q.dtype)
-    for sl, m in _chunks(q, k, mask):
+    for sl, m in chunks:
         dq[sl], dk[sl], dv[sl] = attention_backward_xp(np, q[sl], k[sl], v[sl], out[sl], lse[sl], dout[sl], m,
                                                        is_causal, scale)
     return dq, dk, dv
