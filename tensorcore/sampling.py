@@ -1,6 +1,6 @@
 """Random sampling with PyTorch's names: tc.multinomial, tc.randperm, tc.normal, tc.bernoulli, and the
-in-place fills Tensor.uniform_, normal_, bernoulli_, random_, exponential_. Every one takes
-`generator=` (a tc.Generator); numbers are drawn on the host (see random.py)."""
+in-place fills Tensor.uniform_, normal_, bernoulli_, random_, exponential_, geometric_, cauchy_, log_normal_.
+Every one takes `generator=` (a tc.Generator); numbers are drawn on the host (see random.py)."""
 
 import numpy as np
 
@@ -147,8 +147,33 @@ def random_(self, from_=0, to=None, *, generator=None):
     return _fill(self, _gen(generator).integers(from_, to, self.shape), "random_")
 
 
+@_boundary
+def geometric_(self, p, *, generator=None):
+    """Fill with geometric draws: the number of Bernoulli(p) trials up to the first success (1, 2, ...)."""
+    if not 0 < p < 1:
+        raise ArgumentError(f"geometric_: p must be in (0, 1), got {p}")
+    return _fill(self, _gen(generator).geometric(p, self.shape), "geometric_")
+
+
+@_boundary
+def cauchy_(self, median=0.0, sigma=1.0, *, generator=None):
+    """Fill with Cauchy draws: median + sigma tan(pi (u - 1/2))."""
+    if sigma <= 0:
+        raise ArgumentError(f"cauchy_: sigma must be positive, got {sigma}")
+    return _fill(self, median + sigma * _gen(generator).standard_cauchy(self.shape), "cauchy_")
+
+
+@_boundary
+def log_normal_(self, mean=1.0, std=2.0, *, generator=None):
+    """Fill with exp(N(mean, std^2)) draws."""
+    if std <= 0:
+        raise ArgumentError(f"log_normal_: std must be positive, got {std}")
+    return _fill(self, _gen(generator).lognormal(mean, std, self.shape), "log_normal_")
+
+
 for _name, _fn in (("uniform_", uniform_), ("normal_", normal_), ("bernoulli_", bernoulli_),
-                   ("exponential_", exponential_), ("random_", random_)):
+                   ("exponential_", exponential_), ("random_", random_), ("geometric_", geometric_),
+                   ("cauchy_", cauchy_), ("log_normal_", log_normal_)):
     setattr(Tensor, _name, _fn)
 Tensor.bernoulli = lambda self, p=None, *, generator=None: bernoulli(self, p, generator=generator)
 Tensor.multinomial = lambda self, num_samples, replacement=False, *, generator=None: multinomial(

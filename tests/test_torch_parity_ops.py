@@ -359,3 +359,21 @@ def test_masked_ops_keep_gradients_off_the_masked_elements():
     assert tc.masked.amax(tc.tensor(x), 1, mask=tc.tensor(mask))[1].item() == -np.inf
     with pytest.raises(tc.TensorcoreError, match="masked.sum: mask"):
         tc.masked.sum(tc.tensor(x), mask=tc.ones((2, 4), dtype=tc.bool))
+
+
+def test_random_fills_have_torchs_distributions():
+    """geometric_, cauchy_, log_normal_ (and exponential_): support, medians and means against their laws."""
+    g = tc.Generator().manual_seed(3)
+    geo = tc.zeros(20000, dtype=tc.float64).geometric_(0.25, generator=g).numpy()
+    assert geo.min() >= 1 and np.all(geo == np.round(geo)) and abs(geo.mean() - 4.0) < 0.15  # mean 1 / p
+    cau = tc.zeros(20000, dtype=tc.float64).cauchy_(2.0, 0.5, generator=g).numpy()
+    assert abs(np.median(cau) - 2.0) < 0.05 and abs(np.median(np.abs(cau - 2.0)) - 0.5) < 0.05
+    ln = tc.zeros(20000, dtype=tc.float64).log_normal_(0.5, 0.25, generator=g).numpy()
+    assert ln.min() > 0 and abs(np.median(ln) - np.exp(0.5)) < 0.02
+    x = tc.zeros(3)
+    assert x.geometric_(0.5) is x and x.dtype == tc.float32  # in place, the tensor's dtype kept
+    a = tc.zeros(4).cauchy_(generator=tc.Generator().manual_seed(1)).numpy()
+    np.testing.assert_array_equal(a, tc.zeros(4).cauchy_(generator=tc.Generator().manual_seed(1)).numpy())
+    for call in (lambda t: t.geometric_(1.5), lambda t: t.cauchy_(sigma=0), lambda t: t.log_normal_(std=-1)):
+        with pytest.raises(tc.ArgumentError):
+            call(tc.zeros(2))

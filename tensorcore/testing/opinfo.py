@@ -31,6 +31,9 @@ class Unconvertible(Exception):
     """A torch object with no tensorcore counterpart in a sample (the sample is not counted)."""
 
 
+# Random in-place fills: op_db's entry `name` runs x.name_(...).
+RANDOM_FILLS = {"uniform", "exponential", "geometric", "cauchy", "log_normal"}
+
 # Entries whose samples are spelled for the Tensor method (op_db's op reorders the arguments).
 METHOD_SPELLED = {"where", "polygamma"}
 
@@ -41,6 +44,8 @@ def resolve(name):
 
     if name in METHOD_SPELLED:
         return ("method", name) if callable(getattr(tc.Tensor, name, None)) else None
+    if name in RANDOM_FILLS:  # op_db's op is the in-place method x.name_(...)
+        return ("method", name + "_") if callable(getattr(tc.Tensor, name + "_", None)) else None
 
     parts = name.split(".")
     if parts[0] == "nn" and len(parts) == 3 and parts[1] == "functional":
