@@ -67,8 +67,9 @@ def checkpoint_sequential(functions, segments, input, use_reentrant=None, **kwar
     if isinstance(functions, Sequential):
         functions = list(functions.children())
     functions = list(functions)
-    if not isinstance(segments, int) or isinstance(segments, bool) or segments < 1:
-        raise ArgumentError(f"checkpoint_sequential: segments must be a positive int, got {segments!r}")
+    if not isinstance(segments, int) or isinstance(segments, bool) or not 1 <= segments <= max(1, len(functions)):
+        raise ArgumentError(f"checkpoint_sequential: segments must be an int in [1, {len(functions)}] (the number "
+                            f"of functions), got {segments!r}")
 
     def run(start, end):
         def forward(x):
