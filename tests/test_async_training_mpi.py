@@ -17,18 +17,12 @@ import tensorcore.distributed as dist  # noqa: E402
 from tensorcore import nn  # noqa: E402
 from tensorcore.distributed import async_training as at  # noqa: E402
 
+from .mpi_helpers import process_group_fixture  # noqa: E402
+
 pytestmark = pytest.mark.mpi
 
 
-@pytest.fixture(scope="module", autouse=True)
-def group():
-    dist.init_process_group("mpi")
-    if dist.get_world_size() < 2:
-        dist.destroy_process_group()
-        pytest.skip("needs mpirun -n 2 or more")
-    yield
-    dist.barrier()
-    dist.destroy_process_group()
+group = process_group_fixture()
 
 
 def mlp():

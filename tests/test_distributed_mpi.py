@@ -16,18 +16,12 @@ from tensorcore import nn  # noqa: E402
 from tensorcore.data import DataLoader, TensorDataset  # noqa: E402
 from tensorcore.nn.parallel import DistributedDataParallel  # noqa: E402
 
+from .mpi_helpers import process_group_fixture  # noqa: E402
+
 pytestmark = pytest.mark.mpi
 
 
-@pytest.fixture(scope="module", autouse=True)
-def group():
-    dist.init_process_group("mpi")
-    if dist.get_world_size() < 2:
-        dist.destroy_process_group()
-        pytest.skip("needs mpirun -n 2 or more")
-    yield
-    dist.barrier()
-    dist.destroy_process_group()
+group = process_group_fixture()
 
 
 def mlp(seed, widths=(6, 16, 12, 3)):

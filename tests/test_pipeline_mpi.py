@@ -25,20 +25,14 @@ from tensorcore.distributed.pipelining import (  # noqa: E402
 from tensorcore.models.gpt import GPT  # noqa: E402
 from tensorcore.models.mlp import mlp  # noqa: E402
 
+from .mpi_helpers import process_group_fixture  # noqa: E402
+
 pytestmark = pytest.mark.mpi
 WORLD = 4
 SCHEDULES = {"gpipe": ScheduleGPipe, "1f1b": Schedule1F1B}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def group():
-    dist.init_process_group("mpi")
-    if dist.get_world_size() != WORLD:
-        dist.destroy_process_group()
-        pytest.skip(f"needs mpirun -n {WORLD} (python -m tensorcore.distributed.launch_tests runs it so)")
-    yield
-    dist.barrier()
-    dist.destroy_process_group()
+group = process_group_fixture(WORLD)
 
 
 def stage_ranks(num_stages):
