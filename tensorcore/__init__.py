@@ -337,6 +337,7 @@ from .ops.linalg_more import (  # noqa: E402, I001  (+ Tensor.cholesky/svd/qr: t
     addr, cholesky, cholesky_inverse, cholesky_solve, inner, logdet, qr, svd, triangular_solve,
 )
 from .ops.numeric import constant_pad_nd, gradient, split_with_sizes_copy  # noqa: E402, I001
+from .ops.bessel import i0  # noqa: E402, I001
 
 bool = bool_
 # PyTorch's dtype names (NumPy dtypes: x.dtype == tc.float32 holds, and they print as float32).

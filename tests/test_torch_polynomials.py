@@ -1,5 +1,6 @@
 """tc.special's orthogonal polynomials against torch.special's: x over [-1.5, 1.5] (the ends of [-1, 1] and
-of [0, 1] included), n from -2 to 14 (the recurrence and the closed form), and scalar n."""
+of [0, 1] included), n from -2 to 14 (the recurrence and the closed form), and scalar n; the modified Bessel
+functions i0 / i0e / i1 / i1e over [-80, 80] (series and asymptotic regimes) with their gradients."""
 
 import numpy as np
 import pytest
@@ -27,3 +28,18 @@ def test_polynomials_match_torch(name):
     np.testing.assert_allclose(scalar.numpy(), getattr(torch.special, name)(torch.tensor(X), 3).numpy(), rtol=1e-9,
                                atol=1e-12)
     assert not getattr(tc.special, name)(tc.tensor(X, requires_grad=True), 2).requires_grad  # no gradient in torch
+
+
+@pytest.mark.parametrize("name", ["i0", "i0e", "i1", "i1e"])
+def test_modified_bessel_functions_match_torch(name):
+    x = np.concatenate([np.linspace(-80, 80, 641), [0.0, 1e-20, -1e-20, 59.999, 60.0, 60.001, 700.0, -705.0, np.nan]])
+    ours_fn = tc.i0 if name == "i0" else getattr(tc.special, name)
+    theirs_fn = torch.i0 if name == "i0" else getattr(torch.special, name)
+    a, b = tc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours, theirs = ours_fn(a), theirs_fn(b)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-13, atol=0)
+    keep = np.abs(x) < 700  # the gradient of the overflowing i0 / i1 is inf or nan on both sides
+    (ours * tc.tensor(keep.astype(float))).sum().backward()
+    (theirs * torch.tensor(keep.astype(float))).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy()[keep], b.grad.numpy()[keep], rtol=1e-12, atol=1e-300)
+    assert str(ours_fn(tc.tensor([1, 2])).dtype) == str(theirs_fn(torch.tensor([1, 2])).dtype).split(".")[1]

@@ -3,10 +3,13 @@ return_indices and divisor_override in the pools, pinv(hermitian=True), svd(full
 wide matrix, pad's negative widths, broadcasting cosine_similarity / cross / tensordot, nll_loss on (C,),
 as_strided and its copy / scatter. Tiny shapes; NumPy references."""
 
+import math
+
 import numpy as np
 
 import tensorcore as tc
 
+from ..ops import bessel as BE
 from ..ops import linalg_more as LM
 from ..ops import losses as L
 from ..ops import nn as NN
@@ -102,6 +105,11 @@ def _multilabel_ref(x, labels):
 
 def _np_gradient(x, h, axis, edge_order):
     return np.gradient(x, h, axis=axis, edge_order=edge_order)
+
+
+def _bessel_i1(x):
+    """I_1 by its series (40 terms: |x| <= 3 here)."""
+    return sum((x / 2) ** (2 * k + 1) / (math.factorial(k) * math.factorial(k + 1)) for k in range(40))
 
 
 def _const(a, like):
@@ -250,4 +258,9 @@ CASES = [
            lambda x: np.pad(x[:, :-1], ((0, 2), (1, 0)), constant_values=0.5)),
     OpCase("split_with_sizes_copy", lambda r: (_n(r, 2, 5),), lambda x: NU.split_with_sizes_copy(x, [2, 3], 1),
            lambda x: np.concatenate([x[:, :2].reshape(-1), x[:, 2:].reshape(-1)])),
+    # modified Bessel functions (ops/bessel.py)
+    OpCase("i0", lambda r: (r.uniform(-3, 3, (2, 3)),), BE.i0, np.i0),
+    OpCase("special.i1", lambda r: (r.uniform(-3, 3, (2, 3)),), BE.i1, _bessel_i1),
+    OpCase("special.i0e", lambda r: (r.uniform(-3, 3, (2, 3)),), BE.i0e, lambda x: np.i0(x) * np.exp(-np.abs(x))),
+    OpCase("special.i1e", lambda r: (r.uniform(-3, 3, (2, 3)),), BE.i1e, lambda x: _bessel_i1(x) * np.exp(-np.abs(x))),
 ]
