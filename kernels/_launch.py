@@ -244,9 +244,21 @@ def _external(ptr: int):
     return s
 
 
+class Flat:
+    """Launch argument: contiguous ``array`` passed as its 1-D view (packed as such by the fast path,
+    so no view object is made per launch; the dispatcher path reshapes)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+
 def kernel_arg(x):
     """What to pass to a kernel for array ``x``: CuPy arrays become zero-copy Numba views (no
     synchronisation: we launch on CuPy's stream), everything else passes through."""
+    if type(x) is Flat:
+        x = flat(x.array)
     if x is None or SIMULATOR:
         return x
     if type(x).__module__.startswith("cupy"):
@@ -259,122 +271,127 @@ def launch(kernel, grid, block, stream, *args):
 
     On a GPU, once a kernel has been launched through Numba with some argument types, later launches
     with the same types go straight to ``cuda.core.launch`` with arguments packed here
-    (:func:`_fast_launch`): no Numba device-array object, typing or launch configuration per call.
+    (:func:`_key_and_pack`): no Numba device-array object, typing or launch configuration per call.
     """
-    grid = tuple(int(g) for g in grid) if isinstance(grid, tuple) else int(grid)
-    block = tuple(int(b) for b in block) if isinstance(block, tuple) else int(block)
     if FAST_LAUNCH:
-        key = (kernel, _types_key(args))
-        entry = _fast.get(key)
+        types, packed = _key_and_pack(args)
+        entry = _fast.get((kernel, types))
         if entry:
-            _core_launch(_core_stream(stream), _config(grid, block), entry.kernel, *_pack(args, entry.scalars))
+            _core_launch(_core_stream(stream), _config(grid, block), entry, *packed)
             return
-        if entry is None:
+        if entry is None and types is not None:
             converted = [kernel_arg(a) for a in args]
-            kernel[grid, block, stream](*converted)
-            _fast[key] = _fast_entry(kernel, converted, stream)
+            kernel[_dims(grid), _dims(block), stream](*converted)
+            _fast[(kernel, types)] = _fast_entry(kernel, converted, packed, stream)
             return
-    kernel[grid, block, stream](*[kernel_arg(a) for a in args])
+    kernel[_dims(grid), _dims(block), stream](*[kernel_arg(a) for a in args])
+
+
+def _dims(d):
+    return tuple(int(g) for g in d) if isinstance(d, tuple) else int(d)
 
 
 #: Launch compiled kernels through ``cuda.core.launch`` directly (see :func:`launch`); set
 #: ``TENSORCORE_FAST_LAUNCH=0`` to send every launch through Numba's dispatcher.
 FAST_LAUNCH = not SIMULATOR and os.environ.get("TENSORCORE_FAST_LAUNCH", "1") != "0"
-_fast: dict = {}  # (dispatcher, argument types) -> _FastEntry, or False where the fast path is refused
+_fast: dict = {}  # (dispatcher, argument types) -> cuda.core kernel, or False where the fast path is refused
 _configs: dict = {}
 _core_streams: dict = {}
 
 
-class _FastEntry:
-    """One compiled overload: its ``cuda.core`` kernel, and per argument ``None`` (an array) or the
-    ctypes type Numba passes that scalar as."""
+def _ctypes_of():
+    import ctypes
 
-    __slots__ = ("kernel", "scalars")
+    return {
+        int: ctypes.c_int64, float: ctypes.c_double, np.float32: ctypes.c_float, np.float64: ctypes.c_double,
+        np.int64: ctypes.c_int64, np.int32: ctypes.c_int32, np.uint32: ctypes.c_uint32, np.uint64: ctypes.c_uint64,
+    }  # fmt: skip
 
-    def __init__(self, kernel, scalars):
-        self.kernel, self.scalars = kernel, scalars
+
+#: How Numba passes a scalar of each Python/NumPy type to a kernel (typeof: int -> int64, float -> float64).
+_SCALAR_CTYPES = _ctypes_of()
 
 
-def _types_key(args):
-    """What decides the overload Numba picks: each array's dtype, ndim and C-contiguity; each scalar's type."""
-    key = []
+def _key_and_pack(args):
+    """``(types, packed)``: what decides the overload Numba picks (each array's dtype, ndim and
+    C-contiguity, each scalar's type; None for an argument the fast path does not take) and the
+    arguments in Numba's kernel ABI (numba-cuda's ``_Kernel._prepare_args``): an array is
+    ``meminfo, parent, size, itemsize, data, *shape, *strides``, a scalar its ctypes value."""
+    types, out = [], []
     for a in args:
-        if isinstance(a, (int, float, bool, np.generic)):
-            key.append(type(a))
+        t = type(a)
+        if t is int:  # an int64 parameter: 8 bytes, as Numba's own size/shape/pointer fields are passed
+            types.append(int)
+            out.append(a)
+            continue
+        ctype = _SCALAR_CTYPES.get(t)
+        if ctype is not None:
+            types.append(t)
+            out.append(ctype(a))
+        elif t is bool or t is np.bool_:
+            types.append(bool)
+            out.append(bool(a))
+        elif t is Flat:
+            x = a.array
+            size, itemsize, ptr, _, _, contiguous = _array_fields(x)
+            if not contiguous:
+                return None, None
+            types.append((x.dtype.char, 1, True))
+            out += (0, 0, size, itemsize, ptr, size, itemsize)
+        elif hasattr(a, "dtype"):
+            size, itemsize, ptr, shape, strides, contiguous = _array_fields(a)
+            types.append((a.dtype.char, len(shape), contiguous))
+            out += (0, 0, size, itemsize, ptr, *shape, *strides)
         else:
-            key.append((a.dtype.char, a.ndim, is_c_contiguous(a)))
-    return tuple(key)
+            return None, None
+    return tuple(types), out
 
 
 def _array_fields(a):
-    """``(size, itemsize, pointer, shape, strides in bytes)`` of a device array, read without building
-    a Numba device array (CuPy: its attributes; others: ``__cuda_array_interface__``)."""
+    """``(size, itemsize, pointer, shape, strides in bytes, C-contiguous)`` of a device array, read
+    without building a Numba device array (CuPy: its attributes; others: ``__cuda_array_interface__``)."""
     if type(a).__module__.startswith("cupy"):
-        return a.size, a.itemsize, a.data.ptr, a.shape, a.strides
+        return a.size, a.itemsize, a.data.ptr, a.shape, a.strides, a.flags.c_contiguous
     cai = a.__cuda_array_interface__
     shape = tuple(cai["shape"])
     itemsize = np.dtype(cai["typestr"]).itemsize
+    expected, step = [], itemsize
+    for n in reversed(shape):
+        expected.append(step)
+        step *= n
+    expected = tuple(reversed(expected))
     strides = cai.get("strides")
-    if strides is None:
-        strides, step = [], itemsize
-        for n in reversed(shape):
-            strides.append(step)
-            step *= n
-        strides = tuple(reversed(strides))
-    return math.prod(shape), itemsize, cai["data"][0], shape, tuple(strides)
+    strides = expected if strides is None else tuple(strides)
+    size = math.prod(shape)
+    return size, itemsize, cai["data"][0], shape, strides, strides == expected or size <= 1
 
 
-def _pack(args, scalars):
-    """Numba's kernel ABI: an array is ``meminfo, parent, size, itemsize, data, *shape, *strides``
-    (numba-cuda's ``_Kernel._prepare_args``); a scalar is its ctypes value."""
-    out = []
-    for a, ctype in zip(args, scalars):
-        if ctype is None:
-            size, itemsize, ptr, shape, strides = _array_fields(a)
-            out += (0, 0, size, itemsize, ptr, *shape, *strides)
-        elif ctype is bool:
-            out.append(bool(a))
-        else:
-            out.append(ctype(a))
-    return out
-
-
-def _fast_entry(dispatcher, converted, stream):
-    """The :class:`_FastEntry` of the overload that just ran, after checking that :func:`_pack` gives
-    the very arguments Numba gave it; False (never fast) for anything unusual."""
-    import ctypes
-
+def _fast_entry(dispatcher, converted, packed, stream):
+    """The ``cuda.core`` kernel of the overload that just ran, after checking that ``packed`` (from
+    :func:`_key_and_pack`) is the very argument list Numba gave it; False (never fast) otherwise."""
     try:
         argtypes = tuple(dispatcher.typeof_pyval(a) for a in converted)
         compiled = dispatcher.overloads.get(argtypes)
         if compiled is None or compiled.extensions or compiled.debug or compiled.cooperative:
             return False
-        scalars = []
-        for t in argtypes:
-            if isinstance(t, numba.types.Array):
-                scalars.append(None)
-            elif t == numba.types.boolean:
-                scalars.append(bool)
-            elif isinstance(t, numba.types.Integer):
-                scalars.append(getattr(ctypes, f"c_{t}"))
-            elif t in (numba.types.float32, numba.types.float64):
-                scalars.append(ctypes.c_float if t == numba.types.float32 else ctypes.c_double)
-            else:
-                return False
-        ours = _pack(converted, scalars)
         theirs = []
         for t, v in zip(argtypes, converted):
             compiled._prepare_args(t, v, stream, [], theirs)
-        if len(ours) != len(theirs) or any(_arg_value(x) != _arg_value(y) or type(x) is not type(y)
-                                           for x, y in zip(ours, theirs)):
+        if len(packed) != len(theirs) or not all(map(_same_arg, packed, theirs)):
             return False
-        return _FastEntry(compiled._codelibrary.get_cufunc().kernel, tuple(scalars))
+        return compiled._codelibrary.get_cufunc().kernel
     except Exception:  # a Numba version with another ABI: stay on the dispatcher
         return False
 
 
-def _arg_value(x):
-    return getattr(x, "value", x)
+def _same_arg(ours, numbas):
+    """One packed argument equals Numba's: same value and same C type (a Python int is an 8-byte
+    integer to ``cuda.core.launch``, as Numba passes its own size and pointer fields)."""
+    import ctypes
+
+    if type(ours) is int:
+        return (type(numbas) is int or type(numbas) is ctypes.c_int64) and getattr(numbas, "value", numbas) == ours
+    return type(ours) is type(numbas) and getattr(ours, "value", ours) == getattr(numbas, "value", numbas)
 
 
 def _config(grid, block):
@@ -382,7 +399,7 @@ def _config(grid, block):
     if cfg is None:
         from cuda.core import LaunchConfig
 
-        cfg = _configs[(grid, block)] = LaunchConfig(grid=grid, block=block, shmem_size=0)
+        cfg = _configs[(grid, block)] = LaunchConfig(grid=_dims(grid), block=_dims(block), shmem_size=0)
     return cfg
 
 

@@ -184,53 +184,57 @@ def gemm_batched(
         _launch.check(fn, "bias", bias, ndim=2, dtype=dtype)
         if bias.shape[1] != length or bias.shape[0] < 1 or batch % bias.shape[0]:
             raise ValueError(f"{fn}: bias of shape {tuple(bias.shape)} does not fit output {tuple(c.shape)}")
-        bias1, batch_bias = _launch.flat(bias), bias.shape[0]
-    flat = _launch.flat
-    _run(kind, flat(a), flat(b), flat(c), bias1, batch, M, N, ak, ash[0], bsh[0], batch_bias, bias_mode, activation,
-         trans_a, trans_b, stream, tile, split_k, dtype)  # fmt: skip
+        bias1, batch_bias = bias, bias.shape[0]
+    _run(kind, a, b, c, bias1, batch, M, N, ak, ash[0], bsh[0], batch_bias, bias_mode, activation, trans_a, trans_b,
+         stream, tile, split_k, dtype)  # fmt: skip
     return c
 
 
-def _run(kind, a1, b1, c1, bias1, batch, M, N, K, batch_a, batch_b, batch_bias, bias_mode, activation, trans_a,
+_plans: dict = {}
+
+
+def _plan(dtype, M, N, K, batch, activation, trans_a, trans_b, tile, split_k):
+    """``(kernel, grid, threads, splits, k_chunk, sum kernel, sum grid)`` of one GEMM shape, made once."""
+    key = (dtype, M, N, K, batch, activation, trans_a, trans_b, tile, split_k)
+    plan = _plans.get(key)
+    if plan is None:
+        tile = choose_tile(M, N, batch, dtype) if tile is None else GemmTile(*tile)
+        if split_k is None:
+            split_k = auto_split_k(M, N, K, batch, tile)
+        k_chunk = max(tile.bk, _launch.cdiv(_launch.cdiv(K, max(1, int(split_k))), tile.bk) * tile.bk)
+        splits = max(1, _launch.cdiv(K, k_chunk))
+        grid = (_launch.cdiv(N, tile.bn), _launch.cdiv(M, tile.bm), batch * splits)
+        kernel = gemm_tiled.get_kernel(trans_a, trans_b, dtype, activation if splits == 1 else None, tile)
+        red = _launch.built(make_sum_splits_kernel, dtype, activation, True) if splits > 1 else None
+        plan = _plans[key] = (kernel, grid, tile.threads, splits, k_chunk, red, _launch.grid_1d(batch * M * N))
+    return plan
+
+
+def _run(kind, a, b, c, bias1, batch, M, N, K, batch_a, batch_b, batch_bias, bias_mode, activation, trans_a,
          trans_b, stream, tile, split_k, dtype):  # fmt: skip
-    """Launch the GEMM on flat (1-D) views, the arguments checked (:func:`gemm_batched`, :func:`matmul`)."""
+    """Launch the GEMM (contiguous operands passed flat), the arguments checked (:func:`gemm_batched`,
+    :func:`matmul`)."""
     if batch == 0 or M == 0 or N == 0:
         return
-    tile = choose_tile(M, N, batch, dtype) if tile is None else GemmTile(*tile)
-    if split_k is None:
-        split_k = auto_split_k(M, N, K, batch, tile)
-    k_chunk = max(tile.bk, _launch.cdiv(_launch.cdiv(K, max(1, int(split_k))), tile.bk) * tile.bk)
-    splits = max(1, _launch.cdiv(K, k_chunk))
+    kernel, grid, threads, splits, k_chunk, red, red_grid = _plan(
+        dtype, M, N, K, batch, activation, trans_a, trans_b, tile, split_k
+    )
     stream = _launch.stream_for(kind, stream)
-    grid = (_launch.cdiv(N, tile.bn), _launch.cdiv(M, tile.bm), batch * splits)
+    Flat = _launch.Flat
     if splits == 1:
-        kernel = gemm_tiled.get_kernel(trans_a, trans_b, dtype, activation, tile)
         _launch.launch(
-            kernel, grid, tile.threads, stream,
-            a1, b1, c1, bias1, M, N, K, batch_a, batch_b, batch_bias, bias_mode, 1, K,
+            kernel, grid, threads, stream,
+            Flat(a), Flat(b), Flat(c), Flat(bias1), M, N, K, batch_a, batch_b, batch_bias, bias_mode, 1, K,
         )  # fmt: skip
         return
     # Split-K: partial products without epilogue, then their sum with the bias and the activation.
     part = _launch.empty(kind, (batch * splits * M * N,), dtype)
-    kernel = gemm_tiled.get_kernel(trans_a, trans_b, dtype, None, tile)
-    dummy = _dummy_bias(kind, dtype)
     _launch.launch(
-        kernel, grid, tile.threads, stream,
-        a1, b1, part, dummy, M, N, K, batch_a, batch_b, 1, BIAS_NONE, splits, k_chunk,
+        kernel, grid, threads, stream,
+        Flat(a), Flat(b), part, _dummy_bias(kind, dtype), M, N, K, batch_a, batch_b, 1, BIAS_NONE, splits, k_chunk,
     )  # fmt: skip
     _launch.launch(
-        _launch.built(make_sum_splits_kernel, dtype, activation, True),
-        _launch.grid_1d(batch * M * N),
-        _launch.THREADS_1D,
-        stream,
-        _launch.reshape(part, (batch * splits, M * N)),
-        _launch.reshape(c1, (batch, M * N)),
-        bias1,
-        splits,
-        N,
-        M,
-        batch_bias,
-        bias_mode,
+        red, red_grid, _launch.THREADS_1D, stream, part, Flat(c), Flat(bias1), splits, N, M, batch_bias, bias_mode
     )
 
 
@@ -250,7 +254,7 @@ def auto_split_k(M, N, K, batch, tile: GemmTile = TILE_64x64) -> int:
 def _sum_splits_epilogue_signature(dtype):
     t = _launch.numba_type(dtype)
     i64 = numba.int64
-    return numba.void(t[:, ::1], t[:, ::1], t[::1], i64, i64, i64, i64, i64)
+    return numba.void(t[::1], t[::1], t[::1], i64, i64, i64, i64, i64)
 
 
 def make_sum_splits_kernel(dtype, activation=None, epilogue=False):
@@ -258,8 +262,9 @@ def make_sum_splits_kernel(dtype, activation=None, epilogue=False):
 
     ``epilogue=False``: arguments ``(part, out, splits)``, no bias or activation (the convolution's
     weight-gradient chunks). ``epilogue=True``: ``(part, out, bias, splits, N, M, batch_bias,
-    bias_mode)`` with ``bias`` flat ``(batch_bias, N)`` (mode 1) or ``(batch_bias, M)`` (mode 2) and
-    ``i = m * N + n``. Grid-stride over ``out.size``; reads ``splits`` and writes 1 element per output."""
+    bias_mode)``, all flat: ``part`` ``(batch * splits, M, N)``, ``out`` ``(batch, M, N)``, ``bias``
+    ``(batch_bias, N)`` (mode 1) or ``(batch_bias, M)`` (mode 2). Grid-stride over ``out.size``; reads
+    ``splits`` and writes 1 element per output."""
     T = _launch.numba_type(dtype)
     ACT = ACTIVATIONS[activation]
     INV_SQRT2 = _INV_SQRT2
@@ -278,7 +283,7 @@ def make_sum_splits_kernel(dtype, activation=None, epilogue=False):
             i += stride
 
     def gemm_sum_splits_epilogue(part, out, bias, splits, N, M, batch_bias, bias_mode):
-        n = out.shape[1]
+        n = M * N
         i = cuda.grid(1)
         stride = cuda.gridsize(1)
         while i < out.size:
@@ -286,7 +291,7 @@ def make_sum_splits_kernel(dtype, activation=None, epilogue=False):
             r = i - z * n
             acc = T(0.0)
             for s in range(splits):
-                acc += part[z * splits + s, r]
+                acc += part[(z * splits + s) * n + r]
             if bias_mode == 1:
                 acc += bias[(z % batch_bias) * N + r % N]
             elif bias_mode == 2:
@@ -295,7 +300,7 @@ def make_sum_splits_kernel(dtype, activation=None, epilogue=False):
                 acc = max(acc, T(0.0))
             elif ACT == 2:
                 acc = T(0.5) * acc * (T(1.0) + math.erf(acc * T(INV_SQRT2)))
-            out[z, r] = acc
+            out[i] = acc
             i += stride
 
     if not epilogue:
@@ -351,9 +356,8 @@ def matmul(a, b, out=None, bias=None, activation=None, trans_a=False, trans_b=Fa
     else:
         _launch.check(fn, "bias", bias, ndim=1, dtype=dtype, shape=(N,))
         bias1, bias_mode = bias, BIAS_COLUMNS
-    flat = _launch.flat
-    _run(kind, flat(a), flat(b), flat(out), bias1, batch, M, N, Ka, batch_a, batch_b, 1, bias_mode, activation,
-         trans_a, trans_b, stream, TILE, None, dtype)  # fmt: skip
+    _run(kind, a, b, out, bias1, batch, M, N, Ka, batch_a, batch_b, 1, bias_mode, activation, trans_a, trans_b,
+         stream, TILE, None, dtype)  # fmt: skip
     return out
 
 

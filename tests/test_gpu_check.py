@@ -155,7 +155,7 @@ def test_figures_tests_and_compile_costs_are_recorded(rehearsal):
     assert tests["passed"] > 0 and tests["failed"] == tests["errors"] == 0
     assert sec["cuda_tests"]["tests"]["passed"] > 0
     compiled = sec["compile"]["records"]
-    gemms = [r for r in compiled if r["name"].startswith("gemm_NN_float32")]
+    gemms = [r for r in compiled if r["name"].startswith("gemm_NN_128x128x8_float32")]
     # (the simulator compiles nothing: compile_s is about 0 there; on a GPU it is the NVVM + ptxas time)
     assert gemms and gemms[0]["compile_s"] >= 0 and gemms[0]["first_launch_ms"] > 0 and gemms[0]["launch_us"] > 0
     assert {r["family"] for r in compiled} >= {"gemm", "conv", "pool", "activations", "softmax", "optim"}

@@ -29,27 +29,36 @@ def test_pack_gives_numbas_array_and_scalar_layout():
 
     a = FakeDeviceArray((3, 5), np.float32, 4096)
     b = FakeDeviceArray((4,), np.float64, 8192, strides=(16,))
-    out = _launch._pack([a, b, 7, 2.5, True], (None, None, ctypes.c_int64, ctypes.c_float, bool))
+    types, out = _launch._key_and_pack([a, b, 7, 2.5, np.float32(0.5), True, _launch.Flat(a)])
     assert out[:9] == [0, 0, 15, 4, 4096, 3, 5, 20, 4]  # meminfo, parent, size, itemsize, data, shape, strides
     assert out[9:16] == [0, 0, 4, 8, 8192, 4, 16]
-    assert type(out[16]) is ctypes.c_int64 and out[16].value == 7
-    assert type(out[17]) is ctypes.c_float and out[17].value == 2.5
-    assert out[18] is True
+    assert type(out[16]) is int and out[16] == 7  # an int64 parameter: 8 bytes, as Numba passes size fields
+    assert type(out[17]) is ctypes.c_double and out[17].value == 2.5  # a Python float is a float64 to Numba
+    assert type(out[18]) is ctypes.c_float and out[18].value == 0.5
+    assert out[19] is True
+    assert out[20:] == [0, 0, 15, 4, 4096, 15, 4]  # Flat: the 1-D view, made by no reshape
+    assert types == (("f", 2, True), ("d", 1, False), int, float, np.float32, bool, ("f", 1, True))
 
 
 def test_the_overload_key_sees_dtype_rank_layout_and_scalar_types():
     from tensorcore.kernels import _launch
 
-    c = np.zeros((4, 6), np.float32)
-    key = _launch._types_key
-    assert key([c, 1]) == key([np.ones((4, 6), np.float32), 5])
-    assert key([c]) != key([c[:, ::2]])  # a strided view compiles another overload ('A' layout)
-    assert key([c]) != key([c.astype(np.float64)]) and key([c]) != key([c.reshape(-1)])
-    assert key([1]) != key([1.0]) != key([True])
+    def key(*args):
+        return _launch._key_and_pack(args)[0]
+
+    c = FakeDeviceArray((4, 6), np.float32, 64)
+    assert key(c, 1) == key(FakeDeviceArray((4, 6), np.float32, 128), 5)
+    assert key(c) != key(FakeDeviceArray((4, 3), np.float32, 64, strides=(24, 8)))  # strided: 'A' layout
+    assert key(c) != key(FakeDeviceArray((4, 6), np.float64, 64)) and key(c) != key(FakeDeviceArray((24,), "f4", 64))
+    assert key(1) != key(1.0) != key(True)
+    assert key(None) is None and key("text") is None  # the dispatcher takes those
+    assert _launch._key_and_pack([_launch.Flat(FakeDeviceArray((4, 3), np.float32, 64, strides=(24, 8)))]) == (
+        None, None)  # fmt: skip
 
 
 def test_fast_path_is_used_after_the_first_launch(monkeypatch):
-    """The first launch goes through the dispatcher and records an entry; the second is packed here."""
+    """The first launch goes through the dispatcher and records the compiled kernel; the second is
+    packed here and handed to cuda.core.launch."""
     from tensorcore.kernels import _launch
 
     dispatched, fast = [], []
@@ -60,17 +69,20 @@ def test_fast_path_is_used_after_the_first_launch(monkeypatch):
 
     monkeypatch.setattr(_launch, "FAST_LAUNCH", True)
     monkeypatch.setattr(_launch, "_fast", {})
-    monkeypatch.setattr(_launch, "_fast_entry", lambda k, conv, s: _launch._FastEntry("k", (None, ctypes.c_int64)))
+    monkeypatch.setattr(_launch, "_fast_entry", lambda kernel, converted, packed, stream: "compiled")
     monkeypatch.setattr(_launch, "_core_stream", lambda s: "stream")
     monkeypatch.setattr(_launch, "_config", lambda g, b: (g, b))
     monkeypatch.setattr(_launch, "_core_launch", lambda *a: fast.append(a))
-    monkeypatch.setattr(_launch, "kernel_arg", lambda x: x)
     kernel, x = Dispatcher(), FakeDeviceArray((8,), np.float32, 1024)
     _launch.launch(kernel, 2, 256, 0, x, 3)
     _launch.launch(kernel, 2, 256, 0, x, 3)
     assert len(dispatched) == 1 and len(fast) == 1
     stream, config, k, *args = fast[0]
-    assert (stream, config, k) == ("stream", (2, 256), "k") and args[:7] == [0, 0, 8, 4, 1024, 8, 4]
+    assert (stream, config, k) == ("stream", (2, 256), "compiled") and args[:7] == [0, 0, 8, 4, 1024, 8, 4]
+    monkeypatch.setattr(_launch, "_fast_entry", lambda *a: False)  # a refused kernel stays on the dispatcher
+    _launch.launch(kernel, 2, 256, 0, x, 3.5)
+    _launch.launch(kernel, 2, 256, 0, x, 3.5)
+    assert len(dispatched) == 3 and len(fast) == 1
 
 
 @pytest.mark.slow
@@ -102,4 +114,4 @@ def test_fast_launch_on_the_gpu_gives_the_dispatchers_results():
     ad, bd = to_device(a), to_device(b)
     for _ in range(3):
         assert_close(gemm.matmul(ad, bd), a.astype(np.float64) @ b, np.float32)
-    assert any(isinstance(e, _launch._FastEntry) for e in _launch._fast.values())
+    assert any(e for e in _launch._fast.values())  # a compiled kernel recorded: the ABI check passed
