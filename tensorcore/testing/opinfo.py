@@ -81,6 +81,13 @@ def _eigh_gauge(out, lib):
     return w, V * lib.tensor(signs, dtype=V.dtype)
 
 
+# Entries whose op_db op rearranges the sample before calling PyTorch's name: (input, args) as that name takes
+# them, on both sides (the gradients are still taken with respect to the sample's own tensors).
+SPELLED = {
+    "einsum": lambda x, args: (args[0], tuple(x)),  # op_db: (operands, equation); torch.einsum(equation, *operands)
+    "nn.functional.embedding": lambda x, args: (args[0], (x,) + tuple(args[1:])),  # (weight, indices)
+}
+
 # Entries that read the input's storage beyond its view (storage_offset, strides): the input keeps its storage.
 STORAGE_OPS = {"as_strided", "as_strided_copy", "as_strided_scatter"}
 
@@ -219,7 +226,8 @@ def run_sample(kind, fn, name, sample, torch, atol=1e-7, rtol=1e-7, op=None):
     try:
         t_in, t_args, t_kwargs = sample.input, sample.args, sample.kwargs
         # the torch call first: a sample PyTorch cannot run is not counted
-        theirs = sample_call(torch, name, t_in, t_args, t_kwargs, op)
+        spell = SPELLED.get(name, lambda x, args: (x, args))
+        theirs = sample_call(torch, name, *spell(t_in, t_args), t_kwargs, op)
     except Exception as e:  # noqa: BLE001
         return "skip", f"torch: {type(e).__name__}"
     try:
@@ -232,7 +240,8 @@ def run_sample(kind, fn, name, sample, torch, atol=1e-7, rtol=1e-7, op=None):
         if kind == "property":
             ours = getattr(x, fn)
         else:
-            ours = fn(x, *args, **kwargs) if kind == "function" else getattr(x, fn)(*args, **kwargs)
+            sx, sargs = spell(x, args)
+            ours = fn(sx, *sargs, **kwargs) if kind == "function" else getattr(sx, fn)(*sargs, **kwargs)
         if name in GAUGE:
             ours, theirs = GAUGE[name](ours, tc), GAUGE[name](theirs, torch)
     except TensorcoreError as e:
