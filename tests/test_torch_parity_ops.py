@@ -377,3 +377,14 @@ def test_random_fills_have_torchs_distributions():
     for call in (lambda t: t.geometric_(1.5), lambda t: t.cauchy_(sigma=0), lambda t: t.log_normal_(std=-1)):
         with pytest.raises(tc.ArgumentError):
             call(tc.zeros(2))
+
+
+EINSUMS = [("...ik,...j->ij", [(1, 2, 3), (3,)]), ("i...->...", [(3, 3)]), ("...", [(2, 3)]),
+           ("i...,i", [(3, 2), (3,)]), ("ii->i", [(3, 3)]), ("iji->j", [(2, 3, 2)]), ("ii", [(3, 3)]),
+           ("ijk,ijk->ij", [(2, 1, 3), (1, 4, 3)]), ("b...i,b...i->b...", [(2, 3, 4), (2, 1, 4)]),
+           ("...ij,...jk", [(2, 1, 3, 4), (5, 4, 2)])]
+
+
+@pytest.mark.parametrize("eq,shapes", EINSUMS)
+def test_einsum_ellipsis_diagonals_and_broadcasting_as_torch(eq, shapes):
+    _compare(lambda t, f, *xs: t.einsum(eq, *xs), *[R.standard_normal(s) for s in shapes])

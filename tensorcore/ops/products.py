@@ -211,41 +211,80 @@ def _einsum(inputs, output, tensors):
     return Einsum.apply(*tensors, inputs=tuple(inputs), output=output)
 
 
+def _ellipsis(inputs, out, arrow, operands):
+    """'...' replaced by letters of their own (right-aligned across operands, as broadcasting aligns dims)."""
+    free = [c for c in reversed(string.ascii_letters) if c not in "".join(inputs) + out]
+    spans = []
+    for sub, t in zip(inputs, operands):
+        n = t.ndim - (len(sub) - 3) if "..." in sub else 0
+        if n < 0:
+            raise ShapeError(f"einsum: subscripts {sub!r} for an operand of shape {tuple(t.shape)}")
+        spans.append(n)
+    width = max(spans, default=0)
+    letters = "".join(free[:width][::-1])
+    inputs = [sub.replace("...", letters[width - n:]) for sub, n in zip(inputs, spans)]
+    if arrow:
+        out = out.replace("...", letters)
+    elif "..." in "".join(inputs):
+        out = None
+    return inputs, out, letters
+
+
+def _diagonals(sub, t):
+    """A letter repeated within one operand takes that operand's diagonal (moved to the end, as tc.diagonal)."""
+    while len(set(sub)) != len(sub):
+        c = next(c for c in sub if sub.count(c) > 1)
+        i = sub.index(c)
+        j = sub.index(c, i + 1)
+        if t.shape[i] != t.shape[j]:
+            raise ShapeError(f"einsum: letter {c!r} repeated in {sub!r} with sizes {t.shape[i]} and {t.shape[j]}")
+        t = t.diagonal(0, i, j)
+        sub = sub[:i] + sub[i + 1:j] + sub[j + 1:] + c
+    return sub, t
+
+
 @register("einsum")
 def einsum(equation, *operands):
     """Einstein summation, torch.einsum('ij,jk->ik', a, b); the implicit form ('ij,jk') sums the repeated letters.
 
-    Not supported (a named error): '...' and a letter repeated within one operand (a diagonal).
+    '...' stands for the dims not named (broadcast across operands); a letter repeated within one operand takes
+    its diagonal; dims of size 1 broadcast against the other operands' size of that letter, as PyTorch's.
     """
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
     if not isinstance(equation, str):
         raise ArgumentError(f"einsum: equation must be a string, got {type(equation).__name__}")
     eq = equation.replace(" ", "")
-    if "..." in eq:
-        raise ArgumentError("einsum: '...' (ellipsis) is not supported")
     lhs, arrow, out = eq.partition("->")
     inputs = lhs.split(",")
     if len(inputs) != len(operands):
         raise ArgumentError(f"einsum: the equation has {len(inputs)} operands, {len(operands)} were given")
     letters = set(string.ascii_letters)
-    for sub, t in zip(inputs, operands):
-        if not set(sub) <= letters:
-            raise ArgumentError(f"einsum: subscripts must be letters, got {sub!r}")
-        if len(set(sub)) != len(sub):
-            raise ArgumentError(f"einsum: a letter repeated within one operand ({sub!r}, a diagonal) is not supported")
+    for sub in inputs + [out]:
+        if not set(sub.replace("...", "")) <= letters or sub.replace("...", "").count(".") or sub.count("...") > 1:
+            raise ArgumentError(f"einsum: subscripts must be letters and at most one '...', got {sub!r}")
+    inputs, out, ell = _ellipsis(inputs, out, arrow, operands)
+    counts = {}
+    for c in "".join(inputs):  # the implicit output: the letters named once in the equation, as written
+        counts[c] = counts.get(c, 0) + 1
+    operands = list(operands)
+    for k, (sub, t) in enumerate(zip(inputs, operands)):
         if len(sub) != t.ndim:
             raise ShapeError(f"einsum: subscripts {sub!r} for an operand of shape {tuple(t.shape)}")
+        inputs[k], operands[k] = _diagonals(sub, t)
     if not arrow:
-        counts = {}
-        for c in "".join(inputs):
-            counts[c] = counts.get(c, 0) + 1
-        out = "".join(sorted(c for c, n in counts.items() if n == 1))
+        out = ell + "".join(sorted(c for c, n in counts.items() if n == 1 and c not in ell))
     sizes = {}
     for sub, t in zip(inputs, operands):
         for c, n in zip(sub, t.shape):
-            if sizes.setdefault(c, n) != n:
+            if sizes.get(c, 1) == 1:
+                sizes[c] = n
+            elif n not in (1, sizes[c]):
                 raise ShapeError(f"einsum: letter {c!r} has sizes {sizes[c]} and {n}")
+    for k, (sub, t) in enumerate(zip(inputs, operands)):  # size-1 dims broadcast
+        want = tuple(sizes[c] for c in sub)
+        if tuple(t.shape) != want:
+            operands[k] = t.expand(*want)
     if not set(out) <= set(sizes) or len(set(out)) != len(out):
         raise ArgumentError(f"einsum: bad output subscripts {out!r}")
     return _einsum(inputs, out, operands)

@@ -263,4 +263,8 @@ CASES = [
     OpCase("special.i1", lambda r: (r.uniform(-3, 3, (2, 3)),), BE.i1, _bessel_i1),
     OpCase("special.i0e", lambda r: (r.uniform(-3, 3, (2, 3)),), BE.i0e, lambda x: np.i0(x) * np.exp(-np.abs(x))),
     OpCase("special.i1e", lambda r: (r.uniform(-3, 3, (2, 3)),), BE.i1e, lambda x: _bessel_i1(x) * np.exp(-np.abs(x))),
+    OpCase("einsum", lambda r: (_n(r, 2, 2, 3), _n(r, 1, 3)), lambda a, b: PR.einsum("b...i,...i->b...", a, b),
+           lambda a, b: np.einsum("b...i,...i->b...", a, b), label="ellipsis broadcast", gradgrad=False),
+    OpCase("einsum", lambda r: (_n(r, 2, 3, 2),), lambda a: PR.einsum("iji->j", a), lambda a: np.einsum("iji->j", a),
+           label="diagonal"),
 ]
