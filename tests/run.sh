@@ -16,7 +16,7 @@ step() {  # step NAME COMMAND...: run it, keep its output for the totals; pytest
 }
 
 # pytest-xdist spreads each pytest step over every core (TENSORCORE_TEST_WORKERS=0 runs in one process).
-workers=(-n "${TENSORCORE_TEST_WORKERS:-auto}")
+workers=(-n "${TENSORCORE_TEST_WORKERS:-auto}" --dist loadgroup)
 
 step "lint (ruff)" python -m ruff check tensorcore kernels tests bench
 # 1. CPU: every op, the tape, gradcheck, networks, PTX compilation of the kernels.

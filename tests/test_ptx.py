@@ -11,7 +11,8 @@ import pytest
 
 from .kernel_helpers import SIMULATOR
 
-pytestmark = pytest.mark.ptx
+# test_sass.py reads the same compiled rows (resources.collect_cached): one xdist worker compiles them once
+pytestmark = [pytest.mark.ptx, pytest.mark.xdist_group("compiled_kernels")]
 
 
 @pytest.fixture(scope="module")

@@ -9,6 +9,8 @@ from tensorcore.kernels import sass
 
 from .kernel_helpers import SIMULATOR
 
+pytestmark = pytest.mark.xdist_group("compiled_kernels")  # with tests/test_ptx.py: the kernels compile once
+
 # A listing in `cuobjdump -sass` format: a 4-instruction loop (2 FFMA, 1 LDS.128, 1 IADD3 ...) inside a
 # longer one, a local store outside both, and the end-of-kernel self-branch that is no loop.
 LISTING = """
