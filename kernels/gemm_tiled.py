@@ -74,10 +74,12 @@ SMALL_TILE = GemmTile(16, 16, 4, 4, 4)
 #: Activation codes of the fused epilogue.
 ACTIVATIONS = {None: 0, "none": 0, "relu": 1, "gelu": 2}
 #: Blocks per SM each tile's launch bounds ask for, by threads a block (float32): 64 accumulators,
-#: 2 x 16 fragment registers, the next step's prefetch and the addressing need 160-168 registers; at
+#: 2 x 16 fragment registers, the next step's prefetch and the addressing need 160-170 registers. At
 #: 128 (2 blocks of 256) ptxas spills a few loop invariants, so the tiles trade occupancy for no local
-#: memory. ptxas's cap is 65536 / (threads * blocks): 255, 170 and 204 registers.
-MIN_BLOCKS = {256: 1, 128: 3, 64: 5}
+#: memory. ptxas caps a thread at the register file of one SM quarter (16384) over the warps it may
+#: hold: 1 x 256 threads -> 2 warps a quarter, 255 registers; 3 x 128 -> 3 warps, 168; 4 x 64 -> 2
+#: warps, 255 (5 x 64 would be 3 warps and 168, and spill).
+MIN_BLOCKS = {256: 1, 128: 3, 64: 4}
 
 
 def launch_bounds(tile: GemmTile, dtype) -> tuple:
