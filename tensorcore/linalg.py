@@ -58,6 +58,7 @@ from .ops.linalg_more import (  # noqa: E402, F401
     cholesky_ex,
     cond,
     inv_ex,
+    lstsq,
     matrix_rank,
     multi_dot,
     solve_ex,

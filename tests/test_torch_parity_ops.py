@@ -273,7 +273,8 @@ NEW_ENTRIES = ["logdet", "inner", "addr", "linalg.multi_dot", "linalg.vander", "
                "nn.functional.upsample_bilinear", "nn.functional.max_unpool1d", "nn.functional.max_unpool3d",
                "as_strided", "as_strided_copy", "resize_", "resize_as_", "T", "mT", "mH", "H", "linalg.tensorinv",
                "linalg.tensorsolve", "nn.functional.multi_margin_loss", "nn.functional.multilabel_margin_loss",
-               "gradient", "constant_pad_nd", "split_with_sizes_copy", "fft.fftshift", "fft.ifftshift",
+               "gradient", "constant_pad_nd", "split_with_sizes_copy", "fft.fftshift", "fft.ifftshift", "linalg.lstsq",
+               "einsum", "nn.functional.embedding", "i0", "special.i0e", "special.i1", "special.i1e",
                *[f"masked.{n}" for n in ("amax", "amin", "argmax", "argmin", "cumprod", "cumsum", "log_softmax",
                                          "logaddexp", "logsumexp", "mean", "median", "norm", "normalize", "prod",
                                          "softmax", "softmin", "std", "sum", "var")]]
@@ -388,3 +389,14 @@ EINSUMS = [("...ik,...j->ij", [(1, 2, 3), (3,)]), ("i...->...", [(3, 3)]), ("...
 @pytest.mark.parametrize("eq,shapes", EINSUMS)
 def test_einsum_ellipsis_diagonals_and_broadcasting_as_torch(eq, shapes):
     _compare(lambda t, f, *xs: t.einsum(eq, *xs), *[R.standard_normal(s) for s in shapes])
+
+
+@pytest.mark.parametrize("driver", [None, "gels", "gelsy", "gelsd", "gelss"])
+@pytest.mark.parametrize("shapes", [((4, 3), (4, 2)), ((2, 5), (2, 3)), ((2, 4, 3), (1, 4, 2)), ((4, 3), (4,))])
+def test_lstsq_matches_torch(driver, shapes):
+    def call(t, f, a, b):
+        r = t.linalg.lstsq(a, b, driver=driver)
+        assert r.rank.dtype == t.int64
+        return r.solution, r.residuals, r.rank, r.singular_values
+
+    _compare(call, *[R.standard_normal(s) for s in shapes])

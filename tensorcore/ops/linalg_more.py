@@ -17,15 +17,16 @@ from .layout import tril, triu
 from .matmul import matmul
 from .products import _scaled, outer, tensordot
 from .registry import register
+from .svd_qr import pinv, svdvals
 from .svd_qr import qr as linalg_qr
 from .svd_qr import svd as linalg_svd
-from .svd_qr import svdvals
 
 triangular_solve_result = _named("triangular_solve", "solution cloned_coefficient")
 inv_ex_result = _named("inv_ex", "inverse info")
 cholesky_ex_result = _named("cholesky_ex", "L info")
 solve_ex_result = _named("solve_ex", "result info")
 svd_result = _named("svd", "U S V")
+lstsq_result = _named("lstsq", "solution residuals rank singular_values")
 qr_result = _named("qr", "Q R")
 
 
@@ -52,6 +53,35 @@ def tensorsolve(A, B, dims=None):
     if int(np.prod(A.shape[:B.ndim])) != B.numel() or int(np.prod(rest)) != B.numel():
         raise ShapeError(f"linalg.tensorsolve: A of shape {tuple(A.shape)} does not fit B of shape {tuple(B.shape)}")
     return solve(A.reshape(B.numel(), -1), B.reshape(-1)).reshape(*rest)
+
+
+@register("lstsq")
+def lstsq(A, B, rcond=None, *, driver=None):
+    """(solution, residuals, rank, singular_values) as PyTorch's linalg.lstsq: the solution pinv(A) B (minimum
+    norm; singular values below rcond * max ones dropped), differentiable through pinv; residuals ||A X - B||^2
+    per column when m > n and driver != 'gelsy'; rank for gelsy / gelsd / gelss; singular values for gelsd /
+    gelss; empty tensors otherwise (PyTorch's shapes)."""
+    import tensorcore as tc
+
+    driver = "gelsy" if driver is None else driver
+    if driver not in ("gels", "gelsy", "gelsd", "gelss"):
+        raise ArgumentError(f"linalg.lstsq: driver must be one of gels, gelsy, gelsd, gelss (cpu), got {driver!r}")
+    if A.ndim < 2:
+        raise ShapeError(f"linalg.lstsq: A must have at least 2 dims, got shape {tuple(A.shape)}")
+    vector = B.ndim == A.ndim - 1
+    Bm = B.unsqueeze(-1) if vector else B
+    m, n = A.shape[-2:]
+    if Bm.ndim < 2 or Bm.shape[-2] != m:
+        raise ShapeError(f"linalg.lstsq: A of shape {tuple(A.shape)} and B of shape {tuple(B.shape)} do not fit")
+    X = matmul(pinv(A) if rcond is None else pinv(A, rtol=rcond), Bm)
+    empty = tc.zeros(0, dtype=A.dtype, device=A.device)
+    if m > n and driver != "gelsy":
+        residuals = ((matmul(A, X) - Bm) ** 2).sum(dim=-2)
+    else:  # empty, but in the graph as PyTorch's (it requires grad when A or B does)
+        residuals = (A.reshape(-1)[:1].sum() + Bm.reshape(-1)[:1].sum()) * empty
+    rank = matrix_rank(A, rtol=rcond) if driver != "gels" else tc.zeros(0, dtype=tc.int64, device=A.device)
+    values = svdvals(A.detach()) if driver in ("gelsd", "gelss") else empty
+    return lstsq_result(X.squeeze(-1) if vector else X, residuals, rank, values)
 
 
 def _info(A):

@@ -267,4 +267,7 @@ CASES = [
            lambda a, b: np.einsum("b...i,...i->b...", a, b), label="ellipsis broadcast", gradgrad=False),
     OpCase("einsum", lambda r: (_n(r, 2, 3, 2),), lambda a: PR.einsum("iji->j", a), lambda a: np.einsum("iji->j", a),
            label="diagonal"),
+    OpCase("lstsq", lambda r: (_n(r, 3, 2), _n(r, 3, 1)), lambda a, b: LM.lstsq(a, b, driver="gelsd")[:2],
+           lambda a, b: np.concatenate([np.linalg.lstsq(a, b, rcond=None)[0].reshape(-1),
+                                        np.linalg.lstsq(a, b, rcond=None)[1].reshape(-1)]), gradgrad=False),
 ]
