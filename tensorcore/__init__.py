@@ -334,7 +334,7 @@ from .ops.decompositions import inv as inverse  # noqa: E402, I001
 from .ops.svd_qr import pinv as _pinv  # noqa: E402, I001  (also attaches Tensor.inverse/slogdet/pinverse)
 from .ops.strided import as_strided, as_strided_copy, as_strided_scatter  # noqa: E402, I001  (+ Tensor.resize_)
 from .ops.linalg_more import (  # noqa: E402, I001  (+ Tensor.cholesky/svd/qr: torch's old API)
-    addr, cholesky, cholesky_inverse, cholesky_solve, inner, logdet, qr, svd, triangular_solve,
+    addr, cholesky, cholesky_inverse, cholesky_solve, inner, logdet, matrix_exp, qr, svd, triangular_solve,
 )
 from .ops.numeric import constant_pad_nd, gradient, split_with_sizes_copy  # noqa: E402, I001
 from .ops.bessel import i0  # noqa: E402, I001

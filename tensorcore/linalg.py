@@ -59,6 +59,7 @@ from .ops.linalg_more import (  # noqa: E402, F401
     cond,
     inv_ex,
     lstsq,
+    matrix_exp,
     matrix_rank,
     multi_dot,
     solve_ex,

@@ -274,7 +274,7 @@ NEW_ENTRIES = ["logdet", "inner", "addr", "linalg.multi_dot", "linalg.vander", "
                "as_strided", "as_strided_copy", "resize_", "resize_as_", "T", "mT", "mH", "H", "linalg.tensorinv",
                "linalg.tensorsolve", "nn.functional.multi_margin_loss", "nn.functional.multilabel_margin_loss",
                "gradient", "constant_pad_nd", "split_with_sizes_copy", "fft.fftshift", "fft.ifftshift", "linalg.lstsq",
-               "einsum", "nn.functional.embedding", "i0", "special.i0e", "special.i1", "special.i1e",
+               "matrix_exp", "einsum", "nn.functional.embedding", "i0", "special.i0e", "special.i1", "special.i1e",
                *[f"masked.{n}" for n in ("amax", "amin", "argmax", "argmin", "cumprod", "cumsum", "log_softmax",
                                          "logaddexp", "logsumexp", "mean", "median", "norm", "normalize", "prod",
                                          "softmax", "softmin", "std", "sum", "var")]]
@@ -400,3 +400,9 @@ def test_lstsq_matches_torch(driver, shapes):
         return r.solution, r.residuals, r.rank, r.singular_values
 
     _compare(call, *[R.standard_normal(s) for s in shapes])
+
+
+@pytest.mark.parametrize("scale", [0.01, 1.0, 10.0])
+def test_matrix_exp_matches_torch(scale):
+    _compare(lambda t, f, a: t.matrix_exp(a), scale * R.standard_normal((2, 4, 4)), rtol=1e-8, atol=1e-10)
+    _compare(lambda t, f, a: a.matrix_exp(), np.zeros((0, 3, 3)))

@@ -8,6 +8,7 @@ import operator
 
 import numpy as np
 
+from ..autograd import Function
 from ..errors import ArgumentError, GradientError, ShapeError
 from ..return_types import _make as _named
 from ..tensor import Tensor, _make, attach_method
@@ -82,6 +83,54 @@ def lstsq(A, B, rcond=None, *, driver=None):
     rank = matrix_rank(A, rtol=rcond) if driver != "gels" else tc.zeros(0, dtype=tc.int64, device=A.device)
     values = svdvals(A.detach()) if driver in ("gelsd", "gelss") else empty
     return lstsq_result(X.squeeze(-1) if vector else X, residuals, rank, values)
+
+
+def _expm(xp, A):
+    """e^A of a batch: scaled to norm <= 1/2 (the largest of the batch), 18 Taylor terms, squared back."""
+    if not A.size:
+        return A.copy()
+    norm = float(abs(A).sum(axis=-2).max())
+    s = max(0, int(np.ceil(np.log2(norm / 0.5)))) if norm > 0.5 else 0
+    X = A / (2.0 ** s)
+    eye = xp.broadcast_to(xp.eye(A.shape[-1], dtype=A.dtype), A.shape)
+    term, total = eye, eye.copy()
+    for k in range(1, 19):
+        term = term @ X / k
+        total = total + term
+    for _ in range(s):
+        total = total @ total
+    return total
+
+
+class MatrixExp(Function):
+    """e^A; backward the upper-right block of e^[[A^T, g], [0, A^T]] (PyTorch's), itself differentiable."""
+
+    op_name = "matrix_exp"
+
+    @staticmethod
+    def forward(ctx, A):
+        ctx.save_for_backward(A)
+        return _expm(ctx.backend.xp, A)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .joins import cat
+
+        (A,) = ctx.saved_tensors
+        n = A.shape[-1]
+        At = A.mT
+        block = cat([cat([At, g], -1), cat([g * 0, At], -1)], -2)
+        return MatrixExp.apply(block)[..., :n, n:]
+
+
+@register("matrix_exp", method=True)
+def matrix_exp(A):
+    """e^A = sum_k A^k / k! of a batch of square matrices."""
+    if A.ndim < 2 or A.shape[-1] != A.shape[-2]:
+        raise ShapeError(f"matrix_exp: A must be a batch of square matrices, got shape {tuple(A.shape)}")
+    if A.dtype.kind != "f":
+        raise ArgumentError(f"matrix_exp: expected a floating tensor, got {A.dtype}")
+    return MatrixExp.apply(A)
 
 
 def _info(A):

@@ -270,4 +270,6 @@ CASES = [
     OpCase("lstsq", lambda r: (_n(r, 3, 2), _n(r, 3, 1)), lambda a, b: LM.lstsq(a, b, driver="gelsd")[:2],
            lambda a, b: np.concatenate([np.linalg.lstsq(a, b, rcond=None)[0].reshape(-1),
                                         np.linalg.lstsq(a, b, rcond=None)[1].reshape(-1)]), gradgrad=False),
+    OpCase("matrix_exp", lambda r: (_n(r, 2, 2),), LM.matrix_exp,
+           lambda a: sum(np.linalg.matrix_power(a, k) / math.factorial(k) for k in range(30))),
 ]
