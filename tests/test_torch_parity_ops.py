@@ -275,6 +275,7 @@ NEW_ENTRIES = ["logdet", "inner", "addr", "linalg.multi_dot", "linalg.vander", "
                "linalg.tensorsolve", "nn.functional.multi_margin_loss", "nn.functional.multilabel_margin_loss",
                "gradient", "constant_pad_nd", "split_with_sizes_copy", "fft.fftshift", "fft.ifftshift", "linalg.lstsq",
                "matrix_exp", "einsum", "nn.functional.embedding", "i0", "special.i0e", "special.i1", "special.i1e",
+               "special.zeta",
                *[f"masked.{n}" for n in ("amax", "amin", "argmax", "argmin", "cumprod", "cumsum", "log_softmax",
                                          "logaddexp", "logsumexp", "mean", "median", "norm", "normalize", "prod",
                                          "softmax", "softmin", "std", "sum", "var")]]

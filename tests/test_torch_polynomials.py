@@ -43,3 +43,13 @@ def test_modified_bessel_functions_match_torch(name):
     (theirs * torch.tensor(keep.astype(float))).sum().backward()
     np.testing.assert_allclose(a.grad.numpy()[keep], b.grad.numpy()[keep], rtol=1e-12, atol=1e-300)
     assert str(ours_fn(tc.tensor([1, 2])).dtype) == str(theirs_fn(torch.tensor([1, 2])).dtype).split(".")[1]
+
+
+def test_zeta_matches_torch():
+    r = np.random.default_rng(0)
+    x = np.concatenate([r.uniform(-9, 9, 400), [1.0, 2.0, 3.0, 0.5, 1.5, 2.0, 4.0, np.nan]])
+    q = np.concatenate([r.uniform(-9, 9, 400), [1.0, -2.0, -2.5, 1.0, 1e-3, 0.0, -3.7, 1.0]])
+    ours = tc.special.zeta(tc.tensor(x), tc.tensor(q)).numpy()
+    np.testing.assert_allclose(ours, torch.special.zeta(torch.tensor(x), torch.tensor(q)).numpy(), rtol=1e-10)
+    assert tc.special.zeta(tc.tensor([2.0], dtype=tc.float64), 1.0).item() == pytest.approx(np.pi ** 2 / 6, rel=1e-14)
+    assert tc.special.zeta(tc.tensor([2.0]), 1.0).dtype == tc.float32  # as torch: the tensor's dtype

@@ -272,4 +272,7 @@ CASES = [
                                         np.linalg.lstsq(a, b, rcond=None)[1].reshape(-1)]), gradgrad=False),
     OpCase("matrix_exp", lambda r: (_n(r, 2, 2),), LM.matrix_exp,
            lambda a: sum(np.linalg.matrix_power(a, k) / math.factorial(k) for k in range(30))),
+    OpCase("special.zeta", lambda r: (r.uniform(1.5, 4, (2, 3)), r.uniform(0.5, 3, (2, 3))), BE.zeta,
+           lambda x, q: sum((k + q) ** -x for k in range(200000)) + (199999.5 + q) ** (1 - x) / (x - 1),
+           differentiable=False, rtol=1e-6),
 ]
