@@ -9,15 +9,14 @@ Math (``G`` groups, ``Cg = C / G`` input and ``Cog = Co / G`` output channels pe
 Shapes: ``x (N, C, H, W)``, ``w (Co, Cg, kh, kw)``, ``bias (Co,)``, ``out (N, Co, Ho, Wo)``; float32 or
 float64, C-contiguous. FLOPs ``2 N Co Ho Wo Cg kh kw`` for each of forward, input grad, weight grad.
 
-Method: im2col/col2im feeding the tiled GEMM (not an implicit GEMM), because
-(1) the GEMM is the one kernel tuned with register blocking, and all three passes become one big
-batched GEMM each, with ``K = Cg kh kw`` (forward) or ``K = N Ho Wo`` (weight grad, split-K);
-(2) an implicit GEMM would need the im2col index arithmetic (5 divisions) inside the GEMM's tile
-loads, costing registers in the kernel that must not spill, and a separate variant per pass;
-(3) the extra traffic is small next to the GEMM for AlexNet-sized layers: the column matrix is
-``kh kw / (sh sw)`` times the input (e.g. conv1: 363 x 387,200 floats = 0.56 GB written once and
-read once, about 0.3 ms at 4 TB/s, against 2 x 0.27 TFLOP of GEMM). Large batches are processed in
-chunks of images so the column matrix stays under ``MAX_COL_BYTES``.
+Method: im2col/col2im feeding the tiled GEMM. The cuda backend runs the forward and the stride-1
+input gradient as implicit GEMMs instead (kernels/conv_implicit.py: no column matrix; its k -> tap
+decoding is a host-built table, so the feared divisions never reach the K loop), and uses this
+module for the weight gradient (one GEMM with ``K = N Ho Wo``, split-K) and strided input gradients
+(where a gather would multiply most taps by zero). The column matrix is ``kh kw / (sh sw)`` times the
+input (conv1 at batch 128: 363 x 387,200 floats = 0.56 GB written once and read once, about 0.3 ms
+at 4 TB/s). Large batches are processed in chunks of images so it stays under ``MAX_COL_BYTES``
+(``tc.backends.cuda.conv = "im2col"`` runs every pass here).
 
 Layout: ``col[g, k, n P + p]`` (``G, K = Cg kh kw, N P`` with ``P = Ho Wo``, ``k = (cg kh + i) kw + j``),
 so each group's problem is a single GEMM over all images:
