@@ -59,12 +59,18 @@ def test_gemm_and_conv_kernels_do_not_spill(resources, rows):
 def test_every_family_and_gemm_layout_is_compiled(resources, rows):
     families = {r[0] for r in rows}
     assert families == set(resources.FAMILIES)
+    from tensorcore.kernels import gemm, gemm_tiled
+
     gemms = {r[1] for r in rows if r[0] == "gemm"}
-    for layout in ("NN", "NT", "TN"):
-        for act in ("", "_relu", "_gelu"):
-            assert f"gemm_{layout}{act}_float32" in gemms
-    # float32 GEMMs fit 2 blocks of 256 threads per SM: <= 128 registers.
-    assert all(r[3] <= 128 for r in rows if r[0] == "gemm" and r[1].endswith("float32"))
+    for tile in gemm.TILES:
+        for layout in ("NN", "NT", "TN", "TT"):
+            assert f"gemm_{layout}_{tile.name}_float32" in gemms
+    assert {"gemm_NT_relu_128x128x8_float32", "gemm_NT_gelu_128x128x8_float32"} <= gemms
+    # Each float32 GEMM's registers fit the blocks per SM its launch bounds ask for.
+    for r in rows:
+        if r[0] == "gemm" and r[1].endswith("float32") and r[1].split("_")[-2] in {t.name for t in gemm.TILES}:
+            tile = next(t for t in gemm.TILES if t.name == r[1].split("_")[-2])
+            assert r[3] * tile.threads * gemm_tiled.launch_bounds(tile, "float32")[1] <= 65536, r
 
 
 def test_kernels_cache_to_disk_only_when_numba_cache_dir_is_set(resources, monkeypatch, tmp_path):
