@@ -124,9 +124,7 @@ class CUDAGraph:
         if stream.ptr in (0, 1):
             raise DeviceError("CUDAGraph.capture_begin: CUDA cannot capture the default stream; use "
                               "`with tc.cuda.graph(g):`, which captures on a side stream")
-        rt = xp.cuda.runtime
-        mode = {"default": rt.streamCaptureModeGlobal, "global": rt.streamCaptureModeGlobal,
-                "thread_local": rt.streamCaptureModeThreadLocal, "relaxed": rt.streamCaptureModeRelaxed}
+        mode = {"default": 0, "global": 0, "thread_local": 1, "relaxed": 2}  # CUDA's cudaStreamCaptureMode values
         self._pool = pool if pool is not None else _GraphPool()
         self._allocator = xp.cuda.using_allocator(self._pool.malloc)
         self._allocator.__enter__()
