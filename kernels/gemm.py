@@ -18,7 +18,7 @@ never stored. FLOPs ``2*batch*M*N*K``; fewest bytes ``itemsize*(|A| + |B| + |C|)
 
 Kernels and tiles
 -----------------
-The kernels are generated per layout, activation and tile by kernels/gemm_tiled.py (fully unrolled
+The kernels are generated per layout, activation and tile by kernels/_gemm_tiled.py (fully unrolled
 ``bk``-step outer products from 128-bit shared loads; its docstring gives the design). Tiles
 ``128x128``, ``128x64`` and ``64x64`` (``bk = 8``, ``8 x 8`` per thread: 256, 128 and 64 threads); per
 K step a ``128x128`` block loads 8 KiB and runs 262,144 FLOPs (32 FLOP/B), ``64x64`` 16 FLOP/B.
@@ -49,14 +49,14 @@ import numba
 import numpy as np
 from numba import cuda
 
-from . import _launch, gemm_tiled
-from .gemm_tiled import ACTIVATIONS, TILES, GemmTile  # noqa: F401  (GemmTile: kernels/gemm_f16.py)
+from . import _gemm_tiled, _launch
+from ._gemm_tiled import ACTIVATIONS, TILES, GemmTile  # noqa: F401  (GemmTile: kernels/gemm_f16.py)
 
 #: The tile is chosen per shape (:func:`choose_tile`); callers may pass a :class:`GemmTile` instead.
 TILE = None
 TILE_128x128, TILE_128x64, TILE_64x64 = TILES
 #: A small tile for the simulator tests that want many blocks cheaply (same generator, 16 threads).
-SMALL_TILE = gemm_tiled.SMALL_TILE
+SMALL_TILE = _gemm_tiled.SMALL_TILE
 
 #: Shortest K range one split-K block walks (see :func:`auto_split_k`).
 SPLIT_K_MIN = 256
@@ -68,7 +68,7 @@ _INV_SQRT2 = 1.0 / math.sqrt(2.0)
 
 def blocks_per_sm(tile: GemmTile, dtype=np.float32) -> int:
     """Blocks of ``tile`` one SM holds at once (its launch bounds: registers are the limit)."""
-    return gemm_tiled.launch_bounds(tile, dtype)[1]
+    return _gemm_tiled.launch_bounds(tile, dtype)[1]
 
 
 def choose_tile(M, N, batch, dtype=np.float32) -> GemmTile:
@@ -87,7 +87,7 @@ def choose_tile(M, N, batch, dtype=np.float32) -> GemmTile:
 def get_gemm_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: GemmTile = TILE_128x128):
     """The jitted kernel for a layout/dtype/activation/tile, built once and cached (it then compiles
     once, on its first launch)."""
-    return gemm_tiled.get_kernel(trans_a, trans_b, dtype, activation, tile)
+    return _gemm_tiled.get_kernel(trans_a, trans_b, dtype, activation, tile)
 
 
 #: The (layout, activation) pairs the wrappers launch: matmul/linear (NN, NT with any activation),
@@ -112,8 +112,8 @@ def ptx_signatures():
     for dtype in _launch.FLOAT_DTYPES:
         rows = TABLE_FLOAT32 if dtype == np.float32 else [(lay, None, TILE_64x64) for lay, act in LAUNCHED if not act]
         for (ta, tb), act, tile in rows:
-            fn = gemm_tiled.make_kernel(ta, tb, dtype, act, tile)
-            out.append((fn.__name__, fn, [gemm_tiled.signature(dtype)], fn.launch_bounds))
+            fn = _gemm_tiled.make_kernel(ta, tb, dtype, act, tile)
+            out.append((fn.__name__, fn, [_gemm_tiled.signature(dtype)], fn.launch_bounds))
         t = _launch.numba_type(dtype)
         red = make_sum_splits_kernel(dtype)
         out.append((red.__name__, red, [numba.void(t[:, ::1], t[:, ::1], numba.int64)], None))
@@ -204,7 +204,7 @@ def _plan(dtype, M, N, K, batch, activation, trans_a, trans_b, tile, split_k):
         k_chunk = max(tile.bk, _launch.cdiv(_launch.cdiv(K, max(1, int(split_k))), tile.bk) * tile.bk)
         splits = max(1, _launch.cdiv(K, k_chunk))
         grid = (_launch.cdiv(N, tile.bn), _launch.cdiv(M, tile.bm), batch * splits)
-        kernel = gemm_tiled.get_kernel(trans_a, trans_b, dtype, activation if splits == 1 else None, tile)
+        kernel = _gemm_tiled.get_kernel(trans_a, trans_b, dtype, activation if splits == 1 else None, tile)
         red = _launch.built(make_sum_splits_kernel, dtype, activation, True) if splits > 1 else None
         plan = _plans[key] = (kernel, grid, tile.threads, splits, k_chunk, red, _launch.grid_1d(batch * M * N))
     return plan

@@ -201,13 +201,13 @@ def test_tile_and_split_k_are_chosen_by_shape(gemm, monkeypatch):
 
 def test_generated_source_is_unrolled_with_wide_shared_loads(gemm):
     """The generator's text: no loop in the outer products, fragments read 4 consecutive words."""
-    from tensorcore.kernels import gemm_tiled
+    from tensorcore.kernels import _gemm_tiled
 
-    src = gemm_tiled.outer_products_source(gemm.TILE_128x128, "f")
+    src = _gemm_tiled.outer_products_source(gemm.TILE_128x128, "f")
     assert "for " not in src and src.count(" += ") == 8 * 64
     assert "a3 = As[ar + U64(3)]" in src and "a4 = As[ar + U64(64)]" in src  # rows 4 ty + 0..3 and 64 + 4 ty
     with pytest.raises(ValueError, match="unsupported tile"):
-        gemm_tiled.check_tile(gemm.GemmTile(16, 16, 4, 2, 2))
+        _gemm_tiled.check_tile(gemm.GemmTile(16, 16, 4, 2, 2))
 
 
 @requires_cuda

@@ -59,7 +59,7 @@ def test_gemm_and_conv_kernels_do_not_spill(resources, rows):
 def test_every_family_and_gemm_layout_is_compiled(resources, rows):
     families = {r[0] for r in rows}
     assert families == set(resources.FAMILIES)
-    from tensorcore.kernels import gemm, gemm_tiled
+    from tensorcore.kernels import _gemm_tiled, gemm
 
     gemms = {r[1] for r in rows if r[0] == "gemm"}
     for tile in gemm.TILES:
@@ -70,7 +70,7 @@ def test_every_family_and_gemm_layout_is_compiled(resources, rows):
     for r in rows:
         if r[0] == "gemm" and r[1].endswith("float32") and r[1].split("_")[-2] in {t.name for t in gemm.TILES}:
             tile = next(t for t in gemm.TILES if t.name == r[1].split("_")[-2])
-            assert r[3] * tile.threads * gemm_tiled.launch_bounds(tile, "float32")[1] <= 65536, r
+            assert r[3] * tile.threads * _gemm_tiled.launch_bounds(tile, "float32")[1] <= 65536, r
 
 
 def test_kernels_cache_to_disk_only_when_numba_cache_dir_is_set(resources, monkeypatch, tmp_path):

@@ -1,4 +1,5 @@
-"""The register-blocked SGEMM kernel, generated as source text per tile configuration and layout.
+"""The register-blocked SGEMM kernel, generated as source text per tile configuration and layout
+(private to kernels/gemm.py, whose ``ptx_signatures`` lists the kernels it launches).
 
 Math: ``C[z] = act(op(A[z % batchA]) @ op(B[z % batchB]) + bias)`` (see kernels/gemm.py, which owns the
 wrappers). This module writes one kernel per ``(layout, dtype, activation, tile)`` as Python source,
@@ -442,11 +443,6 @@ def get_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: GemmT
     ACTIVATIONS[activation]  # unknown names fail before anything is built
     args = (bool(trans_a), bool(trans_b), dtype, activation, GemmTile(*tile))
     return _launch.built(make_kernel, *args, launch_bounds=lambda fn: fn.launch_bounds, cache=False)
-
-
-def ptx_signatures():
-    """None here: kernels/gemm.py lists the generated kernels it launches (the ``gemm`` family)."""
-    return []
 
 
 def signature(dtype):
