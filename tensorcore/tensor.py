@@ -309,9 +309,7 @@ class Tensor:
         if isinstance(value, Tensor):
             value = value.item()
         if self.requires_grad and modes.grad_enabled:  # in the graph: the checks of every in-place op
-            constant = _make(self.device.backend.xp.full(self._data.shape, value, dtype=self._data.dtype),
-                             self.device, False, None)
-            return self._inplace("fill_", constant)
+            return self._inplace("fill_", _Filled.apply(self, value=value))
         if isinstance(self._data, np.generic):
             self._data = np.array(self._data)
         if not getattr(self._data.flags, "writeable", True):
@@ -339,6 +337,27 @@ def _dim(t, dim, op):
 def attach_method(name, fn):
     """Make `fn(self, ...)` the Tensor method `name` (ops call this when they are declared)."""
     setattr(Tensor, name, fn)
+
+
+class _Filled(autograd.Function):
+    """fill_'s node while recording: the new values do not depend on the old ones, so the old ones get a
+    zero gradient (PyTorch's FillBackward), and the tensor stays in the graph."""
+
+    op_name = "fill_"
+
+    @staticmethod
+    def forward(ctx, x, value):
+        return ctx.backend.xp.full(x.shape, value, dtype=x.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        from .creation import zeros_like
+
+        return zeros_like(g)
+
+    @staticmethod
+    def backward_arrays(ctx, g):
+        return ctx.backend.xp.zeros_like(g)
 
 
 _ndarray = np.ndarray

@@ -150,3 +150,15 @@ def test_zero_dim_results_share_memory_with_their_views_like_pytorch():
     loss.data.add_(1)
     assert loss.item() == 3.0
     assert (loss * 2).numpy().shape == ()
+
+
+def test_fill_and_zero_keep_the_tensor_in_the_graph_like_pytorch():
+    x = tc.ones(3, requires_grad=True)
+    y = x * 2
+    y.fill_(5.0)
+    assert y.requires_grad and y.tolist() == [5.0, 5.0, 5.0]
+    (y * y).sum().backward()
+    assert x.grad.tolist() == [0.0, 0.0, 0.0]  # the old values get a zero gradient, as PyTorch's FillBackward
+    z = x * 3
+    z.zero_()
+    assert z.requires_grad and z.tolist() == [0.0, 0.0, 0.0]
