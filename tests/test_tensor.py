@@ -162,3 +162,14 @@ def test_fill_and_zero_keep_the_tensor_in_the_graph_like_pytorch():
     z = x * 3
     z.zero_()
     assert z.requires_grad and z.tolist() == [0.0, 0.0, 0.0]
+
+
+def test_numpy_scalars_are_python_numbers_to_the_operators_like_pytorch():
+    x = tc.ones(2)
+    assert (x * np.float64(0.5)).dtype == tc.float32 and (np.float64(0.5) * x).dtype == tc.float32
+    assert (tc.ones(2, dtype=tc.int64) * np.float32(2)).dtype == tc.float32
+    assert (tc.ones(2, dtype=tc.int32) * np.int64(3)).dtype == tc.int32
+    mha = tc.nn.MultiheadAttention(4, 2)
+    q = tc.randn(3, 1, 4)
+    out, weights = mha(q, q, q, need_weights=True)
+    assert out.dtype == weights.dtype == tc.float32

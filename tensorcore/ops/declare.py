@@ -301,10 +301,12 @@ def operand(value, like):
     """A binary op's non-Tensor operand: Python numbers stay constants, arrays and lists become Tensors."""
     if value is None or isinstance(value, str):
         raise ArgumentError(f"expected a Tensor or a number, got {type(value).__name__}")
+    if isinstance(value, np.generic):
+        return value.item()  # a NumPy scalar is a Python number to PyTorch (np.float64 * float32 stays float32)
     if isinstance(value, _SCALARS):
         return value
     if hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and hasattr(value, "item"):
-        return value.item()  # a NumPy scalar
+        return value.item()  # a 0-d array
     if isinstance(value, complex):
         raise ArgumentError("complex numbers are not supported")
     return tensor(value, device=like.device if not hasattr(value, "__array__") else None)
