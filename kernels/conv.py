@@ -293,21 +293,41 @@ def _swap01(kind, src, shape, stream):
     return dst
 
 
+def forward_args(fn, x, w, bias, out, stride, padding, dilation, groups):
+    """The checks of a forward convolution (here and in conv_implicit.py): (array kind, _params, out)."""
+    kind = _launch.check_same_kind(fn, x, w, bias, out)
+    _launch.check_float(fn, "x", x, ndim=4)
+    _launch.check(fn, "w", w, ndim=4, dtype=x.dtype)
+    params = _params(fn, x.shape, w.shape, stride, padding, dilation, groups)
+    if bias is not None:
+        _launch.check(fn, "bias", bias, dtype=x.dtype, shape=(w.shape[0],))
+    Ho, Wo = params[4]
+    return kind, params, _launch.output(fn, kind, out, (x.shape[0], w.shape[0], Ho, Wo), x.dtype)
+
+
+def backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation, groups):
+    """The checks of an input-gradient convolution: (array kind, x_shape as ints, _params, out)."""
+    kind = _launch.check_same_kind(fn, grad_out, w, out)
+    _launch.check_float(fn, "w", w, ndim=4)
+    x_shape = tuple(int(s) for s in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"{fn}: x_shape must be (N, C, H, W), got {x_shape}")
+    params = _params(fn, x_shape, w.shape, stride, padding, dilation, groups)
+    Ho, Wo = params[4]
+    _check_grad_out(fn, grad_out, x_shape[0], w.shape[0], Ho, Wo, w.dtype)
+    return kind, x_shape, params, _launch.output(fn, kind, out, x_shape, w.dtype)
+
+
 def conv2d_forward(x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, out=None, stream=None):
     """``out = conv2d(x, w) + bias`` (cross-correlation, zero padding, groups). Shapes in the module doc.
 
     Example: ``y = conv2d_forward(x, w, b, stride=1, padding=1)``.
     """
     fn = "conv2d_forward"
-    kind = _launch.check_same_kind(fn, x, w, bias, out)
-    _launch.check_float(fn, "x", x, ndim=4)
-    _launch.check(fn, "w", w, ndim=4, dtype=x.dtype)
-    (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = _params(fn, x.shape, w.shape, stride, padding, dilation, groups)
+    kind, params, out = forward_args(fn, x, w, bias, out, stride, padding, dilation, groups)
+    (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = params
     N, C, H, W = x.shape
     Co, Cg, kh, kw = w.shape
-    if bias is not None:
-        _launch.check(fn, "bias", bias, dtype=x.dtype, shape=(Co,))
-    out = _launch.output(fn, kind, out, (N, Co, Ho, Wo), x.dtype)
     if out.size == 0:
         return out
     stream = _launch.stream_for(kind, stream)
@@ -356,16 +376,10 @@ def conv2d_backward_input(
     """``dx`` of :func:`conv2d_forward` for an input of shape ``x_shape`` (the transposed convolution
     of ``grad_out`` with ``w``). Example: ``dx = conv2d_backward_input(dy, w, x.shape, padding=1)``."""
     fn = "conv2d_backward_input"
-    kind = _launch.check_same_kind(fn, grad_out, w, out)
-    _launch.check_float(fn, "w", w, ndim=4)
-    x_shape = tuple(int(s) for s in x_shape)
-    if len(x_shape) != 4:
-        raise ValueError(f"{fn}: x_shape must be (N, C, H, W), got {x_shape}")
-    (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = _params(fn, x_shape, w.shape, stride, padding, dilation, groups)
+    kind, x_shape, params, out = backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation, groups)
+    (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = params
     N, C, H, W = x_shape
     Co, Cg, kh, kw = w.shape
-    _check_grad_out(fn, grad_out, N, Co, Ho, Wo, w.dtype)
-    out = _launch.output(fn, kind, out, x_shape, w.dtype)
     if out.size == 0:
         return out
     stream = _launch.stream_for(kind, stream)

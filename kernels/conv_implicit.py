@@ -45,7 +45,6 @@ from numba import cuda
 
 from . import _launch
 from . import conv as _conv
-from .conv import _params
 
 #: Pixel columns per tile, K step, threads, register-tile columns; 16 x 16 threads in both tiles.
 BN, BK, THREADS, TN = 128, 8, 256, 8
@@ -324,15 +323,10 @@ def conv2d_forward(
     """``out = conv2d(x, w) + bias`` as one implicit GEMM (no column matrix; ``tile`` overrides
     :func:`choose_tile`). Example: ``y = conv2d_forward(x, w, b, stride=1, padding=1)``."""
     fn = "conv2d_forward"
-    kind = _launch.check_same_kind(fn, x, w, bias, out)
-    _launch.check_float(fn, "x", x, ndim=4)
-    _launch.check(fn, "w", w, ndim=4, dtype=x.dtype)
-    (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = _params(fn, x.shape, w.shape, stride, padding, dilation, groups)
+    kind, params, out = _conv.forward_args(fn, x, w, bias, out, stride, padding, dilation, groups)
+    (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = params
     N, C, H, W = x.shape
     Co, Cg, kh, kw = w.shape
-    if bias is not None:
-        _launch.check(fn, "bias", bias, dtype=x.dtype, shape=(Co,))
-    out = _launch.output(fn, kind, out, (N, Co, Ho, Wo), x.dtype)
     if out.size == 0:
         return out
     _check_int32(fn, input=C * H * W)
@@ -357,16 +351,11 @@ def conv2d_backward_input(
     """``dx`` of :func:`conv2d_forward` (the transposed convolution of ``grad_out`` with ``w``) as one
     implicit GEMM. Example: ``dx = conv2d_backward_input(dy, w, x.shape, padding=1)``."""
     fn = "conv2d_backward_input"
-    kind = _launch.check_same_kind(fn, grad_out, w, out)
-    _launch.check_float(fn, "w", w, ndim=4)
-    x_shape = tuple(int(s) for s in x_shape)
-    if len(x_shape) != 4:
-        raise ValueError(f"{fn}: x_shape must be (N, C, H, W), got {x_shape}")
-    (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = _params(fn, x_shape, w.shape, stride, padding, dilation, groups)
+    kind, x_shape, params, out = _conv.backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation,
+                                                           groups)
+    (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = params
     N, C, H, W = x_shape
     Co, Cg, kh, kw = w.shape
-    _launch.check(fn, "grad_out", grad_out, dtype=w.dtype, shape=(N, Co, Ho, Wo))
-    out = _launch.output(fn, kind, out, x_shape, w.dtype)
     if out.size == 0:
         return out
     if (sh, sw) != (1, 1):  # a strided gather would multiply all but 1/(sh sw) of its taps by zero
