@@ -148,21 +148,41 @@ def _signature_text(sig) -> str:
     return ", ".join(parts)
 
 
-def compile_all(families=FAMILIES):
-    """``[(family, kernel, signature text, ptx text)]`` for every kernel and launched signature."""
+def _compile_family(family):
+    """``[(family, kernel, signature text, ptx text)]`` of one family (runs in a worker process too)."""
     from numba import cuda
 
+    module = importlib.import_module(f"{__package__}.{family}")
+    if not hasattr(module, "ptx_signatures"):
+        raise RuntimeError(f"kernels/{family}.py has no ptx_signatures(): list its kernels there (see gemm.py)")
     items = []
-    for family in families:
-        module = importlib.import_module(f"{__package__}.{family}")
-        if not hasattr(module, "ptx_signatures"):
-            raise RuntimeError(f"kernels/{family}.py has no ptx_signatures(): list its kernels there (see gemm.py)")
-        for name, fn, sigs, launch_bounds in module.ptx_signatures():
-            for sig in sigs:
-                kw = {} if launch_bounds is None else {"launch_bounds": launch_bounds}
-                ptx, _ = cuda.compile_ptx(fn, sig, cc=CC, **kw)
-                items.append((family, name, _signature_text(sig), ptx))
+    for name, fn, sigs, launch_bounds in module.ptx_signatures():
+        for sig in sigs:
+            kw = {} if launch_bounds is None else {"launch_bounds": launch_bounds}
+            ptx, _ = cuda.compile_ptx(fn, sig, cc=CC, **kw)
+            items.append((family, name, _signature_text(sig), ptx))
     return items
+
+
+def compile_all(families=FAMILIES):
+    """``[(family, kernel, signature text, ptx text)]`` for every kernel and launched signature.
+
+    NVVM compiles under the GIL, so the families compile in worker processes, one per core (minutes
+    instead of many minutes on a small machine); where processes cannot start, they compile here.
+    """
+    families = tuple(families)
+    jobs = min(len(families), os.cpu_count() or 1)
+    if jobs > 1 and os.environ.get("NUMBA_ENABLE_CUDASIM", "0") == "0":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+                return [item for items in pool.map(_compile_family, families) for item in items]
+        except (OSError, ImportError, RuntimeError) as e:
+            if isinstance(e, RuntimeError) and "ptx_signatures" in str(e):
+                raise
+    return [item for family in families for item in _compile_family(family)]
 
 
 def assemble(ptx: str, ptxas: str, cuobjdump=None) -> dict:

@@ -68,7 +68,7 @@ def fits_in_memory(shape, dtype, op, error=ArgumentError):
     """Refuse an array of `shape` and `dtype` larger than physical memory, before anything is allocated."""
     itemsize = dtype.itemsize if isinstance(dtype, np.dtype) else np.dtype(dtype).itemsize
     nbytes = math.prod(shape) * itemsize  # Python ints: no overflow
-    if math.prod(n for n in shape if n) * itemsize >= 1 << 63:  # NumPy refuses these even with a 0 in them
+    if nbytes == 0 and math.prod(n for n in shape if n) * itemsize >= 1 << 63:  # NumPy refuses these too
         raise error(f"{_name(op)}: a tensor of shape {tuple(shape)} and dtype {np.dtype(dtype)} is too large "
                     "to index (its nonzero sizes multiply past 2**63 bytes)")
     if nbytes > _SMALL and nbytes > memory_limit():

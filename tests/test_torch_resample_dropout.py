@@ -98,8 +98,14 @@ def test_alpha_dropout_keeps_selu_statistics_as_torch():
     for stat in (np.mean, np.std):
         assert abs(stat(ours) - stat(theirs)) < 0.01
     assert np.array_equal(F.alpha_dropout(tc.tensor(z), 0.2).numpy(), z)  # training=False by default, as PyTorch
-    dropped = np.unique(ours[np.isclose(ours, ours.min())])  # every dropped value is the same constant
-    assert len(dropped) == 1 and np.isclose(dropped[0], np.unique(theirs[np.isclose(theirs, theirs.min())])[0])
+    # kept values are a z + b and every dropped one is the same constant a alpha' + b, as in torch
+    alpha = -1.7580993408473766
+    a = ((1 - 0.2) * (1 + 0.2 * alpha**2)) ** -0.5
+    b = -a * alpha * 0.2
+    for out in (ours, theirs):
+        kept = np.isclose(out, a * z + b, rtol=0, atol=1e-12)
+        assert 0.19 < 1 - kept.mean() < 0.21
+        assert np.allclose(out[~kept], a * alpha + b, rtol=0, atol=1e-12)
     f = F.feature_alpha_dropout(tc.ones(200, 30, 4), 0.5, training=True).numpy()
     assert (f.min(axis=2) == f.max(axis=2)).all()
 
