@@ -110,9 +110,10 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     grads = {}
     leaf = _Leaves(capture, wanted, create_graph)
     state = modes
-    prev_mode, prev_anomaly = state.grad_enabled, state.anomaly_forward
+    prev_mode, prev_anomaly, prev_grad_call = state.grad_enabled, state.anomaly_forward, state.in_grad_call
     state.grad_enabled = create_graph
     state.anomaly_forward = False  # backward rules are checked per node, in _normalize
+    state.in_grad_call = inputs is not None
     try:
         for t, g in zip(roots, root_grads):
             if not create_graph:
@@ -157,7 +158,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
                 if left == 0:
                     ready.append(nxt)
     finally:
-        state.grad_enabled, state.anomaly_forward = prev_mode, prev_anomaly
+        state.grad_enabled, state.anomaly_forward, state.in_grad_call = prev_mode, prev_anomaly, prev_grad_call
         if _callbacks:
             callbacks = list(_callbacks)
             _callbacks.clear()

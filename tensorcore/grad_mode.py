@@ -12,6 +12,7 @@ class _Modes(threading.local):
     grad_enabled = True
     anomaly = False  # check every op's output and every gradient for NaN/Inf
     anomaly_forward = False  # anomaly checks of forward outputs (off while the engine runs backward rules)
+    in_grad_call = False  # the running backward pass is a tc.autograd.grad (inputs=), not a backward()
 
 
 modes = _Modes()

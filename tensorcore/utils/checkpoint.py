@@ -15,7 +15,6 @@ Two variants, as in PyTorch:
   `.grad` directly. As in PyTorch it refuses `tc.autograd.grad` and at least one input must require grad.
 """
 
-import sys
 import warnings
 
 from ..autograd import Function
@@ -287,12 +286,5 @@ def _reentrant(function, args, preserve):
 
 
 def _inside_grad_call():
-    """True when the running backward pass is a tc.autograd.grad (the engine's _run was given inputs=).
-
-    # NOTE: the engine has no public flag for this; its frame is read instead (see the report to the lead)."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if frame.f_code.co_name == "_run" and frame.f_globals.get("__name__") == "tensorcore.engine":
-            return frame.f_locals.get("inputs") is not None
-        frame = frame.f_back
-    return False
+    """True when the running backward pass is a tc.autograd.grad (the engine's _run was given inputs=)."""
+    return modes.in_grad_call
