@@ -62,6 +62,13 @@ def _check_matmul(a, b):
             raise ShapeError(f"matmul: batch dimensions of {a.shape} and {b.shape} cannot be broadcast")
 
 
+def same_dtype(op, *tensors):
+    """The products (matmul, linear, dot) never promote, as in PyTorch: every operand has one dtype."""
+    dtypes = [t.dtype for t in tensors if t is not None]
+    if any(d != dtypes[0] for d in dtypes):
+        raise DTypeError(f"{op}: expected all operands to have the same dtype, got {', '.join(map(str, dtypes))}")
+
+
 @register("matmul", method=True)
 def matmul(a, b):
     """a @ b with NumPy's matmul rules.
@@ -78,8 +85,7 @@ def matmul(a, b):
         a = tensor(a, dtype=b.dtype)
     if not isinstance(b, Tensor):
         b = tensor(b, dtype=a.dtype)
-    if a.dtype != b.dtype:  # PyTorch does not promote in matmul
-        raise DTypeError(f"matmul: expected both operands to have the same dtype, got {a.dtype} and {b.dtype}")
+    same_dtype("matmul", a, b)
     try:
         return Matmul.apply(a, b)
     except ShapeError:
@@ -138,6 +144,7 @@ def linear(x, weight, bias=None):
                          f"(expected last dimension {weight.shape[1]})")
     if bias is not None and bias.shape != (weight.shape[0],):
         raise ShapeError(f"linear: bias of shape {bias.shape} for weight of shape {weight.shape}")
+    same_dtype("linear", x, weight, bias)
     return Linear.apply(x, weight, bias)
 
 

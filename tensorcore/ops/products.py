@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd import Function
 from ..errors import ArgumentError, ShapeError
-from .matmul import matmul
+from .matmul import matmul, same_dtype
 from .registry import register
 
 
@@ -52,6 +52,7 @@ def dot(input, tensor):
     _ndim("dot", input, 1), _ndim("dot", tensor, 1, "tensor")
     if input.shape != tensor.shape:
         raise ShapeError(f"dot: 1D tensors expected of the same size, got {input.shape[0]} and {tensor.shape[0]}")
+    same_dtype("dot", input, tensor)
     return (input * tensor).sum()
 
 
