@@ -80,6 +80,9 @@ class Dense(Layer):
         return mods
 
     def call(self, inputs, _logits=False):
+        w = self.linear.weight
+        if inputs.dtype.kind == "f" and inputs.dtype != w.dtype:
+            inputs = inputs.astype(w.dtype)  # Keras casts floating inputs to the layer's compute dtype
         y = self.linear(inputs)
         return y if self.act is None or _logits else self.act(y)
 
