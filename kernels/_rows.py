@@ -33,7 +33,7 @@ _FULL_MASK = 0xFFFFFFFF
 
 def slots(dtype, arrays: int) -> int:
     """Values per thread of each of ``arrays`` cached arrays of ``dtype``."""
-    return CACHE_WORDS // arrays // (np.dtype(dtype).itemsize // 4)
+    return CACHE_WORDS // arrays // (compute_dtype(dtype).itemsize // 4)
 
 
 def layout(tpr: int):
@@ -104,3 +104,26 @@ def reducers(tpr: int):
         return v
 
     return row_sum, row_max
+
+
+#: The storage dtypes of the row kernels: float16 rows are widened to float32 in registers.
+DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.float16))
+_HALF = np.dtype(np.float16)
+
+
+def compute_dtype(dtype):
+    """The arithmetic dtype of a storage dtype: float32 for float16 (float32 accumulation), else itself."""
+    dtype = np.dtype(dtype)
+    return np.dtype(np.float32) if dtype == _HALF else dtype
+
+
+def compute_type(dtype):
+    """The Numba type of :func:`compute_dtype`."""
+    return _launch.numba_type(compute_dtype(dtype))
+
+
+def storage_type(dtype):
+    """The Numba scalar type of a storage dtype (float16 included)."""
+    import numba
+
+    return numba.types.float16 if np.dtype(dtype) == _HALF else _launch.numba_type(dtype)

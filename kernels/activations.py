@@ -11,16 +11,18 @@ Math (``g`` is the incoming gradient, ``dx = g * f'(x)``; every backward takes t
     gelu_tanh(x)   = x/2 (1 + t),  t = tanh(sqrt(2/pi) (x + 0.044715 x^3))
                    f'(x) = (1 + t)/2 + x/2 (1 - t^2) sqrt(2/pi) (1 + 3 * 0.044715 x^2)
 
-Shapes and dtypes: any shape, C-contiguous, float32 or float64 (the math runs in the array's dtype:
-constants are cast, so float32 stays float32 on the GPU). ``out`` may be ``x`` itself (in place).
-Cost per element: forward reads 1 and writes 1 element, backward reads 2 and writes 1 (8 or 12 B in
-float32); a handful of FLOPs (erf/tanh/exp about 20-40), so every kernel is memory bound.
+Shapes and dtypes: any shape, C-contiguous, float32, float64 or float16. The math runs in the compute
+type (kernels/_rows.py: float32 for float16 storage, else the array's dtype; constants are cast, so
+float32 stays float32 on the GPU). ``out`` may be ``x`` itself (in place). Cost per element: forward
+reads 1 and writes 1 element, backward reads 2 and writes 1 (8 or 12 B in float32, 4 or 6 in float16);
+a handful of FLOPs (erf/tanh/exp about 20-40), so every kernel is memory bound.
 
-Launch: a 1-D grid-stride loop, ``THREADS_1D = 256`` threads per block and
-``min(cdiv(n, 256 UNROLL), 16 * SMs)`` blocks (``_launch.grid_1d``). Each step a thread handles
-``UNROLL = 4`` elements 256 apart (coalesced across the block), issuing their loads together so
-4 (backward: 8) loads are in flight per thread, then walks on by the whole grid; any ``n`` works
-with one launch.
+Launch: a 1-D grid-stride loop of ``THREADS_1D = 256`` threads per block (``_launch.grid_1d``).
+When every array is float32/float16 with its data 16-byte (float16: 8-byte) aligned, the ``_vec``
+kernels move 4 elements per instruction (``LDG.E.128`` / ``LDG.E.64``, kernels/_vector_f16.py):
+``VEC_UNROLL = 2`` vectors per thread per step, ``VEC * THREADS_1D`` elements apart, all loads issued
+before the first store; block 0 finishes the last ``n % 4`` elements. Otherwise (float64, unaligned
+views) each step a thread handles ``UNROLL = 4`` elements 256 apart, loads issued together.
 
 Wrappers (CuPy/Numba device arrays, or NumPy in the simulator; ``stream`` optional)::
 
@@ -41,7 +43,8 @@ import numba
 import numpy as np
 from numba import cuda
 
-from . import _launch
+from . import _launch, _rows
+from . import _vector_f16 as _vec
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 _INV_SQRT2 = 1.0 / math.sqrt(2.0)
@@ -52,6 +55,8 @@ _GELU_C = 0.044715
 #: UNROLL (backward: 2 UNROLL) loads in flight; H200 needs ~20 KB in flight per SM to approach its
 #: bandwidth, and 2048 resident threads x 4 B with one load each would give only 8 KB.
 UNROLL = 4
+#: Vectors (of ``_vector_f16.VEC`` elements) per thread per step in the vector kernels.
+VEC_UNROLL = 2
 #: The activation names (``gelu`` is the erf form, ``gelu_tanh`` the tanh approximation).
 NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh")
 
@@ -71,16 +76,59 @@ def _constants(dtype):
     )
 
 
-# The activation is a compile-time constant (OP) tested inline in the kernel: NVVM folds the if/elif
-# chain away, leaving one activation per kernel. (Device functions would do as well: a kernel calling
-# `cuda.jit(device=True, inline=True)` helpers, like _launch.divmod32, compiles to PTX without a GPU.)
+# The activation is a compile-time constant (OP) tested inline in the device functions below: NVVM
+# folds the if/elif chain away, leaving one activation per kernel.
+
+
+def _math(name: str, dtype):
+    """``(f, d)``: inline device functions ``f(v, a)`` (the activation) and ``d(v, a)`` (its derivative),
+    in the compute type of ``dtype`` (float32 for float16 storage)."""
+    OP = NAMES.index(name)
+    zero, one, half, s2pi, inv_sqrt2, inv_sqrt_2pi, c, c3 = _constants(_rows.compute_dtype(dtype))
+
+    @cuda.jit(device=True, inline=True)
+    def f(v, a):
+        if OP == 0:  # relu. NOTE: `v < 0` lets NaN through as NaN
+            return zero if v < zero else v
+        elif OP == 1:  # leaky_relu
+            return a * v if v < zero else v
+        elif OP == 2:  # sigmoid. NOTE: exp of a non-positive number only, no overflow
+            e = math.exp(-abs(v))
+            return one / (one + e) if v >= zero else e / (one + e)
+        elif OP == 3:
+            return math.tanh(v)
+        elif OP == 4:  # gelu, erf form
+            return half * v * (one + math.erf(v * inv_sqrt2))
+        else:  # gelu, tanh approximation
+            return half * v * (one + math.tanh(s2pi * (v + c * v * v * v)))
+
+    @cuda.jit(device=True, inline=True)
+    def d(v, a):
+        if OP == 0:  # NOTE: derivative 0 at the kink v = 0
+            return one if v > zero else zero
+        elif OP == 1:
+            return one if v > zero else a
+        elif OP == 2:
+            e = math.exp(-abs(v))
+            s = one / (one + e) if v >= zero else e / (one + e)
+            return s * (one - s)
+        elif OP == 3:
+            t = math.tanh(v)
+            return one - t * t
+        elif OP == 4:
+            return half * (one + math.erf(v * inv_sqrt2)) + v * inv_sqrt_2pi * math.exp(-half * v * v)
+        else:
+            t = math.tanh(s2pi * (v + c * v * v * v))
+            return half * (one + t) + half * v * (one - t * t) * s2pi * (one + c3 * v * v)
+
+    return f, d
 
 
 def make_forward_kernel(name: str, dtype):
-    """``out[i] = f(x[i], a)`` for ``i < x.size``, grid-stride. Args ``(x, a, out)``, 1-D."""
-    OP = NAMES.index(name)
-    T = _launch.numba_type(dtype)
-    zero, one, half, s2pi, inv_sqrt2, inv_sqrt_2pi, c, c3 = _constants(dtype)
+    """``out[i] = f(x[i], a)`` for ``i < x.size``, grid-stride, one element per load. Args ``(x, a, out)``, 1-D."""
+    T = _rows.compute_type(dtype)
+    zero = T(0.0)
+    f, _ = _math(name, dtype)
 
     def activation_forward(x, a, out):
         vals = cuda.local.array(UNROLL, T)
@@ -91,36 +139,22 @@ def make_forward_kernel(name: str, dtype):
         while base < n:
             for u in range(UNROLL):  # UNROLL independent loads in flight per thread
                 i = base + u * block
-                vals[u] = x[i] if i < n else zero
+                vals[u] = T(x[i]) if i < n else zero
             for u in range(UNROLL):
                 i = base + u * block
                 if i >= n:
                     break
-                v = vals[u]
-                if OP == 0:  # relu. NOTE: `v < 0` lets NaN through as NaN
-                    y = zero if v < zero else v
-                elif OP == 1:  # leaky_relu
-                    y = a * v if v < zero else v
-                elif OP == 2:  # sigmoid. NOTE: exp of a non-positive number only, no overflow
-                    e = math.exp(-abs(v))
-                    y = one / (one + e) if v >= zero else e / (one + e)
-                elif OP == 3:
-                    y = math.tanh(v)
-                elif OP == 4:  # gelu, erf form
-                    y = half * v * (one + math.erf(v * inv_sqrt2))
-                else:  # gelu, tanh approximation
-                    y = half * v * (one + math.tanh(s2pi * (v + c * v * v * v)))
-                out[i] = y
+                out[i] = f(vals[u], a)
             base += stride
 
     return _launch.named(activation_forward, f"{name}_forward", dtype)
 
 
 def make_backward_kernel(name: str, dtype):
-    """``out[i] = grad[i] * f'(x[i], a)``, grid-stride. Args ``(x, grad, a, out)``, 1-D."""
-    OP = NAMES.index(name)
-    T = _launch.numba_type(dtype)
-    zero, one, half, s2pi, inv_sqrt2, inv_sqrt_2pi, c, c3 = _constants(dtype)
+    """``out[i] = grad[i] * f'(x[i], a)``, grid-stride, one element per load. Args ``(x, grad, a, out)``, 1-D."""
+    T = _rows.compute_type(dtype)
+    zero = T(0.0)
+    _, d = _math(name, dtype)
 
     def activation_backward(x, grad, a, out):
         vals = cuda.local.array(UNROLL, T)
@@ -132,56 +166,110 @@ def make_backward_kernel(name: str, dtype):
         while base < n:
             for u in range(UNROLL):  # 2 UNROLL independent loads in flight per thread
                 i = base + u * block
-                vals[u] = x[i] if i < n else zero
-                grads[u] = grad[i] if i < n else zero
+                vals[u] = T(x[i]) if i < n else zero
+                grads[u] = T(grad[i]) if i < n else zero
             for u in range(UNROLL):
                 i = base + u * block
                 if i >= n:
                     break
-                v = vals[u]
-                if OP == 0:  # NOTE: derivative 0 at the kink v = 0
-                    d = one if v > zero else zero
-                elif OP == 1:
-                    d = one if v > zero else a
-                elif OP == 2:
-                    e = math.exp(-abs(v))
-                    s = one / (one + e) if v >= zero else e / (one + e)
-                    d = s * (one - s)
-                elif OP == 3:
-                    t = math.tanh(v)
-                    d = one - t * t
-                elif OP == 4:
-                    d = half * (one + math.erf(v * inv_sqrt2)) + v * inv_sqrt_2pi * math.exp(-half * v * v)
-                else:
-                    t = math.tanh(s2pi * (v + c * v * v * v))
-                    d = half * (one + t) + half * v * (one - t * t) * s2pi * (one + c3 * v * v)
-                out[i] = grads[u] * d
+                out[i] = grads[u] * d(vals[u], a)
             base += stride
 
     return _launch.named(activation_backward, f"{name}_backward", dtype)
 
 
-def _kernel(name, dtype, backward):
-    return _launch.built(make_backward_kernel if backward else make_forward_kernel, name, dtype)
+def make_forward_vector_kernel(name: str, dtype):
+    """:func:`make_forward_kernel` with 4-element vector loads/stores (kernels/_vector_f16.py): thread
+    steps over ``VEC_UNROLL`` vectors ``VEC * THREADS_1D`` elements apart; the last ``n % 4`` elements
+    are done one by one by block 0. Args as the scalar kernel; the arrays must be 4-element aligned."""
+    T = _rows.compute_type(dtype)
+    W = VEC_UNROLL * _vec.VEC
+    f, _ = _math(name, dtype)
+
+    def activation_forward_vec(x, a, out):
+        vals = cuda.local.array(W, T)
+        block = cuda.blockDim.x
+        base = cuda.blockIdx.x * block * VEC_UNROLL + cuda.threadIdx.x
+        stride = cuda.gridDim.x * block * VEC_UNROLL
+        n = x.size
+        nv = n // 4
+        while base < nv:
+            for u in range(VEC_UNROLL):  # every load issued before the first store (out may be x)
+                j = base + u * block
+                if j < nv:
+                    vals[4 * u], vals[4 * u + 1], vals[4 * u + 2], vals[4 * u + 3] = _vec.load4(x, 4 * j)
+            for u in range(VEC_UNROLL):
+                j = base + u * block
+                if j < nv:
+                    _vec.store4(out, 4 * j, f(vals[4 * u], a), f(vals[4 * u + 1], a), f(vals[4 * u + 2], a),
+                                f(vals[4 * u + 3], a))
+            base += stride
+        i = 4 * nv + cuda.threadIdx.x
+        if cuda.blockIdx.x == 0 and i < n:
+            out[i] = f(T(x[i]), a)
+
+    return _launch.named(activation_forward_vec, f"{name}_forward_vec", dtype)
+
+
+def make_backward_vector_kernel(name: str, dtype):
+    """:func:`make_backward_kernel` with 4-element vector loads/stores (see the forward)."""
+    T = _rows.compute_type(dtype)
+    W = VEC_UNROLL * _vec.VEC
+    _, d = _math(name, dtype)
+
+    def activation_backward_vec(x, grad, a, out):
+        vals = cuda.local.array(W, T)
+        grads = cuda.local.array(W, T)
+        block = cuda.blockDim.x
+        base = cuda.blockIdx.x * block * VEC_UNROLL + cuda.threadIdx.x
+        stride = cuda.gridDim.x * block * VEC_UNROLL
+        n = x.size
+        nv = n // 4
+        while base < nv:
+            for u in range(VEC_UNROLL):
+                j = base + u * block
+                if j < nv:
+                    vals[4 * u], vals[4 * u + 1], vals[4 * u + 2], vals[4 * u + 3] = _vec.load4(x, 4 * j)
+                    grads[4 * u], grads[4 * u + 1], grads[4 * u + 2], grads[4 * u + 3] = _vec.load4(grad, 4 * j)
+            for u in range(VEC_UNROLL):
+                j = base + u * block
+                if j < nv:
+                    _vec.store4(out, 4 * j, grads[4 * u] * d(vals[4 * u], a), grads[4 * u + 1] * d(vals[4 * u + 1], a),
+                                grads[4 * u + 2] * d(vals[4 * u + 2], a), grads[4 * u + 3] * d(vals[4 * u + 3], a))
+            base += stride
+        i = 4 * nv + cuda.threadIdx.x
+        if cuda.blockIdx.x == 0 and i < n:
+            out[i] = T(grad[i]) * d(T(x[i]), a)
+
+    return _launch.named(activation_backward_vec, f"{name}_backward_vec", dtype)
+
+
+_MAKERS = {(False, False): make_forward_kernel, (True, False): make_backward_kernel,
+           (False, True): make_forward_vector_kernel, (True, True): make_backward_vector_kernel}
+
+
+def _kernel(name, dtype, backward, vector):
+    return _launch.built(_MAKERS[backward, vector], name, dtype)
 
 
 def ptx_signatures():
     """``(name, python function, [signature], launch_bounds)`` of every kernel as launched."""
     out = []
-    for dtype in _launch.FLOAT_DTYPES:
-        t = _launch.numba_type(dtype)
+    for dtype in _rows.DTYPES:
+        t, a = _rows.storage_type(dtype), _rows.compute_type(dtype)
         v = t[::1]
         for name in NAMES:
-            fwd = make_forward_kernel(name, dtype)
-            bwd = make_backward_kernel(name, dtype)
-            out.append((fwd.__name__, fwd, [numba.void(v, t, v)], None))
-            out.append((bwd.__name__, bwd, [numba.void(v, v, t, v)], None))
+            for vector in (False, True) if dtype in _vec.VECTOR_DTYPES else (False,):
+                fwd = _MAKERS[False, vector](name, dtype)
+                bwd = _MAKERS[True, vector](name, dtype)
+                out.append((fwd.__name__, fwd, [numba.void(v, a, v)], None))
+                out.append((bwd.__name__, bwd, [numba.void(v, v, a, v)], None))
     return out
 
 
 def _run(fn, name, x, grad, a, out, stream):
     kind = _launch.check_same_kind(fn, x, grad, out)
-    _launch.check_float(fn, "x", x)
+    _launch.check(fn, "x", x, dtype=_rows.DTYPES)
     dtype = np.dtype(x.dtype)
     if grad is not None:
         _launch.check(fn, "grad", grad, dtype=dtype, shape=x.shape)
@@ -190,9 +278,11 @@ def _run(fn, name, x, grad, a, out, stream):
     if n == 0:
         return out
     flat = [_launch.reshape(v, (n,)) for v in ((x, grad, out) if grad is not None else (x, out))]
-    args = [flat[0], flat[1], dtype.type(a), flat[2]] if grad is not None else [flat[0], dtype.type(a), flat[1]]
-    kernel = _kernel(name, dtype, grad is not None)
-    grid = _launch.grid_1d(_launch.cdiv(n, UNROLL))
+    a = _rows.compute_dtype(dtype).type(a)
+    args = [flat[0], flat[1], a, flat[2]] if grad is not None else [flat[0], a, flat[1]]
+    vector = _vec.aligned(x, grad, out)
+    kernel = _kernel(name, dtype, grad is not None, vector)
+    grid = _launch.grid_1d(_launch.cdiv(n, VEC_UNROLL * _vec.VEC if vector else UNROLL))
     _launch.launch(kernel, grid, _launch.THREADS_1D, _launch.stream_for(kind, stream), *args)
     return out
 
