@@ -10,9 +10,9 @@ is gathered from the image tile by tile, straight into shared memory:
 * input grad:  ``dx[g] (Cg, N H W) = W[g]^T (Cg, K) @ DY[g] (K, N H W)``, ``K = Cog kh kw``, where
                ``DY[k, (n, h, w)] = dy[n, g Cog + co, h + ph - i dh, w + pw - j dw]`` inside
                ``[0, Ho) x [0, Wo)``, else 0: a gather, so no atomics and the same bits on every run.
-               Stride 1 only: with stride ``s`` all but ``1 / (sh sw)`` of the gathered taps would be
-               zeros (16x wasted FMAs for AlexNet conv1), so strided input gradients go through
-               kernels/conv.py's GEMM + col2im (a per-phase decomposition would avoid it).
+               Stride 1 here: with stride ``s`` all but ``1 / (sh sw)`` of the gathered taps would be
+               zeros (16x wasted FMAs for AlexNet conv1), so strided input gradients run one GEMM per
+               stride phase (kernels/conv_implicit_grad.py, which also holds the weight gradient).
 
 The per-``k`` part of each gathered address (``k -> (cg, i, j)`` or ``(co, i, j)``) is decoded once
 on the host into small int32 tables of ``K`` entries (kept on the device per geometry), and the per-pixel
@@ -31,7 +31,7 @@ FLOPs ``2 N Co Ho Wo Cg kh kw`` per pass. Bytes: the input (or ``dy``) and ``w``
 L1/L2 once per tile that needs them; the output is written once; nothing else touches DRAM (the
 im2col path writes and reads the ``K x N P`` column matrix: 0.56 GB for AlexNet conv1 at batch 128).
 
-Wrappers (float32/float64, C-contiguous; the weight and bias gradients stay in kernels/conv.py)::
+Wrappers (float32/float64, C-contiguous; weight gradient in conv_implicit_grad.py, bias gradient in conv.py)::
 
     y = conv2d_forward(x, w, b, stride=(4, 4), padding=(2, 2))
     dx = conv2d_backward_input(dy, w, x.shape, stride=(1, 1), padding=(1, 1))
@@ -358,8 +358,11 @@ def conv2d_backward_input(
     Co, Cg, kh, kw = w.shape
     if out.size == 0:
         return out
-    if (sh, sw) != (1, 1):  # a strided gather would multiply all but 1/(sh sw) of its taps by zero
-        return _conv.conv2d_backward_input(grad_out, w, x_shape, stride, padding, dilation, groups, out, stream)
+    if (sh, sw) != (1, 1):  # one GEMM per stride phase (a plain gather would multiply most taps by zero)
+        from . import conv_implicit_grad
+
+        return conv_implicit_grad.conv2d_backward_input(grad_out, w, x_shape, stride, padding, dilation, groups,
+                                                        out, stream, tile)
     Cog = Co // G
     _check_int32(fn, grad_out=Cog * Ho * Wo, weight=w.size)
     _launch.check_index32(fn, input=out.size, output=grad_out.size)

@@ -41,7 +41,8 @@ _HERE = Path(__file__).resolve().parent
 #: Modules of kernels/ that hold no kernel family.
 _NOT_FAMILIES = {"resources", "sass"}
 _ORDER = (
-    "gemm", "conv", "conv_implicit", "attention", "pool", "activations", "softmax", "layernorm", "embedding", "optim",
+    "gemm", "conv", "conv_implicit", "conv_implicit_grad", "attention", "pool", "activations", "softmax", "layernorm",
+    "embedding", "optim",
 )
 
 
@@ -55,9 +56,9 @@ def _families() -> tuple:
 FAMILIES = _families()
 #: Families whose kernels must never spill (the compute-bound ones, the convolution's helpers and the
 #: sequence-model kernels, which the issue requires to compile without spills).
-NO_SPILL_FAMILIES = ("gemm", "conv", "conv_implicit", "attention", "layernorm", "embedding")
+NO_SPILL_FAMILIES = ("gemm", "conv", "conv_implicit", "conv_implicit_grad", "attention", "layernorm", "embedding")
 #: Families whose kernels must never touch local memory (LDL/STL in their SASS).
-NO_LOCAL_FAMILIES = ("gemm", "conv", "conv_implicit", "attention")
+NO_LOCAL_FAMILIES = ("gemm", "conv", "conv_implicit", "conv_implicit_grad", "attention")
 CC = (9, 0)
 ARCH = "sm_90"
 TABLE_PATH = Path(__file__).with_name("RESOURCES.md")

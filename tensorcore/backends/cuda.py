@@ -10,7 +10,7 @@ CI exercises exactly this dispatch. `tc.cuda.is_simulated()` says which mode is 
 Switches for benchmarks and checks (module attributes, read on every call):
     tc.backends.cuda.gemm = "numba" | "cublas"     # our GEMM kernel, or CuPy's matmul (cuBLAS)
     tc.backends.cuda.attention = "numba" | "cupy"  # our attention, layer_norm and embedding kernels, or CuPy ops
-    tc.backends.cuda.conv = "implicit" | "im2col"  # conv forward / input grad: implicit GEMM, or im2col + GEMM
+    tc.backends.cuda.conv = "implicit" | "im2col"  # conv forward and both grads: implicit GEMM, or im2col + GEMM
 The primitive itself is named `matmul`, like every backend's, so the switch is named `gemm`.
 
 Host transfers are explicit and counted (`transfers`): `to_numpy` is the only way data leaves the
@@ -343,7 +343,8 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
 @_oom_guard
 @float32_compute
 def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, columns=None):
-    return _kernels("conv").conv2d_backward_weight(_contiguous(x), _contiguous(g), w_shape, stride=stride,
+    family = "conv_implicit_grad" if conv == "implicit" else "conv"
+    return _kernels(family).conv2d_backward_weight(_contiguous(x), _contiguous(g), w_shape, stride=stride,
                                                    padding=padding, dilation=dilation, groups=groups)
 
 
