@@ -4,7 +4,9 @@
 
 Forward and plain backward run the backend's fused primitives (`attention_forward` saves the
 row logsumexp, `attention_backward` recomputes the probabilities from it; the NumPy ones, in
-backends/cpu_attention.py, are also the CuPy fallback of the cuda backend). Under create_graph the
+backends/cpu_attention.py, are also the CuPy fallback of the cuda backend). On the CPU the forward
+keeps the probabilities themselves when they are small (`attention_forward_probs`), and the plain
+backward starts from them. Under create_graph the
 backward is rebuilt from tensor ops, so gradients of gradients work. A float mask that requires
 grad, or dropout_p > 0, takes the composite path (every step an ordinary op).
 """
@@ -40,7 +42,7 @@ class ScaledDotProductAttention(Function):
 
     @staticmethod
     def forward(ctx, q, k, v, mask, is_causal, scale):
-        out, lse = ctx.backend.attention_forward(q, k, v, mask, is_causal, scale)
+        out, lse, ctx.probs = attention_forward_saving(ctx.backend, q, k, v, mask, is_causal, scale)
         ctx.mask, ctx.is_causal, ctx.scale = mask, is_causal, scale
         ctx.save_for_backward(q, k, v, out, lse)
         return out
@@ -58,8 +60,26 @@ class ScaledDotProductAttention(Function):
     @staticmethod
     def backward_arrays(ctx, g):
         q, k, v, out, lse = ctx.saved_arrays
-        grads = ctx.backend.attention_backward(q, k, v, out, lse, g, ctx.mask, ctx.is_causal, ctx.scale)
+        grads = attention_backward_saved(ctx.backend, q, k, v, out, lse, ctx.probs, g, ctx.mask, ctx.is_causal,
+                                         ctx.scale)
+        ctx.probs = None
         return tuple(a if need else None for a, need in zip(grads, ctx.needs_input_grad))
+
+
+def attention_forward_saving(backend, q, k, v, mask, is_causal, scale):
+    """The backend's ``(out, lse)`` and, where it keeps them (the CPU, small scores), the probabilities
+    transposed for the backward (else None: the backward recomputes them from lse)."""
+    forward = getattr(backend, "attention_forward_probs", None)
+    if forward is None:
+        return backend.attention_forward(q, k, v, mask, is_causal, scale) + (None,)
+    return forward(q, k, v, mask, is_causal, scale)
+
+
+def attention_backward_saved(backend, q, k, v, out, lse, probs, dout, mask, is_causal, scale):
+    """``(dq, dk, dv)`` from the kept probabilities, or the backend's backward that recomputes them."""
+    if probs is not None:
+        return backend.attention_backward_probs(q, k, v, out, probs, dout, scale)
+    return backend.attention_backward(q, k, v, out, lse, dout, mask, is_causal, scale)
 
 
 def _probabilities(q, k, mask, is_causal, scale, dropout_p=0.0, generator=None):
@@ -99,7 +119,7 @@ def _check_inputs(q, k, v, attn_mask):
             raise ArgumentError(f"scaled_dot_product_attention: {name} must be a Tensor, got {type(t).__name__}")
         if t.ndim < 2:
             raise ShapeError(f"scaled_dot_product_attention: {name} needs at least 2 dimensions, got {t.shape}")
-        if t.dtype.kind != "f":
+        if t.dtype.kind not in "fV":
             raise DTypeError(f"scaled_dot_product_attention: {name} must be floating, got {t.dtype}")
     if not (q.dtype == k.dtype == v.dtype):
         raise DTypeError(f"scaled_dot_product_attention: query, key and value dtypes differ "
@@ -146,7 +166,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     if attn_mask is not None:
         if not isinstance(attn_mask, Tensor):
             attn_mask = _make(xp.asarray(attn_mask), query.device, False, None)
-        if attn_mask.dtype != np.bool_ and attn_mask.dtype.kind != "f":
+        if attn_mask.dtype != np.bool_ and attn_mask.dtype.kind not in "fV":
             raise DTypeError(f"scaled_dot_product_attention: attn_mask must be bool or floating, got {attn_mask.dtype}")
         if attn_mask.requires_grad:  # a mask that learns: the composite path, differentiable in the mask
             mask = attn_mask.astype(query.dtype)
