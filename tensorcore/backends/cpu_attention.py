@@ -101,9 +101,10 @@ def _scores_t(xp, q, k, mask, is_causal, scale, out=None):
     return st
 
 
-def attention_forward_xp(xp, q, k, v, mask, is_causal, scale, probs=None):
+def attention_forward_xp(xp, q, k, v, mask, is_causal, scale, probs=None, into=None):
     """``(softmax(s) @ v, logsumexp(s))`` over the keys; a row with every key masked gives 0 and -inf.
-    probs: an array ``(..., S, L)`` that receives the probabilities ``softmax(s)^T`` (else scratch)."""
+    probs: an array ``(..., S, L)`` that receives the probabilities ``softmax(s)^T`` (else scratch);
+    into: an array ``(..., L, Ev)`` (a view may be strided) that receives the output."""
     L, S = q.shape[-2], k.shape[-2]
     if L == 0 or S == 0:
         lead = q.shape[:-2]
@@ -116,7 +117,7 @@ def attention_forward_xp(xp, q, k, v, mask, is_causal, scale, probs=None):
     total = p.sum(axis=-2, keepdims=True)  # (..., 1, L)
     live = total > 0
     total = xp.where(live, total, 1.0).astype(q.dtype, copy=False)
-    out = xp.matmul(xp.swapaxes(p, -1, -2), v)
+    out = xp.matmul(xp.swapaxes(p, -1, -2), v, out=into)
     out /= xp.swapaxes(total, -1, -2)
     if probs is not None:
         p /= total  # the softmax itself, kept for the backward (a dead row stays 0)
@@ -124,23 +125,23 @@ def attention_forward_xp(xp, q, k, v, mask, is_causal, scale, probs=None):
     return out.astype(q.dtype, copy=False), lse.astype(q.dtype, copy=False)
 
 
-def attention_backward_xp(xp, q, k, v, out, lse, dout, mask, is_causal, scale, pt=None):
+def attention_backward_xp(xp, q, k, v, out, lse, dout, mask, is_causal, scale, pt=None, into=(None,) * 3):
     """``(dq, dk, dv)`` with ``p = exp(s - lse)`` recomputed (or ``pt = p^T`` as the forward kept it):
-    ``ds = p (dout v^T - rowsum(dout out))``."""
+    ``ds = p (dout v^T - rowsum(dout out))``; into: three arrays (or views) that receive them."""
     if q.shape[-2] == 0 or k.shape[-2] == 0:
         return xp.zeros_like(q), xp.zeros_like(k), xp.zeros_like(v)
     if pt is None:
         pt = _scores_t(xp, q, k, mask, is_causal, scale)  # (..., S, L): becomes p^T in place
         pt -= xp.where(xp.isfinite(lse), lse, np.inf).astype(q.dtype, copy=False)[..., None, :]  # a dead row: p = 0
         xp.exp(pt, out=pt)
-    dv = xp.matmul(pt, dout)
+    dv = xp.matmul(pt, dout, out=into[2])
     c = _scale(q, scale)
     dst = xp.matmul(v, _t(xp, dout, c, "doutt"), out=_scratch(xp, "dst", pt.shape, q.dtype))  # scale (dout v^T)^T
     delta = xp.einsum("...i,...i->...", dout, out)  # rowsum(dout out) (einsum: 4x faster than sum)
     delta *= q.dtype.type(c)
     dst -= delta[..., None, :]
     dst *= pt
-    return xp.matmul(xp.swapaxes(dst, -1, -2), k), xp.matmul(dst, q), dv
+    return xp.matmul(xp.swapaxes(dst, -1, -2), k, out=into[0]), xp.matmul(dst, q, out=into[1]), dv
 
 
 # Scores per chunk of the leading axis: about this many entries (256 KB in float32), so that every
@@ -197,35 +198,35 @@ def attention_backward(q, k, v, out, lse, dout, mask, is_causal, scale):
 PROBS_MAX_ELEMENTS = 1 << 22
 
 
-def attention_forward_probs(q, k, v, mask, is_causal, scale):
+def attention_forward_probs(q, k, v, mask, is_causal, scale, out=None):
     """:func:`attention_forward`'s ``(out, lse)`` and ``pt``, the probabilities transposed ``(..., S, L)``
-    for :func:`attention_backward_probs` (None where there are more than PROBS_MAX_ELEMENTS)."""
+    for :func:`attention_backward_probs` (None where there are more than PROBS_MAX_ELEMENTS).
+    out: an array ``(..., L, Ev)`` of q's dtype (a view may be strided) that receives the output."""
     shape = q.shape[:-2] + (k.shape[-2], q.shape[-2])
     if q.shape[:-2] != k.shape[:-2] or math.prod(shape) > PROBS_MAX_ELEMENTS or 0 in shape:
-        out, lse = attention_forward(q, k, v, mask, is_causal, scale)
+        o, lse = attention_forward(q, k, v, mask, is_causal, scale)
+        if out is None:
+            return o, lse, None
+        out[...] = o
         return out, lse, None
     pt = np.empty(shape, dtype=q.dtype)
-    chunks = list(_chunks(q, k, mask))
-    if len(chunks) == 1:
-        out, lse = attention_forward_xp(np, q, k, v, mask, is_causal, scale, pt)
-        return out, lse, pt
-    out = np.empty(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
+    if out is None:
+        out = np.empty(q.shape[:-1] + (v.shape[-1],), dtype=q.dtype)
     lse = np.empty(q.shape[:-1], dtype=q.dtype)
-    for sl, m in chunks:
-        out[sl], lse[sl] = attention_forward_xp(np, q[sl], k[sl], v[sl], m, is_causal, scale, pt[sl])
+    for sl, m in _chunks(q, k, mask):
+        _, lse[sl] = attention_forward_xp(np, q[sl], k[sl], v[sl], m, is_causal, scale, pt[sl], out[sl])
     return out, lse, pt
 
 
-def attention_backward_probs(q, k, v, out, pt, dout, scale):
-    """:func:`attention_backward` from the forward's kept probabilities ``pt`` (no scores recomputed)."""
-    chunks = list(_chunks(q, k, None))
-    if len(chunks) == 1:
-        return attention_backward_xp(np, q, k, v, out, None, dout, None, False, scale, pt)
-    dq, dk, dv = np.empty(q.shape, q.dtype), np.empty(k.shape, q.dtype), np.empty(v.shape, q.dtype)
-    for sl, _ in chunks:
-        dq[sl], dk[sl], dv[sl] = attention_backward_xp(np, q[sl], k[sl], v[sl], out[sl], None, dout[sl], None,
-                                                       False, scale, pt[sl])
-    return dq, dk, dv
+def attention_backward_probs(q, k, v, out, pt, dout, scale, grads=None):
+    """:func:`attention_backward` from the forward's kept probabilities ``pt`` (no scores recomputed);
+    grads: three arrays (views may be strided) that receive ``(dq, dk, dv)``."""
+    if grads is None:
+        grads = np.empty(q.shape, q.dtype), np.empty(k.shape, q.dtype), np.empty(v.shape, q.dtype)
+    for sl, _ in _chunks(q, k, None):
+        attention_backward_xp(np, q[sl], k[sl], v[sl], out[sl], None, dout[sl], None, False, scale, pt[sl],
+                              tuple(g[sl] for g in grads))
+    return grads
 
 
 # --- layer norm ------------------------------------------------------------------------------------------------

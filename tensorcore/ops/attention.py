@@ -66,20 +66,31 @@ class ScaledDotProductAttention(Function):
         return tuple(a if need else None for a, need in zip(grads, ctx.needs_input_grad))
 
 
-def attention_forward_saving(backend, q, k, v, mask, is_causal, scale):
+def attention_forward_saving(backend, q, k, v, mask, is_causal, scale, out=None):
     """The backend's ``(out, lse)`` and, where it keeps them (the CPU, small scores), the probabilities
-    transposed for the backward (else None: the backward recomputes them from lse)."""
+    transposed for the backward (else None: the backward recomputes them from lse). out: an array
+    (or a strided view) that receives the output."""
     forward = getattr(backend, "attention_forward_probs", None)
-    if forward is None:
-        return backend.attention_forward(q, k, v, mask, is_causal, scale) + (None,)
-    return forward(q, k, v, mask, is_causal, scale)
+    if forward is not None:
+        return forward(q, k, v, mask, is_causal, scale, out)
+    o, lse = backend.attention_forward(q, k, v, mask, is_causal, scale)
+    if out is not None:
+        out[...] = o
+        o = out
+    return o, lse, None
 
 
-def attention_backward_saved(backend, q, k, v, out, lse, probs, dout, mask, is_causal, scale):
-    """``(dq, dk, dv)`` from the kept probabilities, or the backend's backward that recomputes them."""
+def attention_backward_saved(backend, q, k, v, out, lse, probs, dout, mask, is_causal, scale, grads=None):
+    """``(dq, dk, dv)`` from the kept probabilities, or the backend's backward that recomputes them;
+    grads: three arrays (or strided views) that receive them."""
     if probs is not None:
-        return backend.attention_backward_probs(q, k, v, out, probs, dout, scale)
-    return backend.attention_backward(q, k, v, out, lse, dout, mask, is_causal, scale)
+        return backend.attention_backward_probs(q, k, v, out, probs, dout, scale, grads)
+    result = backend.attention_backward(q, k, v, out, lse, dout, mask, is_causal, scale)
+    if grads is None:
+        return result
+    for g, r in zip(grads, result):
+        g[...] = r
+    return grads
 
 
 def _probabilities(q, k, mask, is_causal, scale, dropout_p=0.0, generator=None):

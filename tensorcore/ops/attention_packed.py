@@ -28,18 +28,21 @@ def _heads(qkv, n_head):
 
 
 class PackedSelfAttention(Function):
-    """The fused node: forward saves (qkv, out, lse); the heads are views of qkv."""
+    """The fused node: forward saves (qkv, y, lse); the heads are views of qkv, the output's of y."""
 
     op_name = "packed_self_attention"
 
     @staticmethod
     def forward(ctx, qkv, n_head, is_causal, scale):
-        h = _heads(qkv, n_head)
-        out, lse, ctx.probs = attention_forward_saving(ctx.backend, h[0], h[1], h[2], None, is_causal, scale)
-        ctx.n_head, ctx.is_causal, ctx.scale = n_head, is_causal, scale
-        ctx.save_for_backward(qkv, out, lse)
         B, T, C3 = qkv.shape
-        return out.transpose(0, 2, 1, 3).reshape(B, T, C3 // 3)
+        h = _heads(qkv, n_head)
+        y = ctx.backend.xp.empty((B, T, n_head, C3 // (3 * n_head)), dtype=qkv.dtype)  # merged heads
+        _, lse, ctx.probs = attention_forward_saving(ctx.backend, h[0], h[1], h[2], None, is_causal, scale,
+                                                     out=y.transpose(0, 2, 1, 3))
+        ctx.n_head, ctx.is_causal, ctx.scale = n_head, is_causal, scale
+        y = y.reshape(B, T, C3 // 3)
+        ctx.save_for_backward(qkv, y, lse)
+        return y
 
     @staticmethod
     def backward(ctx, g):
@@ -55,17 +58,15 @@ class PackedSelfAttention(Function):
 
     @staticmethod
     def backward_arrays(ctx, g):
-        qkv, out, lse = ctx.saved_arrays
-        B, T, C3 = qkv.shape
+        qkv, y, lse = ctx.saved_arrays
+        B, T, C = y.shape
         h = _heads(qkv, ctx.n_head)
-        gout = g.reshape(B, T, ctx.n_head, C3 // (3 * ctx.n_head)).transpose(0, 2, 1, 3)
-        grads = attention_backward_saved(ctx.backend, h[0], h[1], h[2], out, lse, ctx.probs, gout, None,
-                                         ctx.is_causal, ctx.scale)
-        ctx.probs = None
+        out, gout = (a.reshape(B, T, ctx.n_head, C // ctx.n_head).transpose(0, 2, 1, 3) for a in (y, g))
         d = ctx.backend.xp.empty(qkv.shape, dtype=qkv.dtype)
         dh = _heads(d, ctx.n_head)
-        for i in range(3):
-            dh[i] = grads[i]
+        attention_backward_saved(ctx.backend, h[0], h[1], h[2], out, lse, ctx.probs, gout, None, ctx.is_causal,
+                                 ctx.scale, grads=(dh[0], dh[1], dh[2]))
+        ctx.probs = None
         return (d,)
 
 
