@@ -81,9 +81,12 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
     return_columns=True returns (out, columns): the im2col matrix, an opaque object that
     conv2d_backward_weight accepts to skip rebuilding it (a backend may return None instead).
     """
-    if x.dtype.itemsize >= 4 and _parallel.use(x.size * w.shape[2] * w.shape[3]) and _parallel.conv_direct(
-            w.shape, stride, groups):  # the kernels take float32/float64 (not float16)
-        return _parallel.kernels("conv").conv2d_forward(x, w, stride, padding, dilation, groups, return_columns)
+    if x.dtype.itemsize >= 4 and _parallel.use(x.size * w.shape[2] * w.shape[3]):  # float32/float64 only
+        if _parallel.conv_direct(w.shape, stride, groups):
+            return _parallel.kernels("conv").conv2d_forward(x, w, stride, padding, dilation, groups, return_columns)
+        if _parallel.conv_tiled(w.shape, stride, groups):
+            y = _parallel.kernels("tiled").conv2d_forward(x, w, stride, padding, dilation, groups)
+            return (y, None) if return_columns else y
     o, cg, kh, kw = w.shape
     cols, (oh, ow) = _im2col(x, (kh, kw), stride, padding, dilation, groups)
     wg = w.reshape(groups, o // groups, cg * kh * kw)
@@ -96,9 +99,11 @@ def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, col
 
     `columns`: what conv2d_forward(x, ..., return_columns=True) returned for this x, or None.
     """
-    if (columns is None and x.dtype.itemsize >= 4 and _parallel.use(x.size * w_shape[2] * w_shape[3])
-            and _parallel.conv_direct(w_shape, stride, groups)):
-        return _parallel.kernels("conv").conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups)
+    if columns is None and x.dtype.itemsize >= 4 and _parallel.use(x.size * w_shape[2] * w_shape[3]):
+        if _parallel.conv_direct(w_shape, stride, groups):
+            return _parallel.kernels("conv").conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups)
+        if _parallel.conv_tiled(w_shape, stride, groups):
+            return _parallel.kernels("tiled").conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups)
     o, cg, kh, kw = w_shape
     n = x.shape[0]
     cols = columns
@@ -120,10 +125,12 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     times smaller). A last transpose returns (N, C, H, W). Rows or columns of x that no window
     reaches (when (H + 2p - d(k-1) - 1) % s != 0) get zero.
     """
-    if g.dtype.itemsize >= 4 and _parallel.use(g.size * w.shape[2] * w.shape[3]) and (
-            _parallel.conv_direct(w.shape, stride, groups)
-            or _parallel.conv_columns_size(x_shape, w.shape, padding, dilation) >= _parallel.COL2IM_MIN_ELEMENTS):
-        return _parallel.kernels("conv").conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups)
+    if g.dtype.itemsize >= 4 and _parallel.use(g.size * w.shape[2] * w.shape[3]):
+        if _parallel.conv_tiled(w.shape, stride, groups):
+            return _parallel.kernels("tiled").conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups)
+        if _parallel.conv_direct(w.shape, stride, groups) or _parallel.conv_columns_size(
+                x_shape, w.shape, padding, dilation) >= _parallel.COL2IM_MIN_ELEMENTS:
+            return _parallel.kernels("conv").conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups)
     n, c, h, wd = x_shape
     o, cg, kh, kw = w.shape
     (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation

@@ -35,6 +35,9 @@ PARALLEL_MIN_ELEMENTS = 1 << 20
 # matrix has at least COL2IM_MIN_ELEMENTS entries; NumPy's batched GEMMs for the rest (measured faster).
 DIRECT_MAX_WEIGHTS = 256
 COL2IM_MIN_ELEMENTS = 1 << 22
+# The per-image im2col + BLAS of cpu_parallel_tiled.py (images split over Python threads) for the
+# other convolutions (measured faster than both above on the MNIST convnet, LeNet-5 and AlexNet layers).
+TILED = True
 # Max pooling's forward kernel (one scalar scan per window) measured slower than the NumPy path's
 # kh*kw vectorized passes on the 2-core Xeon (445 vs 600 us for LeNet-5's first pool): off by default.
 MAX_POOL_FORWARD = False
@@ -83,6 +86,11 @@ def conv_direct(w_shape, stride, groups):
     """Whether a convolution with this filter takes the direct loops."""
     o, cg, kh, kw = w_shape
     return tuple(stride) == (1, 1) and (o // groups) * cg * kh * kw <= DIRECT_MAX_WEIGHTS
+
+
+def conv_tiled(w_shape, stride, groups):
+    """Whether a convolution (not taking the direct loops) takes the per-image tiled path."""
+    return TILED and not conv_direct(w_shape, stride, groups)
 
 
 def conv_columns_size(x_shape, w_shape, padding, dilation):
