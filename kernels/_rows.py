@@ -127,3 +127,50 @@ def storage_type(dtype):
     import numba
 
     return numba.types.float16 if np.dtype(dtype) == _HALF else _launch.numba_type(dtype)
+
+
+def row_io(vec: bool, dtype):
+    """``(load, store)`` inline device functions moving ``W`` values (``W = 4`` with ``vec``, else 1) of
+    row ``row`` of a C-contiguous ``(R, C)`` array between global memory and a register array:
+    ``load(vals, base, a, row, C, c0, fill)`` sets ``vals[base : base + W]`` to columns ``c0 ...`` as the
+    compute type (``fill`` past the row's end); ``store(a, row, C, c0, vals, base)`` writes them back
+    (rounded to the storage type). The ``vec`` versions are one 4-wide instruction each
+    (kernels/_vector_f16.py) and need ``C % 4 == 0`` and aligned rows (``_vector_f16.aligned``)."""
+    from . import _vector_f16 as _vec
+
+    T = compute_type(dtype)
+    if vec:
+
+        @cuda.jit(device=True, inline=True)
+        def load(vals, base, a, row, C, c0, fill):
+            if c0 < C:
+                v0, v1, v2, v3 = _vec.load4(a, row * C + c0)
+            else:
+                v0 = v1 = v2 = v3 = fill
+            vals[base] = v0
+            vals[base + 1] = v1
+            vals[base + 2] = v2
+            vals[base + 3] = v3
+
+        @cuda.jit(device=True, inline=True)
+        def store(a, row, C, c0, vals, base):
+            if c0 < C:
+                _vec.store4(a, row * C + c0, vals[base], vals[base + 1], vals[base + 2], vals[base + 3])
+
+    else:
+
+        @cuda.jit(device=True, inline=True)
+        def load(vals, base, a, row, C, c0, fill):
+            vals[base] = T(a[row, c0]) if c0 < C else fill
+
+        @cuda.jit(device=True, inline=True)
+        def store(a, row, C, c0, vals, base):
+            if c0 < C:
+                a[row, c0] = vals[base]
+
+    return load, store
+
+
+def width(vec: bool) -> int:
+    """Values per load/store of the :func:`row_io` functions."""
+    return 4 if vec else 1

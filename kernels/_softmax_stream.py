@@ -1,6 +1,7 @@
 """The softmax family's streaming kernels, for rows too long to hold in registers (kernels/_rows.py).
 
-Same math, arguments and results as kernels/softmax.py (which launches them). One warp per row,
+Same math, arguments and results as kernels/softmax.py (which launches them); float16 rows are
+widened to float32 as they are loaded (kernels/_rows.py). One warp per row,
 ``WARPS_PER_BLOCK = 4`` rows per block of 128 threads; lanes stride the row 32 columns apart
 (coalesced), ``UNROLL = 4`` columns per lane per step with their loads issued together, and combine
 their partial ``(m, s)`` or sums with five ``shfl_xor_sync`` butterfly steps.
@@ -18,7 +19,8 @@ import math
 
 from numba import cuda
 
-from . import _launch
+from . import _ce_f16 as _ce
+from . import _launch, _rows
 
 #: Rows (warps) per block.
 WARPS_PER_BLOCK = 4
@@ -30,7 +32,7 @@ _FULL_MASK = 0xFFFFFFFF
 
 def make_forward_kernel(log: bool, dtype):
     """``out = softmax(x)`` or ``log_softmax(x)`` row-wise; args ``(x, out)``, both ``(R, C)``."""
-    T = _launch.numba_type(dtype)
+    T = _rows.compute_type(dtype)
     LOG = bool(log)
     ZERO, ONE, NEG_INF = T(0.0), T(1.0), T(-math.inf)
 
@@ -48,7 +50,7 @@ def make_forward_kernel(log: bool, dtype):
             while c0 < C:
                 for u in range(UNROLL):
                     c = c0 + 32 * u
-                    vals[u] = x[row, c] if c < C else NEG_INF
+                    vals[u] = T(x[row, c]) if c < C else NEG_INF
                 mx = m
                 for u in range(UNROLL):
                     mx = max(mx, vals[u])
@@ -74,7 +76,7 @@ def make_forward_kernel(log: bool, dtype):
             while c0 < C:
                 for u in range(UNROLL):
                     c = c0 + 32 * u
-                    vals[u] = x[row, c] if c < C else ZERO
+                    vals[u] = T(x[row, c]) if c < C else ZERO
                 for u in range(UNROLL):
                     c = c0 + 32 * u
                     if c < C:
@@ -91,7 +93,7 @@ def make_forward_kernel(log: bool, dtype):
 
 def make_backward_kernel(log: bool, dtype):
     """Row-wise backward from the forward output ``y``; args ``(y, grad, out)``, all ``(R, C)``."""
-    T = _launch.numba_type(dtype)
+    T = _rows.compute_type(dtype)
     LOG = bool(log)
     ZERO = T(0.0)
 
@@ -108,9 +110,9 @@ def make_backward_kernel(log: bool, dtype):
             while c0 < C:
                 for u in range(UNROLL):
                     c = c0 + 32 * u
-                    gs[u] = grad[row, c] if c < C else ZERO
+                    gs[u] = T(grad[row, c]) if c < C else ZERO
                     if not LOG:
-                        ys[u] = y[row, c] if c < C else ZERO
+                        ys[u] = T(y[row, c]) if c < C else ZERO
                 for u in range(UNROLL):
                     if LOG:
                         total += gs[u]
@@ -125,8 +127,8 @@ def make_backward_kernel(log: bool, dtype):
             while c0 < C:
                 for u in range(UNROLL):
                     c = c0 + 32 * u
-                    gs[u] = grad[row, c] if c < C else ZERO
-                    ys[u] = y[row, c] if c < C else ZERO
+                    gs[u] = T(grad[row, c]) if c < C else ZERO
+                    ys[u] = T(y[row, c]) if c < C else ZERO
                 for u in range(UNROLL):
                     c = c0 + 32 * u
                     if c < C:
@@ -142,13 +144,16 @@ def make_backward_kernel(log: bool, dtype):
 
 
 def make_cross_entropy_kernel(dtype):
-    """Fused softmax + cross-entropy; args ``(logits (R, C), targets (R,) int, scale, ignore_index,
-    loss (R,), grad (R, C))``."""
-    T = _launch.numba_type(dtype)
+    """Fused softmax + cross-entropy and its reduction; args ``(logits (R, C), targets (R,) int, scale,
+    ignore_index, loss (R,), grad (R, C), partials, ticket, stats)`` (kernels/_ce_f16.py)."""
+    T = _rows.compute_type(dtype)
     ZERO, ONE, NEG_INF, NAN = T(0.0), T(1.0), T(-math.inf), T(math.nan)
+    finish = _ce.make_finish(T, THREADS)
 
-    def softmax_cross_entropy(x, targets, scale, ignore_index, loss, grad):
+    def softmax_cross_entropy(x, targets, scale, ignore_index, loss, grad, partials, ticket, stats):
         R, C = x.shape
+        total = ZERO  # lane 0's share of the reduction (kernels/_ce_f16.py)
+        count = ZERO
         vals = cuda.local.array(UNROLL, T)
         lane = cuda.threadIdx.x % 32
         row = cuda.blockIdx.x * WARPS_PER_BLOCK + cuda.threadIdx.x // 32
@@ -169,7 +174,7 @@ def make_cross_entropy_kernel(dtype):
                 while c0 < C:
                     for u in range(UNROLL):
                         c = c0 + 32 * u
-                        vals[u] = x[row, c] if c < C else NEG_INF
+                        vals[u] = T(x[row, c]) if c < C else NEG_INF
                     mx = m
                     for u in range(UNROLL):
                         mx = max(mx, vals[u])
@@ -193,7 +198,7 @@ def make_cross_entropy_kernel(dtype):
                 while c0 < C:
                     for u in range(UNROLL):
                         c = c0 + 32 * u
-                        vals[u] = x[row, c] if c < C else ZERO
+                        vals[u] = T(x[row, c]) if c < C else ZERO
                     for u in range(UNROLL):
                         c = c0 + 32 * u
                         if c < C:
@@ -203,10 +208,11 @@ def make_cross_entropy_kernel(dtype):
                             grad[row, c] = scale * p
                     c0 += 32 * UNROLL
                 if lane == 0:
-                    if 0 <= t < C:
-                        loss[row] = m + math.log(s) - x[row, t]
-                    else:
-                        loss[row] = NAN
+                    lo = m + math.log(s) - T(x[row, t]) if 0 <= t < C else NAN
+                    loss[row] = lo
+                    total += lo
+                    count += ONE
             row += row_stride
+        finish(total, count, partials, ticket, stats)
 
     return _launch.named(softmax_cross_entropy, "softmax_cross_entropy_stream", dtype)

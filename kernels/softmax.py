@@ -46,20 +46,30 @@ import numba
 import numpy as np
 from numba import cuda
 
+from . import _ce_f16 as _ce
 from . import _launch, _rows
 from . import _softmax_stream as _stream
+from . import _vector_f16 as _vec
 
 U, I64 = numba.uint64, numba.int64
 
 
-def make_forward_kernel(log: bool, dtype, tpr: int):
-    """``out = softmax(x)`` or ``log_softmax(x)`` row-wise, the row in registers; args ``(x, out)``, ``(R, C)``."""
-    T = _launch.numba_type(dtype)
+def _suffix(tpr: int, vec: bool) -> str:
+    return _rows.name(tpr) + ("_vec" if vec else "")
+
+
+def make_forward_kernel(log: bool, dtype, tpr: int, vec: bool = False):
+    """``out = softmax(x)`` or ``log_softmax(x)`` row-wise, the row in registers; args ``(x, out)``, ``(R, C)``.
+    With ``vec`` every load and store moves 4 columns (``C % 4 == 0``, aligned rows)."""
+    T = _rows.compute_type(dtype)
     LOG = bool(log)
     S = _rows.slots(dtype, 1)
+    W = _rows.width(vec)
+    G = S // W
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     ZERO, ONE, NEG_INF = T(0.0), T(1.0), T(-math.inf)
     row_sum, row_max = _rows.reducers(tpr)
+    load, store = _rows.row_io(vec, dtype)
 
     def softmax_forward(x, out):
         R, C = x.shape
@@ -72,12 +82,11 @@ def make_forward_kernel(log: bool, dtype, tpr: int):
         warp = t // U(32)
         row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:  # uniform across the row's threads (and the block, in the BLOCK layout)
+            for g in range(G):  # the row's only read from global memory
+                load(vals, W * g, x, row, C, (t + U(tpr * g)) * U(W), NEG_INF)
             m = NEG_INF
-            for u in range(S):  # the row's only read from global memory
-                c = t + U(tpr * u)
-                v = x[row, c] if c < C else NEG_INF
-                vals[u] = v
-                m = max(m, v)
+            for u in range(S):
+                m = max(m, vals[u])
             m = row_max(m, red, sub, warp, lane)
             s = ZERO
             for u in range(S):  # padding slots hold -inf: exp gives 0 (a row of -inf or a NaN: NaN, as PyTorch)
@@ -89,23 +98,26 @@ def make_forward_kernel(log: bool, dtype, tpr: int):
             shift = m + math.log(s)
             inv = ONE / s
             for u in range(S):
-                c = t + U(tpr * u)
-                if c < C:
-                    out[row, c] = vals[u] - shift if LOG else vals[u] * inv
+                vals[u] = vals[u] - shift if LOG else vals[u] * inv
+            for g in range(G):
+                store(out, row, C, (t + U(tpr * g)) * U(W), vals, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)
 
     name = "log_softmax" if log else "softmax"
-    return _launch.named(softmax_forward, f"{name}_forward_{_rows.name(tpr)}", dtype)
+    return _launch.named(softmax_forward, f"{name}_forward_{_suffix(tpr, vec)}", dtype)
 
 
-def make_backward_kernel(log: bool, dtype, tpr: int):
+def make_backward_kernel(log: bool, dtype, tpr: int, vec: bool = False):
     """Row-wise backward from the forward output ``y``, both rows in registers; args ``(y, grad, out)``."""
-    T = _launch.numba_type(dtype)
+    T = _rows.compute_type(dtype)
     LOG = bool(log)
     S = _rows.slots(dtype, 2)
+    W = _rows.width(vec)
+    G = S // W
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     ZERO = T(0.0)
     row_sum, _ = _rows.reducers(tpr)
+    load, store = _rows.row_io(vec, dtype)
 
     def softmax_backward(y, grad, out):
         R, C = y.shape
@@ -119,33 +131,41 @@ def make_backward_kernel(log: bool, dtype, tpr: int):
         warp = t // U(32)
         row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:
+            for g in range(G):
+                c0 = (t + U(tpr * g)) * U(W)
+                load(gs, W * g, grad, row, C, c0, ZERO)
+                load(ys, W * g, y, row, C, c0, ZERO)
             total = ZERO  # softmax: sum g*y; log_softmax: sum g
             for u in range(S):
-                c = t + U(tpr * u)
-                gs[u] = grad[row, c] if c < C else ZERO
-                ys[u] = y[row, c] if c < C else ZERO
                 total += gs[u] if LOG else gs[u] * ys[u]
             total = row_sum(total, red, sub, warp, lane)
             for u in range(S):
-                c = t + U(tpr * u)
-                if c < C:
-                    out[row, c] = gs[u] - math.exp(ys[u]) * total if LOG else ys[u] * (gs[u] - total)
+                gs[u] = gs[u] - math.exp(ys[u]) * total if LOG else ys[u] * (gs[u] - total)
+            for g in range(G):
+                store(out, row, C, (t + U(tpr * g)) * U(W), gs, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)
 
     name = "log_softmax" if log else "softmax"
-    return _launch.named(softmax_backward, f"{name}_backward_{_rows.name(tpr)}", dtype)
+    return _launch.named(softmax_backward, f"{name}_backward_{_suffix(tpr, vec)}", dtype)
 
 
-def make_cross_entropy_kernel(dtype, tpr: int):
-    """Fused softmax + cross-entropy, the row in registers; args ``(logits (R, C), targets (R,) int,
-    scale, ignore_index, loss (R,), grad (R, C))``."""
-    T = _launch.numba_type(dtype)
+def make_cross_entropy_kernel(dtype, tpr: int, vec: bool = False):
+    """Fused softmax + cross-entropy and its reduction, the row in registers; args ``(logits (R, C),
+    targets (R,) int, scale, ignore_index, loss (R,), grad (R, C), partials (grid, 2), ticket (1,) int32,
+    stats (3,))`` with ``loss``, ``partials`` and ``stats`` in the compute type (float32 for float16
+    logits). ``stats = (sum of the non-ignored rows' losses, their count, sum / count)`` (kernels/_ce_f16.py)."""
+    T = _rows.compute_type(dtype)
     S = _rows.slots(dtype, 1)
+    W = _rows.width(vec)
+    G = S // W
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
+    THREADS = _rows.layout(tpr)[0]
     ZERO, ONE, NEG_INF, NAN = T(0.0), T(1.0), T(-math.inf), T(math.nan)
     row_sum, row_max = _rows.reducers(tpr)
+    load, store = _rows.row_io(vec, dtype)
+    finish = _ce.make_finish(T, THREADS)
 
-    def softmax_cross_entropy(x, targets, scale, ignore_index, loss, grad):
+    def softmax_cross_entropy(x, targets, scale, ignore_index, loss, grad, partials, ticket, stats):
         R, C = x.shape
         vals = cuda.local.array(S, T)
         red = cuda.shared.array((ROWS, WARPS), T)
@@ -155,25 +175,26 @@ def make_cross_entropy_kernel(dtype, tpr: int):
         lane = U(cuda.threadIdx.x) % U(32)
         warp = t // U(32)
         row = U(cuda.blockIdx.x) * U(ROWS) + sub
+        total = ZERO  # this thread's share of the reduction: the losses it wrote, and their rows
+        count = ZERO
         while row < R:
             target = targets[row]  # the same for all the row's threads: the branch is uniform
             if target == ignore_index:
                 for u in range(S):
-                    c = t + U(tpr * u)
-                    if c < C:
-                        grad[row, c] = ZERO
+                    vals[u] = ZERO
                 if t == 0:
                     loss[row] = ZERO
             else:
+                for g in range(G):
+                    load(vals, W * g, x, row, C, (t + U(tpr * g)) * U(W), NEG_INF)
                 m = NEG_INF
                 xt = ZERO  # the target's logit, in the thread that holds it
+                # an out-of-range target matches no slot (padding slots hold columns up to tpr S - 1)
+                tcol = U(target) if 0 <= target < I64(C) else U(tpr * S)
                 for u in range(S):
-                    c = t + U(tpr * u)
-                    v = x[row, c] if c < C else NEG_INF
-                    vals[u] = v
-                    m = max(m, v)
-                    if c == U(target):  # a negative target matches no column
-                        xt = v
+                    m = max(m, vals[u])
+                    if (t + U(tpr * (u // W))) * U(W) + U(u % W) == tcol:
+                        xt = vals[u]
                 m = row_max(m, red, sub, warp, lane)
                 s = ZERO
                 for u in range(S):
@@ -184,18 +205,23 @@ def make_cross_entropy_kernel(dtype, tpr: int):
                 inv = ONE / s
                 lse = m + math.log(s)
                 for u in range(S):
-                    c = t + U(tpr * u)
-                    if c < C:
-                        p = vals[u] * inv
-                        if c == U(target):  # the thread holding the target's logit writes the loss
-                            loss[row] = lse - xt
-                            p -= ONE
-                        grad[row, c] = scale * p
-                if t == 0 and not (0 <= target < I64(C)):
-                    loss[row] = NAN
+                    p = vals[u] * inv
+                    if (t + U(tpr * (u // W))) * U(W) + U(u % W) == tcol:  # the target's thread writes the loss
+                        loss[row] = lse - xt
+                        total += lse - xt
+                        p -= ONE
+                    vals[u] = scale * p
+                if t == 0:
+                    count += ONE
+                    if not (0 <= target < I64(C)):
+                        loss[row] = NAN
+                        total += NAN
+            for g in range(G):
+                store(grad, row, C, (t + U(tpr * g)) * U(W), vals, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)
+        finish(total, count, partials, ticket, stats)
 
-    return _launch.named(softmax_cross_entropy, f"softmax_cross_entropy_{_rows.name(tpr)}", dtype)
+    return _launch.named(softmax_cross_entropy, f"softmax_cross_entropy_{_suffix(tpr, vec)}", dtype)
 
 
 _MAKERS = {"forward": make_forward_kernel, "backward": make_backward_kernel}
@@ -204,8 +230,9 @@ _STREAM_MAKERS = {"forward": _stream.make_forward_kernel, "backward": _stream.ma
 _ARRAYS = {"forward": 1, "backward": 2, "ce": 1}
 
 
-def _kernel(which, dtype, C):
-    """``(kernel, grid function of R, threads)``: the cached layout that holds a row of C, else streaming."""
+def _kernel(which, dtype, C, vec=False):
+    """``(kernel, grid function of R, threads)``: the cached layout that holds a row of C (with 4-wide
+    loads when ``vec``), else streaming."""
     direction = which if which == "ce" else which[0]
     tpr = _rows.choose(C, dtype, _ARRAYS[direction])
     if tpr is None:
@@ -214,9 +241,9 @@ def _kernel(which, dtype, C):
         return k, lambda R: _launch.grid_1d(R, _stream.WARPS_PER_BLOCK), _stream.THREADS
     bounds = _launch_bounds(tpr)
     if which == "ce":
-        k = _launch.built(make_cross_entropy_kernel, dtype, tpr, launch_bounds=bounds)
+        k = _launch.built(make_cross_entropy_kernel, dtype, tpr, bool(vec), launch_bounds=bounds)
     else:
-        k = _launch.built(_MAKERS[direction], which[1], dtype, tpr, launch_bounds=bounds)
+        k = _launch.built(_MAKERS[direction], which[1], dtype, tpr, bool(vec), launch_bounds=bounds)
     return k, lambda R: _rows.grid(R, tpr), _rows.layout(tpr)[0]
 
 
@@ -228,18 +255,23 @@ def _launch_bounds(tpr):
 def ptx_signatures():
     """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
     out = []
-    for dtype in _launch.FLOAT_DTYPES:
-        t = _launch.numba_type(dtype)
+    for dtype in _rows.DTYPES:
+        t, a = _rows.storage_type(dtype), _rows.compute_type(dtype)
         m = t[:, ::1]
-        ce_sigs = [numba.void(m, it[::1], t, numba.int64, t[::1], m) for it in (numba.int32, numba.int64)]
-        for tpr in (_rows.WARP, _rows.BLOCK, None):
+        ce_sigs = [numba.void(m, it[::1], a, numba.int64, a[::1], m, a[:, ::1], numba.int32[::1], a[::1])
+                   for it in (numba.int32, numba.int64)]
+        vecs = (False, True) if dtype in _vec.VECTOR_DTYPES else (False,)
+        for tpr, vec in [(tpr, vec) for tpr in (_rows.WARP, _rows.BLOCK) for vec in vecs] + [(None, False)]:
             bounds = None if tpr is None else _rows.launch_bounds(tpr)
             for log in (False, True):
-                f = _stream.make_forward_kernel(log, dtype) if tpr is None else make_forward_kernel(log, dtype, tpr)
-                b = _stream.make_backward_kernel(log, dtype) if tpr is None else make_backward_kernel(log, dtype, tpr)
+                f = (_stream.make_forward_kernel(log, dtype) if tpr is None
+                     else make_forward_kernel(log, dtype, tpr, vec))
+                b = (_stream.make_backward_kernel(log, dtype) if tpr is None
+                     else make_backward_kernel(log, dtype, tpr, vec))
                 out.append((f.__name__, f, [numba.void(m, m)], bounds))
                 out.append((b.__name__, b, [numba.void(m, m, m)], bounds))
-            ce = _stream.make_cross_entropy_kernel(dtype) if tpr is None else make_cross_entropy_kernel(dtype, tpr)
+            ce = (_stream.make_cross_entropy_kernel(dtype) if tpr is None
+                  else make_cross_entropy_kernel(dtype, tpr, vec))
             out.append((ce.__name__, ce, ce_sigs, bounds))
     return out
 
@@ -252,14 +284,18 @@ def _rows_of(fn, x):
     return R, C
 
 
-def _run(which, dtype, R, C, stream, *args):
-    kernel, grid, threads = _kernel(which, dtype, C)
-    _launch.launch(kernel, grid(R), threads, stream, *args)
+def _run(which, dtype, R, C, stream, *args, extra=None):
+    """Launch the kernel for ``which`` on ``args`` (4-wide loads when every array argument allows them);
+    ``extra(blocks)`` gives more arguments once the grid is known."""
+    rows = [a for a in args if getattr(a, "ndim", 0) == 2]
+    kernel, grid, threads = _kernel(which, dtype, C, _vec.aligned(*rows, last=C))
+    blocks = grid(R)
+    _launch.launch(kernel, blocks, threads, stream, *args, *(extra(blocks) if extra else ()))
 
 
 def _forward(fn, log, x, out, stream):
     kind = _launch.check_same_kind(fn, x, out)
-    _launch.check_float(fn, "x", x)
+    _launch.check(fn, "x", x, dtype=_rows.DTYPES)
     out = _launch.output(fn, kind, out, x.shape, x.dtype)
     R, C = _rows_of(fn, x)
     if R and C:
@@ -270,7 +306,7 @@ def _forward(fn, log, x, out, stream):
 
 def _backward(fn, log, y, grad, out, stream):
     kind = _launch.check_same_kind(fn, y, grad, out)
-    _launch.check_float(fn, "y", y)
+    _launch.check(fn, "y", y, dtype=_rows.DTYPES)
     _launch.check(fn, "grad", grad, dtype=y.dtype, shape=y.shape)
     out = _launch.output(fn, kind, out, y.shape, y.dtype)
     R, C = _rows_of(fn, y)
@@ -301,41 +337,45 @@ def log_softmax_backward(y, grad, out=None, stream=None):
 
 
 def softmax_cross_entropy(
-    logits, targets, grad_scale=1.0, ignore_index=-100, loss_out=None, grad_out=None, stream=None
+    logits, targets, grad_scale=1.0, ignore_index=-100, loss_out=None, grad_out=None, stream=None,
+    stats_out=None, return_stats=False,
 ):
-    """Per-row cross-entropy of ``softmax(logits)`` against integer ``targets``, and its gradient.
+    """Per-row cross-entropy of ``softmax(logits)`` against integer ``targets``, its gradient, and its mean.
 
-    ``logits``: ``(R, C)`` float32/float64; ``targets``: ``(R,)`` int32/int64. Returns
+    ``logits``: ``(R, C)`` float32/float64/float16; ``targets``: ``(R,)`` int32/int64. Returns
     ``(loss (R,), grad (R, C))`` with ``grad = grad_scale * (softmax(logits) - onehot(targets))``
-    (pass ``grad_scale=1/R`` for a mean loss). Rows whose target is ``ignore_index`` get 0 loss and
-    0 gradient; other out-of-range targets give a NaN loss.
+    (``grad`` in the logits' dtype; ``loss`` in the compute dtype: float32 for float16 logits, as
+    PyTorch's autocast runs cross-entropy in float32), and with ``return_stats`` also
+    ``stats (3,) = (sum of the non-ignored rows' losses, their count, sum / count)``, reduced inside the
+    same kernel (kernels/_ce_f16.py). Rows whose target is ``ignore_index`` get 0 loss and 0 gradient;
+    other out-of-range targets give a NaN loss.
     """
     fn = "softmax_cross_entropy"
-    kind = _launch.check_same_kind(fn, logits, targets, loss_out, grad_out)
-    _launch.check_float(fn, "logits", logits, ndim=2)
+    kind = _launch.check_same_kind(fn, logits, targets, loss_out, grad_out, stats_out)
+    _launch.check(fn, "logits", logits, ndim=2, dtype=_rows.DTYPES)
     R, C = logits.shape
     _launch.check(fn, "targets", targets, dtype=(np.int32, np.int64), shape=(R,))
     dtype = np.dtype(logits.dtype)
-    loss = _launch.output(fn, kind, loss_out, (R,), dtype, name="loss_out")
+    acc = _rows.compute_dtype(dtype)
+    loss = _launch.output(fn, kind, loss_out, (R,), acc, name="loss_out")
     grad = _launch.output(fn, kind, grad_out, (R, C), dtype, name="grad_out")
     if R == 0:
-        return loss, grad
+        if not return_stats:
+            return loss, grad
+        stats = _launch.output(fn, kind, stats_out, (3,), acc, name="stats_out")
+        stats[0], stats[1], stats[2] = 0, 0, np.nan
+        return loss, grad, stats
     if C == 0:
         raise ValueError(f"{fn}: logits of shape {tuple(logits.shape)} have no classes")
-    _run(
-        "ce",
-        dtype,
-        R,
-        C,
-        _launch.stream_for(kind, stream),
-        logits,
-        targets,
-        dtype.type(grad_scale),
-        int(ignore_index),
-        loss,
-        grad,
-    )
-    return loss, grad
+    bufs = []
+
+    def extra(blocks):
+        bufs.extend(_ce.buffers(kind, blocks, acc, stats_out))
+        return bufs
+
+    args = (logits, targets, acc.type(grad_scale), int(ignore_index), loss, grad)
+    _run("ce", dtype, R, C, _launch.stream_for(kind, stream), *args, extra=extra)
+    return (loss, grad, bufs[2]) if return_stats else (loss, grad)
 
 
 # ----------------------------------------------------------------------------- NumPy references (float64)
