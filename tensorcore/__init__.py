@@ -47,9 +47,11 @@ from .creation import (
 from .device import Device, device, get_default_device, set_default_device
 from .dtypes import (
     as_dtype,
+    bfloat16,
     bool_,
     channels_last,
     contiguous_format,
+    finfo,
     float16,
     float32,
     float64,
@@ -59,6 +61,8 @@ from .dtypes import (
     int32,
     int64,
     preserve_format,
+    promote_types,
+    result_type,
     set_default_dtype,
     strided,
     uint8,
@@ -359,9 +363,10 @@ def __getattr__(name):
         return getattr(importlib.import_module(f"{__name__}.amp"), name)
     if name in _UNSUPPORTED_DTYPES:
         raise AttributeError(f"module 'tensorcore' has no attribute {name!r}: tensorcore has no {name} dtype "
-                             "(NumPy arrays hold its tensors: bool, integer, float16, float32 and float64 only)")
+                             "(NumPy arrays hold its tensors: bool, integer, float16, bfloat16, float32, "
+                             "float64 only)")
     raise AttributeError(f"module 'tensorcore' has no attribute {name!r}")
 
 
-_UNSUPPORTED_DTYPES = ("bfloat16", "complex32", "complex64", "complex128", "cfloat", "cdouble", "chalf", "uint16",
-                       "uint32", "uint64", "float8_e4m3fn", "float8_e5m2", "quint8", "qint8", "qint32")
+_UNSUPPORTED_DTYPES = ("complex32", "complex64", "complex128", "cfloat", "cdouble", "chalf", "uint16", "uint32",
+                       "uint64", "float8_e4m3fn", "float8_e5m2", "quint8", "qint8", "qint32")

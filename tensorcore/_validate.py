@@ -155,7 +155,7 @@ def choice(value, name, op, options, error=ArgumentError):
 
 def tensor_dtype(dtype, op):
     """A dtype a Tensor can hold (bool, ints, floats); object, str and complex are refused."""
-    if dtype.kind not in TENSOR_KINDS:
+    if dtype.kind not in TENSOR_KINDS and dtype.name != "bfloat16":
         raise DTypeError(f"{_name(op)}: a tensor cannot hold dtype {dtype} (only bool, integer and float dtypes)")
     return dtype
 

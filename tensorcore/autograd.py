@@ -55,7 +55,7 @@ def _user_frame():
 
 def _check_finite(array, what):
     xp = _array_module(array)
-    if array.dtype.kind in "fc" and not bool(xp.isfinite(array).all()):
+    if array.dtype.kind in "fcV" and not bool(xp.isfinite(array).all()):
         kind = "NaN" if bool(xp.isnan(array).any()) else "Inf"
         raise AnomalyError(f"{what} produced {kind}")
 

@@ -23,7 +23,7 @@ def _dtype(dtype, op, default=None):
 
 
 def _grad_check(requires_grad, dtype, op):
-    if requires_grad and dtype.kind != "f":
+    if requires_grad and dtype.kind not in "fV":  # 'V': bfloat16 (dtypes.FLOAT_KINDS)
         raise DTypeError(f"{op}(): only floating tensors can require grad, got {dtype}")
 
 
@@ -151,7 +151,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
 
 def _random(op, draw, size, dtype, device, requires_grad, generator):
     dtype = _dtype(dtype, op)
-    if dtype.kind != "f":
+    if dtype.kind not in "fV":  # 'V': bfloat16 (dtypes.FLOAT_KINDS)
         raise DTypeError(f"{op}(): draws floating numbers; dtype {dtype} is not floating")
     dims = check.shape(size, op, np.float64)  # drawn in float64, then cast
     dev = as_device(device)

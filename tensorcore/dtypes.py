@@ -1,9 +1,18 @@
-"""dtypes are NumPy dtypes; tc.float32 is np.dtype('float32'). One default float type."""
+"""dtypes are NumPy dtypes; tc.float32 is np.dtype('float32'). One default float type.
 
+bfloat16 is ml_dtypes' NumPy dtype (8 exponent bits, 7 mantissa bits: float32's range, 3 significant digits).
+
+# NOTE: NumPy gives ml_dtypes' bfloat16 the kind 'V' (not 'f'), so "is this floating?" is `is_floating(dtype)`
+# (or `dtype.kind in FLOAT_KINDS` on hot paths: a tensor never holds another 'V' dtype, tensor_dtype refuses them).
+"""
+
+import ml_dtypes
 import numpy as np
 
 from .errors import DTypeError
 
+bfloat16 = np.dtype(ml_dtypes.bfloat16)
+FLOAT_KINDS = "fV"  # the kinds of the floating dtypes a tensor holds: 'f', and 'V' for bfloat16
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
@@ -21,7 +30,7 @@ def set_default_dtype(dtype):
     """Set the dtype of tensors made from Python floats (float32 or float64)."""
     global _default_float
     dtype = as_dtype(dtype)
-    if dtype.kind != "f":
+    if not is_floating(dtype):
         raise DTypeError(f"set_default_dtype: expected a floating dtype, got {dtype}")
     _default_float = dtype
 
@@ -36,6 +45,8 @@ def as_dtype(dtype):
         return None
     if dtype is float:
         return _default_float
+    if dtype == "bfloat16" or dtype is ml_dtypes.bfloat16:
+        return bfloat16
     try:
         return np.dtype(dtype)
     except TypeError:
@@ -43,7 +54,41 @@ def as_dtype(dtype):
 
 
 def is_floating(dtype):
-    return dtype.kind == "f"
+    """True for float16, bfloat16, float32 and float64."""
+    return dtype.kind == "f" or dtype == bfloat16
+
+
+def finfo(dtype=None):
+    """Machine limits of a floating dtype (NumPy's finfo; ml_dtypes' for bfloat16), torch.finfo's fields included."""
+    dtype = _default_float if dtype is None else as_dtype(dtype)
+    if not is_floating(dtype):
+        raise DTypeError(f"finfo: expected a floating dtype, got {dtype}")
+    return ml_dtypes.finfo(dtype) if dtype == bfloat16 else np.finfo(dtype)
+
+
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2}
+
+
+def promote_types(type1, type2):
+    """PyTorch's promotion of two dtypes: bool < integer < floating; within floats the wider (bfloat16 with
+    float16 gives float32), within integers NumPy's rule."""
+    a, b = as_dtype(type1), as_dtype(type2)
+    ca, cb = _CATEGORY.get(a.kind), _CATEGORY.get(b.kind)
+    if ca is None or cb is None:
+        raise DTypeError(f"promote_types: unsupported dtypes {a} and {b}")
+    if ca != cb:
+        return a if ca > cb else b
+    return a if a == b else np.promote_types(a, b)
+
+
+def result_type(tensor, other):
+    """The dtype of an arithmetic op's result on `tensor` and `other` (Tensors or Python numbers), PyTorch's rule."""
+    from .ops.declare import result_dtype
+    from .tensor import Tensor
+
+    if not isinstance(tensor, Tensor) and not isinstance(other, Tensor):
+        raise DTypeError("result_type: expected at least one Tensor")
+    return result_dtype(tensor, other)
 
 
 class MemoryFormat:

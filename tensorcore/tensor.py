@@ -12,7 +12,7 @@ import numpy as np
 
 from . import autograd
 from .device import device as as_device
-from .dtypes import as_dtype, get_default_dtype
+from .dtypes import FLOAT_KINDS, as_dtype, bfloat16, get_default_dtype
 from .errors import ArgumentError, DeviceError, DTypeError, GradientError, ShapeError
 from .grad_mode import modes
 
@@ -165,10 +165,10 @@ class Tensor:
 
     @property
     def is_floating_point_dtype(self):
-        return self._data.dtype.kind == "f"
+        return self._data.dtype.kind in FLOAT_KINDS
 
     def is_floating_point(self):
-        return self._data.dtype.kind == "f"
+        return self._data.dtype.kind in FLOAT_KINDS
 
     def __len__(self):
         if self._data.ndim == 0:
@@ -223,7 +223,7 @@ class Tensor:
         return self
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.dtype.kind != "f":
+        if requires_grad and self.dtype.kind not in FLOAT_KINDS:
             raise DTypeError(f"requires_grad_: only floating tensors can require grad, got {self.dtype}")
         if not requires_grad and self._node is not None:
             raise GradientError("requires_grad_(False) on a non-leaf tensor; use detach()")
@@ -244,9 +244,12 @@ class Tensor:
         autograd.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def __repr__(self):
-        body = np.array2string(self.numpy(), separator=", ", precision=4, threshold=200, prefix="tensor(")
+        values = self.numpy()
+        if values.dtype == bfloat16:  # NumPy formats ml_dtypes' bfloat16 with all its digits: print as PyTorch does
+            values = values.astype(np.float32)
+        body = np.array2string(values, separator=", ", precision=4, threshold=200, prefix="tensor(")
         extra = ""
-        if self.dtype != get_default_dtype() and self.dtype.kind == "f" or self.dtype.kind not in "f":
+        if self.dtype != get_default_dtype():
             extra += f", dtype={self.dtype}"
         if self.device.type != "cpu":
             extra += f", device='{self.device}'"
@@ -402,12 +405,12 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
             arr = np.asarray(data) if not _is_device_array(data) else data
         except (ValueError, TypeError, OverflowError) as e:
             raise ShapeError(f"tensor: the data is not a rectangular array of numbers ({e})") from None
-        if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind not in "biuf" and arr.dtype != bfloat16:
             raise DTypeError(f"tensor: unsupported data of dtype {arr.dtype} ({type(data).__name__})")
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray) \
                 and not _is_device_array(data):
             arr = arr.astype(get_default_dtype())  # Python floats -> default float
-        if dtype is not None and dtype.kind in "iub" and arr.dtype.kind == "f" and not np.isfinite(arr).all():
+        if dtype is not None and dtype.kind in "iub" and arr.dtype.kind in "fV" and not np.isfinite(arr).all():
             raise DTypeError(f"tensor: cannot convert non-finite values to {dtype}")
         if _is_device_array(arr) and dev.type == "cpu" and device is not None:
             raise DeviceError(f"tensor: data is a device array ({type(arr).__module__}); asked for cpu")
@@ -417,11 +420,11 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
             raise ShapeError(f"tensor: the data is not a rectangular array ({e})") from None
         except (TypeError, OverflowError) as e:
             raise DTypeError(f"tensor: cannot make a tensor of {type(data).__name__} as {dtype} ({e})") from None
-        if arr.dtype.kind not in "biuf":
+        if arr.dtype.kind not in "biuf" and arr.dtype != bfloat16:
             raise DTypeError(f"tensor: unsupported data of dtype {arr.dtype} ({type(data).__name__})")
         if arr is data:
             arr = arr.copy()
-    if requires_grad and arr.dtype.kind != "f":
+    if requires_grad and arr.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"tensor: only floating tensors can require grad, got {arr.dtype}")
     return _make(arr, dev, bool(requires_grad), None)
 

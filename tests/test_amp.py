@@ -110,12 +110,14 @@ def _call(lib, case, dtypes, low="float16"):
             return a
         if a.dtype.kind == "f":
             d = next(it)
-            return tc.tensor(a.astype(d)) if lib is tc else torch.tensor(a.astype(d))
+            if lib is tc:
+                return tc.tensor(a.astype(d))
+            return torch.tensor(a.astype(np.float32)).to(getattr(torch, np.dtype(d).name))
         return tc.tensor(a) if lib is tc else torch.tensor(a)
 
     args = [conv(a) for a in arrays]
     fn = getattr(F if space == "F" else tc, name) if lib is tc else getattr(TF if space == "F" else torch, name)
-    ctx = tc.autocast("cpu", dtype=tc.float16) if lib is tc else torch.autocast("cpu", dtype=getattr(torch, low))
+    ctx = tc.autocast("cpu", dtype=getattr(tc, low)) if lib is tc else torch.autocast("cpu", dtype=getattr(torch, low))
     with ctx:
         out = fn(*args, **kwargs)
     return str(out.dtype).replace("torch.", "")
@@ -124,22 +126,22 @@ def _call(lib, case, dtypes, low="float16"):
 @needs_torch
 @pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
 def test_autocast_dtype_matches_torch_cpu(case):
-    combos = [("float32",) * 4, ("float16",) * 4, ("float16", "float32") * 2]
-    for dtypes in combos:
-        want = _call(torch, case, [getattr(np, d) for d in dtypes])
-        got = _call(tc, case, [getattr(np, d) for d in dtypes])
-        assert got == want, f"{case[0]} with inputs {dtypes[:2]}: tensorcore {got}, torch {want}"
-    # PyTorch's bfloat16 autocast picks the same precision per op (float16 "shares the lists of bfloat16"), so
-    # this check covers the bfloat16 policy too (tensorcore refuses bfloat16 itself: see the next test)
-    bf16 = _call(torch, case, [np.float32] * 4, low="bfloat16")
-    assert bf16 == _call(torch, case, [np.float32] * 4).replace("float16", "bfloat16")
+    for low in ("float16", "bfloat16"):
+        for dtypes in [("float32",) * 4, (low,) * 4, (low, "float32") * 2]:
+            dts = [tc.bfloat16 if d == "bfloat16" else getattr(np, d) for d in dtypes]
+            want = _call(torch, case, dts, low=low)
+            got = _call(tc, case, dts, low=low)
+            assert got == want, f"{case[0]} under {low} with inputs {dtypes[:2]}: tensorcore {got}, torch {want}"
 
 
-def test_float16_shares_the_bfloat16_lists_and_bfloat16_is_refused():
-    with pytest.raises(tc.DTypeError, match="bfloat16 is not supported"):
-        tc.autocast("cpu", dtype="bfloat16")
-    with pytest.raises(tc.DTypeError, match="bfloat16"):
-        tc.autocast("cpu")  # PyTorch's cpu default is bfloat16
+def test_bfloat16_is_the_cpu_default_and_refused_on_cuda():
+    with tc.autocast("cpu"):  # PyTorch's cpu default is bfloat16
+        assert tc.get_autocast_dtype("cpu") == tc.bfloat16
+        assert (tc.ones(2, 3) @ tc.ones(3, 2)).dtype == tc.bfloat16
+    with tc.autocast("cpu", dtype="bfloat16"):
+        assert F.linear(tc.ones(2, 3), tc.ones(4, 3)).dtype == tc.bfloat16
+    with pytest.raises(tc.DTypeError, match="no bfloat16"):
+        tc.autocast("cuda", dtype=tc.bfloat16)
     with pytest.raises(tc.DeviceError):
         tc.autocast("tpu")
 

@@ -210,8 +210,9 @@ def test_from_numpy_shares_memory_and_refuses_object_arrays():
     for bad in (np.array(["a", "b"]), np.array([{}, 1], dtype=object)):
         with pytest.raises(tc.DTypeError):
             tc.from_numpy(bad)
-    with pytest.raises(AttributeError, match="no bfloat16 dtype"):
-        tc.bfloat16  # noqa: B018
+    assert tc.bfloat16.name == "bfloat16" and tc.tensor([1.5]).bfloat16().dtype == tc.bfloat16
+    with pytest.raises(AttributeError, match="no complex64 dtype"):
+        tc.complex64  # noqa: B018
 
 
 def test_special_functions_in_their_tails_match_pytorch():

@@ -2,8 +2,8 @@
 
 `tc.autocast(device_type, dtype=None, enabled=True, cache_enabled=None)` runs each listed op in the precision
 PyTorch's autocast picks for it (policy.py); `tc.amp.GradScaler` scales the loss so float16 gradients keep
-their small values, and skips steps whose gradients overflowed. float16 is NumPy's own type; bfloat16
-is refused with the reason (amp.bfloat16: NumPy and CuPy have no bfloat16 floating type).
+their small values, and skips steps whose gradients overflowed. float16 is NumPy's own type; bfloat16 is
+ml_dtypes' (cpu only: CuPy has none). `custom_fwd` / `custom_bwd` decorate a Function's forward / backward.
 
 Only `policy` loads with the op registry; the rest loads on first use.
 """
@@ -11,9 +11,9 @@ Only `policy` loads with the op registry; the rest loads on first use.
 from . import policy  # noqa: F401
 
 __all__ = ["autocast", "GradScaler", "is_autocast_available", "is_autocast_enabled", "get_autocast_dtype",
-           "autocast_state", "restored_autocast_state"]
+           "autocast_state", "restored_autocast_state", "custom_fwd", "custom_bwd"]
 
-_FROM = {"GradScaler": "grad_scaler"}
+_FROM = {"GradScaler": "grad_scaler", "custom_fwd": "custom_ops", "custom_bwd": "custom_ops"}
 
 
 def __getattr__(name):

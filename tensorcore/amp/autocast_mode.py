@@ -13,33 +13,23 @@ import warnings
 import numpy as np
 
 from ..autograd import Function
+from ..dtypes import as_dtype, bfloat16
 from ..errors import DeviceError, DTypeError, GradientError
 from ..tensor import Tensor
 from . import policy
 
 _DEFAULT_DTYPE = {"cpu": "bfloat16", "cuda": "float16"}
 _FLOAT32 = np.dtype("float32")
-_LOW_OR_FLOAT32 = (np.dtype("float16"), _FLOAT32)
+_LOW = (np.dtype("float16"), bfloat16)
+_LOW_OR_FLOAT32 = _LOW + (_FLOAT32,)
 _lock = threading.Lock()
 
 
-def bfloat16():
-    """bfloat16 is refused with the reason: tensorcore's tensors hold NumPy dtypes, and NumPy has no bfloat16.
-
-    # NOTE: ml_dtypes' bfloat16 is a NumPy dtype of kind 'V' (not 'f'), so the engine's dtype rules (type
-    # promotion, casts, requires_grad) do not treat it as floating; CuPy has no bfloat16 at all."""
-    raise DTypeError("bfloat16 is not supported: NumPy has no bfloat16 type (ml_dtypes' one is not a floating "
-                     "kind to NumPy's dtype rules) and CuPy has none; use dtype=tc.float16 (with tc.amp.GradScaler)")
-
-
 def _as_low_dtype(dtype):
-    """A dtype argument as a NumPy dtype; bfloat16 raises (see bfloat16())."""
-    name = dtype if isinstance(dtype, str) else getattr(dtype, "name", None) or getattr(dtype, "__name__", None)
-    if name == "bfloat16":
-        return bfloat16()
+    """A dtype argument (tc.float16, 'bfloat16', np.float16 ...) as a NumPy dtype."""
     try:
-        return np.dtype(dtype)
-    except TypeError:
+        return as_dtype(dtype)
+    except DTypeError:
         raise DTypeError(f"autocast: unknown dtype {dtype!r}") from None
 
 
@@ -92,11 +82,14 @@ class autocast:
             self.fast_dtype = dtype
             return
         self.fast_dtype = _as_low_dtype(dtype)
-        if self.fast_dtype != np.dtype("float16"):
+        if self.fast_dtype not in _LOW:
             warnings.warn(f"In {device_type.upper()} autocast, but the target dtype is not supported. Disabling "
-                          "autocast.\nautocast only supports dtypes of float16 here (PyTorch's: bfloat16, float16).",
-                          stacklevel=2)
+                          f"autocast.\n{device_type.upper()} Autocast only supports dtypes of torch.bfloat16, "
+                          "torch.float16 currently.", stacklevel=2)
             self._enabled = False
+        elif device_type == "cuda" and self.fast_dtype == bfloat16:
+            raise DTypeError("autocast('cuda', dtype=bfloat16): the cuda device has no bfloat16 (CuPy has no such "
+                             "type); use dtype=tc.float16 with tc.amp.GradScaler, or bfloat16 on the cpu")
         elif device_type == "cuda":
             from .. import cuda
 
@@ -192,7 +185,7 @@ class AutocastCast(Function):
 
 
 def _eligible(t, device):
-    """A floating tensor autocast may cast: float16 or float32 (never float64), on this device type."""
+    """A floating tensor autocast may cast: float16, bfloat16 or float32 (never float64), on this device type."""
     if not isinstance(t, Tensor) or t.device.type != device:
         return False
     return t._data.dtype in _LOW_OR_FLOAT32

@@ -123,7 +123,7 @@ class GradScaler:
         self._check_scale_init("update")
         if new_scale is not None:
             if isinstance(new_scale, Tensor):
-                if new_scale.numel() != 1 or new_scale.requires_grad or new_scale.dtype.kind != "f":
+                if new_scale.numel() != 1 or new_scale.requires_grad or new_scale.dtype.kind not in "fV":
                     raise ArgumentError("GradScaler.update: new_scale should be a float or a 1-element "
                                         "floating Tensor with requires_grad=False.")
                 new_scale = new_scale.item()

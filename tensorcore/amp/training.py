@@ -1,9 +1,9 @@
-"""What `tensorcore train --amp fp16 --checkpoint-activations` adds to a training step.
+"""What `tensorcore train --amp fp16|bf16 --checkpoint-activations` adds to a training step.
 
-MixedPrecision: the forward under tc.autocast(device, float16) and the backward through a GradScaler
-(scale, step that skips inf/NaN, update). checkpoint_activations: a Sequential model whose training forward
-runs through checkpoint_sequential (one segment per sqrt(layers), the usual choice), so only the segment
-boundaries are kept for backward.
+MixedPrecision: the forward under tc.autocast(device, float16 or bfloat16) and the backward through a GradScaler
+(scale, step that skips inf/NaN, update; a disabled one for bfloat16, which needs no scaling).
+checkpoint_activations: a Sequential model whose training forward runs through checkpoint_sequential (one
+segment per sqrt(layers), the usual choice), so only the segment boundaries are kept for backward.
 """
 
 import contextlib
@@ -22,12 +22,13 @@ class MixedPrecision:
             raise ArgumentError(f"--amp must be one of {', '.join(AMP_CHOICES)}, got {mode!r}")
         self.mode = mode
         self.device_type = device.type
-        if mode == "bf16":
-            from .autocast_mode import bfloat16
-
-            bfloat16()  # raises the reason
+        self.dtype = {"fp16": "float16", "bf16": "bfloat16"}.get(mode)
+        if mode == "bf16" and self.device_type != "cpu":
+            raise ArgumentError(f"--amp bf16 runs on the cpu only (the {self.device_type} device has no bfloat16); "
+                                "use --amp fp16")
         from .grad_scaler import GradScaler
 
+        # NOTE: bfloat16 has float32's exponent range, so its gradients need no loss scaling (as in PyTorch).
         self.scaler = GradScaler(self.device_type, enabled=mode == "fp16") if mode else None
 
     def autocast(self):
@@ -35,7 +36,7 @@ class MixedPrecision:
             return contextlib.nullcontext()
         from .autocast_mode import autocast
 
-        return autocast(self.device_type, dtype="float16")
+        return autocast(self.device_type, dtype=self.dtype)
 
     def backward_step(self, loss, optimizer):
         """zero_grad, backward (of the scaled loss), step (skipped on inf/NaN gradients), update the scale."""

@@ -2,6 +2,7 @@
 
 import math
 
+import ml_dtypes
 import numpy as np
 
 from . import cpu_parallel as _parallel  # multi-core kernels for large arrays (imports numba only on use)
@@ -28,7 +29,57 @@ def from_host(a, copy=True):
 
 def sum(x, axes, keepdims):
     """x summed over `axes` (a tuple). np.add.reduce: the same sum as x.sum, without its Python wrapper."""
+    if x.dtype.itemsize == 2 and x.dtype in _LOW_FLOATS:  # NOTE: float32 accumulation (bfloat16 stalls at 256 + 1)
+        return _rounded(np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=np.float32), x.dtype)
     return np.add.reduce(x, axis=axes, keepdims=keepdims)
+
+
+# --- float16 / bfloat16: computed in float32, rounded once ------------------------------------------
+
+_LOW_FLOATS = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
+
+
+def _low_dtype(arrays):
+    """The float16/bfloat16 dtype of the first such array among `arrays`, else None."""
+    for a in arrays:
+        if isinstance(a, np.ndarray) and a.dtype.itemsize == 2 and a.dtype in _LOW_FLOATS:
+            return a.dtype
+    return None
+
+
+def _to_float32(a):
+    return a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype in _LOW_FLOATS else a
+
+
+def _rounded(out, low):
+    """float32 results rounded to `low`; beyond its range they become inf, as in PyTorch (GradScaler looks for them)."""
+    if isinstance(out, tuple):
+        return tuple(_rounded(o, low) for o in out)
+    if isinstance(out, (np.ndarray, np.generic)) and out.dtype == np.float32:
+        with np.errstate(over="ignore"):
+            return out.astype(low)
+    return out
+
+
+def computed_in_float32(fn):
+    """fn on float16/bfloat16 arrays: run on float32 copies, each float32 result rounded once to the input's dtype.
+
+    # NOTE: PyTorch's CPU kernels do the same (float32 accumulation): NumPy has no half-precision BLAS (its float16
+    # GEMM is a scalar loop, ~30x slower than float32's) and ml_dtypes' bfloat16 loops are scalar too. The
+    # result differs from a pure low-precision computation only by being more accurate (one rounding)."""
+
+    def low_precision(*args, **kwargs):
+        low = _low_dtype(args) or (_low_dtype(kwargs.values()) if kwargs else None)
+        if low is None:
+            return fn(*args, **kwargs)
+        args = tuple(_to_float32(a) for a in args)
+        kwargs = {k: _to_float32(v) for k, v in kwargs.items()}
+        return _rounded(fn(*args, **kwargs), low)
+
+    low_precision.__name__ = low_precision.__qualname__ = fn.__name__
+    low_precision.__doc__ = fn.__doc__
+    low_precision.__wrapped__ = fn
+    return low_precision
 
 
 # --- matmul -----------------------------------------------------------------------------------
@@ -253,6 +304,26 @@ def check_targets(op, targets, num_classes, ignore_index):
 # --- convolution and pooling: backends/cpu_conv.py ----------------------------------------------
 from .cpu_attention import *  # noqa: E402,F401,F403  (attention, layer norm, embedding)
 from .cpu_conv import *  # noqa: E402,F401,F403  (conv and pooling primitives)
+from .cpu_conv import conv2d_forward as _conv2d_forward  # noqa: E402
+
+
+def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False):
+    """cpu_conv.conv2d_forward; float16/bfloat16 in float32 (the columns it returns stay float32)."""
+    low = _low_dtype((x, w))
+    if low is None:
+        return _conv2d_forward(x, w, stride, padding, dilation, groups, return_columns)
+    out = _conv2d_forward(_to_float32(x), _to_float32(w), stride, padding, dilation, groups, return_columns)
+    return (_rounded(out[0], low), out[1]) if return_columns else _rounded(out, low)
+
+
+# The GEMMs (float16 and bfloat16 have no BLAS) and the activations, pools and softmaxes whose half-precision
+# NumPy loops measured slower than a float32 round trip (bench/bench_amp.py).
+for _name in ("matmul", "linear", "conv2d_backward_weight", "conv2d_backward_input", "relu", "relu_backward",
+              "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward", "tanh", "gelu", "gelu_backward",
+              "softmax", "log_softmax", "softmax_cross_entropy", "max_pool2d_forward", "max_pool2d_backward",
+              "avg_pool2d_forward", "avg_pool2d_backward", "layer_norm_forward", "layer_norm_backward"):
+    globals()[_name] = computed_in_float32(globals()[_name])
+del _name
 
 
 def _flat_views(*arrays):

@@ -29,7 +29,7 @@ def _float_mask(mask, like, name):
         mask = _make(xp.asarray(mask), like.device, False, None)
     if mask.dtype == np.bool_:
         return xp.where(mask._data, -np.inf, 0.0).astype(like.dtype)
-    if mask.dtype.kind != "f":
+    if mask.dtype.kind not in "fV":
         raise DTypeError(f"MultiheadAttention: {name} must be bool or floating, got {mask.dtype}")
     return mask.astype(like.dtype) if mask.requires_grad else mask._data.astype(like.dtype, copy=False)
 

@@ -23,7 +23,7 @@ def _empty_parameter(shape, device=None, dtype=None):
 
     dev = as_device(device)
     dt = as_dtype(dtype) or get_default_dtype()
-    if dt.kind != "f":
+    if dt.kind not in "fV":
         from ..errors import DTypeError
 
         raise DTypeError(f"parameters must be floating, got dtype {dt}")

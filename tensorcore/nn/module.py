@@ -45,7 +45,7 @@ class Parameter(Tensor):
 
             t = tensor(data)
             array, dev = t._data, t.device
-        if requires_grad and array.dtype.kind != "f":
+        if requires_grad and array.dtype.kind not in "fV":
             from ..errors import DTypeError
 
             raise DTypeError(f"Parameter: only floating tensors can require grad, got {array.dtype}")
@@ -288,6 +288,12 @@ class Module:
     def double(self):
         return self.to(dtype="float64")
 
+    def half(self):
+        return self.to(dtype="float16")
+
+    def bfloat16(self):
+        return self.to(dtype="bfloat16")
+
     # --- state ------------------------------------------------------------------------------------
     def state_dict(self, prefix="", keep_vars=False):
         """name -> Tensor of every parameter and persistent buffer, sharing memory with the module.
@@ -328,7 +334,7 @@ class Module:
             if key in state_dict and all(m.name != key for m in mismatched):
                 value = state_dict[key]
                 kind = np.dtype(value.dtype).kind if hasattr(value, "dtype") else np.asarray(value).dtype.kind
-                if (kind == "f") != (t.dtype.kind == "f"):
+                if (kind in "fV") != (t.dtype.kind in "fV"):
                     mismatched.append(Mismatch(key, tuple(t.shape), tuple(np.shape(value)), t.dtype, np.dtype(kind)))
         report = report._replace(mismatched=mismatched)
         if strict and (report.missing or report.unexpected or report.mismatched):
@@ -421,7 +427,7 @@ def _move(t, dev, dt):
     if dev is not None and dev is not t.device:
         data = dev.backend.from_host(t.device.backend.to_numpy(data), copy=False)  # to_numpy copied it already
         t.device = dev
-    if dt is not None and data.dtype.kind == "f" and data.dtype != dt:
+    if dt is not None and data.dtype.kind in "fV" and data.dtype != dt:
         data = data.astype(dt)
     if data is not t._data:
         t._data = data

@@ -164,7 +164,7 @@ class Cast(Function):
 
     @staticmethod
     def backward(ctx, g):
-        return g.astype(ctx.src) if ctx.src.kind == "f" else None
+        return g.astype(ctx.src) if ctx.src.kind in "fV" else None
 
 
 class Clone(Function):
@@ -197,7 +197,7 @@ def astype(x, dtype):
     dtype = as_dtype(dtype)
     if x.dtype == dtype:
         return x
-    if x.requires_grad and dtype.kind != "f":
+    if x.requires_grad and dtype.kind not in "fV":  # 'V': bfloat16 (dtypes.FLOAT_KINDS)
         return x.detach().astype(dtype)
     return Cast.apply(x, dtype=dtype)
 
@@ -290,7 +290,7 @@ def copy_(x, src, non_blocking=False):
     if src.device is not x.device:
         src = to_device(src, x.device)
     if src.dtype != x.dtype:
-        src = Cast.apply(src, dtype=x.dtype) if src.dtype.kind == "f" or not src.requires_grad else src.detach()
+        src = Cast.apply(src, dtype=x.dtype) if src.dtype.kind in "fV" or not src.requires_grad else src.detach()
     return x._inplace("copy_", broadcast_to(src, tuple(x.shape)) if tuple(src.shape) != tuple(x.shape) else clone(src))
 
 
@@ -312,7 +312,8 @@ def _attach_methods():
     Tensor.cpu = lambda self: to(self, "cpu")
     Tensor.cuda = lambda self, device=None, non_blocking=False: to(
         self, "cuda" if device is None else (f"cuda:{device}" if isinstance(device, int) else device))
-    for name, dtype in (("float", "float32"), ("double", "float64"), ("half", "float16"), ("long", "int64"),
+    for name, dtype in (("float", "float32"), ("double", "float64"), ("half", "float16"), ("bfloat16", "bfloat16"),
+                        ("long", "int64"),
                         ("int", "int32"), ("short", "int16"), ("char", "int8"), ("byte", "uint8"), ("bool", "bool")):
         setattr(Tensor, name, lambda self, memory_format=None, dtype=dtype: _cast_checked(self, dtype, memory_format))
 

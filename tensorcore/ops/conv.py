@@ -66,7 +66,7 @@ def _check_float_pair(op, x, w):
         raise TypeError(f"{op}: input and weight must be Tensors")
     if x.dtype != w.dtype:
         raise DTypeError(f"{op}: input is {x.dtype} but weight is {w.dtype}; cast one of them")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # 'V': bfloat16 (dtypes.FLOAT_KINDS)
         raise DTypeError(f"{op}: needs floating tensors, got {x.dtype}")
 
 

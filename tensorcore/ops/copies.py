@@ -111,7 +111,7 @@ histogram_result = namedtuple("histogram", "hist bin_edges")
 def histogram(input, bins=100, *, range=None, weight=None, density=False):
     """(hist, bin_edges): counts (or weighted sums, or a density) in `bins` equal bins over `range` (the data's
     range by default), or over the given bin edges (a 1-D tensor). No gradient."""
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         from ..errors import DTypeError
 
         raise DTypeError(f"histogram: expected a floating point tensor, got {input.dtype}")

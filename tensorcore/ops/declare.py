@@ -209,7 +209,7 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
                 check(**p)
             if p and p.get("inplace") is True:  # F.relu6(x, inplace=True): the result written into x
                 return input._inplace(name + "_", op(input, **{**p, "inplace": False}))
-            if floating and input._data.dtype.kind not in "fc":
+            if floating and input._data.dtype.kind not in "fcV":  # 'V': bfloat16 (dtypes.FLOAT_KINDS)
                 input = input.astype(get_default_dtype())
             if differentiable and input.requires_grad and modes.grad_enabled:
                 return _record(Fn, call, (input,), (input._data,), input.device, p)
@@ -233,7 +233,7 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
     return _finish(name, op, doc, method, inplace)
 
 
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}
+_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3, "V": 2}  # 'V': bfloat16 (see dtypes.FLOAT_KINDS)
 
 
 def _category(v):
@@ -280,15 +280,15 @@ def _promote(x, y, floating):
     become the default float (true division). Python numbers stay numbers."""
     if isinstance(x, Tensor) and isinstance(y, Tensor):
         dx, dy = x._data.dtype, y._data.dtype
-        if dx == dy and (not floating or dx.kind in "fc"):
+        if dx == dy and (not floating or dx.kind in "fcV"):
             return x, y
     else:
         t, s = (x, y) if isinstance(x, Tensor) else (y, x)
         kind = t._data.dtype.kind
-        if kind in "fc" or (not floating and not isinstance(s, float) and not (kind == "b" and type(s) is int)):
+        if kind in "fcV" or (not floating and not isinstance(s, float) and not (kind == "b" and type(s) is int)):
             return x, y  # NumPy keeps the tensor's dtype for a Python number of its category or lower
     dtype = result_dtype(x, y)
-    if floating and dtype.kind not in "fc":
+    if floating and dtype.kind not in "fcV":
         dtype = get_default_dtype()
     if isinstance(x, Tensor) and x._data.dtype != dtype:
         x = x.astype(dtype)

@@ -57,7 +57,7 @@ def _dim_or_axis(op, dim, axis):
 
 def _common_dtype(tensors):
     """PyTorch's promotion across tensors: the widest float if any is floating, else NumPy's integer rule."""
-    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
+    floats = [t.dtype for t in tensors if t.dtype.kind in "fV"]
     return np.result_type(*floats) if floats else np.result_type(*[t.dtype for t in tensors])
 
 

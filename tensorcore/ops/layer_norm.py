@@ -65,7 +65,7 @@ def _normalized_size(op, x, normalized_shape, weight, bias):
     normalized_shape = tuple(int(n) for n in normalized_shape)
     if not isinstance(x, Tensor):
         raise ArgumentError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         raise DTypeError(f"{op}: needs a floating tensor, got {x.dtype}")
     k = len(normalized_shape)
     if k == 0 or x.shape[x.ndim - k:] != normalized_shape or x.ndim < k:
@@ -103,7 +103,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     """Normalize (N, C, ...) over each of num_groups groups of channels (and all positions), then affine."""
     if not isinstance(input, Tensor) or input.ndim < 2:
         raise ShapeError(f"group_norm: input must be a Tensor (N, C, ...), got {getattr(input, 'shape', input)}")
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         raise DTypeError(f"group_norm: needs a floating tensor, got {input.dtype}")
     n, c = input.shape[:2]
     if num_groups < 1 or c % num_groups:

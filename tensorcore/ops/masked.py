@@ -38,7 +38,7 @@ def masked_fill(input, mask, value):
         value = value if value.dtype == input.dtype else value.astype(input.dtype)
     elif not isinstance(value, (int, float, bool)):
         raise DTypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
-    elif input.dtype.kind != "f":
+    elif input.dtype.kind not in "fV":
         value = _make(input.device.backend.xp.asarray(value, dtype=input.dtype), input.device, False, None)
     out = where(mask, value, input)
     return out if out.dtype == input.dtype else out.astype(input.dtype)

@@ -139,7 +139,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     """
     if not isinstance(x, Tensor):
         raise TypeError(f"batch_norm: expected a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         raise DTypeError(f"batch_norm: needs a floating tensor, got {x.dtype}")
     if x.numel() == 0 and x.ndim < 2:  # as PyTorch: an empty input comes back empty, the stats untouched
         return x * 1.0

@@ -47,7 +47,7 @@ def _pool_output(op, x_shape, kernel, stride, padding, dilation=(1, 1)):
 def _check_input(op, x):
     if not isinstance(x, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":  # 'V': bfloat16 (dtypes.FLOAT_KINDS)
         raise DTypeError(f"{op}: needs a floating tensor, got {x.dtype}")
     return _batched(op, x)
 

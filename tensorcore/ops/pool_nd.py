@@ -156,7 +156,7 @@ def _adaptive_max(op, input, output_size, return_indices, ndim):
     from .pool import GatherPlanes
 
     x, unbatched = _batched(op, input, ndim)
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         raise DTypeError(f"{op}: needs a floating tensor, got {x.dtype}")
     sizes = _sizes(op, output_size, x.shape[2:])
     if 0 in x.shape[2:]:

@@ -165,7 +165,7 @@ def _with_dtype(op, x, dtype, integers_to_int64=True):
 
 
 def _floating_only(op, x, dtype):
-    if dtype is None and x.dtype.kind not in "fc":
+    if dtype is None and x.dtype.kind not in "fcV":
         raise DTypeError(f"{op}: could not infer the output dtype; the input must be floating point, got "
                          f"{x.dtype} (pass dtype= or cast with .float())")
     return x if dtype is None else x.astype(dtype)
@@ -317,7 +317,7 @@ def count_nonzero(input, dim=None, *, axis=None):
 def _without_nan(x):
     from .compare import where
 
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcV":
         return x
     nan = _make(x.device.backend.xp.isnan(x._data), x.device, False, None)
     return where(nan, 0.0, x)
@@ -345,7 +345,7 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     from .unary import exp, log
 
     dim, keepdim = alias("logsumexp", dim, axis), bool(alias("logsumexp", keepdim, keepdims, "keepdim", "keepdims"))
-    x = input if input.dtype.kind in "fc" else input.astype(get_default_dtype())
+    x = input if input.dtype.kind in "fcV" else input.astype(get_default_dtype())
     axes = dims("logsumexp", dim, x.ndim)
     if x.numel() == 0:
         raise ShapeError(f"logsumexp: reduction of an empty tensor of shape {tuple(x.shape)}")

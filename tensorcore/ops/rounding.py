@@ -9,7 +9,7 @@ from .declare import binary, unary
 
 
 def _rounding(name, fn, doc):
-    return unary(name, forward=lambda xp, x: fn(xp, x) if x.dtype.kind == "f" else x.copy(),
+    return unary(name, forward=lambda xp, x: fn(xp, x) if x.dtype.kind in "fV" else x.copy(),
                  vjp=lambda g: g * 0.0, doc=doc)
 
 
@@ -20,7 +20,7 @@ fix = _rounding("fix", lambda xp, x: xp.trunc(x), "x rounded towards 0 (trunc)."
 
 
 def _round(xp, x, decimals):
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         if decimals != 0:
             raise ArgumentError(f"round: decimals={decimals} is only supported for floating tensors")
         return x.copy()

@@ -123,7 +123,7 @@ def _cumext(kind, input, dim):
     ufunc = xp.maximum if kind == "cummax" else xp.minimum
     running = ufunc.accumulate(a, axis=d)
     at = a == running
-    if a.dtype.kind == "f":
+    if a.dtype.kind in "fV":
         at |= xp.isnan(a)
     shape = [1] * a.ndim
     shape[d] = a.shape[d]
@@ -151,7 +151,7 @@ def logcumsumexp(input, dim):
     """out_j = log sum_{i<=j} exp(x_i) along `dim`, stable (all -inf so far gives -inf)."""
     from ..dtypes import get_default_dtype
 
-    x = input if input.dtype.kind == "f" else input.astype(get_default_dtype())
+    x = input if input.dtype.kind in "fV" else input.astype(get_default_dtype())
     if x.ndim == 0:
         one_dim("logcumsumexp", dim, 0)
         return x * 1

@@ -73,7 +73,7 @@ def combinations(input, r=2, with_replacement=False):
 def histc(input, bins=100, min=0, max=0):
     """Counts in `bins` equal bins over [min, max] (the data's range when min == max); values outside are
     ignored. Same dtype as the input; no gradient."""
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         from ..errors import DTypeError
 
         raise DTypeError(f"histc: expected a floating point tensor, got {input.dtype}")
@@ -145,7 +145,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None):
     if input.ndim > 2:
         raise ShapeError(f"cov: expects a 0-d, 1-D or 2-D tensor, got {tuple(input.shape)}")
     x = input.reshape(1, -1) if input.ndim < 2 else input
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fV":
         from ..dtypes import get_default_dtype
 
         x = x.astype(get_default_dtype())

@@ -20,7 +20,7 @@ def _sorted_indices(x, d, descending):
     xp = x.device.backend.xp
     a = x._data
     if descending:
-        if a.dtype.kind == "f":
+        if a.dtype.kind in "fV":
             a = xp.where(xp.isnan(a), -xp.inf, -a)
         elif a.dtype.kind == "b":
             a = ~a
@@ -112,13 +112,13 @@ def median(input, dim=None, keepdim=False):
             raise ShapeError("median: empty tensor")
         flat = input.reshape(-1)
         m = median(flat, 0).values
-        if input.dtype.kind == "f" and bool(xp.isnan(input._data).any()):
+        if input.dtype.kind in "fV" and bool(xp.isnan(input._data).any()):
             return m
         # NOTE: PyTorch's median() shares the gradient among all elements equal to the median: amax of
         # the masked tensor has that rule.
         from .compare import where
 
-        if input.dtype.kind != "f":
+        if input.dtype.kind not in "fV":
             return m
         same = _make(input._data == m._data, input.device, False, None)
         return amax(where(same, input, m.detach() - 1))
@@ -128,7 +128,7 @@ def median(input, dim=None, keepdim=False):
     shape = list(input.shape)
     shape[d] = 1
     idx = xp.take_along_axis(_sorted_indices(input, d, False), xp.full(shape, (input.shape[d] - 1) // 2), axis=d)
-    if input.dtype.kind == "f":
+    if input.dtype.kind in "fV":
         nan = xp.isnan(input._data)
         if bool(nan.any()):
             idx = xp.where(nan.any(axis=d, keepdims=True), xp.argmax(nan, axis=d, keepdims=True), idx)
@@ -144,7 +144,7 @@ def nanmedian(input, dim=None, keepdim=False):
     d = one_dim("nanmedian", dim, input.ndim)
     if input.ndim == 0:
         return _select("nanmedian", input, d, keepdim, None)
-    count = xp.isnan(input._data).sum(axis=d, keepdims=True) if input.dtype.kind == "f" else 0
+    count = xp.isnan(input._data).sum(axis=d, keepdims=True) if input.dtype.kind in "fV" else 0
     valid = input.shape[d] - count
     return _select("nanmedian", input, d, keepdim, lambda shape: xp.maximum(valid - 1, 0) // 2)
 
@@ -255,7 +255,7 @@ def bincount(input, weights=None, minlength=0):
         return _make(xp.bincount(a.astype(np.int64), minlength=n).astype(np.int64), input.device, False, None)
     if not isinstance(weights, Tensor) or weights.shape != input.shape:
         raise ShapeError(f"bincount: weights must be a Tensor of the input's shape {tuple(input.shape)}")
-    if weights.dtype.kind != "f":
+    if weights.dtype.kind not in "fV":
         weights = weights.astype(np.float64)
     from .gather import scatter_add
 

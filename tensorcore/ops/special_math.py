@@ -227,7 +227,7 @@ ndtri = unary("special.ndtri", forward=_on_host(lambda p: math.sqrt(2.0) * _erfi
 
 def frexp(input):
     """(mantissa, exponent) with input = mantissa * 2 ** exponent, |mantissa| in [0.5, 1); exponent int32."""
-    if not isinstance(input, Tensor) or input.dtype.kind != "f":
+    if not isinstance(input, Tensor) or input.dtype.kind not in "fV":
         raise ArgumentError("frexp: expected a floating Tensor")
     _, e = input.device.backend.xp.frexp(input._data)
     scale = _make(input.device.backend.xp.ldexp(np.ones((), input.dtype), -e), input.device, False, None)

@@ -33,7 +33,7 @@ def _var(op, input, dim, unbiased, keepdim, correction, axis, keepdims, ddof):
         dim, unbiased = None, dim
     dim, keepdim = alias(op, dim, axis), bool(alias(op, keepdim, keepdims, "keepdim", "keepdims"))
     c = _correction(op, unbiased, correction, ddof)
-    if input.dtype.kind not in "fc":
+    if input.dtype.kind not in "fcV":
         raise DTypeError(f"{op}: only floating point inputs are supported, got {input.dtype}")
     axes = dims(op, dim, input.ndim)
     n = int(np.prod([input.shape[a] for a in axes])) if axes else 1
@@ -152,7 +152,7 @@ class SingularValueNorm(Function):
 def _floating(op, x, dtype):
     if dtype is not None:
         x = x.astype(dtype)
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcV":
         raise DTypeError(f"{op}: expected a floating point tensor, got {x.dtype} (cast it, or pass dtype=)")
     return x
 
@@ -224,7 +224,7 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
     modes = ("linear", "lower", "higher", "nearest", "midpoint")
     if interpolation not in modes:
         raise ArgumentError(f"{op}: interpolation must be one of {modes}, got {interpolation!r}")
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         raise DTypeError(f"{op}: expected a floating point input, got {input.dtype}")
     qs = q.tolist() if isinstance(q, Tensor) else q
     scalar = not isinstance(qs, list)

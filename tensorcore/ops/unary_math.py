@@ -80,7 +80,7 @@ logit = unary("logit", forward=_logit, params={"eps": None}, vjp=_logit_grad, fl
 
 
 def _nan_to_num(xp, x, nan, posinf, neginf):
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcV":
         return x.copy()
     return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
 
@@ -97,9 +97,9 @@ def _float_test(name, fn, doc):
 isnan = _float_test("isnan", lambda xp, x: xp.isnan(x), "x is NaN (a bool tensor).")
 isinf = _float_test("isinf", lambda xp, x: xp.isinf(x), "x is +inf or -inf.")
 isfinite = _float_test("isfinite", lambda xp, x: xp.isfinite(x), "x is neither NaN nor infinite.")
-isposinf = _float_test("isposinf", lambda xp, x: xp.isposinf(x) if x.dtype.kind == "f" else xp.zeros(x.shape, bool),
+isposinf = _float_test("isposinf", lambda xp, x: xp.isposinf(x) if x.dtype.kind in "fV" else xp.zeros(x.shape, bool),
                        "x is +inf.")
-isneginf = _float_test("isneginf", lambda xp, x: xp.isneginf(x) if x.dtype.kind == "f" else xp.zeros(x.shape, bool),
+isneginf = _float_test("isneginf", lambda xp, x: xp.isneginf(x) if x.dtype.kind in "fV" else xp.zeros(x.shape, bool),
                        "x is -inf.")
 isreal = _float_test("isreal", lambda xp, x: xp.isreal(x), "x has no imaginary part (always, for real dtypes).")
 signbit = _float_test("signbit", lambda xp, x: xp.signbit(x), "the sign bit of x is set (-0.0 included).")
@@ -109,7 +109,7 @@ arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, aco
 
 
 def _angle(xp, x):
-    if x.dtype.kind not in "fc":
+    if x.dtype.kind not in "fcV":
         x = x.astype(float)
     return xp.where(x < 0, math.pi, xp.where(xp.isnan(x), x, 0.0)).astype(x.dtype, copy=False)
 

@@ -43,7 +43,7 @@ def max_unpool(op, input, indices, kernel_size, stride, padding, output_size, nd
     """The n-d unpool: output (L - 1) stride - 2 padding + kernel per dim, or output_size (its last nd entries)."""
     if not isinstance(input, Tensor):
         raise ArgumentError(f"{op}: expected a Tensor input, got {type(input).__name__}")
-    if input.dtype.kind != "f":
+    if input.dtype.kind not in "fV":
         raise DTypeError(f"{op}: needs a floating tensor, got {input.dtype}")
     x, unbatched = _batched(op, input, nd)
     kernel = _ints(op, "kernel_size", kernel_size, nd)

@@ -71,7 +71,7 @@ class Optimizer:
             if p._node is not None:
                 raise OptimizerError(f"{type(self).__name__}: can only optimize leaf tensors (got one with "
                                      f"grad_fn {p._node!r})")
-            if p.dtype.kind != "f":
+            if p.dtype.kind not in "fV":
                 raise OptimizerError(f"{type(self).__name__}: can only optimize floating tensors, got {p.dtype}")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         if any(id(p) in seen for p in params) or len({id(p) for p in params}) != len(params):

@@ -112,10 +112,10 @@ def _param_state(opt, key, saved, p, group, problems):
                 problems.append(f"{where}[{k!r}] has shape {tuple(array.shape)}, the parameter has shape "
                                 f"{tuple(p.shape)}")
                 continue
-            if k in opt._array_state and array.dtype.kind != "f":
+            if k in opt._array_state and array.dtype.kind not in "fV":
                 problems.append(f"{where}[{k!r}] has dtype {array.dtype}, expected a floating array")
                 continue
-            array = np.ascontiguousarray(array, dtype=p.dtype if array.dtype.kind == "f" else array.dtype)
+            array = np.ascontiguousarray(array, dtype=p.dtype if array.dtype.kind in "fV" else array.dtype)
             entry[k] = p.device.backend.from_host(array)  # always a copy: the state never aliases the input
         elif k in opt._array_state:
             problems.append(f"{where}[{k!r}] is a {type(v).__name__}, expected an array")
