@@ -33,7 +33,11 @@ Bytes (float32): forward reads x once and writes y, ``8 R C``; backward reads dy
 writes dx, ``12 R C``, plus ``16 blocks C`` for the partials (streaming rows: ``20 R C``, the
 partials kernel reading dy and x again). FLOPs about 8 per element forward, 12 backward.
 
-Wrappers (float32/float64, C-contiguous; ``weight``/``bias`` may be None: 1 and 0)::
+float16: x, w, b, y, dy, dx, dw and db are float16 in memory; the arithmetic, ``mean``/``rstd`` and the
+dw/db partials are float32 (kernels/_rows.py). Aligned rows with ``C % 4 == 0`` (float32/float16) load
+and store 4 columns per instruction in the row kernels (``_vec`` in their names).
+
+Wrappers (float32/float64/float16, C-contiguous; ``weight``/``bias`` may be None: 1 and 0)::
 
     y, mean, rstd = layer_norm_forward(x2d, weight, bias, eps=1e-5)
     dx, dw, db = layer_norm_backward(dy, x2d, weight, mean, rstd)
@@ -48,6 +52,7 @@ import numpy as np
 from numba import cuda
 
 from . import _launch, _rows
+from . import _vector_f16 as _vec
 
 #: Rows (warps) per block of the row kernels.
 WARPS_PER_BLOCK = 4
@@ -59,13 +64,12 @@ PARTIAL_ROW_THREADS = 8
 PARTIAL_ROWS = 128
 MAX_CHUNKS = 256
 _FULL_MASK = 0xFFFFFFFF
-_NUMBA_TYPES = {np.dtype(np.float32): numba.float32, np.dtype(np.float64): numba.float64}
 U = numba.uint64
 
 
 def make_forward_kernel(dtype):
     """Args ``(x (R, C), w (C,), b (C,), eps, y (R, C), mean (R,), rstd (R,))``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _rows.compute_type(dtype)
     ZERO, ONE = T(0.0), T(1.0)
 
     def layer_norm_forward(x, w, b, eps, y, mean, rstd):
@@ -78,7 +82,7 @@ def make_forward_kernel(dtype):
             m2 = ZERO
             c = lane
             while c < C:  # Welford
-                xv = x[row, c]
+                xv = T(x[row, c])
                 n += ONE
                 delta = xv - mu
                 mu += delta / n
@@ -102,7 +106,7 @@ def make_forward_kernel(dtype):
             r = ONE / math.sqrt(m2 / T(C) + eps)
             c = lane
             while c < C:
-                y[row, c] = (x[row, c] - mu) * r * w[c] + b[c]
+                y[row, c] = (T(x[row, c]) - mu) * r * T(w[c]) + T(b[c])
                 c += 32
             if lane == 0:
                 mean[row] = mu
@@ -115,7 +119,7 @@ def make_forward_kernel(dtype):
 
 def make_backward_input_kernel(dtype):
     """Args ``(dy (R, C), x (R, C), w (C,), mean (R,), rstd (R,), dx (R, C))``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _rows.compute_type(dtype)
     ZERO = T(0.0)
 
     def layer_norm_backward_input(dy, x, w, mean, rstd, dx):
@@ -129,9 +133,9 @@ def make_backward_input_kernel(dtype):
             sum_gx = ZERO
             c = lane
             while c < C:
-                g = dy[row, c] * w[c]
+                g = T(dy[row, c]) * T(w[c])
                 sum_g += g
-                sum_gx += g * ((x[row, c] - mu) * r)
+                sum_gx += g * ((T(x[row, c]) - mu) * r)
                 c += 32
             off = 16
             while off > 0:
@@ -142,8 +146,8 @@ def make_backward_input_kernel(dtype):
             mean_gx = sum_gx / T(C)
             c = lane
             while c < C:
-                xhat = (x[row, c] - mu) * r
-                dx[row, c] = r * (dy[row, c] * w[c] - mean_g - xhat * mean_gx)
+                xhat = (T(x[row, c]) - mu) * r
+                dx[row, c] = r * (T(dy[row, c]) * T(w[c]) - mean_g - xhat * mean_gx)
                 c += 32
             row += cuda.gridDim.x * WARPS_PER_BLOCK
 
@@ -153,20 +157,25 @@ def make_backward_input_kernel(dtype):
     return layer_norm_backward_input
 
 
-def make_forward_cached_kernel(dtype, tpr):
+def make_forward_cached_kernel(dtype, tpr, vec=False):
     """:func:`make_forward_kernel`'s math with the row in registers (one read of x; exact two-pass
-    mean and variance over the registers); same args."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    mean and variance over the registers); same args. ``vec``: 4-wide loads and stores (kernels/_rows.py)."""
+    T = _rows.compute_type(dtype)
     S = _rows.slots(dtype, 1)
+    W = _rows.width(vec)
+    G = S // W
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     ZERO, ONE = T(0.0), T(1.0)
     row_sum, _ = _rows.reducers(tpr)
+    load, store = _rows.row_io(vec, dtype)
 
-    def layer_norm_forward(x, w, b, eps, y, mean, rstd):
+    def layer_norm_forward(x, w, b, eps, y, mean, rstd):  # w, b: (1, C)
         R, C = x.shape
         n = T(C)
         R, C = U(R), U(C)  # unsigned indices: no negative-index wraparound code
         vals = cuda.local.array(S, T)
+        wv = cuda.local.array(W, T)
+        bv = cuda.local.array(W, T)
         red = cuda.shared.array((ROWS, WARPS), T)
         t = U(cuda.threadIdx.x) % U(tpr)
         sub = U(cuda.threadIdx.x) // U(tpr)
@@ -174,41 +183,49 @@ def make_forward_cached_kernel(dtype, tpr):
         warp = t // U(32)
         row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:
+            for g in range(G):  # the row's only read
+                load(vals, W * g, x, row, C, (t + U(tpr * g)) * U(W), ZERO)
             acc = ZERO
-            for u in range(S):  # the row's only read
-                c = t + U(tpr * u)
-                vals[u] = x[row, c] if c < C else ZERO
+            for u in range(S):
                 acc += vals[u]
             mu = row_sum(acc, red, sub, warp, lane) / n
             acc = ZERO
             for u in range(S):
-                if t + U(tpr * u) < C:
+                if (t + U(tpr * (u // W))) * U(W) + U(u % W) < C:
                     d = vals[u] - mu
                     vals[u] = d
                     acc += d * d
             r = ONE / math.sqrt(row_sum(acc, red, sub, warp, lane) / n + eps)
-            for u in range(S):
-                c = t + U(tpr * u)
-                if c < C:
-                    y[row, c] = vals[u] * r * w[c] + b[c]
+            for g in range(G):  # y = (x - mu) r w + b, w and b (1, C) from L1/L2
+                c0 = (t + U(tpr * g)) * U(W)
+                load(wv, 0, w, U(0), C, c0, ZERO)
+                load(bv, 0, b, U(0), C, c0, ZERO)
+                for k in range(W):
+                    vals[W * g + k] = vals[W * g + k] * r * wv[k] + bv[k]
+                store(y, row, C, c0, vals, W * g)
             if t == 0:
                 mean[row] = mu
                 rstd[row] = r
             row += U(cuda.gridDim.x) * U(ROWS)
 
-    return _launch.named(layer_norm_forward, f"layer_norm_forward_{_rows.name(tpr)}", dtype)
+    suffix = "_vec" if vec else ""
+    return _launch.named(layer_norm_forward, f"layer_norm_forward_{_rows.name(tpr)}{suffix}", dtype)
 
 
-def make_backward_input_cached_kernel(dtype, tpr):
+def make_backward_input_cached_kernel(dtype, tpr, vec=False):
     """:func:`make_backward_input_kernel`'s math with ``g = dy w`` and ``xhat`` in registers, and the
-    dw/db partials of the block's rows fused in: args ``(dy, x, w, mean, rstd, dx, dw_part, db_part)``
-    with ``dw_part[b, c] = sum over block b's rows of dy xhat`` (``db_part`` of dy), ``(blocks, C)``."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    dw/db partials of the block's rows fused in: args ``(dy, x, w (1, C), mean, rstd, dx, dw_part, db_part)``
+    with ``dw_part[b, c] = sum over block b's rows of dy xhat`` (``db_part`` of dy), ``(blocks, C)`` in the
+    compute type. ``vec``: 4-wide loads and stores of dy, x, w and dx (kernels/_rows.py)."""
+    T = _rows.compute_type(dtype)
     S = _rows.slots(dtype, 2)
+    W = _rows.width(vec)
+    G = S // W
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     WIDTH = tpr * S if ROWS > 1 else 1  # the warps' column partials, summed in shared memory (WARP layout)
     ZERO = T(0.0)
     row_sum, _ = _rows.reducers(tpr)
+    load, store = _rows.row_io(vec, dtype)
 
     def layer_norm_backward_input(dy, x, w, mean, rstd, dx, dw_part, db_part):
         R, C = x.shape
@@ -218,6 +235,7 @@ def make_backward_input_cached_kernel(dtype, tpr):
         xh = cuda.local.array(S, T)
         dwa = cuda.local.array(S, T)
         dba = cuda.local.array(S, T)
+        wv = cuda.local.array(W, T)
         red = cuda.shared.array((ROWS, WARPS), T)
         sh_w = cuda.shared.array((ROWS, WIDTH), T)
         sh_b = cuda.shared.array((ROWS, WIDTH), T)
@@ -232,23 +250,27 @@ def make_backward_input_cached_kernel(dtype, tpr):
         while row < R:
             mu = mean[row]
             r = rstd[row]
+            for g in range(G):  # the rows' only read (padding: dy = 0, x = mu, so g = xhat = 0)
+                c0 = (t + U(tpr * g)) * U(W)
+                load(gs, W * g, dy, row, C, c0, ZERO)
+                load(xh, W * g, x, row, C, c0, mu)
+                load(wv, 0, w, U(0), C, c0, ZERO)
+                for k in range(W):
+                    xh[W * g + k] = (xh[W * g + k] - mu) * r
+                    dwa[W * g + k] += gs[W * g + k] * xh[W * g + k]
+                    dba[W * g + k] += gs[W * g + k]
+                    gs[W * g + k] *= wv[k]
             sum_g = ZERO
             sum_gx = ZERO
-            for u in range(S):  # the rows' only read
-                c = t + U(tpr * u)
-                d = dy[row, c] if c < C else ZERO
-                gs[u] = d * w[c] if c < C else ZERO
-                xh[u] = (x[row, c] - mu) * r if c < C else ZERO
-                dwa[u] += d * xh[u]
-                dba[u] += d
+            for u in range(S):
                 sum_g += gs[u]
                 sum_gx += gs[u] * xh[u]
             mean_g = row_sum(sum_g, red, sub, warp, lane) / n
             mean_gx = row_sum(sum_gx, red, sub, warp, lane) / n
             for u in range(S):
-                c = t + U(tpr * u)
-                if c < C:
-                    dx[row, c] = r * (gs[u] - mean_g - xh[u] * mean_gx)
+                gs[u] = r * (gs[u] - mean_g - xh[u] * mean_gx)
+            for g in range(G):
+                store(dx, row, C, (t + U(tpr * g)) * U(W), gs, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)
         if ROWS > 1:  # the block's warps hold the same columns: sum them in a fixed order
             for u in range(S):
@@ -262,12 +284,13 @@ def make_backward_input_cached_kernel(dtype, tpr):
                         dba[u] += sh_b[k, t + U(tpr * u)]
         if sub == 0:
             for u in range(S):
-                c = t + U(tpr * u)
+                c = (t + U(tpr * (u // W))) * U(W) + U(u % W)
                 if c < C:
                     dw_part[cuda.blockIdx.x, c] = dwa[u]
                     db_part[cuda.blockIdx.x, c] = dba[u]
 
-    return _launch.named(layer_norm_backward_input, f"layer_norm_backward_fused_{_rows.name(tpr)}", dtype)
+    suffix = "_vec" if vec else ""
+    return _launch.named(layer_norm_backward_input, f"layer_norm_backward_fused_{_rows.name(tpr)}{suffix}", dtype)
 
 
 #: Most blocks of the fused dx + dw/db kernel (its partial rows): a fixed number, so dw and db are summed
@@ -275,20 +298,22 @@ def make_backward_input_cached_kernel(dtype, tpr):
 FUSED_BLOCKS = 256
 
 
-def _row_kernel(cached_maker, stream_maker, C, dtype, arrays):
-    """``(kernel, blocks for R rows, threads)``: the cached layout that holds a row of C, else streaming."""
+def _row_kernel(cached_maker, stream_maker, C, dtype, arrays, vec=False):
+    """``(kernel, blocks for R rows, threads, cached)``: the cached layout that holds a row of C (4-wide
+    loads with ``vec``), else streaming."""
     tpr = _rows.choose(C, dtype, arrays)
     if tpr is None:
-        return _launch.built(stream_maker, dtype), lambda R: _launch.grid_1d(R, WARPS_PER_BLOCK), THREADS
+        return _launch.built(stream_maker, dtype), lambda R: _launch.grid_1d(R, WARPS_PER_BLOCK), THREADS, False
     bounds = _rows.launch_bounds(tpr)
-    k = _launch.built(cached_maker, dtype, tpr, launch_bounds=None if bounds is None else (lambda fn: bounds))
-    return k, lambda R: _rows.grid(R, tpr), _rows.layout(tpr)[0]
+    lb = None if bounds is None else (lambda fn: bounds)
+    k = _launch.built(cached_maker, dtype, tpr, bool(vec), launch_bounds=lb)
+    return k, lambda R: _rows.grid(R, tpr), _rows.layout(tpr)[0], True
 
 
 def make_backward_partials_kernel(dtype):
     """Args ``(dy, x, mean, rstd, rows_per_chunk, dw_part (chunks, C), db_part (chunks, C))``;
     grid ``(cdiv(C, PARTIAL_COLS), chunks)``, ``PARTIAL_COLS * PARTIAL_ROW_THREADS`` threads."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _rows.compute_type(dtype)
     ZERO = T(0.0)
 
     def layer_norm_backward_partials(dy, x, mean, rstd, rows_per_chunk, dw_part, db_part):
@@ -305,8 +330,8 @@ def make_backward_partials_kernel(dtype):
             row = chunk * rows_per_chunk + ty
             end = min(R, (chunk + 1) * rows_per_chunk)
             while row < end:
-                g = dy[row, c]
-                acc_w += g * ((x[row, c] - mean[row]) * rstd[row])
+                g = T(dy[row, c])
+                acc_w += g * ((T(x[row, c]) - mean[row]) * rstd[row])
                 acc_b += g
                 row += PARTIAL_ROW_THREADS
         dw_sh[ty, tx] = acc_w
@@ -327,7 +352,7 @@ def make_backward_partials_kernel(dtype):
 
 def make_sum_partials_kernel(dtype):
     """``out[c] = sum_k part[k, c]`` in order k = 0, 1, ...; args ``(dw_part, db_part, dw, db)``, grid-stride."""
-    T = _NUMBA_TYPES[np.dtype(dtype)]
+    T = _rows.compute_type(dtype)
     ZERO = T(0.0)
 
     def layer_norm_sum_partials(dw_part, db_part, dw, db):
@@ -352,21 +377,23 @@ def make_sum_partials_kernel(dtype):
 def ptx_signatures():
     """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
     out = []
-    for dtype in (np.float32, np.float64):
-        t = _NUMBA_TYPES[np.dtype(dtype)]
-        m, v = t[:, ::1], t[::1]
+    for dtype in _rows.DTYPES:
+        t, a = _rows.storage_type(dtype), _rows.compute_type(dtype)
+        m, v, am, av = t[:, ::1], t[::1], a[:, ::1], a[::1]
         f = make_forward_kernel(dtype)
         bi = make_backward_input_kernel(dtype)
         bp = make_backward_partials_kernel(dtype)
         sp = make_sum_partials_kernel(dtype)
         for tpr in (_rows.WARP, _rows.BLOCK):
-            fc, bc = make_forward_cached_kernel(dtype, tpr), make_backward_input_cached_kernel(dtype, tpr)
-            out.append((fc.__name__, fc, [numba.void(m, v, v, t, m, v, v)], _rows.launch_bounds(tpr)))
-            out.append((bc.__name__, bc, [numba.void(m, m, v, v, v, m, m, m)], _rows.launch_bounds(tpr)))
-        out.append((f.__name__, f, [numba.void(m, v, v, t, m, v, v)], None))
-        out.append((bi.__name__, bi, [numba.void(m, m, v, v, v, m)], None))
-        out.append((bp.__name__, bp, [numba.void(m, m, v, v, numba.int64, m, m)], None))
-        out.append((sp.__name__, sp, [numba.void(m, m, v, v)], None))
+            for vec in (False, True) if dtype in _vec.VECTOR_DTYPES else (False,):
+                fc = make_forward_cached_kernel(dtype, tpr, vec)
+                bc = make_backward_input_cached_kernel(dtype, tpr, vec)
+                out.append((fc.__name__, fc, [numba.void(m, m, m, a, m, av, av)], _rows.launch_bounds(tpr)))
+                out.append((bc.__name__, bc, [numba.void(m, m, m, av, av, m, am, am)], _rows.launch_bounds(tpr)))
+        out.append((f.__name__, f, [numba.void(m, v, v, a, m, av, av)], None))
+        out.append((bi.__name__, bi, [numba.void(m, m, v, av, av, m)], None))
+        out.append((bp.__name__, bp, [numba.void(m, m, av, av, numba.int64, am, am)], None))
+        out.append((sp.__name__, sp, [numba.void(am, am, v, v)], None))
     return out
 
 
@@ -392,36 +419,43 @@ def _ones(kind, shape, dtype):
 
 def layer_norm_forward(x2d, weight=None, bias=None, eps=1e-5, out=None, stream=None):
     """``y = (x - mean) / sqrt(var + eps) * weight + bias`` per row of ``x2d (R, C)``; returns
-    ``(y (R, C), mean (R,), rstd (R,))`` (``rstd = 1 / sqrt(var + eps)``, the biased variance)."""
+    ``(y (R, C), mean (R,), rstd (R,))`` (``rstd = 1 / sqrt(var + eps)``, the biased variance; ``mean``
+    and ``rstd`` in the compute dtype: float32 for float16 ``x2d``, as PyTorch's CUDA layer norm)."""
     fn = "layer_norm_forward"
     kind = _launch.check_same_kind(fn, x2d, weight, bias, out)
-    _launch.check_float(fn, "x2d", x2d, ndim=2)
+    _launch.check(fn, "x2d", x2d, ndim=2, dtype=_rows.DTYPES)
     R, C = x2d.shape
     dtype = np.dtype(x2d.dtype)
+    acc = _rows.compute_dtype(dtype)
     w = _affine(fn, kind, "weight", weight, C, dtype, 1)
     b = _affine(fn, kind, "bias", bias, C, dtype, 0)
     y = _launch.output(fn, kind, out, (R, C), dtype)
-    mean = _launch.empty(kind, (R,), dtype)
-    rstd = _launch.empty(kind, (R,), dtype)
+    mean = _launch.empty(kind, (R,), acc)
+    rstd = _launch.empty(kind, (R,), acc)
     if R and C:
-        k, blocks, threads = _row_kernel(make_forward_cached_kernel, make_forward_kernel, C, dtype, 1)
+        vec = _vec.aligned(x2d, w, b, y, last=C)
+        k, blocks, threads, cached = _row_kernel(make_forward_cached_kernel, make_forward_kernel, C, dtype, 1, vec)
+        if cached:
+            w, b = _launch.reshape(w, (1, C)), _launch.reshape(b, (1, C))
         st = _launch.stream_for(kind, stream)
-        _launch.launch(k, blocks(R), threads, st, x2d, w, b, dtype.type(eps), y, mean, rstd)
+        _launch.launch(k, blocks(R), threads, st, x2d, w, b, acc.type(eps), y, mean, rstd)
     return y, mean, rstd
 
 
 def layer_norm_backward(dy, x2d, weight, mean, rstd, stream=None, rows_per_chunk=None):
     """``(dx, dweight, dbias)`` of :func:`layer_norm_forward` from its saved ``mean``/``rstd``
-    (``weight`` None means 1; dweight and dbias are returned all the same). ``rows_per_chunk``
-    overrides the dw/db chunking (tests use it to get several chunks from a few rows)."""
+    (``weight`` None means 1; dweight and dbias are returned all the same, in ``x2d``'s dtype, summed
+    in the compute dtype). ``rows_per_chunk`` overrides the dw/db chunking (tests use it to get several
+    chunks from a few rows)."""
     fn = "layer_norm_backward"
     kind = _launch.check_same_kind(fn, dy, x2d, weight, mean, rstd)
-    _launch.check_float(fn, "x2d", x2d, ndim=2)
+    _launch.check(fn, "x2d", x2d, ndim=2, dtype=_rows.DTYPES)
     R, C = x2d.shape
     dtype = np.dtype(x2d.dtype)
+    acc = _rows.compute_dtype(dtype)
     _launch.check(fn, "dy", dy, dtype=dtype, shape=(R, C))
-    _launch.check(fn, "mean", mean, dtype=dtype, shape=(R,))
-    _launch.check(fn, "rstd", rstd, dtype=dtype, shape=(R,))
+    _launch.check(fn, "mean", mean, dtype=acc, shape=(R,))
+    _launch.check(fn, "rstd", rstd, dtype=acc, shape=(R,))
     w = _affine(fn, kind, "weight", weight, C, dtype, 1)
     st = _launch.stream_for(kind, stream)
     dx = _launch.empty(kind, (R, C), dtype)
@@ -434,12 +468,14 @@ def layer_norm_backward(dy, x2d, weight, mean, rstd, stream=None, rows_per_chunk
         rows = _rows.layout(tpr)[1]
         blocks = _launch.cdiv(R, rows if rows_per_chunk is None else max(rows, int(rows_per_chunk)))
         blocks = min(blocks, FUSED_BLOCKS, _launch.SIM_MAX_BLOCKS if _launch.SIMULATOR else FUSED_BLOCKS)
-        dw_part = _launch.empty(kind, (blocks, C), dtype)
-        db_part = _launch.empty(kind, (blocks, C), dtype)
+        dw_part = _launch.empty(kind, (blocks, C), acc)
+        db_part = _launch.empty(kind, (blocks, C), acc)
         bounds = _rows.launch_bounds(tpr)
-        k = _launch.built(make_backward_input_cached_kernel, dtype, tpr,
+        vec = _vec.aligned(dy, x2d, w, dx, last=C)
+        k = _launch.built(make_backward_input_cached_kernel, dtype, tpr, vec,
                           launch_bounds=None if bounds is None else (lambda fn: bounds))
-        _launch.launch(k, blocks, _rows.layout(tpr)[0], st, dy, x2d, w, mean, rstd, dx, dw_part, db_part)
+        _launch.launch(k, blocks, _rows.layout(tpr)[0], st, dy, x2d, _launch.reshape(w, (1, C)), mean, rstd, dx,
+                       dw_part, db_part)
         _launch.launch(_launch.built(make_sum_partials_kernel, dtype), _launch.grid_1d(C), _launch.THREADS_1D, st,
                        dw_part, db_part, dw, db)
         return dx, dw, db
@@ -448,8 +484,8 @@ def layer_norm_backward(dy, x2d, weight, mean, rstd, stream=None, rows_per_chunk
     if rows_per_chunk is None:
         rows_per_chunk = max(PARTIAL_ROWS, _launch.cdiv(R, MAX_CHUNKS))
     chunks = _launch.cdiv(R, rows_per_chunk)
-    dw_part = _launch.empty(kind, (chunks, C), dtype)
-    db_part = _launch.empty(kind, (chunks, C), dtype)
+    dw_part = _launch.empty(kind, (chunks, C), acc)
+    db_part = _launch.empty(kind, (chunks, C), acc)
     _launch.launch(_launch.built(make_backward_partials_kernel, dtype), (_launch.cdiv(C, PARTIAL_COLS), chunks),
                    PARTIAL_COLS * PARTIAL_ROW_THREADS, st, dy, x2d, mean, rstd, int(rows_per_chunk), dw_part, db_part)
     _launch.launch(_launch.built(make_sum_partials_kernel, dtype), _launch.grid_1d(C), _launch.THREADS_1D, st,

@@ -90,3 +90,28 @@ def test_cross_entropy_bad_target_poisons_the_mean(rng):
     _, _, stats = sm.softmax_cross_entropy(to_device(x), to_device(np.array([1, 9, 2])), return_stats=True)
     stats = to_host(stats)
     assert stats[1] == 3 and np.isnan(stats[0]) and np.isnan(stats[2])
+
+
+@requires_cuda
+@pytest.mark.parametrize("layout", LAYOUTS, indirect=True)
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+@pytest.mark.parametrize("C", [37, 40], ids=["scalar", "vector"])
+def test_layer_norm_half_and_vector(layout, rng, dtype, C):
+    from tensorcore.kernels import layernorm as ln
+
+    R = 3
+    x = (random(rng, (R, C), np.float64) + 10.0).astype(dtype)  # a mean of 10: no digits lost
+    w, b = random(rng, (C,), dtype), random(rng, (C,), dtype)
+    g = random(rng, (R, C), dtype)
+    y, mean, rstd = ln.layer_norm_forward(to_device(x), to_device(w), to_device(b), eps=1e-5,
+                                          out=poisoned((R, C), dtype))
+    x64, w64, b64, g64 = (a.astype(np.float64) for a in (x, w, b, g))
+    ref_y, ref_mean, ref_rstd = ln.layer_norm_reference(x64, w64, b64, eps=1e-5)
+    assert to_host(mean).dtype == to_host(rstd).dtype == np.float32  # float32 statistics for float16 rows
+    check(y, ref_y, dtype, f"{layout} y", tol=1e-5)
+    assert_close(rstd, ref_rstd, np.float32, tol=1e-5, what=f"{layout} rstd")
+    dx, dw, db = ln.layer_norm_backward(to_device(g), to_device(x), to_device(w), mean, rstd)
+    ref_dx, ref_dw, ref_db = ln.layer_norm_backward_reference(g64, x64, w64, eps=1e-5)
+    check(dx, ref_dx, dtype, f"{layout} dx", tol=1e-5)
+    check(dw, ref_dw, dtype, f"{layout} dw", tol=1e-5)
+    check(db, ref_db, dtype, f"{layout} db", tol=1e-5)
