@@ -178,7 +178,14 @@ def _encode_leaf(obj, arrays, where, path):
     )
 
 
+_BFLOAT16_TAG = "bfloat16"  # NOTE: NumPy writes ml_dtypes' bfloat16 as an opaque void type: its bits go as uint16
+
+
 def _array_node(kind, array, arrays, where, path):
+    if array.dtype.name == _BFLOAT16_TAG:
+        entry = f"a{len(arrays)}"
+        arrays[entry] = np.ascontiguousarray(array).view(np.uint16)
+        return {"type": kind, "entry": entry, "shape": list(array.shape), "dtype": _BFLOAT16_TAG}
     if array.dtype.kind not in _ARRAY_KINDS:
         raise CheckpointError(
             f"save({path}): array at {where} has dtype {array.dtype}; only bool, integer, float "
@@ -336,7 +343,11 @@ class _Reader:
         array = self.entry(name)
         if list(array.shape) != shape:
             self.fail(f"entry {name!r} for {where} has shape {tuple(array.shape)}, the header says {tuple(shape)}")
-        if array.dtype.str != dtype or array.dtype.kind not in _ARRAY_KINDS:
+        if dtype == _BFLOAT16_TAG and array.dtype == np.uint16:  # bfloat16's bits (see _array_node)
+            from .dtypes import bfloat16
+
+            array = array.view(bfloat16)
+        elif array.dtype.str != dtype or array.dtype.kind not in _ARRAY_KINDS:
             self.fail(f"entry {name!r} for {where} has dtype {array.dtype.str}, the header says {dtype}")
         if kind == "ndarray":
             return array
