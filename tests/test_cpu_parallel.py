@@ -114,6 +114,7 @@ POOL_CASES = [
     (3, 2, 9, 11, (3, 3), (2, 2), (1, 1), (1, 1)),
     (1, 4, 7, 10, (3, 2), (1, 3), (1, 0), (2, 1)),
     (2, 1, 13, 13, (3, 3), (2, 2), (0, 0), (1, 1)),
+    (3, 2, 9, 11, (2, 2), (2, 2), (0, 0), (1, 1)),  # the 2x2 kernel, odd sizes (last row and column unread)
 ]
 
 
@@ -142,6 +143,11 @@ def test_max_pool_nan_wins_as_in_pytorch(numpy_only):
     np.testing.assert_array_equal(out, out_ref)
     np.testing.assert_array_equal(idx, idx_ref)
     assert np.isnan(out[0, 0, 0, 0]) and idx[0, 1, 1, 1] == 15
+    x = np.full((1, 1, 2, 4), -np.inf, dtype=np.float32)  # an all -inf window: its first position, as PyTorch
+    x[0, 0, 1, 3] = 1.0
+    out, idx = pool.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))
+    np.testing.assert_array_equal(idx, cpu_conv.max_pool2d_forward(x, (2, 2), (2, 2), (0, 0))[1])
+    assert idx.tolist() == [[[[0, 7]]]] and out[0, 0, 0, 0] == -np.inf
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

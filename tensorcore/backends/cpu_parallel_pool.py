@@ -12,6 +12,14 @@ def _out_size(size, kernel, stride, padding, dilation):
     return (size + 2 * padding - dilation * (kernel - 1) - 1) // stride + 1
 
 
+@njit(inline="always")
+def _taps(start, step, k, size):
+    """[lo, hi): the kernel taps t whose position start + t step lies inside [0, size)."""
+    lo = 0 if start >= 0 else (-start + step - 1) // step
+    hi = (size - start + step - 1) // step
+    return min(lo, k), max(min(hi, k), min(lo, k))
+
+
 @njit(parallel=True, cache=True)
 def max_pool_forward_kernel(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw):
     """out, idx (N C, OH, OW): the max of each window and its flat plane position y W + x.
@@ -22,26 +30,60 @@ def max_pool_forward_kernel(x, out, idx, kh, kw, sh, sw, ph, pw, dh, dw):
     planes, h, w = x.shape
     _, oh, ow = out.shape
     for task in prange(planes):
+        plane = x[task]
         for oy in range(oh):
             y0 = oy * sh - ph
+            ilo, ihi = _taps(y0, dh, kh, h)
+            orow = out[task, oy]
+            irow = idx[task, oy]
             for ox in range(ow):
                 x0 = ox * sw - pw
+                jlo, jhi = _taps(x0, dw, kw, w)
                 best = -np.inf
                 at = -1
-                for i in range(kh):
+                for i in range(ilo, ihi):
                     y = y0 + i * dh
-                    if y < 0 or y >= h:
-                        continue
-                    for j in range(kw):
+                    row = plane[y]
+                    for j in range(jlo, jhi):
                         xx = x0 + j * dw
-                        if xx < 0 or xx >= w:
-                            continue
-                        v = x[task, y, xx]
+                        v = row[xx]
                         take = (v > best) | (v != v) | (at < 0)  # a select, not a branch
                         best = v if take else best
                         at = y * w + xx if take else at
-                out[task, oy, ox] = best
-                idx[task, oy, ox] = at
+                orow[ox] = best
+                irow[ox] = at
+
+
+@njit(parallel=True, cache=True)
+def max_pool_2x2_kernel(x, out, idx):
+    """max_pool_forward_kernel for 2x2 windows, stride 2, no padding (LeNet-5, the MNIST convnet)."""
+    planes, h, w = x.shape
+    _, oh, ow = out.shape
+    for task in prange(planes):
+        for oy in range(oh):
+            r0 = x[task, 2 * oy]
+            r1 = x[task, 2 * oy + 1]
+            orow = out[task, oy]
+            irow = idx[task, oy]
+            base = 2 * oy * w
+            for ox in range(ow):
+                c = 2 * ox
+                best = r0[c]
+                at = base + c
+                v = r0[c + 1]
+                take = (v > best) | (v != v)
+                best = v if take else best
+                at = base + c + 1 if take else at
+                v = r1[c]
+                take = (v > best) | (v != v)
+                best = v if take else best
+                at = base + w + c if take else at
+                v = r1[c + 1]
+                take = (v > best) | (v != v)
+                best = v if take else best
+                at = base + w + c + 1 if take else at
+                orow[ox] = best
+                irow[ox] = at
 
 
 @njit(parallel=True, cache=True)
@@ -118,8 +160,11 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1)):
     ow = _out_size(w, kernel[1], stride[1], padding[1], dilation[1])
     out = np.empty((n, c, oh, ow), dtype=x.dtype)
     idx = np.empty((n, c, oh, ow), dtype=np.int64)
-    max_pool_forward_kernel(_planes(x), out.reshape(n * c, oh, ow), idx.reshape(n * c, oh, ow),
-                            *kernel, *stride, *padding, *dilation)
+    if tuple(kernel) == (2, 2) and tuple(stride) == (2, 2) and tuple(padding) == (0, 0) and tuple(dilation) == (1, 1):
+        max_pool_2x2_kernel(_planes(x), out.reshape(n * c, oh, ow), idx.reshape(n * c, oh, ow))
+    else:
+        max_pool_forward_kernel(_planes(x), out.reshape(n * c, oh, ow), idx.reshape(n * c, oh, ow),
+                                *kernel, *stride, *padding, *dilation)
     return out, idx
 
 
