@@ -1,4 +1,4 @@
-"""Fused scaled-dot-product attention, forward and backward (FlashAttention-2 style), float32.
+"""Fused scaled-dot-product attention, forward and backward (FlashAttention-2 style), float32 or float16.
 
 Math, per batch-head ``z`` (``q: (BH, L, DK)``, ``k: (BH, S, DK)``, ``v: (BH, S, DV)``)::
 
@@ -45,7 +45,12 @@ v, out, dout, lse and writes dq, dk, dv. Keys and values are re-read (from L2) o
 Launch grids: forward and dq ``(BH, cdiv(L, block_m))``, dk/dv ``(BH, cdiv(S, block_n))``, blocks of
 ``rows * lanes`` threads (forward ``block_m / 2 * lanes``); delta: a warp per row, 4 rows per block (grid-stride).
 
-Wrappers (C-contiguous float32 device arrays; NumPy arrays in the simulator)::
+float16: q, k, v, out, dout and the gradients are float16 in memory, widened to float32 as they are
+loaded (into registers or the float32 shared-memory tiles), so every product, sum and ``exp`` is float32
+and only the stores round; ``mask``, ``lse`` and ``delta`` stay float32. Same kernels, compiled for the
+float16 argument types (kernels/RESOURCES.md lists both).
+
+Wrappers (C-contiguous float32 or float16 device arrays; NumPy arrays in the simulator)::
 
     out, lse = attention_forward(q, k, v, mask=None, is_causal=False, scale=None, heads=1)
     dq, dk, dv = attention_backward(q, k, v, out, lse, dout, mask=None, is_causal=False, scale=None, heads=1)
@@ -85,6 +90,8 @@ FORWARD_ROWS = 2
 DELTA_WARPS = 4
 _FULL_MASK = 0xFFFFFFFF
 _F32 = numba.float32
+#: Operand dtypes: float16 q, k, v, out, dout, dq, dk, dv are widened to float32 as they are loaded.
+DTYPES = (np.dtype(np.float32), np.dtype(np.float16))
 _NEG_INF = -math.inf
 
 
@@ -131,7 +138,7 @@ def _make_loaders(tile: AttentionTile, threads: int, rows: int):
         # rows past the end are skipped, not zeroed: the callers never read them
         for p in range(min(PASSES, (n_rows - r0 + ROWS_PER_PASS - 1) // ROWS_PER_PASS)):
             r = p * ROWS_PER_PASS + r_first
-            dst[r, t, lane] = src[z, r0 + r, d] * scale if (r0 + r < n_rows and d < n_cols) else ZERO
+            dst[r, t, lane] = _F32(src[z, r0 + r, d]) * scale if (r0 + r < n_rows and d < n_cols) else ZERO
 
     @cuda.jit(device=True, inline=True)
     def load_mask(dst, mask, mb, mh, i0, j0, L, S, tid):
@@ -180,7 +187,7 @@ def make_forward_kernel(tile: AttentionTile):
             qi = m0 + group + GROUPS * r
             for t in range(DPT):
                 d = lane + LANES * t
-                q_reg[r, t] = q[z, qi, d] * scale if (qi < L and d < DK) else ZERO
+                q_reg[r, t] = _F32(q[z, qi, d]) * scale if (qi < L and d < DK) else ZERO
                 acc[r, t] = ZERO
             m_run[r] = NEG_INF
             l_run[r] = ZERO
@@ -251,7 +258,7 @@ def make_delta_kernel():
             total = ZERO
             c = lane
             while c < C:
-                total += dout[r, c] * out[r, c]
+                total += _F32(dout[r, c]) * _F32(out[r, c])
                 c += 32
             off = 16
             while off > 0:
@@ -289,8 +296,8 @@ def make_dq_kernel(tile: AttentionTile):
         acc = cuda.local.array(DPT, _F32)
         for t in range(DPT):
             d = lane + LANES * t
-            q_reg[t] = q[z, qi, d] * scale if (qi < L and d < DK) else ZERO
-            do_reg[t] = dout[z, qi, d] if (qi < L and d < DV) else ZERO
+            q_reg[t] = _F32(q[z, qi, d]) * scale if (qi < L and d < DK) else ZERO
+            do_reg[t] = _F32(dout[z, qi, d]) if (qi < L and d < DV) else ZERO
             acc[t] = ZERO
         lse_i = lse[z, qi] if qi < L else NEG_INF
         delta_i = delta[z, qi] if qi < L else ZERO
@@ -359,8 +366,8 @@ def make_dkdv_kernel(tile: AttentionTile):
         dv_acc = cuda.local.array(DPT, _F32)
         for t in range(DPT):
             d = lane + LANES * t
-            k_reg[t] = k[z, kj, d] if (kj < S and d < DK) else ZERO
-            v_reg[t] = v[z, kj, d] if (kj < S and d < DV) else ZERO
+            k_reg[t] = _F32(k[z, kj, d]) if (kj < S and d < DK) else ZERO
+            v_reg[t] = _F32(v[z, kj, d]) if (kj < S and d < DV) else ZERO
             dk_acc[t] = ZERO
             dv_acc[t] = ZERO
         # causal: query tiles that end before this key tile starts see none of its keys
@@ -410,21 +417,25 @@ def make_dkdv_kernel(tile: AttentionTile):
 
 
 def ptx_signatures():
-    """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
-    a3, a4, a2, a1 = _F32[:, :, ::1], _F32[:, :, :, ::1], _F32[:, ::1], _F32[::1]
+    """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched (float32 and
+    float16 operands; the mask, ``lse`` and ``delta`` are float32 in both)."""
     i64 = numba.int64
+    m4, l2, d1 = _F32[:, :, :, ::1], _F32[:, ::1], _F32[::1]
     out = []
-    for tile in TILES:
-        f, dq, dkdv = make_forward_kernel(tile), make_dq_kernel(tile), make_dkdv_kernel(tile)
-        rows_bounds = launch_bounds(tile, tile.block_m)
-        keys_bounds = launch_bounds(tile, tile.block_n, DKDV_THREADS_PER_SM)
-        fwd_bounds = launch_bounds(tile, tile.block_m // FORWARD_ROWS)
-        out.append((f.__name__, f, [numba.void(a3, a3, a3, a4, a3, a2, i64, _F32, i64, i64)], fwd_bounds))
-        out.append((dq.__name__, dq, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, i64, _F32, i64, i64)], rows_bounds))
-        out.append((dkdv.__name__, dkdv, [numba.void(a3, a3, a3, a4, a2, a2, a3, a3, a3, i64, _F32, i64, i64)],
-                    keys_bounds))
-    delta = make_delta_kernel()
-    out.append((delta.__name__, delta, [numba.void(a2, a2, a1)], None))
+    for st in (_F32, numba.types.float16):
+        a3, a2 = st[:, :, ::1], st[:, ::1]
+        for tile in TILES:
+            f, dq, dkdv = make_forward_kernel(tile), make_dq_kernel(tile), make_dkdv_kernel(tile)
+            rows_bounds = launch_bounds(tile, tile.block_m)
+            keys_bounds = launch_bounds(tile, tile.block_n, DKDV_THREADS_PER_SM)
+            fwd_bounds = launch_bounds(tile, tile.block_m // FORWARD_ROWS)
+            out.append((f.__name__, f, [numba.void(a3, a3, a3, m4, a3, l2, i64, _F32, i64, i64)], fwd_bounds))
+            out.append((dq.__name__, dq, [numba.void(a3, a3, a3, m4, l2, l2, a3, a3, i64, _F32, i64, i64)],
+                        rows_bounds))
+            out.append((dkdv.__name__, dkdv, [numba.void(a3, a3, a3, m4, l2, l2, a3, a3, a3, i64, _F32, i64, i64)],
+                        keys_bounds))
+        delta = make_delta_kernel()
+        out.append((delta.__name__, delta, [numba.void(a2, a2, d1)], None))
     return out
 
 
@@ -433,8 +444,9 @@ def ptx_signatures():
 
 def _check_inputs(fn, q, k, v, mask, heads, extra=()):
     kind = _launch.check_same_kind(fn, q, k, v, mask, *extra)
-    for name, a in (("q", q), ("k", k), ("v", v)):
-        _launch.check(fn, name, a, ndim=3, dtype=np.float32)
+    _launch.check(fn, "q", q, ndim=3, dtype=DTYPES)
+    for name, a in (("k", k), ("v", v)):
+        _launch.check(fn, name, a, ndim=3, dtype=q.dtype)
     BH, L, DK = q.shape
     S, DV = k.shape[1], v.shape[2]
     _launch.check(fn, "k", k, shape=(BH, S, DK))
@@ -470,14 +482,15 @@ def attention_forward(q, k, v, mask=None, is_causal=False, scale=None, heads=1, 
                       tile=None):
     """``out = softmax(scale q k^T + mask) v`` and ``lse = logsumexp(scale q k^T + mask)`` per row.
 
-    ``q (BH, L, DK)``, ``k (BH, S, DK)``, ``v (BH, S, DV)`` float32; ``mask`` None or float32
+    ``q (BH, L, DK)``, ``k (BH, S, DK)``, ``v (BH, S, DV)`` float32 or float16 (``out`` too; ``lse``
+    float32); ``mask`` None or float32
     ``(MB, MH, ML, MS)`` broadcasting to ``(BH / heads, heads, L, S)``; ``scale`` defaults to
     ``1 / sqrt(DK)``. Returns ``(out (BH, L, DV), lse (BH, L))``.
     """
     fn = "attention_forward"
     kind, mask4, (BH, L, S, DK, DV) = _check_inputs(fn, q, k, v, mask, heads, (out, lse_out))
     tile = tile or tile_for(max(DK, DV))
-    out = _launch.output(fn, kind, out, (BH, L, DV), np.float32)
+    out = _launch.output(fn, kind, out, (BH, L, DV), q.dtype)
     lse = _launch.output(fn, kind, lse_out, (BH, L), np.float32, name="lse_out")
     if BH and L:
         groups = tile.block_m // FORWARD_ROWS
@@ -493,14 +506,14 @@ def attention_backward(q, k, v, out, lse, dout, mask=None, is_causal=False, scal
     (``p`` is recomputed from ``lse`` tile by tile; see the module docstring for the formulas)."""
     fn = "attention_backward"
     kind, mask4, (BH, L, S, DK, DV) = _check_inputs(fn, q, k, v, mask, heads, (out, lse, dout))
-    _launch.check(fn, "out", out, dtype=np.float32, shape=(BH, L, DV))
-    _launch.check(fn, "dout", dout, dtype=np.float32, shape=(BH, L, DV))
+    _launch.check(fn, "out", out, dtype=q.dtype, shape=(BH, L, DV))
+    _launch.check(fn, "dout", dout, dtype=q.dtype, shape=(BH, L, DV))
     _launch.check(fn, "lse", lse, dtype=np.float32, shape=(BH, L))
     tile = tile or tile_for(max(DK, DV))
     st = _launch.stream_for(kind, stream)
-    dq = _launch.empty(kind, (BH, L, DK), np.float32)
-    dk = _launch.empty(kind, (BH, S, DK), np.float32)
-    dv = _launch.empty(kind, (BH, S, DV), np.float32)
+    dq = _launch.empty(kind, (BH, L, DK), q.dtype)
+    dk = _launch.empty(kind, (BH, S, DK), q.dtype)
+    dv = _launch.empty(kind, (BH, S, DV), q.dtype)
     args = (int(heads), _scale(scale, DK), int(bool(is_causal)), int(mask is not None))
     delta = _launch.empty(kind, (BH, L), np.float32)
     if BH and L:
