@@ -107,7 +107,7 @@ def test_attention_argument_errors(att):
         att.attention_forward(x, x, x, to_device(np.zeros((1, 1, 2, 3), np.float32)))
     with pytest.raises(ValueError, match="heads=3 does not divide the batch-head dimension 2"):
         att.attention_forward(x, x, x, heads=3)
-    with pytest.raises(TypeError, match="q must have dtype float32, got float64"):
+    with pytest.raises(TypeError, match="q must have dtype float32 or float16, got float64"):
         att.attention_forward(to_device(np.ones((2, 3, 4))), x, x)
 
 
