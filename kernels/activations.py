@@ -30,6 +30,7 @@ Wrappers (CuPy/Numba device arrays, or NumPy in the simulator; ``stream`` option
     leaky_relu(x, negative_slope=0.01, out=None)   leaky_relu_backward(x, grad, negative_slope=0.01, out=None)
     sigmoid(x, out=None)                           sigmoid_backward(x, grad, out=None)
     tanh(x, out=None)                              tanh_backward(x, grad, out=None)
+    sigmoid_backward_from_output(y, grad, out=None)   tanh_backward_from_output(y, grad, out=None)
     gelu(x, approximate="none", out=None)          gelu_backward(x, grad, approximate="none", out=None)
 
     y = relu(x); dx = relu_backward(x, dy)
@@ -59,6 +60,8 @@ UNROLL = 4
 VEC_UNROLL = 2
 #: The activation names (``gelu`` is the erf form, ``gelu_tanh`` the tanh approximation).
 NAMES = ("relu", "leaky_relu", "sigmoid", "tanh", "gelu", "gelu_tanh")
+#: Backward-only kernels taking the forward's *output* ``y``: ``g y (1 - y)`` and ``g (1 - y^2)``.
+OUTPUT_NAMES = ("sigmoid_output", "tanh_output")
 
 
 def _constants(dtype):
@@ -83,7 +86,7 @@ def _constants(dtype):
 def _math(name: str, dtype):
     """``(f, d)``: inline device functions ``f(v, a)`` (the activation) and ``d(v, a)`` (its derivative),
     in the compute type of ``dtype`` (float32 for float16 storage)."""
-    OP = NAMES.index(name)
+    OP = (NAMES + OUTPUT_NAMES).index(name)
     zero, one, half, s2pi, inv_sqrt2, inv_sqrt_2pi, c, c3 = _constants(_rows.compute_dtype(dtype))
 
     @cuda.jit(device=True, inline=True)
@@ -117,6 +120,10 @@ def _math(name: str, dtype):
             return one - t * t
         elif OP == 4:
             return half * (one + math.erf(v * inv_sqrt2)) + v * inv_sqrt_2pi * math.exp(-half * v * v)
+        elif OP == 6:  # sigmoid, from its output v = s
+            return v * (one - v)
+        elif OP == 7:  # tanh, from its output v = t
+            return one - v * v
         else:
             t = math.tanh(s2pi * (v + c * v * v * v))
             return half * (one + t) + half * v * (one - t * t) * s2pi * (one + c3 * v * v)
@@ -258,11 +265,12 @@ def ptx_signatures():
     for dtype in _rows.DTYPES:
         t, a = _rows.storage_type(dtype), _rows.compute_type(dtype)
         v = t[::1]
-        for name in NAMES:
+        for name in NAMES + OUTPUT_NAMES:
             for vector in (False, True) if dtype in _vec.VECTOR_DTYPES else (False,):
-                fwd = _MAKERS[False, vector](name, dtype)
+                if name in NAMES:
+                    fwd = _MAKERS[False, vector](name, dtype)
+                    out.append((fwd.__name__, fwd, [numba.void(v, a, v)], None))
                 bwd = _MAKERS[True, vector](name, dtype)
-                out.append((fwd.__name__, fwd, [numba.void(v, a, v)], None))
                 out.append((bwd.__name__, bwd, [numba.void(v, v, a, v)], None))
     return out
 
@@ -315,6 +323,16 @@ def sigmoid(x, out=None, stream=None):
 def sigmoid_backward(x, grad, out=None, stream=None):
     """``grad * s (1 - s)`` with ``s = sigmoid(x)`` (recomputed from the input ``x``)."""
     return _run("sigmoid_backward", "sigmoid", x, grad, 0.0, out, stream)
+
+
+def sigmoid_backward_from_output(y, grad, out=None, stream=None):
+    """``grad * y (1 - y)`` from the forward's output ``y = sigmoid(x)`` (PyTorch's sigmoid_backward)."""
+    return _run("sigmoid_backward_from_output", "sigmoid_output", y, grad, 0.0, out, stream)
+
+
+def tanh_backward_from_output(y, grad, out=None, stream=None):
+    """``grad * (1 - y^2)`` from the forward's output ``y = tanh(x)`` (PyTorch's tanh_backward)."""
+    return _run("tanh_backward_from_output", "tanh_output", y, grad, 0.0, out, stream)
 
 
 def tanh(x, out=None, stream=None):
@@ -388,6 +406,10 @@ def backward_reference(name, x, grad, a=0.0):
     elif name == "gelu_tanh":
         t = np.tanh(_SQRT_2_OVER_PI * (x + _GELU_C * x**3))
         d = 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * _SQRT_2_OVER_PI * (1 + 3 * _GELU_C * x * x)
+    elif name == "sigmoid_output":  # x is the forward's output
+        d = x * (1 - x)
+    elif name == "tanh_output":
+        d = 1 - x * x
     else:
         raise ValueError(name)
     return g * d

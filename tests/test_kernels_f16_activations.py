@@ -82,6 +82,22 @@ def test_half_and_vector_paths(act, name, dtype, offset):
 
 
 @requires_cuda
+@pytest.mark.parametrize("name", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("dtype", [np.float16, np.float32])
+def test_backward_from_output(act, name, dtype):
+    rng = np.random.default_rng(3)
+    n = 4 * 5 + 1
+    y = getattr(act, name)(to_device(rng.uniform(-3, 3, n).astype(dtype)))
+    g = to_device(rng.uniform(-2, 2, n).astype(dtype))
+    dx = getattr(act, f"{name}_backward_from_output")(y, g, out=poisoned(n, dtype))
+    ref = act.backward_reference(f"{name}_output", to_host(y).astype(np.float64), to_host(g).astype(np.float64))
+    if dtype == np.float16:
+        check_half(dx, ref, f"{name} from output")
+    else:
+        assert_close(dx, ref, dtype, what=f"{name} from output")
+
+
+@requires_cuda
 def test_half_in_place_vector(act):
     rng = np.random.default_rng(7)
     x = to_device(rng.uniform(-3, 3, 45).astype(np.float16))
