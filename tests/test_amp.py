@@ -79,6 +79,15 @@ CASES = [
     ("max_pool3d", "F", lambda: (_n(1, 2, 4, 4, 4), 2), {}),
     ("avg_pool3d", "F", lambda: (_n(1, 2, 4, 4, 4), 2), {}),
     ("adaptive_avg_pool3d", "F", lambda: (_n(1, 2, 4, 4, 4), 2), {}),
+    ("multi_margin_loss", "F", lambda: (_n(3, 4), _i(4, 3)), {}),
+    ("multilabel_margin_loss", "F", lambda: (_n(3, 4), np.array([[0, 2, -1, 0]] * 3)), {}),
+    ("local_response_norm", "F", lambda: (_n(1, 4, 3, 3), 2), {}),
+    ("max_unpool1d", "F", lambda: (_n(1, 2, 3), np.array([[[0, 3, 5], [1, 2, 4]]]), 2), {}),
+    ("pad", "F", lambda: (_n(1, 2, 5), (1, 2)), {"mode": "reflect"}),
+    ("pad", "F", lambda: (_n(1, 2, 5), (1, 2)), {"mode": "replicate"}),
+    ("pad", "F", lambda: (_n(1, 2, 5), (1, 2)), {"mode": "circular"}),
+    ("pad", "F", lambda: (_n(1, 2, 5), (1, 2)), {}),
+    ("interpolate", "F", lambda: (_n(1, 2, 3, 3),), {"scale_factor": 2, "mode": "bilinear"}),
     ("cat", "t", lambda: ([_n(2, 3), _n(2, 3)],), {}),
     ("stack", "t", lambda: ([_n(2, 3), _n(2, 3)],), {}),
     ("index_copy", "t", lambda: (_n(5, 3), 0, _i(5, 2), _n(2, 3)), {}),
@@ -124,7 +133,7 @@ def _call(lib, case, dtypes, low="float16"):
 
 
 @needs_torch
-@pytest.mark.parametrize("case", CASES, ids=[c[0] for c in CASES])
+@pytest.mark.parametrize("case", CASES, ids=[c[0] + str(c[3].get("mode", "")) for c in CASES])
 def test_autocast_dtype_matches_torch_cpu(case):
     for low in ("float16", "bfloat16"):
         for dtypes in [("float32",) * 4, (low,) * 4, (low, "float32") * 2]:
@@ -132,6 +141,30 @@ def test_autocast_dtype_matches_torch_cpu(case):
             want = _call(torch, case, dts, low=low)
             got = _call(tc, case, dts, low=low)
             assert got == want, f"{case[0]} under {low} with inputs {dtypes[:2]}: tensorcore {got}, torch {want}"
+
+
+@needs_torch
+def test_recurrent_layers_under_cpu_autocast_match_torch():
+    # PyTorch's cpu LSTM and RNN run in bfloat16 under autocast (oneDNN, aten's rnn_tanh), its GRU in float32
+    for name, kwargs in (("LSTM", {}), ("RNN", {}), ("RNN", {"nonlinearity": "relu"}), ("GRU", {})):
+        ours, theirs = getattr(nn, name)(4, 3, **kwargs), getattr(torch.nn, name)(4, 3, **kwargs)
+        with tc.autocast("cpu", dtype=tc.bfloat16):
+            out, h = ours(tc.randn(5, 2, 4))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            tout, th = theirs(torch.randn(5, 2, 4))
+        assert str(out.dtype) == str(tout.dtype).replace("torch.", ""), name
+        hs, ths = (h if isinstance(h, tuple) else (h,)), (th if isinstance(th, tuple) else (th,))
+        assert [str(t.dtype) for t in hs] == [str(t.dtype).replace("torch.", "") for t in ths], name
+        out.float().sum().backward()
+        assert all(p.grad.dtype == tc.float32 for p in ours.parameters())
+
+
+@needs_torch
+def test_mv_keeps_its_inputs_dtype_as_torch():  # tensorcore's mv calls matmul; PyTorch's cpu mv is unlisted
+    for low in ("float16", "bfloat16"):
+        with tc.autocast("cpu", dtype=getattr(tc, low)), torch.autocast("cpu", dtype=getattr(torch, low)):
+            assert tc.mv(tc.randn(3, 4), tc.randn(4)).dtype == tc.float32
+            assert torch.mv(torch.randn(3, 4), torch.randn(4)).dtype == torch.float32
 
 
 def test_bfloat16_is_the_cpu_default_and_refused_on_cuda():

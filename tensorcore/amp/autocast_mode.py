@@ -234,19 +234,32 @@ def _dispatch(name, op, args, kwargs):
     device = _device_type(args, kwargs)
     low = st.dtypes.get(device)
     kind = policy.KIND[device].get(name) if low is not None else None
+    if type(kind) is tuple:  # listed for some calls only (F.pad's modes, the RNN modes)
+        kind = kind[0] if kind[1](args, kwargs) else None
     if kind is None or kwargs.get("dtype") is not None or kwargs.get("out") is not None:  # not eligible
         return op(*args, **kwargs)
     if kind == "banned":
         raise GradientError(f"{name} is unsafe to autocast (its gradient may not fit in {low}); use "
                             "binary_cross_entropy_with_logits (BCEWithLogitsLoss), or leave the autocast region")
-    target = low if kind == "lower" else _FLOAT32 if kind == "fp32" else _widest(args, kwargs, device, low)
-    args = tuple(_cast(a, target, device, st) for a in args)
-    kwargs = {k: _cast(v, target, device, st) for k, v in kwargs.items()} if kwargs else kwargs
+    if kind != "keep":
+        target = low if kind == "lower" else _FLOAT32 if kind == "fp32" else _widest(args, kwargs, device, low)
+        args = tuple(_cast(a, target, device, st) for a in args)
+        kwargs = {k: _cast(v, target, device, st) for k, v in kwargs.items()} if kwargs else kwargs
     st.excluded = True
     try:
         out = op(*args, **kwargs)
     finally:
         st.excluded = False
+    return _in_bfloat16(out) if kind == "lower" and low == bfloat16 else out
+
+
+def _in_bfloat16(out):
+    """A low-precision op's float32 results (from NumPy's matmul, which returns float32 for ml_dtypes' bfloat16,
+    inside ops like rnn_layer) rounded to bfloat16: PyTorch's lower-precision ops return the autocast dtype."""
+    if isinstance(out, Tensor):
+        return AutocastCast.apply(out, dtype=bfloat16) if out._data.dtype == _FLOAT32 else out
+    if isinstance(out, tuple) and any(isinstance(o, Tensor) for o in out):
+        return type(out)(_in_bfloat16(o) for o in out) if type(out) is tuple else out
     return out
 
 
