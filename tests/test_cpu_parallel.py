@@ -74,6 +74,7 @@ CONV_CASES = [
 def test_conv_matches_numpy(case, dtype, path, monkeypatch, numpy_only):
     n, c, h, w, o, kernel, stride, padding, dilation, groups = case
     monkeypatch.setattr(cpu_parallel, "DIRECT_MAX_WEIGHTS", 10**9 if path == "direct" else 0)
+    monkeypatch.setattr(cpu_parallel, "DIRECT_WEIGHT_MAX_WEIGHTS", 0)
     rng = np.random.default_rng(hash(case) % 2**32)
     x = rng.standard_normal((n, c, h, w)).astype(dtype)
     wt = rng.standard_normal((o, c // groups) + kernel).astype(dtype)
@@ -93,6 +94,7 @@ def test_conv_matches_numpy(case, dtype, path, monkeypatch, numpy_only):
 @pytest.mark.parametrize("path", ["direct", "gemm"])
 def test_conv_is_deterministic_for_any_thread_count(path, monkeypatch):
     monkeypatch.setattr(cpu_parallel, "DIRECT_MAX_WEIGHTS", 10**9 if path == "direct" else 0)
+    monkeypatch.setattr(cpu_parallel, "DIRECT_WEIGHT_MAX_WEIGHTS", 0)
     rng = np.random.default_rng(1)
     x = rng.standard_normal((8, 6, 13, 11)).astype(np.float32)
     w = rng.standard_normal((8, 3, 3, 3)).astype(np.float32)

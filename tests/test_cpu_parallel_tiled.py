@@ -163,3 +163,16 @@ def test_gradients_through_conv2d_match_the_numpy_path(monkeypatch):
     monkeypatch.setattr(cpu_parallel, "MIN_ELEMENTS", 0)
     for a, b in zip(grads(), ref):
         _close(a, b, np.float64)
+
+
+def test_few_weights_forward_tiled_weight_gradient_direct(monkeypatch):
+    """The MNIST convnet's first layer (32 x 1 x 3 x 3): tiled forward, the direct loops' weight gradient."""
+    monkeypatch.setattr(cpu_parallel, "MIN_ELEMENTS", 0)
+    w_shape = (32, 1, 3, 3)
+    assert cpu_parallel.conv_tiled(w_shape, (1, 1), 1) and cpu_parallel.conv_direct_weight(w_shape, (1, 1), 1)
+    x, w, g, geo = _arrays((3, 1, 9, 8, 32, (3, 3), (1, 1), (0, 0), (1, 1), 1), np.float32)
+    y, columns = cpu_conv.conv2d_forward(x, w, *geo, return_columns=True)
+    got = (y, cpu_conv.conv2d_backward_input(g, w, x.shape, *geo),
+           cpu_conv.conv2d_backward_weight(g, x, w.shape, *geo, columns=columns))
+    for a, b in zip(got, _reference(x, w, g, geo)):
+        _close(a, b, np.float32)

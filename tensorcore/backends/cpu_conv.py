@@ -100,7 +100,7 @@ def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, col
     `columns`: what conv2d_forward(x, ..., return_columns=True) returned for this x, or None.
     """
     if columns is None and x.dtype.itemsize >= 4 and _parallel.use(x.size * w_shape[2] * w_shape[3]):
-        if _parallel.conv_direct(w_shape, stride, groups):
+        if _parallel.conv_direct_weight(w_shape, stride, groups):
             return _parallel.kernels("conv").conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups)
         if _parallel.conv_tiled(w_shape, stride, groups):
             return _parallel.kernels("tiled").conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups)

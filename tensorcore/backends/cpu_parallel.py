@@ -34,6 +34,9 @@ PARALLEL_MIN_ELEMENTS = 1 << 20
 # weights per group (LeNet's first layer); the parallel GEMM + col2im input gradient when the column
 # matrix has at least COL2IM_MIN_ELEMENTS entries; NumPy's batched GEMMs for the rest (measured faster).
 DIRECT_MAX_WEIGHTS = 256
+# The direct loops' weight gradient also for filters up to this many weights per group: a tiled GEMM with
+# so few rows is a poor BLAS shape (the MNIST convnet's first layer, 288 weights: 5.4 vs 1.7 ms).
+DIRECT_WEIGHT_MAX_WEIGHTS = 512
 COL2IM_MIN_ELEMENTS = 1 << 22
 # The per-image im2col + BLAS of cpu_parallel_tiled.py (images split over Python threads) for the
 # other convolutions (measured faster than both above on the MNIST convnet, LeNet-5 and AlexNet layers).
@@ -88,6 +91,13 @@ def conv_direct(w_shape, stride, groups):
     """Whether a convolution with this filter takes the direct loops."""
     o, cg, kh, kw = w_shape
     return tuple(stride) == (1, 1) and (o // groups) * cg * kh * kw <= DIRECT_MAX_WEIGHTS
+
+
+def conv_direct_weight(w_shape, stride, groups):
+    """Whether a convolution's weight gradient takes the direct loops."""
+    o, cg, kh, kw = w_shape
+    return conv_direct(w_shape, stride, groups) or (
+        tuple(stride) == (1, 1) and (o // groups) * cg * kh * kw <= DIRECT_WEIGHT_MAX_WEIGHTS)
 
 
 def conv_tiled(w_shape, stride, groups):

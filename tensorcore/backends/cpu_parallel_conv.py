@@ -250,7 +250,7 @@ def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, col
     """d(sum(g * conv2d(x, w)))/dw of shape w_shape; `columns`: what this module's forward returned, or None."""
     o, cg, kh, kw = w_shape
     oh, ow, hp, wp, q, rows = _plan(x.shape, w_shape, stride, padding, dilation, groups)
-    if _is_direct(w_shape, groups, rows):
+    if rows and columns is None and policy.conv_direct_weight(w_shape, (1, 1), groups):
         xpad = _pad_flat(x, padding, dilation, kw)
         gw = np.empty(w_shape, dtype=g.dtype)
         direct.weight_kernel(xpad, _widen(g, wp, False), gw, x.shape[1], hp, wp, dilation[0], dilation[1],
