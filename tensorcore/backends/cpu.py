@@ -61,20 +61,24 @@ def _rounded(out, low):
     return out
 
 
-def computed_in_float32(fn):
-    """fn on float16/bfloat16 arrays: run on float32 copies, each float32 result rounded once to the input's dtype.
+def computed_in_float32(fn, dtypes=_LOW_FLOATS):
+    """fn on float16/bfloat16 arrays (of `dtypes`): run on float32 copies, each float32 result rounded once to the
+    input's dtype.
 
     # NOTE: PyTorch's CPU kernels do the same (float32 accumulation): NumPy has no half-precision BLAS (its float16
     # GEMM is a scalar loop, ~30x slower than float32's) and ml_dtypes' bfloat16 loops are scalar too. The
     # result differs from a pure low-precision computation only by being more accurate (one rounding)."""
 
-    def low_precision(*args, **kwargs):
-        low = _low_dtype(args) or (_low_dtype(kwargs.values()) if kwargs else None)
-        if low is None:
-            return fn(*args, **kwargs)
+    def low_precision(x, *args, **kwargs):
+        # The ops' operands share one dtype (the ops refuse mixed dtypes), so the first one decides: float32 and
+        # float64 pay one attribute test here.
+        if x.dtype.itemsize != 2 or x.dtype not in dtypes:
+            return fn(x, *args, **kwargs)
+        low = x.dtype
+        x = _to_float32(x)
         args = tuple(_to_float32(a) for a in args)
         kwargs = {k: _to_float32(v) for k, v in kwargs.items()}
-        return _rounded(fn(*args, **kwargs), low)
+        return _rounded(fn(x, *args, **kwargs), low)
 
     low_precision.__name__ = low_precision.__qualname__ = fn.__name__
     low_precision.__doc__ = fn.__doc__
@@ -317,12 +321,14 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
 
 
 # The GEMMs (float16 and bfloat16 have no BLAS) and the activations, pools and softmaxes whose half-precision
-# NumPy loops measured slower than a float32 round trip (bench/bench_amp.py).
+# NumPy loops measured slower than a float32 round trip (bench/bench_amp.py); NumPy's float16 relu and tanh
+# measured faster than the round trip, so only bfloat16 takes it for those two.
 for _name in ("matmul", "linear", "conv2d_backward_weight", "conv2d_backward_input", "relu", "relu_backward",
               "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward", "tanh", "gelu", "gelu_backward",
               "softmax", "log_softmax", "softmax_cross_entropy", "max_pool2d_forward", "max_pool2d_backward",
               "avg_pool2d_forward", "avg_pool2d_backward", "layer_norm_forward", "layer_norm_backward"):
-    globals()[_name] = computed_in_float32(globals()[_name])
+    globals()[_name] = computed_in_float32(globals()[_name], _LOW_FLOATS[1:] if _name in ("relu", "tanh") else
+                                           _LOW_FLOATS)
 del _name
 
 
