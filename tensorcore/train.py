@@ -62,8 +62,8 @@ def add_arguments(parser):
                         help="data parallel over the ranks of an MPI job: mpirun -n 4 tensorcore train --distributed "
                              "(--batch-size is per rank; rank 0 prints and writes the checkpoint)")
     parser.add_argument("--amp", choices=("fp16", "bf16"), default=None,
-                        help="mixed precision: matmul/conv under tc.autocast in float16, losses in float32, with a "
-                             "GradScaler (bf16 is refused: NumPy and CuPy have no bfloat16)")
+                        help="mixed precision: matmul/conv under tc.autocast in float16 (with a GradScaler) or "
+                             "bfloat16 (cpu only: CuPy has no bfloat16), losses in float32")
     parser.add_argument("--checkpoint-activations", action="store_true",
                         help="recompute activations in backward (checkpoint_sequential, sqrt(layers) segments)")
     from .distributed.tensor_parallel.train_script import add_parallel_arguments  # --tensor-parallel --zero --async
