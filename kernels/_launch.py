@@ -160,10 +160,28 @@ def check_float(fn: str, name: str, x, **kw):
 
 
 def check_same_kind(fn: str, *arrays) -> str:
+    first = None
+    for a in arrays:  # the common case, arrays of one type, without building a set
+        if a is not None:
+            if first is None:
+                first = type(a)
+            elif type(a) is not first:
+                break
+    else:
+        if first is not None:
+            kind = _kinds_of_type.get(first)
+            if kind is None:
+                kind = array_kind(next(a for a in arrays if a is not None), fn)
+                if kind == "cupy":  # only a type that is always one kind is remembered
+                    _kinds_of_type[first] = kind
+            return kind
     kinds = {array_kind(a, fn) for a in arrays if a is not None}
     if len(kinds) != 1:
         raise TypeError(f"{fn}: all arrays must be of one kind (CuPy, Numba or NumPy), got {sorted(kinds)}")
     return kinds.pop()
+
+
+_kinds_of_type: dict = {}
 
 
 def empty(kind: str, shape, dtype):
@@ -205,6 +223,8 @@ def output(fn: str, kind: str, out, shape, dtype, name: str = "out"):
 
 def reshape(x, shape):
     """A view of contiguous ``x`` with a new shape (CuPy, Numba and NumPy arrays alike)."""
+    if len(shape) == 1 and type(shape[0]) is int:  # the flat view of the hot paths, no conversion needed
+        return x if x.ndim == 1 else x.reshape(shape)
     return x.reshape(tuple(int(s) for s in shape))
 
 
@@ -230,10 +250,19 @@ def stream_for(kind: str, stream=None):
         return stream
     if SIMULATOR or kind != "cupy":
         return 0
-    import cupy
+    global _current_stream
+    if _current_stream is None:
+        import cupy
 
-    ptr = int(cupy.cuda.get_current_stream().ptr)
-    return _external(ptr) if ptr else 0
+        _current_stream = cupy.cuda.get_current_stream
+    ptr = _current_stream().ptr
+    if not ptr:
+        return 0
+    s = _external_streams.get(ptr)
+    return s if s is not None else _external(int(ptr))
+
+
+_current_stream = None  # cupy.cuda.get_current_stream, looked up once
 
 
 def _external(ptr: int):
@@ -310,6 +339,7 @@ def _ctypes_of():
 
 #: How Numba passes a scalar of each Python/NumPy type to a kernel (typeof: int -> int64, float -> float64).
 _SCALAR_CTYPES = _ctypes_of()
+_packed_scalars: dict = {}  # (type, value) -> its ctypes value: a hyperparameter is packed once, not per launch
 
 
 def _key_and_pack(args):
@@ -327,7 +357,12 @@ def _key_and_pack(args):
         ctype = _SCALAR_CTYPES.get(t)
         if ctype is not None:
             types.append(t)
-            out.append(ctype(a))
+            c = _packed_scalars.get((t, a))
+            if c is None:
+                if len(_packed_scalars) > 512:
+                    _packed_scalars.clear()
+                c = _packed_scalars[(t, a)] = ctype(a)  # read, never written, by cuda.core.launch
+            out.append(c)
         elif t is bool or t is np.bool_:
             types.append(bool)
             out.append(bool(a))
@@ -433,9 +468,9 @@ def sm_count() -> int:
 
 def grid_1d(n: int, threads: int = THREADS_1D) -> int:
     """Blocks for a grid-stride loop over ``n`` items: enough to fill the GPU, never more than needed."""
-    blocks = max(1, cdiv(n, threads))
-    cap = SIM_MAX_BLOCKS if SIMULATOR else sm_count() * BLOCKS_PER_SM
-    return min(blocks, cap)
+    blocks = -(-n // threads) or 1
+    cap = SIM_MAX_BLOCKS if SIMULATOR else (_sm_count or sm_count()) * BLOCKS_PER_SM
+    return blocks if blocks < cap else cap
 
 
 @cuda.jit
@@ -479,11 +514,15 @@ def built(make, *args, launch_bounds=None, cache=True):
     ``args`` are the maker's compile-time parameters (a dtype, an activation name ...); dtypes are
     normalized so ``np.float32`` and ``np.dtype("float32")`` share one kernel.
     """
-    key = (make,) + tuple(np.dtype(a) if isinstance(a, (type, np.dtype)) else a for a in args)
-    k = _built.get(key)
+    raw = (make, *args)
+    k = _built.get(raw)  # the arguments as given: no dtype normalization on the hot path
     if k is None:
-        fn = make(*args)
-        k = _built[key] = jit(fn, launch_bounds=launch_bounds(fn) if launch_bounds else None, cache=cache)
+        key = (make,) + tuple(np.dtype(a) if isinstance(a, (type, np.dtype)) else a for a in args)
+        k = _built.get(key)
+        if k is None:
+            fn = make(*args)
+            k = _built[key] = jit(fn, launch_bounds=launch_bounds(fn) if launch_bounds else None, cache=cache)
+        _built[raw] = k
     return k
 
 

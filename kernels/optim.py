@@ -80,35 +80,49 @@ def adam_update(
     param, grad, m, v, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0, step=1, decoupled=False, stream=None
 ):
     """One Adam (``decoupled=False``) or AdamW (``decoupled=True``) step on ``param`` in place (also
-    updating the moment buffers ``m`` and ``v``); returns ``param``. ``step`` counts from 1."""
+    updating the moment buffers ``m`` and ``v``); returns ``param``. ``step`` counts from 1.
+
+    Over a flat buffer holding every parameter (tensorcore.optim's fused path), this is the whole
+    optimizer step in one launch."""
     fn = "adam_update"
     kind = _launch.check_same_kind(fn, param, grad, m, v)
     _launch.check_float(fn, "param", param)
+    dtype, shape = param.dtype, param.shape
     for name, a in (("grad", grad), ("m", m), ("v", v)):
-        _launch.check(fn, name, a, dtype=param.dtype, shape=param.shape)
-    step = int(step)
-    if step < 1:
+        if a.dtype != dtype or a.shape != shape or not _launch.is_c_contiguous(a):
+            _launch.check(fn, name, a, dtype=dtype, shape=shape)
+    n = param.size
+    key = (dtype, lr, beta1, beta2, eps, weight_decay, step, bool(decoupled))
+    scalars = _scalars.get(key)
+    if scalars is None:
+        scalars = _step_scalars(fn, *key)
+    if n == 0:
+        return param
+    _launch.launch(
+        _kernel(dtype), _launch.grid_1d(n), _launch.THREADS_1D, _launch.stream_for(kind, stream),
+        _launch.Flat(param), _launch.Flat(grad), _launch.Flat(m), _launch.Flat(v), *scalars,
+    )
+    return param
+
+
+_scalars: dict = {}  # (dtype, hyperparameters, step) -> the kernel's scalar arguments, made once per step
+
+
+def _step_scalars(fn, dtype, lr, beta1, beta2, eps, weight_decay, step, decoupled):
+    """The kernel's scalars ``(lr, beta1, beta2, eps, weight_decay, step_size, inv_sqrt_bc2, decoupled)``."""
+    if int(step) != step or step < 1:
         raise ValueError(f"{fn}: step counts from 1, got {step}")
     if not (0.0 <= beta1 < 1.0 and 0.0 <= beta2 < 1.0):
         raise ValueError(f"{fn}: betas must be in [0, 1), got {beta1}, {beta2}")
-    n = param.size
-    if n == 0:
-        return param
-    T = np.dtype(param.dtype).type
+    step = int(step)
+    T = np.dtype(dtype).type
     step_size = lr / (1.0 - beta1**step)
     inv_sqrt_bc2 = 1.0 / math.sqrt(1.0 - beta2**step)
-    flat = [_launch.reshape(a, (n,)) for a in (param, grad, m, v)]
-    scalars = [T(s) for s in (lr, beta1, beta2, eps, weight_decay, step_size, inv_sqrt_bc2)]
-    _launch.launch(
-        _kernel(param.dtype),
-        _launch.grid_1d(n),
-        _launch.THREADS_1D,
-        _launch.stream_for(kind, stream),
-        *flat,
-        *scalars,
-        int(bool(decoupled)),
-    )
-    return param
+    values = tuple(T(s) for s in (lr, beta1, beta2, eps, weight_decay, step_size, inv_sqrt_bc2)) + (int(decoupled),)
+    if len(_scalars) > 64:  # one entry per step and parameter group: old steps are dropped
+        _scalars.clear()
+    _scalars[(dtype, lr, beta1, beta2, eps, weight_decay, step, decoupled)] = values
+    return values
 
 
 def adam_update_reference(

@@ -40,6 +40,17 @@ def test_pack_gives_numbas_array_and_scalar_layout():
     assert types == (("f", 2, True), ("d", 1, False), int, float, np.float32, bool, ("f", 1, True))
 
 
+def test_scalars_are_packed_once_per_type_and_value():
+    from tensorcore.kernels import _launch
+
+    one = _launch._key_and_pack([np.float32(0.25), 0.25, np.float64(0.25)])[1]
+    again = _launch._key_and_pack([np.float32(0.25), 0.25, np.float64(0.25)])[1]
+    assert [type(c) for c in one] == [ctypes.c_float, ctypes.c_double, ctypes.c_double]
+    assert all(a is b for a, b in zip(one, again))  # the hyperparameters of a step: no ctypes object per launch
+    other = _launch._key_and_pack([np.float32(0.5)])[1][0]
+    assert type(other) is ctypes.c_float and other.value == 0.5
+
+
 def test_the_overload_key_sees_dtype_rank_layout_and_scalar_types():
     from tensorcore.kernels import _launch
 
