@@ -109,18 +109,21 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     capture = None if inputs is None else {}
     grads = {}
     leaf = _Leaves(capture, wanted, create_graph)
+    deliver = leaf.deliver
     state = modes
     prev_mode, prev_anomaly, prev_grad_call = state.grad_enabled, state.anomaly_forward, state.in_grad_call
     state.grad_enabled = create_graph
-    state.anomaly_forward = False  # backward rules are checked per node, in _normalize
+    state.anomaly_forward = False  # backward rules are checked per node, below
     state.in_grad_call = inputs is not None
+    anomaly = state.anomaly
+    Context = ag.Context
     try:
         for t, g in zip(roots, root_grads):
             if not create_graph:
                 g = g._data
                 leaf.owned.add(id(g))  # the caller's gradient: a leaf's .grad gets a copy of it
             if t._node is None:
-                leaf.deliver(t, g)
+                deliver(t, g)
             else:
                 prev = grads.get(t._node)
                 grads[t._node] = g if prev is None else prev + g
@@ -132,31 +135,48 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
         while ready:
             node = ready.pop()
             g = grads.pop(node, None)
-            if capture is not None and id(node) in wanted and g is not None:
+            if g is None:  # nothing flows through this node: its inputs only lose a consumer
+                for nxt in node.next:
+                    if type(nxt) is Context:
+                        left = deps[nxt] - 1
+                        deps[nxt] = left
+                        if left == 0:
+                            ready.append(nxt)
+                continue
+            if capture is not None and id(node) in wanted:
                 capture[wanted[id(node)]] = g
-            in_grads = None
-            if g is not None:
-                in_grads = _call_backward(node, g, create_graph)
-                if not retain_graph and node._saved:
-                    node._saved = None  # free what forward saved; nodes that saved nothing stay usable
-            i = -1
-            for nxt in node.next:
-                i += 1
+            if create_graph:
+                in_grads = _backward_tensors(node, g)
+            else:
+                in_grads = _backward_arrays(node, g)
+            if not retain_graph and node._saved:
+                node._saved = None  # free what forward saved; nodes that saved nothing stay usable
+            for gi, meta, nxt in zip(in_grads, node.input_meta, node.next):
                 if nxt is None:
                     continue
-                gi = in_grads[i] if in_grads is not None else None
-                if type(nxt) is not ag.Context:
-                    if isinstance(nxt, ag._Tensor):
-                        if gi is not None:
-                            leaf.deliver(nxt, gi)
-                        continue
-                if gi is not None:
-                    prev = grads.get(nxt)
-                    grads[nxt] = gi if prev is None else prev + gi
-                left = deps[nxt] - 1
-                deps[nxt] = left
-                if left == 0:
-                    ready.append(nxt)
+                if gi is not None and not create_graph:
+                    # One gradient per input, summed back to its input's shape and cast to its dtype.
+                    if isinstance(gi, ag._Tensor):
+                        gi = gi._data
+                    elif not hasattr(gi, "shape"):
+                        gi = node.backend.asarray(gi)
+                    shape, dtype = meta
+                    if gi.shape != shape:
+                        gi = _sum_to_shape_array(node, gi, shape)
+                    if gi.dtype != dtype:
+                        gi = gi.astype(dtype)
+                    if anomaly:
+                        _check_grads(node, (gi,))
+                if type(nxt) is Context:
+                    if gi is not None:
+                        prev = grads.get(nxt)
+                        grads[nxt] = gi if prev is None else prev + gi
+                    left = deps[nxt] - 1
+                    deps[nxt] = left
+                    if left == 0:
+                        ready.append(nxt)
+                elif gi is not None:
+                    deliver(nxt, gi)
     finally:
         state.grad_enabled, state.anomaly_forward, state.in_grad_call = prev_mode, prev_anomaly, prev_grad_call
         if _callbacks:
@@ -180,27 +200,40 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     return result
 
 
-def _call_backward(node, g, create_graph):
+def _freed(node):
+    return GradientError(
+        f"{node.name}: trying to backward through the graph a second time; its saved arrays "
+        "were freed after the first backward. Pass retain_graph=True to the first call."
+    )
+
+
+def _backward_arrays(node, g):
+    """Plain backward: the node's rule on raw arrays (its backward_arrays, unless the switch forces the
+    Tensor rule: then a constant Tensor in, and Tensor results unwrapped by the caller)."""
     if node._saved is None:
-        raise GradientError(
-            f"{node.name}: trying to backward through the graph a second time; its saved arrays "
-            "were freed after the first backward. Pass retain_graph=True to the first call."
-        )
+        raise _freed(node)
     fn = node.fn
-    if create_graph:
-        if fn.once_differentiable:
-            with ag.no_grad():
-                in_grads = _normalize_tensors(node, fn.backward(node, g))
-            return ag._wrap_once_differentiable(node, g, in_grads)
-        return _normalize_tensors(node, fn.backward(node, g))
     if fn.backward_arrays is not None and ag._fast_backward:
-        return _normalize_arrays(node, fn.backward_arrays(node, g))
-    return _normalize_arrays(node, fn.backward(node, ag._make_tensor(g, node.device, False, None)))
+        in_grads = fn.backward_arrays(node, g)
+    else:
+        in_grads = fn.backward(node, ag._make_tensor(g, node.device, False, None))
+    return _checked_count(node, in_grads)
 
 
-# One gradient per input, each summed back to its input's shape and cast to its dtype. Broadcasting in
-# forward is undone here, for every op: a gradient with extra leading axes, or with size > 1 where the
-# input had size 1, is summed over those axes.
+def _backward_tensors(node, g):
+    """create_graph: the node's Tensor rule, recorded, its gradients normalized as recorded ops."""
+    if node._saved is None:
+        raise _freed(node)
+    fn = node.fn
+    if fn.once_differentiable:
+        with ag.no_grad():
+            in_grads = _normalize_tensors(node, fn.backward(node, g))
+        return ag._wrap_once_differentiable(node, g, in_grads)
+    return _normalize_tensors(node, fn.backward(node, g))
+
+
+# Broadcasting in forward is undone in the engine, for every op: a gradient with extra leading axes, or
+# with size > 1 where the input had size 1, is summed over those axes.
 
 def _checked_count(node, in_grads):
     if type(in_grads) is not tuple and type(in_grads) is not list:
@@ -208,31 +241,6 @@ def _checked_count(node, in_grads):
     if len(in_grads) != len(node.next):
         raise GradientError(f"{node.name}: backward returned {len(in_grads)} gradients for {len(node.next)} inputs")
     return in_grads
-
-
-def _normalize_arrays(node, in_grads):
-    """Plain backward: the gradients as raw arrays (a Tensor result of a Tensor rule is unwrapped)."""
-    in_grads = _checked_count(node, in_grads)
-    out = list(in_grads)
-    i = -1
-    for gi, meta, edge in zip(in_grads, node.input_meta, node.next):
-        i += 1
-        if gi is None or edge is None:
-            out[i] = None
-            continue
-        shape, dtype = meta
-        if isinstance(gi, ag._Tensor):
-            gi = gi._data
-        elif not hasattr(gi, "shape"):
-            gi = node.backend.asarray(gi)
-        if gi.shape != shape:
-            gi = _sum_to_shape_array(node, gi, shape)
-        if gi.dtype is not dtype and gi.dtype != dtype:
-            gi = gi.astype(dtype)
-        out[i] = gi
-    if modes.anomaly:
-        _check_grads(node, out)
-    return out
 
 
 def _normalize_tensors(node, in_grads):
@@ -290,6 +298,15 @@ def _sum_to_shape_tensor(node, g, shape):
     return Reshape.apply(g, shape=shape) if g.shape != shape else g
 
 
+def _add_into(acc, g):
+    """acc += g; False where acc is read-only (a NumPy broadcast view, say)."""
+    try:
+        acc += g
+    except ValueError:
+        return False
+    return True
+
+
 class _Leaves:
     """Gradients arriving at leaves: into .grad (backward) or into the captured results (grad)."""
 
@@ -316,7 +333,17 @@ class _Leaves:
             self.owned.add(id(g))
             leaf.grad = ag._make_tensor(g, leaf.device, False, None)
         else:
-            leaf.grad = ag._make_tensor(leaf.grad._data + g, leaf.device, False, None)
+            # As PyTorch's AccumulateGrad: the sum goes into the existing .grad in place (views of it see
+            # it), unless that array arrived in this backward (it may still be shared with a gradient in
+            # flight) or cannot take it (read-only, another shape or dtype).
+            old = leaf.grad
+            acc = old._data
+            if id(acc) in self.owned or acc.shape != g.shape or acc.dtype != g.dtype or not _add_into(acc, g):
+                leaf.grad = ag._make_tensor(acc + g, leaf.device, False, None)
+            elif old._vcounter is None:
+                old._vcounter = [1, False]  # the version counter, as an in-place op bumps it
+            else:
+                old._vcounter[0] += 1
         if leaf._hooks:
             for hook in leaf._hooks:
                 hook(leaf)

@@ -396,3 +396,35 @@ def test_linear_and_dot_refuse_mixed_dtypes_like_pytorch():
         tc.nn.functional.linear(tc.ones(2, 2), tc.ones(3, 2), tc.ones(3, dtype=tc.float64))
     with pytest.raises(tc.DTypeError, match="dot"):
         tc.dot(tc.ones(3), tc.ones(3, dtype=tc.float64))
+
+
+def test_backward_accumulates_into_the_existing_grad_in_place_as_pytorch():
+    # PyTorch's AccumulateGrad adds into the existing .grad: a reference to it (or its array) sees the sum.
+    x = tc.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    first = x.grad
+    view = first.numpy()
+    (x * x).sum().backward()
+    assert x.grad is first
+    np.testing.assert_allclose(view, [3 + 2, 3 + 4])
+    assert first._version >= 1
+
+
+def test_in_place_accumulation_never_touches_a_gradient_still_in_flight():
+    # (a + c) + a with c = 3a: the first delivery to `a` keeps an array that is also the gradient of the
+    # inner add; summing the later deliveries into it in place would change what reaches c.
+    a = tc.tensor([1.0, -2.0], requires_grad=True)
+    c = a * 3
+    ((a + c) + a).mul(2.0).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [2 * (1 + 3 + 1)] * 2)
+    x = tc.tensor([0.5], requires_grad=True)
+    y = x.reshape(1)
+    (y + x + y).sum().backward(tc.tensor(2.0))
+    np.testing.assert_allclose(x.grad.numpy(), [6.0])
+
+
+def test_a_read_only_grad_is_replaced_not_written():
+    x = tc.tensor([1.0, 2.0], requires_grad=True)
+    x.grad = tc.zeros(1).expand(2)  # a broadcast view: read-only
+    (x * 1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])

@@ -200,8 +200,20 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
     differentiable = vjp is not None
     Fn = _make_function(name, call, (vjp,), saved, 1, vjp_arrays)
 
+    lean = not params and check is None  # a call with no arguments beyond the tensor can skip the binding
+
     def op(input, *args, **kwargs):
         try:
+            if (lean and type(input) is Tensor and not args and not kwargs
+                    and not (input.requires_grad and modes.grad_enabled) and not modes.anomaly_forward
+                    and (not floating or input._data.dtype.kind in "fc")):
+                # The common call, nothing recorded: the forward straight on the array.
+                be = input.device.backend
+                try:
+                    out = forward(be.xp, input._data) if forward is not None else getattr(be, backend)(input._data)
+                except (ValueError, TypeError, IndexError) as e:
+                    raise _forward_error(Fn, (input,), e) from e
+                return _make(out, input.device, False, None)
             if not isinstance(input, Tensor):
                 raise ArgumentError(f"{name}: expected a Tensor, got {type(input).__name__}")
             p = _bind(name, params, args, kwargs) if (args or kwargs or params) else {}
@@ -365,6 +377,20 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
 
     def op(input, other, *args, **kwargs):
         try:
+            if type(input) is Tensor and type(other) is Tensor and not args and not kwargs:
+                xa, ya = input._data, other._data
+                device = input.device
+                if (xa.dtype is ya.dtype and other.device is device and not modes.anomaly_forward
+                        and not (differentiable and (input.requires_grad or other.requires_grad)
+                                 and modes.grad_enabled)
+                        and (not floating_default or xa.dtype.kind in "fc")):
+                    # The common call, nothing recorded, nothing to promote: the forward straight on the arrays.
+                    be = device.backend
+                    try:
+                        out = forward(be.xp, xa, ya) if forward is not None else call(be, xa, ya)
+                    except (ValueError, TypeError, IndexError) as e:
+                        raise _forward_error(Fn, (input, other), e) from e
+                    return _make(out, device, False, None)
             x, y = input, other
             if type(x) is not Tensor or type(y) is not Tensor:
                 x, y = _operands(name, x, y)
