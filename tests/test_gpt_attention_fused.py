@@ -135,3 +135,29 @@ def test_gpt_matches_pytorch_in_float64():
     params = dict(theirs.named_parameters())
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), params[name].grad.numpy(), err_msg=name, **TOL)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("is_causal", [True, False])
+@pytest.mark.parametrize("L,S", [(7, 7), (9, 5), (4, 11)])
+def test_numba_softmax_forward_matches_the_numpy_path(L, S, is_causal, dtype, monkeypatch):
+    pytest.importorskip("numba")
+    from tensorcore.backends import cpu_parallel
+
+    rng = np.random.default_rng(4)
+    q, k, v = (rng.standard_normal((3, 2, n, 5)).astype(dtype) for n in (L, S, S))
+    q[0, 0, 1, 0] = np.nan  # one query row NaN: NaN out and lse there, as NumPy's max and sum give
+    monkeypatch.setattr(cpu_parallel, "MIN_ELEMENTS", 0)
+    results = []
+    for on in (False, True):
+        monkeypatch.setattr(cpu_parallel, "enabled", on)
+        assert cpu_attention._numba_softmax(q, S) == on
+        results.append(cpu_attention.attention_forward_probs(q, k, v, None, is_causal, None))
+    tol = {"rtol": 1e-5, "atol": 1e-6} if dtype == np.float32 else TOL
+    for got, want in zip(results[1], results[0]):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got[1:], want[1:], **tol)
+        np.testing.assert_allclose(got[0, 1], want[0, 1], **tol)
+    for i in range(2):  # out and lse of the item with the NaN query: NaN (and -inf) in the same places
+        np.testing.assert_allclose(results[1][i][0, 0], results[0][i][0, 0], **tol)
+    assert np.isnan(results[1][0][0, 0, 1]).all() and np.isfinite(results[1][0][1:]).all()

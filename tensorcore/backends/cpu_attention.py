@@ -101,6 +101,11 @@ def _scores_t(xp, q, k, mask, is_causal, scale, out=None):
     return st
 
 
+def _numba_softmax(q, S):
+    """Whether the Numba softmax over transposed scores takes this forward (float32/float64, large enough)."""
+    return q.dtype in (np.float32, np.float64) and _parallel.use(math.prod(q.shape[:-1]) * S)
+
+
 def attention_forward_xp(xp, q, k, v, mask, is_causal, scale, probs=None, into=None):
     """``(softmax(s) @ v, logsumexp(s))`` over the keys; a row with every key masked gives 0 and -inf.
     probs: an array ``(..., S, L)`` that receives the probabilities ``softmax(s)^T`` (else scratch);
@@ -109,6 +114,10 @@ def attention_forward_xp(xp, q, k, v, mask, is_causal, scale, probs=None, into=N
     if L == 0 or S == 0:
         lead = q.shape[:-2]
         return xp.zeros(lead + (L, v.shape[-1]), dtype=q.dtype), xp.full(lead + (L,), -np.inf, dtype=q.dtype)
+    if xp is np and mask is None and _numba_softmax(q, S):  # the Numba softmax: normalized p, then p^T v
+        p = _scores_t(xp, q, k, None, False, scale, probs)
+        lse = _parallel.kernels("seq").softmax_t(p, is_causal)
+        return xp.matmul(xp.swapaxes(p, -1, -2), v, out=into), lse
     p = _scores_t(xp, q, k, mask, is_causal, scale, probs)  # (..., S, L): becomes exp(s - max) in place
     m = p.max(axis=-2, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0.0).astype(q.dtype, copy=False)  # NOTE: a dead row: exp(-inf - 0) = 0

@@ -11,6 +11,7 @@ arithmetic runs in x's dtype, as PyTorch's CPU kernels (float64 arithmetic on fl
 # 1.3e-6 (NumPy's float32 path 1.2e-6), of dx 1.1e-6 (1.1e-6), of dweight 1.7e-5 (2.5e-5).
 dweight and dbias are summed per fixed block of ROWS_PER_TASK rows, then over the blocks in order in
 float64: the thread count never changes a result.
+Attention's softmax over the keys of transposed scores: softmax_t (see below).
 Embedding backward: dweight[idx[i]] += dout[i] in increasing i, as np.add.at (the same bits, 4x
 faster), each task owning a block of columns.
 """
@@ -107,6 +108,74 @@ def layer_norm_backward(dy, x2d, weight, mean, rstd):
                                t(1.0 / c), t(0))
     dweight = dw.sum(axis=0, dtype=np.float64).astype(dy.dtype) if weight is not None else None
     return dx, dweight, db.sum(axis=0, dtype=np.float64).astype(dy.dtype)
+
+
+# Attention's softmax on the transposed scores st (n, S, L) (keys first, see cpu_attention.py), per item of
+# 16 KB at the GPT's sizes (L1-resident): two kernels around NumPy's SIMD exp instead of seven NumPy passes.
+
+
+@njit(parallel=True, cache=True)
+def softmax_t_shift_kernel(st, causal, m):
+    """st[b] -= m[b], m[b, l] = max over the keys s of st[b, s, l] (0 where not finite); causal: key s > query l
+    is set to -inf first. NaN propagates (as np.max)."""
+    n, S, L = st.shape
+    for b in prange(n):
+        mb = m[b]
+        for j in range(L):
+            mb[j] = -np.inf
+        for s in range(S):
+            row = st[b, s]
+            if causal:
+                for j in range(min(s, L)):
+                    row[j] = -np.inf
+            for j in range(L):
+                v = row[j]
+                if v > mb[j] or v != v:
+                    mb[j] = v
+        for j in range(L):
+            if not np.isfinite(mb[j]):
+                mb[j] = 0
+        for s in range(S):
+            row = st[b, s]
+            for j in range(L):
+                row[j] -= mb[j]
+
+
+@njit(parallel=True, cache=True)
+def softmax_t_normalize_kernel(e, m, lse, total):
+    """e[b] /= its sums over the keys (rows of sum 0 stay 0), lse[b] = m[b] + log(sum) (-inf for sum 0);
+    total (n, L) is scratch. The sums run over s in order (np.sum's order along a leading axis)."""
+    n, S, L = e.shape
+    for b in prange(n):
+        tb = total[b]
+        for j in range(L):
+            tb[j] = 0
+        for s in range(S):
+            row = e[b, s]
+            for j in range(L):
+                tb[j] += row[j]
+        for j in range(L):
+            if tb[j] > 0:
+                lse[b, j] = m[b, j] + np.log(tb[j])
+            else:
+                lse[b, j] = -np.inf
+                tb[j] = 1
+        for s in range(S):
+            row = e[b, s]
+            for j in range(L):
+                row[j] /= tb[j]
+
+
+def softmax_t(st, causal):
+    """In place on C-contiguous st (..., S, L): the softmax over the keys (axis -2); returns lse (..., L)."""
+    S, L = st.shape[-2:]
+    st3 = st.reshape(-1, S, L)
+    m = np.empty((st3.shape[0], L), dtype=st.dtype)
+    softmax_t_shift_kernel(st3, causal, m)
+    np.exp(st, out=st)
+    lse = np.empty_like(m)
+    softmax_t_normalize_kernel(st3, m, lse, np.empty_like(m))
+    return lse.reshape(st.shape[:-2] + (L,))
 
 
 @njit(parallel=True, cache=True)
