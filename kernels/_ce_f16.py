@@ -6,10 +6,13 @@ registers. At the kernel's end :func:`make_finish`'s device function sums them o
 butterflies, then the warps in order through shared memory) into ``partials[block] = (sum, count)``;
 after a ``threadfence`` the block takes a ticket (``atomic.add(ticket, 0, 1)``), and the block that
 takes the last one sums every block's partials in a fixed order (thread ``k`` takes blocks
-``k, k + threads, ...``, then the block sum) and writes ``stats = (sum, count, sum / count)`` and
-resets the ticket to 0 for the next launch. Deterministic (no floating-point atomics): the same bits
-for the same grid. ``sum / count`` is NaN when every row is ignored (PyTorch's mean of nothing), and a
-row whose target is out of range makes every statistic but the count NaN.
+``k, k + threads, ...``, then the block sum) and writes ``stats = (sum, count, sum / count,
+max(count, 1))`` and
+resets the ticket to 0 for the next launch; ``stats[3] = max(count, 1)`` is the divisor of the mean's
+gradient (a zero gradient when every row is ignored, as PyTorch's). Deterministic (no floating-point
+atomics): the same bits for the same grid. ``sum / count`` is NaN when every row is ignored
+(PyTorch's mean of nothing), and a row whose target is out of range makes every statistic but the
+count NaN.
 
 The arithmetic is the compute type (float32 for float16 logits; kernels/_rows.py). The ticket is one
 int32 per device and array kind, zero between launches; launches of this kernel on two streams of one
@@ -34,7 +37,7 @@ def make_finish(T, threads: int):
     """``finish(total, count, partials, ticket, stats)``: the block reduction and the last block's
     total (see the module docstring); every thread of the block must call it."""
     WARPS = (threads + 31) // 32
-    ZERO, NAN = T(0.0), T(math.nan)
+    ZERO, ONE, NAN = T(0.0), T(1.0), T(math.nan)
 
     @cuda.jit(device=True, inline=True)
     def block_sum2(a, b, sh):
@@ -81,6 +84,7 @@ def make_finish(T, threads: int):
                 stats[0] = a
                 stats[1] = b
                 stats[2] = a / b if b > ZERO else NAN
+                stats[3] = b if b > ONE else ONE
                 ticket[0] = 0
 
     return finish
@@ -103,7 +107,7 @@ def ticket(kind: str):
 
 
 def buffers(kind: str, blocks: int, dtype, stats_out=None, fn="softmax_cross_entropy"):
-    """``(partials (blocks, 2), ticket, stats (3,))`` for one launch, in ``dtype`` (the compute type)."""
+    """``(partials (blocks, 2), ticket, stats (4,))`` for one launch, in ``dtype`` (the compute type)."""
     partials = _launch.empty(kind, (blocks, 2), dtype)
-    stats = _launch.output(fn, kind, stats_out, (3,), dtype, name="stats_out")
+    stats = _launch.output(fn, kind, stats_out, (4,), dtype, name="stats_out")
     return partials, ticket(kind), stats

@@ -152,8 +152,9 @@ def make_backward_kernel(log: bool, dtype, tpr: int, vec: bool = False):
 def make_cross_entropy_kernel(dtype, tpr: int, vec: bool = False):
     """Fused softmax + cross-entropy and its reduction, the row in registers; args ``(logits (R, C),
     targets (R,) int, scale, ignore_index, loss (R,), grad (R, C), partials (grid, 2), ticket (1,) int32,
-    stats (3,))`` with ``loss``, ``partials`` and ``stats`` in the compute type (float32 for float16
-    logits). ``stats = (sum of the non-ignored rows' losses, their count, sum / count)`` (kernels/_ce_f16.py)."""
+    stats (4,))`` with ``loss``, ``partials`` and ``stats`` in the compute type (float32 for float16
+    logits). ``stats = (sum of the non-ignored rows' losses, their count, sum / count, max(count, 1))``
+    (kernels/_ce_f16.py)."""
     T = _rows.compute_type(dtype)
     S = _rows.slots(dtype, 1)
     W = _rows.width(vec)
@@ -346,9 +347,10 @@ def softmax_cross_entropy(
     ``(loss (R,), grad (R, C))`` with ``grad = grad_scale * (softmax(logits) - onehot(targets))``
     (``grad`` in the logits' dtype; ``loss`` in the compute dtype: float32 for float16 logits, as
     PyTorch's autocast runs cross-entropy in float32), and with ``return_stats`` also
-    ``stats (3,) = (sum of the non-ignored rows' losses, their count, sum / count)``, reduced inside the
-    same kernel (kernels/_ce_f16.py). Rows whose target is ``ignore_index`` get 0 loss and 0 gradient;
-    other out-of-range targets give a NaN loss.
+    ``stats (4,) = (sum of the non-ignored rows' losses, their count, sum / count, max(count, 1))``,
+    reduced inside the same kernel (kernels/_ce_f16.py; the mean over no rows is NaN, as PyTorch's).
+    Rows whose target is ``ignore_index`` get 0 loss and 0 gradient; other out-of-range targets give a
+    NaN loss.
     """
     fn = "softmax_cross_entropy"
     kind = _launch.check_same_kind(fn, logits, targets, loss_out, grad_out, stats_out)
@@ -362,8 +364,8 @@ def softmax_cross_entropy(
     if R == 0:
         if not return_stats:
             return loss, grad
-        stats = _launch.output(fn, kind, stats_out, (3,), acc, name="stats_out")
-        stats[0], stats[1], stats[2] = 0, 0, np.nan
+        stats = _launch.output(fn, kind, stats_out, (4,), acc, name="stats_out")
+        stats[0], stats[1], stats[2], stats[3] = 0, 0, np.nan, 1
         return loss, grad, stats
     if C == 0:
         raise ValueError(f"{fn}: logits of shape {tuple(logits.shape)} have no classes")

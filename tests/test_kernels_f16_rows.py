@@ -73,13 +73,13 @@ def test_cross_entropy_half_vector_and_in_kernel_mean(layout, rng, dtype, C):
     assert_close(loss, ref_loss, np.float32, tol=1e-6, what=f"{layout} loss")
     check(grad, ref_grad, dtype, f"{layout} grad")
     valid = t != -100
-    assert stats[1] == valid.sum()
+    assert stats[1] == valid.sum() and stats[3] == valid.sum()
     assert_close(stats[:1], [ref_loss[valid].sum()], np.float32, tol=1e-6, what="sum")
-    assert_close(stats[2:], [ref_loss[valid].mean()], np.float32, tol=1e-6, what="mean")
+    assert_close(stats[2:3], [ref_loss[valid].mean()], np.float32, tol=1e-6, what="mean")
     # the ticket was reset: a second launch reduces again; all rows ignored gives PyTorch's NaN mean
     _, _, stats2 = sm.softmax_cross_entropy(to_device(x), to_device(np.full(R, -100)), return_stats=True)
     stats2 = to_host(stats2)
-    assert stats2[0] == stats2[1] == 0 and np.isnan(stats2[2])
+    assert stats2[0] == stats2[1] == 0 and np.isnan(stats2[2]) and stats2[3] == 1
 
 
 @requires_cuda

@@ -18,6 +18,7 @@ PRIMITIVES = (
     "leaky_relu",
     "leaky_relu_backward",
     "sigmoid",
+    "sigmoid_backward",
     "tanh",
     "gelu",
     "softmax",

@@ -23,7 +23,7 @@ import os
 import numpy as np
 
 from ..errors import ArgumentError, DeviceError, ShapeError
-from .cuda_half import float32_compute
+from .cuda_half import float32_compute, half_loss, sequence_dtypes_match
 
 name = "cuda"
 simulated = os.environ.get("TENSORCORE_CUDA_SIM", "") == "1"
@@ -195,7 +195,7 @@ def matmul(a, b):
 @_oom_guard
 def linear(x, w, b=None, activation=None):
     """y = act(x @ w.T + b) in one GEMM launch: the bias and the activation (None, "relu" or "gelu",
-    erf form) fused into its epilogue (float16: the activation runs after, in CuPy)."""
+    erf form) fused into its epilogue (float16: our activation kernel runs after, in place)."""
     if activation not in (None, "relu", "gelu"):
         raise ArgumentError(f"linear: activation must be None, 'relu' or 'gelu', got {activation!r}")
     fused = gemm != "cublas" and x.dtype == w.dtype and x.dtype.kind == "f" and x.dtype != np.float16
@@ -210,7 +210,9 @@ def linear(x, w, b=None, activation=None):
         y = k.matmul(x2, _contiguous(w), bias=None if b is None else _contiguous(b), trans_b=True,
                      **({"activation": activation} if fused else {}))
         y = y.reshape(lead + (w.shape[0],))
-    if activation == "relu" and not fused:
+    if activation is not None and not fused and y.dtype == np.float16:  # our float16 kernel, in place
+        y = _kernels("activations").relu(y, out=y) if activation == "relu" else _kernels("activations").gelu(y, out=y)
+    elif activation == "relu" and not fused:
         y = xp.where(y < 0, xp.zeros((), y.dtype), y)  # NOTE: keeps NaN as NaN, as the kernel does
     elif activation == "gelu" and not fused:
         y = 0.5 * y * (1 + erf(y / np.sqrt(2.0)))
@@ -226,49 +228,47 @@ def _activation(fn_name, *arrays, **kw):
 
 
 @_oom_guard
-@float32_compute
 def relu(x):
     return _activation("relu", x)
 
 
 @_oom_guard
-@float32_compute
 def relu_backward(x, g):
     return _activation("relu_backward", x, g)
 
 
 @_oom_guard
-@float32_compute
 def leaky_relu(x, negative_slope):
     return _activation("leaky_relu", x, negative_slope=negative_slope)
 
 
 @_oom_guard
-@float32_compute
 def leaky_relu_backward(x, g, negative_slope):
     return _activation("leaky_relu_backward", x, g, negative_slope=negative_slope)
 
 
 @_oom_guard
-@float32_compute
 def sigmoid(x):
     return _activation("sigmoid", x)
 
 
 @_oom_guard
-@float32_compute
+def sigmoid_backward(y, g):
+    """g * y * (1 - y) from the forward's output y = sigmoid(x), in one kernel."""
+    return _activation("sigmoid_backward_from_output", y, g)
+
+
+@_oom_guard
 def tanh(x):
     return _activation("tanh", x)
 
 
 @_oom_guard
-@float32_compute
 def gelu(x, approximate="none"):
     return _activation("gelu", x, approximate=approximate)
 
 
 @_oom_guard
-@float32_compute
 def gelu_backward(x, g, approximate="none"):
     return _activation("gelu_backward", x, g, approximate=approximate)
 
@@ -283,29 +283,37 @@ def _rows(x, axis):
 
 
 @_oom_guard
-@float32_compute
 def softmax(x, axis=-1):
     rows, shape = _rows(x, axis)
     return xp.moveaxis(_kernels("softmax").softmax(rows).reshape(shape), -1, axis)
 
 
 @_oom_guard
-@float32_compute
 def log_softmax(x, axis=-1):
     rows, shape = _rows(x, axis)
     return xp.moveaxis(_kernels("softmax").log_softmax(rows).reshape(shape), -1, axis)
 
 
 @_oom_guard
-@float32_compute
 def softmax_cross_entropy(logits, targets, ignore_index=-100):
     """(loss per row, softmax - onehot) in one fused kernel; ignored rows get 0 loss and 0 gradient.
 
     # NOTE: out-of-range targets are not checked on the host (that would synchronize): the kernel
     # gives them a NaN loss, which anomaly mode reports.
     """
-    return _kernels("softmax").softmax_cross_entropy(_contiguous(logits), _contiguous(targets),
-                                                     ignore_index=ignore_index)
+    loss, grad = _kernels("softmax").softmax_cross_entropy(_contiguous(logits), _contiguous(targets),
+                                                           ignore_index=ignore_index)
+    return half_loss(loss, logits), grad
+
+
+@_oom_guard
+def softmax_cross_entropy_reduced(logits, targets, ignore_index=-100):
+    """``(loss per row, softmax - onehot, stats)`` from one kernel, ``stats = (sum of the non-ignored rows'
+    losses, their count, sum / count, max(count, 1))`` reduced inside it (kernels/_ce_f16.py): no reduction
+    ops after it."""
+    loss, grad, stats = _kernels("softmax").softmax_cross_entropy(_contiguous(logits), _contiguous(targets),
+                                                                  ignore_index=ignore_index, return_stats=True)
+    return half_loss(loss, logits), grad, stats
 
 
 def check_targets(op, targets, num_classes, ignore_index):
@@ -450,14 +458,16 @@ def _attention_operands(q, k, v, mask):
 
 
 def _attention_kernels_take(q, k, v):
-    return (_sequence_kernels(q, k, v, dtypes=("float32",)) and max(q.shape[-1], v.shape[-1]) <= 128
+    return (_sequence_kernels(q, k, v, dtypes=("float32", "float16")) and q.dtype == k.dtype == v.dtype
+            and max(q.shape[-1], v.shape[-1]) <= 128
             and q.ndim >= 2 and q.shape[:-2] == k.shape[:-2] == v.shape[:-2])
 
 
 @_oom_guard
 def attention_forward(q, k, v, mask, is_causal, scale):
-    """``(out, lse)`` of softmax(scale q k^T + mask) v: our fused kernel for float32 with head
-    dimensions <= 128, else CuPy ops. Arguments and results as backends/cpu_attention.py."""
+    """``(out, lse)`` of softmax(scale q k^T + mask) v: our fused kernel for float32 or float16 (float32
+    arithmetic and lse) with head dimensions <= 128, else CuPy ops. Arguments and results as
+    backends/cpu_attention.py."""
     from .cpu_attention import attention_forward_xp
 
     if not _attention_kernels_take(q, k, v):
@@ -473,7 +483,8 @@ def attention_backward(q, k, v, out, lse, dout, mask, is_causal, scale):
     tile by tile), or CuPy ops. Arguments and results as backends/cpu_attention.py."""
     from .cpu_attention import attention_backward_xp
 
-    if not _attention_kernels_take(q, k, v) or not _sequence_kernels(out, lse, dout, dtypes=("float32",)):
+    if (not _attention_kernels_take(q, k, v) or out.dtype != q.dtype or dout.dtype != q.dtype
+            or lse.dtype != np.float32):
         return attention_backward_xp(xp, q, k, v, out, lse, dout, mask, is_causal, scale)
     lead, bh, q3, k3, v3, mask4, heads = _attention_operands(q, k, v, mask)
     o3, g3 = (_contiguous(a.reshape((bh,) + a.shape[-2:])) for a in (out, dout))
@@ -482,12 +493,16 @@ def attention_backward(q, k, v, out, lse, dout, mask, is_causal, scale):
     return tuple(g.reshape(a.shape) for g, a in zip(grads, (q, k, v)))
 
 
+_LN_DTYPES = ("float32", "float64", "float16")  # float16: float32 mean/rstd (kernels/layernorm.py)
+
+
 @_oom_guard
 def layer_norm_forward(x2d, weight, bias, eps):
-    """``(y, mean, rstd)`` per row of ``x2d (R, C)``: our one-warp-per-row kernel (float32/float64), or CuPy."""
+    """``(y, mean, rstd)`` per row of ``x2d (R, C)``: our row kernel (float32/float64/float16, whose mean and rstd
+    are float32), or CuPy."""
     from .cpu_attention import layer_norm_forward_xp
 
-    if not _sequence_kernels(x2d, weight, bias) or len({a.dtype for a in (x2d, weight, bias) if a is not None}) > 1:
+    if not _sequence_kernels(x2d, weight, bias, dtypes=_LN_DTYPES) or not sequence_dtypes_match(x2d, weight, bias):
         return layer_norm_forward_xp(xp, x2d, weight, bias, eps)
     w, b = (None if a is None else _contiguous(a) for a in (weight, bias))
     return _kernels("layernorm").layer_norm_forward(_contiguous(x2d), w, b, eps=eps)
@@ -500,7 +515,8 @@ def layer_norm_backward(dy, x2d, weight, mean, rstd):
     from .cpu_attention import layer_norm_backward_xp
 
     arrays = (dy, x2d, weight, mean, rstd)
-    if not _sequence_kernels(*arrays) or len({a.dtype for a in arrays if a is not None}) > 1:
+    if not _sequence_kernels(*arrays, dtypes=_LN_DTYPES) or not sequence_dtypes_match(dy, x2d, weight,
+                                                                                       stats=(mean, rstd)):
         return layer_norm_backward_xp(xp, dy, x2d, weight, mean, rstd)
     dx, dw, db = _kernels("layernorm").layer_norm_backward(
         *(None if a is None else _contiguous(a) for a in arrays))

@@ -1,9 +1,13 @@
-"""float16 on the cuda device: kernels without a float16 variant compute in float32 on widened copies.
+"""float16 on the cuda device: which kernels take float16 as it is, and the widening wrapper for the rest.
 
-Under tc.autocast("cuda") the activations between matmuls and convolutions are float16. The float16 GEMM
-(kernels/gemm_f16.py) takes them as they are; the other kernels (activations, softmax, convolution, pooling)
-are float32/float64 only, so their float16 arguments are widened to float32 and their results rounded back:
-float16 storage with float32 arithmetic, as in the GEMM, at the cost of a copy each way.
+Under tc.autocast("cuda") the activations between matmuls and convolutions are float16. These kernels take
+float16 arrays as they are (float16 in global memory, float32 in registers, one rounding per store):
+the GEMM (kernels/gemm_f16.py), the activations and their backward (kernels/activations.py), softmax,
+log-softmax and cross-entropy (kernels/softmax.py: a float32 loss, see :func:`half_loss`), layer norm
+(kernels/layernorm.py: float32 mean/rstd) and fused attention (kernels/attention.py: float32 lse). The
+backend (backends/cuda.py) calls them directly. The convolution and pooling kernels are float32/float64
+only: :func:`float32_compute` widens their float16 arguments to float32 and rounds their results back,
+at the cost of a copy each way.
 """
 
 import functools
@@ -33,3 +37,20 @@ def _narrow(out):
     if getattr(out, "dtype", None) == _FLOAT:
         return out.astype(_HALF)
     return out
+
+
+def half_loss(loss, logits):
+    """The cross-entropy kernel's per-row loss in the logits' dtype: it computes (and returns) a float32 loss
+    for float16 logits; PyTorch's cross_entropy of float16 logits is float16 (under autocast the logits are
+    float32 already, as the amp policy lists cross_entropy as float32)."""
+    return loss.astype(_HALF) if logits.dtype == _HALF and loss.dtype != _HALF else loss
+
+
+def sequence_dtypes_match(*arrays, stats=()):
+    """True when the row arrays (None skipped) share one dtype and the saved statistics are in its compute
+    dtype (float32 for float16 rows): what kernels/layernorm.py takes."""
+    dtypes = {a.dtype for a in arrays if a is not None}
+    if len(dtypes) != 1:
+        return False
+    acc = _FLOAT if dtypes == {_HALF} else dtypes.pop()
+    return all(s.dtype == acc for s in stats)

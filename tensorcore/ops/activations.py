@@ -22,8 +22,8 @@ leaky_relu = unary("leaky_relu", backend="leaky_relu", params={"negative_slope":
                    vjp=lambda g, x, negative_slope: where(x > 0, g, g * negative_slope),
                    vjp_arrays=lambda be, g, x, negative_slope: (be.leaky_relu_backward(x, g, negative_slope),),
                    doc="x if x > 0 else negative_slope * x.")
-sigmoid = unary("sigmoid", backend="sigmoid", vjp=lambda g, out: g * out * (1 - out), vjp_arrays=True,
-                floating=True,
+sigmoid = unary("sigmoid", backend="sigmoid", vjp=lambda g, out: g * out * (1 - out),
+                vjp_arrays=lambda be, g, out: (be.sigmoid_backward(out, g),), floating=True,
                 doc="1 / (1 + exp(-x)), computed without overflow.")
 tanh = unary("tanh", backend="tanh", vjp=lambda g, out: g * (1 - out * out), vjp_arrays=True, floating=True,
              doc="tanh(x).")

@@ -83,7 +83,9 @@ class SoftmaxCrossEntropy(Function):
 
     Forward runs the backend's fused softmax + cross-entropy once (loss rows and softmax - onehot);
     backward scales that saved gradient. Rows with target == ignore_index count for nothing, and
-    'mean' divides by the number of the others (computed on the device: no host synchronization).
+    'mean' divides by the number of the others (computed on the device: no host synchronization; a
+    mean over no rows is NaN, as PyTorch's). Where the backend reduces inside its kernel
+    (``softmax_cross_entropy_reduced``: cuda), the sum, count and mean come from it, with no reduction ops.
     """
 
     op_name = "cross_entropy"
@@ -91,19 +93,34 @@ class SoftmaxCrossEntropy(Function):
     @staticmethod
     def forward(ctx, logits, targets, reduction, ignore_index):
         xp = ctx.backend.xp
+        ctx.targets, ctx.reduction, ctx.ignore_index = targets, reduction, ignore_index
+        reduced = getattr(ctx.backend, "softmax_cross_entropy_reduced", None)
+        if reduced is not None and reduction != "none":
+            # stats: (sum, count, sum / count, max(count, 1)), all from inside the kernel
+            loss, dlogits, stats = reduced(logits, targets, ignore_index)
+            divisor = stats[3] if stats.dtype == logits.dtype else stats[3].astype(logits.dtype)
+            ctx.save_for_backward(logits, dlogits, None, divisor)
+            out = stats[2] if reduction == "mean" else stats[0]
+            return out if out.dtype == logits.dtype else out.astype(logits.dtype)
         loss, dlogits = ctx.backend.softmax_cross_entropy(logits, targets, ignore_index)
         valid = (targets != ignore_index).astype(logits.dtype)
-        count = xp.maximum(valid.sum(), 1).astype(logits.dtype)
+        n = valid.sum()
+        count = xp.maximum(n, 1).astype(logits.dtype)  # the gradient's divisor: no rows give a zero gradient
         ctx.save_for_backward(logits, dlogits, valid, count)
-        ctx.targets, ctx.reduction, ctx.ignore_index = targets, reduction, ignore_index
         if reduction == "none":
             return loss
         total = loss.sum()
-        return (total / count).astype(logits.dtype) if reduction == "mean" else total
+        if reduction == "sum":
+            return total
+        with np.errstate(invalid="ignore"):  # 0 / 0: NaN, as PyTorch's mean over no rows
+            return (total / n).astype(logits.dtype)
 
     @staticmethod
     def backward(ctx, g):
         logits, _, valid, count = ctx.saved_tensors
+        xp = ctx.backend.xp
+        if valid is None:
+            valid = _make((ctx.targets != ctx.ignore_index).astype(logits.dtype), g.device, False, None)
         if ctx.reduction == "none":
             scale = g.reshape(-1, 1)
         elif ctx.reduction == "mean":
@@ -111,7 +128,6 @@ class SoftmaxCrossEntropy(Function):
         else:
             scale = g
         # softmax - onehot rebuilt from ops, so the gradient is itself differentiable.
-        xp = ctx.backend.xp
         safe = xp.where(ctx.targets == ctx.ignore_index, 0, ctx.targets)
         onehot = _one_hot_array(safe, logits.shape[1], logits.dtype, xp)
         d = (softmax(logits, axis=1) - _make(onehot, g.device, False, None)) * valid.reshape(-1, 1)
