@@ -3,8 +3,9 @@
 
 Math: ``C[z] = act(op(A[z % batchA]) @ op(B[z % batchB]) + bias)`` (see kernels/gemm.py, which owns the
 wrappers). This module writes one kernel per ``(layout, dtype, activation, tile)`` as Python source,
-fully unrolled, and ``exec``s it (cached): NVVM does not unroll the 8-step k loop of a written loop
-(its body, 64 FMAs and 16 loads, is over the unroll threshold), so the source is unrolled here.
+fully unrolled, and ``exec``s it (with ``NUMBA_CACHE_DIR`` set, writes it to a file there and imports it,
+so Numba's disk cache keeps the compiled kernel across processes): NVVM does not unroll the 8-step k loop
+of a written loop (its body, 64 FMAs and 16 loads, is over the unroll threshold), so the source is unrolled here.
 
 Arguments (flat, C-contiguous 1-D views; the wrapper makes them)::
 
@@ -36,7 +37,10 @@ Machine-code design (RESOURCES.md shows the result):
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import math
+import os
 from typing import NamedTuple
 
 import numba
@@ -430,19 +434,46 @@ def make_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: Gemm
         "ZEROS": outer_products(tile, dtype)[1],
         "EPILOGUE": epilogue(tile, dtype, activation),
     }
-    code = compile(source, f"<generated {name}>", "exec")
-    exec(code, scope)
-    fn = scope[name]
+    fn = _define(name, source, scope)
     fn.source = source
     fn.launch_bounds = launch_bounds(tile, dtype)
     return fn
 
 
+def generated_dir():
+    """Where generated kernel sources are written when kernels are disk-cached (``NUMBA_CACHE_DIR``), else None."""
+    return os.path.join(os.environ["NUMBA_CACHE_DIR"], "tensorcore_generated") if _launch.cache_enabled() else None
+
+
+def _define(name: str, source: str, scope: dict):
+    """Function ``name`` defined by ``source`` with globals ``scope``. With a disk cache, the source is
+    written to a file named by its hash and imported from there: Numba caches only functions whose code
+    has a real source file (its index is keyed by the file's path and stamp, which never change here)."""
+    folder = generated_dir()
+    if folder is None:
+        exec(compile(source, f"<generated {name}>", "exec"), scope)
+        return scope[name]
+    digest = hashlib.sha1(source.encode()).hexdigest()[:16]
+    path = os.path.join(folder, f"{name}_{digest}.py")
+    if not os.path.exists(path):
+        os.makedirs(folder, exist_ok=True)
+        tmp = f"{path}.{os.getpid()}.tmp"
+        with open(tmp, "w") as f:
+            f.write(source)
+        os.replace(tmp, path)  # atomic: a concurrent section sees the whole file or none
+    spec = importlib.util.spec_from_file_location(f"tensorcore_generated.{name}_{digest}", path)
+    module = importlib.util.module_from_spec(spec)
+    module.__dict__.update(scope)
+    spec.loader.exec_module(module)
+    return getattr(module, name)
+
+
 def get_kernel(trans_a: bool, trans_b: bool, dtype, activation=None, tile: GemmTile = TILE_128x128):
-    """:func:`make_kernel`, jitted once per argument set (it compiles on its first launch)."""
+    """:func:`make_kernel`, jitted once per argument set (it compiles on its first launch, or loads from
+    Numba's disk cache when ``NUMBA_CACHE_DIR`` is set: see :func:`_define`)."""
     ACTIVATIONS[activation]  # unknown names fail before anything is built
     args = (bool(trans_a), bool(trans_b), dtype, activation, GemmTile(*tile))
-    return _launch.built(make_kernel, *args, launch_bounds=lambda fn: fn.launch_bounds, cache=False)
+    return _launch.built(make_kernel, *args, launch_bounds=lambda fn: fn.launch_bounds, cache=True)
 
 
 def signature(dtype):

@@ -283,8 +283,8 @@ def _reduced_axes(node, gshape, shape):
 
 def _sum_to_shape_array(node, g, shape):
     axes = _reduced_axes(node, g.shape, shape)
-    if axes:
-        g = g.sum(axis=axes, keepdims=True)
+    if axes:  # the backend's sum: float32 accumulation for float16/bfloat16, as PyTorch's
+        g = node.backend.sum(g, axes, True)
     return g.reshape(shape)
 
 

@@ -129,8 +129,8 @@ class Linear(Function):
             gx = be.matmul(gd.reshape(-1, gd.shape[-1]), w).reshape(gd.shape[:-1] + (w.shape[1],))
         if needs[1]:
             gw = be.matmul(gd.reshape(-1, gd.shape[-1]).T, x.reshape(-1, x.shape[-1]))
-        if ctx.has_bias and needs[2]:
-            gb = gd.sum(axis=tuple(range(gd.ndim - 1)))
+        if ctx.has_bias and needs[2]:  # the backend's sum: float32 accumulation for float16/bfloat16
+            gb = be.sum(gd, tuple(range(gd.ndim - 1)), False)
         return gx, gw, gb
 
 
