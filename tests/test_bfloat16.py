@@ -115,6 +115,9 @@ def test_long_sums_accumulate_in_float32_as_torch():
     assert ones.sum().item() == torch.ones(1000, dtype=torch.bfloat16).sum().item() == 1000.0  # not 256
     x = R.standard_normal((64, 300))
     np.testing.assert_allclose(_values(_tc(x).sum(0)), _values(_torch(x).sum(0)), rtol=2 ** -7, atol=2 ** -7)
+    u = R.random(100000)  # NumPy's own bfloat16 mean of these is 0.0026 (its bfloat16 running sum stops at 256)
+    assert abs(_tc(u).mean().item() - _torch(u).mean().item()) <= 2 ** -8
+    assert abs(_tc(u).sum().item() - float(u.astype(np.float32).astype(BF).astype(np.float64).sum())) <= 256
 
 
 @pytest.mark.parametrize("name", ["matmul", "bmm", "linear", "conv2d", "conv1d", "conv_transpose2d"])

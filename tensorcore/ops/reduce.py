@@ -86,6 +86,8 @@ class Mean(Function):
     def forward(ctx, x, axes, keepdims):
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
         ctx.count = int(np.prod([x.shape[a] for a in axes])) if axes else 1
+        if x.dtype.itemsize == 2:  # NOTE: float32 accumulation (NumPy adds bfloat16 in bfloat16: a sum stalls at 256)
+            return x.mean(axis=axes, keepdims=keepdims, dtype=np.float32).astype(x.dtype)
         return x.mean(axis=axes, keepdims=keepdims)
 
     @staticmethod
