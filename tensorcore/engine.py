@@ -111,11 +111,15 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     leaf = _Leaves(capture, wanted, create_graph)
     deliver = leaf.deliver
     state = modes
-    prev_mode, prev_anomaly, prev_grad_call = state.grad_enabled, state.anomaly_forward, state.in_grad_call
+    prev_mode = state.grad_enabled
     state.grad_enabled = create_graph
-    state.anomaly_forward = False  # backward rules are checked per node, below
-    state.in_grad_call = inputs is not None
-    anomaly = state.anomaly
+    anomaly = state.anomaly  # only anomaly mode turns forward checks on; backward rules are checked per node, below
+    if anomaly:
+        prev_anomaly, state.anomaly_forward = state.anomaly_forward, False
+    grad_call = inputs is not None
+    prev_grad_call = state.in_grad_call
+    if prev_grad_call is not grad_call:
+        state.in_grad_call = grad_call
     Context = ag.Context
     try:
         for t, g in zip(roots, root_grads):
@@ -178,7 +182,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
                 elif gi is not None:
                     deliver(nxt, gi)
     finally:
-        state.grad_enabled, state.anomaly_forward, state.in_grad_call = prev_mode, prev_anomaly, prev_grad_call
+        state.grad_enabled = prev_mode
+        if anomaly:
+            state.anomaly_forward = prev_anomaly
+        if prev_grad_call is not grad_call:
+            state.in_grad_call = prev_grad_call
         if _callbacks:
             callbacks = list(_callbacks)
             _callbacks.clear()
