@@ -176,3 +176,42 @@ def test_few_weights_forward_tiled_weight_gradient_direct(monkeypatch):
            cpu_conv.conv2d_backward_weight(g, x, w.shape, *geo, columns=columns))
     for a, b in zip(got, _reference(x, w, g, geo)):
         _close(a, b, np.float32)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(300, 70, 129), (65, 90, 260), (8, 500, 1000), (1000, 33, 8)])
+def test_gemm_matches_numpy_and_is_deterministic(shape, dtype, monkeypatch):
+    """tiled.gemm's row or column blocks: the one-thread product within rounding, the same on every run."""
+    pytest.importorskip("threadpoolctl", reason="without threadpoolctl gemm runs on one thread")
+    m, k, n = shape
+    rng = np.random.default_rng(4)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((n, k)).astype(dtype).T  # a transposed operand, as linear's w.T
+    with tiled.one_blas_thread():
+        ref = a @ b
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(cpu_parallel, "_threads", threads)
+        got = tiled.gemm(a, b)
+        assert got.dtype == ref.dtype and np.array_equal(got, tiled.gemm(a, b))
+        _close(got, ref, dtype)
+        if m >= n:  # the row cut: OpenBLAS's values bit for bit
+            assert np.array_equal(got, ref)
+
+
+def test_large_products_dispatch_to_gemm(monkeypatch):
+    from tensorcore.backends import cpu
+
+    monkeypatch.setattr(cpu_parallel, "_threads", 2)
+    calls = []
+    real = tiled.gemm
+    monkeypatch.setattr(tiled, "gemm", lambda a, b: calls.append(a.shape) or real(a, b))
+    rng = np.random.default_rng(5)
+    x, w = rng.standard_normal((64, 400)).astype(np.float32), rng.standard_normal((120, 400)).astype(np.float32)
+    np.testing.assert_allclose(cpu.linear(x, w), x @ w.T, rtol=1e-5, atol=1e-4)
+    assert calls == [(64, 400)]
+    cpu.matmul(x[:8, :8], w[:8, :8].T)  # small: NumPy's own call
+    cpu.matmul(x.astype(np.float64), w.T)  # mixed dtypes: NumPy's promotion
+    assert calls == [(64, 400)]
+    monkeypatch.setattr(cpu_parallel, "_threads", 1)  # one thread: BLAS is limited to it already
+    cpu.matmul(x, w.T)
+    assert calls == [(64, 400)]

@@ -45,6 +45,8 @@ TILED = True
 # kh*kw vectorized passes on the 2-core Xeon for 3x3 windows (AlexNet's 24 vs 31 ms): off by default,
 # except its 2x2 stride-2 form (LeNet-5's first pool 0.41 vs 0.17 ms, the MNIST convnet's 5.7 vs 1.6).
 MAX_POOL_FORWARD = False
+# 2-D products larger than this (m n k) run on tc's threads with one BLAS thread each (cpu_parallel_tiled.gemm).
+GEMM_MIN_MNK = 65536 * 4
 MAX_POOL_2X2 = True
 
 _available = None
@@ -109,6 +111,15 @@ def max_pool_forward(kernel, stride, padding, dilation):
     """Whether max pooling's forward with this geometry takes the kernel (for arrays `takes` accepts)."""
     two = tuple(kernel) == (2, 2) and tuple(stride) == (2, 2) and not any(padding) and tuple(dilation) == (1, 1)
     return MAX_POOL_FORWARD or (MAX_POOL_2X2 and two)
+
+
+def gemm(a, b):
+    """Whether a @ b (2-D, one float32/float64 dtype) goes to cpu_parallel_tiled.gemm: several threads
+    asked and a product OpenBLAS would thread itself (m n k above its 65536 * 4), whose idle workers
+    would then spin next to the other kernels."""
+    return (a.ndim == 2 and b.ndim == 2 and enabled and a.dtype == b.dtype and a.dtype.kind == "f"
+            and a.dtype.itemsize >= 4 and a.shape[0] * a.shape[1] * b.shape[1] > GEMM_MIN_MNK
+            and get_num_threads() > 1 and available())
 
 
 def conv_columns_size(x_shape, w_shape, padding, dilation):

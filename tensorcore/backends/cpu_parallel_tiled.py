@@ -22,6 +22,7 @@ from numba import njit
 
 from . import cpu_parallel as policy
 
+GEMM_MIN_BLOCK = 64  # rows (or columns) per thread at least in gemm
 CHUNK_ELEMENTS = 1 << 18  # column entries per weight-gradient GEMM (1 MB of float32: half one core's L2)
 
 
@@ -189,27 +190,69 @@ def threads_for(n):
     return t if t > 1 and _blas_controllers() else 1
 
 
+class one_blas_thread:
+    """Context manager: BLAS on one thread inside (no-op without threadpoolctl).
+
+    # NOTE: OpenBLAS's idle workers spin for ~0.1 s (2^28 cycles) after each multithreaded call; on
+    # 2 cores a spinning worker halves whatever runs next on the other core (measured: a LeNet-5 step at
+    # 2 threads took 42-52 ms of CPU time instead of 8). Every GEMM of this module runs on one BLAS
+    # thread; its own threads split the work.
+    """
+
+    def __enter__(self):
+        self.saved = [(c, c.get_num_threads()) for c in (_blas_controllers() or ())]
+        for c, k in self.saved:
+            if k != 1:
+                c.set_num_threads(1)
+        return self
+
+    def __exit__(self, *exc):
+        for c, k in self.saved:
+            if k != 1:
+                c.set_num_threads(k)
+
+
 def _split(work, n, threads):
     """work(lo, hi) over [0, n) in `threads` contiguous blocks, concurrently; BLAS on one thread meanwhile."""
     if threads <= 1:
-        work(0, n)
+        with one_blas_thread():
+            work(0, n)
         return
     global _pool
     with _pool_lock:
         if _pool is None or _pool._max_workers < threads - 1:
             _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="tensorcore-conv")
     bounds = [n * t // threads for t in range(threads + 1)]
-    saved = [(c, c.get_num_threads()) for c in _blas]
-    for c, _ in saved:
-        c.set_num_threads(1)
-    try:
+    with one_blas_thread():
         futures = [_pool.submit(work, bounds[t], bounds[t + 1]) for t in range(1, threads)]
-        work(bounds[0], bounds[1])
-        for f in futures:
-            f.result()
-    finally:
-        for c, k in saved:
-            c.set_num_threads(k)
+        try:
+            work(bounds[0], bounds[1])
+        finally:
+            for f in futures:
+                f.result()
+
+
+def gemm(a, b):
+    """a @ b for 2-D a (M, K) and b (K, N): the longer of M and N cut into one block per thread.
+
+    Each block is one single-threaded BLAS call on a slice: deterministic for a given thread count.
+    (OpenBLAS gives the row blocks the whole product's values bit for bit; a column block may round
+    differently in the last bit, as BLAS's own threads may.)
+    """
+    m, n = a.shape[0], b.shape[1]
+    out = np.empty((m, n), dtype=np.result_type(a, b))
+    rows = m >= n
+    size = m if rows else n
+    threads = min(policy.get_num_threads(), max(1, size // GEMM_MIN_BLOCK)) if _blas_controllers() else 1
+
+    def work(lo, hi):
+        if rows:
+            np.matmul(a[lo:hi], b, out=out[lo:hi])
+        else:
+            out[:, lo:hi] = a @ b[:, lo:hi]
+
+    _split(work, size, threads)
+    return out
 
 
 # --- the primitives --------------------------------------------------------------------------------
