@@ -54,6 +54,7 @@ SECTIONS = [
     ("optim", "gpu_kernels:optim", (60, 10), (60, 3)),
     ("attention", "gpu_seq:attention", (240, 60), (120, 8)),
     ("layer_norm", "gpu_seq:layer_norm", (90, 15), (60, 4)),
+    ("half", "gpu_f16:half_precision", (150, 40), (90, 6)),
     ("embedding", "gpu_seq:embedding", (90, 15), (60, 4)),
     ("train", "gpu_train:train_steps", (180, 60), (90, 6)),
     ("graphs", "gpu_graphs:graphs", (120, 40), (30, 2)),
