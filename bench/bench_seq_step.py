@@ -6,10 +6,12 @@ mostly measures the other jobs) and the median wall time of each, and the CPU-ti
 forward, cross-entropy, zero_grad, backward and an Adam step. Targets (issue 15): GPT <= 1.0x,
 LSTM <= 1.5x. Writes bench/results/seq_step_cpu.{json,md}.
 
-    python bench/bench_seq_step.py [--rounds 30] [--model gpt,char_lstm] [--numpy]
+    python bench/bench_seq_step.py [--rounds 30] [--model gpt,char_lstm] [--numpy] [--torch-threads 0]
 
 tensorcore runs as installed by default: its Numba CPU kernels on when numba is there (one thread
-next to PyTorch, see backends/cpu_parallel.py); --numpy times the NumPy-only path.
+next to PyTorch, see backends/cpu_parallel.py); --numpy times the NumPy-only path. tensorcore runs on
+one thread; PyTorch on --torch-threads (1 by default; 0: its default, one per core, whose CPU time
+then counts every thread's).
 
 GPT: 4 layers, 4 heads, 128 dims, block 64, batch 16, vocab 113 (fortunes' characters).
 LSTM LM: embedding 64, 2 layers of 256, block 64, batch 16.
@@ -100,20 +102,24 @@ def main(argv=None):
     p.add_argument("--model", default="gpt,char_lstm")
     p.add_argument("--numpy", action="store_true", help="tensorcore's Numba CPU kernels off (NumPy only)")
     p.add_argument("--parallel", action="store_true", help="(the default; kept for old command lines)")
+    p.add_argument("--torch-threads", type=int, default=1, help="PyTorch's threads (0: its default, one per core)")
     p.add_argument("--out", default=RESULTS)
     p.add_argument("--name", default="seq_step_cpu")
     args = p.parse_args(argv)
-    torch.set_num_threads(1)
+    torch_threads = args.torch_threads or len(os.sched_getaffinity(0))
+    torch.set_num_threads(torch_threads)
     tc.backends.cpu_parallel.enabled = not args.numpy
     parallel = tc.backends.cpu_parallel.enabled and tc.backends.cpu_parallel.available()
     results = [measure(m, args.rounds) for m in args.model.split(",")]
-    record = {"machine": describe(" ".join(["python", *sys.argv])), "threads": 1, "parallel_kernels": parallel,
+    record = {"machine": describe(" ".join(["python", *sys.argv])), "threads": 1, "torch_threads": torch_threads,
+              "parallel_kernels": parallel,
               "results": results}
     base = os.path.join(args.out, args.name)
     with open(base + ".json.tmp", "w") as f:
         json.dump(record, f, indent=1)
     os.replace(base + ".json.tmp", base + ".json")
-    lines = ["# Training step, tensorcore vs PyTorch (CPU, one thread each, same process, alternating rounds)", "",
+    lines = [f"# Training step, tensorcore (1 thread) vs PyTorch ({torch_threads} thread"
+             f"{'s' if torch_threads > 1 else ''}), CPU, same process, alternating rounds", "",
              f"- command: `{record['machine']['command']}`",
              f"- machine: {record['machine']['cpu']}, {record['machine']['cores']} cores, date "
              f"{record['machine']['date']}, load {record['machine']['load_average']}",

@@ -161,3 +161,24 @@ def test_numba_softmax_forward_matches_the_numpy_path(L, S, is_causal, dtype, mo
     for i in range(2):  # out and lse of the item with the NaN query: NaN (and -inf) in the same places
         np.testing.assert_allclose(results[1][i][0, 0], results[0][i][0, 0], **tol)
     assert np.isnan(results[1][0][0, 0, 1]).all() and np.isfinite(results[1][0][1:]).all()
+
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_numba_attention_backward_gives_the_numpy_bits(kept, monkeypatch):
+    pytest.importorskip("numba")
+    from tensorcore.backends import cpu_parallel
+
+    rng = np.random.default_rng(5)
+    q, k, v, do = (rng.standard_normal((2, 3, n, 4)).astype(np.float32) for n in (6, 9, 9, 6))
+    monkeypatch.setattr(cpu_parallel, "MIN_ELEMENTS", 0)
+    monkeypatch.setattr(cpu_parallel, "enabled", False)
+    out, lse, pt = cpu_attention.attention_forward_probs(q, k, v, None, True, None)
+    results = []
+    for on in (False, True):
+        monkeypatch.setattr(cpu_parallel, "enabled", on)
+        if kept:
+            results.append(cpu_attention.attention_backward_probs(q, k, v, out, pt, do, 0.5))
+        else:
+            results.append(cpu_attention.attention_backward(q, k, v, out, lse, do, None, True, 0.5))
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)

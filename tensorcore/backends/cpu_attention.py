@@ -148,8 +148,11 @@ def attention_backward_xp(xp, q, k, v, out, lse, dout, mask, is_causal, scale, p
     dst = xp.matmul(v, _t(xp, dout, c, "doutt"), out=_scratch(xp, "dst", pt.shape, q.dtype))  # scale (dout v^T)^T
     delta = xp.einsum("...i,...i->...", dout, out)  # rowsum(dout out) (einsum: 4x faster than sum)
     delta *= q.dtype.type(c)
-    dst -= delta[..., None, :]
-    dst *= pt
+    if xp is np and pt.flags.c_contiguous and delta.flags.c_contiguous and _numba_softmax(q, k.shape[-2]):
+        _parallel.kernels("seq").attention_ds(dst, delta, pt)
+    else:
+        dst -= delta[..., None, :]
+        dst *= pt
     return xp.matmul(xp.swapaxes(dst, -1, -2), k, out=into[0]), xp.matmul(dst, q, out=into[1]), dv
 
 
