@@ -3,7 +3,8 @@
     x = wte(idx) + wpe(pos);  per block: x = x + attn(ln_1(x));  x = x + mlp(ln_2(x))
     logits = ln_f(x) @ wte.weight^T       (the head is tied to the token embedding)
 
-attn is causal multi-head self-attention (one c_attn GEMM for q, k, v, then SDPA); mlp is
+attn is causal multi-head self-attention (one c_attn GEMM for q, k, v, then SDPA over the heads as
+one node, ops/attention_packed.py, unless attention dropout is on); mlp is
 c_fc -> GELU (GPT-2's tanh approximation) -> c_proj (4x wide). Init: N(0, 0.02) weights, zero biases, c_proj weights
 N(0, 0.02 / sqrt(2 n_layer)) (GPT-2's residual scaling).
 """
