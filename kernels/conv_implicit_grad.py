@@ -61,6 +61,8 @@ def make_backward_input_strided_kernel(dtype, bm: int = 64):
     def conv_implicit_backward_input_strided(dy1, w1, koff, oi, oj, wtab, phase, out, Cog, Ho, Wo, W, sh, sw, khw):
         N, C, HW = out.shape
         S = phase.shape[0]
+        if phase.shape[1] != 5:  # not a phase table (a probe launch with dummy arguments): read nothing
+            return
         G = cuda.gridDim.z // S
         Cg = C // G
         g = cuda.blockIdx.z // S
