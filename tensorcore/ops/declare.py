@@ -31,6 +31,7 @@ from ..tensor import Tensor, _make, attach_method, tensor
 from .registry import BOUNDARY, boundary_error, register
 
 _SCALARS = (int, float, bool)
+_NO_PARAMS = {}  # the params of a call that passed none (shared: nothing writes to it)
 
 
 def _saved_names(vjp):
@@ -205,15 +206,16 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
     def op(input, *args, **kwargs):
         try:
             if (lean and type(input) is Tensor and not args and not kwargs
-                    and not (input.requires_grad and modes.grad_enabled) and not modes.anomaly_forward
-                    and (not floating or input._data.dtype.kind in "fc")):
-                # The common call, nothing recorded: the forward straight on the array.
-                be = input.device.backend
-                try:
-                    out = forward(be.xp, input._data) if forward is not None else getattr(be, backend)(input._data)
-                except (ValueError, TypeError, IndexError) as e:
-                    raise _forward_error(Fn, (input,), e) from e
-                return _make(out, input.device, False, None)
+                    and (not floating or input._data.dtype.kind in "fc")):  # the common call: nothing to bind
+                if differentiable and input.requires_grad and modes.grad_enabled:
+                    return _record(Fn, call, (input,), (input._data,), input.device, _NO_PARAMS)
+                if not modes.anomaly_forward:  # nothing recorded: the forward straight on the array
+                    be = input.device.backend
+                    try:
+                        out = forward(be.xp, input._data) if forward is not None else getattr(be, backend)(input._data)
+                    except (ValueError, TypeError, IndexError) as e:
+                        raise _forward_error(Fn, (input,), e) from e
+                    return _make(out, input.device, False, None)
             if not isinstance(input, Tensor):
                 raise ArgumentError(f"{name}: expected a Tensor, got {type(input).__name__}")
             p = _bind(name, params, args, kwargs) if (args or kwargs or params) else {}
@@ -342,9 +344,6 @@ def _operands(name, input, other):
     return x, y
 
 
-_NO_PARAMS = {}
-
-
 def _check_param_defaults(name, params, fns):
     """A binary op called without params passes none (the lean path): its forward, check and vjps
     must then default each param to the declared value."""
@@ -380,17 +379,18 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
             if type(input) is Tensor and type(other) is Tensor and not args and not kwargs:
                 xa, ya = input._data, other._data
                 device = input.device
-                if (xa.dtype is ya.dtype and other.device is device and not modes.anomaly_forward
-                        and not (differentiable and (input.requires_grad or other.requires_grad)
-                                 and modes.grad_enabled)
+                if (xa.dtype is ya.dtype and other.device is device
                         and (not floating_default or xa.dtype.kind in "fc")):
-                    # The common call, nothing recorded, nothing to promote: the forward straight on the arrays.
-                    be = device.backend
-                    try:
-                        out = forward(be.xp, xa, ya) if forward is not None else call(be, xa, ya)
-                    except (ValueError, TypeError, IndexError) as e:
-                        raise _forward_error(Fn, (input, other), e) from e
-                    return _make(out, device, False, None)
+                    # The common call: two tensors of one dtype on one device, nothing to promote or bind.
+                    if differentiable and (input.requires_grad or other.requires_grad) and modes.grad_enabled:
+                        return _record(Fn, call, (input, other), (xa, ya), device, _NO_PARAMS)
+                    if not modes.anomaly_forward:  # nothing recorded: the forward straight on the arrays
+                        be = device.backend
+                        try:
+                            out = forward(be.xp, xa, ya) if forward is not None else call(be, xa, ya)
+                        except (ValueError, TypeError, IndexError) as e:
+                            raise _forward_error(Fn, (input, other), e) from e
+                        return _make(out, device, False, None)
             x, y = input, other
             if type(x) is not Tensor or type(y) is not Tensor:
                 x, y = _operands(name, x, y)
