@@ -329,9 +329,11 @@ def conv(ctx):
             continue  # this layer cannot be set up (out of memory ...): the next one may
         x, w, b, dy = inputs
 
-        def ours(x=x, w=w, b=b, dy=dy, st=st, pad=pad):
+        dx_module = ci if cg.input_grad_is_implicit(cin) else c  # as the cuda backend chooses
+
+        def ours(x=x, w=w, b=b, dy=dy, st=st, pad=pad, dx_module=dx_module):
             ci.conv2d_forward(x, w, b, stride=st, padding=pad)
-            ci.conv2d_backward_input(dy, w, x.shape, stride=st, padding=pad)
+            dx_module.conv2d_backward_input(dy, w, x.shape, stride=st, padding=pad)
             cg.conv2d_backward_weight(x, dy, w.shape, stride=st, padding=pad)
 
         def im2col(x=x, w=w, b=b, dy=dy, st=st, pad=pad):
@@ -346,6 +348,8 @@ def conv(ctx):
             fields["fwd_ms"] = ctx.time(lambda x=x, w=w, b=b, st=st, pad=pad: ci.conv2d_forward(
                 x, w, b, stride=st, padding=pad))
             fields["dx_ms"] = ctx.time(lambda x=x, w=w, dy=dy, st=st, pad=pad: ci.conv2d_backward_input(
+                dy, w, x.shape, stride=st, padding=pad))  # implicit even where the backend takes im2col's
+            fields["dx_im2col_ms"] = ctx.time(lambda x=x, w=w, dy=dy, st=st, pad=pad: c.conv2d_backward_input(
                 dy, w, x.shape, stride=st, padding=pad))
             fields["dw_ms"] = ctx.time(lambda x=x, w=w, dy=dy, st=st, pad=pad: cg.conv2d_backward_weight(
                 x, dy, w.shape, stride=st, padding=pad))

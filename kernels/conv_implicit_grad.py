@@ -46,6 +46,15 @@ MIN_SPLIT_STEPS = 32
 #: Weight-gradient blocks aimed at per SM (split-K fills the GPU up to this).
 BLOCKS_PER_SM = 2
 _FAR = 1 << 30  # a padded tap's output offset: never inside [0, Ho)
+#: Fewest input channels per group for which the input gradient runs as an implicit GEMM: its rows are
+#: the ``Cg`` channels, so AlexNet conv1's 3 would fill 3 of a 64-row tile (21x the FMAs); im2col's GEMM
+#: has ``Cg kh kw`` rows instead (363 there).
+MIN_IMPLICIT_INPUT_CHANNELS = 16
+
+
+def input_grad_is_implicit(Cg: int) -> bool:
+    """Whether the cuda backend runs the input gradient implicit (else im2col + GEMM + col2im)."""
+    return Cg >= MIN_IMPLICIT_INPUT_CHANNELS
 
 
 def make_backward_input_strided_kernel(dtype, bm: int = 64):

@@ -87,13 +87,16 @@ def test_phase_tables_cover_every_tap_once(cg):
 
 
 @requires_cuda
-@pytest.mark.parametrize("mode", ["implicit", "im2col"])
-def test_cuda_backend_strided_conv_gradients_match_the_cpu(rng, mode):
+@pytest.mark.parametrize("mode,C", [("implicit", 3), ("implicit", 16), ("im2col", 3)])
+def test_cuda_backend_strided_conv_gradients_match_the_cpu(rng, mode, C):
+    # C = 3: the input gradient through im2col (3 of 64 tile rows would be filled), C = 16: implicit.
     import tensorcore as tc
+    from tensorcore.kernels import conv_implicit_grad
 
+    assert conv_implicit_grad.input_grad_is_implicit(C) == (C == 16)
     be = tc.device("cuda").backend
-    x = random(rng, (2, 3, 7, 6), np.float32)
-    w = random(rng, (4, 3, 3, 3), np.float32)
+    x = random(rng, (2, C, 7, 6), np.float32)
+    w = random(rng, (4, C, 3, 3), np.float32)
     grads = {}
     old = be.conv
     try:

@@ -343,7 +343,8 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
             for a in (0, 1)]
     if full[0] > g.shape[2] or full[1] > g.shape[3]:
         g = xp.pad(g, ((0, 0), (0, 0), (0, max(full[0] - g.shape[2], 0)), (0, max(full[1] - g.shape[3], 0))))
-    family = "conv_implicit" if conv == "implicit" else "conv"
+    implicit = conv == "implicit" and _kernels("conv_implicit_grad").input_grad_is_implicit(w.shape[1])
+    family = "conv_implicit" if implicit else "conv"
     return _kernels(family).conv2d_backward_input(_contiguous(g), _contiguous(w), x_shape, stride=stride,
                                                   padding=padding, dilation=dilation, groups=groups)
 
