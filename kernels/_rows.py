@@ -171,6 +171,34 @@ def row_io(vec: bool, dtype):
     return load, store
 
 
+def vector_io(vec: bool, dtype):
+    """``load(vals, base, a, C, c0, fill)``: :func:`row_io`'s load for a 1-D array ``a`` of ``C`` values
+    (a layer norm's weight and bias)."""
+    from . import _vector_f16 as _vec
+
+    T = compute_type(dtype)
+    if vec:
+
+        @cuda.jit(device=True, inline=True)
+        def load(vals, base, a, C, c0, fill):
+            if c0 < C:
+                v0, v1, v2, v3 = _vec.load4(a, c0)
+            else:
+                v0 = v1 = v2 = v3 = fill
+            vals[base] = v0
+            vals[base + 1] = v1
+            vals[base + 2] = v2
+            vals[base + 3] = v3
+
+    else:
+
+        @cuda.jit(device=True, inline=True)
+        def load(vals, base, a, C, c0, fill):
+            vals[base] = T(a[c0]) if c0 < C else fill
+
+    return load
+
+
 def width(vec: bool) -> int:
     """Values per load/store of the :func:`row_io` functions."""
     return 4 if vec else 1

@@ -168,8 +168,9 @@ def make_forward_cached_kernel(dtype, tpr, vec=False):
     ZERO, ONE = T(0.0), T(1.0)
     row_sum, _ = _rows.reducers(tpr)
     load, store = _rows.row_io(vec, dtype)
+    load1 = _rows.vector_io(vec, dtype)
 
-    def layer_norm_forward(x, w, b, eps, y, mean, rstd):  # w, b: (1, C)
+    def layer_norm_forward(x, w, b, eps, y, mean, rstd):
         R, C = x.shape
         n = T(C)
         R, C = U(R), U(C)  # unsigned indices: no negative-index wraparound code
@@ -196,10 +197,10 @@ def make_forward_cached_kernel(dtype, tpr, vec=False):
                     vals[u] = d
                     acc += d * d
             r = ONE / math.sqrt(row_sum(acc, red, sub, warp, lane) / n + eps)
-            for g in range(G):  # y = (x - mu) r w + b, w and b (1, C) from L1/L2
+            for g in range(G):  # y = (x - mu) r w + b, w and b from L1/L2
                 c0 = (t + U(tpr * g)) * U(W)
-                load(wv, 0, w, U(0), C, c0, ZERO)
-                load(bv, 0, b, U(0), C, c0, ZERO)
+                load1(wv, 0, w, C, c0, ZERO)
+                load1(bv, 0, b, C, c0, ZERO)
                 for k in range(W):
                     vals[W * g + k] = vals[W * g + k] * r * wv[k] + bv[k]
                 store(y, row, C, c0, vals, W * g)
@@ -214,7 +215,7 @@ def make_forward_cached_kernel(dtype, tpr, vec=False):
 
 def make_backward_input_cached_kernel(dtype, tpr, vec=False):
     """:func:`make_backward_input_kernel`'s math with ``g = dy w`` and ``xhat`` in registers, and the
-    dw/db partials of the block's rows fused in: args ``(dy, x, w (1, C), mean, rstd, dx, dw_part, db_part)``
+    dw/db partials of the block's rows fused in: args ``(dy, x, w, mean, rstd, dx, dw_part, db_part)``
     with ``dw_part[b, c] = sum over block b's rows of dy xhat`` (``db_part`` of dy), ``(blocks, C)`` in the
     compute type. ``vec``: 4-wide loads and stores of dy, x, w and dx (kernels/_rows.py)."""
     T = _rows.compute_type(dtype)
@@ -226,6 +227,7 @@ def make_backward_input_cached_kernel(dtype, tpr, vec=False):
     ZERO = T(0.0)
     row_sum, _ = _rows.reducers(tpr)
     load, store = _rows.row_io(vec, dtype)
+    load1 = _rows.vector_io(vec, dtype)
 
     def layer_norm_backward_input(dy, x, w, mean, rstd, dx, dw_part, db_part):
         R, C = x.shape
@@ -254,7 +256,7 @@ def make_backward_input_cached_kernel(dtype, tpr, vec=False):
                 c0 = (t + U(tpr * g)) * U(W)
                 load(gs, W * g, dy, row, C, c0, ZERO)
                 load(xh, W * g, x, row, C, c0, mu)
-                load(wv, 0, w, U(0), C, c0, ZERO)
+                load1(wv, 0, w, C, c0, ZERO)
                 for k in range(W):
                     xh[W * g + k] = (xh[W * g + k] - mu) * r
                     dwa[W * g + k] += gs[W * g + k] * xh[W * g + k]
@@ -299,15 +301,15 @@ FUSED_BLOCKS = 256
 
 
 def _row_kernel(cached_maker, stream_maker, C, dtype, arrays, vec=False):
-    """``(kernel, blocks for R rows, threads, cached)``: the cached layout that holds a row of C (4-wide
-    loads with ``vec``), else streaming."""
+    """``(kernel, blocks for R rows, threads)``: the cached layout that holds a row of C (4-wide loads with
+    ``vec``), else streaming."""
     tpr = _rows.choose(C, dtype, arrays)
     if tpr is None:
-        return _launch.built(stream_maker, dtype), lambda R: _launch.grid_1d(R, WARPS_PER_BLOCK), THREADS, False
+        return _launch.built(stream_maker, dtype), lambda R: _launch.grid_1d(R, WARPS_PER_BLOCK), THREADS
     bounds = _rows.launch_bounds(tpr)
     lb = None if bounds is None else (lambda fn: bounds)
     k = _launch.built(cached_maker, dtype, tpr, bool(vec), launch_bounds=lb)
-    return k, lambda R: _rows.grid(R, tpr), _rows.layout(tpr)[0], True
+    return k, lambda R: _rows.grid(R, tpr), _rows.layout(tpr)[0]
 
 
 def make_backward_partials_kernel(dtype):
@@ -388,8 +390,8 @@ def ptx_signatures():
             for vec in (False, True) if dtype in _vec.VECTOR_DTYPES else (False,):
                 fc = make_forward_cached_kernel(dtype, tpr, vec)
                 bc = make_backward_input_cached_kernel(dtype, tpr, vec)
-                out.append((fc.__name__, fc, [numba.void(m, m, m, a, m, av, av)], _rows.launch_bounds(tpr)))
-                out.append((bc.__name__, bc, [numba.void(m, m, m, av, av, m, am, am)], _rows.launch_bounds(tpr)))
+                out.append((fc.__name__, fc, [numba.void(m, v, v, a, m, av, av)], _rows.launch_bounds(tpr)))
+                out.append((bc.__name__, bc, [numba.void(m, m, v, av, av, m, am, am)], _rows.launch_bounds(tpr)))
         out.append((f.__name__, f, [numba.void(m, v, v, a, m, av, av)], None))
         out.append((bi.__name__, bi, [numba.void(m, m, v, av, av, m)], None))
         out.append((bp.__name__, bp, [numba.void(m, m, av, av, numba.int64, am, am)], None))
@@ -434,9 +436,7 @@ def layer_norm_forward(x2d, weight=None, bias=None, eps=1e-5, out=None, stream=N
     rstd = _launch.empty(kind, (R,), acc)
     if R and C:
         vec = _vec.aligned(x2d, w, b, y, last=C)
-        k, blocks, threads, cached = _row_kernel(make_forward_cached_kernel, make_forward_kernel, C, dtype, 1, vec)
-        if cached:
-            w, b = _launch.reshape(w, (1, C)), _launch.reshape(b, (1, C))
+        k, blocks, threads = _row_kernel(make_forward_cached_kernel, make_forward_kernel, C, dtype, 1, vec)
         st = _launch.stream_for(kind, stream)
         _launch.launch(k, blocks(R), threads, st, x2d, w, b, acc.type(eps), y, mean, rstd)
     return y, mean, rstd
@@ -474,8 +474,7 @@ def layer_norm_backward(dy, x2d, weight, mean, rstd, stream=None, rows_per_chunk
         vec = _vec.aligned(dy, x2d, w, dx, last=C)
         k = _launch.built(make_backward_input_cached_kernel, dtype, tpr, vec,
                           launch_bounds=None if bounds is None else (lambda fn: bounds))
-        _launch.launch(k, blocks, _rows.layout(tpr)[0], st, dy, x2d, _launch.reshape(w, (1, C)), mean, rstd, dx,
-                       dw_part, db_part)
+        _launch.launch(k, blocks, _rows.layout(tpr)[0], st, dy, x2d, w, mean, rstd, dx, dw_part, db_part)
         _launch.launch(_launch.built(make_sum_partials_kernel, dtype), _launch.grid_1d(C), _launch.THREADS_1D, st,
                        dw_part, db_part, dw, db)
         return dx, dw, db

@@ -24,16 +24,24 @@ backward, which holds ``y`` and ``grad``), a 512-thread block per row up to 16 t
 and 8192), and beyond it the streaming kernels of kernels/_softmax_stream.py, which read it twice.
 Grid ``min(cdiv(R, rows per block), 16 * SMs)`` blocks, grid-stride over rows.
 
-Bytes (float32), the fewest possible in the cached layouts: forward ``8 R C`` (read x, write y);
-backward ``12 R C``; cross-entropy ``8 R C + 12 R`` (logits in, gradient out, targets and losses).
-FLOPs about 5 per element plus one ``exp``.
+float16 rows are widened to float32 as they are loaded (registers hold float32: the same row lengths
+fit), every sum and ``exp`` is float32, and the stores round to float16; the cross-entropy's loss and
+statistics are float32. When the rows are aligned and ``C % 4 == 0`` (float32/float16), the ``_vec``
+kernels load and store 4 columns per instruction (``LDG.E.128`` / ``LDG.E.64``, kernels/_vector_f16.py):
+thread ``t`` holds columns ``4 (t + tpr g) .. + 3`` for ``g < SLOTS / 4``. The cross-entropy also
+reduces its mean inside the kernel (kernels/_ce_f16.py).
 
-Wrappers (last axis; any leading shape; float32/float64; C-contiguous)::
+Bytes (float32; float16 half of it), the fewest possible in the cached layouts: forward ``8 R C``
+(read x, write y); backward ``12 R C``; cross-entropy ``8 R C + 12 R`` (logits in, gradient out,
+targets and losses). FLOPs about 5 per element plus one ``exp``.
+
+Wrappers (last axis; any leading shape; float32/float64/float16; C-contiguous)::
 
     softmax(x, out=None, stream=None)              softmax_backward(y, grad, out=None, stream=None)
     log_softmax(x, out=None, stream=None)          log_softmax_backward(y, grad, out=None, stream=None)
     softmax_cross_entropy(logits, targets, grad_scale=1.0, ignore_index=-100, loss_out=None,
-                          grad_out=None, stream=None) -> (loss_per_row, grad)
+                          grad_out=None, stream=None, stats_out=None, return_stats=False)
+        -> (loss_per_row, grad) or, with return_stats, (loss_per_row, grad, (sum, count, mean, max(count, 1)))
 
     loss, dlogits = softmax_cross_entropy(logits, labels, grad_scale=1 / len(labels))
 """

@@ -87,7 +87,7 @@ def test_row_vector_kernels(machine_code, dtype, width):
     assert ops[f"LDG.E.{width}"] == 8 and ops[f"STG.E.{width}"] == 8, ops
     assert stats["registers"] <= 128
     ln = layernorm.make_backward_input_cached_kernel(dtype, _rows.WARP, True)
-    stats, ops = machine_code(ln, numba.void(m, m, m, a[::1], a[::1], m, am, am))
+    stats, ops = machine_code(ln, numba.void(m, m, t[::1], a[::1], a[::1], m, am, am))
     _no_spills_no_local(stats, ops, "layer norm backward")
     assert ops[f"LDG.E.{width}"] == 12 and ops[f"STG.E.{width}"] == 4, ops  # dy, x, w: 4 groups each; dx
     if dtype == np.float16:
