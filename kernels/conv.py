@@ -9,11 +9,12 @@ Math (``G`` groups, ``Cg = C / G`` input and ``Cog = Co / G`` output channels pe
 Shapes: ``x (N, C, H, W)``, ``w (Co, Cg, kh, kw)``, ``bias (Co,)``, ``out (N, Co, Ho, Wo)``; float32 or
 float64, C-contiguous. FLOPs ``2 N Co Ho Wo Cg kh kw`` for each of forward, input grad, weight grad.
 
-Method: im2col/col2im feeding the tiled GEMM. The cuda backend runs the forward and the stride-1
-input gradient as implicit GEMMs instead (kernels/conv_implicit.py: no column matrix; its k -> tap
-decoding is a host-built table, so the feared divisions never reach the K loop), and uses this
-module for the weight gradient (one GEMM with ``K = N Ho Wo``, split-K) and strided input gradients
-(where a gather would multiply most taps by zero). The column matrix is ``kh kw / (sh sw)`` times the
+Method: im2col/col2im feeding the tiled GEMM. The cuda backend runs every pass as an implicit GEMM
+instead (kernels/conv_implicit.py: forward and stride-1 input gradient; kernels/conv_implicit_grad.py:
+strided input gradients by stride phase and the split-K weight gradient; no column matrix, the k -> tap
+decoding in host-built tables), and uses this module for input gradients with fewer than 16 input
+channels per group (AlexNet conv1's 3: the implicit GEMM's rows are the channels, im2col's are
+``Cg kh kw``). The column matrix is ``kh kw / (sh sw)`` times the
 input (conv1 at batch 128: 363 x 387,200 floats = 0.56 GB written once and read once, about 0.3 ms
 at 4 TB/s). Large batches are processed in chunks of images so it stays under ``MAX_COL_BYTES``
 (``tc.backends.cuda.conv = "im2col"`` runs every pass here).
