@@ -136,9 +136,17 @@ def _record(Fn, call, inputs, arrays, device, p):
         x = inputs[0]
         needs, edges, meta = (True,), (x if x._node is None else x._node,), ((arrays[0].shape, arrays[0].dtype),)
     else:
-        nx, ex, mx = _edge_meta(inputs[0], arrays[0])
-        ny, ey, my = _edge_meta(inputs[1], arrays[1])
-        needs, edges, meta = (nx, ny), (ex, ey), (mx, my)
+        x, y = inputs
+        if type(x) is Tensor and type(y) is Tensor:
+            nx, ny = x.requires_grad, y.requires_grad
+            needs = (nx, ny)
+            edges = ((x if x._node is None else x._node) if nx else None,
+                     (y if y._node is None else y._node) if ny else None)
+            meta = ((arrays[0].shape, arrays[0].dtype), (arrays[1].shape, arrays[1].dtype))
+        else:
+            nx, ex, mx = _edge_meta(x, arrays[0])
+            ny, ey, my = _edge_meta(y, arrays[1])
+            needs, edges, meta = (nx, ny), (ex, ey), (mx, my)
     ctx = Context(Fn, device, needs, edges, meta)
     try:
         out = call(device.backend, *arrays, **p)
@@ -153,13 +161,15 @@ def _record(Fn, call, inputs, arrays, device, p):
         saved = []
         for n in plan[0]:
             if n == "out":
-                vc = result._vc
+                vc = result._vcounter = [0, False]  # the fresh output's version counter (Tensor._vc)
                 ctx._output_data, ctx._output_vc = out, vc
                 saved.append((_SAVED_OUTPUT, vc, 0))
             else:
                 t = inputs[0] if n == "x" else inputs[1]
                 if isinstance(t, Tensor):
-                    vc = t._vc
+                    vc = t._vcounter
+                    if vc is None:
+                        vc = t._vcounter = [0, False]  # Tensor._vc, inline
                     saved.append((t, vc, vc[0]))
                 else:
                     saved.append((t, None, 0))  # a Python number operand
