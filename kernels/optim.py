@@ -1,4 +1,5 @@
-"""Fused Adam / AdamW update: one grid-stride launch per parameter tensor, updating in place.
+"""Fused Adam / AdamW and SGD updates: one grid-stride launch per parameter tensor (or per flat buffer of
+them: tensorcore.optim's fused Adam path), updating in place.
 
 Math (step ``t >= 1``; PyTorch's formulation)::
 
@@ -62,6 +63,33 @@ def make_adam_kernel(dtype):
     return _launch.named(adam_update, "adam_update", dtype)
 
 
+def make_sgd_kernel(dtype):
+    """Args ``(p, g, b, lr, momentum, dampening, weight_decay, first, nesterov, maximize)``: 1-D arrays, scalars
+    of the array dtype, then ints; ``b`` (the momentum buffer) is neither read nor written when
+    ``momentum == 0``, and only written on the ``first`` momentum step."""
+    T = _launch.numba_type(dtype)
+    ZERO = T(0.0)
+    ONE = T(1.0)
+
+    def sgd_update(p, g, b, lr, momentum, dampening, weight_decay, first, nesterov, maximize):
+        i = cuda.grid(1)
+        stride = cuda.gridsize(1)
+        n = p.size
+        while i < n:
+            w = p[i]
+            d = -g[i] if maximize else g[i]
+            if weight_decay != ZERO:  # never 0 * inf
+                d += weight_decay * w
+            if momentum != ZERO:
+                bi = d if first else momentum * b[i] + (ONE - dampening) * d
+                b[i] = bi
+                d = d + momentum * bi if nesterov else bi
+            p[i] = w - lr * d
+            i += stride
+
+    return _launch.named(sgd_update, "sgd_update", dtype)
+
+
 def _kernel(dtype):
     return _launch.built(make_adam_kernel, dtype)
 
@@ -73,6 +101,8 @@ def ptx_signatures():
         t = _launch.numba_type(dtype)
         fn = make_adam_kernel(dtype)
         out.append((fn.__name__, fn, [numba.void(*([t[::1]] * 4), *([t] * 7), numba.int64)], None))
+        fn = make_sgd_kernel(dtype)
+        out.append((fn.__name__, fn, [numba.void(*([t[::1]] * 3), *([t] * 4), *([numba.int64] * 3))], None))
     return out
 
 
@@ -123,6 +153,48 @@ def _step_scalars(fn, dtype, lr, beta1, beta2, eps, weight_decay, step, decouple
         _scalars.clear()
     _scalars[(dtype, lr, beta1, beta2, eps, weight_decay, step, decoupled)] = values
     return values
+
+
+def sgd_update(
+    param, grad, buf, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, maximize=False, first=True,
+    stream=None,
+):
+    """One SGD step on ``param`` in place, PyTorch's formulas (tensorcore/optim/sgd.py): ``d = +-grad + wd p``;
+    with momentum ``b = d`` (``first``) or ``momentum b + (1 - dampening) d``, ``d = d + momentum b`` (nesterov)
+    or ``b``; ``p -= lr d``. ``buf`` (the momentum buffer, updated in place) may be None without momentum."""
+    fn = "sgd_update"
+    kind = _launch.check_same_kind(fn, param, grad, buf)
+    _launch.check_float(fn, "param", param)
+    _launch.check(fn, "grad", grad, dtype=param.dtype, shape=param.shape)
+    if momentum:
+        if buf is None:
+            raise ValueError(f"{fn}: momentum {momentum} needs a momentum buffer")
+        _launch.check(fn, "buf", buf, dtype=param.dtype, shape=param.shape)
+    n = param.size
+    if n == 0:
+        return param
+    T = np.dtype(param.dtype).type
+    _launch.launch(
+        _launch.built(make_sgd_kernel, param.dtype), _launch.grid_1d(n), _launch.THREADS_1D,
+        _launch.stream_for(kind, stream), _launch.Flat(param), _launch.Flat(grad),
+        # NOTE: without momentum grad stands in for the unused buffer: never param (the simulator copies each
+        # argument back after a launch, and a second copy of param would undo the update).
+        _launch.Flat(buf if momentum else grad), T(lr), T(momentum), T(dampening), T(weight_decay),
+        int(bool(first)), int(bool(nesterov)), int(bool(maximize)),
+    )
+    return param
+
+
+def sgd_update_reference(param, grad, buf, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+                         maximize=False, first=True):
+    """float64 ``(param, buf)`` after one step (new arrays)."""
+    p, d = np.asarray(param, np.float64).copy(), np.asarray(grad, np.float64) * (-1 if maximize else 1)
+    d = d + weight_decay * p
+    b = None
+    if momentum:
+        b = d.copy() if first else momentum * np.asarray(buf, np.float64) + (1 - dampening) * d
+        d = d + momentum * b if nesterov else b
+    return p - lr * d, b
 
 
 def adam_update_reference(

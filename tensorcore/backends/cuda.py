@@ -418,6 +418,23 @@ def adam_update(xp_, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, 
     return param
 
 
+@_oom_guard
+def sgd_update(xp_, param, grad, momentum_buffer, *, step, lr, momentum, dampening, weight_decay, nesterov, maximize):
+    """One fused SGD step in place (one kernel launch); same signature and result as tensorcore.optim.sgd's."""
+    if param.dtype not in (np.float32, np.float64) or not param.flags.c_contiguous:
+        from ..optim.sgd import sgd_update as generic
+
+        return generic(xp_, param, grad, momentum_buffer, step=step, lr=lr, momentum=momentum, dampening=dampening,
+                       weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+    first = momentum_buffer is None or step == 1
+    if momentum and momentum_buffer is None:
+        momentum_buffer = xp.empty_like(param)
+    _kernels("optim").sgd_update(param, _contiguous(grad).astype(param.dtype, copy=False), momentum_buffer, lr,
+                                 momentum=momentum, dampening=dampening, weight_decay=weight_decay, nesterov=nesterov,
+                                 maximize=maximize, first=first)
+    return momentum_buffer
+
+
 # --- sequence models: attention, layer norm, embedding (kernels/attention.py, layernorm.py, embedding.py) ----------
 # Same signatures and semantics as backends/cpu_attention.py (documented there); with the switch
 # `attention = "cupy"`, or where a kernel does not apply, the very same xp code runs with CuPy.
