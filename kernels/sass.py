@@ -5,7 +5,11 @@
 finds the hot loop, a backward branch (``BRA`` to a lower address) whose body holds the most
 fused multiply-adds, and counts its instructions by opcode:
 
-* ``fma_share``: FFMA (or DFMA) over all instructions of the loop body. Fast SGEMMs run above 80%.
+* ``fma_share``: FFMA (or DFMA, or packed-half HFMA2) over all instructions of the loop body. Fast
+  SGEMMs run above 80%. ``HFMA2.MMA`` is not counted: ptxas emits it on the tensor pipe as a register
+  move or constant load (``HFMA2.MMA R2, -RZ, RZ, 0, 0``), no arithmetic of the kernel's.
+* ``mma`` and ``hfma2_mma``: tensor-core ``HMMA`` and ``HFMA2.MMA`` instructions in the body, counted
+  apart from the FMAs (the hot loop is chosen by FMA + HMMA).
 * ``lds``: shared-memory loads by width, ``(LDS, LDS.64, LDS.128)`` (wider is fewer instructions).
 * ``int_per_fma``: integer and address instructions (IMAD, IADD3, LEA, SHF, LOP3, ISETP, ...) per FMA.
 * ``local``: local-memory loads and stores (LDL, STL) in the whole kernel: a register spill or a
@@ -27,6 +31,8 @@ INT_OPCODES = frozenset(
     "IMAD IADD3 IADD IABS IMNMX ISETP ISCADD LEA SHF SHL SHR LOP3 LOP SEL PRMT SGXT BMSK POPC FLO".split()
 )
 FMA_OPCODES = frozenset({"FFMA", "DFMA", "HFMA2"})
+#: Tensor-core matrix multiply-accumulate (base opcodes).
+MMA_OPCODES = frozenset({"HMMA", "IMMA", "DMMA", "HGMMA"})
 
 _LINE = re.compile(r"^\s*/\*([0-9a-f]{4,})\*/\s+(.*?)\s*;")
 _BRANCH_TARGET = re.compile(r"0x([0-9a-f]+)")
@@ -56,15 +62,18 @@ class Mix:
     loop_instructions: int  # instructions in the hot loop's body (0: no loop, whole kernel measured)
     fma_share: float
     lds: tuple  # (LDS, LDS.64, LDS.128) in the measured body
-    int_per_fma: float | None  # None when the body has no FMA
+    int_per_fma: float | None  # None when the body has no FMA (nor HMMA)
     local_loads: int  # LDL in the whole kernel
     local_stores: int  # STL in the whole kernel
+    mma: int = 0  # HMMA (tensor-core) in the measured body
+    hfma2_mma: int = 0  # HFMA2.MMA (moves on the tensor pipe) in the measured body
 
     def cells(self) -> tuple:
         """The RESOURCES.md cells: loop instructions, FMA %, LDS widths, int per FMA, LDL/STL."""
         return (
             str(self.loop_instructions) if self.loop_instructions else "-",
-            f"{100 * self.fma_share:.0f}%",
+            f"{100 * self.fma_share:.0f}%" + (f" +{self.mma} HMMA" if self.mma else "")
+            + (f" +{self.hfma2_mma} HFMA2.MMA" if self.hfma2_mma else ""),
             "/".join(str(n) for n in self.lds),
             "-" if self.int_per_fma is None else f"{self.int_per_fma:.2f}",
             f"{self.local_loads}/{self.local_stores}",
@@ -104,8 +113,13 @@ def loops(instructions: list[Instruction]) -> list[tuple[int, int]]:
     return found
 
 
+def _is_fma(ins) -> bool:
+    return ins.base in FMA_OPCODES and not ins.opcode.startswith("HFMA2.MMA")
+
+
 def _fma_count(body) -> int:
-    return sum(ins.base in FMA_OPCODES for ins in body)
+    """FFMA/DFMA/HFMA2 plus tensor-core HMMA: the loop's math (HFMA2.MMA moves excluded)."""
+    return sum(_is_fma(ins) or ins.base in MMA_OPCODES for ins in body)
 
 
 def hot_loop(instructions: list[Instruction]) -> tuple[int, int] | None:
@@ -126,16 +140,19 @@ def analyze(sass: str) -> Mix:
         longest = max(loops(instructions), key=lambda s: s[1] - s[0])
         span = longest
     body = instructions if span is None else instructions[span[0] : span[1] + 1]
-    fma = _fma_count(body)
+    fma = sum(_is_fma(ins) for ins in body)
+    mma = sum(ins.base in MMA_OPCODES for ins in body)
     ints = sum(ins.base in INT_OPCODES for ins in body)
     lds = tuple(sum(ins.opcode == op for ins in body) for op in ("LDS", "LDS.64", "LDS.128"))
     return Mix(
         loop_instructions=0 if span is None else len(body),
         fma_share=fma / len(body),
         lds=lds,
-        int_per_fma=ints / fma if fma else None,
+        int_per_fma=ints / (fma + mma) if fma + mma else None,
         local_loads=sum(ins.opcode.split(".")[0] == "LDL" for ins in instructions),
         local_stores=sum(ins.opcode.split(".")[0] == "STL" for ins in instructions),
+        mma=mma,
+        hfma2_mma=sum(ins.opcode.startswith("HFMA2.MMA") for ins in body),
     )
 
 

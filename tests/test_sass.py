@@ -63,6 +63,28 @@ def test_no_loop_measures_the_whole_kernel():
     assert mix.fma_share == pytest.approx(2 / 11)
 
 
+MMA_LISTING = """
+        /*0000*/                   HFMA2.MMA R2, -RZ, RZ, 0, 0 ;           /* 0x000000ffff027435 */
+        /*0010*/                   LDS.64 R8, [R3] ;                       /* 0x0000000003087984 */
+        /*0020*/                   HMMA.16816.F32 R12, R4, R8, R12 ;       /* 0x000000080c0c723c */
+        /*0030*/                   HFMA2.MMA R5, -RZ, RZ, 1.875, 0 ;       /* 0x00003f80ff057435 */
+        /*0040*/                   FFMA R10, R8, R9, R10 ;                 /* 0x000000090a0a7223 */
+        /*0050*/                   IADD3 R3, R3, 0x10, RZ ;                /* 0x0000001003037810 */
+        /*0060*/               @P0 BRA 0x10 ;                              /* 0x0000000000f08947 */
+        /*0070*/                   EXIT ;                                  /* 0x000000000000794d */
+"""
+
+
+def test_hmma_and_hfma2_mma_are_counted_apart_from_ffma():
+    mix = sass.analyze(MMA_LISTING)
+    assert mix.loop_instructions == 6
+    assert mix.fma_share == pytest.approx(1 / 6)  # the FFMA only: HFMA2.MMA is a move, HMMA a tensor-core op
+    assert (mix.mma, mix.hfma2_mma) == (1, 1)  # the HFMA2.MMA before the loop is outside its body
+    assert mix.int_per_fma == pytest.approx(0.5)  # 1 IADD3 per (FFMA + HMMA)
+    assert mix.cells()[1] == "17% +1 HMMA +1 HFMA2.MMA"
+    assert sass.analyze(LISTING).cells()[1] == "40%"  # nothing added without them
+
+
 def test_garbage_is_an_error():
     with pytest.raises(ValueError, match="no SASS"):
         sass.analyze("not a listing")
@@ -206,17 +228,20 @@ def test_row_kernels_read_each_row_once(resources):
 def test_implicit_gemm_conv_has_no_local_memory_no_spills_and_an_unrolled_k_step(resources):
     """The implicit-GEMM convolution: no LDL/STL, no spills, and the K step unrolled in one loop body (the
     hot loop holds all BK x TM x TN FFMA of a thread's step: 256 in the 64 x 128 tile, 512 in 128 x 128)."""
-    rows = [r for r in resources.collect_cached() if r[0] == "conv_implicit"]
-    assert rows
+    rows = [r for r in resources.collect_cached() if r[0] in ("conv_implicit", "conv_implicit_grad")]
+    assert {r[0] for r in rows} == {"conv_implicit", "conv_implicit_grad"}
     col = resources.COLUMNS.index
     for r in rows:
         assert r[col("LDL/STL")] == "0/0" and r[col("spill stores (B)")] == 0 and r[col("stack (B)")] == 0, r
-    from tensorcore.kernels import conv_implicit
+    from tensorcore.kernels import conv_implicit, conv_implicit_grad
 
-    for bm, (_, tm) in conv_implicit.TILES.items():
-        name = f"conv_implicit_forward_{bm}x{conv_implicit.BN}_float32"
-        _, fn, sigs, bounds = next(e for e in conv_implicit.ptx_signatures() if e[0] == name)
-        ins = _sass_of(resources, fn, sigs[0], bounds)
-        span = sass.hot_loop(ins)
-        ffma = sum(i.base == "FFMA" for i in ins[span[0] : span[1] + 1])
-        assert ffma == conv_implicit.BK * tm * conv_implicit.TN, (name, ffma)
+    stems = [(conv_implicit, "conv_implicit_forward"), (conv_implicit_grad, "conv_implicit_backward_weight"),
+             (conv_implicit_grad, "conv_implicit_backward_input_strided")]
+    for module, stem in stems:
+        for bm, (_, tm) in conv_implicit.TILES.items():
+            name = f"{stem}_{bm}x{conv_implicit.BN}_float32"
+            _, fn, sigs, bounds = next(e for e in module.ptx_signatures() if e[0] == name)
+            ins = _sass_of(resources, fn, sigs[0], bounds)
+            span = sass.hot_loop(ins)
+            ffma = sum(i.base == "FFMA" for i in ins[span[0] : span[1] + 1])
+            assert ffma == conv_implicit.BK * tm * conv_implicit.TN, (name, ffma)
