@@ -78,9 +78,11 @@ def _tiled(x, w, g, geo, x_shape):
             tiled.conv2d_backward_weight(g, x, w.shape, *geo))
 
 
+@pytest.mark.parametrize("chunk_elements", [1 << 18, 1, 700])  # all images in one chunk, one each, some
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CASES)
-def test_tiled_conv_matches_numpy(case, dtype):
+def test_tiled_conv_matches_numpy(case, dtype, chunk_elements, monkeypatch):
+    monkeypatch.setattr(tiled, "CHUNK_ELEMENTS", chunk_elements)
     x, w, g, geo = _arrays(case, dtype)
     ref = _reference(x, w, g, geo)
     for xs, ws, gs in ((x, w, g), (_noncontiguous(x), _noncontiguous(w), _noncontiguous(g))):
@@ -107,10 +109,11 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch):
     pytest.importorskip("threadpoolctl", reason="without threadpoolctl the tiled path runs on one thread")
     case = (13, 6, 11, 10, 8, (3, 3), (1, 1), (1, 1), (1, 1), 2)
     x, w, g, geo = _arrays(case, np.float32)
+    monkeypatch.setattr(tiled, "CHUNK_ELEMENTS", 2 * 54 * 11 * 12)  # two images a chunk, the last one alone
     runs = []
     for threads in (1, 2, 3, 2):
         monkeypatch.setattr(cpu_parallel, "_threads", threads)
-        assert tiled.threads_for(x.shape[0]) == threads
+        assert tiled.threads_for(7) == threads
         runs.append(_tiled(x, w, g, geo, x.shape))
     for run in runs[1:]:
         for a, b in zip(run, runs[0]):
@@ -119,6 +122,7 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch):
 
 def test_more_threads_than_images(monkeypatch):
     monkeypatch.setattr(cpu_parallel, "_threads", 4)
+    monkeypatch.setattr(tiled, "CHUNK_ELEMENTS", 1)
     case = (1, 3, 9, 9, 4, (3, 3), (1, 1), (1, 1), (1, 1), 1)
     x, w, g, geo = _arrays(case, np.float64)
     for got, want in zip(_tiled(x, w, g, geo, x.shape), _reference(x, w, g, geo)):

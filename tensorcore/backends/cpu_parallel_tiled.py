@@ -1,168 +1,33 @@
-"""Convolution one image at a time: im2col into a cache-sized buffer, then BLAS, images split over threads.
+"""Convolution a chunk of images at a time: im2col into a cache-sized buffer, then BLAS; chunks split over threads.
 
-For image b, with cols_b (C kh kw, OH OW) its im2col matrix (rows (c, i, j), group g's rows a block):
-    forward   y[b, g] = w[g] (O/G, K/G) @ cols_b[g]                 (written straight into NCHW y)
-    weight    dw[g]  += g[b, g] (O/G, P) @ cols_b[g]^T               (partial sums per fixed chunk of images)
-    input     dcols   = w[g]^T @ g[b, g],  dx[b] = col2im(dcols)
-One image's columns (LeNet: tens of KB, the MNIST convnet's second layer 660 KB) stay in L2 between
-the copy and the GEMM, where BLAS runs these shapes at ~150 GFLOPS on one core of the 2-core Xeon
-(the whole-batch GEMM on a 42 MB column matrix: ~100; bench/results/2026-12-01-cpu2-session4-parallel.md).
-With T threads the batch is cut into T contiguous blocks of images, one per thread (Python threads:
-the Numba copies release the GIL, and so does BLAS, which runs on one thread meanwhile so that no
-second pool spins on the same cores). Each image's result is computed the same way whatever the
-thread count; the weight gradient sums images in fixed chunks of CHUNK, then the chunks in order,
-so it does not depend on the thread count either.
+For a chunk of images with cols (C kh kw, images Q) their columns (cpu_parallel_columns.py; rows
+(c, i, j), so group g's rows are one block) and g_c the chunk's output gradient as (O, images Q):
+    forward   y_c[g]  = w[g] (O/G, K/G) @ cols[g]              then cropped into NCHW y
+    weight    dw^T[g] = sum over chunks, in order, of cols[g] @ g_c[g]^T
+    input     dcols[g] = w[g]^T @ g_c[g],   dx = col2im(dcols)
+A chunk's columns (about 1 MB: the MNIST convnet's second layer one image, LeNet-5's second layer
+twelve) stay in L2 between the copy and the GEMM, where BLAS runs these shapes at ~150 GFLOPS on one
+core of the 2-core Xeon (the whole-batch GEMM on a 42 MB column matrix: ~100).
+With T threads the chunks are cut into T contiguous runs, one per thread (Python threads: the Numba
+copies release the GIL, and so does BLAS, which runs on one thread meanwhile so that no second pool
+spins on the same cores). The chunks depend on the shapes only, so no result depends on the thread
+count.
 """
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from numba import njit
 
 from . import cpu_parallel as policy
+from .cpu_parallel_columns import add_columns, crop_rows, fill_columns, widen_rows
 
 GEMM_MIN_BLOCK = 64  # rows (or columns) per thread at least in gemm
-CHUNK_ELEMENTS = 1 << 18  # column entries per weight-gradient GEMM (1 MB of float32: half one core's L2)
-
-
-@njit(inline="always")
-def _valid_columns(j, w, sw, pw, dw, ow):
-    """(x0, lo, hi): output columns [lo, hi) read input column ox sw + x0 inside [0, w)."""
-    x0 = j * dw - pw
-    lo = 0 if x0 >= 0 else (-x0 + sw - 1) // sw
-    hi = (w - x0 + sw - 1) // sw
-    lo = min(lo, ow)
-    hi = max(min(hi, ow), lo)
-    return x0, lo, hi
-
-
-@njit(nogil=True, cache=True)
-def im2col_image(x, cols, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """cols (C kh kw, OH OW) of one image x (C, H, W); zero where a window reads padding."""
-    c, h, w = x.shape
-    for ci in range(c):
-        for i in range(kh):
-            for j in range(kw):
-                row = (ci * kh + i) * kw + j
-                x0, lo, hi = _valid_columns(j, w, sw, pw, dw, ow)
-                for oy in range(oh):
-                    y = oy * sh + i * dh - ph
-                    dst = cols[row, oy * ow :]
-                    if y < 0 or y >= h:
-                        for ox in range(ow):
-                            dst[ox] = 0
-                        continue
-                    src = x[ci, y]
-                    for ox in range(lo):
-                        dst[ox] = 0
-                    for ox in range(lo, hi):
-                        dst[ox] = src[ox * sw + x0]
-                    for ox in range(hi, ow):
-                        dst[ox] = 0
-
-
-@njit(nogil=True, cache=True)
-def col2im_image(dcols, dx, kh, kw, sh, sw, ph, pw, dh, dw, oh, ow):
-    """dx (C, H, W) = every entry of dcols (C kh kw, OH OW) added back where im2col_image read it."""
-    c, h, w = dx.shape
-    dx[:] = 0
-    for ci in range(c):
-        for i in range(kh):
-            for j in range(kw):
-                row = (ci * kh + i) * kw + j
-                x0, lo, hi = _valid_columns(j, w, sw, pw, dw, ow)
-                for oy in range(oh):
-                    y = oy * sh + i * dh - ph
-                    if y < 0 or y >= h:
-                        continue
-                    src = dcols[row, oy * ow :]
-                    dst = dx[ci, y]
-                    for ox in range(lo, hi):
-                        dst[ox * sw + x0] += src[ox]
-
-
-@njit(nogil=True, cache=True)
-def pad_image(x, xpad, ph, pw):
-    """xpad (C Hp Wp + slack,) flat = x (C, H, W) with ph, pw zeros around each plane and zero slack."""
-    c, h, w = x.shape
-    wp = w + 2 * pw
-    plane = (h + 2 * ph) * wp
-    xpad[:] = 0
-    for ci in range(c):
-        for y in range(h):
-            dst = xpad[ci * plane + (y + ph) * wp + pw :]
-            src = x[ci, y]
-            for k in range(w):
-                dst[k] = src[k]
-
-
-@njit(nogil=True, cache=True)
-def im2col_wide(xpad, cols, hp, wp, kh, kw, dh, dw):
-    """cols (C kh kw, Q = OH Wp): row (c, i, j) = the contiguous run of xpad from c Hp Wp + i dh Wp + j dw.
-
-    Column q = oy Wp + ox is the window at (oy, ox) for ox < OW; the columns ox >= OW read whatever
-    follows (the next row, the next plane or the slack) and are dropped or multiplied by zeros.
-    """
-    k, q = cols.shape
-    taps = kh * kw
-    for row in range(k):
-        ci = row // taps
-        i = (row - ci * taps) // kw
-        j = row - ci * taps - i * kw
-        src = xpad[ci * hp * wp + i * dh * wp + j * dw :]
-        dst = cols[row]  # NOTE: 1-d views in the inner loops: 3-5x faster than 2-d indexing in Numba 0.68
-        for t in range(q):
-            dst[t] = src[t]
-
-
-@njit(nogil=True, cache=True)
-def col2im_wide(dcols, dxpad, dx, hp, wp, ph, pw, kh, kw, dh, dw):
-    """dx (C, H, W) = the runs of dcols (C kh kw, OH Wp; zero at ox >= OW) added back at their offsets, cropped."""
-    c, h, w = dx.shape
-    k, q = dcols.shape
-    taps = kh * kw
-    dxpad[:] = 0
-    for row in range(k):
-        ci = row // taps
-        i = (row - ci * taps) // kw
-        j = row - ci * taps - i * kw
-        dst = dxpad[ci * hp * wp + i * dh * wp + j * dw :]
-        src = dcols[row]
-        for t in range(q):
-            dst[t] += src[t]
-    for ci in range(c):
-        for y in range(h):
-            src = dxpad[ci * hp * wp + (y + ph) * wp + pw :]
-            dst = dx[ci, y]
-            for t in range(w):
-                dst[t] = src[t]
-
-
-@njit(nogil=True, cache=True)
-def crop_image(y_wide, y, wp):
-    """y (O, OH, OW) = y_wide (O, OH Wp) without the columns ox >= OW."""
-    o, oh, ow = y.shape
-    for oc in range(o):
-        for oy in range(oh):
-            src = y_wide[oc, oy * wp :]
-            dst = y[oc, oy]
-            for t in range(ow):
-                dst[t] = src[t]
-
-
-@njit(nogil=True, cache=True)
-def widen_image(g, g_wide, wp):
-    """g_wide (O, OH Wp) = g (O, OH, OW) with zeros at the columns ox >= OW."""
-    o, oh, ow = g.shape
-    for oc in range(o):
-        for oy in range(oh):
-            dst = g_wide[oc, oy * wp :]
-            src = g[oc, oy]
-            for t in range(ow):
-                dst[t] = src[t]
-            for t in range(ow, wp):
-                dst[t] = 0
+# The wide runs (stride 1) when their dropped columns add at most this fraction to the GEMMs. Measured
+# on one core: LeNet-5's second layer (4 dropped of 10) 0.62/0.76/0.66 ms wide against 1.36/1.38/1.33
+# compact (forward/weight/input), AlexNet's third (2 of 13) 41/51/45 ms against 39/50/41.
+WIDE_MAX_EXTRA = 1.0
+CHUNK_ELEMENTS = 1 << 18  # column entries per chunk (1 MB of float32: half of one core's L2)
 
 
 # --- threads ---------------------------------------------------------------------------------------
@@ -259,7 +124,7 @@ def gemm(a, b):
 
 
 class _Plan:
-    """One convolution's geometry and its per-thread buffers (wide runs for stride 1, compact otherwise)."""
+    """One convolution's geometry: wide runs for stride 1, compact columns otherwise; images per chunk."""
 
     def __init__(self, x_shape, w_shape, stride, padding, dilation, groups, dtype):
         n, c, h, w = x_shape
@@ -267,90 +132,78 @@ class _Plan:
         (sh, sw), (ph, pw), (dh, dw) = stride, padding, dilation
         self.oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
         self.ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
-        self.wide = sh == 1 and sw == 1
         self.hp, self.wp = h + 2 * ph, w + 2 * pw
-        self.q = self.oh * (self.wp if self.wide else self.ow)
-        self.n, self.c, self.groups, self.og, self.kg = n, c, groups, o // groups, cg * kh * kw
+        self.n, self.o, self.groups, self.og, self.kg, self.k = n, o, groups, o // groups, cg * kh * kw, c * kh * kw
         self.geo = (kh, kw, sh, sw, ph, pw, dh, dw, self.oh, self.ow)
         self.pad_size = c * self.hp * self.wp + (kw - 1) * dw
         self.dtype = dtype
-        # images per weight-gradient GEMM: their columns about fill L2 (fixed by the shapes, not the threads)
-        self.chunk = max(1, min(n, CHUNK_ELEMENTS // max(1, c * kh * kw * self.q)))
+        self.set_wide(sh == 1 and sw == 1 and (self.wp - self.ow) <= WIDE_MAX_EXTRA * self.ow)
 
-    def cols(self, images=1):
-        return np.empty((self.groups, self.kg, images * self.q), dtype=self.dtype)
+    def set_wide(self, wide):
+        self.wide = wide
+        self.pitch = self.wp if wide else self.ow
+        self.q = self.oh * self.pitch
+        # images per GEMM: their columns about fill half of one core's L2 (fixed by the shapes alone,
+        # so the weight gradient's sum order never depends on the thread count)
+        self.chunk = max(1, min(self.n, CHUNK_ELEMENTS // max(1, self.k * self.q)))
+        self.chunks = -(-self.n // self.chunk)
 
-    def fill(self, xb, xpad, cols2d):
-        """cols2d (C kh kw, Q) = the columns of image xb (C, H, W); xpad: the wide layout's padded buffer."""
-        kh, kw, _, _, ph, pw, dh, dw, _, _ = self.geo
-        if self.wide:
-            pad_image(xb, xpad, ph, pw)
-            im2col_wide(xpad, cols2d, self.hp, self.wp, kh, kw, dh, dw)
-        else:
-            im2col_image(xb, cols2d, *self.geo)
+    def images(self, k):
+        """(first image, count) of chunk k."""
+        b0 = k * self.chunk
+        return b0, min(self.n, b0 + self.chunk) - b0
+
+    def buffers(self, *rows):
+        """Per-thread scratch: the padded image, then one (G, rows / G, chunk Q) array per entry of rows."""
+        pad = np.empty(self.pad_size if self.wide else 0, dtype=self.dtype)
+        return pad, [np.empty((self.groups, r // self.groups, self.chunk * self.q), dtype=self.dtype) for r in rows]
 
 
 def conv2d_forward(x, w, stride, padding, dilation, groups):
     """Cross-correlation, no bias: x (N, C, H, W), w (O, C/groups, kh, kw) -> (N, O, OH, OW)."""
-    n, o = x.shape[0], w.shape[0]
     plan = _Plan(x.shape, w.shape, stride, padding, dilation, groups, x.dtype)
     x = np.ascontiguousarray(x)
     wg = np.ascontiguousarray(w).reshape(groups, plan.og, plan.kg)
-    y = np.empty((n, o, plan.oh, plan.ow), dtype=x.dtype)
+    y = np.empty((plan.n, plan.o, plan.oh, plan.ow), dtype=x.dtype)
 
     def work(lo, hi):
-        cols = plan.cols()
-        xpad = np.empty(plan.pad_size, dtype=x.dtype)
-        out = np.empty((groups, plan.og, plan.q), dtype=x.dtype)
-        for b in range(lo, hi):
-            plan.fill(x[b], xpad, cols.reshape(-1, plan.q))
-            if plan.wide:
-                np.matmul(wg, cols, out=out)
-                crop_image(out.reshape(o, plan.q), y[b], plan.wp)
-            else:
-                np.matmul(wg, cols, out=y[b].reshape(groups, plan.og, plan.q))
+        xpad, (cols, out) = plan.buffers(plan.k, plan.o)
+        for k in range(lo, hi):
+            b0, nb = plan.images(k)
+            used = nb * plan.q
+            fill_columns(x, b0, nb, xpad, cols.reshape(plan.k, -1), plan.wide, *plan.geo)
+            np.matmul(wg, cols[:, :, :used], out=out[:, :, :used])
+            crop_rows(out.reshape(plan.o, -1), y, b0, nb, plan.pitch)
 
-    _split(work, n, threads_for(n))
+    _split(work, plan.chunks, threads_for(plan.chunks))
     return y
 
 
 def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups):
-    """d(sum(g * conv2d(x, w)))/dw of shape w_shape (O, C/G, kh, kw).
+    """d(sum(g * conv2d(x, w)))/dw of shape w_shape (O, C/G, kh, kw): one GEMM per chunk, chunks summed in order.
 
     The wide columns' dropped entries meet zeros of g: exact unless x holds inf or NaN (0 * inf),
     so such an x takes the compact columns.
     """
-    o = w_shape[0]
     plan = _Plan(x.shape, w_shape, stride, padding, dilation, groups, g.dtype)
     x = np.ascontiguousarray(x)
     g = np.ascontiguousarray(g)
     if plan.wide and not np.isfinite(x.sum()):
-        plan.wide, plan.q = False, plan.oh * plan.ow
-    n, q, m = plan.n, plan.q, plan.chunk
-    chunks = -(-n // m)
-    partial = np.empty((chunks, groups, plan.kg, plan.og), dtype=g.dtype)  # dw^T: cols @ g^T runs faster
+        plan.set_wide(False)
+    partial = np.empty((plan.chunks, groups, plan.kg, plan.og), dtype=g.dtype)  # dw^T: cols @ g^T runs faster
 
     def work(lo, hi):
-        cols = plan.cols(m)
-        flat = cols.reshape(-1, m * q)
-        xpad = np.empty(plan.pad_size, dtype=x.dtype)
-        gw = np.empty((o, m * q), dtype=g.dtype)
+        xpad, (cols, gw) = plan.buffers(plan.k, plan.o)
         for k in range(lo, hi):
-            first, last = k * m, min(n, (k + 1) * m)
-            for b in range(first, last):
-                t = (b - first) * q
-                plan.fill(x[b], xpad, flat[:, t : t + q])
-                if plan.wide:
-                    widen_image(g[b], gw[:, t : t + q], plan.wp)
-                else:
-                    gw[:, t : t + q] = g[b].reshape(o, q)
-            used = (last - first) * q
-            np.matmul(cols[:, :, :used], gw[:, :used].reshape(groups, plan.og, used).transpose(0, 2, 1),
-                      out=partial[k])
+            b0, nb = plan.images(k)
+            used = nb * plan.q
+            fill_columns(x, b0, nb, xpad, cols.reshape(plan.k, -1), plan.wide, *plan.geo)
+            widen_rows(g, gw.reshape(plan.o, -1), b0, nb, plan.pitch)
+            np.matmul(cols[:, :, :used], gw[:, :, :used].transpose(0, 2, 1), out=partial[k])
 
-    _split(work, chunks, threads_for(chunks))
+    _split(work, plan.chunks, threads_for(plan.chunks))
     gw = partial[0]
-    for k in range(1, chunks):
+    for k in range(1, plan.chunks):
         gw += partial[k]
     return np.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(w_shape)
 
@@ -361,29 +214,21 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     The wide columns' dropped entries are w^T times zeros of g, so they add nothing (a non-finite w
     takes the compact columns).
     """
-    o = w.shape[0]
     plan = _Plan(x_shape, w.shape, stride, padding, dilation, groups, g.dtype)
     if plan.wide and not np.isfinite(w.sum()):
-        plan.wide, plan.q = False, plan.oh * plan.ow
-    n, q = plan.n, plan.q
-    kh, kw, _, _, ph, pw, dh, dw, _, _ = plan.geo
+        plan.set_wide(False)
     wt = np.ascontiguousarray(w).reshape(groups, plan.og, plan.kg).transpose(0, 2, 1)
     g = np.ascontiguousarray(g)
     dx = np.empty(x_shape, dtype=g.dtype)
 
     def work(lo, hi):
-        dcols = plan.cols()
-        flat = dcols.reshape(-1, q)
-        g_wide = np.empty((o, q), dtype=g.dtype)
-        dxpad = np.empty(plan.pad_size, dtype=g.dtype)
-        for b in range(lo, hi):
-            if plan.wide:
-                widen_image(g[b], g_wide, plan.wp)
-                np.matmul(wt, g_wide.reshape(groups, plan.og, q), out=dcols)
-                col2im_wide(flat, dxpad, dx[b], plan.hp, plan.wp, ph, pw, kh, kw, dh, dw)
-            else:
-                np.matmul(wt, g[b].reshape(groups, plan.og, q), out=dcols)
-                col2im_image(flat, dx[b], *plan.geo)
+        dxpad, (dcols, gw) = plan.buffers(plan.k, plan.o)
+        for k in range(lo, hi):
+            b0, nb = plan.images(k)
+            used = nb * plan.q
+            widen_rows(g, gw.reshape(plan.o, -1), b0, nb, plan.pitch)
+            np.matmul(wt, gw[:, :, :used], out=dcols[:, :, :used])
+            add_columns(dcols.reshape(plan.k, -1), dx, b0, nb, dxpad, plan.wide, *plan.geo)
 
-    _split(work, n, threads_for(n))
+    _split(work, plan.chunks, threads_for(plan.chunks))
     return dx
