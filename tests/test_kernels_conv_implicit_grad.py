@@ -90,8 +90,9 @@ def test_phase_tables_cover_every_tap_once(cg):
 @pytest.mark.parametrize("mode,C", [("implicit", 3), ("implicit", 16), ("im2col", 3)])
 def test_cuda_backend_strided_conv_gradients_match_the_cpu(rng, mode, C):
     # C = 3: the input gradient through im2col (3 of 64 tile rows would be filled), C = 16: implicit.
-    import tensorcore as tc
     from tensorcore.kernels import conv_implicit_grad
+
+    import tensorcore as tc
 
     assert conv_implicit_grad.input_grad_is_implicit(C) == (C == 16)
     be = tc.device("cuda").backend
