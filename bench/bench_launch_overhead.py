@@ -126,6 +126,8 @@ def cases():
         ("batched matmul, 2-D weight shared", lambda: gemm.matmul(xb, wb, out=cb)),
         ("relu (activations)", lambda: activations.relu(r, out=ro)),
         ("adam_update 55,050 parameters (optim)", lambda: optim.adam_update(p, grad, m, v, 1e-3, step=3)),
+        ("sgd_update momentum 0.9, 55,050 parameters (optim)", lambda: optim.sgd_update(p, grad, m, 0.01, 0.9,
+                                                                                      first=False)),
     ]
 
 

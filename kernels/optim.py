@@ -173,14 +173,20 @@ def sgd_update(
     n = param.size
     if n == 0:
         return param
-    T = np.dtype(param.dtype).type
+    key = (param.dtype, lr, momentum, dampening, weight_decay, bool(first), bool(nesterov), bool(maximize))
+    scalars = _scalars.get(key)
+    if scalars is None:
+        T = np.dtype(param.dtype).type
+        scalars = tuple(T(v) for v in key[1:5]) + tuple(int(v) for v in key[5:])
+        if len(_scalars) > 64:
+            _scalars.clear()
+        _scalars[key] = scalars
     _launch.launch(
         _launch.built(make_sgd_kernel, param.dtype), _launch.grid_1d(n), _launch.THREADS_1D,
         _launch.stream_for(kind, stream), _launch.Flat(param), _launch.Flat(grad),
         # NOTE: without momentum grad stands in for the unused buffer: never param (the simulator copies each
         # argument back after a launch, and a second copy of param would undo the update).
-        _launch.Flat(buf if momentum else grad), T(lr), T(momentum), T(dampening), T(weight_decay),
-        int(bool(first)), int(bool(nesterov)), int(bool(maximize)),
+        _launch.Flat(buf if momentum else grad), *scalars,
     )
     return param
 

@@ -108,7 +108,7 @@ def test_launch_bench_runs_and_reports_every_case(tmp_path):
     import json
 
     results = json.loads(out.read_text())["results"]
-    assert len(results) == 7 and all(x["launches"] >= 1 and x["us_per_launch"] > 0 for x in results)
+    assert len(results) == 8 and all(x["launches"] >= 1 and x["us_per_launch"] > 0 for x in results)
     assert "goal <= 10 us" in r.stdout
 
 
