@@ -97,3 +97,61 @@ def test_cuda_fused_adam_over_the_flat_buffer_matches_the_cpu(monkeypatch):
     assert opt._flat[id(opt.param_groups[0])].grads_are_views(qs)
     for a, b in zip(got, cpu):
         np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)
+
+
+@pytest.mark.parametrize("set_to_none", [False, True])
+@pytest.mark.parametrize("kw", [dict(momentum=0.9, nesterov=True, weight_decay=0.1),
+                                dict(momentum=0.8, dampening=0.3, maximize=True)])
+def test_sgd_momentum_over_the_flat_buffer_matches_torch(set_to_none, kw):
+    torch = pytest.importorskip("torch")
+    ps = _params()
+    opt = optim.SGD(ps, lr=0.01, **kw)
+    got = _train(ps, opt, 4, set_to_none)
+    assert opt._flat[id(opt.param_groups[0])].grads_are_views(ps)  # (moved in again after set_to_none)
+    tp = [torch.tensor(p.numpy(), requires_grad=True) for p in _params()]
+    topt = torch.optim.SGD(tp, lr=0.01, **kw)
+    x = torch.tensor(np.linspace(-1.0, 1.0, 12).reshape(4, 3))
+    for _ in range(4):
+        topt.zero_grad(set_to_none=set_to_none)
+        w, b, c = tp
+        ((((x @ w + b) ** 2).sum() * c.sum()) + (c * c).sum()).backward()
+        topt.step()
+    for a, t in zip(got, tp):
+        np.testing.assert_allclose(a, t.detach().numpy(), rtol=1e-12, atol=1e-14)
+    for p, tq in zip(ps, tp):  # the buffers (views of the flat one) are torch's
+        np.testing.assert_allclose(opt.state[p]["momentum_buffer"], topt.state[tq]["momentum_buffer"].numpy(),
+                                   rtol=1e-12, atol=1e-14)
+
+
+def test_sgd_flat_state_dict_round_trip_and_no_momentum_keeps_none():
+    ps, qs = _params(), _params()
+    a = optim.SGD(ps, lr=0.05, momentum=0.9)
+    _train(ps, a, 2, False)
+    b = optim.SGD(qs, lr=0.05, momentum=0.9)
+    _train(qs, b, 2, False)
+    b2 = optim.SGD(qs, lr=0.05, momentum=0.9)
+    b2.load_state_dict(b.state_dict())
+    for x, y in zip(_train(ps, a, 2, False), _train(qs, b2, 2, False)):
+        np.testing.assert_array_equal(x, y)
+    rs = _params()
+    plain = optim.SGD(rs, lr=0.05)
+    _train(rs, plain, 2, False)
+    assert all(plain.state[p]["momentum_buffer"] is None for p in rs) and not plain._flat  # as PyTorch's state
+
+
+@pytest.mark.cuda
+def test_cuda_sgd_momentum_is_one_launch_a_step(monkeypatch):
+    from tensorcore.kernels import optim as kernel_optim
+
+    from .conftest import require_cuda
+
+    require_cuda()
+    cpu = _train(ps := _params(dtype=np.float32), optim.SGD(ps, lr=0.05, momentum=0.9), 3, False)
+    sizes = []
+    real = kernel_optim.sgd_update
+    monkeypatch.setattr(kernel_optim, "sgd_update", lambda p, *a, **k: sizes.append(p.size) or real(p, *a, **k))
+    qs = _params("cuda", np.float32)
+    got = _train(qs, optim.SGD(qs, lr=0.05, momentum=0.9), 3, False)
+    assert sizes == [18, 18, 18]
+    for a, b in zip(got, cpu):
+        np.testing.assert_allclose(a, b, rtol=2e-5, atol=2e-6)

@@ -64,14 +64,15 @@ class _FlatGroup:
     to None is copied in once on the next step and moved in again.
     """
 
-    def __init__(self, params, state, amsgrad, init_state):
+    def __init__(self, params, state, amsgrad, init_state, names=None):
         p0 = params[0]
         xp = p0.device.backend.xp
         total = sum(p._data.size for p in params)
         self.param = xp.empty(total, dtype=p0.dtype)
         self.grad = xp.empty(total, dtype=p0.dtype)
         self.scratch = xp.empty(total, dtype=p0.dtype)
-        names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
+        if names is None:
+            names = ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ())
         self.arrays = {name: xp.zeros(total, dtype=p0.dtype) for name in names}
         self.grad_views = []
         offset = 0
@@ -85,7 +86,7 @@ class _FlatGroup:
                 st = state[p] = init_state(p)
             st.pop("_scratch", None)
             for name, flat in self.arrays.items():
-                if name in st:
+                if st.get(name) is not None:
                     flat[seg] = st[name].reshape(-1)
                 st[name] = flat[seg].reshape(shape)
             self.grad_views.append(self.grad[seg].reshape(shape))
@@ -110,8 +111,11 @@ class _FlatGroup:
             return False
         step = state[params[0]]["step"]
         for p in params:
-            if p._data.base is not self.param or state[p]["step"] != step:
+            st = state[p]
+            if p._data.base is not self.param or st["step"] != step:
                 return False
+            if any(getattr(st.get(name), "base", None) is not flat for name, flat in self.arrays.items()):
+                return False  # a state array was replaced (a step outside the flat path)
         return True
 
 

@@ -34,6 +34,10 @@ def sgd_update(xp, param, grad, momentum_buffer, *, step, lr, momentum, dampenin
 class SGD(Optimizer):
     """Stochastic gradient descent, optionally with (Nesterov) momentum and weight decay.
 
+    With momentum, each group's parameters, gradients and momentum buffers are packed into flat arrays on
+    the first step (as Adam's foreach path: views, the same numbers as the per-parameter loop), so a step
+    is one update call (one kernel launch on cuda) and the gradients accumulate straight into the buffer.
+
     Example:
         opt = tc.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, nesterov=True)
         loss.backward(); opt.step(); opt.zero_grad()
@@ -43,6 +47,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
                  maximize=False):
+        self._flat = {}  # id(param group) -> its _FlatGroup
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
                                       nesterov=nesterov, maximize=maximize))
 
@@ -57,7 +62,72 @@ class SGD(Optimizer):
     def _init_state(self, p, group):
         return {"step": 0, "momentum_buffer": None}
 
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        self._flat = {}  # the state arrays were replaced: repack on the next step
+
+    def _flat_group(self, group):
+        """The group packed into flat arrays (tensorcore/optim/adam.py's _FlatGroup: parameters, gradients and
+        momentum buffers as views), or None when this step must run per parameter: no momentum (the state
+        keeps PyTorch's None buffer then), fewer than 2 parameters, a missing gradient, mixed devices or
+        dtypes, or parameters at different steps or with and without a buffer."""
+        params = group["params"]
+        if not group["momentum"] or len(params) < 2 or any(p.grad is None for p in params):
+            return None
+        flats = self._flat
+        flat = flats.get(id(group))
+        state = self.state
+        if flat is not None and all(p in state for p in params) and flat.matches(params, state, False):
+            return flat
+        p0 = params[0]
+        if any(p.device is not p0.device or p.dtype != p0.dtype for p in params):
+            return None
+        sts = [state.get(p) or {"step": 0, "momentum_buffer": None} for p in params]
+        if len({st["step"] for st in sts}) != 1 or len({st["momentum_buffer"] is None for st in sts}) != 1:
+            return None
+        from .adam import _FlatGroup
+
+        flat = flats[id(group)] = _FlatGroup(params, state, False, lambda p: self._init_state(p, group),
+                                             names=("momentum_buffer",))
+        flat.fresh = sts[0]["momentum_buffer"] is None  # no buffer yet: the first step sets it to the gradient
+        return flat
+
+    def _flat_update(self, group, flat):
+        """One sgd_update over the whole group (one kernel launch on cuda), gradients already in place."""
+        params = group["params"]
+        flat.gather_grads(params)
+        st0 = self.state[params[0]]
+        step = st0["step"] + 1
+        buf = flat.arrays["momentum_buffer"]
+        fn = self._update_fn(params[0], "sgd_update", sgd_update)
+        new = fn(params[0].device.backend.xp, flat.param, flat.grad, None if flat.fresh else buf, step=step,
+                 lr=group["lr"], momentum=group["momentum"], dampening=group["dampening"],
+                 weight_decay=group["weight_decay"], nesterov=group["nesterov"], maximize=group["maximize"])
+        if new is not buf:  # the first step's buffer is a new array: into the flat one, where the views are
+            buf[...] = new
+        flat.fresh = False
+        for p in params:
+            self.state[p]["step"] = step
+            p._version += 1
+
+    def zero_grad(self, set_to_none=True):
+        """As Optimizer.zero_grad; gradients kept in a flat buffer are zeroed by one fill of the buffer."""
+        if set_to_none:
+            return super().zero_grad(True)
+        flats = self._flat
+        for group in self.param_groups:
+            flat = flats.get(id(group))
+            if flat is not None and flat.grads_are_views(group["params"]):
+                flat.grad[...] = 0
+                continue
+            for p in group["params"]:
+                if p.grad is not None:
+                    p.grad._data[...] = 0
+
     def _update(self, group):
+        flat = self._flat_group(group)
+        if flat is not None:
+            return self._flat_update(group, flat)
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
         for p in group["params"]:
