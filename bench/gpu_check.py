@@ -49,7 +49,7 @@ SECTIONS = [
     ("gemm", "gpu_kernels:gemm", (180, 60), (60, 3)),
     ("elementwise", "gpu_kernels:elementwise", (60, 15), (60, 3)),
     ("softmax", "gpu_kernels:softmax", (60, 15), (60, 3)),
-    ("conv", "gpu_kernels:conv", (240, 100), (90, 35)),  # 4 more kernels to compile, each pass timed alone
+    ("conv", "gpu_kernels:conv", (240, 100), (60, 15)),  # 4 more kernels to compile, each pass timed alone
     ("pool", "gpu_kernels:pool", (60, 10), (60, 3)),
     ("optim", "gpu_kernels:optim", (60, 10), (60, 3)),
     ("attention", "gpu_seq:attention", (240, 60), (120, 8)),

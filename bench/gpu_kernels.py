@@ -347,12 +347,13 @@ def conv(ctx):
             fields["im2col_ms"] = ctx.time(im2col)
             fields["fwd_ms"] = ctx.time(lambda x=x, w=w, b=b, st=st, pad=pad: ci.conv2d_forward(
                 x, w, b, stride=st, padding=pad))
-            fields["dx_ms"] = ctx.time(lambda x=x, w=w, dy=dy, st=st, pad=pad: ci.conv2d_backward_input(
-                dy, w, x.shape, stride=st, padding=pad))  # implicit even where the backend takes im2col's
-            fields["dx_im2col_ms"] = ctx.time(lambda x=x, w=w, dy=dy, st=st, pad=pad: c.conv2d_backward_input(
-                dy, w, x.shape, stride=st, padding=pad))
-            fields["dw_ms"] = ctx.time(lambda x=x, w=w, dy=dy, st=st, pad=pad: cg.conv2d_backward_weight(
-                x, dy, w.shape, stride=st, padding=pad))
+            if not ctx.simulate:  # per-pass timings mean nothing in the simulator: the rehearsal stays short
+                fields["dx_ms"] = ctx.time(lambda x=x, w=w, dy=dy, st=st, pad=pad: ci.conv2d_backward_input(
+                    dy, w, x.shape, stride=st, padding=pad))  # implicit even where the backend takes im2col's
+                fields["dx_im2col_ms"] = ctx.time(lambda x=x, w=w, dy=dy, st=st, pad=pad: c.conv2d_backward_input(
+                    dy, w, x.shape, stride=st, padding=pad))
+                fields["dw_ms"] = ctx.time(lambda x=x, w=w, dy=dy, st=st, pad=pad: cg.conv2d_backward_weight(
+                    x, dy, w.shape, stride=st, padding=pad))
         except Exception as e:
             fields["im2col_error"] = f"{type(e).__name__}: {e}"[:500]
         tensors = None
