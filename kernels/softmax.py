@@ -91,13 +91,19 @@ def make_forward_kernel(log: bool, dtype, tpr: int, vec: bool = False):
         row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:  # uniform across the row's threads (and the block, in the BLOCK layout)
             for g in range(G):  # the row's only read from global memory
+                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                    break
                 load(vals, W * g, x, row, C, (t + U(tpr * g)) * U(W), NEG_INF)
             m = NEG_INF
             for u in range(S):
+                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                    break
                 m = max(m, vals[u])
             m = row_max(m, red, sub, warp, lane)
             s = ZERO
             for u in range(S):  # padding slots hold -inf: exp gives 0 (a row of -inf or a NaN: NaN, as PyTorch)
+                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                    break
                 e = math.exp(vals[u] - m)
                 s += e
                 if not LOG:
@@ -106,8 +112,12 @@ def make_forward_kernel(log: bool, dtype, tpr: int, vec: bool = False):
             shift = m + math.log(s)
             inv = ONE / s
             for u in range(S):
+                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                    break
                 vals[u] = vals[u] - shift if LOG else vals[u] * inv
             for g in range(G):
+                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                    break
                 store(out, row, C, (t + U(tpr * g)) * U(W), vals, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)
 
@@ -140,16 +150,24 @@ def make_backward_kernel(log: bool, dtype, tpr: int, vec: bool = False):
         row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:
             for g in range(G):
+                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                    break
                 c0 = (t + U(tpr * g)) * U(W)
                 load(gs, W * g, grad, row, C, c0, ZERO)
                 load(ys, W * g, y, row, C, c0, ZERO)
             total = ZERO  # softmax: sum g*y; log_softmax: sum g
             for u in range(S):
+                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                    break
                 total += gs[u] if LOG else gs[u] * ys[u]
             total = row_sum(total, red, sub, warp, lane)
             for u in range(S):
+                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                    break
                 gs[u] = gs[u] - math.exp(ys[u]) * total if LOG else ys[u] * (gs[u] - total)
             for g in range(G):
+                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                    break
                 store(out, row, C, (t + U(tpr * g)) * U(W), gs, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)
 
@@ -190,23 +208,31 @@ def make_cross_entropy_kernel(dtype, tpr: int, vec: bool = False):
             target = targets[row]  # the same for all the row's threads: the branch is uniform
             if target == ignore_index:
                 for u in range(S):
+                    if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                        break
                     vals[u] = ZERO
                 if t == 0:
                     loss[row] = ZERO
             else:
                 for g in range(G):
+                    if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                        break
                     load(vals, W * g, x, row, C, (t + U(tpr * g)) * U(W), NEG_INF)
                 m = NEG_INF
                 xt = ZERO  # the target's logit, in the thread that holds it
                 # an out-of-range target matches no slot (padding slots hold columns up to tpr S - 1)
                 tcol = U(target) if 0 <= target < I64(C) else U(tpr * S)
                 for u in range(S):
+                    if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                        break
                     m = max(m, vals[u])
                     if (t + U(tpr * (u // W))) * U(W) + U(u % W) == tcol:
                         xt = vals[u]
                 m = row_max(m, red, sub, warp, lane)
                 s = ZERO
                 for u in range(S):
+                    if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                        break
                     e = math.exp(vals[u] - m)
                     s += e
                     vals[u] = e
@@ -214,6 +240,8 @@ def make_cross_entropy_kernel(dtype, tpr: int, vec: bool = False):
                 inv = ONE / s
                 lse = m + math.log(s)
                 for u in range(S):
+                    if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                        break
                     p = vals[u] * inv
                     if (t + U(tpr * (u // W))) * U(W) + U(u % W) == tcol:  # the target's thread writes the loss
                         loss[row] = lse - xt
@@ -226,6 +254,8 @@ def make_cross_entropy_kernel(dtype, tpr: int, vec: bool = False):
                         loss[row] = NAN
                         total += NAN
             for g in range(G):
+                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                    break
                 store(grad, row, C, (t + U(tpr * g)) * U(W), vals, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)
         finish(total, count, partials, ticket, stats)
