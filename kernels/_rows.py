@@ -13,6 +13,12 @@ so thread ``t`` of the row's ``TPR`` threads holds columns ``t, t + TPR, t + 2 T
 words of registers in all), so one array of float32 rows up to ``32 * 32 = 1024`` columns fits a
 warp and up to ``512 * 32 = 16384`` a block; longer rows go to the streaming kernels, which read
 them twice (kernels/_softmax_stream.py, layernorm.py).
+
+float16 rows are stored float16 and held as float32 (:func:`compute_dtype`; the same slot counts as
+float32). With aligned rows of ``C % 4 == 0`` (float32/float16), :func:`row_io`'s vector functions move
+4 columns per instruction, thread ``t`` holding columns ``4 (t + TPR g) .. + 3`` (kernels/_vector_f16.py).
+Every loop over the slots stops at the first slot past the row in all the row's threads (a uniform
+branch), so a short row in the block layout does not run the padding's arithmetic.
 """
 
 from __future__ import annotations
