@@ -204,7 +204,8 @@ def from_numpy(array):
     """A cpu tensor sharing memory with a NumPy array (of bool, integer or float dtype)."""
     if not isinstance(array, np.ndarray):
         raise ArgumentError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
-    if array.dtype.kind not in check.TENSOR_KINDS or array.dtype.fields is not None:
+    if array.dtype.fields is not None or (array.dtype.kind not in check.TENSOR_KINDS
+                                          and array.dtype.name != "bfloat16"):
         raise DTypeError(f"from_numpy: can't convert an array of dtype {array.dtype}; the only supported types "
                          "are bool, integer and floating dtypes")
     return _make(array, as_device("cpu"), False, None)

@@ -70,6 +70,10 @@ def test_creation_rounds_as_torch():
     assert tc.tensor([1, 2, 3], dtype=BF).dtype == BF and tc.ones(3, dtype="bfloat16").dtype == BF
     assert tc.randn(4, dtype=BF).dtype == BF and tc.zeros_like(_tc([1.0])).dtype == BF
     assert tc.tensor([1.5, 2.0]).to(BF).dtype == BF and _tc([1.0]).float().dtype == tc.float32
+    shared = np.ones(3, BF)
+    t = tc.from_numpy(shared)
+    shared[0] = 2.5
+    assert t.dtype == BF and t[0].item() == 2.5
 
 
 def test_printing_matches_torch_values():
