@@ -113,8 +113,8 @@ def gemm(a, b):
     def work(lo, hi):
         if rows:
             np.matmul(a[lo:hi], b, out=out[lo:hi])
-        else:
-            out[:, lo:hi] = a @ b[:, lo:hi]
+        else:  # NOTE: a column block of `out` has unit stride along its rows: BLAS writes it in place
+            np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
 
     _split(work, size, threads)
     return out
