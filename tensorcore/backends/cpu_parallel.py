@@ -13,6 +13,9 @@ Every kernel gives each output element to one loop iteration with a fixed inner 
 result does not depend on the thread count (the BLAS calls between them may, in the last bit).
 Arrays between MIN_ELEMENTS and PARALLEL_MIN_ELEMENTS run the same kernels on one thread (one fused
 pass, no thread wake-up); `use(size)` sets Numba's thread count for the call that follows it.
+Convolutions (cpu_parallel_tiled, _columns) and large 2-D products (tiled.gemm) split their work over
+tc's own Python threads instead, with BLAS on one thread each: OpenBLAS's own threads spin after every
+call and would hold the second core (bench/results/2026-12-01-cpu2-session4-parallel.md).
 """
 
 import importlib
@@ -117,9 +120,9 @@ def gemm(a, b):
     """Whether a @ b (2-D, one float32/float64 dtype) goes to cpu_parallel_tiled.gemm: several threads
     asked and a product OpenBLAS would thread itself (m n k above its 65536 * 4), whose idle workers
     would then spin next to the other kernels."""
-    return (a.ndim == 2 and b.ndim == 2 and enabled and a.dtype == b.dtype and a.dtype.kind == "f"
-            and a.dtype.itemsize >= 4 and a.shape[0] * a.shape[1] * b.shape[1] > GEMM_MIN_MNK
-            and get_num_threads() > 1 and available())
+    return (a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[1] > GEMM_MIN_MNK  # size first:
+            and enabled and a.dtype == b.dtype and a.dtype.kind == "f" and a.dtype.itemsize >= 4  # small products
+            and get_num_threads() > 1 and available())  # (the per-op overhead benchmark's) pay only that
 
 
 def conv_columns_size(x_shape, w_shape, padding, dilation):
