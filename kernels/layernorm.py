@@ -164,6 +164,7 @@ def make_forward_cached_kernel(dtype, tpr, vec=False):
     S = _rows.slots(dtype, 1)
     W = _rows.width(vec)
     G = S // W
+    SKIP = tpr > _rows.WARP  # block layout: stop at the row's end (the warp layout's padding is short)
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     ZERO, ONE = T(0.0), T(1.0)
     row_sum, _ = _rows.reducers(tpr)
@@ -185,26 +186,30 @@ def make_forward_cached_kernel(dtype, tpr, vec=False):
         row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:
             for g in range(G):  # the row's only read
-                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
                 load(vals, W * g, x, row, C, (t + U(tpr * g)) * U(W), ZERO)
             acc = ZERO
-            for u in range(S):
-                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+            for g in range(G):
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
-                acc += vals[u]
+                for k in range(W):
+                    u = W * g + k
+                    acc += vals[u]
             mu = row_sum(acc, red, sub, warp, lane) / n
             acc = ZERO
-            for u in range(S):
-                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+            for g in range(G):
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
-                if (t + U(tpr * (u // W))) * U(W) + U(u % W) < C:
-                    d = vals[u] - mu
-                    vals[u] = d
-                    acc += d * d
+                for k in range(W):
+                    u = W * g + k
+                    if (t + U(tpr * (u // W))) * U(W) + U(u % W) < C:
+                        d = vals[u] - mu
+                        vals[u] = d
+                        acc += d * d
             r = ONE / math.sqrt(row_sum(acc, red, sub, warp, lane) / n + eps)
             for g in range(G):  # y = (x - mu) r w + b, w and b from L1/L2
-                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
                 c0 = (t + U(tpr * g)) * U(W)
                 load1(wv, 0, w, C, c0, ZERO)
@@ -230,6 +235,7 @@ def make_backward_input_cached_kernel(dtype, tpr, vec=False):
     S = _rows.slots(dtype, 2)
     W = _rows.width(vec)
     G = S // W
+    SKIP = tpr > _rows.WARP  # block layout: stop at the row's end (the warp layout's padding is short)
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     WIDTH = tpr * S if ROWS > 1 else 1  # the warps' column partials, summed in shared memory (WARP layout)
     ZERO = T(0.0)
@@ -261,7 +267,7 @@ def make_backward_input_cached_kernel(dtype, tpr, vec=False):
             mu = mean[row]
             r = rstd[row]
             for g in range(G):  # the rows' only read (padding: dy = 0, x = mu, so g = xhat = 0)
-                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
                 c0 = (t + U(tpr * g)) * U(W)
                 load(gs, W * g, dy, row, C, c0, ZERO)
@@ -274,19 +280,23 @@ def make_backward_input_cached_kernel(dtype, tpr, vec=False):
                     gs[W * g + k] *= wv[k]
             sum_g = ZERO
             sum_gx = ZERO
-            for u in range(S):
-                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+            for g in range(G):
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
-                sum_g += gs[u]
-                sum_gx += gs[u] * xh[u]
+                for k in range(W):
+                    u = W * g + k
+                    sum_g += gs[u]
+                    sum_gx += gs[u] * xh[u]
             mean_g = row_sum(sum_g, red, sub, warp, lane) / n
             mean_gx = row_sum(sum_gx, red, sub, warp, lane) / n
-            for u in range(S):
-                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
-                    break
-                gs[u] = r * (gs[u] - mean_g - xh[u] * mean_gx)
             for g in range(G):
-                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                    break
+                for k in range(W):
+                    u = W * g + k
+                    gs[u] = r * (gs[u] - mean_g - xh[u] * mean_gx)
+            for g in range(G):
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
                 store(dx, row, C, (t + U(tpr * g)) * U(W), gs, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)

@@ -74,6 +74,7 @@ def make_forward_kernel(log: bool, dtype, tpr: int, vec: bool = False):
     S = _rows.slots(dtype, 1)
     W = _rows.width(vec)
     G = S // W
+    SKIP = tpr > _rows.WARP  # block layout: stop at the row's end (the warp layout's padding is short)
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     ZERO, ONE, NEG_INF = T(0.0), T(1.0), T(-math.inf)
     row_sum, row_max = _rows.reducers(tpr)
@@ -91,32 +92,38 @@ def make_forward_kernel(log: bool, dtype, tpr: int, vec: bool = False):
         row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:  # uniform across the row's threads (and the block, in the BLOCK layout)
             for g in range(G):  # the row's only read from global memory
-                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
                 load(vals, W * g, x, row, C, (t + U(tpr * g)) * U(W), NEG_INF)
             m = NEG_INF
-            for u in range(S):
-                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+            for g in range(G):
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
-                m = max(m, vals[u])
+                for k in range(W):
+                    u = W * g + k
+                    m = max(m, vals[u])
             m = row_max(m, red, sub, warp, lane)
             s = ZERO
-            for u in range(S):  # padding slots hold -inf: exp gives 0 (a row of -inf or a NaN: NaN, as PyTorch)
-                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+            for g in range(G):  # padding slots hold -inf: exp gives 0 (a row of -inf or a NaN: NaN, as PyTorch)
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
-                e = math.exp(vals[u] - m)
-                s += e
-                if not LOG:
-                    vals[u] = e
+                for k in range(W):
+                    u = W * g + k
+                    e = math.exp(vals[u] - m)
+                    s += e
+                    if not LOG:
+                        vals[u] = e
             s = row_sum(s, red, sub, warp, lane)
             shift = m + math.log(s)
             inv = ONE / s
-            for u in range(S):
-                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
-                    break
-                vals[u] = vals[u] - shift if LOG else vals[u] * inv
             for g in range(G):
-                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                    break
+                for k in range(W):
+                    u = W * g + k
+                    vals[u] = vals[u] - shift if LOG else vals[u] * inv
+            for g in range(G):
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
                 store(out, row, C, (t + U(tpr * g)) * U(W), vals, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)
@@ -132,6 +139,7 @@ def make_backward_kernel(log: bool, dtype, tpr: int, vec: bool = False):
     S = _rows.slots(dtype, 2)
     W = _rows.width(vec)
     G = S // W
+    SKIP = tpr > _rows.WARP  # block layout: stop at the row's end (the warp layout's padding is short)
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     ZERO = T(0.0)
     row_sum, _ = _rows.reducers(tpr)
@@ -150,23 +158,27 @@ def make_backward_kernel(log: bool, dtype, tpr: int, vec: bool = False):
         row = U(cuda.blockIdx.x) * U(ROWS) + sub
         while row < R:
             for g in range(G):
-                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
                 c0 = (t + U(tpr * g)) * U(W)
                 load(gs, W * g, grad, row, C, c0, ZERO)
                 load(ys, W * g, y, row, C, c0, ZERO)
             total = ZERO  # softmax: sum g*y; log_softmax: sum g
-            for u in range(S):
-                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
-                    break
-                total += gs[u] if LOG else gs[u] * ys[u]
-            total = row_sum(total, red, sub, warp, lane)
-            for u in range(S):
-                if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
-                    break
-                gs[u] = gs[u] - math.exp(ys[u]) * total if LOG else ys[u] * (gs[u] - total)
             for g in range(G):
-                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                    break
+                for k in range(W):
+                    u = W * g + k
+                    total += gs[u] if LOG else gs[u] * ys[u]
+            total = row_sum(total, red, sub, warp, lane)
+            for g in range(G):
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                    break
+                for k in range(W):
+                    u = W * g + k
+                    gs[u] = gs[u] - math.exp(ys[u]) * total if LOG else ys[u] * (gs[u] - total)
+            for g in range(G):
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
                 store(out, row, C, (t + U(tpr * g)) * U(W), gs, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)
@@ -185,6 +197,7 @@ def make_cross_entropy_kernel(dtype, tpr: int, vec: bool = False):
     S = _rows.slots(dtype, 1)
     W = _rows.width(vec)
     G = S // W
+    SKIP = tpr > _rows.WARP  # block layout: stop at the row's end (the warp layout's padding is short)
     ROWS, WARPS = _rows.layout(tpr)[1], tpr // 32
     THREADS = _rows.layout(tpr)[0]
     ZERO, ONE, NEG_INF, NAN = T(0.0), T(1.0), T(-math.inf), T(math.nan)
@@ -207,54 +220,62 @@ def make_cross_entropy_kernel(dtype, tpr: int, vec: bool = False):
         while row < R:
             target = targets[row]  # the same for all the row's threads: the branch is uniform
             if target == ignore_index:
-                for u in range(S):
-                    if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                for g in range(G):
+                    if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                         break
-                    vals[u] = ZERO
+                    for k in range(W):
+                        u = W * g + k
+                        vals[u] = ZERO
                 if t == 0:
                     loss[row] = ZERO
             else:
                 for g in range(G):
-                    if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                    if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                         break
                     load(vals, W * g, x, row, C, (t + U(tpr * g)) * U(W), NEG_INF)
                 m = NEG_INF
                 xt = ZERO  # the target's logit, in the thread that holds it
                 # an out-of-range target matches no slot (padding slots hold columns up to tpr S - 1)
                 tcol = U(target) if 0 <= target < I64(C) else U(tpr * S)
-                for u in range(S):
-                    if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                for g in range(G):
+                    if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                         break
-                    m = max(m, vals[u])
-                    if (t + U(tpr * (u // W))) * U(W) + U(u % W) == tcol:
-                        xt = vals[u]
+                    for k in range(W):
+                        u = W * g + k
+                        m = max(m, vals[u])
+                        if (t + U(tpr * (u // W))) * U(W) + U(u % W) == tcol:
+                            xt = vals[u]
                 m = row_max(m, red, sub, warp, lane)
                 s = ZERO
-                for u in range(S):
-                    if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                for g in range(G):
+                    if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                         break
-                    e = math.exp(vals[u] - m)
-                    s += e
-                    vals[u] = e
+                    for k in range(W):
+                        u = W * g + k
+                        e = math.exp(vals[u] - m)
+                        s += e
+                        vals[u] = e
                 s = row_sum(s, red, sub, warp, lane)
                 inv = ONE / s
                 lse = m + math.log(s)
-                for u in range(S):
-                    if U(tpr * W * (u // W)) >= C:  # past the row in every thread (uniform)
+                for g in range(G):
+                    if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                         break
-                    p = vals[u] * inv
-                    if (t + U(tpr * (u // W))) * U(W) + U(u % W) == tcol:  # the target's thread writes the loss
-                        loss[row] = lse - xt
-                        total += lse - xt
-                        p -= ONE
-                    vals[u] = scale * p
+                    for k in range(W):
+                        u = W * g + k
+                        p = vals[u] * inv
+                        if (t + U(tpr * (u // W))) * U(W) + U(u % W) == tcol:  # the target's thread writes the loss
+                            loss[row] = lse - xt
+                            total += lse - xt
+                            p -= ONE
+                        vals[u] = scale * p
                 if t == 0:
                     count += ONE
                     if not (0 <= target < I64(C)):
                         loss[row] = NAN
                         total += NAN
             for g in range(G):
-                if U(tpr * W * g) >= C:  # past the row in every thread (uniform)
+                if SKIP and U(tpr * W * g) >= C:  # past the row in every thread (uniform)
                     break
                 store(grad, row, C, (t + U(tpr * g)) * U(W), vals, W * g)
             row += U(cuda.gridDim.x) * U(ROWS)
