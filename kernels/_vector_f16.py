@@ -103,7 +103,9 @@ else:
         def codegen(context, builder, sig, args):
             f = ir.FloatType()
             fnty = ir.FunctionType(ir.LiteralStructType([f, f, f, f]), [ir.IntType(64)])
-            asm = ir.InlineAsm(fnty, _LOAD[str(sig.args[0].dtype)], "=f,=f,=f,=f,l")
+            # side_effect: LLVM takes an asm without it for one that reads no memory and could move it
+            # past a store (out may be x); ptxas still schedules the loads together
+            asm = ir.InlineAsm(fnty, _LOAD[str(sig.args[0].dtype)], "=f,=f,=f,=f,l", side_effect=True)
             r = builder.call(asm, [_address(context, builder, sig.args[0], args[0], sig.args[1], args[1])])
             return context.make_tuple(builder, sig.return_type, [builder.extract_value(r, k) for k in range(4)])
 
