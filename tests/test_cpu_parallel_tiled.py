@@ -219,3 +219,30 @@ def test_large_products_dispatch_to_gemm(monkeypatch):
     monkeypatch.setattr(cpu_parallel, "_threads", 1)  # one thread: BLAS is limited to it already
     cpu.matmul(x, w.T)
     assert calls == [(64, 400)]
+
+
+def _forked_conv(x, w, geo, queue):
+    queue.put(tiled.conv2d_forward(x, w, *geo))
+
+
+def test_a_forked_child_makes_its_own_thread_pool(monkeypatch):
+    """A child forked after the pool started (DataLoader workers) would otherwise queue work on dead threads."""
+    import multiprocessing
+
+    if "fork" not in multiprocessing.get_all_start_methods():
+        pytest.skip("no fork start method on this platform")
+    pytest.importorskip("threadpoolctl", reason="without threadpoolctl the tiled path runs on one thread")
+    monkeypatch.setattr(cpu_parallel, "_threads", 2)
+    monkeypatch.setattr(tiled, "CHUNK_ELEMENTS", 1)
+    x, w, g, geo = _arrays((4, 3, 8, 8, 4, (3, 3), (1, 1), (1, 1), (1, 1), 1), np.float64)
+    want = tiled.conv2d_forward(x, w, *geo)  # the parent's pool exists now
+    ctx = multiprocessing.get_context("fork")
+    queue = ctx.Queue()
+    child = ctx.Process(target=_forked_conv, args=(x, w, geo, queue))
+    child.start()
+    child.join(60)
+    if child.is_alive():
+        child.kill()
+        pytest.fail("the forked child hung on the parent's thread pool")
+    assert child.exitcode == 0
+    np.testing.assert_array_equal(queue.get(timeout=10), want)

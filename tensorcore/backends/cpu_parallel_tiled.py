@@ -14,6 +14,7 @@ spins on the same cores). The chunks depend on the shapes only, so no result dep
 count.
 """
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -33,6 +34,7 @@ CHUNK_ELEMENTS = 1 << 18  # column entries per chunk (1 MB of float32: half of o
 # --- threads ---------------------------------------------------------------------------------------
 
 _pool = None
+_pool_pid = None
 _pool_lock = threading.Lock()
 _blas = None  # threadpoolctl's BLAS controllers (False: threadpoolctl missing)
 
@@ -83,10 +85,12 @@ def _split(work, n, threads):
         with one_blas_thread():
             work(0, n)
         return
-    global _pool
+    global _pool, _pool_pid
     with _pool_lock:
-        if _pool is None or _pool._max_workers < threads - 1:
+        # NOTE: a forked child inherits the pool object but none of its threads: it makes its own
+        if _pool is None or _pool._max_workers < threads - 1 or _pool_pid != os.getpid():
             _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="tensorcore-conv")
+            _pool_pid = os.getpid()
     bounds = [n * t // threads for t in range(threads + 1)]
     with one_blas_thread():
         futures = [_pool.submit(work, bounds[t], bounds[t + 1]) for t in range(1, threads)]
