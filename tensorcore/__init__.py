@@ -47,7 +47,6 @@ from .creation import (
 from .device import Device, device, get_default_device, set_default_device
 from .dtypes import (
     as_dtype,
-    bfloat16,
     bool_,
     channels_last,
     contiguous_format,
@@ -361,6 +360,10 @@ def __getattr__(name):
         return importlib.import_module(f"{__name__}.{name}")
     if name in _AMP_NAMES:
         return getattr(importlib.import_module(f"{__name__}.amp"), name)
+    if name == "bfloat16":  # ml_dtypes loads on first use (its extension takes longer than the rest of the import)
+        from .dtypes import bfloat16_dtype
+
+        return bfloat16_dtype()
     if name in _UNSUPPORTED_DTYPES:
         raise AttributeError(f"module 'tensorcore' has no attribute {name!r}: tensorcore has no {name} dtype "
                              "(NumPy arrays hold its tensors: bool, integer, float16, bfloat16, float32, "

@@ -6,12 +6,10 @@ bfloat16 is ml_dtypes' NumPy dtype (8 exponent bits, 7 mantissa bits: float32's 
 # (or `dtype.kind in FLOAT_KINDS` on hot paths: a tensor never holds another 'V' dtype, tensor_dtype refuses them).
 """
 
-import ml_dtypes
 import numpy as np
 
 from .errors import DTypeError
 
-bfloat16 = np.dtype(ml_dtypes.bfloat16)
 FLOAT_KINDS = "fV"  # the kinds of the floating dtypes a tensor holds: 'f', and 'V' for bfloat16
 float16 = np.dtype("float16")
 float32 = np.dtype("float32")
@@ -43,10 +41,12 @@ def as_dtype(dtype):
     """tc.float32, np.float32, 'float32', float, bool ... -> a NumPy dtype."""
     if dtype is None:
         return None
+    if isinstance(dtype, np.dtype):
+        return dtype
     if dtype is float:
         return _default_float
-    if dtype == "bfloat16" or dtype is ml_dtypes.bfloat16:
-        return bfloat16
+    if dtype == "bfloat16" or getattr(dtype, "__name__", None) == "bfloat16":
+        return bfloat16_dtype()
     try:
         return np.dtype(dtype)
     except TypeError:
@@ -55,7 +55,32 @@ def as_dtype(dtype):
 
 def is_floating(dtype):
     """True for float16, bfloat16, float32 and float64."""
-    return dtype.kind == "f" or dtype == bfloat16
+    return dtype.kind == "f" or is_bfloat16(dtype)
+
+
+def is_bfloat16(dtype):
+    """Whether a NumPy dtype is ml_dtypes' bfloat16 (asked without importing ml_dtypes)."""
+    return dtype.kind == "V" and dtype.name == "bfloat16"
+
+
+_bfloat16 = None
+
+
+def bfloat16_dtype():
+    """ml_dtypes' bfloat16 as a NumPy dtype (tc.bfloat16), imported on first use: its extension takes a few
+    tenths of a second to load, more than the rest of `import tensorcore`."""
+    global _bfloat16
+    if _bfloat16 is None:
+        import ml_dtypes
+
+        _bfloat16 = np.dtype(ml_dtypes.bfloat16)
+    return _bfloat16
+
+
+def __getattr__(name):
+    if name == "bfloat16":
+        return bfloat16_dtype()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def finfo(dtype=None):
@@ -63,7 +88,11 @@ def finfo(dtype=None):
     dtype = _default_float if dtype is None else as_dtype(dtype)
     if not is_floating(dtype):
         raise DTypeError(f"finfo: expected a floating dtype, got {dtype}")
-    return ml_dtypes.finfo(dtype) if dtype == bfloat16 else np.finfo(dtype)
+    if is_bfloat16(dtype):
+        import ml_dtypes
+
+        return ml_dtypes.finfo(dtype)
+    return np.finfo(dtype)
 
 
 _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2}

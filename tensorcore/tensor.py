@@ -12,7 +12,7 @@ import numpy as np
 
 from . import autograd
 from .device import device as as_device
-from .dtypes import FLOAT_KINDS, as_dtype, bfloat16, get_default_dtype
+from .dtypes import FLOAT_KINDS, as_dtype, get_default_dtype, is_bfloat16
 from .errors import ArgumentError, DeviceError, DTypeError, GradientError, ShapeError
 from .grad_mode import modes
 
@@ -245,7 +245,7 @@ class Tensor:
 
     def __repr__(self):
         values = self.numpy()
-        if values.dtype == bfloat16:  # NumPy formats ml_dtypes' bfloat16 with all its digits: print as PyTorch does
+        if is_bfloat16(values.dtype):  # NumPy formats ml_dtypes' bfloat16 with all its digits: print as PyTorch does
             values = values.astype(np.float32)
         body = np.array2string(values, separator=", ", precision=4, threshold=200, prefix="tensor(")
         extra = ""
@@ -405,7 +405,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
             arr = np.asarray(data) if not _is_device_array(data) else data
         except (ValueError, TypeError, OverflowError) as e:
             raise ShapeError(f"tensor: the data is not a rectangular array of numbers ({e})") from None
-        if arr.dtype.kind not in "biuf" and arr.dtype != bfloat16:
+        if arr.dtype.kind not in "biuf" and not is_bfloat16(arr.dtype):
             raise DTypeError(f"tensor: unsupported data of dtype {arr.dtype} ({type(data).__name__})")
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray) \
                 and not _is_device_array(data):
@@ -420,7 +420,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
             raise ShapeError(f"tensor: the data is not a rectangular array ({e})") from None
         except (TypeError, OverflowError) as e:
             raise DTypeError(f"tensor: cannot make a tensor of {type(data).__name__} as {dtype} ({e})") from None
-        if arr.dtype.kind not in "biuf" and arr.dtype != bfloat16:
+        if arr.dtype.kind not in "biuf" and not is_bfloat16(arr.dtype):
             raise DTypeError(f"tensor: unsupported data of dtype {arr.dtype} ({type(data).__name__})")
         if arr is data:
             arr = arr.copy()

@@ -2,7 +2,6 @@
 
 import math
 
-import ml_dtypes
 import numpy as np
 
 from . import cpu_parallel as _parallel  # multi-core kernels for large arrays (imports numba only on use)
@@ -29,26 +28,28 @@ def from_host(a, copy=True):
 
 def sum(x, axes, keepdims):
     """x summed over `axes` (a tuple). np.add.reduce: the same sum as x.sum, without its Python wrapper."""
-    if x.dtype.itemsize == 2 and x.dtype in _LOW_FLOATS:  # NOTE: float32 accumulation (bfloat16 stalls at 256 + 1)
+    if x.dtype.itemsize == 2 and x.dtype.char in _LOW_FLOATS:  # NOTE: float32 accumulation (bfloat16 stalls at 256 + 1)
         return _rounded(np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=np.float32), x.dtype)
     return np.add.reduce(x, axis=axes, keepdims=keepdims)
 
 
 # --- float16 / bfloat16: computed in float32, rounded once ------------------------------------------
 
-_LOW_FLOATS = (np.dtype(np.float16), np.dtype(ml_dtypes.bfloat16))
+# float16 and bfloat16 by their type characters (ml_dtypes' bfloat16 is 'E'): no ml_dtypes import to ask
+_LOW_FLOATS = np.dtype(np.float16).char + "E"
 
 
 def _low_dtype(arrays):
     """The float16/bfloat16 dtype of the first such array among `arrays`, else None."""
     for a in arrays:
-        if isinstance(a, np.ndarray) and a.dtype.itemsize == 2 and a.dtype in _LOW_FLOATS:
+        if isinstance(a, np.ndarray) and a.dtype.itemsize == 2 and a.dtype.char in _LOW_FLOATS:
             return a.dtype
     return None
 
 
 def _to_float32(a):
-    return a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype in _LOW_FLOATS else a
+    return a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype.itemsize == 2 and a.dtype.char in _LOW_FLOATS \
+        else a
 
 
 def _rounded(out, low):
@@ -72,7 +73,7 @@ def computed_in_float32(fn, dtypes=_LOW_FLOATS):
     def low_precision(x, *args, **kwargs):
         # The ops' operands share one dtype (the ops refuse mixed dtypes), so the first one decides: float32 and
         # float64 pay one attribute test here.
-        if x.dtype.itemsize != 2 or x.dtype not in dtypes:
+        if x.dtype.itemsize != 2 or x.dtype.char not in dtypes:
             return fn(x, *args, **kwargs)
         low = x.dtype
         x = _to_float32(x)
