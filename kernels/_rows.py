@@ -35,6 +35,7 @@ ROWS_PER_BLOCK = 4
 #: 32-bit register words per thread for the cached row values (all cached arrays together).
 CACHE_WORDS = 32
 _FULL_MASK = 0xFFFFFFFF
+U3 = np.uint64(3)
 
 
 def slots(dtype, arrays: int) -> int:
@@ -149,7 +150,7 @@ def row_io(vec: bool, dtype):
 
         @cuda.jit(device=True, inline=True)
         def load(vals, base, a, row, C, c0, fill):
-            if c0 < C:
+            if c0 + U3 < C:  # a whole vector inside the row (C % 4 == 0: the same as c0 < C), never past it
                 v0, v1, v2, v3 = _vec.load4(a, row * C + c0)
             else:
                 v0 = v1 = v2 = v3 = fill
@@ -160,7 +161,7 @@ def row_io(vec: bool, dtype):
 
         @cuda.jit(device=True, inline=True)
         def store(a, row, C, c0, vals, base):
-            if c0 < C:
+            if c0 + U3 < C:
                 _vec.store4(a, row * C + c0, vals[base], vals[base + 1], vals[base + 2], vals[base + 3])
 
     else:
@@ -187,7 +188,7 @@ def vector_io(vec: bool, dtype):
 
         @cuda.jit(device=True, inline=True)
         def load(vals, base, a, C, c0, fill):
-            if c0 < C:
+            if c0 + U3 < C:
                 v0, v1, v2, v3 = _vec.load4(a, c0)
             else:
                 v0 = v1 = v2 = v3 = fill
