@@ -91,7 +91,11 @@ def computed_in_float32(fn, dtypes=_LOW_FLOATS):
 
 
 def matmul(a, b):
-    """NumPy matmul semantics: 1-D, 2-D and batched with broadcast batch dimensions."""
+    """NumPy matmul semantics: 1-D, 2-D and batched with broadcast batch dimensions; float16/bfloat16 in float32
+    (computed_in_float32's rule, inline: the per-op overhead of small products counts here)."""
+    low = a.dtype
+    if low.itemsize == 2 and low.char in _LOW_FLOATS:
+        return _rounded(matmul(a.astype(np.float32), _to_float32(b)), low)
     if _parallel.gemm(a, b):  # large 2-D products on tc's threads (no spinning BLAS workers)
         return _parallel.kernels("tiled").gemm(a, b)
     return np.matmul(a, b)
@@ -323,10 +327,10 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
     return (_rounded(out[0], low), out[1]) if return_columns else _rounded(out, low)
 
 
-# The GEMMs (float16 and bfloat16 have no BLAS) and the activations, pools and softmaxes whose half-precision
-# NumPy loops measured slower than a float32 round trip (bench/bench_amp.py); NumPy's float16 relu and tanh
-# measured faster than the round trip, so only bfloat16 takes it for those two.
-for _name in ("matmul", "linear", "conv2d_backward_weight", "conv2d_backward_input", "relu", "relu_backward",
+# The GEMMs (float16 and bfloat16 have no BLAS; matmul does it inline) and the activations, pools and softmaxes
+# whose half-precision NumPy loops measured slower than a float32 round trip (bench/bench_amp.py); NumPy's
+# float16 relu and tanh measured faster than the round trip, so only bfloat16 takes it for those two.
+for _name in ("linear", "conv2d_backward_weight", "conv2d_backward_input", "relu", "relu_backward",
               "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward", "tanh", "gelu", "gelu_backward",
               "softmax", "log_softmax", "softmax_cross_entropy", "max_pool2d_forward", "max_pool2d_backward",
               "avg_pool2d_forward", "avg_pool2d_backward", "layer_norm_forward", "layer_norm_backward"):
