@@ -32,12 +32,16 @@ def calls(monkeypatch):
                           "attention": ("attention_forward", "attention_backward")}.items():
         module = importlib.import_module(f"tensorcore.kernels.{family}")
         for name in names:
-            def spy(*args, _fn=getattr(module, name), _name=name, **kw):
-                seen.setdefault(_name, []).append(np.dtype(args[0].dtype))
-                return _fn(*args, **kw)
-
-            monkeypatch.setattr(module, name, spy)
+            monkeypatch.setattr(module, name, _spy(seen, name, getattr(module, name)))
     return seen
+
+
+def _spy(seen, name, fn):
+    def spy(*args, **kw):
+        seen.setdefault(name, []).append(np.dtype(args[0].dtype))
+        return fn(*args, **kw)
+
+    return spy
 
 
 def _pair(a, requires_grad=True):
