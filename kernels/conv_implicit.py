@@ -31,7 +31,12 @@ FLOPs ``2 N Co Ho Wo Cg kh kw`` per pass. Bytes: the input (or ``dy``) and ``w``
 L1/L2 once per tile that needs them; the output is written once; nothing else touches DRAM (the
 im2col path writes and reads the ``K x N P`` column matrix: 0.56 GB for AlexNet conv1 at batch 128).
 
-Wrappers (float32/float64, C-contiguous; weight gradient in conv_implicit_grad.py, bias gradient in conv.py)::
+float16 (``DTYPES``): x, w, bias, dy and the outputs stay float16 in global memory; each element is widened
+to float32 as it is loaded into the staging registers, so shared memory, the FMAs and the accumulators are the
+float32 kernel's, and each output is rounded to float16 once, on its store (half the global bytes of float32).
+
+Wrappers (float32/float64/float16, C-contiguous; weight gradient in conv_implicit_grad.py, bias gradient in
+conv.py)::
 
     y = conv2d_forward(x, w, b, stride=(4, 4), padding=(2, 2))
     dx = conv2d_backward_input(dy, w, x.shape, stride=(1, 1), padding=(1, 1))
@@ -43,7 +48,7 @@ import numba
 import numpy as np
 from numba import cuda
 
-from . import _launch
+from . import _launch, _rows
 from . import conv as _conv
 
 #: Pixel columns per tile, K step, threads, register-tile columns; 16 x 16 threads in both tiles.
@@ -56,6 +61,14 @@ _TY = 16  # thread rows: BM // TM for both tiles
 _TX = BN // TN  # 16 thread columns
 B_LOADS = BN * BK // THREADS  # 4 gathered elements per thread per K step
 U = numba.uint64
+HALF = np.dtype(np.float16)
+#: The storage dtypes: float16 is computed in float32 (float32 shared tiles and accumulators).
+DTYPES = _launch.FLOAT_DTYPES + (HALF,)
+
+
+def types(dtype):
+    """``(storage, compute)`` Numba types of a storage dtype: ``(float16, float32)`` for float16, else both it."""
+    return _rows.storage_type(dtype), _rows.compute_type(dtype)
 
 
 def choose_tile(M: int) -> int:
@@ -82,7 +95,7 @@ def _make_fma_step(T, TM):
 def make_forward_kernel(dtype, has_bias: bool, bm: int = 64):
     """Args ``(x1 (N C H W,), w3 (G, Cog, K), koff, di, dj (K,) int32, bias (Co,), out (N, Co, P), C, H, W,
     Wo, sh, sw, ph, pw)``; the gather table ``(koff, di, dj)[k] = (cg H W + i dh W + j dw, i dh, j dw)``."""
-    T = _launch.numba_type(dtype)
+    ST, T = types(dtype)
     ZERO = T(0.0)
     BIAS = bool(has_bias)
     BM, TM = TILES[bm]
@@ -128,7 +141,7 @@ def make_forward_kernel(dtype, has_bias: bool, bm: int = 64):
                     e = U(tid + THREADS * r)
                     m = U(m0) + e // U(BK)
                     k = U(k0) + e % U(BK)
-                    a_reg[r] = w3[U(g), m, k] if m < U(Cog) and k < U(K) else ZERO
+                    a_reg[r] = T(w3[U(g), m, k]) if m < U(Cog) and k < U(K) else ZERO
                 for r in range(B_LOADS):
                     k = U(k0 + (tid + THREADS * r) // BN)
                     v = ZERO
@@ -136,7 +149,7 @@ def make_forward_kernel(dtype, has_bias: bool, bm: int = 64):
                         ih = ih0 + di[k]
                         iw = iw0 + dj[k]
                         if 0 <= ih < H and 0 <= iw < W:
-                            v = x1[U(base + koff[k])]
+                            v = T(x1[U(base + koff[k])])
                     b_reg[r] = v
             if k0 > 0:  # BK = 8 steps written out: NVVM does not unroll a loop of 32 FMAs
                 ty = U(tid) // U(_TX)
@@ -162,8 +175,8 @@ def make_forward_kernel(dtype, has_bias: bool, bm: int = 64):
                         co = g * Cog + m
                         v = acc[i * TN + j]
                         if BIAS:
-                            v += bias[co]
-                        out[nn, co, pp] = v
+                            v += T(bias[co])
+                        out[nn, co, pp] = ST(v)
 
     name = f"conv_implicit_forward_{BM}x{BN}" + ("_bias" if BIAS else "")
     return _launch.named(conv_implicit_forward, name, dtype)
@@ -173,7 +186,7 @@ def make_backward_input_kernel(dtype, bm: int = 64):
     """Stride 1. Args ``(dy1 (N Co Ho Wo,), w1 (Co Cg kh kw,), koff, di, dj, wtab (K,) int32,
     out (N, C, H W), Cog, Ho, Wo, W, ph, pw)``; ``(koff, di, dj)[k] = (co Ho Wo, i dh, j dw)``,
     ``wtab[k] = co Cg kh kw + i kw + j``."""
-    T = _launch.numba_type(dtype)
+    ST, T = types(dtype)
     ZERO = T(0.0)
     BM, TM = TILES[bm]
     ACC, A_LOADS = TM * TN, BM * BK // THREADS
@@ -220,7 +233,7 @@ def make_backward_input_kernel(dtype, bm: int = 64):
                     e = U(tid + THREADS * r)
                     c = U(m0) + e // U(BK)
                     k = U(k0) + e % U(BK)
-                    a_reg[r] = w1[U(wbase) + c * U(khw) + U(wtab[k])] if c < U(Cg) and k < U(K) else ZERO
+                    a_reg[r] = T(w1[U(wbase) + c * U(khw) + U(wtab[k])]) if c < U(Cg) and k < U(K) else ZERO
                 for r in range(B_LOADS):
                     k = U(k0 + (tid + THREADS * r) // BN)
                     v = ZERO
@@ -228,7 +241,7 @@ def make_backward_input_kernel(dtype, bm: int = 64):
                         oh = hp - di[k]  # stride 1: output row oh = h + ph - i dh
                         ow = wp - dj[k]
                         if 0 <= oh < Ho and 0 <= ow < Wo:
-                            v = dy1[U(ybase + koff[k] + oh * Wo + ow)]
+                            v = T(dy1[U(ybase + koff[k] + oh * Wo + ow)])
                     b_reg[r] = v
             if k0 > 0:  # BK = 8 steps written out: NVVM does not unroll a loop of 32 FMAs
                 ty = U(tid) // U(_TX)
@@ -251,7 +264,7 @@ def make_backward_input_kernel(dtype, bm: int = 64):
                 for i in range(TM):
                     c = m0 + ty + _TY * i
                     if c < Cg:
-                        out[nn, g * Cg + c, pp] = acc[i * TN + j]
+                        out[nn, g * Cg + c, pp] = ST(acc[i * TN + j])
 
     return _launch.named(conv_implicit_backward_input, f"conv_implicit_backward_input_{BM}x{BN}", dtype)
 
@@ -260,8 +273,8 @@ def ptx_signatures():
     """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
     out = []
     i64, tab = numba.int64, numba.int32[::1]
-    for dtype in _launch.FLOAT_DTYPES:
-        t = _launch.numba_type(dtype)
+    for dtype in DTYPES:
+        t = types(dtype)[0]
         v, a3 = t[::1], t[:, :, ::1]
         for bm in TILES:
             for has_bias in (True, False):
@@ -317,13 +330,38 @@ def _check_int32(fn, **sizes):
             raise ValueError(f"{fn}: {name} has {int(n)} elements; the gather tables index with 32 bits (< 2^31)")
 
 
+def forward_args(fn, x, w, bias, out, stride, padding, dilation, groups):
+    """kernels/conv.py's forward checks with float16 allowed: ``(array kind, geometry, out)``."""
+    kind = _launch.check_same_kind(fn, x, w, bias, out)
+    _launch.check(fn, "x", x, ndim=4, dtype=DTYPES)
+    _launch.check(fn, "w", w, ndim=4, dtype=x.dtype)
+    params = _conv._params(fn, x.shape, w.shape, stride, padding, dilation, groups)
+    if bias is not None:
+        _launch.check(fn, "bias", bias, dtype=x.dtype, shape=(w.shape[0],))
+    Ho, Wo = params[4]
+    return kind, params, _launch.output(fn, kind, out, (x.shape[0], w.shape[0], Ho, Wo), x.dtype)
+
+
+def backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation, groups):
+    """kernels/conv.py's input-gradient checks with float16 allowed: ``(array kind, x_shape, geometry, out)``."""
+    kind = _launch.check_same_kind(fn, grad_out, w, out)
+    _launch.check(fn, "w", w, ndim=4, dtype=DTYPES)
+    x_shape = tuple(int(s) for s in x_shape)
+    if len(x_shape) != 4:
+        raise ValueError(f"{fn}: x_shape must be (N, C, H, W), got {x_shape}")
+    params = _conv._params(fn, x_shape, w.shape, stride, padding, dilation, groups)
+    Ho, Wo = params[4]
+    _conv._check_grad_out(fn, grad_out, x_shape[0], w.shape[0], Ho, Wo, w.dtype)
+    return kind, x_shape, params, _launch.output(fn, kind, out, x_shape, w.dtype)
+
+
 def conv2d_forward(
     x, w, bias=None, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, out=None, stream=None, tile=None
 ):
     """``out = conv2d(x, w) + bias`` as one implicit GEMM (no column matrix; ``tile`` overrides
     :func:`choose_tile`). Example: ``y = conv2d_forward(x, w, b, stride=1, padding=1)``."""
     fn = "conv2d_forward"
-    kind, params, out = _conv.forward_args(fn, x, w, bias, out, stride, padding, dilation, groups)
+    kind, params, out = forward_args(fn, x, w, bias, out, stride, padding, dilation, groups)
     (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = params
     N, C, H, W = x.shape
     Co, Cg, kh, kw = w.shape
@@ -351,8 +389,7 @@ def conv2d_backward_input(
     """``dx`` of :func:`conv2d_forward` (the transposed convolution of ``grad_out`` with ``w``) as one
     implicit GEMM. Example: ``dx = conv2d_backward_input(dy, w, x.shape, padding=1)``."""
     fn = "conv2d_backward_input"
-    kind, x_shape, params, out = _conv.backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation,
-                                                           groups)
+    kind, x_shape, params, out = backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation, groups)
     (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = params
     N, C, H, W = x_shape
     Co, Cg, kh, kw = w.shape

@@ -23,7 +23,11 @@ FLOPs ``2 N Co Ho Wo Cg kh kw`` per pass. Bytes: ``dy`` and ``x`` read through L
 ``dx`` written once; the weight gradient's partials are ``S Co Cg kh kw`` floats (conv1: 88 x 23 k
 floats = 8 MB, against the 0.56 GB column matrix of im2col).
 
-Wrappers (float32/float64, C-contiguous)::
+float16 as kernels/conv_implicit.py (float16 loads widened to float32 as they are staged, float32 FMAs, one
+rounding per store); the float16 weight gradient keeps its split-K partials in float32 and rounds once, in
+the sum (:func:`make_sum_splits_half_kernel`), or stores float16 straight from the accumulators with one split.
+
+Wrappers (float32/float64/float16, C-contiguous)::
 
     dx = conv2d_backward_input(dy, w, x.shape, stride=(4, 4), padding=(2, 2))
     dw = conv2d_backward_weight(x, dy, w.shape, stride=(4, 4), padding=(2, 2))
@@ -45,6 +49,8 @@ _TY, _TX, B_LOADS, U = _ci._TY, _ci._TX, _ci.B_LOADS, _ci.U
 MIN_SPLIT_STEPS = 32
 #: Weight-gradient blocks aimed at per SM (split-K fills the GPU up to this).
 BLOCKS_PER_SM = 2
+#: The dtype of the float16 weight gradient's split-K partials.
+_PARTIALS = np.dtype(np.float32)
 _FAR = 1 << 30  # a padded tap's output offset: never inside [0, Ho)
 #: Fewest input channels per group for which the input gradient runs as an implicit GEMM: its rows are
 #: the ``Cg`` channels, so AlexNet conv1's 3 would fill 3 of a 64-row tile (21x the FMAs); im2col's GEMM
@@ -61,7 +67,7 @@ def make_backward_input_strided_kernel(dtype, bm: int = 64):
     """Args ``(dy1 (N Co Ho Wo,), w1 (Co Cg kh kw,), koff, oi, oj, wtab (S, Kmax) int32, phase (S, 5) int32,
     out (N, C, H W), Cog, Ho, Wo, W, sh, sw, kh kw)``; ``phase[s] = (h0, w0, Hr, Wr, K)``; per phase
     ``(koff, oi, oj, wtab)[s, k] = (co Ho Wo, oh - t, ow - u, co Cg kh kw + i kw + j)``, padded with ``wtab = -1``."""
-    T = _launch.numba_type(dtype)
+    ST, T = _ci.types(dtype)
     ZERO = T(0.0)
     BM, TM = TILES[bm]
     ACC, A_LOADS = TM * TN, BM * BK // THREADS
@@ -122,7 +128,7 @@ def make_backward_input_strided_kernel(dtype, bm: int = 64):
                     if c < U(Cg) and k < U(K):
                         wo = wtab[s, k]
                         if wo >= 0:
-                            v = w1[U(wbase) + c * U(khw) + U(wo)]
+                            v = T(w1[U(wbase) + c * U(khw) + U(wo)])
                     a_reg[r] = v
                 for r in range(B_LOADS):
                     k = U(k0 + (tid + THREADS * r) // BN)
@@ -131,7 +137,7 @@ def make_backward_input_strided_kernel(dtype, bm: int = 64):
                         oh = t + oi[s, k]
                         ow = u + oj[s, k]
                         if 0 <= oh < Ho and 0 <= ow < Wo:
-                            v = dy1[U(ybase + koff[s, k] + oh * Wo + ow)]
+                            v = T(dy1[U(ybase + koff[s, k] + oh * Wo + ow)])
                     b_reg[r] = v
             if k0 > 0:
                 ty = U(tid) // U(_TX)
@@ -156,17 +162,18 @@ def make_backward_input_strided_kernel(dtype, bm: int = 64):
                 for i in range(TM):
                     c = m0 + ty + _TY * i
                     if c < Cg:
-                        out[nn, g * Cg + c, pix] = acc[i * TN + j]
+                        out[nn, g * Cg + c, pix] = ST(acc[i * TN + j])
 
     return _launch.named(conv_implicit_backward_input_strided, f"conv_implicit_backward_input_strided_{BM}x{BN}",
                          dtype)
 
 
-def make_backward_weight_kernel(dtype, bm: int = 64):
+def make_backward_weight_kernel(dtype, bm: int = 64, part_dtype=None):
     """Args ``(x1 (N C H W,), dy1 (N Co P,), koff, di, dj (K,) int32, part (G S, Cog, K), C, H, W, Wo, sh, sw,
     ph, pw, chunk, G)``: block ``z = g S + s`` reduces ``q`` in ``[s chunk, (s + 1) chunk)`` into ``part[z]``; the
-    gather table as the forward's."""
-    T = _launch.numba_type(dtype)
+    gather table as the forward's. ``part`` is ``part_dtype`` (default ``dtype``; float32 partials of float16)."""
+    T = _ci.types(dtype)[1]
+    PT = _ci.types(dtype if part_dtype is None else part_dtype)[0]
     ZERO = T(0.0)
     BM, TM = TILES[bm]
     ACC, A_LOADS = TM * TN, BM * BK // THREADS
@@ -225,13 +232,13 @@ def make_backward_weight_kernel(dtype, bm: int = 64):
                 xbase = numba.int64(n) * C * H * W + xbase0 + ih0 * W + iw0
                 for r in range(A_LOADS):
                     m = U(m0 + lane + 32 * r)
-                    a_reg[r] = dy1[ybase + m * U(P)] if ok and m < U(Cog) else ZERO
+                    a_reg[r] = T(dy1[ybase + m * U(P)]) if ok and m < U(Cog) else ZERO
                 for r in range(B_LOADS):
                     v = ZERO
                     ih = ih0 + b_di[r]
                     iw = iw0 + b_dj[r]
                     if ok and 0 <= ih < H and 0 <= iw < W:
-                        v = x1[U(xbase + b_off[r])]
+                        v = T(x1[U(xbase + b_off[r])])
                     b_reg[r] = v
             if k0 > qa:
                 ty = U(tid) // U(_TX)
@@ -253,23 +260,51 @@ def make_backward_weight_kernel(dtype, bm: int = 64):
                 for i in range(TM):
                     m = m0 + ty + _TY * i
                     if m < Cog:
-                        part[z, m, k] = acc[i * TN + j]
+                        part[z, m, k] = PT(acc[i * TN + j])
 
-    return _launch.named(conv_implicit_backward_weight, f"conv_implicit_backward_weight_{BM}x{BN}", dtype)
+    stem = f"conv_implicit_backward_weight_{BM}x{BN}" + ("" if part_dtype is None else "_partials")
+    return _launch.named(conv_implicit_backward_weight, stem, dtype)
+
+
+def make_sum_splits_half_kernel():
+    """``out[g, i] = float16(sum_s part[g S + s, i])``, args ``(part (G S, n) float32, out (G, n) float16, S)``:
+    the float16 weight gradient's float32 partials added in a fixed order, rounded once. Grid-stride."""
+    f32, f16 = numba.float32, numba.types.float16
+
+    def conv_implicit_sum_splits_float16(part, out, splits):
+        n = out.shape[1]
+        i = cuda.grid(1)
+        stride = cuda.gridsize(1)
+        while i < out.size:
+            z = i // n
+            r = i - z * n
+            acc = f32(0.0)
+            for s in range(splits):
+                acc += part[z * splits + s, r]
+            out[z, r] = f16(acc)
+            i += stride
+
+    return conv_implicit_sum_splits_float16
 
 
 def ptx_signatures():
     """``(name, python function, [signatures], launch_bounds)`` of every kernel as launched."""
     out = []
     i64, tab, tab2 = numba.int64, numba.int32[::1], numba.int32[:, ::1]
-    for dtype in _launch.FLOAT_DTYPES:
-        t = _launch.numba_type(dtype)
+    for dtype in _ci.DTYPES:
+        t = _ci.types(dtype)[0]
         v, a3 = t[::1], t[:, :, ::1]
         for bm in TILES:
             b = make_backward_input_strided_kernel(dtype, bm)
             out.append((b.__name__, b, [numba.void(v, v, tab2, tab2, tab2, tab2, tab2, a3, *([i64] * 7))], THREADS))
             wg = make_backward_weight_kernel(dtype, bm)
             out.append((wg.__name__, wg, [numba.void(v, v, tab, tab, tab, a3, *([i64] * 10))], THREADS))
+            if dtype == _ci.HALF:
+                wp = make_backward_weight_kernel(dtype, bm, _PARTIALS)
+                p3 = numba.float32[:, :, ::1]
+                out.append((wp.__name__, wp, [numba.void(v, v, tab, tab, tab, p3, *([i64] * 10))], THREADS))
+    red = make_sum_splits_half_kernel()
+    out.append((red.__name__, red, [numba.void(numba.float32[:, ::1], numba.types.float16[:, ::1], i64)], None))
     return out
 
 
@@ -316,8 +351,8 @@ def conv2d_backward_input(
     """``dx`` of a strided convolution as one implicit GEMM per stride phase (any stride; stride 1 is
     kernels/conv_implicit.py's kernel). Example: ``dx = conv2d_backward_input(dy, w, x.shape, stride=2)``."""
     fn = "conv2d_backward_input"
-    kind, x_shape, params, out = _conv.backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation,
-                                                           groups)
+    kind, x_shape, params, out = _ci.backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation,
+                                                         groups)
     (sh, sw), (ph, pw), (dh, dw), G, (Ho, Wo) = params
     N, C, H, W = x_shape
     Co, Cg, kh, kw = w.shape
@@ -356,7 +391,7 @@ def conv2d_backward_weight(
     deterministic sum). Example: ``dw = conv2d_backward_weight(x, dy, w.shape, stride=4, padding=2)``."""
     fn = "conv2d_backward_weight"
     kind = _launch.check_same_kind(fn, x, grad_out, out)
-    _launch.check_float(fn, "x", x, ndim=4)
+    _launch.check(fn, "x", x, ndim=4, dtype=_ci.DTYPES)
     w_shape = tuple(int(s) for s in w_shape)
     if len(w_shape) != 4:
         raise ValueError(f"{fn}: w_shape must be (Co, C / groups, kh, kw), got {w_shape}")
@@ -380,8 +415,12 @@ def conv2d_backward_weight(
     S = weight_splits(blocks, steps) if splits is None else max(1, min(int(splits), steps))
     chunk = _launch.cdiv(steps, S) * BK
     S = _launch.cdiv(NP, chunk)  # no empty split
-    part = out if S == 1 else _launch.empty(kind, (G * S, Cog * K), x.dtype)
-    kernel = _launch.built(make_backward_weight_kernel, x.dtype, bm, launch_bounds=_bounds)
+    half = x.dtype == _ci.HALF and S > 1  # float32 partials, one rounding in the sum
+    part = out if S == 1 else _launch.empty(kind, (G * S, Cog * K), _PARTIALS if half else x.dtype)
+    if half:
+        kernel = _launch.built(make_backward_weight_kernel, x.dtype, bm, _PARTIALS, launch_bounds=_bounds)
+    else:
+        kernel = _launch.built(make_backward_weight_kernel, x.dtype, bm, launch_bounds=_bounds)
     _launch.launch(
         kernel, (_launch.cdiv(K, BN), _launch.cdiv(Cog, bm), G * S), THREADS, stream,
         _launch.reshape(x, (x.size,)), _launch.reshape(grad_out, (grad_out.size,)), *tab,
@@ -389,6 +428,6 @@ def conv2d_backward_weight(
     )
     if S > 1:
         total = _launch.reshape(out, (G, Cog * K))
-        _launch.launch(gemm._sum_splits_kernel(x.dtype), _launch.grid_1d(total.size), _launch.THREADS_1D, stream,
-                       part, total, S)
+        red = _launch.built(make_sum_splits_half_kernel) if half else gemm._sum_splits_kernel(x.dtype)
+        _launch.launch(red, _launch.grid_1d(total.size), _launch.THREADS_1D, stream, part, total, S)
     return out

@@ -9,8 +9,10 @@ Math (window of output ``(oh, ow)``: rows ``oh sh - ph ... + kh - 1``, columns l
     avg:  out = sum over the window / d, d = kh kw (count_include_pad, the default) or the number of
           in-bounds elements; dx[h, w] = sum over the windows containing (h, w) of grad_out / d.
 
-Shapes: ``x (N, C, H, W)`` float32/float64, ``out``/``grad_out (N, C, Ho, Wo)``, ``argmax`` int32 of
-``out``'s shape (an index into the ``H x W`` plane, PyTorch's convention). Backward kernels gather:
+Shapes: ``x (N, C, H, W)`` float32/float64/float16 (float16 is read as float16 and computed in float32: the
+window sums, the divisor and the gradient sums are float32, one rounding per store),
+``out``/``grad_out (N, C, Ho, Wo)``, ``argmax`` int32 of ``out``'s shape (an index into the ``H x W`` plane,
+PyTorch's convention). Backward kernels gather:
 one thread per input pixel visits the ``<= ceil(kh/sh) ceil(kw/sw)`` windows that contain it, so
 overlapping windows (AlexNet's 3x3 stride 2) need no atomics and the result is deterministic.
 
@@ -41,15 +43,22 @@ import numba
 import numpy as np
 from numba import cuda
 
-from . import _launch
+from . import _launch, _rows
 
 div32, unravel4 = _launch.div32, _launch.unravel4  # 32-bit unsigned index decoding (sizes < 2^32)
 ARGMAX_DTYPE = np.int32
+#: The storage dtypes of the pooling kernels.
+DTYPES = _launch.FLOAT_DTYPES + (np.dtype(np.float16),)
+
+
+def _types(dtype):
+    """``(storage, compute)`` Numba types: ``(float16, float32)`` for float16, else both the dtype's."""
+    return _rows.storage_type(dtype), _rows.compute_type(dtype)
 
 
 def make_max_forward_kernel(dtype):
     """Args ``(x (N, C, H, W), out (N, C, Ho, Wo), argmax (int32, like out), kh, kw, sh, sw, ph, pw)``."""
-    T = _launch.numba_type(dtype)
+    ST, T = _types(dtype)
     NEG_INF = T(-math.inf)
 
     def max_pool2d_forward(x, out, argmax, kh, kw, sh, sw, ph, pw):
@@ -70,11 +79,11 @@ def make_max_forward_kernel(dtype):
                     for dj in range(kw):
                         w = w0 + dj
                         if w >= 0 and w < W:
-                            v = x[n, c, h, w]
+                            v = T(x[n, c, h, w])
                             if v > best or (v != v and best == best) or best_idx < 0:
                                 best = v
                                 best_idx = h * W + w
-            out[n, c, oh, ow] = best
+            out[n, c, oh, ow] = ST(best)
             argmax[n, c, oh, ow] = best_idx
             i += stride
 
@@ -83,7 +92,7 @@ def make_max_forward_kernel(dtype):
 
 def make_max_backward_kernel(dtype):
     """Args ``(grad_out (N, C, Ho, Wo), argmax, dx (N, C, H, W), kh, kw, sh, sw, ph, pw)``."""
-    T = _launch.numba_type(dtype)
+    ST, T = _types(dtype)
 
     def max_pool2d_backward(grad_out, argmax, dx, kh, kw, sh, sw, ph, pw):
         N, C, H, W = dx.shape
@@ -105,8 +114,8 @@ def make_max_backward_kernel(dtype):
             for oh in range(oh_lo, oh_hi + 1):
                 for ow in range(ow_lo, ow_hi + 1):
                     if argmax[n, c, oh, ow] == me:
-                        acc += grad_out[n, c, oh, ow]
-            dx[n, c, h, w] = acc
+                        acc += T(grad_out[n, c, oh, ow])
+            dx[n, c, h, w] = ST(acc)
             i += stride
 
     return _launch.named(max_pool2d_backward, "max_pool2d_backward", dtype)
@@ -114,7 +123,7 @@ def make_max_backward_kernel(dtype):
 
 def make_avg_forward_kernel(dtype):
     """Args ``(x (N, C, H, W), out (N, C, Ho, Wo), kh, kw, sh, sw, ph, pw, count_include_pad)``."""
-    T = _launch.numba_type(dtype)
+    ST, T = _types(dtype)
 
     def avg_pool2d_forward(x, out, kh, kw, sh, sw, ph, pw, count_include_pad):
         N, C, H, W = x.shape
@@ -134,11 +143,11 @@ def make_avg_forward_kernel(dtype):
                     for dj in range(kw):
                         w = w0 + dj
                         if w >= 0 and w < W:
-                            acc += x[n, c, h, w]
+                            acc += T(x[n, c, h, w])
                             count += 1
             if count_include_pad:
                 count = kh * kw
-            out[n, c, oh, ow] = acc / T(count)
+            out[n, c, oh, ow] = ST(acc / T(count))
             i += stride
 
     return _launch.named(avg_pool2d_forward, "avg_pool2d_forward", dtype)
@@ -146,7 +155,7 @@ def make_avg_forward_kernel(dtype):
 
 def make_avg_backward_kernel(dtype):
     """Args ``(grad_out (N, C, Ho, Wo), dx (N, C, H, W), kh, kw, sh, sw, ph, pw, count_include_pad)``."""
-    T = _launch.numba_type(dtype)
+    ST, T = _types(dtype)
 
     def avg_pool2d_backward(grad_out, dx, kh, kw, sh, sw, ph, pw, count_include_pad):
         N, C, H, W = dx.shape
@@ -173,8 +182,8 @@ def make_avg_backward_kernel(dtype):
                         cols = kw
                     else:
                         cols = min(ow * sw - pw + kw, W) - max(ow * sw - pw, 0)
-                    acc += grad_out[n, c, oh, ow] / T(rows * cols)
-            dx[n, c, h, w] = acc
+                    acc += T(grad_out[n, c, oh, ow]) / T(rows * cols)
+            dx[n, c, h, w] = ST(acc)
             i += stride
 
     return _launch.named(avg_pool2d_backward, "avg_pool2d_backward", dtype)
@@ -197,8 +206,8 @@ def ptx_signatures():
     out = []
     i64 = numba.int64
     idx = numba.int32[:, :, :, ::1]
-    for dtype in _launch.FLOAT_DTYPES:
-        a4 = _launch.numba_type(dtype)[:, :, :, ::1]
+    for dtype in DTYPES:
+        a4 = _types(dtype)[0][:, :, :, ::1]
         sigs = {
             "max_forward": numba.void(a4, a4, idx, *([i64] * 6)),
             "max_backward": numba.void(a4, idx, a4, *([i64] * 6)),
@@ -252,7 +261,7 @@ def max_pool2d_forward(x, kernel, stride=None, padding=0, out=None, argmax_out=N
     ``stride`` defaults to ``kernel``. Example: ``y, idx = max_pool2d_forward(x, 3, 2)``."""
     fn = "max_pool2d_forward"
     kind = _launch.check_same_kind(fn, x, out, argmax_out)
-    _launch.check_float(fn, "x", x, ndim=4)
+    _launch.check(fn, "x", x, ndim=4, dtype=DTYPES)
     (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = _geometry(fn, x.shape, kernel, stride, padding)
     shape = (x.shape[0], x.shape[1], Ho, Wo)
     out = _launch.output(fn, kind, out, shape, x.dtype)
@@ -268,7 +277,7 @@ def max_pool2d_backward(grad_out, argmax, x_shape, kernel, stride=None, padding=
     x_shape = tuple(int(s) for s in x_shape)
     (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = _geometry(fn, x_shape, kernel, stride, padding)
     shape = (x_shape[0], x_shape[1], Ho, Wo)
-    _launch.check_float(fn, "grad_out", grad_out, shape=shape)
+    _launch.check(fn, "grad_out", grad_out, dtype=DTYPES, shape=shape)
     _launch.check(fn, "argmax", argmax, dtype=ARGMAX_DTYPE, shape=shape)
     dx = _launch.output(fn, kind, out, x_shape, grad_out.dtype)
     _launch_1d("max_backward", grad_out.dtype, kind, stream, dx.size, grad_out, argmax, dx, kh, kw, sh, sw, ph, pw)
@@ -279,7 +288,7 @@ def avg_pool2d_forward(x, kernel, stride=None, padding=0, count_include_pad=True
     """Average pooling (divisor ``kh kw``, or the in-bounds count with ``count_include_pad=False``)."""
     fn = "avg_pool2d_forward"
     kind = _launch.check_same_kind(fn, x, out)
-    _launch.check_float(fn, "x", x, ndim=4)
+    _launch.check(fn, "x", x, ndim=4, dtype=DTYPES)
     (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = _geometry(fn, x.shape, kernel, stride, padding)
     out = _launch.output(fn, kind, out, (x.shape[0], x.shape[1], Ho, Wo), x.dtype)
     _launch_1d(
@@ -296,7 +305,7 @@ def avg_pool2d_backward(
     kind = _launch.check_same_kind(fn, grad_out, out)
     x_shape = tuple(int(s) for s in x_shape)
     (kh, kw), (sh, sw), (ph, pw), (Ho, Wo) = _geometry(fn, x_shape, kernel, stride, padding)
-    _launch.check_float(fn, "grad_out", grad_out, shape=(x_shape[0], x_shape[1], Ho, Wo))
+    _launch.check(fn, "grad_out", grad_out, dtype=DTYPES, shape=(x_shape[0], x_shape[1], Ho, Wo))
     dx = _launch.output(fn, kind, out, x_shape, grad_out.dtype)
     _launch_1d(
         "avg_backward",
