@@ -323,19 +323,25 @@ def check_targets(op, targets, num_classes, ignore_index):
 # --- convolution and pooling ------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _widened(fn):
+    """``fn`` (an im2col-path kernel wrapper, float32/float64 only) taking float16 through float32 copies."""
+    return float32_compute(fn)
+
+
 @_oom_guard
-@float32_compute
 def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False):
-    """Convolution through our implicit-GEMM kernel (or im2col + GEMM, by the `conv` switch); no column
-    matrix is kept (columns=None)."""
-    family = "conv_implicit" if conv == "implicit" else "conv"
-    out = _kernels(family).conv2d_forward(_contiguous(x), _contiguous(w), stride=stride, padding=padding,
-                                          dilation=dilation, groups=groups)
+    """Convolution through our implicit-GEMM kernel (float16 as it is; or im2col + GEMM, by the `conv` switch);
+    no column matrix is kept (columns=None)."""
+    if conv == "implicit":
+        run = _kernels("conv_implicit").conv2d_forward
+    else:
+        run = _widened(_kernels("conv").conv2d_forward)
+    out = run(_contiguous(x), _contiguous(w), stride=stride, padding=padding, dilation=dilation, groups=groups)
     return (out, None) if return_columns else out
 
 
 @_oom_guard
-@float32_compute
 def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     # NOTE: conv_transpose2d with output_padding >= stride asks for an x_shape whose conv2d output is larger
     # than g; the missing trailing rows and columns of g are zeros (they reach no output), so pad them in.
@@ -344,21 +350,25 @@ def conv2d_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     if full[0] > g.shape[2] or full[1] > g.shape[3]:
         g = xp.pad(g, ((0, 0), (0, 0), (0, max(full[0] - g.shape[2], 0)), (0, max(full[1] - g.shape[3], 0))))
     implicit = conv == "implicit" and _kernels("conv_implicit_grad").input_grad_is_implicit(w.shape[1])
-    family = "conv_implicit" if implicit else "conv"
-    return _kernels(family).conv2d_backward_input(_contiguous(g), _contiguous(w), x_shape, stride=stride,
-                                                  padding=padding, dilation=dilation, groups=groups)
+    if implicit:
+        run = _kernels("conv_implicit").conv2d_backward_input
+    else:
+        run = _widened(_kernels("conv").conv2d_backward_input)
+    return run(_contiguous(g), _contiguous(w), x_shape, stride=stride, padding=padding, dilation=dilation,
+               groups=groups)
 
 
 @_oom_guard
-@float32_compute
 def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, columns=None):
-    family = "conv_implicit_grad" if conv == "implicit" else "conv"
-    return _kernels(family).conv2d_backward_weight(_contiguous(x), _contiguous(g), w_shape, stride=stride,
-                                                   padding=padding, dilation=dilation, groups=groups)
+    if conv == "implicit":
+        run = _kernels("conv_implicit_grad").conv2d_backward_weight
+    else:
+        run = _widened(_kernels("conv").conv2d_backward_weight)
+    return run(_contiguous(x), _contiguous(g), w_shape, stride=stride, padding=padding, dilation=dilation,
+               groups=groups)
 
 
 @_oom_guard
-@float32_compute
 def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1)):
     """Max pooling -> (out, indices as in the CPU backend: flat h * W + w per plane, int64)."""
     if tuple(dilation) != (1, 1):
@@ -384,14 +394,12 @@ def max_pool2d_backward(g, indices, x_shape, unique=False):
 
 
 @_oom_guard
-@float32_compute
 def avg_pool2d_forward(x, kernel, stride, padding, count_include_pad=True):
     return _kernels("pool").avg_pool2d_forward(_contiguous(x), kernel, stride, padding,
                                                count_include_pad=count_include_pad)
 
 
 @_oom_guard
-@float32_compute
 def avg_pool2d_backward(g, x_shape, kernel, stride, padding, count_include_pad=True):
     return _kernels("pool").avg_pool2d_backward(_contiguous(g), x_shape, kernel, stride, padding,
                                                 count_include_pad=count_include_pad)

@@ -4,10 +4,13 @@ Under tc.autocast("cuda") the activations between matmuls and convolutions are f
 float16 arrays as they are (float16 in global memory, float32 in registers, one rounding per store):
 the GEMM (kernels/gemm_f16.py), the activations and their backward (kernels/activations.py), softmax,
 log-softmax and cross-entropy (kernels/softmax.py: a float32 loss, see :func:`half_loss`), layer norm
-(kernels/layernorm.py: float32 mean/rstd) and fused attention (kernels/attention.py: float32 lse). The
-backend (backends/cuda.py) calls them directly. The convolution and pooling kernels are float32/float64
-only: :func:`float32_compute` widens their float16 arguments to float32 and rounds their results back,
-at the cost of a copy each way.
+(kernels/layernorm.py: float32 mean/rstd), fused attention (kernels/attention.py: float32 lse), the
+implicit-GEMM convolution forward, input and weight gradients (kernels/conv_implicit.py,
+conv_implicit_grad.py: float32 split-K partials) and max/avg pooling (kernels/pool.py). The backend
+(backends/cuda.py) calls them directly. Only the im2col convolution path (kernels/conv.py: the ``conv =
+"im2col"`` switch, and the input gradient of convolutions with fewer than 16 input channels per group) is
+float32/float64 only: :func:`float32_compute` widens its float16 arguments to float32 and rounds its results
+back, at the cost of a copy each way.
 """
 
 import functools

@@ -1,0 +1,67 @@
+"""The cuda backend's float16 convolution and pooling (tensorcore/backends/cuda.py): float16 tensors reach the
+implicit-GEMM and pooling kernels as they are (no widened copies), and conv2d / max_pool2d / avg_pool2d forward
+and backward agree with the cpu device's float16 results, on a GPU or the simulated device."""
+
+import numpy as np
+import pytest
+
+import tensorcore as tc
+import tensorcore.nn.functional as F
+
+from .conftest import require_cuda
+
+pytestmark = pytest.mark.cuda
+
+
+@pytest.fixture(autouse=True)
+def _cuda():
+    require_cuda()
+
+
+@pytest.fixture
+def calls(monkeypatch):
+    """``calls[name]``: the dtype of the first array argument of each call of these kernel wrappers."""
+    import importlib
+
+    seen = {}
+    for family, names in {"conv_implicit": ("conv2d_forward", "conv2d_backward_input"),
+                          "conv_implicit_grad": ("conv2d_backward_weight",),
+                          "pool": ("max_pool2d_forward", "avg_pool2d_forward", "avg_pool2d_backward")}.items():
+        module = importlib.import_module(f"tensorcore.kernels.{family}")
+        for name in names:
+            monkeypatch.setattr(module, name, _spy(seen, name, getattr(module, name)))
+    return seen
+
+
+def _spy(seen, name, fn):
+    def spy(*args, **kw):
+        seen.setdefault(name, []).append(np.dtype(args[0].dtype))
+        return fn(*args, **kw)
+
+    return spy
+
+
+def _close(cuda_t, cpu_t, rtol=4e-3, atol=2e-3):
+    got, want = cuda_t.to("cpu").numpy(), cpu_t.numpy()
+    assert got.dtype == want.dtype == np.float16, (got.dtype, want.dtype)
+    np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol)
+
+
+def test_half_conv_and_pools_reach_their_kernels(calls):
+    rng = np.random.default_rng(0)
+    # 16 input channels: the input gradient runs implicit (conv_implicit_grad.MIN_IMPLICIT_INPUT_CHANNELS)
+    x = rng.uniform(-1, 1, (1, 16, 5, 5)).astype(np.float16)
+    w = rng.uniform(-0.3, 0.3, (3, 16, 3, 3)).astype(np.float16)
+    out = {}
+    for dev in ("cpu", "cuda"):
+        xt = tc.tensor(x).to(dev).requires_grad_(True)
+        wt = tc.tensor(w).to(dev).requires_grad_(True)
+        y = F.conv2d(xt, wt, stride=2, padding=1)
+        z = F.max_pool2d(y, 2, 1) + F.avg_pool2d(y, 2, 1)
+        z.sum().backward()
+        out[dev] = (y, z, xt.grad, wt.grad)
+    for got, want in zip(out["cuda"], out["cpu"]):
+        _close(got, want)
+    for name in ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "max_pool2d_forward",
+                 "avg_pool2d_forward", "avg_pool2d_backward"):
+        assert calls.get(name) == [np.dtype(np.float16)], (name, calls.get(name))
