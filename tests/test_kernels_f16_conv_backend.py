@@ -65,3 +65,22 @@ def test_half_conv_and_pools_reach_their_kernels(calls):
     for name in ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "max_pool2d_forward",
                  "avg_pool2d_forward", "avg_pool2d_backward"):
         assert calls.get(name) == [np.dtype(np.float16)], (name, calls.get(name))
+
+
+def test_half_conv_with_few_input_channels_widens_its_input_gradient(calls):
+    """3 input channels: the input gradient runs im2col + GEMM (float32 only), through float32 copies; the forward
+    and the weight gradient still reach the float16 implicit kernels."""
+    rng = np.random.default_rng(1)
+    x = rng.uniform(-1, 1, (1, 3, 5, 4)).astype(np.float16)
+    w = rng.uniform(-0.5, 0.5, (2, 3, 3, 3)).astype(np.float16)
+    out = {}
+    for dev in ("cpu", "cuda"):
+        xt = tc.tensor(x).to(dev).requires_grad_(True)
+        wt = tc.tensor(w).to(dev).requires_grad_(True)
+        y = F.conv2d(xt, wt, padding=1)
+        y.sum().backward()
+        out[dev] = (y, xt.grad, wt.grad)
+    for got, want in zip(out["cuda"], out["cpu"]):
+        _close(got, want)
+    assert calls["conv2d_forward"] == calls["conv2d_backward_weight"] == [np.dtype(np.float16)], calls
+    assert "conv2d_backward_input" not in calls, calls  # kernels/conv.py's, on float32 copies
