@@ -210,15 +210,17 @@ def test_large_products_dispatch_to_gemm(monkeypatch):
     real = tiled.gemm
     monkeypatch.setattr(tiled, "gemm", lambda a, b: calls.append(a.shape) or real(a, b))
     rng = np.random.default_rng(5)
-    x, w = rng.standard_normal((64, 400)).astype(np.float32), rng.standard_normal((120, 400)).astype(np.float32)
+    x, w = rng.standard_normal((256, 400)).astype(np.float32), rng.standard_normal((120, 400)).astype(np.float32)
+    assert x.shape[0] * x.shape[1] * w.shape[0] > cpu_parallel.GEMM_MIN_MNK
     np.testing.assert_allclose(cpu.linear(x, w), x @ w.T, rtol=1e-5, atol=1e-4)
-    assert calls == [(64, 400)]
+    assert calls == [(256, 400)]
+    cpu.matmul(x[:64], w.T)  # a LeNet-5 dense layer's size: OpenBLAS's own threads (below GEMM_MIN_MNK)
     cpu.matmul(x[:8, :8], w[:8, :8].T)  # small: NumPy's own call
     cpu.matmul(x.astype(np.float64), w.T)  # mixed dtypes: NumPy's promotion
-    assert calls == [(64, 400)]
+    assert calls == [(256, 400)]
     monkeypatch.setattr(cpu_parallel, "_threads", 1)  # one thread: BLAS is limited to it already
     cpu.matmul(x, w.T)
-    assert calls == [(64, 400)]
+    assert calls == [(256, 400)]
 
 
 def _forked_conv(x, w, geo, queue):

@@ -49,7 +49,10 @@ TILED = True
 # except its 2x2 stride-2 form (LeNet-5's first pool 0.41 vs 0.17 ms, the MNIST convnet's 5.7 vs 1.6).
 MAX_POOL_FORWARD = False
 # 2-D products larger than this (m n k) run on tc's threads with one BLAS thread each (cpu_parallel_tiled.gemm).
-GEMM_MIN_MNK = 65536 * 4
+# Below it the split costs more than OpenBLAS's own threads save: the MLP's 784x32 @ 32x64 weight gradient took
+# 16 us in one threaded BLAS call, 43 us split (session 4, lead); with 65536 * 4 here the MLP step went from
+# 0.34 to 0.57 ms at 2 threads, and LeNet-5 (6.9 -> 6.6 ms) and the MNIST convnet (56 -> 52 ms) gain too.
+GEMM_MIN_MNK = 1 << 23
 MAX_POOL_2X2 = True
 
 _available = None
