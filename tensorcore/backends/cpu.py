@@ -96,7 +96,8 @@ def matmul(a, b):
     low = a.dtype
     if low.itemsize == 2 and low.char in _LOW_FLOATS:
         return _rounded(matmul(a.astype(np.float32), _to_float32(b)), low)
-    if _parallel.gemm(a, b):  # large 2-D products on tc's threads (no spinning BLAS workers)
+    if a.ndim == 2 and b.ndim == 2 and a.size * b.shape[1] > _parallel.GEMM_MIN_MNK and _parallel.gemm(a, b):
+        # large 2-D products on tc's threads (no spinning BLAS workers); the size test first, inline
         return _parallel.kernels("tiled").gemm(a, b)
     return np.matmul(a, b)
 
@@ -119,6 +120,8 @@ _ZEROS = {}  # dtype -> a 0-d zero of it: np.maximum with a 0-d array is faster 
 
 
 def relu(x):
+    if x.dtype.char == "E":  # bfloat16: in float32, rounded once (NumPy's float16 loop is faster than that trip)
+        return _rounded(relu(x.astype(np.float32)), x.dtype)
     if _parallel.takes(x):
         return _parallel.kernels("elementwise").relu(np.ascontiguousarray(x))
     zero = _ZEROS.get(x.dtype)
@@ -330,11 +333,11 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
 # The GEMMs (float16 and bfloat16 have no BLAS; matmul does it inline) and the activations, pools and softmaxes
 # whose half-precision NumPy loops measured slower than a float32 round trip (bench/bench_amp.py); NumPy's
 # float16 relu and tanh measured faster than the round trip, so only bfloat16 takes it for those two.
-for _name in ("linear", "conv2d_backward_weight", "conv2d_backward_input", "relu", "relu_backward",
+for _name in ("linear", "conv2d_backward_weight", "conv2d_backward_input", "relu_backward",
               "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward", "tanh", "gelu", "gelu_backward",
               "softmax", "log_softmax", "softmax_cross_entropy", "max_pool2d_forward", "max_pool2d_backward",
               "avg_pool2d_forward", "avg_pool2d_backward", "layer_norm_forward", "layer_norm_backward"):
-    globals()[_name] = computed_in_float32(globals()[_name], _LOW_FLOATS[1:] if _name in ("relu", "tanh") else
+    globals()[_name] = computed_in_float32(globals()[_name], _LOW_FLOATS[1:] if _name == "tanh" else
                                            _LOW_FLOATS)
 del _name
 
