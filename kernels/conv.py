@@ -294,10 +294,18 @@ def _swap01(kind, src, shape, stream):
     return dst
 
 
-def forward_args(fn, x, w, bias, out, stride, padding, dilation, groups):
-    """The checks of a forward convolution (here and in conv_implicit.py): (array kind, _params, out)."""
+def _check_input(fn, name, a, dtypes):
+    if dtypes is None:
+        _launch.check_float(fn, name, a, ndim=4)
+    else:
+        _launch.check(fn, name, a, ndim=4, dtype=dtypes)
+
+
+def forward_args(fn, x, w, bias, out, stride, padding, dilation, groups, dtypes=None):
+    """The checks of a forward convolution (here and in conv_implicit.py, whose `dtypes` add float16):
+    (array kind, _params, out)."""
     kind = _launch.check_same_kind(fn, x, w, bias, out)
-    _launch.check_float(fn, "x", x, ndim=4)
+    _check_input(fn, "x", x, dtypes)
     _launch.check(fn, "w", w, ndim=4, dtype=x.dtype)
     params = _params(fn, x.shape, w.shape, stride, padding, dilation, groups)
     if bias is not None:
@@ -306,10 +314,10 @@ def forward_args(fn, x, w, bias, out, stride, padding, dilation, groups):
     return kind, params, _launch.output(fn, kind, out, (x.shape[0], w.shape[0], Ho, Wo), x.dtype)
 
 
-def backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation, groups):
+def backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation, groups, dtypes=None):
     """The checks of an input-gradient convolution: (array kind, x_shape as ints, _params, out)."""
     kind = _launch.check_same_kind(fn, grad_out, w, out)
-    _launch.check_float(fn, "w", w, ndim=4)
+    _check_input(fn, "w", w, dtypes)
     x_shape = tuple(int(s) for s in x_shape)
     if len(x_shape) != 4:
         raise ValueError(f"{fn}: x_shape must be (N, C, H, W), got {x_shape}")

@@ -332,27 +332,12 @@ def _check_int32(fn, **sizes):
 
 def forward_args(fn, x, w, bias, out, stride, padding, dilation, groups):
     """kernels/conv.py's forward checks with float16 allowed: ``(array kind, geometry, out)``."""
-    kind = _launch.check_same_kind(fn, x, w, bias, out)
-    _launch.check(fn, "x", x, ndim=4, dtype=DTYPES)
-    _launch.check(fn, "w", w, ndim=4, dtype=x.dtype)
-    params = _conv._params(fn, x.shape, w.shape, stride, padding, dilation, groups)
-    if bias is not None:
-        _launch.check(fn, "bias", bias, dtype=x.dtype, shape=(w.shape[0],))
-    Ho, Wo = params[4]
-    return kind, params, _launch.output(fn, kind, out, (x.shape[0], w.shape[0], Ho, Wo), x.dtype)
+    return _conv.forward_args(fn, x, w, bias, out, stride, padding, dilation, groups, DTYPES)
 
 
 def backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation, groups):
     """kernels/conv.py's input-gradient checks with float16 allowed: ``(array kind, x_shape, geometry, out)``."""
-    kind = _launch.check_same_kind(fn, grad_out, w, out)
-    _launch.check(fn, "w", w, ndim=4, dtype=DTYPES)
-    x_shape = tuple(int(s) for s in x_shape)
-    if len(x_shape) != 4:
-        raise ValueError(f"{fn}: x_shape must be (N, C, H, W), got {x_shape}")
-    params = _conv._params(fn, x_shape, w.shape, stride, padding, dilation, groups)
-    Ho, Wo = params[4]
-    _conv._check_grad_out(fn, grad_out, x_shape[0], w.shape[0], Ho, Wo, w.dtype)
-    return kind, x_shape, params, _launch.output(fn, kind, out, x_shape, w.dtype)
+    return _conv.backward_input_args(fn, grad_out, w, x_shape, out, stride, padding, dilation, groups, DTYPES)
 
 
 def conv2d_forward(

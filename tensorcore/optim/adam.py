@@ -52,6 +52,21 @@ def adam_update(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, *
         flush_subnormals_(xp, exp_avg_sq)
 
 
+def flat_zero_grad(opt, set_to_none):
+    """Optimizer.zero_grad for optimizers that keep flat buffers (`opt._flat`): where .grad are views of one,
+    one fill of the buffer zeroes them."""
+    if set_to_none:
+        return Optimizer.zero_grad(opt, True)
+    for group in opt.param_groups:
+        flat = opt._flat.get(id(group))
+        if flat is not None and flat.grads_are_views(group["params"]):
+            flat.grad[...] = 0
+            continue
+        for p in group["params"]:
+            if p.grad is not None:
+                p.grad._data[...] = 0
+
+
 class _FlatGroup:
     """A param group packed into contiguous 1-D arrays: each parameter's .data and state are views.
 
@@ -163,17 +178,7 @@ class Adam(Optimizer):
         return st
 
     def zero_grad(self, set_to_none=True):
-        """As Optimizer.zero_grad; gradients kept in a flat buffer are zeroed by one fill of the buffer."""
-        if set_to_none:
-            return super().zero_grad(True)
-        for group in self.param_groups:
-            flat = self._flat.get(id(group))
-            if flat is not None and flat.grads_are_views(group["params"]):
-                flat.grad[...] = 0
-                continue
-            for p in group["params"]:
-                if p.grad is not None:
-                    p.grad._data[...] = 0
+        flat_zero_grad(self, set_to_none)
 
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)

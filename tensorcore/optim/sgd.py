@@ -111,18 +111,9 @@ class SGD(Optimizer):
             p._version += 1
 
     def zero_grad(self, set_to_none=True):
-        """As Optimizer.zero_grad; gradients kept in a flat buffer are zeroed by one fill of the buffer."""
-        if set_to_none:
-            return super().zero_grad(True)
-        flats = self._flat
-        for group in self.param_groups:
-            flat = flats.get(id(group))
-            if flat is not None and flat.grads_are_views(group["params"]):
-                flat.grad[...] = 0
-                continue
-            for p in group["params"]:
-                if p.grad is not None:
-                    p.grad._data[...] = 0
+        from .adam import flat_zero_grad
+
+        flat_zero_grad(self, set_to_none)
 
     def _update(self, group):
         flat = self._flat_group(group)
