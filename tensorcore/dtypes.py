@@ -83,16 +83,29 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def finfo(dtype=None):
-    """Machine limits of a floating dtype (NumPy's finfo; ml_dtypes' for bfloat16), torch.finfo's fields included."""
-    dtype = _default_float if dtype is None else as_dtype(dtype)
-    if not is_floating(dtype):
-        raise DTypeError(f"finfo: expected a floating dtype, got {dtype}")
-    if is_bfloat16(dtype):
-        import ml_dtypes
+class finfo:
+    """Machine limits of a floating dtype, as torch.finfo: Python numbers bits, eps, max, min, tiny,
+    smallest_normal and resolution (10 ** -decimal digits), and the dtype's name."""
 
-        return ml_dtypes.finfo(dtype)
-    return np.finfo(dtype)
+    def __init__(self, type=None):
+        dtype = _default_float if type is None else as_dtype(type)
+        if not is_floating(dtype):
+            raise DTypeError(f"finfo: expected a floating dtype, got {dtype}")
+        if is_bfloat16(dtype):
+            import ml_dtypes
+
+            info = ml_dtypes.finfo(dtype)
+        else:
+            info = np.finfo(dtype)
+        self.bits = int(info.bits)
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = 10.0 ** -int(info.precision)
+        self.dtype = dtype.name
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
 
 
 _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "V": 2}

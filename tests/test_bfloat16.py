@@ -45,6 +45,16 @@ def test_dtype_finfo_and_floating():
         tc.finfo(tc.int32)
 
 
+@pytest.mark.parametrize("name", ["bfloat16", "float16", "float32", "float64"])
+def test_finfo_fields_are_torch_finfo_values(name):
+    ours, theirs = tc.finfo(getattr(tc, name)), torch.finfo(getattr(torch, name))
+    for field in ("bits", "eps", "max", "min", "tiny", "smallest_normal", "resolution"):
+        assert getattr(ours, field) == getattr(theirs, field), field
+        assert type(getattr(ours, field)) is type(getattr(theirs, field)), field
+    assert ours.dtype == theirs.dtype
+    assert tc.finfo().eps == torch.finfo().eps  # the default float type
+
+
 @pytest.mark.parametrize("a", DTYPES)
 def test_promote_types_matches_torch(a):
     for b in DTYPES:
