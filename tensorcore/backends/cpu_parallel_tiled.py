@@ -24,6 +24,7 @@ from . import cpu_parallel as policy
 from .cpu_parallel_columns import add_columns, crop_rows, fill_columns, widen_rows
 
 GEMM_MIN_BLOCK = 64  # rows (or columns) per thread at least in gemm
+TRANSPOSED_MAX_ROWS = 32  # gemm computes products with fewer rows transposed
 # The wide runs (stride 1) when their dropped columns add at most this fraction to the GEMMs. Measured
 # on one core: LeNet-5's second layer (4 dropped of 10) 0.62/0.76/0.66 ms wide against 1.36/1.38/1.33
 # compact (forward/weight/input), AlexNet's third (2 of 13) 41/51/45 ms against 39/50/41.
@@ -102,17 +103,28 @@ def _split(work, n, threads):
 
 
 def gemm(a, b):
-    """a @ b for 2-D a (M, K) and b (K, N): the longer of M and N cut into one block per thread.
+    """a @ b for 2-D a (M, K) and b (K, N), cut into one block per thread, each one single-threaded BLAS call.
 
-    Each block is one single-threaded BLAS call on a slice: deterministic for a given thread count.
-    (OpenBLAS gives the row blocks the whole product's values bit for bit; a column block may round
-    differently in the last bit, as BLAS's own threads may.)
+    Row blocks of a when every thread gets GEMM_MIN_BLOCK rows (or M >= N), else column blocks of b;
+    fewer than TRANSPOSED_MAX_ROWS rows: out^T = b^T @ a^T in row blocks of b^T, copied back.
+    Deterministic for a given thread count (a block's values may differ from one whole call's in the last bit).
+    # NOTE: measured on the 2-core Xeon, 2 threads, min of 15 interleaved: linear's x (8, 9216) @ w.T
+    # in column blocks of w.T 27.6 ms, the same as one call (26.8): those two BLAS calls do not run side
+    # by side; w @ x.T in row blocks of w 19.5. Its weight gradient g.T (4096, 8) @ x (8, 9216): column
+    # blocks 28.3, row blocks 22.7. The transposed form costs a copy of the (N, M) result: with M = 64
+    # (the MNIST convnet's g (64, 128) @ w (128, 9216)) 2.7 ms against 0.8 in column blocks.
     """
     m, n = a.shape[0], b.shape[1]
-    out = np.empty((m, n), dtype=np.result_type(a, b))
-    rows = m >= n
-    size = m if rows else n
-    threads = min(policy.get_num_threads(), max(1, size // GEMM_MIN_BLOCK)) if _blas_controllers() else 1
+    threads = min(policy.get_num_threads(), max(1, max(m, n) // GEMM_MIN_BLOCK)) if _blas_controllers() else 1
+    if m < TRANSPOSED_MAX_ROWS and n > m:
+        return np.ascontiguousarray(_blocks(b.T, a.T, threads, rows=True).T)
+    rows = m >= n or m >= GEMM_MIN_BLOCK * threads
+    return _blocks(a, b, min(threads, max(1, (m if rows else n) // GEMM_MIN_BLOCK)), rows)
+
+
+def _blocks(a, b, threads, rows):
+    """a @ b with the rows of a (or the columns of b) cut into `threads` blocks, one single-threaded BLAS call each."""
+    out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
 
     def work(lo, hi):
         if rows:
@@ -120,7 +132,7 @@ def gemm(a, b):
         else:  # NOTE: a column block of `out` has unit stride along its rows: BLAS writes it in place
             np.matmul(a, b[:, lo:hi], out=out[:, lo:hi])
 
-    _split(work, size, threads)
+    _split(work, a.shape[0] if rows else b.shape[1], threads)
     return out
 
 
