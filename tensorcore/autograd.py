@@ -18,6 +18,7 @@ The engine walks the graph without recursion: one pass counts each node's consum
 run when all their consumers have run (Kahn's algorithm), gradients summed in a dict keyed by node.
 """
 
+import itertools
 import sys
 
 from .errors import AnomalyError, ArgumentError, GradientError, ShapeError
@@ -73,6 +74,7 @@ def _array_module(array):
 # --- contexts ---------------------------------------------------------------------------------------
 
 _SAVED_OUTPUT = object()
+_recorded = itertools.count(0, -1)
 
 
 class _NoGradNeeded:
@@ -110,19 +112,21 @@ class Context(ForwardContext):
     is version-checked: an in-place change after the save makes backward raise.
     """
 
+    # Defaults of the fields most nodes never set (class attributes: a node records in fewer steps).
+    created_at = None  # where the user called the op (anomaly mode)
+    _to_save = ()
+    _saved = ()  # (item, version counter, version) triples; None once freed
+    _output_data = None  # the output, when saved for backward (with its version counter)
+    _output_vc = None
+
     def __init__(self, fn, device, needs_input_grad, edges, input_meta):
+        self.order = next(_recorded)  # falls as nodes are recorded: a node's consumers always come before it
         self.backend = device.backend
         self.fn = fn
         self.device = device
-        self.out_device = None  # only ToDevice's output lives elsewhere
         self.needs_input_grad = needs_input_grad
         self.next = edges  # per input: its node, the leaf Tensor itself, or None
         self.input_meta = input_meta  # per input: (shape, dtype), or None for a constant
-        self.created_at = None  # where the user called the op (anomaly mode)
-        self._to_save = ()
-        self._saved = ()  # (item, version counter, version) triples; None once freed
-        self._output_data = None
-        self._output_vc = None
 
     def save_for_backward(self, *arrays):
         self._to_save = arrays
@@ -302,7 +306,7 @@ def _record(cls, inputs, params, device):
             else:
                 saved.append((a, None, 0))
         ctx._saved = saved
-    ctx._to_save = None
+        ctx._to_save = None
     if modes.anomaly:
         ctx.created_at = _user_frame()
         if modes.anomaly_forward:

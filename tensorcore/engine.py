@@ -5,9 +5,16 @@ arrays, ops with `backward_arrays` get arrays, the others get a constant Tensor 
 results are unwrapped. Under create_graph every gradient is a Tensor and every rule is recorded.
 """
 
+from heapq import heappop, heappush
+
+import numpy as np
+
 from . import autograd as ag
 from .errors import GradientError, ShapeError
 from .grad_mode import modes
+
+_ndarray = np.ndarray
+_Tensor = None  # tensor.py's Tensor class, set when it is defined (it imports this module)
 
 _callbacks = []
 
@@ -21,9 +28,12 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     """Accumulate d(tensors)/d(leaf) into every leaf's `.grad`."""
     if inputs is not None:
         raise ag.ArgumentError("backward: inputs= is not supported; use tc.autograd.grad")
-    tensors, grad_tensors = _roots(tensors, grad_tensors, "backward")
-    _run(tensors, grad_tensors, retain_graph if retain_graph is not None else create_graph,
-         create_graph, None, False)
+    if (grad_tensors.__class__ is _Tensor and tensors.__class__ is _Tensor and tensors.requires_grad
+            and grad_tensors._data.shape == tensors._data.shape and grad_tensors.device is tensors.device):
+        roots, grads = (tensors,), (grad_tensors,)  # the common call: one output and its gradient, nothing to check
+    else:
+        roots, grads = _roots(tensors, grad_tensors, "backward")
+    _run(roots, grads, retain_graph if retain_graph is not None else create_graph, create_graph, None, False)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -46,10 +56,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 
 def _roots(tensors, grads, op):
     if isinstance(tensors, ag._Tensor):
-        g = grads
-        if (isinstance(g, ag._Tensor) and tensors.requires_grad and g._data.shape == tensors._data.shape
-                and g.device is tensors.device):
-            return (tensors,), (g,)  # the common call: one output and its gradient, nothing to check
         tensors = (tensors,)
     tensors = tuple(tensors)
     if grads is None or isinstance(grads, ag._Tensor):
@@ -83,36 +89,19 @@ def _roots(tensors, grads, op):
     return tensors, tuple(out)
 
 
-def _count_consumers(roots):
-    deps = {}
-    stack = []
-    for t in roots:
-        if t._node is not None and t._node not in deps:
-            deps[t._node] = 0
-            stack.append(t._node)
-    while stack:
-        node = stack.pop()
-        for nxt in node.next:
-            if nxt is None or isinstance(nxt, ag._Tensor):
-                continue
-            if nxt in deps:
-                deps[nxt] += 1
-            else:
-                deps[nxt] = 1
-                stack.append(nxt)
-    return deps
-
-
 def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
-    deps = _count_consumers(roots)
-    wanted = None if inputs is None else {id(t._node if t._node is not None else t): i for i, t in enumerate(inputs)}
-    capture = None if inputs is None else {}
-    grads = {}
-    leaf = _Leaves(capture, wanted, create_graph)
-    deliver = leaf.deliver
+    capture = wanted = None
+    if inputs is not None:
+        wanted = {id(t._node if t._node is not None else t): i for i, t in enumerate(inputs)}
+        capture = {}
+    arrays = not create_graph  # plain backward: raw arrays end to end
+    owned = set()  # ids of arrays a .grad may not keep: the caller's, and those already kept
+    pending = {}  # node -> the sum of the gradients that reached it so far
+    order = []  # heap of (node.order, node): the node recorded last comes first
     state = modes
     prev_mode = state.grad_enabled
-    state.grad_enabled = create_graph
+    if prev_mode is not create_graph:
+        state.grad_enabled = create_graph
     anomaly = state.anomaly  # only anomaly mode turns forward checks on; backward rules are checked per node, below
     if anomaly:
         prev_anomaly, state.anomaly_forward = state.anomaly_forward, False
@@ -120,69 +109,72 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     prev_grad_call = state.in_grad_call
     if prev_grad_call is not grad_call:
         state.in_grad_call = grad_call
-    Context = ag.Context
+    Context, fast = ag.Context, ag._fast_backward
     try:
         for t, g in zip(roots, root_grads):
-            if not create_graph:
+            if arrays:
                 g = g._data
-                leaf.owned.add(id(g))  # the caller's gradient: a leaf's .grad gets a copy of it
-            if t._node is None:
-                deliver(t, g)
-            else:
-                prev = grads.get(t._node)
-                grads[t._node] = g if prev is None else prev + g
-        ready = []  # only the roots' nodes can have no consumers
-        for t in roots:
+                owned.add(id(g))  # the caller's gradient: a leaf's .grad gets a copy of it
             node = t._node
-            if node is not None and deps[node] == 0 and node not in ready:
-                ready.append(node)
-        while ready:
-            node = ready.pop()
-            g = grads.pop(node, None)
-            if g is None:  # nothing flows through this node: its inputs only lose a consumer
-                for nxt in node.next:
-                    if type(nxt) is Context:
-                        left = deps[nxt] - 1
-                        deps[nxt] = left
-                        if left == 0:
-                            ready.append(nxt)
+            if node is None:
+                _deliver(t, g, owned, capture, wanted, create_graph)
                 continue
+            prev = pending.get(node)
+            if prev is None:
+                pending[node] = g
+                heappush(order, (node.order, node))
+            else:
+                pending[node] = prev + g
+        while order:
+            node = heappop(order)[1]
+            g = pending.pop(node)
             if capture is not None and id(node) in wanted:
                 capture[wanted[id(node)]] = g
+            saved = node._saved
+            if saved is None:
+                raise _freed(node)
             if create_graph:
                 in_grads = _backward_tensors(node, g)
             else:
-                in_grads = _backward_arrays(node, g)
-            if not retain_graph and node._saved:
+                # The op's raw-array rule, unless the switch forces its Tensor rule (a constant Tensor in,
+                # Tensor results unwrapped below).
+                fn = node.fn
+                rule = fn.backward_arrays
+                if rule is not None and fast:
+                    in_grads = rule(node, g)
+                else:
+                    in_grads = fn.backward(node, ag._make_tensor(g, node.device, False, None))
+                kind = in_grads.__class__
+                if kind is not tuple and kind is not list or len(in_grads) != len(node.next):
+                    in_grads = _checked_count(node, in_grads)
+            if saved and not retain_graph:
                 node._saved = None  # free what forward saved; nodes that saved nothing stay usable
             for gi, meta, nxt in zip(in_grads, node.input_meta, node.next):
-                if nxt is None:
+                if gi is None or nxt is None:
                     continue
-                if gi is not None and not create_graph:
+                if arrays:
                     # One gradient per input, summed back to its input's shape and cast to its dtype.
-                    if isinstance(gi, ag._Tensor):
-                        gi = gi._data
-                    elif not hasattr(gi, "shape"):
-                        gi = node.backend.asarray(gi)
+                    if gi.__class__ is not _ndarray:
+                        gi = gi._data if isinstance(gi, ag._Tensor) else node.backend.asarray(gi)
                     shape, dtype = meta
                     if gi.shape != shape:
                         gi = _sum_to_shape_array(node, gi, shape)
-                    if gi.dtype != dtype:
+                    if gi.dtype is not dtype and gi.dtype != dtype:
                         gi = gi.astype(dtype)
                     if anomaly:
                         _check_grads(node, (gi,))
-                if type(nxt) is Context:
-                    if gi is not None:
-                        prev = grads.get(nxt)
-                        grads[nxt] = gi if prev is None else prev + gi
-                    left = deps[nxt] - 1
-                    deps[nxt] = left
-                    if left == 0:
-                        ready.append(nxt)
-                elif gi is not None:
-                    deliver(nxt, gi)
+                if type(nxt) is Context:  # (Context has no subclasses)
+                    prev = pending.get(nxt)
+                    if prev is None:
+                        pending[nxt] = gi
+                        heappush(order, (nxt.order, nxt))
+                    else:
+                        pending[nxt] = prev + gi
+                else:
+                    _deliver(nxt, gi, owned, capture, wanted, create_graph)
     finally:
-        state.grad_enabled = prev_mode
+        if prev_mode is not create_graph:
+            state.grad_enabled = prev_mode
         if anomaly:
             state.anomaly_forward = prev_anomaly
         if prev_grad_call is not grad_call:
@@ -213,19 +205,6 @@ def _freed(node):
         f"{node.name}: trying to backward through the graph a second time; its saved arrays "
         "were freed after the first backward. Pass retain_graph=True to the first call."
     )
-
-
-def _backward_arrays(node, g):
-    """Plain backward: the node's rule on raw arrays (its backward_arrays, unless the switch forces the
-    Tensor rule: then a constant Tensor in, and Tensor results unwrapped by the caller)."""
-    if node._saved is None:
-        raise _freed(node)
-    fn = node.fn
-    if fn.backward_arrays is not None and ag._fast_backward:
-        in_grads = fn.backward_arrays(node, g)
-    else:
-        in_grads = fn.backward(node, ag._make_tensor(g, node.device, False, None))
-    return _checked_count(node, in_grads)
 
 
 def _backward_tensors(node, g):
@@ -306,52 +285,42 @@ def _sum_to_shape_tensor(node, g, shape):
     return Reshape.apply(g, shape=shape) if g.shape != shape else g
 
 
-def _add_into(acc, g):
-    """acc += g; False where acc is read-only (a NumPy broadcast view, say)."""
-    try:
-        acc += g
-    except ValueError:
-        return False
-    return True
-
-
-class _Leaves:
-    """Gradients arriving at leaves: into .grad (backward) or into the captured results (grad)."""
-
-    __slots__ = ("capture", "wanted", "create_graph", "owned")
-
-    def __init__(self, capture, wanted, create_graph):
-        self.capture, self.wanted, self.create_graph = capture, wanted, create_graph
-        self.owned = set()  # ids of arrays a .grad may not keep: the caller's, and those already kept
-
-    def deliver(self, leaf, g):
-        if self.capture is not None:
-            i = self.wanted.get(id(leaf))
-            if i is not None:
-                prev = self.capture.get(i)
-                self.capture[i] = g if prev is None else prev + g
-            return
-        if self.create_graph:
-            leaf.grad = g if leaf.grad is None else leaf.grad + g
-        elif leaf.grad is None:
-            # A leaf's .grad never shares memory with another gradient (nor with the caller's): copy views,
-            # reused and read-only arrays.
-            if g.base is not None or id(g) in self.owned or not g.flags.writeable:
-                g = g.copy()
-            self.owned.add(id(g))
-            leaf.grad = ag._make_tensor(g, leaf.device, False, None)
+def _deliver(leaf, g, owned, capture, wanted, create_graph):
+    """A gradient arriving at a leaf: into its .grad (backward) or into the captured results (grad)."""
+    if capture is not None:
+        i = wanted.get(id(leaf))
+        if i is not None:
+            prev = capture.get(i)
+            capture[i] = g if prev is None else prev + g
+        return
+    old = leaf.grad
+    if create_graph:
+        leaf.grad = g if old is None else old + g
+    elif old is None:
+        # A leaf's .grad never shares memory with another gradient (nor with the caller's): copy views,
+        # reused and read-only arrays.
+        if g.base is not None or id(g) in owned or not g.flags.writeable:
+            g = g.copy()
+        owned.add(id(g))
+        leaf.grad = ag._make_tensor(g, leaf.device, False, None)
+    else:
+        # As PyTorch's AccumulateGrad: the sum goes into the existing .grad in place (views of it see it),
+        # unless that array arrived in this backward (it may still be shared with a gradient in flight) or
+        # cannot take it (read-only, another shape or dtype).
+        acc = old._data
+        added = False
+        if id(acc) not in owned and acc.shape == g.shape and acc.dtype == g.dtype:
+            try:
+                acc += g
+                added = True
+            except ValueError:  # read-only (a NumPy broadcast view, say)
+                pass
+        if not added:
+            leaf.grad = ag._make_tensor(acc + g, leaf.device, False, None)
+        elif old._vcounter is None:
+            old._vcounter = [1, False]  # the version counter, as an in-place op bumps it
         else:
-            # As PyTorch's AccumulateGrad: the sum goes into the existing .grad in place (views of it see
-            # it), unless that array arrived in this backward (it may still be shared with a gradient in
-            # flight) or cannot take it (read-only, another shape or dtype).
-            old = leaf.grad
-            acc = old._data
-            if id(acc) in self.owned or acc.shape != g.shape or acc.dtype != g.dtype or not _add_into(acc, g):
-                leaf.grad = ag._make_tensor(acc + g, leaf.device, False, None)
-            elif old._vcounter is None:
-                old._vcounter = [1, False]  # the version counter, as an in-place op bumps it
-            else:
-                old._vcounter[0] += 1
-        if leaf._hooks:
-            for hook in leaf._hooks:
-                hook(leaf)
+            old._vcounter[0] += 1
+    if leaf._hooks:
+        for hook in leaf._hooks:
+            hook(leaf)

@@ -433,7 +433,7 @@ def _is_device_array(a):
     return hasattr(a, "__cuda_array_interface__") and not isinstance(a, np.ndarray)
 
 
-autograd._Tensor = Tensor
+autograd._Tensor = autograd._engine._Tensor = Tensor
 autograd._make_tensor = _make
 
 

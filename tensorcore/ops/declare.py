@@ -174,7 +174,6 @@ def _record(Fn, call, inputs, arrays, device, p):
                 else:
                     saved.append((t, None, 0))  # a Python number operand
         ctx._saved = saved
-    ctx._to_save = None
     if modes.anomaly:
         ctx.created_at = _user_frame()
         if modes.anomaly_forward:

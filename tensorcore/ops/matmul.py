@@ -1,10 +1,13 @@
 """matmul (NumPy semantics: 1-D, 2-D, batched with broadcast batch dimensions) and linear."""
 
-from ..autograd import Function
+import functools
+
+from ..amp import policy as amp_policy
+from ..autograd import Function, _record
 from ..errors import DTypeError, ShapeError
 from ..grad_mode import modes
 from ..tensor import Tensor, _make, tensor
-from .registry import register
+from .registry import guard, register
 
 
 class Matmul(Function):
@@ -69,18 +72,12 @@ def same_dtype(op, *tensors):
         raise DTypeError(f"{op}: expected all operands to have the same dtype, got {', '.join(map(str, dtypes))}")
 
 
-@register("matmul", method=True)
-def matmul(a, b):
+def _matmul_any(a, b):
     """a @ b with NumPy's matmul rules.
 
     Example:
         tc.matmul(tc.ones((2, 3)), tc.ones((3, 4))).shape == (2, 4)
     """
-    if type(a) is Tensor and type(b) is Tensor and a.device is b.device and not modes.anomaly_forward \
-            and not ((a.requires_grad or b.requires_grad) and modes.grad_enabled):
-        x, y = a._data, b._data
-        if x.ndim == 2 and y.ndim == 2 and x.shape[1] == y.shape[0] and x.dtype == y.dtype:
-            return _make(a.device.backend.matmul(x, y), a.device, False, None)  # Matmul.forward, inline
     if not isinstance(a, Tensor):
         a = tensor(a, dtype=b.dtype)
     if not isinstance(b, Tensor):
@@ -91,6 +88,27 @@ def matmul(a, b):
     except ShapeError:
         _check_matmul(a, b)  # the clearer message: which dimensions disagree
         raise
+
+
+_matmul = guard("matmul", _matmul_any)
+_NO_PARAMS = {}
+
+
+@register("matmul", method=True, lean=True)
+@functools.wraps(_matmul_any)
+def matmul(*args, **kwargs):
+    if len(args) == 2 and not kwargs and not amp_policy.active:
+        a, b = args
+        if type(a) is Tensor and type(b) is Tensor:
+            x, y = a._data, b._data
+            device = a.device
+            if (x.ndim == 2 and y.ndim == 2 and x.shape[1] == y.shape[0] and x.dtype is y.dtype
+                    and b.device is device and not modes.anomaly_forward):  # two matrices of one dtype, one device
+                if (a.requires_grad or b.requires_grad) and modes.grad_enabled:
+                    return _record(Matmul, args, _NO_PARAMS, device)
+                return _make(device.backend.matmul(x, y), device, False, None)  # Matmul.forward, inline
+    return _matmul(*args, **kwargs)
+matmul.__name__ = matmul.__qualname__ = "matmul"  # wraps() copied the general function's
 
 
 class Linear(Function):

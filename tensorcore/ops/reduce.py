@@ -3,17 +3,19 @@ sum, mean, prod, amax/amin, max/min (a (values, indices) tuple with `dim`, eleme
 aminmax, argmax/argmin, all/any, count_nonzero, nansum/nanmean, logsumexp."""
 
 import builtins
+import functools
 
 import numpy as np
 
 from .. import return_types
-from ..autograd import Function, forward_only
+from ..amp import policy as amp_policy
+from ..autograd import Function, _record
 from ..dtypes import get_default_dtype
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..grad_mode import modes
 from ..tensor import Tensor, _make
 from .dims import alias, dims, one_dim
-from .registry import register
+from .registry import guard, register
 
 
 def normalize_axis(op, axis, ndim):
@@ -173,21 +175,28 @@ def _floating_only(op, x, dtype):
     return x if dtype is None else x.astype(dtype)
 
 
-@register("sum", method=True)
-def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+def _sum_any(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """sum_i x_i over `dim` (int, tuple, or None for all); integers and bools sum in int64."""
-    if dim is None and axis is None and dtype is None and keepdims is None and keepdim is False \
-            and type(input) is Tensor and input._data.dtype.kind == "f":  # the plain x.sum()
-        x = input._data
-        if input.requires_grad and modes.grad_enabled:
-            return Sum.apply(input, axes=_all_dims(x.ndim), keepdims=False)
-        device = input.device
-        if modes.anomaly_forward:
-            return forward_only(Sum, (input,), (x,), device, {"axes": _all_dims(x.ndim), "keepdims": False})
-        return _make(device.backend.sum(x, _all_dims(x.ndim), False), device, False, None)  # Sum.forward, inline
     dim, keepdim = alias("sum", dim, axis), bool(alias("sum", keepdim, keepdims, "keepdim", "keepdims"))
     x = _with_dtype("sum", input, dtype)
     return Sum.apply(x, axes=dims("sum", dim, x.ndim), keepdims=keepdim)
+
+
+_sum = guard("sum", _sum_any)
+
+
+@register("sum", method=True, lean=True)
+@functools.wraps(_sum_any)
+def sum(*args, **kwargs):
+    if len(args) == 1 and not kwargs and not amp_policy.active and not modes.anomaly_forward:
+        (input,) = args
+        if type(input) is Tensor and input._data.dtype.kind == "f":  # the plain x.sum() of a float tensor
+            x, device = input._data, input.device
+            if input.requires_grad and modes.grad_enabled:
+                return _record(Sum, args, {"axes": _all_dims(x.ndim), "keepdims": False}, device)
+            return _make(device.backend.sum(x, _all_dims(x.ndim), False), device, False, None)  # Sum.forward, inline
+    return _sum(*args, **kwargs)
+sum.__name__ = sum.__qualname__ = "sum"  # wraps() copied the general function's
 
 
 @register("mean", method=True)
