@@ -143,6 +143,7 @@ def kernels(family):
         # NOTE: Numba's OpenMP pool, loaded here, sleeps between loops instead of spinning (unless the
         # user set OMP_WAIT_POLICY), so its threads never hold a core that BLAS's threads need.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        importlib.import_module(f"{__package__}.cpu_malloc").retain_freed_memory()  # no page faults per step
         module = _families[family] = importlib.import_module(f"{__package__}.cpu_parallel_{family}")
         _set_numba_threads(_wanted_threads or get_num_threads())
     return module
