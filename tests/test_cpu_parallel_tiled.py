@@ -78,11 +78,13 @@ def _tiled(x, w, g, geo, x_shape):
             tiled.conv2d_backward_weight(g, x, w.shape, *geo))
 
 
-@pytest.mark.parametrize("chunk_elements", [1 << 18, 1, 700])  # all images in one chunk, one each, some
+# (CHUNK_ELEMENTS, GEMM_MIN_COLUMNS): all images in one chunk, one each, some, powers of two merged (the last partial)
+@pytest.mark.parametrize("chunking", [(1 << 18, 600), (1, 0), (700, 0), (1, 200)])
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("case", CASES)
-def test_tiled_conv_matches_numpy(case, dtype, chunk_elements, monkeypatch):
-    monkeypatch.setattr(tiled, "CHUNK_ELEMENTS", chunk_elements)
+def test_tiled_conv_matches_numpy(case, dtype, chunking, monkeypatch):
+    monkeypatch.setattr(tiled, "CHUNK_ELEMENTS", chunking[0])
+    monkeypatch.setattr(tiled, "GEMM_MIN_COLUMNS", chunking[1])
     x, w, g, geo = _arrays(case, dtype)
     ref = _reference(x, w, g, geo)
     for xs, ws, gs in ((x, w, g), (_noncontiguous(x), _noncontiguous(w), _noncontiguous(g))):
@@ -110,6 +112,7 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch):
     case = (13, 6, 11, 10, 8, (3, 3), (1, 1), (1, 1), (1, 1), 2)
     x, w, g, geo = _arrays(case, np.float32)
     monkeypatch.setattr(tiled, "CHUNK_ELEMENTS", 2 * 54 * 11 * 12)  # two images a chunk, the last one alone
+    monkeypatch.setattr(tiled, "GEMM_MIN_COLUMNS", 0)
     runs = []
     for threads in (1, 2, 3, 2):
         monkeypatch.setattr(cpu_parallel, "_threads", threads)
@@ -120,9 +123,20 @@ def test_results_do_not_depend_on_the_thread_count(monkeypatch):
             assert np.array_equal(a, b)
 
 
+def test_small_images_merge_into_power_of_two_chunks():
+    """AlexNet's 13x13 layers: four images a chunk (780 GEMM columns); its 27x27 and 55x55 layers one."""
+    plan = tiled._Plan((8, 256, 13, 13), (384, 256, 3, 3), (1, 1), (1, 1), (1, 1), 1, np.float32)
+    assert (plan.q, plan.chunk, plan.chunks) == (195, 4, 2)
+    plan = tiled._Plan((8, 96, 27, 27), (256, 48, 5, 5), (1, 1), (2, 2), (1, 1), 2, np.float32)
+    assert (plan.chunk, plan.chunks) == (1, 8)
+    plan = tiled._Plan((5, 3, 6, 6), (4, 3, 3, 3), (1, 1), (0, 0), (1, 1), 1, np.float32)  # capped by the batch
+    assert plan.chunk == 5
+
+
 def test_more_threads_than_images(monkeypatch):
     monkeypatch.setattr(cpu_parallel, "_threads", 4)
     monkeypatch.setattr(tiled, "CHUNK_ELEMENTS", 1)
+    monkeypatch.setattr(tiled, "GEMM_MIN_COLUMNS", 0)
     case = (1, 3, 9, 9, 4, (3, 3), (1, 1), (1, 1), (1, 1), 1)
     x, w, g, geo = _arrays(case, np.float64)
     for got, want in zip(_tiled(x, w, g, geo, x.shape), _reference(x, w, g, geo)):
@@ -238,6 +252,7 @@ def test_a_forked_child_makes_its_own_thread_pool(monkeypatch):
     pytest.importorskip("threadpoolctl", reason="without threadpoolctl the tiled path runs on one thread")
     monkeypatch.setattr(cpu_parallel, "_threads", 2)
     monkeypatch.setattr(tiled, "CHUNK_ELEMENTS", 1)
+    monkeypatch.setattr(tiled, "GEMM_MIN_COLUMNS", 0)
     x, w, g, geo = _arrays((4, 3, 8, 8, 4, (3, 3), (1, 1), (1, 1), (1, 1), 1), np.float64)
     want = tiled.conv2d_forward(x, w, *geo)  # the parent's pool exists now
     ctx = multiprocessing.get_context("fork")
