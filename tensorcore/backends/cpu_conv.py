@@ -81,7 +81,9 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
     return_columns=True returns (out, columns): the im2col matrix, an opaque object that
     conv2d_backward_weight accepts to skip rebuilding it (a backend may return None instead).
     """
-    if x.dtype.itemsize >= 4 and _parallel.use(x.size * w.shape[2] * w.shape[3]):  # float32/float64 only
+    # float32/float64 only; the size: input or output (x.size / C * O, the MNIST convnet's first layer) times kh kw
+    if x.dtype.itemsize >= 4 and _parallel.use(x.size * max(1, w.shape[0] // max(x.shape[1], 1)) * w.shape[2]
+                                               * w.shape[3]):
         if _parallel.conv_direct(w.shape, stride, groups):
             return _parallel.kernels("conv").conv2d_forward(x, w, stride, padding, dilation, groups, return_columns)
         if _parallel.conv_tiled(w.shape, stride, groups):
@@ -99,7 +101,7 @@ def conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups, col
 
     `columns`: what conv2d_forward(x, ..., return_columns=True) returned for this x, or None.
     """
-    if columns is None and x.dtype.itemsize >= 4 and _parallel.use(x.size * w_shape[2] * w_shape[3]):
+    if columns is None and x.dtype.itemsize >= 4 and _parallel.use(max(x.size, g.size) * w_shape[2] * w_shape[3]):
         if _parallel.conv_direct_weight(w_shape, stride, groups):
             return _parallel.kernels("conv").conv2d_backward_weight(g, x, w_shape, stride, padding, dilation, groups)
         if _parallel.conv_tiled(w_shape, stride, groups):
@@ -216,7 +218,7 @@ def max_pool2d_backward(g, indices, x_shape, unique=False):
     Max pooling's input gradient and max_unpool2d's forward. `unique=True` promises that no index
     repeats within a plane (non-overlapping windows), so a plain assignment replaces the sum.
     """
-    if _parallel.takes(g):
+    if _parallel.takes(g) and _parallel.use(int(np.prod(x_shape))):  # threads for dx's size (4x g's for 2x2)
         return _parallel.kernels("pool").max_pool2d_backward(g, indices, x_shape, unique)
     n, c, h, w = x_shape
     planes = n * c

@@ -352,7 +352,7 @@ def dropout(x, p=0.5, training=True, generator=None):
     if p == 1.0:
         return x * 0.0
     keep = _gen(generator).random(x.shape) >= p
-    mask = (keep / (1.0 - p)).astype(x.dtype)
+    mask = keep * x.dtype.type(1.0 / (1.0 - p))  # the float64 quotient rounded once, no float64 array
     return x * _make(x.device.backend.from_host(mask, copy=False), x.device, False, None)
 
 

@@ -1,0 +1,101 @@
+"""Session 5's changes for the small convnets (LeNet-5, the MNIST convnet).
+
+The max-pool backward against a NumPy scatter (bit for bit, any thread count), the thread counts the
+dispatch picks for the direct convolution's weight gradient and the pool backward, and the dropout mask.
+"""
+
+import numpy as np
+import pytest
+
+numba = pytest.importorskip("numba", reason="the parallel CPU kernels need numba (the NumPy path is tested elsewhere)")
+
+import tensorcore as tc  # noqa: E402
+from tensorcore.backends import cpu_conv, cpu_parallel  # noqa: E402
+
+pool = cpu_parallel.kernels("pool")
+DTYPES = (np.float32, np.float64)
+
+
+def _with_threads(n, fn):
+    before = numba.get_num_threads()
+    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    try:
+        return fn()
+    finally:
+        numba.set_num_threads(before)
+
+
+def _reference_backward(g, idx, x_shape):
+    """zeros(x_shape) with g added at each plane's flat idx (NumPy, in scan order)."""
+    n, c, h, w = x_shape
+    out = np.zeros((n * c, h * w), dtype=g.dtype)
+    for p, (gp, ip) in enumerate(zip(g.reshape(n * c, -1), idx.reshape(n * c, -1), strict=True)):
+        np.add.at(out[p], ip, gp)
+    return out.reshape(x_shape)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [(3, 5, 6, 10, (2, 2), (2, 2), (0, 0)), (2, 3, 8, 8, (3, 3), (2, 2), (1, 1)),
+                                  (2, 2, 9, 11, (2, 2), (2, 2), (0, 0))])
+def test_max_pool_backward_matches_the_scatter_bit_for_bit(case, dtype):
+    n, c, h, w, kernel, stride, padding = case
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    _, idx = _pool(x, kernel, stride, padding)
+    g = rng.standard_normal(idx.shape).astype(dtype)
+    g.reshape(-1)[::5] = -0.0  # 0 + (-0.0) is +0.0 in the reference's zeros-then-add
+    g.reshape(-1)[3] = np.nan
+    ref = _reference_backward(g, idx, x.shape)
+    strided = np.zeros(g.shape[:-1] + (2 * g.shape[-1],), dtype=dtype)
+    strided[..., ::2] = g
+    for gs in (g, strided[..., ::2]):  # contiguous and not
+        for t in (1, 2, 2):
+            out = _with_threads(t, lambda gs=gs: pool.max_pool2d_backward(gs, idx, x.shape))
+            assert out.dtype == np.dtype(dtype) and out.shape == x.shape
+            np.testing.assert_array_equal(out, ref)  # NaN where the reference has it
+            assert np.array_equal(np.signbit(out), np.signbit(ref))  # bit for bit, -0.0 included
+
+
+def _pool(x, kernel, stride, padding):
+    with_numpy = cpu_parallel.enabled
+    cpu_parallel.enabled = False
+    try:
+        return cpu_conv.max_pool2d_forward(x, kernel, stride, padding, (1, 1))
+    finally:
+        cpu_parallel.enabled = with_numpy
+
+
+def test_dispatch_gives_the_pool_backward_and_the_direct_weight_gradient_the_threads_of_their_work(monkeypatch):
+    """The MNIST convnet's pool backward (g 590k, dx 2.4M elements) and its first layer's weight gradient
+    (x 50k, g 1.4M elements) run on every thread: the sizes counted are dx's and g's."""
+    if cpu_parallel.default_num_threads() < 2:
+        pytest.skip("one core: the kernels run on one thread anyway")
+    asked = []
+    monkeypatch.setattr(cpu_parallel, "_set_numba_threads",
+                        lambda n: (asked.append(n), setattr(cpu_parallel, "_numba_threads", n)))
+    monkeypatch.setattr(cpu_parallel, "_threads", 2)
+    monkeypatch.setattr(cpu_parallel, "_numba_threads", 1)
+    monkeypatch.setattr(cpu_parallel, "_shares_openmp_with_torch", False)
+    rng = np.random.default_rng(0)
+    g = rng.standard_normal((64, 64, 12, 12), dtype=np.float32)
+    idx = np.zeros(g.shape, dtype=np.int64)
+    cpu_conv.max_pool2d_backward(g, idx, (64, 64, 24, 24))
+    assert asked[-1:] == [2]
+    monkeypatch.setattr(cpu_parallel, "_numba_threads", 1)
+    x = rng.standard_normal((64, 1, 28, 28), dtype=np.float32)
+    gy = rng.standard_normal((64, 32, 26, 26), dtype=np.float32)
+    cpu_conv.conv2d_backward_weight(gy, x, (32, 1, 3, 3), (1, 1), (0, 0), (1, 1), 1)
+    assert asked[-1:] == [2]
+
+
+@pytest.mark.parametrize("dtype", (tc.float32, tc.float64))
+@pytest.mark.parametrize("p", (0.25, 0.5, 0.1, 0.7))
+def test_dropout_mask_is_the_float64_formula_rounded_once(dtype, p):
+    """x * (keep / (1 - p)) with the quotient rounded to x's dtype once, as before (no float64 mask array)."""
+    x = tc.randn(64, 37, dtype=dtype)
+    gen = tc.Generator().manual_seed(3)
+    y = tc.nn.functional.dropout(x, p, training=True, generator=gen)
+    keep = np.random.default_rng(tc.Generator().manual_seed(3).seed).random(tuple(x.shape)) >= p  # the same draws
+    expected = x.numpy() * (keep / (1.0 - p)).astype(x.numpy().dtype)
+    assert y.dtype == x.dtype
+    np.testing.assert_array_equal(y.numpy(), expected)
