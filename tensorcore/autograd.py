@@ -14,8 +14,11 @@ calls that instead: the cheaper path is the engine's choice, never the op's, and
 is not made of differentiable ops sets `once_differentiable = True`: backpropagating through its
 gradient raises instead of giving a wrong number.
 
-The engine walks the graph without recursion: one pass counts each node's consumers, then nodes
-run when all their consumers have run (Kahn's algorithm), gradients summed in a dict keyed by node.
+The engine walks the graph without recursion, in the reverse of recording order: every node has an
+`order` that falls as nodes are recorded, and a node's consumers are recorded after it, so taking the
+pending node of lowest order first (a heap) runs each node once all its consumers have run (PyTorch's
+ready queue orders by sequence number the same way). No pass counts consumers first. Gradients reaching
+a node are summed in a dict keyed by node.
 """
 
 import itertools

@@ -30,7 +30,28 @@ def sum(x, axes, keepdims):
     """x summed over `axes` (a tuple). np.add.reduce: the same sum as x.sum, without its Python wrapper."""
     if x.dtype.itemsize == 2 and x.dtype.char in _LOW_FLOATS:  # NOTE: float32 accumulation (bfloat16 stalls at 256 + 1)
         return _rounded(np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=np.float32), x.dtype)
+    if len(axes) == x.ndim and SMALL_SUM_MIN <= x.size <= SMALL_SUM_MAX and x.dtype.char == "f" \
+            and x.flags.c_contiguous:  # a full float32 sum of a mid-size array: one serial loop, in float64
+        small = _small_kernels()
+        if small is not None:
+            return small.total(x, keepdims)
     return np.add.reduce(x, axis=axes, keepdims=keepdims)
+
+
+# The serial Numba kernels (cpu_parallel_small), where they beat NumPy's fixed cost per call (measured there):
+# full float32 sums of SMALL_SUM_MIN to SMALL_SUM_MAX elements, ReLU backwards below the parallel kernels' size.
+SMALL_SUM_MIN, SMALL_SUM_MAX = 256, 1 << 16
+_small = None  # cpu_parallel_small once loaded; False without Numba
+
+
+def _small_kernels():
+    """The serial kernels' module, or None (Numba missing, or the kernels switched off)."""
+    global _small
+    if not _parallel.enabled:
+        return None
+    if _small is None:
+        _small = _parallel.kernels("small") if _parallel.available() else False
+    return _small or None
 
 
 # --- float16 / bfloat16: computed in float32, rounded once ------------------------------------------
@@ -129,12 +150,20 @@ def relu(x):
         zero = _ZEROS[x.dtype] = np.zeros((), x.dtype)
     if x.size >= _parallel.MIN_ELEMENTS and _parallel.takes(x):
         return _parallel.kernels("elementwise").relu(np.ascontiguousarray(x))
-    return np.maximum(x, zero)
+    return np.maximum(zero, x)  # this order keeps -0.0 (and NaN), as PyTorch's relu and the kernels
 
 
 def relu_backward(x, g):
     """g where x > 0, else 0.  # NOTE: the subgradient at the kink x == 0 is taken as 0."""
-    if _parallel.takes(x, g):
+    if x.dtype.itemsize == 2 and x.dtype.char in _LOW_FLOATS:  # computed_in_float32's rule, inline (per-op overhead)
+        return _rounded(relu_backward(x.astype(np.float32), _to_float32(g)), x.dtype)
+    if x.size < _parallel.MIN_ELEMENTS:
+        if (x.dtype.char in "fd" and g.dtype is x.dtype and g.shape == x.shape and x.flags.c_contiguous
+                and g.flags.c_contiguous):
+            small = _small_kernels()
+            if small is not None:
+                return small.relu_backward(x, g)
+    elif _parallel.takes(x, g):
         return _parallel.kernels("elementwise").relu_backward(np.ascontiguousarray(x), np.ascontiguousarray(g))
     return g * (x > 0)  # several times faster than np.where in NumPy 2
 
@@ -335,7 +364,7 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
 # The GEMMs (float16 and bfloat16 have no BLAS; matmul does it inline) and the activations, pools and softmaxes
 # whose half-precision NumPy loops measured slower than a float32 round trip (bench/bench_amp.py); NumPy's
 # float16 relu and tanh measured faster than the round trip, so only bfloat16 takes it for those two.
-for _name in ("linear", "conv2d_backward_weight", "conv2d_backward_input", "relu_backward",
+for _name in ("linear", "conv2d_backward_weight", "conv2d_backward_input",
               "leaky_relu", "leaky_relu_backward", "sigmoid", "sigmoid_backward", "tanh", "gelu", "gelu_backward",
               "softmax", "log_softmax", "softmax_cross_entropy", "max_pool2d_forward", "max_pool2d_backward",
               "avg_pool2d_forward", "avg_pool2d_backward", "layer_norm_forward", "layer_norm_backward"):

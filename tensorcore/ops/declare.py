@@ -112,6 +112,17 @@ def _make_function(name, call, vjps, saved_names, arity, vjp_arrays):
             return _apply_rules(plan, g, ctx.saved_arrays if plan[0] else (), ctx.params)
 
         Declared.backward_arrays = staticmethod(backward_arrays)
+    elif vjp_arrays is not None and arity == 1:  # the names saved are the vjp's, in its order: by position
+        names = list(inspect.signature(vjp_arrays).parameters)
+        if names[2:2 + len(saved_names)] != list(saved_names):
+            raise ValueError(f"op {name!r}: vjp_arrays must take be, g, then {', '.join(saved_names)}, then params")
+
+        def backward_arrays(ctx, g):
+            p = ctx.params
+            return vjp_arrays(ctx.backend, g, *ctx.saved_arrays, **p) if p else vjp_arrays(ctx.backend, g,
+                                                                                            *ctx.saved_arrays)
+
+        Declared.backward_arrays = staticmethod(backward_arrays)
     elif vjp_arrays is not None:
         def backward_arrays(ctx, g):
             return vjp_arrays(ctx.backend, g, **dict(zip(ctx.plan[0], ctx.saved_arrays)), **ctx.params)
