@@ -99,3 +99,44 @@ def test_dropout_mask_is_the_float64_formula_rounded_once(dtype, p):
     expected = x.numpy() * (keep / (1.0 - p)).astype(x.numpy().dtype)
     assert y.dtype == x.dtype
     np.testing.assert_array_equal(y.numpy(), expected)
+
+
+# (N, C, H, W, O, kernel, padding, groups): the direct loops' fused 3- and 5-wide filter rows (the first
+# layers of the MNIST convnet and LeNet-5, odd sizes), a grouped one, and a 4-wide row (the per-tap loop).
+DIRECT_CASES = [
+    (3, 1, 11, 13, 4, (5, 5), (2, 2), 1),
+    (2, 1, 9, 8, 5, (3, 3), (0, 0), 1),
+    (2, 4, 7, 9, 4, (2, 3), (1, 0), 2),
+    (2, 2, 8, 9, 3, (3, 4), (1, 2), 1),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", DIRECT_CASES)
+def test_direct_rows_match_numpy_and_do_not_depend_on_threads(case, dtype, monkeypatch):
+    n, c, h, w, o, kernel, padding, groups = case
+    conv = cpu_parallel.kernels("conv")
+    monkeypatch.setattr(cpu_parallel, "DIRECT_MAX_WEIGHTS", 10**9)
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((n, c, h, w)).astype(dtype)
+    wt = rng.standard_normal((o, c // groups) + kernel).astype(dtype)
+    geo = ((1, 1), padding, (1, 1), groups)
+    monkeypatch.setattr(cpu_parallel, "enabled", False)
+    ref = cpu_conv.conv2d_forward(x, wt, *geo)
+    g = rng.standard_normal(ref.shape).astype(dtype)
+    gw_ref = cpu_conv.conv2d_backward_weight(g, x, wt.shape, *geo)
+    monkeypatch.setattr(cpu_parallel, "enabled", True)
+    tol = {np.float32: 2e-5, np.float64: 1e-12}[dtype]
+    xs = np.zeros(x.shape[:-1] + (2 * w,), dtype=dtype)
+    xs[..., ::2] = x
+    runs = []
+    for xin in (x, xs[..., ::2]):  # contiguous and not
+        for t in (1, 2, 2):
+            y = _with_threads(t, lambda xin=xin: conv.conv2d_forward(xin, wt, *geo))
+            gw = _with_threads(t, lambda xin=xin: conv.conv2d_backward_weight(g, xin, wt.shape, *geo))
+            np.testing.assert_allclose(y, ref, rtol=0, atol=tol * max(1.0, float(np.abs(ref).max())))
+            np.testing.assert_allclose(gw, gw_ref, rtol=0, atol=tol * max(1.0, float(np.abs(gw_ref).max())))
+            assert y.dtype == gw.dtype == np.dtype(dtype)
+            runs.append((y, gw))
+    for y, gw in runs[1:]:
+        assert np.array_equal(y, runs[0][0]) and np.array_equal(gw, runs[0][1])

@@ -17,9 +17,15 @@ from numba import njit, prange
 # float64 result on LeNet-5's layers (batch 64, float32): max error / max |dw| 3.2e-7 and 2.5e-7,
 # NumPy's BLAS path 2.9e-7 and 2.8e-7. The order is fixed at compile time: deterministic.
 _REASSOC = {"reassoc", "contract"}
+# NOTE: the forward's sums keep their order (no reassoc); 'contract' lets each w x + acc be one fused
+# multiply-add (one rounding instead of two). 3- and 5-wide filter rows (the MNIST convnet's and LeNet-5's
+# first layers) are summed a row per pass over acc, one store per row instead of per tap: one thread,
+# LeNet-5's (64, 1, 28, 28) * 6x5x5 0.52 -> 0.32 ms, the MNIST convnet's * 32x3x3 1.09 -> 0.78 ms; the
+# weight gradient's row of dot products in one pass over g: 0.38 -> 0.25 ms and 0.72 -> 0.52 ms.
+_CONTRACT = {"contract"}
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=_CONTRACT)
 def forward_kernel(xpad, w, y, c, hp, wp, dh, dw, groups):
     """y (N, O, OH, OW) = the direct convolution of xpad with w (O, C/G, kh, kw)."""
     n, o, oh, ow = y.shape
@@ -35,11 +41,24 @@ def forward_kernel(xpad, w, y, c, hp, wp, dh, dw, groups):
         for cc in range(cg):
             base = (b * c + g * cg + cc) * plane
             for i in range(kh):
-                for j in range(kw):
-                    wv = w[oc, cc, i, j]
-                    run = xpad[base + i * dh * wp + j * dw :][:q]
+                at = base + i * dh * wp
+                if kw == 3 and dw == 1:  # NOTE: a filter row per pass over acc (kw loads, one store)
+                    w0, w1, w2 = w[oc, cc, i, 0], w[oc, cc, i, 1], w[oc, cc, i, 2]
+                    r = xpad[at : at + q + 2]
                     for k in range(q):
-                        acc[k] += wv * run[k]
+                        acc[k] += w0 * r[k] + w1 * r[k + 1] + w2 * r[k + 2]
+                elif kw == 5 and dw == 1:
+                    w0, w1, w2 = w[oc, cc, i, 0], w[oc, cc, i, 1], w[oc, cc, i, 2]
+                    w3, w4 = w[oc, cc, i, 3], w[oc, cc, i, 4]
+                    r = xpad[at : at + q + 4]
+                    for k in range(q):
+                        acc[k] += w0 * r[k] + w1 * r[k + 1] + w2 * r[k + 2] + w3 * r[k + 3] + w4 * r[k + 4]
+                else:
+                    for j in range(kw):
+                        wv = w[oc, cc, i, j]
+                        run = xpad[at + j * dw :][:q]
+                        for k in range(q):
+                            acc[k] += wv * run[k]
         for oy in range(oh):
             y[b, oc, oy, :] = acc[oy * wp : oy * wp + ow]
 
@@ -60,12 +79,41 @@ def weight_kernel(xpad, g_wide, gw, c, hp, wp, dh, dw, groups, zero):
             base = (b * c + g * cg + cc) * plane
             grow = g_wide[b, oc]
             for i in range(kh):
-                for j in range(kw):
-                    run = xpad[base + i * dh * wp + j * dw :][:q]
-                    part = zero
+                at = base + i * dh * wp
+                t = i * kw
+                if kw == 3 and dw == 1:  # NOTE: a filter row's dot products in one pass (g read once)
+                    r = xpad[at : at + q + 2]
+                    s0, s1, s2 = zero, zero, zero
                     for k in range(q):
-                        part += grow[k] * run[k]
-                    acc[i * kw + j] += part
+                        gk = grow[k]
+                        s0 += gk * r[k]
+                        s1 += gk * r[k + 1]
+                        s2 += gk * r[k + 2]
+                    acc[t] += s0
+                    acc[t + 1] += s1
+                    acc[t + 2] += s2
+                elif kw == 5 and dw == 1:
+                    r = xpad[at : at + q + 4]
+                    s0, s1, s2, s3, s4 = zero, zero, zero, zero, zero
+                    for k in range(q):
+                        gk = grow[k]
+                        s0 += gk * r[k]
+                        s1 += gk * r[k + 1]
+                        s2 += gk * r[k + 2]
+                        s3 += gk * r[k + 3]
+                        s4 += gk * r[k + 4]
+                    acc[t] += s0
+                    acc[t + 1] += s1
+                    acc[t + 2] += s2
+                    acc[t + 3] += s3
+                    acc[t + 4] += s4
+                else:
+                    for j in range(kw):
+                        run = xpad[at + j * dw :][:q]
+                        part = zero
+                        for k in range(q):
+                            part += grow[k] * run[k]
+                        acc[t + j] += part
         for i in range(kh):
             for j in range(kw):
                 gw[oc, cc, i, j] = acc[i * kw + j]
