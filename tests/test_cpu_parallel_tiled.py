@@ -237,6 +237,11 @@ def test_large_products_dispatch_to_gemm(monkeypatch):
     monkeypatch.setattr(cpu_parallel, "_threads", 1)  # one thread: BLAS is limited to it already
     cpu.matmul(x, w.T)
     assert calls == [(256, 400)]
+    few = rng.standard_normal((8, 4096)).astype(np.float32)  # but few rows: the transposed product, one thread
+    wide = rng.standard_normal((300, 4096)).astype(np.float32)
+    assert few.shape[0] * few.shape[1] * wide.shape[0] > cpu_parallel.GEMM_MIN_MNK
+    np.testing.assert_allclose(cpu.linear(few, wide), few @ wide.T, rtol=1e-4, atol=1e-3)
+    assert calls == [(256, 400), (8, 4096)]
 
 
 def _forked_conv(x, w, geo, queue):

@@ -53,6 +53,9 @@ MAX_POOL_FORWARD = False
 # 16 us in one threaded BLAS call, 43 us split (session 4, lead); with 65536 * 4 here the MLP step went from
 # 0.34 to 0.57 ms at 2 threads, and LeNet-5 (6.9 -> 6.6 ms) and the MNIST convnet (56 -> 52 ms) gain too.
 GEMM_MIN_MNK = 1 << 23
+# Products above GEMM_MIN_MNK with fewer rows than this go to tiled.gemm at one thread too, which computes them
+# transposed (w @ x.T): linear's x (8, 9216) @ w.T on one core 40 -> 30 ms, (8, 4096) @ w.T 16.7 -> 13.6 ms.
+GEMM_TRANSPOSED_MAX_ROWS = 32
 MAX_POOL_2X2 = True
 
 _available = None
@@ -120,12 +123,12 @@ def max_pool_forward(kernel, stride, padding, dilation):
 
 
 def gemm(a, b):
-    """Whether a @ b (2-D, one float32/float64 dtype) goes to cpu_parallel_tiled.gemm: several threads
-    asked and a product OpenBLAS would thread itself (m n k above its 65536 * 4), whose idle workers
-    would then spin next to the other kernels."""
+    """Whether a @ b (2-D, one float32/float64 dtype) goes to cpu_parallel_tiled.gemm: a large product and
+    several threads asked (OpenBLAS's idle workers would spin next to the other kernels), or few rows."""
     return (a.ndim == 2 and b.ndim == 2 and a.shape[0] * a.shape[1] * b.shape[1] > GEMM_MIN_MNK  # size first:
             and enabled and a.dtype == b.dtype and a.dtype.kind == "f" and a.dtype.itemsize >= 4  # small products
-            and get_num_threads() > 1 and available())  # (the per-op overhead benchmark's) pay only that
+            and (get_num_threads() > 1 or a.shape[0] < GEMM_TRANSPOSED_MAX_ROWS)  # (the per-op overhead
+            and available())  # benchmark's) pay only that
 
 
 def conv_columns_size(x_shape, w_shape, padding, dilation):

@@ -24,7 +24,6 @@ from . import cpu_parallel as policy
 from .cpu_parallel_columns import add_columns, crop_rows, fill_columns, widen_rows
 
 GEMM_MIN_BLOCK = 64  # rows (or columns) per thread at least in gemm
-TRANSPOSED_MAX_ROWS = 32  # gemm computes products with fewer rows transposed
 # The wide runs (stride 1) when their dropped columns add at most this fraction to the GEMMs. Measured
 # on one core: LeNet-5's second layer (4 dropped of 10) 0.62/0.76/0.66 ms wide against 1.36/1.38/1.33
 # compact (forward/weight/input), AlexNet's third (2 of 13) 41/51/45 ms against 39/50/41.
@@ -112,7 +111,7 @@ def gemm(a, b):
     """a @ b for 2-D a (M, K) and b (K, N), cut into one block per thread, each one single-threaded BLAS call.
 
     Row blocks of a when every thread gets GEMM_MIN_BLOCK rows (or M >= N), else column blocks of b;
-    fewer than TRANSPOSED_MAX_ROWS rows: out^T = b^T @ a^T in row blocks of b^T, copied back.
+    fewer than policy.GEMM_TRANSPOSED_MAX_ROWS rows: out^T = b^T @ a^T in row blocks of b^T, copied back.
     Deterministic for a given thread count (a block's values may differ from one whole call's in the last bit).
     # NOTE: measured on the 2-core Xeon, 2 threads, min of 15 interleaved: linear's x (8, 9216) @ w.T
     # in column blocks of w.T 27.6 ms, the same as one call (26.8): those two BLAS calls do not run side
@@ -122,7 +121,7 @@ def gemm(a, b):
     """
     m, n = a.shape[0], b.shape[1]
     threads = min(policy.get_num_threads(), max(1, max(m, n) // GEMM_MIN_BLOCK)) if _blas_controllers() else 1
-    if m < TRANSPOSED_MAX_ROWS and n > m:
+    if m < policy.GEMM_TRANSPOSED_MAX_ROWS and n > m:
         return np.ascontiguousarray(_blocks(b.T, a.T, threads, rows=True).T)
     rows = m >= n or m >= GEMM_MIN_BLOCK * threads
     return _blocks(a, b, min(threads, max(1, (m if rows else n) // GEMM_MIN_BLOCK)), rows)
