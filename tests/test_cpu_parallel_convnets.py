@@ -140,3 +140,38 @@ def test_direct_rows_match_numpy_and_do_not_depend_on_threads(case, dtype, monke
             runs.append((y, gw))
     for y, gw in runs[1:]:
         assert np.array_equal(y, runs[0][0]) and np.array_equal(gw, runs[0][1])
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(64, 32, 26, 26), (3, 5, 7, 9), (1, 1, 1, 1), (2, 3, 0, 4)])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_channel_sum_is_the_float64_sum_rounded_once(shape, dtype, keepdims):
+    ew = cpu_parallel.kernels("elementwise")
+    x = np.random.default_rng(9).standard_normal(shape).astype(dtype)
+    x.reshape(-1)[:3] = [1e7, 1.0, -1e7] if x.size >= 3 else x.reshape(-1)[:3]  # cancellation
+    ref = x.astype(np.float64).sum(axis=(0, 2, 3), keepdims=keepdims).astype(dtype)
+    outs = [_with_threads(t, lambda: ew.channel_sum(x, keepdims)) for t in (1, 2, 2)]
+    for out in outs:
+        assert out.dtype == np.dtype(dtype) and out.shape == ref.shape
+        # float64 partial sums in another order than NumPy's: within float64 roundings of the sum of |x|
+        bound = 1e-13 * np.abs(x).astype(np.float64).sum(axis=(0, 2, 3), keepdims=keepdims) + 1e-300
+        np.testing.assert_array_less(np.abs(out.astype(np.float64) - ref), bound + np.abs(ref) * 1e-6 * (
+            dtype == np.float32))
+        assert np.array_equal(out, outs[0])
+    if dtype == np.float32:
+        exact = x.astype(np.float64).sum(axis=(0, 2, 3), keepdims=keepdims)
+        assert np.array_equal(outs[0], exact.astype(np.float32))  # float64 partials: one float32 rounding
+
+
+def test_cpu_sum_over_the_bias_axes_takes_the_channel_kernel(monkeypatch):
+    from tensorcore.backends import cpu
+
+    x = np.random.default_rng(1).standard_normal((64, 8, 12, 12)).astype(np.float32)
+    ew = cpu_parallel.kernels("elementwise")
+    calls = []
+    monkeypatch.setattr(ew, "channel_sum", lambda a, k: calls.append(a.shape) or np.zeros(8, np.float32))
+    cpu.sum(x, (0, 2, 3), False)
+    assert calls == [x.shape]
+    cpu.sum(x[:, :, :, ::2], (0, 2, 3), False)  # not contiguous: NumPy
+    cpu.sum(x, (0, 2), False)  # other axes: NumPy
+    assert calls == [x.shape]

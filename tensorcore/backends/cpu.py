@@ -35,6 +35,8 @@ def sum(x, axes, keepdims):
         small = _small_kernels()
         if small is not None:
             return small.total(x, keepdims)
+    if len(axes) == 3 and x.ndim == 4 and tuple(axes) == (0, 2, 3) and x.flags.c_contiguous and _parallel.takes(x):
+        return _parallel.kernels("elementwise").channel_sum(x, keepdims)  # a conv bias's gradient, threaded
     return np.add.reduce(x, axis=axes, keepdims=keepdims)
 
 

@@ -132,6 +132,30 @@ def cross_entropy_finish_kernel(shifted, e, targets, ignore_index, loss):
         e[r, t] -= 1
 
 
+@njit(parallel=True, cache=True, fastmath={"reassoc"})
+def channel_sum_kernel(x, out):
+    """out[c] = sum over n, p of x[n, c, p], in float64 (a conv bias's gradient, x (N, C, H W))."""
+    n, c, p = x.shape
+    for ch in prange(c):
+        total = 0.0
+        for b in range(n):
+            row = x[b, ch]
+            part = 0.0  # NOTE: float64 partial sums (vectorized by reassoc: the order is fixed at compile time)
+            for k in range(p):
+                part += row[k]
+            total += part
+        out[ch] = total
+
+
+def channel_sum(x, keepdims):
+    """x (N, C, H, W) C-contiguous summed over axes (0, 2, 3): a float64 sum per channel, one rounding."""
+    n, c, h, w = x.shape
+    out = np.empty(c, dtype=np.float64)
+    channel_sum_kernel(x.reshape(n, c, h * w), out)
+    out = out.astype(x.dtype)
+    return out.reshape(1, c, 1, 1) if keepdims else out
+
+
 def relu(x):
     out = np.empty(x.shape, dtype=x.dtype)
     relu_kernel(x.reshape(-1), out.reshape(-1))
