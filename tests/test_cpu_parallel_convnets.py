@@ -175,3 +175,31 @@ def test_cpu_sum_over_the_bias_axes_takes_the_channel_kernel(monkeypatch):
     cpu.sum(x[:, :, :, ::2], (0, 2, 3), False)  # not contiguous: NumPy
     cpu.sum(x, (0, 2), False)  # other axes: NumPy
     assert calls == [x.shape]
+
+
+@pytest.mark.parametrize("kind", [dict(), dict(amsgrad=True, weight_decay=0.01), dict(maximize=True), "adamw"])
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_adam_reads_a_large_new_grad_in_place_with_the_loop_s_numbers(kind, set_to_none):
+    """Adam's flat path, whose large fresh .grad (>= OWN_RUN_MIN elements) is its own run, gives the
+    per-parameter loop's values bit for bit (float32, the kernels and the NumPy update both)."""
+    from tensorcore.optim import adam as adam_module
+
+    shapes = [(3, 5), (adam_module.OWN_RUN_MIN + 7,), (11,), (300, 301), (4,)]
+    rng = np.random.default_rng(4)
+    init = [rng.standard_normal(s).astype(np.float32) for s in shapes]
+    grads = [[rng.standard_normal(s).astype(np.float32) for s in shapes] for _ in range(3)]
+    results = []
+    for foreach in (None, False):
+        params = [tc.tensor(a.copy(), requires_grad=True) for a in init]
+        make = tc.optim.AdamW if kind == "adamw" else tc.optim.Adam
+        opt = make(params, lr=1e-2, foreach=foreach, **({} if kind == "adamw" else kind))
+        for step_grads in grads:
+            opt.zero_grad(set_to_none=set_to_none)
+            loss = sum((p * tc.tensor(g)).sum() for p, g in zip(params, step_grads, strict=True))
+            loss.backward()
+            opt.step()
+        results.append([p.detach().numpy().copy() for p in params])
+        if foreach is None:
+            assert opt._flat  # the flat path ran
+    for a, b in zip(*results, strict=True):
+        assert np.array_equal(a, b)

@@ -67,6 +67,9 @@ def flat_zero_grad(opt, set_to_none):
                 p.grad._data[...] = 0
 
 
+OWN_RUN_MIN = 1 << 16  # elements: a .grad at least this large is read in place by the update, not copied in
+
+
 class _FlatGroup:
     """A param group packed into contiguous 1-D arrays: each parameter's .data and state are views.
 
@@ -116,6 +119,30 @@ class _FlatGroup:
                 view[...] = g._data
                 if g._data.dtype == view.dtype:
                     g._data = view  # the same values, now in the flat buffer: backward adds into it in place
+
+    def grad_runs(self, params):
+        """[(lo, hi, grad)]: the buffer in runs, each read from `grad`, a 1-D array (None: the flat `grad`).
+
+        A large .grad that is not yet a view (zero_grad(set_to_none=True) each step, as the default) is its
+        own run, read in place: copying it in would move every byte once more (the MNIST convnet's 1.2M
+        dense weights: 0.74 of the update's 2.3 ms, one thread). Smaller ones are copied and moved in.
+        """
+        runs, lo, offset = [], 0, 0
+        for view, p in zip(self.grad_views, params):
+            g, n = p.grad._data, view.size
+            if g is not view and n >= OWN_RUN_MIN and g.dtype == view.dtype and g.flags.c_contiguous:
+                if offset > lo:
+                    runs.append((lo, offset, None))
+                runs.append((offset, offset + n, g.reshape(-1)))
+                lo = offset + n
+            elif g is not view:
+                view[...] = g
+                if g.dtype == view.dtype:
+                    p.grad._data = view
+            offset += n
+        if offset > lo or not runs:
+            runs.append((lo, offset, None))
+        return runs
 
     def grads_are_views(self, params):
         return all(p.grad is not None and p.grad._data is view for view, p in zip(self.grad_views, params))
@@ -210,13 +237,16 @@ class Adam(Optimizer):
         flat = self._flat_group(group)
         if flat is not None:
             params = group["params"]
-            flat.gather_grads(params)
             step = state[params[0]]["step"] + 1
             backend = params[0].device.backend
             fn = getattr(backend, "adam_update", adam_update)
-            fn(backend.xp, flat.param, flat.grad, flat.arrays["exp_avg"], flat.arrays["exp_avg_sq"],
-               flat.arrays.get("max_exp_avg_sq"), flat.scratch, step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps,
-               weight_decay=wd, amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled)
+            m, v, vmax = flat.arrays["exp_avg"], flat.arrays["exp_avg_sq"], flat.arrays.get("max_exp_avg_sq")
+            for lo, hi, grad in flat.grad_runs(params):  # one run (the whole buffer) unless a large .grad is new
+                whole = lo == 0 and hi == flat.param.size
+                cut = (lambda a: a) if whole else (lambda a, lo=lo, hi=hi: None if a is None else a[lo:hi])
+                fn(backend.xp, cut(flat.param), cut(flat.grad) if grad is None else grad, cut(m), cut(v), cut(vmax),
+                   cut(flat.scratch), step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=wd,
+                   amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled)
             for p in params:
                 state[p]["step"] = step
                 p._version += 1
