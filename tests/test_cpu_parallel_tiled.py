@@ -133,6 +133,30 @@ def test_small_images_merge_into_power_of_two_chunks():
     assert plan.chunk == 5
 
 
+def test_split_runs_each_task_once_and_a_stalled_worker_leaves_its_share_to_the_caller(monkeypatch):
+    """Tasks are claimed, not dealt out: a worker that cannot run (here: its pool busy) takes none of them."""
+    import threading
+
+    pytest.importorskip("threadpoolctl", reason="without threadpoolctl the tiled path runs on one thread")
+    monkeypatch.setattr(cpu_parallel, "_threads", 3)
+    ran = []
+
+    def work(tasks):
+        for k in tasks:
+            ran.append((k, threading.get_ident()))
+
+    tiled._split(work, 50, 3)
+    assert sorted(k for k, _ in ran) == list(range(50))
+    tiled._split(lambda tasks: None, 0, 2)  # the pool exists now, with one worker at least
+    release = threading.Event()
+    blockers = [tiled._pool.submit(release.wait) for _ in range(tiled._pool._max_workers)]
+    threading.Timer(0.3, release.set).start()
+    ran.clear()
+    tiled._split(work, 7, 2)
+    assert [k for k, _ in ran] == list(range(7)) and {t for _, t in ran} == {threading.get_ident()}
+    assert all(b.done() for b in blockers)
+
+
 def test_more_threads_than_images(monkeypatch):
     monkeypatch.setattr(cpu_parallel, "_threads", 4)
     monkeypatch.setattr(tiled, "CHUNK_ELEMENTS", 1)
