@@ -154,7 +154,9 @@ def test_split_runs_each_task_once_and_a_stalled_worker_leaves_its_share_to_the_
     ran.clear()
     tiled._split(work, 7, 2)
     assert [k for k, _ in ran] == list(range(7)) and {t for _, t in ran} == {threading.get_ident()}
-    assert all(b.done() for b in blockers)
+    release.set()
+    for b in blockers:
+        b.result()
 
 
 def test_more_threads_than_images(monkeypatch):
