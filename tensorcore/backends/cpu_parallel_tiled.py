@@ -143,7 +143,6 @@ def gemm(a, b):
 def _blocks(a, b, threads, rows):
     """a @ b with the rows of a (or the columns of b) cut into `threads` blocks, one single-threaded BLAS call each."""
     out = np.empty((a.shape[0], b.shape[1]), dtype=np.result_type(a, b))
-
     size = a.shape[0] if rows else b.shape[1]
 
     def work(blocks):
