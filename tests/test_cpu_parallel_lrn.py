@@ -99,3 +99,16 @@ def test_takes_only_large_cpu_float32_and_float64():
     assert not lrn_fused.takes(tc.zeros(2, 3, 4, 4))  # below MIN_ELEMENTS: the composite
     assert not lrn_fused.takes(tc.zeros(2, 96, 20, 20, dtype=tc.float16))
     assert not lrn_fused.takes(tc.zeros(96, 400 * 4))  # 2-D: the composite's error message
+
+
+def test_matches_pytorch(kernels_for_every_size):
+    torch = pytest.importorskip("torch", reason="PyTorch is the reference where installed")
+    rng = np.random.default_rng(4)
+    xa = (rng.standard_normal((2, 13, 9, 8)) * 5).astype(np.float32)
+    ga = rng.standard_normal(xa.shape).astype(np.float32)
+    got = _run(lrn_fused.local_response_norm, xa, ga, (5, 5e-4, 0.75, 2.0))
+    xt = torch.tensor(xa, requires_grad=True)
+    yt = torch.nn.functional.local_response_norm(xt, 5, alpha=5e-4, beta=0.75, k=2.0)
+    yt.backward(torch.tensor(ga))
+    for a, b in zip(got, (yt.detach().numpy(), xt.grad.numpy())):
+        _close(a, b, np.float32)
