@@ -119,12 +119,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
             if node is None:
                 _deliver(t, g, owned, capture, wanted, create_graph)
                 continue
-            prev = pending.get(node)
-            if prev is None:
-                pending[node] = g
-                heappush(order, (node.order, node))
-            else:
-                pending[node] = prev + g
+            _pend(pending, order, node, g)
         while order:
             node = heappop(order)[1]
             g = pending.pop(node)
@@ -164,12 +159,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
                     if anomaly:
                         _check_grads(node, (gi,))
                 if type(nxt) is Context:  # (Context has no subclasses)
-                    prev = pending.get(nxt)
-                    if prev is None:
-                        pending[nxt] = gi
-                        heappush(order, (nxt.order, nxt))
-                    else:
-                        pending[nxt] = prev + gi
+                    _pend(pending, order, nxt, gi)
                 else:
                     _deliver(nxt, gi, owned, capture, wanted, create_graph)
     finally:
@@ -198,6 +188,16 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
             g = ag._make_tensor(g, t.device, False, None)
         result.append(g)
     return result
+
+
+def _pend(pending, order, node, g):
+    """A gradient reaching a node: summed with those before it, the node queued when it is the first."""
+    prev = pending.get(node)
+    if prev is None:
+        pending[node] = g
+        heappush(order, (node.order, node))
+    else:
+        pending[node] = prev + g
 
 
 def _freed(node):

@@ -15,21 +15,9 @@ from .tensor import Tensor, _make
 
 def _boundary(fn):
     """Raw NumPy errors from a bad argument become the tensorcore error naming the function."""
-    import functools
+    from .ops.registry import guard
 
-    from .errors import TensorcoreError
-    from .ops.registry import BOUNDARY, boundary_error
-
-    @functools.wraps(fn)
-    def wrapped(*args, **kwargs):
-        try:
-            return fn(*args, **kwargs)
-        except TensorcoreError:
-            raise
-        except BOUNDARY as e:
-            raise boundary_error(fn.__name__, e) from e
-
-    return wrapped
+    return guard(fn.__name__, fn)
 
 
 def _host(t):

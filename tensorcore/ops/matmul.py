@@ -72,12 +72,13 @@ def same_dtype(op, *tensors):
         raise DTypeError(f"{op}: expected all operands to have the same dtype, got {', '.join(map(str, dtypes))}")
 
 
-def _matmul_any(a, b):
-    """a @ b with NumPy's matmul rules.
+def matmul(input, other):
+    """input @ other with NumPy's matmul rules.
 
     Example:
         tc.matmul(tc.ones((2, 3)), tc.ones((3, 4))).shape == (2, 4)
     """
+    a, b = input, other
     if not isinstance(a, Tensor):
         a = tensor(a, dtype=b.dtype)
     if not isinstance(b, Tensor):
@@ -90,13 +91,13 @@ def _matmul_any(a, b):
         raise
 
 
-_matmul = guard("matmul", _matmul_any)
+_matmul = guard("matmul", matmul)  # the general call, behind the boundary
 _NO_PARAMS = {}
 
 
 @register("matmul", method=True, lean=True)
-@functools.wraps(_matmul_any)
-def matmul(*args, **kwargs):
+@functools.wraps(matmul)
+def matmul(*args, **kwargs):  # the public op: its common call inline
     if len(args) == 2 and not kwargs and not amp_policy.active:
         a, b = args
         if type(a) is Tensor and type(b) is Tensor:
@@ -108,7 +109,6 @@ def matmul(*args, **kwargs):
                     return _record(Matmul, args, _NO_PARAMS, device)
                 return _make(device.backend.matmul(x, y), device, False, None)  # Matmul.forward, inline
     return _matmul(*args, **kwargs)
-matmul.__name__ = matmul.__qualname__ = "matmul"  # wraps() copied the general function's
 
 
 class Linear(Function):

@@ -175,19 +175,19 @@ def _floating_only(op, x, dtype):
     return x if dtype is None else x.astype(dtype)
 
 
-def _sum_any(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """sum_i x_i over `dim` (int, tuple, or None for all); integers and bools sum in int64."""
     dim, keepdim = alias("sum", dim, axis), bool(alias("sum", keepdim, keepdims, "keepdim", "keepdims"))
     x = _with_dtype("sum", input, dtype)
     return Sum.apply(x, axes=dims("sum", dim, x.ndim), keepdims=keepdim)
 
 
-_sum = guard("sum", _sum_any)
+_sum = guard("sum", sum)  # the general call, behind the boundary
 
 
 @register("sum", method=True, lean=True)
-@functools.wraps(_sum_any)
-def sum(*args, **kwargs):
+@functools.wraps(sum)
+def sum(*args, **kwargs):  # the public op: its common call inline
     if len(args) == 1 and not kwargs and not amp_policy.active and not modes.anomaly_forward:
         (input,) = args
         if type(input) is Tensor and input._data.dtype.kind == "f":  # the plain x.sum() of a float tensor
@@ -196,7 +196,6 @@ def sum(*args, **kwargs):
                 return _record(Sum, args, {"axes": _all_dims(x.ndim), "keepdims": False}, device)
             return _make(device.backend.sum(x, _all_dims(x.ndim), False), device, False, None)  # Sum.forward, inline
     return _sum(*args, **kwargs)
-sum.__name__ = sum.__qualname__ = "sum"  # wraps() copied the general function's
 
 
 @register("mean", method=True)
