@@ -17,7 +17,6 @@ kernel loads) leaves malloc alone; so does any libc but glibc, and a user's own 
 """
 
 import ctypes
-import ctypes.util
 import os
 
 enabled = os.environ.get("TENSORCORE_RETAIN_FREED_MEMORY", "1") != "0"
@@ -41,7 +40,7 @@ def retain_freed_memory():
     if not enabled or _user_tuned():
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)  # the process's own symbols (libc's among them); no ldconfig lookup
         mallopt, version = libc.mallopt, libc.gnu_get_libc_version  # glibc only
     except (OSError, AttributeError):
         return False
