@@ -283,6 +283,26 @@ def test_lenet_steps_agree_with_the_numpy_path(monkeypatch):
         np.testing.assert_allclose(a, b, rtol=0, atol=1e-5)
 
 
+def test_max_pool_3x3_takes_the_kernel_only_when_threaded(monkeypatch):
+    """3x3 windows: NumPy's passes on one thread (faster there), the kernel on several (AlexNet's pools)."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((2, 9, 240, 250)).astype(np.float32)
+    assert x.size >= cpu_parallel.PARALLEL_MIN_ELEMENTS
+    geo = ((3, 3), (2, 2), (0, 0), (1, 1))
+    calls = []
+    real = pool.max_pool2d_forward
+    monkeypatch.setattr(pool, "max_pool2d_forward", lambda *a: calls.append(a[0].shape) or real(*a))
+    monkeypatch.setattr(cpu_parallel, "_shares_openmp_with_torch", False)
+    runs = {}
+    for threads in (1, 2):
+        monkeypatch.setattr(cpu_parallel, "_threads", threads)
+        runs[threads] = cpu_conv.max_pool2d_forward(x, *geo)
+    assert calls == [x.shape]  # the 2-thread call only
+    assert not cpu_parallel.max_pool_forward(*geo, x.size // 64)  # small arrays keep NumPy's passes
+    for a, b in zip(runs[1], runs[2]):
+        assert np.array_equal(a, b)
+
+
 def test_small_arrays_stay_on_numpy():
     assert not cpu_parallel.use(cpu_parallel.MIN_ELEMENTS - 1)
     assert cpu_parallel.use(cpu_parallel.MIN_ELEMENTS)

@@ -181,7 +181,7 @@ def max_pool2d_forward(x, kernel, stride, padding, dilation=(1, 1)):
     output-sized arrays: a running np.maximum, then (in reverse, so the first offset wins) the
     offset where the window's value equals the maximum.
     """
-    if _parallel.max_pool_forward(kernel, stride, padding, dilation) and _parallel.takes(x):
+    if _parallel.max_pool_forward(kernel, stride, padding, dilation, x.size) and _parallel.takes(x):
         return _parallel.kernels("pool").max_pool2d_forward(x, kernel, stride, padding, dilation)
     n, c, h, w = x.shape
     oh, ow = _pool_geometry(x.shape, kernel, stride, padding, dilation)

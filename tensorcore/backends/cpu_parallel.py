@@ -45,8 +45,10 @@ COL2IM_MIN_ELEMENTS = 1 << 22
 # other convolutions (measured faster than both above on the MNIST convnet, LeNet-5 and AlexNet layers).
 TILED = True
 # Max pooling's forward kernel (one scalar scan per window) measured slower than the NumPy path's
-# kh*kw vectorized passes on the 2-core Xeon for 3x3 windows (AlexNet's 24 vs 31 ms): off by default,
-# except its 2x2 stride-2 form (LeNet-5's first pool 0.41 vs 0.17 ms, the MNIST convnet's 5.7 vs 1.6).
+# kh*kw vectorized passes on the 2-core Xeon for 3x3 windows on one thread (AlexNet's first pool 12.8 vs
+# 10.8 ms): off by default, except its 2x2 stride-2 form (LeNet-5's first pool 0.41 vs 0.17 ms, the MNIST
+# convnet's 5.7 vs 1.6) and arrays that run on several threads (AlexNet's pools at 2 threads, quiet machine,
+# min of 11: 7.0 vs 11.0 and 4.5 vs 7.2 ms; NumPy's passes use one core).
 MAX_POOL_FORWARD = False
 # 2-D products larger than this (m n k) run on tc's threads with one BLAS thread each (cpu_parallel_tiled.gemm).
 # Below it the split costs more than OpenBLAS's own threads save: the MLP's 784x32 @ 32x64 weight gradient took
@@ -116,10 +118,12 @@ def conv_tiled(w_shape, stride, groups):
     return TILED and not conv_direct(w_shape, stride, groups)
 
 
-def max_pool_forward(kernel, stride, padding, dilation):
-    """Whether max pooling's forward with this geometry takes the kernel (for arrays `takes` accepts)."""
+def max_pool_forward(kernel, stride, padding, dilation, size=0):
+    """Whether max pooling's forward with this geometry on `size` elements takes the kernel (for arrays `takes`
+    accepts): the 2x2 stride-2 form always, the others when they would run on several threads."""
     two = tuple(kernel) == (2, 2) and tuple(stride) == (2, 2) and not any(padding) and tuple(dilation) == (1, 1)
-    return MAX_POOL_FORWARD or (MAX_POOL_2X2 and two)
+    threaded = size >= PARALLEL_MIN_ELEMENTS and not _shares_openmp_with_torch and get_num_threads() > 1
+    return MAX_POOL_FORWARD or (MAX_POOL_2X2 and two) or threaded
 
 
 def gemm(a, b):
