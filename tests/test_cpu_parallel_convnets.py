@@ -203,3 +203,28 @@ def test_adam_reads_a_large_new_grad_in_place_with_the_loop_s_numbers(kind, set_
             assert opt._flat  # the flat path ran
     for a, b in zip(*results, strict=True):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("case", [((3, 1, 11, 13), (32, 1, 3, 3), (0, 0), 1), ((2, 1, 9, 10), (16, 1, 5, 5), (2, 2), 1),
+                                  ((2, 2, 9, 9), (64, 1, 3, 3), (1, 0), 2)])
+def test_one_channel_filters_up_to_512_weights_take_the_direct_forward(case, dtype, monkeypatch):
+    """The MNIST convnet's first layer (288 weights: over DIRECT_MAX_WEIGHTS) runs the direct rows forward."""
+    x_shape, w_shape, padding, groups = case
+    rng = np.random.default_rng(11)
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    geo = ((1, 1), padding, (1, 1), groups)
+    monkeypatch.setattr(cpu_parallel, "enabled", False)
+    ref = cpu_conv.conv2d_forward(x, w, *geo)
+    monkeypatch.setattr(cpu_parallel, "enabled", True)
+    monkeypatch.setattr(cpu_parallel, "MIN_ELEMENTS", 0)
+    direct = cpu_parallel.kernels("direct")
+    calls = []
+    real = direct.conv2d_forward
+    monkeypatch.setattr(direct, "conv2d_forward", lambda *a: calls.append(1) or real(*a))
+    y, cols = cpu_conv.conv2d_forward(x, w, *geo, return_columns=True)
+    assert calls == [1] and cols is None
+    tol = {np.float32: 2e-5, np.float64: 1e-12}[dtype]
+    np.testing.assert_allclose(y, ref, rtol=0, atol=tol * max(1.0, float(np.abs(ref).max())))
+    assert y.dtype == np.dtype(dtype)

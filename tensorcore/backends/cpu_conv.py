@@ -86,6 +86,12 @@ def conv2d_forward(x, w, stride, padding, dilation, groups, return_columns=False
                                                * w.shape[3]):
         if _parallel.conv_direct(w.shape, stride, groups):
             return _parallel.kernels("conv").conv2d_forward(x, w, stride, padding, dilation, groups, return_columns)
+        # One input channel a group, 3- or 5-wide rows, up to 512 weights (the MNIST convnet's first layer): the
+        # direct rows measured faster than tiled (0.82 vs 1.06 ms one thread); other shapes mixed (0.17 vs 0.15)
+        if w.shape[1] == 1 and w.shape[3] in (3, 5) and tuple(dilation) == (1, 1) and _parallel.conv_direct_weight(
+                w.shape, stride, groups):
+            y = _parallel.kernels("direct").conv2d_forward(x, w, padding, dilation, groups)
+            return (y, None) if return_columns else y
         if _parallel.conv_tiled(w.shape, stride, groups):
             y = _parallel.kernels("tiled").conv2d_forward(x, w, stride, padding, dilation, groups)
             return (y, None) if return_columns else y
