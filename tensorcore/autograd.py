@@ -121,6 +121,7 @@ class Context(ForwardContext):
     _saved = ()  # (item, version counter, version) triples; None once freed
     _output_data = None  # the output, when saved for backward (with its version counter)
     _output_vc = None
+    params = {}  # a declared op's keyword params; calls without any share this dict (never written to)
 
     def __init__(self, fn, device, needs_input_grad, edges, input_meta):
         self.order = next(_recorded)  # falls as nodes are recorded: a node's consumers always come before it

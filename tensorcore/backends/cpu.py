@@ -28,15 +28,13 @@ def from_host(a, copy=True):
 
 def sum(x, axes, keepdims):
     """x summed over `axes` (a tuple). np.add.reduce: the same sum as x.sum, without its Python wrapper."""
-    if x.dtype.itemsize == 2 and x.dtype.char in _LOW_FLOATS:  # NOTE: float32 accumulation (bfloat16 stalls at 256 + 1)
-        return _rounded(np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=np.float32), x.dtype)
-    if len(axes) == x.ndim and SMALL_SUM_MIN <= x.size <= SMALL_SUM_MAX and x.dtype.char == "f" \
+    if x.size >= SMALL_SUM_MIN and x.dtype.char == "f" and x.size <= SMALL_SUM_MAX and len(axes) == x.ndim \
             and x.flags.c_contiguous:  # a full float32 sum of a mid-size array: one serial loop, in float64
         small = _small_kernels()
         if small is not None:
             return small.total(x, keepdims)
-    if len(axes) == 3 and x.ndim == 4 and tuple(axes) == (0, 2, 3) and x.flags.c_contiguous and _parallel.takes(x):
-        return _parallel.kernels("elementwise").channel_sum(x, keepdims)  # a conv bias's gradient, threaded
+    elif x.dtype.itemsize == 2 and x.dtype.char in _LOW_FLOATS:  # NOTE: float32 accumulation (bfloat16 stalls
+        return _rounded(np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=np.float32), x.dtype)  # at 256 + 1)
     return np.add.reduce(x, axis=axes, keepdims=keepdims)
 
 

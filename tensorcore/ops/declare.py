@@ -31,7 +31,8 @@ from ..tensor import Tensor, _make, attach_method, tensor
 from .registry import BOUNDARY, boundary_error, register
 
 _SCALARS = (int, float, bool)
-_NO_PARAMS = {}  # the params of a call that passed none (shared: nothing writes to it)
+_NO_PARAMS = Context.params  # the params of a call that passed none (one shared dict: nothing writes to it)
+_ndarray = np.ndarray
 
 
 def _saved_names(vjp):
@@ -160,13 +161,16 @@ def _record(Fn, call, inputs, arrays, device, p):
             needs, edges, meta = (nx, ny), (ex, ey), (mx, my)
     ctx = Context(Fn, device, needs, edges, meta)
     try:
-        out = call(device.backend, *arrays, **p)
+        if p is not _NO_PARAMS:
+            out = call(device.backend, *arrays, **p)
+            ctx.params = p
+        else:  # `call` is the op's plain caller (its lean paths pass it): no argument packing
+            out = call(device.backend, *arrays)
     except (ValueError, TypeError, IndexError) as e:
         raise _forward_error(Fn, inputs, e) from e
-    if not hasattr(out, "dtype"):
+    if out.__class__ is not _ndarray and not hasattr(out, "dtype"):
         out = device.backend.asarray(out)
     result = _make(out, device, True, ctx)
-    ctx.params = p
     ctx.plan = plan = Fn.plans[needs]
     if plan[0]:
         saved = []
@@ -192,13 +196,18 @@ def _record(Fn, call, inputs, arrays, device, p):
     return result
 
 
-def _forward_caller(name, forward, backend):
-    """(be, *arrays, **params) -> the output array: the declared forward on be.xp, or be's primitive."""
+def _forward_caller(name, forward, backend, arity):
+    """(call, plain): call(be, *arrays, **params) -> the output array, the declared forward on be.xp or be's
+    primitive; plain(be, x[, y]), the same for a call without params (no argument packing: the hot path)."""
     if (forward is None) == (backend is None):
         raise ValueError(f"op {name!r}: give exactly one of forward= and backend=")
     if backend is not None:
-        return lambda be, *arrays, **p: getattr(be, backend)(*arrays, **p)
-    return lambda be, *arrays, **p: forward(be.xp, *arrays, **p)
+        call = lambda be, *arrays, **p: getattr(be, backend)(*arrays, **p)  # noqa: E731
+        plain = (lambda be, x: getattr(be, backend)(x)) if arity == 1 else lambda be, x, y: getattr(be, backend)(x, y)
+        return call, plain
+    call = lambda be, *arrays, **p: forward(be.xp, *arrays, **p)  # noqa: E731
+    plain = (lambda be, x: forward(be.xp, x)) if arity == 1 else lambda be, x, y: forward(be.xp, x, y)
+    return call, plain
 
 
 def _finish(name, fn, doc, method, inplace):
@@ -216,7 +225,7 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
           doc="", method=True, inplace=True, floating=False):
     """Declare an elementwise op of one tensor: y = forward(x), dL/dx = vjp(g, x and/or out)."""
     params = dict(params or {})
-    call = _forward_caller(name, forward, backend)
+    call, plain = _forward_caller(name, forward, backend, 1)
     saved = _saved_names(vjp) if vjp else []
     differentiable = vjp is not None
     Fn = _make_function(name, call, (vjp,), saved, 1, vjp_arrays)
@@ -228,7 +237,7 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
             if (lean and type(input) is Tensor and not args and not kwargs
                     and (not floating or input._data.dtype.kind in "fc")):  # the common call: nothing to bind
                 if differentiable and input.requires_grad and modes.grad_enabled:
-                    return _record(Fn, call, (input,), (input._data,), input.device, _NO_PARAMS)
+                    return _record(Fn, plain, (input,), (input._data,), input.device, _NO_PARAMS)
                 if not modes.anomaly_forward:  # nothing recorded: the forward straight on the array
                     be = input.device.backend
                     try:
@@ -387,7 +396,7 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
     (`params={"alpha": 1}`) must have the same defaults in forward, check and the vjps' signatures."""
     params = dict(params or {})
     _check_param_defaults(name, params, (forward, check, *vjp))
-    call = _forward_caller(name, forward, backend)
+    call, plain = _forward_caller(name, forward, backend, 2)
     saved = sorted({n for v in vjp if v is not None for n in _saved_names(v)}, key=("x", "y", "out").index)
     Fn = _make_function(name, call, tuple(vjp), saved, 2, vjp_arrays)
     differentiable = any(v is not None for v in vjp)
@@ -403,7 +412,7 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
                         and (not floating_default or xa.dtype.kind in "fc")):
                     # The common call: two tensors of one dtype on one device, nothing to promote or bind.
                     if differentiable and (input.requires_grad or other.requires_grad) and modes.grad_enabled:
-                        return _record(Fn, call, (input, other), (xa, ya), device, _NO_PARAMS)
+                        return _record(Fn, plain, (input, other), (xa, ya), device, _NO_PARAMS)
                     if not modes.anomaly_forward:  # nothing recorded: the forward straight on the arrays
                         be = device.backend
                         try:

@@ -152,11 +152,7 @@ class Prod(Function):
         return gb * others
 
 
-_ALL_DIMS = [tuple(range(n)) for n in range(33)]
-
-
-def _all_dims(ndim):
-    return _ALL_DIMS[ndim] if ndim < len(_ALL_DIMS) else tuple(range(ndim))
+_ALL_DIMS = [tuple(range(n)) for n in range(65)]  # every rank NumPy 2 allows (64)
 
 
 def _with_dtype(op, x, dtype, integers_to_int64=True):
@@ -193,8 +189,8 @@ def sum(*args, **kwargs):  # the public op: its common call inline
         if type(input) is Tensor and input._data.dtype.kind == "f":  # the plain x.sum() of a float tensor
             x, device = input._data, input.device
             if input.requires_grad and modes.grad_enabled:
-                return _record(Sum, args, {"axes": _all_dims(x.ndim), "keepdims": False}, device)
-            return _make(device.backend.sum(x, _all_dims(x.ndim), False), device, False, None)  # Sum.forward, inline
+                return _record(Sum, args, {"axes": _ALL_DIMS[x.ndim], "keepdims": False}, device)
+            return _make(device.backend.sum(x, _ALL_DIMS[x.ndim], False), device, False, None)  # Sum.forward, inline
     return _sum(*args, **kwargs)
 
 
