@@ -163,14 +163,19 @@ class Context(ForwardContext):
 
     @property
     def saved_arrays(self):
-        """What save_for_backward kept, as raw arrays (for backward_arrays)."""
+        """What save_for_backward kept, as raw arrays (for backward_arrays): _saved_items' checks, in its loop."""
+        saved = self._saved
+        if not saved:
+            return () if saved is not None else self._saved_items()  # (that raises: freed)
         out = []
-        for item, _, _ in self._saved_items():
+        for item, vc, version in saved:
+            if vc is not None and vc[0] != version:
+                _raise_modified(self, vc[0], version)
             if item is _SAVED_OUTPUT:
                 out.append(self._output_data)
             else:
                 out.append(item._data if isinstance(item, _Tensor) else item)
-        return tuple(out)
+        return out
 
     @property
     def name(self):

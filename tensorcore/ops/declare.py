@@ -76,10 +76,14 @@ def _apply_rules(plan, g, saved, p):
     """One gradient per input: the vjps of the inputs that need one, None for the others."""
     grads = [None] * plan[2]
     for i, vjp, positions in plan[1]:
-        if positions:
-            grads[i] = vjp(g, *[saved[k] for k in positions], **p) if p else vjp(g, *[saved[k] for k in positions])
+        if p:
+            grads[i] = vjp(g, *[saved[k] for k in positions], **p)
+        elif not positions:
+            grads[i] = vjp(g)
+        elif len(positions) == 1:  # the common rule: one saved operand (mul's g * y)
+            grads[i] = vjp(g, saved[positions[0]])
         else:
-            grads[i] = vjp(g, **p) if p else vjp(g)
+            grads[i] = vjp(g, *[saved[k] for k in positions])
     return grads
 
 

@@ -77,7 +77,7 @@ def _expand_array(be, g, shape, axes, keepdims):
     """The reduced raw gradient written out to the input's shape (a fresh array: np.broadcast_to's Python
     wrapper costs more than filling one, and a leaf's .grad would copy the view anyway)."""
     out = be.xp.empty(shape, g.dtype)
-    out[...] = g if keepdims else g.reshape(_kept_shape(shape, axes))
+    out[...] = g if keepdims or g.ndim == 0 else g.reshape(_kept_shape(shape, axes))  # a 0-d g fills out as it is
     return out
 
 
