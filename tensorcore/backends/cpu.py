@@ -136,6 +136,23 @@ def linear(x, w, b=None):
     return y
 
 
+# --- local response norm: one fused node (ops/lrn_fused.py) on the parallel kernels --------------------
+
+
+def lrn_fused(x):
+    """Whether local_response_norm takes the fused kernels for x: N-D (N, C, ...) float32/float64, large."""
+    return x.ndim >= 3 and x.dtype.kind == "f" and _parallel.takes(x)
+
+
+def lrn_forward(x, size, alpha, beta, k):
+    """(y, d): y = x / d^beta, d = k + alpha / size * (the channel-window sum of x^2)."""
+    return _parallel.kernels("lrn").lrn_forward(x, size, alpha, beta, k)
+
+
+def lrn_backward(g, x, d, size, alpha, beta):
+    return _parallel.kernels("lrn").lrn_backward(g, x, d, size, alpha, beta)
+
+
 # --- activations --------------------------------------------------------------------------------
 
 

@@ -228,6 +228,11 @@ def _activation(fn_name, *arrays, **kw):
 
 
 @_oom_guard
+def lrn_fused(x):
+    """local_response_norm keeps its composite of tensor ops here (no fused kernel)."""
+    return False
+
+
 def relu(x):
     return _activation("relu", x)
 

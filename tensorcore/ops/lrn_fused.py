@@ -1,15 +1,15 @@
-"""local_response_norm as one node on the CPU kernels (tensorcore/backends/cpu_parallel_lrn.py).
+"""local_response_norm as one node on the backend's fused kernels (the CPU's: backends/cpu_parallel_lrn.py).
 
 The NumPy composite in norm.py (x * x, a channel window sum, a power, a division) makes about ten
 passes over x forward and twenty backward, on one thread; this node makes one forward and two backward.
 Same values (PyTorch's convention: alpha divided by size, channels past the edges are zeros):
     y = x / d^beta,   d = k + alpha / size * (sum of x^2 over the channel window)
 Its Tensor backward is the same formula in tensor ops (so it differentiates again); plain backward()
-runs the kernel (backward_arrays).
+runs the kernel (backward_arrays). Where it runs is the backend's choice (`lrn_fused(array)`: large CPU
+float32/float64 arrays; cuda keeps the composite).
 """
 
 from ..autograd import Function
-from ..backends import cpu_parallel as _parallel
 from .norm import ChannelWindowSum
 
 
@@ -20,7 +20,7 @@ class LocalResponseNorm(Function):
 
     @staticmethod
     def forward(ctx, x, size, alpha, beta, k):
-        y, d = _parallel.kernels("lrn").lrn_forward(x, size, alpha, beta, k)
+        y, d = ctx.backend.lrn_forward(x, size, alpha, beta, k)
         ctx.params = (size, alpha, beta, k)
         ctx.save_for_backward(x, d)
         return y
@@ -39,12 +39,12 @@ class LocalResponseNorm(Function):
     def backward_arrays(ctx, g):
         x, d = ctx.saved_arrays
         size, alpha, beta, _ = ctx.params
-        return (_parallel.kernels("lrn").lrn_backward(g, x, d, size, alpha, beta),)
+        return (ctx.backend.lrn_backward(g, x, d, size, alpha, beta),)
 
 
 def takes(x):
-    """Whether local_response_norm(x) takes the fused node: a CPU float32/float64 tensor the kernels accept."""
-    return x.device.type == "cpu" and x.ndim >= 3 and x._data.dtype.kind == "f" and _parallel.takes(x._data)
+    """Whether local_response_norm(x) takes the fused node: the backend has kernels for this array."""
+    return x.device.backend.lrn_fused(x._data)
 
 
 def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
