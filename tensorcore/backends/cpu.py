@@ -35,6 +35,8 @@ def sum(x, axes, keepdims):
             return small.total(x, keepdims)
     elif x.dtype.itemsize == 2 and x.dtype.char in _LOW_FLOATS:  # NOTE: float32 accumulation (bfloat16 stalls
         return _rounded(np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=np.float32), x.dtype)  # at 256 + 1)
+    elif x.ndim == 4 and tuple(axes) == (0, 2, 3) and x.flags.c_contiguous and _parallel.takes(x):
+        return _parallel.kernels("elementwise").channel_sum(x, keepdims)  # a conv bias's gradient, threaded
     return np.add.reduce(x, axis=axes, keepdims=keepdims)
 
 
