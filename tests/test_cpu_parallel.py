@@ -17,6 +17,7 @@ from tensorcore.backends import cpu, cpu_conv, cpu_parallel  # noqa: E402
 from tensorcore.models import get_model  # noqa: E402
 from tensorcore.optim.adam import adam_update as numpy_adam  # noqa: E402
 from tensorcore.optim.sgd import sgd_update as numpy_sgd  # noqa: E402
+from tensorcore.testing.threads import with_numba_threads as _with_threads  # noqa: E402
 
 conv = cpu_parallel.kernels("conv")
 pool = cpu_parallel.kernels("pool")
@@ -45,15 +46,6 @@ def _noncontiguous(a):
     view = big[..., ::2]
     assert not view.flags.c_contiguous
     return view
-
-
-def _with_threads(n, fn):
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    try:
-        return fn()
-    finally:
-        numba.set_num_threads(before)
 
 
 # (N, C, H, W, O, kernel, stride, padding, dilation, groups)

@@ -11,18 +11,10 @@ numba = pytest.importorskip("numba", reason="the parallel CPU kernels need numba
 
 import tensorcore as tc  # noqa: E402
 from tensorcore.backends import cpu_conv, cpu_parallel  # noqa: E402
+from tensorcore.testing.threads import with_numba_threads as _with_threads  # noqa: E402
 
 pool = cpu_parallel.kernels("pool")
 DTYPES = (np.float32, np.float64)
-
-
-def _with_threads(n, fn):
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    try:
-        return fn()
-    finally:
-        numba.set_num_threads(before)
 
 
 def _reference_backward(g, idx, x_shape):

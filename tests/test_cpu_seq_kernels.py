@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from tensorcore.backends import cpu, cpu_attention, cpu_parallel
+from tensorcore.testing.threads import with_numba_threads as _threads
 
 numba = pytest.importorskip("numba", reason="the Numba CPU kernels need numba (the NumPy path is tested elsewhere)")
 seq = cpu_parallel.kernels("seq")
@@ -24,15 +25,6 @@ def _close(a, b, dtype):
     assert a.shape == b.shape and a.dtype == b.dtype == np.dtype(dtype), (a.shape, b.shape, a.dtype, b.dtype)
     scale = max(float(np.abs(b).max()), 1.0) if b.size else 1.0
     np.testing.assert_allclose(a, b, rtol=0, atol=TOL[dtype] * scale)
-
-
-def _threads(n, fn):
-    before = numba.get_num_threads()
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    try:
-        return fn()
-    finally:
-        numba.set_num_threads(before)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
