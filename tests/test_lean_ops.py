@@ -66,3 +66,26 @@ def test_engine_order_runs_each_node_once_all_its_consumers_ran():
     av = xv * xv
     dy_da = np.exp(av) + av * np.exp(av) + 1.0
     np.testing.assert_allclose(x.grad.numpy(), dy_da * 2 * xv)
+
+
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1), (2,)])
+@pytest.mark.parametrize("dtype", [tc.float32, tc.float64, tc.float16])
+def test_gradients_accumulate_in_place_for_one_element_leaves_too(shape, dtype):
+    # The engine adds one-element gradients through NumPy's scalars (its in-place add of one element is slow):
+    # still in place (the same array, views see it), the version counter bumped, the values those of `+=`.
+    a = tc.ones(shape, dtype=dtype, requires_grad=True)
+    (a * 3).sum().backward()
+    grad = a.grad
+    view = grad.reshape(-1)
+    version = grad._version
+    (a * 2.5).sum().backward()
+    assert a.grad is grad and grad._version == version + 1
+    expected = np.full(int(np.prod(shape)), 5.5, dtype=grad.numpy().dtype)
+    np.testing.assert_array_equal(view.numpy(), expected)
+
+
+def test_a_read_only_one_element_grad_is_replaced_not_written():
+    a = tc.ones((1,), requires_grad=True)
+    a.grad = tc.tensor(np.broadcast_to(np.float32(1.0), (1,)))  # read-only
+    (a * 2).sum().backward()
+    assert a.grad.numpy().tolist() == [3.0]
