@@ -47,21 +47,30 @@ def _close(cuda_t, cpu_t, rtol=4e-3, atol=2e-3):
     np.testing.assert_allclose(got.astype(np.float64), want.astype(np.float64), rtol=rtol, atol=atol)
 
 
+def _compare_devices(x, w, net):
+    """net(x, w) -> outputs, on the cpu and on cuda: the outputs and both input gradients (of the last output's sum)
+    agree."""
+    out = {}
+    for dev in ("cpu", "cuda"):
+        xt = tc.tensor(x).to(dev).requires_grad_(True)
+        wt = tc.tensor(w).to(dev).requires_grad_(True)
+        ys = net(xt, wt)
+        ys[-1].sum().backward()
+        out[dev] = (*ys, xt.grad, wt.grad)
+    for got, want in zip(out["cuda"], out["cpu"]):
+        _close(got, want)
+
+
 def test_half_conv_and_pools_reach_their_kernels(calls):
     rng = np.random.default_rng(0)
     # 16 input channels: the input gradient runs implicit (conv_implicit_grad.MIN_IMPLICIT_INPUT_CHANNELS)
     x = rng.uniform(-1, 1, (1, 16, 5, 5)).astype(np.float16)
     w = rng.uniform(-0.3, 0.3, (3, 16, 3, 3)).astype(np.float16)
-    out = {}
-    for dev in ("cpu", "cuda"):
-        xt = tc.tensor(x).to(dev).requires_grad_(True)
-        wt = tc.tensor(w).to(dev).requires_grad_(True)
+    def net(xt, wt):
         y = F.conv2d(xt, wt, stride=2, padding=1)
-        z = F.max_pool2d(y, 2, 1) + F.avg_pool2d(y, 2, 1)
-        z.sum().backward()
-        out[dev] = (y, z, xt.grad, wt.grad)
-    for got, want in zip(out["cuda"], out["cpu"]):
-        _close(got, want)
+        return y, F.max_pool2d(y, 2, 1) + F.avg_pool2d(y, 2, 1)
+
+    _compare_devices(x, w, net)
     for name in ("conv2d_forward", "conv2d_backward_input", "conv2d_backward_weight", "max_pool2d_forward",
                  "avg_pool2d_forward", "avg_pool2d_backward"):
         assert calls.get(name) == [np.dtype(np.float16)], (name, calls.get(name))
@@ -73,14 +82,6 @@ def test_half_conv_with_few_input_channels_widens_its_input_gradient(calls):
     rng = np.random.default_rng(1)
     x = rng.uniform(-1, 1, (1, 3, 5, 4)).astype(np.float16)
     w = rng.uniform(-0.5, 0.5, (2, 3, 3, 3)).astype(np.float16)
-    out = {}
-    for dev in ("cpu", "cuda"):
-        xt = tc.tensor(x).to(dev).requires_grad_(True)
-        wt = tc.tensor(w).to(dev).requires_grad_(True)
-        y = F.conv2d(xt, wt, padding=1)
-        y.sum().backward()
-        out[dev] = (y, xt.grad, wt.grad)
-    for got, want in zip(out["cuda"], out["cpu"]):
-        _close(got, want)
+    _compare_devices(x, w, lambda xt, wt: (F.conv2d(xt, wt, padding=1),))
     assert calls["conv2d_forward"] == calls["conv2d_backward_weight"] == [np.dtype(np.float16)], calls
     assert "conv2d_backward_input" not in calls, calls  # kernels/conv.py's, on float32 copies
