@@ -69,6 +69,41 @@ def test_no_grad_and_anomaly_in_one_thread_leave_another_training():
     assert tc.is_grad_enabled() and not tc.is_anomaly_enabled()
 
 
+def test_the_hot_paths_see_anomaly_mode_through_the_count_of_threads_that_turned_it_on():
+    from tensorcore import grad_mode
+
+    x, y, m = tc.tensor([-1.0]), tc.tensor([0.0]), tc.ones(2, 2)
+    assert grad_mode.anomaly_threads == 0
+    with tc.detect_anomaly():
+        with tc.detect_anomaly():  # nested: still one thread
+            assert grad_mode.anomaly_threads == 1
+        with pytest.raises(tc.AnomalyError):  # the lean paths of a unary, a binary op, sum, matmul
+            tc.log(x)
+        with pytest.raises(tc.AnomalyError):
+            x * (x / y)
+        with pytest.raises(tc.AnomalyError):
+            tc.tensor([np.inf, -np.inf]).sum()
+        with pytest.raises(tc.AnomalyError):
+            (m * np.inf) @ (m * -1.0)
+    assert grad_mode.anomaly_threads == 0
+    on, off = threading.Event(), threading.Event()
+
+    def other():
+        tc.set_detect_anomaly(True)
+        on.set()
+        off.wait(30)
+        tc.set_detect_anomaly(False)
+
+    t = threading.Thread(target=other)
+    t.start()
+    on.wait(30)
+    assert grad_mode.anomaly_threads == 1
+    assert np.isnan(tc.log(x).item())  # on in the other thread only: this one computes NaN unchecked
+    off.set()
+    t.join(30)
+    assert grad_mode.anomaly_threads == 0
+
+
 def test_nested_blocks_in_two_threads_restore_their_own_mode():
     seen = []
 

@@ -23,11 +23,13 @@ import itertools
 
 import numpy as np
 
+from .. import grad_mode
+from ..amp import policy as amp_policy
 from ..autograd import _SAVED_OUTPUT, Context, Function, _check_finite, _forward_error, _user_frame
 from ..dtypes import get_default_dtype
 from ..errors import ArgumentError, DeviceError, TensorcoreError
 from ..grad_mode import modes
-from ..tensor import Tensor, _make, attach_method, tensor
+from ..tensor import Tensor, _make, _plain, attach_method, tensor
 from .registry import BOUNDARY, boundary_error, register
 
 _SCALARS = (int, float, bool)
@@ -193,7 +195,7 @@ def _record(Fn, call, inputs, arrays, device, p):
                 else:
                     saved.append((t, None, 0))  # a Python number operand
         ctx._saved = saved
-    if modes.anomaly:
+    if grad_mode.anomaly_threads and modes.anomaly:
         ctx.created_at = _user_frame()
         if modes.anomaly_forward:
             _check_finite(out, f"{Fn.name()} (forward, called at {ctx.created_at})")
@@ -217,7 +219,7 @@ def _forward_caller(name, forward, backend, arity):
 def _finish(name, fn, doc, method, inplace):
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
-    op = register(name, has_boundary=True)(fn)
+    op = register(name, lean=True)(fn)  # fn is its own error boundary and autocast check
     if method:
         attach_method(method if isinstance(method, str) else name, op)
     if inplace:
@@ -235,46 +237,53 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
     Fn = _make_function(name, call, (vjp,), saved, 1, vjp_arrays)
 
     lean = not params and check is None  # a call with no arguments beyond the tensor can skip the binding
+    listed = name in amp_policy.NAMES  # autocast casts this op's inputs (checked here: no wrapper on the hot path)
 
     def op(input, *args, **kwargs):
         try:
             if (lean and type(input) is Tensor and not args and not kwargs
-                    and (not floating or input._data.dtype.kind in "fc")):  # the common call: nothing to bind
+                    and (not floating or input._data.dtype.kind in "fc") and not (listed and amp_policy.active)):
+                # the common call: nothing to bind, cast or promote
                 if differentiable and input.requires_grad and modes.grad_enabled:
                     return _record(Fn, plain, (input,), (input._data,), input.device, _NO_PARAMS)
-                if not modes.anomaly_forward:  # nothing recorded: the forward straight on the array
+                if not (grad_mode.anomaly_threads and modes.anomaly_forward):  # the forward straight on the array
                     be = input.device.backend
                     try:
                         out = forward(be.xp, input._data) if forward is not None else getattr(be, backend)(input._data)
                     except (ValueError, TypeError, IndexError) as e:
                         raise _forward_error(Fn, (input,), e) from e
-                    return _make(out, input.device, False, None)
-            if not isinstance(input, Tensor):
-                raise ArgumentError(f"{name}: expected a Tensor, got {type(input).__name__}")
-            p = _bind(name, params, args, kwargs) if (args or kwargs or params) else {}
-            if check is not None:
-                check(**p)
-            if p and p.get("inplace") is True:  # F.relu6(x, inplace=True): the result written into x
-                return input._inplace(name + "_", op(input, **{**p, "inplace": False}))
-            if floating and input._data.dtype.kind not in "fcV":  # 'V': bfloat16 (dtypes.FLOAT_KINDS)
-                input = input.astype(get_default_dtype())
-            if differentiable and input.requires_grad and modes.grad_enabled:
-                return _record(Fn, call, (input,), (input._data,), input.device, p)
-            be = input.device.backend
-            try:
-                if forward is not None:
-                    out = forward(be.xp, input._data, **p)
-                else:
-                    out = getattr(be, backend)(input._data, **p)
-            except (ValueError, TypeError, IndexError) as e:
-                raise _forward_error(Fn, (input,), e) from e
-            if modes.anomaly_forward:
-                _check_finite(out, f"{name} (forward, called at {_user_frame()})")
-            return _make(out, input.device, False, None)
+                    return _plain(out, input.device)
+            if listed and amp_policy.active:
+                return amp_policy.dispatch(name, general, (input, *args), kwargs)
+            return general(input, *args, **kwargs)
         except TensorcoreError:
             raise
         except BOUNDARY as e:
             raise boundary_error(name, e) from e
+
+    def general(input, *args, **kwargs):
+        if not isinstance(input, Tensor):
+            raise ArgumentError(f"{name}: expected a Tensor, got {type(input).__name__}")
+        p = _bind(name, params, args, kwargs) if (args or kwargs or params) else {}
+        if check is not None:
+            check(**p)
+        if p and p.get("inplace") is True:  # F.relu6(x, inplace=True): the result written into x
+            return input._inplace(name + "_", op(input, **{**p, "inplace": False}))
+        if floating and input._data.dtype.kind not in "fcV":  # 'V': bfloat16 (dtypes.FLOAT_KINDS)
+            input = input.astype(get_default_dtype())
+        if differentiable and input.requires_grad and modes.grad_enabled:
+            return _record(Fn, call, (input,), (input._data,), input.device, p)
+        be = input.device.backend
+        try:
+            if forward is not None:
+                out = forward(be.xp, input._data, **p)
+            else:
+                out = getattr(be, backend)(input._data, **p)
+        except (ValueError, TypeError, IndexError) as e:
+            raise _forward_error(Fn, (input,), e) from e
+        if modes.anomaly_forward:
+            _check_finite(out, f"{name} (forward, called at {_user_frame()})")
+        return _make(out, input.device, False, None)
 
     op.Function = Fn
     return _finish(name, op, doc, method, inplace)
@@ -407,9 +416,12 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
     floating_of = floating if callable(floating) else None
     floating_default = floating() if callable(floating) else floating  # with the declared params
 
+    listed = name in amp_policy.NAMES  # autocast casts this op's inputs (checked here: no wrapper on the hot path)
+
     def op(input, other, *args, **kwargs):
         try:
-            if type(input) is Tensor and type(other) is Tensor and not args and not kwargs:
+            if (type(input) is Tensor and type(other) is Tensor and not args and not kwargs
+                    and not (listed and amp_policy.active)):
                 xa, ya = input._data, other._data
                 device = input.device
                 if (xa.dtype is ya.dtype and other.device is device
@@ -417,52 +429,57 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
                     # The common call: two tensors of one dtype on one device, nothing to promote or bind.
                     if differentiable and (input.requires_grad or other.requires_grad) and modes.grad_enabled:
                         return _record(Fn, plain, (input, other), (xa, ya), device, _NO_PARAMS)
-                    if not modes.anomaly_forward:  # nothing recorded: the forward straight on the arrays
+                    if not (grad_mode.anomaly_threads and modes.anomaly_forward):  # the forward straight on the arrays
                         be = device.backend
                         try:
                             out = forward(be.xp, xa, ya) if forward is not None else call(be, xa, ya)
                         except (ValueError, TypeError, IndexError) as e:
                             raise _forward_error(Fn, (input, other), e) from e
-                        return _make(out, device, False, None)
-            x, y = input, other
-            if type(x) is not Tensor or type(y) is not Tensor:
-                x, y = _operands(name, x, y)
-            if args or kwargs:
-                p = _bind(name, params, args, kwargs)
-                fl = floating_of(**p) if floating_of is not None else floating
-            else:
-                p, fl = _NO_PARAMS, floating_default
-            if check is not None:
-                check(**p)
-            if promote:
-                x, y = _promote(x, y, fl)
-            if isinstance(x, Tensor) and isinstance(y, Tensor):
-                device = x.device
-                if y.device is not device:
-                    raise DeviceError(f"{name}: tensors on different devices ({x.device}, {y.device}); "
-                                      "move them with .to(device)")
-                requires = x.requires_grad or y.requires_grad
-                xa, ya = x._data, y._data
-            elif isinstance(x, Tensor):
-                device, requires, xa, ya = x.device, x.requires_grad, x._data, y
-            else:
-                device, requires, xa, ya = y.device, y.requires_grad, x, y._data
-            if requires and differentiable and modes.grad_enabled:
-                return _record(Fn, call, (x, y), (xa, ya), device, p)
-            be = device.backend
-            try:
-                out = forward(be.xp, xa, ya, **p) if forward is not None else call(be, xa, ya, **p)
-            except (ValueError, TypeError, IndexError) as e:
-                raise _forward_error(Fn, (x, y), e) from e
-            if not hasattr(out, "dtype"):  # two Python numbers never get here; a 0-d NumPy result might
-                out = be.asarray(out)
-            if modes.anomaly_forward:
-                _check_finite(out, f"{name} (forward, called at {_user_frame()})")
-            return _make(out, device, False, None)
+                        return _plain(out, device)
+            if listed and amp_policy.active:
+                return amp_policy.dispatch(name, general, (input, other, *args), kwargs)
+            return general(input, other, *args, **kwargs)
         except TensorcoreError:
             raise
         except BOUNDARY as e:
             raise boundary_error(name, e) from e
+
+    def general(input, other, *args, **kwargs):
+        x, y = input, other
+        if type(x) is not Tensor or type(y) is not Tensor:
+            x, y = _operands(name, x, y)
+        if args or kwargs:
+            p = _bind(name, params, args, kwargs)
+            fl = floating_of(**p) if floating_of is not None else floating
+        else:
+            p, fl = _NO_PARAMS, floating_default
+        if check is not None:
+            check(**p)
+        if promote:
+            x, y = _promote(x, y, fl)
+        if isinstance(x, Tensor) and isinstance(y, Tensor):
+            device = x.device
+            if y.device is not device:
+                raise DeviceError(f"{name}: tensors on different devices ({x.device}, {y.device}); "
+                                  "move them with .to(device)")
+            requires = x.requires_grad or y.requires_grad
+            xa, ya = x._data, y._data
+        elif isinstance(x, Tensor):
+            device, requires, xa, ya = x.device, x.requires_grad, x._data, y
+        else:
+            device, requires, xa, ya = y.device, y.requires_grad, x, y._data
+        if requires and differentiable and modes.grad_enabled:
+            return _record(Fn, call, (x, y), (xa, ya), device, p)
+        be = device.backend
+        try:
+            out = forward(be.xp, xa, ya, **p) if forward is not None else call(be, xa, ya, **p)
+        except (ValueError, TypeError, IndexError) as e:
+            raise _forward_error(Fn, (x, y), e) from e
+        if not hasattr(out, "dtype"):  # two Python numbers never get here; a 0-d NumPy result might
+            out = be.asarray(out)
+        if modes.anomaly_forward:
+            _check_finite(out, f"{name} (forward, called at {_user_frame()})")
+        return _make(out, device, False, None)
 
     op.Function = Fn
     return _finish(name, op, doc, method, inplace)

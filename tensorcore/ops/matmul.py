@@ -2,11 +2,12 @@
 
 import functools
 
+from .. import grad_mode
 from ..amp import policy as amp_policy
 from ..autograd import Function, _record
 from ..errors import DTypeError, ShapeError
 from ..grad_mode import modes
-from ..tensor import Tensor, _make, tensor
+from ..tensor import Tensor, _make, _plain, tensor
 from .registry import guard, register
 
 
@@ -104,10 +105,11 @@ def matmul(*args, **kwargs):  # the public op: its common call inline
             x, y = a._data, b._data
             device = a.device
             if (x.ndim == 2 and y.ndim == 2 and x.shape[1] == y.shape[0] and x.dtype is y.dtype
-                    and b.device is device and not modes.anomaly_forward):  # two matrices of one dtype, one device
+                    and b.device is device and not (grad_mode.anomaly_threads and modes.anomaly_forward)):
+                # two matrices of one dtype, one device
                 if (a.requires_grad or b.requires_grad) and modes.grad_enabled:
                     return _record(Matmul, args, _NO_PARAMS, device)
-                return _make(device.backend.matmul(x, y), device, False, None)  # Matmul.forward, inline
+                return _plain(device.backend.matmul(x, y), device)  # Matmul.forward, inline
     return _matmul(*args, **kwargs)
 
 

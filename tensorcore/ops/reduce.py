@@ -7,13 +7,13 @@ import functools
 
 import numpy as np
 
-from .. import return_types
+from .. import grad_mode, return_types
 from ..amp import policy as amp_policy
 from ..autograd import Function, _record
 from ..dtypes import get_default_dtype
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..grad_mode import modes
-from ..tensor import Tensor, _make
+from ..tensor import Tensor, _make, _plain
 from .dims import alias, dims, one_dim
 from .registry import guard, register
 
@@ -184,13 +184,14 @@ _sum = guard("sum", sum)  # the general call, behind the boundary
 @register("sum", method=True, lean=True)
 @functools.wraps(sum)
 def sum(*args, **kwargs):  # the public op: its common call inline
-    if len(args) == 1 and not kwargs and not amp_policy.active and not modes.anomaly_forward:
+    if (len(args) == 1 and not kwargs and not amp_policy.active
+            and not (grad_mode.anomaly_threads and modes.anomaly_forward)):
         (input,) = args
         if type(input) is Tensor and input._data.dtype.kind == "f":  # the plain x.sum() of a float tensor
             x, device = input._data, input.device
             if input.requires_grad and modes.grad_enabled:
                 return _record(Sum, args, {"axes": _ALL_DIMS[x.ndim], "keepdims": False}, device)
-            return _make(device.backend.sum(x, _ALL_DIMS[x.ndim], False), device, False, None)  # Sum.forward, inline
+            return _plain(device.backend.sum(x, _ALL_DIMS[x.ndim], False), device)  # Sum.forward, inline
     return _sum(*args, **kwargs)
 
 

@@ -7,10 +7,11 @@ import builtins
 
 import numpy as np
 
+from .. import grad_mode
 from ..autograd import Function
 from ..errors import ArgumentError, ShapeError, TensorcoreError
 from ..grad_mode import modes
-from ..tensor import Tensor, _make
+from ..tensor import Tensor, _make, _plain
 from .dims import alias, dims, is_int, one_dim, sizes
 from .reduce import normalize_axis  # noqa: F401  (re-exported for older imports)
 from .registry import register
@@ -143,9 +144,10 @@ def reshape(input, *shape):
     if len(shape) == 1 and type(shape[0]) is tuple:
         shape = shape[0]
     if _plain_sizes(shape):
-        if type(input) is Tensor and not (input.requires_grad and modes.grad_enabled) and not modes.anomaly_forward:
+        if (type(input) is Tensor and not (input.requires_grad and modes.grad_enabled)
+                and not (grad_mode.anomaly_threads and modes.anomaly_forward)):
             try:  # nothing records: Reshape.forward, inline (NumPy's reshape infers -1 and checks the size)
-                out = _make(input._data.reshape(shape), input.device, False, None)
+                out = _plain(input._data.reshape(shape), input.device)
                 out._vcounter = vc = input._vc
                 vc[1] = True
                 return out
@@ -191,7 +193,6 @@ def _strides_of(t):
 
 def _view_dtype(input, dtype):
     from ..dtypes import as_dtype
-    from ..tensor import _make
 
     dtype = as_dtype(dtype)
     if dtype.itemsize != input.dtype.itemsize:
