@@ -170,7 +170,7 @@ def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
 
 def randint(low, high=None, size=(), dtype=np.int64, device=None, generator=None):
     """Integers in [low, high) (or [0, low) when high is omitted)."""
-    if isinstance(high, (tuple, list)) and size == ():  # randint(high, size), PyTorch's two-argument form
+    if isinstance(high, (tuple, list)) and isinstance(size, tuple) and size == ():  # randint(high, size)
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low

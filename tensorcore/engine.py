@@ -10,6 +10,7 @@ from heapq import heappop, heappush
 import numpy as np
 
 from . import autograd as ag
+from . import grad_mode
 from .errors import GradientError, ShapeError
 from .grad_mode import modes
 
@@ -29,12 +30,19 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     """Accumulate d(tensors)/d(leaf) into every leaf's `.grad`."""
     if inputs is not None:
         raise ag.ArgumentError("backward: inputs= is not supported; use tc.autograd.grad")
-    if (grad_tensors.__class__ is _Tensor and tensors.__class__ is _Tensor and tensors.requires_grad
-            and grad_tensors._data.shape == tensors._data.shape and grad_tensors.device is tensors.device):
-        roots, grads = (tensors,), (grad_tensors,)  # the common call: one output and its gradient, nothing to check
-    else:
-        roots, grads = _roots(tensors, grad_tensors, "backward")
+    roots, grads = _roots(tensors, grad_tensors, "backward")
     _run(roots, grads, retain_graph if retain_graph is not None else create_graph, create_graph, None, False)
+
+
+def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate the gradient of this tensor into the .grad of every leaf it depends on."""
+    if (gradient.__class__ is _Tensor and inputs is None and self.requires_grad
+            and gradient._data.shape == self._data.shape and gradient.device is self.device):
+        # the common call: one output and its gradient, nothing to check
+        _run((self,), (gradient,), retain_graph if retain_graph is not None else create_graph, create_graph, None,
+             False)
+    else:
+        backward(self, gradient, retain_graph, create_graph, inputs)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
@@ -103,7 +111,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     prev_mode = state.grad_enabled
     if prev_mode is not create_graph:
         state.grad_enabled = create_graph
-    anomaly = state.anomaly  # only anomaly mode turns forward checks on; backward rules are checked per node, below
+    anomaly = grad_mode.anomaly_threads and state.anomaly  # backward rules are then checked per node, below
     if anomaly:
         prev_anomaly, state.anomaly_forward = state.anomaly_forward, False
     grad_call = inputs is not None
@@ -111,6 +119,11 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     if prev_grad_call is not grad_call:
         state.in_grad_call = grad_call
     Context, fast = ag.Context, ag._fast_backward
+    if capture is None and arrays:
+        deliver = _accumulate  # plain backward(): into each leaf's .grad
+    else:
+        def deliver(leaf, g, owned):
+            _deliver(leaf, g, owned, capture, wanted, create_graph)
     try:
         for t, g in zip(roots, root_grads):
             if arrays:
@@ -118,9 +131,12 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
                 owned.add(id(g))  # the caller's gradient: a leaf's .grad gets a copy of it
             node = t._node
             if node is None:
-                _deliver(t, g, owned, capture, wanted, create_graph)
-                continue
-            _pend(pending, order, node, g)
+                deliver(t, g, owned)
+            elif not pending:  # the first root's node
+                pending[node] = g
+                order.append((node.order, node))
+            else:
+                _pend(pending, order, node, g)
         while order:
             node = heappop(order)[1]
             g = pending.pop(node)
@@ -162,7 +178,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
                 if type(nxt) is Context:  # (Context has no subclasses)
                     _pend(pending, order, nxt, gi)
                 else:
-                    _deliver(nxt, gi, owned, capture, wanted, create_graph)
+                    deliver(nxt, gi, owned)
     finally:
         if prev_mode is not create_graph:
             state.grad_enabled = prev_mode
@@ -287,17 +303,27 @@ def _sum_to_shape_tensor(node, g, shape):
 
 
 def _deliver(leaf, g, owned, capture, wanted, create_graph):
-    """A gradient arriving at a leaf: into its .grad (backward) or into the captured results (grad)."""
+    """A gradient arriving at a leaf under grad() (into the captured results) or create_graph (into .grad)."""
     if capture is not None:
         i = wanted.get(id(leaf))
         if i is not None:
             prev = capture.get(i)
             capture[i] = g if prev is None else prev + g
         return
-    old = leaf.grad
     if create_graph:
+        old = leaf.grad
         leaf.grad = g if old is None else old + g
-    elif old is None:
+        if leaf._hooks:
+            for hook in leaf._hooks:
+                hook(leaf)
+    else:
+        _accumulate(leaf, g, owned)
+
+
+def _accumulate(leaf, g, owned):
+    """Plain backward: a gradient array arriving at a leaf, summed into its .grad."""
+    old = leaf.grad
+    if old is None:
         # A leaf's .grad never shares memory with another gradient (nor with the caller's): copy views,
         # reused and read-only arrays.
         if g.base is not None or id(g) in owned or not g.flags.writeable:
@@ -310,7 +336,7 @@ def _deliver(leaf, g, owned, capture, wanted, create_graph):
         # cannot take it (read-only, another shape or dtype).
         acc = old._data
         added = False
-        if id(acc) not in owned and acc.shape == g.shape and acc.dtype == g.dtype:
+        if id(acc) not in owned and acc.shape == g.shape and (acc.dtype is g.dtype or acc.dtype == g.dtype):
             try:
                 if acc.size == 1 and acc.__class__ is _ndarray:
                     # NOTE: NumPy's in-place add of a one-element array takes 0.55 us (two elements: 0.25);
