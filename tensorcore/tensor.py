@@ -246,11 +246,13 @@ class Tensor:
         if is_bfloat16(values.dtype):  # NumPy formats ml_dtypes' bfloat16 with all its digits: print as PyTorch does
             values = values.astype(np.float32)
         body = np.array2string(values, separator=", ", precision=4, threshold=200, prefix="tensor(")
-        extra = ""
-        if self.dtype != get_default_dtype():
-            extra += f", dtype={self.dtype}"
+        extra = ""  # PyTorch's suffixes, in its order: device, size (empty tensors), dtype (unless a default one)
         if self.device.type != "cpu":
             extra += f", device='{self.device}'"
+        if values.size == 0 and values.ndim != 1:
+            extra += f", size={tuple(values.shape)}"
+        if self.dtype != get_default_dtype() and self.dtype.kind not in "b" and self.dtype != np.int64:
+            extra += f", dtype={self.dtype}"
         if self._node is not None:
             extra += f", grad_fn={self._node!r}"
         elif self.requires_grad:

@@ -90,7 +90,11 @@ def test_repr_is_readable():
     r = repr(tc.tensor([1.0, 2.0], requires_grad=True))
     assert r.startswith("tensor([1., 2.]") and "requires_grad=True" in r
     assert "grad_fn=<MulBackward>" in repr(tc.tensor([1.0], requires_grad=True) * 2.0)
-    assert "dtype=int64" in repr(tc.tensor([1, 2]))
+    # PyTorch's suffixes: no dtype for the defaults (float32, int64, bool), the size of an empty tensor
+    assert repr(tc.tensor([1, 2])) == "tensor([1, 2])" and repr(tc.tensor([True, False])) == "tensor([ True, False])"
+    assert repr(tc.tensor([1], dtype=tc.int32)) == "tensor([1], dtype=int32)"
+    assert repr(tc.tensor([1.0], dtype=tc.float64, requires_grad=True)) == "tensor([1.], dtype=float64, requires_grad=True)"
+    assert repr(tc.zeros(0, 3)) == "tensor([], size=(0, 3))" and repr(tc.zeros(0)) == "tensor([])"
 
 
 def test_item_and_bool():
