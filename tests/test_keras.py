@@ -89,6 +89,21 @@ def test_validation_split_and_validation_data():
     assert model.history is h
 
 
+def test_a_metric_instance_starts_each_epoch_and_evaluation_afresh():
+    from tensorcore.keras.metrics import SparseCategoricalAccuracy
+
+    tc.manual_seed(0)
+    x, y = _blobs(96)
+    model = _model()
+    model.compile(optimizer=Adam(learning_rate=0.01), loss="sparse_categorical_crossentropy",
+                  metrics=[SparseCategoricalAccuracy()])
+    h = model.fit(x[:64], y[:64], epochs=3, batch_size=16, validation_data=(x[64:], y[64:]), verbose=0)
+    for key, n in (("sparse_categorical_accuracy", 64), ("val_sparse_categorical_accuracy", 32)):
+        assert all(float(a * n).is_integer() for a in h.history[key]), h.history[key]  # a count over one pass
+    _, acc = model.evaluate(x[64:], y[64:], batch_size=32, verbose=0)
+    assert acc == np.mean(model.predict(x[64:], verbose=0).argmax(-1) == y[64:])
+
+
 def test_fit_is_reproducible_with_manual_seed():
     x, y = _blobs(100)
     weights = []

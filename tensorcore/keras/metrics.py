@@ -106,6 +106,8 @@ class ModelMetrics:
         for i, ids in enumerate(m._metrics_per_output):
             loss = m._losses[i]
             made = [get(k, getattr(loss, "name", None), self.targets[i], shapes[i]) for k in ids]
+            for metric in made:  # a Metric instance given to compile() starts each epoch and evaluation afresh
+                metric.reset_state()
             self.metrics.append(made)
         self.names = names
         self.loss_sums, self.seen = [0.0] * len(names), 0
