@@ -1,4 +1,4 @@
-"""LeNet-5 on real Fashion-MNIST through `tensorcore train`: a quick subset run, the full 10 epochs (slow),
+"""LeNet-5 on real Fashion-MNIST through `tensorcore train`: a quick subset run, 2 epochs of the full data (slow),
 and a small ZFNet-style net against the MLP (slow)."""
 
 import os
@@ -35,19 +35,23 @@ def test_lenet5_subset_learns(capsys):
 
 
 @pytest.mark.slow
-def test_lenet5_full_ten_epochs_reaches_089(capsys):
-    # tensorcore train --model lenet5 (Adam 1e-3, batch 32, 10 epochs, seed 0) reached 0.8950 test
-    # accuracy on 2026-11-28 (PyTorch's LeNet-5 with Adam 1e-3: 0.897).
-    out, val, test, losses = _train(capsys, "--model", "lenet5", "--epochs", "10")
-    assert test >= 0.89, out
+def test_lenet5_full_data_two_epochs_reaches_085(capsys):
+    # tensorcore train --model lenet5 (Adam 1e-3, batch 32, seed 0) on all 54000 training images: 2 epochs
+    # (3376 steps) reached 0.8599 test accuracy (val 0.8563, 0.8645) on 2026-12-02; 10 epochs reached 0.8950
+    # on 2026-11-28 (PyTorch's LeNet-5 with Adam 1e-3: 0.897). 2 epochs keep CI within its budget (10 took ~9 min).
+    out, val, test, losses = _train(capsys, "--model", "lenet5", "--epochs", "2")
+    assert "54000 training, 6000 validation, 10000 test" in out
+    assert losses[1] < losses[0] and val[1] >= 0.85, out
+    assert test >= 0.85, out
 
 
 @pytest.mark.slow
 def test_small_zfnet_trains_without_nan_and_beats_the_mlp(capsys):
-    # 18000 training images, 5 epochs, seed 0 (2026-11-28): ZFNet (28x28 variant, 1,025,082 parameters)
-    # 0.8733 test accuracy, MLP 784-64-64-10 0.8528. After 2 epochs the ZFNet (dropout 0.5) still trails:
-    # 0.8393 against 0.8470. About 50 s per ZFNet epoch on 2 cores.
-    args = ("--epochs", "5", "--limit", "20000")
+    # 18000 training images, seed 0: ZFNet (28x28 variant, 1,025,082 parameters) against MLP 784-64-64-10, test
+    # accuracy after 3 epochs (2026-12-02) 0.8628 against 0.8444; after 5 (2026-11-28) 0.8733 against 0.8528.
+    # After 2 epochs the ZFNet (dropout 0.5) still trails: 0.8393 against 0.8470. About 45 s per ZFNet epoch on
+    # 2 cores: 3 epochs keep CI within its budget.
+    args = ("--epochs", "3", "--limit", "20000")
     _, _, zf_test, zf_losses = _train(capsys, "--model", "zfnet", *args)
     _, _, mlp_test, _ = _train(capsys, "--model", "mlp", *args)
     assert all(loss == loss for loss in zf_losses)  # no NaN
