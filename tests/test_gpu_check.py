@@ -16,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+# One xdist worker runs this module: the copy of the checkout and the rehearsal (about 2 min) are module
+# fixtures, computed once, not once per worker.
+pytestmark = pytest.mark.xdist_group("gpu_check_rehearsal")
 ROOT = Path(__file__).resolve().parent.parent
 FAULTS = "gemm:raise,conv.ref:raise,pool:crash,nccl:hang"
 BUDGET = 200

@@ -14,6 +14,9 @@ pytest.importorskip("expecttest", reason="expecttest is not installed (op_db's i
 
 from tensorcore.testing import opinfo  # noqa: E402
 
+# One xdist worker runs this module: the op_db run (about a minute) is a module fixture, computed once, not per worker.
+pytestmark = pytest.mark.xdist_group("op_db")
+
 # Floors measured on this tree (bench/results/opinfo-coverage.md); raise them as coverage grows.
 MIN_ENTRIES_AGREEING = 580
 MIN_AGREE_RATE = 0.995
