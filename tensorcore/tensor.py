@@ -245,7 +245,12 @@ class Tensor:
         values = self.numpy()
         if is_bfloat16(values.dtype):  # NumPy formats ml_dtypes' bfloat16 with all its digits: print as PyTorch does
             values = values.astype(np.float32)
-        body = np.array2string(values, separator=", ", precision=4, threshold=200, prefix="tensor(")
+        mode = "maxprec"
+        if values.dtype.kind in "fc":  # PyTorch's style: 4 fixed decimals unless every finite value is a whole number
+            finite = values[np.isfinite(values)]
+            if finite.size and not np.all(finite == np.round(finite)):
+                mode = "fixed"
+        body = np.array2string(values, separator=", ", precision=4, floatmode=mode, threshold=200, prefix="tensor(")
         extra = ""  # PyTorch's suffixes, in its order: device, size (empty tensors), dtype (unless a default one)
         if self.device.type != "cpu":
             extra += f", device='{self.device}'"

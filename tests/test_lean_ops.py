@@ -89,3 +89,17 @@ def test_a_read_only_one_element_grad_is_replaced_not_written():
     a.grad = tc.tensor(np.broadcast_to(np.float32(1.0), (1,)))  # read-only
     (a * 2).sum().backward()
     assert a.grad.numpy().tolist() == [3.0]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("value", [-0.0, 3.25, np.nan, np.inf])
+@pytest.mark.parametrize("shape", [(1,), (1, 1), ()])
+def test_a_full_sum_of_one_element_is_that_element_as_a_sum_gives_it(shape, value, dtype):
+    x = np.full(shape, value, dtype)
+    got = tc.tensor(x).sum()
+    want = np.add.reduce(x, axis=None)  # -0.0 sums to 0.0, as in PyTorch
+    assert got.shape == () and got.dtype == dtype
+    np.testing.assert_array_equal(got.numpy(), want)
+    assert np.signbit(got.numpy()) == np.signbit(want)
+    kept = tc.tensor(x).sum(dim=tuple(range(len(shape))), keepdim=True)
+    assert kept.shape == shape and kept.dtype == dtype

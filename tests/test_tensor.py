@@ -93,8 +93,13 @@ def test_repr_is_readable():
     # PyTorch's suffixes: no dtype for the defaults (float32, int64, bool), the size of an empty tensor
     assert repr(tc.tensor([1, 2])) == "tensor([1, 2])" and repr(tc.tensor([True, False])) == "tensor([ True, False])"
     assert repr(tc.tensor([1], dtype=tc.int32)) == "tensor([1], dtype=int32)"
-    assert repr(tc.tensor([1.0], dtype=tc.float64, requires_grad=True)) == "tensor([1.], dtype=float64, requires_grad=True)"
+    r64 = repr(tc.tensor([1.0], dtype=tc.float64, requires_grad=True))
+    assert r64 == "tensor([1.], dtype=float64, requires_grad=True)"
     assert repr(tc.zeros(0, 3)) == "tensor([], size=(0, 3))" and repr(tc.zeros(0)) == "tensor([])"
+    # and its number style: 4 fixed decimals unless every finite value is whole, scientific for wide ranges
+    assert repr(tc.tensor([1.5, 2.0])) == "tensor([1.5000, 2.0000])"
+    assert repr(tc.tensor([1.0, 2.0])) == "tensor([1., 2.])"
+    assert repr(tc.tensor([1e5, 0.1])) == "tensor([1.0000e+05, 1.0000e-01])"
 
 
 def test_item_and_bool():

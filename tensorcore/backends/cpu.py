@@ -33,6 +33,9 @@ def sum(x, axes, keepdims):
         small = _small_kernels()
         if small is not None:
             return small.total(x, keepdims)
+    elif x.size == 1 and not keepdims and len(axes) == x.ndim and x.dtype.char in "fd":
+        # the sum of one element: itself + 0 (as a sum, -0.0 gives 0.0), 0.45 us against np.add.reduce's 0.8
+        return x.reshape(()) + _zero(x.dtype)
     elif x.dtype.itemsize == 2 and x.dtype.char in _LOW_FLOATS:  # NOTE: float32 accumulation (bfloat16 stalls
         return _rounded(np.add.reduce(x, axis=axes, keepdims=keepdims, dtype=np.float32), x.dtype)  # at 256 + 1)
     elif x.ndim == 4 and tuple(axes) == (0, 2, 3) and x.flags.c_contiguous and _parallel.takes(x):
@@ -161,12 +164,19 @@ def lrn_backward(g, x, d, size, alpha, beta):
 _ZEROS = {}  # dtype -> a 0-d zero of it: np.maximum with a 0-d array is faster than with the Python 0
 
 
+def _zero(dtype):
+    zero = _ZEROS.get(dtype)
+    if zero is None:
+        zero = _ZEROS[dtype] = np.zeros((), dtype)
+    return zero
+
+
 def relu(x):
     zero = _ZEROS.get(x.dtype)  # float16/32/64 and the integers; bfloat16 never enters (computed in float32)
     if zero is None:
         if x.dtype.char == "E":  # bfloat16: in float32, rounded once (NumPy's float16 loop is faster than that trip)
             return _rounded(relu(x.astype(np.float32)), x.dtype)
-        zero = _ZEROS[x.dtype] = np.zeros((), x.dtype)
+        zero = _zero(x.dtype)
     if x.size >= _parallel.MIN_ELEMENTS and _parallel.takes(x):
         return _parallel.kernels("elementwise").relu(np.ascontiguousarray(x))
     return np.maximum(zero, x)  # this order keeps -0.0 (and NaN), as PyTorch's relu and the kernels
