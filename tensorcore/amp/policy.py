@@ -10,12 +10,11 @@ float64 and non-floating tensors are never cast. The lists follow PyTorch's docs
 Behavior") and aten/src/ATen/autocast_mode.cpp, restricted to the ops tensorcore has; on cpu they are checked
 op by op against torch.autocast("cpu") (float16 and bfloat16) in tests/test_amp.py.
 
-`wrap(name, op)` is called by the op registry for every op it registers. It returns `op` itself for an
-unlisted name (those pay nothing) and, for a listed one, a wrapper whose only cost outside autocast is one
-read of the module global `active` (autocast contexts entered, in any thread).
+Each registered op checks `active` (autocast contexts entered, in any thread) once: the op registry's
+guard does it for most ops, and the lean ops (the declared elementwise ops, matmul, sum) do it in their
+public function, so an op outside autocast pays one read of this module global.
 """
 
-import functools
 
 _MATMUL_CONV = ("matmul", "mm", "bmm", "baddbmm", "addmm", "addbmm", "linear", "conv1d", "conv2d", "conv3d",
                 "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "prelu", "scaled_dot_product_attention")
@@ -82,15 +81,3 @@ active = 0  # autocast contexts entered and not yet left, in any thread (autocas
 dispatch = None  # autocast_mode's (name, op, args, kwargs) -> result; set when autocast_mode is imported
 
 
-def wrap(name, op):
-    """`op` itself for an op autocast never touches; else `op` behind one check of `active`."""
-    if name not in NAMES:
-        return op
-
-    def autocast_op(*args, **kwargs):
-        if not active:
-            return op(*args, **kwargs)
-        return dispatch(name, op, args, kwargs)
-
-    functools.update_wrapper(autocast_op, op)
-    return autocast_op

@@ -53,23 +53,16 @@ def guard(name, fn):
     return op
 
 
-def register(name, method=False, has_boundary=False, lean=False):
+def register(name, method=False, lean=False):
     """Decorator: record `fn` as the public differentiable op `name` (and, with method=True, make it
-    the Tensor method of that name; a string names the method differently). has_boundary=True: fn
-    already turns raw errors into tensorcore errors itself (the declared ops, on their lean path).
-    lean=True (the hottest ops, matmul and sum): fn is the public op as it stands; it handles its common
-    call itself, outside autocast (`amp.policy.active` false), and hands every other call to a guard()ed
-    function."""
+    the Tensor method of that name; a string names the method differently). lean=True (the declared ops
+    of declare.py, matmul and sum): fn is the public op as it stands; it is its own error boundary and
+    autocast check (`amp.policy.active`), so the hot call pays no wrapper."""
 
     def deco(fn):
         if name in OPS:
             raise ValueError(f"op {name!r} registered twice")
-        if lean:
-            op = fn
-        elif has_boundary:
-            op = amp_policy.wrap(name, fn)  # unchanged unless autocast lists the op
-        else:
-            op = guard(name, fn)
+        op = fn if lean else guard(name, fn)
         OPS[name] = op
         if method:
             from ..tensor import attach_method
