@@ -79,5 +79,3 @@ NAMES = frozenset(n for kinds in KIND.values() for n in kinds)
 
 active = 0  # autocast contexts entered and not yet left, in any thread (autocast_mode keeps it)
 dispatch = None  # autocast_mode's (name, op, args, kwargs) -> result; set when autocast_mode is imported
-
-
