@@ -1,4 +1,4 @@
-"""LeNet-5 on real Fashion-MNIST through `tensorcore train`: a quick subset run, 2 epochs of the full data (slow),
+"""LeNet-5 on real Fashion-MNIST through `tensorcore train`: a quick subset run, the full 10 epochs (slow),
 and a small ZFNet-style net against the MLP (slow)."""
 
 import os
@@ -35,14 +35,13 @@ def test_lenet5_subset_learns(capsys):
 
 
 @pytest.mark.slow
-def test_lenet5_full_data_two_epochs_reaches_085(capsys):
-    # tensorcore train --model lenet5 (Adam 1e-3, batch 32, seed 0) on all 54000 training images: 2 epochs
-    # (3376 steps) reached 0.8599 test accuracy (val 0.8563, 0.8645) on 2026-12-02; 10 epochs reached 0.8950
-    # on 2026-11-28 (PyTorch's LeNet-5 with Adam 1e-3: 0.897). 2 epochs keep CI within its budget (10 took ~9 min).
-    out, val, test, losses = _train(capsys, "--model", "lenet5", "--epochs", "2")
+def test_lenet5_full_ten_epochs_reaches_089(capsys):
+    # Issue 4's bar: >= 0.89 test accuracy within 10 epochs. tensorcore train --model lenet5 (Adam 1e-3, batch 32,
+    # seed 0) reached 0.8950 on 2026-11-28 (PyTorch's LeNet-5 with Adam 1e-3: 0.897); after 2 epochs 0.8599.
+    out, val, test, losses = _train(capsys, "--model", "lenet5", "--epochs", "10")
     assert "54000 training, 6000 validation, 10000 test" in out
-    assert losses[1] < losses[0] and val[1] >= 0.85, out
-    assert test >= 0.85, out
+    assert losses[-1] < losses[0], out
+    assert test >= 0.89, out
 
 
 @pytest.mark.slow
