@@ -314,10 +314,15 @@ def _deliver(leaf, g, owned, capture, wanted, create_graph):
         old = leaf.grad
         leaf.grad = g if old is None else old + g
         if leaf._hooks:
-            for hook in leaf._hooks:
-                hook(leaf)
+            _run_hooks(leaf)
     else:
         _accumulate(leaf, g, owned)
+
+
+def _run_hooks(leaf):
+    """A leaf's post-accumulate hooks, once its .grad holds the new sum."""
+    for hook in leaf._hooks:
+        hook(leaf)
 
 
 def _accumulate(leaf, g, owned):
@@ -355,5 +360,4 @@ def _accumulate(leaf, g, owned):
         else:
             old._vcounter[0] += 1
     if leaf._hooks:
-        for hook in leaf._hooks:
-            hook(leaf)
+        _run_hooks(leaf)

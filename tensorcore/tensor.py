@@ -245,18 +245,15 @@ class Tensor:
         values = self.numpy()
         if is_bfloat16(values.dtype):  # NumPy formats ml_dtypes' bfloat16 with all its digits: print as PyTorch does
             values = values.astype(np.float32)
-        mode = "maxprec"
-        if values.dtype.kind in "fc":  # PyTorch's style: 4 fixed decimals unless every finite value is a whole number
-            finite = values[np.isfinite(values)]
-            if finite.size and not np.all(finite == np.round(finite)):
-                mode = "fixed"
-        body = np.array2string(values, separator=", ", precision=4, floatmode=mode, threshold=200, prefix="tensor(")
+        formatter = {"float_kind": _float_format(values)} if values.dtype.kind == "f" and values.size else None
+        body = np.array2string(values, separator=", ", precision=4, threshold=1000, edgeitems=3, prefix="tensor(",
+                               formatter=formatter, max_line_width=80)
         extra = ""  # PyTorch's suffixes, in its order: device, size (empty tensors), dtype (unless a default one)
         if self.device.type != "cpu":
             extra += f", device='{self.device}'"
         if values.size == 0 and values.ndim != 1:
             extra += f", size={tuple(values.shape)}"
-        if self.dtype != get_default_dtype() and self.dtype.kind not in "b" and self.dtype != np.int64:
+        if self.dtype != get_default_dtype() and self.dtype != np.int64 and self.dtype != np.bool_:  # the defaults
             extra += f", dtype={self.dtype}"
         if self._node is not None:
             extra += f", grad_fn={self._node!r}"
@@ -371,6 +368,30 @@ class _Filled(autograd.Function):
 _ndarray = np.ndarray
 
 
+def _float_format(values):
+    """PyTorch's number style for a float tensor's repr: "1." when every nonzero finite value is whole, else 4
+    fixed decimals, scientific when the values span more than 1000x or reach 1e8 (or, not whole, fall below
+    1e-4); every element padded to the width of the widest nonzero finite one."""
+    if values.size > 1000:  # summarized: the style of the elements shown (3 at each end of each dimension)
+        for axis in range(values.ndim):
+            if values.shape[axis] > 6:
+                values = np.concatenate([values.take(range(3), axis), values.take(range(-3, 0), axis)], axis)
+    shown = values[np.isfinite(values) & (values != 0)].astype(np.float64)
+    finite = np.abs(shown)
+    whole = bool(np.all(finite == np.round(finite)))
+    sci = finite.size > 0 and (finite.max() / finite.min() > 1000 or finite.max() > 1e8
+                               or (not whole and finite.min() < 1e-4))
+    fmt = "{:.4e}" if sci else "{:.0f}." if whole else "{:.4f}"
+
+    def one(v):
+        return fmt.format(v) if np.isfinite(v) else str(float(v))
+
+    # the widest string is the largest or the most negative value's (the formats grow with |v| and the sign)
+    width = max((len(one(v)) for v in (shown.max(), shown.min())), default=1) if shown.size else 1
+    return lambda v: one(v).rjust(width)
+
+
+
 def _make(data, device, requires_grad, node):
     """Fast internal constructor: no checks; a NumPy scalar (a ufunc's 0-d result) becomes a 0-d array,
     so that views and in-place ops of 0-d tensors share memory as PyTorch's do."""
@@ -385,21 +406,6 @@ def _make(data, device, requires_grad, node):
     t._vcounter = None
     t._hooks = None
     return t
-
-
-def _plain(data, device):
-    """_make(data, device, False, None), for the forward-only results of the hottest ops (one call less)."""
-    if data.__class__ is not _ndarray and isinstance(data, np.generic):
-        data = np.array(data)  # (np.asarray of a NumPy scalar takes 0.4 us, np.array 0.15)
-    t = _new(Tensor)
-    t._data = data
-    t.device = device
-    t.requires_grad = False
-    t.grad = t._node = t._vcounter = t._hooks = None
-    return t
-
-
-_new = object.__new__
 
 
 def tensor(data, dtype=None, device=None, requires_grad=False):

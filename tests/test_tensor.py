@@ -102,6 +102,18 @@ def test_repr_is_readable():
     assert repr(tc.tensor([1e5, 0.1])) == "tensor([1.0000e+05, 1.0000e-01])"
 
 
+@pytest.mark.parametrize("make", [
+    lambda m: m.tensor([1, 2]), lambda m: m.tensor([True, False]), lambda m: m.tensor([1.5, 2.0]),
+    lambda m: m.tensor([1.0, 2.0]), lambda m: m.tensor([1e5, 0.1]), lambda m: m.tensor(3.5),
+    lambda m: m.tensor([1], dtype=m.int32), lambda m: m.tensor([[1.25, -2.0]], dtype=m.float64),
+    lambda m: m.tensor([1.0, float("nan"), float("inf")]), lambda m: m.zeros(0, 3), lambda m: m.zeros(0),
+    lambda m: m.tensor([0.5], dtype=m.float64, requires_grad=True),
+])
+def test_repr_matches_pytorchs(make):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: no oracle for repr")
+    assert repr(make(tc)) == repr(make(torch)).replace("torch.", "")
+
+
 def test_item_and_bool():
     assert tc.tensor([3.0]).item() == 3.0
     with pytest.raises(ValueError):

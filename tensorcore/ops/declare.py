@@ -29,7 +29,7 @@ from ..autograd import _SAVED_OUTPUT, Context, Function, _check_finite, _forward
 from ..dtypes import get_default_dtype
 from ..errors import ArgumentError, DeviceError, TensorcoreError
 from ..grad_mode import modes
-from ..tensor import Tensor, _make, _plain, attach_method, tensor
+from ..tensor import Tensor, _make, attach_method, tensor
 from .registry import BOUNDARY, boundary_error, register
 
 _SCALARS = (int, float, bool)
@@ -252,7 +252,7 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
                         out = forward(be.xp, input._data) if forward is not None else getattr(be, backend)(input._data)
                     except (ValueError, TypeError, IndexError) as e:
                         raise _forward_error(Fn, (input,), e) from e
-                    return _plain(out, input.device)
+                    return _make(out, input.device, False, None)
             if listed and amp_policy.active:
                 return amp_policy.dispatch(name, general, (input, *args), kwargs)
             return general(input, *args, **kwargs)
@@ -273,12 +273,8 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
             input = input.astype(get_default_dtype())
         if differentiable and input.requires_grad and modes.grad_enabled:
             return _record(Fn, call, (input,), (input._data,), input.device, p)
-        be = input.device.backend
         try:
-            if forward is not None:
-                out = forward(be.xp, input._data, **p)
-            else:
-                out = getattr(be, backend)(input._data, **p)
+            out = call(input.device.backend, input._data, **p)
         except (ValueError, TypeError, IndexError) as e:
             raise _forward_error(Fn, (input,), e) from e
         if modes.anomaly_forward:
@@ -435,7 +431,7 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
                             out = forward(be.xp, xa, ya) if forward is not None else call(be, xa, ya)
                         except (ValueError, TypeError, IndexError) as e:
                             raise _forward_error(Fn, (input, other), e) from e
-                        return _plain(out, device)
+                        return _make(out, device, False, None)
             if listed and amp_policy.active:
                 return amp_policy.dispatch(name, general, (input, other, *args), kwargs)
             return general(input, other, *args, **kwargs)

@@ -7,7 +7,7 @@ from ..amp import policy as amp_policy
 from ..autograd import Function, _record
 from ..errors import DTypeError, ShapeError
 from ..grad_mode import modes
-from ..tensor import Tensor, _make, _plain, tensor
+from ..tensor import Tensor, _make, tensor
 from .registry import guard, register
 
 
@@ -109,7 +109,7 @@ def matmul(*args, **kwargs):  # the public op: its common call inline
                 # two matrices of one dtype, one device
                 if (a.requires_grad or b.requires_grad) and modes.grad_enabled:
                     return _record(Matmul, args, _NO_PARAMS, device)
-                return _plain(device.backend.matmul(x, y), device)  # Matmul.forward, inline
+                return _make(device.backend.matmul(x, y), device, False, None)  # Matmul.forward, inline
     return _matmul(*args, **kwargs)
 
 

@@ -13,7 +13,7 @@ from ..autograd import Function, _record
 from ..dtypes import get_default_dtype
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..grad_mode import modes
-from ..tensor import Tensor, _make, _plain
+from ..tensor import Tensor, _make
 from .dims import alias, dims, one_dim
 from .registry import guard, register
 
@@ -191,7 +191,7 @@ def sum(*args, **kwargs):  # the public op: its common call inline
             x, device = input._data, input.device
             if input.requires_grad and modes.grad_enabled:
                 return _record(Sum, args, {"axes": _ALL_DIMS[x.ndim], "keepdims": False}, device)
-            return _plain(device.backend.sum(x, _ALL_DIMS[x.ndim], False), device)  # Sum.forward, inline
+            return _make(device.backend.sum(x, _ALL_DIMS[x.ndim], False), device, False, None)  # Sum.forward, inline
     return _sum(*args, **kwargs)
 
 

@@ -11,7 +11,7 @@ from .. import grad_mode
 from ..autograd import Function
 from ..errors import ArgumentError, ShapeError, TensorcoreError
 from ..grad_mode import modes
-from ..tensor import Tensor, _make, _plain
+from ..tensor import Tensor, _make
 from .dims import alias, dims, is_int, one_dim, sizes
 from .reduce import normalize_axis  # noqa: F401  (re-exported for older imports)
 from .registry import register
@@ -147,7 +147,7 @@ def reshape(input, *shape):
         if (type(input) is Tensor and not (input.requires_grad and modes.grad_enabled)
                 and not (grad_mode.anomaly_threads and modes.anomaly_forward)):
             try:  # nothing records: Reshape.forward, inline (NumPy's reshape infers -1 and checks the size)
-                out = _plain(input._data.reshape(shape), input.device)
+                out = _make(input._data.reshape(shape), input.device, False, None)
                 out._vcounter = vc = input._vc
                 vc[1] = True
                 return out
