@@ -15,6 +15,28 @@ from . import (
     rnn_utils,  # noqa: E402
     utils,
 )
+from .activation_modules import (  # noqa: E402
+    CELU,
+    GLU,
+    SELU,
+    Bilinear,
+    Hardshrink,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    LogSigmoid,
+    Mish,
+    PReLU,
+    ReLU6,
+    RReLU,
+    SiLU,
+    Softmax2d,
+    Softmin,
+    Softshrink,
+    Softsign,
+    Tanhshrink,
+    Threshold,
+)
 from .attention import MultiheadAttention  # noqa: E402
 from .containers import ModuleDict, ParameterDict, ParameterList, Unflatten
 
@@ -127,6 +149,8 @@ utils.rnn = rnn_utils  # tc.nn.utils.rnn.pack_padded_sequence, as in PyTorch
 __import__("sys").modules[__name__ + ".utils.rnn"] = rnn_utils
 
 __all__ = [
+    "CELU", "GLU", "SELU", "Bilinear", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "Mish",
+    "PReLU", "ReLU6", "RReLU", "SiLU", "Softmax2d", "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold",
     "Embedding",
     "CosineEmbeddingLoss",
     "CosineSimilarity",

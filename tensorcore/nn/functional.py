@@ -10,7 +10,7 @@ Example:
 
 # --- conv / pool / normalization ops (added by the conv engineer) -----------------------------
 # --- sequence models: embedding, layer/rms/group norm, attention (ops/embedding.py, layer_norm.py, attention.py) ---
-from ..ops.activations import elu, gelu, leaky_relu, relu, sigmoid, softplus, tanh
+from ..ops.activations import gelu, sigmoid, softplus, tanh
 from ..ops.attention import scaled_dot_product_attention  # noqa: E402
 from ..ops.conv import conv2d, conv_transpose2d
 from ..ops.conv_nd import conv1d, conv3d, conv_transpose1d  # noqa: E402
@@ -40,7 +40,6 @@ from ..ops.matmul import linear
 from ..ops.nn import (
     binary_cross_entropy_with_logits,
     cross_entropy,
-    dropout,
     mse_loss,
     nll_loss,
     one_hot,
@@ -51,14 +50,9 @@ from ..ops.norm import batch_norm, dropout2d, local_response_norm
 from ..ops.padding import pad  # noqa: E402
 from ..ops.piecewise_activations import (  # noqa: E402, F401
     hardshrink,
-    hardsigmoid,
-    hardswish,
-    hardtanh,
     prelu,
-    relu6,
     rrelu,
     softshrink,
-    threshold,
 )
 from ..ops.pool import adaptive_avg_pool2d, avg_pool2d, max_pool2d, max_unpool2d
 from ..ops.pool_nd import (  # noqa: E402
@@ -75,12 +69,8 @@ from ..ops.pool_nd import (  # noqa: E402
 from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle  # noqa: E402
 from ..ops.shape import flatten as _flatten
 from ..ops.smooth_activations import (  # noqa: E402, F401
-    celu,
     glu,
     logsigmoid,
-    mish,
-    selu,
-    silu,
     softmin,
     softsign,
     tanhshrink,
@@ -181,3 +171,132 @@ from ..ops.unpool import max_unpool1d, max_unpool3d  # noqa: E402
 
 __all__ += ["max_unpool1d", "max_unpool3d", "bilinear", "channel_shuffle", "pdist", "upsample_bilinear",
             "upsample_nearest", "multi_margin_loss", "multilabel_margin_loss"]
+
+# --- PyTorch's `inplace` flags and trailing-underscore forms (session 7) ---
+from ..grad_mode import modes as _modes  # noqa: E402
+from ..ops import piecewise_activations as _piecewise  # noqa: E402
+from ..ops import smooth_activations as _smooth  # noqa: E402
+from ..ops.activations import elu as _elu  # noqa: E402
+from ..ops.activations import leaky_relu as _leaky_relu  # noqa: E402
+from ..ops.activations import relu as _relu  # noqa: E402
+from ..ops.nn import dropout as _dropout  # noqa: E402
+
+
+def _in_place(input, name, fn, *args):
+    """fn(input, *args) written into input's memory (version bumped), as PyTorch's `name` does.
+
+    While recording, fn runs on a clone of input, so what its backward saves is not the memory
+    overwritten (PyTorch's "original self"); input then takes the result's place in the graph.
+    """
+    if _modes.grad_enabled and input.requires_grad and input._node is not None:
+        return input._inplace(name, fn(input.clone(), *args))
+    return input._inplace(name, fn(input, *args))
+
+
+def relu(input, inplace=False):
+    """max(x, 0); inplace=True writes the result into input."""
+    return _in_place(input, "relu_", _relu) if inplace else _relu(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x if x > 0 else negative_slope * x; inplace=True writes into input."""
+    if inplace:
+        return _in_place(input, "leaky_relu_", _leaky_relu, negative_slope)
+    return _leaky_relu(input, negative_slope)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x if x > 0 else alpha * (exp(x) - 1); inplace=True writes into input."""
+    return _in_place(input, "elu_", _elu, alpha) if inplace else _elu(input, alpha)
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """clamp(x, min_val, max_val); inplace=True writes into input."""
+    if inplace:
+        return _in_place(input, "hardtanh_", _piecewise.hardtanh, min_val, max_val)
+    return _piecewise.hardtanh(input, min_val, max_val)
+
+
+def relu6(input, inplace=False):
+    """min(max(x, 0), 6); inplace=True writes into input."""
+    return _in_place(input, "relu6_", _piecewise.relu6) if inplace else _piecewise.relu6(input)
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6; inplace=True writes into input."""
+    return _in_place(input, "hardsigmoid_", _piecewise.hardsigmoid) if inplace else _piecewise.hardsigmoid(input)
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6; inplace=True writes into input."""
+    return _in_place(input, "hardswish_", _piecewise.hardswish) if inplace else _piecewise.hardswish(input)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x if x > threshold else value; inplace=True writes into input."""
+    if inplace:
+        return _in_place(input, "threshold_", _piecewise.threshold, threshold, value)
+    return _piecewise.threshold(input, threshold, value)
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x); inplace=True writes into input."""
+    return _in_place(input, "silu_", _smooth.silu) if inplace else _smooth.silu(input)
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x)); inplace=True writes into input."""
+    return _in_place(input, "mish_", _smooth.mish) if inplace else _smooth.mish(input)
+
+
+def selu(input, inplace=False):
+    """scale * elu(x, alpha) with PyTorch's constants; inplace=True writes into input."""
+    return _in_place(input, "selu_", _smooth.selu) if inplace else _smooth.selu(input)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)); inplace=True writes into input."""
+    return _in_place(input, "celu_", _smooth.celu, alpha) if inplace else _smooth.celu(input, alpha)
+
+
+def dropout(input, p=0.5, training=True, inplace=False, *, generator=None):
+    """Zero each element with probability p, scale the rest by 1/(1-p) (PyTorch's argument order)."""
+    if inplace and training and p > 0:
+        return _in_place(input, "dropout_", _dropout, p, True, generator)
+    return _dropout(input, p, training, generator)
+
+
+def relu_(input):
+    return relu(input, True)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, True)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, True)
+
+
+def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    return hardtanh(input, min_val, max_val, True)
+
+
+def threshold_(input, threshold, value):
+    return globals()["threshold"](input, threshold, value, True)
+
+
+def selu_(input):
+    return selu(input, True)
+
+
+def celu_(input, alpha=1.0):
+    return celu(input, alpha, True)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    return _in_place(input, "rrelu_", rrelu, lower, upper, training)
+
+
+__all__ += ["relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "selu_", "celu_", "rrelu_", "relu6",
+            "hardsigmoid", "hardswish", "hardtanh", "threshold", "silu", "mish", "selu", "celu"]

@@ -194,20 +194,30 @@ class Linear(Module):
 
 
 class ReLU(Module):
+    """max(x, 0); inplace=True writes into the input (PyTorch's flag)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = check.flag(inplace, "inplace", "ReLU")
+
     def forward(self, x):
-        return ops.activations.relu(x)
+        return F.relu(x, True) if self.inplace else ops.activations.relu(x)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
         self.negative_slope = check.number(negative_slope, "negative_slope", "LeakyReLU")
+        self.inplace = check.flag(inplace, "inplace", "LeakyReLU")
 
     def forward(self, x):
-        return ops.activations.leaky_relu(x, self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
 
 
 class Sigmoid(Module):
@@ -233,12 +243,16 @@ class GELU(Module):
 
 
 class ELU(Module):
-    def __init__(self, alpha=1.0):
+    def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
         self.alpha = check.number(alpha, "alpha", "ELU")
+        self.inplace = check.flag(inplace, "inplace", "ELU")
 
     def forward(self, x):
-        return ops.activations.elu(x, self.alpha)
+        return F.elu(x, self.alpha, self.inplace)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Softplus(Module):
@@ -252,6 +266,9 @@ class Softplus(Module):
 
     def forward(self, x):
         return ops.activations.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
 
 
 class Softmax(Module):
@@ -286,17 +303,18 @@ class LogSoftmax(Module):
 class Dropout(Module):
     """Zero elements with probability p in training mode (scaling the rest by 1/(1-p)); identity in eval."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         self.p = check.number(p, "dropout probability p", "Dropout", low=0, high=1)
+        self.inplace = check.flag(inplace, "inplace", "Dropout")
 
     def forward(self, x):
         if not self.training or self.p == 0.0:
             return x
-        return ops.nn.dropout(x, self.p, True)
+        return F.dropout(x, self.p, True, self.inplace)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"
 
 
 class Flatten(Module):

@@ -24,6 +24,7 @@ from ..device import device as as_device
 from ..dtypes import as_dtype
 from ..errors import ArgumentError, TensorcoreError
 from ..tensor import Tensor, _make
+from .module_hooks import ModuleHooks
 
 
 class Parameter(Tensor):
@@ -77,7 +78,7 @@ class IncompatibleKeys(NamedTuple):
     mismatched_keys: list = []
 
 
-class Module:
+class Module(ModuleHooks):
     """Base class of every layer and network. Subclasses define `forward`; calling the module calls it.
 
     Example:
@@ -107,10 +108,10 @@ class Module:
             object.__setattr__(self, name, value)
             return
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, keep="_parameters")
             d["_parameters"][name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, keep="_modules")
             d["_modules"][name] = value
         elif name in d["_parameters"]:
             if value is not None:
@@ -133,18 +134,19 @@ class Module:
         self._forget(name)
         object.__delattr__(self, name)
 
-    def _forget(self, name):
+    def _forget(self, name, keep=None):
+        """Drop name from the registries other than `keep` (a replaced entry keeps its place, as in PyTorch)."""
         d = self.__dict__
-        d["_parameters"].pop(name, None)
-        d["_buffers"].pop(name, None)
-        d["_modules"].pop(name, None)
+        for registry in ("_parameters", "_buffers", "_modules"):
+            if registry != keep:
+                d[registry].pop(name, None)
         d["_non_persistent"].discard(name)
 
     def register_parameter(self, name, param):
         """Add a parameter (or None, a declared-but-absent parameter like a missing bias)."""
         if param is not None and not isinstance(param, Parameter):
             raise ArgumentError(f"register_parameter: {name!r} must be a Parameter or None, got {type(param).__name__}")
-        self._forget(name)
+        self._forget(name, keep="_parameters")
         self._parameters[name] = param
         object.__setattr__(self, name, param)
 
@@ -152,7 +154,7 @@ class Module:
         """Add a buffer: state saved in state_dict (when persistent) and moved by to(), never trained."""
         if tensor is not None and not isinstance(tensor, Tensor):
             raise ArgumentError(f"register_buffer: {name!r} must be a Tensor or None, got {type(tensor).__name__}")
-        self._forget(name)
+        self._forget(name, keep="_buffers")
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent.add(name)
@@ -161,7 +163,7 @@ class Module:
     def add_module(self, name, module):
         if module is not None and not isinstance(module, Module):
             raise ArgumentError(f"add_module: {name!r} must be a Module, got {type(module).__name__}")
-        self._forget(name)
+        self._forget(name, keep="_modules")
         self._modules[name] = module
         object.__setattr__(self, name, module)
 
@@ -172,16 +174,20 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
+        if self._hooked:
+            return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     # --- traversal -------------------------------------------------------------------------------
-    def named_modules(self, prefix="", memo=None):
-        """(name, module) for this module and every descendant, each module once, depth first."""
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """(name, module) for this module and every descendant, each module once (unless remove_duplicate=False)."""
+        if isinstance(memo, str):  # the old named_modules(prefix) call
+            memo, prefix = None, memo
         memo = set() if memo is None else memo
         stack = [(prefix, self)]
         while stack:
             name, mod = stack.pop()
-            if id(mod) in memo:
+            if remove_duplicate and id(mod) in memo:
                 continue
             memo.add(id(mod))
             yield name, mod
@@ -201,13 +207,13 @@ class Module:
         for _, m in self.named_children():
             yield m
 
-    def named_parameters(self, prefix="", recurse=True):
-        """(dotted name, Parameter) pairs; a parameter shared by two layers is listed once."""
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) pairs; a parameter shared by two layers is listed once (unless remove_duplicate)."""
         seen = set()
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for mod_name, mod in mods:
             for name, p in mod._parameters.items():
-                if p is None or id(p) in seen:
+                if p is None or (remove_duplicate and id(p) in seen):
                     continue
                 seen.add(id(p))
                 yield (f"{mod_name}.{name}" if mod_name else name), p
@@ -216,11 +222,13 @@ class Module:
         for _, p in self.named_parameters(recurse=recurse):
             yield p
 
-    def named_buffers(self, prefix="", recurse=True):
-        mods = self.named_modules(prefix) if recurse else [(prefix, self)]
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        seen = set()
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if recurse else [(prefix, self)]
         for mod_name, mod in mods:
             for name, b in mod._buffers.items():
-                if b is not None:
+                if b is not None and not (remove_duplicate and id(b) in seen):
+                    seen.add(id(b))
                     yield (f"{mod_name}.{name}" if mod_name else name), b
 
     def buffers(self, recurse=True):
@@ -302,7 +310,7 @@ class Module:
             tc.save(model.state_dict(), "model.npz")
         """
         out = OrderedDict()
-        for mod_name, mod in self.named_modules(prefix.rstrip(".")):
+        for mod_name, mod in self.named_modules(prefix=prefix.rstrip("."), remove_duplicate=False):
             for name, p in mod._parameters.items():
                 if p is not None:
                     key = f"{mod_name}.{name}" if mod_name else name
