@@ -171,15 +171,32 @@ def _zero(dtype):
     return zero
 
 
+try:
+    from numpy._core.umath import clip as _clip  # the clip ufunc itself (np.clip wraps it in Python)
+except ImportError:  # NumPy 1.x
+    _clip = None
+_RELU_BOUNDS = {}  # dtype -> (0, its largest value) as 0-d arrays: float32/64 and the integers
+
+
+def _relu_bounds(dtype):
+    """clip(x, 0, max) is ReLU; NumPy's clip loop beats maximum's with a 0-d zero 1.2-1.8x at 2048+ elements
+    (float32/64, int64: bench/results/2026-12-02-cpu2-session7-relu.md), but not for float16 (or without it)."""
+    if _clip is None or dtype.kind not in "iuf" or dtype.itemsize < 4:
+        return None
+    top = np.inf if dtype.kind == "f" else np.iinfo(dtype).max
+    bounds = _RELU_BOUNDS[dtype] = (np.zeros((), dtype), np.array(top, dtype))
+    return bounds
+
+
 def relu(x):
-    zero = _ZEROS.get(x.dtype)  # float16/32/64 and the integers; bfloat16 never enters (computed in float32)
-    if zero is None:
-        if x.dtype.char == "E":  # bfloat16: in float32, rounded once (NumPy's float16 loop is faster than that trip)
-            return _rounded(relu(x.astype(np.float32)), x.dtype)
-        zero = _zero(x.dtype)
+    bounds = _RELU_BOUNDS.get(x.dtype) or _relu_bounds(x.dtype)
     if x.size >= _parallel.MIN_ELEMENTS and _parallel.takes(x):
         return _parallel.kernels("elementwise").relu(np.ascontiguousarray(x))
-    return np.maximum(zero, x)  # this order keeps -0.0 (and NaN), as PyTorch's relu and the kernels
+    if bounds is not None:
+        return _clip(x, bounds[0], bounds[1])  # NOTE: keeps -0.0 and NaN, as PyTorch's relu and the kernels
+    if x.dtype.char == "E":  # bfloat16: in float32, rounded once (NumPy's float16 loop is faster than that trip)
+        return _rounded(relu(x.astype(np.float32)), x.dtype)
+    return np.maximum(_zero(x.dtype), x)  # float16, bool; this order keeps -0.0 (and NaN)
 
 
 def relu_backward(x, g):

@@ -20,6 +20,7 @@ arrays, with no Function.apply and no Context.
 
 import inspect
 import itertools
+import operator
 
 import numpy as np
 
@@ -35,6 +36,7 @@ from .registry import BOUNDARY, boundary_error, register
 _SCALARS = (int, float, bool)
 _NO_PARAMS = Context.params  # the params of a call that passed none (one shared dict: nothing writes to it)
 _ndarray = np.ndarray
+_FLOAT_DTYPES = frozenset(map(np.dtype, "efdFD"))  # dtype.kind in "fc", as one set lookup
 
 
 def _saved_names(vjp):
@@ -237,22 +239,25 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
     Fn = _make_function(name, call, (vjp,), saved, 1, vjp_arrays)
 
     lean = not params and check is None  # a call with no arguments beyond the tensor can skip the binding
+    floats = _FLOAT_DTYPES if floating else None  # the dtypes the lean path takes (floating ops: no integer casts)
+    fetch = operator.attrgetter(backend) if backend is not None else None
     listed = name in amp_policy.NAMES  # autocast casts this op's inputs (checked here: no wrapper on the hot path)
 
     def op(input, *args, **kwargs):
         try:
-            if (lean and type(input) is Tensor and not args and not kwargs
-                    and (not floating or input._data.dtype.kind in "fc") and not (listed and amp_policy.active)):
-                # the common call: nothing to bind, cast or promote
-                if differentiable and input.requires_grad and modes.grad_enabled:
-                    return _record(Fn, plain, (input,), (input._data,), input.device, _NO_PARAMS)
-                if not (grad_mode.anomaly_threads and modes.anomaly_forward):  # the forward straight on the array
-                    be = input.device.backend
-                    try:
-                        out = forward(be.xp, input._data) if forward is not None else getattr(be, backend)(input._data)
-                    except (ValueError, TypeError, IndexError) as e:
-                        raise _forward_error(Fn, (input,), e) from e
-                    return _make(out, input.device, False, None)
+            if type(input) is Tensor and lean and not args and not kwargs:
+                xa = input._data
+                if (floats is None or xa.dtype in floats) and not (listed and amp_policy.active):
+                    # the common call: nothing to bind, cast or promote
+                    if input.requires_grad and differentiable and modes.grad_enabled:
+                        return _record(Fn, plain, (input,), (xa,), input.device, _NO_PARAMS)
+                    if not (grad_mode.anomaly_threads and modes.anomaly_forward):  # the forward straight on the array
+                        be = input.device.backend
+                        try:
+                            out = forward(be.xp, xa) if backend is None else fetch(be)(xa)
+                        except (ValueError, TypeError, IndexError) as e:
+                            raise _forward_error(Fn, (input,), e) from e
+                        return _make(out, input.device, False, None)
             if listed and amp_policy.active:
                 return amp_policy.dispatch(name, general, (input, *args), kwargs)
             return general(input, *args, **kwargs)

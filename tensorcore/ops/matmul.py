@@ -104,12 +104,18 @@ def matmul(*args, **kwargs):  # the public op: its common call inline
         if type(a) is Tensor and type(b) is Tensor:
             x, y = a._data, b._data
             device = a.device
-            if (x.ndim == 2 and y.ndim == 2 and x.shape[1] == y.shape[0] and x.dtype is y.dtype
-                    and b.device is device and not (grad_mode.anomaly_threads and modes.anomaly_forward)):
-                # two matrices of one dtype, one device
+            if x.dtype is y.dtype and b.device is device and not (grad_mode.anomaly_threads and modes.anomaly_forward):
+                # two tensors of one dtype, one device; shapes that do not fit fall through to the clear error
                 if (a.requires_grad or b.requires_grad) and modes.grad_enabled:
-                    return _record(Matmul, args, _NO_PARAMS, device)
-                return _make(device.backend.matmul(x, y), device, False, None)  # Matmul.forward, inline
+                    if x.ndim == 2 and y.ndim == 2 and x.shape[1] == y.shape[0]:
+                        return _record(Matmul, args, _NO_PARAMS, device)
+                else:
+                    try:
+                        out = device.backend.matmul(x, y)  # Matmul.forward, inline
+                    except ValueError:
+                        pass
+                    else:
+                        return _make(out, device, False, None)
     return _matmul(*args, **kwargs)
 
 
