@@ -35,14 +35,16 @@ class Adagrad(Optimizer):
     _array_state = ("sum",)
 
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0, eps=1e-10,
-                 maximize=False):
+                 foreach=None, *, maximize=False, differentiable=False, fused=None):
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay, eps=eps,
-                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize))
+                                      initial_accumulator_value=initial_accumulator_value, maximize=maximize,
+                                      foreach=foreach, differentiable=differentiable, fused=fused))
 
     def _check_hyperparameters(self, group):
         for key in ("lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
             self._number(group, key, low=0)
         self._flag(group, "maximize")
+        self._check_torch_flags(group)
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp

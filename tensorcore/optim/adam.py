@@ -176,12 +176,15 @@ class Adam(Optimizer):
     _array_state = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     _decoupled = False
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False,
-                 maximize=False, foreach=None):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
         self._flat = {}
         betas = tuple(betas) if isinstance(betas, (list, tuple)) else betas
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize, foreach=foreach))
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused,
+                                      decoupled_weight_decay=self._decoupled or decoupled_weight_decay))
 
     def _check_hyperparameters(self, group):
         name, betas = type(self).__name__, group["betas"]
@@ -194,8 +197,8 @@ class Adam(Optimizer):
         self._number(group, "weight_decay", low=0)
         self._flag(group, "amsgrad")
         self._flag(group, "maximize")
-        if group["foreach"] is not None:
-            self._flag(group, "foreach")
+        self._flag(group, "decoupled_weight_decay")
+        self._check_torch_flags(group)
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
@@ -232,7 +235,7 @@ class Adam(Optimizer):
     def _update(self, group):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
-        decoupled = self._decoupled
+        decoupled = group["decoupled_weight_decay"]
         state = self.state
         flat = self._flat_group(group)
         if flat is not None:
@@ -281,7 +284,8 @@ class AdamW(Adam):
 
     _decoupled = True
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False,
-                 maximize=False, foreach=None):
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                         maximize=maximize, foreach=foreach)
+                         maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
+                         fused=fused)

@@ -100,6 +100,19 @@ class Optimizer:
     def _flag(self, group, key):
         return check.flag(group[key], key, type(self).__name__, error=OptimizerError)
 
+    def _check_torch_flags(self, group):
+        """PyTorch's implementation flags: foreach / fused / capturable change no number here (accepted);
+        differentiable=True (a step recorded in the graph) is refused."""
+        name = type(self).__name__
+        for key in ("foreach", "fused"):
+            if group.get(key) is not None:
+                self._flag(group, key)
+        if group.get("capturable", False) is not False:
+            self._flag(group, "capturable")
+        if group.get("differentiable", False) is not False:
+            raise OptimizerError(f"{name}: differentiable=True is not supported (tensorcore updates arrays in "
+                                 "place, outside the graph)")
+
     # --- the two calls of a training loop --------------------------------------------------------
     def zero_grad(self, set_to_none=True):
         """Clear the gradients: None (default, as PyTorch 2 does) or zeros in place."""

@@ -55,14 +55,16 @@ class RMSprop(Optimizer):
     _array_state = ("square_avg", "grad_avg", "momentum_buffer")
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, centered=False,
-                 maximize=False):
+                 capturable=False, foreach=None, maximize=False, differentiable=False):
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum,
-                                      centered=centered, maximize=maximize))
+                                      centered=centered, maximize=maximize, capturable=capturable, foreach=foreach,
+                                      differentiable=differentiable))
 
     def _check_hyperparameters(self, group):
         # NOTE: alpha > 1 would make (1 - alpha) g^2 negative and the square average's sqrt NaN (PyTorch
         # accepts it and gives NaN); it is refused here.
         self._number(group, "alpha", low=0, high=1)
+        self._check_torch_flags(group)
         for key in ("eps", "momentum", "weight_decay"):
             self._number(group, key, low=0)
         self._flag(group, "centered")

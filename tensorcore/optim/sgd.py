@@ -45,17 +45,19 @@ class SGD(Optimizer):
 
     _array_state = ("momentum_buffer",)
 
-    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
-                 maximize=False):
+    def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, *,
+                 maximize=False, foreach=None, differentiable=False, fused=None):
         self._flat = {}  # id(param group) -> its _FlatGroup
         super().__init__(params, dict(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay,
-                                      nesterov=nesterov, maximize=maximize))
+                                      nesterov=nesterov, maximize=maximize, foreach=foreach,
+                                      differentiable=differentiable, fused=fused))
 
     def _check_hyperparameters(self, group):
         momentum = self._number(group, "momentum", low=0)
         dampening = self._number(group, "dampening")
         self._number(group, "weight_decay", low=0)
         self._flag(group, "maximize")
+        self._check_torch_flags(group)
         if self._flag(group, "nesterov") and (momentum <= 0 or dampening != 0):
             raise OptimizerError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
 
