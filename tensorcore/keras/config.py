@@ -148,7 +148,7 @@ def compile_config(model):
     """The compile settings as JSON (names, or built-in loss classes), or None when not compiled."""
     if not model.compiled:
         return None
-    from . import losses
+    from . import losses, metrics
 
     def plain(spec):
         if spec is None or isinstance(spec, str):
@@ -160,6 +160,8 @@ def compile_config(model):
         if isinstance(spec, losses.Loss) and type(spec).__name__ in _LOSSES:
             return {"loss_class": type(spec).__name__, "from_logits": spec.from_logits,
                     "label_smoothing": getattr(spec, "label_smoothing", None)}
+        if isinstance(spec, metrics.Metric) and metrics.CLASSES.get(type(spec).__name__) is type(spec):
+            return {"metric_class": type(spec).__name__, "config": spec.get_config()}
         raise ArgumentError(f"save: the compile setting {spec!r:.60} is not a name; it cannot be saved")
 
     opt = model.optimizer
@@ -175,7 +177,7 @@ _LOSSES = ("CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCr
 
 def compile_from_config(model, config, path):
     """compile(model) with the settings compile_config wrote; only built-in optimizers and losses."""
-    from . import losses, optimizers
+    from . import losses, metrics, optimizers
 
     def loss_of(spec):
         if isinstance(spec, list):
@@ -191,13 +193,26 @@ def compile_from_config(model, config, path):
             return {k: loss_of(v) for k, v in spec.items()}
         return spec
 
+    def metric_of(spec):
+        if isinstance(spec, list):
+            return [metric_of(s) for s in spec]
+        if isinstance(spec, dict) and "metric_class" in spec:
+            cls = metrics.CLASSES.get(spec["metric_class"])
+            if cls is None or not isinstance(spec.get("config"), dict):
+                raise KerasFileError(f"load_model({path}): unknown metric {str(spec)[:60]!r}")
+            _check_arguments(cls, spec["config"])
+            return cls.from_config(spec["config"])
+        if isinstance(spec, dict):
+            return {k: metric_of(v) for k, v in spec.items()}
+        return spec
+
     opt = config.get("optimizer") or {}
     cls = getattr(optimizers, str(opt.get("class_name")), None)
     if not (isinstance(cls, type) and issubclass(cls, optimizers.Optimizer)):
         raise KerasFileError(f"load_model({path}): unknown optimizer {opt.get('class_name')!r}")
     _check_arguments(cls, opt.get("config", {}))
     model.compile(optimizer=cls(**opt.get("config", {})), loss=loss_of(config.get("loss")),
-                  metrics=config.get("metrics"), loss_weights=config.get("loss_weights"))
+                  metrics=metric_of(config.get("metrics")), loss_weights=config.get("loss_weights"))
 
 
 __all__ = ["deserialize_layer", "functional_config", "functional_from_config", "serialize_layer"]

@@ -9,6 +9,8 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..errors import ArgumentError
+
 
 class Metric:
     """A metric that sums a per-sample value over batches: update(y_true, y_pred), result(), reset()."""
@@ -30,6 +32,20 @@ class Metric:
 
     def result(self):
         return self.total / self.count if self.count else 0.0
+
+    def __call__(self, y_true, y_pred):
+        """update_state with one batch, then the result so far (Keras's metric(y_true, y_pred))."""
+        self.update_state(np.asarray(y_true), np.asarray(y_pred))
+        return self.result()
+
+    def get_config(self):
+        return {"name": self.name, **{k: getattr(self, k) for k in self.config_keys}}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    config_keys = ()  # the constructor's arguments besides name, saved by get_config
 
     def batch(self, y_true, y_pred, from_logits):
         raise NotImplementedError
@@ -54,7 +70,49 @@ class SparseCategoricalAccuracy(CategoricalAccuracy):
         return float(np.count_nonzero(pred == y_true.reshape(pred.shape))), pred.size
 
 
+class Accuracy(Metric):
+    """How often y_pred equals y_true exactly (Keras's Accuracy class: no argmax, no threshold)."""
+
+    def __init__(self, name="accuracy"):
+        super().__init__(name)
+
+    def batch(self, y_true, y_pred, from_logits):
+        return float(np.count_nonzero(y_pred == y_true.reshape(y_pred.shape))), y_pred.size
+
+
+class TopKCategoricalAccuracy(Metric):
+    """How often the target class (one-hot y_true) is among the k largest predictions."""
+
+    config_keys = ("k",)
+
+    def __init__(self, k=5, name="top_k_categorical_accuracy"):
+        super().__init__(name)
+        self.k = k
+
+    def labels(self, y_true):
+        return y_true.argmax(axis=-1)
+
+    def batch(self, y_true, y_pred, from_logits):
+        labels = self.labels(y_true).reshape(-1).astype(np.int64)
+        pred = y_pred.reshape(len(labels), -1)
+        target = pred[np.arange(len(labels)), labels]
+        # NOTE: ties count as hits, as Keras's in_top_k: the target is in the top k if fewer than k are larger
+        return float(np.count_nonzero((pred > target[:, None]).sum(axis=-1) < self.k)), len(labels)
+
+
+class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
+    """TopKCategoricalAccuracy with integer labels."""
+
+    def __init__(self, k=5, name="sparse_top_k_categorical_accuracy"):
+        super().__init__(k, name)
+
+    def labels(self, y_true):
+        return y_true
+
+
 class BinaryAccuracy(Metric):
+    config_keys = ("threshold",)
+
     def __init__(self, name="binary_accuracy", threshold=0.5):
         super().__init__(name)
         self.threshold = threshold
@@ -85,6 +143,51 @@ class MeanAbsoluteError(Metric):
     def batch(self, y_true, y_pred, from_logits):
         d = np.abs(y_pred - y_true.reshape(y_pred.shape))
         return float(d.mean(axis=-1).sum()) if d.ndim > 1 else float(d.sum()), len(d)
+
+
+class RootMeanSquaredError(Metric):
+    """sqrt(mean over every element of (y_pred - y_true)^2)."""
+
+    needs_probabilities = True
+
+    def __init__(self, name="root_mean_squared_error"):
+        super().__init__(name)
+
+    def batch(self, y_true, y_pred, from_logits):
+        d = y_pred - y_true.reshape(y_pred.shape)
+        return float((d * d).sum()), d.size
+
+    def result(self):
+        return float(np.sqrt(self.total / self.count)) if self.count else 0.0
+
+
+class Precision(Metric):
+    """tp / (tp + fp) with y_pred > threshold as the prediction (binary, or every element of a multi-label)."""
+
+    needs_probabilities = True
+    config_keys = ("thresholds",)
+    counted = "predicted"  # the denominator: predicted positives (Recall: actual positives)
+
+    def __init__(self, thresholds=None, name="precision"):
+        if thresholds is not None and not (isinstance(thresholds, (int, float)) and 0 <= thresholds <= 1):
+            raise ArgumentError(f"{type(self).__name__}: thresholds must be one number in [0, 1], got {thresholds!r}")
+        self.thresholds = thresholds
+        super().__init__(name)
+
+    def batch(self, y_true, y_pred, from_logits):
+        pred = y_pred > (0.5 if self.thresholds is None else self.thresholds)
+        true = y_true.reshape(pred.shape) > 0.5
+        return float(np.count_nonzero(pred & true)), int(np.count_nonzero(pred if self.counted == "predicted"
+                                                                             else true))
+
+
+class Recall(Precision):
+    """tp / (tp + fn) with y_pred > threshold as the prediction."""
+
+    counted = "actual"
+
+    def __init__(self, thresholds=None, name="recall"):
+        super().__init__(thresholds, name)
 
 
 def _softmax(z):
@@ -153,7 +256,12 @@ _BY_NAME = {
     "mean_squared_error": MeanSquaredError,
     "mae": MeanAbsoluteError,
     "mean_absolute_error": MeanAbsoluteError,
+    "top_k_categorical_accuracy": TopKCategoricalAccuracy,
+    "sparse_top_k_categorical_accuracy": SparseTopKCategoricalAccuracy,
 }
+CLASSES = {c.__name__: c for c in (Accuracy, CategoricalAccuracy, SparseCategoricalAccuracy, BinaryAccuracy,
+                                   TopKCategoricalAccuracy, SparseTopKCategoricalAccuracy, MeanSquaredError,
+                                   MeanAbsoluteError, RootMeanSquaredError, Precision, Recall)}
 
 
 def get(identifier, loss_name=None, y_true=None, output_shape=None):
@@ -161,7 +269,9 @@ def get(identifier, loss_name=None, y_true=None, output_shape=None):
     if isinstance(identifier, Metric):
         return identifier
     if not isinstance(identifier, str):
-        raise ValueError(f"metric must be a name or a keras Metric, got {identifier!r}")
+        raise ArgumentError(f"compile: a metric must be a name or a keras Metric, got {identifier!r:.60}")
+    if identifier in CLASSES:  # a class name, as Keras deserializes it ("Precision")
+        return CLASSES[identifier]()
     if identifier in ("accuracy", "acc"):
         if loss_name == "binary_crossentropy" or (output_shape is not None and output_shape[-1:] == (1,)):
             return BinaryAccuracy(identifier)
@@ -169,5 +279,6 @@ def get(identifier, loss_name=None, y_true=None, output_shape=None):
             return SparseCategoricalAccuracy(identifier)
         return CategoricalAccuracy(identifier)
     if identifier not in _BY_NAME:
-        raise ValueError(f"unknown metric {identifier!r}; known: accuracy, {', '.join(sorted(_BY_NAME))}")
-    return _BY_NAME[identifier](identifier)
+        raise ArgumentError(f"compile: unknown metric {identifier!r}; known: accuracy, "
+                            f"{', '.join(sorted(_BY_NAME))}, or a class name ({', '.join(CLASSES)})")
+    return _BY_NAME[identifier](name=identifier)
