@@ -113,12 +113,13 @@ def _length(batches):
         return None
 
 
-def run_epoch(batches, step, metrics=None, progress=None, callbacks=()):
+def run_epoch(batches, step, metrics=None, progress=None, callbacks=(), should_stop=None):
     """One pass over `batches` (pairs xb, yb): step(xb, yb) -> (loss Tensor, outputs) on each.
 
     Returns {"loss": the sample-weighted mean loss, **metrics.results()}. metrics: an object with
     reset(), update(yb, outputs) and results() -> dict (or None). The callbacks' batch hooks get the
-    batch index and the running logs.
+    batch index and the running logs; the pass ends after a batch where should_stop() turns true
+    (TerminateOnNaN sets model.stop_training in its batch hook).
     """
     begin, end = _hooks(callbacks, "on_train_batch_begin"), _hooks(callbacks, "on_train_batch_end")
     if metrics is not None:
@@ -145,6 +146,8 @@ def run_epoch(batches, step, metrics=None, progress=None, callbacks=()):
             hook(index, logs())
         if progress is not None:
             progress.update(logs, last=steps is not None and index == steps - 1)
+        if should_stop is not None and should_stop():
+            break
     return logs()
 
 

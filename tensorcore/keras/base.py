@@ -198,11 +198,18 @@ class Layer:
 
     @property
     def trainable_weights(self):
-        return [w for w in self.weights if getattr(w, "requires_grad", False)] if self.trainable else []
+        """The weights training updates: none of a frozen layer (trainable=False, here or in a sublayer)."""
+        if not self.trainable:
+            return []
+        return ([w for w in self._direct_weights() if getattr(w, "requires_grad", False)]
+                + [w for sub in self.sublayers() for w in sub.trainable_weights])
 
     @property
     def non_trainable_weights(self):
-        return [w for w in self.weights if not (self.trainable and getattr(w, "requires_grad", False))]
+        if not self.trainable:
+            return self.weights
+        return ([w for w in self._direct_weights() if not getattr(w, "requires_grad", False)]
+                + [w for sub in self.sublayers() for w in sub.non_trainable_weights])
 
     def parameters(self):
         return [p for _, m in self.modules() for p in m.parameters()]

@@ -1,8 +1,12 @@
-"""Keras callbacks: History, EarlyStopping, ModelCheckpoint, LearningRateScheduler, LambdaCallback."""
+"""Keras callbacks: History, EarlyStopping, ModelCheckpoint, LearningRateScheduler, ReduceLROnPlateau,
+TerminateOnNaN, CSVLogger, LambdaCallback."""
 
 import math
 import os
+import tempfile
 import warnings
+
+from ..errors import ArgumentError
 
 
 class Callback:
@@ -58,7 +62,7 @@ class History(Callback):
 
 def _mode_op(mode, monitor):
     if mode not in ("auto", "min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        raise ArgumentError(f"callback: mode must be 'auto', 'min' or 'max', got {mode!r}")
     if mode == "auto":
         mode = "max" if ("acc" in monitor or monitor.startswith("fmeasure")) else "min"
     return mode
@@ -140,7 +144,7 @@ class ModelCheckpoint(Callback):
                  mode="auto", save_freq="epoch"):
         super().__init__()
         if save_freq != "epoch":
-            raise ValueError("ModelCheckpoint: only save_freq='epoch' is supported")
+            raise ArgumentError("ModelCheckpoint: only save_freq='epoch' is supported")
         self.filepath, self.monitor, self.verbose = os.fspath(filepath), monitor, verbose
         self.save_best_only, self.save_weights_only = save_best_only, save_weights_only
         self.mode = _mode_op(mode, monitor)
@@ -185,6 +189,93 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = self.model.optimizer.learning_rate
+
+
+class ReduceLROnPlateau(Callback):
+    """lr = max(lr * factor, min_lr) when `monitor` has not improved by min_delta for `patience` epochs;
+    then `cooldown` epochs of rest before counting again."""
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto", min_delta=1e-4,
+                 cooldown=0, min_lr=0.0, **unused):
+        super().__init__()
+        if factor >= 1.0:
+            raise ArgumentError(f"ReduceLROnPlateau: factor must be < 1, got {factor}")
+        self.monitor, self.factor, self.patience, self.verbose = monitor, float(factor), patience, verbose
+        self.mode = _mode_op(mode, monitor)
+        self.min_delta, self.cooldown, self.min_lr = min_delta, cooldown, float(min_lr)
+        self._reset()
+
+    def _reset(self):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.wait = self.cooldown_counter = 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        optimizer = self.model.optimizer
+        logs["learning_rate"] = optimizer.learning_rate
+        current = logs.get(self.monitor)
+        if current is None:
+            warnings.warn(f"ReduceLROnPlateau: metric {self.monitor!r} is not in the logs "
+                          f"(available: {', '.join(logs)})", stacklevel=2)
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        better = (current < self.best - self.min_delta if self.mode == "min"
+                  else current > self.best + self.min_delta)
+        if better:
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience and optimizer.learning_rate > self.min_lr:
+                optimizer.learning_rate = max(optimizer.learning_rate * self.factor, self.min_lr)
+                if self.verbose:
+                    print(f"Epoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {optimizer.learning_rate}.")
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+class TerminateOnNaN(Callback):
+    """Stop training at the first batch whose loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """One row per epoch (epoch, then the logs' keys in sorted order) in a CSV file, rewritten atomically."""
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        self.filename, self.sep, self.append = os.fspath(filename), separator, append
+
+    def on_train_begin(self, logs=None):
+        self.rows, self.keys = [], None
+        if self.append and os.path.exists(self.filename):
+            with open(self.filename, encoding="utf-8") as f:
+                self.rows = [line.rstrip("\n") for line in f if line.strip()]
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if not self.rows:
+                self.rows.append(self.sep.join(["epoch", *self.keys]))
+        self.rows.append(self.sep.join([str(epoch), *(str(logs.get(k, "NA")) for k in self.keys)]))
+        folder = os.path.dirname(os.path.abspath(self.filename))
+        fd, tmp = tempfile.mkstemp(dir=folder, prefix=".csvlogger-")
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write("\n".join(self.rows) + "\n")
+            os.replace(tmp, self.filename)
+        except BaseException:
+            os.unlink(tmp)
+            raise
 
 
 class LambdaCallback(Callback):

@@ -335,7 +335,7 @@ class Model(TrainingMixin, Layer):
             lines.append("".join(c.ljust(w) for c, w in zip(r, widths)))
             lines.append("_" * width if i < len(rows) - 1 else "=" * width)
         total = self.count_params()
-        trainable = sum(layer.count_params() for layer in self.sublayers() if layer.trainable)
+        trainable = sum(int(np.prod(w.shape)) for w in self.trainable_weights)  # BatchNorm's moving stats are not
         lines += [f"Total params: {total:,}", f"Trainable params: {trainable:,}",
                   f"Non-trainable params: {total - trainable:,}", "_" * width]
         print_fn("\n".join(lines))

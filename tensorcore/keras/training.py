@@ -248,7 +248,7 @@ class TrainingMixin:
         tensorcore/distributed/training.py. Models under a million parameters train on one BLAS thread.
         """
         if class_weight is not None or sample_weight is not None:
-            raise TypeError("fit: class_weight and sample_weight are not supported")
+            raise ArgumentError("fit: class_weight and sample_weight are not supported yet")
         if x is None or y is None:
             raise ValueError("fit: give x and y")
         xs = self._input_arrays(x)
@@ -302,7 +302,8 @@ class TrainingMixin:
             order = (_gen(None).permutation(n) if shuffle else np.arange(n))[:steps * batch_size]
             bar = loop.Progress(steps, f"Epoch {epoch + 1}/{epochs}", _format_logs) if verbose == 1 else None
             start = time.perf_counter()
-            logs = loop.run_epoch(self._batches(xs, ys, batch_size, order), self._train_step, metrics, bar, cbs)
+            logs = loop.run_epoch(self._batches(xs, ys, batch_size, order), self._train_step, metrics, bar, cbs,
+                                  should_stop=lambda: self.stop_training)
             if xv is not None and len(xv[0]):
                 logs.update({f"val_{k}": v for k, v in self._evaluate_arrays(xv, yv, batch_size).items()})
             if dp is not None:
