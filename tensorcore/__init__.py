@@ -342,13 +342,20 @@ from .ops.linalg_more import (  # noqa: E402, I001  (+ Tensor.cholesky/svd/qr: t
 from .ops.numeric import constant_pad_nd, gradient, split_with_sizes_copy  # noqa: E402, I001
 from .ops.bessel import i0  # noqa: E402, I001
 
+from .torch_names import (  # noqa: E402, I001  (also attaches Tensor.type_as, is_cpu, nbytes, addcmul_, ...)
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
+    are_deterministic_algorithms_enabled, as_tensor, asarray, clone, compile, detach, dtype, e,
+    get_float32_matmul_precision, greater, greater_equal, iinfo, inf, initial_seed, is_inference_mode_enabled, less,
+    less_equal, nan, newaxis, not_equal, pi, seed, set_float32_matmul_precision, use_deterministic_algorithms,
+)
+
 bool = bool_
 # PyTorch's dtype names (NumPy dtypes: x.dtype == tc.float32 holds, and they print as float32).
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16
 __version__ = "0.1.0"
 
 # These subpackages load on first use, so `import tensorcore` stays fast.
-_LAZY_SUBMODULES = ("nn", "optim", "keras", "models", "utils", "cpu", "signal", "fft", "masked")
+_LAZY_SUBMODULES = ("nn", "optim", "keras", "models", "utils", "cpu", "signal", "fft", "masked", "testing")
 # torch.autocast, torch.GradScaler, torch.is_autocast_enabled ...: tc.amp's, loaded on first use.
 _AMP_NAMES = ("autocast", "GradScaler", "is_autocast_available", "is_autocast_enabled", "get_autocast_dtype")
 

@@ -1,8 +1,9 @@
 """The exceptions tensorcore raises. Each message names the op and the shapes, dtypes or devices."""
 
 
-class TensorcoreError(Exception):
-    """Base class of every error tensorcore raises on purpose."""
+class TensorcoreError(RuntimeError):
+    """Base class of every error tensorcore raises on purpose: a RuntimeError, as PyTorch's op errors are
+    (code written for torch catches RuntimeError), and also the Python class each subclass names."""
 
 
 class ShapeError(TensorcoreError, ValueError):

@@ -50,4 +50,8 @@ def __getattr__(name):
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
+    if name in ("cudnn", "mps", "mkldnn", "openmp"):  # torch.backends' flags (backends/torch_flags.py)
+        from . import torch_flags
+
+        return getattr(torch_flags, name)
     raise AttributeError(name)

@@ -59,7 +59,12 @@ def where(condition, input, other):
     """input where condition else other (broadcasting); no gradient flows to condition."""
     ref = input if isinstance(input, Tensor) else other
     if not isinstance(ref, Tensor):
-        raise ArgumentError("where: input or other must be a Tensor")
+        if not isinstance(condition, Tensor):
+            raise ArgumentError("where: condition, input or other must be a Tensor")
+        # NOTE: two Python scalars: PyTorch's result is bool, int64 or the default float dtype.
+        dt = _scalar_dtype(input) if _scalar_rank(input) >= _scalar_rank(other) else _scalar_dtype(other)
+        ref = _make(condition.device.backend.xp.zeros((), dtype=dt), condition.device, False, None)
+        input = ref + input if not isinstance(input, bool) else ref | input
     if not isinstance(condition, Tensor):
         condition = _make(ref.device.backend.asarray(condition), ref.device, False, None)
     if condition.dtype != np.bool_:
@@ -68,7 +73,29 @@ def where(condition, input, other):
         input = operand(input, ref)
     if not isinstance(other, Tensor):
         other = operand(other, ref)
+    # NOTE: a Python scalar of a higher category (float against an integer tensor, int against bool)
+    # promotes as PyTorch's does: to the default float dtype or int64, not NumPy's float64.
+    for scalar, t in ((other, input), (input, other)):
+        if isinstance(t, Tensor) and not isinstance(scalar, Tensor) and _scalar_rank(scalar) > _tensor_rank(t):
+            if isinstance(input, Tensor) and input is t:
+                input = t.to(_scalar_dtype(scalar))
+            elif isinstance(other, Tensor) and other is t:
+                other = t.to(_scalar_dtype(scalar))
     return Where.apply(condition, input, other)
+
+
+def _scalar_rank(value):
+    return 0 if isinstance(value, (bool, np.bool_)) else 1 if isinstance(value, (int, np.integer)) else 2
+
+
+def _tensor_rank(t):
+    return {"b": 0, "i": 1, "u": 1}.get(t.dtype.kind, 2)
+
+
+def _scalar_dtype(value):
+    from ..dtypes import get_default_dtype
+
+    return (np.dtype(bool), np.dtype(np.int64), get_default_dtype())[_scalar_rank(value)]
 
 
 class Clamp(Function):
