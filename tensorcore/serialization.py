@@ -20,6 +20,7 @@ Reads check every member before allocating (tensorcore/npz_members.py).
 """
 
 import errno
+import io
 import json
 import os
 import zipfile
@@ -53,8 +54,10 @@ class StateDictError(TensorcoreError, ValueError):
 # save
 
 
-def save(obj, path):
+def save(obj, path, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True):
     """Save a nested dict/list/tuple of Tensors, NumPy arrays, Python scalars, strings and None.
+
+    torch.save's pickle arguments are accepted and have no effect: nothing is ever pickled.
 
     The file is a .npz readable with np.load(path, allow_pickle=False); see the module docstring.
     The write is atomic: an interrupted save never destroys the previous file at `path`.
@@ -62,7 +65,8 @@ def save(obj, path):
     >>> tc.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, "ckpt.npz")
     >>> state = tc.load("ckpt.npz")
     """
-    path = _check_save_path(path)
+    target = path if hasattr(path, "write") else None  # a file object (io.BytesIO...): written in place
+    path = "<file object>" if target is not None else _check_save_path(path)
     arrays = {}
     try:
         root = _encode(obj, arrays, "obj", path, set())
@@ -74,8 +78,11 @@ def save(obj, path):
     except UnicodeEncodeError as exc:
         raise CheckpointError(f"save({path}): a string cannot be encoded as UTF-8 ({exc})") from None
     try:
-        with atomic_write(path) as f:
-            np.savez(f, **arrays)
+        if target is not None:
+            np.savez(target, **arrays)
+        else:
+            with atomic_write(path) as f:
+                np.savez(f, **arrays)
     except OSError as exc:
         raise _io_error(f"save({path}): cannot write the checkpoint", exc) from exc
 
@@ -206,8 +213,11 @@ _EMPTY_ZIP_MAGIC = b"PK\x05\x06"
 _CORRUPT = (OSError, EOFError, zipfile.BadZipFile, NotImplementedError, RuntimeError, zlib.error)
 
 
-def load(path, map_location=None):
+def load(path, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
     """Load what save() wrote. Tensor leaves come back as Tensors, NumPy leaves as NumPy arrays.
+
+    torch.load's weights_only, mmap and pickle arguments are accepted and have no effect: a checkpoint only
+    ever holds tensors, arrays and plain values (what weights_only=True allows in PyTorch), read into memory.
 
     map_location: None puts each tensor on the device it was saved from; a device ("cpu",
     "cuda:0", a tc.device) puts every tensor there. Never unpickles anything: a file that is not a
@@ -217,20 +227,27 @@ def load(path, map_location=None):
     >>> state = tc.load("ckpt.npz", map_location="cpu")
     >>> model.load_state_dict(state["model"])
     """
-    try:
-        path = os.fspath(path)
-    except TypeError:
-        raise CheckpointError(f"load: path must be a str or os.PathLike, got {type(path).__name__}") from None
-    if isinstance(path, bytes):
-        path = os.fsdecode(path)
-    try:
-        _check_magic(path)
-    except FileNotFoundError as exc:
-        raise CheckpointNotFoundError(_io_error(f"load({path})", exc)) from None
-    except OSError as exc:
-        raise _io_error(f"load({path}): cannot read the checkpoint", exc) from exc
+    source = path
+    if hasattr(path, "read"):  # a file object: its bytes from the current position
+        path, source = "<file object>", io.BytesIO(path.read())
+        _check_magic(source.getvalue()[:6], path)
+    else:
+        try:
+            source = path = os.fspath(path)
+        except TypeError:
+            raise CheckpointError(f"load: path must be a str or os.PathLike, got {type(path).__name__}") from None
+        if isinstance(path, bytes):
+            source = path = os.fsdecode(path)
+        try:
+            with open(path, "rb") as f:
+                head = f.read(6)
+        except FileNotFoundError as exc:
+            raise CheckpointNotFoundError(_io_error(f"load({path})", exc)) from None
+        except OSError as exc:
+            raise _io_error(f"load({path}): cannot read the checkpoint", exc) from exc
+        _check_magic(head, path)
     try:  # the file is readable: what fails from here on is the archive's content
-        archive = zipfile.ZipFile(path)
+        archive = zipfile.ZipFile(source)
     except _CORRUPT as exc:
         raise CheckpointError(f"load({path}): corrupt or truncated checkpoint ({exc})") from exc
     with archive:
@@ -256,9 +273,8 @@ class CheckpointNotFoundError(CheckpointIOError, FileNotFoundError):
         self.errno = cause.errno
 
 
-def _check_magic(path):
-    with open(path, "rb") as f:
-        head = f.read(6)
+def _check_magic(head, path):
+    """The first bytes of a checkpoint start a zip archive, or CheckpointError says what the file is instead."""
     if head.startswith(_ZIP_MAGIC) or head.startswith(_EMPTY_ZIP_MAGIC):
         return
     if head.startswith(b"\x93NUMPY"):
