@@ -20,8 +20,7 @@ from .module import Module
 
 def _conv_args(op, in_channels, out_channels, kernel_size, stride, dilation, groups, padding_mode):
     """Checked (in, out, kernel, stride, dilation, groups): ints, kernel/stride/dilation/groups >= 1."""
-    if padding_mode != "zeros":
-        raise ArgumentError(f"{op}: padding_mode {padding_mode!r} is not supported (only 'zeros')")
+    check_padding_mode(op, padding_mode, transposed=op.startswith("ConvTranspose"))
     in_channels = check.integer(in_channels, "in_channels", op, minimum=1)
     out_channels = check.integer(out_channels, "out_channels", op, minimum=1)
     groups = check.integer(groups, "groups", op, minimum=1)
@@ -32,6 +31,31 @@ def _conv_args(op, in_channels, out_channels, kernel_size, stride, dilation, gro
     stride = check.int_tuple(stride, "stride", op, minimum=1)
     dilation = check.int_tuple(dilation, "dilation", op, minimum=1)
     return in_channels, out_channels, kernel, stride, dilation, groups
+
+
+def check_padding_mode(op, padding_mode, transposed=False):
+    """PyTorch's padding modes: 'zeros', 'reflect', 'replicate', 'circular' (transposed convs: 'zeros' only)."""
+    check.choice(padding_mode, "padding_mode", op, ("zeros", "reflect", "replicate", "circular"))
+    if transposed and padding_mode != "zeros":
+        raise ArgumentError(f"{op}: only 'zeros' padding mode is supported, got {padding_mode!r}")
+    return padding_mode
+
+
+def mode_padded(module, x):
+    """x padded for module (a conv with padding_mode other than 'zeros') as PyTorch does: F.pad with the
+    module's padding in its mode, last dimension first ('same': dilation (k - 1) split, the extra one after)."""
+    from .functional import pad
+
+    pads = []
+    for i in reversed(range(len(module.kernel_size))):
+        if module.padding == "same":
+            total = module.dilation[i] * (module.kernel_size[i] - 1)
+            pads += [total // 2, total - total // 2]
+        elif module.padding == "valid":
+            pads += [0, 0]
+        else:
+            pads += [module.padding[i]] * 2
+    return pad(x, pads, mode=module.padding_mode)
 
 
 def _pool_args(op, kernel_size, stride, padding, dilation=1):
@@ -54,23 +78,29 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def extra_repr(self):
+        """PyTorch's: the non-default padding, dilation, output_padding, groups, bias and padding_mode."""
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
-        if self.padding != (0, 0):
+        n = len(self.kernel_size)
+        if self.padding != (0,) * n:
             s += f", padding={self.padding}"
-        if self.dilation != (1, 1):
+        if self.dilation != (1,) * n:
             s += f", dilation={self.dilation}"
+        if getattr(self, "output_padding", (0,) * n) != (0,) * n:
+            s += f", output_padding={self.output_padding}"
         if self.groups != 1:
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if getattr(self, "padding_mode", "zeros") != "zeros":
+            s += f", padding_mode={self.padding_mode}"
         return s
 
 
 class Conv2d(_ConvNd):
     """2-D convolution (cross-correlation) over (N, C, H, W): weight (out, in / groups, kh, kw).
 
-    padding: an int, a pair, 'valid' or 'same'. padding_mode: only 'zeros'.
+    padding: an int, a pair, 'valid' or 'same'. padding_mode: 'zeros', 'reflect', 'replicate' or 'circular'.
 
     Example:
         conv = nn.Conv2d(1, 6, 5, padding=2)
@@ -90,6 +120,7 @@ class Conv2d(_ConvNd):
         else:
             self.padding = check.int_tuple(padding, "padding", "Conv2d", minimum=0)
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.padding_mode = padding_mode
         self.weight = _empty_parameter((out_channels, in_channels // groups) + self.kernel_size, device, dtype)
         if bias:
             self.bias = _empty_parameter((out_channels,), device, dtype)
@@ -98,6 +129,9 @@ class Conv2d(_ConvNd):
         self.reset_parameters()
 
     def forward(self, x):
+        if self.padding_mode != "zeros":
+            return ops.conv.conv2d(mode_padded(self, x), self.weight, self.bias, self.stride, 0, self.dilation,
+                                   self.groups)
         return ops.conv.conv2d(x, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
@@ -124,6 +158,7 @@ class ConvTranspose2d(_ConvNd):
             raise ArgumentError(f"{op}: output_padding {self.output_padding} must be smaller than either stride "
                                 f"{self.stride} or dilation {self.dilation}")
         self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.padding_mode = padding_mode
         self.weight = _empty_parameter((in_channels, out_channels // groups) + self.kernel_size, device, dtype)
         if bias:
             self.bias = _empty_parameter((out_channels,), device, dtype)

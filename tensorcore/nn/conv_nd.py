@@ -5,7 +5,7 @@ from .. import _validate as check
 from ..errors import ArgumentError
 from ..ops import conv_nd, pool_nd
 from ..ops.conv_nd import _ints
-from .conv import _ConvNd
+from .conv import _ConvNd, check_padding_mode, mode_padded
 from .layers import _empty_parameter
 from .module import Module
 
@@ -17,8 +17,7 @@ class _ConvModule(_ConvNd):
                  bias=True, padding_mode="zeros", device=None, dtype=None, output_padding=0):
         super().__init__()
         op, n = type(self).__name__, self.dims
-        if padding_mode != "zeros":
-            raise ArgumentError(f"{op}: padding_mode {padding_mode!r} is not supported (only 'zeros')")
+        check_padding_mode(op, padding_mode, self.transposed)
         self.in_channels = check.integer(in_channels, "in_channels", op, minimum=1)
         self.out_channels = check.integer(out_channels, "out_channels", op, minimum=1)
         self.groups = check.integer(groups, "groups", op, minimum=1)
@@ -48,15 +47,15 @@ class _ConvModule(_ConvNd):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def extra_repr(self):
-        return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, stride={self.stride}, "
-                f"padding={self.padding}" + ("" if self.bias is not None else ", bias=False"))
 
 
 class Conv1d(_ConvModule):
     """1-D convolution over (N, C, L): weight (out, in / groups, k)."""
 
     def forward(self, input):
+        if self.padding_mode != "zeros":
+            return conv_nd.conv1d(mode_padded(self, input), self.weight, self.bias, self.stride, 0, self.dilation,
+                                  self.groups)
         return conv_nd.conv1d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 
@@ -66,6 +65,9 @@ class Conv3d(_ConvModule):
     dims = 3
 
     def forward(self, input):
+        if self.padding_mode != "zeros":
+            return conv_nd.conv3d(mode_padded(self, input), self.weight, self.bias, self.stride, 0, self.dilation,
+                                  self.groups)
         return conv_nd.conv3d(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
 
 

@@ -379,12 +379,15 @@ class BatchNorm1d(Module):
     def forward(self, x):
         self._check_input(x)
         use_batch = self.training or not self.track_running_stats
+        momentum = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked._data[...] += 1
             self.num_batches_tracked._version += 1
+            if momentum is None:  # a cumulative moving average, as PyTorch's momentum=None
+                momentum = 1.0 / float(self.num_batches_tracked._data)
         return F.batch_norm(x, self.running_mean if self.track_running_stats else None,
-                            self.running_var if self.track_running_stats else None,
-                            self.weight, self.bias, training=use_batch, momentum=self.momentum, eps=self.eps)
+                            self.running_var if self.track_running_stats else None, self.weight, self.bias,
+                            training=use_batch, momentum=0.0 if momentum is None else momentum, eps=self.eps)
 
     def extra_repr(self):
         return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"

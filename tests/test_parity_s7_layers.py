@@ -1,0 +1,70 @@
+"""Session 7 parity with PyTorch for layers with weights copied from torch (float64): convolutions with
+padding_mode reflect / replicate / circular (also with padding='same'), BatchNorm1d with momentum=None
+(cumulative averages), and the conv reprs (output_padding, padding_mode, 1-d padding)."""
+
+import numpy as np
+import pytest
+
+import tensorcore as tc
+
+torch = pytest.importorskip("torch")
+
+RNG = np.random.default_rng(0)
+X1, X2, X3 = RNG.standard_normal((2, 4, 9)), RNG.standard_normal((2, 4, 7, 6)), RNG.standard_normal((1, 4, 4, 5, 3))
+
+
+def _check(build, x, train=True, steps=1):
+    results, state = [], {}
+    for lib in (torch, tc):
+        m = build(lib).double()
+        if lib is tc:
+            m.load_state_dict({k: tc.tensor(v) for k, v in state.items()})
+        else:
+            state.update({k: v.detach().numpy().copy() for k, v in m.state_dict().items()})
+        m.train(train)
+        inp = lib.tensor(x.copy(), requires_grad=True)
+        for _ in range(steps):
+            out = m(inp)
+        (out * lib.tensor(np.linspace(-1, 1, out.numel()).reshape(tuple(out.shape)))).sum().backward()
+        results.append((out.detach().numpy(), inp.grad.numpy(),
+                        {n: p.grad.numpy() for n, p in m.named_parameters()},
+                        {n: b.numpy() for n, b in m.named_buffers()}, repr(m)))
+    (o_t, g_t, p_t, b_t, r_t), (o_c, g_c, p_c, b_c, r_c) = results
+    np.testing.assert_allclose(o_c, o_t, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(g_c, g_t, rtol=1e-9, atol=1e-11)
+    assert p_c.keys() == p_t.keys() and b_c.keys() == b_t.keys()
+    for k in p_t:
+        np.testing.assert_allclose(p_c[k], p_t[k], rtol=1e-9, atol=1e-11)
+    for k in b_t:
+        np.testing.assert_allclose(b_c[k], b_t[k], rtol=1e-9, atol=1e-11)
+    return r_t, r_c
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("padding", [1, 2, "same"])
+def test_conv_padding_modes(mode, padding):
+    for cls, x in (("Conv1d", X1), ("Conv2d", X2)):
+        r_t, r_c = _check(lambda lib, cls=cls: getattr(lib.nn, cls)(4, 6, 3, padding=padding, padding_mode=mode,
+                                                                    dilation=2 if padding == "same" else 1), x)
+        assert r_c == r_t
+    _check(lambda lib: lib.nn.Conv3d(4, 2, 2, padding=1, padding_mode=mode), X3)
+
+
+def test_transposed_conv_refuses_other_padding_modes():
+    with pytest.raises(ValueError):
+        tc.nn.ConvTranspose2d(4, 6, 3, padding_mode="reflect")
+    with pytest.raises(ValueError):
+        tc.nn.Conv2d(4, 6, 3, padding_mode="mirror")
+
+
+@pytest.mark.parametrize("cls,x", [("BatchNorm1d", X1), ("BatchNorm1d", X1[:, :, 0]), ("BatchNorm2d", X2)])
+def test_batchnorm_momentum_none_is_a_cumulative_average(cls, x):
+    _check(lambda lib: getattr(lib.nn, cls)(4, momentum=None), x, steps=3)
+
+
+def test_conv_reprs_match_torch():
+    for build in (lambda nn: nn.Conv1d(3, 4, 3), lambda nn: nn.ConvTranspose2d(3, 4, 3, stride=2, output_padding=1),
+                  lambda nn: nn.ConvTranspose1d(3, 4, 3, stride=2, output_padding=1, groups=1),
+                  lambda nn: nn.Conv3d(4, 4, 2, groups=2, bias=False),
+                  lambda nn: nn.Conv2d(3, 4, 3, padding="same", padding_mode="circular")):
+        assert repr(build(tc.nn)) == repr(build(torch.nn))
