@@ -139,7 +139,7 @@ class Context(ForwardContext):
         saved = self._saved
         if saved is None:
             raise GradientError(
-                f"{self.name}: trying to backward through the graph a second time; its saved arrays "
+                f"{self.fn.name()}: trying to backward through the graph a second time; its saved arrays "
                 "were freed after the first backward. Pass retain_graph=True to the first call."
             )
         for _item, vc, version in saved:
@@ -177,17 +177,39 @@ class Context(ForwardContext):
                 out.append(item._data if isinstance(item, _Tensor) else item)
         return out
 
-    @property
     def name(self):
-        return self.fn.name()
+        """PyTorch's grad_fn.name(): the node's name as the Tensor's repr shows it (MulBackward)."""
+        return f"{self.fn.__name__}Backward"
+
+    @property
+    def next_functions(self):
+        """Per input, as PyTorch's: (the node that made it, 0), (its AccumulateGrad, 0) for a leaf that needs a
+        gradient, or (None, 0) for a constant."""
+        return tuple((AccumulateGrad(e) if isinstance(e, _Tensor) else e, 0) for e in self.next)
 
     def __repr__(self):
-        return f"<{self.fn.__name__}Backward>"
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """The end of a graph path at a leaf (grad_fn.next_functions' entry): `variable` is the leaf Tensor."""
+
+    __slots__ = ("variable",)
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "torch::autograd::AccumulateGrad"
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
 
 
 def _raise_modified(ctx, now, saved):
     raise GradientError(
-        f"{ctx.name}: a tensor saved for backward was modified in place afterwards "
+        f"{ctx.fn.name()}: a tensor saved for backward was modified in place afterwards "
         f"(its version is {now}, it was saved at version {saved}). Use an out-of-place op "
         "(x = x + y instead of x += y) or clone() it before the in-place change."
     )
@@ -374,7 +396,7 @@ def _wrap_once_differentiable(node, grad_out, grads):
             wrapped.append(None)
             continue
         ctx = Context(_NotDifferentiableTwice, node.device, None, edges, (None,) * len(edges))
-        ctx.op = node.name
+        ctx.op = node.fn.name()
         wrapped.append(_make_tensor(g._data, node.device, True, ctx))
     return tuple(wrapped)
 

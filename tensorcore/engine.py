@@ -219,7 +219,7 @@ def _pend(pending, order, node, g):
 
 def _freed(node):
     return GradientError(
-        f"{node.name}: trying to backward through the graph a second time; its saved arrays "
+        f"{node.fn.name()}: trying to backward through the graph a second time; its saved arrays "
         "were freed after the first backward. Pass retain_graph=True to the first call."
     )
 
@@ -243,7 +243,8 @@ def _checked_count(node, in_grads):
     if type(in_grads) is not tuple and type(in_grads) is not list:
         in_grads = (in_grads,)
     if len(in_grads) != len(node.next):
-        raise GradientError(f"{node.name}: backward returned {len(in_grads)} gradients for {len(node.next)} inputs")
+        raise GradientError(f"{node.fn.name()}: backward returned {len(in_grads)} gradients for "
+                            f"{len(node.next)} inputs")
     return in_grads
 
 
@@ -272,7 +273,7 @@ def _check_grads(node, arrays):
     where = node.created_at or "<unknown>"
     for data in arrays:
         if data is not None:
-            ag._check_finite(data, f"{node.name} (backward of the op called at {where})")
+            ag._check_finite(data, f"{node.fn.name()} (backward of the op called at {where})")
 
 
 def _reduced_axes(node, gshape, shape):
@@ -280,7 +281,7 @@ def _reduced_axes(node, gshape, shape):
     lead = len(gshape) - len(shape)
     ok = lead >= 0 and all(n == m or n == 1 for n, m in zip(shape, gshape[lead:]))
     if not ok:
-        raise GradientError(f"{node.name}: backward returned a gradient of shape {tuple(gshape)} "
+        raise GradientError(f"{node.fn.name()}: backward returned a gradient of shape {tuple(gshape)} "
                             f"for an input of shape {shape}")
     return tuple(range(lead)) + tuple(i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1)
 

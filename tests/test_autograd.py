@@ -428,3 +428,17 @@ def test_a_read_only_grad_is_replaced_not_written():
     x.grad = tc.zeros(1).expand(2)  # a broadcast view: read-only
     (x * 1).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), [1.0, 1.0])
+
+
+def test_grad_fn_name_and_next_functions_walk_the_graph_as_pytorchs():
+    """The 60-minute blitz walks loss.grad_fn.next_functions[0][0]...; leaves end in AccumulateGrad."""
+    w = tc.tensor([1.0, 2.0], requires_grad=True)
+    c = tc.tensor([3.0, 4.0])
+    y = (w * c).exp().sum()
+    assert y.grad_fn.name() == "SumBackward" and repr(y.grad_fn) == "<SumBackward>"
+    (exp_node, zero), = y.grad_fn.next_functions
+    assert zero == 0 and exp_node.name() == "ExpBackward"
+    mul_node = exp_node.next_functions[0][0]
+    (leaf, _), (const, _) = mul_node.next_functions
+    assert leaf.variable is w and leaf.next_functions == () and const is None
+    assert "AccumulateGrad" in leaf.name()
