@@ -20,7 +20,20 @@ weights, the compile settings and the optimizer's state. tensorcore-specific: la
 layer.output_shape leave the batch axis out.
 """
 
-from . import activations, callbacks, datasets, initializers, layers, losses, metrics, models, optimizers, saving, utils
+from . import (
+           activations,
+           callbacks,
+           datasets,
+           initializers,
+           layers,
+           losses,
+           metrics,
+           models,
+           optimizers,
+           regularizers,
+           saving,
+           utils,
+)
 from .layers import Input, Layer
 from .model import Model
 from .models import Sequential
@@ -28,4 +41,5 @@ from .saving import load_model
 from .symbolic import KerasTensor
 
 __all__ = ["Input", "KerasTensor", "Layer", "Model", "Sequential", "activations", "callbacks", "datasets",
-           "initializers", "layers", "load_model", "losses", "metrics", "models", "optimizers", "saving", "utils"]
+           "initializers", "layers", "load_model", "losses", "metrics", "models", "optimizers", "regularizers",
+           "saving", "utils"]

@@ -114,7 +114,8 @@ class Layer:
         if "base_name" not in cls.__dict__:  # a layer of your own: MyLayer -> "my_layer", as Keras names it
             cls.base_name = snake_case(cls.__name__.lstrip("_"))
 
-    def __init__(self, name=None, input_shape=None, input_dim=None, trainable=True, dtype=None, **kwargs):
+    def __init__(self, name=None, input_shape=None, input_dim=None, trainable=True, dtype=None,
+                 activity_regularizer=None, **kwargs):
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
         if input_dim is not None:
@@ -127,11 +128,18 @@ class Layer:
         self.dtype = dtype
         self._weights = _Weights()
         self._weight_order = []  # (name, trainable) in creation order: Keras' weight order
+        from .regularizers import get as get_regularizer
+
+        self.activity_regularizer = get_regularizer(activity_regularizer)
+        self._regularized = []  # (regularizer, weight): penalties added to the loss (layer.losses)
+        self._activity_losses = []  # the activity penalties of the model call in progress
 
     # --- weights ---
-    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, name=None, **unused):
+    def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, name=None, regularizer=None,
+                   **unused):
         """Keras 3's add_weight: a weight in Keras layout (a kernel is (in, out)); returns the Parameter (or a
-        buffer when trainable=False). initializer: a name (default 'glorot_uniform') or callable(shape, dtype)."""
+        buffer when trainable=False). initializer: a name (default 'glorot_uniform') or callable(shape, dtype);
+        regularizer: a keras regularizer whose penalty of this weight joins layer.losses."""
         unsupported = {k for k, v in unused.items() if v is not None and k not in ("autocast", "aggregation")}
         if unsupported:
             raise ArgumentError(f"add_weight: {sorted(unsupported)} not supported")
@@ -158,7 +166,25 @@ class Layer:
             weight = tensor(values, dtype=dtype)
             self._weights.register_buffer(name, weight)
         self._weight_order.append((name, trainable))
+        self.add_regularizer(regularizer, weight)
         return weight
+
+    def add_regularizer(self, regularizer, weight):
+        """Add regularizer(weight) (a keras regularizer, a name or None) to this layer's losses."""
+        from .regularizers import get as get_regularizer
+
+        regularizer = get_regularizer(regularizer)
+        if regularizer is not None:
+            self._regularized.append((regularizer, weight))
+
+    @property
+    def losses(self):
+        """The penalties to add to the loss: weight regularizers (of the current weights) and the activity
+        regularizer's of the last call, this layer's and its sublayers'."""
+        out = [reg(w) for reg, w in self._regularized] + list(self._activity_losses)
+        for sub in self.sublayers():
+            out += sub.losses
+        return out
 
     def _own_weights(self):
         return [getattr(self._weights, n) for n, _ in self._weight_order]
@@ -242,9 +268,16 @@ class Layer:
     # --- config ---
     def get_config(self):
         """The constructor arguments (JSON values), as Keras' get_config()."""
+        from .regularizers import Regularizer, serialize
+
         config = {"name": self.name, "trainable": self.trainable}
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = serialize(self.activity_regularizer)
         for key in self.config_keys:
             value = getattr(self, key)
+            if isinstance(value, Regularizer):
+                config[key] = serialize(value)
+                continue
             if callable(value) and not isinstance(value, str):
                 raise ArgumentError(f"{self.name}: {key}={value!r} is a Python callable; it cannot be saved "
                                     "(use a name such as 'relu')")
@@ -317,6 +350,11 @@ class Layer:
             if mask is not None and key in params and kwargs.get(key) is None:
                 kwargs[key] = mask
         out = self.call(*args, **kwargs)
+        if self.activity_regularizer is not None:
+            for t in flatten(out):
+                # Keras 3: the penalty of an output with a batch axis is divided by the batch size
+                penalty = self.activity_regularizer(t)
+                self._activity_losses.append(penalty / t.shape[0] if t.ndim > 0 and t.shape[0] else penalty)
         if self.output_shape is None:
             self.output_shape = map_structure(lambda t: tuple(t.shape[1:]), out)
         return out

@@ -23,11 +23,10 @@ def set_custom_objects(objects):
 
 def _registry():
     from . import layers, model, models
+    from .base import Layer
 
-    names = ["Activation", "Add", "AveragePooling2D", "BatchNormalization", "Bidirectional", "Concatenate",
-             "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GRU", "GlobalAveragePooling1D",
-             "GlobalAveragePooling2D", "GlobalMaxPooling1D", "InputLayer", "LSTM", "LayerNormalization",
-             "MaxPooling2D", "MultiHeadAttention", "Reshape", "SimpleRNN", "TensorOp"]
+    names = [n for n in layers.__all__ if n != "Layer" and isinstance(getattr(layers, n), type)
+             and issubclass(getattr(layers, n), Layer)]  # every layer class keras.layers exports
     table = {n: getattr(layers, n) for n in names}
     table.update({"Model": model.Model, "Functional": model.Model, "Sequential": models.Sequential})
     return table

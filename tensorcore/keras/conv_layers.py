@@ -95,12 +95,18 @@ class Conv2D(_ImageLayer):
 
     base_name = "conv2d"
     config_keys = ("filters", "kernel_size", "strides", "padding", "data_format", "dilation_rate", "groups",
-                   "activation", "use_bias", "kernel_initializer", "bias_initializer")
+                   "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+                   "bias_regularizer")
 
     def __init__(self, filters, kernel_size, strides=(1, 1), padding="valid", data_format=None,
                  dilation_rate=(1, 1), groups=1, activation=None, use_bias=True,
-                 kernel_initializer="glorot_uniform", bias_initializer="zeros", **kwargs):
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros", kernel_regularizer=None,
+                 bias_regularizer=None, **kwargs):
         super().__init__(data_format=data_format, **kwargs)
+        from .regularizers import get as get_regularizer
+
+        self.kernel_regularizer, self.bias_regularizer = get_regularizer(kernel_regularizer), \
+            get_regularizer(bias_regularizer)
         self.filters = int(filters)
         self.kernel_size = _pair(kernel_size, "kernel_size")
         self.strides = _pair(strides, "strides")
@@ -121,6 +127,10 @@ class Conv2D(_ImageLayer):
         _initialize(self.conv.weight, self.kernel_initializer)  # fans in*kh*kw, out*kh*kw as in Keras
         if self.use_bias:
             _initialize(self.conv.bias, self.bias_initializer)
+        self._regularized = []
+        self.add_regularizer(self.kernel_regularizer, self.conv.weight)
+        if self.use_bias:
+            self.add_regularizer(self.bias_regularizer, self.conv.bias)
         pads = None
         if self.padding == "same":
             pads = tuple(_same_pads(n, k, s, d) for n, k, s, d in

@@ -19,11 +19,31 @@ import numpy as np
 from .. import nn
 from ..errors import ArgumentError, ShapeError
 from ..tensor import _make
+from .activation_layers import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .activations import get_activation
 from .attention_layers import LayerNormalization, MultiHeadAttention
 from .base import Layer, _array, reserve
 from .conv_layers import AveragePooling2D, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D
+from .conv_more import Conv1D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+from .core_layers import (
+    ActivityRegularization,
+    GaussianDropout,
+    GaussianNoise,
+    Identity,
+    Lambda,
+    Masking,
+    Normalization,
+    Permute,
+    RepeatVector,
+    Rescaling,
+    SpatialDropout1D,
+    SpatialDropout2D,
+    TimeDistributed,
+    UnitNormalization,
+)
+from .image_layers import AveragePooling1D, Cropping2D, GlobalMaxPooling2D, MaxPooling1D, UpSampling2D, ZeroPadding2D
 from .initializers import _initialize
+from .merge_layers import Average, Dot, Maximum, Minimum, Multiply, Subtract, _Merge
 from .rnn_layers import GRU, LSTM, Bidirectional, Embedding, SimpleRNN
 from .symbolic import KerasTensor, Node
 
@@ -45,12 +65,17 @@ class Dense(Layer):
     """
 
     base_name = "dense"
-    config_keys = ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer")
+    config_keys = ("units", "activation", "use_bias", "kernel_initializer", "bias_initializer", "kernel_regularizer",
+                   "bias_regularizer")
     supports_masking = True
 
     def __init__(self, units, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
-                 bias_initializer="zeros", **kwargs):
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
         super().__init__(**kwargs)
+        from .regularizers import get as get_regularizer
+
+        self.kernel_regularizer, self.bias_regularizer = get_regularizer(kernel_regularizer), \
+            get_regularizer(bias_regularizer)
         if int(units) < 1:
             raise ValueError(f"Dense: units must be a positive integer, got {units}")
         self.units = int(units)
@@ -69,6 +94,10 @@ class Dense(Layer):
         _initialize(self.linear.weight, self.kernel_initializer)
         if self.use_bias:
             _initialize(self.linear.bias, self.bias_initializer)
+        self._regularized = []
+        self.add_regularizer(self.kernel_regularizer, self.linear.weight)
+        if self.use_bias:
+            self.add_regularizer(self.bias_regularizer, self.linear.bias)
         self.act = get_activation(self.activation)
         self.head = _head_of(self.act)
         self.built = True
@@ -176,28 +205,6 @@ class Reshape(Layer):
 
     def call(self, inputs):
         return inputs.reshape((inputs.shape[0],) + self.target_shape)
-
-
-class _Merge(Layer):
-    """Base of layers that combine a list of inputs."""
-
-    supports_masking = True
-
-    def _build_for(self, args, kwargs):
-        inputs = args[0] if args else kwargs["inputs"]
-        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
-            raise ArgumentError(f"{type(self).__name__}: call it on a list of at least 2 inputs")
-        self.input_shape = [tuple(t.shape[1:]) for t in inputs]
-        self.built = True
-
-    def compute_mask(self, inputs, mask=None):
-        if mask is None or all(m is None for m in mask):
-            return None
-        present = [m for m in mask if m is not None]
-        out = present[0]
-        for m in present[1:]:
-            out = out & m
-        return out
 
 
 class Concatenate(_Merge):
@@ -335,9 +342,12 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, **kwargs).output
 
 
-__all__ = ["GRU", "LSTM", "Activation", "Add", "AveragePooling2D", "BatchNormalization", "Bidirectional",
-           "Concatenate", "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GlobalAveragePooling1D",
-           "GlobalAveragePooling2D", "GlobalMaxPooling1D", "Input",
-           "InputLayer", "Layer", "LayerNormalization", "MaxPooling2D", "MultiHeadAttention", "Reshape", "SimpleRNN",
-           "TensorOp",
-           "get_activation"]
+__all__ = ["ELU", "GRU", "LSTM", "Activation", "ActivityRegularization", "Add", "Average", "AveragePooling1D",
+           "AveragePooling2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
+           "Conv2DTranspose", "Cropping2D", "Dense", "DepthwiseConv2D", "Dot", "Dropout", "Embedding", "Flatten",
+           "GaussianDropout", "GaussianNoise", "GlobalAveragePooling1D", "GlobalAveragePooling2D",
+           "GlobalMaxPooling1D", "GlobalMaxPooling2D", "Identity", "Input", "InputLayer", "Lambda", "Layer",
+           "LayerNormalization", "LeakyReLU", "Masking", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum",
+           "MultiHeadAttention", "Multiply", "Normalization", "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling",
+           "Reshape", "SeparableConv2D", "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "Subtract",
+           "TensorOp", "TimeDistributed", "UnitNormalization", "UpSampling2D", "ZeroPadding2D", "get_activation"]

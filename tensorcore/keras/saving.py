@@ -40,18 +40,6 @@ MAX_JSON_BYTES = 16 * 2**20
 OPTIMIZER_STATE_FACTOR = 4  # the optimizer state may hold at most this many bytes per weight byte (Adam: 2)
 
 
-
-def _registry():
-    from . import layers, model, models
-
-    names = ["Activation", "Add", "AveragePooling2D", "BatchNormalization", "Bidirectional", "Concatenate",
-             "Conv2D", "Dense", "Dropout", "Embedding", "Flatten", "GRU", "GlobalAveragePooling2D", "InputLayer",
-             "LSTM", "LayerNormalization", "MaxPooling2D", "MultiHeadAttention", "Reshape", "SimpleRNN"]
-    table = {n: getattr(layers, n) for n in names}
-    table.update({"Model": model.Model, "Functional": model.Model, "Sequential": models.Sequential})
-    return table
-
-
 # --- save ----------------------------------------------------------------------------------------
 
 

@@ -1,0 +1,162 @@
+"""Keras merge layers beyond Add and Concatenate: Subtract, Multiply, Average, Maximum, Minimum, Dot.
+
+Each is called on a list of inputs of one shape (Subtract and Dot: exactly two), as in Keras:
+    diff = Subtract()([a, b])                 # a - b
+    gate = Multiply()([x, Dense(8, activation="sigmoid")(x)])
+    score = Dot(axes=1, normalize=True)([u, v])   # cosine similarity, (N, 1)
+"""
+
+from .. import einsum, maximum, minimum
+from ..errors import ArgumentError, ShapeError
+from .base import Layer
+
+
+class _Merge(Layer):
+    """Base of layers that combine a list of inputs."""
+
+    supports_masking = True
+
+    def _build_for(self, args, kwargs):
+        inputs = args[0] if args else kwargs["inputs"]
+        if not isinstance(inputs, (list, tuple)) or len(inputs) < 2:
+            raise ArgumentError(f"{type(self).__name__}: call it on a list of at least 2 inputs")
+        self.input_shape = [tuple(t.shape[1:]) for t in inputs]
+        self.built = True
+
+    def compute_mask(self, inputs, mask=None):
+        if mask is None or all(m is None for m in mask):
+            return None
+        present = [m for m in mask if m is not None]
+        out = present[0]
+        for m in present[1:]:
+            out = out & m
+        return out
+
+
+class _Elementwise(_Merge):
+    """A merge of inputs of one shape, folded pairwise with `combine` (Average then divides by their number)."""
+
+    arity = None  # exactly this many inputs (None: 2 or more)
+
+    def _build_for(self, args, kwargs):
+        super()._build_for(args, kwargs)
+        if self.arity is not None and len(self.input_shape) != self.arity:
+            raise ArgumentError(f"{type(self).__name__}: call it on a list of exactly {self.arity} inputs, got "
+                                f"{len(self.input_shape)}")
+
+    def combine(self, a, b):
+        raise NotImplementedError
+
+    def call(self, inputs):
+        shape = tuple(inputs[0].shape)
+        if any(tuple(t.shape) != shape for t in inputs[1:]):
+            raise ShapeError(f"{self.name}: {type(self).__name__} needs inputs of one shape, got "
+                             f"{[tuple(t.shape) for t in inputs]}")
+        out = inputs[0]
+        for t in inputs[1:]:
+            out = self.combine(out, t)
+        return out
+
+
+class Subtract(_Elementwise):
+    """Subtract()([a, b]) = a - b."""
+
+    base_name = "subtract"
+    arity = 2
+
+    def combine(self, a, b):
+        return a - b
+
+
+class Multiply(_Elementwise):
+    """The elementwise product of the inputs."""
+
+    base_name = "multiply"
+
+    def combine(self, a, b):
+        return a * b
+
+
+class Average(_Elementwise):
+    """The elementwise mean of the inputs: (x_1 + ... + x_n) / n."""
+
+    base_name = "average"
+
+    def combine(self, a, b):
+        return a + b
+
+    def call(self, inputs):
+        return super().call(inputs) / len(inputs)
+
+
+class Maximum(_Elementwise):
+    """The elementwise maximum of the inputs."""
+
+    base_name = "maximum"
+
+    def combine(self, a, b):
+        return maximum(a, b)
+
+
+class Minimum(_Elementwise):
+    """The elementwise minimum of the inputs."""
+
+    base_name = "minimum"
+
+    def combine(self, a, b):
+        return minimum(a, b)
+
+
+DOT_EPSILON = 1e-7  # Keras' backend epsilon in Dot(normalize=True): x / max(||x||, eps)
+
+
+class Dot(_Elementwise):
+    """Dot(axes)([x, y]): sum over axis axes[0] of x times axis axes[1] of y, per sample (Keras' batch_dot).
+
+    Axes count the batch axis (axes=1 for (N, d) inputs). The output keeps x's other axes, then y's;
+    two (N, d) inputs give (N, 1). normalize=True divides each by its L2 norm along the axis first."""
+
+    base_name = "dot"
+    arity = 2
+    config_keys = ("axes", "normalize")
+
+    def __init__(self, axes, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axes, int):
+            axes = (axes, axes)
+        axes = tuple(int(a) for a in axes)
+        if len(axes) != 2:
+            raise ArgumentError(f"Dot: axes must be an int or a pair of ints, got {axes!r}")
+        self.axes, self.normalize = axes, bool(normalize)
+
+    def get_config(self):
+        config = super().get_config()
+        config["axes"] = list(self.axes) if self.axes[0] != self.axes[1] else self.axes[0]
+        return config
+
+    def call(self, inputs):
+        x, y = inputs
+        ax, ay = self.axes[0] % x.ndim, self.axes[1] % y.ndim
+        if ax == 0 or ay == 0 or x.shape[0] != y.shape[0] or x.shape[ax] != y.shape[ay]:
+            raise ShapeError(f"{self.name}: cannot take the dot product of shapes {tuple(x.shape)} and "
+                             f"{tuple(y.shape)} on axes {self.axes}")
+        if self.normalize:
+            x, y = _unit(x, ax), _unit(y, ay)
+        letters = "bcdefghijklmnopqrstuvwxyz"
+        xs = "a" + letters[1:x.ndim]
+        ys = "a" + letters[x.ndim:x.ndim + y.ndim - 1]
+        ys = ys[:ay] + xs[ax] + ys[ay + 1:]
+        out = xs.replace(xs[ax], "") + ys[1:].replace(xs[ax], "")
+        z = einsum(f"{xs},{ys}->{out}", x, y)
+        return z.reshape(z.shape[0], 1) if z.ndim == 1 else z
+
+
+def _unit(x, axis, eps=DOT_EPSILON):
+    """x / max(||x||_2 along axis, eps)."""
+    from .. import clamp
+
+    norm = (x * x).sum(axis=axis, keepdims=True).sqrt()
+    return x / clamp(norm, min=eps)
+
+
+__all__ = ["Average", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"]
