@@ -63,8 +63,12 @@ def shfl_up_sync(self, mask, value, delta):
 
 
 def install():
-    """Add the shuffles to the simulator's fake ``cuda`` module (idempotent)."""
+    """Add the shuffles to the simulator's fake ``cuda`` module, and its waiting scheduler (idempotent)."""
     from numba.cuda.simulator import kernelapi
+
+    from . import _sim_block
+
+    _sim_block.install()
 
     fake = kernelapi.FakeCUDAModule
     for name, fn in (
