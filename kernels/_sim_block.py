@@ -4,13 +4,13 @@ Numba's simulator runs each CUDA thread of a block as a Python thread; its ``Blo
 then spins in a loop asking every thread ``is_alive()`` and ``syncthreads_blocked`` until all have
 arrived at a barrier or ended. That loop holds the GIL the simulated threads need (the sweep's
 layer_norm case on the simulated device: 19-22 s of CPU time with it, 11-12 s without, 2026-12-02).
-:func:`install` replaces it with a
-condition variable: ``syncthreads`` releases the block when every thread still running has arrived
-(threads that returned count as arrived, as in Numba's scheduler), and the first exception of a
-thread aborts the others and is raised, as Numba raises it. ``cuda.shared.array`` keeps Numba's
-key (the calling file and line) but reads it from the caller's frame instead of a whole stack
-extraction (which stats every source file of the stack on each call). The kernels, their launch
-configurations and the order of blocks are unchanged. Imported only in simulator mode.
+:func:`install` replaces it with a condition variable: ``syncthreads`` releases the block when every
+thread still running has arrived (threads that returned count as arrived, as in Numba's scheduler),
+and the first exception of a thread aborts the others and is raised, as Numba raises it.
+``cuda.shared.array`` keeps Numba's key (the calling file and line) but reads it from the caller's
+frame instead of a whole stack extraction (which stats every source file of the stack on each
+call). The kernels, their launch configurations and the order of blocks are unchanged. Imported
+only in simulator mode.
 """
 
 from __future__ import annotations

@@ -6,7 +6,6 @@ without a hang. The kernels are real CUDA code: on a GPU they check the hardware
 import numpy as np
 import pytest
 from numba import cuda  # a module global: the simulator swaps its fake cuda module in for it
-
 from tensorcore.kernels import _launch  # installs the simulator's shuffles and scheduler
 
 from .kernel_helpers import SIMULATOR, requires_cuda
