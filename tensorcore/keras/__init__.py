@@ -15,8 +15,10 @@ Example (the classic Keras MLP; only the import prefix differs from Keras):
 Arithmetic on KerasTensors (x + y, 2 * x, x @ w, -x, x / y, x ** 2) records TensorOp layers. Not
 supported (each raises a clear error where an argument asks for it): stateful RNNs, dropout /
 recurrent_dropout inside RNN layers, MultiHeadAttention attention_axes, keras.ops, .h5 files, fit on
-generators or datasets, class_weight / sample_weight. A .keras file holds the architecture, the
-weights, the compile settings and the optimizer's state. tensorcore-specific: layer.input_shape /
+generators or datasets, weight constraints. A .keras file holds the architecture, the weights, the
+compile settings and the optimizer's state; model.to_json() / keras.models.model_from_json the
+architecture alone. fit/evaluate take sample_weight= (and fit class_weight=) with Keras 3's reduction
+(tensorcore/keras/weighting.py); regularizers add their penalties to the loss. tensorcore-specific: layer.input_shape /
 layer.output_shape leave the batch axis out.
 """
 

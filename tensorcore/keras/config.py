@@ -167,7 +167,8 @@ def compile_config(model):
     opt_config = {k: v for k, v in opt.get_config().items() if isinstance(v, (int, float, str, bool, type(None)))}
     opt_config["learning_rate"] = opt_config.pop("_learning_rate", opt.learning_rate)
     return {"optimizer": {"class_name": type(opt).__name__, "config": opt_config}, "loss": plain(model._loss_spec),
-            "metrics": plain(model._metric_spec), "loss_weights": model._loss_weights}
+            "metrics": plain(model._metric_spec), "loss_weights": model._loss_weights,
+            "weighted_metrics": plain(getattr(model, "_weighted_metric_spec", None))}
 
 
 _LOSSES = ("CategoricalCrossentropy", "SparseCategoricalCrossentropy", "BinaryCrossentropy", "MeanSquaredError",
@@ -211,7 +212,8 @@ def compile_from_config(model, config, path):
         raise KerasFileError(f"load_model({path}): unknown optimizer {opt.get('class_name')!r}")
     _check_arguments(cls, opt.get("config", {}))
     model.compile(optimizer=cls(**opt.get("config", {})), loss=loss_of(config.get("loss")),
-                  metrics=metric_of(config.get("metrics")), loss_weights=config.get("loss_weights"))
+                  metrics=metric_of(config.get("metrics")), loss_weights=config.get("loss_weights"),
+                  weighted_metrics=metric_of(config.get("weighted_metrics")))
 
 
 __all__ = ["deserialize_layer", "functional_config", "functional_from_config", "serialize_layer"]

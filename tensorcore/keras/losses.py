@@ -8,6 +8,7 @@ log-softmax (log-sigmoid): no log(0), no NaN, however confident the model is.
 
 from .. import abs as tc_abs
 from .. import clip, log
+from ..errors import ArgumentError
 from ..nn import functional as ops_nn
 from ..tensor import Tensor, _make
 
@@ -44,6 +45,17 @@ class Loss:
     def call_logits(self, y_true, logits):
         raise NotImplementedError(f"{self.name} has no logits form")
 
+    def per_sample(self, y_true, y_pred, logits=False):
+        """The unreduced loss (one value per sample, or per step of a sequence): what sample weights scale."""
+        y_true = _as_tensor(y_true, y_pred)
+        return self.values_logits(y_true, y_pred) if logits or self.from_logits else self.values(y_true, y_pred)
+
+    def values(self, y_true, y_pred):
+        raise ArgumentError(f"{self.name}: this loss has no per-sample form, so sample weights cannot apply")
+
+    def values_logits(self, y_true, logits):
+        raise ArgumentError(f"{self.name}: this loss has no per-sample logits form")
+
 
 class CategoricalCrossentropy(Loss):
     """-sum(y_true * log(y_pred)) over classes; y_true one-hot or probabilities (N, C)."""
@@ -66,6 +78,20 @@ class CategoricalCrossentropy(Loss):
             return ops_nn.cross_entropy(logits, y_true)
         return ops_nn.cross_entropy(logits, y_true, label_smoothing=self.label_smoothing)
 
+    def _smoothed(self, y_true):
+        if self.label_smoothing:
+            return y_true * (1 - self.label_smoothing) + self.label_smoothing / y_true.shape[-1]
+        return y_true
+
+    def values(self, y_true, y_pred):
+        p = y_pred / y_pred.sum(axis=-1, keepdims=True)
+        return -(self._smoothed(y_true) * log(clip(p, EPSILON, 1 - EPSILON))).sum(axis=-1)
+
+    def values_logits(self, y_true, logits):
+        if y_true.dtype.kind in "iu":
+            return _pick(ops_nn.log_softmax(logits, -1), y_true)
+        return -(self._smoothed(y_true.astype(logits.dtype)) * ops_nn.log_softmax(logits, -1)).sum(axis=-1)
+
 
 class SparseCategoricalCrossentropy(Loss):
     """-log(y_pred[label]); y_true integer labels (N,) (or (N, 1))."""
@@ -87,6 +113,16 @@ class SparseCategoricalCrossentropy(Loss):
     def call_logits(self, y_true, logits):
         return ops_nn.cross_entropy(logits, self._labels(_as_tensor(y_true, logits)))
 
+    def _label_steps(self, y_true, y_pred):
+        labels = y_true if y_true.dtype.kind in "iu" else y_true.astype("int64")
+        return labels.reshape(y_pred.shape[:-1])
+
+    def values(self, y_true, y_pred):
+        return _pick(log(clip(y_pred, EPSILON, 1 - EPSILON)), self._label_steps(y_true, y_pred))
+
+    def values_logits(self, y_true, logits):
+        return _pick(ops_nn.log_softmax(logits, -1), self._label_steps(y_true, logits))
+
 
 class BinaryCrossentropy(Loss):
     """-(y log p + (1 - y) log(1 - p)), averaged."""
@@ -105,6 +141,15 @@ class BinaryCrossentropy(Loss):
         y_true = _as_tensor(y_true, logits)
         return ops_nn.binary_cross_entropy_with_logits(logits, y_true.astype(logits.dtype).reshape(logits.shape))
 
+    def values(self, y_true, y_pred):
+        y = y_true.astype(y_pred.dtype).reshape(y_pred.shape)
+        p = clip(y_pred, EPSILON, 1 - EPSILON)
+        return _last_mean(-(y * log(p) + (1 - y) * log(1 - p)))
+
+    def values_logits(self, y_true, logits):
+        y = y_true.astype(logits.dtype).reshape(logits.shape)
+        return _last_mean(ops_nn.binary_cross_entropy_with_logits(logits, y, reduction="none"))
+
 
 class MeanSquaredError(Loss):
     def __init__(self, name="mean_squared_error"):
@@ -113,6 +158,10 @@ class MeanSquaredError(Loss):
     def call(self, y_true, y_pred):
         return ops_nn.mse_loss(y_pred, y_true.astype(y_pred.dtype).reshape(y_pred.shape))
 
+    def values(self, y_true, y_pred):
+        d = y_pred - y_true.astype(y_pred.dtype).reshape(y_pred.shape)
+        return _last_mean(d * d)
+
 
 class MeanAbsoluteError(Loss):
     def __init__(self, name="mean_absolute_error"):
@@ -120,6 +169,19 @@ class MeanAbsoluteError(Loss):
 
     def call(self, y_true, y_pred):
         return tc_abs(y_pred - y_true.astype(y_pred.dtype).reshape(y_pred.shape)).mean()
+
+    def values(self, y_true, y_pred):
+        return _last_mean(tc_abs(y_pred - y_true.astype(y_pred.dtype).reshape(y_pred.shape)))
+
+
+def _last_mean(values):
+    """The mean over the last axis (Keras' per-sample reduction); a 1-D batch is one value per sample."""
+    return values.mean(axis=-1) if values.ndim > 1 else values
+
+
+def _pick(log_probs, labels):
+    """-log_probs[..., label] for integer labels of log_probs.shape[:-1]."""
+    return -log_probs.gather(-1, labels.reshape(tuple(labels.shape) + (1,)).astype("int64")).reshape(labels.shape)
 
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0):
@@ -162,7 +224,15 @@ class _FunctionLoss(Loss):
         self.fn = fn
 
     def call(self, y_true, y_pred):
-        return self.fn(y_true, y_pred)
+        out = self.fn(y_true, y_pred)
+        return out.mean() if out.ndim else out  # Keras: a loss function's per-sample values, averaged
+
+    def values(self, y_true, y_pred):
+        out = self.fn(y_true, y_pred)
+        if out.ndim == 0:
+            raise ArgumentError(f"{self.name}: the loss function returns a scalar; sample weights need one value "
+                                "per sample")
+        return out
 
 
 def get(identifier):

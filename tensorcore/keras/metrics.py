@@ -13,7 +13,9 @@ from ..errors import ArgumentError
 
 
 class Metric:
-    """A metric that sums a per-sample value over batches: update(y_true, y_pred), result(), reset()."""
+    """A metric that sums a per-sample value over batches: update_state(y_true, y_pred, sample_weight=None),
+    result(), reset_state(). With sample weights the result is sum(w * value) / sum(w) (w broadcast to the
+    values), as Keras' weighted Mean."""
 
     needs_probabilities = False  # False: works on logits as well (argmax, sign)
 
@@ -25,17 +27,17 @@ class Metric:
         self.total = 0.0
         self.count = 0
 
-    def update_state(self, y_true, y_pred, from_logits=False):
-        s, n = self.batch(y_true, y_pred, from_logits)
+    def update_state(self, y_true, y_pred, sample_weight=None, from_logits=False):
+        s, n = self.batch(np.asarray(y_true), np.asarray(y_pred), from_logits, sample_weight)
         self.total += s
         self.count += n
 
     def result(self):
         return self.total / self.count if self.count else 0.0
 
-    def __call__(self, y_true, y_pred):
+    def __call__(self, y_true, y_pred, sample_weight=None):
         """update_state with one batch, then the result so far (Keras's metric(y_true, y_pred))."""
-        self.update_state(np.asarray(y_true), np.asarray(y_pred))
+        self.update_state(np.asarray(y_true), np.asarray(y_pred), sample_weight)
         return self.result()
 
     def get_config(self):
@@ -47,27 +49,52 @@ class Metric:
 
     config_keys = ()  # the constructor's arguments besides name, saved by get_config
 
-    def batch(self, y_true, y_pred, from_logits):
+    def values(self, y_true, y_pred, from_logits):
+        """The per-sample (or per-element) values the metric averages."""
         raise NotImplementedError
+
+    def batch(self, y_true, y_pred, from_logits, sample_weight=None):
+        """(sum of the batch's values, their count), both weighted when sample_weight is given."""
+        v = np.asarray(self.values(y_true, y_pred, from_logits), dtype=np.float64)
+        if sample_weight is None:
+            return float(v.sum()), v.size
+        w = _broadcast_weights(sample_weight, v.shape, self.name)
+        return float((v * w).sum()), float(w.sum())
+
+
+def _broadcast_weights(sample_weight, shape, what):
+    """Sample weights (N,) or (N, 1) broadcast to values of `shape` (batch axis first)."""
+    w = np.asarray(sample_weight, dtype=np.float64)
+    while w.ndim > len(shape) and w.shape[-1] == 1:
+        w = w.reshape(w.shape[:-1])
+    if w.ndim < len(shape):
+        w = w.reshape(w.shape + (1,) * (len(shape) - w.ndim))
+    try:
+        return np.broadcast_to(w, shape)
+    except ValueError:
+        from ..errors import ShapeError
+
+        raise ShapeError(f"{what}: sample_weight of shape {np.shape(sample_weight)} for values of shape {shape}") \
+            from None
 
 
 class CategoricalAccuracy(Metric):
     def __init__(self, name="categorical_accuracy"):
         super().__init__(name)
 
-    def batch(self, y_true, y_pred, from_logits):
+    def values(self, y_true, y_pred, from_logits):
         pred = y_pred.argmax(axis=-1)
         true = y_true if y_true.ndim == pred.ndim else y_true.argmax(axis=-1)
-        return float(np.count_nonzero(pred == true)), pred.size
+        return pred == true
 
 
 class SparseCategoricalAccuracy(CategoricalAccuracy):
     def __init__(self, name="sparse_categorical_accuracy"):
         Metric.__init__(self, name)
 
-    def batch(self, y_true, y_pred, from_logits):
+    def values(self, y_true, y_pred, from_logits):
         pred = y_pred.argmax(axis=-1)
-        return float(np.count_nonzero(pred == y_true.reshape(pred.shape))), pred.size
+        return pred == y_true.reshape(pred.shape)
 
 
 class Accuracy(Metric):
@@ -76,8 +103,8 @@ class Accuracy(Metric):
     def __init__(self, name="accuracy"):
         super().__init__(name)
 
-    def batch(self, y_true, y_pred, from_logits):
-        return float(np.count_nonzero(y_pred == y_true.reshape(y_pred.shape))), y_pred.size
+    def values(self, y_true, y_pred, from_logits):
+        return y_pred == y_true.reshape(y_pred.shape)
 
 
 class TopKCategoricalAccuracy(Metric):
@@ -92,12 +119,12 @@ class TopKCategoricalAccuracy(Metric):
     def labels(self, y_true):
         return y_true.argmax(axis=-1)
 
-    def batch(self, y_true, y_pred, from_logits):
+    def values(self, y_true, y_pred, from_logits):
         labels = self.labels(y_true).reshape(-1).astype(np.int64)
         pred = y_pred.reshape(len(labels), -1)
         target = pred[np.arange(len(labels)), labels]
         # NOTE: ties count as hits, as Keras's in_top_k: the target is in the top k if fewer than k are larger
-        return float(np.count_nonzero((pred > target[:, None]).sum(axis=-1) < self.k)), len(labels)
+        return (pred > target[:, None]).sum(axis=-1) < self.k
 
 
 class SparseTopKCategoricalAccuracy(TopKCategoricalAccuracy):
@@ -117,10 +144,10 @@ class BinaryAccuracy(Metric):
         super().__init__(name)
         self.threshold = threshold
 
-    def batch(self, y_true, y_pred, from_logits):
+    def values(self, y_true, y_pred, from_logits):
         cut = np.log(self.threshold / (1 - self.threshold)) if from_logits else self.threshold
         pred = y_pred > cut
-        return float(np.count_nonzero(pred == (y_true.reshape(pred.shape) > 0.5))), pred.size
+        return pred == (y_true.reshape(pred.shape) > 0.5)
 
 
 class MeanSquaredError(Metric):
@@ -129,9 +156,9 @@ class MeanSquaredError(Metric):
     def __init__(self, name="mean_squared_error"):
         super().__init__(name)
 
-    def batch(self, y_true, y_pred, from_logits):
+    def values(self, y_true, y_pred, from_logits):
         d = y_pred - y_true.reshape(y_pred.shape)
-        return float((d * d).mean(axis=-1).sum()) if d.ndim > 1 else float((d * d).sum()), len(d)
+        return (d * d).mean(axis=-1) if d.ndim > 1 else d * d
 
 
 class MeanAbsoluteError(Metric):
@@ -140,9 +167,9 @@ class MeanAbsoluteError(Metric):
     def __init__(self, name="mean_absolute_error"):
         super().__init__(name)
 
-    def batch(self, y_true, y_pred, from_logits):
+    def values(self, y_true, y_pred, from_logits):
         d = np.abs(y_pred - y_true.reshape(y_pred.shape))
-        return float(d.mean(axis=-1).sum()) if d.ndim > 1 else float(d.sum()), len(d)
+        return d.mean(axis=-1) if d.ndim > 1 else d
 
 
 class RootMeanSquaredError(Metric):
@@ -153,9 +180,9 @@ class RootMeanSquaredError(Metric):
     def __init__(self, name="root_mean_squared_error"):
         super().__init__(name)
 
-    def batch(self, y_true, y_pred, from_logits):
+    def values(self, y_true, y_pred, from_logits):
         d = y_pred - y_true.reshape(y_pred.shape)
-        return float((d * d).sum()), d.size
+        return d * d
 
     def result(self):
         return float(np.sqrt(self.total / self.count)) if self.count else 0.0
@@ -174,11 +201,11 @@ class Precision(Metric):
         self.thresholds = thresholds
         super().__init__(name)
 
-    def batch(self, y_true, y_pred, from_logits):
+    def batch(self, y_true, y_pred, from_logits, sample_weight=None):
         pred = y_pred > (0.5 if self.thresholds is None else self.thresholds)
         true = y_true.reshape(pred.shape) > 0.5
-        return float(np.count_nonzero(pred & true)), int(np.count_nonzero(pred if self.counted == "predicted"
-                                                                             else true))
+        w = 1.0 if sample_weight is None else _broadcast_weights(sample_weight, pred.shape, self.name)
+        return float(((pred & true) * w).sum()), float(((pred if self.counted == "predicted" else true) * w).sum())
 
 
 class Recall(Precision):
@@ -205,13 +232,19 @@ class ModelMetrics:
     def reset(self):
         m = self.model
         names, shapes = m.output_names, m._output_shapes()
-        self.metrics = []
-        for i, ids in enumerate(m._metrics_per_output):
+        self.metrics, self.weighted = [], []
+        weighted = getattr(m, "_weighted_per_output", None) or [[] for _ in names]
+        for i, (ids, weighted_ids) in enumerate(zip(m._metrics_per_output, weighted)):
             loss = m._losses[i]
-            made = [get(k, getattr(loss, "name", None), self.targets[i], shapes[i]) for k in ids]
+            made = [get(k, getattr(loss, "name", None), self.targets[i], shapes[i]) for k in ids + weighted_ids]
+            taken = {metric.name for metric in made[:len(ids)]}
+            for metric in made[len(ids):]:  # Keras: a weighted metric named as an unweighted one gets "weighted_"
+                if metric.name in taken and not isinstance(weighted_ids[made.index(metric) - len(ids)], Metric):
+                    metric.name = f"weighted_{metric.name}"
             for metric in made:  # a Metric instance given to compile() starts each epoch and evaluation afresh
                 metric.reset_state()
             self.metrics.append(made)
+            self.weighted.append([False] * len(ids) + [True] * len(weighted_ids))
         self.names = names
         self.loss_sums, self.seen = [0.0] * len(names), 0
 
@@ -227,13 +260,16 @@ class ModelMetrics:
                 continue
             pred, y = outs[i].numpy(), yb[i].numpy()
             probs = None
-            for metric in metrics:
+            sw = getattr(yb, "sample_weight", None)
+            sw = None if sw is None or sw[i] is None else sw[i].numpy()
+            for metric, weighted in zip(metrics, self.weighted[i]):
+                weight = sw if weighted else None
                 if metric.needs_probabilities and from_logits:
                     if probs is None:
                         probs = _softmax(pred) if self.model._head != "sigmoid" else 1 / (1 + np.exp(-pred))
-                    metric.update_state(y, probs, False)
+                    metric.update_state(y, probs, weight, from_logits=False)
                 else:
-                    metric.update_state(y, pred, from_logits)
+                    metric.update_state(y, pred, weight, from_logits=from_logits)
 
     def results(self):
         out = OrderedDict()

@@ -270,6 +270,17 @@ class Model(TrainingMixin, Layer):
 
         return functional_from_config(config) if "nodes" in config else cls(**config)
 
+    def to_json(self, **kwargs):
+        """The architecture as a JSON string (no weights, no compile settings), as Keras' model.to_json();
+        keras.models.model_from_json rebuilds it. kwargs go to json.dumps (indent=...)."""
+        import json
+
+        from .config import serialize_layer
+
+        item = serialize_layer(self)
+        return json.dumps({"module": "keras", "class_name": item["class_name"], "config": item["config"],
+                           "registered_name": item["class_name"], "format": "tensorcore-keras"}, **kwargs)
+
     def save(self, filepath, overwrite=True):
         """Save the architecture, weights and compile settings to a .keras zip (JSON + .npz, no pickle)."""
         from .saving import save_model

@@ -138,4 +138,34 @@ class Sequential(Model):
         return model
 
 
-__all__ = ["Model", "Sequential", "load_model"]
+def model_from_json(json_string, custom_objects=None):
+    """The (fresh, uncompiled) model that model.to_json() described; custom_objects: {name: class or function}
+    for layers and Lambda functions of your own. Only registered classes are built; nothing is executed."""
+    import json
+
+    from .base import KerasFileError
+    from .config import deserialize_layer, set_custom_objects
+
+    if not isinstance(json_string, (str, bytes)) or len(json_string) > 16 * 2**20:
+        raise KerasFileError("model_from_json: expects a JSON string (at most 16 MiB) from model.to_json()")
+    try:
+        item = json.loads(json_string)
+    except ValueError as e:
+        raise KerasFileError(f"model_from_json: not valid JSON ({e})") from None
+    if not isinstance(item, dict):
+        raise KerasFileError("model_from_json: the JSON is not a model description")
+    saved = set_custom_objects(custom_objects)
+    try:
+        model = deserialize_layer({"class_name": item.get("class_name"), "config": item.get("config")})
+    except (TypeError, ValueError, KeyError, AttributeError) as e:
+        if isinstance(e, KerasFileError):
+            raise
+        raise KerasFileError(f"model_from_json: cannot rebuild the model: {type(e).__name__}: {e}") from None
+    finally:
+        set_custom_objects(saved)
+    if not isinstance(model, Model):
+        raise KerasFileError(f"model_from_json: the JSON describes a {type(model).__name__}, not a model")
+    return model
+
+
+__all__ = ["Model", "Sequential", "load_model", "model_from_json"]

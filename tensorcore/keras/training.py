@@ -24,21 +24,9 @@ from . import callbacks as callbacks_module
 from . import losses as losses_module
 from . import metrics as metrics_module
 from . import optimizers as optimizers_module
+from . import weighting
+from .compile_specs import _metrics_per_output, _penalized_layers, _per_output
 from .symbolic import flatten
-
-
-def _per_output(spec, names, what):
-    """A list with one entry per output from a single value, a list, or a dict by output name."""
-    if isinstance(spec, dict):
-        unknown = set(spec) - set(names)
-        if unknown:
-            raise ArgumentError(f"compile: {what} for unknown outputs {sorted(unknown)}; outputs: {names}")
-        return [spec.get(n) for n in names]
-    if isinstance(spec, (list, tuple)) and what == "loss":
-        if len(spec) != len(names):
-            raise ArgumentError(f"compile: {len(spec)} losses for {len(names)} outputs {names}")
-        return list(spec)
-    return [spec] * len(names)
 
 
 class TrainingMixin:
@@ -51,8 +39,10 @@ class TrainingMixin:
         self.history = None
 
     # --- compile ---
-    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, **kwargs):
-        """Choose the optimizer (name or keras optimizer), the loss(es) (name, Loss or callable) and metric names."""
+    def compile(self, optimizer="rmsprop", loss=None, metrics=None, loss_weights=None, weighted_metrics=None,
+                **kwargs):
+        """Choose the optimizer (name or keras optimizer), the loss(es) (name, Loss or callable) and metric names;
+        weighted_metrics see fit/evaluate's sample weights, metrics do not (Keras' rule)."""
         unsupported = {k for k, v in kwargs.items() if v is not None and k not in ("run_eagerly", "jit_compile",
                                                                                     "steps_per_execution")}
         if unsupported:
@@ -62,6 +52,7 @@ class TrainingMixin:
         self.optimizer = optimizers_module.get(optimizer)
         self.optimizer.inner = None
         self._loss_spec, self._metric_spec, self._loss_weights = loss, metrics, loss_weights
+        self._weighted_metric_spec = weighted_metrics
         self._losses = None
         if not isinstance(loss, (list, tuple, dict)):
             losses_module.get(loss)  # unknown names fail here, as in Keras
@@ -82,12 +73,9 @@ class TrainingMixin:
         weights = self._loss_weights
         self._weights_per_output = [1.0] * len(names) if weights is None else \
             [1.0 if w is None else float(w) for w in _per_output(weights, names, "loss_weights")]
-        spec = self._metric_spec or []
-        if isinstance(spec, dict) or (len(names) > 1 and spec and all(isinstance(s, (list, tuple)) for s in spec)):
-            per = _per_output(spec, names, "metrics") if isinstance(spec, dict) else list(spec)
-            self._metrics_per_output = [list(m) if isinstance(m, (list, tuple)) else ([m] if m else []) for m in per]
-        else:
-            self._metrics_per_output = [list(spec)] + [[] for _ in names[1:]]
+        self._metrics_per_output = _metrics_per_output(self._metric_spec, names)
+        self._weighted_per_output = _metrics_per_output(getattr(self, "_weighted_metric_spec", None), names)
+        self._penalized = _penalized_layers(self)
 
     def _fused(self):
         return (self._head is not None and len(self._losses) == 1 and self._losses[0] is not None
@@ -186,30 +174,46 @@ class TrainingMixin:
             return y.reshape(y.shape[:-1] if y.ndim > 1 and y.shape[-1] == 1 else y.shape).astype(np.int64, copy=False)
         return y.astype(get_default_dtype(), copy=False) if y.dtype.kind in "biuf" else y
 
-    def _batches(self, xs, ys, batch_size, order=None):
+    def _batches(self, xs, ys, batch_size, order=None, sws=None):
         n = len(xs[0])
         order = np.arange(n) if order is None else order
         device = self._device
+        weighted = sws is not None and any(w is not None for w in sws)
         for start in range(0, len(order), batch_size):
             rows = order[start:start + batch_size]
-            yield ([self._tensor(a[rows], device) for a in xs],
-                   None if ys is None else [None if a is None else self._tensor(a[rows], device) for a in ys])
+            targets = None
+            if ys is not None:
+                targets = weighting.Targets(None if a is None else self._tensor(a[rows], device) for a in ys)
+                if weighted:
+                    targets.sample_weight = [None if w is None else self._tensor(w[rows], device) for w in sws]
+            yield [self._tensor(a[rows], device) for a in xs], targets
 
     # --- steps ---
     def _losses_of(self, yb, outs, fused):
         parts = []
         total = None
-        for loss, weight, target, out in zip(self._losses, self._weights_per_output, yb, outs):
+        sws = getattr(yb, "sample_weight", None) or [None] * len(yb)
+        for loss, weight, target, out, sw in zip(self._losses, self._weights_per_output, yb, outs, sws):
             if loss is None or target is None:
                 parts.append(None)
                 continue
-            value = loss.call_logits(target, out) if fused else loss(target, out)
+            if sw is not None:
+                value = weighting.weighted_loss(loss, target, out, fused, sw)
+            else:
+                value = loss.call_logits(target, out) if fused else loss(target, out)
             parts.append(value)
             weighted = value * weight if weight != 1.0 else value
             total = weighted if total is None else total + weighted
         if total is None:
             raise ArgumentError("fit: no output has both a loss and targets")
+        if self._penalized:  # Keras 3: the regularizers' penalties join the loss in training and evaluation
+            for penalty in self.losses:
+                total = total + penalty
         return total, parts
+
+    def _clear_activity(self):
+        for layer in self._penalized:
+            layer._activity_losses = []
 
     def _from_logits(self, fused):
         """Whether the (first) output is logits: fused, or a loss built with from_logits=True."""
@@ -217,6 +221,7 @@ class TrainingMixin:
 
     def _train_step(self, xb, yb):
         fused = self._fused()
+        self._clear_activity()
         outs = flatten(self._forward(xb, training=True, logits=fused))
         total, parts = self._losses_of(yb, outs, fused)
         params = self._params
@@ -231,6 +236,7 @@ class TrainingMixin:
 
     def _eval_step(self, xb, yb):
         fused = self._fused()
+        self._clear_activity()
         outs = flatten(self._forward(xb, training=False, logits=fused))
         total, parts = self._losses_of(yb, outs, fused)
         return total, (outs, parts, self._from_logits(fused))
@@ -247,31 +253,36 @@ class TrainingMixin:
         distributed=True (one input and output): data parallel over the ranks of an MPI job; see
         tensorcore/distributed/training.py. Models under a million parameters train on one BLAS thread.
         """
-        if class_weight is not None or sample_weight is not None:
-            raise ArgumentError("fit: class_weight and sample_weight are not supported yet")
         if x is None or y is None:
             raise ValueError("fit: give x and y")
         xs = self._input_arrays(x)
         self._ready(xs)
         with blas_threads(small_model_threads(self.net)):
             return self._fit(xs, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data,
-                             shuffle, initial_epoch, steps_per_epoch, distributed)
+                             shuffle, initial_epoch, steps_per_epoch, distributed, sample_weight, class_weight)
 
     def _fit(self, xs, y, batch_size, epochs, verbose, callbacks, validation_split, validation_data, shuffle,
-             initial_epoch, steps_per_epoch, distributed):
+             initial_epoch, steps_per_epoch, distributed, sample_weight=None, class_weight=None):
         verbose = 1 if verbose == "auto" else int(verbose)
         ys = self._target_arrays(y, len(xs[0]))
-        xv = yv = None
+        sws = weighting.sample_weights(self, ys, sample_weight, class_weight, len(xs[0]))
+        xv = yv = swv = None
         if validation_data is not None:
-            xv = self._input_arrays(validation_data[0])
-            yv = self._target_arrays(validation_data[1], len(xv[0]))
+            x_val, y_val, sw_val = weighting.unpack_validation(validation_data)
+            xv = self._input_arrays(x_val)
+            yv = self._target_arrays(y_val, len(xv[0]))
+            swv = weighting.sample_weights(self, yv, sw_val, None, len(xv[0]), "fit(validation_data)")
         elif validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
             split = int(len(xs[0]) * (1 - validation_split))
             xv, yv = [a[split:] for a in xs], [None if a is None else a[split:] for a in ys]
             xs, ys = [a[:split] for a in xs], [None if a is None else a[:split] for a in ys]
+            swv = [None if w is None else w[split:] for w in sws]
+            sws = [None if w is None else w[:split] for w in sws]
         dp = None
+        if distributed and any(w is not None for w in sws + (swv or [])):
+            raise ArgumentError("fit(distributed=True): sample_weight / class_weight are not supported there")
         if distributed:
             if len(xs) != 1 or len(ys) != 1:
                 raise ArgumentError("fit(distributed=True) supports models with one input and one output")
@@ -302,10 +313,10 @@ class TrainingMixin:
             order = (_gen(None).permutation(n) if shuffle else np.arange(n))[:steps * batch_size]
             bar = loop.Progress(steps, f"Epoch {epoch + 1}/{epochs}", _format_logs) if verbose == 1 else None
             start = time.perf_counter()
-            logs = loop.run_epoch(self._batches(xs, ys, batch_size, order), self._train_step, metrics, bar, cbs,
-                                  should_stop=lambda: self.stop_training)
+            logs = loop.run_epoch(self._batches(xs, ys, batch_size, order, sws), self._train_step, metrics, bar,
+                                  cbs, should_stop=lambda: self.stop_training)
             if xv is not None and len(xv[0]):
-                logs.update({f"val_{k}": v for k, v in self._evaluate_arrays(xv, yv, batch_size).items()})
+                logs.update({f"val_{k}": v for k, v in self._evaluate_arrays(xv, yv, batch_size, None, swv).items()})
             if dp is not None:
                 logs = dp.average_logs(logs)
             if bar is not None:
@@ -320,28 +331,31 @@ class TrainingMixin:
         history.model = self
         return history
 
-    def _evaluate_arrays(self, xs, ys, batch_size, bar=None):
+    def _evaluate_arrays(self, xs, ys, batch_size, bar=None, sws=None):
         self.net.eval()
         try:
             metrics = metrics_module.ModelMetrics(self, ys)
-            return loop.evaluate(self._batches(xs, ys, batch_size), self._eval_step, metrics, bar)
+            return loop.evaluate(self._batches(xs, ys, batch_size, None, sws), self._eval_step, metrics, bar)
         finally:
             self.net.train()
 
-    def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", return_dict=False):
-        """Loss (and metrics) over (x, y): a float, or [loss, metric, ...], or a dict with return_dict=True."""
+    def evaluate(self, x=None, y=None, batch_size=32, verbose="auto", sample_weight=None, steps=None, callbacks=None,
+                 return_dict=False):
+        """Loss (and metrics) over (x, y): a float, or [loss, metric, ...], or a dict with return_dict=True.
+
+        sample_weight (N,): the loss is sum(w * loss) / N per batch, as Keras'; weighted_metrics are weighted."""
+        if steps is not None or callbacks:
+            raise ArgumentError("evaluate: steps= and callbacks= are not supported (arrays are evaluated whole)")
         verbose = 1 if verbose == "auto" else int(verbose)
         xs = self._input_arrays(x)
         self._ready(xs)
         ys = self._target_arrays(y, len(xs[0]))
+        sws = weighting.sample_weights(self, ys, sample_weight, None, len(xs[0]), "evaluate")
         bar = loop.Progress(math.ceil(len(xs[0]) / batch_size), "Evaluate", _format_logs) if verbose == 1 else None
-        logs = self._evaluate_arrays(xs, ys, batch_size, bar)
+        logs = self._evaluate_arrays(xs, ys, batch_size, bar, sws)
         if bar is not None:
             bar.close(logs)
-        if return_dict:
-            return logs
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        return _logs_result(logs, return_dict)
 
     def predict(self, x, batch_size=32, verbose=0):
         """The model's outputs (softmax probabilities for a softmax model) as NumPy arrays; no graph is recorded."""
@@ -374,17 +388,33 @@ class TrainingMixin:
         first = x if not isinstance(x, (list, tuple, dict)) else flatten(x)[0]
         return self.predict(x, batch_size=max(len(first), 1))
 
-    def train_on_batch(self, x, y):
-        """One optimizer step on one batch; returns the loss (or [loss, metrics...])."""
+    def train_on_batch(self, x, y=None, sample_weight=None, class_weight=None, return_dict=False):
+        """One optimizer step on one batch; returns the loss (or [loss, metrics...], or a dict)."""
         xs = self._input_arrays(x)
         self._ready(xs)
         ys = self._target_arrays(y, len(xs[0]))
+        sws = weighting.sample_weights(self, ys, sample_weight, class_weight, len(xs[0]), "train_on_batch")
         self._params = self._trainable_parameters()
         self.net.train()
         metrics = metrics_module.ModelMetrics(self, ys)
-        logs = loop.run_epoch(self._batches(xs, ys, len(xs[0])), self._train_step, metrics)
-        values = list(logs.values())
-        return values[0] if len(values) == 1 else values
+        logs = loop.run_epoch(self._batches(xs, ys, len(xs[0]), None, sws), self._train_step, metrics)
+        return _logs_result(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """The loss (and metrics) of one batch, without training: a float, a list, or a dict."""
+        xs = self._input_arrays(x)
+        self._ready(xs)
+        ys = self._target_arrays(y, len(xs[0]))
+        sws = weighting.sample_weights(self, ys, sample_weight, None, len(xs[0]), "test_on_batch")
+        return _logs_result(self._evaluate_arrays(xs, ys, max(len(xs[0]), 1), None, sws), return_dict)
+
+
+def _logs_result(logs, return_dict):
+    """Keras' return value of evaluate / *_on_batch: the dict, or one float, or the list of values."""
+    if return_dict:
+        return dict(logs)
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
 
 
 def _is_one_hot(y):
