@@ -37,6 +37,10 @@ def get_default_dtype():
     return _default_float
 
 
+_TORCH_SPELLINGS = {"float": "float32", "double": "float64", "half": "float16", "long": "int64", "int": "int32",
+                    "short": "int16", "cfloat": "complex64", "cdouble": "complex128"}
+
+
 def as_dtype(dtype):
     """tc.float32, np.float32, 'float32', float, bool ... -> a NumPy dtype."""
     if dtype is None:
@@ -45,6 +49,8 @@ def as_dtype(dtype):
         return dtype
     if dtype is float:
         return _default_float
+    if isinstance(dtype, str) and dtype in _TORCH_SPELLINGS:  # 'float' is float32 and 'int' int32, as torch.float
+        return np.dtype(_TORCH_SPELLINGS[dtype])
     if dtype == "bfloat16" or getattr(dtype, "__name__", None) == "bfloat16":
         return bfloat16_dtype()
     try:

@@ -230,6 +230,10 @@ def astype(x, dtype):
 
 
 def clone(x):
+    from .._validate import fits_in_memory
+
+    if x._data.size and 0 in x._data.strides:  # an expanded view: its copy allocates every element
+        fits_in_memory(tuple(x.shape), x.dtype, "clone")
     return Clone.apply(x)
 
 

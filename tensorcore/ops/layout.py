@@ -336,10 +336,14 @@ def tile(input, *dims_):
 def repeat(input, *sizes_):
     """PyTorch's repeat: the whole tensor tiled sizes[i] times along dim i (len(sizes) >= input.dim());
     NumPy's element repeat is repeat_interleave."""
+    from .._validate import fits_in_memory
+
     reps = sizes("repeat", sizes_)
     if len(reps) < input.ndim:
         raise ShapeError(f"repeat: {len(reps)} repeats {reps} for a tensor of {input.ndim} dims (need at least "
                          f"{input.ndim}; for NumPy's repeat use repeat_interleave)")
+    shape = (1,) * (len(reps) - input.ndim) + tuple(input.shape)
+    fits_in_memory(tuple(s * r for s, r in zip(shape, reps)), input.dtype, "repeat")
     return tile(input, reps)
 
 
@@ -367,6 +371,11 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
         raise ArgumentError(f"repeat_interleave: repeats must be an int or a Tensor, got {type(repeats).__name__}")
     if bool((counts < 0).any()):
         raise ShapeError("repeat_interleave: repeats must be non-negative")
+    from .._validate import fits_in_memory
+
+    total = int(counts.sum()) * (n if counts.size == 1 else 1)
+    fits_in_memory((total,), np.dtype(np.int64), "repeat_interleave")
+    fits_in_memory((total * (x.numel() // max(n, 1) if x.ndim else 1),), input.dtype, "repeat_interleave")
     counts = xp.broadcast_to(counts, (n,))
     index = _make(xp.repeat(xp.arange(n, dtype=np.int64), counts), input.device, False, None)
     if output_size is not None and output_size != index.numel():

@@ -57,6 +57,9 @@ def _softmax_dim(op, x, dim, axis, dtype):
         dim = 0 if x.ndim in (0, 1, 3) else 1
     if dtype is not None:
         x = x.astype(dtype)
+    if x.dtype.kind not in "fV":
+        raise DTypeError(f"{op}: input must be floating point, got {x.dtype} (PyTorch has no integer {op}; "
+                         f"pass dtype=tc.float32 or cast with .float())")
     return x, normalize_axis(op, dim, x.ndim)[0] if x.ndim else 0
 
 
@@ -372,6 +375,7 @@ def one_hot(tensor, num_classes=-1):
         raise ShapeError(f"one_hot: class values must be in [0, {num_classes}), got range [{t.min()}, {t.max()}]")
     device = tensor.device if isinstance(tensor, Tensor) else None
     xp = device.backend.xp if device else np
+    check.fits_in_memory(t.shape + (num_classes,), np.dtype(np.int64), "one_hot")
     out = xp.zeros(t.shape + (num_classes,), dtype=np.int64)
     xp.put_along_axis(out, t[..., None].astype(np.int64), 1, axis=-1)
     from ..device import device as as_device

@@ -70,6 +70,12 @@ def pad(input, pad, mode="constant", value=None):
     if mode not in _MODES:
         raise ArgumentError(f"pad: mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r:.40}")
     pairs = _pairs(input, pad)
+    padded = list(input.shape)
+    for dim, left, right in pairs:
+        padded[dim] = max(padded[dim] + left + right, 0)
+    from .._validate import fits_in_memory
+
+    fits_in_memory(tuple(padded), input.dtype, "pad")
     if mode == "constant":
         for dim, left, right in pairs:  # crop first
             if left < 0 or right < 0:

@@ -65,7 +65,10 @@ def vdot(input, other):
 @register("outer", method=True)
 def outer(input, vec2):
     """out[i, j] = input[i] vec2[j]."""
+    from .._validate import fits_in_memory
+
     _ndim("outer", input, 1), _ndim("outer", vec2, 1, "vec2")
+    fits_in_memory((input.shape[0], vec2.shape[0]), np.result_type(input.dtype, vec2.dtype), "outer")
     return input.reshape(-1, 1) * vec2.reshape(1, -1)
 
 
