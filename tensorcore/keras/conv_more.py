@@ -145,7 +145,7 @@ class Conv2DTranspose(_Conv):
     """Transposed 2-D convolution (the gradient of Conv2D in its input); kernel (kh, kw, filters, in).
 
     Output size per axis (Keras): valid n * s + max(K - s, 0), same n * s, with K = d (k - 1) + 1; with
-    output_padding p: (n - 1) s + K - 2 pad + p, pad = 0 (valid) or K // 2 (same)."""
+    output_padding p: (n - 1) s + K + p (valid) or (n - 1) s + K % 2 + p (same)."""
 
     base_name = "conv2d_transpose"
     config_keys = ("filters", "kernel_size", "strides", "padding", "output_padding", "data_format",
@@ -172,14 +172,17 @@ class Conv2DTranspose(_Conv):
         self.built = True
 
     def _crop(self, n, k, s, d, a):
-        """(first index, length) of the output along one axis inside the full transposed convolution."""
+        """(first index, length) of the output along one axis inside the full transposed convolution.
+
+        'same' follows Keras: of the pad_len = s + K - 2 (K + K % 2 - 2 + output_padding) cells of padding,
+        min(ceil(pad_len / 2), K - 1) go before, so K - 1 minus that many full-output cells are cut there."""
         big = d * (k - 1) + 1
-        if self.output_padding is None:
-            if self.padding == "valid":
-                return 0, n * s + max(big - s, 0)
-            return max(big - s, 0) // 2, n * s
-        pad = 0 if self.padding == "valid" else big // 2
-        return pad, (n - 1) * s + big - 2 * pad + self.output_padding[a]
+        if self.padding == "valid":
+            extra = max(big, s) - big if self.output_padding is None else self.output_padding[a]
+            return 0, (n - 1) * s + big + extra
+        pad_len = s + big - 2 if self.output_padding is None else big + big % 2 - 2 + self.output_padding[a]
+        left = min(pad_len // 2 + pad_len % 2, big - 1)
+        return big - 1 - left, (n - 1) * s + pad_len - big + 2
 
     def call(self, inputs):
         x = self._first(inputs)
