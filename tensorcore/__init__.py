@@ -355,7 +355,8 @@ float, double, half, long, int, short = float32, float64, float16, int64, int32,
 __version__ = "0.1.0"
 
 # These subpackages load on first use, so `import tensorcore` stays fast.
-_LAZY_SUBMODULES = ("nn", "optim", "keras", "models", "utils", "cpu", "signal", "fft", "masked", "testing")
+_LAZY_SUBMODULES = ("nn", "optim", "keras", "models", "utils", "cpu", "signal", "fft", "masked", "testing",
+                    "distributions")
 # torch.autocast, torch.GradScaler, torch.is_autocast_enabled ...: tc.amp's, loaded on first use.
 _AMP_NAMES = ("autocast", "GradScaler", "is_autocast_available", "is_autocast_enabled", "get_autocast_dtype")
 

@@ -132,6 +132,23 @@ def _diagnose_once(cupy):
     return diagnose(cupy)
 
 
+from .cuda_compat import (  # noqa: E402, F401  (torch.cuda's housekeeping names)
+    current_device,
+    empty_cache,
+    get_device_name,
+    is_bf16_supported,
+    manual_seed,
+    manual_seed_all,
+    max_memory_allocated,
+    max_memory_reserved,
+    memory_allocated,
+    memory_reserved,
+    reset_peak_memory_stats,
+    seed_all,
+    set_device,
+)
+
+
 def __getattr__(name):
     if name == "amp":  # tc.cuda.amp.autocast / GradScaler, as torch.cuda.amp
         from .amp import cuda_amp

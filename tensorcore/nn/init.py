@@ -122,3 +122,58 @@ glorot_uniform_ = xavier_uniform_
 glorot_normal_ = xavier_normal_
 he_uniform_ = kaiming_uniform_
 he_normal_ = kaiming_normal_
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """N(mean, std^2) truncated to [a, b] (absolute bounds, as torch's): out-of-range draws are redrawn."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: the bounds must satisfy a < b, got a={a}, b={b}")
+    rng = _gen(generator)
+    values = rng.normal(mean, std, size=tensor.shape)
+    for _ in range(1000):
+        bad = (values < a) | (values > b)
+        if not bad.any():
+            break
+        values[bad] = rng.normal(mean, std, size=int(bad.sum()))
+    return _fill(tensor, np.clip(values, a, b))
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """A (semi-)orthogonal matrix (QR of a normal draw, signs fixed by diag(R)) times gain; dims after the
+    first are flattened, as torch's."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: only tensors with 2 or more dimensions are supported, got {tensor.shape}")
+    if 0 in tensor.shape:
+        return tensor
+    rows = tensor.shape[0]
+    cols = int(np.prod(tensor.shape[1:]))
+    flat = _gen(generator).normal(0.0, 1.0, size=(rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q *= np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, gain * q.reshape(tensor.shape))
+
+
+def eye_(tensor):
+    """The identity matrix in a 2-d tensor (ones on the diagonal of a non-square one)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: only 2-dimensional tensors are supported, got {tensor.shape}")
+    return _fill(tensor, np.eye(*tensor.shape))
+
+
+def dirac_(tensor, groups=1):
+    """A conv kernel (3-, 4- or 5-d) that passes its input through: a centred 1 per (out, in) channel pair."""
+    if tensor.ndim not in (3, 4, 5):
+        raise ValueError(f"dirac_: only tensors with 3, 4 or 5 dimensions are supported, got {tensor.shape}")
+    out_per_group = tensor.shape[0] // groups
+    if tensor.shape[0] % groups:
+        raise ValueError(f"dirac_: dim 0 ({tensor.shape[0]}) must be divisible by groups ({groups})")
+    values = np.zeros(tensor.shape)
+    centre = tuple(k // 2 for k in tensor.shape[2:])
+    for g in range(groups):
+        for d in range(min(out_per_group, tensor.shape[1])):
+            values[(g * out_per_group + d, d) + centre] = 1
+    return _fill(tensor, values)
