@@ -2,8 +2,8 @@
 
 * sample_weight: one weight per sample (N,), for every output (or a list / dict with one per output).
 * class_weight {class: weight} (fit, one output only): each sample weighs class_weight[its class] (1.0 for
-  a class not in the dict); the class of a row is argmax of a one-hot / probability target, otherwise the
-  rounded label. Giving both class_weight and sample_weight is refused, as in Keras 3.
+  a class not in the dict); the class of a row is the argmax of a target row of several values, otherwise
+  the rounded label. Giving both class_weight and sample_weight is refused, as in Keras 3.
 * The weighted loss of a batch is sum(w * per-sample loss) / (number of per-sample values): Keras'
   "sum_over_batch_size" divides by the batch size, not by the sum of the weights.
 * compile(weighted_metrics=[...]) metrics see the weights; plain `metrics` do not (as in Keras).
@@ -62,31 +62,21 @@ def _one_weight(w, n, what):
 
 
 def class_weights(class_weight, y, what="fit"):
-    """The weight of each sample's class: class_weight.get(class, 1.0)."""
-    if not isinstance(class_weight, dict) or not class_weight:
-        raise ArgumentError(f"{what}: class_weight must be a non-empty dict {{class index: weight}}, got "
-                            f"{class_weight!r:.60}")
+    """The weight of each sample's class: class_weight.get(class, 1.0) (Keras' class_weight_to_sample_weights)."""
+    if not isinstance(class_weight, dict):
+        raise ArgumentError(f"{what}: class_weight must be a dict {{class index: weight}}, got {class_weight!r:.60}")
     try:
-        table_size = max(int(k) for k in class_weight) + 1
+        table = {int(k): float(v) for k, v in class_weight.items()}
     except (TypeError, ValueError):
-        raise ArgumentError(f"{what}: class_weight keys must be integer class indices, got {list(class_weight)}") \
+        raise ArgumentError(f"{what}: class_weight must map integer classes to numbers, got {class_weight!r:.80}") \
             from None
-    table = np.ones(table_size)
-    for k, v in class_weight.items():
-        if int(k) < 0:
-            raise ArgumentError(f"{what}: class_weight has a negative class {k}")
-        table[int(k)] = float(v)
     y = np.asarray(y)
-    if y.ndim > 1 and y.shape[-1] > 1:
-        classes = y.argmax(axis=-1)
-    else:
-        classes = np.round(y.reshape(y.shape[:-1]) if y.ndim > 1 else y).astype(np.int64)
-    if classes.ndim != 1:
-        raise ShapeError(f"{what}: class_weight needs one class per sample; targets of shape {y.shape}")
-    if classes.size and (classes.min() < 0 or classes.max() >= table_size):
-        raise ArgumentError(f"{what}: class_weight covers classes up to {table_size - 1}, the targets hold class "
-                            f"{int(classes.max()) if classes.max() >= table_size else int(classes.min())}")
-    return table[classes]
+    if y.ndim > 1:
+        y = y.argmax(axis=-1) if y.shape[-1] != 1 else y.reshape(y.shape[:-1])
+    if y.ndim != 1:
+        raise ShapeError(f"{what}: class_weight needs one class per sample; targets of shape {np.shape(y)}")
+    classes = np.round(y).astype(np.int64)
+    return np.array([table.get(int(c), 1.0) for c in classes], dtype=np.float64)
 
 
 def weighted_loss(loss, target, out, logits, weight):
