@@ -167,3 +167,46 @@ def test_resnet_block_with_inplace_relu_matches_torch():
         results.append((out.detach().numpy(), x.grad.numpy(), conv.weight.grad.numpy()))
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+# --- print(model) ----------------------------------------------------------------------------------
+
+REPRS = [
+    lambda nn: nn.BatchNorm1d(4), lambda nn: nn.BatchNorm2d(4, momentum=None, affine=False),
+    lambda nn: nn.GroupNorm(2, 4), lambda nn: nn.LayerNorm((3, 4), elementwise_affine=False),
+    lambda nn: nn.LayerNorm(4, bias=False), lambda nn: nn.InstanceNorm1d(3, affine=True),
+    lambda nn: nn.MaxPool2d(3, 2, 1, ceil_mode=True), lambda nn: nn.MaxPool1d(2), lambda nn: nn.AvgPool1d(3, 2, 1),
+    lambda nn: nn.AvgPool3d(2), lambda nn: nn.AdaptiveMaxPool2d(2), lambda nn: nn.AdaptiveAvgPool1d(1),
+    lambda nn: nn.Dropout2d(0.2), lambda nn: nn.Dropout(0.3), lambda nn: nn.Upsample(scale_factor=2),
+    lambda nn: nn.Upsample(size=(3, 4), mode="bilinear", align_corners=False), lambda nn: nn.PixelShuffle(2),
+    lambda nn: nn.PixelUnshuffle(2), lambda nn: nn.CrossEntropyLoss(label_smoothing=0.1),
+    lambda nn: nn.MSELoss(reduction="sum"), lambda nn: nn.SmoothL1Loss(), lambda nn: nn.ZeroPad2d(1),
+    lambda nn: nn.ConstantPad1d(2, 3.5), lambda nn: nn.ReflectionPad2d((1, 0, 1, 0)), lambda nn: nn.Fold((4, 4), 2),
+    lambda nn: nn.Unfold(2), lambda nn: nn.MultiheadAttention(8, 2, batch_first=True),
+    lambda nn: nn.TransformerEncoderLayer(8, 2, 16),
+    lambda nn: nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2)]),
+    lambda nn: nn.Sequential(nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU()), lambda nn: nn.ELU(0.5),
+    lambda nn: nn.Softplus(), lambda nn: nn.LSTM(3, 4, 2, batch_first=True, bidirectional=True),
+]
+
+
+@pytest.mark.parametrize("build", REPRS)
+def test_module_repr_is_torchs(build):
+    assert repr(build(tc.nn)) == repr(build(torch.nn))
+
+
+def _block(lib):
+    class Block(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = lib.nn.Linear(2, 2)
+
+        def extra_repr(self):
+            return "width=2"
+
+    return Block()
+
+
+def test_repr_of_a_module_with_extra_and_children():
+    expected = "Block(\n  width=2\n  (fc): Linear(in_features=2, out_features=2, bias=True)\n)"
+    assert repr(_block(tc)) == repr(_block(torch)) == expected

@@ -42,6 +42,10 @@ def _add_masks(a, b):
     return a + b
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """PyTorch's name for MultiheadAttention's out_proj (a plain Linear; the name shows in print(model))."""
+
+
 class MultiheadAttention(Module):
     """Attention with num_heads heads over embed_dim features (PyTorch's nn.MultiheadAttention).
 
@@ -88,7 +92,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = _empty_parameter((3 * E,), device, dtype)
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(E, E, bias=bias, device=device, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, device=device, dtype=dtype)
         self._reset_parameters()
 
     def _reset_parameters(self):
@@ -180,5 +184,5 @@ class MultiheadAttention(Module):
         return m.reshape(N, 1, 1, S)
 
     def extra_repr(self):
-        return f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, batch_first={self.batch_first}"
+        return ""  # PyTorch's repr shows only out_proj
 

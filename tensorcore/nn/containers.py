@@ -32,6 +32,21 @@ def renumber(container, modules):
         container.add_module(str(i), m)
 
 
+def repeated_repr(module):
+    """PyTorch's ModuleList repr: runs of identical children printed once, as (i-j): n x child."""
+    reprs = [repr(m) for m in module._modules.values()]
+    if not reprs:
+        return f"{type(module).__name__}()"
+    runs = [[0, 0, reprs[0]]]
+    for i, r in enumerate(reprs[1:], 1):
+        if r == runs[-1][2]:
+            runs[-1][1] = i
+        else:
+            runs.append([i, i, r])
+    lines = [(f"({a}): {r}" if a == b else f"({a}-{b}): {b - a + 1} x {r}").replace("\n", "\n  ") for a, b, r in runs]
+    return f"{type(module).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
 def insert(container, index, module):
     """Insert module before position index (PyTorch's ModuleList.insert / Sequential.insert)."""
     mods = list(container._modules.values())
@@ -186,7 +201,7 @@ class ParameterList(Module):
         return self.extend(values)
 
     def extra_repr(self):
-        return "\n".join(f"({i}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
+        return "\n".join(f"  ({i}): Parameter containing: [{p.dtype} of size {'x'.join(map(str, p.shape))}]"
                          for i, p in enumerate(self) if isinstance(p, Tensor))
 
 
@@ -218,6 +233,12 @@ class ParameterDict(Module):
         del self._keys[key]
         self._forget(key)
         self.__dict__.pop(key, None)
+
+    def extra_repr(self):
+        names = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+                 "bfloat16": "BFloat16Tensor"}
+        return "\n".join(f"  ({k}): Parameter containing: [{names.get(str(p.dtype), str(p.dtype))} of size "
+                         f"{'x'.join(map(str, p.shape))}]" for k, p in self._parameters.items() if p is not None)
 
     def __len__(self):
         return len(self._keys)

@@ -197,7 +197,8 @@ class MaxPool2d(Module):
                                    self.return_indices)
 
     def extra_repr(self):
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool2d(Module):
@@ -310,9 +311,14 @@ class Dropout2d(Module):
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
         self.p = check.number(p, "dropout probability p", "Dropout2d", low=0, high=1)
+        self.inplace = check.flag(inplace, "inplace", "Dropout2d")
 
     def forward(self, x):
+        if self.inplace and self.training and self.p > 0:
+            from .functional import _in_place
+
+            return _in_place(x, "dropout2d_", lambda t: ops.norm.dropout2d(t, self.p, True))
         return ops.norm.dropout2d(x, self.p, self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"

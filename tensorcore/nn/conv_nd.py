@@ -99,11 +99,15 @@ class _Pool(Module):
         for k, v in options.items():
             setattr(self, k, v)
 
+    _repr = ()  # the attributes PyTorch's repr shows, in its order
+
     def extra_repr(self):
-        return ", ".join(f"{k}={v}" for k, v in self.__dict__.items() if not k.startswith("_") and k != "training")
+        return ", ".join(f"{k}={getattr(self, k)}" for k in self._repr)
 
 
 class MaxPool1d(_Pool):
+    _repr = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
+
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False, ceil_mode=False):
         super().__init__(kernel_size=kernel_size, stride=stride if stride is not None else kernel_size,
                          padding=padding, dilation=dilation, return_indices=return_indices, ceil_mode=ceil_mode)
@@ -120,6 +124,11 @@ class MaxPool3d(MaxPool1d):
 
 
 class AvgPool1d(_Pool):
+    def extra_repr(self):  # PyTorch's shows 1-tuples here
+        k, s, p = (tuple(v) if isinstance(v, (tuple, list)) else (v,) for v in (self.kernel_size, self.stride,
+                                                                                 self.padding))
+        return f"kernel_size={k}, stride={s}, padding={p}"
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
         super().__init__(kernel_size=kernel_size, stride=stride if stride is not None else kernel_size,
                          padding=padding, ceil_mode=ceil_mode, count_include_pad=count_include_pad)
@@ -130,6 +139,8 @@ class AvgPool1d(_Pool):
 
 
 class AvgPool3d(_Pool):
+    _repr = ("kernel_size", "stride", "padding")
+
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                  divisor_override=None):
         super().__init__(kernel_size=kernel_size, stride=stride if stride is not None else kernel_size,
@@ -142,6 +153,8 @@ class AvgPool3d(_Pool):
 
 
 class AdaptiveAvgPool1d(_Pool):
+    _repr = ("output_size",)
+
     def __init__(self, output_size):
         super().__init__(output_size=output_size)
 
@@ -155,6 +168,8 @@ class AdaptiveAvgPool3d(AdaptiveAvgPool1d):
 
 
 class AdaptiveMaxPool1d(_Pool):
+    _repr = ("output_size",)
+
     def __init__(self, output_size, return_indices=False):
         super().__init__(output_size=output_size, return_indices=return_indices)
 

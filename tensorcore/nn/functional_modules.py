@@ -15,6 +15,9 @@ class PixelShuffle(Module):
     def forward(self, input):
         return resample.pixel_shuffle(input, self.upscale_factor)
 
+    def extra_repr(self):
+        return f"upscale_factor={self.upscale_factor}"
+
 
 class PixelUnshuffle(Module):
     def __init__(self, downscale_factor):
@@ -23,6 +26,9 @@ class PixelUnshuffle(Module):
 
     def forward(self, input):
         return resample.pixel_unshuffle(input, self.downscale_factor)
+
+    def extra_repr(self):
+        return f"downscale_factor={self.downscale_factor}"
 
 
 class Upsample(Module):
@@ -35,6 +41,15 @@ class Upsample(Module):
     def forward(self, input):
         return resample.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
                                     self.recompute_scale_factor)
+
+    def extra_repr(self):
+        """PyTorch's: the scale factor (as floats) or the size, then the mode."""
+        if self.scale_factor is not None:
+            sf = self.scale_factor
+            info = "scale_factor=" + repr(tuple(float(s) for s in sf) if isinstance(sf, (tuple, list)) else float(sf))
+        else:
+            info = "size=" + repr(self.size)
+        return info + ", mode=" + repr(self.mode)
 
 
 class UpsamplingNearest2d(Upsample):
@@ -114,7 +129,7 @@ class _InstanceNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.affine}, track_running_stats={self.track_running_stats}")
 
 
 class InstanceNorm1d(_InstanceNorm):
@@ -139,6 +154,9 @@ class Unfold(Module):
 
         return unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
 
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, dilation={self.dilation}, padding={self.padding}, stride={self.stride}"
+
 
 class Fold(Module):
     def __init__(self, output_size, kernel_size, dilation=1, padding=0, stride=1):
@@ -150,3 +168,7 @@ class Fold(Module):
         from ..ops.fold import fold
 
         return fold(input, self.output_size, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self):
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")

@@ -136,6 +136,9 @@ class ModuleList(Module):
     def __iadd__(self, modules):
         return self.extend(modules)
 
+    def __repr__(self):
+        return containers.repeated_repr(self)
+
     def __len__(self):
         return len(self._modules)
 
@@ -390,4 +393,5 @@ class BatchNorm1d(Module):
                             training=use_batch, momentum=0.0 if momentum is None else momentum, eps=self.eps)
 
     def extra_repr(self):
-        return f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}"
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.affine}, track_running_stats={self.track_running_stats}")

@@ -14,7 +14,7 @@ class _Criterion(Module):
     _allowed = L._REDUCTIONS
 
     def extra_repr(self):
-        return f"reduction={self.reduction!r}"
+        return ""  # PyTorch's losses print no arguments
 
 
 class SmoothL1Loss(_Criterion):

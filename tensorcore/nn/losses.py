@@ -23,7 +23,7 @@ class _Loss(Module):
         return value
 
     def extra_repr(self):
-        return f"reduction={self.reduction!r}"
+        return ""  # PyTorch's losses print no arguments
 
 
 class CrossEntropyLoss(_Loss):

@@ -358,15 +358,16 @@ class Module(ModuleHooks):
         return ""
 
     def __repr__(self):
-        lines = []
+        """PyTorch's layout: Name(extra) alone, else the extra lines and then each child on its own line."""
         extra = self.extra_repr()
-        for name, m in self._modules.items():
-            body = repr(m).replace("\n", "\n  ")
-            lines.append(f"({name}): {body}")
+        extra_lines = extra.split("\n") if extra else []
+        child_lines = [f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()]
+        lines = extra_lines + child_lines
         if not lines:
+            return f"{type(self).__name__}()"
+        if len(extra_lines) == 1 and not child_lines:
             return f"{type(self).__name__}({extra})"
-        head = f"{type(self).__name__}(" + (extra if extra else "")
-        return head + "\n  " + "\n  ".join(lines) + "\n)"
+        return f"{type(self).__name__}(" + "\n  " + "\n  ".join(lines) + "\n)"
 
     def summary(self, input_shape=None, print_fn=print):
         """Print a table of the layers with their parameter counts (and output shapes, given an input shape).

@@ -26,7 +26,9 @@ class _Pad(Module):
         return pad(input, self.padding, self.mode, self.value)
 
     def extra_repr(self):
-        return f"{self.padding}" + ("" if self.value is None else f", value={self.value}")
+        if self.mode == "constant" and not type(self).__name__.startswith("Zero"):
+            return f"padding={self.padding}, value={self.value}"
+        return f"{self.padding}"
 
 
 def _make(name, mode, dims, value_arg):
