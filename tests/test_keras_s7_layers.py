@@ -285,8 +285,16 @@ def test_elementwise_merges(name, fn):
     args = [a, b] if name == "Subtract" else [a, b, c]
     got = getattr(L, name)()([tc.tensor(t) for t in args]).numpy()
     np.testing.assert_allclose(got, fn(a, b, c), rtol=1e-6)
-    with pytest.raises(tc.TensorcoreError, match="one shape"):
+    with pytest.raises(tc.TensorcoreError, match="broadcast"):
         getattr(L, name)()([tc.tensor(a), tc.tensor(_x(3, 5))])
+    # Keras broadcasts the non-batch axes; a lower-rank input gets its size-1 axes after the batch axis
+    col, low = _x(3, 1), _x(3, 4)
+    mixed = [a, col] if name == "Subtract" else [a, col, a]
+    np.testing.assert_allclose(getattr(L, name)()([tc.tensor(t) for t in mixed]).numpy(), fn(a, col, a), rtol=1e-6)
+    cube = _x(3, 2, 4)
+    if name != "Subtract":
+        np.testing.assert_allclose(getattr(L, name)()([tc.tensor(cube), tc.tensor(low), tc.tensor(cube)]).numpy(),
+                                   fn(cube, low[:, None], cube), rtol=1e-6)
 
 
 def test_subtract_needs_exactly_two_inputs_and_bad_arguments_raise():

@@ -89,11 +89,14 @@ def test_layer_matches_keras(name, kwargs, shape):
     assert not missing, f"{name}: Keras' config has {sorted(missing)}"
 
 
-@pytest.mark.parametrize("name", ["Subtract", "Multiply", "Average", "Maximum", "Minimum"])
-def test_merges_match_keras(name):
-    a, b = RNG.standard_normal((3, 4)).astype(np.float32), RNG.standard_normal((3, 4)).astype(np.float32)
-    np.testing.assert_allclose(getattr(keras.layers, name)()([tc.tensor(a), tc.tensor(b)]).numpy(),
-                               _numpy(getattr(real.layers, name)()([a, b])), rtol=1e-6)
+@pytest.mark.parametrize("name", ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"])
+@pytest.mark.parametrize("shapes", [((3, 4), (3, 4)), ((3, 4), (3, 1)), ((3, 2, 4), (3, 4)), ((3, 1), (3, 2, 4))])
+def test_merges_match_keras(name, shapes):
+    a, b = (RNG.standard_normal(s).astype(np.float32) for s in shapes)
+    want = _numpy(getattr(real.layers, name)()([a, b]))
+    got = getattr(keras.layers, name)()([tc.tensor(a), tc.tensor(b)]).numpy()
+    assert got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=1e-6)
 
 
 @pytest.mark.parametrize("axes, normalize, shapes", [(1, False, ((3, 4), (3, 4))), (1, True, ((3, 4), (3, 4))),

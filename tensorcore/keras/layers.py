@@ -43,7 +43,7 @@ from .core_layers import (
 )
 from .image_layers import AveragePooling1D, Cropping2D, GlobalMaxPooling2D, MaxPooling1D, UpSampling2D, ZeroPadding2D
 from .initializers import _initialize
-from .merge_layers import Average, Dot, Maximum, Minimum, Multiply, Subtract, _Merge
+from .merge_layers import Average, Dot, Maximum, Minimum, Multiply, Subtract, _Merge, check_broadcastable
 from .rnn_layers import GRU, LSTM, Bidirectional, Embedding, SimpleRNN
 from .symbolic import KerasTensor, Node
 
@@ -230,14 +230,12 @@ class Concatenate(_Merge):
 
 
 class Add(_Merge):
-    """Add()([a, b, ...]): the elementwise sum of inputs of one shape."""
+    """Add()([a, b, ...]): the elementwise sum (non-batch axes broadcast, as Keras)."""
 
     base_name = "add"
 
     def call(self, inputs):
-        shape = tuple(inputs[0].shape)
-        if any(tuple(t.shape) != shape for t in inputs[1:]):
-            raise ShapeError(f"{self.name}: Add needs inputs of one shape, got {[tuple(t.shape) for t in inputs]}")
+        inputs = check_broadcastable(self, inputs)
         out = inputs[0]
         for t in inputs[1:]:
             out = out + t
@@ -342,6 +340,15 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, **kwargs):
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name, **kwargs).output
 
 
+# Keras' other names for the same classes
+MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, AveragePooling1D, AveragePooling2D
+GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
+GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
+Convolution1D, Convolution2D, Convolution2DTranspose = Conv1D, Conv2D, Conv2DTranspose
+SeparableConvolution2D = SeparableConv2D
+ALIASES = ["AvgPool1D", "AvgPool2D", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "GlobalAvgPool1D",
+           "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D", "MaxPool2D", "SeparableConvolution2D"]
+
 __all__ = ["ELU", "GRU", "LSTM", "Activation", "ActivityRegularization", "Add", "Average", "AveragePooling1D",
            "AveragePooling2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
            "Conv2DTranspose", "Cropping2D", "Dense", "DepthwiseConv2D", "Dot", "Dropout", "Embedding", "Flatten",
@@ -350,4 +357,5 @@ __all__ = ["ELU", "GRU", "LSTM", "Activation", "ActivityRegularization", "Add", 
            "LayerNormalization", "LeakyReLU", "Masking", "MaxPooling1D", "MaxPooling2D", "Maximum", "Minimum",
            "MultiHeadAttention", "Multiply", "Normalization", "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling",
            "Reshape", "SeparableConv2D", "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "Subtract",
-           "TensorOp", "TimeDistributed", "UnitNormalization", "UpSampling2D", "ZeroPadding2D", "get_activation"]
+           "TensorOp", "TimeDistributed", "UnitNormalization", "UpSampling2D", "ZeroPadding2D", "get_activation",
+           *ALIASES]

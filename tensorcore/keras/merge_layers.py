@@ -1,10 +1,13 @@
 """Keras merge layers beyond Add and Concatenate: Subtract, Multiply, Average, Maximum, Minimum, Dot.
 
-Each is called on a list of inputs of one shape (Subtract and Dot: exactly two), as in Keras:
+Each is called on a list of inputs (Subtract and Dot: exactly two) of one batch size whose other axes
+broadcast as NumPy's ((N, 4) with (N, 1)), as in Keras:
     diff = Subtract()([a, b])                 # a - b
     gate = Multiply()([x, Dense(8, activation="sigmoid")(x)])
     score = Dot(axes=1, normalize=True)([u, v])   # cosine similarity, (N, 1)
 """
+
+import numpy as np
 
 from .. import einsum, maximum, minimum
 from ..errors import ArgumentError, ShapeError
@@ -33,6 +36,22 @@ class _Merge(Layer):
         return out
 
 
+def check_broadcastable(layer, inputs):
+    """Keras' rule for elementwise merges: one batch size; the other axes, aligned at the end, broadcast as
+    NumPy's (size 1 stretches). Returns the inputs, a lower-rank one with size-1 axes after its batch axis."""
+    shapes = [tuple(t.shape) for t in inputs]
+    try:
+        if len({s[0] for s in shapes}) > 1:
+            raise ValueError
+        np.broadcast_shapes(*(s[1:] for s in shapes))
+    except (ValueError, IndexError):
+        raise ShapeError(f"{layer.name}: {type(layer).__name__} needs inputs of one batch size whose other axes "
+                         f"broadcast (equal or 1), got shapes {shapes}") from None
+    rank = max(len(s) for s in shapes)
+    return [t if t.ndim == rank else t.reshape((t.shape[0],) + (1,) * (rank - t.ndim) + tuple(t.shape[1:]))
+            for t in inputs]
+
+
 class _Elementwise(_Merge):
     """A merge of inputs of one shape, folded pairwise with `combine` (Average then divides by their number)."""
 
@@ -48,10 +67,7 @@ class _Elementwise(_Merge):
         raise NotImplementedError
 
     def call(self, inputs):
-        shape = tuple(inputs[0].shape)
-        if any(tuple(t.shape) != shape for t in inputs[1:]):
-            raise ShapeError(f"{self.name}: {type(self).__name__} needs inputs of one shape, got "
-                             f"{[tuple(t.shape) for t in inputs]}")
+        inputs = check_broadcastable(self, inputs)
         out = inputs[0]
         for t in inputs[1:]:
             out = self.combine(out, t)
