@@ -68,3 +68,33 @@ def test_conv_reprs_match_torch():
                   lambda nn: nn.Conv3d(4, 4, 2, groups=2, bias=False),
                   lambda nn: nn.Conv2d(3, 4, 3, padding="same", padding_mode="circular")):
         assert repr(build(tc.nn)) == repr(build(torch.nn))
+
+
+BAGS = [
+    (dict(mode="mean"), [1, 2, 4, 5, 4, 3, 2, 9], [0, 4], None),
+    (dict(mode="sum"), [1, 2, 4, 5, 4, 3, 2, 9], [0, 4, 4], None),  # an empty bag
+    (dict(mode="max"), [1, 2, 4, 5, 4, 3, 2, 9], [0, 3, 3], None),
+    (dict(mode="mean", padding_idx=2), [1, 2, 4, 5, 4, 3, 2, 9], [0, 4], None),
+    (dict(mode="sum", include_last_offset=True), [1, 2, 4, 5, 4, 3, 2, 9], [0, 2, 5, 8], None),
+    (dict(mode="sum"), [1, 2, 4, 5, 4, 3, 2, 9], [0, 4], np.linspace(0.1, 0.8, 8)),
+    (dict(mode="mean"), [[1, 2, 4], [5, 4, 3]], None, None),
+    (dict(mode="max", padding_idx=4), [[1, 2, 4], [4, 4, 4]], None, None),
+    (dict(mode="mean", max_norm=1.0), [1, 2, 4, 5, 4, 3, 2, 9], [0, 4], None),
+]
+
+
+@pytest.mark.parametrize("kwargs,idx,offsets,weights", BAGS)
+def test_embedding_bag_matches_torch(kwargs, idx, offsets, weights):
+    w0 = np.random.default_rng(0).standard_normal((10, 3))
+    results = []
+    for lib in (torch, tc):
+        m = lib.nn.EmbeddingBag(10, 3, **kwargs).double()
+        m.load_state_dict({"weight": lib.tensor(w0)})
+        p = lib.tensor(weights, requires_grad=True) if weights is not None else None
+        out = m(lib.tensor(idx), lib.tensor(offsets) if offsets is not None else None, per_sample_weights=p)
+        (out * lib.tensor(np.arange(out.numel()).reshape(tuple(out.shape)) / 7.0)).sum().backward()
+        results.append([out.detach().numpy(), m.weight.grad.numpy(), m.weight.detach().numpy(),
+                        p.grad.numpy() if p is not None else np.zeros(1), repr(m)])
+    assert results[1].pop() == results[0].pop()
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)

@@ -66,6 +66,7 @@ from .conv_nd import (  # noqa: E402
     MaxPool1d,
     MaxPool3d,
 )
+from .embedding_bag import EmbeddingBag  # noqa: E402
 from .functional_modules import (  # noqa: E402
     AlphaDropout,
     Dropout1d,
@@ -152,6 +153,7 @@ __all__ = [
     "CELU", "GLU", "SELU", "Bilinear", "Hardshrink", "Hardsigmoid", "Hardswish", "Hardtanh", "LogSigmoid", "Mish",
     "PReLU", "ReLU6", "RReLU", "SiLU", "Softmax2d", "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold",
     "Embedding",
+    "EmbeddingBag",
     "CosineEmbeddingLoss",
     "CosineSimilarity",
     "GaussianNLLLoss",

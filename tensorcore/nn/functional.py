@@ -300,3 +300,15 @@ def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 
 __all__ += ["relu_", "elu_", "leaky_relu_", "hardtanh_", "threshold_", "selu_", "celu_", "rrelu_", "relu6",
             "hardsigmoid", "hardswish", "hardtanh", "threshold", "silu", "mish", "selu", "celu"]
+
+
+def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale_grad_by_freq=False, mode="mean",
+                  sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
+    """Bags of embeddings reduced by sum / mean / max (tensorcore/nn/embedding_bag.py)."""
+    from .embedding_bag import embedding_bag as bag
+
+    return bag(input, weight, offsets, max_norm, norm_type, scale_grad_by_freq, mode, sparse, per_sample_weights,
+               include_last_offset, padding_idx)
+
+
+__all__ += ["embedding_bag"]
