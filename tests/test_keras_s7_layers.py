@@ -220,7 +220,8 @@ def test_normalization_adapt_uses_population_statistics_and_invert_undoes_it():
     data = _x(50, 3) * [1.0, 5.0, 0.1] + [0.0, -2.0, 3.0]
     norm = L.Normalization()
     norm.adapt(data)
-    mean, var = norm.get_weights()
+    mean, var, count = norm.get_weights()  # Keras 3's three weights (count kept for old files)
+    assert count.shape == () and count.dtype.kind == "i"
     np.testing.assert_allclose(mean, data.mean(0), rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(var, data.var(0), rtol=1e-4)
     y = norm(tc.tensor(data)).numpy()
@@ -228,7 +229,10 @@ def test_normalization_adapt_uses_population_statistics_and_invert_undoes_it():
     np.testing.assert_allclose(y.std(0), 1, rtol=1e-4)
     inv = L.Normalization(mean=mean.tolist(), variance=var.tolist(), invert=True)
     np.testing.assert_allclose(inv(tc.tensor(y)).numpy(), data, rtol=1e-4, atol=1e-4)
-    assert norm.trainable_weights == [] and len(norm.non_trainable_weights) == 2
+    assert norm.trainable_weights == [] and len(norm.non_trainable_weights) == 3
+    batched = L.Normalization()
+    batched.adapt([data[:20], data[20:]])  # an iterable of batches, as Keras
+    np.testing.assert_allclose(batched.get_weights()[1], var, rtol=1e-6)
     per_axis = L.Normalization(axis=(1, 2))
     images = _x(10, 2, 3, 4)
     per_axis.adapt(images)

@@ -151,11 +151,25 @@ class Normalization(Layer):
         if self.input_mean is None:
             self.mean = self.add_weight(stat, "zeros", name="mean", trainable=False)
             self.variance = self.add_weight(stat, "ones", name="variance", trainable=False)
+            self.add_weight((), "zeros", dtype="int64", name="count", trainable=False)  # Keras 3 keeps it, unused
         self.built = True
 
     def adapt(self, data, batch_size=None, steps=None):
-        """Set the mean and variance from `data` (an array or Tensor, batch axis first)."""
-        data = np.asarray(data.numpy() if hasattr(data, "numpy") else data, dtype=np.float64)
+        """Set the mean and variance from `data`: an array or Tensor (batch axis first), or an iterable of
+        such batches."""
+        def host(a):
+            return np.asarray(a.numpy() if hasattr(a, "numpy") else a, dtype=np.float64)
+
+        if isinstance(data, np.ndarray) or hasattr(data, "numpy"):
+            data = host(data)
+        elif hasattr(data, "__iter__"):
+            batches = [host(b) for b in data]
+            if not batches:
+                raise ArgumentError(f"{self.name}: adapt() got an empty iterable (no batches)")
+            data = np.concatenate(batches)
+        else:
+            raise ArgumentError(f"{self.name}: adapt() takes an array, a Tensor or an iterable of batches, got "
+                                f"{type(data).__name__}")
         if self.input_mean is not None:
             raise ArgumentError(f"{self.name}: adapt() on a Normalization given mean and variance")
         if not self.built:

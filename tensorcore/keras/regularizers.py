@@ -75,7 +75,7 @@ def _factor(value, name):
 
 l1, l2, l1_l2 = L1, L2, L1L2
 CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
-_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2}
+_BY_NAME = {"l1": L1, "l2": L2, "l1_l2": L1L2, "l1l2": L1L2, **CLASSES}  # Keras' names: snake case and class
 
 
 def get(identifier):

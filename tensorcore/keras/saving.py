@@ -59,8 +59,8 @@ def save_model(model, filepath, overwrite=True):
     config = {"format": FORMAT, "version": VERSION, "model": serialize_layer(model),
               "compile": compile_config(model), "build": build, "optimizer_state": state}
     weights = io.BytesIO()
-    np.savez(weights, **{f"w{i}": np.ascontiguousarray(w) for i, w in enumerate(model.get_weights())},
-             **{f"o{i}": np.ascontiguousarray(a) for i, a in enumerate(state_arrays)})
+    np.savez(weights, **{f"w{i}": np.array(w, order="C") for i, w in enumerate(model.get_weights())},
+             **{f"o{i}": np.array(a, order="C") for i, a in enumerate(state_arrays)})
     with atomic_write(path) as f, zipfile.ZipFile(f, "w", zipfile.ZIP_STORED) as archive:
         archive.writestr(CONFIG, json.dumps(config, indent=1))
         archive.writestr(METADATA, json.dumps({"saved_by": "tensorcore"}))
