@@ -245,21 +245,28 @@ class Tensor:
         values = self.numpy()
         if is_bfloat16(values.dtype):  # NumPy formats ml_dtypes' bfloat16 with all its digits: print as PyTorch does
             values = values.astype(np.float32)
-        formatter = {"float_kind": _float_format(values)} if values.dtype.kind == "f" and values.size else None
-        body = np.array2string(values, separator=", ", precision=4, threshold=1000, edgeitems=3, prefix="tensor(",
-                               formatter=formatter, max_line_width=80)
-        extra = ""  # PyTorch's suffixes, in its order: device, size (empty tensors), dtype (unless a default one)
+        suffixes = []  # PyTorch's, in its order: device, size (empty tensors), dtype (unless a default one), grad
         if self.device.type != "cpu":
-            extra += f", device='{self.device}'"
+            suffixes.append(f"device='{self.device}'")
         if values.size == 0 and values.ndim != 1:
-            extra += f", size={tuple(values.shape)}"
-        if self.dtype != get_default_dtype() and self.dtype != np.int64 and self.dtype != np.bool_:  # the defaults
-            extra += f", dtype={self.dtype}"
+            suffixes.append(f"size={tuple(values.shape)}")
+        if self.dtype != get_default_dtype() and (values.size == 0 or self.dtype not in (np.int64, np.bool_)):
+            suffixes.append(f"dtype={self.dtype}")  # (an empty tensor shows any dtype but the default float)
         if self._node is not None:
-            extra += f", grad_fn={self._node!r}"
+            suffixes.append(f"grad_fn={self._node!r}")
         elif self.requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+            suffixes.append("requires_grad=True")
+        text = "tensor(" + _layout(values)
+        line = len(text) - text.rfind("\n") + 1  # (PyTorch's count: 2 more than the last line's length)
+        for suffix in suffixes:  # on the same line while it fits in 80 columns, else on a new one, indented
+            # (lines break where PyTorch's do: its dtype suffix is "dtype=torch.int32", 6 characters longer)
+            if line + len(suffix) + 2 + 6 * suffix.startswith("dtype=") > _LINE_WIDTH:
+                text += ",\n" + " " * len("tensor(") + suffix
+                line = len("tensor(") + len(suffix) + 6 * suffix.startswith("dtype=")
+            else:
+                text += ", " + suffix
+                line += len(suffix) + 2 + 6 * suffix.startswith("dtype=")
+        return text + ")"
 
     def __format__(self, spec):
         if self._data.size == 1 and self._data.ndim == 0 or spec:
@@ -368,14 +375,56 @@ class _Filled(autograd.Function):
 _ndarray = np.ndarray
 
 
-def _float_format(values):
-    """PyTorch's number style for a float tensor's repr: "1." when every nonzero finite value is whole, else 4
-    fixed decimals, scientific when the values span more than 1000x or reach 1e8 (or, not whole, fall below
-    1e-4); every element padded to the width of the widest nonzero finite one."""
-    if values.size > 1000:  # summarized: the style of the elements shown (3 at each end of each dimension)
+_SUMMARY_THRESHOLD, _EDGE_ITEMS, _LINE_WIDTH = 1000, 3, 80  # PyTorch's print options (torch.set_printoptions)
+
+
+def _shown(values):
+    """The elements a summarized repr prints (3 at each end of each long dimension), or all of them."""
+    if values.size > _SUMMARY_THRESHOLD:
         for axis in range(values.ndim):
-            if values.shape[axis] > 6:
-                values = np.concatenate([values.take(range(3), axis), values.take(range(-3, 0), axis)], axis)
+            if values.shape[axis] > 2 * _EDGE_ITEMS:
+                values = np.concatenate([values.take(range(_EDGE_ITEMS), axis),
+                                         values.take(range(-_EDGE_ITEMS, 0), axis)], axis)
+    return values
+
+
+def _layout(values):
+    """The bracketed elements as PyTorch's repr lays them out: each padded to one width, as many per line as fit
+    in 80 columns after the indent (7 for "tensor(", plus one per level), a blank line between blocks of 3-D."""
+    if values.dtype.kind == "f":
+        fmt, width = _float_format(values)
+    else:  # integers and bools: str() of each, padded to the widest shown
+        width = max((len(str(v)) for v in _shown(values).reshape(-1).tolist()), default=1)
+        fmt = lambda v: str(v).rjust(width)  # noqa: E731
+    summarize = values.size > _SUMMARY_THRESHOLD
+
+    def cut(v):  # the parts of one dimension: all of them, or each end with None for "..." between
+        n = len(v)
+        if summarize and n > 2 * _EDGE_ITEMS:
+            return [*v[:_EDGE_ITEMS], None, *v[n - _EDGE_ITEMS:]]
+        return list(v)
+
+    def block(v, indent):
+        if v.ndim == 1:
+            items = [" ..." if x is None else fmt(x) for x in cut(v.tolist() if len(v) <= _SUMMARY_THRESHOLD else v)]
+            per_line = max(1, (_LINE_WIDTH - indent) // (width + 2))
+            lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+            return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+        parts = ["..." if x is None else block(x, indent + 1) for x in cut(v)]
+        return "[" + ("," + "\n" * (v.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
+
+    if values.ndim == 0:
+        return fmt(values.item()).strip()
+    if values.size == 0:  # any empty shape prints as [] (the size suffix gives the shape)
+        return "[]"
+    return block(values, len("tensor("))
+
+
+def _float_format(values):
+    """(format one value, width): PyTorch's number style for a float tensor's repr: "1." when every nonzero finite
+    value is whole, else 4 fixed decimals, scientific when the values span more than 1000x or reach 1e8 (or, not
+    whole, fall below 1e-4); every element padded to the width of the widest nonzero finite one."""
+    values = _shown(values)  # summarized: the style of the elements shown
     shown = values[np.isfinite(values) & (values != 0)].astype(np.float64)
     finite = np.abs(shown)
     whole = bool(np.all(finite == np.round(finite)))
@@ -388,7 +437,7 @@ def _float_format(values):
 
     # the widest string is the largest or the most negative value's (the formats grow with |v| and the sign)
     width = max((len(one(v)) for v in (shown.max(), shown.min())), default=1) if shown.size else 1
-    return lambda v: one(v).rjust(width)
+    return (lambda v: one(v).rjust(width)), width
 
 
 
