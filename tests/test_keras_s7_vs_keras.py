@@ -15,6 +15,7 @@ real = pytest.importorskip("keras", reason="keras is not installed")
 if real.backend.backend() != "torch":
     pytest.skip("these comparisons use keras' torch backend", allow_module_level=True)
 
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras' own NumPy 2 notices
 RNG = np.random.default_rng(3)
 NOT_OURS = {"dtype", "kernel_constraint", "bias_constraint", "activity_regularizer", "alpha_constraint",
             "depthwise_constraint", "pointwise_constraint", "seed"}  # constraints and dtype policies: not supported
@@ -45,6 +46,17 @@ LAYERS = [
     ("UpSampling2D", dict(size=2, interpolation="bilinear"), (2, 3, 4, 2)),
     ("ZeroPadding2D", dict(padding=((1, 2), (0, 3))), (2, 3, 4, 2)),
     ("Cropping2D", dict(cropping=((1, 0), (1, 2))), (2, 5, 6, 2)),
+    ("Conv1D", dict(filters=3, kernel_size=2, padding="same", data_format="channels_first"), (2, 3, 7)),
+    ("Conv2DTranspose", dict(filters=2, kernel_size=3, strides=2, padding="same", data_format="channels_first"),
+     (2, 3, 4, 5)),
+    ("DepthwiseConv2D", dict(kernel_size=2, depth_multiplier=2, data_format="channels_first"), (2, 3, 4, 5)),
+    ("SeparableConv2D", dict(filters=2, kernel_size=3, strides=2, data_format="channels_first"), (2, 3, 5, 5)),
+    ("MaxPooling1D", dict(pool_size=2, data_format="channels_first"), (2, 3, 7)),
+    ("UpSampling2D", dict(size=2, data_format="channels_first"), (2, 3, 2, 2)),
+    ("UpSampling2D", dict(size=(1, 2), interpolation="bilinear", data_format="channels_first"), (2, 3, 2, 3)),
+    ("ZeroPadding2D", dict(padding=(1, 2), data_format="channels_first"), (2, 3, 2, 2)),
+    ("Cropping2D", dict(cropping=1, data_format="channels_first"), (2, 2, 4, 4)),
+    ("GlobalMaxPooling2D", dict(data_format="channels_first"), (2, 3, 4, 5)),
     ("LeakyReLU", dict(), (3, 4)),
     ("ReLU", dict(max_value=0.5, negative_slope=0.1, threshold=0.2), (3, 4)),
     ("ELU", dict(alpha=0.7), (3, 4)),
@@ -147,3 +159,25 @@ def test_weighted_regularized_training_matches_keras(weighting):
     want = theirs.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
     got = ours.evaluate(x, y, sample_weight=sw, verbose=0, return_dict=True)
     assert got == pytest.approx({k: float(v) for k, v in want.items()}, rel=1e-4)
+
+
+def test_masking_into_lstm_and_time_distributed_conv_match_keras():
+    x = RNG.standard_normal((3, 5, 2)).astype(np.float32)
+    x[0, 3:] = 0.0
+    x[1, 4:] = 0.0
+
+    def masked(api):
+        inputs = api.Input((5, 2))
+        return api.Model(inputs, api.layers.LSTM(3)(api.layers.Masking()(inputs)))
+
+    def frames(api):
+        inputs = api.Input((4, 5, 5, 2))
+        h = api.layers.TimeDistributed(api.layers.Conv2D(3, 3, activation="relu"))(inputs)
+        return api.Model(inputs, api.layers.GRU(2)(api.layers.TimeDistributed(api.layers.Flatten())(h)))
+
+    video = RNG.standard_normal((2, 4, 5, 5, 2)).astype(np.float32)
+    for build, data in ((masked, x), (frames, video)):
+        theirs, ours = build(real), build(keras)
+        ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+        np.testing.assert_allclose(ours.predict(data, verbose=0), np.asarray(theirs.predict(data, verbose=0)),
+                                   rtol=1e-5, atol=1e-6)

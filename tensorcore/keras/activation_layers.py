@@ -27,6 +27,8 @@ class ReLU(Layer):
             raise ArgumentError(f"ReLU: max_value must be >= 0 or None, got {max_value}")
         if negative_slope is None or negative_slope < 0:
             raise ArgumentError(f"ReLU: negative_slope must be >= 0, got {negative_slope}")
+        if threshold is None or threshold < 0:
+            raise ArgumentError(f"ReLU: threshold must be >= 0, got {threshold}")  # Keras refuses a negative one
         self.max_value = None if max_value is None else float(max_value)
         self.negative_slope, self.threshold = float(negative_slope), float(threshold)
 
