@@ -210,3 +210,40 @@ def _block(lib):
 def test_repr_of_a_module_with_extra_and_children():
     expected = "Block(\n  width=2\n  (fc): Linear(in_features=2, out_features=2, bias=True)\n)"
     assert repr(_block(tc)) == repr(_block(torch)) == expected
+
+
+# --- copy.deepcopy(model): target networks, EMA, best-model snapshots -------------------------------------------
+
+def test_deepcopy_of_a_model_is_independent_and_trains_as_torchs():
+    import copy
+
+    rng = np.random.default_rng(3)
+    states, next_states = rng.standard_normal((6, 4)), rng.standard_normal((6, 4))
+    actions, rewards = np.array([0, 1, 1, 0, 1, 0]), rng.standard_normal(6)
+    results = []
+    for lib in (torch, tc):
+        policy = lib.nn.Sequential(lib.nn.Linear(4, 8), lib.nn.ReLU(), lib.nn.Linear(8, 2), lib.nn.BatchNorm1d(2))
+        policy = policy.double()
+        if lib is torch:
+            state = {k: v.detach().numpy().copy() for k, v in policy.state_dict().items()}
+        else:
+            policy.load_state_dict({k: tc.tensor(v) for k, v in state.items()})
+        target = copy.deepcopy(policy)
+        assert all(a is not b for a, b in zip(policy.parameters(), target.parameters()))
+        assert type(target[0].weight).__name__ == "Parameter" and target[0].weight.requires_grad
+        assert target[3].num_batches_tracked.dtype == policy[3].num_batches_tracked.dtype
+        opt = lib.optim.SGD(policy.parameters(), lr=0.05, momentum=0.9)  # (Adam would amplify rounding-level grads)
+        for _ in range(3):
+            q = policy(lib.tensor(states)).gather(1, lib.tensor(actions).unsqueeze(1)).squeeze(1)
+            with lib.no_grad():
+                best = target(lib.tensor(next_states)).max(1)[0]
+            loss = lib.nn.functional.smooth_l1_loss(q, lib.tensor(rewards) + 0.9 * best)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        before = [p.detach().numpy().copy() for p in target.parameters()]
+        target.load_state_dict(policy.state_dict())
+        results.append((loss.item(), before, [p.detach().numpy() for p in target.parameters()]))
+    assert abs(results[0][0] - results[1][0]) < 1e-10
+    for a, b in zip(results[0][1] + results[0][2], results[1][1] + results[1][2]):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)

@@ -69,6 +69,12 @@ class Parameter(Tensor):
     def __reduce__(self):
         raise TypeError("Parameter: use state_dict() and tc.save, not pickle")
 
+    def __deepcopy__(self, memo):
+        """A new Parameter with a copy of the data (no .grad, as torch's), as copy.deepcopy(model) needs."""
+        if id(self) not in memo:
+            memo[id(self)] = Parameter(_fresh(self._data.copy(), self.device), requires_grad=self.requires_grad)
+        return memo[id(self)]
+
 
 class IncompatibleKeys(NamedTuple):
     """What load_state_dict(strict=False) could not load (unpacks like PyTorch's pair, plus shapes)."""
