@@ -201,3 +201,29 @@ def test_numpy_scalars_are_python_numbers_to_the_operators_like_pytorch():
     q = tc.randn(3, 1, 4)
     out, weights = mha(q, q, q, need_weights=True)
     assert out.dtype == weights.dtype == tc.float32
+
+
+def test_repr_matches_pytorchs_over_shapes_and_dtypes():
+    """306 cases: ranks 0-4, summarized and empty shapes, floats (whole, scientific, inf/nan), ints, bools."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: no oracle for repr")
+    rng = np.random.default_rng(1)
+    kinds = {"f32": lambda a: a.astype(np.float32), "f64": lambda a: a, "i64": lambda a: (a * 50).astype(np.int64),
+             "i32": lambda a: (a * 50).astype(np.int32), "b": lambda a: a > 0,
+             "whole": lambda a: np.round(a * 10).astype(np.float32), "big": lambda a: (a * 1e9).astype(np.float32),
+             "tiny": lambda a: (a * 1e-6).astype(np.float32), "f16": lambda a: a.astype(np.float16),
+             "u8": lambda a: (np.abs(a) * 50).astype(np.uint8),
+             "mixed": lambda a: np.where(a > 1, np.inf, np.where(a < -1, np.nan, a)).astype(np.float32)}
+    shapes = [(), (1,), (5,), (9,), (1, 9), (2, 9), (3, 4, 5), (2, 2, 2, 2), (7, 8), (1001,), (2, 501), (11, 11, 11),
+              (0,), (0, 4), (2, 0, 3), (4, 1), (1, 1, 1)]
+    count = 0
+    for shape in shapes:
+        for kind, make in kinds.items():
+            a = make(rng.standard_normal(shape))
+            for grad in ((False, True) if a.dtype.kind == "f" else (False,)):
+                ours, theirs = tc.tensor(a, requires_grad=grad), torch.tensor(a, requires_grad=grad)
+                if grad:
+                    ours, theirs = ours * 2, theirs * 2
+                expected = repr(theirs).replace("torch.", "").replace("Backward0", "Backward")
+                assert repr(ours) == expected, (shape, kind, grad)
+                count += 1
+    assert count == 306
