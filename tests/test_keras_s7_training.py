@@ -268,3 +268,17 @@ def test_tutorial_functional_siamese_merges():
     assert history.history["loss"][-1] < history.history["loss"][0]
     assert history.history["accuracy"][-1] > 0.7
     assert len(model.layers[2].weights) == 2  # the shared Dense counts once
+
+
+def test_activity_penalties_belong_to_the_last_forward_pass():
+    keras.utils.set_random_seed(6)
+    shared = L.Dense(2, activity_regularizer=keras.regularizers.l1(0.5))
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    model = keras.Model([a, b], L.Add()([shared(a), shared(b)]))
+    xa, xb = RNG.standard_normal((4, 3)).astype(np.float32), RNG.standard_normal((4, 3)).astype(np.float32)
+    for _ in range(3):
+        model.predict([xa, xb], verbose=0)
+    assert len(model.losses) == 2  # one per call of the shared layer, not one per predict
+    kernel, bias = shared.get_weights()
+    want = 0.5 * (np.abs(xa @ kernel + bias).sum() + np.abs(xb @ kernel + bias).sum()) / 4
+    assert sum(p.item() for p in model.losses) == pytest.approx(want, rel=1e-5)

@@ -24,7 +24,7 @@ import numpy as np
 from .. import nn
 from ..errors import ArgumentError, ShapeError, TensorcoreError
 from .initializers import initial_values, keras_fans
-from .symbolic import KerasTensor, current_training, flatten, map_structure
+from .symbolic import KerasTensor, current_forward, current_training, flatten, map_structure
 
 
 class KerasFileError(TensorcoreError, ValueError):
@@ -132,7 +132,7 @@ class Layer:
 
         self.activity_regularizer = get_regularizer(activity_regularizer)
         self._regularized = []  # (regularizer, weight): penalties added to the loss (layer.losses)
-        self._activity_losses = []  # the activity penalties of the model call in progress
+        self._activity_losses = []  # the activity penalties of the last forward pass (see _eager_call)
 
     # --- weights ---
     def add_weight(self, shape=None, initializer=None, dtype=None, trainable=True, name=None, regularizer=None,
@@ -351,6 +351,9 @@ class Layer:
                 kwargs[key] = mask
         out = self.call(*args, **kwargs)
         if self.activity_regularizer is not None:
+            token = current_forward()  # a new forward pass (or a call outside any model) starts a new list
+            if token is None or token is not getattr(self, "_activity_token", None):
+                self._activity_losses, self._activity_token = [], token
             for t in flatten(out):
                 # Keras 3: the penalty of an output with a batch axis is divided by the batch size
                 penalty = self.activity_regularizer(t)

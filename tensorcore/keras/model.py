@@ -24,7 +24,7 @@ from .. import nn
 from ..errors import ArgumentError, ShapeError, TensorcoreError
 from .base import Layer, _call_parameters
 from .functional import Graph, symbolic_call
-from .symbolic import KerasTensor, flatten, map_structure, training_mode
+from .symbolic import KerasTensor, flatten, map_structure, model_forward, training_mode
 from .training import TrainingMixin
 
 
@@ -163,6 +163,10 @@ class Model(TrainingMixin, Layer):
 
     def _forward(self, inputs, training=False, logits=False):
         """The outputs for a list of input Tensors (one per model input)."""
+        with model_forward():
+            return self._forward_pass(inputs, training, logits)
+
+    def _forward_pass(self, inputs, training, logits):
         if self._graph is not None:
             return self._graph.run(inputs, training=training, logits=logits)
         x = inputs[0] if len(inputs) == 1 else inputs

@@ -117,4 +117,24 @@ class training_mode:
         _mode.training = self.saved
 
 
-__all__ = ["KerasTensor", "Node", "current_training", "flatten", "map_structure", "training_mode"]
+def current_forward():
+    """A token for the outermost model call in progress (None outside one): activity penalties collected
+    under one token belong to one forward pass."""
+    return getattr(_mode, "forward", None)
+
+
+class model_forward:
+    """Context manager around a model's forward pass; only the outermost one starts a new token."""
+
+    def __enter__(self):
+        self.outer = current_forward() is None
+        if self.outer:
+            _mode.forward = object()
+
+    def __exit__(self, *exc):
+        if self.outer:
+            _mode.forward = None
+
+
+__all__ = ["KerasTensor", "Node", "current_forward", "current_training", "flatten", "map_structure",
+           "model_forward", "training_mode"]

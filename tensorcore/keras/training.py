@@ -211,17 +211,12 @@ class TrainingMixin:
                 total = total + penalty
         return total, parts
 
-    def _clear_activity(self):
-        for layer in self._penalized:
-            layer._activity_losses = []
-
     def _from_logits(self, fused):
         """Whether the (first) output is logits: fused, or a loss built with from_logits=True."""
         return fused or bool(self._losses[0] is not None and self._losses[0].from_logits)
 
     def _train_step(self, xb, yb):
         fused = self._fused()
-        self._clear_activity()
         outs = flatten(self._forward(xb, training=True, logits=fused))
         total, parts = self._losses_of(yb, outs, fused)
         params = self._params
@@ -236,7 +231,6 @@ class TrainingMixin:
 
     def _eval_step(self, xb, yb):
         fused = self._fused()
-        self._clear_activity()
         outs = flatten(self._forward(xb, training=False, logits=fused))
         total, parts = self._losses_of(yb, outs, fused)
         return total, (outs, parts, self._from_logits(fused))
