@@ -282,3 +282,29 @@ def test_activity_penalties_belong_to_the_last_forward_pass():
     kernel, bias = shared.get_weights()
     want = 0.5 * (np.abs(xa @ kernel + bias).sum() + np.abs(xb @ kernel + bias).sum()) / 4
     assert sum(p.item() for p in model.losses) == pytest.approx(want, rel=1e-5)
+
+
+def test_register_keras_serializable_lets_load_model_find_a_custom_layer(tmp_path):
+    @keras.saving.register_keras_serializable(package="s7")
+    class Scale(keras.layers.Layer):
+        config_keys = ("factor",)
+
+        def __init__(self, factor=2.0, **kwargs):
+            super().__init__(**kwargs)
+            self.factor = factor
+
+        def call(self, inputs):
+            return inputs * self.factor
+
+    @keras.saving.register_keras_serializable()
+    def shift(t):
+        return t + 1
+
+    model = keras.Sequential([keras.Input(shape=(3,)), Scale(3.0), L.Lambda(shift), L.Dense(2)])
+    path = tmp_path / "custom.keras"
+    model.save(path)
+    loaded = keras.models.load_model(path)  # no custom_objects: both were registered by this program
+    x = RNG.standard_normal((2, 3)).astype(np.float32)
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+    assert type(loaded.layers[0]) is Scale and loaded.layers[0].factor == 3.0
+    assert keras.models.model_from_json(model.to_json()).layers[1].function is shift

@@ -14,11 +14,19 @@ from .symbolic import KerasTensor, flatten
 _custom = {}  # custom_objects of the load in progress (nested layers resolve through them)
 
 
+REGISTERED = {}  # {name: class or function} from keras.saving.register_keras_serializable (the code's own)
+
+
 def set_custom_objects(objects):
-    """Install {class name: class} for the load in progress; returns the previous mapping."""
+    """Install {class name: class} for the load in progress (over the registered ones); returns the previous."""
     global _custom
-    saved, _custom = _custom, dict(objects or {})
+    saved, _custom = _custom, {**REGISTERED, **(objects or {})}
     return saved
+
+
+def custom_object(name):
+    """The class or function called `name` in the load's custom_objects or registered by the program."""
+    return _custom.get(name) or REGISTERED.get(name)
 
 
 def _registry():
@@ -49,7 +57,7 @@ def deserialize_layer(item):
                                                                                                dict)):
         raise KerasFileError(f"bad layer entry in the config: {str(item)[:80]!r}")
     name = item["class_name"]
-    cls = _custom.get(name) or _registry().get(name)
+    cls = custom_object(name) or _registry().get(name)
     if cls is None:
         raise KerasFileError(f"unknown class {name!r} in the config; a class of your own must be passed in "
                              "load_model(..., custom_objects={name: cls})")

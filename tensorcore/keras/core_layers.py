@@ -41,9 +41,9 @@ class Lambda(Layer):
     def __init__(self, function, output_shape=None, mask=None, arguments=None, **kwargs):
         super().__init__(**kwargs)
         if isinstance(function, str):  # from a config: the name of a function in custom_objects
-            from .config import _custom
+            from .config import custom_object
 
-            found = _custom.get(function)
+            found = custom_object(function)
             if not callable(found):
                 raise KerasFileError(f"Lambda: the config names the function {function!r}; pass it in "
                                      f"custom_objects={{{function!r}: fn}} (code is never loaded from a file)")

@@ -40,6 +40,26 @@ MAX_JSON_BYTES = 16 * 2**20
 OPTIMIZER_STATE_FACTOR = 4  # the optimizer state may hold at most this many bytes per weight byte (Adam: 2)
 
 
+def register_keras_serializable(package="Custom", name=None):
+    """Decorator: load_model / model_from_json may build this class (or call this Lambda function) by its
+    name without custom_objects, as Keras' register_keras_serializable. Only code the program itself
+    registered is ever used; `package` is accepted for Keras' signature."""
+    from .config import REGISTERED
+
+    def register(obj):
+        key = name or getattr(obj, "__name__", None)
+        if not key or not callable(obj):
+            raise ArgumentError(f"register_keras_serializable: {obj!r:.60} is not a named class or function")
+        existing = REGISTERED.get(key)
+        if existing is not None and existing is not obj and getattr(existing, "__qualname__", None) != \
+                getattr(obj, "__qualname__", None):
+            raise ArgumentError(f"register_keras_serializable: {key!r} is already registered for {existing!r}")
+        REGISTERED[key] = obj
+        return obj
+
+    return register
+
+
 # --- save ----------------------------------------------------------------------------------------
 
 
@@ -288,4 +308,5 @@ def _read_npy(inner, name, shape, dtype, path, max_bytes=None):
     return array.astype(dtype) if dtype is not None else array.copy()
 
 
-__all__ = ["KerasFileError", "deserialize_layer", "load_model", "save_model", "serialize_layer"]
+__all__ = ["KerasFileError", "deserialize_layer", "load_model", "register_keras_serializable", "save_model",
+           "serialize_layer"]
