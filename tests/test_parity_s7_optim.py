@@ -60,3 +60,25 @@ def test_differentiable_step_is_refused_by_name():
     for name in ("SGD", "Adam", "AdamW", "RMSprop", "Adagrad"):
         with pytest.raises(tc.TensorcoreError, match="differentiable"):
             getattr(tc.optim, name)(lin.parameters(), lr=0.1, differentiable=True)
+
+
+def test_float_step_size_and_t_max_as_torch():
+    """The torchtext tutorial's StepLR(optimizer, 1.0, gamma=0.1): torch takes float step_size and T_max."""
+    results = []
+    for lib in (torch, tc):
+        opt = lib.optim.SGD([lib.nn.Parameter(lib.ones(1))], lr=1.0)
+        step = lib.optim.lr_scheduler.StepLR(opt, 1.5, gamma=0.5)
+        opt2 = lib.optim.SGD([lib.nn.Parameter(lib.ones(1))], lr=1.0)
+        cosine = lib.optim.lr_scheduler.CosineAnnealingLR(opt2, 4.5)
+        unit = lib.optim.lr_scheduler.StepLR(lib.optim.SGD([lib.nn.Parameter(lib.ones(1))], lr=5.0), 1.0, gamma=0.1)
+        lrs = []
+        for _ in range(6):
+            opt.step()
+            opt2.step()
+            unit.optimizer.step()
+            step.step()
+            cosine.step()
+            unit.step()
+            lrs.append((step.get_last_lr()[0], cosine.get_last_lr()[0], unit.get_last_lr()[0]))
+        results.append(lrs)
+    np.testing.assert_allclose(np.array(results[1]), np.array(results[0]), rtol=1e-12)

@@ -133,7 +133,9 @@ class StepLR(LRScheduler):
     """lr = base_lr * gamma ^ floor(t / step_size)."""
 
     def __init__(self, optimizer, step_size, gamma=0.1, last_epoch=-1):
-        self.step_size = _integer(step_size, "step_size", "StepLR", minimum=1)
+        # NOTE: torch takes a float step_size too (the torchtext tutorial passes 1.0): t % step_size still works.
+        self.step_size = step_size if isinstance(step_size, float) and step_size > 0 and math.isfinite(step_size) \
+            else _integer(step_size, "step_size", "StepLR", minimum=1)
         self.gamma = _number(gamma, "gamma", "StepLR", low=0)
         super().__init__(optimizer, last_epoch)
 
@@ -180,7 +182,8 @@ class CosineAnnealingLR(LRScheduler):
     """lr = eta_min + (base_lr - eta_min) (1 + cos(pi t / T_max)) / 2."""
 
     def __init__(self, optimizer, T_max, eta_min=0.0, last_epoch=-1):
-        self.T_max = _integer(T_max, "T_max", "CosineAnnealingLR", minimum=1)
+        self.T_max = T_max if isinstance(T_max, float) and T_max > 0 and math.isfinite(T_max) \
+            else _integer(T_max, "T_max", "CosineAnnealingLR", minimum=1)
         self.eta_min = _number(eta_min, "eta_min", "CosineAnnealingLR", low=0)
         super().__init__(optimizer, last_epoch)
 
