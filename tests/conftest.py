@@ -35,3 +35,9 @@ def device(request):
     if request.param == "cuda":
         require_cuda()
     return request.param
+
+
+def pytest_collection_modifyitems(config, items):
+    """The long trainings (marked slow) run first: under pytest-xdist (tests/run.sh) each worker starts on
+    one while the short tests fill the other, instead of two of them starting last, one after the other."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
