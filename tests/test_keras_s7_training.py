@@ -308,3 +308,60 @@ def test_register_keras_serializable_lets_load_model_find_a_custom_layer(tmp_pat
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
     assert type(loaded.layers[0]) is Scale and loaded.layers[0].factor == 3.0
     assert keras.models.model_from_json(model.to_json()).layers[1].function is shift
+
+
+def test_tutorial_timeseries_fcn_with_callbacks(tmp_path):
+    rng = np.random.default_rng(23)
+    keras.utils.set_random_seed(3)
+    x = rng.standard_normal((96, 24, 1)).astype(np.float32)
+    y = (x[:, :, 0].mean(1) > 0).astype(np.int64)
+    inputs = keras.layers.Input((24, 1))
+    conv = inputs
+    for _ in range(2):
+        conv = keras.layers.Conv1D(filters=8, kernel_size=3, padding="same")(conv)
+        conv = keras.layers.BatchNormalization()(conv)
+        conv = keras.layers.ReLU()(conv)
+    outputs = keras.layers.Dense(2, activation="softmax")(keras.layers.GlobalAveragePooling1D()(conv))
+    model = keras.models.Model(inputs=inputs, outputs=outputs)
+    best = str(tmp_path / "best_model.keras")
+    callbacks = [keras.callbacks.ModelCheckpoint(best, save_best_only=True, monitor="val_loss"),
+                 keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=20, min_lr=0.0001),
+                 keras.callbacks.EarlyStopping(monitor="val_loss", patience=50)]
+    model.compile(optimizer=keras.optimizers.Adam(0.01), loss="sparse_categorical_crossentropy",
+                  metrics=["sparse_categorical_accuracy"])
+    history = model.fit(x, y, batch_size=16, epochs=12, callbacks=callbacks, validation_split=0.2, verbose=0)
+    assert history.history["sparse_categorical_accuracy"][-1] > 0.8
+    restored = keras.models.load_model(best)
+    assert restored.evaluate(x, y, verbose=0)[0] < history.history["loss"][0]
+
+
+def test_tutorial_xception_style_residual_blocks_with_layers_add(tmp_path):
+    rng = np.random.default_rng(24)
+    keras.utils.set_random_seed(4)
+    inputs = keras.Input(shape=(12, 12, 3))
+    x = L.Activation("relu")(L.BatchNormalization()(L.Conv2D(8, 3, strides=2, padding="same")(
+        L.Rescaling(1.0 / 255)(inputs))))
+    previous = x
+    for size in (8, 16):
+        x = L.SeparableConv2D(size, 3, padding="same")(L.Activation("relu")(x))
+        x = L.MaxPooling2D(3, strides=2, padding="same")(L.BatchNormalization()(x))
+        residual = L.Conv2D(size, 1, strides=2, padding="same")(previous)
+        x = L.add([x, residual])
+        previous = x
+    outputs = L.Dense(1)(L.Dropout(0.25)(L.GlobalAveragePooling2D()(x)))
+    model = keras.Model(inputs, outputs)
+    assert [type(la).__name__ for la in model.layers].count("Add") == 2
+    model.compile(optimizer=keras.optimizers.Adam(3e-3), loss=keras.losses.BinaryCrossentropy(from_logits=True),
+                  metrics=[keras.metrics.BinaryAccuracy(name="acc")])
+    images = rng.integers(0, 256, (32, 12, 12, 3)).astype(np.float32)
+    labels = (images[:, :, :, 0].mean((1, 2)) > 127.5).astype(np.float32)
+    history = model.fit(images, labels, epochs=4, batch_size=8, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    path = tmp_path / "xception.keras"
+    model.save(path)
+    np.testing.assert_allclose(keras.models.load_model(path).predict(images, verbose=0),
+                               model.predict(images, verbose=0), rtol=1e-5, atol=1e-6)
+    a, b = keras.Input(shape=(3,)), keras.Input(shape=(3,))
+    for fn, cls in ((L.subtract, L.Subtract), (L.multiply, L.Multiply), (L.concatenate, L.Concatenate),
+                    (L.maximum, L.Maximum), (L.minimum, L.Minimum), (L.average, L.Average), (L.dot, L.Dot)):
+        assert type(fn([a, b]).node.layer) is cls

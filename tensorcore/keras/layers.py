@@ -43,7 +43,24 @@ from .core_layers import (
 )
 from .image_layers import AveragePooling1D, Cropping2D, GlobalMaxPooling2D, MaxPooling1D, UpSampling2D, ZeroPadding2D
 from .initializers import _initialize
-from .merge_layers import Average, Dot, Maximum, Minimum, Multiply, Subtract, _Merge, check_broadcastable
+from .merge_layers import (
+    Average,
+    Dot,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    _Merge,
+    add,
+    average,
+    check_broadcastable,
+    concatenate,
+    dot,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .rnn_layers import GRU, LSTM, Bidirectional, Embedding, SimpleRNN
 from .symbolic import KerasTensor, Node
 
@@ -358,4 +375,4 @@ __all__ = ["ELU", "GRU", "LSTM", "Activation", "ActivityRegularization", "Add", 
            "MultiHeadAttention", "Multiply", "Normalization", "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling",
            "Reshape", "SeparableConv2D", "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "Subtract",
            "TensorOp", "TimeDistributed", "UnitNormalization", "UpSampling2D", "ZeroPadding2D", "get_activation",
-           *ALIASES]
+           "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract", *ALIASES]

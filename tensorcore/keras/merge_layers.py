@@ -9,7 +9,9 @@ broadcast as NumPy's ((N, 4) with (N, 1)), as in Keras:
 
 import numpy as np
 
-from .. import einsum, maximum, minimum
+from .. import einsum
+from .. import maximum as _max
+from .. import minimum as _min
 from ..errors import ArgumentError, ShapeError
 from .base import Layer
 
@@ -111,7 +113,7 @@ class Maximum(_Elementwise):
     base_name = "maximum"
 
     def combine(self, a, b):
-        return maximum(a, b)
+        return _max(a, b)
 
 
 class Minimum(_Elementwise):
@@ -120,7 +122,7 @@ class Minimum(_Elementwise):
     base_name = "minimum"
 
     def combine(self, a, b):
-        return minimum(a, b)
+        return _min(a, b)
 
 
 DOT_EPSILON = 1e-7  # Keras' backend epsilon in Dot(normalize=True): x / max(||x||, eps)
@@ -175,4 +177,49 @@ def _unit(x, axis, eps=DOT_EPSILON):
     return x / clamp(norm, min=eps)
 
 
-__all__ = ["Average", "Dot", "Maximum", "Minimum", "Multiply", "Subtract"]
+def add(inputs, **kwargs):
+    """keras.layers.add([a, b, ...]): Add()(inputs)."""
+    from .layers import Add
+
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """keras.layers.subtract([a, b]): a - b."""
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """keras.layers.multiply([a, b, ...]): the elementwise product."""
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """keras.layers.average([a, b, ...]): the elementwise mean."""
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """keras.layers.maximum([a, b, ...]): the elementwise maximum."""
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """keras.layers.minimum([a, b, ...]): the elementwise minimum."""
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    """keras.layers.concatenate([a, b, ...], axis=-1)."""
+    from .layers import Concatenate
+
+    return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, normalize=False, **kwargs):
+    """keras.layers.dot([a, b], axes, normalize=False)."""
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)
+
+
+__all__ = ["Average", "Dot", "Maximum", "Minimum", "Multiply", "Subtract", "add", "average", "concatenate", "dot",
+           "maximum", "minimum", "multiply", "subtract"]
