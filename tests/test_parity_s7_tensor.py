@@ -108,3 +108,12 @@ def test_tensor_methods_match_torch():
     assert facts_c == facts_t
     for a, b in zip(arrays_c, arrays_t):
         np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+def test_unique_keeps_every_nan_and_type_takes_typed_classes():
+    values = [1.0, float("nan"), float("nan"), 1.0]
+    t = torch.unique(torch.tensor(values), return_inverse=True, return_counts=True)
+    c = tc.unique(tc.tensor(values), return_inverse=True, return_counts=True)
+    for a, b in zip(t, c):
+        np.testing.assert_array_equal(b.numpy(), a.numpy())
+    assert tc.ones(2).type(tc.LongTensor).dtype == tc.int64 and tc.ones(2).type(tc.DoubleTensor).dtype == tc.float64

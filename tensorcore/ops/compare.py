@@ -301,6 +301,7 @@ def type_(x, dtype=None):
     """x.type(): the type name ('tensorcore.FloatTensor'); x.type(dtype): x cast to dtype."""
     if dtype is None:
         return _TYPE_NAMES.get(str(x.dtype), f"tensorcore.{x.dtype}Tensor")
+    dtype = getattr(dtype, "_dtype", dtype)  # tc.FloatTensor and the other typed classes (torch_names.py)
     if isinstance(dtype, str) and dtype.startswith(("tensorcore.", "torch.")):
         names = {v.split(".")[1]: k for k, v in _TYPE_NAMES.items()}
         key = dtype.split(".")[-1]

@@ -178,7 +178,8 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     distinct slices along dim. No gradient."""
     a = input.device.backend.to_numpy(input._data)
     if dim is None:
-        values, inverse, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True)
+        # NOTE: every NaN is its own value, as in PyTorch (NumPy would merge them).
+        values, inverse, counts = np.unique(a.reshape(-1), return_inverse=True, return_counts=True, equal_nan=False)
         inverse = inverse.reshape(a.shape)
     else:
         d = one_dim("unique", dim, input.ndim)
