@@ -285,7 +285,8 @@ def test_activity_penalties_belong_to_the_last_forward_pass():
 
 
 def test_register_keras_serializable_lets_load_model_find_a_custom_layer(tmp_path):
-    @keras.saving.register_keras_serializable(package="s7")
+    from tensorcore.keras.config import REGISTERED
+
     class Scale(keras.layers.Layer):
         config_keys = ("factor",)
 
@@ -296,18 +297,28 @@ def test_register_keras_serializable_lets_load_model_find_a_custom_layer(tmp_pat
         def call(self, inputs):
             return inputs * self.factor
 
-    @keras.saving.register_keras_serializable()
     def shift(t):
         return t + 1
 
-    model = keras.Sequential([keras.Input(shape=(3,)), Scale(3.0), L.Lambda(shift), L.Dense(2)])
-    path = tmp_path / "custom.keras"
-    model.save(path)
-    loaded = keras.models.load_model(path)  # no custom_objects: both were registered by this program
-    x = RNG.standard_normal((2, 3)).astype(np.float32)
-    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
-    assert type(loaded.layers[0]) is Scale and loaded.layers[0].factor == 3.0
-    assert keras.models.model_from_json(model.to_json()).layers[1].function is shift
+    saved = dict(REGISTERED)
+    try:
+        keras.saving.register_keras_serializable(package="s7")(Scale)
+        keras.saving.register_keras_serializable()(shift)
+        model = keras.Sequential([keras.Input(shape=(3,)), Scale(3.0), L.Lambda(shift), L.Dense(2)])
+        config = model.get_config()["layers"]
+        assert config[0]["registered_name"] == "s7>Scale" and config[1]["config"]["function"] == "Custom>shift"
+        path = tmp_path / "custom.keras"
+        model.save(path)
+        loaded = keras.models.load_model(path)  # no custom_objects: both were registered by this program
+        x = RNG.standard_normal((2, 3)).astype(np.float32)
+        np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-6)
+        assert type(loaded.layers[0]) is Scale and loaded.layers[0].factor == 3.0
+        assert keras.models.model_from_json(model.to_json()).layers[1].function is shift
+    finally:
+        REGISTERED.clear()
+        REGISTERED.update(saved)
+    with pytest.raises(tc.TensorcoreError, match="Scale"):
+        keras.models.load_model(path)  # once unregistered, the name alone builds nothing
 
 
 def test_tutorial_timeseries_fcn_with_callbacks(tmp_path):

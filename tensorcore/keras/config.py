@@ -14,18 +14,27 @@ from .symbolic import KerasTensor, flatten
 _custom = {}  # custom_objects of the load in progress (nested layers resolve through them)
 
 
-REGISTERED = {}  # {name: class or function} from keras.saving.register_keras_serializable (the code's own)
+REGISTERED = {}  # {"package>name": class or function} from keras.saving.register_keras_serializable
 
 
 def set_custom_objects(objects):
-    """Install {class name: class} for the load in progress (over the registered ones); returns the previous."""
+    """Install {class name: class} for the load in progress; returns the previous mapping."""
     global _custom
-    saved, _custom = _custom, {**REGISTERED, **(objects or {})}
+    saved, _custom = _custom, dict(objects or {})
     return saved
 
 
+def registered_name(obj):
+    """The "package>name" obj was registered under, or None."""
+    for key, value in REGISTERED.items():
+        if value is obj:
+            return key
+    return None
+
+
 def custom_object(name):
-    """The class or function called `name` in the load's custom_objects or registered by the program."""
+    """The class or function called `name` in the load's custom_objects, or registered as `name`
+    ("package>name") by the program."""
     return _custom.get(name) or REGISTERED.get(name)
 
 
@@ -48,7 +57,11 @@ def serialize_layer(layer):
     from .model import Model
 
     name = "Functional" if type(layer) is Model else type(layer).__name__
-    return {"class_name": name, "config": layer.get_config()}
+    item = {"class_name": name, "config": layer.get_config()}
+    key = registered_name(type(layer))
+    if key is not None:
+        item["registered_name"] = key
+    return item
 
 
 def deserialize_layer(item):
@@ -57,7 +70,8 @@ def deserialize_layer(item):
                                                                                                dict)):
         raise KerasFileError(f"bad layer entry in the config: {str(item)[:80]!r}")
     name = item["class_name"]
-    cls = custom_object(name) or _registry().get(name)
+    key = item.get("registered_name")
+    cls = _custom.get(name) or (REGISTERED.get(key) if isinstance(key, str) else None) or _registry().get(name)
     if cls is None:
         raise KerasFileError(f"unknown class {name!r} in the config; a class of your own must be passed in "
                              "load_model(..., custom_objects={name: cls})")

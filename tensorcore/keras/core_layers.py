@@ -59,8 +59,10 @@ class Lambda(Layer):
         return self.function(inputs, **self.arguments)
 
     def get_config(self):
-        name = getattr(self.function, "__name__", "<lambda>")
-        if name == "<lambda>" or not name.isidentifier():
+        from .config import registered_name
+
+        name = registered_name(self.function) or getattr(self.function, "__name__", "<lambda>")
+        if name == "<lambda>" or not name.replace(">", "_").replace(".", "_").isidentifier():
             raise ArgumentError(f"{self.name}: a Lambda layer of an anonymous function cannot be saved (no code is "
                                 "stored); use a named function and pass it in custom_objects when loading, or "
                                 "write a Layer subclass")

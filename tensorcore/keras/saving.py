@@ -41,15 +41,16 @@ OPTIMIZER_STATE_FACTOR = 4  # the optimizer state may hold at most this many byt
 
 
 def register_keras_serializable(package="Custom", name=None):
-    """Decorator: load_model / model_from_json may build this class (or call this Lambda function) by its
-    name without custom_objects, as Keras' register_keras_serializable. Only code the program itself
-    registered is ever used; `package` is accepted for Keras' signature."""
+    """Decorator, as Keras': a class (or a Lambda's function) registered as "package>name" is saved with that
+    name, and load_model / model_from_json rebuild it without custom_objects. Only code the program itself
+    registered is ever used."""
     from .config import REGISTERED
 
     def register(obj):
-        key = name or getattr(obj, "__name__", None)
-        if not key or not callable(obj):
+        base = name or getattr(obj, "__name__", None)
+        if not base or not callable(obj):
             raise ArgumentError(f"register_keras_serializable: {obj!r:.60} is not a named class or function")
+        key = f"{package}>{base}"
         existing = REGISTERED.get(key)
         if existing is not None and existing is not obj and getattr(existing, "__qualname__", None) != \
                 getattr(obj, "__qualname__", None):
