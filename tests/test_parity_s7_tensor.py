@@ -117,3 +117,14 @@ def test_unique_keeps_every_nan_and_type_takes_typed_classes():
     for a, b in zip(t, c):
         np.testing.assert_array_equal(b.numpy(), a.numpy())
     assert tc.ones(2).type(tc.LongTensor).dtype == tc.int64 and tc.ones(2).type(tc.DoubleTensor).dtype == tc.float64
+
+
+def test_collate_keeps_a_string_column_as_torchs_tuple():
+    data = [(np.array([1, 2]), 1.5, "a", {"k": np.float64(2.0)}) for _ in range(3)]
+    t = next(iter(torch.utils.data.DataLoader(data, batch_size=3)))
+    c = next(iter(tc.utils.data.DataLoader(data, batch_size=3)))
+    assert c[2] == t[2] == ("a", "a", "a")
+    assert _dt(c[0].dtype) == _dt(t[0].dtype) and _dt(c[1].dtype) == _dt(t[1].dtype)
+    assert _dt(c[3]["k"].dtype) == _dt(t[3]["k"].dtype)
+    assert list(tc.utils.data.DataLoader(["x", "y"], batch_size=2)) == list(torch.utils.data.DataLoader(["x", "y"],
+                                                                                                        batch_size=2))

@@ -55,7 +55,8 @@ def default_collate(batch):
         size = len(elem)
         if any(len(s) != size for s in batch):
             raise DataError("default_collate: each element in list of batch should be of equal size")
-        columns = [default_collate(list(s)) for s in zip(*batch)]
+        # NOTE: a column of strings stays the tuple zip made, as in PyTorch (a list only at the top level).
+        columns = [s if isinstance(s[0], (str, bytes)) else default_collate(list(s)) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return columns
         try:
