@@ -1,5 +1,9 @@
 """Keras layers: Dense, Activation, Dropout, Flatten, Reshape, Concatenate, Add, Input, and (re-exported)
-the conv-net layers (conv_layers.py) and the sequence layers (rnn_layers.py, attention_layers.py).
+the conv-net layers (conv_layers.py, conv_more.py, image_layers.py), the activation layers
+(activation_layers.py), the merges (merge_layers.py), the core / normalization / noise layers
+(core_layers.py) and the sequence layers (rnn_layers.py, attention_layers.py); Keras' alias names
+(MaxPool2D, Convolution2D, ...) and functional merges (add, concatenate, ...) too. config.py's
+registry lists every layer class exported here, so each saves and loads.
 
 Each is a thin shell around tensorcore ops and nn modules (the base class, tensorcore/keras/base.py,
 explains how a layer is built and called). A Dense with activation='relu' holds ("dense", nn.Linear)
