@@ -181,3 +181,24 @@ def test_masking_into_lstm_and_time_distributed_conv_match_keras():
         ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
         np.testing.assert_allclose(ours.predict(data, verbose=0), np.asarray(theirs.predict(data, verbose=0)),
                                    rtol=1e-5, atol=1e-6)
+
+
+def test_two_output_sample_weights_and_loss_weight_list_match_keras():
+    def build(api):
+        inputs = api.Input((4,))
+        h = api.layers.Dense(5, activation="relu")(inputs)
+        return api.Model(inputs, [api.layers.Dense(3, activation="softmax", name="cls")(h),
+                                  api.layers.Dense(1, name="reg")(h)])
+
+    theirs, ours = build(real), build(keras)
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    for model, api in ((theirs, real), (ours, keras)):
+        model.compile(optimizer=api.optimizers.SGD(0.1), loss=["sparse_categorical_crossentropy", "mse"],
+                      loss_weights=[1.0, 0.5])
+    x = RNG.standard_normal((12, 4)).astype(np.float32)
+    y = [RNG.integers(0, 3, 12), RNG.standard_normal((12, 1)).astype(np.float32)]
+    sw = RNG.random(12)
+    for weights in (sw, [sw, None]):
+        want = theirs.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+        got = ours.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
+        assert got == pytest.approx({k: float(v) for k, v in want.items()}, rel=1e-5)

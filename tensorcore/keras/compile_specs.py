@@ -10,9 +10,9 @@ def _per_output(spec, names, what):
         if unknown:
             raise ArgumentError(f"compile: {what} for unknown outputs {sorted(unknown)}; outputs: {names}")
         return [spec.get(n) for n in names]
-    if isinstance(spec, (list, tuple)) and what == "loss":
+    if isinstance(spec, (list, tuple)) and what in ("loss", "loss_weights"):
         if len(spec) != len(names):
-            raise ArgumentError(f"compile: {len(spec)} losses for {len(names)} outputs {names}")
+            raise ArgumentError(f"compile: {len(spec)} {what} for {len(names)} outputs {names}")
         return list(spec)
     return [spec] * len(names)
 
