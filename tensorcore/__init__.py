@@ -349,6 +349,16 @@ from .torch_names import (  # noqa: E402, I001  (also attaches Tensor.type_as, i
     less_equal, nan, newaxis, not_equal, pi, seed, set_float32_matmul_precision, use_deterministic_algorithms,
 )
 
+from . import autograd as _autograd_module  # noqa: E402, I001
+from . import autograd_compat as _autograd_compat  # noqa: E402, I001
+
+# torch.autograd's user-facing names, added to tc.autograd: functional.jacobian/hessian/..., Variable, gradcheck.
+for _name in ("functional", "Variable", "once_differentiable", "FunctionCtx"):
+    setattr(_autograd_module, _name, getattr(_autograd_compat, _name))
+_autograd_module.gradcheck, _autograd_module.gradgradcheck = gradcheck, gradgradcheck
+__import__("sys").modules[__name__ + ".autograd.functional"] = _autograd_compat.functional
+del _name
+
 bool = bool_
 # PyTorch's dtype names (NumPy dtypes: x.dtype == tc.float32 holds, and they print as float32).
 float, double, half, long, int, short = float32, float64, float16, int64, int32, int16
