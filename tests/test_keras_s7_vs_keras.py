@@ -202,3 +202,19 @@ def test_two_output_sample_weights_and_loss_weight_list_match_keras():
         want = theirs.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
         got = ours.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)
         assert got == pytest.approx({k: float(v) for k, v in want.items()}, rel=1e-5)
+
+
+@pytest.mark.parametrize("name", ["Precision", "Recall", "BinaryAccuracy", "MeanSquaredError", "RootMeanSquaredError",
+                                  "MeanAbsoluteError", "SparseCategoricalAccuracy", "CategoricalAccuracy"])
+def test_sample_weighted_metrics_match_keras(name):
+    w = RNG.random(20)
+    if "Categorical" in name:
+        labels, pred = RNG.integers(0, 3, 20), RNG.random((20, 3)).astype(np.float32)
+        y = np.eye(3, dtype=np.float32)[labels] if name == "CategoricalAccuracy" else labels
+    else:
+        y, pred = RNG.integers(0, 2, (20, 1)).astype(np.float32), RNG.random((20, 1)).astype(np.float32)
+    theirs, ours = getattr(real.metrics, name)(), getattr(keras.metrics, name)()
+    for rows in (slice(0, 12), slice(12, 20)):  # two batches accumulate
+        theirs.update_state(y[rows], pred[rows], sample_weight=w[rows])
+        ours.update_state(y[rows], pred[rows], sample_weight=w[rows])
+    assert ours.result() == pytest.approx(float(theirs.result()), rel=1e-5)
