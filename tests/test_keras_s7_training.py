@@ -376,3 +376,21 @@ def test_tutorial_xception_style_residual_blocks_with_layers_add(tmp_path):
     for fn, cls in ((L.subtract, L.Subtract), (L.multiply, L.Multiply), (L.concatenate, L.Concatenate),
                     (L.maximum, L.Maximum), (L.minimum, L.Minimum), (L.average, L.Average), (L.dot, L.Dot)):
         assert type(fn([a, b]).node.layer) is cls
+
+
+def test_add_loss_in_a_custom_layer_joins_the_loss():
+    class Sparse(keras.layers.Layer):
+        def call(self, inputs):
+            self.add_loss((inputs * inputs).mean() * 0.25)
+            return inputs
+
+    keras.utils.set_random_seed(7)
+    model = keras.Sequential([keras.Input(shape=(3,)), L.Dense(4), Sparse(), L.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse")
+    x, y = RNG.standard_normal((8, 3)).astype(np.float32), RNG.standard_normal((8, 1)).astype(np.float32)
+    kernel, bias = model.layers[0].get_weights()
+    hidden = x @ kernel + bias
+    pred = model.predict(x, verbose=0)
+    want = ((pred - y) ** 2).mean() + 0.25 * (hidden ** 2).mean()
+    assert model.evaluate(x, y, batch_size=8, verbose=0) == pytest.approx(want, rel=1e-5)
+    assert len(model.losses) == 1

@@ -177,11 +177,21 @@ class Layer:
         if regularizer is not None:
             self._regularized.append((regularizer, weight))
 
+    def add_loss(self, loss):
+        """Add a scalar Tensor (computed in call()) to the model's loss, as Keras' Layer.add_loss; the losses
+        added during one forward pass replace those of the previous one."""
+        token = current_forward()
+        if token is None or token is not getattr(self, "_added_token", None):
+            self._added_losses, self._added_token = [], token
+        self._adds_losses = True
+        self._added_losses.append(loss)
+
     @property
     def losses(self):
-        """The penalties to add to the loss: weight regularizers (of the current weights) and the activity
-        regularizer's of the last call, this layer's and its sublayers'."""
+        """The penalties to add to the loss: weight regularizers (of the current weights), the activity
+        regularizer's and add_loss()'s of the last call, this layer's and its sublayers'."""
         out = [reg(w) for reg, w in self._regularized] + list(self._activity_losses)
+        out += getattr(self, "_added_losses", [])
         for sub in self.sublayers():
             out += sub.losses
         return out

@@ -27,11 +27,11 @@ def _metrics_per_output(spec, names):
 
 
 def _penalized_layers(model):
-    """The layers (at any depth) with a weight or activity regularizer, the model included."""
+    """The layers (at any depth) with a weight or activity regularizer or add_loss() calls, the model included."""
     found, stack = [], [model]
     while stack:
         layer = stack.pop()
-        if layer._regularized or layer.activity_regularizer is not None:
+        if layer._regularized or layer.activity_regularizer is not None or getattr(layer, "_adds_losses", False):
             found.append(layer)
         stack.extend(layer.sublayers())
     return found
