@@ -347,6 +347,7 @@ from .torch_names import (  # noqa: E402, I001  (also attaches Tensor.type_as, i
     are_deterministic_algorithms_enabled, as_tensor, asarray, clone, compile, detach, dtype, e,
     get_float32_matmul_precision, greater, greater_equal, iinfo, inf, initial_seed, is_inference_mode_enabled, less,
     less_equal, nan, newaxis, not_equal, pi, seed, set_float32_matmul_precision, use_deterministic_algorithms,
+    get_printoptions, set_printoptions,
 )
 
 from . import autograd as _autograd_module  # noqa: E402, I001

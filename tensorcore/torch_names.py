@@ -110,6 +110,34 @@ def is_inference_mode_enabled():
     return bool(getattr(modes, "inference", False))
 
 
+_PRINT_DEFAULTS = {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80, "sci_mode": None}
+_print_options = dict(_PRINT_DEFAULTS)
+
+
+def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
+    """torch.set_printoptions: threshold, edgeitems and linewidth change Tensor reprs; profile 'default',
+    'short' or 'full' as torch's. precision and sci_mode are recorded (reprs keep 4 decimals, see the report)."""
+    import sys
+
+    tensor_module = sys.modules["tensorcore.tensor"]  # (tc.tensor is the function)
+    if profile is not None:
+        profiles = {"default": dict(_PRINT_DEFAULTS), "short": dict(_PRINT_DEFAULTS, precision=2, edgeitems=2),
+                    "full": dict(_PRINT_DEFAULTS, threshold=2**63 - 1)}
+        _print_options.update(profiles[check.choice(profile, "profile", "set_printoptions", tuple(profiles))])
+    for key, value in (("precision", precision), ("threshold", threshold), ("edgeitems", edgeitems),
+                       ("linewidth", linewidth)):
+        if value is not None:
+            _print_options[key] = check.integer(value, key, "set_printoptions", minimum=0)
+    _print_options["sci_mode"] = sci_mode
+    tensor_module._SUMMARY_THRESHOLD = _print_options["threshold"]
+    tensor_module._EDGE_ITEMS = _print_options["edgeitems"]
+    tensor_module._LINE_WIDTH = _print_options["linewidth"]
+
+
+def get_printoptions():
+    return dict(_print_options)
+
+
 def _comparison_aliases():
     from . import ops
 

@@ -128,3 +128,17 @@ def test_collate_keeps_a_string_column_as_torchs_tuple():
     assert _dt(c[3]["k"].dtype) == _dt(t[3]["k"].dtype)
     assert list(tc.utils.data.DataLoader(["x", "y"], batch_size=2)) == list(torch.utils.data.DataLoader(["x", "y"],
                                                                                                         batch_size=2))
+
+
+def test_set_printoptions_threshold_edgeitems_linewidth_profile():
+    try:
+        for options in (dict(threshold=5, edgeitems=1), dict(linewidth=20), dict(profile="full"),
+                        dict(profile="default")):
+            torch.set_printoptions(**options)
+            tc.set_printoptions(**options)
+            for t, c in ((torch.arange(10), tc.arange(10)), (torch.arange(12.0), tc.arange(12.0)),
+                         (torch.ones(3, 2000), tc.ones(3, 2000))):
+                assert repr(c) == repr(t)
+    finally:
+        torch.set_printoptions(profile="default")
+        tc.set_printoptions(profile="default")
