@@ -237,12 +237,14 @@ class TrainingMixin:
 
     # --- fit / evaluate / predict ---
     def fit(self, x=None, y=None, batch_size=32, epochs=1, verbose="auto", callbacks=None, validation_split=0.0,
-            validation_data=None, shuffle=True, initial_epoch=0, steps_per_epoch=None, class_weight=None,
-            sample_weight=None, distributed=False):
+            validation_data=None, shuffle=True, class_weight=None, sample_weight=None, initial_epoch=0,
+            steps_per_epoch=None, distributed=False):
         """Train for `epochs` epochs on the shared loop; returns a History (.history: 'loss', metrics, 'val_*').
 
-        Shuffling draws from tensorcore's generator (tc.manual_seed makes a run repeatable).
-        validation_split takes the last fraction of the samples, before shuffling, as Keras does.
+        Keras' arguments in Keras' order. Shuffling draws from tensorcore's generator (tc.manual_seed makes a
+        run repeatable). validation_split takes the last fraction of the samples (and of sample_weight),
+        before shuffling, as Keras does; validation_data is (x, y) or (x, y, sample_weight).
+        sample_weight (N,) / class_weight {class: weight}: see weighting.py (Keras 3's reduction).
         verbose: 0 silent, 1 a progress bar per epoch (tqdm), 2 one line per epoch.
         distributed=True (one input and output): data parallel over the ranks of an MPI job; see
         tensorcore/distributed/training.py. Models under a million parameters train on one BLAS thread.
