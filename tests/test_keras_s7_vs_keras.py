@@ -218,3 +218,21 @@ def test_sample_weighted_metrics_match_keras(name):
         theirs.update_state(y[rows], pred[rows], sample_weight=w[rows])
         ours.update_state(y[rows], pred[rows], sample_weight=w[rows])
     assert ours.result() == pytest.approx(float(theirs.result()), rel=1e-5)
+
+
+ACTIVATION_NAMES = ["relu", "sigmoid", "tanh", "softmax", "log_softmax", "elu", "selu", "gelu", "silu", "swish", "mish",
+                    "relu6", "hard_sigmoid", "softsign", "leaky_relu", "softplus", "exponential", "linear"]
+
+
+@pytest.mark.parametrize("name", ACTIVATION_NAMES)
+def test_activation_functions_and_names_match_keras(name):
+    x = RNG.standard_normal((3, 5)).astype(np.float32) * 3
+    want = _numpy(real.activations.get(name)(x))
+    np.testing.assert_allclose(keras.activations.get(name)(tc.tensor(x)).numpy(), want, rtol=1e-5, atol=1e-6)
+    theirs, ours = real.layers.Dense(4, activation=name), keras.layers.Dense(4, activation=getattr(keras.activations,
+                                                                                                   name))
+    theirs(x)
+    ours(tc.tensor(x))
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    np.testing.assert_allclose(ours(tc.tensor(x)).numpy(), _numpy(theirs(x)), rtol=1e-5, atol=1e-6)
+    assert ours.get_config()["activation"] == theirs.get_config()["activation"]

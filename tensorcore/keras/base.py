@@ -278,6 +278,7 @@ class Layer:
     # --- config ---
     def get_config(self):
         """The constructor arguments (JSON values), as Keras' get_config()."""
+        from .activations import activation_name
         from .regularizers import Regularizer, serialize
 
         config = {"name": self.name, "trainable": self.trainable}
@@ -287,6 +288,9 @@ class Layer:
             value = getattr(self, key)
             if isinstance(value, Regularizer):
                 config[key] = serialize(value)
+                continue
+            if activation_name(value) is not None:  # keras.activations.relu saves as "relu"
+                config[key] = activation_name(value)
                 continue
             if callable(value) and not isinstance(value, str):
                 raise ArgumentError(f"{self.name}: {key}={value!r} is a Python callable; it cannot be saved "
