@@ -98,3 +98,63 @@ def test_embedding_bag_matches_torch(kwargs, idx, offsets, weights):
     assert results[1].pop() == results[0].pop()
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
+NORMED = [("weight_norm", "Linear", 0), ("weight_norm", "Conv2d", 1), ("weight_norm", "ConvTranspose2d", None),
+          ("spectral_norm", "Linear", None), ("spectral_norm", "Conv2d", None),
+          ("spectral_norm", "ConvTranspose2d", None)]
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+@pytest.mark.parametrize("kind,cls,dim", NORMED)
+def test_weight_and_spectral_norm_train_as_torchs(kind, cls, dim):
+    args = (6, 5) if cls == "Linear" else (3, 2, 3)
+    x = X2[:, :3, :6, :6] if cls != "Linear" else X2[:, 0, 0, :6]
+    results, state = [], {}
+    for lib in (torch, tc):
+        m = getattr(lib.nn, cls)(*args).double()
+        m = getattr(lib.nn.utils, kind)(m, dim=dim) if kind == "weight_norm" else lib.nn.utils.spectral_norm(m)
+        if lib is torch:
+            state.update({k: v.detach().numpy().copy() for k, v in m.state_dict().items()})
+        else:
+            m.load_state_dict({k: tc.tensor(v) for k, v in state.items()})
+        inp = lib.tensor(x.copy(), requires_grad=True)
+        opt = lib.optim.SGD(m.parameters(), lr=0.1)
+        for _ in range(3):
+            opt.zero_grad()
+            y = m(inp)
+            (y * y).mean().backward()
+            opt.step()
+        m.eval()
+        results.append([y.detach().numpy(), inp.grad.numpy(), m(inp).detach().numpy()]
+                       + [v.detach().numpy() for _, v in sorted(m.state_dict().items())]
+                       + [sorted(m.state_dict()), sorted(n for n, _ in m.named_parameters())])
+    assert results[1][-2:] == results[0][-2:]
+    for a, b in zip(results[0][:-2], results[1][:-2]):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.filterwarnings("ignore::FutureWarning")
+def test_remove_norms_and_total_norm():
+    for lib in (torch, tc):
+        m = lib.nn.utils.weight_norm(lib.nn.Linear(3, 2))
+        w = m.weight.detach().numpy().copy()
+        lib.nn.utils.remove_weight_norm(m)
+        assert sorted(n for n, _ in m.named_parameters()) == ["bias", "weight"]
+        np.testing.assert_allclose(m.weight.detach().numpy(), w)
+        m = lib.nn.utils.spectral_norm(lib.nn.Linear(3, 2))
+        m(lib.ones(1, 3))
+        m.eval()
+        y = m(lib.ones(1, 3)).detach().numpy()
+        lib.nn.utils.remove_spectral_norm(m)
+        assert sorted(n for n, _ in m.named_parameters()) == ["bias", "weight"] and not list(m.buffers())
+        np.testing.assert_allclose(m(lib.ones(1, 3)).detach().numpy(), y)
+    grads = []
+    for lib in (torch, tc):
+        ps = [lib.nn.Parameter(lib.ones(3)), lib.nn.Parameter(lib.ones(2) * 2)]
+        for p in ps:
+            p.grad = p.detach() * 3
+        total = lib.nn.utils.get_total_norm([p.grad for p in ps], norm_type=3.0)
+        lib.nn.utils.clip_grads_with_norm_(ps, 1.0, total)
+        grads.append([float(total)] + [g for p in ps for g in p.grad.tolist()])
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-6)

@@ -134,3 +134,35 @@ def small_model_threads(model_or_params, limit=1_000_000):
     """1 for a model with fewer than `limit` parameters (see blas_threads), else None (library default)."""
     params = model_or_params.parameters() if hasattr(model_or_params, "parameters") else model_or_params
     return 1 if sum(p._data.size for p in params) < limit else None
+
+
+from .weight_norms import remove_spectral_norm, remove_weight_norm, spectral_norm, weight_norm  # noqa: E402, F401
+
+
+def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
+    """The norm of the norms of tensors (a Tensor or an iterable of them): what clip_grad_norm_ clips by."""
+    from ..tensor import tensor as _tensor_fn
+
+    tensors = [tensors] if isinstance(tensors, Tensor) else [t for t in tensors if t is not None]
+    if not tensors:
+        return _tensor_fn(0.0)
+    norm_type = float(norm_type)
+    if norm_type == math.inf:
+        total = max(float(abs(t.detach()).max().item()) if t.numel() else 0.0 for t in tensors)
+    else:
+        total = sum(float(_norm(t.detach().device.backend.to_numpy(t.detach()._data).astype(np.float64), norm_type))
+                    ** norm_type for t in tensors) ** (1.0 / norm_type)
+    if error_if_nonfinite and not math.isfinite(total):
+        raise GradientError(f"get_total_norm: the total norm of order {norm_type} is non-finite ({total})")
+    return _tensor_fn(total, dtype=tensors[0].dtype)
+
+
+def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
+    """Scale every .grad by max_norm / (total_norm + 1e-6) when that is below 1 (clip_grad_norm_'s second half)."""
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    coef = float(max_norm) / (float(total_norm) + 1e-6)
+    if coef < 1:
+        for p in params:
+            if p.grad is not None:
+                p.grad._data *= p.grad.dtype.type(coef)
+                p.grad._version += 1
