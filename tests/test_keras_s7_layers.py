@@ -327,3 +327,44 @@ def test_lambda_layer_runs_and_saves_only_named_functions():
         L.Lambda(lambda t: t + 1).get_config()
     with pytest.raises(tc.TensorcoreError, match="custom_objects"):
         L.Lambda.from_config(layer.get_config())  # the name alone runs nothing
+
+
+@pytest.mark.parametrize("make", [L.Subtract, L.Multiply, L.Average, L.Maximum, L.Minimum,
+                                  lambda: L.Dot(axes=(1, 2), normalize=True), lambda: L.Dot(2),
+                                  lambda: L.SpatialDropout2D(0.3, data_format="channels_first"),
+                                  lambda: L.GaussianNoise(0.2), lambda: L.Masking(-1.0)],
+                         ids=["subtract", "multiply", "average", "maximum", "minimum", "dot_pair", "dot", "spatial2d",
+                              "gaussian_noise", "masking"])
+def test_config_round_trip_of_merges_and_noise_layers(make):
+    layer = make()
+    config = layer.get_config()
+    twin = type(layer).from_config(config)
+    assert twin.get_config() == config
+
+
+@pytest.mark.parametrize("case", ["dot_normalized", "unit_normalization", "normalization", "softmax_masked",
+                                  "time_distributed", "up_sampling_bilinear", "leaky_relu", "elu"])
+def test_gradcheck_float64_through_the_input(case):
+    x = tc.tensor(RNG.standard_normal((2, 3, 4)), dtype=tc.float64, requires_grad=True)
+    y = tc.tensor(RNG.standard_normal((2, 5, 4)), dtype=tc.float64, requires_grad=True)
+    mask = tc.tensor(np.array([[True, False, True, True]] * 6).reshape(2, 3, 4))
+    fns = {
+        "dot_normalized": (lambda: L.Dot(axes=2, normalize=True), lambda layer, a, b: layer([a, b]), (x, y)),
+        "unit_normalization": (lambda: L.UnitNormalization(axis=(1, 2)), None, (x,)),
+        "normalization": (lambda: L.Normalization(mean=[1.0, 0.0, 2.0, 0.5], variance=[2.0, 1.0, 4.0, 0.3]), None,
+                          (x,)),
+        "softmax_masked": (L.Softmax, lambda layer, a: layer(a, mask=mask), (x,)),
+        "time_distributed": (lambda: L.TimeDistributed(L.Dense(2)), None, (x,)),
+        "up_sampling_bilinear": (lambda: L.UpSampling2D(2, interpolation="bilinear"),
+                                 lambda layer, a: layer(a.reshape(2, 3, 2, 2)), (x,)),
+        "leaky_relu": (L.LeakyReLU, None, (x,)),
+        "elu": (lambda: L.ELU(0.5), None, (x,)),
+    }
+    make, run, inputs = fns[case]
+    saved = tc.get_default_dtype()
+    tc.set_default_dtype(tc.float64)  # so weights made inside (TimeDistributed's Dense) are float64 too
+    try:
+        layer = make()
+        assert tc.gradcheck(lambda *a: run(layer, *a) if run else layer(*a), inputs)
+    finally:
+        tc.set_default_dtype(saved)
