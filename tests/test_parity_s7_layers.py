@@ -158,3 +158,34 @@ def test_remove_norms_and_total_norm():
         lib.nn.utils.clip_grads_with_norm_(ps, 1.0, total)
         grads.append([float(total)] + [g for p in ps for g in p.grad.tolist()])
     np.testing.assert_allclose(grads[1], grads[0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls,x", [("BatchNorm3d", X3), ("SyncBatchNorm", X2), ("SyncBatchNorm", X1)])
+def test_batchnorm3d_and_syncbatchnorm(cls, x):
+    for train in (True, False):
+        _check(lambda lib: getattr(lib.nn, cls)(4), x, train=train, steps=2)
+    model = tc.nn.Sequential(tc.nn.BatchNorm2d(4))
+    assert tc.nn.SyncBatchNorm.convert_sync_batchnorm(model) is model
+
+
+def test_more_modules_match_torch():
+    x = RNG.standard_normal((3, 5))
+    target = np.array([1, 0, 4])
+    multilabel = np.array([[3, 0, -1, 1, 1], [1, 2, 4, -1, 0], [0, -1, 0, 0, 0]])
+    results = []
+    for lib in (torch, tc):
+        out = []
+        inp = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.MultiMarginLoss(p=2, margin=0.5)(inp, lib.tensor(target)) + \
+            lib.nn.MultiLabelMarginLoss()(inp, lib.tensor(multilabel))
+        loss.backward()
+        out += [loss, inp.grad, lib.nn.ChannelShuffle(2)(lib.tensor(X2))]
+        pooled, idx = lib.nn.MaxPool1d(2, return_indices=True)(lib.tensor(X1))
+        out.append(lib.nn.MaxUnpool1d(2)(pooled, idx))
+        lazy = lib.nn.LazyLinear(3).double()
+        y = lazy(lib.tensor(x))
+        out.append(lib.tensor(list(y.shape) + list(lazy.weight.shape)))
+        results.append([t.detach().numpy() for t in out] + [repr(lib.nn.ChannelShuffle(2))])
+    assert results[1].pop() == results[0].pop()
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)

@@ -118,6 +118,16 @@ from .loss_modules import (
 )
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .module import IncompatibleKeys, Module, Parameter
+from .more_modules import (  # noqa: E402
+    BatchNorm3d,
+    ChannelShuffle,
+    LazyLinear,
+    MaxUnpool1d,
+    MaxUnpool3d,
+    MultiLabelMarginLoss,
+    MultiMarginLoss,
+    SyncBatchNorm,
+)
 from .normalization import GroupNorm, LayerNorm, RMSNorm  # noqa: E402
 from .padding import (  # noqa: E402
     CircularPad1d,
@@ -154,6 +164,8 @@ __all__ = [
     "PReLU", "ReLU6", "RReLU", "SiLU", "Softmax2d", "Softmin", "Softshrink", "Softsign", "Tanhshrink", "Threshold",
     "Embedding",
     "EmbeddingBag",
+    "BatchNorm3d", "ChannelShuffle", "LazyLinear", "MaxUnpool1d", "MaxUnpool3d", "MultiLabelMarginLoss",
+    "MultiMarginLoss", "SyncBatchNorm",
     "CosineEmbeddingLoss",
     "CosineSimilarity",
     "GaussianNLLLoss",

@@ -1,0 +1,107 @@
+"""More of torch.nn's modules over existing functional ops: BatchNorm3d, SyncBatchNorm (one process: a
+BatchNorm), LazyLinear, ChannelShuffle, MaxUnpool1d/3d, MultiMarginLoss, MultiLabelMarginLoss."""
+
+from ..errors import ShapeError
+from . import functional as F
+from .layers import BatchNorm1d, Linear, _empty_parameter
+from .loss_modules import _Criterion
+from .module import Module
+
+
+class BatchNorm3d(BatchNorm1d):
+    """Batch normalization over (N, C, D, H, W), per channel."""
+
+    def _check_input(self, x):
+        if x.ndim != 5 or x.shape[1] != self.num_features:
+            raise ShapeError(f"BatchNorm3d({self.num_features}): expected input (N, {self.num_features}, D, H, W), "
+                             f"got {x.shape}")
+
+
+class SyncBatchNorm(BatchNorm1d):
+    """In one process, a BatchNorm over (N, C, ...) (the statistics of this process's batch)."""
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
+                 process_group=None, device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
+    def _check_input(self, x):
+        if x.ndim < 2 or x.shape[1] != self.num_features:
+            raise ShapeError(f"SyncBatchNorm({self.num_features}): expected input (N, {self.num_features}, ...), "
+                             f"got {x.shape}")
+
+    @classmethod
+    def convert_sync_batchnorm(cls, module, process_group=None):
+        """The module itself: one process needs no synchronized statistics."""
+        return module
+
+
+class LazyLinear(Linear):
+    """A Linear whose in_features comes from its first input (the weight is created then)."""
+
+    def __init__(self, out_features, bias=True, device=None, dtype=None):
+        Module.__init__(self)
+        self.in_features, self.out_features = 0, out_features
+        self._lazy = (bias, device, dtype)
+        self.register_parameter("weight", None)
+        self.register_parameter("bias", None)
+
+    def forward(self, x):
+        if self.weight is None:
+            bias, device, dtype = self._lazy
+            self.in_features = x.shape[-1]
+            self.weight = _empty_parameter((self.out_features, self.in_features), device or x.device,
+                                           dtype or x.dtype)
+            if bias:
+                self.bias = _empty_parameter((self.out_features,), device or x.device, dtype or x.dtype)
+            self.reset_parameters()
+        return super().forward(x)
+
+
+class ChannelShuffle(Module):
+    """(N, g * k, ...) -> channels regrouped as (N, k * g, ...)."""
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
+
+
+class _MaxUnpool(Module):
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        self.kernel_size, self.stride, self.padding = kernel_size, stride if stride is not None else kernel_size, \
+            padding
+
+    def forward(self, input, indices, output_size=None):
+        return self._fn(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+
+    def extra_repr(self):
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpool):
+    _fn = staticmethod(F.max_unpool1d)
+
+
+class MaxUnpool3d(_MaxUnpool):
+    _fn = staticmethod(F.max_unpool3d)
+
+
+class MultiMarginLoss(_Criterion):
+    def __init__(self, p=1, margin=1.0, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction, p=p, margin=margin)
+        self.register_buffer("weight", weight)
+
+    def forward(self, input, target):
+        return F.multi_margin_loss(input, target, p=self.p, margin=self.margin, weight=self.weight,
+                                   reduction=self.reduction)
+
+
+class MultiLabelMarginLoss(_Criterion):
+    def forward(self, input, target):
+        return F.multilabel_margin_loss(input, target, reduction=self.reduction)
