@@ -236,3 +236,25 @@ def test_activation_functions_and_names_match_keras(name):
     ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
     np.testing.assert_allclose(ours(tc.tensor(x)).numpy(), _numpy(theirs(x)), rtol=1e-5, atol=1e-6)
     assert ours.get_config()["activation"] == theirs.get_config()["activation"]
+
+
+def test_rnn_and_embedding_regularizers_match_keras():
+    def build(api):
+        reg = api.regularizers
+        return api.Sequential([api.Input(shape=(6,), dtype="int32" if api is real else "int64"),
+                               api.layers.Embedding(20, 4, embeddings_regularizer=reg.l1(0.01)),
+                               api.layers.LSTM(3, kernel_regularizer=reg.l2(0.02), recurrent_regularizer=reg.l2(0.03),
+                                               bias_regularizer=reg.l1(0.04)),
+                               api.layers.Dense(1)])
+
+    theirs, ours = build(real), build(keras)
+    ours.set_weights([np.asarray(w) for w in theirs.get_weights()])
+    x, y = RNG.integers(0, 20, (8, 6)), RNG.standard_normal((8, 1)).astype(np.float32)
+    for model, api in ((theirs, real), (ours, keras)):
+        model.compile(optimizer=api.optimizers.SGD(0.1), loss="mse")
+    assert ours.evaluate(x, y, verbose=0) == pytest.approx(float(theirs.evaluate(x, y, verbose=0)), rel=1e-5)
+    theirs.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
+    ours.fit(x, y, epochs=1, batch_size=4, shuffle=False, verbose=0)
+    for a, b in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(a, np.asarray(b), rtol=1e-4, atol=1e-5)
+    assert ours.layers[1].get_config()["recurrent_regularizer"] == {"class_name": "L2", "config": {"l2": 0.03}}

@@ -45,11 +45,14 @@ class Embedding(Layer):
     """
 
     base_name = "embedding"
-    config_keys = ("input_dim", "output_dim", "embeddings_initializer", "mask_zero")
+    config_keys = ("input_dim", "output_dim", "embeddings_initializer", "embeddings_regularizer", "mask_zero")
 
-    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", mask_zero=False, input_length=None,
-                 **kwargs):
+    def __init__(self, input_dim, output_dim, embeddings_initializer="uniform", embeddings_regularizer=None,
+                 mask_zero=False, input_length=None, **kwargs):
         super().__init__(**kwargs)
+        from .regularizers import get as get_regularizer
+
+        self.embeddings_regularizer = get_regularizer(embeddings_regularizer)
         self.input_dim, self.output_dim = int(input_dim), int(output_dim)
         if self.input_dim < 1 or self.output_dim < 1:
             raise ArgumentError(f"Embedding: input_dim and output_dim must be >= 1, got {input_dim}, {output_dim}")
@@ -57,7 +60,7 @@ class Embedding(Layer):
 
     def build(self, input_shape):
         self.embeddings = self.add_weight((self.input_dim, self.output_dim), self.embeddings_initializer,
-                                          name="embeddings")
+                                          name="embeddings", regularizer=self.embeddings_regularizer)
         self.built = True
 
     def call(self, inputs):
@@ -80,13 +83,20 @@ class _RNN(Layer):
 
     gates, states = 1, 1
     config_keys = ("units", "activation", "use_bias", "kernel_initializer", "recurrent_initializer",
-                   "bias_initializer", "return_sequences", "return_state", "go_backwards", "zero_output_for_mask")
+                   "bias_initializer", "kernel_regularizer", "recurrent_regularizer", "bias_regularizer",
+                   "return_sequences", "return_state", "go_backwards", "zero_output_for_mask")
 
     def __init__(self, units, activation="tanh", use_bias=True, kernel_initializer="glorot_uniform",
-                 recurrent_initializer="orthogonal", bias_initializer="zeros", dropout=0.0, recurrent_dropout=0.0,
+                 recurrent_initializer="orthogonal", bias_initializer="zeros", kernel_regularizer=None,
+                 recurrent_regularizer=None, bias_regularizer=None, dropout=0.0, recurrent_dropout=0.0,
                  return_sequences=False, return_state=False, go_backwards=False, stateful=False, unroll=False,
                  zero_output_for_mask=False, **kwargs):
         super().__init__(**kwargs)
+        from .regularizers import get as get_regularizer
+
+        self.kernel_regularizer = get_regularizer(kernel_regularizer)
+        self.recurrent_regularizer = get_regularizer(recurrent_regularizer)
+        self.bias_regularizer = get_regularizer(bias_regularizer)
         if int(units) < 1:
             raise ArgumentError(f"{type(self).__name__}: units must be >= 1, got {units}")
         if dropout or recurrent_dropout or stateful:
@@ -108,11 +118,14 @@ class _RNN(Layer):
             raise ShapeError(f"{self.name}: expects sequences (batch, timesteps, features), got shape "
                              f"{tuple(input_shape)}")
         g, u = self.gates * self.units, self.units
-        self.kernel = self.add_weight((input_shape[-1], g), self.kernel_initializer, name="kernel")
-        self.recurrent_kernel = self.add_weight((u, g), self.recurrent_initializer, name="recurrent_kernel")
+        self.kernel = self.add_weight((input_shape[-1], g), self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
+        self.recurrent_kernel = self.add_weight((u, g), self.recurrent_initializer, name="recurrent_kernel",
+                                                regularizer=self.recurrent_regularizer)
         if self.use_bias:
             shape = self._bias_shape()
-            self.bias = self.add_weight(shape, lambda s, d: self._bias_values(s), name="bias")
+            self.bias = self.add_weight(shape, lambda s, d: self._bias_values(s), name="bias",
+                                        regularizer=self.bias_regularizer)
         self.built = True
 
     def _bias_shape(self):
