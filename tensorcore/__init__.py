@@ -350,6 +350,11 @@ from .torch_names import (  # noqa: E402, I001  (also attaches Tensor.type_as, i
     get_printoptions, set_printoptions,
 )
 
+from . import torch_names as _torch_names  # noqa: E402, I001
+
+for _name in _torch_names.TORCH_FUNCTIONAL_NAMES:  # torch.conv2d, torch.dropout, torch.relu_ ... (kept if defined)
+    if _name not in globals():
+        globals()[_name] = getattr(_torch_names, _name)
 from . import autograd as _autograd_module  # noqa: E402, I001
 from . import autograd_compat as _autograd_compat  # noqa: E402, I001
 

@@ -305,3 +305,78 @@ def _attach():
 
 _attach()
 globals().update(_comparison_aliases())
+
+
+# --- torch.<op> spellings of torch.nn.functional ops (torch.conv2d, torch.dropout, torch.layer_norm, ...) ----------
+def _F():
+    from .nn import functional
+
+    return functional
+
+
+def _passthrough(name):
+    def op(*args, **kwargs):
+        return getattr(_F(), name)(*args, **kwargs)
+
+    op.__name__ = name
+    op.__doc__ = f"torch.{name}: torch.nn.functional.{name}."
+    return op
+
+
+def dropout(input, p, train):
+    """torch.dropout(input, p, train) (its arguments are positional and required, unlike F.dropout's)."""
+    return _F().dropout(input, p, train)
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5, cudnn_enable=True):
+    return _F().layer_norm(input, normalized_shape, weight, bias, eps)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5, cudnn_enabled=True):
+    return _F().group_norm(input, num_groups, weight, bias, eps)
+
+
+def batch_norm(input, weight, bias, running_mean, running_var, training, momentum, eps, cudnn_enabled=True):
+    """torch.batch_norm's argument order (weight and bias first), unlike F.batch_norm's."""
+    return _F().batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):
+    """torch.embedding(weight, indices): the table first, unlike F.embedding."""
+    return _F().embedding(indices, weight, None if padding_idx == -1 else padding_idx, None, 2.0, scale_grad_by_freq)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    return _F().rms_norm(input, normalized_shape, weight, eps)
+
+
+for _op in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "cosine_similarity",
+            "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "bilinear", "max_pool1d",
+            "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d", "adaptive_max_pool1d", "prelu",
+            "selu", "celu", "threshold", "hardshrink", "rrelu"):
+    globals()[_op] = _passthrough(_op)
+
+
+def _in_place(name):
+    def op(input, *args, **kwargs):
+        return getattr(input, name)(*args, **kwargs)
+
+    op.__name__ = name
+    op.__doc__ = f"torch.{name}(input): input.{name}()."
+    return op
+
+
+for _op in ("relu_", "sigmoid_", "tanh_", "exp_", "log_", "sqrt_", "abs_", "neg_", "clamp_", "fill_", "zero_",
+            "selu_", "celu_", "floor_", "ceil_", "round_", "trunc_", "sin_", "cos_", "rsqrt_", "reciprocal_",
+            "square_", "erf_", "log1p_", "expm1_", "sign_", "frac_", "detach_", "clip_", "nan_to_num_"):
+    globals()[_op] = _in_place(_op)
+
+TORCH_FUNCTIONAL_NAMES = ("dropout", "layer_norm", "group_norm", "batch_norm", "embedding", "rms_norm", "conv1d",
+                          "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "cosine_similarity",
+                          "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "bilinear",
+                          "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d",
+                          "adaptive_max_pool1d", "prelu", "selu", "celu", "threshold", "hardshrink", "rrelu",
+                          "relu_", "sigmoid_", "tanh_", "exp_", "log_", "sqrt_", "abs_", "neg_", "clamp_", "fill_",
+                          "zero_", "selu_", "celu_", "floor_", "ceil_", "round_", "trunc_", "sin_", "cos_", "rsqrt_",
+                          "reciprocal_", "square_", "erf_", "log1p_", "expm1_", "sign_", "frac_", "detach_", "clip_",
+                          "nan_to_num_")

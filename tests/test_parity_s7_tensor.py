@@ -142,3 +142,18 @@ def test_set_printoptions_threshold_edgeitems_linewidth_profile():
     finally:
         torch.set_printoptions(profile="default")
         tc.set_printoptions(profile="default")
+
+
+def test_torch_level_functional_spellings():
+    x = np.random.default_rng(5).standard_normal((2, 3, 5, 5))
+    w = np.random.default_rng(6).standard_normal((4, 3, 3, 3))
+    results = []
+    for lib in (torch, tc):
+        t = lib.tensor(x)
+        results.append([lib.conv2d(t, lib.tensor(w), padding=1), lib.layer_norm(t, (5,)),
+                        lib.batch_norm(t, None, None, None, None, True, 0.1, 1e-5, False), lib.group_norm(t, 3),
+                        lib.embedding(lib.tensor(np.eye(3)), lib.tensor([2, 0])), lib.cosine_similarity(t, t * 2),
+                        lib.relu_(lib.tensor([-1.0, 2.0])), lib.dropout(t, 0.5, False), lib.max_pool2d(t, 2),
+                        lib.pixel_shuffle(lib.ones(1, 4, 2, 2), 2), lib.sigmoid_(lib.tensor([0.0]))])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b.numpy(), a.numpy(), rtol=1e-10, atol=1e-12)
