@@ -48,6 +48,11 @@ def ref_conv_transpose2d(x, kernel, bias, stride, start, size):
     return full[:, start[0]:start[0] + size[0], start[1]:start[1] + size[1]] + bias
 
 
+def _transpose1d(x, w, stride, start, size):
+    """Conv1DTranspose's reference: the 2-D one on a height-1 image."""
+    return ref_conv_transpose2d(x[:, None], w[0][None], w[1], stride, (0, start), (1, size))[:, 0]
+
+
 def ref_depthwise(x, dk, stride=1, pads=((0, 0), (0, 0))):
     x = np.pad(x, ((0, 0),) + pads + ((0, 0),))
     kh, kw, c, m = dk.shape
@@ -92,6 +97,12 @@ CASES = {
                               lambda x, w: ref_conv_transpose2d(x, w[0], w[1], 2, (1, 1), (6, 8))),
     "conv2d_transpose_small_kernel": (lambda: L.Conv2DTranspose(2, 2, strides=3), (2, 2, 3, 2),
                                       lambda x, w: ref_conv_transpose2d(x, w[0], w[1], 3, (0, 0), (6, 9))),
+    "conv1d_transpose_same": (lambda: L.Conv1DTranspose(3, 4, strides=2, padding="same"), (2, 3, 2),
+                              lambda x, w: _transpose1d(x, w, 2, 1, 6)),
+    "conv1d_transpose_valid": (lambda: L.Conv1DTranspose(2, 3), (2, 4, 2), lambda x, w: _transpose1d(x, w, 1, 0, 6)),
+    "up_sampling1d": (lambda: L.UpSampling1D(3), (2, 4, 2), lambda x, w: x.repeat(3, axis=1)),
+    "zero_padding1d": (lambda: L.ZeroPadding1D((1, 3)), (2, 4, 2), lambda x, w: np.pad(x, ((0, 0), (1, 3), (0, 0)))),
+    "cropping1d": (lambda: L.Cropping1D((2, 1)), (2, 6, 2), lambda x, w: x[:, 2:5]),
     "depthwise_conv2d": (lambda: L.DepthwiseConv2D(3, depth_multiplier=2), (2, 5, 6, 3),
                          lambda x, w: ref_depthwise(x, w[0]) + w[1]),
     "depthwise_conv2d_same": (lambda: L.DepthwiseConv2D(3, strides=2, padding="same"), (2, 5, 6, 2),
@@ -184,6 +195,8 @@ GRAD_CASES = {
                               (1, 2, 3, 2)),
     "conv2d_transpose_valid_small_kernel": (lambda: L.Conv2DTranspose(1, 2, strides=3, dtype="float64"),
                                             (1, 2, 2, 2)),
+    "conv1d_transpose_same": (lambda: L.Conv1DTranspose(2, 3, strides=2, padding="same", output_padding=1,
+                                                        dtype="float64"), (1, 3, 2)),
     "depthwise_conv2d": (lambda: L.DepthwiseConv2D(2, depth_multiplier=2, padding="same", dtype="float64"),
                          (1, 3, 3, 2)),
     "separable_conv2d": (lambda: L.SeparableConv2D(2, 2, dtype="float64"), (1, 3, 3, 2)),

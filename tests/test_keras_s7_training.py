@@ -394,3 +394,29 @@ def test_add_loss_in_a_custom_layer_joins_the_loss():
     want = ((pred - y) ** 2).mean() + 0.25 * (hidden ** 2).mean()
     assert model.evaluate(x, y, batch_size=8, verbose=0) == pytest.approx(want, rel=1e-5)
     assert len(model.losses) == 1
+
+
+def test_tutorial_timeseries_anomaly_autoencoder_with_conv1d_transpose():
+    rng = np.random.default_rng(25)
+    keras.utils.set_random_seed(5)
+    steps = np.arange(24)
+    x = np.stack([np.sin(steps / 3 + p) for p in rng.random(64) * 6])[..., None].astype(np.float32)
+    model = keras.Sequential([
+        L.Input(shape=(24, 1)),
+        L.Conv1D(filters=8, kernel_size=7, padding="same", strides=2, activation="relu"),
+        L.Dropout(rate=0.2),
+        L.Conv1D(filters=4, kernel_size=7, padding="same", strides=2, activation="relu"),
+        L.Conv1DTranspose(filters=4, kernel_size=7, padding="same", strides=2, activation="relu"),
+        L.Dropout(rate=0.2),
+        L.Conv1DTranspose(filters=8, kernel_size=7, padding="same", strides=2, activation="relu"),
+        L.Conv1DTranspose(filters=1, kernel_size=7, padding="same"),
+    ])
+    assert model.output_shape == (None, 24, 1)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.01), loss="mse")
+    history = model.fit(x, x, epochs=10, batch_size=16, validation_split=0.1, verbose=0,
+                        callbacks=[keras.callbacks.EarlyStopping(monitor="val_loss", patience=5, mode="min")])
+    assert history.history["loss"][-1] < 0.5 * history.history["loss"][0]
+    errors = np.abs(model.predict(x, verbose=0) - x).mean(axis=(1, 2))
+    spiky = x.copy()
+    spiky[:, 10:13] += 3.0  # an anomaly: the reconstruction error grows
+    assert np.abs(model.predict(spiky, verbose=0) - spiky).mean(axis=(1, 2)).mean() > 2 * errors.mean()

@@ -1,7 +1,7 @@
-"""Keras convolutions beyond Conv2D: Conv1D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D.
+"""Keras convolutions beyond Conv2D: Conv1D, Conv1DTranspose, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D.
 
 Weights are created with add_weight in Keras' layouts and transposed to PyTorch's at each call:
-  Conv1D kernel (k, in / groups, filters); Conv2DTranspose kernel (kh, kw, filters, in);
+  Conv1D kernel (k, in / groups, filters); Conv1DTranspose (k, filters, in); Conv2DTranspose (kh, kw, filters, in);
   DepthwiseConv2D depthwise_kernel (kh, kw, in, depth_multiplier), bias (in * depth_multiplier,);
   SeparableConv2D depthwise_kernel (kh, kw, in, depth_multiplier), pointwise_kernel (1, 1, in * dm, filters).
 Inputs are channels-last unless data_format="channels_first". padding="valid" (default), "same"
@@ -171,30 +171,75 @@ class Conv2DTranspose(_Conv):
         self._add_bias(self.filters)
         self.built = True
 
-    def _crop(self, n, k, s, d, a):
-        """(first index, length) of the output along one axis inside the full transposed convolution.
-
-        'same' follows Keras: of the pad_len = s + K - 2 (K + K % 2 - 2 + output_padding) cells of padding,
-        min(ceil(pad_len / 2), K - 1) go before, so K - 1 minus that many full-output cells are cut there."""
-        big = d * (k - 1) + 1
-        if self.padding == "valid":
-            extra = max(big, s) - big if self.output_padding is None else self.output_padding[a]
-            return 0, (n - 1) * s + big + extra
-        pad_len = s + big - 2 if self.output_padding is None else big + big % 2 - 2 + self.output_padding[a]
-        left = min(pad_len // 2 + pad_len % 2, big - 1)
-        return big - 1 - left, (n - 1) * s + pad_len - big + 2
-
     def call(self, inputs):
         x = self._first(inputs)
         y = F.conv_transpose2d(x, self.kernel.permute(3, 2, 0, 1), None, self.strides, 0, 0, 1, self.dilation_rate)
-        extra = []
-        for a in (0, 1):
-            start, length = self._crop(x.shape[2 + a], self.kernel_size[a], self.strides[a], self.dilation_rate[a], a)
-            extra.append(max(start + length - y.shape[2 + a], 0))
-            y = y[:, :, start:start + length] if a == 0 else y[:, :, :, start:start + length]
-        if any(extra):
-            y = F.pad(y, (0, extra[1], 0, extra[0]))
-        return self._last(y)
+        return self._last(_crop_transposed(self, y, x.shape[2:]))
+
+
+def _transposed_window(n, k, s, d, padding, output_padding):
+    """(first index, length) of a transposed convolution's output along one axis inside the full one.
+
+    'same' follows Keras: of the pad_len = s + K - 2 (K + K % 2 - 2 + output_padding) cells of padding,
+    min(ceil(pad_len / 2), K - 1) go before, so K - 1 minus that many full-output cells are cut there."""
+    big = d * (k - 1) + 1
+    if padding == "valid":
+        extra = max(big, s) - big if output_padding is None else output_padding
+        return 0, (n - 1) * s + big + extra
+    pad_len = s + big - 2 if output_padding is None else big + big % 2 - 2 + output_padding
+    left = min(pad_len // 2 + pad_len % 2, big - 1)
+    return big - 1 - left, (n - 1) * s + pad_len - big + 2
+
+
+def _crop_transposed(layer, y, sizes):
+    """The full transposed convolution y (N, C, ...) cut (and zero-padded at the end) to Keras' output size."""
+    extra = []
+    for a, n in enumerate(sizes):
+        op = None if layer.output_padding is None else layer.output_padding[a]
+        start, length = _transposed_window(n, layer.kernel_size[a], layer.strides[a], layer.dilation_rate[a],
+                                           layer.padding, op)
+        extra.append(max(start + length - y.shape[2 + a], 0))
+        index = (slice(None), slice(None)) + (slice(None),) * a + (slice(start, start + length),)
+        y = y[index]
+    flat = [p for e in reversed(extra) for p in (0, e)]
+    return F.pad(y, tuple(flat)) if any(extra) else y
+
+
+class Conv1DTranspose(_Conv):
+    """Transposed 1-D convolution: (N, T, C) -> (N, T', filters); kernel (k, filters, in); sizes as Conv2DTranspose."""
+
+    base_name = "conv1d_transpose"
+    rank = 1
+    config_keys = Conv2DTranspose.config_keys
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", output_padding=None, data_format=None,
+                 dilation_rate=1, activation=None, use_bias=True, kernel_initializer="glorot_uniform",
+                 bias_initializer="zeros", kernel_regularizer=None, bias_regularizer=None, **kwargs):
+        super().__init__(kernel_size, strides, padding, data_format, dilation_rate, activation, use_bias,
+                         bias_initializer, bias_regularizer, **kwargs)
+        self.filters = int(filters)
+        self.output_padding = None if output_padding is None else _tuple(output_padding, 1, "output_padding")
+        if self.output_padding is not None and self.output_padding[0] >= self.strides[0]:
+            raise ArgumentError(f"Conv1DTranspose: output_padding {self.output_padding} must be smaller than the "
+                                f"strides {self.strides}")
+        self.kernel_initializer, self.kernel_regularizer = kernel_initializer, get_regularizer(kernel_regularizer)
+
+    def build(self, input_shape):
+        _, c = self._channels(tuple(input_shape))
+        self.kernel = self.add_weight(self.kernel_size + (self.filters, c), self.kernel_initializer, name="kernel",
+                                      regularizer=self.kernel_regularizer)
+        self._add_bias(self.filters)
+        self.built = True
+
+    def call(self, inputs):
+        x = self._first(inputs)  # (N, C, T)
+        n, c, t = x.shape
+        k = self.kernel_size[0]
+        w = self.kernel.permute(2, 1, 0).reshape(c, self.filters, 1, k)
+        y = F.conv_transpose2d(x.reshape(n, c, 1, t), w, None, (1, self.strides[0]), 0, 0, 1,
+                               (1, self.dilation_rate[0]))
+        y = y.reshape(n, self.filters, y.shape[3])
+        return self._last(_crop_transposed(self, y, (t,)))
 
 
 class DepthwiseConv2D(_Conv):
@@ -268,4 +313,4 @@ class SeparableConv2D(DepthwiseConv2D):
         return self._last(y)
 
 
-__all__ = ["Conv1D", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]
+__all__ = ["Conv1D", "Conv1DTranspose", "Conv2DTranspose", "DepthwiseConv2D", "SeparableConv2D"]

@@ -1,5 +1,5 @@
-"""Keras pooling and resizing layers: MaxPooling1D, AveragePooling1D, GlobalMaxPooling2D, UpSampling2D,
-ZeroPadding2D, Cropping2D. Channels-last unless data_format="channels_first"; no weights.
+"""Keras pooling and resizing layers: MaxPooling1D, AveragePooling1D, GlobalMaxPooling2D, UpSampling1D/2D,
+ZeroPadding1D/2D, Cropping1D/2D. Channels-last unless data_format="channels_first"; no weights.
 
 The 1-D poolings run the 2-D ones (conv_layers.py) on a height-1 image, so padding="same" follows Keras
 there too (the mean covers only the real cells).
@@ -177,4 +177,69 @@ class Cropping2D(_Image):
         return inputs[:, :, t:sh - b, left:sw - r]
 
 
-__all__ = ["AveragePooling1D", "Cropping2D", "GlobalMaxPooling2D", "MaxPooling1D", "UpSampling2D", "ZeroPadding2D"]
+def _ends(value, name):
+    """(before, after) from an int or a pair of non-negative ints."""
+    pair = (int(value), int(value)) if isinstance(value, int) else tuple(int(v) for v in value)
+    if len(pair) != 2 or min(pair) < 0:
+        raise ArgumentError(f"{name} must be an int or a pair of non-negative ints, got {value!r}")
+    return pair
+
+
+class _Steps(Layer):
+    """A layer on the steps axis (1) of (N, T, C) sequences."""
+
+    def _check(self, inputs):
+        if inputs.ndim != 3:
+            raise ShapeError(f"{self.name}: expects (batch, steps, features), got {tuple(inputs.shape)}")
+
+
+class UpSampling1D(_Steps):
+    """Repeats each step `size` times: (N, T, C) -> (N, size * T, C)."""
+
+    base_name = "up_sampling1d"
+    config_keys = ("size",)
+
+    def __init__(self, size=2, **kwargs):
+        super().__init__(**kwargs)
+        self.size = _one(size, "size")
+
+    def call(self, inputs):
+        self._check(inputs)
+        return inputs.repeat_interleave(self.size, dim=1)
+
+
+class ZeroPadding1D(_Steps):
+    """Zero steps before and after: padding int or (before, after)."""
+
+    base_name = "zero_padding1d"
+    config_keys = ("padding",)
+
+    def __init__(self, padding=1, **kwargs):
+        super().__init__(**kwargs)
+        self.padding = _ends(padding, "padding")
+
+    def call(self, inputs):
+        self._check(inputs)
+        return F.pad(inputs, (0, 0) + self.padding)
+
+
+class Cropping1D(_Steps):
+    """Cuts steps off both ends: cropping int or (before, after)."""
+
+    base_name = "cropping1d"
+    config_keys = ("cropping",)
+
+    def __init__(self, cropping=(1, 1), **kwargs):
+        super().__init__(**kwargs)
+        self.cropping = _ends(cropping, "cropping")
+
+    def call(self, inputs):
+        self._check(inputs)
+        before, after = self.cropping
+        if before + after >= inputs.shape[1]:
+            raise ShapeError(f"{self.name}: cropping {self.cropping} leaves nothing of {inputs.shape[1]} steps")
+        return inputs[:, before:inputs.shape[1] - after]
+
+
+__all__ = ["AveragePooling1D", "Cropping1D", "Cropping2D", "GlobalMaxPooling2D", "MaxPooling1D", "UpSampling1D",
+           "UpSampling2D", "ZeroPadding1D", "ZeroPadding2D"]

@@ -28,7 +28,7 @@ from .activations import get_activation
 from .attention_layers import LayerNormalization, MultiHeadAttention
 from .base import Layer, _array, reserve
 from .conv_layers import AveragePooling2D, BatchNormalization, Conv2D, GlobalAveragePooling2D, MaxPooling2D
-from .conv_more import Conv1D, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
+from .conv_more import Conv1D, Conv1DTranspose, Conv2DTranspose, DepthwiseConv2D, SeparableConv2D
 from .core_layers import (
     ActivityRegularization,
     GaussianDropout,
@@ -45,7 +45,17 @@ from .core_layers import (
     TimeDistributed,
     UnitNormalization,
 )
-from .image_layers import AveragePooling1D, Cropping2D, GlobalMaxPooling2D, MaxPooling1D, UpSampling2D, ZeroPadding2D
+from .image_layers import (
+    AveragePooling1D,
+    Cropping1D,
+    Cropping2D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    UpSampling1D,
+    UpSampling2D,
+    ZeroPadding1D,
+    ZeroPadding2D,
+)
 from .initializers import _initialize
 from .merge_layers import (
     Average,
@@ -366,9 +376,11 @@ MaxPool1D, MaxPool2D, AvgPool1D, AvgPool2D = MaxPooling1D, MaxPooling2D, Average
 GlobalMaxPool1D, GlobalMaxPool2D = GlobalMaxPooling1D, GlobalMaxPooling2D
 GlobalAvgPool1D, GlobalAvgPool2D = GlobalAveragePooling1D, GlobalAveragePooling2D
 Convolution1D, Convolution2D, Convolution2DTranspose = Conv1D, Conv2D, Conv2DTranspose
+Convolution1DTranspose = Conv1DTranspose
 SeparableConvolution2D = SeparableConv2D
-ALIASES = ["AvgPool1D", "AvgPool2D", "Convolution1D", "Convolution2D", "Convolution2DTranspose", "GlobalAvgPool1D",
-           "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D", "MaxPool1D", "MaxPool2D", "SeparableConvolution2D"]
+ALIASES = ["AvgPool1D", "AvgPool2D", "Convolution1D", "Convolution1DTranspose", "Convolution2D",
+           "Convolution2DTranspose", "GlobalAvgPool1D", "GlobalAvgPool2D", "GlobalMaxPool1D", "GlobalMaxPool2D",
+           "MaxPool1D", "MaxPool2D", "SeparableConvolution2D"]
 
 __all__ = ["ELU", "GRU", "LSTM", "Activation", "ActivityRegularization", "Add", "Average", "AveragePooling1D",
            "AveragePooling2D", "BatchNormalization", "Bidirectional", "Concatenate", "Conv1D", "Conv2D",
@@ -379,4 +391,5 @@ __all__ = ["ELU", "GRU", "LSTM", "Activation", "ActivityRegularization", "Add", 
            "MultiHeadAttention", "Multiply", "Normalization", "PReLU", "Permute", "ReLU", "RepeatVector", "Rescaling",
            "Reshape", "SeparableConv2D", "SimpleRNN", "Softmax", "SpatialDropout1D", "SpatialDropout2D", "Subtract",
            "TensorOp", "TimeDistributed", "UnitNormalization", "UpSampling2D", "ZeroPadding2D", "get_activation",
-           "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract", *ALIASES]
+           "add", "average", "concatenate", "dot", "maximum", "minimum", "multiply", "subtract", "Conv1DTranspose",
+           "Cropping1D", "UpSampling1D", "ZeroPadding1D", *ALIASES]
