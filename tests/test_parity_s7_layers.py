@@ -189,3 +189,60 @@ def test_more_modules_match_torch():
     assert results[1].pop() == results[0].pop()
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_affine_grid_and_grid_sample_match_torch(align_corners, mode, padding_mode):
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal((2, 3, 5, 6))
+    theta0 = np.array([[[0.9, 0.2, 0.1], [-0.1, 1.1, -0.2]], [[1.3, -0.4, 0.3], [0.2, 0.8, 0.5]]])
+    g0 = rng.uniform(-1.4, 1.4, (2, 4, 3, 2))
+    results = []
+    for lib in (torch, tc):
+        F = lib.nn.functional
+        theta, x, g = (lib.tensor(a, requires_grad=True) for a in (theta0, x0, g0))
+        grid = F.affine_grid(theta, (2, 3, 4, 5), align_corners=align_corners)
+        out = F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        out2 = F.grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+        weights = [lib.tensor(np.linspace(-1, 1, o.numel()).reshape(tuple(o.shape))) for o in (out, out2)]
+        ((out * weights[0]).sum() + (out2 * weights[1]).sum()).backward()
+        found = [grid, out, out2, x.grad]
+        if mode == "bilinear":  # (nearest: torch's grid gradient is zeros, tensorcore's None)
+            found += [theta.grad, g.grad]
+        results.append([t.detach().numpy() for t in found])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-8, atol=1e-10)
+
+
+def test_spatial_transformer_step_matches_torch():
+    """The spatial transformer tutorial's pattern: a localization net predicts theta, the input is resampled."""
+    rng = np.random.default_rng(1)
+    x0, y0 = rng.standard_normal((3, 1, 8, 8)), np.array([0, 2, 1])
+    results, state = [], {}
+    for lib in (torch, tc):
+        nn, F = lib.nn, lib.nn.functional
+        loc = nn.Sequential(nn.Flatten(), nn.Linear(64, 6))
+        head = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(72, 3))
+        model = nn.ModuleDict({"loc": loc, "head": head}).double()
+        if lib is torch:
+            with torch.no_grad():
+                loc[1].weight.zero_()
+                loc[1].bias.copy_(torch.tensor([1, 0, 0, 0, 1, 0], dtype=torch.float64))
+            state.update({k: v.detach().numpy().copy() for k, v in model.state_dict().items()})
+        else:
+            model.load_state_dict({k: tc.tensor(v) for k, v in state.items()})
+        opt = lib.optim.SGD(model.parameters(), lr=0.05)
+        losses = []
+        for _ in range(3):
+            x = lib.tensor(x0)
+            theta = loc(x).view(-1, 2, 3)
+            warped = F.grid_sample(x, F.affine_grid(theta, x.size(), align_corners=False), align_corners=False)
+            loss = F.cross_entropy(head(warped), lib.tensor(y0))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        results.append(losses + [float(p.detach().sum()) for p in model.parameters()])
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-9)

@@ -312,3 +312,20 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
 
 
 __all__ += ["embedding_bag"]
+
+
+def affine_grid(theta, size, align_corners=None):
+    """The sampling grid (N, H, W, 2) of affine maps theta (N, 2, 3) (tensorcore/nn/grid_sample.py)."""
+    from .grid_sample import affine_grid as grid
+
+    return grid(theta, size, align_corners)
+
+
+def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
+    """input (N, C, H, W) sampled at grid (N, Ho, Wo, 2) (tensorcore/nn/grid_sample.py)."""
+    from .grid_sample import grid_sample as sample
+
+    return sample(input, grid, mode, padding_mode, align_corners)
+
+
+__all__ += ["affine_grid", "grid_sample"]
