@@ -420,3 +420,15 @@ def test_tutorial_timeseries_anomaly_autoencoder_with_conv1d_transpose():
     spiky = x.copy()
     spiky[:, 10:13] += 3.0  # an anomaly: the reconstruction error grows
     assert np.abs(model.predict(spiky, verbose=0) - spiky).mean(axis=(1, 2)).mean() > 2 * errors.mean()
+
+
+def test_functional_model_shapes_carry_the_batch_axis_and_nested_models_summarize():
+    a, b = keras.Input(shape=(4,)), keras.Input(shape=(3,))
+    two = keras.Model([a, b], [L.Dense(2)(a), L.Dense(1)(b)])
+    assert two.output_shape == [(None, 2), (None, 1)] and two.input_shape == [(None, 4), (None, 3)]
+    inner = keras.Sequential([keras.Input((4,)), L.Dense(2, name="d0")], name="inner_seq")
+    outer = keras.Sequential([keras.Input((4,)), inner, L.Dense(3)])
+    assert inner.output_shape == (None, 2) and outer.output_shape == (None, 3)
+    lines = []
+    outer.summary(print_fn=lines.append)
+    assert "inner_seq (Sequential)    (None, 2)" in lines[0]

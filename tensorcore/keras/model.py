@@ -96,6 +96,30 @@ class Model(TrainingMixin, Layer):
         return self._graph.output_list if self._graph is not None else None
 
     @property
+    def output_shape(self):
+        """Keras' model.output_shape: the output's shape with the batch axis (None); a list for several."""
+        if self._graph is None:
+            return self.__dict__.get("_output_shape")
+        shapes = [t.shape for t in self._graph.output_list]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @output_shape.setter
+    def output_shape(self, value):
+        self.__dict__["_output_shape"] = value  # a subclassed model's (Layer's convention: no batch axis)
+
+    @property
+    def input_shape(self):
+        """Keras' model.input_shape: the input's shape with the batch axis (None); a list for several."""
+        if self._graph is None:
+            return self.__dict__.get("_input_shape")
+        shapes = [t.shape for t in self._graph.input_list]
+        return shapes[0] if len(shapes) == 1 else shapes
+
+    @input_shape.setter
+    def input_shape(self, value):
+        self.__dict__["_input_shape"] = value
+
+    @property
     def input_names(self):
         return [t.node.layer.name for t in self._graph.input_list] if self._graph is not None else ["input"]
 
@@ -340,7 +364,13 @@ class Model(TrainingMixin, Layer):
                 return ", ".join(shape_text(s) for s in shape)
             return str((None,) + tuple(shape))
 
-        rows = [(f"{layer.name} ({type(layer).__name__})", shape_text(layer.output_shape), f"{layer.count_params():,}")
+        def batchless(layer):  # a model's shapes carry the batch axis (Keras'), a layer's do not
+            shape = layer.output_shape
+            if not isinstance(layer, Model) or layer._graph is None or shape is None:
+                return shape
+            return [s[1:] for s in shape] if isinstance(shape, list) else shape[1:]
+
+        rows = [(f"{layer.name} ({type(layer).__name__})", shape_text(batchless(layer)), f"{layer.count_params():,}")
                 for layer in self.layers]
         head = ("Layer (type)", "Output Shape", "Param #")
         widths = [max(len(r[i]) for r in rows + [head]) + 4 for i in range(3)]
