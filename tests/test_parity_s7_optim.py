@@ -82,3 +82,42 @@ def test_float_step_size_and_t_max_as_torch():
             lrs.append((step.get_last_lr()[0], cosine.get_last_lr()[0], unit.get_last_lr()[0]))
         results.append(lrs)
     np.testing.assert_allclose(np.array(results[1]), np.array(results[0]), rtol=1e-12)
+
+
+def test_swa_utils_average_ema_swalr_update_bn_as_torch():
+    from importlib import import_module
+
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((8, 4)), rng.standard_normal((8, 1))
+    results, state = [], {}
+    for lib in (torch, tc):
+        swa = import_module(lib.__name__ + ".optim.swa_utils")
+        nn = lib.nn
+        m = nn.Sequential(nn.Linear(4, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Linear(6, 1)).double()
+        if lib is torch:
+            state.update({k: v.detach().numpy().copy() for k, v in m.state_dict().items()})
+        else:
+            m.load_state_dict({k: tc.tensor(v) for k, v in state.items()})
+        averages = [swa.AveragedModel(m), swa.AveragedModel(m, multi_avg_fn=swa.get_ema_multi_avg_fn(0.9)),
+                    swa.AveragedModel(m, avg_fn=swa.get_ema_avg_fn(0.8), use_buffers=True)]
+        opt = lib.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+        sched = swa.SWALR(opt, swa_lr=0.05, anneal_epochs=3, anneal_strategy="cos")
+        out = []
+        for _ in range(6):
+            opt.zero_grad()
+            loss = ((m(lib.tensor(x)) - lib.tensor(y)) ** 2).mean()
+            loss.backward()
+            opt.step()
+            for a in averages:
+                a.update_parameters(m)
+            sched.step()
+            out += [loss.item(), sched.get_last_lr()[0]]
+        loader = lib.utils.data.DataLoader(lib.utils.data.TensorDataset(lib.tensor(x), lib.tensor(y)), batch_size=4)
+        swa.update_bn(loader, averages[0])
+        for a in averages:
+            a.eval()
+            out += a(lib.tensor(x)).flatten().tolist()
+        out += [int(averages[0].n_averaged)] + averages[0].module[1].running_mean.tolist()
+        results.append((out, sorted(averages[0].state_dict())))
+    assert results[1][1] == results[0][1]
+    np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-10, atol=1e-12)

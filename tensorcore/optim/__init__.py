@@ -9,7 +9,7 @@ Example:
         opt.step()
 """
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
 from .adam_variants import Adadelta, Adamax, NAdam, RAdam
@@ -34,6 +34,7 @@ __all__ = [
     "adagrad_update",
     "adam_update",
     "lr_scheduler",
+    "swa_utils",
     "rmsprop_update",
     "sgd_update",
 ]
