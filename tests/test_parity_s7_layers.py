@@ -246,3 +246,31 @@ def test_spatial_transformer_step_matches_torch():
             losses.append(loss.item())
         results.append(losses + [float(p.detach().sum()) for p in model.parameters()])
     np.testing.assert_allclose(results[1], results[0], rtol=1e-9)
+
+
+def test_lp_pool_and_triplet_with_distance_match_torch():
+    x0 = RNG.random((2, 3, 6, 6)) + 0.1
+    results = []
+    for lib in (torch, tc):
+        t = lib.tensor(x0, requires_grad=True)
+        a = lib.nn.LPPool2d(2, 3, stride=2)(t)
+        b = lib.nn.functional.lp_pool1d(t[:, :, 0], 3, 2)
+        loss = lib.nn.TripletMarginWithDistanceLoss(margin=0.5, swap=True)(t[0, 0], t[1, 0], t[0, 1])
+        (a.sum() + b.sum() + loss).backward()
+        results.append([a.detach().numpy(), b.detach().numpy(), loss.detach().numpy(), t.grad.numpy()])
+    for x, y in zip(*results):
+        np.testing.assert_allclose(y, x, rtol=1e-10)
+    assert repr(tc.nn.LPPool2d(2, 3)) == repr(torch.nn.LPPool2d(2, 3))
+
+
+def test_gumbel_softmax_samples_and_straight_through_gradient():
+    tc.manual_seed(0)
+    logits = tc.randn(4, 5, requires_grad=True)
+    y = tc.nn.functional.gumbel_softmax(logits, tau=0.5, hard=True)
+    assert y.sum(1).tolist() == [1.0] * 4 and int((y == 1).sum()) == 4
+    (y * tc.arange(5.0)).sum().backward()
+    assert float(logits.grad.abs().sum()) > 0
+    soft = tc.nn.functional.gumbel_softmax(logits.detach(), tau=2.0)
+    np.testing.assert_allclose(soft.sum(1).numpy(), np.ones(4), rtol=1e-6)
+    frequencies = tc.nn.functional.gumbel_softmax(tc.tensor([[0.0, 2.0, 0.0]]).expand(20000, 3), hard=True).mean(0)
+    np.testing.assert_allclose(frequencies.numpy(), tc.softmax(tc.tensor([0.0, 2.0, 0.0]), 0).numpy(), atol=0.015)

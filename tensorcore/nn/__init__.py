@@ -122,11 +122,14 @@ from .more_modules import (  # noqa: E402
     BatchNorm3d,
     ChannelShuffle,
     LazyLinear,
+    LPPool1d,
+    LPPool2d,
     MaxUnpool1d,
     MaxUnpool3d,
     MultiLabelMarginLoss,
     MultiMarginLoss,
     SyncBatchNorm,
+    TripletMarginWithDistanceLoss,
 )
 from .normalization import GroupNorm, LayerNorm, RMSNorm  # noqa: E402
 from .padding import (  # noqa: E402
@@ -165,7 +168,7 @@ __all__ = [
     "Embedding",
     "EmbeddingBag",
     "BatchNorm3d", "ChannelShuffle", "LazyLinear", "MaxUnpool1d", "MaxUnpool3d", "MultiLabelMarginLoss",
-    "MultiMarginLoss", "SyncBatchNorm",
+    "MultiMarginLoss", "SyncBatchNorm", "LPPool1d", "LPPool2d", "TripletMarginWithDistanceLoss",
     "CosineEmbeddingLoss",
     "CosineSimilarity",
     "GaussianNLLLoss",

@@ -329,3 +329,51 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
 
 
 __all__ += ["affine_grid", "grid_sample"]
+
+
+def gumbel_softmax(logits, tau=1.0, hard=False, eps=1e-10, dim=-1):
+    """softmax((logits + g) / tau) with g ~ Gumbel(0, 1); hard=True: the one-hot argmax, with the soft
+    sample's gradient (straight through)."""
+    from ..ops.compare import where
+
+    ones = logits.detach() * 0 + 1
+    gumbels = -(ones.clone().exponential_().log())
+    y = softmax((logits + gumbels) / tau, dim)
+    if not hard:
+        return y
+    index = y.detach().argmax(dim, keepdim=True)
+    positions = ones.cumsum(dim) - 1  # 0, 1, 2 ... along dim
+    y_hard = where(positions == index, 1.0, 0.0).to(dtype=y.dtype)
+    return y_hard - y.detach() + y
+
+
+def _lp_pool(pool, input, norm_type, kernel_size, stride, ceil_mode, count):
+    out = pool(input.pow(norm_type), kernel_size, stride, 0, ceil_mode)
+    return (out.sign() * _relu(out.abs())).mul(count).pow(1.0 / norm_type)
+
+
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each window of x^p)^(1/p), windows of kernel_size."""
+    return _lp_pool(avg_pool1d, input, norm_type, kernel_size, stride, ceil_mode, kernel_size)
+
+
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """(sum over each kh x kw window of x^p)^(1/p)."""
+    kh, kw = (kernel_size, kernel_size) if isinstance(kernel_size, int) else kernel_size
+    return _lp_pool(avg_pool2d, input, norm_type, kernel_size, stride, ceil_mode, kh * kw)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0,
+                                      swap=False, reduction="mean"):
+    """max(d(a, p) - d(a, n) + margin, 0), d = distance_function (pairwise_distance by default)."""
+    d = distance_function if distance_function is not None else pairwise_distance
+    dist_pos, dist_neg = d(anchor, positive), d(anchor, negative)
+    if swap:
+        from ..ops.compare import minimum
+
+        dist_neg = minimum(dist_neg, d(positive, negative))
+    loss = _relu(dist_pos - dist_neg + margin)
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+
+__all__ += ["gumbel_softmax", "lp_pool1d", "lp_pool2d", "triplet_margin_with_distance_loss"]
