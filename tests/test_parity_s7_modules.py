@@ -247,3 +247,32 @@ def test_deepcopy_of_a_model_is_independent_and_trains_as_torchs():
     assert abs(results[0][0] - results[1][0]) < 1e-10
     for a, b in zip(results[0][1] + results[0][2], results[1][1] + results[1][2]):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+def test_nn_buffer_and_data_parallel_as_torch():
+    def build(lib):
+        class M(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc = lib.nn.Linear(2, 2)
+                self.mask = lib.nn.Buffer(lib.ones(2))
+                self.tmp = lib.nn.Buffer(lib.zeros(1), persistent=False)
+
+        m = M()
+        wrapped = lib.nn.DataParallel(m)
+        return (type(m.mask).__name__, list(m.state_dict()), [n for n, _ in m.named_buffers()],
+                list(wrapped.state_dict()), tuple(wrapped(lib.ones(3, 2)).shape), wrapped.module is m)
+    assert _both(build)[0] == _both(build)[1]
+
+
+def test_with_indices_spellings_and_upsample():
+    x = np.random.default_rng(2).standard_normal((1, 2, 6, 6))
+    outs = []
+    for lib in (torch, tc):
+        F = lib.nn.functional
+        t = lib.tensor(x)
+        o, i = F.max_pool2d_with_indices(t, 2)
+        o1, i1 = F.adaptive_max_pool2d_with_indices(t, 3)
+        outs.append([o.numpy(), i.numpy(), o1.numpy(), i1.numpy(), F.upsample(t, scale_factor=2).numpy()])
+    for a, b in zip(*outs):
+        np.testing.assert_array_equal(b, a)

@@ -120,7 +120,9 @@ from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELos
 from .module import IncompatibleKeys, Module, Parameter
 from .more_modules import (  # noqa: E402
     BatchNorm3d,
+    Buffer,
     ChannelShuffle,
+    DataParallel,
     LazyLinear,
     LPPool1d,
     LPPool2d,
@@ -169,6 +171,7 @@ __all__ = [
     "EmbeddingBag",
     "BatchNorm3d", "ChannelShuffle", "LazyLinear", "MaxUnpool1d", "MaxUnpool3d", "MultiLabelMarginLoss",
     "MultiMarginLoss", "SyncBatchNorm", "LPPool1d", "LPPool2d", "TripletMarginWithDistanceLoss",
+    "Buffer", "DataParallel",
     "CosineEmbeddingLoss",
     "CosineSimilarity",
     "GaussianNLLLoss",

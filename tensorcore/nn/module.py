@@ -113,6 +113,9 @@ class Module(ModuleHooks):
                 )
             object.__setattr__(self, name, value)
             return
+        if type(value).__name__ == "Buffer" and hasattr(value, "persistent"):  # nn.Buffer (more_modules.py)
+            self.register_buffer(name, value.data, persistent=value.persistent)
+            return
         if isinstance(value, Parameter):
             self._forget(name, keep="_parameters")
             d["_parameters"][name] = value

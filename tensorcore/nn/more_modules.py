@@ -133,3 +133,30 @@ class TripletMarginWithDistanceLoss(Module):
     def forward(self, anchor, positive, negative):
         return F.triplet_margin_with_distance_loss(anchor, positive, negative, distance_function=self.distance_function,
                                                    margin=self.margin, swap=self.swap, reduction=self.reduction)
+
+
+class DataParallel(Module):
+    """torch.nn.DataParallel's surface on one device: module(*inputs) runs the wrapped module (tensorcore
+    drives one device per process; for several, tensorcore.nn.parallel.DistributedDataParallel)."""
+
+    def __init__(self, module, device_ids=None, output_device=None, dim=0):
+        super().__init__()
+        self.module = module
+        self.device_ids = list(device_ids) if device_ids is not None else []
+        self.output_device, self.dim = output_device, dim
+
+    def forward(self, *inputs, **kwargs):
+        return self.module(*inputs, **kwargs)
+
+
+class Buffer:
+    """torch.nn.Buffer: assigning Buffer(tensor, persistent=True) to a module attribute registers the tensor
+    as a buffer (Module.__setattr__ unwraps it)."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        from ..tensor import Tensor, tensor
+
+        value = data if isinstance(data, Tensor) else tensor([] if data is None else data)
+        out = object.__new__(cls)
+        out.data, out.persistent = value.detach(), persistent
+        return out
