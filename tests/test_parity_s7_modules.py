@@ -258,6 +258,9 @@ def test_nn_buffer_and_data_parallel_as_torch():
                 self.mask = lib.nn.Buffer(lib.ones(2))
                 self.tmp = lib.nn.Buffer(lib.zeros(1), persistent=False)
 
+            def forward(self, x):
+                return self.fc(x) * self.mask
+
         m = M()
         wrapped = lib.nn.DataParallel(m)
         return (type(m.mask).__name__, list(m.state_dict()), [n for n, _ in m.named_buffers()],
