@@ -274,3 +274,34 @@ def test_gumbel_softmax_samples_and_straight_through_gradient():
     np.testing.assert_allclose(soft.sum(1).numpy(), np.ones(4), rtol=1e-6)
     frequencies = tc.nn.functional.gumbel_softmax(tc.tensor([[0.0, 2.0, 0.0]]).expand(20000, 3), hard=True).mean(0)
     np.testing.assert_allclose(frequencies.numpy(), tc.softmax(tc.tensor([0.0, 2.0, 0.0]), 0).numpy(), atol=0.015)
+
+
+@pytest.mark.parametrize("shape", [(5, 4), (2, 4, 3, 3)])
+@pytest.mark.parametrize("kwargs", [dict(label_smoothing=0.2), dict(weight=[1.0, 2.0, 0.5, 1.0], label_smoothing=0.2),
+                                    dict(weight=[1.0, 2.0, 0.5, 1.0], label_smoothing=0.3, ignore_index=2)])
+def test_cross_entropy_with_class_weights_and_label_smoothing(shape, kwargs):
+    rng = np.random.default_rng(0)
+    x0 = rng.standard_normal(shape)
+    y0 = rng.integers(0, 4, (shape[0],) + shape[2:])
+    results = []
+    for lib in (torch, tc):
+        k = dict(kwargs, **({"weight": lib.tensor(kwargs["weight"], dtype=lib.float64)} if "weight" in kwargs else {}))
+        x = lib.tensor(x0, requires_grad=True)
+        loss = lib.nn.functional.cross_entropy(x, lib.tensor(y0), **k)
+        loss.backward()
+        results.append([loss.detach().numpy(), x.grad.numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+def test_cross_entropy_of_one_unbatched_sample():
+    x0 = np.random.default_rng(1).standard_normal(4)
+    for target in (np.array(2), np.exp(x0[::-1]) / np.exp(x0[::-1]).sum()):
+        results = []
+        for lib in (torch, tc):
+            x = lib.tensor(x0, requires_grad=True)
+            loss = lib.nn.functional.cross_entropy(x, lib.tensor(target))
+            loss.backward()
+            results.append([loss.detach().numpy(), x.grad.numpy()])
+        for a, b in zip(*results):
+            np.testing.assert_allclose(b, a, rtol=1e-10)

@@ -186,6 +186,11 @@ def cross_entropy(logits, targets, weight=None, ignore_index=-100, reduction="me
         loss = tc.nn.functional.cross_entropy(model(x), y)   # y: int64 labels
     """
     _check_reduction("cross_entropy", reduction)
+    if logits.ndim == 1 and isinstance(targets, Tensor) and targets.ndim in (0, 1) and \
+            (targets.ndim == 0 or targets.shape == logits.shape):  # one unbatched sample, as PyTorch takes it
+        loss = cross_entropy(logits.unsqueeze(0), targets.unsqueeze(0), weight, ignore_index, reduction,
+                             label_smoothing)
+        return loss.squeeze(0) if reduction == "none" else loss
     if logits.ndim < 2:
         raise ShapeError(f"cross_entropy: logits must be (N, C) or (N, C, d1, ...), got shape {logits.shape}")
     if not 0.0 <= label_smoothing <= 1.0:
@@ -223,8 +228,13 @@ def cross_entropy(logits, targets, weight=None, ignore_index=-100, reduction="me
         smooth = smooth.sum(axis=1) / num_classes
         if reduction == "mean":
             w = _make(valid.astype(logits.dtype), logits.device, False, None)
-            count = _make(valid.sum(keepdims=True).clip(1, None).astype(logits.dtype).reshape(()), logits.device,
-                          False, None)
+            if weight is not None:  # NOTE: PyTorch divides by the targets' summed class weights here, as nll_loss
+                xp = logits.device.backend.xp
+                picked = weight.detach()._data[xp.where(valid, t, 0)] * valid
+                count = _make(xp.asarray(picked.sum(), dtype=logits.dtype), logits.device, False, None)
+            else:
+                count = _make(valid.sum(keepdims=True).clip(1, None).astype(logits.dtype).reshape(()),
+                              logits.device, False, None)
             smooth = sum(smooth * w) / count
         elif reduction == "sum":
             smooth = sum(smooth * _make(valid.astype(logits.dtype), logits.device, False, None))
