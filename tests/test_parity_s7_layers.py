@@ -305,3 +305,20 @@ def test_cross_entropy_of_one_unbatched_sample():
             results.append([loss.detach().numpy(), x.grad.numpy()])
         for a, b in zip(*results):
             np.testing.assert_allclose(b, a, rtol=1e-10)
+
+
+@pytest.mark.parametrize("kwargs", [dict(size=(4, 5), mode="bilinear"), dict(scale_factor=0.5, mode="bilinear"),
+                                    dict(scale_factor=0.5, mode="bicubic"), dict(size=(3, 7), mode="bicubic"),
+                                    dict(size=(14, 20), mode="bilinear"), dict(size=(14, 20), mode="bicubic"),
+                                    dict(size=(4, 5), mode="bilinear", align_corners=True),
+                                    dict(scale_factor=(0.3, 0.7), mode="bilinear")])
+def test_interpolate_antialias_matches_torch(kwargs):
+    x0 = np.random.default_rng(0).standard_normal((1, 2, 9, 11))
+    results = []
+    for lib in (torch, tc):
+        x = lib.tensor(x0, requires_grad=True)
+        out = lib.nn.functional.interpolate(x, antialias=True, **kwargs)
+        (out * out).sum().backward()
+        results.append([out.detach().numpy(), x.grad.numpy()])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)

@@ -69,6 +69,31 @@ def _output_sizes(op, shape, size, scale_factor):
     return tuple(int(math.floor(d * float(s))) for d, s in zip(shape, scales)), tuple(float(s) for s in scales)
 
 
+def _antialias_matrix(n_in, n_out, scale, align_corners, mode):
+    """(n_out, n_in) weights of PyTorch's anti-aliased resize (PIL's): a triangle (bilinear) or a = -0.5 cubic
+    filter, stretched by the downscale factor, each row normalized to sum 1."""
+    if align_corners:
+        ratio = (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    else:
+        ratio = 1.0 / scale if scale is not None and scale > 0 else n_in / n_out
+    support = (1.0 if mode == "bilinear" else 2.0) * (ratio if ratio >= 1 else 1.0)
+    inv = 1.0 / ratio if ratio >= 1 else 1.0
+    m = np.zeros((n_out, n_in))
+    for i in range(n_out):
+        center = ratio * (i + 0.5)
+        lo, hi = max(int(center - support + 0.5), 0), min(int(center + support + 0.5), n_in)
+        t = np.abs((np.arange(lo, hi) - center + 0.5) * inv)
+        if mode == "bilinear":
+            w = np.maximum(1.0 - t, 0.0)
+        else:
+            a = -0.5
+            far = np.where(t < 2, (((t - 5) * t + 8) * t - 4) * a, 0)
+            w = np.where(t < 1, ((a + 2) * t - (a + 3)) * t * t + 1, far)
+        total = w.sum()
+        m[i, lo:hi] = w / total if total != 0 else w
+    return m
+
+
 def _nearest_index(n_in, n_out, scale, exact=False):
     """PyTorch's 'nearest': src = floor(dst * n_in / n_out) (or dst / scale when scale_factor is given);
     'nearest-exact': src = floor((dst + 0.5) * ratio)."""
@@ -131,8 +156,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if mode not in ("nearest", "nearest-exact", "area") + tuple(linear):
         raise ArgumentError(f"{op}: mode {mode!r} is not supported (nearest, nearest-exact, area, linear, bilinear, "
                             "bicubic, trilinear)")
-    if antialias:
-        raise ArgumentError(f"{op}: antialias=True is not supported")
+    if antialias and mode not in ("bilinear", "bicubic"):
+        raise ArgumentError(f"{op}: anti-alias option is restricted to bilinear and bicubic modes, got {mode!r}")
     if mode in ("nearest", "nearest-exact", "area") and align_corners is not None:
         raise ArgumentError(f"{op}: align_corners option can only be set with the interpolating modes: linear | "
                             "bilinear | bicubic | trilinear")
@@ -158,8 +183,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             idx = _nearest_index(n_in, n_out, scale, exact=mode == "nearest-exact")
             x = index_select(x, dim, _make(x.device.backend.from_host(idx), x.device, False, None))
         else:
-            build = _cubic_matrix if mode == "bicubic" else _linear_matrix
-            m = build(n_in, n_out, scale, bool(align_corners)).astype(x.dtype)
+            if antialias:
+                m = _antialias_matrix(n_in, n_out, scale, bool(align_corners), mode).astype(x.dtype)
+            else:
+                build = _cubic_matrix if mode == "bicubic" else _linear_matrix
+                m = build(n_in, n_out, scale, bool(align_corners)).astype(x.dtype)
             weights = _make(x.device.backend.from_host(m), x.device, False, None)
             x = (x.movedim(dim, -1) @ weights.transpose(0, 1)).movedim(-1, dim)
     return x
