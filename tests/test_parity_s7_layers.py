@@ -322,3 +322,31 @@ def test_interpolate_antialias_matches_torch(kwargs):
         results.append([out.detach().numpy(), x.grad.numpy()])
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("bias_kv,zero_attn", [(True, True), (True, False), (False, True)])
+@pytest.mark.parametrize("masks", [False, True])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_multihead_attention_bias_kv_and_zero_attn(bias_kv, zero_attn, masks, need_weights):
+    rng = np.random.default_rng(0)
+    q0, k0, v0 = rng.standard_normal((2, 5, 8)), rng.standard_normal((2, 7, 8)), rng.standard_normal((2, 7, 8))
+    padding = np.zeros((2, 7), bool)
+    padding[0, 5:] = True
+    causal = np.triu(np.ones((5, 7), bool), 3)
+    results, state = [], {}
+    for lib in (torch, tc):
+        m = lib.nn.MultiheadAttention(8, 2, batch_first=True, add_bias_kv=bias_kv, add_zero_attn=zero_attn).double()
+        if lib is torch:
+            state.update({k: v.detach().numpy().copy() for k, v in m.state_dict().items()})
+        else:
+            m.load_state_dict({k: tc.tensor(v) for k, v in state.items()})
+        q, k, v = (lib.tensor(a, requires_grad=True) for a in (q0, k0, v0))
+        kwargs = dict(key_padding_mask=lib.tensor(padding), attn_mask=lib.tensor(causal)) if masks else {}
+        out, weights = m(q, k, v, need_weights=need_weights, **kwargs)
+        (out * out).sum().backward()
+        found = [out, q.grad, k.grad, v.grad] + [p.grad for _, p in sorted(m.named_parameters())]
+        if weights is not None:
+            found.append(weights)
+        results.append([t.detach().numpy() for t in found])
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-9, atol=1e-11)

@@ -34,6 +34,16 @@ def _float_mask(mask, like, name):
     return mask.astype(like.dtype) if mask.requires_grad else mask._data.astype(like.dtype, copy=False)
 
 
+def _pad_keys(mask, extra, like):
+    """An additive mask (array or Tensor) with `extra` unmasked key columns appended (0 = attend)."""
+    if mask is None:
+        return None
+    if isinstance(mask, Tensor):
+        return F.pad(mask, (0, extra))
+    xp = like.device.backend.xp
+    return xp.pad(mask, [(0, 0)] * (mask.ndim - 1) + [(0, extra)])
+
+
 def _add_masks(a, b):
     if a is None:
         return b
@@ -69,15 +79,12 @@ class MultiheadAttention(Module):
         if embed_dim % num_heads:
             raise ArgumentError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
                                 f"({num_heads}), both positive")
-        if add_bias_kv or add_zero_attn:
-            raise ArgumentError("MultiheadAttention: add_bias_kv and add_zero_attn are not supported")
         self.embed_dim, self.num_heads, self.dropout = int(embed_dim), int(num_heads), float(dropout)
         self.kdim = int(kdim) if kdim is not None else self.embed_dim
         self.vdim = int(vdim) if vdim is not None else self.embed_dim
         self._qkv_same_embed_dim = self.kdim == self.embed_dim and self.vdim == self.embed_dim
         self.batch_first, self.head_dim = bool(batch_first), self.embed_dim // self.num_heads
-        self.add_zero_attn = False
-        self.bias_k = self.bias_v = None
+        self.add_zero_attn = bool(add_zero_attn)
         E = self.embed_dim
         if self._qkv_same_embed_dim:
             self.in_proj_weight = _empty_parameter((3 * E, E), device, dtype)
@@ -92,6 +99,11 @@ class MultiheadAttention(Module):
             self.in_proj_bias = _empty_parameter((3 * E,), device, dtype)
         else:
             self.register_parameter("in_proj_bias", None)
+        if add_bias_kv:  # one learned key and value appended to every sequence
+            self.bias_k = _empty_parameter((1, 1, E), device, dtype)
+            self.bias_v = _empty_parameter((1, 1, E), device, dtype)
+        else:
+            self.bias_k = self.bias_v = None
         self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, device=device, dtype=dtype)
         self._reset_parameters()
 
@@ -104,6 +116,9 @@ class MultiheadAttention(Module):
         if self.in_proj_bias is not None:
             init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
+        if self.bias_k is not None:
+            init.xavier_normal_(self.bias_k)
+            init.xavier_normal_(self.bias_v)
 
     def _projections(self, query, key, value):
         E, b = self.embed_dim, self.in_proj_bias
@@ -143,9 +158,24 @@ class MultiheadAttention(Module):
                              f"do not fit embed_dim={self.embed_dim}, kdim={self.kdim}, vdim={self.vdim}")
         q, k, v = self._projections(query, key, value)
         H, D = self.num_heads, self.head_dim
+        extra = 0  # key positions added by add_bias_kv and add_zero_attn (never masked)
+        if self.bias_k is not None:
+            from ..ops.joins import cat
+
+            k, v = cat([k, self.bias_k.expand(1, N, E)], 0), cat([v, self.bias_v.expand(1, N, E)], 0)
+            extra += 1
         heads = lambda t, n: t.reshape(n, N, H, D).permute(1, 2, 0, 3)  # noqa: E731  (n, N, E) -> (N, H, n, D)
-        q, k, v = heads(q, L), heads(k, S), heads(v, S)
-        mask = _add_masks(self._attn_mask(attn_mask, q, N, L, S), self._padding_mask(key_padding_mask, q, N, S))
+        q, k, v = heads(q, L), heads(k, S + extra), heads(v, S + extra)
+        if self.add_zero_attn:
+            from ..ops.joins import cat
+
+            zeros = (k[:, :, :1] * 0).detach()
+            k, v = cat([k, zeros], 2), cat([v, zeros], 2)
+            extra += 1
+        attn, padding = self._attn_mask(attn_mask, q, N, L, S), self._padding_mask(key_padding_mask, q, N, S)
+        if extra:
+            attn, padding = _pad_keys(attn, extra, q), _pad_keys(padding, extra, q)
+        mask = _add_masks(attn, padding)
         p_drop = self.dropout if self.training else 0.0
         if need_weights:
             weights = _probabilities(q, k, mask, False, 1.0 / np.sqrt(D), p_drop)
