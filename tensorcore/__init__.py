@@ -74,6 +74,7 @@ from .errors import (
     GradcheckError,
     GradientError,
     IndexingError,
+    OutOfMemoryError,
     ShapeError,
     TensorcoreError,
 )

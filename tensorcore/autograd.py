@@ -122,6 +122,7 @@ class Context(ForwardContext):
     _output_data = None  # the output, when saved for backward (with its version counter)
     _output_vc = None
     params = {}  # a declared op's keyword params; calls without any share this dict (never written to)
+    _hooked = None  # a weak reference to the output tensor once it has gradient hooks or retains its grad
 
     def __init__(self, fn, device, needs_input_grad, edges, input_meta):
         self.order = next(_recorded)  # falls as nodes are recorded: a node's consumers always come before it
@@ -134,6 +135,16 @@ class Context(ForwardContext):
 
     def save_for_backward(self, *arrays):
         self._to_save = arrays
+
+    def mark_dirty(self, *tensors):
+        """torch.autograd.Function's: accepted (an in-place forward's output is a new tensor here)."""
+
+    def mark_non_differentiable(self, *tensors):
+        """torch.autograd.Function's: the output so marked gets no gradient."""
+        self.non_differentiable = {id(t) for t in tensors}
+
+    def set_materialize_grads(self, value):
+        """torch.autograd.Function's: accepted (a gradient always arrives as a Tensor here)."""
 
     def _saved_items(self):
         saved = self._saved
@@ -235,6 +246,9 @@ class Function:
     """
 
     once_differentiable = False
+    # forward sees Tensors and may return one (PyTorch's rule for torch.autograd.Function): every subclass defined
+    # outside tensorcore; tensorcore's own ops get the backend arrays
+    tensor_forward = False
     changes_device = False  # only ToDevice: its output lives on ctx.out_device
     is_view = False  # the output shares the first input's memory (and so its version counter)
     backward_arrays = None  # optional: (ctx, grad_array) -> raw-array gradients, for plain backward()
@@ -246,6 +260,11 @@ class Function:
     @staticmethod
     def backward(ctx, grad):
         raise NotImplementedError
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if "tensor_forward" not in cls.__dict__ and cls.__module__.split(".")[0] != "tensorcore":
+            cls.tensor_forward = True
 
     @classmethod
     def name(cls):
@@ -275,9 +294,15 @@ class Function:
                 raise ArgumentError(f"{cls.name()}: expected Tensor inputs, got {type(t).__name__}")
         if device is None:
             raise ArgumentError(f"{cls.name()}: needs at least one Tensor input")
-        if requires and modes.grad_enabled:
-            return _record(cls, inputs, params, device)
-        return forward_only(cls, inputs, arrays, device, params)
+        try:
+            if requires and modes.grad_enabled:
+                return _record(cls, inputs, params, device)
+            return forward_only(cls, inputs, arrays, device, params)
+        except _SeveralOutputs:
+            # NOTE: a torch-style forward with several outputs runs again there, on its flat node
+            from .autograd_compat import TorchFunction
+
+            return TorchFunction.apply.__func__(cls, *inputs, **params)
 
 
 def forward_only(cls, inputs, arrays, device, params):
@@ -285,7 +310,7 @@ def forward_only(cls, inputs, arrays, device, params):
     may call it directly once it knows that nothing records (the inputs checked, their arrays taken)."""
     ctx = ForwardContext(device.backend)
     try:
-        out = cls.forward(ctx, *arrays, **params)
+        out = _call_forward(cls, ctx, arrays, device, params)
     except (ValueError, TypeError, IndexError) as e:
         raise _forward_error(cls, inputs, e) from e
     if modes.anomaly_forward:
@@ -295,6 +320,37 @@ def forward_only(cls, inputs, arrays, device, params):
         result._vcounter = vc = inputs[0]._vc
         vc[1] = True
     return result
+
+
+class _Marked:
+    """A tensor-forward output its ctx marked non-differentiable (only _record looks)."""
+
+    __slots__ = ("array",)
+
+    def __init__(self, array):
+        self.array = array
+
+
+def _call_forward(cls, ctx, arrays, device, params):
+    """cls.forward on the arrays, or for a tensor-forward class on Tensors: detached views of the inputs' arrays
+    (what it saves or returns is mapped back to arrays, so saves of inputs and of the output keep their meaning)."""
+    if not cls.tensor_forward:
+        return cls.forward(ctx, *arrays, **params)
+    args = [a if a is None or isinstance(a, (int, float)) else _make_tensor(a, device, False, None) for a in arrays]
+    out = cls.forward(ctx, *args, **params)
+    if isinstance(out, (tuple, list)):
+        raise _SeveralOutputs
+    if not isinstance(out, _Tensor):
+        raise ArgumentError(f"{cls.name()}: forward must return a Tensor, got {type(out).__name__}")
+    if ctx._to_save:
+        ctx._to_save = tuple(t._data if isinstance(t, _Tensor) else t for t in ctx._to_save)
+    if id(out) in getattr(ctx, "non_differentiable", ()):
+        return _Marked(out._data)
+    return out._data
+
+
+class _SeveralOutputs(Exception):
+    """A tensor-forward class returned a tuple: Function.apply hands the call to autograd_compat's flat node."""
 
 
 def _record(cls, inputs, params, device):
@@ -316,9 +372,11 @@ def _record(cls, inputs, params, device):
         edges.append(None)
     ctx = Context(cls, device, needs, edges, meta)
     try:
-        out = cls.forward(ctx, *arrays, **params)
+        out = _call_forward(cls, ctx, arrays, device, params)
     except (ValueError, TypeError, IndexError) as e:
         raise _forward_error(cls, inputs, e) from e
+    if cls.tensor_forward and out.__class__ is _Marked:  # mark_non_differentiable: a plain result
+        return _make_tensor(out.array, device, False, None)
     result = _make_tensor(out, ctx.out_device or device, True, ctx)
     if cls.is_view:
         result._vc = vc = inputs[0]._vc

@@ -140,6 +140,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
         while order:
             node = heappop(order)[1]
             g = pending.pop(node)
+            if node._hooked is not None:
+                g = _node_hooks(node, g, arrays, create_graph)
             if capture is not None and id(node) in wanted:
                 capture[wanted[id(node)]] = g
             saved = node._saved
@@ -303,8 +305,38 @@ def _sum_to_shape_tensor(node, g, shape):
     return Reshape.apply(g, shape=shape) if g.shape != shape else g
 
 
+def _grad_hooks(t, hooks, g, arrays):
+    """A tensor's register_hook hooks on its gradient g (an array in plain backward): each may replace it."""
+    for hook in list(hooks.grad.values()):
+        new = hook(ag._make_tensor(g, t.device, False, None) if arrays else g)
+        if new is None:
+            continue
+        if not isinstance(new, ag._Tensor) or new.shape != t.shape:
+            got = f"shape {new.shape}" if isinstance(new, ag._Tensor) else type(new).__name__
+            raise GradientError(f"register_hook: a hook returned a gradient of {got} for a tensor of shape {t.shape}")
+        g = new._data if arrays else new
+    return g
+
+
+def _node_hooks(node, g, arrays, create_graph):
+    """The hooks of the non-leaf tensor a node made, on its complete gradient; retain_grad keeps a copy in .grad."""
+    t = node._hooked()
+    if t is None or t._hooks is None:
+        return g
+    hooks = t._hooks
+    if hooks.grad:
+        g = _grad_hooks(t, hooks, g, arrays)
+    if hooks.retain:
+        kept = ag._make_tensor(g.copy(), t.device, False, None) if arrays else g
+        t._grad = kept if t._grad is None else t._grad + kept
+    return g
+
+
 def _deliver(leaf, g, owned, capture, wanted, create_graph):
     """A gradient arriving at a leaf under grad() (into the captured results) or create_graph (into .grad)."""
+    hooks = leaf._hooks
+    if hooks is not None and hooks.grad:
+        g = _grad_hooks(leaf, hooks, g, not create_graph)
     if capture is not None:
         i = wanted.get(id(leaf))
         if i is not None:
@@ -312,30 +344,34 @@ def _deliver(leaf, g, owned, capture, wanted, create_graph):
             capture[i] = g if prev is None else prev + g
         return
     if create_graph:
-        old = leaf.grad
-        leaf.grad = g if old is None else old + g
-        if leaf._hooks:
-            _run_hooks(leaf)
+        old = leaf._grad
+        leaf._grad = g if old is None else old + g
+        if hooks is not None and hooks.post:
+            _post_hooks(leaf)
     else:
-        _accumulate(leaf, g, owned)
+        _accumulate(leaf, g, owned, hooked=False)
 
 
-def _run_hooks(leaf):
+def _post_hooks(leaf):
     """A leaf's post-accumulate hooks, once its .grad holds the new sum."""
-    for hook in leaf._hooks:
+    for hook in list(leaf._hooks.post.values()):
         hook(leaf)
 
 
-def _accumulate(leaf, g, owned):
-    """Plain backward: a gradient array arriving at a leaf, summed into its .grad."""
-    old = leaf.grad
+def _accumulate(leaf, g, owned, hooked=True):
+    """Plain backward: a gradient array arriving at a leaf, summed into its .grad (after its register_hook hooks,
+    unless `hooked` is False: _deliver ran them)."""
+    hooks = leaf._hooks
+    if hooks is not None and hooked and hooks.grad:
+        g = _grad_hooks(leaf, hooks, g, True)
+    old = leaf._grad
     if old is None:
         # A leaf's .grad never shares memory with another gradient (nor with the caller's): copy views,
         # reused and read-only arrays.
         if g.base is not None or id(g) in owned or not g.flags.writeable:
             g = g.copy()
         owned.add(id(g))
-        leaf.grad = ag._make_tensor(g, leaf.device, False, None)
+        leaf._grad = ag._make_tensor(g, leaf.device, False, None)
     else:
         # As PyTorch's AccumulateGrad: the sum goes into the existing .grad in place (views of it see it),
         # unless that array arrived in this backward (it may still be shared with a gradient in flight) or
@@ -355,10 +391,10 @@ def _accumulate(leaf, g, owned):
             except ValueError:  # read-only (a NumPy broadcast view, say)
                 pass
         if not added:
-            leaf.grad = ag._make_tensor(acc + g, leaf.device, False, None)
+            leaf._grad = ag._make_tensor(acc + g, leaf.device, False, None)
         elif old._vcounter is None:
             old._vcounter = [1, False]  # the version counter, as an in-place op bumps it
         else:
             old._vcounter[0] += 1
-    if leaf._hooks:
-        _run_hooks(leaf)
+    if hooks is not None and hooks.post:
+        _post_hooks(leaf)

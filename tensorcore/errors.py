@@ -36,3 +36,7 @@ class IndexingError(TensorcoreError, IndexError):
 
 class ArgumentError(TensorcoreError, TypeError, ValueError):
     """An argument of the wrong type or out of its range (an axis of type str, p=1.5 for dropout...)."""
+
+
+class OutOfMemoryError(TensorcoreError, MemoryError):
+    """A result too large to allocate (torch.OutOfMemoryError's place): nothing was allocated."""

@@ -8,6 +8,8 @@ of the same memory: an in-place change through any alias bumps it, and backward 
 saved an older version raises.
 """
 
+import weakref
+
 import numpy as np
 
 from . import autograd
@@ -15,6 +17,7 @@ from .device import device as as_device
 from .dtypes import FLOAT_KINDS, as_dtype, get_default_dtype, is_bfloat16
 from .errors import ArgumentError, DeviceError, DTypeError, GradientError, ShapeError
 from .grad_mode import modes
+from .hooks import TensorHooks
 
 
 class Size(tuple):
@@ -42,13 +45,13 @@ class Tensor:
         (x * x).sum().backward()      # x.grad == 2 * x
     """
 
-    __slots__ = ("_data", "requires_grad", "grad", "_node", "_vcounter", "device", "_hooks", "__weakref__")
+    __slots__ = ("_data", "requires_grad", "_grad", "_node", "_vcounter", "device", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
     def __init__(self, data=(), dtype=None, device=None, requires_grad=False):
         t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
         self._data, self.device = t._data, t.device
-        self.requires_grad, self.grad, self._node, self._vcounter, self._hooks = requires_grad, None, None, None, None
+        self.requires_grad, self._grad, self._node, self._vcounter, self._hooks = requires_grad, None, None, None, None
 
     # --- the version counter ----------------------------------------------------------------------
     @property
@@ -230,14 +233,64 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
+    @property
+    def grad(self):
+        """The accumulated gradient (None until a backward reaches this tensor)."""
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:  # PyTorch's checks on an assigned .grad
+            if not isinstance(value, Tensor):
+                raise ArgumentError(f"grad: expected a Tensor or None, got {type(value).__name__}")
+            if value is self:
+                raise GradientError("grad: a tensor cannot be its own gradient")
+            if value.shape != self.shape:
+                raise ShapeError(f"grad: a gradient of shape {tuple(value.shape)} for a tensor of shape "
+                                 f"{tuple(self.shape)}")
+            if value.dtype != self.dtype:
+                raise DTypeError(f"grad: a gradient of dtype {value.dtype} for a tensor of dtype {self.dtype}")
+            if value.device != self.device:
+                raise DeviceError(f"grad: a gradient on {value.device} for a tensor on {self.device}")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    def _tensor_hooks(self, op):
+        if not self.requires_grad:
+            raise GradientError(f"{op}: cannot register a hook on a tensor that does not require grad")
+        hooks = self._hooks
+        if hooks is None:
+            hooks = self._hooks = TensorHooks()
+        if self._node is not None:
+            self._node._hooked = weakref.ref(self)  # the engine finds the hooks from the node that made this
+        return hooks
+
+    def register_hook(self, hook):
+        """hook(grad) -> None or a replacement, each time the gradient with respect to this tensor is computed
+        (before a leaf accumulates it, before a non-leaf's producer uses it); returns a handle with .remove()."""
+        hooks = self._tensor_hooks("register_hook")
+        return hooks.add(hooks.grad, hook)
+
     def register_post_accumulate_grad_hook(self, hook):
-        """Call hook(tensor) each time backward has accumulated this leaf's .grad."""
+        """Call hook(tensor) each time backward has accumulated this leaf's .grad; returns a handle."""
         if self._node is not None:
             raise GradientError("register_post_accumulate_grad_hook: only for leaf tensors")
-        if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
-        return hook
+        hooks = self._tensor_hooks("register_post_accumulate_grad_hook")
+        return hooks.add(hooks.post, hook)
+
+    def retain_grad(self):
+        """Keep this non-leaf's gradient in .grad after backward (a leaf keeps it anyway)."""
+        if self._node is not None:
+            self._tensor_hooks("retain_grad").retain = True
+        elif not self.requires_grad:
+            raise GradientError("retain_grad: the tensor does not require grad")
+
+    @property
+    def retains_grad(self):
+        return self._node is not None and self._hooks is not None and self._hooks.retain
 
     backward = autograd._engine.tensor_backward  # (the engine checks the common call inline)
 
@@ -375,7 +428,8 @@ class _Filled(autograd.Function):
 _ndarray = np.ndarray
 
 
-_SUMMARY_THRESHOLD, _EDGE_ITEMS, _LINE_WIDTH = 1000, 3, 80  # PyTorch's print options (torch.set_printoptions)
+# PyTorch's print options (tc.set_printoptions sets them); _SCI_MODE None: scientific notation when it reads better
+_SUMMARY_THRESHOLD, _EDGE_ITEMS, _LINE_WIDTH, _PRECISION, _SCI_MODE = 1000, 3, 80, 4, None
 
 
 def _shown(values):
@@ -422,7 +476,7 @@ def _layout(values):
 
 def _float_format(values):
     """(format one value, width): PyTorch's number style for a float tensor's repr: "1." when every nonzero finite
-    value is whole, else 4 fixed decimals, scientific when the values span more than 1000x or reach 1e8 (or, not
+    value is whole, else 4 fixed decimals (the print precision), scientific when the values span more than 1000x or reach 1e8 (or, not
     whole, fall below 1e-4); every element padded to the width of the widest nonzero finite one."""
     values = _shown(values)  # summarized: the style of the elements shown
     shown = values[np.isfinite(values) & (values != 0)].astype(np.float64)
@@ -430,7 +484,9 @@ def _float_format(values):
     whole = bool(np.all(finite == np.round(finite)))
     sci = finite.size > 0 and (finite.max() / finite.min() > 1000 or finite.max() > 1e8
                                or (not whole and finite.min() < 1e-4))
-    fmt = "{:.4e}" if sci else "{:.0f}." if whole else "{:.4f}"
+    if _SCI_MODE is not None:
+        sci = bool(_SCI_MODE)
+    fmt = f"{{:.{_PRECISION}e}}" if sci else "{:.0f}." if whole else f"{{:.{_PRECISION}f}}"
 
     def one(v):
         return fmt.format(v) if np.isfinite(v) else str(float(v))
@@ -453,7 +509,7 @@ def _make(data, device, requires_grad, node):
     t._data = data
     t.device = device
     t.requires_grad = requires_grad
-    t.grad = None
+    t._grad = None
     t._node = node
     t._vcounter = None
     t._hooks = None

@@ -115,8 +115,8 @@ _print_options = dict(_PRINT_DEFAULTS)
 
 
 def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, profile=None, sci_mode=None):
-    """torch.set_printoptions: threshold, edgeitems and linewidth change Tensor reprs; profile 'default',
-    'short' or 'full' as torch's. precision and sci_mode are recorded (reprs keep 4 decimals, see the report)."""
+    """torch.set_printoptions: precision, threshold, edgeitems, linewidth and sci_mode change Tensor reprs as
+    torch's; profile 'default', 'short' or 'full' as torch's."""
     import sys
 
     tensor_module = sys.modules["tensorcore.tensor"]  # (tc.tensor is the function)
@@ -132,6 +132,8 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     tensor_module._SUMMARY_THRESHOLD = _print_options["threshold"]
     tensor_module._EDGE_ITEMS = _print_options["edgeitems"]
     tensor_module._LINE_WIDTH = _print_options["linewidth"]
+    tensor_module._PRECISION = _print_options["precision"]
+    tensor_module._SCI_MODE = sci_mode
 
 
 def get_printoptions():

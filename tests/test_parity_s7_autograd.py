@@ -101,8 +101,6 @@ def test_variable_and_gradcheck_names():
                                                                          requires_grad=True),))
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError, reason="lead: tc.autograd.Function gives user forwards "
-                   "arrays; route subclasses defined outside tensorcore to autograd_compat.TorchFunction.apply")
 def test_user_subclass_of_autograd_function_gets_tensors():
     class Clamp(tc.autograd.Function):
         @staticmethod

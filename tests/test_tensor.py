@@ -227,3 +227,19 @@ def test_repr_matches_pytorchs_over_shapes_and_dtypes():
                 assert repr(ours) == expected, (shape, kind, grad)
                 count += 1
     assert count == 306
+
+
+@pytest.mark.parametrize("options", [dict(precision=2), dict(sci_mode=True), dict(sci_mode=False),
+                                     dict(precision=6, sci_mode=True), dict(profile="short"), dict(linewidth=40)])
+def test_set_printoptions_change_reprs_as_torchs(options):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: no oracle for repr")
+    values = ([1.23456, 2.5], [1e-8, 3.0], [100000.0, 1.0], [1.0, 2.0], [[0.5] * 12, [-1.5] * 12])
+    try:
+        tc.set_printoptions(**options)
+        torch.set_printoptions(**options)
+        for v in values:
+            assert repr(tc.tensor(v)) == repr(torch.tensor(v)), v
+    finally:
+        tc.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+    assert repr(tc.tensor([1.23456])) == "tensor([1.2346])"

@@ -19,6 +19,7 @@ import functools
 import numpy as np
 
 from ..dtypes import as_dtype, bfloat16
+from ..tensor import Tensor
 from . import autocast_mode
 
 _CASTABLE = (np.dtype("float16"), bfloat16, np.dtype("float32"))
@@ -34,7 +35,9 @@ def _check_device_type(name, device_type):
 
 
 def _cast_arrays(value, dtype):
-    """Floating arrays (not float64) in value, nested lists/tuples/dicts included, cast to dtype."""
+    """Floating arrays or Tensors (not float64) in value, nested lists/tuples/dicts included, cast to dtype."""
+    if isinstance(value, Tensor) and value.dtype in _CASTABLE:
+        return value.to(dtype)  # a torch-style forward's inputs (Function.tensor_forward)
     if hasattr(value, "dtype") and hasattr(value, "astype") and value.dtype in _CASTABLE:
         return value.astype(dtype, copy=False)
     if isinstance(value, (list, tuple)):

@@ -8,26 +8,7 @@ on the instance when its first hook is registered.
 from collections import OrderedDict
 
 from ..errors import ArgumentError
-
-
-class RemovableHandle:
-    """What register_*_hook returns: handle.remove() takes the hook out (also as a context manager)."""
-
-    _next_id = 0
-
-    def __init__(self, registry):
-        self._registry = registry
-        self.id = RemovableHandle._next_id
-        RemovableHandle._next_id += 1
-
-    def remove(self):
-        self._registry.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
+from ..hooks import RemovableHandle
 
 
 def _add(module, registry_name, hook, prepend, with_kwargs):

@@ -218,14 +218,27 @@ def _forward_caller(name, forward, backend, arity):
     return call, plain
 
 
-def _finish(name, fn, doc, method, inplace):
+def _records(self, args):
+    """Whether an in-place call on self records: grad mode on and self or a Tensor operand requires grad."""
+    return modes.grad_enabled and (self.requires_grad
+                                   or any(isinstance(a, Tensor) and a.requires_grad for a in args))
+
+
+def _finish(name, fn, doc, method, inplace, saves_input):
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = doc
     op = register(name, lean=True)(fn)  # fn is its own error boundary and autocast check
     if method:
         attach_method(method if isinstance(method, str) else name, op)
     if inplace:
-        attach_method(name + "_", lambda self, *a, **k: self._inplace(name + "_", op(self, *a, **k)))
+        def inplace_method(self, *args, **kwargs):
+            # A recorded op whose gradient needs its input gets a copy of self: self's memory is about to change
+            # (PyTorch's original_self)
+            source = self.clone() if saves_input and isinstance(self, Tensor) and _records(self, args) else self
+            return self._inplace(name + "_", op(source, *args, **kwargs))
+
+        inplace_method.__name__ = inplace_method.__qualname__ = name + "_"
+        attach_method(name + "_", inplace_method)
     return op
 
 
@@ -287,7 +300,7 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
         return _make(out, input.device, False, None)
 
     op.Function = Fn
-    return _finish(name, op, doc, method, inplace)
+    return _finish(name, op, doc, method, inplace, "x" in saved)
 
 
 _CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3, "V": 2}  # 'V': bfloat16 (see dtypes.FLOAT_KINDS)
@@ -483,4 +496,4 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
         return _make(out, device, False, None)
 
     op.Function = Fn
-    return _finish(name, op, doc, method, inplace)
+    return _finish(name, op, doc, method, inplace, "x" in saved)

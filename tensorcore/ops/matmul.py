@@ -5,10 +5,10 @@ import functools
 from .. import grad_mode
 from ..amp import policy as amp_policy
 from ..autograd import Function, _record
-from ..errors import DTypeError, ShapeError
+from ..errors import DTypeError, ShapeError, TensorcoreError
 from ..grad_mode import modes
 from ..tensor import Tensor, _make, tensor
-from .registry import guard, register
+from .registry import BOUNDARY, boundary_error, guard, register
 
 
 class Matmul(Function):
@@ -98,25 +98,31 @@ _NO_PARAMS = {}
 
 @register("matmul", method=True, lean=True)
 @functools.wraps(matmul)
-def matmul(*args, **kwargs):  # the public op: its common call inline
-    if len(args) == 2 and not kwargs and not amp_policy.active:
-        a, b = args
-        if type(a) is Tensor and type(b) is Tensor:
-            x, y = a._data, b._data
-            device = a.device
-            if x.dtype is y.dtype and b.device is device and not (grad_mode.anomaly_threads and modes.anomaly_forward):
-                # two tensors of one dtype, one device; shapes that do not fit fall through to the clear error
-                if (a.requires_grad or b.requires_grad) and modes.grad_enabled:
-                    if x.ndim == 2 and y.ndim == 2 and x.shape[1] == y.shape[0]:
-                        return _record(Matmul, args, _NO_PARAMS, device)
-                else:
-                    try:
-                        out = device.backend.matmul(x, y)  # Matmul.forward, inline
-                    except ValueError:
-                        pass
+def matmul(*args, **kwargs):  # the public op: its common call inline, behind the op's error boundary
+    try:
+        if len(args) == 2 and not kwargs and not amp_policy.active:
+            a, b = args
+            if type(a) is Tensor and type(b) is Tensor:
+                x, y = a._data, b._data
+                device = a.device
+                if (x.dtype is y.dtype and b.device is device
+                        and not (grad_mode.anomaly_threads and modes.anomaly_forward)):
+                    # two tensors of one dtype, one device; shapes that do not fit fall through to the clear error
+                    if (a.requires_grad or b.requires_grad) and modes.grad_enabled:
+                        if x.ndim == 2 and y.ndim == 2 and x.shape[1] == y.shape[0]:
+                            return _record(Matmul, args, _NO_PARAMS, device)
                     else:
-                        return _make(out, device, False, None)
-    return _matmul(*args, **kwargs)
+                        try:
+                            out = device.backend.matmul(x, y)  # Matmul.forward, inline
+                        except ValueError:
+                            pass
+                        else:
+                            return _make(out, device, False, None)
+        return _matmul(*args, **kwargs)
+    except TensorcoreError:
+        raise
+    except BOUNDARY as e:  # (a result too large: NumPy's MemoryError)
+        raise boundary_error("matmul", e) from e
 
 
 class Linear(Function):

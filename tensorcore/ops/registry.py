@@ -5,13 +5,14 @@ The gradcheck sweep (`tensorcore gradcheck`, tests/test_ops_sweep.py) runs the c
 
 Registering also gives each public op one error boundary: a bare TypeError, ValueError, IndexError
 or AttributeError escaping it (a junk argument reaching NumPy or Python) becomes a tensorcore error
-that names the op. Errors tensorcore raises on purpose pass through unchanged.
+that names the op, and NumPy's refusal to allocate a result (MemoryError) an OutOfMemoryError. Errors tensorcore raises on purpose pass through unchanged.
 """
 
 import functools
+import math
 
 from ..amp import policy as amp_policy
-from ..errors import ArgumentError, IndexingError, TensorcoreError
+from ..errors import ArgumentError, IndexingError, OutOfMemoryError, TensorcoreError
 
 OPS = {}
 
@@ -20,10 +21,18 @@ def boundary_error(name, e):
     """A junk argument's raw Python or NumPy error, as the tensorcore error that names the op."""
     if isinstance(e, IndexError):
         return IndexingError(f"{name}: {e}")
+    if isinstance(e, MemoryError):  # NumPy refused the allocation (its error carries the shape and dtype)
+        shape, dtype = getattr(e, "shape", None), getattr(e, "dtype", None)
+        if shape is not None and dtype is not None:
+            size = math.prod(shape) * dtype.itemsize / 2**30
+            return OutOfMemoryError(f"{name}: a result of shape {tuple(shape)} ({dtype}) needs {size:.3g} GiB, "
+                                    "more than can be allocated")
+        return OutOfMemoryError(f"{name}: out of memory ({e})")
     return ArgumentError(f"{name}: {e}")
 
 
-BOUNDARY = (TypeError, ValueError, AttributeError, IndexError, OverflowError, ZeroDivisionError, NotImplementedError)
+BOUNDARY = (TypeError, ValueError, AttributeError, IndexError, OverflowError, ZeroDivisionError, NotImplementedError,
+            MemoryError)
 
 
 def guard(name, fn):
