@@ -475,9 +475,10 @@ def _layout(values):
 
 
 def _float_format(values):
-    """(format one value, width): PyTorch's number style for a float tensor's repr: "1." when every nonzero finite
-    value is whole, else 4 fixed decimals (the print precision), scientific when the values span more than 1000x or reach 1e8 (or, not
-    whole, fall below 1e-4); every element padded to the width of the widest nonzero finite one."""
+    """(format one value, width): PyTorch's number style for a float tensor's repr: "1." when every nonzero
+    finite value is whole, else 4 fixed decimals (the print precision), scientific when the values span more
+    than 1000x or reach 1e8 (or, not whole, fall below 1e-4); every element padded to the width of the widest
+    nonzero finite one."""
     values = _shown(values)  # summarized: the style of the elements shown
     shown = values[np.isfinite(values) & (values != 0)].astype(np.float64)
     finite = np.abs(shown)

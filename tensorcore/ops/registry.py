@@ -5,7 +5,8 @@ The gradcheck sweep (`tensorcore gradcheck`, tests/test_ops_sweep.py) runs the c
 
 Registering also gives each public op one error boundary: a bare TypeError, ValueError, IndexError
 or AttributeError escaping it (a junk argument reaching NumPy or Python) becomes a tensorcore error
-that names the op, and NumPy's refusal to allocate a result (MemoryError) an OutOfMemoryError. Errors tensorcore raises on purpose pass through unchanged.
+that names the op, and NumPy's refusal to allocate a result (MemoryError) an OutOfMemoryError.
+Errors tensorcore raises on purpose pass through unchanged.
 """
 
 import functools
