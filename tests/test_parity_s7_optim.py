@@ -121,3 +121,22 @@ def test_swa_utils_average_ema_swalr_update_bn_as_torch():
         results.append((out, sorted(averages[0].state_dict())))
     assert results[1][1] == results[0][1]
     np.testing.assert_allclose(results[1][0], results[0][0], rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name,kwargs", [
+    ("Rprop", dict(lr=0.01)), ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.1), maximize=True)),
+    ("ASGD", dict(lr=0.05)), ("ASGD", dict(lr=0.05, t0=2, lambd=0.01, weight_decay=0.1)),
+])
+def test_rprop_and_asgd_steps_and_state_round_trip_as_torch(name, kwargs):
+    results = []
+    for lib in (torch, tc):
+        lin = _model(lib)
+        opt = getattr(lib.optim, name)(lin.parameters(), **kwargs)
+        first = _train(lib, lin, opt, 5)
+        lin2 = _model(lib)
+        lin2.load_state_dict(lin.state_dict())
+        opt2 = getattr(lib.optim, name)(lin2.parameters(), **kwargs)
+        opt2.load_state_dict(opt.state_dict())
+        results.append(first + _train(lib, lin2, opt2, 2))
+    for a, b in zip(*results):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)

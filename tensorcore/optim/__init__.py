@@ -16,10 +16,13 @@ from .adam_variants import Adadelta, Adamax, NAdam, RAdam
 from .lbfgs import LBFGS
 from .optimizer import Optimizer, OptimizerError
 from .rmsprop import RMSprop, rmsprop_update
+from .rprop_asgd import ASGD, Rprop
 from .sgd import SGD, sgd_update
 
 __all__ = [
+    "ASGD",
     "LBFGS",
+    "Rprop",
     "SGD",
     "Adadelta",
     "Adagrad",
