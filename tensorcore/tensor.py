@@ -48,10 +48,28 @@ class Tensor:
     __slots__ = ("_data", "requires_grad", "_grad", "_node", "_vcounter", "device", "_hooks", "__weakref__")
     __array_priority__ = 1000  # so ndarray + Tensor calls Tensor.__radd__
 
-    def __init__(self, data=(), dtype=None, device=None, requires_grad=False):
-        t = tensor(data, dtype=dtype, device=device, requires_grad=requires_grad)
-        self._data, self.device = t._data, t.device
-        self.requires_grad, self._grad, self._node, self._vcounter, self._hooks = requires_grad, None, None, None, None
+    def __init__(self, *args, dtype=None, device=None, requires_grad=False):
+        """PyTorch's legacy constructor: Tensor(data) copies data as the default float dtype, Tensor(*sizes) (or a
+        Size) is a zero-filled tensor of that shape, Tensor() an empty one, Tensor(tensor) shares its memory."""
+        sizes = args[0] if len(args) == 1 and isinstance(args[0], Size) else args
+        if len(args) == 1 and isinstance(args[0], Tensor):
+            t = args[0]
+            self._data, self.device = t._data, t.device
+            self._vcounter = t._vc  # the same memory: one version counter
+        else:
+            if all(type(n) is int for n in sizes):  # () included: Tensor() is empty
+                data = np.zeros(sizes or (0,), dtype=as_dtype(dtype) or get_default_dtype())
+            elif len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray)) or hasattr(args[0], "__array__"):
+                data = args[0]
+            else:
+                raise ArgumentError(f"Tensor: expected data (a list, tuple or array) or sizes, got "
+                                    f"{', '.join(type(a).__name__ for a in args)}")
+            t = tensor(data, dtype=dtype or get_default_dtype(), device=device)
+            self._data, self.device, self._vcounter = t._data, t.device, None
+        self._grad, self._node, self._hooks = None, None, None
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_()
 
     # --- the version counter ----------------------------------------------------------------------
     @property

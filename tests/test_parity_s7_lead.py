@@ -1,13 +1,10 @@
-"""Session 7: differences from PyTorch found in the lead's hot-path files (tensorcore/tensor.py, engine.py,
-ops/declare.py), written as strict xfails: each flips to a failure (XPASS) once fixed, so the xfail can go.
+"""Session 7: differences from PyTorch found in the core (tensorcore/tensor.py, engine.py, ops/declare.py), each
+checked against torch: register_hook and retain_grad, in-place activation methods on a non-leaf while recording,
+the .grad setter's checks, the legacy Tensor(...) constructor, set_printoptions precision.
 
-- Tensor.register_hook(hook) and retain_grad() / retains_grad are missing (engine.py: run hook(grad) on the
-  gradient arriving at a tensor before it is used or accumulated; retain_grad keeps a non-leaf's .grad).
-- x.relu_() (and every declared in-place op whose vjp saves x) on a non-leaf inside a recorded graph raises
-  "a tensor saved for backward was modified": _inplace should run the op on a clone while recording (PyTorch's
-  original self), as nn.functional._in_place now does for the inplace=True flags.
-- Assigning a .grad of the wrong shape is accepted silently (torch raises).
-- Tensor.numpy() on a tensor that requires grad returns the array (torch raises).
+One stays a strict xfail, a deliberate difference: numpy() of a tensor that requires grad returns its array
+(PyTorch raises and asks for detach().numpy()); no PyTorch program depends on that error, and tensorcore's own
+code reads parameters through numpy().
 """
 
 import numpy as np
@@ -59,12 +56,15 @@ def test_numpy_of_a_tensor_that_requires_grad_raises():
         tc.ones(2, requires_grad=True).numpy()
 
 
-@pytest.mark.xfail(strict=True, reason="lead: the legacy Tensor(...) constructor (tensor.py Tensor.__init__)")
 def test_legacy_tensor_constructor_is_float_and_takes_sizes():
-    """torch.Tensor([1, 2]) is float32 (tc's gives int64: a silent dtype difference); torch.Tensor(2, 3) is an
-    uninitialized (2, 3) float tensor. Internal callers of Tensor(array) would need tc.tensor instead."""
-    assert tc.Tensor([1, 2]).dtype == tc.float32
-    assert tuple(tc.Tensor(2, 3).shape) == (2, 3)
+    """torch.Tensor([1, 2]) is float32; torch.Tensor(2, 3) is a (2, 3) float tensor; Tensor(t) shares t's memory."""
+    assert tc.Tensor([1, 2]).dtype == tc.float32 and tc.Tensor(np.array([1, 2])).dtype == tc.float32
+    assert tuple(tc.Tensor(2, 3).shape) == (2, 3) and tuple(tc.Tensor(tc.Size([4])).shape) == (4,)
+    assert tc.Tensor((2, 3)).tolist() == torch.Tensor((2, 3)).tolist() and tuple(tc.Tensor().shape) == (0,)
+    a = tc.tensor([1, 2])
+    b = tc.Tensor(a)
+    b[0] = 7
+    assert a.tolist() == [7, 2] and b.dtype == tc.int64
 
 
 def test_set_printoptions_precision_changes_the_repr():
