@@ -20,8 +20,9 @@ OPS = {}
 
 def boundary_error(name, e):
     """A junk argument's raw Python or NumPy error, as the tensorcore error that names the op."""
+    message = str(e) if str(e).startswith(f"{name}: ") else f"{name}: {e}"  # (named once)
     if isinstance(e, IndexError):
-        return IndexingError(f"{name}: {e}")
+        return IndexingError(message)
     if isinstance(e, MemoryError):  # NumPy refused the allocation (its error carries the shape and dtype)
         shape, dtype = getattr(e, "shape", None), getattr(e, "dtype", None)
         if shape is not None and dtype is not None:
@@ -29,7 +30,7 @@ def boundary_error(name, e):
             return OutOfMemoryError(f"{name}: a result of shape {tuple(shape)} ({dtype}) needs {size:.3g} GiB, "
                                     "more than can be allocated")
         return OutOfMemoryError(f"{name}: out of memory ({e})")
-    return ArgumentError(f"{name}: {e}")
+    return ArgumentError(message)
 
 
 BOUNDARY = (TypeError, ValueError, AttributeError, IndexError, OverflowError, ZeroDivisionError, NotImplementedError,
