@@ -140,7 +140,14 @@ class DataParallel(Module):
     drives one device per process; for several, tensorcore.nn.parallel.DistributedDataParallel)."""
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0):
+        from ..errors import ArgumentError
+
         super().__init__()
+        if not isinstance(module, Module):
+            raise ArgumentError(f"DataParallel: module must be an nn.Module, got {type(module).__name__}")
+        if device_ids is not None and not isinstance(device_ids, (list, tuple)):
+            raise ArgumentError(f"DataParallel: device_ids must be a list of device indices, got "
+                                f"{type(device_ids).__name__}")
         self.module = module
         self.device_ids = list(device_ids) if device_ids is not None else []
         self.output_device, self.dim = output_device, dim
