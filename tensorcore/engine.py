@@ -27,9 +27,16 @@ def queue_callback(fn):
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
-    """Accumulate d(tensors)/d(leaf) into every leaf's `.grad`."""
+    """Accumulate d(tensors)/d(leaf) into every leaf's `.grad` (only into the `inputs`' .grad when given)."""
     if inputs is not None:
-        raise ag.ArgumentError("backward: inputs= is not supported; use tc.autograd.grad")
+        inputs = (inputs,) if isinstance(inputs, ag._Tensor) else tuple(inputs)
+        if not inputs:
+            raise ag.ArgumentError("backward: inputs= is an empty sequence")
+        found = grad(tensors, inputs, grad_tensors, retain_graph, create_graph, allow_unused=True)
+        for t, g in zip(inputs, found):
+            if g is not None:
+                t._grad = g if t._grad is None else t._grad + g
+        return
     roots, grads = _roots(tensors, grad_tensors, "backward")
     _run(roots, grads, retain_graph if retain_graph is not None else create_graph, create_graph, None, False)
 

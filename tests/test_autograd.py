@@ -442,3 +442,15 @@ def test_grad_fn_name_and_next_functions_walk_the_graph_as_pytorchs():
     (leaf, _), (const, _) = mul_node.next_functions
     assert leaf.variable is w and leaf.next_functions == () and const is None
     assert "AccumulateGrad" in leaf.name()
+
+
+def test_backward_inputs_accumulates_only_into_those_tensors():
+    a = tc.tensor([1.0, 2.0], requires_grad=True)
+    b = tc.tensor([3.0, 4.0], requires_grad=True)
+    (a * b).sum().backward(inputs=[a])
+    assert a.grad.tolist() == [3.0, 4.0] and b.grad is None
+    (a * b).sum().backward(inputs=a)  # a lone tensor; the sum adds to the gradient there
+    assert a.grad.tolist() == [6.0, 8.0]
+    h = a * 2
+    (h * b).sum().backward(inputs=[h])  # a non-leaf input gets its .grad too, as in PyTorch
+    assert h.grad.tolist() == [3.0, 4.0]
