@@ -104,7 +104,7 @@ def test_creation_checks_before_allocating(monkeypatch):
     (lambda: nn.Conv2d(0, 1, 3), "'in_channels' must be >= 1"),
     (lambda: nn.Conv2d(2, 3, 1, groups=2), "divisible by groups"),
     (lambda: nn.Conv2d(2, 2, 1, groups=0), "'groups' must be >= 1"),
-    (lambda: nn.Conv2d(1, 1, 3, padding_mode="reflect"), "padding_mode 'reflect' is not supported"),
+    (lambda: nn.Conv2d(1, 1, 3, padding_mode="mirror"), "padding_mode must be one of"),
     (lambda: nn.Conv2d(1.0, 1, 3), "'in_channels' must be an int"),
     (lambda: nn.ConvTranspose2d(1, 1, 3, stride=2, output_padding=2), "output_padding .* must be smaller"),
     (lambda: nn.MaxPool2d(0), "'kernel_size' must be >= 1"),
@@ -210,7 +210,7 @@ def _opt():
 
 @pytest.mark.parametrize("call, pattern", [
     (lambda: lr_scheduler.StepLR(_opt(), step_size=0), "'step_size' must be >= 1"),
-    (lambda: lr_scheduler.StepLR(_opt(), step_size=2.5), "'step_size' must be an int"),
+    (lambda: lr_scheduler.StepLR(_opt(), step_size="2"), "'step_size' must be an int"),  # (2.5 is fine: torch's)
     (lambda: lr_scheduler.StepLR(_opt(), step_size=2, gamma=NAN), "invalid gamma"),
     (lambda: lr_scheduler.ExponentialLR(_opt(), gamma=-1), "invalid gamma"),
     (lambda: lr_scheduler.MultiStepLR(_opt(), milestones=[1.5]), "'milestones' must be an int"),
