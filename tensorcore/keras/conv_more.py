@@ -224,12 +224,7 @@ class Conv1DTranspose(_Conv):
                                 f"strides {self.strides}")
         self.kernel_initializer, self.kernel_regularizer = kernel_initializer, get_regularizer(kernel_regularizer)
 
-    def build(self, input_shape):
-        _, c = self._channels(tuple(input_shape))
-        self.kernel = self.add_weight(self.kernel_size + (self.filters, c), self.kernel_initializer, name="kernel",
-                                      regularizer=self.kernel_regularizer)
-        self._add_bias(self.filters)
-        self.built = True
+    build = Conv2DTranspose.build  # the kernel (k, filters, in) and the bias, as the 2-D layer's
 
     def call(self, inputs):
         x = self._first(inputs)  # (N, C, T)
