@@ -122,7 +122,7 @@ class Context(ForwardContext):
     _output_data = None  # the output, when saved for backward (with its version counter)
     _output_vc = None
     params = {}  # a declared op's keyword params; calls without any share this dict (never written to)
-    _hooked = None  # a weak reference to the output tensor once it has gradient hooks or retains its grad
+    _hooked = None  # the output tensor, once it has gradient hooks or retains its grad
 
     def __init__(self, fn, device, needs_input_grad, edges, input_meta):
         self.order = next(_recorded)  # falls as nodes are recorded: a node's consumers always come before it

@@ -327,10 +327,10 @@ def _grad_hooks(t, hooks, g, arrays):
 
 def _node_hooks(node, g, arrays, create_graph):
     """The hooks of the non-leaf tensor a node made, on its complete gradient; retain_grad keeps a copy in .grad."""
-    t = node._hooked()
-    if t is None or t._hooks is None:
-        return g
+    t = node._hooked
     hooks = t._hooks
+    if hooks is None:
+        return g
     if hooks.grad:
         g = _grad_hooks(t, hooks, g, arrays)
     if hooks.retain:

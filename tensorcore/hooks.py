@@ -1,7 +1,7 @@
 """Hook registries: the handle every register_*_hook returns, and a tensor's gradient hooks.
 
 A tensor's hooks (Tensor.register_hook, retain_grad, register_post_accumulate_grad_hook) live in one
-TensorHooks object on the tensor; a non-leaf's node points back to the tensor weakly (node._hooked), so
+TensorHooks object on the tensor; a non-leaf's node points back to the tensor (node._hooked), so
 the engine runs them when the node's gradient is complete, before the node's backward uses it.
 """
 

@@ -8,8 +8,6 @@ of the same memory: an in-place change through any alias bumps it, and backward 
 saved an older version raises.
 """
 
-import weakref
-
 import numpy as np
 
 from . import autograd
@@ -283,7 +281,9 @@ class Tensor:
         if hooks is None:
             hooks = self._hooks = TensorHooks()
         if self._node is not None:
-            self._node._hooked = weakref.ref(self)  # the engine finds the hooks from the node that made this
+            # the engine finds the hooks from the node that made this tensor, even once the tensor object is gone
+            # (a hook on an intermediate result, as PyTorch's live on its grad_fn)
+            self._node._hooked = self
         return hooks
 
     def register_hook(self, hook):
