@@ -98,12 +98,27 @@ class ForwardContext:
 
     needs_input_grad = _NoGradNeeded()
     out_device = None
+    _to_save = ()
 
     def __init__(self, backend):
         self.backend = backend
 
     def save_for_backward(self, *arrays):
         pass
+
+    # torch.autograd.Function's ctx methods, for the forwards of torch-style subclasses (Function.tensor_forward)
+    non_differentiable = ()  # ids of the outputs mark_non_differentiable named
+    output_marked = False  # the forward's output is one of them: _record gives a plain result
+
+    def mark_dirty(self, *tensors):
+        """Accepted: an in-place forward's output is a new tensor here."""
+
+    def mark_non_differentiable(self, *tensors):
+        """The output so marked gets no gradient."""
+        self.non_differentiable = {id(t) for t in tensors}
+
+    def set_materialize_grads(self, value):
+        """Accepted: a gradient always arrives as a Tensor here."""
 
 
 class Context(ForwardContext):
@@ -117,7 +132,6 @@ class Context(ForwardContext):
 
     # Defaults of the fields most nodes never set (class attributes: a node records in fewer steps).
     created_at = None  # where the user called the op (anomaly mode)
-    _to_save = ()
     _saved = ()  # (item, version counter, version) triples; None once freed
     _output_data = None  # the output, when saved for backward (with its version counter)
     _output_vc = None
@@ -135,16 +149,6 @@ class Context(ForwardContext):
 
     def save_for_backward(self, *arrays):
         self._to_save = arrays
-
-    def mark_dirty(self, *tensors):
-        """torch.autograd.Function's: accepted (an in-place forward's output is a new tensor here)."""
-
-    def mark_non_differentiable(self, *tensors):
-        """torch.autograd.Function's: the output so marked gets no gradient."""
-        self.non_differentiable = {id(t) for t in tensors}
-
-    def set_materialize_grads(self, value):
-        """torch.autograd.Function's: accepted (a gradient always arrives as a Tensor here)."""
 
     def _saved_items(self):
         saved = self._saved
@@ -322,15 +326,6 @@ def forward_only(cls, inputs, arrays, device, params):
     return result
 
 
-class _Marked:
-    """A tensor-forward output its ctx marked non-differentiable (only _record looks)."""
-
-    __slots__ = ("array",)
-
-    def __init__(self, array):
-        self.array = array
-
-
 def _call_forward(cls, ctx, arrays, device, params):
     """cls.forward on the arrays, or for a tensor-forward class on Tensors: detached views of the inputs' arrays
     (what it saves or returns is mapped back to arrays, so saves of inputs and of the output keep their meaning)."""
@@ -344,8 +339,7 @@ def _call_forward(cls, ctx, arrays, device, params):
         raise ArgumentError(f"{cls.name()}: forward must return a Tensor, got {type(out).__name__}")
     if ctx._to_save:
         ctx._to_save = tuple(t._data if isinstance(t, _Tensor) else t for t in ctx._to_save)
-    if id(out) in getattr(ctx, "non_differentiable", ()):
-        return _Marked(out._data)
+    ctx.output_marked = id(out) in ctx.non_differentiable
     return out._data
 
 
@@ -375,8 +369,8 @@ def _record(cls, inputs, params, device):
         out = _call_forward(cls, ctx, arrays, device, params)
     except (ValueError, TypeError, IndexError) as e:
         raise _forward_error(cls, inputs, e) from e
-    if cls.tensor_forward and out.__class__ is _Marked:  # mark_non_differentiable: a plain result
-        return _make_tensor(out.array, device, False, None)
+    if ctx.output_marked:  # a torch-style forward marked its output non-differentiable
+        return _make_tensor(out, device, False, None)
     result = _make_tensor(out, ctx.out_device or device, True, ctx)
     if cls.is_view:
         result._vc = vc = inputs[0]._vc

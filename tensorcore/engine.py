@@ -148,7 +148,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
             node = heappop(order)[1]
             g = pending.pop(node)
             if node._hooked is not None:
-                g = _node_hooks(node, g, arrays, create_graph)
+                g = _node_hooks(node, g, arrays)
             if capture is not None and id(node) in wanted:
                 capture[wanted[id(node)]] = g
             saved = node._saved
@@ -325,7 +325,7 @@ def _grad_hooks(t, hooks, g, arrays):
     return g
 
 
-def _node_hooks(node, g, arrays, create_graph):
+def _node_hooks(node, g, arrays):
     """The hooks of the non-leaf tensor a node made, on its complete gradient; retain_grad keeps a copy in .grad."""
     t = node._hooked
     hooks = t._hooks
@@ -340,23 +340,24 @@ def _node_hooks(node, g, arrays, create_graph):
 
 
 def _deliver(leaf, g, owned, capture, wanted, create_graph):
-    """A gradient arriving at a leaf under grad() (into the captured results) or create_graph (into .grad)."""
+    """A gradient arriving at a leaf under grad() (into the captured results, for the inputs asked for) or under
+    create_graph (into .grad, as a Tensor); plain backward() delivers through _accumulate instead."""
     hooks = leaf._hooks
-    if hooks is not None and hooks.grad:
-        g = _grad_hooks(leaf, hooks, g, not create_graph)
     if capture is not None:
         i = wanted.get(id(leaf))
-        if i is not None:
-            prev = capture.get(i)
-            capture[i] = g if prev is None else prev + g
+        if i is None:
+            return
+        if hooks is not None and hooks.grad:
+            g = _grad_hooks(leaf, hooks, g, not create_graph)
+        prev = capture.get(i)
+        capture[i] = g if prev is None else prev + g
         return
-    if create_graph:
-        old = leaf._grad
-        leaf._grad = g if old is None else old + g
-        if hooks is not None and hooks.post:
-            _post_hooks(leaf)
-    else:
-        _accumulate(leaf, g, owned, hooked=False)
+    if hooks is not None and hooks.grad:
+        g = _grad_hooks(leaf, hooks, g, False)
+    old = leaf._grad
+    leaf._grad = g if old is None else old + g
+    if hooks is not None and hooks.post:
+        _post_hooks(leaf)
 
 
 def _post_hooks(leaf):
@@ -365,11 +366,10 @@ def _post_hooks(leaf):
         hook(leaf)
 
 
-def _accumulate(leaf, g, owned, hooked=True):
-    """Plain backward: a gradient array arriving at a leaf, summed into its .grad (after its register_hook hooks,
-    unless `hooked` is False: _deliver ran them)."""
+def _accumulate(leaf, g, owned):
+    """Plain backward: a gradient array arriving at a leaf, summed into its .grad (after its register_hook hooks)."""
     hooks = leaf._hooks
-    if hooks is not None and hooked and hooks.grad:
+    if hooks is not None and hooks.grad:
         g = _grad_hooks(leaf, hooks, g, True)
     old = leaf._grad
     if old is None:

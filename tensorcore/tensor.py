@@ -56,8 +56,13 @@ class Tensor:
             self._vcounter = t._vc  # the same memory: one version counter
         else:
             if all(type(n) is int for n in sizes):  # () included: Tensor() is empty
-                data = np.zeros(sizes or (0,), dtype=as_dtype(dtype) or get_default_dtype())
-            elif len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray)) or hasattr(args[0], "__array__"):
+                from .creation import zeros  # (its size checks: negative sizes, more than the memory)
+
+                try:
+                    data = zeros(*(sizes or (0,)), dtype=dtype or get_default_dtype())._data
+                except ArgumentError as e:
+                    raise ArgumentError(str(e).replace("zeros()", "Tensor()", 1)) from None
+            elif len(args) == 1 and (isinstance(args[0], (list, tuple, np.ndarray)) or hasattr(args[0], "__array__")):
                 data = args[0]
             else:
                 raise ArgumentError(f"Tensor: expected data (a list, tuple or array) or sizes, got "
@@ -331,12 +336,13 @@ class Tensor:
         line = len(text) - text.rfind("\n") + 1  # (PyTorch's count: 2 more than the last line's length)
         for suffix in suffixes:  # on the same line while it fits in 80 columns, else on a new one, indented
             # (lines break where PyTorch's do: its dtype suffix is "dtype=torch.int32", 6 characters longer)
-            if line + len(suffix) + 2 + 6 * suffix.startswith("dtype=") > _LINE_WIDTH:
+            width = len(suffix) + 6 * suffix.startswith("dtype=")
+            if line + width + 2 > _LINE_WIDTH:
                 text += ",\n" + " " * len("tensor(") + suffix
-                line = len("tensor(") + len(suffix) + 6 * suffix.startswith("dtype=")
+                line = len("tensor(") + width
             else:
                 text += ", " + suffix
-                line += len(suffix) + 2 + 6 * suffix.startswith("dtype=")
+                line += width + 2
         return text + ")"
 
     def __format__(self, spec):

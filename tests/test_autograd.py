@@ -454,3 +454,41 @@ def test_backward_inputs_accumulates_only_into_those_tensors():
     h = a * 2
     (h * b).sum().backward(inputs=[h])  # a non-leaf input gets its .grad too, as in PyTorch
     assert h.grad.tolist() == [3.0, 4.0]
+
+
+def test_torch_style_function_ctx_methods_with_and_without_recording():
+    class Double(tc.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            ctx.mark_dirty(x)
+            ctx.set_materialize_grads(False)
+            out = x * 2
+            ctx.mark_non_differentiable(out)
+            return out
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    x = tc.ones(2, requires_grad=True)
+    assert not Double.apply(x).requires_grad  # marked: a plain result, as torch's
+    with tc.no_grad():
+        assert Double.apply(x).tolist() == [2.0, 2.0]
+
+
+def test_grad_runs_hooks_only_on_the_inputs_asked_for():
+    a = tc.tensor([1.0], requires_grad=True)
+    b = tc.tensor([2.0], requires_grad=True)
+    seen = []
+    b.register_hook(lambda g: seen.append("b"))
+    a.register_hook(lambda g: seen.append("a") or g * 3)
+    (g,) = tc.autograd.grad((a * b).sum(), a)
+    assert g.tolist() == [6.0] and seen == ["a"]
+
+
+def test_legacy_tensor_constructor_refuses_bad_sizes_by_name():
+    with pytest.raises(tc.TensorcoreError, match=r"Tensor\(\): negative dimension"):
+        tc.Tensor(-1)
+    with pytest.raises(tc.TensorcoreError, match="Tensor: expected data"):
+        tc.Tensor(tc.ones(2).numpy(), 3)
