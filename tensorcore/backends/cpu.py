@@ -175,21 +175,24 @@ try:
     from numpy._core.umath import clip as _clip  # the clip ufunc itself (np.clip wraps it in Python)
 except ImportError:  # NumPy 1.x
     _clip = None
-_RELU_BOUNDS = {}  # dtype -> (0, its largest value) as 0-d arrays: float32/64 and the integers
+_RELU_BOUNDS = {}  # dtype -> (0, its largest value) as 0-d arrays (float32/64, the integers), or None
 
 
 def _relu_bounds(dtype):
     """clip(x, 0, max) is ReLU; NumPy's clip loop beats maximum's with a 0-d zero 1.2-1.8x at 2048+ elements
     (float32/64, int64: bench/results/2026-12-02-cpu2-session7-relu.md), but not for float16 (or without it)."""
-    if _clip is None or dtype.kind not in "iuf" or dtype.itemsize < 4:
-        return None
-    top = np.inf if dtype.kind == "f" else np.iinfo(dtype).max
-    bounds = _RELU_BOUNDS[dtype] = (np.zeros((), dtype), np.array(top, dtype))
+    bounds = None  # (kept as None: maximum's dtypes look it up once)
+    if _clip is not None and dtype.kind in "iuf" and dtype.itemsize >= 4:
+        top = np.inf if dtype.kind == "f" else np.iinfo(dtype).max
+        bounds = (np.zeros((), dtype), np.array(top, dtype))
+    _RELU_BOUNDS[dtype] = bounds
     return bounds
 
 
 def relu(x):
-    bounds = _RELU_BOUNDS.get(x.dtype) or _relu_bounds(x.dtype)
+    bounds = _RELU_BOUNDS.get(x.dtype, False)
+    if bounds is False:
+        bounds = _relu_bounds(x.dtype)
     if x.size >= _parallel.MIN_ELEMENTS and _parallel.takes(x):
         return _parallel.kernels("elementwise").relu(np.ascontiguousarray(x))
     if bounds is not None:
