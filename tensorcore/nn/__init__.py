@@ -284,3 +284,8 @@ __all__ = [
     "init",
     "utils",
 ]
+
+# --- session 8 (H1): CTC loss, ConvTranspose3d, lazy modules (tensorcore/nn/ctc.py, ...) ---
+from .ctc import CTCLoss  # noqa: E402
+
+__all__ += ["CTCLoss"]

@@ -404,3 +404,9 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
 
 __all__ += ["max_pool1d_with_indices", "max_pool2d_with_indices", "adaptive_max_pool1d_with_indices",
             "adaptive_max_pool2d_with_indices", "upsample"]
+
+
+# --- session 8 (H1): ctc_loss (tensorcore/nn/ctc.py) ---
+from .ctc import ctc_loss  # noqa: E402
+
+__all__ += ["ctc_loss"]
