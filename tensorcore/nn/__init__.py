@@ -289,3 +289,6 @@ __all__ = [
 from .ctc import CTCLoss  # noqa: E402
 
 __all__ += ["CTCLoss"]
+from .conv_transpose3d import ConvTranspose3d  # noqa: E402
+
+__all__ += ["ConvTranspose3d"]

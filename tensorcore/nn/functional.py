@@ -410,3 +410,6 @@ __all__ += ["max_pool1d_with_indices", "max_pool2d_with_indices", "adaptive_max_
 from .ctc import ctc_loss  # noqa: E402
 
 __all__ += ["ctc_loss"]
+from .conv_transpose3d import conv_transpose3d  # noqa: E402
+
+__all__ += ["conv_transpose3d"]
