@@ -356,6 +356,11 @@ from . import torch_names as _torch_names  # noqa: E402, I001
 for _name in _torch_names.TORCH_FUNCTIONAL_NAMES:  # torch.conv2d, torch.dropout, torch.relu_ ... (kept if defined)
     if _name not in globals():
         globals()[_name] = getattr(_torch_names, _name)
+from . import torch_inplace as _torch_inplace  # noqa: E402, I001  (torch.acos_, dropout_ ...; Tensor.addmv_ ...)
+
+for _module in (_torch_inplace,):  # torch's top-level names that only compose tensorcore's (kept if defined)
+    for _name in _module.EXPORTS:
+        globals().setdefault(_name, getattr(_module, _name))
 from . import autograd as _autograd_module  # noqa: E402, I001
 from . import autograd_compat as _autograd_compat  # noqa: E402, I001
 
@@ -373,7 +378,7 @@ __version__ = "0.1.0"
 
 # These subpackages load on first use, so `import tensorcore` stays fast.
 _LAZY_SUBMODULES = ("nn", "optim", "keras", "models", "utils", "cpu", "signal", "fft", "masked", "testing",
-                    "distributions")
+                    "distributions", "func", "jit", "profiler")
 # torch.autocast, torch.GradScaler, torch.is_autocast_enabled ...: tc.amp's, loaded on first use.
 _AMP_NAMES = ("autocast", "GradScaler", "is_autocast_available", "is_autocast_enabled", "get_autocast_dtype")
 
@@ -385,6 +390,8 @@ def __getattr__(name):
         return importlib.import_module(f"{__name__}.{name}")
     if name in _AMP_NAMES:
         return getattr(importlib.import_module(f"{__name__}.amp"), name)
+    if name == "vmap":  # torch.vmap is torch.func.vmap
+        return importlib.import_module(f"{__name__}.func").vmap
     if name == "bfloat16":  # ml_dtypes loads on first use (its extension takes longer than the rest of the import)
         from .dtypes import bfloat16_dtype
 

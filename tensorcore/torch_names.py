@@ -359,26 +359,9 @@ for _op in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d"
     globals()[_op] = _passthrough(_op)
 
 
-def _in_place(name):
-    def op(input, *args, **kwargs):
-        return getattr(input, name)(*args, **kwargs)
-
-    op.__name__ = name
-    op.__doc__ = f"torch.{name}(input): input.{name}()."
-    return op
-
-
-for _op in ("relu_", "sigmoid_", "tanh_", "exp_", "log_", "sqrt_", "abs_", "neg_", "clamp_", "fill_", "zero_",
-            "selu_", "celu_", "floor_", "ceil_", "round_", "trunc_", "sin_", "cos_", "rsqrt_", "reciprocal_",
-            "square_", "erf_", "log1p_", "expm1_", "sign_", "frac_", "detach_", "clip_", "nan_to_num_"):
-    globals()[_op] = _in_place(_op)
-
 TORCH_FUNCTIONAL_NAMES = ("dropout", "layer_norm", "group_norm", "batch_norm", "embedding", "rms_norm", "conv1d",
                           "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "cosine_similarity",
                           "pairwise_distance", "pixel_shuffle", "pixel_unshuffle", "channel_shuffle", "bilinear",
                           "max_pool1d", "max_pool2d", "max_pool3d", "avg_pool1d", "adaptive_avg_pool1d",
-                          "adaptive_max_pool1d", "prelu", "selu", "celu", "threshold", "hardshrink", "rrelu",
-                          "relu_", "sigmoid_", "tanh_", "exp_", "log_", "sqrt_", "abs_", "neg_", "clamp_", "fill_",
-                          "zero_", "selu_", "celu_", "floor_", "ceil_", "round_", "trunc_", "sin_", "cos_", "rsqrt_",
-                          "reciprocal_", "square_", "erf_", "log1p_", "expm1_", "sign_", "frac_", "detach_", "clip_",
-                          "nan_to_num_")
+                          "adaptive_max_pool1d", "prelu", "selu", "celu", "threshold", "hardshrink", "rrelu")
+# (torch.relu_, torch.acos_, ... the top-level in-place functions: tensorcore/torch_inplace.py)

@@ -5,7 +5,7 @@ import numpy as np
 from ..autograd import Function
 from ..errors import ArgumentError
 from ..tensor import Tensor, _make
-from .declare import binary, operand, unary
+from .declare import binary, operand, result_dtype_of, unary
 from .registry import register
 
 
@@ -24,7 +24,15 @@ logical_or = _compare("logical_or", lambda xp, x, y: xp.logical_or(x, y), "x or 
 logical_xor = _compare("logical_xor", lambda xp, x, y: xp.logical_xor(x, y), "x xor y, elementwise.")
 logical_not = unary("logical_not", forward=lambda xp, x: xp.logical_not(x), vjp=None, inplace=False,
                     doc="not x, elementwise.")
-sign = unary("sign", forward=lambda xp, x: xp.sign(x) if x.dtype.kind != "b" else x.copy(), vjp=lambda g: g * 0.0,
+def _sign(xp, x):
+    """-1, 0 or 1; NaN gives 0, as PyTorch's sign (NumPy's gives NaN)."""
+    if x.dtype.kind == "b":
+        return x.copy()
+    s = xp.sign(x)
+    return xp.where(s != s, xp.zeros((), s.dtype), s) if x.dtype.kind in "fV" else s
+
+
+sign = unary("sign", forward=_sign, vjp=lambda g: g * 0.0,
              doc="-1, 0 or 1 by the sign of x (its gradient is zero).")
 
 
@@ -73,23 +81,16 @@ def where(condition, input, other):
         input = operand(input, ref)
     if not isinstance(other, Tensor):
         other = operand(other, ref)
-    # NOTE: a Python scalar of a higher category (float against an integer tensor, int against bool)
-    # promotes as PyTorch's does: to the default float dtype or int64, not NumPy's float64.
-    for scalar, t in ((other, input), (input, other)):
-        if isinstance(t, Tensor) and not isinstance(scalar, Tensor) and _scalar_rank(scalar) > _tensor_rank(t):
-            if isinstance(input, Tensor) and input is t:
-                input = t.to(_scalar_dtype(scalar))
-            elif isinstance(other, Tensor) and other is t:
-                other = t.to(_scalar_dtype(scalar))
+    # NOTE: PyTorch's promotion of input and other together: a 0-d tensor or a Python scalar of a higher
+    # category (float against an integer tensor) gives its dtype or the category's default, not NumPy's float64.
+    dt = result_dtype_of(input, other)
+    input = input.to(dt) if isinstance(input, Tensor) and input.dtype != dt else input
+    other = other.to(dt) if isinstance(other, Tensor) and other.dtype != dt else other
     return Where.apply(condition, input, other)
 
 
 def _scalar_rank(value):
     return 0 if isinstance(value, (bool, np.bool_)) else 1 if isinstance(value, (int, np.integer)) else 2
-
-
-def _tensor_rank(t):
-    return {"b": 0, "i": 1, "u": 1}.get(t.dtype.kind, 2)
 
 
 def _scalar_dtype(value):
@@ -326,6 +327,13 @@ def copy_(x, src, non_blocking=False):
     return x._inplace("copy_", broadcast_to(src, tuple(x.shape)) if tuple(src.shape) != tuple(x.shape) else clone(src))
 
 
+def _recording_non_leaf(x):
+    """clamp_ & co run on a copy of x when recording: clamp's backward saves x, whose memory the write changes."""
+    from ..grad_mode import modes
+
+    return modes.grad_enabled and x.requires_grad and x._node is not None
+
+
 def _attach_methods():
     for name in ("eq", "ne", "lt", "le", "gt", "ge"):
         setattr(Tensor, f"__{name}__", globals()[name])
@@ -334,8 +342,8 @@ def _attach_methods():
     Tensor.where = lambda self, condition, other: where(condition, self, other)
     for name, fn in (("clamp", clamp), ("clip", clamp), ("clamp_min", clamp_min), ("clamp_max", clamp_max)):
         setattr(Tensor, name, fn)
-        setattr(Tensor, name + "_",
-                lambda self, *a, _fn=fn, _name=name, **k: self._inplace(_name + "_", _fn(self, *a, **k)))
+        setattr(Tensor, name + "_", lambda self, *a, _fn=fn, _name=name, **k: self._inplace(
+            _name + "_", _fn(self.clone() if _recording_non_leaf(self) else self, *a, **k)))
     Tensor.astype = astype
     Tensor.to = to
     Tensor.type = type_
