@@ -7,6 +7,7 @@ So a PyTorch state_dict loads with load_state_dict.
 """
 
 import math
+import warnings
 
 from .. import _validate as check
 from .. import ops
@@ -39,6 +40,10 @@ class RNNBase(Module):
         num_layers = check.integer(num_layers, "num_layers", op, minimum=1)
         proj_size = check.integer(proj_size, "proj_size", op)
         check.number(dropout, "dropout", op, low=0, high=1)
+        if dropout > 0 and num_layers == 1:
+            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                          f"expects num_layers greater than 1, but got dropout={dropout} and num_layers={num_layers}",
+                          UserWarning, stacklevel=2)
         if proj_size < 0 or (proj_size and mode != "LSTM"):
             raise ArgumentError(f"{type(self).__name__}: proj_size must be 0, or >= 0 for LSTM only")
         if proj_size >= hidden_size and proj_size:
@@ -68,6 +73,20 @@ class RNNBase(Module):
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
         for p in self.parameters():
             init.uniform_(p, -stdv, stdv)
+
+    def flatten_parameters(self):
+        """PyTorch packs the weights into one cuDNN buffer here; each weight is its own array: nothing to do."""
+
+    @property
+    def _flat_weights(self):
+        return [getattr(self, name) for name in self._flat_weights_names]
+
+    @property
+    def all_weights(self):
+        """One list of weights per layer and direction, as PyTorch's (weight_ih, weight_hh, bias_ih, ...)."""
+        per = len(self._flat_weights_names) // (self.num_layers * (2 if self.bidirectional else 1))
+        flat = self._flat_weights
+        return [flat[i:i + per] for i in range(0, len(flat), per)]
 
     def _layer_weights(self, layer, suffix):
         get = lambda name: getattr(self, f"{name}_l{layer}{suffix}", None)  # noqa: E731

@@ -1,0 +1,33 @@
+"""Focused regression tests for what the public programs of tests/programs_s8/ found (each against PyTorch)."""
+
+import warnings
+
+import pytest
+
+import tensorcore as tc
+
+torch = pytest.importorskip("torch", reason="PyTorch is the oracle")
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_rnn_flatten_parameters_and_flat_weights(kind):
+    # word_language_model calls model.rnn.flatten_parameters() after torch.load
+    ours = getattr(tc.nn, kind)(3, 4, 2, bidirectional=True)
+    theirs = getattr(torch.nn, kind)(3, 4, 2, bidirectional=True)
+    assert ours.flatten_parameters() is None
+    assert ours._flat_weights_names == theirs._flat_weights_names
+    assert [w is getattr(ours, n) for w, n in zip(ours._flat_weights, ours._flat_weights_names)] == [True] * 16
+    assert [[tuple(w.shape) for w in ws] for ws in ours.all_weights] == \
+        [[tuple(w.shape) for w in ws] for ws in theirs.all_weights]
+
+
+def test_rnn_dropout_with_one_layer_warns_as_torch():
+    with pytest.warns(UserWarning, match="num_layers greater than 1") as theirs:
+        torch.nn.LSTM(3, 4, 1, dropout=0.2)
+    with pytest.warns(UserWarning, match="num_layers greater than 1") as ours:
+        tc.nn.LSTM(3, 4, 1, dropout=0.2)
+    assert str(ours[0].message) == str(theirs[0].message)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tc.nn.GRU(3, 4, 2, dropout=0.2)
+        tc.nn.GRU(3, 4, 1)
