@@ -166,3 +166,12 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
             if p.grad is not None:
                 p.grad._data *= p.grad.dtype.type(coef)
                 p.grad._version += 1
+
+
+class stateless:  # noqa: N801  (the torch.nn.utils.stateless namespace)
+    @staticmethod
+    def functional_call(module, parameters_and_buffers, args=None, kwargs=None, *, tie_weights=True, strict=False):
+        """torch.nn.utils.stateless.functional_call: tensorcore.func.functional_call."""
+        from ..func import functional_call
+
+        return functional_call(module, parameters_and_buffers, args, kwargs, tie_weights=tie_weights, strict=strict)
