@@ -292,3 +292,26 @@ __all__ += ["CTCLoss"]
 from .conv_transpose3d import ConvTranspose3d  # noqa: E402
 
 __all__ += ["ConvTranspose3d"]
+from .lazy import (  # noqa: E402  (LazyLinear: PyTorch's, replacing more_modules' eager stand-in)
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConv3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+    LazyLinear,  # noqa: F811
+    LazyModuleMixin,
+    UninitializedBuffer,
+    UninitializedParameter,
+)
+
+__all__ += ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d", "LazyConv2d", "LazyConv3d",
+            "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d",
+            "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyModuleMixin", "UninitializedBuffer",
+            "UninitializedParameter"]

@@ -16,6 +16,7 @@ import operator
 
 import numpy as np
 
+from .. import _validate as check
 from ..autograd import Function
 from ..errors import ArgumentError, DTypeError, IndexingError, ShapeError
 from ..ops.registry import guard
@@ -238,7 +239,8 @@ class CTCLoss(Module):
         super().__init__()
         if reduction not in _REDUCTIONS:
             raise ArgumentError(f"CTCLoss: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-        self.blank, self.reduction, self.zero_infinity = operator.index(blank), reduction, bool(zero_infinity)
+        self.blank = check.integer(blank, "blank", "CTCLoss", minimum=0)
+        self.reduction, self.zero_infinity = reduction, check.flag(zero_infinity, "zero_infinity", "CTCLoss")
 
     def forward(self, log_probs, targets, input_lengths, target_lengths):
         return ctc_loss(log_probs, targets, input_lengths, target_lengths, self.blank, self.reduction,
