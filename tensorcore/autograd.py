@@ -382,9 +382,13 @@ def _record(cls, inputs, params, device):
                 ctx._output_data, ctx._output_vc = out, result._vc
                 saved.append((_SAVED_OUTPUT, result._vc, result._vc[0]))
                 continue
-            for t, arr in zip(inputs, arrays):
-                if a is arr and isinstance(t, _Tensor):
-                    saved.append((t, t._vc, t._vc[0]))
+            for i, arr in enumerate(arrays):
+                if a is arr and meta[i] is not None:  # an input Tensor's array: saved as that Tensor, versioned
+                    t = inputs[i]
+                    vc = t._vcounter
+                    if vc is None:
+                        vc = t._vcounter = [0, False]  # Tensor._vc, inline
+                    saved.append((t, vc, vc[0]))
                     break
             else:
                 saved.append((a, None, 0))

@@ -38,16 +38,20 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 t._grad = g if t._grad is None else t._grad + g
         return
     roots, grads = _roots(tensors, grad_tensors, "backward")
-    _run(roots, grads, retain_graph if retain_graph is not None else create_graph, create_graph, None, False)
+    if retain_graph is None:
+        retain_graph = create_graph
+    if create_graph or (grad_mode.anomaly_threads and modes.anomaly):
+        _run(roots, grads, retain_graph, create_graph, None, False)
+    else:
+        _plain(roots, grads, retain_graph)
 
 
 def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate the gradient of this tensor into the .grad of every leaf it depends on."""
-    if (gradient.__class__ is _Tensor and inputs is None and self.requires_grad
-            and gradient._data.shape == self._data.shape and gradient.device is self.device):
-        # the common call: one output and its gradient, nothing to check
-        _run((self,), (gradient,), retain_graph if retain_graph is not None else create_graph, create_graph, None,
-             False)
+    if (gradient.__class__ is _Tensor and inputs is None and not create_graph and self.requires_grad
+            and gradient._data.shape == self._data.shape and gradient.device is self.device
+            and not (grad_mode.anomaly_threads and modes.anomaly)):
+        _plain((self,), (gradient,), bool(retain_graph))  # the common call: one output and its gradient
     else:
         backward(self, gradient, retain_graph, create_graph, inputs)
 
@@ -125,7 +129,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
     prev_grad_call = state.in_grad_call
     if prev_grad_call is not grad_call:
         state.in_grad_call = grad_call
-    Context, fast = ag.Context, ag._fast_backward
+    Context = ag.Context
     if capture is None and arrays:
         deliver = _accumulate  # plain backward(): into each leaf's .grad
     else:
@@ -154,34 +158,14 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
             saved = node._saved
             if saved is None:
                 raise _freed(node)
-            if create_graph:
-                in_grads = _backward_tensors(node, g)
-            else:
-                # The op's raw-array rule, unless the switch forces its Tensor rule (a constant Tensor in,
-                # Tensor results unwrapped below).
-                fn = node.fn
-                rule = fn.backward_arrays
-                if rule is not None and fast:
-                    in_grads = rule(node, g)
-                else:
-                    in_grads = fn.backward(node, ag._make_tensor(g, node.device, False, None))
-                kind = in_grads.__class__
-                if kind is not tuple and kind is not list or len(in_grads) != len(node.next):
-                    in_grads = _checked_count(node, in_grads)
+            in_grads = _backward_tensors(node, g) if create_graph else _backward_arrays(node, g)
             if saved and not retain_graph:
                 node._saved = None  # free what forward saved; nodes that saved nothing stay usable
             for gi, meta, nxt in zip(in_grads, node.input_meta, node.next):
                 if gi is None or nxt is None:
                     continue
                 if arrays:
-                    # One gradient per input, summed back to its input's shape and cast to its dtype.
-                    if gi.__class__ is not _ndarray:
-                        gi = gi._data if isinstance(gi, ag._Tensor) else node.backend.asarray(gi)
-                    shape, dtype = meta
-                    if gi.shape != shape:
-                        gi = _sum_to_shape_array(node, gi, shape)
-                    if gi.dtype is not dtype and gi.dtype != dtype:
-                        gi = gi.astype(dtype)
+                    gi = _input_array(node, gi, meta)
                     if anomaly:
                         _check_grads(node, (gi,))
                 if type(nxt) is Context:  # (Context has no subclasses)
@@ -196,10 +180,7 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
         if prev_grad_call is not grad_call:
             state.in_grad_call = prev_grad_call
         if _callbacks:
-            callbacks = list(_callbacks)
-            _callbacks.clear()
-            for fn in callbacks:
-                fn()
+            _run_callbacks()
     if capture is None:
         return None
     result = []
@@ -214,6 +195,119 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
             g = ag._make_tensor(g, t.device, False, None)
         result.append(g)
     return result
+
+
+def _plain(roots, root_grads, retain_graph):
+    """backward() without create_graph, inputs= or anomaly mode, the common call: _run's walk for that case alone,
+    raw arrays from the roots into the leaves' .grad, the usual steps inline and the rest in _run's helpers."""
+    state = modes
+    was_enabled = state.grad_enabled
+    state.grad_enabled = False
+    in_grad_call = state.in_grad_call
+    if in_grad_call:
+        state.in_grad_call = False  # a backward() inside a grad() (a checkpoint's recomputation)
+    owned = set()  # as in _run
+    pending = {}
+    order = []
+    Context = ag.Context
+    try:
+        for t, g in zip(roots, root_grads):
+            g = g._data
+            owned.add(id(g))
+            node = t._node
+            if node is None:
+                _accumulate(t, g, owned)
+            else:
+                _pend(pending, order, node, g)
+        while order:
+            node = heappop(order)[1]
+            g = pending.pop(node)
+            if node._hooked is not None:
+                g = _node_hooks(node, g, True)
+            saved = node._saved
+            rule = node.fn.backward_arrays
+            if rule is not None and saved is not None and ag._fast_backward:
+                in_grads = rule(node, g)
+                kind = in_grads.__class__
+                if kind is not tuple and kind is not list or len(in_grads) != len(node.next):
+                    in_grads = _checked_count(node, in_grads)
+            else:
+                in_grads = _backward_arrays(node, g)
+            if saved and not retain_graph:
+                node._saved = None
+            for gi, meta, nxt in zip(in_grads, node.input_meta, node.next):
+                if gi is None or nxt is None:
+                    continue
+                if gi.__class__ is not _ndarray or gi.shape != meta[0] or gi.dtype is not meta[1]:
+                    gi = _input_array(node, gi, meta)
+                if type(nxt) is Context:
+                    prev = pending.get(nxt)
+                    if prev is None:
+                        pending[nxt] = gi
+                        heappush(order, (nxt.order, nxt))
+                    else:
+                        pending[nxt] = prev + gi
+                    continue
+                # a leaf: the sum into its existing .grad in place (as _accumulate's common case), else _accumulate
+                old = nxt._grad
+                if old is not None and nxt._hooks is None:
+                    acc = old._data
+                    vc = old._vcounter
+                    if acc.shape == gi.shape and acc.dtype is gi.dtype and vc is not None and id(acc) not in owned:
+                        try:
+                            if acc.size == 1 and acc.__class__ is _ndarray:
+                                i = _FIRST[acc.ndim]  # (see _accumulate)
+                                acc[i] = acc[i] + gi[i]
+                            else:
+                                acc += gi
+                        except ValueError:
+                            pass
+                        else:
+                            vc[0] += 1
+                            continue
+                _accumulate(nxt, gi, owned)
+    finally:
+        state.grad_enabled = was_enabled
+        if in_grad_call:
+            state.in_grad_call = True
+        if _callbacks:
+            _run_callbacks()
+
+
+def _backward_arrays(node, g):
+    """Plain backward: the node's raw-array rule, unless the switch forces its Tensor rule (a constant Tensor in,
+    Tensor results unwrapped by _input_array)."""
+    if node._saved is None:
+        raise _freed(node)
+    fn = node.fn
+    rule = fn.backward_arrays
+    if rule is not None and ag._fast_backward:
+        in_grads = rule(node, g)
+    else:
+        in_grads = fn.backward(node, ag._make_tensor(g, node.device, False, None))
+    kind = in_grads.__class__
+    if kind is not tuple and kind is not list or len(in_grads) != len(node.next):
+        in_grads = _checked_count(node, in_grads)
+    return in_grads
+
+
+def _input_array(node, gi, meta):
+    """Plain backward: one gradient for an input, as an array summed back to the input's shape, in its dtype."""
+    if gi.__class__ is not _ndarray:
+        gi = gi._data if isinstance(gi, ag._Tensor) else node.backend.asarray(gi)
+    shape, dtype = meta
+    if gi.shape != shape:
+        gi = _sum_to_shape_array(node, gi, shape)
+    if gi.dtype is not dtype and gi.dtype != dtype:
+        gi = gi.astype(dtype)
+    return gi
+
+
+def _run_callbacks():
+    callbacks = list(_callbacks)
+    _callbacks.clear()
+    for fn in callbacks:
+        fn()
 
 
 def _pend(pending, order, node, g):
