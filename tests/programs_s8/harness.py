@@ -65,3 +65,36 @@ def images(n, classes, size, seed, noise=0.3):
     x = np.stack([np.roll(templates[c], tuple(s), axis=(0, 1)) for c, s in zip(labels, rng.integers(-1, 2, (n, 2)))])
     x = np.clip(x + rng.normal(0, noise, x.shape), 0, 1).astype(np.float32)
     return x[:, None], labels.astype(np.int64)
+
+
+def feed_noise(monkeypatch, mod_torch, seed):
+    """Replace mod_torch.randn / randn_like / rand with draws from one NumPy stream (the two frameworks' generators
+    differ): run each framework after feed_noise with the same seed and both see the same noise."""
+    rng = np.random.default_rng(seed)
+
+    def make(draw):
+        def sample(*size, dtype=None, device=None, requires_grad=False, generator=None, out=None, **kw):
+            size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+            t = mod_torch.tensor(draw(size).astype(np.float32), device=device)
+            return t.to(dtype if dtype is not None else mod_torch.get_default_dtype()).requires_grad_(requires_grad)
+        return sample
+
+    randn, rand = make(rng.standard_normal), make(rng.random)
+    monkeypatch.setattr(mod_torch, "randn", randn)
+    monkeypatch.setattr(mod_torch, "rand", rand)
+    monkeypatch.setattr(mod_torch, "randn_like", lambda t, dtype=None, **kw: randn(*t.shape, dtype=dtype or t.dtype))
+    monkeypatch.setattr(mod_torch, "rand_like", lambda t, dtype=None, **kw: rand(*t.shape, dtype=dtype or t.dtype))
+    return rng
+
+
+def feed_categorical(monkeypatch, mod_torch, seed):
+    """Categorical.sample from one NumPy stream of uniforms (inverse CDF of the distribution's own probs)."""
+    rng = np.random.default_rng(seed)
+
+    def sample(self, sample_shape=()):
+        p = numpy_of(self.probs).astype(np.float64)
+        u = rng.random(tuple(sample_shape) + p.shape[:-1] + (1,))
+        idx = np.minimum((np.cumsum(p, -1) < u).sum(-1), p.shape[-1] - 1)
+        return mod_torch.tensor(idx, dtype=mod_torch.long)
+
+    monkeypatch.setattr(mod_torch.distributions.Categorical, "sample", sample)
