@@ -345,3 +345,33 @@ def test_stack_module_state_ensemble_vmap():
         tcf.stack_module_state([])
     with pytest.raises(tc.TensorcoreError):
         tcf.stack_module_state([tc.nn.Linear(3, 2), tc.nn.Linear(3, 2).eval()])
+
+
+def test_more_structures_against_torch():
+    x, xt = _pair(3)
+    w, wt = _pair(3)
+
+    def f(lib):
+        return lambda a, b: (a.sin() * b, (a * b).sum())
+
+    _close(tcf.jacrev(f(tc), argnums=(0, 1))(x, w), tf.jacrev(f(torch), argnums=(0, 1))(xt, wt))
+    _close(tcf.hessian(lambda a, b: (a * a * b).sum(), argnums=(0, 1))(x, w),
+           tf.hessian(lambda a, b: (a * a * b).sum(), argnums=(0, 1))(xt, wt))
+    out, fn, aux = tcf.vjp(lambda a: (a.exp(), a * 3), x, has_aux=True)
+    outt, fnt, auxt = tf.vjp(lambda a: (a.exp(), a * 3), xt, has_aux=True)
+    _close((out, fn(w), aux), (outt, fnt(wt), auxt))
+    _close(tcf.jvp(lambda a: (a.cos(), a.sum()), (x,), (w,), has_aux=True),
+           tf.jvp(lambda a: (a.cos(), a.sum()), (xt,), (wt,), has_aux=True))
+    _close(tcf.vmap(lambda a, *, scale: a * scale)(x, scale=w.sum()),
+           tf.vmap(lambda a, *, scale: a * scale)(xt, scale=wt.sum()))
+    _close(tcf.vmap(lambda a: a.sum(), chunk_size=2)(tc.ones(5, 2)), tf.vmap(lambda a: a.sum(), chunk_size=2)(
+        torch.ones(5, 2)))
+    _close(tcf.grad(lambda p: (p[0] * p[1]).sum())([x, w]), tf.grad(lambda p: (p[0] * p[1]).sum())([xt, wt]))
+
+
+def test_gradcheck_through_jacrev_and_jvp():
+    x = tc.randn(3, dtype=tc.float64, requires_grad=True)
+    v = tc.randn(3, dtype=tc.float64)
+    assert tc.gradcheck(lambda t: tcf.jacrev(lambda u: u.sin() * u.sum())(t), (x,))
+    assert tc.gradcheck(lambda t: tcf.jvp(lambda u: u.exp() * u, (t,), (v,))[1], (x,))
+    assert tc.gradcheck(lambda t: tcf.vjp(lambda u: u.tanh(), t)[1](v)[0], (x,))
