@@ -315,3 +315,9 @@ __all__ += ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConv1d
             "LazyConvTranspose1d", "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d",
             "LazyInstanceNorm2d", "LazyInstanceNorm3d", "LazyModuleMixin", "UninitializedBuffer",
             "UninitializedParameter"]
+
+from . import parametrizations, parametrize  # noqa: E402
+
+utils.parametrize, utils.parametrizations = parametrize, parametrizations  # torch.nn.utils.parametrize(ations)
+__import__("sys").modules[__name__ + ".utils.parametrize"] = parametrize
+__import__("sys").modules[__name__ + ".utils.parametrizations"] = parametrizations
