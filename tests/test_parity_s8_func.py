@@ -375,3 +375,23 @@ def test_gradcheck_through_jacrev_and_jvp():
     assert tc.gradcheck(lambda t: tcf.jacrev(lambda u: u.sin() * u.sum())(t), (x,))
     assert tc.gradcheck(lambda t: tcf.jvp(lambda u: u.exp() * u, (t,), (v,))[1], (x,))
     assert tc.gradcheck(lambda t: tcf.vjp(lambda u: u.tanh(), t)[1](v)[0], (x,))
+
+
+def test_vmap_error_randomness_is_per_thread():
+    import threading
+
+    drawn, started, release = [], threading.Event(), threading.Event()
+
+    def inside(r):
+        started.set()
+        release.wait(10)
+        return r * 2
+
+    worker = threading.Thread(target=lambda: drawn.append(tcf.vmap(inside)(tc.ones(1, 2))))
+    worker.start()
+    started.wait(10)
+    other = tc.rand(3)  # this thread is not inside the vmap: it draws as usual
+    release.set()
+    worker.join()
+    assert other.shape == (3,) and drawn[0].shape == (1, 2)
+    assert not isinstance(tc.random.default_generator.np, tcf._vmap._NoRandomness)

@@ -13,6 +13,7 @@ values differ.
 """
 
 import functools
+import threading
 
 from .. import random as _random
 from ..errors import ArgumentError, ShapeError, TensorcoreError
@@ -25,12 +26,38 @@ _RANDOMNESS = ("error", "different", "same")
 
 
 class _NoRandomness:
-    """Stands in for the default generator's NumPy generator under randomness='error': any draw raises."""
+    """Stands in for the default generator's NumPy generator while a vmap with randomness='error' runs: a draw
+    from a thread inside such a vmap raises; other threads draw from the real generator as usual."""
+
+    def __init__(self, real):
+        self.real = real
+        self.blocked = {}  # thread id -> how many error-mode vmaps it is inside
 
     def __getattr__(self, name):
-        raise TensorcoreError("vmap: called random operation while in randomness error mode. Please either use "
-                              "the 'same' or 'different' randomness flags on vmap or perform the randomness "
-                              "operation out of vmap")
+        if threading.get_ident() in self.blocked:
+            raise TensorcoreError("vmap: called random operation while in randomness error mode. Please either "
+                                  "use the 'same' or 'different' randomness flags on vmap or perform the "
+                                  "randomness operation out of vmap")
+        return getattr(self.real, name)
+
+
+def _block_randomness():
+    gen = _random.default_generator
+    proxy = gen.np if isinstance(gen.np, _NoRandomness) else _NoRandomness(gen.np)
+    gen.np = proxy
+    tid = threading.get_ident()
+    proxy.blocked[tid] = proxy.blocked.get(tid, 0) + 1
+    return proxy
+
+
+def _unblock_randomness(proxy):
+    tid = threading.get_ident()
+    proxy.blocked[tid] -= 1
+    if not proxy.blocked[tid]:
+        del proxy.blocked[tid]
+    gen = _random.default_generator
+    if not proxy.blocked and gen.np is proxy:  # (a manual_seed meanwhile put a new generator there: kept)
+        gen.np = proxy.real
 
 
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
@@ -51,10 +78,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         where = f"vmap({name}, in_dims={in_dims!r}, ...)(<inputs>)"
         leaves, spec, dims, size = _mapped_inputs(args, in_dims, where)
         outputs = []
-        saved_np = _random.default_generator.np
         state = _random.get_rng_state() if randomness == "same" else None
-        if randomness == "error" and not isinstance(saved_np, _NoRandomness):
-            _random.default_generator.np = _NoRandomness()
+        proxy = _block_randomness() if randomness == "error" else None
         try:
             for b in range(size):
                 if state is not None:
@@ -62,7 +87,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
                 element = [x if d is None else x.select(d, b) for x, d in zip(leaves, dims)]
                 outputs.append(func(*tree_unflatten(element, spec), **kwargs))
         finally:
-            _random.default_generator.np = saved_np
+            if proxy is not None:
+                _unblock_randomness(proxy)
         return _stack_outputs(outputs, out_dims, name)
 
     return wrapper
