@@ -5,7 +5,8 @@ What is timed: the record_function regions (wall time, time.perf_counter_ns, per
 schedule, one ProfilerStep#N region per step, as PyTorch's. tensorcore's ops are not timed one by one: the
 engine has no dispatch hook to time them from (record_op is what such a hook would call). CPU time only;
 asking for ProfilerActivity.CUDA warns once. Self time is a region's time less its direct children's, on
-the same thread. Trace files are written atomically (tensorcore/atomic.py).
+the same thread. Trace files are written atomically (tensorcore/atomic.py). profile_memory, with_flops and
+with_modules are accepted and add no columns: they describe op events, which are not recorded.
 """
 
 import enum
