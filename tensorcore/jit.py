@@ -7,9 +7,10 @@ torch.jit.save / load: PyTorch stores TorchScript code; tensorcore cannot, and n
 tensorcore checkpoint (tc.save's .npz format) holding the module's class names, the constructor arguments
 found on the module as attributes of the same names (Linear's in_features, Conv2d's stride ...), its
 containers' children, its train/eval flags and its state_dict. load imports the classes, rebuilds, checks the
-rebuilt module prints (repr) as the saved one did and loads the state dict. A module that cannot be
-rebuilt so - a class defined inside a function, a constructor argument not kept as an attribute - raises
-JitError at save, naming the module and the argument. A function is saved by its importable name.
+rebuilt module prints (repr) as the saved one did and loads the state dict. save builds the module once
+from what it records (the random generator's state kept) and raises JitError, writing nothing, for a module
+that cannot be rebuilt so: a class defined inside a function, a constructor argument not kept as an
+attribute, a submodule replaced after construction. A function is saved by its importable name.
 """
 
 import importlib
@@ -255,14 +256,34 @@ def _build(node):
     return mod
 
 
+def _check_rebuilds(m, tree):
+    """Build the module from its tree now (the random generator's state kept), so save refuses what load
+    could not rebuild instead of writing it."""
+    from . import random as _random
+
+    state = _random.get_rng_state()
+    try:
+        rebuilt = _build(tree)
+    except JitError as exc:
+        raise JitError(f"jit.save: cannot save {type(m).__name__}: {exc}") from None
+    finally:
+        _random.set_rng_state(state)
+    if repr(rebuilt) != repr(m):
+        raise JitError(f"jit.save: cannot save {type(m).__name__}: rebuilt from its constructor arguments it prints "
+                       f"as\n{rebuilt!r}\nnot as\n{m!r}\n(a submodule replaced after construction?); save its "
+                       "state_dict with tc.save instead")
+
+
 def save(m, f, _extra_files=None):
     """torch.jit.save: a module (rebuilt by load, see the module docstring) or an importable function."""
     from .nn import Module
     from .serialization import save as save_checkpoint
 
     if isinstance(m, Module):
+        tree = _describe(m, "")
+        _check_rebuilds(m, tree)
         state = {k: v.detach() for k, v in m.state_dict().items()}
-        record = {"format": _FORMAT, "kind": "module", "tree": _describe(m, ""), "repr": repr(m), "state": state}
+        record = {"format": _FORMAT, "kind": "module", "tree": tree, "repr": repr(m), "state": state}
     elif callable(m):
         record = {"format": _FORMAT, "kind": "function", "name": _class_path(m, "the function")}
     else:

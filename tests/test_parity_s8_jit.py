@@ -120,9 +120,17 @@ def test_save_refuses_what_load_could_not_rebuild(tmp_path):
         tc.jit.save(Opaque(3), str(tmp_path / "b.pt"))
     with pytest.raises(tc.jit.JitError):
         tc.jit.save(3, str(tmp_path / "c.pt"))
+    replaced = Scaled(3)
+    replaced.fc = tc.nn.Linear(3, 3, bias=False)
+    tc.manual_seed(5)
+    with pytest.raises(tc.jit.JitError, match="replaced after construction"):
+        tc.jit.save(replaced, str(tmp_path / "e.pt"))
+    after = tc.rand(2)
+    tc.manual_seed(5)
+    np.testing.assert_array_equal(after.numpy(), tc.rand(2).numpy())  # the check drew nothing for the caller
     tc.save({"weights": tc.ones(2)}, str(tmp_path / "d.pt"))
     with pytest.raises(tc.jit.JitError, match="not a file written by"):
         tc.jit.load(str(tmp_path / "d.pt"))
-    assert not (tmp_path / "a.pt").exists()
+    assert not (tmp_path / "a.pt").exists() and not (tmp_path / "e.pt").exists()
     with pytest.raises(tc.TensorcoreError):
         tc.jit.trace(lambda x: x)
