@@ -31,3 +31,27 @@ def test_rnn_dropout_with_one_layer_warns_as_torch():
         warnings.simplefilter("error")
         tc.nn.GRU(3, 4, 2, dropout=0.2)
         tc.nn.GRU(3, 4, 1)
+
+
+def test_torch_backends_cuda_flags_as_nanogpt_sets_them():
+    # nanoGPT's train.py: torch.backends.cuda.matmul.allow_tf32 = True (it raised: matmul was our primitive)
+    saved = tc.backends.cuda.matmul.allow_tf32
+    try:
+        assert isinstance(saved, bool)  # (False at import, as torch's; nanoGPT's test sets it True)
+        tc.backends.cuda.matmul.allow_tf32 = True
+        tc.backends.cudnn.allow_tf32 = True
+        assert tc.backends.cuda.matmul.allow_tf32 is True
+    finally:
+        tc.backends.cuda.matmul.allow_tf32 = saved
+    assert callable(tc.backends.cuda.matmul)  # still the backend's primitive
+    assert tc.backends.cuda.is_built() == tc.cuda.is_available()
+    for kind in ("flash", "mem_efficient", "math", "cudnn"):
+        assert getattr(tc.backends.cuda, f"{kind}_sdp_enabled")() is True
+    tc.backends.cuda.enable_flash_sdp(False)
+    try:
+        assert tc.backends.cuda.flash_sdp_enabled() is False
+    finally:
+        tc.backends.cuda.enable_flash_sdp(True)
+    with tc.backends.cuda.sdp_kernel(enable_math=False):
+        assert tc.backends.cuda.math_sdp_enabled() is False and tc.backends.cuda.flash_sdp_enabled() is True
+    assert tc.backends.cuda.math_sdp_enabled() is True

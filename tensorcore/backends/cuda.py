@@ -589,3 +589,8 @@ def embedding_backward(dout, idx, num_embeddings, padding_idx):
         return dweight
     return _kernels("embedding").embedding_backward(_contiguous(dout.reshape(-1, E)), _flat_indices(idx),
                                                     num_embeddings, padding_idx)
+
+
+from .torch_flags import install_cuda_flags  # noqa: E402  (torch.backends.cuda's flags: matmul.allow_tf32 ...)
+
+install_cuda_flags(globals())
