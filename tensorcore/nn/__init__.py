@@ -321,3 +321,12 @@ from . import parametrizations, parametrize  # noqa: E402
 utils.parametrize, utils.parametrizations = parametrize, parametrizations  # torch.nn.utils.parametrize(ations)
 __import__("sys").modules[__name__ + ".utils.parametrize"] = parametrize
 __import__("sys").modules[__name__ + ".utils.parametrizations"] = parametrizations
+
+# --- session 8 (H1): nn.utils.fusion / skip_init / clip_grad_norm, nn.init.sparse_ and the deprecated spellings ---
+from . import fusion as _fusion  # noqa: E402
+
+for _name in _fusion.__all__:
+    setattr(utils, _name, getattr(_fusion, _name))
+utils.fusion = _fusion
+__import__("sys").modules[__name__ + ".utils.fusion"] = _fusion
+_fusion.install_init_aliases(init)
