@@ -210,18 +210,25 @@ def _plain(roots, root_grads, retain_graph):
     pending = {}
     order = []
     Context = ag.Context
+    node = None  # the node to run next when it is the only one waiting: it skips the heap (a chain's nodes do)
     try:
-        for t, g in zip(roots, root_grads):
-            g = g._data
+        if len(roots) == 1 and roots[0]._node is not None:
+            node, g = roots[0]._node, root_grads[0]._data
             owned.add(id(g))
-            node = t._node
+        else:
+            for t, g in zip(roots, root_grads):
+                g = g._data
+                owned.add(id(g))
+                if t._node is None:
+                    _accumulate(t, g, owned)
+                else:
+                    _pend(pending, order, t._node, g)
+        while True:
             if node is None:
-                _accumulate(t, g, owned)
-            else:
-                _pend(pending, order, node, g)
-        while order:
-            node = heappop(order)[1]
-            g = pending.pop(node)
+                if not order:
+                    break
+                node = heappop(order)[1]
+                g = pending.pop(node)
             if node._hooked is not None:
                 g = _node_hooks(node, g, True)
             saved = node._saved
@@ -235,18 +242,30 @@ def _plain(roots, root_grads, retain_graph):
                 in_grads = _backward_arrays(node, g)
             if saved and not retain_graph:
                 node._saved = None
-            for gi, meta, nxt in zip(in_grads, node.input_meta, node.next):
+            # With nothing else waiting, the first node this one reaches runs next, off the heap: every other
+            # consumer of it has run (one still to run would be reached from it, a cycle). Another one queues it.
+            node_of, node = node, None
+            for gi, meta, nxt in zip(in_grads, node_of.input_meta, node_of.next):
                 if gi is None or nxt is None:
                     continue
                 if gi.__class__ is not _ndarray or gi.shape != meta[0] or gi.dtype is not meta[1]:
-                    gi = _input_array(node, gi, meta)
+                    gi = _input_array(node_of, gi, meta)
                 if type(nxt) is Context:
-                    prev = pending.get(nxt)
-                    if prev is None:
-                        pending[nxt] = gi
-                        heappush(order, (nxt.order, nxt))
+                    if node is None and not order:
+                        node, g = nxt, gi
+                    elif nxt is node:
+                        g = g + gi
                     else:
-                        pending[nxt] = prev + gi
+                        if node is not None:  # a second node waits: both go through the heap
+                            pending[node] = g
+                            heappush(order, (node.order, node))
+                            node = None
+                        prev = pending.get(nxt)
+                        if prev is None:
+                            pending[nxt] = gi
+                            heappush(order, (nxt.order, nxt))
+                        else:
+                            pending[nxt] = prev + gi
                     continue
                 # a leaf: the sum into its existing .grad in place (as _accumulate's common case), else _accumulate
                 old = nxt._grad
