@@ -55,3 +55,20 @@ def test_torch_backends_cuda_flags_as_nanogpt_sets_them():
     with tc.backends.cuda.sdp_kernel(enable_math=False):
         assert tc.backends.cuda.math_sdp_enabled() is False and tc.backends.cuda.flash_sdp_enabled() is True
     assert tc.backends.cuda.math_sdp_enabled() is True
+
+
+def test_random_sampler_with_replacement_is_lazy_as_mingpt_uses_it():
+    # minGPT's Trainer: RandomSampler(ds, replacement=True, num_samples=int(1e10)) (it allocated 75 GiB)
+    sampler = tc.utils.data.RandomSampler(range(7), replacement=True, num_samples=int(1e10),
+                                          generator=tc.Generator().manual_seed(0))
+    assert len(sampler) == int(1e10)
+    it = iter(sampler)
+    first = [next(it) for _ in range(3000)]
+    assert all(0 <= i < 7 for i in first) and len(set(first)) == 7
+    # the chunks draw what one call would: the same indices as before for a given generator
+    small = tc.utils.data.RandomSampler(range(7), replacement=True, num_samples=3000,
+                                        generator=tc.Generator().manual_seed(0))
+    assert list(small) == first
+    loader = tc.utils.data.DataLoader(list(range(7)), batch_size=4, sampler=sampler)
+    batch = next(iter(loader))
+    assert tuple(batch.shape) == (4,)

@@ -45,6 +45,9 @@ class SequentialSampler(Sampler):
         return len(self.data_source)
 
 
+_REPLACEMENT_CHUNK = 1024  # (NumPy draws the same values in chunks as in one call)
+
+
 class RandomSampler(Sampler):
     """A random permutation each epoch (num_samples > n: whole permutations then part of one), or with
     replacement num_samples uniform draws."""
@@ -62,8 +65,9 @@ class RandomSampler(Sampler):
 
     def __iter__(self):
         n, rng = len(self.data_source), _epoch_rng(self.generator)
-        if self.replacement:
-            yield from rng.integers(0, n, self.num_samples).tolist()
+        if self.replacement:  # in chunks: minGPT's Trainer asks for num_samples=int(1e10), read lazily
+            for start in range(0, self.num_samples, _REPLACEMENT_CHUNK):
+                yield from rng.integers(0, n, min(_REPLACEMENT_CHUNK, self.num_samples - start)).tolist()
             return
         for _ in range(self.num_samples // n):
             yield from rng.permutation(n).tolist()
