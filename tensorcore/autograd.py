@@ -24,6 +24,7 @@ a node are summed in a dict keyed by node.
 import itertools
 import sys
 
+from . import grad_mode as _grad_mode
 from .errors import AnomalyError, ArgumentError, GradientError, ShapeError
 from .grad_mode import (  # noqa: F401  (re-exported: tc.autograd.no_grad, ...)
     detect_anomaly,
@@ -349,31 +350,42 @@ class _SeveralOutputs(Exception):
 
 def _record(cls, inputs, params, device):
     """The recording path of Function.apply: forward, then a node with edges, metadata and saves."""
-    needs, edges, meta, arrays = [], [], [], []
-    for t in inputs:
-        if isinstance(t, _Tensor):
-            a = t._data
-            meta.append((a.shape, a.dtype))
-            arrays.append(a)
-            if t.requires_grad:
-                needs.append(True)
-                edges.append(t if t._node is None else t._node)
-                continue
-        else:
-            meta.append(None)
-            arrays.append(t)
-        needs.append(False)
-        edges.append(None)
+    if len(inputs) == 1:  # one Tensor input (sum, reshape, most stateful ops): it requires grad, as we record
+        t = inputs[0]
+        a = t._data
+        arrays, meta, needs, edges = (a,), ((a.shape, a.dtype),), (True,), (t if t._node is None else t._node,)
+    else:
+        needs, edges, meta, arrays = [], [], [], []
+        for t in inputs:
+            if isinstance(t, _Tensor):
+                a = t._data
+                meta.append((a.shape, a.dtype))
+                arrays.append(a)
+                if t.requires_grad:
+                    needs.append(True)
+                    edges.append(t if t._node is None else t._node)
+                    continue
+            else:
+                meta.append(None)
+                arrays.append(t)
+            needs.append(False)
+            edges.append(None)
     ctx = Context(cls, device, needs, edges, meta)
     try:
-        out = _call_forward(cls, ctx, arrays, device, params)
+        if cls.tensor_forward:
+            out = _call_forward(cls, ctx, arrays, device, params)
+        else:
+            out = cls.forward(ctx, *arrays, **params)
     except (ValueError, TypeError, IndexError) as e:
         raise _forward_error(cls, inputs, e) from e
     if ctx.output_marked:  # a torch-style forward marked its output non-differentiable
         return _make_tensor(out, device, False, None)
     result = _make_tensor(out, ctx.out_device or device, True, ctx)
-    if cls.is_view:
-        result._vc = vc = inputs[0]._vc
+    if cls.is_view:  # the output shares the input's version counter (Tensor._vc, inline)
+        vc = inputs[0]._vcounter
+        if vc is None:
+            vc = inputs[0]._vcounter = [0, False]
+        result._vcounter = vc
         vc[1] = True
     if ctx._to_save:
         saved = []
@@ -394,7 +406,7 @@ def _record(cls, inputs, params, device):
                 saved.append((a, None, 0))
         ctx._saved = saved
         ctx._to_save = None
-    if modes.anomaly:
+    if _grad_mode.anomaly_threads and modes.anomaly:
         ctx.created_at = _user_frame()
         if modes.anomaly_forward:
             _check_finite(out, f"{cls.name()} (forward, called at {ctx.created_at})")
