@@ -68,3 +68,6 @@ from .ops.linalg_more import (  # noqa: E402, F401
     tensorsolve,
     vander,
 )
+
+# --- LU (tensorcore/ops/lu.py) ---
+from .ops.lu import lu, lu_factor, lu_factor_ex, lu_solve  # noqa: E402, F401
