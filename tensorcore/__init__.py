@@ -356,6 +356,7 @@ from . import torch_names as _torch_names  # noqa: E402, I001
 for _name in _torch_names.TORCH_FUNCTIONAL_NAMES:  # torch.conv2d, torch.dropout, torch.relu_ ... (kept if defined)
     if _name not in globals():
         globals()[_name] = getattr(_torch_names, _name)
+from .ops.igamma import igamma, igammac  # noqa: E402, I001
 from . import torch_inplace as _torch_inplace  # noqa: E402, I001  (torch.acos_, dropout_ ...; Tensor.addmv_ ...)
 from . import torch_top as _torch_top, torch_top_nn as _torch_top_nn, torch_windows as _torch_windows  # noqa: E402, I001
 from . import torch_top_linalg as _torch_top_linalg  # noqa: E402, I001  (torch.lu, chain_matmul ...; Tensor.lu)
