@@ -330,3 +330,13 @@ for _name in _fusion.__all__:
 utils.fusion = _fusion
 __import__("sys").modules[__name__ + ".utils.fusion"] = _fusion
 _fusion.install_init_aliases(init)
+
+# --- session 8 (H1): fractional max pooling, LPPool3d, RNNCellBase (tensorcore/nn/pool_extra.py) ---
+from .pool_extra import FractionalMaxPool2d, FractionalMaxPool3d, LPPool3d  # noqa: E402
+from .rnn import RNNCellBase  # noqa: E402
+
+__all__ += ["FractionalMaxPool2d", "FractionalMaxPool3d", "LPPool3d", "RNNCellBase"]
+from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
+from .cross_map_lrn import CrossMapLRN2d  # noqa: E402
+
+__all__ += ["AdaptiveLogSoftmaxWithLoss", "CrossMapLRN2d"]

@@ -413,3 +413,15 @@ __all__ += ["ctc_loss"]
 from .conv_transpose3d import conv_transpose3d  # noqa: E402
 
 __all__ += ["conv_transpose3d"]
+from .pool_extra import (  # noqa: E402
+    adaptive_max_pool3d_with_indices,
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+    lp_pool3d,
+    max_pool3d_with_indices,
+)
+
+__all__ += ["adaptive_max_pool3d_with_indices", "fractional_max_pool2d", "fractional_max_pool2d_with_indices",
+            "fractional_max_pool3d", "fractional_max_pool3d_with_indices", "lp_pool3d", "max_pool3d_with_indices"]

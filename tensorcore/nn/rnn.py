@@ -245,10 +245,11 @@ class GRU(RNNBase):
 
 
 class RNNCellBase(Module):
-    def __init__(self, input_size, hidden_size, bias, gates, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
         super().__init__()
         input_size = check.size(input_size, "input_size", type(self).__name__)
         hidden_size = check.integer(hidden_size, "hidden_size", type(self).__name__, minimum=1)
+        gates = check.integer(num_chunks, "num_chunks", type(self).__name__, minimum=1)  # (PyTorch's name)
         self.input_size, self.hidden_size, self.bias = int(input_size), int(hidden_size), bool(bias)
         self.weight_ih = _empty_parameter((gates * hidden_size, input_size), device, dtype)
         self.weight_hh = _empty_parameter((gates * hidden_size, hidden_size), device, dtype)
@@ -280,7 +281,9 @@ class RNNCellBase(Module):
         return x, states, batched
 
     def extra_repr(self):
-        return f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        s = f"{self.input_size}, {self.hidden_size}" + ("" if self.bias else ", bias=False")
+        nonlinearity = getattr(self, "nonlinearity", "tanh")
+        return s + (f", nonlinearity={nonlinearity}" if nonlinearity != "tanh" else "")
 
 
 class RNNCell(RNNCellBase):
