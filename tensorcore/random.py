@@ -25,7 +25,13 @@ def _seed(seed, op):
 class Generator:
     """A seedable source of random arrays (wraps numpy.random.Generator)."""
 
-    def __init__(self, seed=None):
+    def __init__(self, seed=None, device=None):
+        from .device import Device
+        from .device import device as _device
+
+        if isinstance(seed, (str, Device)):  # torch.Generator("cpu"): the device comes first
+            seed, device = None, seed
+        self.device = _device("cpu" if device is None else device)
         self.manual_seed(seed)
 
     def manual_seed(self, seed):

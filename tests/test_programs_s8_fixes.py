@@ -72,3 +72,15 @@ def test_random_sampler_with_replacement_is_lazy_as_mingpt_uses_it():
     loader = tc.utils.data.DataLoader(list(range(7)), batch_size=4, sampler=sampler)
     batch = next(iter(loader))
     assert tuple(batch.shape) == (4,)
+
+
+def test_generator_takes_a_device_as_torch():
+    # the char-RNN tutorial: random_split(data, [.85, .15], generator=torch.Generator(device=device).manual_seed(2024))
+    for g in (tc.Generator(device="cpu"), tc.Generator("cpu"), tc.Generator(device=tc.device("cpu"))):
+        assert g.device == tc.device("cpu") and str(g.device) == str(torch.Generator(device="cpu").device)
+    g = tc.Generator(device="cpu").manual_seed(2024)
+    parts = tc.utils.data.random_split(list(range(20)), [.85, .15], generator=g)
+    assert [len(p) for p in parts] == [len(p) for p in torch.utils.data.random_split(list(range(20)), [.85, .15])]
+    assert tc.Generator(5).seed == 5  # tensorcore's seed-first form still works
+    with pytest.raises(tc.TensorcoreError, match="unknown device"):
+        tc.Generator(device="gpu")
