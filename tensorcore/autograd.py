@@ -354,6 +354,13 @@ def _record(cls, inputs, params, device):
         t = inputs[0]
         a = t._data
         arrays, meta, needs, edges = (a,), ((a.shape, a.dtype),), (True,), (t if t._node is None else t._node,)
+    elif len(inputs) == 2 and type(inputs[0]) is _Tensor and type(inputs[1]) is _Tensor:  # matmul, linear, ...
+        x, y = inputs
+        a, b = x._data, y._data
+        arrays, meta = (a, b), ((a.shape, a.dtype), (b.shape, b.dtype))
+        needs = (x.requires_grad, y.requires_grad)
+        edges = ((x if x._node is None else x._node) if needs[0] else None,
+                 (y if y._node is None else y._node) if needs[1] else None)
     else:
         needs, edges, meta, arrays = [], [], [], []
         for t in inputs:
