@@ -152,3 +152,20 @@ def test_bad_input_raises_naming_the_module():
         nn.LazyBatchNorm2d()(tc.randn(3))
     with pytest.raises(tc.TensorcoreError, match="Conv2d"):
         nn.LazyConv2d(3, 3, groups=2)  # out_channels not divisible by groups, at construction as torch
+
+
+def test_load_state_dict_into_a_model_holding_lazy_modules():
+    full = nn.Sequential(nn.Linear(5, 3), nn.ReLU(), nn.LazyBatchNorm1d(), nn.Linear(3, 2), nn.Unflatten(1, (2, 1)),
+                         nn.Conv1d(2, 2, 1))
+    full(tc.randn(4, 5))
+    lazy = nn.Sequential(nn.LazyLinear(3), nn.ReLU(), nn.LazyBatchNorm1d(), nn.LazyLinear(2), nn.Unflatten(1, (2, 1)),
+                         nn.LazyConv1d(2, 1))
+    lazy.load_state_dict(full.state_dict())
+    assert [type(m).__name__ for m in lazy][:4] == ["LazyLinear", "ReLU", "LazyBatchNorm1d", "LazyLinear"]  # as torch
+    for k, v in full.state_dict().items():
+        np.testing.assert_array_equal(lazy.state_dict()[k].numpy(), v.numpy(), err_msg=k)
+    x = tc.randn(2, 5)
+    full.eval(), lazy.eval()
+    np.testing.assert_allclose(lazy(x).numpy(), full(x).numpy())
+    assert [type(m).__name__ for m in lazy] == ["Linear", "ReLU", "BatchNorm1d", "Linear", "Unflatten", "Conv1d"]
+    assert lazy[0].in_features == 5 and lazy[5].in_channels == 0  # torch's numbers in this path (its Conv too)

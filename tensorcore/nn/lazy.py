@@ -11,8 +11,8 @@ Optimizers, as in PyTorch: an optimizer made before the first call holds the ver
 materialized, so it updates them afterwards (stateful optimizers create their state at their first step).
 PyTorch's documentation still recommends the dry run before building the optimizer.
 
-`load_state_dict` on a lazy module materializes its uninitialized entries from the loaded shapes first (the
-module stays lazy until its first call, as PyTorch's does).
+`load_state_dict` (on a lazy module or any module holding one) materializes the uninitialized entries from the
+loaded shapes first (the module stays lazy until its first call, as PyTorch's does).
 """
 
 import operator
@@ -136,13 +136,12 @@ class LazyModuleMixin:
             self.__class__ = self.cls_to_become
         return Module.__call__(self, *args, **kwargs)
 
-    def load_state_dict(self, state_dict, strict=True):
+    def _lazy_load_hook(self, state_dict, prefix):
+        """Module.load_state_dict calls this first: uninitialized entries take the loaded shapes."""
         for name, value in list(self._parameters.items()) + list(self._buffers.items()):
-            if is_lazy(value) and isinstance(state_dict, dict) and name in state_dict \
-                    and not is_lazy(state_dict[name]):
-                value.materialize(tuple(state_dict[name].shape))
-        return Module.load_state_dict(self, state_dict, strict)
-
+            loaded = state_dict.get(prefix + name)
+            if is_lazy(value) and loaded is not None and not is_lazy(loaded) and hasattr(loaded, "shape"):
+                value.materialize(tuple(loaded.shape))
 
 
 def _building(module, init, *args):
@@ -188,6 +187,11 @@ class LazyLinear(LazyModuleMixin, Linear):
             if self.bias is not None:
                 self.bias.materialize((self.out_features,))
             self.reset_parameters()
+        if self.in_features == 0:  # loaded before the first call: as torch, in_features from the input
+            if input.shape[-1] != self.weight.shape[-1]:
+                raise ShapeError(f"LazyLinear: The in_features inferred from input: {input.shape[-1]} is not equal "
+                                 f"to in_features from self.weight: {self.weight.shape[-1]}")
+            self.in_features = input.shape[-1]
 
 
 class _LazyConvMixin(LazyModuleMixin):
@@ -288,6 +292,10 @@ class _LazyNormMixin(LazyModuleMixin):
                 if t is not None:
                     t.materialize((self.num_features,))
             self.reset_parameters()
+        if self.num_features == 0 and isinstance(input, Tensor) and input.ndim >= 2:
+            # loaded before the first call: PyTorch leaves num_features 0 (its norms never read it); tensorcore's
+            # check their input against it, so it is set from the input here (as torch's LazyLinear does)
+            self.num_features = input.shape[1]
 
 
 def _lazy_norm(name, base, defaults):

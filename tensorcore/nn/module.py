@@ -341,6 +341,11 @@ class Module(ModuleHooks):
         """
         from ..serialization import Mismatch, StateDictError, check_state_dict, describe_state_dict_report
 
+        if isinstance(state_dict, dict):  # lazy modules (nn/lazy.py) first take their shapes from what is loaded
+            for mod_name, mod in self.named_modules():
+                hook = getattr(mod, "_lazy_load_hook", None)
+                if hook is not None:
+                    hook(state_dict, f"{mod_name}." if mod_name else "")
         own = self.state_dict(keep_vars=True)
         if not isinstance(state_dict, dict):
             raise StateDictError(f"load_state_dict: expected a dict of name -> tensor, got {type(state_dict).__name__}")
