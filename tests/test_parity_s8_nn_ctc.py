@@ -110,6 +110,9 @@ def test_module_and_torch_enum_spelling():
     args_c = (tc.tensor(lp.numpy()), tc.tensor(tg.numpy()), tc.tensor(il.numpy()), tc.tensor(tl.numpy()))
     np.testing.assert_allclose(crit_c(*args_c).item(), crit_t(lp, tg, il, tl).item(), rtol=1e-12)
     assert crit_c.state_dict() == {} and repr(crit_c) == repr(crit_t) == "CTCLoss()"
+    default = torch.ctc_loss(lp, tg, il, tl)  # torch's binding: 'none' when reduction is left out
+    assert tuple(default.shape) == (4,)
+    np.testing.assert_allclose(torch_ctc_loss(*args_c).detach().numpy(), default.numpy(), rtol=1e-12)
     for enum, name in ((0, "none"), (1, "mean"), (2, "sum")):
         want = torch.ctc_loss(lp, tg, il, tl, 0, enum, False)
         np.testing.assert_allclose(torch_ctc_loss(*args_c, 0, enum, False).detach().numpy(), want.numpy(),

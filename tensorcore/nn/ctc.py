@@ -221,8 +221,9 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     return _guarded(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)
 
 
-def torch_ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=1, zero_infinity=False):
-    """torch.ctc_loss: as F.ctc_loss, with reduction as PyTorch's enum (0 'none', 1 'mean', 2 'sum')."""
+def torch_ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=0, zero_infinity=False):
+    """torch.ctc_loss: as F.ctc_loss, with reduction as PyTorch's enum (0 'none', 1 'mean', 2 'sum'). Left out, it
+    is 0 ('none'): what torch's Python binding gives (ATen's schema says Mean), as torch_top_nn.py notes."""
     if isinstance(reduction, str):
         name = reduction
     elif isinstance(reduction, int) and not isinstance(reduction, bool) and 0 <= reduction <= 2:
