@@ -202,3 +202,27 @@ def test_rnn_cell_reprs_match_torch():
     assert repr(nn.RNNCellBase(3, 4, True, num_chunks=3)) == repr(torch.nn.RNNCellBase(3, 4, True, num_chunks=3))
     with pytest.raises(tc.TensorcoreError, match="num_chunks"):
         nn.RNNCellBase(3, 4, True, 0)
+
+
+def test_deprecated_nll_loss2d_and_container():
+    rng = np.random.default_rng(8)
+    x, t = rng.standard_normal((2, 3, 4, 4)), rng.integers(0, 3, (2, 4, 4))
+    for kw in (dict(), dict(reduction="sum"), dict(size_average=False), dict(reduce=False)):
+        with pytest.warns(FutureWarning, match="NLLLoss2d"):
+            mc = nn.NLLLoss2d(**kw)
+        with pytest.warns(FutureWarning):
+            mt = torch.nn.NLLLoss2d(**kw)
+        assert mc.reduction == mt.reduction and repr(mc) == repr(mt)
+        np.testing.assert_allclose(mc(tc.tensor(x), tc.tensor(t)).numpy(), mt(torch.tensor(x), torch.tensor(t)).numpy(),
+                                   rtol=1e-12)
+    with pytest.warns(FutureWarning, match="nn.Container"):
+        box = nn.Container(a=nn.Linear(2, 3), b=nn.ReLU())
+    assert list(box.state_dict()) == ["a.weight", "a.bias"] and isinstance(box.b, nn.ReLU)
+
+
+def test_parameter_namespace():
+    import tensorcore.nn.parameter as P
+
+    assert P.Parameter is nn.Parameter and P.UninitializedParameter is nn.UninitializedParameter
+    assert P.is_lazy(nn.UninitializedBuffer()) and not P.is_lazy(nn.Parameter(tc.ones(2)))
+    assert P.Buffer is nn.Buffer

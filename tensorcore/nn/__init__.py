@@ -340,3 +340,9 @@ from .adaptive import AdaptiveLogSoftmaxWithLoss  # noqa: E402
 from .cross_map_lrn import CrossMapLRN2d  # noqa: E402
 
 __all__ += ["AdaptiveLogSoftmaxWithLoss", "CrossMapLRN2d"]
+from .legacy import Container, NLLLoss2d  # noqa: E402
+from .legacy import parameter_namespace as _parameter_namespace  # noqa: E402
+
+parameter = _parameter_namespace()  # torch.nn.parameter
+__import__("sys").modules[__name__ + ".parameter"] = parameter
+__all__ += ["Container", "NLLLoss2d"]
