@@ -361,10 +361,12 @@ from . import torch_inplace as _torch_inplace  # noqa: E402, I001  (torch.acos_,
 from . import torch_top as _torch_top, torch_top_nn as _torch_top_nn, torch_windows as _torch_windows  # noqa: E402, I001
 from . import torch_top_linalg as _torch_top_linalg  # noqa: E402, I001  (torch.lu, chain_matmul ...; Tensor.lu)
 from . import spectral as _spectral  # noqa: E402, I001  (torch.stft / istft, real layout; Tensor.stft / istft)
+from . import torch_top_more as _torch_top_more, version  # noqa: E402, F401, I001  (torch.cond, select_copy ...)
 from . import torch_methods as _torch_methods  # noqa: E402, F401, I001  (Tensor.adjoint, apply_, resize, is_sparse, layout ...)
 
 # torch's top-level names that only compose tensorcore's (kept if defined)
-for _module in (_torch_inplace, _torch_top, _torch_top_nn, _torch_top_linalg, _torch_windows, _spectral):
+for _module in (_torch_inplace, _torch_top, _torch_top_nn, _torch_top_linalg, _torch_windows, _spectral,
+                _torch_top_more):
     for _name in _module.EXPORTS:
         globals().setdefault(_name, getattr(_module, _name))
 from . import autograd as _autograd_module  # noqa: E402, I001
