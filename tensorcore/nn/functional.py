@@ -425,3 +425,6 @@ from .pool_extra import (  # noqa: E402
 
 __all__ += ["adaptive_max_pool3d_with_indices", "fractional_max_pool2d", "fractional_max_pool2d_with_indices",
             "fractional_max_pool3d", "fractional_max_pool3d_with_indices", "lp_pool3d", "max_pool3d_with_indices"]
+from .functional_extra import conv_tbc, multi_head_attention_forward, native_channel_shuffle  # noqa: E402
+
+__all__ += ["conv_tbc", "multi_head_attention_forward", "native_channel_shuffle"]
