@@ -567,8 +567,8 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         if arr.dtype.kind not in "biuf" and not is_bfloat16(arr.dtype):
             raise DTypeError(f"tensor: unsupported data of dtype {arr.dtype} ({type(data).__name__})")
         if dtype is None and arr.dtype == np.float64 and not isinstance(data, np.ndarray) \
-                and not _is_device_array(data):
-            arr = arr.astype(get_default_dtype())  # Python floats -> default float
+                and not _is_device_array(data) and not _holds_float64_scalar(data):
+            arr = arr.astype(get_default_dtype())  # Python floats -> default float (NumPy float64 stays)
         if dtype is not None and dtype.kind in "iub" and arr.dtype.kind in "fV" and not np.isfinite(arr).all():
             raise DTypeError(f"tensor: cannot convert non-finite values to {dtype}")
         if _is_device_array(arr) and dev.type == "cpu" and device is not None:
@@ -586,6 +586,16 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
     if requires_grad and arr.dtype.kind not in FLOAT_KINDS:
         raise DTypeError(f"tensor: only floating tensors can require grad, got {arr.dtype}")
     return _make(arr, dev, bool(requires_grad), None)
+
+
+def _holds_float64_scalar(data):
+    """A NumPy float64 scalar in the data: torch.tensor(np.float64(3)) and torch.tensor([np.mean(a)]) are float64
+    (a NumPy scalar keeps its dtype; only Python floats take the default dtype)."""
+    if isinstance(data, np.generic):
+        return data.dtype == np.float64
+    if isinstance(data, (list, tuple)):
+        return any(_holds_float64_scalar(v) for v in data)
+    return False
 
 
 def _is_device_array(a):

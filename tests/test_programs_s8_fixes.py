@@ -2,6 +2,7 @@
 
 import warnings
 
+import numpy as np
 import pytest
 
 import tensorcore as tc
@@ -84,3 +85,12 @@ def test_generator_takes_a_device_as_torch():
     assert tc.Generator(5).seed == 5  # tensorcore's seed-first form still works
     with pytest.raises(tc.TensorcoreError, match="unknown device"):
         tc.Generator(device="gpu")
+
+
+@pytest.mark.parametrize("data", [np.float64(3), [1.0, np.float64(2)], [[np.float64(1)], [2.0]], (np.float64(1),),
+                                  [np.float32(1), np.float64(2)], np.float32(3), [np.float32(1), 2.0], 1.5, [1.5],
+                                  [np.int32(1), 2], np.int32(3)])
+def test_tensor_of_numpy_scalars_keeps_their_dtype_as_torch(data):
+    # reinforcement-learning code: torch.tensor(np.mean(rewards)) is float64 in torch (it was float32)
+    assert str(tc.tensor(data).dtype) == str(torch.tensor(data).dtype).replace("torch.", "")
+    assert str(tc.as_tensor(data).dtype) == str(torch.as_tensor(data).dtype).replace("torch.", "")
