@@ -185,12 +185,12 @@ class Context(ForwardContext):
             return () if saved is not None else self._saved_items()  # (that raises: freed)
         out = []
         for item, vc, version in saved:
-            if vc is not None and vc[0] != version:
+            if vc is None:  # a constant (a Python number, an array the op kept)
+                out.append(item)
+                continue
+            if vc[0] != version:
                 _raise_modified(self, vc[0], version)
-            if item is _SAVED_OUTPUT:
-                out.append(self._output_data)
-            else:
-                out.append(item._data if isinstance(item, _Tensor) else item)
+            out.append(self._output_data if item is _SAVED_OUTPUT else item._data)
         return out
 
     def name(self):
