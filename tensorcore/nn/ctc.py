@@ -156,11 +156,12 @@ class CTCLossPerSample(Function):
         ab = alpha + beta  # (T, N, L)
         top = ab.max(axis=2, keepdims=True)
         top = np.where(np.isfinite(top), top, 0.0)
-        onehot = np.zeros((N, L, C), dtype=lp.dtype)
-        onehot[rows[:, None], np.arange(L)[None, :], ext] = valid
+        # sum_{s: l'_s = c} exp(ab - top) for every (t, n, c): one bincount over the flat (t, n, label) positions
+        weights = np.where(valid[None], np.exp(ab - top), 0.0)
+        flat = (np.arange(T)[:, None, None] * N + rows[None, :, None]) * C + ext[None]
+        summed = np.bincount(flat.reshape(-1), weights.reshape(-1), minlength=T * N * C).reshape(T, N, C)
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            summed = np.einsum("tnl,nlc->tnc", np.exp(ab - top), onehot)
-            lcab = np.log(summed) + top
+            lcab = (np.log(summed) + top).astype(lp.dtype)
             grad = np.exp(lp) - np.exp(lcab + nll[None, :, None] - lp)
         frames = np.arange(T)[:, None] < lens[None, :]  # (T, N)
         grad = np.where(frames[:, :, None], grad, 0.0)
