@@ -198,3 +198,26 @@ EXPORTS = ("kl_div", "binary_cross_entropy_with_logits", "cosine_embedding_loss"
            "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "pdist", "instance_norm",
            "native_layer_norm", "native_batch_norm", "embedding_bag", "rnn_tanh_cell", "rnn_relu_cell", "lstm_cell",
            "gru_cell")
+
+
+# --- session 8 (H1): torch.ctc_loss (reduction an int, 'none' when left out), conv_transpose3d, conv_tbc,
+# native_channel_shuffle (tensorcore/nn/ctc.py, conv_transpose3d.py, functional_extra.py)
+def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reduction=_NONE, zero_infinity=False):
+    from .nn.ctc import torch_ctc_loss
+
+    return torch_ctc_loss(log_probs, targets, input_lengths, target_lengths, blank, reduction, zero_infinity)
+
+
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1, dilation=1):
+    return _F().conv_transpose3d(input, weight, bias, stride, padding, output_padding, groups, dilation)
+
+
+def conv_tbc(input, weight, bias, pad=0):
+    return _F().conv_tbc(input, weight, bias, pad)
+
+
+def native_channel_shuffle(input, groups):
+    return _F().native_channel_shuffle(input, groups)
+
+
+EXPORTS = EXPORTS + ("ctc_loss", "conv_transpose3d", "conv_tbc", "native_channel_shuffle")

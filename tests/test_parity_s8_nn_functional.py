@@ -113,3 +113,23 @@ def test_native_channel_shuffle():
     x = np.arange(2 * 6 * 2.0).reshape(2, 6, 2)
     np.testing.assert_array_equal(F.native_channel_shuffle(tc.tensor(x), 3).numpy(),
                                   TF.native_channel_shuffle(torch.tensor(x), 3).numpy())
+
+
+def test_top_level_spellings():
+    rng = np.random.default_rng(4)
+    lp = rng.standard_normal((6, 2, 4))
+    lp = lp - np.log(np.exp(lp).sum(2, keepdims=True))
+    tg = np.array([[1, 2], [3, 3]])
+    for args in ((), (0, 0), (0, 1), (0, 2, True)):
+        want = torch.ctc_loss(torch.tensor(lp), torch.tensor(tg), [6, 5], [2, 2], *args)
+        got = tc.ctc_loss(tc.tensor(lp), tc.tensor(tg), [6, 5], [2, 2], *args)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12)
+    x, w = rng.standard_normal((1, 2, 2, 3, 2)), rng.standard_normal((2, 3, 2, 2, 2))
+    np.testing.assert_allclose(tc.conv_transpose3d(tc.tensor(x), tc.tensor(w), None, 2).numpy(),
+                               torch.conv_transpose3d(torch.tensor(x), torch.tensor(w), None, 2).numpy(), atol=1e-12)
+    x, w, b = rng.standard_normal((5, 2, 3)), rng.standard_normal((2, 3, 4)), rng.standard_normal(4)
+    np.testing.assert_allclose(tc.conv_tbc(tc.tensor(x), tc.tensor(w), tc.tensor(b), 1).numpy(),
+                               torch.conv_tbc(torch.tensor(x), torch.tensor(w), torch.tensor(b), 1).numpy(), atol=1e-12)
+    x = np.arange(12.0).reshape(1, 6, 2)
+    np.testing.assert_array_equal(tc.native_channel_shuffle(tc.tensor(x), 2).numpy(),
+                                  torch.native_channel_shuffle(torch.tensor(x), 2).numpy())
