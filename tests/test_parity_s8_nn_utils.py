@@ -141,3 +141,14 @@ def test_sparse_init():
     assert np.all((t.numpy() == 0).sum(axis=0) >= 3)
     with pytest.raises(tc.TensorcoreError, match="sparse_"):
         nn.init.sparse_(tc.zeros(2, 2, 2), 0.5)
+
+
+def test_utils_namespaces():
+    from tensorcore.nn.utils import clip_grad, convert_parameters
+
+    assert clip_grad.clip_grad_norm_ is nn.utils.clip_grad_norm_ and clip_grad.clip_grad_value_ is \
+        nn.utils.clip_grad_value_
+    assert convert_parameters.parameters_to_vector is nn.utils.parameters_to_vector
+    import tensorcore.nn.utils.fusion as fusion
+
+    assert fusion.fuse_conv_bn_eval is nn.utils.fuse_conv_bn_eval

@@ -346,3 +346,6 @@ from .legacy import parameter_namespace as _parameter_namespace  # noqa: E402
 parameter = _parameter_namespace()  # torch.nn.parameter
 __import__("sys").modules[__name__ + ".parameter"] = parameter
 __all__ += ["Container", "NLLLoss2d"]
+for _name, _space in _fusion.utils_namespaces(utils).items():  # nn.utils.clip_grad, nn.utils.convert_parameters
+    setattr(utils, _name, _space)
+    __import__("sys").modules[f"{__name__}.utils.{_name}"] = _space

@@ -155,6 +155,21 @@ _OLD_INIT_NAMES = ("uniform_", "normal_", "constant_", "eye_", "dirac_", "xavier
                    "kaiming_uniform_", "kaiming_normal_", "orthogonal_", "sparse_")
 
 
+def utils_namespaces(utils):
+    """torch.nn.utils.clip_grad and torch.nn.utils.convert_parameters: modules of nn.utils' functions."""
+    import types
+
+    spaces = {}
+    for name, members in (("clip_grad", ("clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
+                                         "clip_grads_with_norm_")),
+                          ("convert_parameters", ("parameters_to_vector", "vector_to_parameters"))):
+        ns = types.ModuleType(f"tensorcore.nn.utils.{name}", f"torch.nn.utils.{name}'s functions.")
+        for member in members:
+            setattr(ns, member, getattr(utils, member))
+        spaces[name] = ns
+    return spaces
+
+
 def install_init_aliases(init):
     """Add sparse_ and the deprecated spellings (uniform, normal, ... as PyTorch's) to the nn.init module."""
     if not hasattr(init, "sparse_"):
