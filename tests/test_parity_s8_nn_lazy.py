@@ -169,3 +169,27 @@ def test_load_state_dict_into_a_model_holding_lazy_modules():
     np.testing.assert_allclose(lazy(x).numpy(), full(x).numpy())
     assert [type(m).__name__ for m in lazy] == ["Linear", "ReLU", "BatchNorm1d", "Linear", "Unflatten", "Conv1d"]
     assert lazy[0].in_features == 5 and lazy[5].in_channels == 0  # torch's numbers in this path (its Conv too)
+
+
+def test_user_defined_lazy_module():
+    class LazyScale(nn.LazyModuleMixin, nn.Module):  # PyTorch's recipe: the mixin first, initialize_parameters
+        def __init__(self):
+            super().__init__()
+            self.scale = nn.UninitializedParameter()
+
+        def initialize_parameters(self, x):
+            if self.has_uninitialized_params():
+                self.scale.materialize((x.shape[-1],))
+                with tc.no_grad():
+                    self.scale.fill_(2.0)
+
+        def forward(self, x):
+            return x * self.scale
+
+    m = LazyScale()
+    assert m.has_uninitialized_params() and list(m.state_dict()) == ["scale"]
+    y = m(tc.ones(2, 3))
+    np.testing.assert_array_equal(y.numpy(), np.full((2, 3), 2.0))
+    assert type(m) is LazyScale and not m.has_uninitialized_params()  # cls_to_become None: the class stays
+    y.sum().backward()
+    np.testing.assert_array_equal(m.scale.grad.numpy(), [2.0, 2.0, 2.0])
