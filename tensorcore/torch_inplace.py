@@ -44,6 +44,12 @@ def _top_level(name):
 
 def _method(name):
     def method(self, *args, **kwargs):
+        if name == "addbmm_" and not self.requires_grad:
+            # NOTE: torch's addbmm_ resizes a self that only broadcasts to the result ((1,) or () to (n, p)).
+            result = self.addbmm(*args, **kwargs)
+            if tuple(result.shape) != tuple(self.shape):
+                self.resize_(*result.shape)
+            return self._inplace(name, result)
         return write_into(self, name, getattr(Tensor, name[:-1]), *args, **kwargs)
 
     method.__name__ = method.__qualname__ = name

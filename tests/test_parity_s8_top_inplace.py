@@ -223,3 +223,13 @@ def test_derived_method_gradient_through_non_leaf():
 
     assert tc.gradcheck(fn, (m, v))
     assert tc.gradcheck(lambda p: (p * 1.0).polygamma_(1), (tc.tensor(_POS, requires_grad=True),))
+
+
+def test_addbmm_in_place_resizes_a_broadcast_self_as_torch():
+    b1, b2 = _R.normal(size=(2, 3, 4)), _R.normal(size=(2, 4, 5))
+    for shape in ((1,), (), (3, 5)):
+        x, xt = _pair(np.full(shape, 0.5))
+        assert x.addbmm_(tc.tensor(b1), tc.tensor(b2), beta=0.6, alpha=0.2) is x
+        xt.addbmm_(torch.tensor(b1), torch.tensor(b2), beta=0.6, alpha=0.2)
+        assert tuple(x.shape) == tuple(xt.shape) == (3, 5)
+        np.testing.assert_allclose(x.numpy(), xt.numpy(), rtol=1e-12)
