@@ -264,3 +264,10 @@ def test_bad_input_raises():
     PZ.orthogonal(lin)
     with pytest.raises(tc.TensorcoreError, match="orthogonal: expected"):
         lin.weight = tc.zeros(2, 2, dtype=tc.float64)
+
+
+def test_old_weight_norm_warns_as_torch():
+    with pytest.warns(FutureWarning, match="parametrizations.weight_norm"):
+        torch.nn.utils.weight_norm(torch.nn.Linear(2, 3))
+    with pytest.warns(FutureWarning, match="parametrizations.weight_norm"):
+        nn.utils.weight_norm(nn.Linear(2, 3))

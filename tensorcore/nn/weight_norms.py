@@ -36,7 +36,12 @@ class _WeightNorm:
 
 
 def weight_norm(module, name="weight", dim=0):
-    """Reparameterize module.<name> as g * v / ||v|| (parameters <name>_g and <name>_v); returns module."""
+    """Reparameterize module.<name> as g * v / ||v|| (parameters <name>_g and <name>_v); returns module.
+    Deprecated, as in PyTorch (FutureWarning): nn.utils.parametrizations.weight_norm is the current form."""
+    import warnings
+
+    warnings.warn("`torch.nn.utils.weight_norm` is deprecated in favor of "
+                  "`torch.nn.utils.parametrizations.weight_norm`.", FutureWarning, stacklevel=2)
     if any(isinstance(h, _WeightNorm) and h.name == name for h, _ in _pre_hooks(module)):
         raise ArgumentError(f"weight_norm: {name!r} of {type(module).__name__} is already weight-normalized")
     weight = module._parameters.get(name)
