@@ -69,3 +69,11 @@ def test_no_gradient_for_a_and_integer_inputs_refused():
         tc.igamma(tc.tensor([1, 2]), tc.tensor([1, 2]))
     with pytest.raises(RuntimeError):
         torch.igamma(torch.tensor([1, 2]), torch.tensor([1, 2]))
+
+
+def test_special_gammainc_and_gammaincc_are_igamma_and_igammac():
+    a, x = R.uniform(0.5, 5, (6,)), R.uniform(0.1, 8, (6,))
+    for ours, theirs in ((tc.special.gammainc, torch.special.gammainc),
+                         (tc.special.gammaincc, torch.special.gammaincc)):
+        np.testing.assert_allclose(ours(tc.tensor(a), tc.tensor(x)).numpy(),
+                                   theirs(torch.tensor(a), torch.tensor(x)).numpy(), rtol=1e-10)
