@@ -133,3 +133,35 @@ def test_top_level_spellings():
     x = np.arange(12.0).reshape(1, 6, 2)
     np.testing.assert_array_equal(tc.native_channel_shuffle(tc.tensor(x), 2).numpy(),
                                   torch.native_channel_shuffle(torch.tensor(x), 2).numpy())
+
+
+GRAD_CASES = {1: ((2, 4, 9), (6, 2, 3), dict(stride=2, padding=1, groups=2)),
+              2: ((2, 4, 7, 6), (6, 4, 3, 2), dict(stride=(2, 1), padding=1, dilation=(1, 2))),
+              3: ((1, 2, 5, 4, 5), (3, 2, 2, 2, 2), dict(stride=2))}
+
+
+@pytest.mark.parametrize("n", [1, 2, 3])
+def test_nn_grad_matches_torch(n):
+    xs, ws, kw = GRAD_CASES[n]
+    rng = np.random.default_rng(n)
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+    go = rng.standard_normal(tuple(getattr(TF, f"conv{n}d")(torch.tensor(x), torch.tensor(w), **kw).shape))
+    gi_t = getattr(torch.nn.grad, f"conv{n}d_input")(xs, torch.tensor(w), torch.tensor(go), **kw)
+    gi_c = getattr(tc.nn.grad, f"conv{n}d_input")(xs, tc.tensor(w), tc.tensor(go), **kw)
+    gw_t = getattr(torch.nn.grad, f"conv{n}d_weight")(torch.tensor(x), ws, torch.tensor(go), **kw)
+    gw_c = getattr(tc.nn.grad, f"conv{n}d_weight")(tc.tensor(x), ws, tc.tensor(go), **kw)
+    np.testing.assert_allclose(gi_c.numpy(), gi_t.numpy(), atol=1e-12)
+    np.testing.assert_allclose(gw_c.numpy(), gw_t.numpy(), atol=1e-12)
+    assert not gi_c.requires_grad
+
+
+def test_nn_grad_is_differentiable_and_checks_shapes():
+    xs, ws, kw = GRAD_CASES[2]
+    rng = np.random.default_rng(5)
+    w = tc.tensor(rng.standard_normal(ws), requires_grad=True)
+    go = tc.tensor(rng.standard_normal((2, 6, 4, 6)), requires_grad=True)
+    assert tc.gradcheck(lambda w, go: tc.nn.grad.conv2d_input(xs, w, go, **kw), (w, go))
+    x = tc.tensor(rng.standard_normal(xs), requires_grad=True)
+    assert tc.gradcheck(lambda x, go: tc.nn.grad.conv2d_weight(x, ws, go, **kw), (x, go))
+    with pytest.raises(tc.TensorcoreError, match="conv2d_input: grad_output has shape"):
+        tc.nn.grad.conv2d_input(xs, w, tc.zeros(2, 6, 3, 3, dtype=tc.float64), **kw)

@@ -349,3 +349,4 @@ __all__ += ["Container", "NLLLoss2d"]
 for _name, _space in _fusion.utils_namespaces(utils).items():  # nn.utils.clip_grad, nn.utils.convert_parameters
     setattr(utils, _name, _space)
     __import__("sys").modules[f"{__name__}.utils.{_name}"] = _space
+from . import grad  # noqa: E402  (torch.nn.grad: conv{1,2,3}d_input / _weight)
