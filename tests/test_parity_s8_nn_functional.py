@@ -147,7 +147,7 @@ def test_nn_grad_matches_torch(n):
     x, w = rng.standard_normal(xs), rng.standard_normal(ws)
     go = rng.standard_normal(tuple(getattr(TF, f"conv{n}d")(torch.tensor(x), torch.tensor(w), **kw).shape))
     gi_t = getattr(torch.nn.grad, f"conv{n}d_input")(xs, torch.tensor(w), torch.tensor(go), **kw)
-    gi_c = getattr(tc.nn.grad, f"conv{n}d_input")(xs, tc.tensor(w), tc.tensor(go), **kw)
+    gi_c = getattr(F.grad, f"conv{n}d_input")(xs, tc.tensor(w), tc.tensor(go), **kw)  # F.grad is nn.grad
     gw_t = getattr(torch.nn.grad, f"conv{n}d_weight")(torch.tensor(x), ws, torch.tensor(go), **kw)
     gw_c = getattr(tc.nn.grad, f"conv{n}d_weight")(tc.tensor(x), ws, tc.tensor(go), **kw)
     np.testing.assert_allclose(gi_c.numpy(), gi_t.numpy(), atol=1e-12)

@@ -428,3 +428,4 @@ __all__ += ["adaptive_max_pool3d_with_indices", "fractional_max_pool2d", "fracti
 from .functional_extra import conv_tbc, multi_head_attention_forward, native_channel_shuffle  # noqa: E402
 
 __all__ += ["conv_tbc", "multi_head_attention_forward", "native_channel_shuffle"]
+from . import grad  # noqa: E402, F401  (torch.nn.functional.grad is torch.nn.grad)
