@@ -139,10 +139,77 @@ def _unsafe_split_with_sizes(self, split_sizes, dim=0):
     return unsafe_split_with_sizes(self, split_sizes, dim)
 
 
+def _reinforce(self, reward):
+    raise GradientError("reinforce() was removed. Use torch.distributions instead.")
+
+
+def _volatile(self):
+    warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning, stacklevel=2)
+    return False
+
+
 def _layout(self):
     from .dtypes import strided
 
     return strided
+
+
+class UntypedStorage:
+    """The memory under a tensor (torch's x.untyped_storage()): data_ptr, nbytes, size (in bytes), device; views of
+    one tensor give storages with the same data_ptr."""
+
+    def __init__(self, tensor):
+        base = tensor._data
+        while isinstance(getattr(base, "base", None), type(base)):
+            base = base.base
+        self._base, self.device = base, tensor.device
+
+    def data_ptr(self):
+        return _address(self._base) if self._base.size else 0
+
+    def nbytes(self):
+        return int(self._base.nbytes)
+
+    def size(self):
+        return self.nbytes()
+
+    def element_size(self):
+        return 1
+
+    def __len__(self):
+        return self.size()
+
+    def is_shared(self):
+        return False
+
+    def is_pinned(self, device=None):
+        return False
+
+
+class TypedStorage(UntypedStorage):
+    """x.storage() (deprecated in torch): the memory under x counted in elements of x's dtype; tolist() its values."""
+
+    def __init__(self, tensor):
+        super().__init__(tensor)
+        self.dtype = tensor.dtype
+
+    def size(self):
+        return self.nbytes() // self.dtype.itemsize
+
+    def element_size(self):
+        return int(self.dtype.itemsize)
+
+    def tolist(self):
+        flat = self._base.reshape(-1).view(np.uint8) if self._base.size else self._base.reshape(-1)
+        return self.device.backend.to_numpy(flat).view(self.dtype).tolist()
+
+
+def _storage(self):
+    warnings.warn("TypedStorage is deprecated. It will be removed in the future and UntypedStorage will be the only "
+                  "storage class. This should only matter to you if you are using storages directly.  To access "
+                  "UntypedStorage directly, use tensor.untyped_storage() instead of tensor.storage()", UserWarning,
+                  stacklevel=2)
+    return TypedStorage(self)
 
 
 _ALWAYS_FALSE = ("is_sparse", "is_sparse_csr", "is_quantized", "is_meta", "is_nested", "is_mkldnn", "is_xpu",
@@ -154,7 +221,8 @@ def _attach():
                ("resize_as", _resize_as), ("prelu", _prelu), ("new_empty_strided", _new_empty_strided),
                ("dim_order", _dim_order), ("is_set_to", _is_set_to),
                ("unsafe_split_with_sizes", _unsafe_split_with_sizes),
-               ("is_inference", lambda self: False), ("is_distributed", lambda self: False))
+               ("is_inference", lambda self: False), ("is_distributed", lambda self: False),
+               ("untyped_storage", lambda self: UntypedStorage(self)), ("storage", _storage), ("reinforce", _reinforce))
     for name, fn in methods:
         if not hasattr(Tensor, name):
             attach_method(name, fn)
@@ -163,7 +231,7 @@ def _attach():
     properties = [(name, property(lambda self: False)) for name in _ALWAYS_FALSE]
     # output_nr: which output of its node a tensor is (each tensorcore node has one output: 0).
     properties += [("layout", property(_layout)), ("name", property(lambda self: None)),
-                   ("output_nr", property(lambda self: 0))]
+                   ("output_nr", property(lambda self: 0)), ("volatile", property(_volatile))]
     for name, prop in properties:
         if not hasattr(Tensor, name):
             attach_method(name, prop)

@@ -57,6 +57,41 @@ def split_copy(input, split_size, dim=0):
     return [piece.clone() for piece in _tensor("split_copy", input).split(split_size, dim)]
 
 
+def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None, requires_grad=False,
+                   pin_memory=False):
+    """An uninitialized tensor of `size` whose dims lie in memory in the order physical_layout (outermost first)."""
+    from .creation import empty
+
+    size, order = tuple(int(s) for s in size), tuple(int(d) for d in physical_layout)
+    if sorted(order) != list(range(len(size))):
+        raise ArgumentError(f"empty_permuted: physical_layout {order} must be a permutation of the {len(size)} dims")
+    physical = empty(*[size[d] for d in order], dtype=dtype, device=device)
+    out = physical.permute(*np.argsort(order).tolist())
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def svd_lowrank(A, q=6, niter=2, M=None):
+    """(U, S, V) of the q largest singular values of A - M (A = U diag(S) V^T approximately). torch's is randomized
+    (niter subspace iterations); this one is the exact truncated SVD, which torch's approximates."""
+    from .linalg import svd
+
+    _tensor("svd_lowrank", A)
+    q = 6 if q is None else int(q)
+    if A.ndim < 2 or not 0 < q <= min(A.shape[-2:]):
+        raise ArgumentError(f"svd_lowrank: q={q} must be in [1, min(m, n)] for A of shape {tuple(A.shape)}")
+    U, S, Vh = svd(A if M is None else A - M, full_matrices=False)
+    return U[..., :q], S[..., :q], Vh.mT[..., :q]
+
+
+def pca_lowrank(A, q=None, center=True, niter=2):
+    """svd_lowrank of A with each column's mean removed (center=True); q defaults to min(6, m, n)."""
+    _tensor("pca_lowrank", A)
+    if A.ndim < 2:
+        raise ShapeError(f"pca_lowrank: A must have at least 2 dimensions, got shape {tuple(A.shape)}")
+    q = min(6, *A.shape[-2:]) if q is None else q
+    return svd_lowrank(A - A.mean(dim=-2, keepdim=True) if center else A, q, niter)
+
+
 # --- nn pieces ------------------------------------------------------------------------------------------------------
 def native_dropout(input, p, train):
     """(output, mask): dropout's output and the bool mask of the kept elements (all True when not training)."""
@@ -194,7 +229,8 @@ EXPORTS = ("adjoint", "as_strided_", "detach_copy", "select_copy", "slice_copy",
            "norm_except_dim", "max_pool1d_with_indices", "convolution", "cond", "has_lapack", "has_spectral",
            "has_mkl", "has_openmp", "compiled_with_cxx11_abi", "is_vulkan_available", "init_num_threads", "is_conj",
            "is_neg", "is_storage", "is_distributed", "set_deterministic_debug_mode", "get_deterministic_debug_mode",
-           "is_deterministic_algorithms_warn_only_enabled", "get_device_module", "default_generator")
+           "is_deterministic_algorithms_warn_only_enabled", "get_device_module", "default_generator",
+           "empty_permuted", "svd_lowrank", "pca_lowrank")
 
 
 def _attach():

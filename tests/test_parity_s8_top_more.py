@@ -2,6 +2,8 @@
 adjoint, as_strided_, native_dropout, norm_except_dim, max_pool1d_with_indices, convolution, cond, flags, the
 deterministic debug mode, get_device_module, default_generator, torch.version."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -121,3 +123,57 @@ def test_tensor_dense_methods():
     assert a.to_dense() is a and b.to_dense() is b
     assert a.dense_dim() == b.dense_dim() == 2 and a.sparse_dim() == b.sparse_dim() == 0
     assert a.const_data_ptr() == a.data_ptr()
+
+
+def test_storages_share_data_ptr_across_views():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for make in (lambda m: m.arange(6.0).reshape(2, 3), lambda m: m.ones(4, dtype=m.float64)):
+            a, b = make(tc), make(torch)
+            va, vb = a[1:], b[1:]
+            sa, sb = va.untyped_storage(), vb.untyped_storage()
+            assert sa.nbytes() == sb.nbytes() and len(sa) == len(sb) and sa.size() == sb.size()
+            assert (sa.data_ptr() == a.data_ptr()) and (sb.data_ptr() == b.data_ptr())
+            ta, tb = va.storage(), vb.storage()
+            assert ta.size() == tb.size() and ta.element_size() == tb.element_size() and ta.tolist() == tb.tolist()
+        assert tc.ones(2).untyped_storage().data_ptr() != tc.ones(2).untyped_storage().data_ptr()
+    with pytest.warns(UserWarning, match="TypedStorage is deprecated"):
+        tc.ones(2).storage()
+
+
+def test_volatile_and_reinforce():
+    with pytest.warns(UserWarning, match="volatile was removed"):
+        assert tc.ones(2).volatile is False
+    with pytest.raises(tc.TensorcoreError, match="reinforce"):
+        tc.ones(2).reinforce(1.0)
+    with pytest.raises(RuntimeError, match="reinforce"):
+        torch.ones(2).reinforce(1.0)
+
+
+def test_empty_permuted_strides_match_torch():
+    for size, layout in (((2, 3, 4), (0, 2, 1)), ((2, 3, 4), (2, 0, 1)), ((5,), (0,)), ((2, 3, 4, 5), (0, 2, 3, 1))):
+        got, want = tc.empty_permuted(size, layout), torch.empty_permuted(size, layout)
+        assert tuple(got.shape) == tuple(want.shape) and got.stride() == want.stride()
+    assert tc.empty_permuted((2, 3), (1, 0), dtype=tc.float64).dtype == tc.float64
+    with pytest.raises(tc.TensorcoreError, match="permutation"):
+        tc.empty_permuted((2, 3), (0, 0))
+
+
+@pytest.mark.parametrize("shape,q", [((10, 5), None), ((2, 8, 6), 3), ((6, 9), 4)])
+def test_pca_and_svd_lowrank_agree_with_torch(shape, q):
+    a = R.normal(size=shape)
+    U, S, V = tc.pca_lowrank(tc.tensor(a), q=q)
+    torch.manual_seed(0)
+    Ut, St, Vt = torch.pca_lowrank(torch.tensor(a), q=q, niter=20)
+    assert tuple(U.shape) == tuple(Ut.shape) and tuple(S.shape) == tuple(St.shape) and tuple(V.shape) == tuple(Vt.shape)
+    # torch's values come from a randomized subspace, which can only fall short of the exact ones (ours)
+    np.testing.assert_allclose(S.numpy()[..., 0], St.numpy()[..., 0], rtol=1e-6)
+    assert np.all(S.numpy() >= St.numpy() - 1e-10)
+    centered = a - a.mean(axis=-2, keepdims=True)
+    k = S.shape[-1]
+    np.testing.assert_allclose(np.abs(np.swapaxes(U.numpy(), -1, -2) @ centered @ V.numpy()),
+                               np.abs(np.eye(k) * S.numpy()[..., None, :]), atol=1e-10)
+    U, S, V = tc.svd_lowrank(tc.tensor(a), q=2, M=tc.tensor(a) * 0.5)
+    np.testing.assert_allclose(S.numpy(), np.linalg.svd(a * 0.5, compute_uv=False)[..., :2], rtol=1e-12)
+    x = tc.tensor(a, requires_grad=True)
+    assert tc.gradcheck(lambda x: tc.pca_lowrank(x, q=2)[1], (x,))
