@@ -350,3 +350,6 @@ for _name, _space in _fusion.utils_namespaces(utils).items():  # nn.utils.clip_g
     setattr(utils, _name, _space)
     __import__("sys").modules[f"{__name__}.utils.{_name}"] = _space
 from . import grad  # noqa: E402  (torch.nn.grad: conv{1,2,3}d_input / _weight)
+from .linear_cross_entropy import LinearCrossEntropyLoss, LinearCrossEntropyOptions  # noqa: E402
+
+__all__ += ["LinearCrossEntropyLoss", "LinearCrossEntropyOptions"]

@@ -429,3 +429,6 @@ from .functional_extra import conv_tbc, multi_head_attention_forward, native_cha
 
 __all__ += ["conv_tbc", "multi_head_attention_forward", "native_channel_shuffle"]
 from . import grad  # noqa: E402, F401  (torch.nn.functional.grad is torch.nn.grad)
+from .linear_cross_entropy import linear_cross_entropy  # noqa: E402
+
+__all__ += ["linear_cross_entropy"]
