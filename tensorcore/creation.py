@@ -67,9 +67,12 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
     elif dtype is None and isinstance(fill_value, numbers.Integral):
         dtype = np.int64
     dtype = _dtype(dtype, "full")
-    if dtype.kind in "iu" and not (isinstance(fill_value, numbers.Integral)
-                                   and np.iinfo(dtype).min <= fill_value <= np.iinfo(dtype).max):
-        raise ArgumentError(f"full(): fill_value {fill_value!r} does not fit dtype {dtype}")
+    if dtype.kind in "iu":  # PyTorch's rule: a float truncates toward zero, out of range (nan, inf) is refused,
+        info = np.iinfo(dtype)  # and an unsigned dtype wraps negative integers down to -max
+        low = info.min if dtype.kind == "i" else -info.max if isinstance(fill_value, numbers.Integral) else 0
+        if not (isinstance(fill_value, numbers.Real) and low <= fill_value <= info.max):
+            raise ArgumentError(f"full(): fill_value {fill_value!r} does not fit dtype {dtype}")
+        fill_value = int(fill_value) % (info.max + 1) if dtype.kind == "u" else int(fill_value)
     size = (size,) if not isinstance(size, (tuple, list)) else (tuple(size),)
     return _filled("full", lambda xp, s, d: xp.full(s, fill_value, dtype=d), size, dtype, device, requires_grad)
 

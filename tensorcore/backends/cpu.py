@@ -295,7 +295,7 @@ def erf(x):
     # NOTE: W. J. Cody's rational Chebyshev approximations (as used by many libms); |error| < 1e-15.
     """
     x = np.asarray(x)
-    out_dtype = x.dtype if x.dtype.kind == "f" else np.float64
+    out_dtype = x.dtype if x.dtype.kind in "fV" else np.float64  # (V: bfloat16 stays bfloat16)
     xd = x.astype(np.float64, copy=False)
     ax = np.abs(xd)
     res = np.full_like(xd, np.nan)  # NaN stays NaN (no branch below takes it)

@@ -8,23 +8,34 @@ import numpy as np
 from ..tensor import Tensor
 from .activations import sigmoid
 from .compare import where
-from .declare import binary, operand
+from .declare import binary, operand, refuse_result, refusing
 from .registry import register
 from .unary import log
 from .unary_math import exp2
 
 _LN2 = math.log(2.0)
 
+def _atan2_denominator(x, y):
+    """x^2 + y^2, inf at the origin: atan2's gradient there is 0, as PyTorch's (not 0/0)."""
+    from .compare import where
+
+    d = x * x + y * y
+    return where(d == 0, math.inf, d)
+
+
 atan2 = binary("atan2", forward=lambda xp, x, y: xp.arctan2(x, y), floating=True,
-               vjp=(lambda g, x, y: g * y / (x * x + y * y), lambda g, x, y: -g * x / (x * x + y * y)),
+               vjp=(lambda g, x, y: g * y / _atan2_denominator(x, y),
+                    lambda g, x, y: -g * x / _atan2_denominator(x, y)),
                doc="The angle of the point (y=other... x=input over other): atan(input / other) in (-pi, pi].")
-hypot = binary("hypot", forward=lambda xp, x, y: xp.hypot(x, y), floating=True,
+hypot = binary("hypot", forward=lambda xp, x, y: xp.hypot(x, y), floating=True, refuse=refuse_result("hypot", "biu"),
                vjp=(lambda g, x, out: g * x / out, lambda g, y, out: g * y / out),
                doc="sqrt(x^2 + y^2), without overflow.")
 logaddexp = binary("logaddexp", forward=lambda xp, x, y: xp.logaddexp(x, y), floating=True,
+                   refuse=refuse_result("logaddexp", "biu"),
                    vjp=(lambda g, x, y: g * sigmoid(x - y), lambda g, x, y: g * sigmoid(y - x)),
                    doc="log(exp(x) + exp(y)), without overflow.")
 logaddexp2 = binary("logaddexp2", forward=lambda xp, x, y: xp.logaddexp2(x, y), floating=True,
+                    refuse=refuse_result("logaddexp2", "biu"),
                     vjp=(lambda g, x, y: g * sigmoid((x - y) * _LN2), lambda g, x, y: g * sigmoid((y - x) * _LN2)),
                     doc="log2(2^x + 2^y), without overflow.")
 # NOTE: d copysign(x, y)/dx = copysign(x, y) / x (0 at x = 0), and PyTorch gives y no gradient (zeros).
@@ -71,21 +82,46 @@ def _float_power_grad_y(g, x, out):
     return g * out * log(where(x > 0, x, 1.0)) * (x > 0)
 
 
-float_power = binary("float_power", forward=_float_power, promote=False,
-                     vjp=(lambda g, x, y: g * y * x.double() ** (y - 1) if isinstance(x, Tensor) else None,
-                          _float_power_grad_y),
+def _float_power_grad_x(g, x, y):
+    if not isinstance(x, Tensor):
+        return None
+    y = y.double() if isinstance(y, Tensor) else y  # (an integer or bool y: y - 1 in float64)
+    return g * y * x.double() ** (y - 1)
+
+
+float_power = binary("float_power", forward=_float_power, promote=False, vjp=(_float_power_grad_x, _float_power_grad_y),
                      doc="x ** y computed in float64 (the result is float64).")
-heaviside = binary("heaviside", forward=lambda xp, x, y: xp.heaviside(x, y).astype(xp.result_type(x, y)),
+
+
+def _same_dtypes(x, y):
+    from ..errors import DTypeError
+
+    if getattr(x, "dtype", None) != getattr(y, "dtype", None):
+        raise DTypeError(f"heaviside: input ({getattr(x, 'dtype', type(x).__name__)}) and values "
+                         f"({getattr(y, 'dtype', type(y).__name__)}) must have the same dtype, as in PyTorch")
+
+
+heaviside = binary("heaviside", forward=lambda xp, x, y: xp.where(x == 0, y, x > 0).astype(xp.result_type(x, y)),
+                   refuse=_same_dtypes,
                    vjp=(None, None), doc="0 where x < 0, values where x == 0, 1 where x > 0.")
-nextafter = binary("nextafter", forward=lambda xp, x, y: xp.nextafter(x, y), vjp=(lambda g: g, lambda g: g * 0.0),
+nextafter = binary("nextafter", forward=refusing("nextafter", "biu", lambda xp, x, y: xp.nextafter(x, y)),
+                   refuse=refuse_result("nextafter", "biu"), vjp=(lambda g: g, lambda g: g * 0.0),
                    doc="The next float after x towards y.")
 
 
 @register("lerp", method=True)
 def lerp(input, end, weight):
     """input + weight * (end - input) (PyTorch's form: end - (end - input) * (1 - weight) where weight >= 0.5)."""
+    from ..errors import DTypeError
+
     if not isinstance(end, Tensor):
         end = operand(end, input)
+    if isinstance(input, Tensor):  # PyTorch's checks: a floating input, end of its dtype, a weight too unless 0-d
+        if input.dtype.kind not in "fV":
+            raise DTypeError(f"lerp: not implemented for {input.dtype} tensors; the input must be floating")
+        for what, t in (("end", end), ("weight", weight)):
+            if isinstance(t, Tensor) and t.dtype != input.dtype and (what == "end" or t.ndim > 0):
+                raise DTypeError(f"lerp: expected dtype {input.dtype} for `{what}` but got {t.dtype}")
     diff = end - input
     if isinstance(weight, Tensor):
         return where(weight.abs() < 0.5, input + weight * diff, end - diff * (1 - weight))
@@ -102,8 +138,17 @@ _attach()
 
 @register("addcmul", method=True)
 def addcmul(input, tensor1, tensor2, *, value=1):
-    """input + value * tensor1 * tensor2."""
+    """input + value * tensor1 * tensor2, in the result type of all three (PyTorch's promotion)."""
+    input, tensor1, tensor2 = _common(input, tensor1, tensor2)
     return input + tensor1 * tensor2 * value if value != 1 else input + tensor1 * tensor2
+
+
+def _common(*values):
+    """Tensor operands cast to their joint result type (addcmul and addcdiv promote all three at once)."""
+    from .declare import result_dtype_of
+
+    dt = result_dtype_of(*values)
+    return tuple(v.to(dt) if isinstance(v, Tensor) and v.dtype != dt else v for v in values)
 
 
 @register("addcdiv", method=True)
@@ -113,6 +158,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
     if all(isinstance(t, Tensor) and t.dtype.kind in "biu" for t in (tensor1, tensor2)):
         raise DTypeError("addcdiv: integer division of tensor1 by tensor2 is not supported; use floating tensors")
+    input, tensor1, tensor2 = _common(input, tensor1, tensor2)
     return input + tensor1 / tensor2 * value if value != 1 else input + tensor1 / tensor2
 
 

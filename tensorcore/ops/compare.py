@@ -5,7 +5,7 @@ import numpy as np
 from ..autograd import Function
 from ..errors import ArgumentError
 from ..tensor import Tensor, _make
-from .declare import binary, operand, result_dtype_of, unary
+from .declare import _wrapped_int, binary, operand, result_dtype_of, unary
 from .registry import register
 
 
@@ -13,17 +13,31 @@ def _compare(name, forward, doc):
     return binary(name, forward=forward, vjp=(None, None), promote=False, inplace=False, doc=doc)
 
 
-eq = _compare("eq", lambda xp, x, y: x == y, "x == y, elementwise (a bool tensor).")
-ne = _compare("ne", lambda xp, x, y: x != y, "x != y, elementwise.")
-lt = _compare("lt", lambda xp, x, y: x < y, "x < y, elementwise.")
-le = _compare("le", lambda xp, x, y: x <= y, "x <= y, elementwise.")
-gt = _compare("gt", lambda xp, x, y: x > y, "x > y, elementwise.")
-ge = _compare("ge", lambda xp, x, y: x >= y, "x >= y, elementwise.")
+def _wrapping(fn):
+    """A comparison whose Python int wraps into an integer tensor's dtype first (uint8 > -3 is uint8 > 253),
+    as PyTorch casts it; NumPy compares the mathematical values."""
+    def forward(xp, x, y):
+        if type(y) is int and getattr(x, "dtype", None) is not None and x.dtype.kind in "iu":
+            y = _wrapped_int(y, x.dtype)
+        elif type(x) is int and getattr(y, "dtype", None) is not None and y.dtype.kind in "iu":
+            x = _wrapped_int(x, y.dtype)
+        return fn(x, y)
+    return forward
+
+
+eq = _compare("eq", _wrapping(lambda x, y: x == y), "x == y, elementwise (a bool tensor).")
+ne = _compare("ne", _wrapping(lambda x, y: x != y), "x != y, elementwise.")
+lt = _compare("lt", _wrapping(lambda x, y: x < y), "x < y, elementwise.")
+le = _compare("le", _wrapping(lambda x, y: x <= y), "x <= y, elementwise.")
+gt = _compare("gt", _wrapping(lambda x, y: x > y), "x > y, elementwise.")
+ge = _compare("ge", _wrapping(lambda x, y: x >= y), "x >= y, elementwise.")
 logical_and = _compare("logical_and", lambda xp, x, y: xp.logical_and(x, y), "x and y, elementwise.")
 logical_or = _compare("logical_or", lambda xp, x, y: xp.logical_or(x, y), "x or y, elementwise.")
 logical_xor = _compare("logical_xor", lambda xp, x, y: xp.logical_xor(x, y), "x xor y, elementwise.")
 logical_not = unary("logical_not", forward=lambda xp, x: xp.logical_not(x), vjp=None, inplace=False,
                     doc="not x, elementwise.")
+
+
 def _sign(xp, x):
     """-1, 0 or 1; NaN gives 0, as PyTorch's sign (NumPy's gives NaN)."""
     if x.dtype.kind == "b":
@@ -51,9 +65,10 @@ minimum = binary("minimum", forward=lambda xp, x, y: xp.minimum(x, y), inplace=F
 
 class Where(Function):
     @staticmethod
-    def forward(ctx, cond, x, y):
+    def forward(ctx, cond, x, y, dtype=None):
         ctx.save_for_backward(cond)
-        return ctx.backend.xp.where(cond, x, y)
+        out = ctx.backend.xp.where(cond, x, y)
+        return out if dtype is None or out.dtype == dtype else out.astype(dtype)  # a Python scalar with bfloat16
 
     @staticmethod
     def backward(ctx, g):
@@ -86,7 +101,7 @@ def where(condition, input, other):
     dt = result_dtype_of(input, other)
     input = input.to(dt) if isinstance(input, Tensor) and input.dtype != dt else input
     other = other.to(dt) if isinstance(other, Tensor) and other.dtype != dt else other
-    return Where.apply(condition, input, other)
+    return Where.apply(condition, input, other, dtype=dt)
 
 
 def _scalar_rank(value):
@@ -150,19 +165,16 @@ def _bound(value, x, name):
 def clamp(input, min=None, max=None):
     """min(max(input, min), max), elementwise (bounds are numbers or tensors that broadcast); the
     gradient is 1 where min <= input <= max."""
-    from .declare import _promote
-
     if not isinstance(input, Tensor):
         raise ArgumentError(f"clamp: expected a Tensor, got {type(input).__name__}")
     if min is None and max is None:
         raise ArgumentError("clamp: at least one of min and max must be given")
     lo, hi = _bound(min, input, "min"), _bound(max, input, "max")
-    x = input
-    for b in (lo, hi):
-        if b is not None:
-            x, _ = _promote(x, b, False)
-    lo = lo if not isinstance(lo, Tensor) else _promote(x, lo, False)[1]
-    hi = hi if not isinstance(hi, Tensor) else _promote(x, hi, False)[1]
+    dt = result_dtype_of(input, *(b for b in (lo, hi) if b is not None))  # all three at once, as PyTorch
+    x = input if input.dtype == dt else input.to(dt)
+    if x.dtype.kind in "iu":  # a Python int bound: PyTorch's checked cast to x's dtype (uint8: -1 is 255)
+        lo, hi = (_wrapped_int(b, x.dtype, "clamp") if type(b) is int else b for b in (lo, hi))
+    lo, hi = (b.to(dt) if isinstance(b, Tensor) and b.dtype != dt else b for b in (lo, hi))
     return Clamp.apply(x, lo, hi)
 
 

@@ -28,7 +28,7 @@ from .. import grad_mode
 from ..amp import policy as amp_policy
 from ..autograd import _SAVED_OUTPUT, Context, Function, _check_finite, _forward_error, _user_frame
 from ..dtypes import get_default_dtype
-from ..errors import ArgumentError, DeviceError, TensorcoreError
+from ..errors import ArgumentError, DeviceError, DTypeError, TensorcoreError
 from ..grad_mode import modes
 from ..tensor import Tensor, _make, attach_method, tensor
 from .registry import BOUNDARY, boundary_error, register
@@ -345,6 +345,69 @@ def result_dtype(x, y):
     return zero if _CATEGORY[zero.kind] > _CATEGORY[dim.kind] else dim
 
 
+def result_dtype_of(*values):
+    """PyTorch's result type of several operands at once (addcmul, where, ...): the promoted dtype of the
+    dimensioned tensors, unless the 0-d tensors (then the Python numbers, as their category's default
+    dtype) are of a higher category."""
+    ranks = [None, None, None]  # dimensioned tensors, 0-d tensors, Python numbers
+    for v in values:
+        if isinstance(v, Tensor):
+            k, d = (1 if v._data.ndim == 0 else 0), v._data.dtype
+        else:
+            k, d = 2, (np.dtype(bool), np.dtype(np.int64), get_default_dtype())[_category(v)]
+        ranks[k] = d if ranks[k] is None else _same_class(ranks[k], d)
+    out = None
+    for d in ranks:
+        if d is not None and (out is None or _CATEGORY[d.kind] > _CATEGORY[out.kind]):
+            out = d
+    return out
+
+
+def refuse_result(op, kinds):
+    """A binary op's `refuse`: PyTorch has no kernel of `op` when the operands' result dtype is of these kinds
+    (floor_divide of bools, logaddexp of integers): a DTypeError naming the dtypes."""
+    def refuse(x, y):
+        dt = result_dtype_of(x, y)
+        if dt.kind in kinds:
+            raise DTypeError(f"{op}: not implemented for {dt} (the result type of {_described(x)} and "
+                             f"{_described(y)}), as in PyTorch")
+    return refuse
+
+
+def refusing(op, kinds, forward):
+    """forward, refusing arrays of these kinds: the same-dtype fast path calls forward without `refuse`."""
+    def checked(xp, x, y, **params):
+        a = x if hasattr(x, "dtype") else y
+        if a.dtype.kind in kinds:
+            raise DTypeError(f"{op}: not implemented for {a.dtype} tensors, as in PyTorch")
+        return forward(xp, x, y, **params)
+    return checked
+
+
+def _described(v):
+    return f"{tuple(v.shape)} {v.dtype}" if isinstance(v, Tensor) else f"{type(v).__name__} {v!r}"
+
+
+_INT_BOUNDS = {}
+
+
+def _wrapped_int(value, dtype, checked=None):
+    """A Python int out of an integer tensor's range wraps into it (uint8 + -3 is uint8 + 253), as PyTorch
+    casts its scalars; NumPy refuses it. In range: the value itself. `checked` (an op name): PyTorch's checked
+    conversion (clamp, masked_fill): only an unsigned dtype's negatives down to -max wrap, the rest is refused."""
+    bounds = _INT_BOUNDS.get(dtype)
+    if bounds is None:
+        info = np.iinfo(dtype)
+        bounds = _INT_BOUNDS[dtype] = (int(info.min), int(info.max), dtype.itemsize * 8)
+    low, high, bits = bounds
+    if low <= value <= high:
+        return value
+    if checked and not (low == 0 and -high <= value < 0):
+        raise ArgumentError(f"{checked}: value {value} cannot be converted to {dtype} without overflow")
+    w = value % (1 << bits)
+    return w - (1 << bits) if low < 0 and w > high else w
+
+
 def _promote(x, y, floating):
     """Cast Tensor operands to PyTorch's result type (see result_dtype); `floating`: integer results
     become the default float (true division). Python numbers stay numbers."""
@@ -355,6 +418,10 @@ def _promote(x, y, floating):
     else:
         t, s = (x, y) if isinstance(x, Tensor) else (y, x)
         kind = t._data.dtype.kind
+        if kind in "iu" and type(s) is int and not floating:
+            w = _wrapped_int(s, t._data.dtype)
+            if w is not s:
+                x, y = (x, w) if t is x else (w, y)
         if kind in "fcV" or (not floating and not isinstance(s, float) and not (kind == "b" and type(s) is int)):
             return x, y  # NumPy keeps the tensor's dtype for a Python number of its category or lower
     dtype = result_dtype(x, y)
@@ -416,11 +483,13 @@ def _check_param_defaults(name, params, fns):
 
 
 def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=True, floating=False,
-           vjp_arrays=None, promote=True, params=None, check=None):
+           vjp_arrays=None, promote=True, params=None, check=None, refuse=None):
     """Declare an elementwise op of two operands with broadcasting: y = forward(x, y).
 
     `floating` is a bool or a function of the params (div: only without rounding_mode). Params
-    (`params={"alpha": 1}`) must have the same defaults in forward, check and the vjps' signatures."""
+    (`params={"alpha": 1}`) must have the same defaults in forward, check and the vjps' signatures.
+    `refuse(x, y)` sees the operands before promotion (for dtypes PyTorch refuses, such as sub of a bool) and
+    raises; the same-dtype fast path skips it, so forward checks that case itself."""
     params = dict(params or {})
     _check_param_defaults(name, params, (forward, check, *vjp))
     call, plain = _forward_caller(name, forward, backend, 2)
@@ -469,6 +538,8 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
             p, fl = _NO_PARAMS, floating_default
         if check is not None:
             check(**p)
+        if refuse is not None:
+            refuse(x, y)
         if promote:
             x, y = _promote(x, y, fl)
         if isinstance(x, Tensor) and isinstance(y, Tensor):

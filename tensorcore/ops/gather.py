@@ -130,17 +130,21 @@ class ScatterReduce(Function):
         xp.add.at(hit, pos, 1)
         if not include_self:
             fill = _IDENTITY.get(reduce)
-            if fill is None:
-                info = np.finfo(x.dtype) if x.dtype.kind == "f" else np.iinfo(x.dtype)
-                fill = -np.inf if reduce == "amax" else np.inf
-                fill = fill if x.dtype.kind == "f" else (info.min if reduce == "amax" else info.max)
+            if fill is None:  # amax/amin: the dtype's lowest/highest value (bool: False/True; floats: -inf/inf)
+                if x.dtype.kind in "fV":
+                    fill = -np.inf if reduce == "amax" else np.inf
+                elif x.dtype.kind == "b":
+                    fill = reduce == "amin"
+                else:
+                    info = np.iinfo(x.dtype)
+                    fill = info.min if reduce == "amax" else info.max
             out[hit > 0] = fill
         ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum, "amin": xp.minimum}[reduce]
         ufunc.at(out, pos, src)
         if reduce == "mean":
             count = hit + (1 if include_self else 0)
             count[count == 0] = 1
-            out = (out / count).astype(x.dtype, copy=False) if x.dtype.kind == "f" else out // count
+            out = ((out / count) if x.dtype.kind in "fV" else out // count).astype(x.dtype, copy=False)
             ctx.count = count.astype(x.dtype)
         ctx.dim, ctx.reduce, ctx.include_self = dim, reduce, include_self
         ctx.hit = hit > 0

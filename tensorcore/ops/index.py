@@ -219,7 +219,9 @@ class IndexCopy(Function):
         return gx, None, gs
 
 
-def _index_1d(op, x, dim, index):
+def _index_1d(op, x, dim, index, negative=False):
+    """(dim, int64 index) of index_select & co; negative indices count from the end only where PyTorch's op
+    takes them (index_fill), the others refuse them as PyTorch's do."""
     from .dims import one_dim
 
     if not isinstance(index, Tensor) or index.dtype.kind not in "iu" or index.ndim > 1:
@@ -232,7 +234,7 @@ def _index_1d(op, x, dim, index):
     d = one_dim(op, dim, x.ndim)
     n = x.shape[d] if x.ndim else 1
     idx = index._data.reshape(-1)
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+    if idx.size and (int(idx.min()) < (-n if negative else 0) or int(idx.max()) >= n):
         raise IndexingError(f"{op}: index out of range for dim {d} of size {n} (range [{int(idx.min())}, "
                             f"{int(idx.max())}])")
     if idx.size and int(idx.min()) < 0:
@@ -284,7 +286,7 @@ def index_copy(input, dim, index, source):
 @register("index_fill", method=True)
 def index_fill(input, dim, index, value):
     """A copy of input with `value` (a number or a 0-d tensor) written at the indices along `dim`."""
-    d, index = _index_1d("index_fill", input, dim, index)
+    d, index = _index_1d("index_fill", input, dim, index, negative=True)
     if input.ndim == 0:
         return index_fill(input.reshape(1), 0, index, value).reshape(())
     if isinstance(value, Tensor):

@@ -66,7 +66,7 @@ def cat(tensors, dim=0, *, axis=None):
     """Tensors joined along the existing dim `dim`; all other sizes must match (1-D empty tensors are skipped)."""
     tensors = _tensors("cat", tensors)
     kept = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
-    dtype = _common_dtype(kept)
+    dtype = _common_dtype(tensors)  # a skipped empty tensor still takes part in the promotion, as in PyTorch
     kept = [t if t.dtype == dtype else t.astype(dtype) for t in kept]
     first = kept[0]
     d = one_dim("cat", _dim_or_axis("cat", dim, axis), first.ndim)
@@ -192,7 +192,7 @@ def narrow(input, dim, start, length):
     start = int(start.item()) if isinstance(start, Tensor) else start
     if not is_int(start) or not is_int(length) or not -n <= start <= n:
         raise ShapeError(f"narrow: start {start!r} is out of range for dim {d} of size {n}")
-    start %= n if n else 1
+    start = start + n if start < 0 else start  # (start == n is the end: only length 0 fits there)
     if length < 0 or start + length > n:
         raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds the size {n} of dim {d}")
     key = [slice(None)] * input.ndim

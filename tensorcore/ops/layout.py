@@ -148,7 +148,7 @@ def rot90(input, k=1, dims=(0, 1)):
         raise ShapeError(f"rot90: the two dims must differ, got {dims}")
     k %= 4
     if k == 0:
-        return input * 1
+        return input.clone()  # (a copy: * 1 would turn bool into int64)
     if k == 2:
         return Flip.apply(input, axes=tuple(sorted((a, b))))
     return transpose(Flip.apply(input, axes=(b if k == 1 else a,)), a, b)
@@ -203,7 +203,7 @@ def diag(input, diagonal=0):
     if input.ndim == 1:
         return diag_embed(input, diagonal, 0, 1)
     if input.ndim == 2:
-        return Diagonal.apply(input, offset=int(diagonal), d1=0, d2=1) * 1
+        return Diagonal.apply(input, offset=int(diagonal), d1=0, d2=1).clone()
     raise ShapeError(f"diag: expects a 1-D or 2-D tensor, got {tuple(input.shape)}")
 
 

@@ -1,9 +1,11 @@
 """Bitwise ops on bool and integer tensors (PyTorch's names): bitwise_and/or/xor/not, the shifts, and
 the Python operators &, |, ^, ~, <<, >> on tensors. Floating operands raise DTypeError."""
 
-from ..errors import DTypeError
+import numpy as np
+
+from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
-from .declare import binary, unary
+from .declare import binary, refuse_result, refusing, unary
 
 
 def _integral(name, *arrays):
@@ -14,20 +16,23 @@ def _integral(name, *arrays):
             raise DTypeError(f"{name}: expected bool or integer tensors, got {getattr(a, 'dtype', type(a).__name__)}")
 
 
-def _bitwise(name, fn, doc):
+def _bitwise(name, fn, doc, kinds=""):
     def forward(xp, x, y):
         _integral(name, x, y)
         return fn(xp, x, y)
 
+    if kinds:  # the shifts: PyTorch has no kernel for bools
+        return binary(name, forward=refusing(name, kinds, forward), vjp=(None, None), doc=doc,
+                      refuse=refuse_result(name, kinds))
     return binary(name, forward=forward, vjp=(None, None), doc=doc)
 
 
 bitwise_and = _bitwise("bitwise_and", lambda xp, x, y: xp.bitwise_and(x, y), "x & y, bit by bit (and for bools).")
 bitwise_or = _bitwise("bitwise_or", lambda xp, x, y: xp.bitwise_or(x, y), "x | y, bit by bit.")
 bitwise_xor = _bitwise("bitwise_xor", lambda xp, x, y: xp.bitwise_xor(x, y), "x ^ y, bit by bit.")
-bitwise_left_shift = _bitwise("bitwise_left_shift", lambda xp, x, y: xp.left_shift(x, y), "x << y.")
+bitwise_left_shift = _bitwise("bitwise_left_shift", lambda xp, x, y: xp.left_shift(x, y), "x << y.", "b")
 bitwise_right_shift = _bitwise("bitwise_right_shift", lambda xp, x, y: xp.right_shift(x, y),
-                               "x >> y (arithmetic: the sign bit is kept).")
+                               "x >> y (arithmetic: the sign bit is kept).", "b")
 
 
 def _not(xp, x):
@@ -61,6 +66,11 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
     _same_dtype("isclose", input, other)
     b = other._data if isinstance(other, Tensor) else operand(other, input)
+    try:
+        np.broadcast_shapes(tuple(input.shape), tuple(getattr(b, "shape", ())))
+    except ValueError:
+        raise ShapeError(f"isclose: shapes {tuple(input.shape)} and {tuple(getattr(b, 'shape', ()))} cannot be "
+                         "broadcast together") from None
     xp = input.device.backend.xp
     return _make(xp.isclose(input._data, b, rtol=rtol, atol=atol, equal_nan=bool(equal_nan)), input.device, False,
                  None)

@@ -39,6 +39,10 @@ def masked_fill(input, mask, value):
     elif not isinstance(value, (int, float, bool)):
         raise DTypeError(f"masked_fill: value must be a number or a 0-d tensor, got {type(value).__name__}")
     elif input.dtype.kind not in "fV":
+        from .declare import _wrapped_int
+
+        if type(value) is int and input.dtype.kind in "iu":  # out of range wraps, as PyTorch casts it
+            value = _wrapped_int(value, input.dtype, "masked_fill")
         value = _make(input.device.backend.xp.asarray(value, dtype=input.dtype), input.device, False, None)
     out = where(mask, value, input)
     return out if out.dtype == input.dtype else out.astype(input.dtype)

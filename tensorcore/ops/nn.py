@@ -7,6 +7,7 @@ from ..errors import ArgumentError, DTypeError, ShapeError
 from ..random import _gen
 from ..tensor import Tensor, _make
 from .activations import relu, sigmoid
+from .dims import one_dim
 from .reduce import mean, normalize_axis, sum
 from .registry import register
 from .unary import abs as tc_abs
@@ -60,7 +61,7 @@ def _softmax_dim(op, x, dim, axis, dtype):
     if x.dtype.kind not in "fV":
         raise DTypeError(f"{op}: input must be floating point, got {x.dtype} (PyTorch has no integer {op}; "
                          f"pass dtype=tc.float32 or cast with .float())")
-    return x, normalize_axis(op, dim, x.ndim)[0] if x.ndim else 0
+    return x, normalize_axis(op, dim, x.ndim)[0] if x.ndim else one_dim(op, dim, 0)  # 0-d: dim 0 or -1
 
 
 @register("softmax", method=True)

@@ -128,8 +128,13 @@ def tensordot(a, b, dims=2):
     k = 1
     for i in da:
         k *= a.shape[i]
-    left = a.permute(*fa, *da).reshape(-1, k)
-    right = b.permute(*db, *fb).reshape(k, -1)
+    m, n = 1, 1  # the free sizes spelled out: reshape(-1, 0) of an empty tensor has no answer
+    for i in fa:
+        m *= a.shape[i]
+    for j in fb:
+        n *= b.shape[j]
+    left = a.permute(*fa, *da).reshape(m, k)
+    right = b.permute(*db, *fb).reshape(k, n)
     return matmul(left, right).reshape(*[a.shape[i] for i in fa], *[b.shape[j] for j in fb])
 
 

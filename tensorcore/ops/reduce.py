@@ -62,7 +62,8 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, axes, keepdims):
         ctx.shape, ctx.axes, ctx.keepdims = x.shape, axes, keepdims
-        return ctx.backend.sum(x, axes, keepdims)
+        out = ctx.backend.sum(x, axes, keepdims)
+        return out if out.dtype == x.dtype else out.astype(x.dtype)  # NumPy sums int32 into int64; dtype= kept
 
     @staticmethod
     def backward(ctx, g):
@@ -270,8 +271,9 @@ def aminmax(input, *, dim=None, keepdim=False):
 
 
 def _arg(x, dim, keepdim, name):
-    if x.numel() == 0:
-        raise ShapeError(f"{name}: empty tensor of shape {tuple(x.shape)}")
+    if x.numel() == 0 and (dim is None or x.ndim == 0 or x.shape[one_dim(name, dim, x.ndim)] == 0):
+        raise ShapeError(f"{name}: empty tensor of shape {tuple(x.shape)}"
+                         + ("" if dim is None else f" has no elements along dim {dim}"))
     xp = x.device.backend.xp
     if dim is None:
         out = getattr(xp, name)(x._data)
@@ -285,6 +287,8 @@ def _arg(x, dim, keepdim, name):
 @register("argmax", method=True)
 def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the largest value along `dim` (int64, first of ties); of the flattened tensor when dim is None."""
+    if isinstance(input, Tensor) and input.dtype.kind == "b":
+        raise DTypeError("argmax: does not support bool input (as in PyTorch; max(x, dim) does)")
     return _arg(input, alias("argmax", dim, axis), bool(alias("argmax", keepdim, keepdims, "keepdim", "keepdims")),
                 "argmax")
 
@@ -292,6 +296,8 @@ def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 @register("argmin", method=True)
 def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Index of the smallest value along `dim` (int64, first of ties)."""
+    if isinstance(input, Tensor) and input.dtype.kind == "b":
+        raise DTypeError("argmin: does not support bool input (as in PyTorch; max(x, dim) does)")
     return _arg(input, alias("argmin", dim, axis), bool(alias("argmin", keepdim, keepdims, "keepdim", "keepdims")),
                 "argmin")
 
@@ -354,8 +360,10 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     dim, keepdim = alias("logsumexp", dim, axis), bool(alias("logsumexp", keepdim, keepdims, "keepdim", "keepdims"))
     x = input if input.dtype.kind in "fcV" else input.astype(get_default_dtype())
     axes = dims("logsumexp", dim, x.ndim)
-    if x.numel() == 0:
-        raise ShapeError(f"logsumexp: reduction of an empty tensor of shape {tuple(x.shape)}")
+    if x.numel() == 0:  # nothing to shift by: an empty sum is 0, its log -inf (as PyTorch)
+        with np.errstate(divide="ignore"):
+            out = log(sum(exp(x), axes, True))
+        return out if keepdim else out.reshape(_dropped_shape(x.shape, axes))
     # NOTE: the shift m is a constant: logsumexp(x) = m + logsumexp(x - m) for any finite m; an infinite
     # max (all -inf, or some +inf) shifts by 0, so all -inf gives log(0) = -inf, not NaN.
     xp = x.device.backend.xp

@@ -37,6 +37,9 @@ def trapezoid(y, x=None, *, dx=None, dim=-1):
     n = y.shape[d]
     if n == 0:
         return (y * 0).sum(d)
+    if x is None:  # PyTorch's constant-spacing formula: (sum - (first + last) / 2) * dx (its NaN/inf results)
+        ends = narrow(y, d, 0, 1).sum(d) + narrow(y, d, n - 1, 1).sum(d)
+        return (y.sum(d) - ends * 0.5) * (1 if dx is None else dx)
     mid = (narrow(y, d, 1, n - 1) + narrow(y, d, 0, n - 1)) * 0.5
     return (mid * _spacing("trapezoid", y, x, dx, d)).sum(d)
 

@@ -8,7 +8,7 @@ NaN sorts as the largest value (ascending: last; descending: first), as in PyTor
 import numpy as np
 
 from .. import return_types
-from ..errors import ArgumentError, ShapeError
+from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import Tensor, _make, tensor
 from .dims import is_int, one_dim
 from .gather import Gather
@@ -21,7 +21,12 @@ def _sorted_indices(x, d, descending):
     a = x._data
     if descending:
         if a.dtype.kind in "fV":
-            a = xp.where(xp.isnan(a), -xp.inf, -a)
+            nan = xp.isnan(a)
+            if bool(nan.any()):  # NaN first, then +inf: by -x, then (stably) by not-NaN
+                by_value = xp.argsort(xp.where(nan, 0, -a), axis=d, kind="stable")
+                not_nan = xp.take_along_axis(~nan, by_value, axis=d).astype(np.int8)
+                return xp.take_along_axis(by_value, xp.argsort(not_nan, axis=d, kind="stable"), axis=d)
+            a = -a
         elif a.dtype.kind == "b":
             a = ~a
         else:
@@ -58,9 +63,15 @@ def argsort(input, dim=-1, descending=False, stable=False):
     return _int(input, _sorted_indices(input, d, descending))
 
 
+def _no_bool(op, x):
+    if isinstance(x, Tensor) and x.dtype.kind == "b":
+        raise DTypeError(f"{op}: not implemented for bool tensors, as in PyTorch (sort, max and min take them)")
+
+
 @register("topk", method=True)
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The k largest (or smallest) elements along `dim`, in order: (values, indices)."""
+    _no_bool("topk", input)
     d = one_dim("topk", dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
     if not is_int(k) or not 0 <= k <= n:
@@ -92,6 +103,7 @@ def _select(kind, x, dim, keepdim, position):
 @register("kthvalue", method=True)
 def kthvalue(input, k, dim=-1, keepdim=False):
     """The k-th smallest element (1-based) along `dim`: (values, indices)."""
+    _no_bool("kthvalue", input)
     d = one_dim("kthvalue", dim, input.ndim)
     n = input.shape[d] if input.ndim else 1
     if not is_int(k) or not 1 <= k <= n:
@@ -104,10 +116,13 @@ def kthvalue(input, k, dim=-1, keepdim=False):
 def median(input, dim=None, keepdim=False):
     """median(x): the lower median of all elements (ties share the gradient); median(x, dim): (values,
     indices) of the lower median along `dim`. A slice with a NaN gives NaN."""
+    _no_bool("median", input)
     from .reduce import amax
 
     xp = input.device.backend.xp
     if dim is None:
+        if input.numel() == 0 and input.dtype.kind in "fV":
+            return _make(xp.full((), np.nan, dtype=input.dtype), input.device, False, None)  # as PyTorch
         if input.numel() == 0:
             raise ShapeError("median: empty tensor")
         flat = input.reshape(-1)
@@ -138,13 +153,17 @@ def median(input, dim=None, keepdim=False):
 @register("nanmedian", method=True)
 def nanmedian(input, dim=None, keepdim=False):
     """median ignoring NaNs (the lower median of the non-NaN elements); all-NaN slices give NaN."""
+    _no_bool("nanmedian", input)
     xp = input.device.backend.xp
     if dim is None:
+        if input.numel() == 0 and input.dtype.kind in "fV":
+            return _make(xp.full((), np.nan, dtype=input.dtype), input.device, False, None)  # as PyTorch
         return nanmedian(input.reshape(-1), 0).values
     d = one_dim("nanmedian", dim, input.ndim)
     if input.ndim == 0:
         return _select("nanmedian", input, d, keepdim, None)
-    count = xp.isnan(input._data).sum(axis=d, keepdims=True) if input.dtype.kind in "fV" else 0
+    kept = tuple(1 if i == d else n for i, n in enumerate(input.shape))
+    count = xp.isnan(input._data).sum(axis=d, keepdims=True) if input.dtype.kind in "fV" else xp.zeros(kept, np.int64)
     valid = input.shape[d] - count
     return _select("nanmedian", input, d, keepdim, lambda shape: xp.maximum(valid - 1, 0) // 2)
 
@@ -276,7 +295,10 @@ def unique_consecutive(input, return_inverse=False, return_counts=False, dim=Non
     and the run lengths. No gradient."""
     a = input.device.backend.to_numpy(input._data)
     d = None if dim is None else one_dim("unique_consecutive", dim, input.ndim)
-    rows = a.reshape(-1, 1) if d is None else np.moveaxis(a, d, 0).reshape(a.shape[d], -1)
+    if d is not None and a.size == 0 and a.shape[d] != 0:
+        raise ShapeError(f"unique_consecutive: shape {tuple(a.shape)} has 0-sized dims other than dim {d}, so "
+                         "there is nothing to compare (as PyTorch)")
+    rows = a.reshape(-1, 1) if d is None else np.moveaxis(a, d, 0).reshape(a.shape[d], a.size // max(a.shape[d], 1))
     start = np.ones(len(rows), dtype=bool)
     if len(rows) > 1:
         start[1:] = (rows[1:] != rows[:-1]).any(axis=1)

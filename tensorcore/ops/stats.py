@@ -8,7 +8,7 @@ import numpy as np
 from ..autograd import Function
 from ..errors import ArgumentError, DTypeError, ShapeError
 from ..tensor import _make
-from .dims import alias, dims
+from .dims import alias, dims, one_dim
 from .reduce import amax, amin, mean, sum
 from .registry import register
 
@@ -53,9 +53,16 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=
 @register("std", method=True)
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None, ddof=None):
     """sqrt(var(x)): correction=1 by default."""
+    return _sqrt_zero_grad(_var("std", input, dim, unbiased, keepdim, correction, axis, keepdims, ddof)[0])
+
+
+def _sqrt_zero_grad(v):
+    """sqrt(v) whose gradient is 0 where v == 0 (PyTorch's std: a constant slice has a zero gradient, not NaN)."""
+    from .compare import where
     from .unary import sqrt
 
-    return sqrt(_var("std", input, dim, unbiased, keepdim, correction, axis, keepdims, ddof)[0])
+    zero = v == 0
+    return where(zero, v, sqrt(where(zero, 1.0, v)))
 
 
 @register("var_mean")
@@ -68,10 +75,8 @@ def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, 
 @register("std_mean")
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None, keepdims=None):
     """(std(x, dim), mean(x, dim)) in one call."""
-    from .unary import sqrt
-
     v, axes = _var("std_mean", input, dim, unbiased, keepdim, correction, axis, keepdims, None)
-    return sqrt(v), mean(input, axes, bool(alias("std_mean", keepdim, keepdims, "keepdim", "keepdims")))
+    return _sqrt_zero_grad(v), mean(input, axes, bool(alias("std_mean", keepdim, keepdims, "keepdim", "keepdims")))
 
 
 # --- norms ----------------------------------------------------------------------------------------------
@@ -233,8 +238,10 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
         raise ShapeError(f"{op}: q must be a number or a 0-d / 1-D tensor, got shape {tuple(q.shape)}")
     if any(not 0 <= v <= 1 for v in qs):
         raise ArgumentError(f"{op}: q values must be in [0, 1], got {qs}")
+    if input.numel() == 0:
+        raise ShapeError(f"{op}: input tensor must be non-empty, got shape {tuple(input.shape)} (as PyTorch)")
     x = input.reshape(-1) if dim is None else input
-    d = 0 if dim is None else dims(op, dim, input.ndim)[0] if input.ndim else 0
+    d = 0 if dim is None else dims(op, dim, input.ndim)[0] if input.ndim else one_dim(op, dim, 0)
     if x.ndim == 0:
         x = x.reshape(1)
     if x.shape[d] == 0:

@@ -17,6 +17,12 @@ sqrt = unary("sqrt", forward=lambda xp, x: xp.sqrt(x), vjp=lambda g, out: g / (o
 sin = unary("sin", forward=lambda xp, x: xp.sin(x), vjp=lambda g, x: g * cos(x), floating=True, doc="sin(x).")
 cos = unary("cos", forward=lambda xp, x: xp.cos(x), vjp=lambda g, x: -g * sin(x), floating=True, doc="cos(x).")
 # NOTE: the subgradient of |x| at 0 is 0, as in PyTorch (sign(0) = 0).
-abs = unary("abs", forward=lambda xp, x: xp.abs(x), vjp=lambda g, x: g * x.sign(), doc="|x|.")
+def _abs(xp, x):
+    if x.dtype.kind == "b":
+        raise TypeError("not implemented for bool tensors, as in PyTorch")
+    return xp.abs(x)
+
+
+abs = unary("abs", forward=_abs, vjp=lambda g, x: g * x.sign(), doc="|x|.")
 erf = unary("erf", backend="erf", vjp=lambda g, x: g * exp(-(x * x)) * _TWO_OVER_SQRT_PI, floating=True,
             doc="The error function, 2/sqrt(pi) * integral_0^x exp(-t^2) dt.")

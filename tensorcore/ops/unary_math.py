@@ -72,7 +72,9 @@ def _logit_grad(g, x, eps):
     from .compare import where
 
     grad = g / (x * (1 - x))
-    return grad if eps is None else where((x < eps) | (x > 1 - eps), 0.0, grad)
+    if eps is None:  # outside [0, 1] the log is NaN, and so is its gradient (as PyTorch's)
+        return where((x < 0) | (x > 1), math.nan, grad)
+    return where((x < eps) | (x > 1 - eps), 0.0, grad)
 
 
 logit = unary("logit", forward=_logit, params={"eps": None}, vjp=_logit_grad, floating=True,
@@ -82,6 +84,13 @@ logit = unary("logit", forward=_logit, params={"eps": None}, vjp=_logit_grad, fl
 def _nan_to_num(xp, x, nan, posinf, neginf):
     if x.dtype.kind not in "fcV":
         return x.copy()
+    if x.dtype.kind == "V":  # bfloat16: NumPy's nan_to_num leaves it as is; its own largest finite values
+        import ml_dtypes
+
+        big = float(ml_dtypes.finfo(x.dtype).max)
+        wide = x.astype("float32")
+        return xp.nan_to_num(wide, nan=nan, posinf=big if posinf is None else posinf,
+                             neginf=-big if neginf is None else neginf).astype(x.dtype)
     return xp.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf)
 
 
