@@ -226,3 +226,29 @@ def test_parameter_namespace():
     assert P.Parameter is nn.Parameter and P.UninitializedParameter is nn.UninitializedParameter
     assert P.is_lazy(nn.UninitializedBuffer()) and not P.is_lazy(nn.Parameter(tc.ones(2)))
     assert P.Buffer is nn.Buffer
+
+
+def test_modules_import_paths_and_factory_kwargs():
+    import torch.nn.modules.utils as tu
+    from tensorcore.nn.modules.batchnorm import _BatchNorm
+    from tensorcore.nn.modules.conv import _ConvNd
+    from tensorcore.nn.modules.lazy import LazyModuleMixin
+    from tensorcore.nn.modules.utils import _list_with_default, _pair, _quadruple, _reverse_repeat_tuple, _single
+
+    for value in (3, (1, 2), [4, 5]):
+        assert _pair(value) == tu._pair(value) and _single(value) == tu._single(value)
+        assert _quadruple(value) == tu._quadruple(value)
+    assert _reverse_repeat_tuple((1, 2, 3), 2) == tu._reverse_repeat_tuple((1, 2, 3), 2)
+    assert _list_with_default([None, 3], [5, 6, 7]) == tu._list_with_default([None, 3], [5, 6, 7])
+    assert LazyModuleMixin is nn.LazyModuleMixin and issubclass(nn.LazyConv2d, LazyModuleMixin)
+    assert all(isinstance(m, _ConvNd) for m in (nn.Conv1d(2, 2, 1), nn.Conv2d(2, 2, 1), nn.ConvTranspose3d(2, 2, 1)))
+    assert all(isinstance(m, _BatchNorm) for m in (nn.BatchNorm1d(2), nn.BatchNorm2d(2), nn.BatchNorm3d(2)))
+    import tensorcore.nn.modules as modules
+
+    assert modules.Linear is nn.Linear and modules.CTCLoss is nn.CTCLoss
+    kw = dict(device="cpu", factory_kwargs=dict(dtype="float64"))
+    assert nn.factory_kwargs(kw) == torch.nn.factory_kwargs(kw) and nn.factory_kwargs(None) == {}
+    with pytest.raises(tc.TensorcoreError, match="unexpected kwargs"):
+        nn.factory_kwargs(dict(bias=True))
+    with pytest.raises(tc.TensorcoreError, match="specified twice"):
+        nn.factory_kwargs(dict(dtype="float32", factory_kwargs=dict(dtype="float64")))

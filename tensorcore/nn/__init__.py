@@ -353,3 +353,7 @@ from . import grad  # noqa: E402  (torch.nn.grad: conv{1,2,3}d_input / _weight)
 from .linear_cross_entropy import LinearCrossEntropyLoss, LinearCrossEntropyOptions  # noqa: E402
 
 __all__ += ["LinearCrossEntropyLoss", "LinearCrossEntropyOptions"]
+from .modules_ns import factory_kwargs  # noqa: E402
+from .modules_ns import install as _install_modules  # noqa: E402
+
+modules = _install_modules(__import__("sys").modules[__name__])  # torch.nn.modules (and .utils, .lazy, ...)
