@@ -382,6 +382,9 @@ from . import profiler as _profiler  # noqa: E402, I001  (torch.autograd.profile
 _autograd_module.profiler = _profiler.autograd_profiler
 __import__("sys").modules[__name__ + ".autograd.profiler"] = _profiler.autograd_profiler
 del _name
+from . import out_arg as _out_arg  # noqa: E402, I001  (torch.matmul(a, b, out=y), torch.add(x, y, out=r) ...)
+
+_out_arg.install(globals())
 
 bool = bool_
 # PyTorch's dtype names (NumPy dtypes: x.dtype == tc.float32 holds, and they print as float32).

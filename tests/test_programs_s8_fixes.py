@@ -94,3 +94,48 @@ def test_tensor_of_numpy_scalars_keeps_their_dtype_as_torch(data):
     # reinforcement-learning code: torch.tensor(np.mean(rewards)) is float64 in torch (it was float32)
     assert str(tc.tensor(data).dtype) == str(torch.tensor(data).dtype).replace("torch.", "")
     assert str(tc.as_tensor(data).dtype) == str(torch.as_tensor(data).dtype).replace("torch.", "")
+
+
+def _out_case(mod, name, make_out):
+    a = mod.ones(2, 3) * 2
+    out = make_out(mod)
+    result = getattr(mod, name)(a, a, out=out) if name not in ("cat", "stack") else getattr(mod, name)([a, a], out=out)
+    return result is out, out.numpy() if hasattr(out, "numpy") else out, str(out.dtype).replace("torch.", "")
+
+
+@pytest.mark.parametrize("name", ["add", "sub", "mul", "div", "maximum", "cat", "stack"])
+@pytest.mark.parametrize("out", ["same", "empty", "float64", "resized"])
+def test_out_argument_as_torch(name, out):
+    # the Tensors tutorial: torch.matmul(tensor, tensor.T, out=y3), torch.mul(tensor, tensor, out=z3) (they raised)
+    makers = {"same": lambda m: m.zeros(4, 3) if name == "cat" else m.zeros(2, 2, 3) if name == "stack"
+              else m.zeros(2, 3), "empty": lambda m: m.empty(0), "float64": lambda m: m.empty(0, dtype=m.float64),
+              "resized": lambda m: m.zeros(5)}
+    with warnings.catch_warnings(record=True) as theirs_warned:
+        warnings.simplefilter("always")
+        want = _out_case(torch, name, makers[out])
+    with warnings.catch_warnings(record=True) as ours_warned:
+        warnings.simplefilter("always")
+        got = _out_case(tc, name, makers[out])
+    assert got[0] and want[0]
+    np.testing.assert_array_equal(got[1], want[1])
+    assert got[2] == want[2]
+    assert [issubclass(w.category, UserWarning) for w in ours_warned] == \
+        [issubclass(w.category, UserWarning) for w in theirs_warned if "resized" in str(w.message)]
+
+
+def test_out_argument_matmul_refusals_as_torch():
+    t = tc.ones(2, 3)
+    y3 = tc.rand_like(t @ t.T)
+    assert tc.matmul(t, t.T, out=y3) is y3 and y3.numpy().tolist() == [[3.0, 3.0], [3.0, 3.0]]
+    with pytest.raises(tc.DTypeError, match="expected out tensor to have dtype float32"):
+        tc.matmul(t, t.T, out=tc.empty(2, 2, dtype=tc.float64))  # torch: "Expected out tensor to have dtype float"
+    with pytest.raises(tc.DTypeError, match="can't be cast"):
+        tc.mul(t, t, out=tc.empty(2, 3, dtype=tc.int64))  # torch: "result type Float can't be cast to ... Long"
+    x = tc.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        tc.mul(x, x, out=tc.empty(2))
+    with tc.no_grad():
+        assert tc.mul(x, x, out=tc.empty(2)).requires_grad is False
+    with pytest.raises(tc.ArgumentError, match="'out' must be Tensor"):
+        tc.add(t, t, out=[1])
+    assert tc.clip is tc.clamp and tc.multiply is tc.mul  # the aliases share one wrapper
