@@ -166,19 +166,19 @@ def _autocast_state():
 
 
 def _set_autocast(device_type, enabled=None, dtype=None):
+    """torch's functional autocast switches on tc.autocast's state. A dtype set while autocast is off is the one
+    the next region uses (and get_autocast_dtype reports), as torch's (there per thread, here per process)."""
     mode = _autocast_state()
     st = mode._state
     on = device_type in st.dtypes
     dtypes = dict(st.dtypes)
     if enabled is None:
         enabled = on
-    low = mode._as_low_dtype(dtype) if dtype is not None else (dtypes.get(device_type) or
-                                                                 _preferred.get(device_type) or
-                                                                 mode.get_autocast_dtype(device_type))
     if dtype is not None:
-        _preferred[device_type] = low
+        mode._DEFAULT_DTYPE[device_type] = mode._as_low_dtype(dtype)
     if enabled:
-        dtypes[device_type] = low
+        dtypes[device_type] = mode._as_low_dtype(dtype) if dtype is not None else (
+            dtypes.get(device_type) or mode.get_autocast_dtype(device_type))
     else:
         dtypes.pop(device_type, None)
     st.dtypes = dtypes
@@ -186,9 +186,6 @@ def _set_autocast(device_type, enabled=None, dtype=None):
         mode._enter(st)
     elif on and not enabled:
         mode._leave(st)
-
-
-_preferred = {}
 
 
 def _device_arg(name, device_type):
@@ -217,7 +214,7 @@ def get_autocast_gpu_dtype():
 
 def _dtype_now(device_type):
     mode = _autocast_state()
-    return mode._state.dtypes.get(device_type) or _preferred.get(device_type) or mode.get_autocast_dtype(device_type)
+    return mode.get_autocast_dtype(device_type)
 
 
 def set_autocast_cpu_dtype(dtype):

@@ -120,6 +120,18 @@ def test_autocast_getters_and_setters():
         tc.set_autocast_enabled("cpu", False)
         tc.set_autocast_cpu_dtype(tc.bfloat16)
     assert not tc.is_autocast_cpu_enabled() and (tc.randn(2, 2) @ tc.randn(2, 2)).dtype == tc.float32
+    try:  # a dtype set while off: reported, and used by the next region that names none (as torch's)
+        tc.set_autocast_dtype("cpu", tc.float16)
+        torch.set_autocast_dtype("cpu", torch.float16)
+        assert tc.get_autocast_dtype("cpu") == tc.float16 and torch.get_autocast_dtype("cpu") == torch.float16
+        with tc.autocast("cpu"):
+            assert (tc.randn(2, 2) @ tc.randn(2, 2)).dtype == tc.float16
+        with torch.autocast("cpu"):
+            assert (torch.randn(2, 2) @ torch.randn(2, 2)).dtype == torch.float16
+    finally:
+        tc.set_autocast_dtype("cpu", tc.bfloat16)
+        torch.set_autocast_dtype("cpu", torch.bfloat16)
+    assert tc.get_autocast_dtype("cpu") == tc.bfloat16
     with tc.autocast("cpu"):
         assert tc.is_autocast_cpu_enabled()
     assert not tc.is_autocast_cpu_enabled()
