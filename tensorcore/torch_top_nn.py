@@ -194,10 +194,74 @@ def gru_cell(input, hx, w_ih, w_hh, b_ih=None, b_hh=None):
     return (1 - z) * n + z * hx
 
 
+# --- whole-sequence RNNs (ATen's lstm / gru / rnn_tanh / rnn_relu: what nn.LSTM & co run) -------------------------
+def _sequence(mode, input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    from .ops.joins import cat, stack
+    from .ops.rnn import rnn_layer
+
+    name = mode.lower()
+    if not isinstance(input, Tensor) or input.ndim != 3:
+        raise ShapeError(f"{name}: input must be 3-d (L, N, H_in), or (N, L, H_in) with batch_first, got "
+                         f"{getattr(input, 'shape', type(input).__name__)}")
+    dirs = 2 if bidirectional else 1
+    params = list(params)
+    per = len(params) // max(num_layers * dirs, 1)
+    plain = 4 if has_biases else 2
+    if per not in (plain, plain + 1) or per * num_layers * dirs != len(params) or (per != plain and mode != "LSTM"):
+        raise ArgumentError(f"{name}: expected {num_layers * dirs * plain} weights (w_ih, w_hh" +
+                            (", b_ih, b_hh" if has_biases else "") + f" per layer and direction), got {len(params)}")
+    states = list(hx) if mode == "LSTM" else [hx]
+    x = input.transpose(0, 1) if batch_first else input
+    h_n, c_n = [], []
+    for layer in range(num_layers):
+        outs = []
+        for d in range(dirs):
+            k = layer * dirs + d
+            w = params[k * per:(k + 1) * per]
+            w_ih, w_hh = w[0], w[1]
+            b_ih, b_hh = (w[2], w[3]) if has_biases else (None, None)
+            w_hr = w[-1] if per == plain + 1 else None
+            y, h, c = rnn_layer(x, states[0][k], states[1][k] if mode == "LSTM" else None, w_ih, w_hh, b_ih, b_hh,
+                                w_hr, mode=mode, reverse=d == 1)
+            outs.append(y)
+            h_n.append(h)
+            c_n.append(c)
+        x = outs[0] if dirs == 1 else cat(outs, 2)
+        if dropout and train and layer < num_layers - 1:
+            x = _F().dropout(x, dropout, True)
+    out = x.transpose(0, 1) if batch_first else x
+    return (out, stack(h_n, 0), stack(c_n, 0)) if mode == "LSTM" else (out, stack(h_n, 0))
+
+
+def lstm(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    """(output, h_n, c_n) of a multi-layer LSTM on given weights (params: w_ih, w_hh[, b_ih, b_hh][, w_hr] per layer
+    and direction, as nn.LSTM's parameters are ordered; hx = (h_0, c_0))."""
+    if not isinstance(hx, (tuple, list)) or len(hx) != 2:
+        raise ArgumentError("lstm: hx must be a pair (h_0, c_0)")
+    return _sequence("LSTM", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+
+
+def gru(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    """(output, h_n) of a multi-layer GRU on given weights (nn.GRU's parameter order)."""
+    return _sequence("GRU", input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first)
+
+
+def rnn_tanh(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    """(output, h_n) of a multi-layer tanh RNN on given weights."""
+    return _sequence("RNN_TANH", input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+                     batch_first)
+
+
+def rnn_relu(input, hx, params, has_biases, num_layers, dropout, train, bidirectional, batch_first):
+    """(output, h_n) of a multi-layer relu RNN on given weights."""
+    return _sequence("RNN_RELU", input, hx, params, has_biases, num_layers, dropout, train, bidirectional,
+                     batch_first)
+
+
 EXPORTS = ("kl_div", "binary_cross_entropy_with_logits", "cosine_embedding_loss", "hinge_embedding_loss",
            "margin_ranking_loss", "triplet_margin_loss", "poisson_nll_loss", "pdist", "instance_norm",
            "native_layer_norm", "native_batch_norm", "embedding_bag", "rnn_tanh_cell", "rnn_relu_cell", "lstm_cell",
-           "gru_cell")
+           "gru_cell", "lstm", "gru", "rnn_tanh", "rnn_relu")
 
 
 # --- session 8 (H1): torch.ctc_loss (reduction an int, 'none' when left out), conv_transpose3d, conv_tbc,

@@ -221,3 +221,55 @@ def test_cell_errors():
         tc.lstm_cell(x, h, wi, wh)
     with pytest.raises(tc.TensorcoreError, match="gru_cell"):
         tc.gru_cell(x[0], h, wi, wh)
+
+
+SEQUENCE_CASES = [("lstm", dict(num_layers=2, bidirectional=True)), ("lstm", dict(batch_first=True, bias=False)),
+                  ("lstm", dict(proj_size=2)), ("gru", dict(num_layers=2)), ("gru", dict(bidirectional=True)),
+                  ("rnn_tanh", dict(num_layers=1)), ("rnn_relu", dict(num_layers=2, bias=False))]
+
+
+@pytest.mark.parametrize("name,options", SEQUENCE_CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(SEQUENCE_CASES)])
+def test_whole_sequence_rnns_on_nn_module_weights_match_torch(name, options):
+    options = dict(options)
+    layers, bidirectional = options.get("num_layers", 1), options.get("bidirectional", False)
+    batch_first, bias, proj = options.get("batch_first", False), options.get("bias", True), options.get("proj_size", 0)
+    torch.manual_seed(1)
+    cls = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn_tanh": torch.nn.RNN, "rnn_relu": torch.nn.RNN}[name]
+    extra = {"nonlinearity": "relu"} if name == "rnn_relu" else {"proj_size": proj} if name == "lstm" else {}
+    module = cls(3, 4, layers, bias=bias, batch_first=batch_first, bidirectional=bidirectional, **extra).double()
+    dirs = 2 if bidirectional else 1
+    x = R.normal(size=(2, 5, 3) if batch_first else (5, 2, 3))
+    h0 = R.normal(size=(layers * dirs, 2, proj or 4))
+    c0 = R.normal(size=(layers * dirs, 2, 4))
+    weights = [p.detach().numpy() for p in module.parameters()]
+    tw = [tc.tensor(w, requires_grad=True) for w in weights]
+    hw = [torch.tensor(w, requires_grad=True) for w in weights]
+    xs, xt = tc.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    hx_tc = (tc.tensor(h0), tc.tensor(c0)) if name == "lstm" else tc.tensor(h0)
+    hx_t = (torch.tensor(h0), torch.tensor(c0)) if name == "lstm" else torch.tensor(h0)
+    args = (bias, layers, 0.0, False, bidirectional, batch_first)
+    got = getattr(tc, name)(xs, hx_tc, tw, *args)
+    want = getattr(torch, name)(xt, hx_t, hw, *args)
+    assert len(got) == len(want)
+    total, total_t = 0, 0
+    for g, w in zip(got, want):
+        np.testing.assert_allclose(g.detach().numpy(), w.detach().numpy(), rtol=1e-10, atol=1e-12)
+        weights_out = R.normal(size=tuple(w.shape))
+        total = total + (g * tc.tensor(weights_out)).sum()
+        total_t = total_t + (w * torch.tensor(weights_out)).sum()
+    total.backward()
+    total_t.backward()
+    np.testing.assert_allclose(xs.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    for a, b in zip(tw, hw):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_whole_sequence_rnn_errors():
+    w = [tc.ones(16, 3, dtype=tc.float64), tc.ones(16, 4, dtype=tc.float64)]
+    h = tc.zeros(1, 2, 4, dtype=tc.float64)
+    with pytest.raises(tc.TensorcoreError, match="3-d"):
+        tc.lstm(tc.ones(5, 3, dtype=tc.float64), (h, h), w, False, 1, 0.0, False, False, False)
+    with pytest.raises(tc.TensorcoreError, match="weights"):
+        tc.lstm(tc.ones(5, 2, 3, dtype=tc.float64), (h, h), w, True, 1, 0.0, False, False, False)
+    with pytest.raises(tc.TensorcoreError, match="pair"):
+        tc.lstm(tc.ones(5, 2, 3, dtype=tc.float64), h, w, False, 1, 0.0, False, False, False)
