@@ -1,12 +1,15 @@
 """torch.profiler (and torch.autograd.profiler): profile, record_function, schedule, tensorboard_trace_handler,
 key_averages().table(), export_chrome_trace.
 
-What is timed: the record_function regions (wall time, time.perf_counter_ns, per thread) and, under a
-schedule, one ProfilerStep#N region per step, as PyTorch's. tensorcore's ops are not timed one by one: the
-engine has no dispatch hook to time them from (record_op is what such a hook would call). CPU time only;
-asking for ProfilerActivity.CUDA warns once. Self time is a region's time less its direct children's, on
-the same thread. Trace files are written atomically (tensorcore/atomic.py). profile_memory, with_flops and
-with_modules are accepted and add no columns: they describe op events, which are not recorded.
+What is timed: the record_function regions (wall time, time.perf_counter_ns, per thread), under a schedule
+one ProfilerStep#N region per step, as PyTorch's, and each user-visible op call ("aten::linear",
+"aten::add", ... with input shapes under record_shapes): while a profile collects, the public op functions
+are swapped for timing wrappers, and the originals come back when the last one stops, so ops cost nothing
+more outside a profile (tensorcore/profiler_ops.py). Ops nested in an op are not timed on their own; op
+events are recorded for the thread that started the profile, as torch's; backward's nodes are not timed.
+CPU time only; asking for ProfilerActivity.CUDA warns once. Self time is a region's time less its direct
+children's, on the same thread. Trace files are written atomically (tensorcore/atomic.py). profile_memory,
+with_flops and with_modules are accepted and add no columns.
 """
 
 import enum
@@ -19,6 +22,7 @@ import time
 import types
 import warnings
 
+from . import profiler_ops
 from .atomic import atomic_write
 from .errors import ArgumentError, TensorcoreError
 from .profiler_events import EventList, FunctionEvent, FunctionEventAvg, _link, _write_trace
@@ -146,6 +150,11 @@ def record_op(name, fn, *inputs, **params):
         _emit(name, start, time.perf_counter_ns(), "cpu_op", shapes)
 
 
+def _by_start(events):
+    """The events in the order they began (a region is appended when it ends), as torch lists them."""
+    return sorted(events, key=lambda e: (e.start_ns, -e.end_ns))
+
+
 class profile:  # noqa: N801  (torch's name)
     """torch.profiler.profile: a context manager (or start()/stop()) that collects record_function regions.
 
@@ -196,10 +205,12 @@ class profile:  # noqa: N801  (torch's name)
     def stop(self):
         if not self._running:
             return
-        self._close_step()
-        if self.current_action in _RECORDING:
-            self._save()
-        self._running = False
+        try:
+            self._close_step()
+        finally:
+            self._running = False
+            if self.current_action in _RECORDING:
+                self._save()  # (the ops are restored before on_trace_ready runs, even if it raises)
 
     def step(self):
         """Mark the end of a step: the schedule decides what the next one does."""
@@ -209,19 +220,23 @@ class profile:  # noqa: N801  (torch's name)
         self.current_action = self.schedule(self.step_num)
         if previous in _RECORDING and (previous is ProfilerAction.RECORD_AND_SAVE
                                        or self.current_action not in _RECORDING):
-            self._save()
+            self._save(keep_ops=self.current_action in _RECORDING)  # (collecting again at once)
         if self.current_action in _RECORDING and self not in _sessions:
             self._collect()
         self._open_step()
 
     def _collect(self):
         self._buffer = []
+        self._op_thread = threading.get_ident()  # its op events: the ops of this thread (as torch's)
         _sessions.append(self)
+        profiler_ops.activate()  # the first collecting profile swaps the ops for their timing wrappers
 
-    def _save(self):
+    def _save(self, keep_ops=False):
         if self in _sessions:
             _sessions.remove(self)
-        self._finished = EventList(_link(self._buffer))
+        if not keep_ops:
+            profiler_ops.deactivate()  # the last one out: the very same op functions as before the profile
+        self._finished = EventList(_link(_by_start(self._buffer)))
         self._buffer = []
         if self.on_trace_ready is not None:
             self.on_trace_ready(self)
@@ -247,7 +262,7 @@ class profile:  # noqa: N801  (torch's name)
     def events(self):
         """The events of the trace being recorded, else of the last saved one."""
         if self in _sessions:
-            return EventList(_link(list(self._buffer)))
+            return EventList(_link(_by_start(self._buffer)))
         return self._finished if self._finished is not None else EventList()
 
     def key_averages(self, group_by_input_shape=False, group_by_stack_n=0, group_by_overload_name=False):
