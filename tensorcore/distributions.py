@@ -34,7 +34,10 @@ def _shape(sample_shape):
 def _host_tensor(array, like):
     from .tensor import _make
 
-    return _make(like.device.backend.from_host(np.ascontiguousarray(array), copy=False), like.device, False, None)
+    array = np.asarray(array)  # (np.ascontiguousarray would make a 0-d draw 1-d: sample() of a scalar is 0-d)
+    if not array.flags.c_contiguous:
+        array = np.ascontiguousarray(array)
+    return _make(like.device.backend.from_host(array, copy=False), like.device, False, None)
 
 
 def _rng():

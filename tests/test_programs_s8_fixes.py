@@ -139,3 +139,23 @@ def test_out_argument_matmul_refusals_as_torch():
     with pytest.raises(tc.ArgumentError, match="'out' must be Tensor"):
         tc.add(t, t, out=[1])
     assert tc.clip is tc.clamp and tc.multiply is tc.mul  # the aliases share one wrapper
+
+
+@pytest.mark.parametrize("make", [
+    lambda D, t: D.Categorical(probs=t.tensor([0.2, 0.8])),  # actor_critic: Categorical(probs) of one state
+    lambda D, t: D.Categorical(logits=t.zeros(3, 4)),
+    lambda D, t: D.Bernoulli(probs=t.tensor(0.3)),
+    lambda D, t: D.Bernoulli(logits=t.tensor([0.3, -1.0])),
+    lambda D, t: D.Normal(0., 1.),
+    lambda D, t: D.Normal(t.tensor(0.), t.tensor(1.)),
+    lambda D, t: D.Uniform(0., 1.),
+])
+def test_distribution_samples_have_torchs_shapes(make):
+    # a scalar distribution's sample() was 1-d (np.ascontiguousarray of a 0-d draw)
+    ours, theirs = make(tc.distributions, tc), make(torch.distributions, torch)
+    for shape in ((), (3,), (2, 1)):
+        got, want = ours.sample(shape), theirs.sample(shape)
+        assert tuple(got.shape) == tuple(want.shape) and str(got.dtype) == str(want.dtype).replace("torch.", "")
+        assert tuple(ours.log_prob(got).shape) == tuple(theirs.log_prob(want).shape)
+    if hasattr(theirs, "rsample") and theirs.has_rsample:
+        assert tuple(ours.rsample().shape) == tuple(theirs.rsample().shape)
