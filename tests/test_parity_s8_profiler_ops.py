@@ -355,3 +355,18 @@ def test_profiles_starting_and_stopping_while_another_thread_runs_ops():
         t.join()
     assert results and set(results) == {12.0}
     _assert_same(before)
+
+
+def test_autograd_profiler_spelling_records_ops():
+    from tensorcore.autograd.profiler import profile
+
+    x = tc.ones(2, 3)
+    with profile(record_shapes=True) as prof:
+        x.relu().sum()
+    assert [(e.name, e.input_shapes) for e in prof.function_events] == [("aten::relu", [[2, 3]]),
+                                                                         ("aten::sum", [[2, 3]])]
+    assert "aten::relu" in prof.table() and prof.total_average().count == 2
+    with profile(enabled=False) as off:
+        assert not profiler_ops.active()
+        x.relu()
+    assert list(off.function_events) == []
