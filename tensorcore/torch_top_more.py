@@ -92,6 +92,36 @@ def pca_lowrank(A, q=None, center=True, niter=2):
     return svd_lowrank(A - A.mean(dim=-2, keepdim=True) if center else A, q, niter)
 
 
+def histogramdd(input, bins, *, range=None, weight=None, density=False):
+    """(hist, bin_edges) of the points input[..., :] in D dims: bins an int, D ints, or D 1-d edge tensors; range a
+    flat (min_0, max_0, min_1, max_1, ...); weight one value per point; no gradient."""
+    from .return_types import _make as _named
+    from .tensor import tensor
+
+    _tensor("histogramdd", input)
+    if input.dtype.kind not in "fV" or input.ndim < 1:
+        raise ArgumentError(f"histogramdd: expected a floating tensor of points (..., D), got {input.dtype} "
+                            f"{tuple(input.shape)}")
+    host = input.device.backend.to_numpy
+    dims = input.shape[-1]
+    points = host(input._data).reshape(-1, dims).astype(np.float64)
+    if isinstance(bins, (int, np.integer)):
+        bins = [int(bins)] * dims
+    bins = [host(b._data).astype(np.float64) if isinstance(b, Tensor) else int(b) for b in bins]
+    if len(bins) != dims:
+        raise ArgumentError(f"histogramdd: expected {dims} bin counts or edge tensors (one per dim), got {len(bins)}")
+    if range is not None:
+        if len(range) != 2 * dims:
+            raise ArgumentError(f"histogramdd: range must have {2 * dims} values (min, max per dim), got {len(range)}")
+        range = [(float(range[2 * i]), float(range[2 * i + 1])) for i in np.arange(dims)]
+    weights = host(weight._data).reshape(-1).astype(np.float64) if weight is not None else None
+    hist, edges = np.histogramdd(points, bins=bins, range=range, weights=weights, density=density)
+    result = _named("histogramdd", "hist bin_edges")
+    dev = input.device
+    return result(tensor(hist.astype(input.dtype), device=dev),
+                  tuple(tensor(e.astype(input.dtype), device=dev) for e in edges))
+
+
 # --- nn pieces ------------------------------------------------------------------------------------------------------
 def native_dropout(input, p, train):
     """(output, mask): dropout's output and the bool mask of the kept elements (all True when not training)."""
@@ -230,7 +260,7 @@ EXPORTS = ("adjoint", "as_strided_", "detach_copy", "select_copy", "slice_copy",
            "has_mkl", "has_openmp", "compiled_with_cxx11_abi", "is_vulkan_available", "init_num_threads", "is_conj",
            "is_neg", "is_storage", "is_distributed", "set_deterministic_debug_mode", "get_deterministic_debug_mode",
            "is_deterministic_algorithms_warn_only_enabled", "get_device_module", "default_generator",
-           "empty_permuted", "svd_lowrank", "pca_lowrank")
+           "empty_permuted", "svd_lowrank", "pca_lowrank", "histogramdd")
 
 
 def _attach():

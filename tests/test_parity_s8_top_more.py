@@ -177,3 +177,29 @@ def test_pca_and_svd_lowrank_agree_with_torch(shape, q):
     np.testing.assert_allclose(S.numpy(), np.linalg.svd(a * 0.5, compute_uv=False)[..., :2], rtol=1e-12)
     x = tc.tensor(a, requires_grad=True)
     assert tc.gradcheck(lambda x: tc.pca_lowrank(x, q=2)[1], (x,))
+
+
+@pytest.mark.parametrize("bins,kwargs", [([3, 3], {}), (4, {"density": True}),
+                                         ([2, 5], {"range": [0.0, 1.0, -1.0, 2.0]}), ([3, 2], {"weight": True}),
+                                         ("edges", {})])
+def test_histogramdd_matches_torch(bins, kwargs):
+    pts = R.normal(size=(40, 2))
+    kwargs = dict(kwargs)
+    weights = R.uniform(0.5, 2.0, 40)
+    tk, hk = dict(kwargs), dict(kwargs)
+    if kwargs.get("weight"):
+        tk["weight"], hk["weight"] = tc.tensor(weights), torch.tensor(weights)
+    if bins == "edges":
+        edges = [np.array([-3.0, -0.5, 0.0, 0.7, 3.0]), np.array([-2.0, 0.0, 2.0])]
+        tb, hb = [tc.tensor(e) for e in edges], [torch.tensor(e) for e in edges]
+    else:
+        tb = hb = bins
+    got, want = tc.histogramdd(tc.tensor(pts), tb, **tk), torch.histogramdd(torch.tensor(pts), hb, **hk)
+    np.testing.assert_allclose(got.hist.numpy(), want.hist.numpy(), rtol=1e-12)
+    assert len(got.bin_edges) == len(want.bin_edges)
+    for a, b in zip(got.bin_edges, want.bin_edges):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-15)
+    same = tc.histogramdd(tc.ones(3, 2), 2)
+    np.testing.assert_array_equal(same.hist.numpy(), torch.histogramdd(torch.ones(3, 2), 2).hist.numpy())
+    with pytest.raises(tc.TensorcoreError, match="histogramdd"):
+        tc.histogramdd(tc.ones(3, 2), [2])
