@@ -139,6 +139,48 @@ def _unsafe_split_with_sizes(self, split_sizes, dim=0):
     return unsafe_split_with_sizes(self, split_sizes, dim)
 
 
+def _module_load(self, other, assign=False):
+    """What load_state_dict puts in place of self: other.detach() (assign=True), else self.copy_(other).detach()."""
+    if assign:
+        return other.detach()
+    with no_grad():
+        return self.copy_(other).detach()
+
+
+def _set_(self, source=None):
+    """self shares source's memory (its sizes, strides and version counter); set_() with no source: empty."""
+    from .grad_mode import modes
+
+    if modes.grad_enabled and self.requires_grad:
+        raise GradientError(f"set_: a tensor that requires grad (shape {tuple(self.shape)}) cannot be set to other "
+                            "memory while recording; use tc.no_grad()")
+    if source is None:
+        self._data = self._data[:0].reshape(0).copy() if self._data.ndim else self._data.reshape(1)[:0].copy()
+        self._vcounter = None
+        return self
+    if not isinstance(source, Tensor):
+        raise ArgumentError(f"set_: only a Tensor source is supported (no storages), got {type(source).__name__}")
+    if source.device != self.device or source.dtype != self.dtype:
+        raise ArgumentError(f"set_: source must have self's dtype and device ({self.dtype}, {self.device}), got "
+                            f"{source.dtype}, {source.device}")
+    vc = source._vc
+    vc[1] = True  # (both now view one memory)
+    self._data, self._vcounter = source._data, vc
+    return self
+
+
+def _as_subclass(self, cls):
+    """self's data and graph seen as an instance of cls, a subclass of Tensor (the memory is shared)."""
+    if not (isinstance(cls, type) and issubclass(cls, Tensor)):
+        raise ArgumentError(f"as_subclass: expected a subclass of Tensor, got {cls!r}")
+    out = object.__new__(cls)
+    out._data, out.device, out.requires_grad = self._data, self.device, self.requires_grad
+    out._grad, out._node, out._hooks = None, self._node, None
+    out._vcounter = self._vc
+    self._vc[1] = True
+    return out
+
+
 def _reinforce(self, reward):
     raise GradientError("reinforce() was removed. Use torch.distributions instead.")
 
@@ -222,7 +264,8 @@ def _attach():
                ("dim_order", _dim_order), ("is_set_to", _is_set_to),
                ("unsafe_split_with_sizes", _unsafe_split_with_sizes),
                ("is_inference", lambda self: False), ("is_distributed", lambda self: False),
-               ("untyped_storage", lambda self: UntypedStorage(self)), ("storage", _storage), ("reinforce", _reinforce))
+               ("untyped_storage", lambda self: UntypedStorage(self)), ("storage", _storage), ("reinforce", _reinforce),
+               ("module_load", _module_load), ("set_", _set_), ("as_subclass", _as_subclass))
     for name, fn in methods:
         if not hasattr(Tensor, name):
             attach_method(name, fn)

@@ -334,3 +334,33 @@ def test_prelu_and_ger_methods():
                                torch.tensor(x).prelu(torch.tensor(w)).numpy(), rtol=1e-12)
     u, v = np.arange(3.0), np.arange(4.0)
     np.testing.assert_array_equal(tc.tensor(u).ger(tc.tensor(v)).numpy(), torch.tensor(u).ger(torch.tensor(v)).numpy())
+
+
+def test_set_as_subclass_module_load():
+    for m in (tc, torch):
+        x, y = m.ones(3), m.arange(4.0)
+        assert x.set_(y) is x and x.data_ptr() == y.data_ptr() and tuple(x.shape) == (4,)
+        y.add_(1)
+        assert x.tolist() == [1.0, 2.0, 3.0, 4.0]
+        assert tuple(x.set_().shape) == (0,)
+    with pytest.raises(tc.TensorcoreError, match="set_"):
+        tc.ones(2, requires_grad=True).set_(tc.zeros(2))
+    with pytest.raises(RuntimeError):
+        torch.ones(2, requires_grad=True).set_(torch.zeros(2))
+
+    class Mine(tc.Tensor):
+        pass
+
+    a = tc.ones(3, requires_grad=True)
+    b = (a * 2).as_subclass(Mine)
+    assert isinstance(b, Mine) and b.requires_grad
+    b.sum().backward()
+    assert a.grad.tolist() == [2.0, 2.0, 2.0]
+    with pytest.raises(tc.TensorcoreError, match="as_subclass"):
+        a.as_subclass(int)
+    for m in (tc, torch):
+        p = m.zeros(3)
+        q = p.module_load(m.ones(3))
+        assert p.tolist() == [1.0, 1.0, 1.0] and q.tolist() == [1.0, 1.0, 1.0] and not q.requires_grad
+        r = m.zeros(2)
+        assert r.module_load(m.ones(2), assign=True).tolist() == [1.0, 1.0] and r.tolist() == [0.0, 0.0]

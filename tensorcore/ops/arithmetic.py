@@ -108,8 +108,9 @@ def _attach_operators():
     for name, fn in (("add", add), ("sub", sub), ("mul", mul), ("truediv", div), ("pow", pow)):
         setattr(Tensor, f"__{name}__", fn)
         setattr(Tensor, f"__r{name}__", lambda self, other, fn=fn: fn(other, self))
-        setattr(Tensor, f"__i{name}__",
-                lambda self, other, fn=fn, name=name: self._inplace(f"{name}_", fn(self, other)))
+        # x op= y is the in-place method (x.mul_(y)): it keeps a copy of x when the gradient needs x's old value
+        setattr(Tensor, f"__i{name}__", lambda self, other, method=f"{'div' if name == 'truediv' else name}_":
+                getattr(self, method)(other))
     Tensor.__neg__ = neg
     Tensor.__pos__ = lambda self: self
     Tensor.__abs__ = lambda self: self.abs()
