@@ -170,3 +170,14 @@ def test_names_torch_removed_raise_as_torch(name):
     if name != "matrix_rank":
         with pytest.raises(tc.TensorcoreError, match="removed"):
             getattr(tc.tensor(a), name)(tc.tensor(a))
+
+
+@pytest.mark.parametrize("shape", [(0, 0), (2, 0, 3), (3, 0), (0, 3, 3)])
+def test_lu_of_empty_matrices_has_torchs_shapes(shape):
+    got = tc.linalg.lu_factor_ex(tc.zeros(*shape, dtype=tc.float64))
+    want = torch.linalg.lu_factor_ex(torch.zeros(*shape, dtype=torch.float64))
+    assert [tuple(t.shape) for t in got] == [tuple(t.shape) for t in want]
+    got = tc.linalg.lu(tc.zeros(*shape, dtype=tc.float64))
+    want = torch.linalg.lu(torch.zeros(*shape, dtype=torch.float64))
+    assert [tuple(t.shape) for t in got] == [tuple(t.shape) for t in want]
+    np.testing.assert_array_equal(got.P.numpy(), want.P.numpy())

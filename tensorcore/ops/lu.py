@@ -31,7 +31,7 @@ def _factor_arrays(a):
     (LU, pivots int32 1-based, info int32: 0, or the 1-based index of the first zero pivot)."""
     lu = np.array(a, dtype=a.dtype, copy=True)
     batch, (m, n) = lu.shape[:-2], lu.shape[-2:]
-    lu = lu.reshape((-1, m, n))
+    lu = lu.reshape((int(np.prod(batch, dtype=np.int64)), m, n))
     k = min(m, n)
     b = np.arange(lu.shape[0])
     pivots = np.zeros((lu.shape[0], k), dtype=np.int32)
@@ -54,7 +54,7 @@ def _factor_arrays(a):
 def _permutation_arrays(pivots, m, dtype):
     """P (..., m, m) from LAPACK pivots: A = P L U."""
     batch, k = pivots.shape[:-1], pivots.shape[-1]
-    piv = pivots.reshape((-1, k)).astype(np.int64) - 1
+    piv = pivots.reshape((int(np.prod(batch, dtype=np.int64)), k)).astype(np.int64) - 1
     perm = np.tile(np.arange(m), (piv.shape[0], 1))
     b = np.arange(piv.shape[0])
     for j in range(k):
