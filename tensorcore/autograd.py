@@ -138,6 +138,8 @@ class Context(ForwardContext):
     _output_vc = None
     params = {}  # a declared op's keyword params; calls without any share this dict (never written to)
     _hooked = None  # the output tensor, once it has gradient hooks or retains its grad
+    view_args = None  # a view op's inputs (the base first) and params, to make the view again (ops/copy_slices.py)
+    view_params = None
 
     def __init__(self, fn, device, needs_input_grad, edges, input_meta):
         self.order = next(_recorded)  # falls as nodes are recorded: a node's consumers always come before it
@@ -394,6 +396,9 @@ def _record(cls, inputs, params, device):
             vc = inputs[0]._vcounter = [0, False]
         result._vcounter = vc
         vc[1] = True
+        ctx.view_args, ctx.view_params = inputs, params  # an in-place change of the memory remakes the view
+        if inputs[0]._node is not None:
+            _copy_slices.track(vc, result)
     if ctx._to_save:
         saved = []
         for a in ctx._to_save:
@@ -481,5 +486,6 @@ _Tensor = None
 _make_tensor = None
 
 from . import engine as _engine  # noqa: E402  (the engine uses the names above)
+from .ops import copy_slices as _copy_slices  # noqa: E402
 
 backward, grad, queue_callback = _engine.backward, _engine.grad, _engine.queue_callback

@@ -371,13 +371,11 @@ class Tensor:
                 f"{name}: a leaf tensor that requires grad (shape {tuple(self.shape)}) cannot be modified "
                 "in place while recording; wrap the update in tc.no_grad()"
             )
-        if recording and self._vc[1]:
-            # NOTE: PyTorch rewrites the graph of every view of the changed memory here; tensorcore
-            # does not, so the change is refused rather than giving a view or its base a wrong gradient.
-            raise GradientError(
-                f"{name}: an in-place change, while recording, of a tensor (shape {tuple(self.shape)}) whose "
-                "memory is shared with a view is not supported; use the out-of-place op or clone() first"
-            )
+        shared = recording and self._vc[1]  # memory shared with views: the graph is rewritten (ops/copy_slices.py)
+        if shared:
+            refused = _copy_slices().refusal(self, name)
+            if refused is not None:
+                raise refused
         data = self._data
         if isinstance(data, np.generic):  # a NumPy scalar (0-d results of NumPy ops): no memory to share
             data = self._data = np.array(data)
@@ -385,7 +383,9 @@ class Tensor:
             raise ArgumentError(f"{name}: the tensor is a read-only view (several of its elements share one "
                                 "memory location, as after expand); clone() it first")
         data[...] = result._data
-        if recording:
+        if shared:
+            _copy_slices().take_place(self, result)
+        elif recording:
             self._node = result._node
             self.requires_grad = result.requires_grad
         self._vc[0] += 1
@@ -523,6 +523,12 @@ def _float_format(values):
 
 
 _new = object.__new__
+
+
+def _copy_slices():
+    from .ops import copy_slices  # (ops import this module)
+
+    return copy_slices
 
 
 def _make(data, device, requires_grad, node):

@@ -111,6 +111,24 @@ def test_change_through_a_view_while_recording(view, op):
 
 def test_refusals_name_the_problem():
     x = tc.tensor(X, requires_grad=True)
-    y = x * 2
-    with pytest.raises(tc.GradientError, match="shared with a view"):
-        y[1:3].mul_(2.0)
+    with pytest.raises(tc.GradientError, match="view of a leaf tensor that requires grad"):
+        x[1:3].mul_(2.0)  # PyTorch refuses it too
+    buffer = tc.zeros(X.shape, dtype=x.dtype)  # a view made outside the graph, changed by a recorded value
+    with pytest.raises(tc.GradientError, match="view .* made outside the graph"):
+        buffer[1:3].add_(x[1:3])
+
+
+def test_recorded_views_are_rewritten_as_pytorch_does():
+    """y[1:3] *= 2 on a non-leaf: y's node becomes copy_slices, and another view of y made before the change
+    is made again on the changed y (its gradient goes through the change), both as in PyTorch."""
+    def run(lib):
+        x = lib.tensor(X, requires_grad=True)
+        y = x * 2
+        before = y[1:3]
+        y[1:3] *= 3.0
+        ((before * before).sum() + y.sum()).backward()
+        return y.detach().numpy(), x.grad.numpy()
+
+    (y, g), (ty, tg) = run(tc), run(torch)
+    np.testing.assert_allclose(y, ty)
+    np.testing.assert_allclose(g, tg)

@@ -80,7 +80,9 @@ class Slice(Function):
             from ..errors import IndexingError
 
             raise IndexingError(f"getitem: {e} (tensor of shape {x.shape})") from None
-        return out if not isinstance(out, np.generic) else ctx.backend.xp.asarray(out)
+        if isinstance(out, np.generic):  # every dim indexed by an int: the 0-d view of that element, as PyTorch's
+            out = x[(*index, Ellipsis) if isinstance(index, tuple) else (index, Ellipsis)]
+        return out
 
     @staticmethod
     def backward(ctx, g):
