@@ -38,5 +38,10 @@ class ArgumentError(TensorcoreError, TypeError, ValueError):
     """An argument of the wrong type or out of its range (an axis of type str, p=1.5 for dropout...)."""
 
 
+class LinAlgError(ArgumentError):
+    """A matrix a decomposition cannot handle: singular (inv, solve), not positive-definite (cholesky)
+    (torch.linalg.LinAlgError's place)."""
+
+
 class OutOfMemoryError(TensorcoreError, MemoryError):
     """A result too large to allocate (torch.OutOfMemoryError's place): nothing was allocated."""

@@ -1,6 +1,7 @@
 """tc.linalg: PyTorch's torch.linalg names."""
 
 # --- norms and diagonal (reductions and shape; tensorcore/ops/stats.py, copies.py) ---
+from .errors import LinAlgError  # noqa: F401  (torch.linalg.LinAlgError: a singular / not positive-definite input)
 from .ops.copies import linalg_diagonal as diagonal  # noqa: F401
 from .ops.stats import matrix_norm, vector_norm  # noqa: F401
 

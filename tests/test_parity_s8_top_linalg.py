@@ -181,3 +181,17 @@ def test_lu_of_empty_matrices_has_torchs_shapes(shape):
     want = torch.linalg.lu(torch.zeros(*shape, dtype=torch.float64))
     assert [tuple(t.shape) for t in got] == [tuple(t.shape) for t in want]
     np.testing.assert_array_equal(got.P.numpy(), want.P.numpy())
+
+
+def test_linalg_errors_are_linalg_error_as_torchs():
+    cases = [("inv", lambda m: m.linalg.inv(m.zeros(2, 2))), ("cholesky", lambda m: m.linalg.cholesky(-m.eye(2))),
+             ("solve", lambda m: m.linalg.solve(m.zeros(2, 2), m.ones(2)))]
+    for name, fn in cases:
+        with pytest.raises(torch.linalg.LinAlgError):
+            fn(torch)
+        with pytest.raises(tc.linalg.LinAlgError, match=name):
+            fn(tc)
+    assert issubclass(tc.linalg.LinAlgError, tc.TensorcoreError) and issubclass(tc.linalg.LinAlgError, RuntimeError)
+    with pytest.raises(RuntimeError) as info:  # lu_factor's singular error is a plain RuntimeError in torch
+        torch.linalg.lu_factor(torch.zeros(2, 2))
+    assert not isinstance(info.value, torch.linalg.LinAlgError)

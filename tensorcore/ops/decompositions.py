@@ -27,10 +27,12 @@ def _square(op, A):
 def _lapack(op, fn, *arrays):
     import numpy as np
 
+    from ..errors import LinAlgError
+
     try:
         return fn(*arrays)
     except np.linalg.LinAlgError as exc:
-        raise ArgumentError(f"linalg.{op}: {exc} (the input is singular or not positive-definite)") from None
+        raise LinAlgError(f"linalg.{op}: {exc} (the input is singular or not positive-definite)") from None
 
 
 class Inv(Function):
