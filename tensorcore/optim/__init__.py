@@ -10,6 +10,7 @@ Example:
 """
 
 from . import lr_scheduler, swa_utils
+from .adafactor import Adafactor, SparseAdam
 from .adagrad import Adagrad, adagrad_update
 from .adam import Adam, AdamW, adam_update
 from .adam_variants import Adadelta, Adamax, NAdam, RAdam
@@ -25,6 +26,7 @@ __all__ = [
     "Rprop",
     "SGD",
     "Adadelta",
+    "Adafactor",
     "Adagrad",
     "Adam",
     "AdamW",
@@ -34,6 +36,7 @@ __all__ = [
     "Optimizer",
     "OptimizerError",
     "RMSprop",
+    "SparseAdam",
     "adagrad_update",
     "adam_update",
     "lr_scheduler",

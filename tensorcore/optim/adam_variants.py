@@ -160,6 +160,7 @@ class NAdam(_AdamLike):
     """
 
     _scalar_state = ("mu_product",)
+    _tensor_scalars = ("mu_product",)  # (0-d tensors in state_dict(), as PyTorch keeps it)
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
                  decoupled_weight_decay=False, *, foreach=None, maximize=False, capturable=False,

@@ -368,8 +368,9 @@ class OneCycleLR(LRScheduler):
         return lrs
 
 
-class ReduceLROnPlateau:
-    """Multiply the lr by `factor` when a metric has stopped improving for `patience` epochs.
+class ReduceLROnPlateau(LRScheduler):
+    """Multiply the lr by `factor` when a metric has stopped improving for `patience` epochs (an LRScheduler,
+    as PyTorch's: get_last_lr, state_dict and load_state_dict are the base class's; step takes the metric).
 
     Example:
         sched = ReduceLROnPlateau(opt, mode="min", factor=0.5, patience=2)
@@ -428,15 +429,6 @@ class ReduceLROnPlateau:
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
-
-    def get_last_lr(self):
-        return list(self._last_lr)
-
-    def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state):
-        self.__dict__.update(state)
 
 
 from .lr_schedules import (  # noqa: E402  (they subclass LRScheduler)

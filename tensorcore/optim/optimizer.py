@@ -43,6 +43,10 @@ class Optimizer:
 
     # names of per-parameter state entries that are arrays of the parameter's shape
     _array_state = ()
+    # state_dict() as PyTorch's: "step" a 0-d float32 tensor (absent where torch keeps none: SGD), and these
+    # scalar entries 0-d tensors too (NAdam's mu_product, ASGD's eta and mu)
+    _torch_step = True
+    _tensor_scalars = ()
 
     def __init__(self, params, defaults):
         self.defaults = dict(defaults)
@@ -172,9 +176,17 @@ class Optimizer:
                 st = self.state.get(p)
                 if st is None:
                     continue
-                state[index[id(p)]] = {k: (_make(v.copy(), p.device, False, None) if _is_array(v) else v)
-                                       for k, v in st.items() if not k.startswith("_")}
+                state[index[id(p)]] = {k: self._saved_entry(k, v, p) for k, v in st.items()
+                                       if not k.startswith("_") and (k != "step" or self._torch_step)}
         return {"state": state, "param_groups": groups}
+
+    def _saved_entry(self, key, value, p):
+        if key == "step" or key in self._tensor_scalars:  # PyTorch's 0-d tensors (on the cpu)
+            from ..tensor import tensor
+
+            # step in float32 as PyTorch's (exact to 2**24); mu_product & co in float64: resuming is exact
+            return tensor(float(value), dtype="float32" if key == "step" else "float64")
+        return _make(value.copy(), p.device, False, None) if _is_array(value) else value
 
     def load_state_dict(self, state_dict):
         """Restore state_dict(): hyperparameters and per-parameter state, validated against the params.

@@ -53,6 +53,7 @@ class ASGD(_ArrayOptimizer):
 
     _array_state = ("ax",)
     _scalar_state = ("eta", "mu")
+    _tensor_scalars = ("eta", "mu")  # (0-d tensors in state_dict(), as PyTorch keeps them)
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, foreach=None,
                  maximize=False, differentiable=False, capturable=False):

@@ -64,8 +64,13 @@ class SGD(Optimizer):
     def _init_state(self, p, group):
         return {"step": 0, "momentum_buffer": None}
 
+    _torch_step = False  # PyTorch's SGD keeps only momentum_buffer (the step count stays internal here)
+
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)
+        for st in self.state.values():  # a saved buffer (no step in PyTorch's state): momentum continues from it
+            if st.get("momentum_buffer") is not None and st.get("step", 0) == 0:
+                st["step"] = 1
         self._flat = {}  # the state arrays were replaced: repack on the next step
 
     def _flat_group(self, group):

@@ -51,6 +51,19 @@ def load_optimizer_state(opt, state_dict):
     return groups, state
 
 
+def _scalar(v):
+    """A 0-d tensor or array (PyTorch's step, mu_product ...) -> its Python number; an integral float -> int."""
+    if isinstance(v, (Tensor, np.ndarray, np.generic)) and getattr(v, "ndim", 0) == 0 and hasattr(v, "item"):
+        v = v.item()
+    elif hasattr(v, "item") and hasattr(v, "dim") and v.dim() == 0:  # a torch tensor
+        v = v.item()
+    return v
+
+
+def _foreign_tensor(v):
+    return all(hasattr(v, a) for a in ("detach", "cpu", "numpy", "shape", "dtype"))
+
+
 def _is_int(v):
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
 
@@ -100,14 +113,19 @@ def _param_state(opt, key, saved, p, group, problems):
     if lacking:
         problems.append(f"{where} lacks {', '.join(lacking)}")
     for k, v in saved.items():
+        if k == "step" or k in getattr(opt, "_tensor_scalars", ()):
+            v = _scalar(v)  # PyTorch's state: a 0-d tensor
+        if k == "step" and isinstance(v, float) and v.is_integer():
+            v = int(v)
         if k == "step":
             if not _is_int(v) or v < 0:
-                problems.append(f"{where}['step'] must be an int >= 0, got {v!r:.40}")
+                problems.append(f"{where}['step'] must be an int >= 0 (or a 0-d tensor of one), got {v!r:.40}")
             entry[k] = int(v) if _is_int(v) else v
         elif k in opt._array_state and v is None:
             entry[k] = None if k not in entry else entry[k]
-        elif isinstance(v, (Tensor, np.ndarray)):
-            array = v.numpy() if isinstance(v, Tensor) else v
+        elif isinstance(v, (Tensor, np.ndarray)) or _foreign_tensor(v):
+            array = v.numpy() if isinstance(v, Tensor) else v if isinstance(v, np.ndarray) else \
+                np.asarray(v.detach().cpu().numpy())  # a torch.Tensor (a state dict saved by PyTorch)
             if k in opt._array_state and tuple(array.shape) != tuple(p.shape):
                 problems.append(f"{where}[{k!r}] has shape {tuple(array.shape)}, the parameter has shape "
                                 f"{tuple(p.shape)}")

@@ -11,6 +11,7 @@ import math
 
 from ..grad_mode import no_grad
 from ..nn.module import Module
+from .lr_scheduler import LRScheduler
 from .optimizer import OptimizerError
 
 
@@ -113,8 +114,9 @@ def update_bn(loader, model, device=None):
     model.train(was_training)
 
 
-class SWALR:
-    """Anneal each group's lr from its value to swa_lr over anneal_epochs steps ('cos' or 'linear'), then hold."""
+class SWALR(LRScheduler):
+    """Anneal each group's lr from its value to swa_lr over anneal_epochs steps ('cos' or 'linear'), then hold
+    (an LRScheduler, as PyTorch's: get_last_lr, state_dict and load_state_dict are the base class's)."""
 
     def __init__(self, optimizer, swa_lr, anneal_epochs=10, anneal_strategy="cos", last_epoch=-1):
         groups = optimizer.param_groups
@@ -154,12 +156,3 @@ class SWALR:
         for group, lr in zip(self.optimizer.param_groups, self.get_lr()):
             group["lr"] = lr
         self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
-
-    def get_last_lr(self):
-        return list(self._last_lr)
-
-    def state_dict(self):
-        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
-
-    def load_state_dict(self, state):
-        self.__dict__.update(state)
