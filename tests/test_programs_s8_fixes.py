@@ -159,3 +159,23 @@ def test_distribution_samples_have_torchs_shapes(make):
         assert tuple(ours.log_prob(got).shape) == tuple(theirs.log_prob(want).shape)
     if hasattr(theirs, "rsample") and theirs.has_rsample:
         assert tuple(ours.rsample().shape) == tuple(theirs.rsample().shape)
+
+
+@pytest.mark.parametrize("shape", [(6, 40), (4, 6, 30), (2, 3, 4, 5), (2, 3, 2, 2, 2)])
+def test_dropout2d_reads_inputs_as_torch(shape):
+    # mnist_rnn: nn.Dropout2d on (N, features) raised; a 3-D input is (N, C, L) in torch, not (C, H, W)
+    for mod in (torch, tc):
+        mod.manual_seed(0)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            y = mod.nn.functional.dropout2d(mod.ones(*shape), 0.5).numpy()
+        flat = y.reshape(shape[0], shape[1], -1)
+        assert (flat.min(-1) == flat.max(-1)).all()  # one draw per input[n, c]
+        assert 0 < (flat[..., 0] == 0).mean() < 1 or shape[0] * shape[1] < 10
+        assert set(np.unique(y)) <= {0.0, 2.0}
+        if mod is torch:
+            want = [str(w.message) for w in caught if "dropout2d" in str(w.message)]
+        else:
+            assert [str(w.message) for w in caught] == want
+    with pytest.raises(tc.ShapeError, match="at least 2 dimensions"):
+        tc.nn.functional.dropout2d(tc.ones(5), 0.5)

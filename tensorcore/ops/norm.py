@@ -1,5 +1,7 @@
 """Normalization and channel dropout for conv nets: local_response_norm, batch_norm, dropout2d."""
 
+import warnings
+
 from ..autograd import Function
 from ..errors import DTypeError, ShapeError
 from ..random import _gen
@@ -206,21 +208,37 @@ def _update_running(stat, batch_value, momentum):
 def dropout2d(x, p=0.5, training=True, generator=None):
     """Zero whole channels with probability p and scale the rest by 1 / (1 - p) (PyTorch's dropout2d).
 
-    Input (N, C, H, W), or (C, H, W) for one image: one draw per (n, c) feature map, as in
-    Tompson et al. (2015): neighbouring pixels are correlated, so dropping pixels would not regularize.
+    Input (N, C, H, W): one draw per (n, c) feature map, as in Tompson et al. (2015): neighbouring pixels are
+    correlated, so dropping pixels would not regularize. As PyTorch's, any input of 2 or more dims is taken as
+    (N, C, *) with one draw per input[n, c], with its warnings: a 3-D input is (N, C, L), not an unbatched
+    (C, H, W) (torch keeps that historical reading), and 2-D or 5-D inputs are deprecated (mnist_rnn's
+    Dropout2d on (N, features) drops single features).
 
     Example:
         y = tc.nn.functional.dropout2d(tc.randn(8, 16, 5, 5), 0.2)
     """
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout2d: p must be in [0, 1], got {p}")
+    if x.ndim < 2:
+        raise ShapeError(f"dropout2d: feature dropout requires at least 2 dimensions in the input, got shape "
+                         f"{x.shape}")
     if x.ndim not in (3, 4):
-        raise ShapeError(f"dropout2d: input must be (N, C, H, W) or (C, H, W), got shape {x.shape}")
+        warnings.warn(f"dropout2d: Received a {x.ndim}-D input to dropout2d, which is deprecated and will result in "
+                      "an error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D or 4D "
+                      "inputs).", UserWarning, stacklevel=2)
+    if x.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise 1D dropout "
+                      "behavior is desired - input is interpreted as shape (N, C, L), where C is the channel dim. "
+                      "This behavior will change in a future release to interpret the input as one without a batch "
+                      "dimension, i.e. shape (C, H, W). To maintain the 1D channel-wise dropout behavior, please "
+                      "switch to using dropout1d instead.", UserWarning, stacklevel=2)
     if not training or p == 0.0:
         return x
     if p == 1.0:
         return x * 0.0
-    lead = x.shape[:-2]
+    lead = x.shape[:2]
     keep = _gen(generator).random(lead) >= p
-    mask = (keep / (1.0 - p)).astype(x.dtype).reshape(lead + (1, 1))
+    mask = (keep / (1.0 - p)).astype(x.dtype).reshape(lead + (1,) * (x.ndim - 2))
     return x * _make(x.device.backend.from_host(mask, copy=False), x.device, False, None)
