@@ -648,6 +648,95 @@ case("count_nonzero_dims", g_reduce(allow_none=False), lambda L, x, dim=0, keepd
 case("trapezoid", g_dim(FLOATS), lambda L, x, d: L.trapezoid(x, dim=d), grad=True)
 
 
+
+
+def g_getitem(rng):
+    shape = rand_shape(rng, 3, allow_empty=False)
+    while len(shape) < 2:
+        shape = shape + (int(rng.integers(1, 4)),)
+    x = tensor(rng, shape, pick(rng, ALL))
+    n0, n1 = shape[0], shape[1]
+    kind = int(rng.integers(6))
+    if kind == 0:
+        key = (slice(None, None, int(rng.integers(1, 3))), int(rng.integers(-n1, n1)))
+    elif kind == 1:
+        key = (T(rng.integers(-n0, n0, int(rng.integers(0, 4))), "int64", "c"),)
+    elif kind == 2:
+        key = (T(rng.integers(-n0, n0, 2), "int64", "c"), T(rng.integers(-n1, n1, 2), "int64", "c"))
+    elif kind == 3:
+        key = (Ellipsis, None, slice(-2, None))
+    elif kind == 4:
+        key = (T(values(rng, (n0,), "bool"), "bool", "c"), slice(None))
+    else:
+        key = (slice(None), T(rng.integers(-n1, n1 + 1, (2, 2)), "int64", "c"))  # sometimes out of range
+    return (x, key), {}
+
+
+def g_index_put(rng):
+    (x, key), _ = g_getitem(rng)
+    accumulate = bool(rng.random() < 0.5)
+    return (x, key, pick(rng, [1.5, -2, True])), {"accumulate": accumulate}
+
+
+def _index_put(L, x, key, value, accumulate):
+    key = key if isinstance(key, tuple) else (key,)
+    if any(k is Ellipsis or k is None or isinstance(k, (int, slice)) for k in key):
+        y = x.clone()
+        y[key] = value
+        return y
+    return x.index_put(key, L.tensor(value).to(x.dtype), accumulate=accumulate)
+
+
+case("getitem", g_getitem, lambda L, x, key: x[key], grad=True)
+case("setitem_index_put", g_index_put, _index_put)
+case("masked_scatter", lambda rng: ((tensor(rng, (2, 3), pick(rng, FLOATS)),
+                                     T(values(rng, (2, 3), "bool"), "bool", "c"), tensor(rng, (7,), "float64")), {}),
+     lambda L, x, m, src: x.masked_scatter(m, src.to(x.dtype)))
+case("cumsum_bool", g_scan("cumsum"), lambda L, x, d, **k: (x > 0).cumsum(d))
+case("unique_dim", lambda rng: ((T(rng.integers(0, 2, (4, 2)), pick(rng, INTS), "c"),), {"dim": pick(rng, [0, 1, -1])}),
+     lambda L, x, dim: L.unique(x, dim=dim, return_inverse=True, return_counts=True))
+case("bincount_weights", lambda rng: ((T(rng.integers(0, 5, 6), "int64", "c"), tensor(rng, (6,), pick(rng, FLOATS))),
+                                      {}), lambda L, x, w: L.bincount(x, weights=w))
+case("diff_prepend", lambda rng: ((tensor(rng, (2, 3), pick(rng, ALL)), tensor(rng, (2, 1), pick(rng, ALL))), {}),
+     lambda L, x, p: L.diff(x, n=2, dim=-1, prepend=p))
+case("roll_dims", g_unary(), lambda L, x: L.roll(x, (1, -2), (0, -1)) if x.dim() >= 2 else L.roll(x, 1))
+case("flip_dims", g_unary(), lambda L, x: L.flip(x, list(range(x.dim()))))
+case("count_nonzero_tuple", g_unary(), lambda L, x: L.count_nonzero(x, dim=tuple(range(x.dim()))))
+case("mean_dtype", g_reduce(INTS + FLOATS, dtype_kw=["float64", "float32"]), fn("mean"))
+case("std_unbiased", g_reduce(FLOATS, allow_tuple=False),
+     lambda L, x, dim=None, keepdim=False: L.std(x, dim, unbiased=False, keepdim=keepdim) if dim is not None
+     else L.std(x, unbiased=False), grad=True)
+case("prod_int_overflow", lambda rng: ((T(rng.integers(50, 120, (6,)), pick(rng, INTS), "c"),), {}), fn("prod"))
+case("sum_uint8_overflow", lambda rng: ((T(rng.integers(100, 255, (4,)), "uint8", "c"),), {}),
+     lambda L, x: (x.sum(), x + x, x * 3, x.sum(dtype=L.uint8)))
+case("int8_overflow_ops", lambda rng: ((T(rng.integers(-128, 127, (5,)), "int8", "c"),), {}),
+     lambda L, x: (x * 2, x - 100, -x, x.abs(), x // 3, x % 7, x.cumsum(0)))
+case("einsum_more", lambda rng: (("bij,bkj->bik", tensor(rng, (2, 3, 2), "float64"), tensor(rng, (2, 4, 2), "float64")),
+                                 {}), fn("einsum"), grad=True)
+case("searchsorted_left_right", lambda rng: ((T(np.array([1.0, 2.0, 2.0, 3.0]), "float64", "c"),
+                                              T(np.array([[2.0, 0.5], [3.0, 9.0]]), "float64", "c")),
+                                             {"side": pick(rng, ["left", "right"])}), fn("searchsorted"))
+case("clamp_min_max_tensor", lambda rng: ((tensor(rng, (2, 3), pick(rng, FLOATS + INTS)),
+                                          tensor(rng, (3,), pick(rng, FLOATS + INTS))), {}),
+     lambda L, x, b: (L.clamp_min(x, b), L.clamp_max(x, b)))
+case("where_scalars", lambda rng: ((T(values(rng, (3,), "bool"), "bool", "c"), pick(rng, [1, 1.5, True]),
+                                    pick(rng, [0, 2.5, False])), {}), fn("where"))
+case("maximum_nan", g_binary(FLOATS, scalars=False), lambda L, x, y: (L.maximum(x, y), L.fmax(x, y), L.minimum(x, y)))
+case("amax_nan_dims", g_reduce(["float32", "float64"], allow_none=False), fn("amax"))
+case("argsort_stable_ties", lambda rng: ((T(rng.integers(0, 3, (2, 6)), pick(rng, ["int64", "float32", "bool"]), "c"),),
+                                         {"descending": bool(rng.random() < 0.5)}),
+     lambda L, x, descending: L.argsort(x, dim=-1, descending=descending, stable=True))
+case("sort_values_ties", lambda rng: ((T(rng.integers(0, 3, (2, 6)), pick(rng, ["int64", "float32", "bool"]), "c"),),
+                                      {}), lambda L, x: L.sort(x, dim=-1, stable=True))
+case("topk_ints", lambda rng: ((T(rng.integers(-3, 3, (2, 6)), pick(rng, INTS), "c"), int(rng.integers(1, 6))), {}),
+     lambda L, x, k: L.topk(x, k).values)
+case("div_scalar_dtypes", g_tensor_scalar, lambda L, x, s: (x / s, L.true_divide(x, s)))
+case("float16_bfloat16_mix", g_binary(["float16", "bfloat16"], scalars=False),
+     lambda L, x, y: (x + y, x * y, L.maximum(x, y), L.where(x > 0, x, y)))
+case("zero_dim_promotion", lambda rng: ((tensor(rng, (3,), pick(rng, INTS + FLOATS)), tensor(rng, (), pick(rng, ALL))),
+                                        {}), lambda L, x, z: (x + z, x * z, L.cat([x, z.reshape(1).to(x.dtype)])))
+
+
 # ------------------------------------------------------------------------------------------------ tests
 SAMPLES = 60
 

@@ -87,7 +87,7 @@ def where(condition, input, other):
         # NOTE: two Python scalars: PyTorch's result is bool, int64 or the default float dtype.
         dt = _scalar_dtype(input) if _scalar_rank(input) >= _scalar_rank(other) else _scalar_dtype(other)
         ref = _make(condition.device.backend.xp.zeros((), dtype=dt), condition.device, False, None)
-        input = ref + input if not isinstance(input, bool) else ref | input
+        input = ref | input if dt.kind == "b" else ref + input
     if not isinstance(condition, Tensor):
         condition = _make(ref.device.backend.asarray(condition), ref.device, False, None)
     if condition.dtype != np.bool_:

@@ -129,6 +129,10 @@ def index_put(x, index, value, accumulate=False):
     if accumulate:
         index, advanced = _normalize_index(index, x.device)
         index = index[0] if len(index) == 1 else index
+        if type(value) is int and x.dtype.kind in "iu":
+            from .declare import _wrapped_int
+
+            value = _wrapped_int(value, x.dtype, "index_put")
         if not isinstance(value, Tensor):
             value = _make(x.device.backend.asarray(value, dtype=x.dtype), x.device, False, None)
         picked = x._data[index]
@@ -140,6 +144,10 @@ def index_put(x, index, value, accumulate=False):
     index, advanced = _normalize_index(index, x.device)
     if len(index) == 1:
         index = index[0]
+    if type(value) is int and x.dtype.kind in "iu":  # PyTorch's checked cast: uint8[i] = -2 stores 254
+        from .declare import _wrapped_int
+
+        value = _wrapped_int(value, x.dtype, "setitem")
     if not isinstance(value, Tensor):
         if not isinstance(value, (int, float)):
             value = _make(x.device.backend.asarray(value, dtype=x.dtype), x.device, False, None)

@@ -275,7 +275,7 @@ def bincount(input, weights=None, minlength=0):
         return _make(xp.bincount(a.astype(np.int64), minlength=n).astype(np.int64), input.device, False, None)
     if not isinstance(weights, Tensor) or weights.shape != input.shape:
         raise ShapeError(f"bincount: weights must be a Tensor of the input's shape {tuple(input.shape)}")
-    if weights.dtype.kind not in "fV":
+    if weights.dtype not in (np.float32, np.float64):  # PyTorch: float32 stays, anything else sums in float64
         weights = weights.astype(np.float64)
     from .gather import scatter_add
 
