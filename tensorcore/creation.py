@@ -41,19 +41,31 @@ def _filled(op, fill, shape, dtype, device, requires_grad):
     return _make(fill(dev.backend.xp, dims, dtype), dev, bool(requires_grad), None)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False):
+def _size_keyword(op, args, size):
+    """torch.empty(size=(2, 3)) (gat's nn.Parameter(torch.empty(size=...))): the size given by keyword."""
+    if size is None:
+        return args
+    if args:
+        raise ArgumentError(f"{op}() got multiple values for argument 'size'")
+    return (size,)
+
+
+def zeros(*args, size=None, dtype=None, device=None, requires_grad=False):
     """A tensor of zeros. Example: tc.zeros(2, 3) or tc.zeros((2, 3), dtype=tc.float64)."""
-    return _filled("zeros", lambda xp, s, d: xp.zeros(s, dtype=d), size, dtype, device, requires_grad)
+    return _filled("zeros", lambda xp, s, d: xp.zeros(s, dtype=d), _size_keyword("zeros", args, size), dtype, device,
+                   requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False):
+def ones(*args, size=None, dtype=None, device=None, requires_grad=False):
     """A tensor of ones. Example: tc.ones(2, 3)."""
-    return _filled("ones", lambda xp, s, d: xp.ones(s, dtype=d), size, dtype, device, requires_grad)
+    return _filled("ones", lambda xp, s, d: xp.ones(s, dtype=d), _size_keyword("ones", args, size), dtype, device,
+                   requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    """An uninitialized tensor. Example: tc.empty(2, 3)."""
-    return _filled("empty", lambda xp, s, d: xp.empty(s, dtype=d), size, dtype, device, requires_grad)
+def empty(*args, size=None, dtype=None, device=None, requires_grad=False):
+    """An uninitialized tensor. Example: tc.empty(2, 3) or tc.empty(size=(2, 3))."""
+    return _filled("empty", lambda xp, s, d: xp.empty(s, dtype=d), _size_keyword("empty", args, size), dtype, device,
+                   requires_grad)
 
 
 def full(size, fill_value, dtype=None, device=None, requires_grad=False):
@@ -108,10 +120,15 @@ def full_like(x, fill_value, dtype=None, device=None, requires_grad=False, *, la
                 requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
-    """start, start + step, ... up to end (excluded); int64 for integer arguments, the default float otherwise."""
+def arange(start=None, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """start, start + step, ... up to end (excluded); int64 for integer arguments, the default float otherwise.
+    arange(5), arange(end=5) and arange(1, 5) as PyTorch's."""
+    if start is None and end is None:
+        raise ArgumentError("arange() missing required argument 'end'")
     if end is None:
         start, end = 0, start
+    elif start is None:
+        start = 0
     start, end, step = (int(v) if isinstance(v, (bool, np.bool_)) else v for v in (start, end, step))  # as PyTorch
     for name, v in (("start", start), ("end", end), ("step", step)):
         check.number(v, name, "arange")
@@ -161,14 +178,16 @@ def _random(op, draw, size, dtype, device, requires_grad, generator):
     return _finish(draw(_gen(generator), dims).astype(dtype, copy=False), dev, requires_grad)
 
 
-def rand(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def rand(*args, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     """Uniform in [0, 1), from the default generator (tc.manual_seed) or `generator`."""
-    return _random("rand", lambda g, s: g.random(s), size, dtype, device, requires_grad, generator)
+    return _random("rand", lambda g, s: g.random(s), _size_keyword("rand", args, size), dtype, device, requires_grad,
+                   generator)
 
 
-def randn(*size, dtype=None, device=None, requires_grad=False, generator=None):
+def randn(*args, size=None, dtype=None, device=None, requires_grad=False, generator=None):
     """Standard normal, from the default generator (tc.manual_seed) or `generator`."""
-    return _random("randn", lambda g, s: g.standard_normal(s), size, dtype, device, requires_grad, generator)
+    return _random("randn", lambda g, s: g.standard_normal(s), _size_keyword("randn", args, size), dtype, device,
+                   requires_grad, generator)
 
 
 def randint(low, high=None, size=(), dtype=np.int64, device=None, generator=None):

@@ -179,3 +179,23 @@ def test_dropout2d_reads_inputs_as_torch(shape):
             assert [str(w.message) for w in caught] == want
     with pytest.raises(tc.ShapeError, match="at least 2 dimensions"):
         tc.nn.functional.dropout2d(tc.ones(5), 0.5)
+
+
+@pytest.mark.parametrize("call", ["zeros(size=(2, 3))", "ones(size=[2])", "empty(size=(2, 3)).shape",
+                                  "rand(size=(1,)).shape", "randn(size=(2, 1)).shape", "arange(end=3)",
+                                  "arange(start=1, end=4)", "arange(end=5, step=2)"])
+def test_creation_keywords_as_torch(call):
+    # gat: nn.Parameter(torch.empty(size=(in_features, n_hidden * n_heads))) raised
+    got, want = eval(f"tc.{call}"), eval(f"torch.{call}")
+    if isinstance(want, torch.Tensor):
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        assert str(got.dtype) == str(want.dtype).replace("torch.", "")
+    else:
+        assert tuple(got) == tuple(want)
+
+
+def test_creation_size_given_twice_raises():
+    with pytest.raises(tc.ArgumentError, match="multiple values for argument 'size'"):
+        tc.zeros(2, size=(2,))
+    with pytest.raises(tc.ArgumentError, match="'end'"):
+        tc.arange()

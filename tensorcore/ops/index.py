@@ -322,9 +322,36 @@ def _attach_methods():
             raise ArgumentError("iteration over a 0-d tensor")
         return (getitem(self, i) for i in range(self._data.shape[0]))
 
+    def __setitem__(self, index, value):
+        if isinstance(value, Tensor) and value._vcounter is not None and value._vcounter is self._vcounter \
+                and _same_region(self._data, index, value._data):
+            # x[i] op= v: Python assigns the view x[i], just changed in place, back to itself. Nothing to
+            # write or record (its change already is in the graph), only PyTorch's version bump of the copy.
+            self._vcounter[0] += 1
+            return
+        self._inplace("setitem", index_put(self, index, value))
+
     Tensor.__getitem__ = getitem
-    Tensor.__setitem__ = lambda self, index, value: self._inplace("setitem", index_put(self, index, value))
+    Tensor.__setitem__ = __setitem__
     Tensor.__iter__ = __iter__
+
+
+def _same_region(data, index, region):
+    """Whether `region` is the view data[index] for a basic index (ints, slices, None, Ellipsis)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if not all(i is None or i is Ellipsis or isinstance(i, (int, slice)) and not isinstance(i, bool) for i in items):
+        return False
+    try:
+        view = data[items]
+        if isinstance(view, np.generic):  # every dim indexed by an int: the element's 0-d view
+            view = data[(*items, Ellipsis)]
+    except (IndexError, TypeError):
+        return False
+    if view.shape != region.shape or view.strides != region.strides:
+        return False
+    if isinstance(view, np.ndarray):
+        return view.__array_interface__["data"][0] == region.__array_interface__["data"][0]
+    return view.data.ptr == region.data.ptr  # CuPy
 
 
 _attach_methods()
