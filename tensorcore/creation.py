@@ -128,6 +128,8 @@ def arange(start=None, end=None, step=1, dtype=None, device=None, requires_grad=
     if end is None:
         start, end = 0, start
     elif start is None:
+        if step != 1:  # (torch accepts end alone, or start and end, with a step)
+            raise ArgumentError("arange(): a step needs start and end (arange(start, end, step))")
         start = 0
     start, end, step = (int(v) if isinstance(v, (bool, np.bool_)) else v for v in (start, end, step))  # as PyTorch
     for name, v in (("start", start), ("end", end), ("step", step)):
