@@ -102,3 +102,22 @@ def test_a_view_of_a_leaf_is_refused_as_pytorch_refuses():
     with tc.no_grad():  # outside the graph it is a plain write
         x[1:].add_(1.0)
     np.testing.assert_array_equal(x.detach().numpy(), [1.0, 3.0, 4.0])
+
+
+def test_augmented_assignment_through_a_subscript_records_one_change():
+    """y[i] op= v is y[i].op_(v) then y[i] = (that view): the assignment of the view to itself adds nothing to
+    the graph (the node stays copy_slices) and bumps the version as PyTorch's copy does."""
+    def run(lib):
+        x = lib.arange(1.0, 7.0, dtype=lib.float64).reshape(2, 3).requires_grad_()
+        y = x * 1
+        y[1:] *= 2
+        y[:, 0] += 5
+        y[1, 2] *= 3
+        (y * y).sum().backward()
+        return y.grad_fn.name(), y._version, x.grad.numpy()
+
+    name, version, grad = run(tc)
+    t_name, t_version, t_grad = run(torch)
+    assert "CopySlices" in name and "CopySlices" in t_name
+    assert version == t_version == 6
+    np.testing.assert_allclose(grad, t_grad)
