@@ -192,12 +192,16 @@ def randn(*args, size=None, dtype=None, device=None, requires_grad=False, genera
                    requires_grad, generator)
 
 
-def randint(low, high=None, size=(), dtype=np.int64, device=None, generator=None):
-    """Integers in [low, high) (or [0, low) when high is omitted)."""
+def randint(low=None, high=None, size=(), dtype=np.int64, device=None, generator=None):
+    """Integers in [low, high) (or [0, low) when high is omitted; randint(high=5, size=(3,)) as torch's)."""
     if isinstance(high, (tuple, list)) and isinstance(size, tuple) and size == ():  # randint(high, size)
         low, high, size = 0, low, high
+    if low is None and high is None:
+        raise ArgumentError("randint() missing required argument 'high'")
     if high is None:
         low, high = 0, low
+    elif low is None:
+        low = 0
     low, high = check.integer(low, "low", "randint"), check.integer(high, "high", "randint")
     if low >= high:
         raise ArgumentError(f"randint(): expects low < high, got low {low} and high {high}")

@@ -183,7 +183,8 @@ def test_dropout2d_reads_inputs_as_torch(shape):
 
 @pytest.mark.parametrize("call", ["zeros(size=(2, 3))", "ones(size=[2])", "empty(size=(2, 3)).shape",
                                   "rand(size=(1,)).shape", "randn(size=(2, 1)).shape", "arange(end=3)",
-                                  "arange(start=1, end=4)"])
+                                  "arange(start=1, end=4)", "randint(high=5, size=(3,)).shape",
+                                  "randint(low=2, high=3, size=(2,))"])
 def test_creation_keywords_as_torch(call):
     # gat: nn.Parameter(torch.empty(size=(in_features, n_hidden * n_heads))) raised
     got, want = eval(f"tc.{call}"), eval(f"torch.{call}")
