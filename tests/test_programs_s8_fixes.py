@@ -204,3 +204,23 @@ def test_creation_size_given_twice_raises():
         torch.arange(end=5, step=2)
     with pytest.raises(tc.ArgumentError, match="a step needs start and end"):
         tc.arange(end=5, step=2)
+
+
+@pytest.mark.parametrize("make", [lambda m: m.nn.CrossEntropyLoss(weight=m.tensor([1.0, 2.0, 3.0])),
+                                  lambda m: m.nn.NLLLoss(weight=m.tensor([1.0, 2.0, 3.0])),
+                                  lambda m: m.nn.BCELoss(weight=m.tensor([1.0, 2.0, 3.0])),
+                                  lambda m: m.nn.BCEWithLogitsLoss(pos_weight=m.tensor([1.0, 2.0, 3.0])),
+                                  lambda m: m.nn.CrossEntropyLoss()])
+def test_loss_weights_are_buffers_as_torch(make):
+    # a model holding its criterion: torch's state_dict carries criterion.weight (strict loads failed)
+    def model(m):
+        net = m.nn.Module()
+        net.fc = m.nn.Linear(2, 3)
+        net.criterion = make(m)
+        return net
+
+    ours, theirs = model(tc), model(torch)
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    ours.load_state_dict({k: tc.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    ours.double()
+    assert all(b.dtype == tc.float64 for b in ours.buffers())

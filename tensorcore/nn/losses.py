@@ -34,7 +34,7 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)
-        self.weight = self._tensor_or_none(weight, "weight")
+        self.register_buffer("weight", self._tensor_or_none(weight, "weight"))  # (in state_dict, as torch's)
         self.ignore_index = check.integer(ignore_index, "ignore_index", "CrossEntropyLoss")
         self.label_smoothing = check.number(label_smoothing, "label_smoothing", "CrossEntropyLoss", low=0, high=1)
 
@@ -48,7 +48,7 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
-        self.weight = self._tensor_or_none(weight, "weight")
+        self.register_buffer("weight", self._tensor_or_none(weight, "weight"))  # (in state_dict, as torch's)
         self.ignore_index = check.integer(ignore_index, "ignore_index", "NLLLoss")
 
     def forward(self, input, target):
@@ -74,8 +74,8 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
-        self.weight, self.pos_weight = self._tensor_or_none(weight, "weight"), self._tensor_or_none(pos_weight,
-                                                                                                   "pos_weight")
+        self.register_buffer("weight", self._tensor_or_none(weight, "weight"))  # (in state_dict, as torch's)
+        self.register_buffer("pos_weight", self._tensor_or_none(pos_weight, "pos_weight"))
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, pos_weight=self.pos_weight,
@@ -89,7 +89,7 @@ class BCELoss(_Loss):
         from ..ops.losses import _reduction
 
         super().__init__(_reduction("BCELoss", reduction, size_average, reduce))
-        self.weight = self._tensor_or_none(weight, "weight")
+        self.register_buffer("weight", self._tensor_or_none(weight, "weight"))  # (in state_dict, as torch's)
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
