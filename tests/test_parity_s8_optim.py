@@ -59,6 +59,25 @@ def test_sgd_keeps_no_step_and_adam_a_float32_step():
 
 
 @pytest.mark.parametrize("name,kw", OPTIMIZERS, ids=IDS)
+def test_state_step_in_memory_is_torchs(name, kw):
+    """optimizer.state[p]["step"]: absent for SGD, else a 0-d float32 tensor counting the steps, updated in place."""
+    t_opt, t_params = _train(torch, name, kw, 2)
+    c_opt, c_params = _train(tc, name, kw, 2)
+    steps = []
+    for tp, cp in zip(t_params, c_params):
+        t_st, c_st = t_opt.state[tp], c_opt.state[cp]
+        assert sorted(k for k in c_st if not k.startswith("_")) == sorted(t_st)
+        if "step" in t_st:
+            step = c_st["step"]
+            assert isinstance(step, tc.Tensor) and step.dtype == tc.float32 and step.shape == ()
+            assert step.item() == t_st["step"].item() == 2.0
+            steps.append((cp, step))
+    _step(tc, c_opt, c_params)
+    for cp, step in steps:
+        assert step.item() == 3.0 and c_opt.state[cp]["step"] is step  # counted in place, as torch's
+
+
+@pytest.mark.parametrize("name,kw", OPTIMIZERS, ids=IDS)
 def test_load_state_dict_saved_by_torch_continues_as_torch(name, kw):
     t_opt, t_params = _train(torch, name, kw, 3)
     c_opt, c_params = _train(tc, name, kw, 0, start=[p.detach().tolist() for p in t_params])

@@ -5,7 +5,7 @@ import math
 
 import numpy as np
 
-from .optimizer import Optimizer, OptimizerError
+from .optimizer import Optimizer, OptimizerError, bump_step, new_step
 
 
 def _lerp_(xp, a, b, w):
@@ -52,9 +52,9 @@ class Adafactor(Optimizer):
     def _init_state(self, p, group):
         xp, shape = p.device.backend.xp, tuple(p.shape)
         if len(shape) > 1:
-            return {"step": 0, "row_var": xp.zeros(shape[:-1] + (1,), p._data.dtype),
+            return {"step": new_step(), "row_var": xp.zeros(shape[:-1] + (1,), p._data.dtype),
                     "col_var": xp.zeros(shape[:-2] + (1, shape[-1]), p._data.dtype)}
-        return {"step": 0, "variance": xp.zeros_like(p._data)}
+        return {"step": new_step(), "variance": xp.zeros_like(p._data)}
 
     def _update(self, group):
         lr, decay, d, wd = group["lr"], group["beta2_decay"], group["d"], group["weight_decay"]
@@ -66,8 +66,7 @@ class Adafactor(Optimizer):
             xp, param = p.device.backend.xp, p._data
             grad = -p.grad._data if group["maximize"] else p.grad._data
             e1 = float(np.finfo(param.dtype).eps) if eps1 is None else eps1
-            st["step"] += 1
-            t = float(st["step"])
+            t = float(bump_step(st))
             w = t ** decay  # 1 - beta2_t
             alpha = max(eps2, math.sqrt(float((param * param).sum())) / math.sqrt(max(param.size, 1))) \
                 * min(lr, 1 / math.sqrt(t))

@@ -1,6 +1,6 @@
 """Adagrad, PyTorch's formulas."""
 
-from .optimizer import Optimizer
+from .optimizer import Optimizer, bump_step, new_step
 
 
 def adagrad_update(xp, param, grad, state_sum, scratch, *, step, lr, lr_decay, weight_decay, eps, maximize):
@@ -48,7 +48,7 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        return {"step": 0, "sum": xp.full_like(p._data, group["initial_accumulator_value"])}
+        return {"step": new_step(), "sum": xp.full_like(p._data, group["initial_accumulator_value"])}
 
     def _update(self, group):
         for p in group["params"]:
@@ -59,9 +59,9 @@ class Adagrad(Optimizer):
             xp = p.device.backend.xp
             if "_scratch" not in st:
                 st["_scratch"] = xp.empty_like(p._data)
-            st["step"] += 1
+            step = bump_step(st)
             fn = self._update_fn(p, "adagrad_update", adagrad_update)
-            fn(xp, p._data, g._data, st["sum"], st["_scratch"], step=st["step"], lr=group["lr"],
+            fn(xp, p._data, g._data, st["sum"], st["_scratch"], step=step, lr=group["lr"],
                lr_decay=group["lr_decay"], weight_decay=group["weight_decay"], eps=group["eps"],
                maximize=group["maximize"])
             p._version += 1

@@ -3,7 +3,7 @@
 import math
 
 from .. import _validate as check
-from .optimizer import FLUSH_EVERY, Optimizer, OptimizerError, flush_subnormals_
+from .optimizer import FLUSH_EVERY, Optimizer, OptimizerError, bump_step, flush_subnormals_, new_step, set_step, step_of
 
 
 def adam_update(xp, param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, scratch, *, step, lr, beta1, beta2, eps,
@@ -151,10 +151,10 @@ class _FlatGroup:
         """Still valid: no parameter's array was replaced (model.to, ...) and all have taken the same steps."""
         if amsgrad != self.amsgrad:
             return False
-        step = state[params[0]]["step"]
+        step = step_of(state[params[0]])
         for p in params:
             st = state[p]
-            if p._data.base is not self.param or st["step"] != step:
+            if p._data.base is not self.param or step_of(st) != step:
                 return False
             if any(getattr(st.get(name), "base", None) is not flat for name, flat in self.arrays.items()):
                 return False  # a state array was replaced (a step outside the flat path)
@@ -202,7 +202,7 @@ class Adam(Optimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        st = {"step": 0, "exp_avg": xp.zeros_like(p._data), "exp_avg_sq": xp.zeros_like(p._data)}
+        st = {"step": new_step(), "exp_avg": xp.zeros_like(p._data), "exp_avg_sq": xp.zeros_like(p._data)}
         if group["amsgrad"]:
             st["max_exp_avg_sq"] = xp.zeros_like(p._data)
         return st
@@ -227,7 +227,7 @@ class Adam(Optimizer):
         p0 = params[0]
         if any(p.device is not p0.device or p.dtype != p0.dtype for p in params):
             return None
-        if len({state[p]["step"] if p in state else 0 for p in params}) != 1:
+        if len({step_of(state[p]) if p in state else 0 for p in params}) != 1:
             return None
         flat = self._flat[key] = _FlatGroup(params, state, amsgrad, lambda p: self._init_state(p, group))
         return flat
@@ -240,7 +240,7 @@ class Adam(Optimizer):
         flat = self._flat_group(group)
         if flat is not None:
             params = group["params"]
-            step = state[params[0]]["step"] + 1
+            step = step_of(state[params[0]]) + 1
             backend = params[0].device.backend
             fn = getattr(backend, "adam_update", adam_update)
             m, v, vmax = flat.arrays["exp_avg"], flat.arrays["exp_avg_sq"], flat.arrays.get("max_exp_avg_sq")
@@ -251,7 +251,7 @@ class Adam(Optimizer):
                    cut(flat.scratch), step=step, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=wd,
                    amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled)
             for p in params:
-                state[p]["step"] = step
+                set_step(state[p], step)
                 p._version += 1
             return
         for p in group["params"]:
@@ -266,7 +266,7 @@ class Adam(Optimizer):
                 scratch = st["_scratch"] = p.device.backend.xp.empty_like(p._data)
             if amsgrad and "max_exp_avg_sq" not in st:
                 st["max_exp_avg_sq"] = p.device.backend.xp.zeros_like(p._data)
-            step = st["step"] = st["step"] + 1
+            step = bump_step(st)
             backend = p.device.backend
             fn = getattr(backend, "adam_update", adam_update)
             fn(backend.xp, p._data, g._data, st["exp_avg"], st["exp_avg_sq"], st.get("max_exp_avg_sq"), scratch,

@@ -3,7 +3,7 @@
 import math
 
 from .. import _validate as check
-from .optimizer import Optimizer, OptimizerError
+from .optimizer import Optimizer, OptimizerError, bump_step, new_step, step_of
 
 
 class _ArrayOptimizer(Optimizer):
@@ -33,7 +33,7 @@ class _ArrayOptimizer(Optimizer):
             if p.grad is None:
                 continue
             st = self._state(p, group)
-            st["step"] += 1
+            bump_step(st)
             xp = p.device.backend.xp
             grad = -p.grad._data if group["maximize"] else p.grad._data
             self._update_param(xp, p._data, grad, st, group)
@@ -63,7 +63,7 @@ class Adadelta(_ArrayOptimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        return {"step": 0, "square_avg": xp.zeros_like(p._data), "acc_delta": xp.zeros_like(p._data)}
+        return {"step": new_step(), "square_avg": xp.zeros_like(p._data), "acc_delta": xp.zeros_like(p._data)}
 
     def _update_param(self, xp, param, grad, st, group):
         rho, eps, wd = group["rho"], group["eps"], group["weight_decay"]
@@ -101,7 +101,7 @@ class Adamax(_ArrayOptimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        return {"step": 0, "exp_avg": xp.zeros_like(p._data), "exp_inf": xp.zeros_like(p._data)}
+        return {"step": new_step(), "exp_avg": xp.zeros_like(p._data), "exp_inf": xp.zeros_like(p._data)}
 
     def _update_param(self, xp, param, grad, st, group):
         (beta1, beta2), eps, wd = group["betas"], group["eps"], group["weight_decay"]
@@ -111,7 +111,7 @@ class Adamax(_ArrayOptimizer):
         exp_avg += (grad - exp_avg) * (1 - beta1)
         exp_inf *= beta2
         xp.maximum(exp_inf, xp.abs(grad) + eps, out=exp_inf)
-        param -= group["lr"] / (1 - beta1 ** st["step"]) * exp_avg / exp_inf
+        param -= group["lr"] / (1 - beta1 ** step_of(st)) * exp_avg / exp_inf
 
 
 def _weight_decay(param, grad, group):
@@ -147,7 +147,7 @@ class _AdamLike(_ArrayOptimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        return {"step": 0, "exp_avg": xp.zeros_like(p._data), "exp_avg_sq": xp.zeros_like(p._data)}
+        return {"step": new_step(), "exp_avg": xp.zeros_like(p._data), "exp_avg_sq": xp.zeros_like(p._data)}
 
 
 class NAdam(_AdamLike):
@@ -174,7 +174,7 @@ class NAdam(_AdamLike):
         return {**super()._init_state(p, group), "mu_product": 1.0}
 
     def _update_param(self, xp, param, grad, st, group):
-        (beta1, beta2), lr, step, psi = group["betas"], group["lr"], st["step"], group["momentum_decay"]
+        (beta1, beta2), lr, step, psi = group["betas"], group["lr"], step_of(st), group["momentum_decay"]
         grad = _weight_decay(param, grad, group)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
@@ -202,7 +202,7 @@ class RAdam(_AdamLike):
                                       maximize=maximize, capturable=capturable, differentiable=differentiable))
 
     def _update_param(self, xp, param, grad, st, group):
-        (beta1, beta2), lr, step = group["betas"], group["lr"], st["step"]
+        (beta1, beta2), lr, step = group["betas"], group["lr"], step_of(st)
         grad = _weight_decay(param, grad, group)
         exp_avg, exp_avg_sq = _moments(grad, st, beta1, beta2)
         bias_correction1, bias_correction2 = 1 - beta1**step, 1 - beta2**step

@@ -9,6 +9,8 @@ one, so a device can replace the math without touching the optimizer. Updates ar
 
 import math
 
+import numpy as np
+
 from .. import _validate as check
 from ..autograd import enable_grad, no_grad
 from ..errors import ArgumentError
@@ -43,9 +45,7 @@ class Optimizer:
 
     # names of per-parameter state entries that are arrays of the parameter's shape
     _array_state = ()
-    # state_dict() as PyTorch's: "step" a 0-d float32 tensor (absent where torch keeps none: SGD), and these
-    # scalar entries 0-d tensors too (NAdam's mu_product, ASGD's eta and mu)
-    _torch_step = True
+    # state_dict() as PyTorch's: these scalar entries saved as 0-d tensors (NAdam's mu_product, ASGD's eta, mu)
     _tensor_scalars = ()
 
     def __init__(self, params, defaults):
@@ -148,7 +148,7 @@ class Optimizer:
         return st
 
     def _init_state(self, p, group):
-        return {"step": 0}
+        return {"step": new_step()}
 
     @staticmethod
     def _update_fn(p, name, default):
@@ -176,8 +176,7 @@ class Optimizer:
                 st = self.state.get(p)
                 if st is None:
                     continue
-                state[index[id(p)]] = {k: self._saved_entry(k, v, p) for k, v in st.items()
-                                       if not k.startswith("_") and (k != "step" or self._torch_step)}
+                state[index[id(p)]] = {k: self._saved_entry(k, v, p) for k, v in st.items() if not k.startswith("_")}
         return {"state": state, "param_groups": groups}
 
     def _saved_entry(self, key, value, p):
@@ -185,6 +184,7 @@ class Optimizer:
             from ..tensor import tensor
 
             # step in float32 as PyTorch's (exact to 2**24); mu_product & co in float64: resuming is exact
+            value = value._data if isinstance(value, Tensor) else value
             return tensor(float(value), dtype="float32" if key == "step" else "float64")
         return _make(value.copy(), p.device, False, None) if _is_array(value) else value
 
@@ -234,6 +234,37 @@ def flush_subnormals_(xp, a):
     exponent = xp.bitwise_and(as_int, mask)  # 0 exactly for zeros and subnormals
     xp.multiply(as_int, exponent != 0, out=as_int)
     return a
+
+
+def new_step(n=0):
+    """A parameter's step count as PyTorch keeps it in optimizer.state: a 0-d float32 tensor on the cpu
+    (exact to 2**24 steps); bump_step / step_of / set_step read and write it in place."""
+    return _make(np.array(n, dtype=np.float32), _cpu(), False, None)
+
+
+def _cpu():
+    import sys
+
+    return sys.modules["tensorcore.device"].device("cpu")  # (tc.device, the function, shadows the module name)
+
+
+def step_of(st):
+    s = st["step"] if "step" in st else st.get("_step", 0)  # (SGD's private count)
+    return int(s._data) if isinstance(s, Tensor) else int(s)
+
+
+def set_step(st, n):
+    s = st.get("step")
+    if isinstance(s, Tensor):
+        s._data[...] = n
+    else:
+        st["step"] = new_step(n)
+
+
+def bump_step(st):
+    n = step_of(st) + 1
+    set_step(st, n)
+    return n
 
 
 def _is_array(v):

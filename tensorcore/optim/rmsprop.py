@@ -1,6 +1,6 @@
 """RMSprop (optionally centered, with momentum), PyTorch's formulas."""
 
-from .optimizer import FLUSH_EVERY, Optimizer, flush_subnormals_
+from .optimizer import FLUSH_EVERY, Optimizer, bump_step, flush_subnormals_, new_step
 
 
 def rmsprop_update(xp, param, grad, square_avg, grad_avg, momentum_buffer, scratch, *, step, lr, alpha, eps,
@@ -72,7 +72,7 @@ class RMSprop(Optimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        st = {"step": 0, "square_avg": xp.zeros_like(p._data)}
+        st = {"step": new_step(), "square_avg": xp.zeros_like(p._data)}
         if group["momentum"] > 0:
             st["momentum_buffer"] = xp.zeros_like(p._data)
         if group["centered"]:
@@ -92,10 +92,10 @@ class RMSprop(Optimizer):
                 st["momentum_buffer"] = xp.zeros_like(p._data)
             if group["centered"] and "grad_avg" not in st:
                 st["grad_avg"] = xp.zeros_like(p._data)
-            st["step"] += 1
+            step = bump_step(st)
             fn = self._update_fn(p, "rmsprop_update", rmsprop_update)
             fn(xp, p._data, g._data, st["square_avg"], st.get("grad_avg"), st.get("momentum_buffer"), st["_scratch"],
-               step=st["step"], lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
+               step=step, lr=group["lr"], alpha=group["alpha"], eps=group["eps"],
                weight_decay=group["weight_decay"], momentum=group["momentum"], centered=group["centered"],
                maximize=group["maximize"])
             p._version += 1

@@ -3,7 +3,7 @@
 import numpy as np
 
 from .adam_variants import _ArrayOptimizer
-from .optimizer import OptimizerError
+from .optimizer import OptimizerError, new_step, step_of
 
 
 class Rprop(_ArrayOptimizer):
@@ -29,7 +29,7 @@ class Rprop(_ArrayOptimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        return {"step": 0, "prev": xp.zeros_like(p._data), "step_size": xp.full_like(p._data, group["lr"])}
+        return {"step": new_step(), "prev": xp.zeros_like(p._data), "step_size": xp.full_like(p._data, group["lr"])}
 
     def _update_param(self, xp, param, grad, st, group):
         (etaminus, etaplus), (step_min, step_max) = group["etas"], group["step_sizes"]
@@ -68,11 +68,11 @@ class ASGD(_ArrayOptimizer):
     def _init_state(self, p, group):
         xp = p.device.backend.xp
         # NOTE: PyTorch keeps eta and mu as float32 scalars (its scalar dtype); so does this, for the same steps.
-        return {"step": 0, "eta": float(np.float32(group["lr"])), "mu": 1.0, "ax": xp.zeros_like(p._data)}
+        return {"step": new_step(), "eta": float(np.float32(group["lr"])), "mu": 1.0, "ax": xp.zeros_like(p._data)}
 
     def _update_param(self, xp, param, grad, st, group):
         lr, lambd, alpha, t0, wd = group["lr"], group["lambd"], group["alpha"], group["t0"], group["weight_decay"]
-        step, eta, mu = st["step"], st["eta"], st["mu"]
+        step, eta, mu = step_of(st), st["eta"], st["mu"]
         if wd:
             grad = grad + wd * param
         param *= 1 - lambd * eta

@@ -62,15 +62,14 @@ class SGD(Optimizer):
             raise OptimizerError("SGD: Nesterov momentum requires a momentum > 0 and zero dampening")
 
     def _init_state(self, p, group):
-        return {"step": 0, "momentum_buffer": None}
-
-    _torch_step = False  # PyTorch's SGD keeps only momentum_buffer (the step count stays internal here)
+        return {"_step": 0, "momentum_buffer": None}  # (PyTorch's SGD keeps no step: a private count here)
 
     def load_state_dict(self, state_dict):
         super().load_state_dict(state_dict)
         for st in self.state.values():  # a saved buffer (no step in PyTorch's state): momentum continues from it
-            if st.get("momentum_buffer") is not None and st.get("step", 0) == 0:
-                st["step"] = 1
+            st.pop("step", None)  # (a state saved by an older tensorcore)
+            if st.get("momentum_buffer") is not None and st.get("_step", 0) == 0:
+                st["_step"] = 1
         self._flat = {}  # the state arrays were replaced: repack on the next step
 
     def _flat_group(self, group):
@@ -89,8 +88,8 @@ class SGD(Optimizer):
         p0 = params[0]
         if any(p.device is not p0.device or p.dtype != p0.dtype for p in params):
             return None
-        sts = [state.get(p) or {"step": 0, "momentum_buffer": None} for p in params]
-        if len({st["step"] for st in sts}) != 1 or len({st["momentum_buffer"] is None for st in sts}) != 1:
+        sts = [state.get(p) or {"_step": 0, "momentum_buffer": None} for p in params]
+        if len({st["_step"] for st in sts}) != 1 or len({st["momentum_buffer"] is None for st in sts}) != 1:
             return None
         from .adam import _FlatGroup
 
@@ -104,7 +103,7 @@ class SGD(Optimizer):
         params = group["params"]
         flat.gather_grads(params)
         st0 = self.state[params[0]]
-        step = st0["step"] + 1
+        step = st0["_step"] + 1
         buf = flat.arrays["momentum_buffer"]
         fn = self._update_fn(params[0], "sgd_update", sgd_update)
         new = fn(params[0].device.backend.xp, flat.param, flat.grad, None if flat.fresh else buf, step=step,
@@ -114,7 +113,7 @@ class SGD(Optimizer):
             buf[...] = new
         flat.fresh = False
         for p in params:
-            self.state[p]["step"] = step
+            self.state[p]["_step"] = step
             p._version += 1
 
     def zero_grad(self, set_to_none=True):
@@ -133,9 +132,9 @@ class SGD(Optimizer):
             if g is None:
                 continue
             st = self._state(p, group)
-            st["step"] += 1
+            st["_step"] += 1
             fn = self._update_fn(p, "sgd_update", sgd_update)
-            st["momentum_buffer"] = fn(p.device.backend.xp, p._data, g._data, st["momentum_buffer"], step=st["step"],
+            st["momentum_buffer"] = fn(p.device.backend.xp, p._data, g._data, st["momentum_buffer"], step=st["_step"],
                                        lr=lr, momentum=momentum, dampening=dampening, weight_decay=wd,
                                        nesterov=nesterov, maximize=maximize)
             p._version += 1

@@ -109,7 +109,7 @@ def _param_state(opt, key, saved, p, group, problems):
                         "(a state saved from another optimizer?)")
         return None
     entry = dict(opt._init_state(p, group)) if opt._array_state else {}
-    lacking = sorted(k for k in entry if k not in saved and k != "step")
+    lacking = sorted(k for k in entry if k not in saved and k != "step" and not k.startswith("_"))
     if lacking:
         problems.append(f"{where} lacks {', '.join(lacking)}")
     for k, v in saved.items():
@@ -139,4 +139,8 @@ def _param_state(opt, key, saved, p, group, problems):
             problems.append(f"{where}[{k!r}] is a {type(v).__name__}, expected an array")
         else:
             entry[k] = v.item() if isinstance(v, np.generic) else v
+    if _is_int(entry.get("step")):  # kept as PyTorch keeps it: a 0-d float32 tensor
+        from .optimizer import new_step
+
+        entry["step"] = new_step(entry["step"])
     return entry
