@@ -325,7 +325,8 @@ def forward_only(cls, inputs, arrays, device, params):
     result = _make_tensor(out, ctx.out_device or device, False, None)
     if cls.is_view:
         result._vcounter = vc = inputs[0]._vc
-        vc[1] = True
+        if not vc[1]:
+            _copy_slices.first_view(vc, inputs[0])  # the counter keeps the memory's owner
     return result
 
 
@@ -395,7 +396,8 @@ def _record(cls, inputs, params, device):
         if vc is None:
             vc = inputs[0]._vcounter = [0, False]
         result._vcounter = vc
-        vc[1] = True
+        if not vc[1]:
+            _copy_slices.first_view(vc, inputs[0])
         ctx.view_args, ctx.view_params = inputs, params  # an in-place change of the memory remakes the view
         if inputs[0]._node is not None:
             _copy_slices.track(vc, result)

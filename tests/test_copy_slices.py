@@ -121,3 +121,48 @@ def test_augmented_assignment_through_a_subscript_records_one_change():
     assert "CopySlices" in name and "CopySlices" in t_name
     assert version == t_version == 6
     np.testing.assert_allclose(grad, t_grad)
+
+
+BUFFER_PROGRAMS = {
+    "augmented column of a zeros buffer": "y = lib.zeros(2, 3, dtype=x.dtype)\ny[:, 1] += x[:, 0]",
+    "columns of a buffer in a loop": "y = lib.zeros(2, 3, dtype=x.dtype)\nfor i in range(3):\n    y[:, i] += x[:, i] * i",
+    "named view of a buffer": "y = lib.zeros(2, 3, dtype=x.dtype)\nv = y[0]\nv.mul_(0.0)\nv.add_(x[1].exp())",
+    "view of a transposed buffer": "y = lib.ones(3, 2, dtype=x.dtype)\nt = y.t()\nt[1] *= x[0]",
+    "buffer changed twice": "y = lib.zeros(2, 3, dtype=x.dtype)\ny[0] += x[0]\ny[1] += x[1] * 2\ny[:, 2] *= x[0, 0]",
+    "reshaped buffer": "y = lib.zeros(6, dtype=x.dtype)\ny.view(2, 3)[1] += x[0] ** 2",
+}
+
+
+@pytest.mark.parametrize("create_graph", [False, True], ids=["backward", "create_graph"])
+@pytest.mark.parametrize("name", list(BUFFER_PROGRAMS))
+def test_views_of_a_buffer_made_outside_the_graph(name, create_graph):
+    """A view of a tensor that does not require grad, changed by a recorded value: the buffer joins the graph
+    (PyTorch makes it require grad), its gradient reaching x through the written region."""
+    def run(lib):
+        x = lib.tensor(np.arange(1.0, 7.0).reshape(2, 3) / 3.0, requires_grad=True)
+        ns = {"x": x, "lib": lib}
+        exec(BUFFER_PROGRAMS[name], ns)  # noqa: S102
+        y = ns["y"]
+        assert y.requires_grad
+        (y * y).sum().backward(create_graph=create_graph)
+        out = [y.detach().numpy().copy(), x.grad.detach().numpy().copy()]
+        if create_graph:
+            out.append(lib.autograd.grad(x.grad.sum(), x)[0].detach().numpy())
+        return out
+
+    for g, w in zip(run(tc), run(torch)):
+        np.testing.assert_allclose(g, w, rtol=1e-12, atol=1e-12)
+
+
+def test_a_view_made_under_no_grad_is_refused_as_pytorch_refuses():
+    x = tc.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    y = x * 2
+    with tc.no_grad():
+        v = y[1:]
+    with pytest.raises(tc.GradientError, match="no_grad"):
+        v.mul_(x[1:])
+    ty = torch.tensor([1.0, 2.0, 3.0], requires_grad=True) * 2
+    with torch.no_grad():
+        tv = ty[1:]
+    with pytest.raises(RuntimeError, match="no_grad"):
+        tv.mul_(ty[1:].detach().requires_grad_())

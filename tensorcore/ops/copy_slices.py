@@ -9,6 +9,11 @@ were made) in the version counter that base and views share. When an in-place op
 - then every live view of the memory, the changed one included, is made again from its (new) base, so that
   a gradient through any of them reaches the new graph, not the values before the change.
 
+A view made outside the graph (of a tensor that did not require grad, as `buf[:, 1]` of `buf = zeros(...)`)
+has no node; its memory's owner, the tensor the first view of it was made from, is kept (weakly) in the counter,
+and the view's place in the owner's memory is read off the arrays' geometry: `buf[:, 1] += x[:, 0]` then gives
+buf a CopySlices node and the view an as_strided one, as PyTorch makes buf require grad.
+
 Example (each as in PyTorch):
     y = x * 1
     y[1:] *= 2            # y's node: CopySlices; x.grad == [1, 2, 2, ...] after y.sum().backward()
@@ -17,24 +22,51 @@ Example (each as in PyTorch):
 
 import weakref
 
+import numpy as np
+
 from ..autograd import ForwardContext, Function
 from ..errors import GradientError
 from ..tensor import _make
 
-_VIEWS = 2  # the version counter's slot for its memory's recorded views: [version, has views, [weakrefs]]
+_MEMORY = 2  # the version counter's slot for what is known of its memory: [version, has views, _Memory]
+
+
+class _Memory:
+    """The owner of a memory that views share (weakly) and its recorded views (weakly, in the order made)."""
+
+    __slots__ = ("owner", "views")
+
+    def __init__(self, owner):
+        self.owner = weakref.ref(owner) if owner is not None else None
+        self.views = []
+
+
+def first_view(vc, base):
+    """A first view of `base`'s memory (vc, its counter, had none): the counter says so and keeps the owner."""
+    vc[1] = True
+    if len(vc) == _MEMORY:
+        vc.append(_Memory(base))
 
 
 def track(vc, view):
     """List a recorded view of a non-leaf base (their shared counter `vc`); autograd._record calls it. (A leaf
     that requires grad is never changed in place while recording, so its views need no rebuilding.)"""
-    if len(vc) == _VIEWS:
-        vc.append([])
-    vc[_VIEWS].append(weakref.ref(view))
+    if len(vc) == _MEMORY:
+        vc.append(_Memory(None))
+    vc[_MEMORY].views.append(weakref.ref(view))
 
 
 def _view_node(t):
     node = t._node
     return node if node is not None and node.view_args is not None else None
+
+
+def _owner(t):
+    """The tensor t's memory belongs to, for a view made outside the graph, else None."""
+    vc = t._vcounter
+    memory = vc[_MEMORY] if vc is not None and len(vc) > _MEMORY else None
+    owner = memory.owner() if memory is not None and memory.owner is not None else None
+    return owner if owner is not t else None
 
 
 def refusal(t, name):
@@ -47,10 +79,16 @@ def refusal(t, name):
             f"{name}: a view of a leaf tensor that requires grad (shape {tuple(root.shape)}) cannot be changed in "
             "place while recording (as in PyTorch); change a clone(), or the leaf under tc.no_grad()")
     if root is t and t._node is None and not t.requires_grad and getattr(t._data, "base", None) is not None:
-        return GradientError(
-            f"{name}: an in-place change, while recording, of a view (shape {tuple(t.shape)}) made outside the "
-            "graph (from a tensor that did not require grad) is not supported; write into the base tensor "
-            "(base[index] = value) or use the out-of-place op")
+        owner = _owner(t)
+        if owner is not None and owner.requires_grad:
+            return GradientError(
+                f"{name}: a view (shape {tuple(t.shape)}) made under no_grad of a tensor that requires grad cannot "
+                "be changed in place while recording (as in PyTorch); make the view outside no_grad")
+        if owner is None or _Strided.between(owner._data, t._data) is None:
+            return GradientError(
+                f"{name}: an in-place change, while recording, of a view (shape {tuple(t.shape)}) made outside "
+                "the graph whose base is gone or not contiguous is not supported; write into the base tensor "
+                "(base[index] = value) or use the out-of-place op")
     return None
 
 
@@ -58,28 +96,90 @@ def take_place(t, result):
     """t, whose memory already holds `result`'s values, takes result's place in the graph: through its views'
     bases up to the memory's owner (a CopySlices node each), then every live view made again."""
     value = result
+    if t._node is None and not t.requires_grad and _owner(t) is not None:  # a view made outside the graph
+        owner = _owner(t)
+        where = _Strided.between(owner._data, t._data)
+        owner._node = CopySlices.apply(owner, value, view=where)._node
+        owner.requires_grad = True
+        view = where.of(owner)  # recorded now: the view on the owner's new node
+        t._node, t.requires_grad = view._node, True
+        return
     while _view_node(t) is not None:
         node = t._node
         base = node.view_args[0]
-        value = CopySlices.apply(base, value, view=node)
+        value = CopySlices.apply(base, value, view=_Replayed(node))
         t = base
     t._node = value._node
     t.requires_grad = True
     vc = t._vc
-    if len(vc) > _VIEWS:
-        live = [ref for ref in vc[_VIEWS] if ref() is not None]
+    if len(vc) > _MEMORY:
+        memory = vc[_MEMORY]
+        live = [ref for ref in memory.views if ref() is not None]
         for ref in live:  # in the order they were made: a view's base is rebuilt before it
             view = ref()
             node = _view_node(view) if view is not None else None
             if node is not None:
                 view._node = node.fn.apply(node.view_args[0], *node.view_args[1:], **node.view_params)._node
-        vc[_VIEWS][:] = [ref for ref in live if ref() is not None]  # (not the rebuilt nodes' passing outputs)
+        memory.views[:] = [ref for ref in live if ref() is not None]  # (not the rebuilt nodes' passing outputs)
 
 
-def _region(node, array):
-    """The view `node` made of its base, made again of `array` (an array of the base's shape)."""
-    consts = [a._data if hasattr(a, "_data") else a for a in node.view_args[1:]]
-    return node.fn.forward(ForwardContext(node.backend), array, *consts, **node.view_params)
+class _Replayed:
+    """The view a recorded view node made, made again: of an array of its base's shape, or of a Tensor."""
+
+    def __init__(self, node):
+        self.node = node
+
+    def region(self, array):
+        node = self.node
+        consts = [a._data if hasattr(a, "_data") else a for a in node.view_args[1:]]
+        return node.fn.forward(ForwardContext(node.backend), array, *consts, **node.view_params)
+
+    def of(self, t):
+        node = self.node
+        return node.fn.apply(t, *node.view_args[1:], **node.view_params)
+
+
+class _Strided:
+    """A view's place in its owner's (C-contiguous) memory: shape, element strides and offset."""
+
+    def __init__(self, shape, strides, offset):
+        self.shape, self.strides, self.offset = shape, strides, offset
+
+    @classmethod
+    def between(cls, owner, view):
+        """The place of array `view` in array `owner`, or None (owner not C-contiguous, view not inside it)."""
+        if not owner.flags.c_contiguous or view.dtype != owner.dtype or owner.size == 0:
+            return None
+        size = view.dtype.itemsize
+        start = _address(view) - _address(owner)
+        strides = tuple(s // size for s in view.strides)
+        if start % size or any(s % size for s in view.strides) or min(strides, default=0) < 0:
+            return None
+        offset = start // size
+        last = offset + sum((n - 1) * s for n, s in zip(view.shape, strides)) if view.size else offset
+        return cls(view.shape, strides, offset) if 0 <= offset and last < owner.size else None
+
+    def region(self, array):
+        array = array.reshape(-1)  # (C-contiguous arrays of the owner's shape: the gradients)
+        item = array.dtype.itemsize
+        return _as_strided(array)(array[self.offset:], self.shape, tuple(s * item for s in self.strides))
+
+    def of(self, t):
+        from .strided import as_strided
+
+        return as_strided(t.contiguous(), self.shape, self.strides, self.offset)
+
+
+def _address(a):
+    return a.__array_interface__["data"][0] if hasattr(a, "__array_interface__") else a.data.ptr
+
+
+def _as_strided(array):
+    if isinstance(array, np.ndarray):
+        return np.lib.stride_tricks.as_strided
+    import cupy
+
+    return cupy.lib.stride_tricks.as_strided
 
 
 class CopySlices(Function):
@@ -98,13 +198,15 @@ class CopySlices(Function):
     def backward(ctx, g):
         view = ctx.view
         keep = ctx.backend.xp.ones(g.shape, g.dtype)
-        _region(view, keep)[...] = 0
-        gbase = g * _make(keep, g.device, False, None)
-        gvalue = view.fn.apply(g, *view.view_args[1:], **view.view_params)
-        return gbase, gvalue
+        view.region(keep)[...] = 0
+        gbase = g * _make(keep, g.device, False, None) if ctx.needs_input_grad[0] else None
+        return gbase, view.of(g)
 
     @staticmethod
     def backward_arrays(ctx, g):
-        gbase = g.copy()
-        _region(ctx.view, gbase)[...] = 0
-        return gbase, _region(ctx.view, g)
+        g = ctx.backend.xp.ascontiguousarray(g)
+        gbase = None
+        if ctx.needs_input_grad[0]:
+            gbase = g.copy()
+            ctx.view.region(gbase)[...] = 0
+        return gbase, ctx.view.region(g)

@@ -12,6 +12,7 @@ from ..autograd import Function
 from ..errors import ArgumentError, ShapeError, TensorcoreError
 from ..grad_mode import modes
 from ..tensor import Tensor, _make
+from . import copy_slices as _copy_slices
 from .dims import alias, dims, is_int, one_dim, sizes
 from .reduce import normalize_axis  # noqa: F401  (re-exported for older imports)
 from .registry import register
@@ -151,7 +152,8 @@ def reshape(input, *shape):
             try:  # nothing records: Reshape.forward, inline (NumPy's reshape infers -1 and checks the size)
                 out = _make(input._data.reshape(shape), input.device, False, None)
                 out._vcounter = vc = input._vc
-                vc[1] = True
+                if not vc[1]:
+                    _copy_slices.first_view(vc, input)  # the counter keeps the memory's owner
                 return out
             except ValueError:
                 pass  # the checked path below names what is wrong
