@@ -372,8 +372,9 @@ for _module in (_torch_inplace, _torch_top, _torch_top_nn, _torch_top_linalg, _t
 from . import autograd as _autograd_module  # noqa: E402, I001
 from . import autograd_compat as _autograd_compat  # noqa: E402, I001
 
-# torch.autograd's user-facing names, added to tc.autograd: functional.jacobian/hessian/..., Variable, gradcheck.
-for _name in ("functional", "Variable", "once_differentiable", "FunctionCtx"):
+# torch.autograd's user-facing names, added to tc.autograd: functional.jacobian/hessian/..., Variable, gradcheck,
+# grad with torch's whole signature (only_inputs, materialize_grads; tc.grad stays the engine's).
+for _name in ("functional", "Variable", "once_differentiable", "FunctionCtx", "grad"):
     setattr(_autograd_module, _name, getattr(_autograd_compat, _name))
 _autograd_module.gradcheck, _autograd_module.gradgradcheck = gradcheck, gradgradcheck
 __import__("sys").modules[__name__ + ".autograd.functional"] = _autograd_compat.functional

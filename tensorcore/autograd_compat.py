@@ -129,6 +129,33 @@ def once_differentiable(fn):
     return fn
 
 
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, only_inputs=True,
+         allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """torch.autograd.grad's whole signature over the engine's tc.grad (WGAN-GP passes only_inputs=True):
+    only_inputs is ignored (with torch's FutureWarning when False), materialize_grads gives zeros for the
+    inputs the outputs do not depend on, is_grads_batched is refused (use tc.func.vmap)."""
+    import warnings
+
+    from .creation import zeros_like
+    from .engine import grad as engine_grad
+
+    if not only_inputs:
+        warnings.warn("only_inputs argument is deprecated and is ignored now (defaults to True). To accumulate "
+                      "gradient for other parts of the graph, please use torch.autograd.backward.", FutureWarning,
+                      stacklevel=2)
+    if is_grads_batched:
+        raise ArgumentError("autograd.grad: is_grads_batched=True is not supported; use tc.func.vmap over grad")
+    if materialize_grads and allow_unused is False:
+        raise ArgumentError("autograd.grad: Expected allow_unused to be True or not passed when "
+                            "materialize_grads=True, but got: allow_unused=False.")
+    allow = bool(materialize_grads) if allow_unused is None else bool(allow_unused)
+    result = engine_grad(outputs, inputs, grad_outputs, retain_graph, create_graph, allow)
+    if materialize_grads:
+        ins = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+        result = tuple(zeros_like(t) if g is None else g for g, t in zip(result, ins))
+    return result
+
+
 def Variable(data, requires_grad=False, volatile=False):
     """The old torch.autograd.Variable: a Tensor (detached) with requires_grad."""
     out = data.detach() if isinstance(data, Tensor) else Tensor(data)

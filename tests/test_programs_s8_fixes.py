@@ -224,3 +224,19 @@ def test_loss_weights_are_buffers_as_torch(make):
     ours.load_state_dict({k: tc.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
     ours.double()
     assert all(b.dtype == tc.float64 for b in ours.buffers())
+
+
+def test_autograd_grad_takes_torchs_whole_signature():
+    # WGAN-GP's gradient penalty: autograd.grad(..., create_graph=True, retain_graph=True, only_inputs=True) raised
+    for mod in (tc, torch):
+        x = mod.ones(2, requires_grad=True)
+        y = mod.ones(2, requires_grad=True)
+        (g,) = mod.autograd.grad((x ** 3).sum(), x, create_graph=True, retain_graph=True, only_inputs=True)
+        assert g.detach().numpy().tolist() == [3.0, 3.0] and g.requires_grad
+        gx, gy = mod.autograd.grad((x * 2).sum(), [x, y], materialize_grads=True)
+        assert gy.numpy().tolist() == [0.0, 0.0]
+        assert mod.autograd.grad((x * 2).sum(), [x, y], allow_unused=True)[1] is None
+        with pytest.warns(FutureWarning, match="only_inputs argument is deprecated"):
+            mod.autograd.grad((x * 2).sum(), x, only_inputs=False)
+    with pytest.raises(tc.ArgumentError, match="allow_unused"):
+        tc.autograd.grad((x * 2).sum(), [x, y], materialize_grads=True, allow_unused=False)
