@@ -125,7 +125,8 @@ def test_augmented_assignment_through_a_subscript_records_one_change():
 
 BUFFER_PROGRAMS = {
     "augmented column of a zeros buffer": "y = lib.zeros(2, 3, dtype=x.dtype)\ny[:, 1] += x[:, 0]",
-    "columns of a buffer in a loop": "y = lib.zeros(2, 3, dtype=x.dtype)\nfor i in range(3):\n    y[:, i] += x[:, i] * i",
+    "columns of a buffer in a loop":
+        "y = lib.zeros(2, 3, dtype=x.dtype)\nfor i in range(3):\n    y[:, i] += x[:, i] * i",
     "named view of a buffer": "y = lib.zeros(2, 3, dtype=x.dtype)\nv = y[0]\nv.mul_(0.0)\nv.add_(x[1].exp())",
     "view of a transposed buffer": "y = lib.ones(3, 2, dtype=x.dtype)\nt = y.t()\nt[1] *= x[0]",
     "buffer changed twice": "y = lib.zeros(2, 3, dtype=x.dtype)\ny[0] += x[0]\ny[1] += x[1] * 2\ny[:, 2] *= x[0, 0]",
