@@ -27,10 +27,12 @@ OPTIMIZER_CASES = [
 
 @pytest.fixture
 def torch_float64():
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)  # NAdam's mu_product and step counters in float64, as ours
+    old, tc_old = torch.get_default_dtype(), tc.get_default_dtype()
+    torch.set_default_dtype(torch.float64)  # NAdam's mu_product and step counters in float64, in both: they
+    tc.set_default_dtype(tc.float64)  # follow the default dtype (torch's _get_scalar_dtype)
     yield
     torch.set_default_dtype(old)
+    tc.set_default_dtype(tc_old)
 
 
 @pytest.mark.parametrize("name,kw", OPTIMIZER_CASES)

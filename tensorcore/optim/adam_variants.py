@@ -3,7 +3,7 @@
 import math
 
 from .. import _validate as check
-from .optimizer import Optimizer, OptimizerError, bump_step, new_step, step_of
+from .optimizer import Optimizer, OptimizerError, bump_step, new_step, scalar_of, set_scalar, step_of
 
 
 class _ArrayOptimizer(Optimizer):
@@ -171,14 +171,15 @@ class NAdam(_AdamLike):
                                       differentiable=differentiable))
 
     def _init_state(self, p, group):
-        return {**super()._init_state(p, group), "mu_product": 1.0}
+        return {**super()._init_state(p, group), "mu_product": new_step(1.0)}  # (a float32 tensor, as torch's)
 
     def _update_param(self, xp, param, grad, st, group):
         (beta1, beta2), lr, step, psi = group["betas"], group["lr"], step_of(st), group["momentum_decay"]
         grad = _weight_decay(param, grad, group)
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
-        st["mu_product"] = mu_product = float(st.get("mu_product", 1.0)) * mu
+        set_scalar(st, "mu_product", scalar_of(st, "mu_product") * mu)
+        mu_product = scalar_of(st, "mu_product")
         exp_avg, exp_avg_sq = _moments(grad, st, beta1, beta2)
         denom = xp.sqrt(exp_avg_sq / (1 - beta2**step)) + group["eps"]
         param -= lr * (1.0 - mu) / (1.0 - mu_product) * grad / denom

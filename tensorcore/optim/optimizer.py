@@ -183,9 +183,9 @@ class Optimizer:
         if key == "step" or key in self._tensor_scalars:  # PyTorch's 0-d tensors (on the cpu)
             from ..tensor import tensor
 
-            # step in float32 as PyTorch's (exact to 2**24); mu_product & co in float64: resuming is exact
-            value = value._data if isinstance(value, Tensor) else value
-            return tensor(float(value), dtype="float32" if key == "step" else "float64")
+            if isinstance(value, Tensor):
+                return _make(value._data.copy(), value.device, False, None)
+            return tensor(float(value), dtype=_scalar_dtype())
         return _make(value.copy(), p.device, False, None) if _is_array(value) else value
 
     def load_state_dict(self, state_dict):
@@ -236,16 +236,38 @@ def flush_subnormals_(xp, a):
     return a
 
 
-def new_step(n=0):
-    """A parameter's step count as PyTorch keeps it in optimizer.state: a 0-d float32 tensor on the cpu
-    (exact to 2**24 steps); bump_step / step_of / set_step read and write it in place."""
-    return _make(np.array(n, dtype=np.float32), _cpu(), False, None)
+def new_step(n=0.0):
+    """A parameter's step count as PyTorch keeps it in optimizer.state: a 0-d tensor on the cpu of PyTorch's
+    scalar dtype (float64 under set_default_dtype(float64), else float32: exact to 2**24 steps);
+    bump_step / step_of / set_step read and write it in place."""
+    return _make(np.array(n, dtype=_scalar_dtype()), _cpu(), False, None)
+
+
+def _scalar_dtype():
+    from ..dtypes import get_default_dtype
+
+    return np.float64 if get_default_dtype() == np.float64 else np.float32
 
 
 def _cpu():
     import sys
 
     return sys.modules["tensorcore.device"].device("cpu")  # (tc.device, the function, shadows the module name)
+
+
+def scalar_of(st, key):
+    """A 0-d tensor entry of the state (NAdam's mu_product, ASGD's eta and mu) as a Python float."""
+    v = st[key]
+    return float(v._data) if isinstance(v, Tensor) else float(v)
+
+
+def set_scalar(st, key, value):
+    """Write a 0-d float32 state entry in place (PyTorch keeps these as float32 tensors and rounds to it)."""
+    v = st.get(key)
+    if isinstance(v, Tensor):
+        v._data[...] = value
+    else:
+        st[key] = new_step(value)
 
 
 def step_of(st):

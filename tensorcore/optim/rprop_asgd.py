@@ -1,9 +1,7 @@
 """Rprop and ASGD: PyTorch's single-tensor update formulas, on arrays in place."""
 
-import numpy as np
-
 from .adam_variants import _ArrayOptimizer
-from .optimizer import OptimizerError, new_step, step_of
+from .optimizer import OptimizerError, new_step, scalar_of, set_scalar, step_of
 
 
 class Rprop(_ArrayOptimizer):
@@ -67,12 +65,12 @@ class ASGD(_ArrayOptimizer):
 
     def _init_state(self, p, group):
         xp = p.device.backend.xp
-        # NOTE: PyTorch keeps eta and mu as float32 scalars (its scalar dtype); so does this, for the same steps.
-        return {"step": new_step(), "eta": float(np.float32(group["lr"])), "mu": 1.0, "ax": xp.zeros_like(p._data)}
+        # NOTE: PyTorch keeps eta and mu as 0-d float32 tensors (its scalar dtype); so does this, for the same steps.
+        return {"step": new_step(), "eta": new_step(group["lr"]), "mu": new_step(1.0), "ax": xp.zeros_like(p._data)}
 
     def _update_param(self, xp, param, grad, st, group):
         lr, lambd, alpha, t0, wd = group["lr"], group["lambd"], group["alpha"], group["t0"], group["weight_decay"]
-        step, eta, mu = step_of(st), st["eta"], st["mu"]
+        step, eta, mu = step_of(st), scalar_of(st, "eta"), scalar_of(st, "mu")
         if wd:
             grad = grad + wd * param
         param *= 1 - lambd * eta
@@ -82,5 +80,5 @@ class ASGD(_ArrayOptimizer):
             ax += (param - ax) * mu
         else:
             ax[...] = param
-        st["eta"] = float(np.float32(lr / ((1 + lambd * lr * step) ** alpha)))
-        st["mu"] = float(np.float32(1 / max(1, step - t0)))
+        set_scalar(st, "eta", lr / ((1 + lambd * lr * step) ** alpha))
+        set_scalar(st, "mu", 1 / max(1, step - t0))

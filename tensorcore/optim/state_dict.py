@@ -139,8 +139,9 @@ def _param_state(opt, key, saved, p, group, problems):
             problems.append(f"{where}[{k!r}] is a {type(v).__name__}, expected an array")
         else:
             entry[k] = v.item() if isinstance(v, np.generic) else v
-    if _is_int(entry.get("step")):  # kept as PyTorch keeps it: a 0-d float32 tensor
-        from .optimizer import new_step
+    from .optimizer import new_step
 
-        entry["step"] = new_step(entry["step"])
+    for k in ("step", *getattr(opt, "_tensor_scalars", ())):  # kept as PyTorch keeps them: 0-d float32 tensors
+        if k in entry and isinstance(entry[k], (int, float)) and not isinstance(entry[k], bool):
+            entry[k] = new_step(entry[k])
     return entry
