@@ -18,20 +18,9 @@ from ..grad_mode import no_grad
 from ..tensor import Tensor
 from . import parametrize
 from .module import Module
+from .weight_norms import _norm_except_dim  # torch.norm_except_dim: one 2-norm for both weight norms
 
 __all__ = ["orthogonal", "spectral_norm", "weight_norm"]
-
-
-def _norm_except_dim(v, dim):
-    """The 2-norm over every dim but `dim` (dim -1 or None: over all), keeping dims (torch.norm_except_dim)."""
-    if dim is None or dim == -1:
-        return v.norm()
-    dim = dim % v.ndim
-    moved = v.transpose(0, dim) if dim else v
-    norms = moved.reshape(moved.shape[0], -1).norm(dim=1)
-    shape = [1] * v.ndim
-    shape[dim] = v.shape[dim]
-    return norms.reshape(shape)
 
 
 class _WeightNorm(Module):

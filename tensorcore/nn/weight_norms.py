@@ -13,6 +13,7 @@ from .module import Parameter
 
 
 def _norm_except_dim(v, dim):
+    """The 2-norm over every dim but `dim` (dim -1 or None: over all), keeping dims (torch.norm_except_dim)."""
     if dim is None or dim == -1:
         return v.norm()
     dim = dim % v.ndim
