@@ -495,8 +495,8 @@ for _n in UNARY_FLOAT:
     case(_n, g_unary(), grad=_n not in ("frac", "trunc", "floor", "ceil", "round"))
 for _n in ["abs", "neg", "sign", "sgn", "signbit", "isnan", "isinf", "isfinite", "isposinf", "isneginf",
            "logical_not", "bitwise_not", "positive", "relu"]:
-    # (bool relu and +x: torch refuses them, tensorcore takes them: not compared)
-    case(_n, g_unary(ALL if _n not in ("relu", "positive") else INTS + FLOATS), grad=_n in ("abs", "neg"))
+    # (bool relu: torch refuses it, tensorcore takes it: not compared)
+    case(_n, g_unary(ALL if _n != "relu" else INTS + FLOATS), grad=_n in ("abs", "neg"))
 case("nan_to_num", g_unary(FLOATS + INTS), lambda L, x: L.nan_to_num(x, nan=1.5, posinf=9.0))
 case("nan_to_num_default", g_unary(FLOATS), fn("nan_to_num"))
 case("round_decimals", g_unary(["float32", "float64"]), lambda L, x: L.round(x, decimals=1))
@@ -525,6 +525,7 @@ case("div_floor", g_binary(), lambda L, x, y: L.div(x, y, rounding_mode="floor")
 case("add_alpha", g_binary(scalars=False), lambda L, x, y: L.add(x, y, alpha=2))
 case("sub_alpha", g_binary(scalars=False), lambda L, x, y: L.sub(x, y, alpha=2))
 case("op_add", g_binary(), lambda L, x, y: x + y)
+case("op_pos", g_unary(), lambda L, x: +x)
 case("op_floordiv", g_binary(), lambda L, x, y: x // y)
 case("op_mod", g_binary(), lambda L, x, y: x % y)
 case("op_pow", g_binary(), lambda L, x, y: x ** y)
@@ -633,7 +634,7 @@ case("cross", lambda rng: ((tensor(rng, (2, 3), "float64"), tensor(rng, pick(rng
 case("cdist", lambda rng: ((tensor(rng, (3, 2), "float64", special=False), tensor(rng, (4, 2), "float64",
                                                                                    special=False)),
                            {"p": pick(rng, [1.0, 2.0, 3.0])}), fn("cdist"), grad=True)
-case("trace", lambda rng: ((tensor(rng, pick(rng, [(3, 3), (2, 4), (3,)]), pick(rng, INTS + FLOATS)),), {}),
+case("trace", lambda rng: ((tensor(rng, pick(rng, [(3, 3), (2, 4), (3,)]), pick(rng, ALL)),), {}),
      fn("trace"), grad=True)
 case("diag", lambda rng: ((tensor(rng, pick(rng, [(3,), (2, 3), ()]), pick(rng, ALL)), int(rng.integers(-2, 3))),
                           {}), fn("diag"), grad=True)

@@ -102,6 +102,12 @@ pow = binary("pow", forward=_pow, refuse=_bool_pow,
 neg = unary("neg", forward=lambda xp, x: -x, vjp=lambda g: -g, vjp_arrays=True, doc="-x.")
 
 
+def _refuse_bool_pos():
+    from ..errors import DTypeError
+
+    raise DTypeError("the + operator on a bool tensor is not supported, as in PyTorch")
+
+
 def _attach_operators():
     from ..tensor import Tensor
 
@@ -112,7 +118,7 @@ def _attach_operators():
         setattr(Tensor, f"__i{name}__", lambda self, other, method=f"{'div' if name == 'truediv' else name}_":
                 getattr(self, method)(other))
     Tensor.__neg__ = neg
-    Tensor.__pos__ = lambda self: self
+    Tensor.__pos__ = lambda self: self if self.dtype.kind != "b" else _refuse_bool_pos()
     Tensor.__abs__ = lambda self: self.abs()
     Tensor.__rdiv__ = Tensor.__rtruediv__
     Tensor.__idiv__ = Tensor.__itruediv__

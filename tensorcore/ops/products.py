@@ -185,6 +185,10 @@ def trace(input):
     from .layout import diagonal
 
     _ndim("trace", input, 2)
+    if input.dtype.kind == "b":
+        from ..errors import DTypeError
+
+        raise DTypeError("trace: not implemented for bool tensors, as in PyTorch")
     return diagonal(input).sum()
 
 

@@ -112,7 +112,13 @@ isneginf = _float_test("isneginf", lambda xp, x: xp.isneginf(x) if x.dtype.kind 
                        "x is -inf.")
 isreal = _float_test("isreal", lambda xp, x: xp.isreal(x), "x has no imaginary part (always, for real dtypes).")
 signbit = _float_test("signbit", lambda xp, x: xp.signbit(x), "the sign bit of x is set (-0.0 included).")
-positive = unary("positive", forward=lambda xp, x: x, vjp=lambda g: g, inplace=False, doc="x itself (+x).")
+def _positive(xp, x):
+    if x.dtype.kind == "b":
+        raise TypeError("the + operator on a bool tensor is not supported, as in PyTorch")
+    return x
+
+
+positive = unary("positive", forward=_positive, vjp=lambda g: g, inplace=False, doc="x itself (+x).")
 
 arcsin, arccos, arctan, arcsinh, arccosh, arctanh = asin, acos, atan, asinh, acosh, atanh
 
