@@ -240,3 +240,23 @@ def test_autograd_grad_takes_torchs_whole_signature():
             mod.autograd.grad((x * 2).sum(), x, only_inputs=False)
     with pytest.raises(tc.ArgumentError, match="allow_unused"):
         tc.autograd.grad((x * 2).sum(), [x, y], materialize_grads=True, allow_unused=False)
+
+
+def test_type_of_the_tensor_class_is_the_default_type():
+    # PyTorch-GAN: Tensor = torch.cuda.FloatTensor if cuda else torch.Tensor; imgs.type(Tensor) made an object tensor
+    for dtype in (np.float64, np.int64, np.float32):
+        got, want = tc.tensor(np.ones(2, dtype)).type(tc.Tensor), torch.tensor(np.ones(2, dtype)).type(torch.Tensor)
+        assert str(got.dtype) == str(want.dtype).replace("torch.", "") == "float32"
+    with pytest.raises(tc.ArgumentError, match="not a tensor type"):
+        tc.ones(2).type(dict)
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 1, 1), (2, 3, 1)])
+def test_instance_norm_of_one_spatial_element_is_refused_as_torch(shape):
+    # cyclegan's PatchGAN at 16x16 reaches InstanceNorm on 1x1: torch raises, tensorcore normalized to 0
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        torch.nn.functional.instance_norm(torch.ones(*shape))
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        tc.nn.functional.instance_norm(tc.ones(*shape))
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        getattr(tc.nn, f"InstanceNorm{len(shape) - 2}d")(3)(tc.ones(*shape))

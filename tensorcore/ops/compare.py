@@ -314,7 +314,13 @@ def type_(x, dtype=None):
     """x.type(): the type name ('tensorcore.FloatTensor'); x.type(dtype): x cast to dtype."""
     if dtype is None:
         return _TYPE_NAMES.get(str(x.dtype), f"tensorcore.{x.dtype}Tensor")
+    if dtype is Tensor:  # x.type(torch.Tensor): the default tensor type, as torch's (cyclegan's Tensor = torch.Tensor)
+        from ..dtypes import get_default_dtype
+
+        dtype = get_default_dtype()
     dtype = getattr(dtype, "_dtype", dtype)  # tc.FloatTensor and the other typed classes (torch_names.py)
+    if isinstance(dtype, type) and not issubclass(dtype, (np.generic, bool, int, float)):
+        raise ArgumentError(f"type: {dtype.__name__} is not a tensor type or dtype")
     if isinstance(dtype, str) and dtype.startswith(("tensorcore.", "torch.")):
         names = {v.split(".")[1]: k for k, v in _TYPE_NAMES.items()}
         key = dtype.split(".")[-1]

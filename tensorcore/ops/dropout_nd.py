@@ -87,6 +87,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     dims = tuple(range(2, input.ndim))
     view = (1, input.shape[1]) + (1,) * (input.ndim - 2)
     if use_input_stats:
+        if int(np.prod(input.shape[2:])) == 1:  # (torch refuses it too: the variance of one element)
+            raise ShapeError(f"{op}: expected more than 1 spatial element when training, got input of shape "
+                             f"{tuple(input.shape)}")
         mean = input.mean(dim=dims, keepdim=True)
         var = ((input - mean) ** 2).mean(dim=dims, keepdim=True)
         if running_mean is not None or running_var is not None:
