@@ -249,6 +249,11 @@ def test_type_of_the_tensor_class_is_the_default_type():
         assert str(got.dtype) == str(want.dtype).replace("torch.", "") == "float32"
     with pytest.raises(tc.ArgumentError, match="not a tensor type"):
         tc.ones(2).type(dict)
+    for bad in (object, str, dict):  # torch refuses them; they made object / str arrays
+        with pytest.raises(TypeError):
+            torch.ones(2).to(bad)
+        with pytest.raises(tc.DTypeError, match="cannot hold dtype"):
+            tc.ones(2).to(bad)
 
 
 @pytest.mark.parametrize("shape", [(4, 3, 1, 1), (2, 3, 1)])

@@ -237,6 +237,10 @@ def astype(x, dtype):
     dtype = as_dtype(dtype)
     if x.dtype == dtype:
         return x
+    if dtype.kind not in "biufV":  # x.to(object), x.to(str): torch refuses them; they made object / str arrays
+        from .._validate import tensor_dtype
+
+        tensor_dtype(dtype, "to")
     if x.requires_grad and dtype.kind not in "fV":  # 'V': bfloat16 (dtypes.FLOAT_KINDS)
         return x.detach().astype(dtype)
     return Cast.apply(x, dtype=dtype)
