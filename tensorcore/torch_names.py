@@ -57,21 +57,17 @@ class iinfo:
 
 
 def initial_seed():
-    """The seed the default generator was last seeded with (a random one drawn at import if never seeded)."""
-    from .random import default_generator
+    """torch.initial_seed: the default generator's seed (tensorcore.random.initial_seed; it does not reseed)."""
+    from .random import initial_seed as _initial_seed
 
-    if default_generator.seed is None:
-        seed()
-    return default_generator.seed
+    return _initial_seed()
 
 
 def seed():
-    """Seed the default generator from fresh entropy; returns the seed."""
-    from .random import manual_seed
+    """torch.seed: seed the default generator from fresh entropy; returns the seed (tensorcore.random.seed)."""
+    from .random import seed as _seed
 
-    value = int(np.random.SeedSequence().entropy % 2**63)
-    manual_seed(value)
-    return value
+    return _seed()
 
 
 def compile(model=None, **kwargs):
