@@ -351,8 +351,9 @@ def test_load_state_dict_non_strict_reports_and_loads_the_rest():
     del sd["0.bias"]
     sd["extra"] = np.zeros(1)
     sd["2.weight"] = np.zeros((1, 1), dtype=np.float32)
-    missing, unexpected, mismatched = model.load_state_dict(sd, strict=False)
-    assert missing == ["0.bias"] and unexpected == ["extra"] and mismatched == ["2.weight"]
+    result = model.load_state_dict(sd, strict=False)
+    missing, unexpected = result  # PyTorch's pair (its _IncompatibleKeys); the wrongly shaped ones beside it
+    assert missing == ["0.bias"] and unexpected == ["extra"] and result.mismatched_keys == ["2.weight"]
     assert float(model[0].weight.min()) == 0.5 and float(model[2].bias.max()) == 0.5
     assert float(model[2].weight.max()) != 0.5
 

@@ -265,3 +265,24 @@ def test_instance_norm_of_one_spatial_element_is_refused_as_torch(shape):
         tc.nn.functional.instance_norm(tc.ones(*shape))
     with pytest.raises(ValueError, match="more than 1 spatial element"):
         getattr(tc.nn, f"InstanceNorm{len(shape) - 2}d")(3)(tc.ones(*shape))
+
+
+def test_load_state_dict_result_unpacks_and_prints_as_torch():
+    # fine-tuning scripts: missing, unexpected = model.load_state_dict(sd, strict=False) (it was a triple)
+    printed = []
+    for mod in (torch, tc):
+        m = mod.nn.Linear(2, 2)
+        result = m.load_state_dict({"weight": m.weight.detach().clone()}, strict=False)
+        missing, unexpected = result
+        assert (missing, unexpected) == (result.missing_keys, result.unexpected_keys) == (["bias"], [])
+        printed.append((str(result), str(m.load_state_dict(m.state_dict()))))
+    assert printed[0] == printed[1]
+
+
+def test_a_checkpoint_without_num_batches_tracked_loads_as_in_torch():
+    # older checkpoints (PyTorch < 0.4.1) have no BatchNorm num_batches_tracked: torch loads them strictly
+    for mod in (torch, tc):
+        net = mod.nn.Sequential(mod.nn.Conv2d(1, 2, 3), mod.nn.BatchNorm2d(2))
+        old = {k: v for k, v in net.state_dict().items() if "num_batches_tracked" not in k}
+        assert str(net.load_state_dict(old)) == "<All keys matched successfully>"
+        assert int(net[1].num_batches_tracked) == 0

@@ -76,12 +76,22 @@ class Parameter(Tensor):
         return memo[id(self)]
 
 
-class IncompatibleKeys(NamedTuple):
-    """What load_state_dict(strict=False) could not load (unpacks like PyTorch's pair, plus shapes)."""
+class IncompatibleKeys(NamedTuple("_IncompatibleKeys", [("missing_keys", list), ("unexpected_keys", list)])):
+    """What load_state_dict(strict=False) could not load: unpacks as PyTorch's pair (missing, unexpected =
+    model.load_state_dict(sd, strict=False)) and prints as PyTorch's; the wrongly shaped entries are in
+    .mismatched_keys."""
 
-    missing_keys: list
-    unexpected_keys: list
-    mismatched_keys: list = []
+    def __new__(cls, missing_keys, unexpected_keys, mismatched_keys=()):
+        self = super().__new__(cls, missing_keys, unexpected_keys)
+        self.mismatched_keys = list(mismatched_keys)
+        return self
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, unexpected_keys={self.unexpected_keys!r})"
+
+    __str__ = __repr__
 
 
 class Module(ModuleHooks):
@@ -358,7 +368,12 @@ class Module(ModuleHooks):
                 kind = np.dtype(value.dtype).kind if hasattr(value, "dtype") else np.asarray(value).dtype.kind
                 if (kind in "fV") != (t.dtype.kind in "fV"):
                     mismatched.append(Mismatch(key, tuple(t.shape), tuple(np.shape(value)), t.dtype, np.dtype(kind)))
-        report = report._replace(mismatched=mismatched)
+        # a checkpoint without BatchNorm's num_batches_tracked (older PyTorch's) loads as in torch: the buffer keeps
+        # its value and is not missing (torch's _NormBase._load_from_state_dict for a state dict of no version)
+        untracked = {f"{name}.num_batches_tracked" if name else "num_batches_tracked"
+                     for name, mod in self.named_modules() if getattr(mod, "track_running_stats", False)
+                     and getattr(mod, "num_batches_tracked", None) is not None}
+        report = report._replace(mismatched=mismatched, missing=[k for k in report.missing if k not in untracked])
         if strict and (report.missing or report.unexpected or report.mismatched):
             raise StateDictError(describe_state_dict_report(report, f"{type(self).__name__}.load_state_dict"))
         bad = {m.name for m in mismatched}
