@@ -1,4 +1,5 @@
-"""tensorcore.nn.utils.rnn: PackedSequence, pack_padded_sequence, pad_packed_sequence, pad_sequence.
+"""tensorcore.nn.utils.rnn: PackedSequence, pack_padded_sequence, pad_packed_sequence, pad_sequence, unpad_sequence,
+pack_sequence, unpack_sequence, invert_permutation.
 
 A PackedSequence holds the steps of sequences of unequal lengths, longest first, time-major:
 data (sum(batch_sizes), *) and batch_sizes[t] = how many sequences are longer than t. Packing and
@@ -138,3 +139,40 @@ def unpack_sequence(packed_sequences):
     """A PackedSequence -> the list of its tensors (L_i, *)."""
     padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
     return [padded[i, :int(n)] for i, n in enumerate(lengths.numpy())]
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first=False):
+    """Padded (T, B, *) (or (B, T, *) with batch_first) and lengths (B,) -> the list of tensors (L_i, *).
+
+    Row i keeps the steps t < lengths[i], as torch's mask idx < length picks them (a length past T keeps all T, a
+    length <= 0 none). torch's version transposes a time-major input in place (transpose_); this one leaves the
+    caller's tensor as it was."""
+    if padded_sequences.ndim < 2:
+        raise ShapeError(f"unpad_sequence: padded_sequences must have a time and a batch dim, got shape "
+                         f"{tuple(padded_sequences.shape)}")
+    if not batch_first:
+        padded_sequences = padded_sequences.swapaxes(0, 1)
+    values = lengths.numpy() if isinstance(lengths, Tensor) else np.asarray(lengths)
+    B, T = padded_sequences.shape[:2]
+    if values.ndim != 1 or values.shape[0] != B:
+        raise ShapeError(f"unpad_sequence: {values.size} lengths (shape {tuple(values.shape)}) for a batch of {B}")
+    steps = np.arange(T)
+    return [padded_sequences[i, :int((steps < n).sum())] for i, n in enumerate(values)]
+
+
+def invert_permutation(permutation):
+    """The inverse of a 1-D int64 permutation (out[permutation[i]] = i), on its device; None -> None."""
+    if permutation is None:
+        return None
+    if not isinstance(permutation, Tensor):
+        raise ArgumentError(f"invert_permutation: expected a Tensor or None, got {type(permutation).__name__}")
+    values = permutation.numpy()
+    if values.dtype != np.int64 or values.ndim != 1:  # torch's scatter_ of an int64 arange refuses other dtypes
+        raise ArgumentError(f"invert_permutation: expected a 1-D int64 tensor, got shape {tuple(values.shape)} "
+                            f"{values.dtype}")
+    n = values.shape[0]
+    if n and (values.min() < 0 or values.max() >= n or np.unique(values).size != n):
+        raise ArgumentError(f"invert_permutation: {values.tolist()} is not a permutation of range({n})")
+    out = np.empty_like(values)
+    out[values] = np.arange(n, dtype=values.dtype)
+    return _make(permutation.device.backend.from_host(out, copy=False), permutation.device, False, None)
