@@ -137,7 +137,8 @@ class Context(ForwardContext):
     _output_data = None  # the output, when saved for backward (with its version counter)
     _output_vc = None
     params = {}  # a declared op's keyword params; calls without any share this dict (never written to)
-    _hooked = None  # the output tensor, once it has gradient hooks or retains its grad
+    _hooked = None  # once hooked: the output tensor with gradient hooks (or retain_grad), or the node itself
+    _fn_hooks = None  # the node's own register_prehook / register_hook hooks (hooks.NodeHooks)
     view_args = None  # a view op's inputs (the base first) and params, to make the view again (ops/copy_slices.py)
     view_params = None
 
@@ -169,7 +170,9 @@ class Context(ForwardContext):
     def saved_tensors(self):
         out = []
         for item, _, _ in self._saved_items():
-            if item is _SAVED_OUTPUT:
+            if item.__class__ is _Packed:  # saved through autograd.graph.saved_tensors_hooks
+                out.append(_graph.unpacked_tensor(self, item))
+            elif item is _SAVED_OUTPUT:
                 t = _make_tensor(self._output_data, self.device, True, self)
                 t._vc = self._output_vc
                 out.append(t)
@@ -187,8 +190,8 @@ class Context(ForwardContext):
             return () if saved is not None else self._saved_items()  # (that raises: freed)
         out = []
         for item, vc, version in saved:
-            if vc is None:  # a constant (a Python number, an array the op kept)
-                out.append(item)
+            if vc is None:  # a constant (a Python number, an array the op kept), or a save packed by hooks
+                out.append(item if item.__class__ is not _Packed else item.tensor()._data)
                 continue
             if vc[0] != version:
                 _raise_modified(self, vc[0], version)
@@ -198,6 +201,23 @@ class Context(ForwardContext):
     def name(self):
         """PyTorch's grad_fn.name(): the node's name as the Tensor's repr shows it (MulBackward)."""
         return f"{self.fn.__name__}Backward"
+
+    def register_prehook(self, hook):
+        """hook(grad_outputs) -> None or new grad_outputs, before this node's backward runs (PyTorch's)."""
+        return self._own_hooks().add(self._fn_hooks.pre, hook)
+
+    def register_hook(self, hook):
+        """hook(grad_inputs, grad_outputs) -> None or new grad_inputs, after this node's backward (PyTorch's)."""
+        return self._own_hooks().add(self._fn_hooks.post, hook)
+
+    def _own_hooks(self):
+        from .hooks import NodeHooks
+
+        if self._fn_hooks is None:
+            self._fn_hooks = NodeHooks()
+        if self._hooked is None:
+            self._hooked = self  # the engine looks at a node's hooks when _hooked is set
+        return self._fn_hooks
 
     @property
     def next_functions(self):
@@ -418,7 +438,7 @@ def _record(cls, inputs, params, device):
                     break
             else:
                 saved.append((a, None, 0))
-        ctx._saved = saved
+        ctx._saved = saved if not _grad_mode.saved_hooks_threads else _packed(ctx, saved, result)
         ctx._to_save = None
     if _grad_mode.anomaly_threads and modes.anomaly:
         ctx.created_at = _user_frame()
@@ -487,7 +507,16 @@ def _wrap_once_differentiable(node, grad_out, grads):
 _Tensor = None
 _make_tensor = None
 
+from . import autograd_graph as _graph  # noqa: E402
 from . import engine as _engine  # noqa: E402  (the engine uses the names above)
+from .autograd_graph import _Packed  # noqa: E402
+
+graph = _graph  # tc.autograd.graph, as torch.autograd.graph
+
+
+def _packed(ctx, saved, result):
+    """A node's saves through this thread's saved_tensors_hooks, when it has any."""
+    return _graph.pack(ctx, saved, result) if _graph.hooks_in_force() else saved
 from .ops import copy_slices as _copy_slices  # noqa: E402
 
 backward, grad, queue_callback = _engine.backward, _engine.grad, _engine.queue_callback

@@ -159,6 +159,8 @@ def _run(roots, root_grads, retain_graph, create_graph, inputs, allow_unused):
             if saved is None:
                 raise _freed(node)
             in_grads = _backward_tensors(node, g) if create_graph else _backward_arrays(node, g)
+            if node._fn_hooks is not None:
+                in_grads = _post_node_hooks(node, in_grads, g, arrays)
             if saved and not retain_graph:
                 node._saved = None  # free what forward saved; nodes that saved nothing stay usable
             for gi, meta, nxt in zip(in_grads, node.input_meta, node.next):
@@ -229,7 +231,8 @@ def _plain(roots, root_grads, retain_graph):
                     break
                 node = heappop(order)[1]
                 g = pending.pop(node)
-            if node._hooked is not None:
+            hooked = node._hooked
+            if hooked is not None:
                 g = _node_hooks(node, g, True)
             saved = node._saved
             rule = node.fn.backward_arrays
@@ -240,6 +243,8 @@ def _plain(roots, root_grads, retain_graph):
                     in_grads = _checked_count(node, in_grads)
             else:
                 in_grads = _backward_arrays(node, g)
+            if hooked is not None and node._fn_hooks is not None:
+                in_grads = _post_node_hooks(node, in_grads, g, True)
             if saved and not retain_graph:
                 node._saved = None
             # With nothing else waiting, the first node this one reaches runs next, off the heap: every other
@@ -439,17 +444,56 @@ def _grad_hooks(t, hooks, g, arrays):
 
 
 def _node_hooks(node, g, arrays):
-    """The hooks of the non-leaf tensor a node made, on its complete gradient; retain_grad keeps a copy in .grad."""
+    """Before a hooked node runs, on its complete gradient: the hooks of the non-leaf tensor it made (retain_grad
+    keeps a copy in .grad), then the node's own pre-hooks (grad_fn.register_prehook)."""
     t = node._hooked
-    hooks = t._hooks
-    if hooks is None:
-        return g
-    if hooks.grad:
-        g = _grad_hooks(t, hooks, g, arrays)
-    if hooks.retain:
-        kept = ag._make_tensor(g.copy(), t.device, False, None) if arrays else g
-        t._grad = kept if t._grad is None else t._grad + kept
+    hooks = t._hooks if t is not node else None
+    if hooks is not None:
+        if hooks.grad:
+            g = _grad_hooks(t, hooks, g, arrays)
+        if hooks.retain:
+            kept = ag._make_tensor(g.copy(), t.device, False, None) if arrays else g
+            t._grad = kept if t._grad is None else t._grad + kept
+    own = node._fn_hooks
+    if own is not None and own.pre:
+        for hook in list(own.pre.values()):
+            new = hook((ag._make_tensor(g, node.device, False, None) if arrays else g,))
+            if new is not None:
+                g = _checked_replacement(node, "register_prehook", new, (g,))[0]
+                g = g._data if arrays else g
     return g
+
+
+def _post_node_hooks(node, in_grads, g, arrays):
+    """After a hooked node ran: its register_hook hooks see (grad_inputs, grad_outputs) and may replace the first."""
+    own = node._fn_hooks
+    if not own.post:
+        return in_grads
+    grads = [None if gi is None or nxt is None else _input_array(node, gi, meta) if arrays else gi
+             for gi, meta, nxt in zip(in_grads, node.input_meta, node.next)]
+
+    def wrap(a):
+        return ag._make_tensor(a, node.device, False, None) if arrays and a is not None else a
+
+    grad_inputs, grad_outputs = tuple(wrap(a) for a in grads), (wrap(g),)
+    for hook in list(own.post.values()):
+        new = hook(grad_inputs, grad_outputs)
+        if new is not None:
+            grad_inputs = _checked_replacement(node, "register_hook", new, grad_inputs)
+    return [None if t is None else t._data if arrays else t for t in grad_inputs]
+
+
+def _checked_replacement(node, op, new, old):
+    """A node hook's replacement gradients: as many as before, Tensors (or None) of the same shapes."""
+    new = tuple(new) if isinstance(new, (tuple, list)) else (new,)
+    if len(new) != len(old):
+        raise GradientError(f"{node.name()}.{op}: a hook returned {len(new)} gradients for {len(old)}")
+    for n, o in zip(new, old):
+        if n is not None and (not isinstance(n, ag._Tensor) or (o is not None and n.shape != o.shape)):
+            got = f"shape {tuple(n.shape)}" if isinstance(n, ag._Tensor) else type(n).__name__
+            raise GradientError(f"{node.name()}.{op}: a hook returned a gradient of {got} where {tuple(o.shape)} "
+                                "was expected")
+    return new
 
 
 def _deliver(leaf, g, owned, capture, wanted, create_graph):

@@ -22,6 +22,8 @@ modes = _Modes()
 # anomaly mode on keeps the count above 0: the other threads then only pay the thread-local read again.
 anomaly_threads = 0
 _anomaly_lock = threading.Lock()
+# Threads inside autograd.graph.saved_tensors_hooks: recording reads this before the thread's own stack.
+saved_hooks_threads = 0
 
 
 def is_grad_enabled():

@@ -41,3 +41,15 @@ class TensorHooks:
         handle = RemovableHandle(registry)
         registry[handle.id] = hook
         return handle
+
+
+
+class NodeHooks:
+    """A node's own hooks (grad_fn.register_prehook / register_hook): pre(grad_outputs) and post(grad_inputs,
+    grad_outputs), each returning None or replacements."""
+
+    __slots__ = ("pre", "post")
+    add = TensorHooks.add
+
+    def __init__(self):
+        self.pre, self.post = OrderedDict(), OrderedDict()

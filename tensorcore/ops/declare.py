@@ -26,7 +26,7 @@ import numpy as np
 
 from .. import grad_mode
 from ..amp import policy as amp_policy
-from ..autograd import _SAVED_OUTPUT, Context, Function, _check_finite, _forward_error, _user_frame
+from ..autograd import _SAVED_OUTPUT, Context, Function, _check_finite, _forward_error, _packed, _user_frame
 from ..dtypes import get_default_dtype
 from ..errors import ArgumentError, DeviceError, DTypeError, TensorcoreError
 from ..grad_mode import modes
@@ -196,7 +196,7 @@ def _record(Fn, call, inputs, arrays, device, p):
                     saved.append((t, vc, vc[0]))
                 else:
                     saved.append((t, None, 0))  # a Python number operand
-        ctx._saved = saved
+        ctx._saved = saved if not grad_mode.saved_hooks_threads else _packed(ctx, saved, result)
     if grad_mode.anomaly_threads and modes.anomaly:
         ctx.created_at = _user_frame()
         if modes.anomaly_forward:
