@@ -82,7 +82,7 @@ def test_generator_takes_a_device_as_torch():
     g = tc.Generator(device="cpu").manual_seed(2024)
     parts = tc.utils.data.random_split(list(range(20)), [.85, .15], generator=g)
     assert [len(p) for p in parts] == [len(p) for p in torch.utils.data.random_split(list(range(20)), [.85, .15])]
-    assert tc.Generator(5).seed == 5  # tensorcore's seed-first form still works
+    assert tc.Generator(5).initial_seed() == 5  # tensorcore's seed-first form still works
     with pytest.raises(tc.TensorcoreError, match="unknown device"):
         tc.Generator(device="gpu")
 
@@ -286,3 +286,14 @@ def test_a_checkpoint_without_num_batches_tracked_loads_as_in_torch():
         old = {k: v for k, v in net.state_dict().items() if "num_batches_tracked" not in k}
         assert str(net.load_state_dict(old)) == "<All keys matched successfully>"
         assert int(net[1].num_batches_tracked) == 0
+
+
+def test_module_to_takes_torchs_forms():
+    # model.to(memory_format=torch.channels_last) and model.to(tensor) raised
+    for mod in (torch, tc):
+        m = mod.nn.Sequential(mod.nn.Conv2d(1, 2, 3))
+        assert m.to(memory_format=mod.channels_last) is m
+        assert str(m.to(mod.zeros(1, dtype=mod.float64))[0].weight.dtype).endswith("float64")
+        assert str(m.to("cpu", mod.float32, non_blocking=True)[0].weight.dtype).endswith("float32")
+        x = mod.ones(1, 2, 3, 3).contiguous(memory_format=mod.channels_last)
+        assert tuple(x.shape) == (1, 2, 3, 3)

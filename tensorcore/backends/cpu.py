@@ -214,7 +214,7 @@ def relu_backward(x, g):
                 return small.relu_backward(x, g)
     elif _parallel.takes(x, g):
         return _parallel.kernels("elementwise").relu_backward(np.ascontiguousarray(x), np.ascontiguousarray(g))
-    return g * (x > 0)  # several times faster than np.where in NumPy 2
+    return g * (x > _zero(x.dtype))  # (a 0-d zero of its dtype: 0.25 us less than the Python 0 on small arrays)
 
 
 def leaky_relu(x, negative_slope):

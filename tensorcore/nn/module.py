@@ -288,13 +288,28 @@ class Module(ModuleHooks):
         return self
 
     # --- devices and dtypes ----------------------------------------------------------------------
-    def to(self, device=None, dtype=None):
-        """Move parameters and buffers to a device and/or cast floating ones to dtype, in place.
+    def to(self, *args, **kwargs):
+        """Move parameters and buffers to a device and/or cast floating ones to dtype, in place: torch's forms
+        model.to(device), .to(dtype), .to(device, dtype), .to(tensor), .to(memory_format=...), non_blocking.
 
         The Parameter objects stay the same (an optimizer made before keeps working).
         """
-        if device is not None and not isinstance(device, str) and not hasattr(device, "backend"):
-            device, dtype = None, device  # model.to(tc.float64)
+        from ..dtypes import check_layout
+
+        device, dtype = kwargs.pop("device", None), kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        check_layout("Module.to", kwargs.pop("memory_format", None))  # (channels_last: a layout hint)
+        if kwargs:
+            raise ArgumentError(f"Module.to: unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                device, dtype = a.device, a.dtype
+            elif a is None or isinstance(a, bool):  # (a positional non_blocking)
+                continue
+            elif isinstance(a, str) or hasattr(a, "backend"):
+                device = a
+            else:
+                dtype = a  # model.to(tc.float64)
         dev = as_device(device) if device is not None else None
         dt = as_dtype(dtype) if dtype is not None else None
         for t in list(self.parameters()) + list(self.buffers()):

@@ -334,8 +334,11 @@ def broadcast_to(input, size):
 @register("contiguous", method=True)
 def contiguous(input, memory_format=None):
     """input itself when its memory is C-contiguous, else a contiguous copy."""
-    if memory_format is not None and "contiguous" not in str(memory_format):
-        raise ArgumentError(f"contiguous: memory_format={memory_format!r} is not supported")
+    from ..dtypes import check_layout
+
+    if isinstance(memory_format, str):  # (torch wants a torch.memory_format: tc.channels_last, not its name)
+        raise ArgumentError(f"contiguous: memory_format={memory_format!r} is not supported: pass tc.channels_last")
+    check_layout("contiguous", memory_format)  # channels_last: a layout hint, as in Tensor.to (dtypes.check_layout)
     return input if input.is_contiguous() else Contiguous.apply(input)
 
 
