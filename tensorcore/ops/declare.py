@@ -72,8 +72,33 @@ def _plans(name, vjps, saved_names, arity):
         names = tuple(n for n in saved_names if any(nd and n in vn for nd, vn in zip(needs, vjp_names)))
         rules = tuple((i, vjp, tuple(names.index(k) for k in vn))
                       for i, (vjp, vn, nd) in enumerate(zip(vjps, vjp_names, needs)) if vjp is not None and nd)
-        plans[needs] = (names, rules, arity)
+        plans[needs] = (names, rules, arity, _plain_rules(rules, arity))
     return plans
+
+
+def _plain_rules(rules, arity):
+    """The plan's rules for a call without params, as one function of (g, saved) when each vjp takes at most one
+    saved value (add, mul, exp, ...): no list to fill, no per-rule branches. None for the others."""
+    if not rules or any(len(positions) > 1 for _, _, positions in rules):
+        return None
+    calls = [None] * arity
+    for i, vjp, positions in rules:
+        calls[i] = (vjp, positions[0] if positions else None)
+    if arity == 1:
+        (vjp, k), = calls
+        return (lambda g, s: (vjp(g),)) if k is None else lambda g, s: (vjp(g, s[k]),)
+    (v0, k0), (v1, k1) = (c if c is not None else (None, None) for c in calls)
+    if v0 is not None and v1 is not None:
+        if k0 is None and k1 is None:
+            return lambda g, s: (v0(g), v1(g))
+        if k0 is not None and k1 is not None:
+            return lambda g, s: (v0(g, s[k0]), v1(g, s[k1]))
+        return None
+    vjp, k = (v0, k0) if v0 is not None else (v1, k1)
+    if vjp is None:
+        return lambda g, s: (None, None)
+    one = (lambda g, s: vjp(g)) if k is None else lambda g, s: vjp(g, s[k])
+    return (lambda g, s: (one(g, s), None)) if v0 is not None else lambda g, s: (None, one(g, s))
 
 
 def _apply_rules(plan, g, saved, p):
@@ -118,6 +143,9 @@ def _make_function(name, call, vjps, saved_names, arity, vjp_arrays):
     if vjp_arrays is True:  # the vjps are plain arithmetic: the same rules run on the raw arrays
         def backward_arrays(ctx, g):
             plan = ctx.plan
+            fast = plan[3]
+            if fast is not None and not ctx.params:
+                return fast(g, ctx.saved_arrays if plan[0] else ())
             return _apply_rules(plan, g, ctx.saved_arrays if plan[0] else (), ctx.params)
 
         Declared.backward_arrays = staticmethod(backward_arrays)
