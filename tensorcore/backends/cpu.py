@@ -253,7 +253,7 @@ def gelu(x, approximate="none"):
     if _parallel.takes(x):
         return _parallel.kernels("elementwise").gelu(np.ascontiguousarray(x), approximate)
     if approximate == "tanh":  # 0.5 x (1 + tanh(c x (1 + 0.044715 x^2))), in place on one temporary
-        t = x * x
+        t = np.asarray(x * x)  # (an array even for a 0-d x: x * x is a NumPy scalar then)
         t *= 0.044715 * _SQRT_2_OVER_PI
         t += _SQRT_2_OVER_PI
         t *= x
@@ -271,8 +271,8 @@ def gelu_backward(x, g, approximate="none"):
         return _parallel.kernels("elementwise").gelu_backward(np.ascontiguousarray(x), np.ascontiguousarray(g),
                                                                approximate)
     if approximate == "tanh":  # 0.5 (1 + u) + 0.5 x (1 - u^2) c (1 + 3 0.044715 x^2), u = tanh(...), in place
-        x2 = x * x
-        u = x2 * (0.044715 * _SQRT_2_OVER_PI)
+        x2 = np.asarray(x * x)  # (arrays even for a 0-d x)
+        u = np.asarray(x2 * (0.044715 * _SQRT_2_OVER_PI))
         u += _SQRT_2_OVER_PI
         u *= x
         np.tanh(u, out=u)

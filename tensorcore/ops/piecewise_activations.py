@@ -14,11 +14,13 @@ def _check_hardtanh(min_val=-1.0, max_val=1.0, inplace=False):
         raise ArgumentError(f"hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
 
 
-hardtanh = unary("hardtanh", forward=lambda xp, x, min_val, max_val, inplace: xp.clip(x, min_val, max_val),
+hardtanh = unary("hardtanh", forward=lambda xp, x, min_val, max_val, inplace: xp.clip(x, min_val, max_val)
+                 .astype(x.dtype, copy=False),  # (bfloat16 stays bfloat16)
                  params={"min_val": -1.0, "max_val": 1.0, "inplace": False}, check=_check_hardtanh,
                  vjp=lambda g, x, min_val, max_val, **_: where((x > min_val) & (x < max_val), g, 0.0),
                  doc="x clamped to [min_val, max_val] (gradient 0 at and beyond the bounds).")
-relu6 = unary("relu6", forward=lambda xp, x, inplace: xp.clip(x, 0, 6), params={"inplace": False},
+relu6 = unary("relu6", forward=lambda xp, x, inplace: xp.clip(x, 0, 6).astype(x.dtype, copy=False),
+              params={"inplace": False},
               vjp=lambda g, x, **_: where((x > 0) & (x < 6), g, 0.0), doc="min(max(x, 0), 6).")
 hardsigmoid = unary("hardsigmoid", forward=lambda xp, x, inplace: xp.clip(x / 6 + 0.5, 0, 1).astype(x.dtype),
                     params={"inplace": False}, floating=True,
@@ -48,11 +50,12 @@ def _need(op, **values):
 
 
 softshrink = unary("softshrink",
-                   forward=lambda xp, x, lambd: xp.where(x > lambd, x - lambd, xp.where(x < -lambd, x + lambd, 0))
-                   .astype(x.dtype), params={"lambd": 0.5}, floating=True, inplace=False,
+                   forward=lambda xp, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, x - xp.sign(x) * lambd)
+                   .astype(x.dtype), params={"lambd": 0.5}, floating=True, inplace=False,  # (NaN stays NaN)
                    vjp=lambda g, x, lambd: where((x > lambd) | (x < -lambd), g, 0.0),
                    doc="x - lambd above lambd, x + lambd below -lambd, 0 between.")
-hardshrink = unary("hardshrink", forward=lambda xp, x, lambd: xp.where(xp.abs(x) > lambd, x, 0).astype(x.dtype),
+hardshrink = unary("hardshrink", forward=lambda xp, x, lambd: xp.where((x >= -lambd) & (x <= lambd), 0, x)
+                   .astype(x.dtype),  # (NaN stays NaN, as PyTorch's)
                    params={"lambd": 0.5}, floating=True, inplace=False,
                    vjp=lambda g, x, lambd: where((x > lambd) | (x < -lambd), g, 0.0),
                    doc="x where |x| > lambd, else 0.")
