@@ -495,8 +495,7 @@ for _n in UNARY_FLOAT:
     case(_n, g_unary(), grad=_n not in ("frac", "trunc", "floor", "ceil", "round"))
 for _n in ["abs", "neg", "sign", "sgn", "signbit", "isnan", "isinf", "isfinite", "isposinf", "isneginf",
            "logical_not", "bitwise_not", "positive", "relu"]:
-    # (bool relu: torch refuses it, tensorcore takes it: not compared)
-    case(_n, g_unary(ALL if _n != "relu" else INTS + FLOATS), grad=_n in ("abs", "neg"))
+    case(_n, g_unary(), grad=_n in ("abs", "neg"))
 case("nan_to_num", g_unary(FLOATS + INTS), lambda L, x: L.nan_to_num(x, nan=1.5, posinf=9.0))
 case("nan_to_num_default", g_unary(FLOATS), fn("nan_to_num"))
 case("round_decimals", g_unary(["float32", "float64"]), lambda L, x: L.round(x, decimals=1))

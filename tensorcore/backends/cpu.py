@@ -181,6 +181,8 @@ _RELU_BOUNDS = {}  # dtype -> (0, its largest value) as 0-d arrays (float32/64, 
 def _relu_bounds(dtype):
     """clip(x, 0, max) is ReLU; NumPy's clip loop beats maximum's with a 0-d zero 1.2-1.8x at 2048+ elements
     (float32/64, int64: bench/results/2026-12-02-cpu2-session7-relu.md), but not for float16 (or without it)."""
+    if dtype.kind == "b":  # (never cached: each call refuses)
+        raise TypeError("Boolean inputs not supported for relu, as in PyTorch")
     bounds = None  # (kept as None: maximum's dtypes look it up once)
     if _clip is not None and dtype.kind in "iuf" and dtype.itemsize >= 4:
         top = np.inf if dtype.kind == "f" else np.iinfo(dtype).max
