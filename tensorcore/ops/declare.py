@@ -19,7 +19,6 @@ arrays, with no Function.apply and no Context.
 """
 
 import inspect
-import itertools
 import operator
 
 import numpy as np
@@ -28,19 +27,28 @@ from .. import grad_mode
 from ..amp import policy as amp_policy
 from ..autograd import _SAVED_OUTPUT, Context, Function, _check_finite, _forward_error, _packed, _user_frame
 from ..dtypes import get_default_dtype
-from ..errors import ArgumentError, DeviceError, DTypeError, TensorcoreError
+from ..errors import ArgumentError, DeviceError, TensorcoreError
 from ..grad_mode import modes
-from ..tensor import Tensor, _make, attach_method, tensor
+from ..tensor import Tensor, _make, attach_method
+from .plans import _apply_rules, _plans, _saved_names
+from .promotion import (  # noqa: F401  (re-exported: ops import the promotion helpers from here)
+    _CATEGORY,
+    _SCALARS,
+    _category,
+    _operands,
+    _promote,
+    _wrapped_int,
+    operand,
+    refuse_result,
+    refusing,
+    result_dtype,
+    result_dtype_of,
+)
 from .registry import BOUNDARY, boundary_error, register
 
-_SCALARS = (int, float, bool)
 _NO_PARAMS = Context.params  # the params of a call that passed none (one shared dict: nothing writes to it)
 _ndarray = np.ndarray
 _FLOAT_DTYPES = frozenset(map(np.dtype, "efdFD"))  # dtype.kind in "fc", as one set lookup
-
-
-def _saved_names(vjp):
-    return [p for p in inspect.signature(vjp).parameters if p in ("x", "y", "out")]
 
 
 def _bind(name, params, args, kwargs):
@@ -55,65 +63,6 @@ def _bind(name, params, args, kwargs):
             raise ArgumentError(f"{name}: unexpected keyword argument {key!r}")
         bound[key] = value
     return bound
-
-
-def _plans(name, vjps, saved_names, arity):
-    """For each pattern of inputs needing a gradient: (names saved, per input (vjp, saved positions) or None).
-
-    Only what the vjps of the inputs that need a gradient use is kept (x * 2 keeps no x). A vjp takes
-    g, then its saved names (in signature order, passed by position), then the op's params by keyword.
-    """
-    vjp_names = [_saved_names(v) if v else () for v in vjps]
-    for vjp, names in zip(vjps, vjp_names):
-        if vjp is not None and list(inspect.signature(vjp).parameters)[1:1 + len(names)] != list(names):
-            raise ValueError(f"op {name!r}: a vjp must take g, then its saved names x/y/out, then params")
-    plans = {}
-    for needs in itertools.product((False, True), repeat=arity):
-        names = tuple(n for n in saved_names if any(nd and n in vn for nd, vn in zip(needs, vjp_names)))
-        rules = tuple((i, vjp, tuple(names.index(k) for k in vn))
-                      for i, (vjp, vn, nd) in enumerate(zip(vjps, vjp_names, needs)) if vjp is not None and nd)
-        plans[needs] = (names, rules, arity, _plain_rules(rules, arity))
-    return plans
-
-
-def _plain_rules(rules, arity):
-    """The plan's rules for a call without params, as one function of (g, saved) when each vjp takes at most one
-    saved value (add, mul, exp, ...): no list to fill, no per-rule branches. None for the others."""
-    if not rules or any(len(positions) > 1 for _, _, positions in rules):
-        return None
-    calls = [None] * arity
-    for i, vjp, positions in rules:
-        calls[i] = (vjp, positions[0] if positions else None)
-    if arity == 1:
-        (vjp, k), = calls
-        return (lambda g, s: (vjp(g),)) if k is None else lambda g, s: (vjp(g, s[k]),)
-    (v0, k0), (v1, k1) = (c if c is not None else (None, None) for c in calls)
-    if v0 is not None and v1 is not None:
-        if k0 is None and k1 is None:
-            return lambda g, s: (v0(g), v1(g))
-        if k0 is not None and k1 is not None:
-            return lambda g, s: (v0(g, s[k0]), v1(g, s[k1]))
-        return None
-    vjp, k = (v0, k0) if v0 is not None else (v1, k1)
-    if vjp is None:
-        return lambda g, s: (None, None)
-    one = (lambda g, s: vjp(g)) if k is None else lambda g, s: vjp(g, s[k])
-    return (lambda g, s: (one(g, s), None)) if v0 is not None else lambda g, s: (None, one(g, s))
-
-
-def _apply_rules(plan, g, saved, p):
-    """One gradient per input: the vjps of the inputs that need one, None for the others."""
-    grads = [None] * plan[2]
-    for i, vjp, positions in plan[1]:
-        if p:
-            grads[i] = vjp(g, *[saved[k] for k in positions], **p)
-        elif not positions:
-            grads[i] = vjp(g)
-        elif len(positions) == 1:  # the common rule: one saved operand (mul's g * y)
-            grads[i] = vjp(g, saved[positions[0]])
-        else:
-            grads[i] = vjp(g, *[saved[k] for k in positions])
-    return grads
 
 
 def _make_function(name, call, vjps, saved_names, arity, vjp_arrays):
@@ -329,170 +278,6 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
 
     op.Function = Fn
     return _finish(name, op, doc, method, inplace, "x" in saved)
-
-
-_CATEGORY = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3, "V": 2}  # 'V': bfloat16 (see dtypes.FLOAT_KINDS)
-
-
-def _category(v):
-    """bool 0 < integer 1 < floating 2 (PyTorch's promotion categories) of a Tensor or a Python number."""
-    if isinstance(v, Tensor):
-        return _CATEGORY[v._data.dtype.kind]
-    return 0 if isinstance(v, bool) else 1 if isinstance(v, int) else 2
-
-
-def _same_class(a, b):
-    """Promotion between two dtypes of the same standing: the higher category wins, else NumPy's rule."""
-    ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
-    if ca != cb:
-        return a if ca > cb else b
-    return np.promote_types(a, b)
-
-
-def result_dtype(x, y):
-    """PyTorch's result type of two operands (Tensors or Python numbers; at least one a Tensor).
-
-    Tensors with dimensions outrank 0-d tensors, which outrank Python numbers, unless the lower one
-    is of a higher category (bool < int < float): then a 0-d tensor gives its dtype and a Python
-    number the default dtype of its category (int64, or the default float)."""
-    if not isinstance(x, Tensor):
-        x, y = y, x
-    dx = x._data.dtype
-    if not isinstance(y, Tensor):
-        cy = _category(y)
-        if cy <= _CATEGORY[dx.kind]:
-            return dx
-        return get_default_dtype() if cy == 2 else np.dtype(np.int64)
-    dy = y._data.dtype
-    if dx == dy:
-        return dx
-    zx, zy = x._data.ndim == 0, y._data.ndim == 0
-    if zx == zy:
-        return _same_class(dx, dy)
-    dim, zero = (dy, dx) if zx else (dx, dy)
-    return zero if _CATEGORY[zero.kind] > _CATEGORY[dim.kind] else dim
-
-
-def result_dtype_of(*values):
-    """PyTorch's result type of several operands at once (addcmul, where, ...): the promoted dtype of the
-    dimensioned tensors, unless the 0-d tensors (then the Python numbers, as their category's default
-    dtype) are of a higher category."""
-    ranks = [None, None, None]  # dimensioned tensors, 0-d tensors, Python numbers
-    for v in values:
-        if isinstance(v, Tensor):
-            k, d = (1 if v._data.ndim == 0 else 0), v._data.dtype
-        else:
-            k, d = 2, (np.dtype(bool), np.dtype(np.int64), get_default_dtype())[_category(v)]
-        ranks[k] = d if ranks[k] is None else _same_class(ranks[k], d)
-    out = None
-    for d in ranks:
-        if d is not None and (out is None or _CATEGORY[d.kind] > _CATEGORY[out.kind]):
-            out = d
-    return out
-
-
-def refuse_result(op, kinds):
-    """A binary op's `refuse`: PyTorch has no kernel of `op` when the operands' result dtype is of these kinds
-    (floor_divide of bools, logaddexp of integers): a DTypeError naming the dtypes."""
-    def refuse(x, y):
-        dt = result_dtype_of(x, y)
-        if dt.kind in kinds:
-            raise DTypeError(f"{op}: not implemented for {dt} (the result type of {_described(x)} and "
-                             f"{_described(y)}), as in PyTorch")
-    return refuse
-
-
-def refusing(op, kinds, forward):
-    """forward, refusing arrays of these kinds: the same-dtype fast path calls forward without `refuse`."""
-    def checked(xp, x, y, **params):
-        a = x if hasattr(x, "dtype") else y
-        if a.dtype.kind in kinds:
-            raise DTypeError(f"{op}: not implemented for {a.dtype} tensors, as in PyTorch")
-        return forward(xp, x, y, **params)
-    return checked
-
-
-def _described(v):
-    return f"{tuple(v.shape)} {v.dtype}" if isinstance(v, Tensor) else f"{type(v).__name__} {v!r}"
-
-
-_INT_BOUNDS = {}
-
-
-def _wrapped_int(value, dtype, checked=None):
-    """A Python int out of an integer tensor's range wraps into it (uint8 + -3 is uint8 + 253), as PyTorch
-    casts its scalars; NumPy refuses it. In range: the value itself. `checked` (an op name): PyTorch's checked
-    conversion (clamp, masked_fill): only an unsigned dtype's negatives down to -max wrap, the rest is refused."""
-    bounds = _INT_BOUNDS.get(dtype)
-    if bounds is None:
-        info = np.iinfo(dtype)
-        bounds = _INT_BOUNDS[dtype] = (int(info.min), int(info.max), dtype.itemsize * 8)
-    low, high, bits = bounds
-    if low <= value <= high:
-        return value
-    if checked and not (low == 0 and -high <= value < 0):
-        raise ArgumentError(f"{checked}: value {value} cannot be converted to {dtype} without overflow")
-    w = value % (1 << bits)
-    return w - (1 << bits) if low < 0 and w > high else w
-
-
-def _promote(x, y, floating):
-    """Cast Tensor operands to PyTorch's result type (see result_dtype); `floating`: integer results
-    become the default float (true division). Python numbers stay numbers."""
-    if isinstance(x, Tensor) and isinstance(y, Tensor):
-        dx, dy = x._data.dtype, y._data.dtype
-        if dx == dy and (not floating or dx.kind in "fcV"):
-            return x, y
-    else:
-        t, s = (x, y) if isinstance(x, Tensor) else (y, x)
-        kind = t._data.dtype.kind
-        if kind in "iu" and type(s) is int and not floating:
-            w = _wrapped_int(s, t._data.dtype)
-            if w is not s:
-                x, y = (x, w) if t is x else (w, y)
-        if kind in "fcV" or (not floating and not isinstance(s, float) and not (kind == "b" and type(s) is int)):
-            return x, y  # NumPy keeps the tensor's dtype for a Python number of its category or lower
-    dtype = result_dtype(x, y)
-    if floating and dtype.kind not in "fcV":
-        dtype = get_default_dtype()
-    if isinstance(x, Tensor) and x._data.dtype != dtype:
-        x = x.astype(dtype)
-    if isinstance(y, Tensor) and y._data.dtype != dtype:
-        y = y.astype(dtype)
-    return x, y
-
-
-def operand(value, like):
-    """A binary op's non-Tensor operand: Python numbers stay constants, arrays and lists become Tensors."""
-    if value is None or isinstance(value, str):
-        raise ArgumentError(f"expected a Tensor or a number, got {type(value).__name__}")
-    if isinstance(value, np.generic):
-        return value.item()  # a NumPy scalar is a Python number to PyTorch (np.float64 * float32 stays float32)
-    if isinstance(value, _SCALARS):
-        return value
-    if hasattr(value, "dtype") and getattr(value, "ndim", 1) == 0 and hasattr(value, "item"):
-        return value.item()  # a 0-d array
-    if isinstance(value, complex):
-        raise ArgumentError("complex numbers are not supported")
-    return tensor(value, device=like.device if not hasattr(value, "__array__") else None)
-
-
-def _operands(name, input, other):
-    x, y = input, other
-    if not isinstance(x, Tensor):
-        if not isinstance(y, Tensor):
-            raise ArgumentError(f"{name}: expected at least one Tensor, got {type(x).__name__} "
-                                f"and {type(y).__name__}")
-        try:
-            x = operand(x, y)
-        except ArgumentError as e:
-            raise ArgumentError(f"{name}: {e}") from None
-    elif not isinstance(y, Tensor):
-        try:
-            y = operand(y, x)
-        except ArgumentError as e:
-            raise ArgumentError(f"{name}: {e}") from None
-    return x, y
 
 
 def _check_param_defaults(name, params, fns):
