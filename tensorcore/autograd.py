@@ -278,6 +278,9 @@ class Function:
     tensor_forward = False
     changes_device = False  # only ToDevice: its output lives on ctx.out_device
     is_view = False  # the output shares the first input's memory (and so its version counter)
+    # A view op whose forward makes the same view again from the base and the call's params: an in-place change
+    # through its output is followed (ops/copy_slices.py). False where a param pins the base's memory (as_strided).
+    remakes_view = True
     backward_arrays = None  # optional: (ctx, grad_array) -> raw-array gradients, for plain backward()
 
     @staticmethod
@@ -418,9 +421,10 @@ def _record(cls, inputs, params, device):
         result._vcounter = vc
         if not vc[1]:
             _copy_slices.first_view(vc, inputs[0])
-        ctx.view_args, ctx.view_params = inputs, params  # an in-place change of the memory remakes the view
-        if inputs[0]._node is not None:
-            _copy_slices.track(vc, result)
+        if cls.remakes_view:
+            ctx.view_args, ctx.view_params = inputs, params  # an in-place change of the memory remakes the view
+            if inputs[0]._node is not None:
+                _copy_slices.track(vc, result)
     if ctx._to_save:
         saved = []
         for a in ctx._to_save:

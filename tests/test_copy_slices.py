@@ -167,3 +167,25 @@ def test_a_view_made_under_no_grad_is_refused_as_pytorch_refuses():
         tv = ty[1:]
     with pytest.raises(RuntimeError, match="no_grad"):
         tv.mul_(ty[1:].detach().requires_grad_())
+
+
+def test_more_view_kinds_against_pytorch():
+    def run(lib):
+        x = lib.tensor([[1.0, 2.0, 3.0]], dtype=lib.float64, requires_grad=True)
+        y = (x * 1).reshape(3, 1) @ x
+        y.diagonal().fill_(0)  # through a diagonal
+        b = lib.zeros(4, dtype=lib.float64)
+        b[::2].add_(x[0, :2])  # a strided view of a buffer
+        (y.sum() + (b * b).sum()).backward()
+        return y.detach().numpy(), b.detach().numpy(), x.grad.numpy()
+
+    for g, w in zip(run(tc), run(torch)):
+        np.testing.assert_allclose(g, w)
+
+
+def test_a_view_that_cannot_be_made_again_is_refused_before_writing():
+    x = tc.tensor([[1.0, 2.0, 3.0]], requires_grad=True)
+    y = x * 1
+    with pytest.raises(tc.GradientError, match="as_strided"):
+        y.as_strided((2,), (1,), 1).add_(5.0)
+    np.testing.assert_array_equal(y.detach().numpy(), [[1.0, 2.0, 3.0]])  # nothing written

@@ -120,6 +120,7 @@ class _Watch(Function):
     """An identity node in front of a module input, so that a full backward hook sees that input's gradient."""
 
     is_view = True
+    remakes_view = False  # a copy would not be watched: in-place changes through it while recording are refused
 
     @staticmethod
     def forward(ctx, x):

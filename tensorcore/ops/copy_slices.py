@@ -74,6 +74,10 @@ def refusal(t, name):
     root = t
     while _view_node(root) is not None:
         root = root._node.view_args[0]
+    if root._node is not None and root._node.fn.is_view and root._node.view_args is None:
+        return GradientError(
+            f"{name}: an in-place change, while recording, of the output of {root._node.fn.name()} (shape "
+            f"{tuple(root.shape)}), a view that cannot be made again, is not supported; clone() it first")
     if root._node is None and root.requires_grad:
         return GradientError(
             f"{name}: a view of a leaf tensor that requires grad (shape {tuple(root.shape)}) cannot be changed in "

@@ -72,6 +72,7 @@ class AsStrided(Function):
 
     op_name = "as_strided"
     is_view = True
+    remakes_view = False  # (flat, a param, is the input's storage: in-place changes through it are refused)
 
     @staticmethod
     def forward(ctx, x, flat, own, size, stride, offset):
