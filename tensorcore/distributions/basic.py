@@ -7,7 +7,7 @@ import numpy as np
 from ..errors import ArgumentError, ShapeError
 from . import constraints
 from .distribution import Distribution, ExponentialFamily
-from .utils import _as_tensor, _finfo, _host, _host_tensor, _rng, _shape, broadcast_all
+from .utils import _as_tensor, _finfo, _host, _host_tensor, _rng, _shape, broadcast_all, clamp_probs
 
 
 def _new(self, cls, _instance):
@@ -100,7 +100,7 @@ class Categorical(Distribution):
             if probs.ndim < 1:
                 raise ShapeError(f"{name}: probs must have at least one dimension")
             self.probs = probs / probs.sum(-1, keepdim=True)
-            self.logits = self.probs.clamp(min=float(_finfo(self.probs.dtype).tiny)).log()
+            self.logits = clamp_probs(self.probs).log()  # torch's probs_to_logits: probs clamped to [eps, 1 - eps]
         else:
             logits = _as_tensor(logits)
             if logits.ndim < 1:
