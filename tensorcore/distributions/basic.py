@@ -108,6 +108,7 @@ class Categorical(Distribution):
             self.logits = logits - logits.logsumexp(-1, keepdim=True)
             self.probs = self.logits.exp()
         self._param = self.probs
+        self._derived = ("logits",) if probs is not None else ("probs",)
         self._num_events = self.probs.shape[-1]
         super().__init__(self.probs.shape[:-1], validate_args=validate_args)
 
@@ -196,6 +197,7 @@ class Bernoulli(ExponentialFamily):
         else:
             (self.logits,) = broadcast_all(logits)
             self.probs = self.logits.sigmoid()
+        self._derived = ("logits",) if probs is not None else ("probs",)
         super().__init__(self.probs.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

@@ -85,6 +85,7 @@ class Geometric(Distribution):
         else:
             (self.logits,) = broadcast_all(logits)
             self.probs = logits_to_probs(self.logits, is_binary=True)
+        self._derived = ("logits",) if probs is not None else ("probs",)
         super().__init__(self.probs.shape, validate_args=validate_args)
         if self._validate_args and probs is not None and not bool((self.probs > 0).all()):
             raise ArgumentError(f"Expected parameter probs of Geometric (shape {tuple(self.probs.shape)}) to be "
@@ -149,6 +150,7 @@ class Binomial(Distribution):
             self.total_count, self.logits = broadcast_all(total_count, logits)
             self.total_count = self.total_count.to(dtype=self.logits.dtype)
             self.probs = logits_to_probs(self.logits, is_binary=True)
+        self._derived = ("logits",) if probs is not None else ("probs",)
         super().__init__(self.probs.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -230,6 +232,7 @@ class NegativeBinomial(Distribution):
             self.total_count, self.logits = broadcast_all(total_count, logits)
             self.total_count = self.total_count.to(dtype=self.logits.dtype)
             self.probs = logits_to_probs(self.logits, is_binary=True)
+        self._derived = ("logits",) if probs is not None else ("probs",)
         super().__init__(self.probs.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):

@@ -147,11 +147,12 @@ class Distribution:
 
     def __repr__(self):
         try:
-            names = [k for k in self.arg_constraints if k in self.__dict__]
+            derived = self.__dict__.get("_derived", ())  # probs of logits (or back): torch computes it lazily
+            names = [k for k in self.arg_constraints if k in self.__dict__ and k not in derived]
         except NotImplementedError:
             names = []
-        args = ", ".join(f"{n}: {self.__dict__[n].size() if self.__dict__[n].numel() != 1 else self.__dict__[n].item()}"
-                         for n in names if hasattr(self.__dict__[n], "numel"))
+        d = self.__dict__
+        args = ", ".join(f"{n}: {d[n] if d[n].numel() == 1 else d[n].size()}" for n in names if hasattr(d[n], "numel"))
         return f"{type(self).__name__}({args})"
 
 
