@@ -213,3 +213,32 @@ def test_data_errors_where_torch_raises(bad):
         bad(torch.utils.data)
     with pytest.raises((tc.TensorcoreError, IndexError)):
         bad(tc.utils.data)
+
+
+@pytest.mark.parametrize("line_search_fn", [None, "strong_wolfe"])
+def test_lbfgs_state_dict_is_torchs_and_torchs_loads(line_search_fn):
+    def run(params, opt, steps):
+        def closure():
+            opt.zero_grad()
+            loss = sum(((p - 0.3) ** 4).sum() + (p ** 2).sum() for p in params)
+            loss.backward()
+            return loss
+        for _ in range(steps):
+            opt.step(closure)
+
+    kw = dict(lr=0.5, max_iter=3, history_size=4, line_search_fn=line_search_fn)
+    tp = [torch.nn.Parameter(torch.tensor(v, dtype=torch.float64)) for v in START]
+    t_opt = torch.optim.LBFGS(tp, **kw)
+    run(tp, t_opt, 2)
+    cp = [tc.nn.Parameter(tc.tensor(p.detach().numpy())) for p in tp]
+    c_opt = tc.optim.LBFGS(cp, **kw)
+    c_opt.load_state_dict(t_opt.state_dict())
+    run(tp, t_opt, 2)
+    run(cp, c_opt, 2)
+    for c, t in zip(cp, tp):
+        np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+    def kinds(sd):
+        return {k: (type(v).__name__, [type(x).__name__ for x in v]) if isinstance(v, list) else type(v).__name__
+                for k, v in sd["state"][0].items()}
+    assert kinds(c_opt.state_dict()) == kinds(t_opt.state_dict())

@@ -3,6 +3,7 @@
 import math
 
 from ..autograd import enable_grad, no_grad
+from ..tensor import Tensor
 from .optimizer import Optimizer, OptimizerError
 
 
@@ -125,6 +126,43 @@ class LBFGS(Optimizer):
     def _xp(self):
         return self._params[0].device.backend.xp
 
+    def _saved_entry(self, key, value, p):
+        """As PyTorch keeps them: old_dirs/old_stps lists of tensors, ro and al lists of 0-d tensors, H_diag one."""
+        from ..tensor import tensor
+
+        if isinstance(value, list):
+            return [self._saved_entry(key, v, p) for v in value]
+        if key in ("ro", "H_diag", "al") and isinstance(value, float):
+            return tensor(value, dtype=p.dtype)
+        return super()._saved_entry(key, value, p)
+
+    def load_state_dict(self, state_dict):
+        """Also a state saved by torch (its lists of tensors and 0-d tensors become arrays and numbers)."""
+        import numpy as np
+
+        super().load_state_dict(state_dict)
+        p0 = self._params[0]
+
+        def array(v):
+            if isinstance(v, Tensor):
+                return v._data.copy()
+            host = v if isinstance(v, np.ndarray) else np.asarray(v.detach().cpu().numpy())
+            return p0.device.backend.from_host(np.ascontiguousarray(host, dtype=p0.dtype))
+
+        def number(v):
+            return float(v.item()) if hasattr(v, "item") else v
+
+        for st in self.state.values():
+            for k in ("old_dirs", "old_stps"):
+                if isinstance(st.get(k), (list, tuple)):
+                    st[k] = [array(v) for v in st[k]]
+            if isinstance(st.get("ro"), (list, tuple)):
+                st["ro"] = [number(v) for v in st["ro"]]
+            for k in ("H_diag", "t", "prev_loss"):
+                if k in st:
+                    st[k] = number(st[k])
+            st.pop("al", None)  # (torch's scratch of the two-loop recursion)
+
     def _flat_grad(self):
         xp = self._xp()
         return xp.concatenate([xp.zeros(p._data.size, p.dtype) if p.grad is None else p.grad._data.reshape(-1)
@@ -165,7 +203,7 @@ class LBFGS(Optimizer):
         d, t = state.get("d"), state.get("t")
         old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
         h_diag, prev_flat_grad, prev_loss = state.get("H_diag"), state.get("prev_flat_grad"), state.get("prev_loss")
-        n_iter = 0
+        n_iter, al = 0, None
         while n_iter < max_iter:
             n_iter += 1
             state["n_iter"] += 1
@@ -184,6 +222,7 @@ class LBFGS(Optimizer):
                 for i in range(len(old_dirs) - 1, -1, -1):
                     alpha[i] = float(old_stps[i] @ q) * ro[i]
                     q -= alpha[i] * old_dirs[i]
+                al = alpha + [None] * (history_size - len(alpha))  # (kept in the state as PyTorch's "al")
                 d = q * h_diag
                 for i in range(len(old_dirs)):
                     beta = float(old_dirs[i] @ d) * ro[i]
@@ -222,4 +261,6 @@ class LBFGS(Optimizer):
                 break
         state.update(d=d, t=t, old_dirs=old_dirs, old_stps=old_stps, ro=ro, H_diag=h_diag,
                      prev_flat_grad=prev_flat_grad, prev_loss=prev_loss)
+        if al is not None:
+            state["al"] = al
         return orig_loss
