@@ -53,6 +53,8 @@ xlog1py = binary("special.xlog1py", forward=_xlog1py, floating=True, method=Fals
 gammaln, psi, multigammaln = lgamma, digamma, mvlgamma
 
 from .ops.bessel import i0, i0e, i1, i1e, zeta  # noqa: E402, F401
+from .ops.bessel_special import *  # noqa: E402, F401, F403  (bessel_j0 ... airy_ai)
+from .ops.bessel_special import __all__ as _bessel_special  # noqa: E402
 from .ops.igamma import igamma as gammainc  # noqa: E402  (P(a, x), torch.special.gammainc)
 from .ops.igamma import igammac as gammaincc  # noqa: E402  (Q(a, x) = 1 - P(a, x))
 from .ops.polynomials import *  # noqa: E402, F401, F403  (the orthogonal polynomials)
@@ -61,4 +63,4 @@ from .ops.polynomials import __all__ as _polynomials  # noqa: E402
 __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammaln", "log1p",
            "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi",
            "round", "sinc", "softmax", "xlog1py", "xlogy", "i0", "i0e", "i1", "i1e", "zeta", "gammainc",
-           "gammaincc"] + _polynomials
+           "gammaincc"] + _polynomials + _bessel_special
