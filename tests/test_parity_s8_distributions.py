@@ -54,12 +54,19 @@ CASES = {
     "RelaxedOneHotCategorical": (lambda D, p: D.RelaxedOneHotCategorical(p[0], logits=p[1]),
                                  [np.array(0.7), SIMPLEX_LOGITS],
                                  np.array([[0.1, 0.2, 0.3, 0.4], [0.25, 0.25, 0.4, 0.1]]), False, False),
+    "InverseGamma": (lambda D, p: D.InverseGamma(p[0], p[1]), [POS + 1, POS2], np.array([0.4, 1.5, 3.0]), False,
+                     False),
+    "Kumaraswamy": (lambda D, p: D.Kumaraswamy(p[0], p[1]), [POS, POS2], np.array([0.3, 0.5, 0.8]), False, False),
+    "LogisticNormal": (lambda D, p: D.LogisticNormal(p[0], p[1]), [REAL, POS], np.array([0.1, 0.2, 0.3, 0.4]),
+                       False, False),
+    "FisherSnedecor": (lambda D, p: D.FisherSnedecor(p[0], p[1]), [POS + 3, POS2 + 5], np.array([0.4, 1.5, 3.0]),
+                       False, False),
 }
-NO_ENTROPY = {"Poisson", "VonMises", "RelaxedBernoulli", "RelaxedOneHotCategorical", "BinomialLogits",
-              "NegativeBinomial", "Pareto"}
+NO_ENTROPY = {"BinomialLogits", "FisherSnedecor", "LogisticNormal", "NegativeBinomial", "Pareto", "Poisson",
+              "RelaxedBernoulli", "RelaxedOneHotCategorical", "VonMises"}
 NO_MODE = {"ContinuousBernoulli", "RelaxedBernoulli", "RelaxedOneHotCategorical", "Multinomial", "Chi2",
            "VonMises"}
-NO_MOMENTS = {"RelaxedBernoulli", "RelaxedOneHotCategorical"}
+NO_MOMENTS = {"RelaxedBernoulli", "RelaxedOneHotCategorical", "LogisticNormal"}
 
 
 def torch_or_tc_tensor(D, values):

@@ -92,3 +92,19 @@ def test_support_and_arg_constraints_surface():
     mvn = D.MultivariateNormal(tc.zeros(2), scale_tril=tc.eye(2))
     assert "covariance_matrix" not in mvn.__dict__  # lazily computed, as torch
     np.testing.assert_allclose(mvn.covariance_matrix.numpy(), np.eye(2))
+
+
+def test_torch_submodule_names_import():
+    from tensorcore.distributions.categorical import Categorical
+    from tensorcore.distributions.normal import Normal
+    from tensorcore.distributions.one_hot_categorical import OneHotCategorical
+
+    from tensorcore.distributions.utils import broadcast_all, lazy_property, logits_to_probs, probs_to_logits
+
+    assert Normal is tc.distributions.Normal and Categorical is tc.distributions.Categorical
+    assert OneHotCategorical is tc.distributions.OneHotCategorical
+    assert tc.distributions.transformed_distribution.TransformedDistribution is tc.distributions.TransformedDistribution
+    a, b = broadcast_all(tc.zeros(3, dtype=tc.float64), 1.0)
+    assert b.dtype == tc.float64 and tuple(b.shape) == (3,)
+    np.testing.assert_allclose(logits_to_probs(probs_to_logits(tc.tensor([0.2, 0.8]))).numpy(), [0.2, 0.8], rtol=1e-6)
+    assert callable(lazy_property)

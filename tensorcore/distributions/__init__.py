@@ -27,6 +27,7 @@ from .discrete import (
 from .distribution import Distribution, ExponentialFamily
 from .gamma import Beta, Chi2, Dirichlet, Gamma
 from .kl import kl_divergence, register_kl
+from .more_families import FisherSnedecor, InverseGamma, Kumaraswamy, LogisticNormal
 from .multivariate import LowRankMultivariateNormal, MixtureSameFamily, MultivariateNormal
 from .relaxed import ContinuousBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import (
@@ -60,11 +61,51 @@ from .transforms import (
 
 __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy", "Chi2",
            "ComposeTransform", "ContinuousBernoulli", "CumulativeDistributionTransform", "Dirichlet", "Distribution",
-           "ExpTransform", "Exponential", "ExponentialFamily", "Gamma", "Geometric", "Gumbel", "HalfCauchy",
-           "HalfNormal", "Independent", "IndependentTransform", "Laplace", "LogNormal", "LowRankMultivariateNormal",
-           "LowerCholeskyTransform", "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial",
-           "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "PowerTransform",
-           "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform", "SigmoidTransform",
-           "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform", "StudentT", "TanhTransform",
-           "Transform", "TransformedDistribution", "Uniform", "VonMises", "Weibull", "biject_to", "constraints",
-           "identity_transform", "kl_divergence", "register_kl", "transform_to", "transforms"]
+           "ExpTransform", "Exponential", "ExponentialFamily", "FisherSnedecor", "Gamma", "Geometric", "Gumbel",
+           "HalfCauchy", "HalfNormal", "Independent", "IndependentTransform", "InverseGamma", "Kumaraswamy", "Laplace",
+           "LogNormal", "LogisticNormal", "LowRankMultivariateNormal", "LowerCholeskyTransform", "MixtureSameFamily",
+           "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical",
+           "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "PowerTransform", "RelaxedBernoulli",
+           "RelaxedOneHotCategorical", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform",
+           "StickBreakingTransform", "StudentT", "TanhTransform", "Transform", "TransformedDistribution", "Uniform",
+           "VonMises", "Weibull", "biject_to", "constraints", "identity_transform", "kl_divergence", "register_kl",
+           "transform_to", "transforms"]
+
+
+def _alias_torch_submodules():
+    """torch.distributions' per-family module names (from torch.distributions.normal import Normal, ...) as
+    aliases of the modules that hold the classes here."""
+    import sys
+
+    from . import (
+        basic,
+        continuous,
+        discrete,
+        distribution,
+        gamma,
+        more_families,
+        multivariate,
+        relaxed,
+        transformed,
+        transformed_families,
+    )
+
+    names = {"bernoulli": basic, "categorical": basic, "normal": basic, "uniform": basic, "beta": gamma,
+             "chi2": gamma, "dirichlet": gamma, "gamma": gamma, "cauchy": continuous, "exponential": continuous,
+             "laplace": continuous, "studentT": continuous, "von_mises": continuous, "binomial": discrete,
+             "geometric": discrete, "multinomial": discrete, "negative_binomial": discrete,
+             "one_hot_categorical": discrete, "poisson": discrete, "exp_family": distribution,
+             "lowrank_multivariate_normal": multivariate, "mixture_same_family": multivariate,
+             "multivariate_normal": multivariate, "continuous_bernoulli": relaxed, "relaxed_bernoulli": relaxed,
+             "relaxed_categorical": relaxed, "independent": transformed, "transformed_distribution": transformed,
+             "gumbel": transformed_families, "half_cauchy": transformed_families, "half_normal": transformed_families,
+             "log_normal": transformed_families, "pareto": transformed_families, "weibull": transformed_families,
+             "inverse_gamma": more_families, "kumaraswamy": more_families, "logistic_normal": more_families,
+             "fishersnedecor": more_families}
+    for name, module in names.items():
+        if name not in globals():  # (gamma is a real module here already)
+            globals()[name] = module
+            sys.modules[f"{__name__}.{name}"] = module
+
+
+_alias_torch_submodules()

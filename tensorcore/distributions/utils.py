@@ -76,3 +76,11 @@ def _sum_rightmost(value, dim):
     if dim == 0:
         return value
     return value.reshape(tuple(value.shape[:-dim]) + (-1,)).sum(-1)
+
+
+def __getattr__(name):  # torch.distributions.utils.lazy_property lives in distribution.py (no import cycle)
+    if name == "lazy_property":
+        from .distribution import lazy_property
+
+        return lazy_property
+    raise AttributeError(name)
