@@ -25,7 +25,7 @@ def test_cyclegan_matches_torch():
         for k, v in state_arrays(th).items():
             if k in normalized_biases(th):
                 continue  # a conv bias right before an InstanceNorm: its gradient is 0 up to rounding, Adam's +-lr
-            close(state_arrays(tc_)[k], v, rtol=2e-3, atol=2e-5, what=k)
+            close(state_arrays(tc_)[k], v, rtol=2e-3, atol=1e-4, what=k)  # (Adam: rounding moves a step by ~lr)
 
 
 def normalized_biases(net):

@@ -24,4 +24,4 @@ def test_dqn_matches_torch():
     close(got[1], want[1], rtol=2e-4, atol=1e-6, what="Huber losses")
     for net, ref in ((tc_policy, th_policy), (tc_target, th_target)):
         for k, v in state_arrays(ref).items():
-            close(state_arrays(net)[k], v, rtol=2e-3, atol=1e-5, what=k)
+            close(state_arrays(net)[k], v, rtol=2e-3, atol=1e-4, what=k)  # (Adam: rounding moves a step by ~lr)

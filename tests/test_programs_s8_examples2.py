@@ -92,7 +92,7 @@ def test_reinforcement_learning_matches_torch(name, monkeypatch):
     assert [h[3] for h in got] == [h[3] for h in want]  # the same actions, so the same episodes
     close([h[:3] for h in got], [h[:3] for h in want], rtol=1e-4, atol=1e-5, what="reward, running, loss")
     for k, v in th_policy.state_dict().items():
-        close(tc_policy.state_dict()[k].numpy(), v.numpy(), rtol=1e-3, atol=1e-5, what=k)
+        close(tc_policy.state_dict()[k].numpy(), v.numpy(), rtol=1e-3, atol=1e-4, what=k)  # (Adam)
 
 
 @pytest.mark.parametrize("name", ["reinforce", "actor_critic"])

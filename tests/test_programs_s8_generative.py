@@ -49,7 +49,7 @@ def test_dcgan_matches_torch(monkeypatch, tmp_path):
     close(got["history"], want["history"], rtol=1e-3, atol=1e-5, what="Loss_D, Loss_G, D(x), D(G(z)) per step")
     close(got["fake"], want["fake"], rtol=1e-3, atol=1e-5)
     for k, v in th_d.state_dict().items():  # running statistics and num_batches_tracked too
-        close(tc_d.state_dict()[k].numpy(), v.numpy(), rtol=1e-3, atol=1e-5, what=k)
+        close(tc_d.state_dict()[k].numpy(), v.numpy(), rtol=1e-3, atol=1e-4, what=k)  # (Adam)
     saved = ours.torch.load(tmp_path / "netG_epoch_1.pth")
     assert sorted(saved) == sorted(th_g.state_dict())
     np.testing.assert_array_equal(saved["main.1.running_mean"].numpy(), tc_g.main[1].running_mean.numpy())

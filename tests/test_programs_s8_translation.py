@@ -39,7 +39,7 @@ def test_translation_transformer_matches_torch():
         g = state_arrays(tc_model)[k]
         if k.endswith("in_proj_bias"):  # the key bias's gradient is 0 up to rounding; Adam makes it +-lr
             g, v = np.delete(g, np.s_[16:32]), np.delete(v, np.s_[16:32])
-        close(g, v, rtol=2e-3, atol=2e-5, what=k)
+        close(g, v, rtol=2e-3, atol=1e-4, what=k)  # (Adam)
     assert got_words == want_words
     assert all(w[0] == ours.BOS_IDX for w in got_words)
 

@@ -22,4 +22,4 @@ def test_wgan_gp_matches_torch():
     close(got, want, rtol=1e-4, atol=1e-5, what="(d_loss, g_loss, gradient penalty) per generator step")
     for net, ref in ((tc_g, th_g), (tc_d, th_d)):
         for k, v in state_arrays(ref).items():
-            close(state_arrays(net)[k], v, rtol=1e-3, atol=1e-5, what=k)
+            close(state_arrays(net)[k], v, rtol=1e-3, atol=1e-4, what=k)  # (Adam: rounding moves a step by ~lr)
