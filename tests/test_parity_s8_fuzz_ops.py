@@ -265,8 +265,6 @@ def g_dim(dtypes=ALL, special=True, dtype_kw=(), min_ndim=0):
 def g_index(kind):
     def gen(rng):
         shape = rand_shape(rng, 3, allow_empty=False)
-        if kind == "take_along_dim" and not shape:  # (a 0-d input with dim=0: torch refuses, tensorcore takes it)
-            shape = (2,)
         nd = len(shape)
         x = tensor(rng, shape, pick(rng, ALL))
         d = int(rng.integers(-max(nd, 1), max(nd, 1)))
@@ -323,8 +321,8 @@ def g_shape(kind):
         if kind in ("squeeze", "unsqueeze", "flip_one"):
             d = rand_dim(rng, nd + (kind == "unsqueeze"), kind == "squeeze")
             return ((x,) if d is None else (x, d)), {}
-        if kind == "flatten":  # (0-d: torch refuses start_dim=1, tensorcore takes it)
-            return (x, rand_dim(rng, nd, False) if nd else 0, -1), {}
+        if kind == "flatten":
+            return (x, rand_dim(rng, nd, False), -1), {}
         if kind == "expand":
             return (x, (2,) + tuple(-1 if rng.random() < 0.5 else s for s in shape)), {}
         if kind in ("repeat", "tile"):

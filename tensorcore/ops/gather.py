@@ -283,8 +283,10 @@ def take_along_dim(input, indices, dim=None):
         raise DTypeError(f"take_along_dim: indices must be an integer Tensor, got {getattr(indices, 'dtype', indices)}")
     if dim is None:
         return gather(input.reshape(-1), 0, _wrapped("take_along_dim", indices.reshape(-1), input.numel()))
+    if input.ndim == 0:  # PyTorch: a 0-d input has no dim to take along
+        raise ShapeError(f"take_along_dim: dim {dim} given for a 0-d input (give dim=None)")
     d = one_dim("take_along_dim", dim, input.ndim)
-    indices = _wrapped("take_along_dim", indices, input.shape[d] if input.ndim else 1)
+    indices = _wrapped("take_along_dim", indices, input.shape[d])
     if indices.ndim != input.ndim:
         raise ShapeError(f"take_along_dim: indices {tuple(indices.shape)} and input {tuple(input.shape)} "
                          "need the same number of dimensions")

@@ -346,6 +346,7 @@ def contiguous(input, memory_format=None):
 def flatten(input, start_dim=0, end_dim=-1):
     """Dims start_dim..end_dim merged into one (all by default); a 0-d tensor becomes 1-D."""
     if input.ndim == 0:
+        one_dim("flatten", start_dim, 0), one_dim("flatten", end_dim, 0)  # 0 or -1 only, as PyTorch
         return reshape(input, (1,))
     s, e = one_dim("flatten", start_dim, input.ndim), one_dim("flatten", end_dim, input.ndim)
     if s > e:
