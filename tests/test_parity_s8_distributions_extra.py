@@ -108,3 +108,20 @@ def test_torch_submodule_names_import():
     assert b.dtype == tc.float64 and tuple(b.shape) == (3,)
     np.testing.assert_allclose(logits_to_probs(probs_to_logits(tc.tensor([0.2, 0.8]))).numpy(), [0.2, 0.8], rtol=1e-6)
     assert callable(lazy_property)
+
+
+def test_constraint_check_returns_bool_tensor_and_user_constraints_validate():
+    C = tc.distributions.constraints
+    got = C.interval(tc.tensor([0.0, 1.0]), 2.0).check(tc.tensor([0.5, 0.5]))
+    assert isinstance(got, tc.Tensor) and got.dtype == tc.bool and got.tolist() == [True, False]
+
+    class Even(C.Constraint):  # torch style: a subclass defines check with Tensor ops
+        def check(self, value):
+            return value % 2 == 0
+
+    class EvenPoisson(tc.distributions.Poisson):
+        arg_constraints = {"rate": Even()}
+
+    EvenPoisson(tc.tensor([2.0, 4.0]))
+    with pytest.raises(tc.ArgumentError):
+        EvenPoisson(tc.tensor([2.0, 3.0]))

@@ -1,6 +1,8 @@
 """torch.distributions.constraints: the regions parameters and values live in. check(value) gives a bool
 Tensor of shape value.shape[:value.ndim - event_dim] (True where value satisfies the constraint)."""
 
+import numpy as np
+
 __all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
            "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
            "lower_cholesky", "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer", "one_hot",
@@ -8,11 +10,25 @@ __all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_
            "simplex", "unit_interval", "corr_cholesky", "square", "symmetric"]
 
 
+def _arr(x):
+    """A Tensor's (or number's) values as a NumPy array (validation reads values on the host, as torch's
+    bool(check(...).all()) synchronizes too)."""
+    if hasattr(x, "detach"):
+        return np.asarray(x.detach().cpu().numpy())
+    return np.asarray(x)
+
+
 class Constraint:
     is_discrete = False
     event_dim = 0
 
     def check(self, value):
+        """A bool Tensor (on value's device): True where value satisfies the constraint."""
+        from .utils import _host_tensor
+
+        return _host_tensor(np.asarray(self._check(_arr(value)), dtype=bool), value)
+
+    def _check(self, a):
         raise NotImplementedError
 
     def __repr__(self):
@@ -40,7 +56,7 @@ class _Dependent(Constraint):
     def __call__(self, *, is_discrete=NotImplemented, event_dim=NotImplemented):
         return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
 
-    def check(self, x):
+    def _check(self, x):
         raise ValueError("Cannot determine validity of dependent constraint")
 
 
@@ -71,8 +87,8 @@ class _IndependentConstraint(Constraint):
     def event_dim(self):
         return self.base_constraint.event_dim + self.reinterpreted_batch_ndims
 
-    def check(self, value):
-        result = self.base_constraint.check(value)
+    def _check(self, value):
+        result = np.asarray(self.base_constraint._check(value))
         if result.ndim < self.reinterpreted_batch_ndims:
             expected = self.base_constraint.event_dim + self.reinterpreted_batch_ndims
             raise ValueError(f"Expected value.dim() >= {expected} but got {value.ndim}")
@@ -87,7 +103,7 @@ class _IndependentConstraint(Constraint):
 class _Boolean(Constraint):
     is_discrete = True
 
-    def check(self, value):
+    def _check(self, value):
         return (value == 0) | (value == 1)
 
 
@@ -95,7 +111,7 @@ class _OneHot(Constraint):
     is_discrete = True
     event_dim = 1
 
-    def check(self, value):
+    def _check(self, value):
         is_boolean = (value == 0) | (value == 1)
         return is_boolean.all(-1) & (value.sum(-1) == 1)
 
@@ -106,8 +122,8 @@ class _IntegerInterval(Constraint):
     def __init__(self, lower_bound, upper_bound):
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
 
-    def check(self, value):
-        return (value % 1 == 0) & (self.lower_bound <= value) & (value <= self.upper_bound)
+    def _check(self, value):
+        return (value % 1 == 0) & (_arr(self.lower_bound) <= value) & (value <= _arr(self.upper_bound))
 
     def __repr__(self):
         return f"IntegerInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
@@ -119,8 +135,8 @@ class _IntegerLessThan(Constraint):
     def __init__(self, upper_bound):
         self.upper_bound = upper_bound
 
-    def check(self, value):
-        return (value % 1 == 0) & (value <= self.upper_bound)
+    def _check(self, value):
+        return (value % 1 == 0) & (value <= _arr(self.upper_bound))
 
 
 class _IntegerGreaterThan(Constraint):
@@ -129,15 +145,15 @@ class _IntegerGreaterThan(Constraint):
     def __init__(self, lower_bound):
         self.lower_bound = lower_bound
 
-    def check(self, value):
-        return (value % 1 == 0) & (value >= self.lower_bound)
+    def _check(self, value):
+        return (value % 1 == 0) & (value >= _arr(self.lower_bound))
 
     def __repr__(self):
         return f"IntegerGreaterThan(lower_bound={self.lower_bound})"
 
 
 class _Real(Constraint):
-    def check(self, value):
+    def _check(self, value):
         return value == value  # False for NaN
 
 
@@ -145,8 +161,8 @@ class _GreaterThan(Constraint):
     def __init__(self, lower_bound):
         self.lower_bound = lower_bound
 
-    def check(self, value):
-        return self.lower_bound < value
+    def _check(self, value):
+        return _arr(self.lower_bound) < value
 
     def __repr__(self):
         return f"GreaterThan(lower_bound={self.lower_bound})"
@@ -156,8 +172,8 @@ class _GreaterThanEq(Constraint):
     def __init__(self, lower_bound):
         self.lower_bound = lower_bound
 
-    def check(self, value):
-        return self.lower_bound <= value
+    def _check(self, value):
+        return _arr(self.lower_bound) <= value
 
     def __repr__(self):
         return f"GreaterThanEq(lower_bound={self.lower_bound})"
@@ -167,8 +183,8 @@ class _LessThan(Constraint):
     def __init__(self, upper_bound):
         self.upper_bound = upper_bound
 
-    def check(self, value):
-        return value < self.upper_bound
+    def _check(self, value):
+        return value < _arr(self.upper_bound)
 
     def __repr__(self):
         return f"LessThan(upper_bound={self.upper_bound})"
@@ -178,16 +194,16 @@ class _Interval(Constraint):
     def __init__(self, lower_bound, upper_bound):
         self.lower_bound, self.upper_bound = lower_bound, upper_bound
 
-    def check(self, value):
-        return (self.lower_bound <= value) & (value <= self.upper_bound)
+    def _check(self, value):
+        return (_arr(self.lower_bound) <= value) & (value <= _arr(self.upper_bound))
 
     def __repr__(self):
         return f"Interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
 
 
 class _HalfOpenInterval(_Interval):
-    def check(self, value):
-        return (self.lower_bound <= value) & (value < self.upper_bound)
+    def _check(self, value):
+        return (_arr(self.lower_bound) <= value) & (value < _arr(self.upper_bound))
 
     def __repr__(self):
         return f"HalfOpenInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
@@ -196,8 +212,8 @@ class _HalfOpenInterval(_Interval):
 class _Simplex(Constraint):
     event_dim = 1
 
-    def check(self, value):
-        return (value >= 0).all(-1) & ((value.sum(-1) - 1).abs() < 1e-6)
+    def _check(self, value):
+        return (value >= 0).all(-1) & (np.abs(value.sum(-1) - 1) < 1e-6)
 
 
 class _Multinomial(Constraint):
@@ -207,71 +223,73 @@ class _Multinomial(Constraint):
     def __init__(self, upper_bound):
         self.upper_bound = upper_bound
 
-    def check(self, x):
-        return (x >= 0).all(-1) & (x.sum(-1) <= self.upper_bound)
+    def _check(self, x):
+        return (x >= 0).all(-1) & (x.sum(-1) <= _arr(self.upper_bound))
 
 
 class _LowerTriangular(Constraint):
     event_dim = 2
 
-    def check(self, value):
-        return (value.tril() == value).reshape(tuple(value.shape[:-2]) + (-1,)).min(-1)[0]
+    def _check(self, value):
+        return (np.tril(value) == value).all(-1).all(-1)
 
 
 class _LowerCholesky(Constraint):
     event_dim = 2
 
-    def check(self, value):
-        lower = (value.tril() == value).reshape(tuple(value.shape[:-2]) + (-1,)).min(-1)[0]
-        positive_diagonal = (value.diagonal(dim1=-2, dim2=-1) > 0).min(-1)[0]
+    def _check(self, value):
+        lower = (np.tril(value) == value).all(-1).all(-1)
+        positive_diagonal = (np.diagonal(value, axis1=-2, axis2=-1) > 0).all(-1)
         return lower & positive_diagonal
 
 
 class _CorrCholesky(Constraint):
     event_dim = 2
 
-    def check(self, value):
-        tol = float(__import__("numpy").finfo(value.dtype.name).eps) * value.shape[-1] * 10
-        row_norm = (value * value).sum(-1).sqrt()
-        unit = ((row_norm - 1.0).abs() <= tol).all(-1)
-        return _LowerCholesky().check(value) & unit
+    def _check(self, value):
+        tol = float(np.finfo(value.dtype).eps) * value.shape[-1] * 10
+        row_norm = np.sqrt((value * value).sum(-1))
+        unit = (np.abs(row_norm - 1.0) <= tol).all(-1)
+        return _LowerCholesky()._check(value) & unit
 
 
 class _Square(Constraint):
     event_dim = 2
 
-    def check(self, value):
-        from .. import full
-
-        return full(tuple(value.shape[:-2]), value.shape[-2] == value.shape[-1], dtype=__import__("tensorcore").bool)
+    def _check(self, value):
+        return np.full(value.shape[:-2], value.shape[-2] == value.shape[-1], dtype=bool)
 
 
 class _Symmetric(_Square):
-    def check(self, value):
-        square = super().check(value)
-        if not bool(square.all()):
+    def _check(self, value):
+        square = super()._check(value)
+        if not square.all():
             return square
-        return ((value - value.transpose(-1, -2)).abs() <= 1e-6 * (1 + value.abs())).all(-1).all(-1)
+        return np.isclose(value, np.swapaxes(value, -1, -2), atol=1e-6).all(-2).all(-1)
 
 
 class _PositiveSemidefinite(_Symmetric):
-    def check(self, value):
-        from .. import linalg
-
-        sym = super().check(value)
-        if not bool(sym.all()):
+    def _check(self, value):
+        sym = super()._check(value)
+        if not sym.all():
             return sym
-        return linalg.eigvalsh(value).ge(0).all(-1)
+        return (np.linalg.eigvalsh(value) >= 0).all(-1)
 
 
 class _PositiveDefinite(_Symmetric):
-    def check(self, value):
-        from .. import linalg
-
-        sym = super().check(value)
-        if not bool(sym.all()):
+    def _check(self, value):
+        sym = super()._check(value)
+        if not sym.all():
             return sym
-        return linalg.cholesky_ex(value)[1].eq(0)
+        flat = value.reshape((-1,) + value.shape[-2:])
+        ok = np.empty(len(flat), dtype=bool)
+        for i, m in enumerate(flat):
+            try:
+                np.linalg.cholesky(m)
+                ok[i] = True
+            except np.linalg.LinAlgError:
+                ok[i] = False
+        return ok.reshape(value.shape[:-2])
 
 
 class _Cat(Constraint):

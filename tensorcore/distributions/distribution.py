@@ -8,7 +8,11 @@ from . import constraints
 from .utils import _shape
 
 
-def _all_true(check):
+def _satisfied(constraint, value):
+    """bool(constraint.check(value).all()), on the host directly for tensorcore's own constraints."""
+    if type(constraint).check is constraints.Constraint.check:
+        return bool(np.asarray(constraint._check(constraints._arr(value))).all())
+    check = constraint.check(value)  # a user's Constraint subclass (torch style: it defines check)
     arr = np.asarray(check.detach().cpu().numpy()) if hasattr(check, "detach") else np.asarray(check)
     return bool(arr.all())
 
@@ -45,7 +49,7 @@ class Distribution:
                 value = getattr(self, param)
                 if value is None:
                     continue
-                if not _all_true(constraint.check(value)):
+                if not _satisfied(constraint, value):
                     raise ArgumentError(
                         f"Expected parameter {param} ({type(value).__name__} of shape {tuple(value.shape)}) of "
                         f"distribution {self!r} to satisfy the constraint {constraint!r}, but found invalid "
@@ -140,7 +144,7 @@ class Distribution:
             return
         if support is None:
             return
-        if not _all_true(support.check(value)):
+        if not _satisfied(support, value):
             raise ArgumentError(f"Expected value argument ({type(value).__name__} of shape {actual_shape}) to be "
                                 f"within the support ({support!r}) of the distribution {self!r}, but found "
                                 f"invalid values:\n{value}")
