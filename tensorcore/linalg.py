@@ -55,6 +55,12 @@ def vecdot(x, y, *, dim=-1):
 
 
 # --- more of torch.linalg (tensorcore/ops/linalg_more.py) ---
+from .ops.ldl_householder import (  # noqa: E402, F401, I001  (householder_product, LDL)
+    householder_product,
+    ldl_factor,
+    ldl_factor_ex,
+    ldl_solve,
+)
 from .ops.linalg_more import (  # noqa: E402, F401
     cholesky_ex,
     cond,
