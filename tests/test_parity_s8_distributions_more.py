@@ -316,3 +316,39 @@ def test_gradcheck_float64():
     assert tc.gradcheck(lambda m: D.MultivariateNormal(tc.zeros(3, dtype=tc.float64), (m + m.mT) / 2).log_prob(
         tc.tensor(X[0, 0])), (cov,))
     assert tc.gradcheck(lambda a: D.Laplace(a, 1.0).log_prob(tc.tensor([0.1, 0.9], dtype=tc.float64)), (c,))
+
+
+def _family(lib, name, k):
+    """One instance per family with batch_shape (3,), parameters varying with k (so p != q)."""
+    t = lambda v: lib.tensor(np.asarray(v, dtype=np.float64))  # noqa: E731
+    D = lib.distributions
+    a = np.array([0.7, 1.3, 2.2]) + 0.4 * k
+    b = np.array([1.6, 0.9, 3.1]) - 0.3 * k
+    make = {
+        "Bernoulli": lambda: D.Bernoulli(probs=t(a / 4)), "Beta": lambda: D.Beta(t(a), t(b)),
+        "Binomial": lambda: D.Binomial(t([5.0, 5.0, 5.0]), probs=t(a / 4)), "Cauchy": lambda: D.Cauchy(t(a), t(b)),
+        "Exponential": lambda: D.Exponential(t(a)), "Gamma": lambda: D.Gamma(t(a), t(b)),
+        "Gumbel": lambda: D.Gumbel(t(a), t(b)), "HalfNormal": lambda: D.HalfNormal(t(b)),
+        "Laplace": lambda: D.Laplace(t(a), t(b)), "Normal": lambda: D.Normal(t(a - 1), t(b)),
+        "Pareto": lambda: D.Pareto(t(b * 0 + 0.5 + 0.2 * k), t(a + 2)), "Poisson": lambda: D.Poisson(t(a)),
+        "Uniform": lambda: D.Uniform(t(a * 0.1), t(a * 0.1 + 0.5 + 0.1 * k)),
+        "LowRankMultivariateNormal": lambda: D.LowRankMultivariateNormal(
+            t(np.stack([a, b])), t(np.stack([a, b, a])[None].repeat(2, 0).transpose(0, 2, 1)[..., :2] * 0.3),
+            t(np.stack([b, a]) + 1)),
+        "MultivariateNormal": lambda: D.MultivariateNormal(t(np.stack([a, b])), t(COV[0] + k * np.eye(3))),
+    }
+    return make[name]() if name in make else None
+
+
+def test_cross_family_kl_pairs_against_torch():
+    """Every pair torch registers whose families both build in _family: same values (inf included)."""
+    pairs = sorted({(p.__name__, q.__name__) for p, q in torch.distributions.kl._KL_REGISTRY})
+    checked = 0
+    for pn, qn in pairs:
+        if _family(torch, pn, 0) is None or _family(torch, qn, 1) is None:
+            continue
+        expected = torch.distributions.kl_divergence(_family(torch, pn, 0), _family(torch, qn, 1))
+        got = tc.distributions.kl_divergence(_family(tc, pn, 0), _family(tc, qn, 1))
+        np.testing.assert_allclose(_np(got), _np(expected), rtol=1e-9, atol=1e-11, err_msg=f"{pn} {qn}")
+        checked += 1
+    assert checked >= 55

@@ -11,7 +11,7 @@ Example:
     loss = -(dist.log_prob(action) * advantage).mean()
 """
 
-from . import constraints, transforms
+from . import constraints, kl_more, transforms  # noqa: F401  (kl_more registers its kl pairs)
 from .basic import Bernoulli, Categorical, Normal, Uniform
 from .constraint_registry import biject_to, transform_to
 from .continuous import Cauchy, Exponential, Laplace, StudentT, VonMises
