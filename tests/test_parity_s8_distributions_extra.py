@@ -125,3 +125,16 @@ def test_constraint_check_returns_bool_tensor_and_user_constraints_validate():
     EvenPoisson(tc.tensor([2.0, 4.0]))
     with pytest.raises(tc.ArgumentError):
         EvenPoisson(tc.tensor([2.0, 3.0]))
+
+
+def test_modes_at_the_edges():
+    def run(lib):
+        D = lib.distributions
+        return [D.Dirichlet(lib.tensor([[0.5, 0.3, 0.9], [2.0, 3.0, 1.0], [0.5, 2.0, 0.2]])).mode,
+                D.Beta(lib.tensor([0.5, 2.0, 0.7]), lib.tensor([0.5, 3.0, 4.0])).mode,
+                D.Gamma(lib.tensor([0.5, 2.0]), 1.0).mode, D.Bernoulli(lib.tensor([0.5, 0.2, 0.7])).mode,
+                D.Binomial(5, lib.tensor([0.5, 0.99])).mode, D.Poisson(lib.tensor([2.5, 3.0])).mode,
+                D.Categorical(lib.tensor([[0.2, 0.5, 0.3]])).mode]
+
+    for e, g in zip(run(torch), run(tc)):
+        np.testing.assert_allclose(_np(g), _np(e), rtol=1e-6, atol=1e-7)

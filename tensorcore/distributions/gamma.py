@@ -70,6 +70,12 @@ def _standard_gamma(alpha):
     return _StandardGamma.apply(alpha) if alpha.requires_grad else _host_tensor(_draw_standard_gamma(alpha), alpha)
 
 
+def _index0(like):
+    from .. import zeros
+
+    return zeros(1, dtype=__import__("tensorcore").int64, device=like.device)
+
+
 def _expand_params(self, cls, names, batch_shape, _instance):
     new = self._get_checked_instance(cls, _instance)
     batch_shape = tuple(batch_shape)
@@ -195,14 +201,15 @@ class Dirichlet(ExponentialFamily):
 
     @property
     def mode(self):
+        """(c - 1)+ normalized; where every c < 1 torch's argmax over the all-NaN row picks class 0: one-hot 0."""
         from .. import where
 
         cm1 = (self.concentration - 1).clamp(min=0.0)
-        mode = cm1 / cm1.sum(-1, keepdim=True)
-        mask = (self.concentration < 1).all(-1)
-        k = self.concentration.shape[-1]
-        onehot = (self.concentration == self.concentration.max(-1, keepdim=True)[0]).to(dtype=mode.dtype)
-        return where(mask.unsqueeze(-1).expand(mode.shape), onehot if k else mode, mode)
+        total = cm1.sum(-1, keepdim=True)
+        mask = (self.concentration < 1).all(-1, keepdim=True)
+        mode = cm1 / where(total == 0, 1.0, total)
+        first = (self.concentration * 0).index_fill(-1, _index0(self.concentration), 1.0)
+        return where(mask.expand(tuple(mode.shape)), first, mode)
 
     @property
     def variance(self):
