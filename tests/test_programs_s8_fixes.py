@@ -149,6 +149,8 @@ def test_out_argument_matmul_refusals_as_torch():
     lambda D, t: D.Normal(0., 1.),
     lambda D, t: D.Normal(t.tensor(0.), t.tensor(1.)),
     lambda D, t: D.Uniform(0., 1.),
+    lambda D, t: D.Poisson(t.tensor(2.)),  # (a 0-d NumPy draw is a Python int: .astype raised)
+    lambda D, t: D.Binomial(10, t.tensor(0.3)),
 ])
 def test_distribution_samples_have_torchs_shapes(make):
     # a scalar distribution's sample() was 1-d (np.ascontiguousarray of a 0-d draw)

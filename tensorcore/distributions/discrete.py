@@ -60,7 +60,7 @@ class Poisson(ExponentialFamily):
     def sample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         draws = _rng().poisson(np.broadcast_to(_host(self.rate), shape))
-        return _host_tensor(draws.astype(self.rate.dtype.name), self.rate)
+        return _host_tensor(np.asarray(draws).astype(self.rate.dtype.name), self.rate)
 
     def log_prob(self, value):
         from .. import xlogy
@@ -115,7 +115,7 @@ class Geometric(Distribution):
         p = np.broadcast_to(_host(self.probs), shape)
         with np.errstate(divide="ignore", invalid="ignore"):
             draws = np.floor(np.log(u) / np.log1p(-p))
-        return _host_tensor(draws.astype(self.probs.dtype.name), self.probs)
+        return _host_tensor(np.asarray(draws).astype(self.probs.dtype.name), self.probs)
 
     def log_prob(self, value):
         from .. import broadcast_tensors, where
@@ -180,7 +180,7 @@ class Binomial(Distribution):
         shape = self._extended_shape(sample_shape)
         n = np.broadcast_to(_host(self.total_count), shape).astype(np.int64)
         draws = _rng().binomial(n, np.broadcast_to(_host(self.probs), shape))
-        return _host_tensor(draws.astype(self.probs.dtype.name), self.probs)
+        return _host_tensor(np.asarray(draws).astype(self.probs.dtype.name), self.probs)
 
     def log_prob(self, value):
         from .. import where
@@ -259,7 +259,7 @@ class NegativeBinomial(Distribution):
         rate = _rng().standard_gamma(np.broadcast_to(_host(self.total_count), shape)) * np.exp(
             np.broadcast_to(_host(self.logits), shape))
         draws = _rng().poisson(rate)
-        return _host_tensor(draws.astype(self.probs.dtype.name), self.probs)
+        return _host_tensor(np.asarray(draws).astype(self.probs.dtype.name), self.probs)
 
     def log_prob(self, value):
         from .. import where
