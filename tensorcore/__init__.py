@@ -377,6 +377,9 @@ from . import autograd_compat as _autograd_compat  # noqa: E402, I001
 for _name in ("functional", "Variable", "once_differentiable", "FunctionCtx", "grad"):
     setattr(_autograd_module, _name, getattr(_autograd_compat, _name))
 _autograd_module.gradcheck, _autograd_module.gradgradcheck = gradcheck, gradgradcheck
+from . import autograd_extra as _autograd_extra  # noqa: E402, I001  (autograd.forward_ad/function/variable ...)
+
+_autograd_extra.install(_autograd_module, __name__)
 __import__("sys").modules[__name__ + ".autograd.functional"] = _autograd_compat.functional
 from . import profiler as _profiler  # noqa: E402, I001  (torch.autograd.profiler: profile, record_function)
 
