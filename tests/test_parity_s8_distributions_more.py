@@ -352,3 +352,26 @@ def test_cross_family_kl_pairs_against_torch():
         np.testing.assert_allclose(_np(got), _np(expected), rtol=1e-9, atol=1e-11, err_msg=f"{pn} {qn}")
         checked += 1
     assert checked >= 55
+
+
+def test_stack_cat_and_corr_cholesky_transforms():
+    def run(lib):
+        D = lib.distributions
+        T = D.transforms
+        x = lib.tensor(X[0, :, :2].T.copy(), requires_grad=True)  # (2, 2)
+        st = T.StackTransform([T.ExpTransform(), T.SigmoidTransform()], dim=0)
+        ct = T.CatTransform([T.ExpTransform(), T.AffineTransform(1.0, 3.0)], dim=-1, lengths=[1, 1])
+        vec = lib.tensor(VEC, requires_grad=True)
+        cc = T.CorrCholeskyTransform()
+        L = cc(vec)
+        out = [st(x), st.inv(st(x)), st.log_abs_det_jacobian(x, st(x)), ct(x), ct.inv(ct(x)),
+               ct.log_abs_det_jacobian(x, ct(x)), L, cc.inv(L), cc.log_abs_det_jacobian(vec, L),
+               L @ L.mT, [bool(b) for b in np.ravel(_np(D.constraints.corr_cholesky.check(L)))],
+               [bool(b) for b in np.ravel(_np(st.codomain.check(st(x))))], list(cc.forward_shape((4, 6)))]
+        total = L.sum() + cc.log_abs_det_jacobian(vec, L).sum() + ct(x).sum() + st(x).sum()
+        out += list((torch.autograd.grad if lib is torch else tc.autograd.grad)(total, [x, vec]))
+        return out
+    _agree(run)
+
+
+VEC = R.standard_normal((4, 6))

@@ -3,11 +3,11 @@ Tensor of shape value.shape[:value.ndim - event_dim] (True where value satisfies
 
 import numpy as np
 
-__all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than", "greater_than_eq",
-           "half_open_interval", "independent", "integer_interval", "interval", "is_dependent", "less_than",
-           "lower_cholesky", "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer", "one_hot",
-           "positive", "positive_definite", "positive_integer", "positive_semidefinite", "real", "real_vector",
-           "simplex", "unit_interval", "corr_cholesky", "square", "symmetric"]
+__all__ = ["Constraint", "boolean", "cat", "corr_cholesky", "dependent", "dependent_property", "greater_than",
+           "greater_than_eq", "half_open_interval", "independent", "integer_interval", "interval", "is_dependent",
+           "less_than", "lower_cholesky", "lower_triangular", "multinomial", "nonnegative", "nonnegative_integer",
+           "one_hot", "positive", "positive_definite", "positive_integer", "positive_semidefinite", "real",
+           "real_vector", "simplex", "square", "stack", "symmetric", "unit_interval"]
 
 
 def _arr(x):
@@ -292,10 +292,48 @@ class _PositiveDefinite(_Symmetric):
         return ok.reshape(value.shape[:-2])
 
 
+class _Stack(Constraint):
+    def __init__(self, cseq, dim=0):
+        self.cseq, self.dim = list(cseq), dim
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        dim = max(c.event_dim for c in self.cseq)
+        return dim + 1 if self.dim + dim < 0 else dim
+
+    def _check(self, value):
+        parts = [c._check(np.take(value, i, axis=self.dim)) for i, c in enumerate(self.cseq)]
+        return np.stack([np.asarray(p) for p in parts], self.dim)
+
+
 class _Cat(Constraint):
-    pass
+    def __init__(self, cseq, dim=0, lengths=None):
+        self.cseq, self.dim = list(cseq), dim
+        self.lengths = list(lengths) if lengths is not None else [1] * len(self.cseq)
+
+    @property
+    def is_discrete(self):
+        return any(c.is_discrete for c in self.cseq)
+
+    @property
+    def event_dim(self):
+        return max(c.event_dim for c in self.cseq)
+
+    def _check(self, value):
+        parts, start = [], 0
+        for c, length in zip(self.cseq, self.lengths):
+            chunk = np.take(value, range(start, start + length), axis=self.dim)
+            parts.append(np.asarray(c._check(chunk)))
+            start += length
+        return np.concatenate(parts, self.dim)
 
 
+stack = _Stack
+cat = _Cat
 dependent = _Dependent()
 dependent_property = _DependentProperty
 independent = _IndependentConstraint
