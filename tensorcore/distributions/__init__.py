@@ -27,7 +27,7 @@ from .discrete import (
 from .distribution import Distribution, ExponentialFamily
 from .gamma import Beta, Chi2, Dirichlet, Gamma
 from .kl import kl_divergence, register_kl
-from .more_families import FisherSnedecor, InverseGamma, Kumaraswamy, LogisticNormal
+from .more_families import FisherSnedecor, InverseGamma, Kumaraswamy, LKJCholesky, LogisticNormal
 from .multivariate import LowRankMultivariateNormal, MixtureSameFamily, MultivariateNormal
 from .relaxed import ContinuousBernoulli, RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import (
@@ -66,7 +66,7 @@ __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "
            "Chi2", "ComposeTransform", "ContinuousBernoulli", "CorrCholeskyTransform",
            "CumulativeDistributionTransform", "Dirichlet", "Distribution", "ExpTransform", "Exponential",
            "ExponentialFamily", "FisherSnedecor", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
-           "Independent", "IndependentTransform", "InverseGamma", "Kumaraswamy", "Laplace", "LogNormal",
+           "Independent", "IndependentTransform", "InverseGamma", "Kumaraswamy", "LKJCholesky", "Laplace", "LogNormal",
            "LogisticNormal", "LowRankMultivariateNormal", "LowerCholeskyTransform", "MixtureSameFamily", "Multinomial",
            "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "OneHotCategoricalStraightThrough",
            "Pareto", "Poisson", "PowerTransform", "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform",
@@ -104,7 +104,8 @@ def _alias_torch_submodules():
              "relaxed_categorical": relaxed, "independent": transformed, "transformed_distribution": transformed,
              "gumbel": transformed_families, "half_cauchy": transformed_families, "half_normal": transformed_families,
              "log_normal": transformed_families, "pareto": transformed_families, "weibull": transformed_families,
-             "inverse_gamma": more_families, "kumaraswamy": more_families, "logistic_normal": more_families,
+             "inverse_gamma": more_families, "kumaraswamy": more_families, "lkj_cholesky": more_families,
+             "logistic_normal": more_families,
              "fishersnedecor": more_families}
     for name, module in names.items():
         if name not in globals():  # (gamma is a real module here already)

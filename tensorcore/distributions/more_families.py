@@ -192,3 +192,62 @@ class FisherSnedecor(Distribution):
         t2 = ct1 * ct3.log() + (ct1 - 1) * value.log()
         t3 = (ct1 + ct2) * (ct3 * value).log1p()
         return t1 + t2 - t3
+
+
+class LKJCholesky(Distribution):
+    """LKJ distribution over the Cholesky factors of dim x dim correlation matrices (onion-method sampling)."""
+
+    arg_constraints = {"concentration": constraints.positive}
+    support = constraints.corr_cholesky
+
+    def __init__(self, dim, concentration=1.0, validate_args=None):
+        from .. import arange, cat, zeros
+        from .gamma import Beta
+
+        if dim < 2:
+            raise ValueError(f"Expected dim to be an integer greater than or equal to 2. Found dim={dim}.")
+        self.dim = dim
+        (self.concentration,) = broadcast_all(concentration)
+        marginal = self.concentration + 0.5 * (dim - 2)
+        offset = arange(dim - 1, dtype=self.concentration.dtype)
+        offset = cat([zeros(1, dtype=offset.dtype), offset])
+        self._beta = Beta(offset + 0.5, marginal.unsqueeze(-1) - 0.5 * offset)
+        super().__init__(tuple(self.concentration.shape), (dim, dim), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(LKJCholesky, _instance)
+        batch_shape = tuple(batch_shape)
+        new.dim = self.dim
+        new.concentration = self.concentration.expand(batch_shape)
+        new._beta = self._beta.expand(batch_shape + (self.dim,))
+        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def sample(self, sample_shape=()):
+        from .. import diag_embed, where
+        from .utils import _host_tensor, _rng
+
+        y = self._beta.sample(sample_shape).unsqueeze(-1)
+        shape = self._extended_shape(sample_shape)
+        u = _host_tensor(_rng().standard_normal(shape).astype(y.dtype.name), y).tril(-1)
+        norm = (u * u).sum(-1, keepdim=True).sqrt()
+        u = u / where(norm == 0, 1.0, norm)  # row 0 is all zeros
+        w = y.sqrt() * u
+        tiny = float(_finfo(w.dtype).tiny)
+        return w + diag_embed((1 - (w * w).sum(-1)).clamp(min=tiny).sqrt())
+
+    def log_prob(self, value):
+        from .. import arange, mvlgamma
+
+        value = _as_tensor(value, self.concentration)
+        if self._validate_args:
+            self._validate_sample(value)
+        diag = value.diagonal(dim1=-1, dim2=-2)[..., 1:]
+        order = arange(2, self.dim + 1, dtype=self.concentration.dtype)
+        order = 2 * (self.concentration - 1).unsqueeze(-1) + self.dim - order
+        unnormalized = (order * diag.log()).sum(-1)
+        dm1 = self.dim - 1
+        alpha = self.concentration + 0.5 * dm1
+        normalize = 0.5 * dm1 * math.log(math.pi) + mvlgamma(alpha - 0.5, dm1) - alpha.lgamma() * dm1
+        return unnormalized - normalize
