@@ -424,3 +424,10 @@ def __getattr__(name):
 
 _UNSUPPORTED_DTYPES = ("complex32", "complex64", "complex128", "cfloat", "cdouble", "chalf", "uint16", "uint32",
                        "uint64", "float8_e4m3fn", "float8_e5m2", "quint8", "qint8", "qint32")
+
+# NumPy's floating-point warnings from inside tensorcore's ops (log(0) = -inf, x / 0, overflow to inf): PyTorch
+# gives the same values silently. (A filter costs nothing until a warning is raised; the user's own NumPy calls
+# still warn.)
+import warnings as _warnings  # noqa: E402
+
+_warnings.filterwarnings("ignore", message=r".*encountered in ", category=RuntimeWarning, module=r"tensorcore(\.|$)")
