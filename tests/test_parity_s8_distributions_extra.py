@@ -138,3 +138,41 @@ def test_modes_at_the_edges():
 
     for e, g in zip(run(torch), run(tc)):
         np.testing.assert_allclose(_np(g), _np(e), rtol=1e-6, atol=1e-7)
+
+
+DEVICE_FAMILIES = {
+    "Gamma": lambda D, t: D.Gamma(t([0.5, 2.0]), t([1.0, 2.0])), "Beta": lambda D, t: D.Beta(t([0.5, 2.0]), 1.0),
+    "Dirichlet": lambda D, t: D.Dirichlet(t([0.5, 2.0, 1.0])), "Exponential": lambda D, t: D.Exponential(t([0.5])),
+    "Laplace": lambda D, t: D.Laplace(t([0.5]), 1.0), "LogNormal": lambda D, t: D.LogNormal(t([0.5]), 2.0),
+    "Poisson": lambda D, t: D.Poisson(t([0.5, 2.0])), "Binomial": lambda D, t: D.Binomial(3, t([0.2, 0.5])),
+    "MultivariateNormal": lambda D, t: D.MultivariateNormal(t([0.0, 1.0]), precision_matrix=t([[2.0, 0.5],
+                                                                                               [0.5, 1.0]])),
+    "Independent": lambda D, t: D.Independent(D.Normal(t([0.0, 1.0]), 1.0), 1),
+    "OneHotCategorical": lambda D, t: D.OneHotCategorical(logits=t([0.5, 2.0])),
+    "StickBreaking": lambda D, t: D.TransformedDistribution(D.Normal(t([0.0, 1.0]), 1.0),
+                                                            [D.transforms.StickBreakingTransform()]),
+    "StudentT": lambda D, t: D.StudentT(t([3.0, 4.0])), "HalfCauchy": lambda D, t: D.HalfCauchy(t([1.0, 2.0])),
+    "LKJCholesky": lambda D, t: D.LKJCholesky(3, t(2.0)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEVICE_FAMILIES))
+def test_families_stay_on_the_device(name, device):
+    D = tc.distributions
+
+    def t(v):
+        return tc.tensor(v, device=device)
+
+    d = DEVICE_FAMILIES[name](D, t)
+    s = d.sample((3,))
+    outs = [s, d.log_prob(s)]
+    for prop in ("mean", "variance", "entropy"):  # (LKJCholesky, StickBreaking and Poisson lack some, as in torch)
+        try:
+            outs.append(getattr(d, prop)() if prop == "entropy" else getattr(d, prop))
+        except NotImplementedError:
+            assert name in ("LKJCholesky", "StickBreaking", "Poisson")
+    if d.has_rsample:
+        outs.append(d.rsample((2,)))
+    if name in ("Gamma", "Beta", "Exponential", "Laplace", "Poisson", "Binomial", "Dirichlet", "MultivariateNormal"):
+        outs.append(D.kl_divergence(d, DEVICE_FAMILIES[name](D, t)))
+    assert all(o.device.type == device for o in outs), [o.device for o in outs]

@@ -175,7 +175,7 @@ class Categorical(Distribution):
     def enumerate_support(self, expand=True):
         from ..creation import arange
 
-        values = arange(self._num_events).reshape((-1,) + (1,) * len(self.batch_shape))
+        values = arange(self._num_events, device=self.probs.device).reshape((-1,) + (1,) * len(self.batch_shape))
         return values.expand((-1,) + self.batch_shape) if expand else values
 
 
@@ -251,7 +251,8 @@ class Bernoulli(ExponentialFamily):
     def enumerate_support(self, expand=True):
         from ..creation import arange
 
-        values = arange(2, dtype=self.probs.dtype).reshape((-1,) + (1,) * len(self.batch_shape))
+        values = arange(2, dtype=self.probs.dtype, device=self.probs.device)
+        values = values.reshape((-1,) + (1,) * len(self.batch_shape))
         return values.expand((-1,) + self.batch_shape) if expand else values
 
 

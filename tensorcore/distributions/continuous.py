@@ -158,7 +158,7 @@ class Cauchy(Distribution):
     def mean(self):
         from .. import full
 
-        return full(self._extended_shape(), math.nan, dtype=self.loc.dtype)
+        return full(self._extended_shape(), math.nan, dtype=self.loc.dtype, device=self.loc.device)
 
     @property
     def mode(self):
@@ -168,7 +168,7 @@ class Cauchy(Distribution):
     def variance(self):
         from .. import full
 
-        return full(self._extended_shape(), math.inf, dtype=self.loc.dtype)
+        return full(self._extended_shape(), math.inf, dtype=self.loc.dtype, device=self.loc.device)
 
     def rsample(self, sample_shape=()):
         eps = _host_tensor(_rng().standard_cauchy(self._extended_shape(sample_shape)).astype(self.loc.dtype.name),

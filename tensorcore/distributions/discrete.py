@@ -211,7 +211,8 @@ class Binomial(Distribution):
         total = int(self.total_count.max().item())
         if not bool((self.total_count == total).all()):
             raise NotImplementedError("Inhomogeneous total count not supported by `enumerate_support`.")
-        values = arange(1 + total, dtype=self.probs.dtype).reshape((-1,) + (1,) * len(self.batch_shape))
+        values = arange(1 + total, dtype=self.probs.dtype, device=self.probs.device)
+        values = values.reshape((-1,) + (1,) * len(self.batch_shape))
         return values.expand((-1,) + self.batch_shape) if expand else values
 
 
@@ -346,7 +347,8 @@ class Multinomial(Distribution):
         from ..creation import arange
 
         n = self.total_count
-        support = arange(1, n + 1, dtype=self.probs.dtype).reshape((-1,) + (1,) * (len(self.batch_shape) + 1))
+        support = arange(1, n + 1, dtype=self.probs.dtype, device=self.probs.device)
+        support = support.reshape((-1,) + (1,) * (len(self.batch_shape) + 1))
         binomial = Binomial(n, probs=self.probs, validate_args=False)
         weights = ((support + 1).lgamma() * binomial.log_prob(support).exp()).sum(0).sum(-1)
         # torch takes lgamma of an int64 tensor here, which it computes in float32: the same rounding, to agree
@@ -417,7 +419,8 @@ class OneHotCategorical(Distribution):
         from .. import eye
 
         n = self.event_shape[0]
-        values = eye(n, dtype=self._categorical.probs.dtype).reshape((n,) + (1,) * len(self.batch_shape) + (n,))
+        values = eye(n, dtype=self.probs.dtype, device=self.probs.device)
+        values = values.reshape((n,) + (1,) * len(self.batch_shape) + (n,))
         return values.expand((n,) + self.batch_shape + (n,)) if expand else values
 
 

@@ -66,7 +66,7 @@ def kl_divergence(p, q):
 def _infinite_like(t):
     from .. import full
 
-    return full(tuple(t.shape), math.inf, dtype=t.dtype)
+    return full(tuple(t.shape), math.inf, dtype=t.dtype, device=t.device)
 
 
 @register_kl(Normal, Normal)

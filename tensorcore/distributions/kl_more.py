@@ -18,7 +18,7 @@ _EULER = 0.57721566490153286060
 def _inf_like(t):
     from .. import full
 
-    return full(tuple(t.shape), math.inf, dtype=t.dtype)
+    return full(tuple(t.shape), math.inf, dtype=t.dtype, device=t.device)
 
 
 def _inf_where(mask, result):

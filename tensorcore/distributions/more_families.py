@@ -24,7 +24,7 @@ class InverseGamma(TransformedDistribution):
         from .. import full
 
         base = Gamma(concentration, rate, validate_args=validate_args)
-        neg_one = full((), -1.0, dtype=base.rate.dtype)
+        neg_one = full((), -1.0, dtype=base.rate.dtype, device=base.rate.device)
         super().__init__(base, PowerTransform(neg_one), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -209,8 +209,8 @@ class LKJCholesky(Distribution):
         self.dim = dim
         (self.concentration,) = broadcast_all(concentration)
         marginal = self.concentration + 0.5 * (dim - 2)
-        offset = arange(dim - 1, dtype=self.concentration.dtype)
-        offset = cat([zeros(1, dtype=offset.dtype), offset])
+        offset = arange(dim - 1, dtype=self.concentration.dtype, device=self.concentration.device)
+        offset = cat([zeros(1, dtype=offset.dtype, device=offset.device), offset])
         self._beta = Beta(offset + 0.5, marginal.unsqueeze(-1) - 0.5 * offset)
         super().__init__(tuple(self.concentration.shape), (dim, dim), validate_args=validate_args)
 
@@ -244,7 +244,8 @@ class LKJCholesky(Distribution):
         if self._validate_args:
             self._validate_sample(value)
         diag = value.diagonal(dim1=-1, dim2=-2)[..., 1:]
-        order = arange(2, self.dim + 1, dtype=self.concentration.dtype)
+        order = arange(2, self.dim + 1, dtype=self.concentration.dtype,
+                       device=self.concentration.device)
         order = 2 * (self.concentration - 1).unsqueeze(-1) + self.dim - order
         unnormalized = (order * diag.log()).sum(-1)
         dm1 = self.dim - 1

@@ -29,7 +29,7 @@ def _precision_to_scale_tril(P):
 
     Lf = linalg.cholesky(P.flip(-2, -1))
     L_inv = Lf.flip(-2, -1).transpose(-2, -1)
-    Id = eye(P.shape[-1], dtype=P.dtype)
+    Id = eye(P.shape[-1], dtype=P.dtype, device=P.device)
     return linalg.solve_triangular(L_inv, Id.expand(tuple(L_inv.shape)), upper=False)
 
 

@@ -324,7 +324,7 @@ class ReshapeTransform(Transform):
     def log_abs_det_jacobian(self, x, y):
         from .. import zeros
 
-        return zeros(tuple(x.shape[:x.ndim - len(self.in_shape)]), dtype=x.dtype)
+        return zeros(tuple(x.shape[:x.ndim - len(self.in_shape)]), dtype=x.dtype, device=x.device)
 
     def forward_shape(self, shape):
         return tuple(shape[:len(shape) - len(self.in_shape)]) + self.out_shape

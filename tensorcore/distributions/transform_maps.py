@@ -236,7 +236,7 @@ class AffineTransform(Transform):
         shape = tuple(x.shape)
         scale = self.scale
         if isinstance(scale, numbers.Real):
-            result = full(shape, math.log(abs(scale)), dtype=x.dtype)
+            result = full(shape, math.log(abs(scale)), dtype=x.dtype, device=x.device)
         else:
             result = scale.abs().log()
         if self.event_dim:
@@ -331,7 +331,7 @@ class StickBreakingTransform(Transform):
 def _ones_cumsum(x):
     from .. import ones
 
-    return ones(tuple(x.shape), dtype=x.dtype).cumsum(-1)
+    return ones(tuple(x.shape), dtype=x.dtype, device=x.device).cumsum(-1)
 
 
 class LowerCholeskyTransform(Transform):

@@ -125,7 +125,7 @@ class HalfCauchy(TransformedDistribution):
     def mean(self):
         from .. import full
 
-        return full(self._extended_shape(), math.inf, dtype=self.scale.dtype)
+        return full(self._extended_shape(), math.inf, dtype=self.scale.dtype, device=self.scale.device)
 
     @property
     def mode(self):

@@ -12,8 +12,10 @@ def _as_tensor(value, like=None):
     if isinstance(value, Tensor):
         return value
     dtype = like.dtype if isinstance(like, Tensor) and like.dtype.kind == "f" else None
-    return tensor(value, dtype=dtype) if dtype is not None else tensor(float(value) if np.ndim(value) == 0
-                                                                       else value)
+    device = like.device if isinstance(like, Tensor) else None
+    if dtype is not None:
+        return tensor(value, dtype=dtype, device=device)
+    return tensor(float(value) if np.ndim(value) == 0 else value, device=device)
 
 
 def broadcast_all(*values):
@@ -24,7 +26,8 @@ def broadcast_all(*values):
 
     like = next((v for v in values if isinstance(v, Tensor) and v.dtype.kind == "f"), None)
     dtype = like.dtype if like is not None else get_default_dtype()
-    out = [v if isinstance(v, Tensor) else tensor(v, dtype=dtype) for v in values]
+    device = next((v.device for v in values if isinstance(v, Tensor)), None)
+    out = [v if isinstance(v, Tensor) else tensor(v, dtype=dtype, device=device) for v in values]
     out = [v if v.dtype.kind == "f" else v.to(dtype=dtype) for v in out]
     return broadcast_tensors(*out) if len(out) > 1 else out
 
