@@ -25,7 +25,8 @@ RANDOM = {"empty", "empty_like", "new_empty", "empty_permuted", "empty_strided",
           "randn_like", "randint_like", "randint", "randn", "rand", "bernoulli", "multinomial", "normal", "uniform",
           "exponential", "geometric", "cauchy", "log_normal", "randperm", "nn.functional.dropout",
           "nn.functional.dropout2d", "nn.functional.dropout3d", "nn.functional.alpha_dropout",
-          "nn.functional.feature_alpha_dropout", "nn.functional.rrelu"}
+          "nn.functional.feature_alpha_dropout", "nn.functional.rrelu",
+          "nn.functional.fractional_max_pool2d", "nn.functional.fractional_max_pool3d"}  # (random window starts)
 
 
 class Unconvertible(Exception):
@@ -139,6 +140,15 @@ def _close(a, b, atol, rtol):
     return False, f"values differ (max abs err {err:.3g})"
 
 
+def _draws(name, args, kwargs):
+    """Whether a call's dropout draws (attention's dropout_p, by keyword or multi_head_attention_forward's 10th
+    positional argument, while training)."""
+    if name != "nn.functional.multi_head_attention_forward":
+        return False
+    p = args[9] if len(args) > 9 else kwargs.get("dropout_p", 0.0)  # (the args after the query)
+    return bool(p) and kwargs.get("training", True)
+
+
 def _compare_outputs(ours, theirs, torch, atol, rtol, random=False):
     o = _flat_outputs(ours, tc.Tensor)
     t = _flat_outputs(theirs, torch.Tensor)
@@ -190,7 +200,7 @@ def run_sample(kind, fn, name, sample, torch, atol=1e-7, rtol=1e-7, op=None):
         return "refused", f"{type(e).__name__}: {str(e)[:120]}"
     except Exception as e:  # noqa: BLE001
         return "crash", f"{type(e).__name__}: {str(e)[:120]}"
-    random = name in RANDOM or bool(t_kwargs.get("dropout_p"))  # attention's dropout draws too
+    random = name in RANDOM or bool(t_kwargs.get("dropout_p")) or _draws(name, t_args, t_kwargs)
     same, why = _compare_outputs(ours, theirs, torch, atol, rtol, random)
     if not same:
         return "differ", "forward: " + why
