@@ -108,6 +108,10 @@ def histogramdd(input, bins, *, range=None, weight=None, density=False):
     if isinstance(bins, (int, np.integer)):
         bins = [int(bins)] * dims
     bins = [host(b._data).astype(np.float64) if isinstance(b, Tensor) else int(b) for b in bins]
+    for d, b in enumerate(bins):
+        if isinstance(b, np.ndarray) and (b.ndim != 1 or np.any(np.diff(b) < 0)):
+            raise ArgumentError(f"histogramdd: the edges of dim {d} must be a 1-d increasing sequence, got "
+                                f"{np.round(b, 4).tolist()}")
     if len(bins) != dims:
         raise ArgumentError(f"histogramdd: expected {dims} bin counts or edge tensors (one per dim), got {len(bins)}")
     if range is not None:
