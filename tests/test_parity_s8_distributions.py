@@ -123,3 +123,40 @@ def test_family_against_torch(name, dtype_name):
         else:
             assert got[key].dtype == getattr(tc, dtype_name) or key in ("mode",), (name, key, got[key].dtype)
             np.testing.assert_allclose(_np(got[key]), _np(expected[key]), rtol=rtol, atol=atol, err_msg=f"{name} {key}")
+
+
+BROADCAST = {  # parameters of shapes (2, 1) and (3,), values of shape (4, 2, 3) or broadcastable to it
+    "Gamma": (lambda D, a, b: D.Gamma(a, b), lambda r: np.exp(r.standard_normal((4, 2, 3)))),
+    "Beta": (lambda D, a, b: D.Beta(a, b), lambda r: r.uniform(0.05, 0.95, (4, 2, 3))),
+    "Dirichlet": (lambda D, a, b: D.Dirichlet(a * b), lambda r: np.full((4, 2, 3), 1 / 3)),
+    "Laplace": (lambda D, a, b: D.Laplace(a, b), lambda r: r.standard_normal((4, 1, 3))),
+    "LogNormal": (lambda D, a, b: D.LogNormal(a, b), lambda r: np.exp(r.standard_normal((4, 2, 1)))),
+    "Exponential": (lambda D, a, b: D.Exponential(a * b), lambda r: np.exp(r.standard_normal((4, 2, 3)))),
+    "Poisson": (lambda D, a, b: D.Poisson(a * b), lambda r: r.integers(0, 5, (4, 2, 3)).astype(float)),
+    "StudentT": (lambda D, a, b: D.StudentT(a + 1, b, a), lambda r: r.standard_normal((4, 2, 3))),
+    "Gumbel": (lambda D, a, b: D.Gumbel(a, b), lambda r: r.standard_normal((4, 2, 3))),
+    "Weibull": (lambda D, a, b: D.Weibull(a, b), lambda r: np.exp(r.standard_normal((4, 2, 3)))),
+    "NegativeBinomial": (lambda D, a, b: D.NegativeBinomial(a, probs=b / (b + 1)),
+                         lambda r: r.integers(0, 5, (4, 2, 3)).astype(float)),
+    "Independent": (lambda D, a, b: D.Independent(D.Normal(a, b), 1), lambda r: r.standard_normal((4, 2, 3))),
+    "Kumaraswamy": (lambda D, a, b: D.Kumaraswamy(a, b), lambda r: r.uniform(0.05, 0.95, (4, 2, 3))),
+    "HalfNormal": (lambda D, a, b: D.HalfNormal(a * b), lambda r: np.exp(r.standard_normal((4, 2, 3)))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BROADCAST))
+def test_broadcast_parameters_values_and_expand(name):
+    make, values = BROADCAST[name]
+    r = np.random.default_rng(3)
+    a, b, v = np.exp(r.standard_normal((2, 1))) + 0.3, np.exp(r.standard_normal(3)) + 0.3, values(r)
+    out = []
+    for lib in (torch, tc):
+        d = make(lib.distributions, lib.tensor(a), lib.tensor(b))
+        lp = d.log_prob(lib.tensor(v))
+        e = d.expand((4,) + tuple(d.batch_shape))
+        out.append((_np(lp), tuple(d.batch_shape), tuple(d.event_shape), tuple(d.sample((5,)).shape),
+                    tuple(e.batch_shape), _np(e.log_prob(lib.tensor(v)))))
+    (t_lp, *t_shapes, t_elp), (c_lp, *c_shapes, c_elp) = out
+    assert c_shapes == t_shapes
+    np.testing.assert_allclose(c_lp, t_lp, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(c_elp, t_elp, rtol=1e-10, atol=1e-12)
