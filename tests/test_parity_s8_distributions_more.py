@@ -396,3 +396,20 @@ def test_lkj_cholesky():
     np.testing.assert_allclose(corr.mean(0), np.eye(3), atol=0.02)  # off-diagonal mean 0
     # Var of an off-diagonal correlation under LKJ(eta) in dim d: 1 / (2 eta + d - 1)
     np.testing.assert_allclose(corr[:, 1, 0].var(), 1 / (2 * 2.0 + 2), rtol=0.05)
+
+
+@pytest.mark.parametrize("conc", [-0.3, 0.0, 0.4])
+def test_generalized_pareto_and_positive_definite_transform(conc):
+    def run(lib):
+        D = lib.distributions
+        loc = lib.tensor([0.0, 1.0], requires_grad=True, dtype=lib.float32)
+        scale = lib.tensor([1.5, 0.5], requires_grad=True, dtype=lib.float32)
+        d = D.GeneralizedPareto(loc, scale, lib.tensor([conc, conc], dtype=lib.float32))
+        v = lib.tensor([0.5, 1.7], dtype=lib.float32)
+        lp, cdf = d.log_prob(v), d.cdf(v)
+        grads = (torch.autograd.grad if lib is torch else tc.autograd.grad)(lp.sum() + cdf.sum(), [loc, scale])
+        pd = D.transforms.PositiveDefiniteTransform()
+        m = pd(lib.tensor(X[0, :, :2]))
+        return [lp, cdf, d.icdf(lib.tensor([0.2, 0.9], dtype=lib.float32)), d.mean, d.variance, d.entropy(), *grads,
+                d.log_survival_function(v), m, pd.inv(m), list(d.rsample((3,)).shape)]
+    _agree(run, rtol=2e-5, atol=2e-6)  # float32: torch's log_prob refuses float64 (isclose against a float32 0)

@@ -252,3 +252,102 @@ class LKJCholesky(Distribution):
         alpha = self.concentration + 0.5 * dm1
         normalize = 0.5 * dm1 * math.log(math.pi) + mvlgamma(alpha - 0.5, dm1) - alpha.lgamma() * dm1
         return unnormalized - normalize
+
+
+class GeneralizedPareto(Distribution):
+    """GeneralizedPareto(loc, scale, concentration); concentration 0 (|c| <= 1e-8, torch's isclose) is the
+    exponential limit."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive, "concentration": constraints.real}
+    has_rsample = True
+
+    def __init__(self, loc, scale, concentration, validate_args=None):
+        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
+        super().__init__(tuple(self.loc.shape), validate_args=validate_args)
+
+    def expand(self, batch_shape, _instance=None):
+        new = self._get_checked_instance(GeneralizedPareto, _instance)
+        batch_shape = tuple(batch_shape)
+        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
+        new.concentration = self.concentration.expand(batch_shape)
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
+    def _zero_and_safe(self):
+        from .. import where
+
+        zero = self.concentration.abs() <= 1e-8
+        return zero, where(zero, 1.0, self.concentration)
+
+    def rsample(self, sample_shape=()):
+        from .utils import _host_tensor, _rng
+
+        u = _host_tensor(_rng().random(self._extended_shape(sample_shape)).astype(self.loc.dtype.name), self.loc)
+        return self.icdf(u)
+
+    def log_prob(self, value):
+        from .. import where
+
+        value = _as_tensor(value, self.loc)
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (value - self.loc) / self.scale
+        zero, c = self._zero_and_safe()
+        y = 1 / c + 1
+        nonzero = where(y == 0, y, y * (c * z).log1p())
+        return -self.scale.log() - where(zero, z, nonzero)
+
+    def log_survival_function(self, value):
+        from .. import where
+
+        value = _as_tensor(value, self.loc)
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (value - self.loc) / self.scale
+        zero, c = self._zero_and_safe()
+        return where(zero, -z, -(c * z).log1p() / c)
+
+    def log_cdf(self, value):
+        return (-self.log_survival_function(value).exp()).log1p()
+
+    def cdf(self, value):
+        return self.log_cdf(value).exp()
+
+    def icdf(self, value):
+        from .. import where
+
+        value = _as_tensor(value, self.loc)
+        zero, c = self._zero_and_safe()
+        logu = (-value).log1p()
+        return where(zero, self.loc - self.scale * logu, self.loc + self.scale / c * (-c * logu).expm1())
+
+    @property
+    def mean(self):
+        from .. import where
+
+        valid = self.concentration < 1
+        c = where(valid, self.concentration, 0.5)
+        return where(valid, self.loc + self.scale / (1 - c), math.nan)
+
+    @property
+    def variance(self):
+        from .. import where
+
+        valid = self.concentration < 0.5
+        c = where(valid, self.concentration, 0.25)
+        return where(valid, self.scale ** 2 / ((1 - c) ** 2 * (1 - 2 * c)), math.nan)
+
+    def entropy(self):
+        return (self.scale.log() + self.concentration + 1).expand(self.batch_shape)
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        from .. import where
+
+        upper = where(self.concentration < 0, self.loc - self.scale / self.concentration, math.inf)
+        return constraints.interval(self.loc, upper)

@@ -216,3 +216,27 @@ class CorrCholeskyTransform(Transform):
             raise ValueError("Input is not square")
         d = shape[-1]
         return tuple(shape[:-2]) + (d * (d - 1) // 2,)
+
+
+class PositiveDefiniteTransform(Transform):
+    """Unconstrained square matrix -> positive definite L L^T, L its LowerCholeskyTransform."""
+
+    domain = constraints.independent(constraints.real, 2)
+    codomain = constraints.positive_definite
+
+    def __eq__(self, other):
+        return isinstance(other, PositiveDefiniteTransform)
+
+    __hash__ = Transform.__hash__
+
+    def _call(self, x):
+        from .transform_maps import LowerCholeskyTransform
+
+        x = LowerCholeskyTransform()(x)
+        return x @ x.mT
+
+    def _inverse(self, y):
+        from .. import linalg
+        from .transform_maps import LowerCholeskyTransform
+
+        return LowerCholeskyTransform().inv(linalg.cholesky(y))

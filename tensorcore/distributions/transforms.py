@@ -3,7 +3,7 @@ biject_to / transform_to. Transforms are callables on Tensors (differentiable); 
 (x, y) pair so inv(y) of a just-computed y returns its x exactly (TanhTransform(cache_size=1) for SAC)."""
 
 from .transform_base import ComposeTransform, IndependentTransform, ReshapeTransform, Transform, identity_transform
-from .transform_joins import CatTransform, CorrCholeskyTransform, StackTransform
+from .transform_joins import CatTransform, CorrCholeskyTransform, PositiveDefiniteTransform, StackTransform
 from .transform_maps import (
     AbsTransform,
     AffineTransform,
@@ -20,5 +20,6 @@ from .transform_maps import (
 
 __all__ = ["AbsTransform", "AffineTransform", "CatTransform", "ComposeTransform", "CorrCholeskyTransform",
            "CumulativeDistributionTransform", "ExpTransform", "IndependentTransform", "LowerCholeskyTransform",
-           "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform", "SoftplusTransform",
-           "StackTransform", "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform"]
+           "PositiveDefiniteTransform", "PowerTransform", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
+           "SoftplusTransform", "StackTransform", "StickBreakingTransform", "TanhTransform", "Transform",
+           "identity_transform"]
