@@ -60,6 +60,21 @@ def _write(name, rule, result, out):
     return out
 
 
+def call_with_out(name, fn, args, kwargs, rule="cast"):
+    """fn(*args, **kwargs) with its `out=` keyword: the result written into out (the declared elementwise ops call
+    this from their keyword path, so their plain call pays nothing for it)."""
+    kwargs = dict(kwargs)
+    out = kwargs.pop("out", None)
+    if out is None:
+        return fn(*args, **kwargs)
+    from . import grad_mode
+
+    if grad_mode.is_grad_enabled() and _requires_grad(list(args) + list(kwargs.values())):
+        raise ArgumentError(f"{name}(): functions with out=... arguments don't support automatic "
+                            "differentiation, but one of the arguments requires grad.")
+    return _write(name, rule, fn(*args, **kwargs), out)
+
+
 def with_out(name, fn, rule):
     """fn with an `out=` keyword (fn itself is called as before when out is None)."""
 
@@ -67,15 +82,7 @@ def with_out(name, fn, rule):
     def op(*args, **kwargs):
         if not kwargs:  # the common call: one test more than fn's own
             return fn(*args)
-        out = kwargs.pop("out", None)
-        if out is None:
-            return fn(*args, **kwargs)
-        from . import grad_mode
-
-        if grad_mode.is_grad_enabled() and _requires_grad(list(args) + list(kwargs.values())):
-            raise ArgumentError(f"{name}(): functions with out=... arguments don't support automatic "
-                                "differentiation, but one of the arguments requires grad.")
-        return _write(name, rule, fn(*args, **kwargs), out)
+        return call_with_out(name, fn, args, kwargs, rule)
 
     op.__wrapped_without_out__ = fn
     return op
@@ -87,6 +94,8 @@ def install(namespace):
     wrapped = {}
     for name, rule in OUT_FUNCTIONS.items():
         fn = namespace.get(name)
+        if hasattr(fn, "Function"):  # a declared op (ops/declare.py): it takes out= itself, at no cost to its calls
+            continue
         if callable(fn) and not hasattr(fn, "__wrapped_without_out__") and id(fn) not in wrapped:
             wrapped[id(fn)] = with_out(name, fn, rule)
     for name, value in list(namespace.items()):

@@ -23,7 +23,7 @@ import operator
 
 import numpy as np
 
-from .. import grad_mode
+from .. import grad_mode, out_arg
 from ..amp import policy as amp_policy
 from ..autograd import _SAVED_OUTPUT, Context, Function, _check_finite, _forward_error, _packed, _user_frame
 from ..dtypes import get_default_dtype
@@ -248,6 +248,8 @@ def unary(name, vjp, forward=None, backend=None, params=None, check=None, vjp_ar
                         except (ValueError, TypeError, IndexError) as e:
                             raise _forward_error(Fn, (input,), e) from e
                         return _make(out, input.device, False, None)
+            if "out" in kwargs:  # torch's out=: the result written into a given tensor (never the lean call)
+                return out_arg.call_with_out(name, op, (input, *args), kwargs)
             if listed and amp_policy.active:
                 return amp_policy.dispatch(name, general, (input, *args), kwargs)
             return general(input, *args, **kwargs)
@@ -332,6 +334,8 @@ def binary(name, vjp, forward=None, backend=None, doc="", method=True, inplace=T
                         except (ValueError, TypeError, IndexError) as e:
                             raise _forward_error(Fn, (input, other), e) from e
                         return _make(out, device, False, None)
+            if "out" in kwargs:
+                return out_arg.call_with_out(name, op, (input, other, *args), kwargs)
             if listed and amp_policy.active:
                 return amp_policy.dispatch(name, general, (input, other, *args), kwargs)
             return general(input, other, *args, **kwargs)
