@@ -413,3 +413,31 @@ def test_generalized_pareto_and_positive_definite_transform(conc):
         return [lp, cdf, d.icdf(lib.tensor([0.2, 0.9], dtype=lib.float32)), d.mean, d.variance, d.entropy(), *grads,
                 d.log_survival_function(v), m, pd.inv(m), list(d.rsample((3,)).shape)]
     _agree(run, rtol=2e-5, atol=2e-6)  # float32: torch's log_prob refuses float64 (isclose against a float32 0)
+
+
+@pytest.mark.parametrize("param", ["covariance_matrix", "precision_matrix", "scale_tril"])
+def test_wishart(param):
+    def run(lib):
+        D = lib.distributions
+        cov = lib.tensor(COV, requires_grad=True)
+        df = lib.tensor([4.0, 6.5], dtype=lib.float64, requires_grad=True)
+        arg = {"covariance_matrix": cov, "precision_matrix": lib.linalg.inv(cov),
+               "scale_tril": lib.linalg.cholesky(cov)}[param]
+        d = D.Wishart(df, **{param: arg})
+        v = lib.tensor(COV[::-1].copy() + np.eye(3))
+        lp, ent = d.log_prob(v), d.entropy()
+        grads = (torch.autograd.grad if lib is torch else tc.autograd.grad)(lp.sum() + ent.sum(), [cov, df])
+        s = d.rsample((4,))
+        return [lp, ent, d.mean, d.mode, d.variance, d.precision_matrix, *grads, list(s.shape),
+                bool(_np(D.constraints.positive_definite.check(s)).all()), list(d.expand((3, 2)).batch_shape)]
+    _agree(run, rtol=1e-8, atol=1e-10)
+
+
+def test_wishart_sample_mean_and_df_gradient():
+    tc.manual_seed(0)
+    df = tc.tensor(5.0, dtype=tc.float64, requires_grad=True)
+    d = tc.distributions.Wishart(df, covariance_matrix=tc.tensor(COV[0]))
+    s = d.rsample((20000,))
+    np.testing.assert_allclose(s.mean(0).detach().numpy(), 5.0 * COV[0], rtol=0.05, atol=0.05)
+    s.mean(0).trace().backward()  # d/d df E[trace W] = trace(cov)
+    np.testing.assert_allclose(df.grad.item(), np.trace(COV[0]), rtol=0.05)

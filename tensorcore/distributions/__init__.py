@@ -69,6 +69,7 @@ from .transforms import (
     Transform,
     identity_transform,
 )
+from .wishart import Wishart
 
 __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform", "Categorical", "Cauchy",
            "Chi2", "ComposeTransform", "ContinuousBernoulli", "CorrCholeskyTransform",
@@ -80,7 +81,7 @@ __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "
            "OneHotCategoricalStraightThrough", "Pareto", "Poisson", "PositiveDefiniteTransform", "PowerTransform",
            "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
            "SoftplusTransform", "StackTransform", "StickBreakingTransform", "StudentT", "TanhTransform", "Transform",
-           "TransformedDistribution", "Uniform", "VonMises", "Weibull", "biject_to", "constraints",
+           "TransformedDistribution", "Uniform", "VonMises", "Weibull", "Wishart", "biject_to", "constraints",
            "identity_transform", "kl_divergence", "register_kl", "transform_to", "transforms"]
 
 
@@ -100,6 +101,7 @@ def _alias_torch_submodules():
         relaxed,
         transformed,
         transformed_families,
+        wishart,
     )
 
     names = {"bernoulli": basic, "categorical": basic, "normal": basic, "uniform": basic, "beta": gamma,
@@ -113,7 +115,7 @@ def _alias_torch_submodules():
              "gumbel": transformed_families, "half_cauchy": transformed_families, "half_normal": transformed_families,
              "log_normal": transformed_families, "pareto": transformed_families, "weibull": transformed_families,
              "inverse_gamma": more_families, "kumaraswamy": more_families, "generalized_pareto": more_families,
-             "lkj_cholesky": more_families,
+             "lkj_cholesky": more_families, "wishart": wishart,
              "logistic_normal": more_families,
              "fishersnedecor": more_families}
     for name, module in names.items():
