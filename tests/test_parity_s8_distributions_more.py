@@ -441,3 +441,20 @@ def test_wishart_sample_mean_and_df_gradient():
     np.testing.assert_allclose(s.mean(0).detach().numpy(), 5.0 * COV[0], rtol=0.05, atol=0.05)
     s.mean(0).trace().backward()  # d/d df E[trace W] = trace(cov)
     np.testing.assert_allclose(df.grad.item(), np.trace(COV[0]), rtol=0.05)
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_wishart_kl_by_bregman_divergence(batched):
+    def run(lib):
+        D = lib.distributions
+        df = lib.tensor([4.0, 6.5] if batched else 5.0, dtype=lib.float64)
+        p = D.Wishart(df, covariance_matrix=lib.tensor(COV if batched else COV[0]))
+        cov = lib.tensor((COV if batched else COV[0]) + np.eye(3), requires_grad=True)
+        q = D.Wishart(df + 1.0, covariance_matrix=cov)
+        kl = D.kl_divergence(p, q)  # (as torch's, it detaches p's natural parameters: a gradient to q only)
+        (g,) = (torch.autograd.grad if lib is torch else tc.autograd.grad)(kl.sum(), [cov])
+        return [kl, g]
+    _agree(run, rtol=1e-8, atol=1e-10)
+    with pytest.raises(NotImplementedError):
+        tc.distributions.kl_divergence(tc.distributions.Wishart(5.0, covariance_matrix=tc.tensor(COV[0])),
+                                       tc.distributions.ContinuousBernoulli(tc.tensor(0.3)))

@@ -5,6 +5,7 @@ import math
 from .basic import Bernoulli, Categorical, Normal, Uniform
 from .continuous import Exponential, Laplace
 from .discrete import Geometric, OneHotCategorical, Poisson
+from .distribution import ExponentialFamily
 from .gamma import Beta, Dirichlet, Gamma
 from .multivariate import MultivariateNormal
 from .transformed import Independent, TransformedDistribution
@@ -232,3 +233,22 @@ def _kl_transformed_transformed(p, q):
     if p.event_shape != q.event_shape:
         raise NotImplementedError
     return kl_divergence(p.base_dist, q.base_dist)
+
+
+@register_kl(ExponentialFamily, ExponentialFamily)
+def _kl_expfamily_expfamily(p, q):
+    """The Bregman divergence of the log normalizer, for two members of one exponential family that has no
+    closed form registered (Wishart): needs the family's _natural_params and _log_normalizer."""
+    from ..autograd import grad
+
+    if type(p) is not type(q):
+        raise NotImplementedError("The cross KL-divergence between different exponential families cannot be "
+                                  "computed using Bregman divergences")
+    p_nparams = [n.detach().requires_grad_() for n in p._natural_params]
+    q_nparams = q._natural_params
+    lg_normal = p._log_normalizer(*p_nparams)
+    gradients = grad(lg_normal.sum(), p_nparams, create_graph=True)
+    result = q._log_normalizer(*q_nparams) - lg_normal
+    for pnp, qnp, g in zip(p_nparams, q_nparams, gradients):
+        result = result - _sum_rightmost((qnp - pnp) * g, len(q.event_shape))
+    return result
