@@ -326,12 +326,13 @@ def _family(lib, name, k):
     b = np.array([1.6, 0.9, 3.1]) - 0.3 * k
     make = {
         "Bernoulli": lambda: D.Bernoulli(probs=t(a / 4)), "Beta": lambda: D.Beta(t(a), t(b)),
+        "ContinuousBernoulli": lambda: D.ContinuousBernoulli(probs=t(a / 4)),
         "Binomial": lambda: D.Binomial(t([5.0, 5.0, 5.0]), probs=t(a / 4)), "Cauchy": lambda: D.Cauchy(t(a), t(b)),
         "Exponential": lambda: D.Exponential(t(a)), "Gamma": lambda: D.Gamma(t(a), t(b)),
         "Gumbel": lambda: D.Gumbel(t(a), t(b)), "HalfNormal": lambda: D.HalfNormal(t(b)),
         "Laplace": lambda: D.Laplace(t(a), t(b)), "Normal": lambda: D.Normal(t(a - 1), t(b)),
         "Pareto": lambda: D.Pareto(t(b * 0 + 0.5 + 0.2 * k), t(a + 2)), "Poisson": lambda: D.Poisson(t(a)),
-        "Uniform": lambda: D.Uniform(t(a * 0.1), t(a * 0.1 + 0.5 + 0.1 * k)),
+        "Uniform": lambda: D.Uniform(t(a * 0.1 * (1 - k)), t(a * 0.1 + 0.5 + 0.1 * k)),
         "LowRankMultivariateNormal": lambda: D.LowRankMultivariateNormal(
             t(np.stack([a, b])), t(np.stack([a, b, a])[None].repeat(2, 0).transpose(0, 2, 1)[..., :2] * 0.3),
             t(np.stack([b, a]) + 1)),
@@ -351,7 +352,7 @@ def test_cross_family_kl_pairs_against_torch():
         got = tc.distributions.kl_divergence(_family(tc, pn, 0), _family(tc, qn, 1))
         np.testing.assert_allclose(_np(got), _np(expected), rtol=1e-9, atol=1e-11, err_msg=f"{pn} {qn}")
         checked += 1
-    assert checked >= 55
+    assert checked >= 75
 
 
 def test_stack_cat_and_corr_cholesky_transforms():
