@@ -1,6 +1,8 @@
 """nn.EmbeddingBag and F.embedding_bag: sums, means or maxima of bags of embeddings (PyTorch's), without
 materializing the (bags, length, dim) lookups per bag: one lookup, then index_add / scatter_reduce by bag."""
 
+import warnings
+
 import numpy as np
 
 from .. import _validate as check
@@ -51,6 +53,12 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2, scale
                   sparse=False, per_sample_weights=None, include_last_offset=False, padding_idx=None):
     """out[b] = sum / mean / max over bag b of weight[input[i]] (times per_sample_weights[i] in 'sum' mode);
     padding_idx entries are left out of their bag; an empty bag gives zeros."""
+    if (isinstance(input, Tensor) and isinstance(weight, Tensor) and input.dtype.kind in "fV"
+            and weight.dtype.kind in "iu"):  # the old order, embedding_bag(weight, input): PyTorch swaps and warns
+        warnings.warn("Argument order of nn.functional.embedding_bag was changed. Usage `embedding_bag(weight, "
+                      "input, ...)` is deprecated, and should now be `embedding_bag(input, weight, ...)`.",
+                      UserWarning, stacklevel=2)
+        input, weight = weight, input
     check.choice(mode, "mode", "embedding_bag", ("sum", "mean", "max"))
     if per_sample_weights is not None and mode != "sum":
         raise ArgumentError(f"embedding_bag: per_sample_weights is only supported for mode='sum', got mode={mode!r}")

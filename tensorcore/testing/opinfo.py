@@ -94,6 +94,9 @@ def _to_tc(v, torch):
         return {k: _to_tc(x, torch) for k, x in v.items()}
     if isinstance(v, slice):
         return slice(*(_to_tc(x, torch) for x in (v.start, v.stop, v.step)))
+    if type(v).__name__ == "LinearCrossEntropyOptions":  # an options object: tensorcore's own, the same fields
+        fields = ("allow_retain_graph", "batch_chunk_size", "chunking_method", "acc_policy", "acc_dtype")
+        return tc.nn.LinearCrossEntropyOptions(**{f: _to_tc(getattr(v, f), torch) for f in fields})
     if callable(v) and not isinstance(v, type):
         raise Unconvertible("a callable argument")
     return v
