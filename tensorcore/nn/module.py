@@ -359,8 +359,9 @@ class Module(ModuleHooks):
         """Copy a state dict's arrays into this module's parameters and buffers, in place.
 
         strict=True: any missing, unexpected or wrongly shaped entry raises StateDictError naming
-        every one of them, and nothing is loaded. strict=False: the entries that fit are loaded and
-        the rest are returned as IncompatibleKeys(missing_keys, unexpected_keys, mismatched_keys).
+        every one of them, and nothing is loaded. strict=False: a wrongly shaped entry still raises (as in
+        PyTorch); otherwise the entries that fit are loaded and the rest are returned as
+        IncompatibleKeys(missing_keys, unexpected_keys, mismatched_keys).
         Floating values are cast to the parameter's dtype; an integer array for a float parameter
         (or the reverse) counts as mismatched.
         """
@@ -389,7 +390,12 @@ class Module(ModuleHooks):
                      for name, mod in self.named_modules() if getattr(mod, "track_running_stats", False)
                      and getattr(mod, "num_batches_tracked", None) is not None}
         report = report._replace(mismatched=mismatched, missing=[k for k in report.missing if k not in untracked])
-        if strict and (report.missing or report.unexpected or report.mismatched):
+        shapes = [m for m in report.mismatched if m.given_shape != m.expected_shape]
+        if shapes or strict and (report.missing or report.unexpected or report.mismatched):
+            # (a wrongly shaped entry is an error even with strict=False, as in PyTorch: strict only forgives
+            # missing and unexpected keys)
+            if not strict:
+                report = report._replace(missing=[], unexpected=[], mismatched=shapes)
             raise StateDictError(describe_state_dict_report(report, f"{type(self).__name__}.load_state_dict"))
         bad = {m.name for m in mismatched}
         for key, t in own.items():

@@ -247,12 +247,13 @@ class ZeroRedundancyOptimizer(Optimizer):
 def optimizer_state_bytes(optimizer):
     """Bytes of an optimizer's per-parameter state arrays (Adam: exp_avg + exp_avg_sq; SGD: momentum).
 
-    Private scratch buffers (keys starting with "_", which state_dict() leaves out too) are not counted.
+    Private scratch buffers (keys starting with "_", which state_dict() leaves out too) and the 0-d counters
+    (Adam's step, a 0-d tensor as PyTorch keeps it) are not counted.
     """
     total = 0
     for st in optimizer.state.values():
         for k, v in st.items():
-            if _is_array(v) and not k.startswith("_"):
+            if _is_array(v) and not k.startswith("_") and _array(v).ndim:
                 total += int(_array(v).nbytes)
     return total
 
