@@ -26,12 +26,7 @@ class Normal(ExponentialFamily):
         super().__init__(self.loc.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = _new(self, Normal, _instance)
-        batch_shape = tuple(batch_shape)
-        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Normal, ("loc", "scale"), batch_shape, _instance)
 
     @property
     def mean(self):
@@ -201,11 +196,8 @@ class Bernoulli(ExponentialFamily):
         super().__init__(self.probs.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = _new(self, Bernoulli, _instance)
-        batch_shape = tuple(batch_shape)
-        new.probs, new.logits = self.probs.expand(batch_shape), self.logits.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
+        new = self._expand_params(Bernoulli, ("probs", "logits"), batch_shape, _instance)
+        new._derived = self._derived
         return new
 
     @property
@@ -274,12 +266,7 @@ class Uniform(Distribution):
         return constraints.interval(self.low, self.high)
 
     def expand(self, batch_shape, _instance=None):
-        new = _new(self, Uniform, _instance)
-        batch_shape = tuple(batch_shape)
-        new.low, new.high = self.low.expand(batch_shape), self.high.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Uniform, ("low", "high"), batch_shape, _instance)
 
     @property
     def mean(self):

@@ -10,16 +10,6 @@ from .gamma import Chi2
 from .utils import _as_tensor, _finfo, _host, _host_tensor, _rng, broadcast_all
 
 
-def _expand(self, cls, names, batch_shape, _instance):
-    new = self._get_checked_instance(cls, _instance)
-    batch_shape = tuple(batch_shape)
-    for name in names:
-        setattr(new, name, getattr(self, name).expand(batch_shape))
-    Distribution.__init__(new, batch_shape, validate_args=False)
-    new._validate_args = self._validate_args
-    return new
-
-
 def _uniform(self, sample_shape, like, low=0.0):
     """U[low, 1) draws (float64 on the host, cast), shape sample_shape + batch_shape."""
     u = _rng().random(self._extended_shape(sample_shape))
@@ -40,7 +30,7 @@ class Exponential(ExponentialFamily):
         super().__init__(self.rate.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        return _expand(self, Exponential, ("rate",), batch_shape, _instance)
+        return self._expand_params(Exponential, ("rate",), batch_shape, _instance)
 
     @property
     def mean(self):
@@ -95,7 +85,7 @@ class Laplace(Distribution):
         super().__init__(self.loc.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        return _expand(self, Laplace, ("loc", "scale"), batch_shape, _instance)
+        return self._expand_params(Laplace, ("loc", "scale"), batch_shape, _instance)
 
     @property
     def mean(self):
@@ -152,7 +142,7 @@ class Cauchy(Distribution):
         super().__init__(self.loc.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        return _expand(self, Cauchy, ("loc", "scale"), batch_shape, _instance)
+        return self._expand_params(Cauchy, ("loc", "scale"), batch_shape, _instance)
 
     @property
     def mean(self):
@@ -208,7 +198,7 @@ class StudentT(Distribution):
         super().__init__(self.df.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = _expand(self, StudentT, ("df", "loc", "scale"), batch_shape, _instance)
+        new = self._expand_params(StudentT, ("df", "loc", "scale"), batch_shape, _instance)
         new._chi2 = self._chi2.expand(batch_shape)
         return new
 
@@ -265,7 +255,7 @@ class VonMises(Distribution):
         super().__init__(self.loc.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        return _expand(self, VonMises, ("loc", "concentration"), batch_shape, _instance)
+        return self._expand_params(VonMises, ("loc", "concentration"), batch_shape, _instance)
 
     def log_prob(self, value):
         from ..special import i0e

@@ -72,6 +72,18 @@ class Distribution:
                                       "__init__() method must also define a custom .expand() method.")
         return self.__new__(type(self)) if _instance is None else _instance
 
+    def _expand_params(self, cls, names, batch_shape, _instance=None):
+        """expand(): a new instance of cls with each named parameter (and any other named attribute) expanded to
+        batch_shape (+ its own trailing shape, given as a name -> trailing-dims-count pair)."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = tuple(batch_shape)
+        for name in names:
+            value = getattr(self, name)
+            setattr(new, name, value.expand(batch_shape + tuple(value.shape[len(self.batch_shape):])))
+        Distribution.__init__(new, batch_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     def _extended_shape(self, sample_shape=()):
         return _shape(sample_shape) + self.batch_shape + self.event_shape
 

@@ -76,16 +76,6 @@ def _index0(like):
     return zeros(1, dtype=__import__("tensorcore").int64, device=like.device)
 
 
-def _expand_params(self, cls, names, batch_shape, _instance):
-    new = self._get_checked_instance(cls, _instance)
-    batch_shape = tuple(batch_shape)
-    for name in names:
-        setattr(new, name, getattr(self, name).expand(batch_shape))
-    Distribution.__init__(new, batch_shape, validate_args=False)
-    new._validate_args = self._validate_args
-    return new
-
-
 class Gamma(ExponentialFamily):
     """Gamma(concentration, rate): density rate^c x^(c-1) e^(-rate x) / Gamma(c)."""
 
@@ -98,7 +88,7 @@ class Gamma(ExponentialFamily):
         super().__init__(self.concentration.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        return _expand_params(self, Gamma, ("concentration", "rate"), batch_shape, _instance)
+        return self._expand_params(Gamma, ("concentration", "rate"), batch_shape, _instance)
 
     @property
     def mean(self):

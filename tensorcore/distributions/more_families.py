@@ -148,12 +148,8 @@ class FisherSnedecor(Distribution):
         super().__init__(tuple(self.df1.shape), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(FisherSnedecor, _instance)
-        batch_shape = tuple(batch_shape)
-        new.df1, new.df2 = self.df1.expand(batch_shape), self.df2.expand(batch_shape)
+        new = self._expand_params(FisherSnedecor, ("df1", "df2"), batch_shape, _instance)
         new._gamma1, new._gamma2 = self._gamma1.expand(batch_shape), self._gamma2.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @property
@@ -266,13 +262,7 @@ class GeneralizedPareto(Distribution):
         super().__init__(tuple(self.loc.shape), validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
-        new = self._get_checked_instance(GeneralizedPareto, _instance)
-        batch_shape = tuple(batch_shape)
-        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(GeneralizedPareto, ("loc", "scale", "concentration"), batch_shape, _instance)
 
     def _zero_and_safe(self):
         from .. import where
