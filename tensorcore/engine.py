@@ -262,15 +262,9 @@ def _plain(roots, root_grads, retain_graph):
                         g = g + gi
                     else:
                         if node is not None:  # a second node waits: both go through the heap
-                            pending[node] = g
-                            heappush(order, (node.order, node))
+                            _pend(pending, order, node, g)
                             node = None
-                        prev = pending.get(nxt)
-                        if prev is None:
-                            pending[nxt] = gi
-                            heappush(order, (nxt.order, nxt))
-                        else:
-                            pending[nxt] = prev + gi
+                        _pend(pending, order, nxt, gi)
                     continue
                 # a leaf: the sum into its existing .grad in place (as _accumulate's common case), else _accumulate
                 old = nxt._grad
