@@ -24,6 +24,21 @@ def _probs_or_logits(name, probs, logits, is_binary=True):
         raise ArgumentError(f"{name}: either `probs` or `logits` must be specified, but not both.")
 
 
+def _count_and_probs(self, name, total_count, probs, logits):
+    """Binomial's and NegativeBinomial's parameters: total_count broadcast with probs or logits (in their dtype),
+    the other one derived."""
+    _probs_or_logits(name, probs, logits)
+    if probs is not None:
+        self.total_count, self.probs = broadcast_all(total_count, probs)
+        self.total_count = self.total_count.to(dtype=self.probs.dtype)
+        self.logits = probs_to_logits(self.probs, is_binary=True)
+    else:
+        self.total_count, self.logits = broadcast_all(total_count, logits)
+        self.total_count = self.total_count.to(dtype=self.logits.dtype)
+        self.probs = logits_to_probs(self.logits, is_binary=True)
+    self._derived = ("logits",) if probs is not None else ("probs",)
+
+
 def _finish_expand(new, self, batch_shape, event_shape=()):
     Distribution.__init__(new, tuple(batch_shape), event_shape, validate_args=False)
     new._validate_args = self._validate_args
@@ -141,16 +156,7 @@ class Binomial(Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        _probs_or_logits("Binomial", probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(dtype=self.probs.dtype)
-            self.logits = probs_to_logits(self.probs, is_binary=True)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(dtype=self.logits.dtype)
-            self.probs = logits_to_probs(self.logits, is_binary=True)
-        self._derived = ("logits",) if probs is not None else ("probs",)
+        _count_and_probs(self, "Binomial", total_count, probs, logits)
         super().__init__(self.probs.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
@@ -224,16 +230,7 @@ class NegativeBinomial(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        _probs_or_logits("NegativeBinomial", probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(dtype=self.probs.dtype)
-            self.logits = probs_to_logits(self.probs, is_binary=True)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(dtype=self.logits.dtype)
-            self.probs = logits_to_probs(self.logits, is_binary=True)
-        self._derived = ("logits",) if probs is not None else ("probs",)
+        _count_and_probs(self, "NegativeBinomial", total_count, probs, logits)
         super().__init__(self.probs.shape, validate_args=validate_args)
 
     def expand(self, batch_shape, _instance=None):
