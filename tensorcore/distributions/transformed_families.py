@@ -49,7 +49,32 @@ class LogNormal(TransformedDistribution):
         return self.base_dist.entropy() + self.loc
 
 
-class HalfNormal(TransformedDistribution):
+class _Folded:
+    """log_prob, cdf, icdf and entropy of |X| for a base distribution symmetric about 0 (HalfNormal, HalfCauchy)."""
+
+    def log_prob(self, value):
+        from .. import where
+
+        value = _as_tensor(value, self.scale)
+        if self._validate_args:
+            self._validate_sample(value)
+        log_prob = self.base_dist.log_prob(value) + math.log(2)
+        return where(value >= 0, log_prob, float("-inf"))
+
+    def cdf(self, value):
+        value = _as_tensor(value, self.scale)
+        if self._validate_args:
+            self._validate_sample(value)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob):
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self):
+        return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(_Folded, TransformedDistribution):
     """|X|, X ~ Normal(0, scale)."""
 
     arg_constraints = {"scale": constraints.positive}
@@ -80,29 +105,8 @@ class HalfNormal(TransformedDistribution):
     def variance(self):
         return self.scale.pow(2) * (1 - 2 / math.pi)
 
-    def log_prob(self, value):
-        from .. import where
 
-        value = _as_tensor(value, self.scale)
-        if self._validate_args:
-            self._validate_sample(value)
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        return where(value >= 0, log_prob, float("-inf"))
-
-    def cdf(self, value):
-        value = _as_tensor(value, self.scale)
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
-
-
-class HalfCauchy(TransformedDistribution):
+class HalfCauchy(_Folded, TransformedDistribution):
     """|X|, X ~ Cauchy(0, scale)."""
 
     arg_constraints = {"scale": constraints.positive}
@@ -134,27 +138,6 @@ class HalfCauchy(TransformedDistribution):
     @property
     def variance(self):
         return self.base_dist.variance
-
-    def log_prob(self, value):
-        from .. import where
-
-        value = _as_tensor(value, self.scale)
-        if self._validate_args:
-            self._validate_sample(value)
-        log_prob = self.base_dist.log_prob(value) + math.log(2)
-        return where(value >= 0, log_prob, float("-inf"))
-
-    def cdf(self, value):
-        value = _as_tensor(value, self.scale)
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
 
 
 class Gumbel(TransformedDistribution):
