@@ -90,15 +90,20 @@ def _jy(nu, x, which):
     return out
 
 
-def _series_j(n, x):
-    """J_n(x) for integer n by its power series (for |x| <= 2)."""
-    q = -x * x / 4.0
+def _power_series(n, x, sign):
+    """sum_k sign^k (x/2)^(2k+n) / (k! (k+n)!), for |x| <= 2: J_n (sign -1) and I_n (sign +1), integer n."""
+    q = sign * x * x / 4.0
     term = (x / 2.0) ** n / math.factorial(n)
     total = term
     for k in range(1, 30):
         term = term * q / (k * (k + n))
         total = total + term
     return total
+
+
+def _series_j(n, x):
+    """J_n(x) for integer n by its power series (for |x| <= 2)."""
+    return _power_series(n, x, -1.0)
 
 
 def _series_y(n, x):
@@ -177,13 +182,7 @@ def _scaled_k_asymptotic(nu, x, count=40):
 
 def _series_i(n, x):
     """I_0 / I_1 by the power series (for 0 < x <= 2)."""
-    q = x * x / 4.0
-    term = (x / 2.0) ** n
-    total = term
-    for k in range(1, 30):
-        term = term * q / (k * (k + n))
-        total = total + term
-    return total
+    return _power_series(n, x, 1.0)
 
 
 def _series_k(n, x):
