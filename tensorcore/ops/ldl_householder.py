@@ -56,6 +56,8 @@ def householder_product(A, tau, *, out=None):
     for i in reversed(range(k)):  # Q = H_1 (H_2 (... (H_k E)))
         v = V[..., :, i:i + 1]
         Q = Q - tau[..., i:i + 1].unsqueeze(-1) * (v @ (v.swapaxes(-1, -2) @ Q))
+    if k == 0:  # no reflector: Q = E, still an output of A and tau (zero gradients, as torch's)
+        Q = Q + (A[..., :0, :].sum() + tau[..., :0].sum())
     if out is not None:
         out.copy_(Q)
         return out

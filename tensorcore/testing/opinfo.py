@@ -20,6 +20,13 @@ from tensorcore.testing.opinfo_spelling import GAUGE, SPELLED, STORAGE_OPS, _wit
 
 SAMPLE_CAP = 12
 
+# Ops whose float64 values in torch are approximations (cephes-style polynomials, up to ~5e-6 from mpmath;
+# tensorcore's are within 1e-12 of mpmath, tests/test_parity_s8_small_special.py): compared at that accuracy.
+LOOSE = {f"special.{n}": 1e-5 for n in ("bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "airy_ai",
+                                        "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0",
+                                        "modified_bessel_k1", "scaled_modified_bessel_k0", "scaled_modified_bessel_k1",
+                                        "spherical_bessel_j0")}
+
 # Random ops: only the shape and dtype are compared (the values are draws, or uninitialised memory).
 RANDOM = {"empty", "empty_like", "new_empty", "empty_permuted", "empty_strided", "new_empty_strided", "rand_like",
           "randn_like", "randint_like", "randint", "randn", "rand", "bernoulli", "multinomial", "normal", "uniform",
@@ -331,7 +338,8 @@ def run_op_db(cap=SAMPLE_CAP, names=None):
             for i, sample in enumerate(samples):
                 if i >= cap:
                     break
-                outcome, detail = run_sample(kind, fn, op.name, sample, torch, op=op.op)
+                tol = LOOSE.get(op.name, 1e-7)
+                outcome, detail = run_sample(kind, fn, op.name, sample, torch, atol=tol, rtol=tol, op=op.op)
                 row["counts"][outcome] += 1
                 if outcome == "skip":
                     row["skips"][detail] += 1
