@@ -12,7 +12,9 @@ were made) in the version counter that base and views share. When an in-place op
 A view made outside the graph (of a tensor that did not require grad, as `buf[:, 1]` of `buf = zeros(...)`)
 has no node; its memory's owner, the tensor the first view of it was made from, is kept (weakly) in the counter,
 and the view's place in the owner's memory is read off the arrays' geometry: `buf[:, 1] += x[:, 0]` then gives
-buf a CopySlices node and the view an as_strided one, as PyTorch makes buf require grad.
+buf a CopySlices node and the view an as_strided one, as PyTorch makes buf require grad. Such views have no
+node to be remade from, so while another of them is alive (the array that owns the memory has more references
+than the owner and the changed view), the change is refused by name instead of leaving that view a constant.
 
 Example (each as in PyTorch):
     y = x * 1
@@ -20,6 +22,7 @@ Example (each as in PyTorch):
     h = y[0]; y.add_(1)   # h is rebuilt on the changed y
 """
 
+import sys
 import weakref
 
 import numpy as np
@@ -62,11 +65,25 @@ def _view_node(t):
 
 
 def _owner(t):
-    """The tensor t's memory belongs to, for a view made outside the graph, else None."""
+    """The tensor t's memory belongs to (the one its first view was made from; t itself for that one), or None
+    when that is not known or gone."""
     vc = t._vcounter
     memory = vc[_MEMORY] if vc is not None and len(vc) > _MEMORY else None
-    owner = memory.owner() if memory is not None and memory.owner is not None else None
-    return owner if owner is not t else None
+    return memory.owner() if memory is not None and memory.owner is not None else None
+
+
+def _other_views(owner, t):
+    """Whether arrays other than owner's and t's see owner's memory (views made outside the graph, which no node
+    follows): read off the reference count of the array that owns the memory. CuPy arrays: assumed so."""
+    if not isinstance(owner._data, np.ndarray):
+        return True
+    root = owner._data if owner._data.base is None else owner._data.base
+    expected = 3  # owner's array (or its base reference), the local name root, getrefcount's argument
+    if t is not owner:
+        if t._data.base is not root:
+            return True
+        expected += 1  # t's base reference
+    return sys.getrefcount(root) > expected
 
 
 def refusal(t, name):
@@ -82,17 +99,22 @@ def refusal(t, name):
         return GradientError(
             f"{name}: a view of a leaf tensor that requires grad (shape {tuple(root.shape)}) cannot be changed in "
             "place while recording (as in PyTorch); change a clone(), or the leaf under tc.no_grad()")
-    if root is t and t._node is None and not t.requires_grad and getattr(t._data, "base", None) is not None:
+    if root is t and t._node is None and not t.requires_grad:  # memory of tensors made outside the graph
         owner = _owner(t)
-        if owner is not None and owner.requires_grad:
+        if owner is not None and owner is not t and owner.requires_grad:
             return GradientError(
                 f"{name}: a view (shape {tuple(t.shape)}) made under no_grad of a tensor that requires grad cannot "
                 "be changed in place while recording (as in PyTorch); make the view outside no_grad")
-        if owner is None or _Strided.between(owner._data, t._data) is None:
+        if owner is None or owner is not t and _Strided.between(owner._data, t._data) is None:
             return GradientError(
                 f"{name}: an in-place change, while recording, of a view (shape {tuple(t.shape)}) made outside "
                 "the graph whose base is gone or not contiguous is not supported; write into the base tensor "
                 "(base[index] = value) or use the out-of-place op")
+        if _other_views(owner, t):
+            return GradientError(
+                f"{name}: an in-place change, while recording, of memory (shape {tuple(owner.shape)}) that other "
+                "views made outside the graph still see is not supported: they would not follow the change's "
+                "gradient; write into it before making those views, or use the out-of-place op")
     return None
 
 
@@ -100,8 +122,8 @@ def take_place(t, result):
     """t, whose memory already holds `result`'s values, takes result's place in the graph: through its views'
     bases up to the memory's owner (a CopySlices node each), then every live view made again."""
     value = result
-    if t._node is None and not t.requires_grad and _owner(t) is not None:  # a view made outside the graph
-        owner = _owner(t)
+    owner = _owner(t) if t._node is None and not t.requires_grad else None
+    if owner is not None and owner is not t:  # a view made outside the graph
         where = _Strided.between(owner._data, t._data)
         owner._node = CopySlices.apply(owner, value, view=where)._node
         owner.requires_grad = True
