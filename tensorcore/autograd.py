@@ -204,14 +204,17 @@ class Context(ForwardContext):
 
     def register_prehook(self, hook):
         """hook(grad_outputs) -> None or new grad_outputs, before this node's backward runs (PyTorch's)."""
-        return self._own_hooks().add(self._fn_hooks.pre, hook)
+        return self._own_hooks(hook).add(self._fn_hooks.pre, hook)
 
     def register_hook(self, hook):
         """hook(grad_inputs, grad_outputs) -> None or new grad_inputs, after this node's backward (PyTorch's)."""
-        return self._own_hooks().add(self._fn_hooks.post, hook)
+        return self._own_hooks(hook).add(self._fn_hooks.post, hook)
 
-    def _own_hooks(self):
+    def _own_hooks(self, hook):
         from .hooks import NodeHooks
+
+        if not callable(hook):
+            raise ArgumentError(f"{self.name()}: a hook must be callable, got {type(hook).__name__}")
 
         if self._fn_hooks is None:
             self._fn_hooks = NodeHooks()

@@ -135,9 +135,15 @@ def register_multi_grad_hook(tensors, fn, *, mode="all"):
     (mode="all"); mode="any": fn(grad) with the first gradient computed. Returns a handle with .remove()."""
     from .engine import queue_callback
 
+    tensors = tuple(tensors)
+    from .tensor import Tensor
+
+    if not tensors or not all(isinstance(t, Tensor) and t.requires_grad for t in tensors):
+        raise GradientError("register_multi_grad_hook: expected one or more Tensors that require grad")
+    if not callable(fn):
+        raise GradientError(f"register_multi_grad_hook: fn must be callable, got {type(fn).__name__}")
     if mode not in ("all", "any"):
         raise GradientError(f"register_multi_grad_hook: mode must be 'all' or 'any', got {mode!r}")
-    tensors = tuple(tensors)
     lock = threading.Lock()
     state = {"grads": None, "fired": False}
 
@@ -201,7 +207,10 @@ GradientEdge = collections.namedtuple("GradientEdge", ["node", "output_nr"])
 def get_gradient_edge(tensor):
     """The node that receives tensor's gradient: its grad_fn, or a leaf's AccumulateGrad."""
     from .autograd import AccumulateGrad
+    from .tensor import Tensor
 
+    if not isinstance(tensor, Tensor):
+        raise GradientError(f"get_gradient_edge: expected a Tensor, got {type(tensor).__name__}")
     if not tensor.requires_grad:
         raise GradientError("get_gradient_edge: the tensor does not require grad")
     node = tensor._node
@@ -210,7 +219,11 @@ def get_gradient_edge(tensor):
 
 def increment_version(tensor):
     """Bump the version counter as an in-place change does (saved copies of it then refuse backward)."""
+    from .tensor import Tensor
+
     for t in (tensor,) if not isinstance(tensor, (list, tuple)) else tensor:
+        if not isinstance(t, Tensor):
+            raise GradientError(f"increment_version: expected Tensors, got {type(t).__name__}")
         t._vc[0] += 1
 
 

@@ -158,3 +158,15 @@ def test_node_gradient_edge_and_increment_version():
     tc.autograd.graph.increment_version(y)
     with pytest.raises(tc.GradientError, match="modified in place"):
         z.sum().backward()
+
+
+def test_bad_arguments_are_named():
+    graph = tc.autograd.graph
+    x = tc.ones(2, requires_grad=True)
+    for call, match in [(lambda: graph.get_gradient_edge(3), "get_gradient_edge"),
+                        (lambda: graph.increment_version([1]), "increment_version"),
+                        (lambda: graph.register_multi_grad_hook([tc.ones(2)], print), "register_multi_grad_hook"),
+                        (lambda: graph.register_multi_grad_hook([x], print, mode="some"), "mode"),
+                        (lambda: x.exp().grad_fn.register_hook(5), "callable")]:
+        with pytest.raises(tc.TensorcoreError, match=match):
+            call()
