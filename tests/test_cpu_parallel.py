@@ -317,19 +317,6 @@ def test_set_num_threads_controls_numba_and_blas():
             tc.set_num_threads(bad)
 
 
-def test_import_is_fast_and_loads_no_numba():
-    # CPU seconds of the import (process_time), the best of five: on the shared machine the wall clock
-    # also counts the wait for a core, which has nothing to do with what the import costs.
-    code = ("import time, sys; t = time.process_time(); import tensorcore; "
-            "print(time.process_time() - t, 'numba' in sys.modules)")
-    best = None
-    for _ in range(5):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
-        best = min(best or 1e9, float(out[0]))
-        assert out[1] == "False", "import tensorcore imported numba"
-    assert best < 0.5, f"import tensorcore took {best:.3f} CPU seconds"
-
-
 def test_kernels_compile_lazily_and_cache_on_disk(tmp_path):
     # the first process compiles and saves the kernel; the second loads it (Numba's cache log says which:
     # a timing comparison would only measure the machine's load)
