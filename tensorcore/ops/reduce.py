@@ -71,7 +71,7 @@ class Sum(Function):
 
     @staticmethod
     def backward_arrays(ctx, g):
-        return _expand_array(ctx.backend, g, ctx.shape, ctx.axes, ctx.keepdims)
+        return (_expand_array(ctx.backend, g, ctx.shape, ctx.axes, ctx.keepdims),)  # a tuple: no count check
 
 
 def _expand_array(be, g, shape, axes, keepdims):
@@ -99,7 +99,7 @@ class Mean(Function):
 
     @staticmethod
     def backward_arrays(ctx, g):
-        return _expand_array(ctx.backend, g / ctx.count, ctx.shape, ctx.axes, ctx.keepdims)
+        return (_expand_array(ctx.backend, g / ctx.count, ctx.shape, ctx.axes, ctx.keepdims),)
 
 
 class MaxMin(Function):

@@ -33,7 +33,7 @@ class Reshape(Function):
 
     @staticmethod
     def backward_arrays(ctx, g):
-        return g.reshape(ctx.src)
+        return (g.reshape(ctx.src),)
 
 
 class Permute(Function):
