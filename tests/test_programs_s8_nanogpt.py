@@ -13,6 +13,23 @@ from tests.programs_s8.harness import both, close, numpy_of, state_arrays
 
 torch = pytest.importorskip("torch", reason="PyTorch is the oracle the programs are compared with")
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _cudnn_flags_settable():
+    """train.py sets torch.backends.cudnn.allow_tf32 as a plain attribute; PyTorch refuses that once
+    torch.testing._internal.common_utils (imported by the OpInfo tests in the same worker) has called
+    torch.backends.disable_global_flags(). The flags are made settable for this test, then put back."""
+    cudnn = torch.backends.cudnn
+    # (torch.backends' private context manager that lifts the freeze; looked up through a function's globals:
+    # the module attribute of the same name is not the one flags_frozen() reads)
+    unfrozen = torch.backends.flags_frozen.__globals__["__allow_nonbracketed_mutation"]
+    old = cudnn.allow_tf32
+    with unfrozen():
+        yield
+        cudnn.allow_tf32 = old
+
+
 ARGS = dict(n_layer=2, n_head=2, n_embd=16, block_size=8, bias=True, vocab_size=13, dropout=0.0)
 
 
