@@ -115,8 +115,8 @@ class Tensor:
 
     @property
     def shape(self):
-        """The shape, a tuple (size() gives it as a Size)."""
-        return self._data.shape
+        """The shape, a Size (torch.Size: a tuple with numel()), as size() gives it."""
+        return Size(self._data.shape)
 
     def size(self, dim=None):
         """The shape (a Size), or the size of dimension `dim`."""

@@ -67,6 +67,8 @@ def test_random_is_seedable():
 def test_properties():
     x = tc.tensor(np.zeros((2, 3, 4)), requires_grad=True)
     assert (x.shape, x.ndim, x.numel(), x.size(), x.size(1), len(x)) == ((2, 3, 4), 3, 24, (2, 3, 4), 3, 2)
+    # .shape is a Size as in PyTorch (torch.Size): a tuple with numel(), shown as Size([...]) at the prompt
+    assert isinstance(x.shape, tc.Size) and x.shape.numel() == 24 and repr(x.shape) == "tensorcore.Size([2, 3, 4])"
     assert x.is_leaf and x.requires_grad and x.grad is None
     y = x * 2.0
     assert not y.is_leaf and y.grad_fn is not None
