@@ -87,7 +87,8 @@ def test_dropout_mask_is_the_float64_formula_rounded_once(dtype, p):
     x = tc.randn(64, 37, dtype=dtype)
     gen = tc.Generator().manual_seed(3)
     y = tc.nn.functional.dropout(x, p, training=True, generator=gen)
-    keep = np.random.default_rng(tc.Generator().manual_seed(3).initial_seed()).random(tuple(x.shape)) >= p  # the same draws
+    seed = tc.Generator().manual_seed(3).initial_seed()
+    keep = np.random.default_rng(seed).random(tuple(x.shape)) >= p  # the same draws
     expected = x.numpy() * (keep / (1.0 - p)).astype(x.numpy().dtype)
     assert y.dtype == x.dtype
     np.testing.assert_array_equal(y.numpy(), expected)
