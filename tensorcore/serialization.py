@@ -33,6 +33,7 @@ from .atomic import atomic_write
 from .errors import TensorcoreError
 from .npz_members import ARRAY_KINDS as _ARRAY_KINDS
 from .npz_members import NpzMembers
+from .torch_checkpoint import TorchZipReader, is_torch_zip
 
 __all__ = ["CheckpointError", "CheckpointIOError", "StateDictError", "atomic_write", "check_state_dict",
            "describe_state_dict_report", "load", "save"]
@@ -220,7 +221,11 @@ def load(path, map_location=None, pickle_module=None, *, weights_only=None, mmap
     ever holds tensors, arrays and plain values (what weights_only=True allows in PyTorch), read into memory.
 
     map_location: None puts each tensor on the device it was saved from; a device ("cpu",
-    "cuda:0", a tc.device) puts every tensor there. Never unpickles anything: a file that is not a
+    "cuda:0", a tc.device) puts every tensor there (for a torch.save file also a dict of saved locations, or a
+    callable, as torch.load takes). A file torch.save wrote (its default zip format) loads too: its state dicts,
+    optimizer states, tensors and plain values, read by torch_checkpoint's own reader of the pickle's opcodes,
+    which refuses by name any class or function a state dict does not need.
+    Never unpickles anything: a file that is not a
     tensorcore checkpoint, holds pickled objects, is corrupt or does not match its own header
     raises CheckpointError naming the file and the problem.
 
@@ -251,6 +256,11 @@ def load(path, map_location=None, pickle_module=None, *, weights_only=None, mmap
     except _CORRUPT as exc:
         raise CheckpointError(f"load({path}): corrupt or truncated checkpoint ({exc})") from exc
     with archive:
+        torch_pickle = is_torch_zip(archive.namelist())
+        if torch_pickle is not None:  # a file torch.save wrote: read by torch_checkpoint, never unpickled
+            return TorchZipReader(archive, torch_pickle, path, CheckpointError,
+                                  lambda array, location, grad: _torch_tensor(array, location, grad, map_location)
+                                  ).load()
         members = NpzMembers(archive, path, CheckpointError)
         reader = _Reader(members, path, map_location)
         try:
@@ -263,6 +273,24 @@ def load(path, map_location=None, pickle_module=None, *, weights_only=None, mmap
                 f"load({path}): corrupt checkpoint: entries {unreferenced} are not referenced by the header"
             )
     return obj
+
+
+def _torch_tensor(array, location, requires_grad, map_location):
+    """A tensor of a torch.save file, on the device map_location picks as torch.load's does: None keeps the
+    saved location, a device or string moves everything there, a dict maps saved locations, a callable gets
+    (the tensor on cpu, the saved location) and returns the tensor to keep."""
+    from .tensor import tensor as make_tensor
+
+    if callable(map_location) and not isinstance(map_location, (str, dict)) and not hasattr(map_location, "type"):
+        out = map_location(make_tensor(array, dtype=array.dtype, requires_grad=requires_grad), location)
+        if out is None or not hasattr(out, "_data"):
+            raise CheckpointError(f"load: map_location returned {type(out).__name__}, not a tensor")
+        return out
+    if isinstance(map_location, dict):
+        device = map_location.get(location, location)
+    else:
+        device = location if map_location is None else map_location
+    return make_tensor(array, dtype=array.dtype, device=device, requires_grad=requires_grad)
 
 
 class CheckpointNotFoundError(CheckpointIOError, FileNotFoundError):
@@ -280,7 +308,8 @@ def _check_magic(head, path):
     if head.startswith(b"\x93NUMPY"):
         what = "a single .npy array, not a .npz"
     elif head[:1] == b"\x80":
-        what = "it looks like a pickle (e.g. from torch.save or pickle.dump), which is refused: it can run code"
+        what = ("it looks like a bare pickle (pickle.dump, or torch.save with _use_new_zipfile_serialization=False), "
+                "which is refused: it can run code")
     elif not head:
         what = "the file is empty"
     else:

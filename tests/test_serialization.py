@@ -194,7 +194,7 @@ def test_refuses_pickled_entry_inside_a_checkpoint(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "content, message",
     [
-        (pickle.dumps({"w": [1.0]}), "looks like a pickle"),
+        (pickle.dumps({"w": [1.0]}), "looks like a bare pickle"),
         (b"", "the file is empty"),
         (b"hello world", "does not start with the zip magic"),
     ],
