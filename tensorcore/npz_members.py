@@ -18,6 +18,21 @@ ARRAY_KINDS = "biufc"  # bool, signed, unsigned, float, complex: what .npy store
 _DEFLATE_MAX_RATIO = 1100  # deflate expands at most ~1032:1; a member claiming more is lying about its size
 
 
+def check_member_size(info, name, fail, what, error):
+    """A zip member's declared size checked before anything is read: a stored member's size must equal its
+    compressed size, a deflated one may claim at most deflate's maximum expansion, and it must fit in memory."""
+    if info.compress_type == zipfile.ZIP_STORED:
+        if info.file_size != info.compress_size:
+            fail(f"corrupt entry {name!r}: stored member of {info.compress_size} bytes claims {info.file_size} bytes")
+    elif info.compress_type == zipfile.ZIP_DEFLATED:
+        if info.file_size > info.compress_size * _DEFLATE_MAX_RATIO + 1024:
+            fail(f"corrupt entry {name!r}: {info.compress_size} compressed bytes cannot hold the "
+                 f"{info.file_size} bytes it claims")
+    else:
+        fail(f"corrupt entry {name!r}: compression method {info.compress_type} (only stored or deflate)")
+    fits_in_memory((info.file_size,), np.uint8, what, error=error)
+
+
 class NpzMembers:
     """The members of a checkpoint's zip: .npy arrays only, each name once, sizes checked before reading."""
 
@@ -39,17 +54,7 @@ class NpzMembers:
     def read(self, name):
         """The array of member `name`: its declared size is checked against the member's real size first."""
         info = self.infos[name]
-        if info.compress_type == zipfile.ZIP_STORED:
-            if info.file_size != info.compress_size:
-                self.fail(f"corrupt entry {name!r}: stored member of {info.compress_size} bytes claims "
-                          f"{info.file_size} bytes")
-        elif info.compress_type == zipfile.ZIP_DEFLATED:
-            if info.file_size > info.compress_size * _DEFLATE_MAX_RATIO + 1024:
-                self.fail(f"corrupt entry {name!r}: {info.compress_size} compressed bytes cannot hold the "
-                          f"{info.file_size} bytes it claims")
-        else:
-            self.fail(f"corrupt entry {name!r}: compression method {info.compress_type} (only stored or deflate)")
-        fits_in_memory((info.file_size,), np.uint8, f"load({self.path})", error=self.error)
+        check_member_size(info, name, self.fail, f"load({self.path})", self.error)
         with self.archive.open(info) as f:
             shape, fortran_order, dtype = self.read_npy_header(f, name)
             nbytes = math.prod(shape) * dtype.itemsize

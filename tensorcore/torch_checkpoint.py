@@ -12,11 +12,10 @@ This is what torch.load(weights_only=True) accepts, without its Unpickler.
 import collections
 import math
 import struct
-import zipfile
 
 import numpy as np
 
-from ._validate import fits_in_memory
+from .npz_members import check_member_size
 
 # torch's legacy storage class names -> the NumPy dtype of their elements
 _STORAGES = {
@@ -118,11 +117,10 @@ class TorchZipReader:
             self.fail(f"corrupt checkpoint: storage {name!r} is missing")
         dtype = _np_dtype(storage.dtype)
         nbytes = storage.numel * dtype.itemsize
-        if info.file_size != nbytes or (info.compress_type == zipfile.ZIP_STORED and info.compress_size != nbytes):
+        if info.file_size != nbytes:
             self.fail(f"corrupt checkpoint: storage {name!r} holds {info.file_size} bytes, its header claims "
                       f"{storage.numel} elements of {dtype} ({nbytes} bytes)")
-        fits_in_memory((nbytes,), np.uint8, f"load({self.path})", error=self.error)
-        raw = bytearray(self.archive.read(name))  # (zipfile checks the member's CRC)
+        raw = bytearray(self._read(name))
         if self.byteorder == "little" or dtype.itemsize == 1:
             array = np.frombuffer(raw, dtype=dtype)
         elif dtype.kind in "biuf" and dtype.str[0] in "<>=":  # a big-endian writer: swapped to this machine's order
@@ -161,8 +159,13 @@ class TorchZipReader:
 
     # --- the opcode interpreter ------------------------------------------------------------------------
 
+    def _read(self, name):
+        """A member's bytes, its declared size checked first (zipfile checks its CRC as it reads)."""
+        check_member_size(self.archive.getinfo(name), name, self.fail, f"load({self.path})", self.error)
+        return self.archive.read(name)
+
     def load(self):
-        data = self.archive.read(self.pkl_name)
+        data = self._read(self.pkl_name)
         stack, marks, memo = [], [], {}
         pos, n = 0, len(data)
 
